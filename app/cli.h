@@ -1,0 +1,39 @@
+// The `dossier` command: shared context and the registration of each command group.
+// Each command's callback returns a Status; main() turns it into the exit code of DESIGN.md §4.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "app/terminal.h"
+#include "common/status.h"
+#include "vault/vault.h"
+
+namespace dossier::app {
+
+struct Context {
+  std::string vault_dir;
+  std::string passphrase_file;
+  std::string actor;
+  bool json = false;
+  // Set by the chosen command; run after parsing.
+  std::function<Status()> action;
+
+  PassphraseSource passphrase_source() const { return {passphrase_file}; }
+  // Asks for the passphrase and unlocks the vault.
+  Result<std::unique_ptr<vault::Vault>> OpenVault(
+      vault::OpenMode mode = vault::OpenMode::kNormal) const;
+};
+
+void AddVaultCommands(CLI::App& app, Context& ctx);    // init, vault passwd|verify
+void AddPeopleCommands(CLI::App& app, Context& ctx);   // patient ..., case ...
+void AddDocumentCommands(CLI::App& app, Context& ctx); // ingest, docs, get
+void AddAuditCommands(CLI::App& app, Context& ctx);    // audit log|verify|checkpoint|pubkey
+
+// Prints a JSON value (pretty, UTF-8) to stdout.
+void PrintJson(const std::string& dumped);
+
+}  // namespace dossier::app

@@ -1,0 +1,126 @@
+// dossier audit log | verify | checkpoint | pubkey
+#include <cstdio>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "app/cli.h"
+#include "common/clock.h"
+#include "common/encoding.h"
+#include "common/file_io.h"
+#include "vault/audit.h"
+
+namespace dossier::app {
+namespace {
+
+Status Log(const Context& ctx, const std::string& patient, const std::string& since) {
+  vault::AuditFilter filter;
+  if (!patient.empty()) filter.patient = patient;
+  if (!since.empty()) {
+    if (!ParseDate(since)) return InvalidArgument("--since must be a date written YYYY-MM-DD");
+    filter.since = since;
+  }
+  DOSSIER_ASSIGN_OR_RETURN(auto events, vault::ReadAuditLog(ctx.vault_dir, filter));
+  if (ctx.json) {
+    auto arr = nlohmann::json::array();
+    for (const auto& e : events) {
+      arr.push_back({{"seq", e.seq}, {"at", e.at}, {"actor", e.actor}, {"role", e.role},
+                     {"action", e.action}, {"objects", e.objects}, {"patient", e.patient},
+                     {"outcome", e.outcome}, {"purpose", e.purpose}});
+    }
+    PrintJson(arr.dump(2));
+    return Status::Ok();
+  }
+  for (const auto& e : events) {
+    std::printf("%6lld  %s  %-12s %-9s %-20s %-8s %-16s %s\n", static_cast<long long>(e.seq),
+                e.at.c_str(), e.actor.c_str(), e.role.c_str(), e.action.c_str(), e.outcome.c_str(),
+                e.patient.empty() ? "-" : e.patient.c_str(),
+                fmt::format("{}", fmt::join(e.objects, ",")).c_str());
+  }
+  return Status::Ok();
+}
+
+Status Verify(const Context& ctx, const std::string& checkpoint_file) {
+  std::string text;
+  if (!checkpoint_file.empty()) {
+    auto read = ReadSmallFile(checkpoint_file, 64 << 10);
+    if (!read.ok()) return read.status().WithContext("cannot read the checkpoint");
+    text = *read;
+  }
+  DOSSIER_ASSIGN_OR_RETURN(auto r, vault::VerifyAuditLog(ctx.vault_dir,
+                                                         checkpoint_file.empty() ? nullptr : &text));
+  if (ctx.json) {
+    nlohmann::json j = {{"intact", r.intact()},   {"events", r.events},
+                        {"root", r.root_hex},     {"public_key", r.public_key_hex},
+                        {"problems", r.problems}};
+    if (r.checkpoint_size) j["checkpoint_size"] = *r.checkpoint_size;
+    PrintJson(j.dump(2));
+  } else {
+    for (const auto& p : r.problems) std::printf("problem: %s\n", p.c_str());
+    if (r.intact()) {
+      std::printf("audit log intact: %lld events, root %s%s\nsigned by audit key %s\n",
+                  static_cast<long long>(r.events), r.root_hex.c_str(),
+                  r.checkpoint_size
+                      ? fmt::format(", extends the checkpoint of {} events", *r.checkpoint_size).c_str()
+                      : "",
+                  r.public_key_hex.c_str());
+    }
+  }
+  if (!r.intact()) {
+    return Corrupt(fmt::format("the audit log failed verification ({} problem(s))",
+                               r.problems.size()));
+  }
+  return Status::Ok();
+}
+
+Status Checkpoint(const Context& ctx, const std::string& out) {
+  DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
+  DOSSIER_ASSIGN_OR_RETURN(std::string text, v->Checkpoint());
+  if (out.empty()) {
+    std::fputs(text.c_str(), stdout);
+    return Status::Ok();
+  }
+  DOSSIER_RETURN_IF_ERROR(WriteFileDurably(out, AsBytes(text)));
+  std::fprintf(stderr, "checkpoint written to %s: keep it outside the vault\n", out.c_str());
+  return Status::Ok();
+}
+
+Status PubKey(const Context& ctx) {
+  DOSSIER_ASSIGN_OR_RETURN(std::string key, vault::ReadAuditPublicKey(ctx.vault_dir));
+  std::printf("%s\n", key.c_str());
+  return Status::Ok();
+}
+
+}  // namespace
+
+void AddAuditCommands(CLI::App& app, Context& ctx) {
+  auto* audit = app.add_subcommand(
+      "audit", "read and verify the tamper-evident audit log (no passphrase needed)");
+  audit->require_subcommand(1);
+
+  auto filter = std::make_shared<std::array<std::string, 2>>();
+  auto* log = audit->add_subcommand("log", "list audit events (ids only, never personal data)");
+  log->add_option("--patient", (*filter)[0], "only events about this patient id");
+  log->add_option("--since", (*filter)[1], "only events on or after this date (YYYY-MM-DD)");
+  log->callback([&ctx, filter] {
+    ctx.action = [&ctx, filter] { return Log(ctx, (*filter)[0], (*filter)[1]); };
+  });
+
+  auto cp = std::make_shared<std::string>();
+  auto* verify = audit->add_subcommand(
+      "verify", "recompute the Merkle tree and signed head; exit 3 if any event was modified,\n"
+                "deleted, inserted or reordered, or the log no longer extends --checkpoint");
+  verify->add_option("--checkpoint", *cp, "a checkpoint saved earlier with `audit checkpoint`");
+  verify->callback([&ctx, cp] { ctx.action = [&ctx, cp] { return Verify(ctx, *cp); }; });
+
+  auto out = std::make_shared<std::string>();
+  auto* checkpoint = audit->add_subcommand(
+      "checkpoint", "print a signed checkpoint of the log (needs the passphrase); keep it\n"
+                    "outside the vault to prove later that history was not rewritten");
+  checkpoint->add_option("-o,--output", *out, "write it to this file instead of stdout");
+  checkpoint->callback([&ctx, out] { ctx.action = [&ctx, out] { return Checkpoint(ctx, *out); }; });
+
+  auto* pub = audit->add_subcommand("pubkey", "print the vault's audit public key (Ed25519, hex)");
+  pub->callback([&ctx] { ctx.action = [&ctx] { return PubKey(ctx); }; });
+}
+
+}  // namespace dossier::app

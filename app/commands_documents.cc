@@ -1,0 +1,142 @@
+// dossier ingest | docs [set-category] | get
+#include <unistd.h>
+
+#include <cstdio>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "app/cli.h"
+#include "common/file_io.h"
+#include "ingest/ingest.h"
+
+namespace dossier::app {
+namespace {
+
+Status Ingest(const Context& ctx, const std::string& case_id, const std::vector<std::string>& paths) {
+  DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
+  ingest::IngestReport report;
+  Status st;
+  {
+    Progress progress("ingesting");
+    std::vector<std::filesystem::path> p(paths.begin(), paths.end());
+    st = ingest::IngestPaths(*v, case_id, p, {}, report, [&](const ingest::IngestProgress& pr) {
+      progress.Update(pr.bytes_done, pr.bytes_total, pr.items_done, pr.items_total);
+    });
+  }
+  if (ctx.json) {
+    auto arr = nlohmann::json::array();
+    for (const auto& i : report.items) {
+      arr.push_back({{"path", i.path}, {"kind", i.kind}, {"size", i.size}, {"status", i.status},
+                     {"reason", i.reason}, {"id", i.doc_id}});
+    }
+    PrintJson(arr.dump(2));
+  } else {
+    for (const auto& i : report.items) {
+      std::printf("%-9s %-6s %10s  %s%s%s\n", i.status.c_str(), i.kind.empty() ? "-" : i.kind.c_str(),
+                  HumanSize(i.size).c_str(), i.path.c_str(),
+                  i.doc_id.empty() || i.status != "stored" ? "" : ("  " + i.doc_id).c_str(),
+                  i.reason.empty() ? "" : ("  — " + i.reason).c_str());
+    }
+    std::printf("%zu stored, %zu duplicate, %zu skipped, %zu rejected\n", report.Count("stored"),
+                report.Count("duplicate"), report.Count("skipped"), report.Count("rejected"));
+  }
+  DOSSIER_RETURN_IF_ERROR(st);
+  if (!report.all_accepted()) {
+    return Rejected(fmt::format("{} item(s) were rejected (see the reasons above); everything "
+                                "else was stored",
+                                report.Count("rejected")));
+  }
+  return Status::Ok();
+}
+
+Status Docs(const Context& ctx, const std::string& case_id) {
+  if (case_id.empty()) return InvalidArgument("give --case ID (see `dossier case list`)");
+  DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
+  DOSSIER_ASSIGN_OR_RETURN(auto docs, v->ListDocuments(case_id));
+  if (ctx.json) {
+    auto arr = nlohmann::json::array();
+    for (const auto& d : docs) {
+      arr.push_back({{"id", d.id}, {"name", d.name}, {"kind", d.kind}, {"size", d.size},
+                     {"category", d.category}, {"status", d.status}, {"added", d.added_at},
+                     {"case", d.case_id}});
+    }
+    PrintJson(arr.dump(2));
+    return Status::Ok();
+  }
+  std::printf("%-14s %-6s %10s  %-10s %-7s %-20s %s\n", "ID", "KIND", "SIZE", "CATEGORY", "STATUS",
+              "ADDED", "NAME");
+  for (const auto& d : docs) {
+    std::printf("%-14s %-6s %10s  %-10s %-7s %-20s %s\n", d.id.c_str(), d.kind.c_str(),
+                HumanSize(d.size).c_str(), d.category.c_str(), d.status.c_str(),
+                d.added_at.c_str(), d.name.c_str());
+  }
+  std::printf("%zu document(s)\n", docs.size());
+  return Status::Ok();
+}
+
+Status SetCategory(const Context& ctx, const std::string& doc, const std::string& category) {
+  DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
+  DOSSIER_RETURN_IF_ERROR(v->SetCategory(doc, category));
+  std::printf("%s: category %s\n", doc.c_str(), category.c_str());
+  return Status::Ok();
+}
+
+Status Get(const Context& ctx, const std::string& doc, const std::string& out, bool force) {
+  std::error_code ec;
+  if (!force && std::filesystem::exists(out, ec)) {
+    return Rejected(out + " already exists: choose another name or add --force");
+  }
+  DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
+  // The plaintext goes to a temp file beside OUT and is renamed in only when every chunk
+  // authenticated: a damaged object never leaves a half-written file.
+  DOSSIER_ASSIGN_OR_RETURN(DurableFileSink sink, DurableFileSink::Create(out));
+  DOSSIER_RETURN_IF_ERROR(v->ReadDocument(doc, sink));
+  DOSSIER_RETURN_IF_ERROR(sink.Commit());
+  std::fprintf(stderr, "decrypted %s to %s (this copy is not encrypted: delete it when done)\n",
+               doc.c_str(), out.c_str());
+  return Status::Ok();
+}
+
+}  // namespace
+
+void AddDocumentCommands(CLI::App& app, Context& ctx) {
+  auto case_id = std::make_shared<std::string>();
+  auto paths = std::make_shared<std::vector<std::string>>();
+  auto* ingest = app.add_subcommand(
+      "ingest", "store files and folders in a case: content is recognised from the bytes, each\n"
+                "file is stored whole or refused with a reason; exit 2 if any was refused");
+  ingest->add_option("--case", *case_id, "case id")->required();
+  ingest->add_option("PATH", *paths, "files or folders")->required();
+  ingest->callback([&ctx, case_id, paths] {
+    ctx.action = [&ctx, case_id, paths] { return Ingest(ctx, *case_id, *paths); };
+  });
+
+  auto docs_case = std::make_shared<std::string>();
+  auto* docs = app.add_subcommand("docs", "list a case's documents");
+  docs->add_option("--case", *docs_case, "case id");
+  docs->require_subcommand(0, 1);
+  auto cat = std::make_shared<std::array<std::string, 2>>();
+  auto* setcat = docs->add_subcommand("set-category", "set a document's category");
+  setcat->add_option("DOC", (*cat)[0], "document id")->required();
+  setcat->add_option("CATEGORY", (*cat)[1], "epicrisis | conclusion | lab | imaging | other")
+      ->required();
+  setcat->callback([&ctx, cat] {
+    ctx.action = [&ctx, cat] { return SetCategory(ctx, (*cat)[0], (*cat)[1]); };
+  });
+  docs->callback([&ctx, docs_case, setcat] {
+    if (setcat->parsed()) return;
+    ctx.action = [&ctx, docs_case] { return Docs(ctx, *docs_case); };
+  });
+
+  auto get = std::make_shared<std::array<std::string, 2>>();
+  auto force = std::make_shared<bool>(false);
+  auto* g = app.add_subcommand("get", "decrypt one document to a file (audited)");
+  g->add_option("DOC", (*get)[0], "document id")->required();
+  g->add_option("-o,--output", (*get)[1], "where to write the decrypted file")->required();
+  g->add_flag("--force", *force, "overwrite the output file if it exists");
+  g->callback([&ctx, get, force] {
+    ctx.action = [&ctx, get, force] { return Get(ctx, (*get)[0], (*get)[1], *force); };
+  });
+}
+
+}  // namespace dossier::app

@@ -1,0 +1,112 @@
+// dossier init | vault passwd | vault verify
+#include <unistd.h>
+
+#include <cstdio>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "app/cli.h"
+
+namespace dossier::app {
+
+Result<std::unique_ptr<vault::Vault>> Context::OpenVault(vault::OpenMode mode) const {
+  DOSSIER_ASSIGN_OR_RETURN(SecretString pass,
+                           ReadPassphrase(passphrase_source(), "Vault passphrase: ", false));
+  auto v = vault::Vault::Open(vault_dir, pass.view(), {actor, "operator"}, {}, mode);
+  if (v.ok() && !(*v)->swept_orphans().empty()) {
+    std::fprintf(stderr, "dossier: removed %zu unreferenced object(s) left by an interrupted ingest\n",
+                 (*v)->swept_orphans().size());
+  }
+  return v;
+}
+
+void PrintJson(const std::string& dumped) { std::printf("%s\n", dumped.c_str()); }
+
+namespace {
+
+Status Init(const Context& ctx) {
+  DOSSIER_ASSIGN_OR_RETURN(
+      SecretString pass,
+      ReadPassphrase(ctx.passphrase_source(), "New vault passphrase (8+ characters): ", true));
+  DOSSIER_RETURN_IF_ERROR(vault::Vault::Create(ctx.vault_dir, pass.view(), {ctx.actor, "operator"}));
+  std::printf("created vault %s\n", ctx.vault_dir.c_str());
+  std::fprintf(stderr,
+               "Keep the passphrase safe: without it nobody, including you, can open this vault.\n");
+  return Status::Ok();
+}
+
+Status Passwd(const Context& ctx, const std::string& new_file) {
+  DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
+  DOSSIER_ASSIGN_OR_RETURN(SecretString next, ReadPassphrase({new_file}, "New passphrase: ", true));
+  DOSSIER_RETURN_IF_ERROR(v->ChangePassphrase(next.view()));
+  std::printf("passphrase changed; the old one no longer opens %s\n", ctx.vault_dir.c_str());
+  return Status::Ok();
+}
+
+Status Verify(const Context& ctx, bool quick) {
+  DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault(vault::OpenMode::kVerify));
+  Progress progress("verifying");
+  DOSSIER_ASSIGN_OR_RETURN(
+      vault::VerifyReport r,
+      v->Verify(quick, [&](uint64_t done, uint64_t total) { progress.Update(done, total); }));
+  if (ctx.json) {
+    auto issues = nlohmann::json::array();
+    for (const auto* list : {&r.issues, &r.orphans}) {
+      for (const auto& i : *list) {
+        issues.push_back({{"document", i.doc_id}, {"object", i.object_id},
+                          {"problem", i.problem}, {"detail", i.detail}});
+      }
+    }
+    PrintJson(nlohmann::json{{"checked", r.checked},
+                             {"erased_skipped", r.erased_skipped},
+                             {"quick", quick},
+                             {"intact", r.intact()},
+                             {"problems", issues}}
+                  .dump(2));
+  } else {
+    for (const auto& i : r.issues) {
+      std::printf("%-13s %s  %s\n", i.problem.c_str(), i.doc_id.c_str(), i.detail.c_str());
+    }
+    for (const auto& i : r.orphans) {
+      std::printf("%-13s %s  %s\n", "orphan", i.object_id.c_str(), i.detail.c_str());
+    }
+    std::printf("%s %lld document(s)%s: %s\n", quick ? "checked presence and size of" : "decrypted and authenticated",
+                static_cast<long long>(r.checked),
+                r.erased_skipped ? fmt::format(" ({} erased, skipped)", r.erased_skipped).c_str() : "",
+                r.intact() ? "all intact"
+                           : fmt::format("{} problem(s) found", r.issues.size()).c_str());
+    if (!r.orphans.empty()) {
+      std::printf("%zu orphan object(s) from an interrupted ingest; the next write removes them\n",
+                  r.orphans.size());
+    }
+  }
+  if (!r.intact()) {
+    return Corrupt(fmt::format("vault verification failed: {} document(s) damaged or missing; "
+                               "restore them from a backup",
+                               r.issues.size()));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+void AddVaultCommands(CLI::App& app, Context& ctx) {
+  auto* init = app.add_subcommand("init", "create a new encrypted vault (asks for a passphrase)");
+  init->callback([&ctx] { ctx.action = [&ctx] { return Init(ctx); }; });
+
+  auto* vault = app.add_subcommand("vault", "change the passphrase or verify every object");
+  vault->require_subcommand(1);
+  auto new_file = std::make_shared<std::string>();
+  auto* passwd = vault->add_subcommand("passwd", "change the passphrase (rewraps one key)");
+  passwd->add_option("--new-passphrase-file", *new_file,
+                     "file holding the new passphrase (default: ask twice)");
+  passwd->callback([&ctx, new_file] { ctx.action = [&ctx, new_file] { return Passwd(ctx, *new_file); }; });
+
+  auto quick = std::make_shared<bool>(false);
+  auto* verify = vault->add_subcommand(
+      "verify", "decrypt and authenticate every object; exit 3 naming what is damaged");
+  verify->add_flag("--quick", *quick, "check presence and sizes only");
+  verify->callback([&ctx, quick] { ctx.action = [&ctx, quick] { return Verify(ctx, *quick); }; });
+}
+
+}  // namespace dossier::app

@@ -1,0 +1,79 @@
+// dossier — secure medical-records pipeline. See `dossier --help` and doc/.
+#include <pwd.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fmt/format.h>
+
+#include "app/cli.h"
+#include "dicom/dicom.h"
+#include "ocr/ocr.h"
+
+namespace {
+
+std::string DefaultActor() {
+  if (const char* u = std::getenv("USER"); u != nullptr && *u != '\0') return u;
+  if (const passwd* pw = ::getpwuid(::getuid()); pw != nullptr) return pw->pw_name;
+  return "uid-" + std::to_string(::getuid());
+}
+
+std::string EnvOr(const char* name, const std::string& fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' ? v : fallback;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace dossier;
+  app::Context ctx;
+  ctx.vault_dir = EnvOr("DOSSIER_VAULT", "./vault");
+  ctx.passphrase_file = EnvOr("DOSSIER_PASSPHRASE_FILE", "");
+  ctx.actor = DefaultActor();
+
+  CLI::App cli{
+      "dossier — keeps patients' medical records encrypted, checked and audited, and builds\n"
+      "dossiers for clinics abroad.\n\n"
+      "Start with:\n"
+      "  dossier init                                  # asks for a passphrase twice\n"
+      "  dossier patient add --name 'Иванов Иван' --birth-date 1980-02-01\n"
+      "  dossier case open --patient pat_… --goal 'second opinion'\n"
+      "  dossier ingest --case case_… scans/\n"
+      "  dossier docs --case case_…\n\n"
+      "Passphrases are never given on the command line: use --passphrase-file,\n"
+      "$DOSSIER_PASSPHRASE_FILE, or type it when asked.\n"
+      "Exit codes: 0 ok, 1 usage, 2 rejected/not found, 3 integrity failure,\n"
+      "4 authentication failed, 5 I/O or internal error.",
+      "dossier"};
+  cli.fallthrough();
+  cli.require_subcommand(1);
+  cli.set_version_flag("--version",
+                       fmt::format("dossier {} ({}, {})", "0.1.0", dicom::LibraryVersion(),
+                                   ocr::LibraryVersions()));
+  cli.add_option("--vault", ctx.vault_dir, "vault folder (default $DOSSIER_VAULT, else ./vault)");
+  cli.add_option("--passphrase-file", ctx.passphrase_file,
+                 "file holding the passphrase (default $DOSSIER_PASSPHRASE_FILE, else ask)");
+  cli.add_option("--actor", ctx.actor, "who is acting, for the audit log (default $USER)");
+  cli.add_flag("--json", ctx.json, "print listings and reports as JSON");
+
+  app::AddVaultCommands(cli, ctx);
+  app::AddPeopleCommands(cli, ctx);
+  app::AddDocumentCommands(cli, ctx);
+  app::AddAuditCommands(cli, ctx);
+
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = cli.exit(e);
+    return rc == 0 ? 0 : 1;
+  }
+  if (!ctx.action) {
+    std::fputs(cli.help().c_str(), stderr);
+    return 1;
+  }
+  const Status st = ctx.action();
+  if (st.ok()) return 0;
+  std::fprintf(stderr, "dossier: %s\n", st.message().c_str());
+  return ExitCodeFor(st);
+}

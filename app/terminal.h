@@ -1,0 +1,42 @@
+// Terminal I/O of the CLI: passphrase input that never touches argv, and a progress line.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "common/secure_buffer.h"
+#include "common/status.h"
+
+namespace dossier::app {
+
+struct PassphraseSource {
+  std::string file;  // --passphrase-file, else $DOSSIER_PASSPHRASE_FILE, else "" (prompt)
+};
+
+// Reads the passphrase from the file (one line; a trailing newline is dropped), or prompts on
+// the terminal without echo — twice when `confirm` is set. kInvalidArgument when there is no
+// file and no terminal.
+Result<SecretString> ReadPassphrase(const PassphraseSource& source, const std::string& prompt,
+                                    bool confirm);
+
+// A one-line progress display on stderr, shown only on a terminal and only once the work has
+// taken longer than a second; redrawn at most ten times a second.
+class Progress {
+ public:
+  explicit Progress(std::string label);
+  ~Progress();  // clears the line
+  void Update(uint64_t bytes_done, uint64_t bytes_total, size_t items_done = 0,
+              size_t items_total = 0);
+
+ private:
+  std::string label_;
+  bool enabled_;
+  bool drawn_ = false;
+  std::chrono::steady_clock::time_point start_, last_;
+};
+
+std::string HumanSize(uint64_t bytes);
+
+}  // namespace dossier::app

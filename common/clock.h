@@ -1,0 +1,27 @@
+// UTC time for audit events and catalog rows. A Clock is injected so tests can fix time.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace dossier {
+
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  virtual std::chrono::system_clock::time_point Now() const = 0;
+  // The process-wide real clock.
+  static const Clock& System();
+};
+
+// "2026-11-22T10:15:30Z" (seconds precision, always UTC).
+std::string FormatUtc(std::chrono::system_clock::time_point t);
+// Today's date in UTC: "2026-11-22".
+std::string FormatDate(std::chrono::system_clock::time_point t);
+
+// Accepts a calendar date "YYYY-MM-DD" that exists (no 2026-02-30); returns it normalised.
+std::optional<std::string> ParseDate(std::string_view text);
+
+}  // namespace dossier

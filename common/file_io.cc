@@ -1,0 +1,162 @@
+#include "common/file_io.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <utility>
+
+#include "common/encoding.h"
+
+namespace dossier {
+
+File::~File() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+File::File(File&& other) noexcept
+    : fd_(std::exchange(other.fd_, -1)), path_(std::move(other.path_)) {}
+
+File& File::operator=(File&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = std::exchange(other.fd_, -1);
+    path_ = std::move(other.path_);
+  }
+  return *this;
+}
+
+Result<File> File::OpenRead(const fs::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    const int err = errno;
+    if (err == ENOENT) return NotFound("no such file: " + path.string());
+    return ErrnoError("cannot open", path.string(), err);
+  }
+  return File(fd, path.string());
+}
+
+Result<File> File::CreateExclusive(const fs::path& path) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return ErrnoError("cannot create", path.string(), errno);
+  return File(fd, path.string());
+}
+
+Result<size_t> File::Read(std::span<uint8_t> buf) {
+  for (;;) {
+    const ssize_t n = ::read(fd_, buf.data(), buf.size());
+    if (n >= 0) return static_cast<size_t>(n);
+    if (errno != EINTR) return ErrnoError("cannot read", path_, errno);
+  }
+}
+
+Result<size_t> File::ReadFull(std::span<uint8_t> buf) {
+  size_t total = 0;
+  while (total < buf.size()) {
+    DOSSIER_ASSIGN_OR_RETURN(size_t n, Read(buf.subspan(total)));
+    if (n == 0) break;
+    total += n;
+  }
+  return total;
+}
+
+Status File::WriteAll(std::span<const uint8_t> data) {
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd_, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoError("cannot write", path_, errno);
+    }
+    data = data.subspan(static_cast<size_t>(n));
+  }
+  return Status::Ok();
+}
+
+Status File::Sync() {
+  if (::fsync(fd_) != 0) return ErrnoError("cannot fsync", path_, errno);
+  return Status::Ok();
+}
+
+Status File::Close() {
+  if (fd_ < 0) return Status::Ok();
+  const int fd = std::exchange(fd_, -1);
+  if (::close(fd) != 0) return ErrnoError("cannot close", path_, errno);
+  return Status::Ok();
+}
+
+Result<uint64_t> File::Size() const {
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0) return ErrnoError("cannot stat", path_, errno);
+  return static_cast<uint64_t>(st.st_size);
+}
+
+Status SyncDir(const fs::path& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return ErrnoError("cannot open directory", dir.string(), errno);
+  File f(fd, dir.string());
+  return f.Sync();
+}
+
+Status WriteFileDurably(const fs::path& path, std::span<const uint8_t> data) {
+  fs::path tmp = path;
+  tmp += "." + RandomId("tmp", 6);
+  {
+    DOSSIER_ASSIGN_OR_RETURN(File f, File::CreateExclusive(tmp));
+    Status st = f.WriteAll(data);
+    if (st.ok()) st = f.Sync();
+    if (st.ok()) st = f.Close();
+    if (!st.ok()) {
+      ::unlink(tmp.c_str());
+      return st;
+    }
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    return ErrnoError("cannot rename into", path.string(), err);
+  }
+  return SyncDir(path.has_parent_path() ? path.parent_path() : fs::path("."));
+}
+
+Result<std::string> ReadSmallFile(const fs::path& path, size_t max_bytes) {
+  DOSSIER_ASSIGN_OR_RETURN(File f, File::OpenRead(path));
+  std::string out;
+  uint8_t buf[8192];
+  for (;;) {
+    DOSSIER_ASSIGN_OR_RETURN(size_t n, f.Read(buf));
+    if (n == 0) break;
+    out.append(reinterpret_cast<char*>(buf), n);
+    if (out.size() > max_bytes) {
+      return LimitExceeded(path.string() + " is larger than " + std::to_string(max_bytes) +
+                           " bytes");
+    }
+  }
+  return out;
+}
+
+Result<DurableFileSink> DurableFileSink::Create(const fs::path& path) {
+  fs::path tmp = path;
+  tmp += "." + RandomId("part", 6);
+  DOSSIER_ASSIGN_OR_RETURN(File f, File::CreateExclusive(tmp));
+  return DurableFileSink(std::move(f), path, tmp);
+}
+
+DurableFileSink::~DurableFileSink() {
+  if (!committed_ && !temp_.empty()) {
+    (void)file_.Close();
+    ::unlink(temp_.c_str());
+  }
+}
+
+Status DurableFileSink::Commit() {
+  DOSSIER_RETURN_IF_ERROR(file_.Sync());
+  DOSSIER_RETURN_IF_ERROR(file_.Close());
+  if (::rename(temp_.c_str(), target_.c_str()) != 0) {
+    return ErrnoError("cannot rename into", target_.string(), errno);
+  }
+  committed_ = true;
+  return SyncDir(target_.has_parent_path() ? target_.parent_path() : fs::path("."));
+}
+
+}  // namespace dossier

@@ -1,0 +1,105 @@
+// Files: an RAII file descriptor, byte streams, and the one durable-write helper.
+//
+// Durability rule (leveldb's): write a temp file → fsync it → rename over the target →
+// fsync the directory. Only after that may a catalog row refer to the file.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <span>
+#include <string>
+
+#include "common/status.h"
+
+namespace dossier {
+
+namespace fs = std::filesystem;
+
+// Owns one POSIX file descriptor. Move-only; closes on destruction.
+class File {
+ public:
+  File() = default;
+  explicit File(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  ~File();
+  File(File&& other) noexcept;
+  File& operator=(File&& other) noexcept;
+  File(const File&) = delete;
+  File& operator=(const File&) = delete;
+
+  static Result<File> OpenRead(const fs::path& path);
+  // Creates a new file, failing if it exists (O_EXCL), mode 0600.
+  static Result<File> CreateExclusive(const fs::path& path);
+
+  // Reads up to buf.size() bytes; 0 means end of file. Retries EINTR.
+  Result<size_t> Read(std::span<uint8_t> buf);
+  // Reads until buf is full or end of file; returns the count.
+  Result<size_t> ReadFull(std::span<uint8_t> buf);
+  Status WriteAll(std::span<const uint8_t> data);
+  Status Sync();
+  Status Close();
+  Result<uint64_t> Size() const;
+
+  int fd() const { return fd_; }
+  const std::string& path() const { return path_; }
+  bool is_open() const { return fd_ >= 0; }
+
+ private:
+  int fd_ = -1;
+  std::string path_;
+};
+
+// A source of bytes (a file on disk, later an archive entry in memory).
+class ByteSource {
+ public:
+  virtual ~ByteSource() = default;
+  // Fills up to buf.size() bytes; returns 0 at the end.
+  virtual Result<size_t> Read(std::span<uint8_t> buf) = 0;
+};
+
+// A destination for bytes.
+class ByteSink {
+ public:
+  virtual ~ByteSink() = default;
+  virtual Status Write(std::span<const uint8_t> data) = 0;
+};
+
+class FileSource final : public ByteSource {
+ public:
+  explicit FileSource(File& file) : file_(file) {}
+  Result<size_t> Read(std::span<uint8_t> buf) override { return file_.ReadFull(buf); }
+
+ private:
+  File& file_;
+};
+
+// fsyncs a directory so that a rename or unlink inside it is durable.
+Status SyncDir(const fs::path& dir);
+
+// Writes `data` to `path` atomically and durably: path.tmp → fsync → rename → fsync dir.
+// Readers see either the old file or the new one, never a mix; mode 0600.
+Status WriteFileDurably(const fs::path& path, std::span<const uint8_t> data);
+
+// Reads a whole (small) file; fails with kLimitExceeded past max_bytes.
+Result<std::string> ReadSmallFile(const fs::path& path, size_t max_bytes = 1 << 20);
+
+// Writes a stream to `path` durably: a temp file beside it is filled by `fill`, fsynced and
+// renamed into place only if `fill` succeeded; on failure the temp file is removed and
+// `path` is untouched. Used for plaintext exports the user asked for (`dossier get -o`).
+class DurableFileSink final : public ByteSink {
+ public:
+  static Result<DurableFileSink> Create(const fs::path& path);
+  DurableFileSink(DurableFileSink&&) noexcept = default;
+  ~DurableFileSink() override;  // removes the temp file unless Commit() succeeded
+  Status Write(std::span<const uint8_t> data) override { return file_.WriteAll(data); }
+  Status Commit();
+
+ private:
+  DurableFileSink(File file, fs::path target, fs::path temp)
+      : file_(std::move(file)), target_(std::move(target)), temp_(std::move(temp)) {}
+  File file_;
+  fs::path target_;
+  fs::path temp_;
+  bool committed_ = false;
+};
+
+}  // namespace dossier

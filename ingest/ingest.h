@@ -1,0 +1,59 @@
+// Ingest: takes what a patient uploads (files and folders, for now), decides what each file
+// is from its bytes, stores what is useful in the vault and explains what it refused.
+//
+//   IngestReport r;
+//   Status st = IngestPaths(vault, case_id, {"/media/upload"}, IngestOptions{}, r, on_progress);
+//   for (const auto& item : r.items) ...;   // path, kind, size, status, reason, doc_id
+//
+// Every file is either stored whole (object durable, catalog row + audit event committed) or
+// not at all; a refused file never stops the others.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "vault/vault.h"
+
+namespace dossier::ingest {
+
+struct IngestOptions {
+  // Largest single file accepted, counted as bytes are read (a growing file cannot sneak
+  // past it). Default 8 GiB: a dual-layer DVD image fits.
+  uint64_t max_file_bytes = uint64_t{8} << 30;
+  // Most files one upload may hold (a disc has a few thousand; default 100,000).
+  size_t max_files = 100000;
+};
+
+struct ItemReport {
+  std::string path;    // as given, or folder name + path inside the folder
+  std::string kind;    // sniffed kind, "" if unknown
+  uint64_t size = 0;
+  std::string status;  // stored | duplicate | skipped | rejected
+  std::string reason;  // why rejected or skipped, or what it duplicates
+  std::string doc_id;  // the stored document (or the one it duplicates)
+};
+
+struct IngestReport {
+  std::vector<ItemReport> items;
+  size_t Count(std::string_view status) const;
+  bool all_accepted() const { return Count("rejected") == 0; }
+};
+
+struct IngestProgress {
+  uint64_t bytes_done = 0, bytes_total = 0;
+  size_t items_done = 0, items_total = 0;
+};
+using IngestProgressFn = std::function<void(const IngestProgress&)>;
+
+// Ingests `paths` into `case_id`. Returns an error only when the vault itself fails (I/O,
+// integrity) or the case does not exist; refused files are reported in `report`, which
+// holds every item handled before a failure.
+Status IngestPaths(vault::Vault& vault, const std::string& case_id,
+                   const std::vector<std::filesystem::path>& paths, const IngestOptions& options,
+                   IngestReport& report, const IngestProgressFn& progress = nullptr);
+
+}  // namespace dossier::ingest

@@ -1,0 +1,83 @@
+#include "ingest/sniff.h"
+
+#include <algorithm>
+#include <cstring>
+#include <string_view>
+
+#include "dicom/dicom.h"
+
+namespace dossier::ingest {
+namespace {
+
+bool StartsWith(std::span<const uint8_t> h, std::string_view magic, size_t at = 0) {
+  return h.size() >= at + magic.size() && std::memcmp(h.data() + at, magic.data(), magic.size()) == 0;
+}
+
+bool Contains(std::span<const uint8_t> h, std::string_view needle, size_t limit) {
+  const auto end = h.begin() + static_cast<std::ptrdiff_t>(std::min(limit, h.size()));
+  return std::search(h.begin(), end, needle.begin(), needle.end()) != end;
+}
+
+// Text: no NUL bytes and almost no control characters (UTF-8 or a Cyrillic code page).
+bool LooksLikeText(std::span<const uint8_t> h) {
+  size_t control = 0;
+  for (uint8_t c : h) {
+    if (c == 0) return false;
+    if (c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\f') ++control;
+  }
+  return control * 100 <= h.size();
+}
+
+Sniffed Accept(const char* kind) { return {kind, ""}; }
+Sniffed Refuse(std::string reason) { return {"", std::move(reason)}; }
+
+constexpr const char* kArchiveLater =
+    ": archives and disc images are not unpacked yet — extract it and upload the files inside";
+
+}  // namespace
+
+Sniffed Sniff(std::span<const uint8_t> h, uint64_t total_size) {
+  if (total_size == 0) return Refuse("empty file (0 bytes): nothing to store — send the file again");
+  if (Contains(h, "%PDF-", 1024)) return Accept("pdf");
+  if (StartsWith(h, "\xFF\xD8\xFF")) return Accept("jpeg");
+  if (StartsWith(h, "\x89PNG\r\n\x1A\n")) return Accept("png");
+  if (StartsWith(h, std::string_view("II*\0", 4)) || StartsWith(h, std::string_view("MM\0*", 4)) ||
+      StartsWith(h, std::string_view("II+\0", 4))) {
+    return Accept("tiff");
+  }
+  if (dicom::LooksLikeDicom(h)) return Accept("dicom");
+  if (StartsWith(h, "\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1") || StartsWith(h, "{\\rtf")) {
+    return Accept("office");
+  }
+  if (StartsWith(h, "PK\x03\x04")) {
+    if (Contains(h, "[Content_Types].xml", h.size()) || Contains(h, "word/", h.size()) ||
+        Contains(h, "xl/", h.size()) || Contains(h, "application/vnd.oasis.opendocument", 200)) {
+      return Accept("office");
+    }
+    return Refuse(std::string("ZIP archive") + kArchiveLater);
+  }
+  if (StartsWith(h, "\x7F" "ELF") || StartsWith(h, "MZ") || StartsWith(h, "\xCA\xFE\xBA\xBE") ||
+      StartsWith(h, "\xFE\xED\xFA\xCE") || StartsWith(h, "\xFE\xED\xFA\xCF") ||
+      StartsWith(h, "\xCE\xFA\xED\xFE") || StartsWith(h, "\xCF\xFA\xED\xFE") ||
+      StartsWith(h, "#!")) {
+    return Refuse("executable program: not a medical document, refused for safety");
+  }
+  if (StartsWith(h, "7z\xBC\xAF\x27\x1C")) return Refuse(std::string("7z archive") + kArchiveLater);
+  if (StartsWith(h, "Rar!\x1A\x07")) return Refuse(std::string("RAR archive") + kArchiveLater);
+  if (StartsWith(h, "\x1F\x8B") || StartsWith(h, "\xFD" "7zXZ") || StartsWith(h, "\x28\xB5\x2F\xFD") ||
+      StartsWith(h, "BZh") || StartsWith(h, "ustar", 257)) {
+    return Refuse(std::string("compressed or tar archive") + kArchiveLater);
+  }
+  if (StartsWith(h, "CD001", 32769)) return Refuse(std::string("CD/DVD disc image") + kArchiveLater);
+  if (StartsWith(h, "GIF87a") || StartsWith(h, "GIF89a") || StartsWith(h, "BM") ||
+      (StartsWith(h, "RIFF") && StartsWith(h, "WEBP", 8)) || StartsWith(h, "ftypheic", 4) ||
+      StartsWith(h, "ftypheix", 4) || StartsWith(h, "ftypmif1", 4)) {
+    return Accept("other");
+  }
+  if (LooksLikeText(h)) return Accept("text");
+  return Refuse(
+      "unrecognised content: Dossier accepts PDF, JPEG, PNG, TIFF, DICOM, Office documents and "
+      "text — save the document in one of these formats");
+}
+
+}  // namespace dossier::ingest

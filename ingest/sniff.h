@@ -1,0 +1,28 @@
+// Content sniffing: what a file is, decided from its bytes, never its name.
+//
+//   Sniffed s = Sniff(head, total_size);
+//   if (!s.accepted()) report(s.reason);
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+
+namespace dossier::ingest {
+
+// How many leading bytes Sniff() wants to see (ISO-9660 puts its signature at 32 KiB + 1).
+inline constexpr size_t kSniffBytes = 36 * 1024;
+
+struct Sniffed {
+  // pdf | jpeg | png | tiff | dicom | office | text | other (a known, harmless format that
+  // Dossier stores but cannot analyse: GIF, BMP, WebP, HEIC) — or "" when refused.
+  std::string kind;
+  // Why the file is refused, in words a patient can act on; empty when accepted.
+  std::string reason;
+  bool accepted() const { return reason.empty(); }
+};
+
+// `head` holds the first min(kSniffBytes, total_size) bytes.
+Sniffed Sniff(std::span<const uint8_t> head, uint64_t total_size);
+
+}  // namespace dossier::ingest

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages Dossier needs to build, run and test.
+# Idempotent: only missing packages are installed; apt is not touched when all are present.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config time
+  # libraries the code links
+  libsodium-dev libsqlite3-dev libcli11-dev nlohmann-json3-dev libfmt-dev libarchive-dev
+  libpoppler-cpp-dev libtesseract-dev libleptonica-dev libdcmtk-dev libgtest-dev libgmock-dev
+  # OCR language data (osd is not pulled in by libtesseract-dev)
+  tesseract-ocr tesseract-ocr-rus tesseract-ocr-eng tesseract-ocr-osd
+  # test-only tools and data
+  python3-pydicom 7zip age dicom3tools dcmtk poppler-utils qpdf sqlite3
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing packages: ${missing[*]}" >&2
+  echo "install-deps: run as root (or install them with sudo apt-get install)" >&2
+  exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"
