@@ -1,0 +1,63 @@
+// Helpers shared by the test binaries: a fresh temp dir per test, running the real `dossier`
+// binary, deterministic test files, and snapshots of a directory's bytes.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace dossier::testing {
+
+namespace fs = std::filesystem;
+
+inline constexpr const char* kPassphrase = "correct horse battery staple";
+inline const fs::path kPydicomFiles = "/usr/lib/python3/dist-packages/pydicom/data/test_files";
+
+// A test fixture owning a fresh temp directory, removed afterwards.
+class TempDirTest : public ::testing::Test {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+  fs::path dir_;
+};
+
+struct RunResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs `dossier args...` with DOSSIER_VAULT=vault and DOSSIER_PASSPHRASE_FILE=pass_file
+// (if non-empty), no terminal, stdin from /dev/null.
+RunResult RunDossier(const fs::path& vault, const fs::path& pass_file,
+                     const std::vector<std::string>& args);
+
+// Starts `dossier args...` without waiting; returns the pid.
+int SpawnDossier(const fs::path& vault, const fs::path& pass_file,
+                 const std::vector<std::string>& args, const fs::path& log);
+
+void WriteFile(const fs::path& path, std::string_view content);
+std::string ReadFile(const fs::path& path);
+// `size` bytes of deterministic pseudo-random data from `seed`.
+std::string PseudoRandom(size_t size, uint64_t seed);
+// Writes a large file of pseudo-random data in blocks (never all in memory).
+void WriteLargeFile(const fs::path& path, uint64_t size, uint64_t seed);
+// SHA-256 of a file, hex.
+std::string FileSha256(const fs::path& path);
+
+// Every regular file under `dir` with its full contents (for "nothing changed" checks).
+std::map<std::string, std::string> Snapshot(const fs::path& dir);
+// Files under `dir` whose bytes contain `needle`.
+std::vector<std::string> FilesContaining(const fs::path& dir, std::string_view needle);
+
+// Flips one bit of the byte at `offset` in `path`.
+void FlipByte(const fs::path& path, uint64_t offset);
+
+// A small but real PDF page with `text` (Helvetica).
+std::string MinimalPdf(std::string_view text);
+
+}  // namespace dossier::testing

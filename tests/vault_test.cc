@@ -1,0 +1,379 @@
+// The vault through its public API: real libsodium, real SQLite, a fresh temp dir per test.
+#include "vault/vault.h"
+
+#include <gtest/gtest.h>
+#include <sodium.h>
+
+#include <fstream>
+#include <set>
+
+#include "common/encoding.h"
+#include "common/file_io.h"
+#include "tests/test_util.h"
+#include "vault/audit.h"
+
+namespace dossier::vault {
+namespace {
+
+using testing::FilesContaining;
+using testing::FlipByte;
+using testing::kPassphrase;
+using testing::PseudoRandom;
+using testing::Snapshot;
+
+class FixedClock final : public Clock {
+ public:
+  std::chrono::system_clock::time_point Now() const override {
+    return std::chrono::sys_days{std::chrono::year{2026} / 11 / 22} + std::chrono::hours{9};
+  }
+};
+
+class StringSink final : public ByteSink {
+ public:
+  Status Write(std::span<const uint8_t> d) override {
+    data.append(reinterpret_cast<const char*>(d.data()), d.size());
+    return Status::Ok();
+  }
+  std::string data;
+};
+
+class HashSink final : public ByteSink {
+ public:
+  HashSink() { crypto_hash_sha256_init(&st_); }
+  Status Write(std::span<const uint8_t> d) override {
+    crypto_hash_sha256_update(&st_, d.data(), d.size());
+    bytes += d.size();
+    return Status::Ok();
+  }
+  std::string Hex() {
+    uint8_t out[32];
+    crypto_hash_sha256_final(&st_, out);
+    return ToHex(out);
+  }
+  uint64_t bytes = 0;
+
+ private:
+  crypto_hash_sha256_state st_;
+};
+
+class VaultTest : public testing::TempDirTest {
+ protected:
+  void SetUp() override {
+    TempDirTest::SetUp();
+    vault_dir_ = dir_ / "vault";
+    options_.clock = &clock_;
+    ASSERT_TRUE(Vault::Create(vault_dir_, kPassphrase, actor_, options_).ok());
+    Reopen();
+    auto pid = v_->AddPatient({"Иванов Иван Петрович", "1980-02-01", "+79001234567",
+                               "ivanov@example.ru"});
+    ASSERT_TRUE(pid.ok()) << pid.status().message();
+    patient_ = *pid;
+    auto cid = v_->OpenCase(patient_, "second opinion on MRI", "is surgery needed?");
+    ASSERT_TRUE(cid.ok());
+    case_ = *cid;
+  }
+
+  void Reopen(OpenMode mode = OpenMode::kNormal) {
+    v_.reset();
+    auto v = Vault::Open(vault_dir_, kPassphrase, actor_, options_, mode);
+    ASSERT_TRUE(v.ok()) << v.status().message();
+    v_ = std::move(v).value();
+  }
+
+  StoreOutcome Store(const std::string& name, const std::string& content,
+                     const std::string& kind = "pdf") {
+    auto w = v_->BeginDocument({case_, name, kind});
+    EXPECT_TRUE(w.ok()) << w.status().message();
+    EXPECT_TRUE((*w)->Write(AsBytes(content)).ok());
+    auto out = (*w)->Commit();
+    EXPECT_TRUE(out.ok()) << out.status().message();
+    return *out;
+  }
+
+  fs::path ObjectPath(const std::string& doc_id) {
+    auto d = v_->GetDocument(doc_id);
+    return vault_dir_ / "objects" / d->object_id.substr(0, 2) / d->object_id;
+  }
+
+  Result<std::string> Read(const std::string& doc_id) {
+    StringSink sink;
+    DOSSIER_RETURN_IF_ERROR(v_->ReadDocument(doc_id, sink));
+    return sink.data;
+  }
+
+  FixedClock clock_;
+  VaultOptions options_;
+  Actor actor_{"alice", "operator"};
+  fs::path vault_dir_;
+  std::unique_ptr<Vault> v_;
+  std::string patient_, case_;
+};
+
+TEST_F(VaultTest, SmallFilesRoundTripAtChunkBoundaries) {
+  for (size_t size : {size_t{0}, size_t{1}, size_t{65535}, size_t{65536}, size_t{65537},
+                      size_t{3 * 65536}, size_t{200001}}) {
+    const std::string content = PseudoRandom(size, size);
+    const StoreOutcome out = Store("f" + std::to_string(size), content);
+    ASSERT_FALSE(out.duplicate) << size;
+    EXPECT_EQ(out.size, size);
+    auto back = Read(out.doc_id);
+    ASSERT_TRUE(back.ok()) << back.status().message();
+    EXPECT_EQ(*back, content) << size;
+    auto doc = v_->GetDocument(out.doc_id);
+    // header 52 + one 17-byte tag per chunk (full chunks + the final one)
+    EXPECT_EQ(doc->stored_size, 52 + size + (size / 65536 + 1) * 17) << size;
+    EXPECT_EQ(fs::file_size(ObjectPath(out.doc_id)), doc->stored_size);
+    EXPECT_EQ(doc->added_at, "2026-11-22T09:00:00Z");
+    EXPECT_EQ(doc->name, "f" + std::to_string(size));
+  }
+}
+
+TEST_F(VaultTest, TwoHundredMegabyteFileStreamsBothWays) {
+  const fs::path src = dir_ / "big.bin";
+  testing::WriteLargeFile(src, uint64_t{200} << 20, 42);
+  auto w = v_->BeginDocument({case_, "big.bin", "other"});
+  ASSERT_TRUE(w.ok());
+  auto file = File::OpenRead(src);
+  ASSERT_TRUE(file.ok());
+  std::vector<uint8_t> buf(1 << 20);
+  for (;;) {
+    auto n = file->ReadFull(buf);
+    ASSERT_TRUE(n.ok());
+    if (*n == 0) break;
+    ASSERT_TRUE((*w)->Write({buf.data(), *n}).ok());
+  }
+  auto out = (*w)->Commit();
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  EXPECT_EQ(out->size, uint64_t{200} << 20);
+  HashSink sink;
+  ASSERT_TRUE(v_->ReadDocument(out->doc_id, sink).ok());
+  EXPECT_EQ(sink.bytes, uint64_t{200} << 20);
+  EXPECT_EQ(sink.Hex(), testing::FileSha256(src));
+}
+
+TEST_F(VaultTest, WrongPassphraseFailsAndChangesNothing) {
+  Store("a.pdf", "%PDF-1.4 one");
+  v_.reset();
+  const auto before = Snapshot(vault_dir_);
+  auto v = Vault::Open(vault_dir_, "not the passphrase", actor_, options_);
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(v.status().code(), StatusCode::kAuthFailed);
+  EXPECT_EQ(v.status().message(), "wrong passphrase for the vault at " + vault_dir_.string());
+  EXPECT_EQ(Snapshot(vault_dir_), before);
+}
+
+TEST_F(VaultTest, AFlippedByteAnywhereInAnObjectIsCaughtAndNamed) {
+  const std::string content = PseudoRandom(150000, 7);
+  const StoreOutcome good = Store("good.pdf", "%PDF-1.4 untouched");
+  const StoreOutcome out = Store("victim.pdf", content);
+  const fs::path obj = ObjectPath(out.doc_id);
+  const uint64_t size = fs::file_size(obj);
+  // magic, chunk size, object id, stream header, first chunk, a middle chunk tag, last byte
+  for (uint64_t offset : {uint64_t{0}, uint64_t{9}, uint64_t{20}, uint64_t{40}, uint64_t{60},
+                          uint64_t{52 + 65536 + 10}, size - 1}) {
+    FlipByte(obj, offset);
+    auto report = v_->Verify(false);
+    ASSERT_TRUE(report.ok());
+    ASSERT_EQ(report->issues.size(), 1u) << "offset " << offset;
+    EXPECT_EQ(report->issues[0].doc_id, out.doc_id);
+    EXPECT_EQ(report->issues[0].problem, "corrupt");
+    auto read = Read(out.doc_id);
+    EXPECT_EQ(read.status().code(), StatusCode::kCorrupt) << "offset " << offset;
+    FlipByte(obj, offset);  // restore
+  }
+  auto report = v_->Verify(false);
+  EXPECT_TRUE(report->intact());
+  EXPECT_EQ(report->checked, 2);
+  EXPECT_EQ(*Read(good.doc_id), "%PDF-1.4 untouched");
+}
+
+TEST_F(VaultTest, TruncatedAndExtendedObjectsAreCorrupt) {
+  const StoreOutcome out = Store("x.pdf", PseudoRandom(100000, 3));
+  const fs::path obj = ObjectPath(out.doc_id);
+  const std::string original = testing::ReadFile(obj);
+  const uint64_t size = original.size();
+
+  // Cut exactly at a chunk boundary: every remaining chunk still authenticates, only the
+  // missing final tag and the recorded size betray the cut.
+  fs::resize_file(obj, size - (100000 - 65536 + 17));
+  auto r = Read(out.doc_id);
+  EXPECT_EQ(r.status().code(), StatusCode::kCorrupt);
+  EXPECT_EQ(r.status().message(),
+            "document " + out.doc_id + ": object " + v_->GetDocument(out.doc_id)->object_id +
+                " is corrupt: the file has 65605 bytes but 100086 were written: truncated");
+  auto quick = v_->Verify(true);
+  ASSERT_EQ(quick->issues.size(), 1u);
+  EXPECT_EQ(quick->issues[0].problem, "size mismatch");
+
+  testing::WriteFile(obj, original + "X");
+  r = Read(out.doc_id);
+  EXPECT_EQ(r.status().code(), StatusCode::kCorrupt);
+  EXPECT_NE(r.status().message().find("100087 bytes but 100086 were written: extended"),
+            std::string::npos)
+      << r.status().message();
+
+  testing::WriteFile(obj, original);
+  EXPECT_TRUE(Read(out.doc_id).ok());
+}
+
+TEST_F(VaultTest, SwappedObjectFilesBothFail) {
+  const StoreOutcome a = Store("a.pdf", PseudoRandom(5000, 1));
+  const StoreOutcome b = Store("b.pdf", PseudoRandom(5000, 2));  // same size: quick check passes
+  const fs::path pa = ObjectPath(a.doc_id), pb = ObjectPath(b.doc_id), tmp = dir_ / "swap";
+  fs::rename(pa, tmp);
+  fs::rename(pb, pa);
+  fs::rename(tmp, pb);
+  EXPECT_TRUE(v_->Verify(true)->intact());
+  auto report = v_->Verify(false);
+  ASSERT_EQ(report->issues.size(), 2u);
+  EXPECT_EQ(report->issues[0].problem, "corrupt");
+  EXPECT_EQ(report->issues[1].problem, "corrupt");
+  std::set<std::string> ids{report->issues[0].doc_id, report->issues[1].doc_id};
+  EXPECT_EQ(ids, (std::set<std::string>{a.doc_id, b.doc_id}));
+  EXPECT_NE(report->issues[0].detail.find("swapped or moved"), std::string::npos);
+}
+
+TEST_F(VaultTest, MissingObjectIsReportedById) {
+  const StoreOutcome a = Store("a.pdf", "%PDF-1.4 a");
+  fs::remove(ObjectPath(a.doc_id));
+  auto report = v_->Verify(true);
+  ASSERT_EQ(report->issues.size(), 1u);
+  EXPECT_EQ(report->issues[0].doc_id, a.doc_id);
+  EXPECT_EQ(report->issues[0].problem, "missing");
+  EXPECT_EQ(Read(a.doc_id).status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(VaultTest, DuplicateContentInACaseIsStoredOnce) {
+  const StoreOutcome a = Store("scan.pdf", "%PDF-1.4 same bytes");
+  const StoreOutcome b = Store("scan (1).pdf", "%PDF-1.4 same bytes");
+  EXPECT_FALSE(a.duplicate);
+  EXPECT_TRUE(b.duplicate);
+  EXPECT_EQ(b.doc_id, a.doc_id);
+  EXPECT_EQ(v_->ListDocuments(case_)->size(), 1u);
+  size_t objects = 0;
+  for (const auto& e : fs::recursive_directory_iterator(vault_dir_ / "objects")) {
+    objects += e.is_regular_file();
+  }
+  EXPECT_EQ(objects, 1u);
+}
+
+TEST_F(VaultTest, OrphansAreReportedByVerifyAndSweptOnNextOpen) {
+  const StoreOutcome a = Store("a.pdf", "%PDF-1.4 a");
+  const fs::path orphan = vault_dir_ / "objects" / "ff" / "ff00000000000000000000000000000f";
+  fs::create_directories(orphan.parent_path());
+  fs::copy_file(ObjectPath(a.doc_id), orphan);
+  testing::WriteFile(vault_dir_ / "tmp" / "0123.tmp", "half-written ciphertext");
+  Reopen(OpenMode::kVerify);
+  auto report = v_->Verify(false);
+  ASSERT_EQ(report->orphans.size(), 1u);
+  EXPECT_EQ(report->orphans[0].object_id, "ff00000000000000000000000000000f");
+  EXPECT_TRUE(report->intact());
+  Reopen();
+  EXPECT_EQ(v_->swept_orphans(), std::vector<std::string>{"ff00000000000000000000000000000f"});
+  EXPECT_FALSE(fs::exists(orphan));
+  EXPECT_TRUE(fs::is_empty(vault_dir_ / "tmp"));
+  EXPECT_EQ(*Read(a.doc_id), "%PDF-1.4 a");
+}
+
+TEST_F(VaultTest, AnUncommittedWriterLeavesNothing) {
+  {
+    auto w = v_->BeginDocument({case_, "gone.pdf", "pdf"});
+    ASSERT_TRUE((*w)->Write(AsBytes(std::string(100000, 'x'))).ok());
+  }
+  EXPECT_TRUE(fs::is_empty(vault_dir_ / "tmp"));
+  EXPECT_TRUE(v_->ListDocuments(case_)->empty());
+}
+
+TEST_F(VaultTest, NoPersonalDataInPlaintextAnywhereInTheVault) {
+  const std::string dicom = testing::ReadFile(testing::kPydicomFiles / "CT_small.dcm");
+  ASSERT_NE(dicom.find("CompressedSamples^CT1"), std::string::npos);
+  Store("CT_small.dcm", dicom, "dicom");
+  Store("Выписка_Иванов_2026.pdf", testing::MinimalPdf("Discharge summary of patient Ivanov"));
+  const std::vector<std::string> secrets = {
+      "Иванов Иван Петрович", "Иванов", "1980-02-01", "+79001234567", "ivanov@example.ru",
+      "Выписка_Иванов_2026.pdf", "CompressedSamples^CT1", "Discharge summary",
+      "second opinion on MRI", "is surgery needed?"};
+  // While open (WAL and shm present) and after closing.
+  for (int pass = 0; pass < 2; ++pass) {
+    for (const auto& s : secrets) {
+      EXPECT_EQ(FilesContaining(vault_dir_, s), std::vector<std::string>{})
+          << "'" << s << "' found in plaintext (pass " << pass << ")";
+    }
+    v_.reset();
+  }
+}
+
+TEST_F(VaultTest, ErasedPatientIsUnreadableAndTheAuditLogStillVerifies) {
+  const StoreOutcome a = Store("epicrisis.pdf", "%PDF-1.4 epicrisis of the patient");
+  ASSERT_TRUE(v_->ErasePatient(patient_).ok());
+  auto read = Read(a.doc_id);
+  EXPECT_EQ(read.status().code(), StatusCode::kRejected);
+  EXPECT_EQ(read.status().message(),
+            "document " + a.doc_id + " was erased together with patient " + patient_ +
+                ": its data no longer exists and cannot be recovered");
+  auto p = v_->GetPatient(patient_);
+  ASSERT_TRUE(p.ok());
+  EXPECT_TRUE(p->erased);
+  EXPECT_EQ(p->info.name, "");
+  EXPECT_EQ(v_->ErasePatient(patient_).code(), StatusCode::kRejected);
+  auto report = v_->Verify(false);
+  EXPECT_TRUE(report->intact());
+  EXPECT_EQ(report->erased_skipped, 1);
+  EXPECT_EQ(v_->OpenCase(patient_, "new").status().code(), StatusCode::kRejected);
+  v_.reset();
+  // The object is still on disk, but the key that opened it is gone from every file.
+  EXPECT_TRUE(FilesContaining(vault_dir_, "Иванов").empty());
+  auto audit = VerifyAuditLog(vault_dir_, nullptr);
+  ASSERT_TRUE(audit.ok());
+  EXPECT_TRUE(audit->intact()) << audit->problems[0];
+  auto events = ReadAuditLog(vault_dir_, {.patient = patient_, .since = std::nullopt});
+  ASSERT_TRUE(events.ok());
+  std::vector<std::string> actions;
+  for (const auto& e : *events) actions.push_back(e.action + "/" + e.outcome);
+  EXPECT_EQ(actions, (std::vector<std::string>{"patient.add/ok", "case.open/ok",
+                                               "document.store/ok", "patient.erase/ok",
+                                               "document.read/refused", "patient.read/ok"}));
+}
+
+TEST_F(VaultTest, ChangingThePassphraseRewrapsOnlyTheKey) {
+  const StoreOutcome a = Store("a.pdf", "%PDF-1.4 a");
+  const std::string object_before = testing::ReadFile(ObjectPath(a.doc_id));
+  ASSERT_TRUE(v_->ChangePassphrase("a brand new passphrase").ok());
+  v_.reset();
+  EXPECT_EQ(Vault::Open(vault_dir_, kPassphrase, actor_, options_).status().code(),
+            StatusCode::kAuthFailed);
+  auto v = Vault::Open(vault_dir_, "a brand new passphrase", actor_, options_);
+  ASSERT_TRUE(v.ok());
+  v_ = std::move(v).value();
+  EXPECT_EQ(*Read(a.doc_id), "%PDF-1.4 a");
+  EXPECT_EQ(testing::ReadFile(ObjectPath(a.doc_id)), object_before);
+}
+
+TEST_F(VaultTest, CreateRefusesAnExistingVaultAndWeakSettings) {
+  EXPECT_EQ(Vault::Create(vault_dir_, kPassphrase, actor_).code(), StatusCode::kRejected);
+  EXPECT_EQ(Vault::Create(dir_ / "v2", "short", actor_).code(), StatusCode::kInvalidArgument);
+  VaultOptions weak;
+  weak.kdf_memlimit = 64 << 20;
+  EXPECT_EQ(Vault::Create(dir_ / "v3", kPassphrase, actor_, weak).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_FALSE(fs::exists(dir_ / "v2"));
+  EXPECT_EQ(Vault::Open(dir_ / "nowhere", kPassphrase, actor_).status().code(),
+            StatusCode::kNotFound);
+}
+
+TEST_F(VaultTest, PatientInputIsValidated) {
+  EXPECT_EQ(v_->AddPatient({"Name", "1980-02-30", "", ""}).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(v_->AddPatient({"", "1980-02-01", "", ""}).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(v_->OpenCase("pat_nosuch", "goal").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(v_->GetDocument("doc_nosuch").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(v_->SetCategory("doc_nosuch", "lab").code(), StatusCode::kNotFound);
+  const StoreOutcome a = Store("a.pdf", "%PDF-1.4 a");
+  EXPECT_EQ(v_->SetCategory(a.doc_id, "poetry").code(), StatusCode::kInvalidArgument);
+  ASSERT_TRUE(v_->SetCategory(a.doc_id, "epicrisis").ok());
+  EXPECT_EQ(v_->GetDocument(a.doc_id)->category, "epicrisis");
+}
+
+}  // namespace
+}  // namespace dossier::vault
