@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The main job on samples/: installs what is missing, builds, and runs a patient's upload
+# through a fresh vault in ./demo-vault — patient, case, ingest, listing, verification of
+# every object and of the audit log, and a signed audit checkpoint.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/install-deps.sh
+./scripts/build.sh
+
+dossier=./build/app/dossier
+export DOSSIER_VAULT=./demo-vault
+# A demo passphrase in a file (never on the command line); a real vault's is typed or kept safe.
+export DOSSIER_PASSPHRASE_FILE=./demo-passphrase.txt
+rm -rf "$DOSSIER_VAULT" "$DOSSIER_PASSPHRASE_FILE" demo-checkpoint.txt
+(umask 077; head -c 24 /dev/urandom | base64 > "$DOSSIER_PASSPHRASE_FILE")
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+step "dossier init"
+$dossier init
+step "dossier patient add"
+patient=$($dossier patient add --name "Иванов Иван Петрович" --birth-date 1980-02-01 --phone "+7 900 123-45-67")
+echo "$patient"
+step "dossier case open"
+case_id=$($dossier case open --patient "$patient" --goal "Neurosurgical consultation: L4-L5 disc herniation" \
+  --question "Is surgery indicated, or conservative treatment?")
+echo "$case_id"
+step "dossier ingest --case $case_id samples/upload"
+$dossier ingest --case "$case_id" samples/upload
+step "dossier docs --case $case_id"
+$dossier docs --case "$case_id"
+step "dossier vault verify"
+$dossier vault verify
+step "dossier audit checkpoint"
+$dossier audit checkpoint -o demo-checkpoint.txt
+step "dossier audit verify --checkpoint demo-checkpoint.txt   (no passphrase needed)"
+env -u DOSSIER_PASSPHRASE_FILE $dossier audit verify --checkpoint demo-checkpoint.txt
+step "dossier audit log"
+env -u DOSSIER_PASSPHRASE_FILE $dossier audit log
+printf '\nDemo vault: %s (passphrase in %s). Try: %s --vault %s docs --case %s\n' \
+  "$DOSSIER_VAULT" "$DOSSIER_PASSPHRASE_FILE" "$dossier" "$DOSSIER_VAULT" "$case_id"
