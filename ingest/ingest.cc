@@ -67,6 +67,12 @@ Status Plan(const fs::path& root, const IngestOptions& options, std::vector<Plan
   return Status::Ok();
 }
 
+std::string FormatBytes(uint64_t n) {
+  if (n >= (uint64_t{1} << 30) && n % (uint64_t{1} << 30) == 0) return fmt::format("{} GiB", n >> 30);
+  if (n >= (uint64_t{1} << 20) && n % (uint64_t{1} << 20) == 0) return fmt::format("{} MiB", n >> 20);
+  return fmt::format("{} bytes", n);
+}
+
 }  // namespace
 
 Status IngestPaths(vault::Vault& vault, const std::string& case_id,
@@ -101,23 +107,22 @@ Status IngestPaths(vault::Vault& vault, const std::string& case_id,
 
       DOSSIER_ASSIGN_OR_RETURN(auto writer,
                                vault.BeginDocument({case_id, p.display, sniffed.kind, "other"}));
-      uint64_t total = *head_n;
-      DOSSIER_RETURN_IF_ERROR(writer->Write({buf.data(), *head_n}));
-      for (;;) {
-        auto n = file->Read(buf);
-        if (!n.ok()) return reject(n.status().message());
-        if (*n == 0) break;
-        total += *n;
+      uint64_t total = 0;
+      for (size_t n = *head_n; n > 0;) {
+        total += n;
         if (total > options.max_file_bytes) {
-          return reject(fmt::format("larger than the {} MiB limit for one file",
-                                    options.max_file_bytes >> 20));
+          return reject("larger than the limit of " + FormatBytes(options.max_file_bytes) +
+                        " for one file");
         }
-        DOSSIER_RETURN_IF_ERROR(writer->Write({buf.data(), *n}));
+        DOSSIER_RETURN_IF_ERROR(writer->Write({buf.data(), n}));
         if (progress) {
           IngestProgress now = prog;
           now.bytes_done += total;
           progress(now);
         }
+        auto next = file->Read(buf);
+        if (!next.ok()) return reject(next.status().message());
+        n = *next;
       }
       DOSSIER_ASSIGN_OR_RETURN(vault::StoreOutcome stored, writer->Commit());
       item.size = stored.size;

@@ -38,6 +38,8 @@ constexpr const char* kArchiveLater =
 
 Sniffed Sniff(std::span<const uint8_t> h, uint64_t total_size) {
   if (total_size == 0) return Refuse("empty file (0 bytes): nothing to store — send the file again");
+  // DICOM first: a Part 10 preamble may itself hold a TIFF header (dual-personality files).
+  if (dicom::LooksLikeDicom(h)) return Accept("dicom");
   if (Contains(h, "%PDF-", 1024)) return Accept("pdf");
   if (StartsWith(h, "\xFF\xD8\xFF")) return Accept("jpeg");
   if (StartsWith(h, "\x89PNG\r\n\x1A\n")) return Accept("png");
@@ -45,7 +47,6 @@ Sniffed Sniff(std::span<const uint8_t> h, uint64_t total_size) {
       StartsWith(h, std::string_view("II+\0", 4))) {
     return Accept("tiff");
   }
-  if (dicom::LooksLikeDicom(h)) return Accept("dicom");
   if (StartsWith(h, "\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1") || StartsWith(h, "{\\rtf")) {
     return Accept("office");
   }

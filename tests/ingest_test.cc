@@ -1,0 +1,180 @@
+// Ingest of files and folders: content sniffing on real files (pydicom's DICOM test data,
+// the samples), exact reasons for what is refused, and the per-item report.
+#include "ingest/ingest.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include "common/encoding.h"
+#include "ingest/sniff.h"
+#include "tests/test_util.h"
+
+namespace dossier::ingest {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::kPydicomFiles;
+using testing::ReadFile;
+using testing::WriteFile;
+
+Sniffed SniffBytes(const std::string& bytes) {
+  const size_t n = std::min(bytes.size(), kSniffBytes);
+  return Sniff(AsBytes(std::string_view(bytes).substr(0, n)), bytes.size());
+}
+
+Sniffed SniffFile(const fs::path& p) { return SniffBytes(ReadFile(p)); }
+
+const fs::path kUpload = fs::path(DOSSIER_SAMPLES_DIR) / "upload";
+
+TEST(SniffTest, RealDicomFilesWithAndWithoutMetaHeader) {
+  for (const char* name : {"CT_small.dcm", "MR_small.dcm", "MR_small_bigendian.dcm",
+                           "JPEG2000.dcm", "rtplan.dcm", "ExplVR_LitEndNoMeta.dcm",
+                           "no_meta_group_length.dcm", "MR_truncated.dcm"}) {
+    const Sniffed s = SniffFile(kPydicomFiles / name);
+    EXPECT_EQ(s.kind, "dicom") << name;
+    EXPECT_TRUE(s.accepted()) << name;
+  }
+  EXPECT_EQ(SniffFile(kUpload / "disc/DICOM/IM000001").kind, "dicom");
+}
+
+TEST(SniffTest, DocumentsAndImagesByContentNotName) {
+  EXPECT_EQ(SniffFile(kUpload / "epicrisis.pdf").kind, "pdf");
+  EXPECT_EQ(SniffFile(kUpload / "mri-conclusion.jpg").kind, "jpeg");
+  EXPECT_EQ(SniffFile(kUpload / "lab-results.png").kind, "png");
+  EXPECT_EQ(SniffFile(kUpload / "patient-note.txt").kind, "text");
+  EXPECT_EQ(SniffBytes(std::string("II*\0\x08\0\0\0", 8)).kind, "tiff");
+  EXPECT_EQ(SniffBytes(std::string("MM\0*\0\0\0\x08", 8)).kind, "tiff");
+  EXPECT_EQ(SniffBytes("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1 legacy word").kind, "office");
+  EXPECT_EQ(SniffBytes("{\\rtf1\\ansi conclusion}").kind, "office");
+  EXPECT_EQ(SniffBytes(std::string("PK\x03\x04", 4) + std::string(26, '\0') + "[Content_Types].xml")
+                .kind,
+            "office");
+  EXPECT_EQ(SniffBytes("GIF89a....").kind, "other");
+  EXPECT_EQ(SniffBytes("Выписка: жалоб нет.\r\nДиагноз: здоров.\n").kind, "text");
+}
+
+TEST(SniffTest, RefusalsSayWhatIsWrongAndWhatToDo) {
+  EXPECT_EQ(SniffBytes("").reason, "empty file (0 bytes): nothing to store — send the file again");
+  EXPECT_EQ(SniffFile("/bin/true").reason,
+            "executable program: not a medical document, refused for safety");
+  EXPECT_EQ(SniffBytes("MZ\x90\0 windows viewer").reason,
+            "executable program: not a medical document, refused for safety");
+  EXPECT_EQ(SniffBytes("#!/bin/sh\nrm -rf /\n").reason,
+            "executable program: not a medical document, refused for safety");
+  EXPECT_EQ(SniffBytes(std::string("PK\x03\x04", 4) + std::string(26, '\0') + "scan.pdf").reason,
+            "ZIP archive: archives and disc images are not unpacked yet — extract it and upload "
+            "the files inside");
+  EXPECT_EQ(SniffBytes("7z\xBC\xAF\x27\x1C rest").reason,
+            "7z archive: archives and disc images are not unpacked yet — extract it and upload "
+            "the files inside");
+  std::string iso(40000, '\0');
+  iso.replace(32769, 5, "CD001");
+  EXPECT_EQ(SniffBytes(iso).reason,
+            "CD/DVD disc image: archives and disc images are not unpacked yet — extract it and "
+            "upload the files inside");
+  EXPECT_EQ(SniffBytes(testing::PseudoRandom(5000, 9)).reason,
+            "unrecognised content: Dossier accepts PDF, JPEG, PNG, TIFF, DICOM, Office "
+            "documents and text — save the document in one of these formats");
+}
+
+class IngestTest : public testing::TempDirTest {
+ protected:
+  void SetUp() override {
+    TempDirTest::SetUp();
+    ASSERT_TRUE(vault::Vault::Create(dir_ / "vault", testing::kPassphrase, {"t", "operator"}).ok());
+    auto v = vault::Vault::Open(dir_ / "vault", testing::kPassphrase, {"t", "operator"});
+    ASSERT_TRUE(v.ok());
+    v_ = std::move(v).value();
+    case_ = *v_->OpenCase(*v_->AddPatient({"Сидорова Анна", "1990-03-04", "", ""}), "consult");
+  }
+
+  std::vector<std::string> Lines(const IngestReport& r) {
+    std::vector<std::string> out;
+    for (const auto& i : r.items) {
+      out.push_back(i.path + " " + (i.kind.empty() ? "-" : i.kind) + " " + i.status +
+                    (i.reason.empty() ? "" : " (" + i.reason + ")"));
+    }
+    return out;
+  }
+
+  std::unique_ptr<vault::Vault> v_;
+  std::string case_;
+};
+
+TEST_F(IngestTest, AFolderIsStoredFileByFileWithReasonsForRefusals) {
+  const fs::path up = dir_ / "upload";
+  fs::copy(kUpload, up, fs::copy_options::recursive);
+  WriteFile(up / "photo.jpg", ReadFile(kUpload / "epicrisis.pdf") + " ");  // a PDF named .jpg
+  WriteFile(up / "copy of note.txt", ReadFile(kUpload / "patient-note.txt"));
+  WriteFile(up / "empty.pdf", "");
+  fs::copy_file("/bin/true", up / "viewer.exe");
+  fs::create_symlink("/etc/passwd", up / "link.txt");
+  ASSERT_EQ(::mkfifo((up / "pipe").c_str(), 0600), 0);
+
+  IngestReport report;
+  ASSERT_TRUE(IngestPaths(*v_, case_, {up}, {}, report).ok());
+  ASSERT_EQ(report.items.size(), 11u);
+  const std::string note_id = report.items[0].doc_id;  // "copy of note.txt" sorts first
+  EXPECT_EQ(Lines(report),
+            (std::vector<std::string>{
+                "upload/copy of note.txt text stored",
+                "upload/disc/DICOM/IM000001 dicom stored",
+                "upload/empty.pdf - rejected (empty file (0 bytes): nothing to store — send the "
+                "file again)",
+                "upload/epicrisis.pdf pdf stored",
+                "upload/lab-results.png png stored",
+                "upload/link.txt - rejected (symbolic link: not followed — upload the file it "
+                "points to)",
+                "upload/mri-conclusion.jpg jpeg stored",
+                "upload/patient-note.txt text duplicate (same content as " + note_id +
+                    ", stored once)",
+                "upload/photo.jpg pdf stored",
+                "upload/pipe - rejected (not a regular file (device, pipe or socket))",
+                "upload/viewer.exe - rejected (executable program: not a medical document, "
+                "refused for safety)"}));
+  EXPECT_EQ(report.Count("stored"), 6u);
+  EXPECT_EQ(report.Count("rejected"), 4u);
+  EXPECT_FALSE(report.all_accepted());
+
+  auto docs = v_->ListDocuments(case_);
+  ASSERT_EQ(docs->size(), 6u);
+  EXPECT_EQ((*docs)[0].name, "upload/copy of note.txt");
+  EXPECT_EQ((*docs)[0].kind, "text");
+  EXPECT_EQ((*docs)[0].size, fs::file_size(kUpload / "patient-note.txt"));
+}
+
+TEST_F(IngestTest, SingleFilesKeepTheirNameAndLimitsAreEnforced) {
+  IngestReport report;
+  ASSERT_TRUE(IngestPaths(*v_, case_, {kUpload / "epicrisis.pdf"}, {}, report).ok());
+  ASSERT_EQ(report.items.size(), 1u);
+  EXPECT_EQ(report.items[0].path, "epicrisis.pdf");
+  EXPECT_EQ(report.items[0].size, fs::file_size(kUpload / "epicrisis.pdf"));
+
+  IngestOptions small;
+  small.max_file_bytes = 10000;
+  IngestReport r2;
+  ASSERT_TRUE(IngestPaths(*v_, case_, {kUpload / "mri-conclusion.jpg"}, small, r2).ok());
+  EXPECT_EQ(Lines(r2), std::vector<std::string>{
+                           "mri-conclusion.jpg jpeg rejected (larger than the limit of 10000 "
+                           "bytes for one file)"});
+  EXPECT_TRUE(fs::is_empty(dir_ / "vault" / "tmp"));
+
+  IngestOptions few;
+  few.max_files = 3;
+  IngestReport r3;
+  const Status st = IngestPaths(*v_, case_, {kUpload}, few, r3);
+  EXPECT_EQ(st.code(), StatusCode::kLimitExceeded);
+  EXPECT_EQ(st.message(), "the upload holds more than 3 files: split it");
+  EXPECT_TRUE(r3.items.empty());
+}
+
+TEST_F(IngestTest, MissingPathsAndUnknownCasesAreErrors) {
+  IngestReport report;
+  const Status st = IngestPaths(*v_, case_, {dir_ / "nowhere"}, {}, report);
+  EXPECT_EQ(st.code(), StatusCode::kNotFound);
+  EXPECT_EQ(st.message(), "cannot read " + (dir_ / "nowhere").string() + ": no such file or folder");
+  EXPECT_EQ(IngestPaths(*v_, "case_nosuch", {kUpload}, {}, report).code(), StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace dossier::ingest
