@@ -1,0 +1,241 @@
+// The `dossier` command as users and scripts see it: exit codes of DESIGN.md §4, messages,
+// JSON shapes. Runs the real binary with no terminal.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <regex>
+
+#include "tests/test_util.h"
+
+namespace dossier {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::RunDossier;
+using testing::RunResult;
+
+const fs::path kUpload = fs::path(DOSSIER_SAMPLES_DIR) / "upload";
+
+class CliTest : public testing::TempDirTest {
+ protected:
+  void SetUp() override {
+    TempDirTest::SetUp();
+    vault_ = dir_ / "vault";
+    pass_ = dir_ / "pass";
+    testing::WriteFile(pass_, std::string(testing::kPassphrase) + "\n");
+  }
+  RunResult Run(const std::vector<std::string>& args) { return RunDossier(vault_, pass_, args); }
+
+  // init + patient + case; returns the case id.
+  std::string InitPatientCase() {
+    EXPECT_EQ(Run({"init"}).exit_code, 0);
+    RunResult p = Run({"patient", "add", "--name", "Иванов Иван", "--birth-date", "1980-02-01"});
+    EXPECT_EQ(p.exit_code, 0) << p.err;
+    patient_ = p.out.substr(0, p.out.size() - 1);
+    RunResult c = Run({"case", "open", "--patient", patient_, "--goal", "consultation"});
+    EXPECT_EQ(c.exit_code, 0) << c.err;
+    return c.out.substr(0, c.out.size() - 1);
+  }
+
+  nlohmann::json Json(const std::vector<std::string>& args) {
+    std::vector<std::string> a = {"--json"};
+    a.insert(a.end(), args.begin(), args.end());
+    RunResult r = Run(a);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return nlohmann::json::parse(r.out);
+  }
+
+  fs::path vault_, pass_;
+  std::string patient_;
+};
+
+TEST_F(CliTest, HelpTeachesAndBadUsageExits1) {
+  RunResult h = Run({"--help"});
+  EXPECT_EQ(h.exit_code, 0);
+  for (const char* word : {"init", "vault", "patient", "case", "ingest", "docs", "get", "audit",
+                           "--passphrase-file", "Exit codes"}) {
+    EXPECT_NE(h.out.find(word), std::string::npos) << word;
+  }
+  EXPECT_EQ(Run({}).exit_code, 1);
+  EXPECT_EQ(Run({"frobnicate"}).exit_code, 1);
+  EXPECT_EQ(Run({"patient", "add", "--name", "X"}).exit_code, 1);
+}
+
+TEST_F(CliTest, FullFlowFromInitToGet) {
+  const std::string case_id = InitPatientCase();
+  EXPECT_TRUE(std::regex_match(patient_, std::regex("pat_[0-9a-z]{10}"))) << patient_;
+  EXPECT_TRUE(std::regex_match(case_id, std::regex("case_[0-9a-z]{10}"))) << case_id;
+
+  RunResult ing = Run({"ingest", "--case", case_id, kUpload.string()});
+  EXPECT_EQ(ing.exit_code, 0) << ing.err;
+  EXPECT_NE(ing.out.find("5 stored, 0 duplicate, 0 skipped, 0 rejected"), std::string::npos)
+      << ing.out;
+
+  const nlohmann::json docs = Json({"docs", "--case", case_id});
+  ASSERT_EQ(docs.size(), 5u);
+  std::map<std::string, std::string> kinds;
+  for (const auto& d : docs) {
+    for (const char* key : {"id", "name", "kind", "size", "status", "added"}) {
+      EXPECT_TRUE(d.contains(key)) << key;
+    }
+    EXPECT_EQ(d["status"], "stored");
+    kinds[d["name"]] = d["kind"];
+  }
+  EXPECT_EQ(kinds, (std::map<std::string, std::string>{
+                       {"upload/disc/DICOM/IM000001", "dicom"},
+                       {"upload/epicrisis.pdf", "pdf"},
+                       {"upload/lab-results.png", "png"},
+                       {"upload/mri-conclusion.jpg", "jpeg"},
+                       {"upload/patient-note.txt", "text"}}));
+
+  const std::string doc = docs[1]["id"];
+  const fs::path out = dir_ / "out.pdf";
+  RunResult get = Run({"get", doc, "-o", out.string()});
+  EXPECT_EQ(get.exit_code, 0) << get.err;
+  EXPECT_EQ(testing::ReadFile(out), testing::ReadFile(kUpload / "epicrisis.pdf"));
+  RunResult again = Run({"get", doc, "-o", out.string()});
+  EXPECT_EQ(again.exit_code, 2);
+  EXPECT_EQ(again.err, "dossier: " + out.string() +
+                           " already exists: choose another name or add --force\n");
+  RunResult missing = Run({"get", "doc_nosuch00000", "-o", (dir_ / "x").string()});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_EQ(missing.err,
+            "dossier: no document doc_nosuch00000 (see `dossier docs --case ID`)\n");
+  EXPECT_FALSE(fs::exists(dir_ / "x"));
+
+  RunResult cat = Run({"docs", "set-category", doc, "epicrisis"});
+  EXPECT_EQ(cat.exit_code, 0) << cat.err;
+  EXPECT_EQ(Json({"docs", "--case", case_id})[1]["category"], "epicrisis");
+  EXPECT_EQ(Run({"docs", "set-category", doc, "poetry"}).exit_code, 1);
+
+  const nlohmann::json patients = Json({"patient", "list"});
+  ASSERT_EQ(patients.size(), 1u);
+  EXPECT_EQ(patients[0]["name"], "Иванов Иван");
+  EXPECT_EQ(patients[0]["birth_date"], "1980-02-01");
+  EXPECT_EQ(Json({"case", "list"})[0]["documents"], 5);
+}
+
+TEST_F(CliTest, IngestWithRefusalsExits2AndStoresTheRest) {
+  const std::string case_id = InitPatientCase();
+  testing::WriteFile(dir_ / "up" / "scan.pdf", testing::MinimalPdf("printed conclusion"));
+  fs::copy_file("/bin/true", dir_ / "up" / "setup.exe");
+  RunResult r = Run({"--json", "ingest", "--case", case_id, (dir_ / "up").string()});
+  EXPECT_EQ(r.exit_code, 2);
+  const auto items = nlohmann::json::parse(r.out);
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_EQ(items[0]["path"], "up/scan.pdf");
+  EXPECT_EQ(items[0]["status"], "stored");
+  EXPECT_EQ(items[1]["path"], "up/setup.exe");
+  EXPECT_EQ(items[1]["status"], "rejected");
+  EXPECT_EQ(items[1]["reason"], "executable program: not a medical document, refused for safety");
+  EXPECT_EQ(r.err, "dossier: 1 item(s) were rejected (see the reasons above); everything else "
+                   "was stored\n");
+  EXPECT_EQ(Json({"docs", "--case", case_id}).size(), 1u);
+}
+
+TEST_F(CliTest, PassphraseRulesAndWrongPassphraseChangesNothing) {
+  RunResult none = RunDossier(vault_, "", {"init"});
+  EXPECT_EQ(none.exit_code, 1);
+  EXPECT_EQ(none.err, "dossier: no passphrase: give --passphrase-file FILE or set "
+                      "DOSSIER_PASSPHRASE_FILE (there is no terminal to ask on)\n");
+  EXPECT_FALSE(fs::exists(vault_));
+
+  InitPatientCase();
+  RunResult twice = Run({"init"});
+  EXPECT_EQ(twice.exit_code, 2);
+  EXPECT_EQ(twice.err, "dossier: a vault already exists at " + vault_.string() + "\n");
+
+  const auto before = testing::Snapshot(vault_);
+  const fs::path wrong = dir_ / "wrong";
+  testing::WriteFile(wrong, "not the passphrase\n");
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"patient", "list"}, {"patient", "add", "--name", "X", "--birth-date", "1990-01-01"},
+           {"vault", "verify"}, {"audit", "checkpoint"}}) {
+    RunResult r = RunDossier(vault_, wrong, args);
+    EXPECT_EQ(r.exit_code, 4) << args[0];
+    EXPECT_EQ(r.err, "dossier: wrong passphrase for the vault at " + vault_.string() + "\n");
+  }
+  EXPECT_EQ(testing::Snapshot(vault_), before);
+  // Reading and verifying the audit log needs no passphrase at all.
+  EXPECT_EQ(RunDossier(vault_, "", {"audit", "verify"}).exit_code, 0);
+  EXPECT_EQ(RunDossier(vault_, "", {"audit", "log"}).exit_code, 0);
+  EXPECT_EQ(RunDossier(vault_, "", {"audit", "pubkey"}).out,
+            testing::ReadFile(vault_ / "audit.pub"));
+  EXPECT_EQ(RunDossier(dir_ / "nowhere", "", {"audit", "verify"}).exit_code, 2);
+
+  const fs::path next = dir_ / "next";
+  testing::WriteFile(next, "another long passphrase\n");
+  EXPECT_EQ(Run({"vault", "passwd", "--new-passphrase-file", next.string()}).exit_code, 0);
+  EXPECT_EQ(Run({"patient", "list"}).exit_code, 4);
+  EXPECT_EQ(RunDossier(vault_, next, {"patient", "list"}).exit_code, 0);
+}
+
+TEST_F(CliTest, AFlippedByteMakesVerifyExit3NamingTheDocument) {
+  const std::string case_id = InitPatientCase();
+  ASSERT_EQ(Run({"ingest", "--case", case_id, (kUpload / "epicrisis.pdf").string()}).exit_code, 0);
+  const std::string doc = Json({"docs", "--case", case_id})[0]["id"];
+  fs::path object;
+  for (const auto& e : fs::recursive_directory_iterator(vault_ / "objects")) {
+    if (e.is_regular_file()) object = e.path();
+  }
+  EXPECT_EQ(Run({"vault", "verify"}).exit_code, 0);
+  testing::FlipByte(object, 200);
+  RunResult quick = Run({"vault", "verify", "--quick"});
+  EXPECT_EQ(quick.exit_code, 0);  // presence and size are fine
+  RunResult full = Run({"vault", "verify"});
+  EXPECT_EQ(full.exit_code, 3);
+  EXPECT_EQ(full.out.rfind("corrupt       " + doc + "  object ", 0), 0u) << full.out;
+  EXPECT_EQ(full.err, "dossier: vault verification failed: 1 document(s) damaged or missing; "
+                      "restore them from a backup\n");
+  RunResult get = Run({"get", doc, "-o", (dir_ / "out").string()});
+  EXPECT_EQ(get.exit_code, 3);
+  EXPECT_FALSE(fs::exists(dir_ / "out"));  // nothing half-written
+  for (const auto& e : fs::directory_iterator(dir_)) {
+    EXPECT_EQ(e.path().filename().string().find("out."), std::string::npos) << e.path();
+  }
+}
+
+TEST_F(CliTest, TamperedAuditLogExits3AndCheckpointsRoundTrip) {
+  InitPatientCase();
+  const fs::path cp = dir_ / "checkpoint.txt";
+  ASSERT_EQ(Run({"audit", "checkpoint", "-o", cp.string()}).exit_code, 0);
+  RunResult ok = RunDossier(vault_, "", {"audit", "verify", "--checkpoint", cp.string()});
+  EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
+  EXPECT_NE(ok.out.find("audit log intact: 4 events"), std::string::npos) << ok.out;
+  const auto log = Json({"audit", "log"});
+  ASSERT_EQ(log.size(), 4u);
+  EXPECT_EQ(log[1]["action"], "patient.add");
+  EXPECT_EQ(log[1]["actor"], "tester");
+  EXPECT_EQ(log[1]["patient"], patient_);
+
+  RunResult bad = RunDossier(vault_, "", {"audit", "verify", "--checkpoint", (dir_ / "no").string()});
+  EXPECT_EQ(bad.exit_code, 2);
+  ASSERT_EQ(std::system(("sqlite3 " + (vault_ / "catalog.db").string() +
+                         " \"DROP TRIGGER audit_events_no_delete; DELETE FROM audit_events "
+                         "WHERE seq = 2;\"")
+                            .c_str()),
+            0);
+  RunResult v = RunDossier(vault_, "", {"audit", "verify"});
+  EXPECT_EQ(v.exit_code, 3);
+  EXPECT_EQ(v.out.rfind("problem: events 2..2 are missing: deleted from the log\n", 0), 0u) << v.out;
+}
+
+TEST_F(CliTest, EraseNeedsConfirmationThenDocumentsAreGone) {
+  const std::string case_id = InitPatientCase();
+  ASSERT_EQ(Run({"ingest", "--case", case_id, (kUpload / "patient-note.txt").string()}).exit_code, 0);
+  const std::string doc = Json({"docs", "--case", case_id})[0]["id"];
+  RunResult noconfirm = Run({"patient", "erase", patient_});
+  EXPECT_EQ(noconfirm.exit_code, 1);
+  EXPECT_EQ(Run({"patient", "erase", patient_, "--confirm"}).exit_code, 0);
+  RunResult get = Run({"get", doc, "-o", (dir_ / "note.txt").string()});
+  EXPECT_EQ(get.exit_code, 2);
+  EXPECT_EQ(get.err, "dossier: document " + doc + " was erased together with patient " +
+                         patient_ + ": its data no longer exists and cannot be recovered\n");
+  EXPECT_EQ(RunDossier(vault_, "", {"audit", "verify"}).exit_code, 0);
+  EXPECT_EQ(Run({"vault", "verify"}).exit_code, 0);
+  EXPECT_EQ(Json({"patient", "show", patient_})["erased"], true);
+  EXPECT_EQ(Run({"patient", "erase", "pat_nosuch0000", "--confirm"}).exit_code, 2);
+}
+
+}  // namespace
+}  // namespace dossier
