@@ -1,0 +1,137 @@
+// common/, plus the small seeds of ocr/, dicom/ and exporter/: encodings, dates, durable
+// writes, size parsing, language-data checks.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include "common/clock.h"
+#include "common/encoding.h"
+#include "common/file_io.h"
+#include "common/status.h"
+#include "dicom/dicom.h"
+#include "exporter/exporter.h"
+#include "ocr/ocr.h"
+#include "tests/test_util.h"
+
+namespace dossier {
+namespace {
+
+namespace fs = std::filesystem;
+
+TEST(EncodingTest, HexAndBase64RoundTripAndRejectJunk) {
+  const Bytes b = {0x00, 0xff, 0x10, 0x7f};
+  EXPECT_EQ(ToHex(b), "00ff107f");
+  EXPECT_EQ(*FromHex("00ff107f"), b);
+  EXPECT_FALSE(FromHex("00f").has_value());
+  EXPECT_FALSE(FromHex("zz").has_value());
+  EXPECT_EQ(ToBase64(AsBytes("Dossier")), "RG9zc2llcg==");
+  EXPECT_EQ(AsString(*FromBase64("RG9zc2llcg==")), "Dossier");
+  EXPECT_FALSE(FromBase64("RG9z c2llcg==").has_value());
+}
+
+TEST(EncodingTest, RandomIdsHaveTheirPrefixAndAlphabet) {
+  const std::string id = RandomId("doc");
+  ASSERT_EQ(id.size(), 14u);
+  EXPECT_EQ(id.substr(0, 4), "doc_");
+  EXPECT_EQ(id.find_first_not_of("0123456789abcdefghjkmnpqrstvwxyz", 4), std::string::npos);
+  EXPECT_NE(RandomId("doc"), RandomId("doc"));
+}
+
+TEST(ClockTest, DatesAreStrictAndUtcIsFormattedToTheSecond) {
+  EXPECT_EQ(ParseDate("1980-02-29"), "1980-02-29");
+  EXPECT_FALSE(ParseDate("1981-02-29"));
+  EXPECT_FALSE(ParseDate("1980-2-1"));
+  EXPECT_FALSE(ParseDate("01.02.1980"));
+  EXPECT_FALSE(ParseDate("1800-01-01"));
+  const auto t = std::chrono::sys_days{std::chrono::year{2026} / 11 / 22} +
+                 std::chrono::hours{7} + std::chrono::minutes{5} + std::chrono::seconds{9} +
+                 std::chrono::milliseconds{999};
+  EXPECT_EQ(FormatUtc(t), "2026-11-22T07:05:09Z");
+  EXPECT_EQ(FormatDate(t), "2026-11-22");
+}
+
+TEST(StatusTest, CodesMapToTheDocumentedExitCodes) {
+  EXPECT_EQ(ExitCodeFor(Status::Ok()), 0);
+  EXPECT_EQ(ExitCodeFor(InvalidArgument("x")), 1);
+  EXPECT_EQ(ExitCodeFor(NotFound("x")), 2);
+  EXPECT_EQ(ExitCodeFor(Rejected("x")), 2);
+  EXPECT_EQ(ExitCodeFor(LimitExceeded("x")), 2);
+  EXPECT_EQ(ExitCodeFor(Corrupt("x")), 3);
+  EXPECT_EQ(ExitCodeFor(AuthFailed("x")), 4);
+  EXPECT_EQ(ExitCodeFor(IoError("x")), 5);
+  EXPECT_EQ(ExitCodeFor(Internal("x")), 5);
+  EXPECT_EQ(Corrupt("bad tag").WithContext("document doc_1").message(), "document doc_1: bad tag");
+}
+
+class FileIoTest : public testing::TempDirTest {};
+
+TEST_F(FileIoTest, DurableWriteReplacesAtomicallyWithPrivateMode) {
+  const fs::path p = dir_ / "key";
+  ASSERT_TRUE(WriteFileDurably(p, AsBytes("one")).ok());
+  ASSERT_TRUE(WriteFileDurably(p, AsBytes("two")).ok());
+  EXPECT_EQ(testing::ReadFile(p), "two");
+  struct stat st {};
+  ASSERT_EQ(::stat(p.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 1);
+  const Status st2 = WriteFileDurably(dir_ / "no" / "such" / "dir", AsBytes("x"));
+  EXPECT_EQ(st2.code(), StatusCode::kIoError);
+}
+
+TEST_F(FileIoTest, AnUncommittedSinkLeavesNoFile) {
+  {
+    auto sink = DurableFileSink::Create(dir_ / "out.pdf");
+    ASSERT_TRUE(sink.ok());
+    ASSERT_TRUE(sink->Write(AsBytes("partial")).ok());
+  }
+  EXPECT_TRUE(fs::is_empty(dir_));
+  auto sink = DurableFileSink::Create(dir_ / "out.pdf");
+  ASSERT_TRUE(sink->Write(AsBytes("whole")).ok());
+  ASSERT_TRUE(sink->Commit().ok());
+  EXPECT_EQ(testing::ReadFile(dir_ / "out.pdf"), "whole");
+}
+
+TEST_F(FileIoTest, SmallFileReadsAreBounded) {
+  testing::WriteFile(dir_ / "f", std::string(2000, 'a'));
+  EXPECT_EQ(ReadSmallFile(dir_ / "f", 1000).status().code(), StatusCode::kLimitExceeded);
+  EXPECT_EQ(ReadSmallFile(dir_ / "f")->size(), 2000u);
+  EXPECT_EQ(ReadSmallFile(dir_ / "none").status().code(), StatusCode::kNotFound);
+}
+
+TEST(ExporterTest, PartSizesParseWithBinaryUnits) {
+  EXPECT_EQ(*exporter::ParseSize("500000"), 500000u);
+  EXPECT_EQ(*exporter::ParseSize("512K"), 524288u);
+  EXPECT_EQ(*exporter::ParseSize("25M"), 26214400u);
+  EXPECT_EQ(*exporter::ParseSize("1.5g"), 1610612736u);
+  EXPECT_EQ(*exporter::ParseSize("10MiB"), 10485760u);
+  for (const char* bad : {"", "M", "-5M", "0", "5X", "1.2.3M", "2000G"}) {
+    auto r = exporter::ParseSize(bad);
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << bad;
+  }
+  EXPECT_EQ(exporter::ParseSize("5X").status().message(),
+            "`5X` is not a size: write e.g. 20M, 1.5G or 500000");
+}
+
+TEST(OcrTest, LanguageDataIsCheckedFileByFile) {
+  const fs::path tessdata = ocr::DefaultTessdataDir();
+  EXPECT_TRUE(ocr::CheckLanguageData(tessdata, {"rus", "eng", "osd"}).ok())
+      << "install tesseract-ocr-rus, tesseract-ocr-eng, tesseract-ocr-osd";
+  const Status st = ocr::CheckLanguageData(tessdata, {"rus", "xyz", "qqq"});
+  EXPECT_EQ(st.code(), StatusCode::kNotFound);
+  EXPECT_EQ(st.message(), "missing Tesseract language data in " + tessdata.string() +
+                              ": xyz.traineddata, qqq.traineddata (install tesseract-ocr-<lang>, "
+                              "e.g. tesseract-ocr-rus)");
+  EXPECT_EQ(ocr::CheckLanguageData("/nonexistent", {"eng"}).code(), StatusCode::kNotFound);
+}
+
+TEST(DicomTest, RecognisesDicomBytesButNotLookalikes) {
+  const std::string ct = testing::ReadFile(testing::kPydicomFiles / "CT_small.dcm");
+  EXPECT_TRUE(dicom::LooksLikeDicom(AsBytes(ct)));
+  const std::string raw = testing::ReadFile(testing::kPydicomFiles / "ExplVR_LitEndNoMeta.dcm");
+  EXPECT_TRUE(dicom::LooksLikeDicom(AsBytes(raw)));
+  EXPECT_FALSE(dicom::LooksLikeDicom(AsBytes(std::string(200, '\0'))));
+  EXPECT_FALSE(dicom::LooksLikeDicom(AsBytes("%PDF-1.4 not dicom at all, long enough........")));
+  EXPECT_EQ(dicom::LibraryVersion().rfind("DCMTK 3.6", 0), 0u);
+}
+
+}  // namespace
+}  // namespace dossier
