@@ -78,6 +78,16 @@ Status File::Sync() {
   return Status::Ok();
 }
 
+void File::StartWriteback(uint64_t offset, uint64_t len) {
+  ::sync_file_range(fd_, static_cast<off64_t>(offset), static_cast<off64_t>(len),
+                    SYNC_FILE_RANGE_WRITE);
+  if (offset >= len) {
+    ::sync_file_range(fd_, static_cast<off64_t>(offset - len), static_cast<off64_t>(len),
+                      SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+                          SYNC_FILE_RANGE_WAIT_AFTER);
+  }
+}
+
 Status File::Close() {
   if (fd_ < 0) return Status::Ok();
   const int fd = std::exchange(fd_, -1);

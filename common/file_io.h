@@ -36,6 +36,10 @@ class File {
   Result<size_t> ReadFull(std::span<uint8_t> buf);
   Status WriteAll(std::span<const uint8_t> data);
   Status Sync();
+  // Starts writeback of [offset, offset+len) to disk without waiting (sync_file_range), and
+  // waits for the range before it, so a long stream keeps few dirty pages and its final
+  // fsync has little left to do. A hint: errors are left for Sync() to report.
+  void StartWriteback(uint64_t offset, uint64_t len);
   Status Close();
   Result<uint64_t> Size() const;
 

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Vault throughput against age and a bare libsodium secretstream loop, on the same file in
+# the same run. Writes a Markdown table to stdout (copy it into doc/PERFORMANCE.md).
+#
+#   bench/vault.sh [SIZE_MB]     (default 1024; needs ~3x that in free disk under bench/work)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+size_mb=${1:-1024}
+./scripts/install-deps.sh >/dev/null
+./scripts/build.sh >/dev/null
+work=bench/work
+rm -rf "$work"; mkdir -p "$work"
+trap 'rm -rf "$work"' EXIT
+bin=build
+in=$work/input.bin
+
+echo "generating a ${size_mb} MB input..." >&2
+{ printf '%%PDF-1.4\n'; head -c "$((size_mb * 1024 * 1024))" /dev/urandom; } > "$in"
+bytes=$(stat -c %s "$in")
+cat "$in" > /dev/null  # warm the page cache: every tool below reads the same cached bytes
+
+# /usr/bin/time -v → "wall_seconds peak_rss_kib"
+measure() {
+  /usr/bin/time -v "$@" 2> "$work/time.txt" >/dev/null
+  awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0;
+                 for (i = 1; i <= n; i++) s = s * 60 + p[i]; wall = s }
+              /Maximum resident set size/ { rss = $2 }
+              END { printf "%.2f %d\n", wall, rss }' "$work/time.txt"
+}
+row() {  # name wall rss
+  awk -v n="$1" -v w="$2" -v r="$3" -v b="$bytes" \
+    'BEGIN { printf "| %s | %.2f | %.0f | %.1f |\n", n, w, b / w / 1e6, r / 1024 }'
+}
+
+age-keygen -o "$work/age.key" 2>/dev/null
+recipient=$(age-keygen -y "$work/age.key")
+export DOSSIER_PASSPHRASE_FILE=$work/pass DOSSIER_VAULT=$work/vault
+head -c 24 /dev/urandom | base64 > "$DOSSIER_PASSPHRASE_FILE"
+$bin/app/dossier init >/dev/null 2>&1
+patient=$($bin/app/dossier patient add --name Bench --birth-date 1970-01-01)
+case_id=$($bin/app/dossier case open --patient "$patient" --goal bench)
+
+echo "| what | wall s | MB/s | peak RSS MiB |"
+echo "|---|---:|---:|---:|"
+read -r w r < <(measure "$bin/bench/secretstream_loop" "$in" /dev/null); row "secretstream loop → /dev/null (CPU ceiling)" "$w" "$r"
+read -r w r < <(measure age -e -r "$recipient" -o "$work/out.age" "$in"); row "age -e" "$w" "$r"
+read -r w r < <(measure sh -c "age -e -r $recipient -o $work/out2.age $in && sync $work/out2.age"); row "age -e + sync" "$w" "$r"
+rm -f "$work/out2.age"
+read -r w r < <(measure $bin/app/dossier ingest --case "$case_id" "$in"); row "dossier ingest (incl. Argon2id unlock)" "$w" "$r"
+doc=$($bin/app/dossier --json docs --case "$case_id" | awk -F'"' '/"id"/ { print $4; exit }')
+read -r w r < <(measure age -d -i "$work/age.key" -o "$work/out.dec" "$work/out.age"); row "age -d" "$w" "$r"
+rm -f "$work/out.dec"
+read -r w r < <(measure $bin/app/dossier get "$doc" -o "$work/out.get"); row "dossier get (incl. unlock, fsync of output)" "$w" "$r"
+cmp -s "$in" "$work/out.get" || { echo "dossier get returned different bytes" >&2; exit 1; }
+rm -f "$work/out.get" "$work/out.age"
+read -r w r < <(measure $bin/app/dossier patient list); row "dossier unlock alone (Argon2id MODERATE)" "$w" "$r"
+echo
+echo "Library level, peak RSS measured after the unlock (Argon2id reported apart):"
+echo
+echo '```'
+$bin/bench/vault_bench "$DOSSIER_VAULT" "$case_id" "$in"
+echo '```'
+
+if [ -d /dev/shm ] && [ "$(df -m --output=avail /dev/shm | tail -1)" -gt $((size_mb * 2 + 64)) ]; then
+  echo
+  echo "The same on tmpfs (/dev/shm: fsync costs nothing), so the numbers are CPU throughput:"
+  echo
+  shm=$(mktemp -d /dev/shm/dossier-bench.XXXXXX)
+  DOSSIER_VAULT=$shm/vault $bin/app/dossier init >/dev/null 2>&1
+  p=$(DOSSIER_VAULT=$shm/vault $bin/app/dossier patient add --name Bench --birth-date 1970-01-01)
+  c=$(DOSSIER_VAULT=$shm/vault $bin/app/dossier case open --patient "$p" --goal bench)
+  echo '```'
+  $bin/bench/secretstream_loop "$in" "$shm/loop.out"; rm -f "$shm/loop.out"
+  $bin/bench/vault_bench "$shm/vault" "$c" "$in"
+  echo '```'
+  rm -rf "$shm"
+fi
