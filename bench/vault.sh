@@ -53,7 +53,8 @@ rm -f "$work/out.dec"
 read -r w r < <(measure $bin/app/dossier get "$doc" -o "$work/out.get"); row "dossier get (incl. unlock, fsync of output)" "$w" "$r"
 cmp -s "$in" "$work/out.get" || { echo "dossier get returned different bytes" >&2; exit 1; }
 rm -f "$work/out.get" "$work/out.age"
-read -r w r < <(measure $bin/app/dossier patient list); row "dossier unlock alone (Argon2id MODERATE)" "$w" "$r"
+read -r w r < <(measure $bin/app/dossier patient list)
+awk -v w="$w" -v r="$r" 'BEGIN { printf "| dossier unlock alone (Argon2id MODERATE) | %.2f | - | %.1f |\n", w, r / 1024 }'
 echo
 echo "Library level, peak RSS measured after the unlock (Argon2id reported apart):"
 echo
