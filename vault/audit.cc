@@ -1,0 +1,227 @@
+#include "vault/audit.h"
+
+#include <sodium.h>
+
+#include <fmt/format.h>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "common/encoding.h"
+#include "vault/internal/audit_log.h"
+#include "vault/internal/layout.h"
+
+namespace dossier::vault {
+namespace {
+
+using internal::Db;
+using internal::Stmt;
+
+struct Row {
+  AuditEvent event;
+  Bytes leaf;
+  Bytes root_after;
+  bool malformed = false;
+};
+
+Result<std::vector<Row>> LoadRows(Db& db, const AuditFilter* filter) {
+  std::string sql =
+      "SELECT seq, at, actor, role, action, objects, patient, outcome, purpose, leaf_hash, "
+      "root_after FROM audit_events";
+  std::vector<std::string> where;
+  if (filter && filter->patient) where.push_back("patient = ?1");
+  if (filter && filter->since) where.push_back("at >= ?2");
+  for (size_t i = 0; i < where.size(); ++i) sql += (i == 0 ? " WHERE " : " AND ") + where[i];
+  sql += " ORDER BY seq";
+  DOSSIER_ASSIGN_OR_RETURN(Stmt s, db.Prepare(sql));
+  if (filter && filter->patient) s.Bind(1, *filter->patient);
+  if (filter && filter->since) s.Bind(2, *filter->since);
+  std::vector<Row> rows;
+  for (;;) {
+    DOSSIER_ASSIGN_OR_RETURN(bool more, s.Step());
+    if (!more) break;
+    Row r;
+    AuditEvent& e = r.event;
+    e.seq = s.Int(0);
+    e.at = s.Text(1);
+    e.actor = s.Text(2);
+    e.role = s.Text(3);
+    e.action = s.Text(4);
+    auto objects = nlohmann::json::parse(s.Text(5), nullptr, false);
+    if (objects.is_array() && std::all_of(objects.begin(), objects.end(),
+                                          [](const auto& o) { return o.is_string(); })) {
+      e.objects = objects.template get<std::vector<std::string>>();
+    } else {
+      r.malformed = true;
+    }
+    e.patient = s.Text(6);
+    e.outcome = s.Text(7);
+    e.purpose = s.Text(8);
+    r.leaf = s.Blob(9);
+    r.root_after = s.Blob(10);
+    rows.push_back(std::move(r));
+  }
+  return rows;
+}
+
+struct Checkpoint {
+  std::string vault_id;
+  int64_t size = -1;
+  Bytes root, key, sig;
+  std::string body;
+};
+
+Result<Checkpoint> ParseCheckpoint(const std::string& text) {
+  auto bad = [](const std::string& why) {
+    return InvalidArgument("not a Dossier audit checkpoint: " + why);
+  };
+  const auto sig_pos = text.find("\nsig ");
+  if (text.rfind("dossier-audit-checkpoint v1\n", 0) != 0 || sig_pos == std::string::npos) {
+    return bad("missing header or signature line");
+  }
+  Checkpoint cp;
+  cp.body = text.substr(0, sig_pos + 1);
+  std::map<std::string, std::string> fields;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto sp = line.find(' ');
+    if (sp != std::string::npos) fields[line.substr(0, sp)] = line.substr(sp + 1);
+  }
+  cp.vault_id = fields["vault"];
+  try {
+    cp.size = std::stoll(fields["size"]);
+  } catch (...) {
+    return bad("bad size");
+  }
+  auto root = FromHex(fields["root"]);
+  auto key = FromHex(fields["key"]);
+  auto sig = FromBase64(fields["sig"]);
+  if (!root || root->size() != 32) return bad("bad root");
+  if (!key || key->size() != crypto_sign_PUBLICKEYBYTES) return bad("bad key");
+  if (!sig || sig->size() != crypto_sign_BYTES) return bad("bad signature");
+  cp.root = *root;
+  cp.key = *key;
+  cp.sig = *sig;
+  return cp;
+}
+
+bool VerifySig(const Bytes& sig, std::string_view msg, const Bytes& pk) {
+  return pk.size() == crypto_sign_PUBLICKEYBYTES && sig.size() == crypto_sign_BYTES &&
+         crypto_sign_verify_detached(sig.data(), reinterpret_cast<const uint8_t*>(msg.data()),
+                                     msg.size(), pk.data()) == 0;
+}
+
+}  // namespace
+
+Result<std::vector<AuditEvent>> ReadAuditLog(const std::filesystem::path& vault_dir,
+                                             const AuditFilter& filter) {
+  DOSSIER_ASSIGN_OR_RETURN(Db db, internal::OpenCatalogReadOnly(vault_dir));
+  DOSSIER_ASSIGN_OR_RETURN(auto rows, LoadRows(db, &filter));
+  std::vector<AuditEvent> out;
+  out.reserve(rows.size());
+  for (auto& r : rows) out.push_back(std::move(r.event));
+  return out;
+}
+
+Result<std::string> ReadAuditPublicKey(const std::filesystem::path& vault_dir) {
+  DOSSIER_ASSIGN_OR_RETURN(Db db, internal::OpenCatalogReadOnly(vault_dir));
+  return internal::ReadMeta(db, "audit_public_key");
+}
+
+Result<AuditVerifyReport> VerifyAuditLog(const std::filesystem::path& vault_dir,
+                                         const std::string* checkpoint_text) {
+  EnsureSodium();
+  std::optional<Checkpoint> cp;
+  if (checkpoint_text != nullptr) {
+    DOSSIER_ASSIGN_OR_RETURN(cp, ParseCheckpoint(*checkpoint_text));
+  }
+  DOSSIER_ASSIGN_OR_RETURN(Db db, internal::OpenCatalogReadOnly(vault_dir));
+  DOSSIER_ASSIGN_OR_RETURN(std::string vault_id, internal::ReadMeta(db, "vault_id"));
+  DOSSIER_ASSIGN_OR_RETURN(std::string pk_hex, internal::ReadMeta(db, "audit_public_key"));
+  const Bytes pk = FromHex(pk_hex).value_or(Bytes());
+  DOSSIER_ASSIGN_OR_RETURN(auto rows, LoadRows(db, nullptr));
+
+  AuditVerifyReport report;
+  report.public_key_hex = pk_hex;
+  auto problem = [&](std::string p) { report.problems.push_back(std::move(p)); };
+
+  internal::MerkleFrontier tree;
+  std::optional<Bytes> root_at_checkpoint;
+  if (cp && cp->size == 0) root_at_checkpoint = tree.Root();
+  bool history_broken = false;
+  int64_t expected = 1;
+  for (const Row& r : rows) {
+    const int64_t seq = r.event.seq;
+    if (seq != expected) {
+      problem(seq > expected
+                  ? fmt::format("events {}..{} are missing: deleted from the log", expected, seq - 1)
+                  : fmt::format("event {} is out of sequence", seq));
+      history_broken = true;
+    }
+    expected = seq + 1;
+    const Bytes leaf = internal::LeafHash(r.event);
+    if (r.malformed || leaf != r.leaf) {
+      problem(fmt::format("event {} was modified after it was written: its content no longer "
+                          "matches its recorded hash",
+                          seq));
+      history_broken = true;
+    }
+    tree.Push(leaf);
+    if (tree.Root() != r.root_after && !history_broken) {
+      problem(fmt::format("the tree after event {} differs from the one recorded when it was "
+                          "written: the log was rewritten from there on",
+                          seq));
+      history_broken = true;
+    }
+    if (cp && tree.size() == cp->size) root_at_checkpoint = tree.Root();
+  }
+  report.events = tree.size();
+  report.root_hex = ToHex(tree.Root());
+
+  DOSSIER_ASSIGN_OR_RETURN(Stmt head,
+                           db.Prepare("SELECT tree_size, root, signature FROM audit_head"));
+  DOSSIER_ASSIGN_OR_RETURN(bool has_head, head.Step());
+  if (!has_head) {
+    problem("the signed head of the log is missing");
+  } else {
+    const int64_t head_size = head.Int(0);
+    const Bytes head_root = head.Blob(1);
+    if (!VerifySig(head.Blob(2), internal::HeadStatement(vault_id, head_size, head_root), pk)) {
+      problem("the signature on the log head does not verify with the vault's audit key");
+    }
+    if (head_size != static_cast<int64_t>(rows.size())) {
+      problem(fmt::format("the signed head covers {} events but the log holds {}: events were "
+                          "added or removed outside Dossier",
+                          head_size, rows.size()));
+    } else if (head_root != tree.Root()) {
+      problem("the recomputed root does not match the signed head: the log was rewritten");
+    }
+  }
+
+  if (cp) {
+    report.checkpoint_size = cp->size;
+    if (!VerifySig(cp->sig, cp->body, cp->key)) {
+      problem("the checkpoint's signature does not verify: the checkpoint file was altered");
+    } else if (cp->vault_id != vault_id) {
+      problem(fmt::format("the checkpoint belongs to vault {}, not {}", cp->vault_id, vault_id));
+    } else {
+      if (cp->key != pk) {
+        problem("the vault's audit key is not the key that signed the checkpoint: the log was "
+                "re-keyed");
+      }
+      if (cp->size > report.events) {
+        problem(fmt::format("the log holds {} events but the checkpoint covered {}: history "
+                            "was truncated",
+                            report.events, cp->size));
+      } else if (!root_at_checkpoint || *root_at_checkpoint != cp->root) {
+        problem(fmt::format("the log no longer extends the checkpoint: its first {} events "
+                            "were rewritten",
+                            cp->size));
+      }
+    }
+  }
+  return report;
+}
+
+}  // namespace dossier::vault

@@ -1,0 +1,260 @@
+// Documents: streamed storage with duplicate detection, audited reads, verification.
+#include <sys/stat.h>
+
+#include <fmt/format.h>
+#include <set>
+
+#include "common/encoding.h"
+#include "vault/internal/crypto.h"
+#include "vault/internal/vault_impl.h"
+
+namespace dossier::vault {
+
+using internal::Stmt;
+using internal::Transaction;
+
+namespace {
+
+constexpr std::string_view kCategories[] = {"epicrisis", "conclusion", "lab", "imaging", "other"};
+
+class DocumentWriterImpl final : public DocumentWriter {
+ public:
+  DocumentWriterImpl(Vault::Impl& v, NewDocument doc, std::string patient_id,
+                     std::string object_id, SecureBuffer data_key,
+                     std::unique_ptr<internal::ObjectWriter> writer)
+      : v_(v),
+        doc_(std::move(doc)),
+        patient_id_(std::move(patient_id)),
+        object_id_(std::move(object_id)),
+        data_key_(std::move(data_key)),
+        writer_(std::move(writer)) {}
+
+  Status Write(std::span<const uint8_t> data) override { return writer_->Write(data); }
+
+  Result<StoreOutcome> Commit() override {
+    // 1. The object becomes durable (temp → fsync → rename → fsync dir) ...
+    DOSSIER_ASSIGN_OR_RETURN(internal::WrittenObject obj, writer_->Finish());
+    StoreOutcome out;
+    out.size = obj.plain_size;
+    // 2. ... and only then does a committed row refer to it. A crash in between leaves an
+    // orphan object that the next open sweeps.
+    auto result = [&]() -> Status {
+      DOSSIER_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(v_.db_));
+      DOSSIER_ASSIGN_OR_RETURN(
+          Stmt dup, v_.db_.Prepare("SELECT id FROM documents WHERE case_id = ? AND "
+                                   "content_mac = ? AND status = 'stored' LIMIT 1"));
+      dup.Bind(1, doc_.case_id).BindBlob(2, obj.content_mac);
+      DOSSIER_ASSIGN_OR_RETURN(bool is_dup, dup.Step());
+      if (is_dup) {
+        out.duplicate = true;
+        out.doc_id = dup.Text(0);
+        DOSSIER_RETURN_IF_ERROR(
+            v_.Audit("document.duplicate", {out.doc_id, doc_.case_id}, patient_id_));
+        return tx->Commit();
+      }
+      out.doc_id = RandomId("doc");
+      DOSSIER_ASSIGN_OR_RETURN(Bytes name_enc,
+                               v_.SealField(patient_id_, "documents.name", out.doc_id, doc_.name));
+      DOSSIER_ASSIGN_OR_RETURN(Bytes wrapped, v_.WrapObjectKey(patient_id_, object_id_, data_key_));
+      DOSSIER_ASSIGN_OR_RETURN(
+          Stmt ins,
+          v_.db_.Prepare("INSERT INTO documents(id, case_id, patient_id, object_id, name_enc, kind, "
+                         "category, size, stored_size, wrapped_key, content_mac, added_at) "
+                         "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"));
+      ins.Bind(1, out.doc_id).Bind(2, doc_.case_id).Bind(3, patient_id_).Bind(4, object_id_);
+      ins.BindBlob(5, name_enc).Bind(6, doc_.kind).Bind(7, doc_.category);
+      ins.Bind(8, static_cast<int64_t>(obj.plain_size))
+          .Bind(9, static_cast<int64_t>(obj.stored_size));
+      ins.BindBlob(10, wrapped).BindBlob(11, obj.content_mac).Bind(12, v_.Now());
+      DOSSIER_RETURN_IF_ERROR(ins.Run());
+      DOSSIER_RETURN_IF_ERROR(v_.Audit("document.store", {out.doc_id, doc_.case_id}, patient_id_));
+      return tx->Commit();
+    }();
+    if (!result.ok() || out.duplicate) {
+      Status removed = v_.objects_.Remove(object_id_);
+      if (!result.ok()) return result;
+      DOSSIER_RETURN_IF_ERROR(removed);
+    }
+    return out;
+  }
+
+ private:
+  Vault::Impl& v_;
+  NewDocument doc_;
+  std::string patient_id_;
+  std::string object_id_;
+  SecureBuffer data_key_;
+  std::unique_ptr<internal::ObjectWriter> writer_;
+};
+
+constexpr const char* kDocColumns =
+    "SELECT id, case_id, patient_id, object_id, name_enc, kind, category, status, added_at, "
+    "size, stored_size, wrapped_key FROM documents";
+
+Result<DocumentRecord> ReadDocRow(Vault::Impl& v, const Stmt& s) {
+  DocumentRecord d;
+  d.id = s.Text(0);
+  d.case_id = s.Text(1);
+  d.patient_id = s.Text(2);
+  d.object_id = s.Text(3);
+  d.kind = s.Text(5);
+  d.category = s.Text(6);
+  d.status = s.Text(7);
+  d.added_at = s.Text(8);
+  d.size = static_cast<uint64_t>(s.Int(9));
+  d.stored_size = static_cast<uint64_t>(s.Int(10));
+  if (d.status != "erased") {
+    DOSSIER_ASSIGN_OR_RETURN(d.name, v.OpenField(d.patient_id, "documents.name", d.id, s.Blob(4)));
+  }
+  return d;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<DocumentWriter>> Vault::BeginDocument(const NewDocument& doc) {
+  DOSSIER_ASSIGN_OR_RETURN(CaseRecord c, GetCase(doc.case_id));
+  if (c.status == "erased") {
+    return Rejected("case " + doc.case_id + " belongs to an erased patient");
+  }
+  DOSSIER_RETURN_IF_ERROR(impl_->PatientKey(c.patient_id).status());
+  const std::string object_id = internal::ObjectStore::NewObjectId();
+  SecureBuffer data_key = SecureBuffer::Random(internal::kKeyBytes);
+  DOSSIER_ASSIGN_OR_RETURN(auto writer,
+                           impl_->objects_.Create(object_id, data_key, impl_->mac_key_));
+  return std::unique_ptr<DocumentWriter>(new DocumentWriterImpl(
+      *impl_, doc, c.patient_id, object_id, std::move(data_key), std::move(writer)));
+}
+
+Result<std::vector<DocumentRecord>> Vault::ListDocuments(const std::string& case_id) {
+  DOSSIER_ASSIGN_OR_RETURN(CaseRecord c, GetCase(case_id));
+  DOSSIER_ASSIGN_OR_RETURN(Stmt s, impl_->db_.Prepare(std::string(kDocColumns) +
+                                                      " WHERE case_id = ? ORDER BY rowid"));
+  s.Bind(1, case_id);
+  std::vector<DocumentRecord> out;
+  for (;;) {
+    DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    DOSSIER_ASSIGN_OR_RETURN(DocumentRecord d, ReadDocRow(*impl_, s));
+    out.push_back(std::move(d));
+  }
+  DOSSIER_RETURN_IF_ERROR(impl_->AuditAlone("document.list", {case_id}, c.patient_id));
+  return out;
+}
+
+Result<DocumentRecord> Vault::GetDocument(const std::string& doc_id) {
+  DOSSIER_ASSIGN_OR_RETURN(Stmt s, impl_->db_.Prepare(std::string(kDocColumns) + " WHERE id = ?"));
+  s.Bind(1, doc_id);
+  DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return NotFound("no document " + doc_id + " (see `dossier docs --case ID`)");
+  return ReadDocRow(*impl_, s);
+}
+
+Status Vault::SetCategory(const std::string& doc_id, const std::string& category) {
+  if (std::find(std::begin(kCategories), std::end(kCategories), category) ==
+      std::end(kCategories)) {
+    return InvalidArgument("unknown category `" + category +
+                           "`: use epicrisis, conclusion, lab, imaging or other");
+  }
+  DOSSIER_ASSIGN_OR_RETURN(DocumentRecord d, GetDocument(doc_id));
+  DOSSIER_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(impl_->db_));
+  DOSSIER_ASSIGN_OR_RETURN(Stmt s,
+                           impl_->db_.Prepare("UPDATE documents SET category = ? WHERE id = ?"));
+  s.Bind(1, category).Bind(2, doc_id);
+  DOSSIER_RETURN_IF_ERROR(s.Run());
+  DOSSIER_RETURN_IF_ERROR(impl_->Audit("document.categorize", {doc_id}, d.patient_id));
+  return tx->Commit();
+}
+
+Status Vault::ReadDocument(const std::string& doc_id, ByteSink& sink) {
+  DOSSIER_ASSIGN_OR_RETURN(Stmt s, impl_->db_.Prepare(std::string(kDocColumns) + " WHERE id = ?"));
+  s.Bind(1, doc_id);
+  DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return NotFound("no document " + doc_id + " (see `dossier docs --case ID`)");
+  const std::string patient_id = s.Text(2);
+  const std::string object_id = s.Text(3);
+  if (s.Text(7) == "erased") {
+    DOSSIER_RETURN_IF_ERROR(impl_->AuditAlone("document.read", {doc_id}, patient_id, "refused"));
+    return Rejected(fmt::format("document {} was erased together with patient {}: its data no "
+                                "longer exists and cannot be recovered",
+                                doc_id, patient_id));
+  }
+  Status st = [&]() -> Status {
+    DOSSIER_ASSIGN_OR_RETURN(SecureBuffer key,
+                             impl_->UnwrapObjectKey(patient_id, object_id, s.Blob(11)));
+    return impl_->objects_.Read(object_id, key, static_cast<uint64_t>(s.Int(10)), &sink);
+  }();
+  if (!st.ok()) {
+    DOSSIER_RETURN_IF_ERROR(impl_->AuditAlone("document.read", {doc_id}, patient_id, "failed"));
+    return st.WithContext("document " + doc_id);
+  }
+  return impl_->AuditAlone("document.read", {doc_id}, patient_id);
+}
+
+Result<VerifyReport> Vault::Verify(bool quick, const ProgressFn& progress) {
+  DOSSIER_ASSIGN_OR_RETURN(
+      Stmt s, impl_->db_.Prepare("SELECT id, patient_id, object_id, status, size, stored_size, "
+                                 "wrapped_key FROM documents ORDER BY id"));
+  struct Row {
+    std::string id, patient, object, status;
+    uint64_t size, stored;
+    Bytes wrapped;
+  };
+  std::vector<Row> rows;
+  uint64_t total = 0;
+  for (;;) {
+    DOSSIER_ASSIGN_OR_RETURN(bool more, s.Step());
+    if (!more) break;
+    rows.push_back({s.Text(0), s.Text(1), s.Text(2), s.Text(3), static_cast<uint64_t>(s.Int(4)),
+                    static_cast<uint64_t>(s.Int(5)), s.Blob(6)});
+    total += rows.back().stored;
+  }
+  VerifyReport report;
+  std::set<std::string> known;
+  uint64_t done = 0;
+  for (const Row& r : rows) {
+    known.insert(r.object);
+    if (r.status == "erased") {
+      ++report.erased_skipped;
+      continue;
+    }
+    ++report.checked;
+    auto issue = [&](std::string problem, std::string detail) {
+      report.issues.push_back({r.id, r.object, std::move(problem), std::move(detail)});
+    };
+    struct stat st {};
+    const auto path = impl_->objects_.PathFor(r.object);
+    if (::stat(path.c_str(), &st) != 0) {
+      issue("missing", "object file " + r.object + " is missing");
+    } else if (static_cast<uint64_t>(st.st_size) != r.stored) {
+      issue("size mismatch", fmt::format("object {} has {} bytes, the catalog says {}", r.object,
+                                         st.st_size, r.stored));
+    } else if (!quick) {
+      uint64_t plain = 0;
+      auto key = impl_->UnwrapObjectKey(r.patient, r.object, r.wrapped);
+      Status read = key.ok() ? impl_->objects_.Read(r.object, *key, r.stored, nullptr, &plain) : key.status();
+      if (!read.ok()) {
+        issue("corrupt", read.message());
+      } else if (plain != r.size) {
+        issue("size mismatch", fmt::format("object {} decrypts to {} bytes, the catalog says {}",
+                                           r.object, plain, r.size));
+      } else {
+        report.bytes += plain;
+      }
+    }
+    done += r.stored;
+    if (progress) progress(done, total);
+  }
+  DOSSIER_ASSIGN_OR_RETURN(auto present, impl_->objects_.ListObjects());
+  for (const auto& id : present) {
+    if (known.count(id) == 0) {
+      report.orphans.push_back({"", id, "orphan", "no catalog row refers to object " + id});
+    }
+  }
+  std::vector<std::string> bad;
+  for (const auto& i : report.issues) bad.push_back(i.doc_id);
+  DOSSIER_RETURN_IF_ERROR(impl_->AuditAlone(quick ? "vault.verify-quick" : "vault.verify", bad, "",
+                                            report.intact() ? "ok" : "failed"));
+  return report;
+}
+
+}  // namespace dossier::vault

@@ -1,0 +1,139 @@
+#include "vault/internal/audit_log.h"
+
+#include <sodium.h>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "vault/internal/crypto.h"
+
+namespace dossier::vault::internal {
+
+std::string CanonicalEncoding(const AuditEvent& e) {
+  // nlohmann::json objects are std::map-backed: dump() emits keys sorted, compact.
+  nlohmann::json j = {{"seq", e.seq},         {"at", e.at},           {"actor", e.actor},
+                      {"role", e.role},       {"action", e.action},   {"objects", e.objects},
+                      {"patient", e.patient}, {"outcome", e.outcome}, {"purpose", e.purpose}};
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+Bytes LeafHash(const AuditEvent& e) {
+  std::string buf(1, '\0');
+  buf += CanonicalEncoding(e);
+  return Sha256(AsBytes(buf));
+}
+
+Bytes NodeHash(const Bytes& l, const Bytes& r) {
+  Bytes buf;
+  buf.reserve(1 + l.size() + r.size());
+  buf.push_back(0x01);
+  buf.insert(buf.end(), l.begin(), l.end());
+  buf.insert(buf.end(), r.begin(), r.end());
+  return Sha256(buf);
+}
+
+void MerkleFrontier::Push(Bytes leaf) {
+  nodes_.emplace_back(0, std::move(leaf));
+  while (nodes_.size() >= 2 && nodes_[nodes_.size() - 1].first == nodes_[nodes_.size() - 2].first) {
+    auto right = std::move(nodes_.back());
+    nodes_.pop_back();
+    auto& left = nodes_.back();
+    left.second = NodeHash(left.second, right.second);
+    left.first += 1;
+  }
+  ++size_;
+}
+
+Bytes MerkleFrontier::Root() const {
+  if (nodes_.empty()) return Sha256({});
+  Bytes r = nodes_.back().second;
+  for (size_t i = nodes_.size() - 1; i-- > 0;) r = NodeHash(nodes_[i].second, r);
+  return r;
+}
+
+Bytes MerkleFrontier::Serialize() const {
+  Bytes out;
+  for (const auto& [h, hash] : nodes_) {
+    out.push_back(static_cast<uint8_t>(h));
+    out.insert(out.end(), hash.begin(), hash.end());
+  }
+  return out;
+}
+
+Result<MerkleFrontier> MerkleFrontier::Parse(const Bytes& bytes, int64_t size) {
+  MerkleFrontier f;
+  if (bytes.size() % 33 != 0) return Corrupt("audit head frontier is malformed");
+  int64_t covered = 0;
+  for (size_t i = 0; i < bytes.size(); i += 33) {
+    const int h = bytes[i];
+    if (h > 62) return Corrupt("audit head frontier is malformed");
+    covered += int64_t{1} << h;
+    f.nodes_.emplace_back(h, Bytes(bytes.begin() + i + 1, bytes.begin() + i + 33));
+  }
+  if (covered != size) return Corrupt("audit head frontier does not match its size");
+  f.size_ = size;
+  return f;
+}
+
+std::string HeadStatement(const std::string& vault_id, int64_t size, const Bytes& root) {
+  return fmt::format("dossier-audit-head v1\nvault {}\nsize {}\nroot {}\n", vault_id, size,
+                     ToHex(root));
+}
+
+namespace {
+
+Bytes Sign(const SigningKey& key, std::string_view message) {
+  Bytes sig(crypto_sign_BYTES);
+  crypto_sign_detached(sig.data(), nullptr, reinterpret_cast<const uint8_t*>(message.data()),
+                       message.size(), key.secret.data());
+  return sig;
+}
+
+Status WriteHead(Db& db, const MerkleFrontier& f, const SigningKey& key) {
+  const Bytes root = f.Root();
+  const Bytes sig = Sign(key, HeadStatement(key.vault_id, f.size(), root));
+  DOSSIER_ASSIGN_OR_RETURN(
+      Stmt s, db.Prepare("INSERT INTO audit_head(id, tree_size, root, frontier, signature) "
+                         "VALUES (1, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+                         "tree_size=excluded.tree_size, root=excluded.root, "
+                         "frontier=excluded.frontier, signature=excluded.signature"));
+  s.Bind(1, f.size()).BindBlob(2, root).BindBlob(3, f.Serialize()).BindBlob(4, sig);
+  return s.Run();
+}
+
+}  // namespace
+
+Status InitHead(Db& db, const SigningKey& key) { return WriteHead(db, MerkleFrontier(), key); }
+
+Status AppendEvent(Db& db, AuditEvent& e, const SigningKey& key) {
+  DOSSIER_ASSIGN_OR_RETURN(Stmt head, db.Prepare("SELECT tree_size, frontier FROM audit_head"));
+  DOSSIER_ASSIGN_OR_RETURN(bool found, head.Step());
+  if (!found) return Corrupt("the audit log has no head");
+  DOSSIER_ASSIGN_OR_RETURN(MerkleFrontier f, MerkleFrontier::Parse(head.Blob(1), head.Int(0)));
+  e.seq = f.size() + 1;
+  const Bytes leaf = LeafHash(e);
+  f.Push(leaf);
+  DOSSIER_ASSIGN_OR_RETURN(
+      Stmt ins, db.Prepare("INSERT INTO audit_events(seq, at, actor, role, action, objects, "
+                           "patient, outcome, purpose, leaf_hash, root_after) "
+                           "VALUES (?,?,?,?,?,?,?,?,?,?,?)"));
+  ins.Bind(1, e.seq).Bind(2, e.at).Bind(3, e.actor).Bind(4, e.role).Bind(5, e.action);
+  ins.Bind(6, nlohmann::json(e.objects).dump()).Bind(7, e.patient).Bind(8, e.outcome);
+  ins.Bind(9, e.purpose).BindBlob(10, leaf).BindBlob(11, f.Root());
+  DOSSIER_RETURN_IF_ERROR(ins.Run());
+  return WriteHead(db, f, key);
+}
+
+Result<std::string> MakeCheckpoint(Db& db, const SigningKey& key, const std::string& now) {
+  DOSSIER_ASSIGN_OR_RETURN(Stmt head, db.Prepare("SELECT tree_size, root FROM audit_head"));
+  DOSSIER_ASSIGN_OR_RETURN(bool found, head.Step());
+  if (!found) return Corrupt("the audit log has no head");
+  Bytes pk(crypto_sign_PUBLICKEYBYTES);
+  crypto_sign_ed25519_sk_to_pk(pk.data(), key.secret.data());
+  const std::string body =
+      fmt::format("dossier-audit-checkpoint v1\nvault {}\nsize {}\nroot {}\ntime {}\nkey {}\n",
+                  key.vault_id, head.Int(0), ToHex(head.Blob(1)), now, ToHex(pk));
+  return body + "sig " + ToBase64(Sign(key, body)) + "\n";
+}
+
+}  // namespace dossier::vault::internal

@@ -1,0 +1,51 @@
+// Appending to and hashing the audit log. Private to vault/.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/encoding.h"
+#include "common/secure_buffer.h"
+#include "vault/audit.h"
+#include "vault/internal/sqlite.h"
+
+namespace dossier::vault::internal {
+
+// The canonical bytes of an event: compact JSON, keys sorted, UTF-8 (doc/FORMAT.md).
+std::string CanonicalEncoding(const AuditEvent& e);
+Bytes LeafHash(const AuditEvent& e);            // SHA-256(0x00 || encoding)
+Bytes NodeHash(const Bytes& l, const Bytes& r);  // SHA-256(0x01 || l || r)
+
+// The right edge of an RFC 6962 tree: roots of its perfect subtrees, largest first.
+class MerkleFrontier {
+ public:
+  void Push(Bytes leaf);
+  Bytes Root() const;  // SHA-256("") for the empty tree
+  int64_t size() const { return size_; }
+  Bytes Serialize() const;
+  static Result<MerkleFrontier> Parse(const Bytes& bytes, int64_t size);
+
+ private:
+  std::vector<std::pair<int, Bytes>> nodes_;  // (height, hash)
+  int64_t size_ = 0;
+};
+
+// The statement the head signature covers.
+std::string HeadStatement(const std::string& vault_id, int64_t size, const Bytes& root);
+
+struct SigningKey {
+  std::string vault_id;
+  SecureBuffer secret;  // Ed25519, 64 bytes
+};
+
+// Appends `e` (seq and leaf assigned here) and re-signs the head. Must run inside the
+// caller's transaction, so the event commits or rolls back with the change it records.
+Status AppendEvent(Db& db, AuditEvent& e, const SigningKey& key);
+
+// Creates the empty signed head of a new vault.
+Status InitHead(Db& db, const SigningKey& key);
+
+// A checkpoint: the current head, signed, as text.
+Result<std::string> MakeCheckpoint(Db& db, const SigningKey& key, const std::string& now);
+
+}  // namespace dossier::vault::internal

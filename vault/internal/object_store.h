@@ -1,0 +1,80 @@
+// The encrypted object store: one file per object under objects/<2 hex>/<object id>,
+// crypto_secretstream_xchacha20poly1305 in fixed-size chunks, streamed in both directions
+// (memory does not grow with the object). Private to vault/. Format: doc/FORMAT.md §Objects.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/encoding.h"
+#include "common/file_io.h"
+#include "common/secure_buffer.h"
+#include "common/status.h"
+
+namespace dossier::vault::internal {
+
+inline constexpr size_t kDefaultChunkSize = 64 * 1024;
+
+// Bytes an object of `plain_size` bytes takes on disk.
+uint64_t StoredSize(uint64_t plain_size, size_t chunk_size);
+
+struct WrittenObject {
+  uint64_t plain_size = 0;
+  uint64_t stored_size = 0;
+  Bytes content_mac;  // keyed BLAKE2b-256 of the plaintext (duplicate detection)
+};
+
+// Streams plaintext into a temp file under tmp/; Finish() makes it durable under objects/.
+// Destroying an unfinished writer removes its temp file.
+class ObjectWriter {
+ public:
+  ~ObjectWriter();
+  Status Write(std::span<const uint8_t> data);
+  // Seals the last chunk, fsyncs, renames into objects/, fsyncs the directory.
+  Result<WrittenObject> Finish();
+
+ private:
+  friend class ObjectStore;
+  struct State;
+  class Hasher;
+  explicit ObjectWriter(std::unique_ptr<State> state);
+  Status Encrypt(std::span<const uint8_t> data);
+  Status FlushChunk(bool final);
+  std::unique_ptr<State> s_;
+  std::unique_ptr<Hasher> hasher_;  // started on the first large write
+};
+
+class ObjectStore {
+ public:
+  ObjectStore(std::filesystem::path vault_dir, size_t chunk_size);
+
+  static std::string NewObjectId();  // 32 lower-case hex characters
+  std::filesystem::path PathFor(const std::string& object_id) const;
+
+  // Ensures objects/ and tmp/ exist.
+  Status Prepare();
+  Result<std::unique_ptr<ObjectWriter>> Create(const std::string& object_id,
+                                               const SecureBuffer& data_key,
+                                               const SecureBuffer& mac_key);
+  // Decrypts and authenticates the whole object into `sink` (which may be null to only
+  // check it). kNotFound if missing; kCorrupt naming the object on any tampering, including
+  // a file whose size differs from `expected_size` (the size the catalog recorded).
+  Status Read(const std::string& object_id, const SecureBuffer& data_key, uint64_t expected_size,
+              ByteSink* sink, uint64_t* plain_size = nullptr) const;
+
+  // Ids of every object file present (whether or not the catalog knows it).
+  Result<std::vector<std::string>> ListObjects() const;
+  Status Remove(const std::string& object_id) const;
+  // Deletes leftovers of interrupted writes in tmp/; returns how many.
+  Result<size_t> SweepTemp() const;
+
+ private:
+  std::filesystem::path dir_;
+  size_t chunk_size_;
+};
+
+}  // namespace dossier::vault::internal

@@ -1,0 +1,158 @@
+#include "vault/internal/sqlite.h"
+
+#include <sqlite3.h>
+
+#include <fmt/format.h>
+
+namespace dossier::vault::internal {
+
+void Db::Closer::operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+void Stmt::Finalizer::operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+
+Result<Db> Db::Open(const std::filesystem::path& path, Mode mode) {
+  int flags = SQLITE_OPEN_NOMUTEX;
+  switch (mode) {
+    case Mode::kReadOnly: flags |= SQLITE_OPEN_READONLY; break;
+    case Mode::kReadWrite: flags |= SQLITE_OPEN_READWRITE; break;
+    case Mode::kReadWriteCreate: flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE; break;
+  }
+  sqlite3* raw = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  Db db;
+  db.db_.reset(raw);
+  db.path_ = path.string();
+  if (rc != SQLITE_OK) {
+    if (rc == SQLITE_CANTOPEN && mode != Mode::kReadWriteCreate) {
+      return NotFound("no catalog at " + path.string());
+    }
+    return db.Error("cannot open catalog");
+  }
+  sqlite3_extended_result_codes(raw, 1);
+  sqlite3_busy_timeout(raw, 10000);
+  return db;
+}
+
+Status Db::Error(std::string_view what) const {
+  const int code = db_ ? sqlite3_extended_errcode(db_.get()) : SQLITE_ERROR;
+  const char* msg = db_ ? sqlite3_errmsg(db_.get()) : "no database";
+  std::string text = fmt::format("{} ({}): {} (sqlite code {})", what, path_, msg, code);
+  switch (code & 0xff) {
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB: return Corrupt(std::move(text));
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+    case SQLITE_CANTOPEN:
+    case SQLITE_READONLY:
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED: return IoError(std::move(text));
+    default: return Internal(std::move(text));
+  }
+}
+
+Status Db::Exec(std::string_view sql) {
+  char* err = nullptr;
+  const std::string s(sql);
+  if (sqlite3_exec(db_.get(), s.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    sqlite3_free(err);
+    return Error("cannot execute SQL");
+  }
+  return Status::Ok();
+}
+
+Result<Stmt> Db::Prepare(std::string_view sql) {
+  sqlite3_stmt* s = nullptr;
+  if (sqlite3_prepare_v2(db_.get(), sql.data(), static_cast<int>(sql.size()), &s, nullptr) !=
+      SQLITE_OK) {
+    return Error(fmt::format("cannot prepare `{}`", sql.substr(0, 60)));
+  }
+  return Stmt(s, this);
+}
+
+Result<int64_t> Db::QueryInt(std::string_view sql) {
+  DOSSIER_ASSIGN_OR_RETURN(Stmt s, Prepare(sql));
+  DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return Internal(fmt::format("`{}` returned no row", sql));
+  return s.Int(0);
+}
+
+int64_t Db::Changes() const { return sqlite3_changes64(db_.get()); }
+
+Stmt& Stmt::Bind(int index, int64_t value) {
+  sqlite3_bind_int64(stmt_.get(), index, value);
+  return *this;
+}
+
+Stmt& Stmt::Bind(int index, std::string_view text) {
+  sqlite3_bind_text64(stmt_.get(), index, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+  return *this;
+}
+
+Stmt& Stmt::BindBlob(int index, std::span<const uint8_t> blob) {
+  if (blob.empty()) {  // a null pointer would bind NULL, not an empty blob
+    sqlite3_bind_zeroblob(stmt_.get(), index, 0);
+    return *this;
+  }
+  sqlite3_bind_blob64(stmt_.get(), index, blob.data(), blob.size(), SQLITE_TRANSIENT);
+  return *this;
+}
+
+Stmt& Stmt::BindNull(int index) {
+  sqlite3_bind_null(stmt_.get(), index);
+  return *this;
+}
+
+Stmt& Stmt::Bind(int index, const std::optional<std::string>& text) {
+  return text ? Bind(index, *text) : BindNull(index);
+}
+
+Result<bool> Stmt::Step() {
+  const int rc = sqlite3_step(stmt_.get());
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  return db_->Error("statement failed");
+}
+
+Status Stmt::Run() {
+  for (;;) {
+    DOSSIER_ASSIGN_OR_RETURN(bool row, Step());
+    if (!row) return Status::Ok();
+  }
+}
+
+Status Stmt::Reset() {
+  sqlite3_reset(stmt_.get());
+  sqlite3_clear_bindings(stmt_.get());
+  return Status::Ok();
+}
+
+bool Stmt::IsNull(int col) const { return sqlite3_column_type(stmt_.get(), col) == SQLITE_NULL; }
+int64_t Stmt::Int(int col) const { return sqlite3_column_int64(stmt_.get(), col); }
+
+std::string Stmt::Text(int col) const {
+  const auto* p = sqlite3_column_text(stmt_.get(), col);
+  const int n = sqlite3_column_bytes(stmt_.get(), col);
+  return p ? std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(n)) : std::string();
+}
+
+Bytes Stmt::Blob(int col) const {
+  const auto* p = static_cast<const uint8_t*>(sqlite3_column_blob(stmt_.get(), col));
+  const int n = sqlite3_column_bytes(stmt_.get(), col);
+  return p ? Bytes(p, p + n) : Bytes();
+}
+
+Result<std::unique_ptr<Transaction>> Transaction::Begin(Db& db) {
+  DOSSIER_RETURN_IF_ERROR(db.Exec("BEGIN IMMEDIATE"));
+  return std::unique_ptr<Transaction>(new Transaction(db));
+}
+
+Transaction::~Transaction() {
+  if (!done_) (void)db_.Exec("ROLLBACK");
+}
+
+Status Transaction::Commit() {
+  DOSSIER_RETURN_IF_ERROR(db_.Exec("COMMIT"));
+  done_ = true;
+  return Status::Ok();
+}
+
+}  // namespace dossier::vault::internal

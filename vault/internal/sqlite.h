@@ -1,0 +1,99 @@
+// A thin RAII layer over sqlite3: one owner per handle, errors as Status carrying
+// sqlite3_errmsg, and a Transaction that rolls back unless committed. Private to vault/.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "common/encoding.h"
+#include "common/status.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace dossier::vault::internal {
+
+class Stmt;
+
+class Db {
+ public:
+  enum class Mode { kReadWrite, kReadWriteCreate, kReadOnly };
+  static Result<Db> Open(const std::filesystem::path& path, Mode mode);
+  Db() = default;
+  Db(Db&&) noexcept = default;
+  Db& operator=(Db&&) noexcept = default;
+
+  Status Exec(std::string_view sql);
+  Result<Stmt> Prepare(std::string_view sql);
+  // Runs a query that returns one integer (e.g. PRAGMA user_version).
+  Result<int64_t> QueryInt(std::string_view sql);
+  int64_t Changes() const;
+  sqlite3* raw() const { return db_.get(); }
+  // "<what>: <sqlite message> (code N)" as an I/O or internal error.
+  Status Error(std::string_view what) const;
+
+ private:
+  struct Closer {
+    void operator()(sqlite3* db) const;
+  };
+  std::unique_ptr<sqlite3, Closer> db_;
+  std::string path_;
+};
+
+class Stmt {
+ public:
+  Stmt() = default;
+  Stmt(Stmt&&) noexcept = default;
+  Stmt& operator=(Stmt&&) noexcept = default;
+
+  // Bind by 1-based index. Text and blobs are copied by SQLite (SQLITE_TRANSIENT).
+  Stmt& Bind(int index, int64_t value);
+  Stmt& Bind(int index, std::string_view text);
+  Stmt& Bind(int index, const char* text) { return Bind(index, std::string_view(text)); }
+  Stmt& Bind(int index, const std::string& text) { return Bind(index, std::string_view(text)); }
+  Stmt& BindBlob(int index, std::span<const uint8_t> blob);
+  Stmt& BindNull(int index);
+  Stmt& Bind(int index, const std::optional<std::string>& text);
+
+  // true: a row is available; false: done.
+  Result<bool> Step();
+  // Steps to completion (for INSERT/UPDATE/DELETE).
+  Status Run();
+  Status Reset();
+
+  bool IsNull(int col) const;
+  int64_t Int(int col) const;
+  std::string Text(int col) const;
+  Bytes Blob(int col) const;
+
+ private:
+  friend class Db;
+  struct Finalizer {
+    void operator()(sqlite3_stmt* s) const;
+  };
+  Stmt(sqlite3_stmt* s, const Db* db) : stmt_(s), db_(db) {}
+  std::unique_ptr<sqlite3_stmt, Finalizer> stmt_;
+  const Db* db_ = nullptr;
+};
+
+// BEGIN IMMEDIATE on construction (via Begin); ROLLBACK in the destructor unless Commit()ed.
+class Transaction {
+ public:
+  static Result<std::unique_ptr<Transaction>> Begin(Db& db);
+  ~Transaction();
+  Status Commit();
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+
+ private:
+  explicit Transaction(Db& db) : db_(db) {}
+  Db& db_;
+  bool done_ = false;
+};
+
+}  // namespace dossier::vault::internal

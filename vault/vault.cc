@@ -1,0 +1,391 @@
+// Creating, unlocking and re-keying a vault; the key hierarchy; the audit hook.
+#include "vault/vault.h"
+
+#include <fcntl.h>
+#include <sodium.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "common/encoding.h"
+#include "vault/internal/crypto.h"
+#include "vault/internal/vault_impl.h"
+
+namespace dossier::vault {
+
+namespace internal {
+extern const std::vector<std::pair<std::string, std::string>> kMigrations;
+}  // namespace internal
+
+using internal::Db;
+using internal::Stmt;
+using internal::Transaction;
+
+namespace {
+
+constexpr uint64_t kMinOps = crypto_pwhash_OPSLIMIT_MODERATE;
+constexpr size_t kMinMem = crypto_pwhash_MEMLIMIT_MODERATE;
+
+std::string MasterKeyAd(const std::string& vault_id) { return "dossier-master-key-v1:" + vault_id; }
+std::string SigningKeyAd(const std::string& vault_id) { return "dossier-audit-key-v1:" + vault_id; }
+
+struct KeyFile {
+  std::string vault_id;
+  uint64_t opslimit = 0;
+  size_t memlimit = 0;
+  Bytes salt;
+  Bytes sealed_master;
+};
+
+std::string EncodeKeyFile(const KeyFile& k) {
+  nlohmann::json j = {
+      {"format", "dossier-vault-key"},
+      {"version", 1},
+      {"vault_id", k.vault_id},
+      {"kdf",
+       {{"alg", "argon2id13"}, {"opslimit", k.opslimit}, {"memlimit", k.memlimit},
+        {"salt", ToBase64(k.salt)}}},
+      {"master_key", ToBase64(k.sealed_master)}};
+  return j.dump(2) + "\n";
+}
+
+Result<KeyFile> ReadKeyFile(const fs::path& dir) {
+  const auto path = internal::KeyFilePath(dir);
+  DOSSIER_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(path, 64 << 10));
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  auto bad = [&](const char* why) { return Corrupt(path.string() + " is damaged: " + why); };
+  if (!j.is_object() || j.value("format", "") != "dossier-vault-key") return bad("not a key file");
+  if (j.value("version", 0) != 1) return bad("unknown version");
+  try {
+    KeyFile k;
+    k.vault_id = j.at("vault_id").get<std::string>();
+    const auto& kdf = j.at("kdf");
+    if (kdf.at("alg").get<std::string>() != "argon2id13") return bad("unknown KDF");
+    k.opslimit = kdf.at("opslimit").get<uint64_t>();
+    k.memlimit = kdf.at("memlimit").get<size_t>();
+    auto salt = FromBase64(kdf.at("salt").get<std::string>());
+    auto sealed = FromBase64(j.at("master_key").get<std::string>());
+    if (!salt || !sealed) return bad("bad base64");
+    if (k.opslimit < kMinOps || k.memlimit < kMinMem || k.memlimit > (size_t{4} << 30)) {
+      return bad("KDF parameters out of range");
+    }
+    k.salt = *salt;
+    k.sealed_master = *sealed;
+    return k;
+  } catch (const nlohmann::json::exception&) {
+    return bad("missing fields");
+  }
+}
+
+Result<KeyFile> SealMaster(const std::string& vault_id, std::string_view passphrase,
+                           const SecureBuffer& master, uint64_t ops, size_t mem) {
+  KeyFile k;
+  k.vault_id = vault_id;
+  k.opslimit = ops;
+  k.memlimit = mem;
+  k.salt.resize(crypto_pwhash_SALTBYTES);
+  randombytes_buf(k.salt.data(), k.salt.size());
+  DOSSIER_ASSIGN_OR_RETURN(SecureBuffer kek, internal::DeriveKek(passphrase, k.salt, ops, mem));
+  k.sealed_master = internal::Seal(kek, master.span(), MasterKeyAd(vault_id));
+  return k;
+}
+
+Status Migrate(Db& db) {
+  DOSSIER_ASSIGN_OR_RETURN(int64_t version, db.QueryInt("PRAGMA user_version"));
+  const auto& migrations = internal::kMigrations;
+  if (version > static_cast<int64_t>(migrations.size())) {
+    return Rejected(fmt::format("the catalog has schema version {}, newer than this dossier "
+                                "understands ({}): upgrade dossier",
+                                version, migrations.size()));
+  }
+  for (size_t i = static_cast<size_t>(version); i < migrations.size(); ++i) {
+    DOSSIER_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(db));
+    DOSSIER_RETURN_IF_ERROR(
+        db.Exec(migrations[i].second).WithContext("migration " + migrations[i].first));
+    DOSSIER_RETURN_IF_ERROR(db.Exec(fmt::format("PRAGMA user_version = {}", i + 1)));
+    DOSSIER_RETURN_IF_ERROR(tx->Commit());
+  }
+  return Status::Ok();
+}
+
+Status ConfigureCatalog(Db& db) {
+  DOSSIER_ASSIGN_OR_RETURN(Stmt s, db.Prepare("PRAGMA journal_mode = WAL"));
+  DOSSIER_RETURN_IF_ERROR(s.Run());
+  return db.Exec("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;");
+}
+
+Status InsertMeta(Db& db, const std::string& key, const std::string& value) {
+  DOSSIER_ASSIGN_OR_RETURN(Stmt s, db.Prepare("INSERT INTO meta(key, value) VALUES (?, ?)"));
+  s.Bind(1, key).Bind(2, value);
+  return s.Run();
+}
+
+Result<int> LockDir(const fs::path& dir) {
+  const auto path = internal::LockPath(dir);
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return ErrnoError("cannot open lock file", path.string(), errno);
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    if (errno != EWOULDBLOCK) {
+      ::close(fd);
+      return ErrnoError("cannot lock", path.string(), errno);
+    }
+    // Another dossier process has the vault open; wait for it rather than fail.
+    if (::flock(fd, LOCK_EX) != 0) {
+      ::close(fd);
+      return ErrnoError("cannot lock", path.string(), errno);
+    }
+  }
+  return fd;
+}
+
+}  // namespace
+
+Vault::Impl::~Impl() {
+  if (lock_fd_ >= 0) ::close(lock_fd_);
+}
+
+std::string Vault::Impl::Now() const {
+  const Clock& c = options_.clock ? *options_.clock : Clock::System();
+  return FormatUtc(c.Now());
+}
+
+Status Vault::Impl::Audit(const std::string& action, std::vector<std::string> objects,
+                          const std::string& patient, const std::string& outcome) {
+  AuditEvent e;
+  e.at = Now();
+  e.actor = actor_.name;
+  e.role = actor_.role;
+  e.action = action;
+  e.objects = std::move(objects);
+  e.patient = patient;
+  e.outcome = outcome;
+  return internal::AppendEvent(db_, e, signing_);
+}
+
+Status Vault::Impl::AuditAlone(const std::string& action, std::vector<std::string> objects,
+                               const std::string& patient, const std::string& outcome) {
+  DOSSIER_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(db_));
+  DOSSIER_RETURN_IF_ERROR(Audit(action, std::move(objects), patient, outcome));
+  return tx->Commit();
+}
+
+Result<const SecureBuffer*> Vault::Impl::PatientKey(const std::string& patient_id) {
+  if (auto it = patient_keys_.find(patient_id); it != patient_keys_.end()) return &it->second;
+  DOSSIER_ASSIGN_OR_RETURN(
+      Stmt s, db_.Prepare("SELECT wrapped_key, erased_at FROM patients WHERE id = ?"));
+  s.Bind(1, patient_id);
+  DOSSIER_ASSIGN_OR_RETURN(bool found, s.Step());
+  if (!found) return NotFound("no patient " + patient_id);
+  if (s.IsNull(0)) {
+    return Rejected(fmt::format("patient {} was erased on {}: their data no longer exists",
+                                patient_id, s.Text(1)));
+  }
+  auto key = internal::Open(master_key_, s.Blob(0), "dossier-patient-key-v1:" + patient_id);
+  if (!key.ok()) return Corrupt("the key of patient " + patient_id + " fails authentication");
+  return &patient_keys_.emplace(patient_id, std::move(key).value()).first->second;
+}
+
+Result<Bytes> Vault::Impl::SealField(const std::string& patient_id, const std::string& where,
+                                     const std::string& row_id, const std::string& text) {
+  DOSSIER_ASSIGN_OR_RETURN(const SecureBuffer* pk, PatientKey(patient_id));
+  const SecureBuffer field_key = internal::DeriveSubkey(*pk, 1, "dsfield_");
+  return internal::SealText(field_key, text, where + ":" + row_id);
+}
+
+Result<std::string> Vault::Impl::OpenField(const std::string& patient_id, const std::string& where,
+                                           const std::string& row_id, const Bytes& sealed) {
+  if (sealed.empty()) return std::string();
+  DOSSIER_ASSIGN_OR_RETURN(const SecureBuffer* pk, PatientKey(patient_id));
+  const SecureBuffer field_key = internal::DeriveSubkey(*pk, 1, "dsfield_");
+  auto text = internal::OpenText(field_key, sealed, where + ":" + row_id);
+  if (!text.ok()) return Corrupt(fmt::format("{} of {} fails authentication", where, row_id));
+  return text;
+}
+
+Result<Bytes> Vault::Impl::WrapObjectKey(const std::string& patient_id,
+                                         const std::string& object_id,
+                                         const SecureBuffer& data_key) {
+  DOSSIER_ASSIGN_OR_RETURN(const SecureBuffer* pk, PatientKey(patient_id));
+  const SecureBuffer wrap = internal::DeriveSubkey(*pk, 2, "dswrapk_");
+  return internal::Seal(wrap, data_key.span(), "dossier-object-key-v1:" + object_id);
+}
+
+Result<SecureBuffer> Vault::Impl::UnwrapObjectKey(const std::string& patient_id,
+                                                  const std::string& object_id,
+                                                  const Bytes& wrapped) {
+  DOSSIER_ASSIGN_OR_RETURN(const SecureBuffer* pk, PatientKey(patient_id));
+  const SecureBuffer wrap = internal::DeriveSubkey(*pk, 2, "dswrapk_");
+  auto key = internal::Open(wrap, wrapped, "dossier-object-key-v1:" + object_id);
+  if (!key.ok()) return Corrupt("the data key of object " + object_id + " fails authentication");
+  return key;
+}
+
+Status Vault::Impl::SweepOrphans() {
+  DOSSIER_RETURN_IF_ERROR(objects_.SweepTemp().status());
+  DOSSIER_ASSIGN_OR_RETURN(auto present, objects_.ListObjects());
+  if (present.empty()) return Status::Ok();
+  std::set<std::string> known;
+  DOSSIER_ASSIGN_OR_RETURN(Stmt s, db_.Prepare("SELECT object_id FROM documents"));
+  for (;;) {
+    DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    known.insert(s.Text(0));
+  }
+  for (const auto& id : present) {
+    if (known.count(id) != 0) continue;
+    DOSSIER_RETURN_IF_ERROR(objects_.Remove(id));
+    swept_.push_back(id);
+  }
+  return Status::Ok();
+}
+
+Status Vault::Create(const fs::path& dir, std::string_view passphrase, const Actor& actor,
+                     const VaultOptions& options) {
+  EnsureSodium();
+  if (options.kdf_opslimit < kMinOps || options.kdf_memlimit < kMinMem) {
+    return InvalidArgument("Argon2id cost below libsodium's MODERATE is not allowed");
+  }
+  if (passphrase.size() < 8) {
+    return InvalidArgument("the passphrase is too short: use at least 8 characters");
+  }
+  std::error_code ec;
+  if (fs::exists(dir, ec) && !fs::is_empty(dir, ec)) {
+    return Rejected(fs::exists(internal::KeyFilePath(dir))
+                        ? "a vault already exists at " + dir.string()
+                        : dir.string() + " exists and is not empty: choose a new folder");
+  }
+  // Build the vault beside its final place and rename it in, so a crash never leaves a
+  // half-made vault at `dir`.
+  const fs::path parent = fs::absolute(dir).parent_path();
+  fs::create_directories(parent, ec);
+  const fs::path staging = parent / ("." + dir.filename().string() + "." + RandomId("init", 6));
+  if (!fs::create_directory(staging, ec)) {
+    return IoError("cannot create " + staging.string() + ": " + ec.message());
+  }
+  fs::permissions(staging, fs::perms::owner_all, ec);
+  auto cleanup = [&] { fs::remove_all(staging, ec); };
+
+  auto impl = std::make_unique<Impl>(staging, actor, options);
+  impl->vault_id_ = RandomId("vlt", 12);
+  impl->master_key_ = SecureBuffer::Random(internal::kKeyBytes);
+  impl->signing_.vault_id = impl->vault_id_;
+  impl->signing_.secret = SecureBuffer(crypto_sign_SECRETKEYBYTES);
+  Bytes pk(crypto_sign_PUBLICKEYBYTES);
+  crypto_sign_keypair(pk.data(), impl->signing_.secret.data());
+
+  Status st = [&]() -> Status {
+    DOSSIER_ASSIGN_OR_RETURN(KeyFile kf, SealMaster(impl->vault_id_, passphrase, impl->master_key_,
+                                                    options.kdf_opslimit, options.kdf_memlimit));
+    DOSSIER_RETURN_IF_ERROR(WriteFileDurably(internal::KeyFilePath(staging),
+                                             AsBytes(EncodeKeyFile(kf))));
+    DOSSIER_ASSIGN_OR_RETURN(impl->db_,
+                             Db::Open(internal::CatalogPath(staging), Db::Mode::kReadWriteCreate));
+    DOSSIER_RETURN_IF_ERROR(ConfigureCatalog(impl->db_));
+    DOSSIER_RETURN_IF_ERROR(Migrate(impl->db_));
+    DOSSIER_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(impl->db_));
+    const SecureBuffer sk_key = internal::DeriveSubkey(impl->master_key_, 4, "dsaudit_");
+    DOSSIER_RETURN_IF_ERROR(InsertMeta(impl->db_, "vault_id", impl->vault_id_));
+    DOSSIER_RETURN_IF_ERROR(InsertMeta(impl->db_, "created_at", impl->Now()));
+    DOSSIER_RETURN_IF_ERROR(InsertMeta(impl->db_, "audit_public_key", ToHex(pk)));
+    DOSSIER_RETURN_IF_ERROR(InsertMeta(
+        impl->db_, "audit_signing_key",
+        ToBase64(internal::Seal(sk_key, impl->signing_.secret.span(),
+                                SigningKeyAd(impl->vault_id_)))));
+    DOSSIER_RETURN_IF_ERROR(internal::InitHead(impl->db_, impl->signing_));
+    DOSSIER_RETURN_IF_ERROR(impl->Audit("vault.create", {impl->vault_id_}, ""));
+    DOSSIER_RETURN_IF_ERROR(tx->Commit());
+    DOSSIER_RETURN_IF_ERROR(impl->db_.Exec("PRAGMA wal_checkpoint(TRUNCATE)"));
+    impl->db_ = Db();
+    DOSSIER_RETURN_IF_ERROR(
+        WriteFileDurably(internal::AuditKeyPath(staging), AsBytes(ToHex(pk) + "\n")));
+    DOSSIER_RETURN_IF_ERROR(impl->objects_.Prepare());
+    DOSSIER_RETURN_IF_ERROR(WriteFileDurably(internal::LockPath(staging), {}));
+    DOSSIER_RETURN_IF_ERROR(SyncDir(staging));
+    if (fs::exists(dir, ec)) fs::remove(dir, ec);  // empty, checked above
+    if (::rename(staging.c_str(), dir.c_str()) != 0) {
+      return ErrnoError("cannot move the new vault into", dir.string(), errno);
+    }
+    return SyncDir(parent);
+  }();
+  if (!st.ok()) cleanup();
+  return st;
+}
+
+Result<std::unique_ptr<Vault>> Vault::Open(const fs::path& dir, std::string_view passphrase,
+                                           const Actor& actor, const VaultOptions& options,
+                                           OpenMode mode) {
+  EnsureSodium();
+  DOSSIER_RETURN_IF_ERROR(internal::CheckIsVault(dir));
+  DOSSIER_ASSIGN_OR_RETURN(KeyFile kf, ReadKeyFile(dir));
+  // Nothing in the vault is written before the passphrase is proven right.
+  DOSSIER_ASSIGN_OR_RETURN(SecureBuffer kek,
+                           internal::DeriveKek(passphrase, kf.salt, kf.opslimit, kf.memlimit));
+  auto master = internal::Open(kek, kf.sealed_master, MasterKeyAd(kf.vault_id));
+  if (!master.ok()) return AuthFailed("wrong passphrase for the vault at " + dir.string());
+
+  auto impl = std::make_unique<Impl>(dir, actor, options);
+  impl->master_key_ = std::move(master).value();
+  impl->vault_id_ = kf.vault_id;
+  impl->mac_key_ = internal::DeriveSubkey(impl->master_key_, 3, "dsmac___");
+  DOSSIER_ASSIGN_OR_RETURN(impl->lock_fd_, LockDir(dir));
+  DOSSIER_ASSIGN_OR_RETURN(impl->db_, Db::Open(internal::CatalogPath(dir), Db::Mode::kReadWrite));
+  DOSSIER_RETURN_IF_ERROR(ConfigureCatalog(impl->db_));
+  DOSSIER_RETURN_IF_ERROR(Migrate(impl->db_));
+  DOSSIER_ASSIGN_OR_RETURN(std::string catalog_id, internal::ReadMeta(impl->db_, "vault_id"));
+  if (catalog_id != kf.vault_id) {
+    return Corrupt(fmt::format("the catalog belongs to vault {} but the key file to {}",
+                               catalog_id, kf.vault_id));
+  }
+  DOSSIER_ASSIGN_OR_RETURN(std::string sealed_sk,
+                           internal::ReadMeta(impl->db_, "audit_signing_key"));
+  const SecureBuffer sk_key = internal::DeriveSubkey(impl->master_key_, 4, "dsaudit_");
+  auto sk = internal::Open(sk_key, FromBase64(sealed_sk).value_or(Bytes()),
+                           SigningKeyAd(kf.vault_id));
+  if (!sk.ok()) return Corrupt("the audit signing key in the catalog fails authentication");
+  impl->signing_.vault_id = kf.vault_id;
+  impl->signing_.secret = std::move(sk).value();
+  DOSSIER_RETURN_IF_ERROR(impl->objects_.Prepare());
+  if (mode == OpenMode::kNormal) DOSSIER_RETURN_IF_ERROR(impl->SweepOrphans());
+  return std::unique_ptr<Vault>(new Vault(std::move(impl)));
+}
+
+Vault::Vault(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Vault::~Vault() = default;
+
+const std::string& Vault::id() const { return impl_->vault_id_; }
+const std::vector<std::string>& Vault::swept_orphans() const { return impl_->swept_; }
+
+Status Vault::ChangePassphrase(std::string_view new_passphrase) {
+  if (new_passphrase.size() < 8) {
+    return InvalidArgument("the new passphrase is too short: use at least 8 characters");
+  }
+  DOSSIER_ASSIGN_OR_RETURN(KeyFile old, ReadKeyFile(impl_->dir_));
+  DOSSIER_ASSIGN_OR_RETURN(KeyFile kf,
+                           SealMaster(impl_->vault_id_, new_passphrase, impl_->master_key_,
+                                      std::max<uint64_t>(old.opslimit, impl_->options_.kdf_opslimit),
+                                      std::max(old.memlimit, impl_->options_.kdf_memlimit)));
+  // The key file is replaced first: if the audit event then fails, the new passphrase works
+  // and the old one does not, which is what the operator asked for.
+  DOSSIER_RETURN_IF_ERROR(
+      WriteFileDurably(internal::KeyFilePath(impl_->dir_), AsBytes(EncodeKeyFile(kf))));
+  return impl_->AuditAlone("vault.passwd", {impl_->vault_id_}, "");
+}
+
+Result<std::string> Vault::Checkpoint() {
+  DOSSIER_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(impl_->db_));
+  DOSSIER_RETURN_IF_ERROR(impl_->Audit("audit.checkpoint", {impl_->vault_id_}, ""));
+  DOSSIER_ASSIGN_OR_RETURN(std::string text,
+                           internal::MakeCheckpoint(impl_->db_, impl_->signing_, impl_->Now()));
+  DOSSIER_RETURN_IF_ERROR(tx->Commit());
+  return text;
+}
+
+Status Vault::RecordEvent(const std::string& action, const std::vector<std::string>& objects,
+                          const std::string& patient, const std::string& outcome) {
+  return impl_->AuditAlone(action, objects, patient, outcome);
+}
+
+}  // namespace dossier::vault

@@ -1,0 +1,195 @@
+// The vault: an encrypted, audited store of patients, cases and documents.
+//
+//   dossier::vault::Vault::Create(dir, passphrase, actor);
+//   auto v = dossier::vault::Vault::Open(dir, passphrase, actor);
+//   auto pid = (*v)->AddPatient({.name = "…", .birth_date = "1980-02-01"});
+//   auto cid = (*v)->OpenCase(*pid, "second opinion");
+//   auto w = (*v)->BeginDocument({.case_id = *cid, .name = "scan.pdf", .kind = "pdf"});
+//   (*w)->Write(bytes); auto stored = (*w)->Commit();
+//   (*v)->ReadDocument(stored->doc_id, sink);
+//
+// Keys: passphrase → Argon2id → key-encryption key → master key → one key per patient →
+// one data key per object and a field key for catalog columns (doc/FORMAT.md). Every call
+// that reads or changes personal data appends an audit event in the same SQLite transaction.
+// A Vault holds an exclusive lock on its directory while open; one Vault per process and
+// thread at a time. Errors carry ids, never personal data.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/file_io.h"
+#include "common/secure_buffer.h"
+#include "common/status.h"
+
+namespace dossier::vault {
+
+namespace fs = std::filesystem;
+
+struct Actor {
+  std::string name;              // recorded in every audit event
+  std::string role = "operator"; // the CLI acts as the operator
+};
+
+struct VaultOptions {
+  // Argon2id cost for the passphrase. Defaults are libsodium's MODERATE (3 passes, 256 MiB,
+  // about a second); lower values are refused.
+  uint64_t kdf_opslimit = 3;
+  size_t kdf_memlimit = size_t{256} << 20;
+  // Plaintext bytes per secretstream chunk of an object (64 KiB). Memory per open stream is
+  // about this plus a 1 MiB write buffer, whatever the object's size.
+  size_t chunk_size = 64 * 1024;
+  // Clock for timestamps (tests fix it); null means the system clock.
+  const Clock* clock = nullptr;
+};
+
+enum class OpenMode {
+  kNormal,  // sweeps leftovers of interrupted writes (temp files, orphan objects)
+  kVerify,  // leaves them, so Verify() can report them
+};
+
+struct PatientInfo {
+  std::string name;
+  std::string birth_date;  // YYYY-MM-DD
+  std::string phone;
+  std::string email;
+};
+
+struct PatientRecord {
+  std::string id;
+  std::string created_at;
+  bool erased = false;
+  std::string erased_at;
+  PatientInfo info;  // empty when erased
+};
+
+struct CaseRecord {
+  std::string id;
+  std::string patient_id;
+  std::string created_at;
+  std::string status;
+  std::string goal;      // empty when the patient was erased
+  std::string question;
+  int64_t documents = 0;
+};
+
+// Content kinds a document can have (decided by ingest from the bytes, not the name).
+struct DocumentRecord {
+  std::string id;
+  std::string case_id;
+  std::string patient_id;
+  std::string object_id;
+  std::string name;  // original file name; empty when erased
+  std::string kind;
+  std::string category;
+  std::string status;  // stored | erased
+  std::string added_at;
+  uint64_t size = 0;         // plaintext bytes
+  uint64_t stored_size = 0;  // bytes on disk
+};
+
+struct NewDocument {
+  std::string case_id;
+  std::string name;  // original file name or path inside the upload
+  std::string kind;
+  std::string category = "other";
+};
+
+struct StoreOutcome {
+  std::string doc_id;        // the stored document, or the one it duplicates
+  bool duplicate = false;    // same bytes were already in the case: nothing new stored
+  uint64_t size = 0;
+};
+
+// Streams one new document into the vault. Commit() makes the object durable, then records
+// the catalog row and its audit event in one transaction. Destroying a writer that was not
+// committed leaves nothing behind.
+class DocumentWriter {
+ public:
+  virtual ~DocumentWriter() = default;
+  virtual Status Write(std::span<const uint8_t> data) = 0;
+  virtual Result<StoreOutcome> Commit() = 0;
+};
+
+struct VerifyIssue {
+  std::string doc_id;     // empty for orphans
+  std::string object_id;
+  std::string problem;    // missing | corrupt | size mismatch | orphan
+  std::string detail;
+};
+
+struct VerifyReport {
+  int64_t checked = 0;
+  int64_t erased_skipped = 0;
+  uint64_t bytes = 0;
+  std::vector<VerifyIssue> issues;  // missing, corrupt, size mismatch
+  std::vector<VerifyIssue> orphans; // object files no catalog row refers to
+  bool intact() const { return issues.empty(); }
+};
+
+using ProgressFn = std::function<void(uint64_t done, uint64_t total)>;
+
+class Vault {
+ public:
+  // Creates a new vault in `dir` (which must not exist or be empty).
+  static Status Create(const fs::path& dir, std::string_view passphrase, const Actor& actor,
+                       const VaultOptions& options = {});
+  // Unlocks a vault. kAuthFailed on a wrong passphrase, with nothing in `dir` changed.
+  static Result<std::unique_ptr<Vault>> Open(const fs::path& dir, std::string_view passphrase,
+                                             const Actor& actor, const VaultOptions& options = {},
+                                             OpenMode mode = OpenMode::kNormal);
+  ~Vault();
+  Vault(const Vault&) = delete;
+  Vault& operator=(const Vault&) = delete;
+
+  const std::string& id() const;
+  // Objects swept at open because no catalog row referred to them (interrupted ingests).
+  const std::vector<std::string>& swept_orphans() const;
+
+  // Rewraps the master key under a new passphrase; no object or row is touched.
+  Status ChangePassphrase(std::string_view new_passphrase);
+
+  Result<std::string> AddPatient(const PatientInfo& info);
+  Result<std::vector<PatientRecord>> ListPatients();
+  Result<PatientRecord> GetPatient(const std::string& patient_id);
+  // Crypto-shredding: destroys the patient's key and every encrypted field of theirs.
+  Status ErasePatient(const std::string& patient_id);
+
+  Result<std::string> OpenCase(const std::string& patient_id, const std::string& goal,
+                               const std::string& question = "");
+  Result<std::vector<CaseRecord>> ListCases(const std::optional<std::string>& patient_id);
+  Result<CaseRecord> GetCase(const std::string& case_id);
+
+  Result<std::unique_ptr<DocumentWriter>> BeginDocument(const NewDocument& doc);
+  Result<std::vector<DocumentRecord>> ListDocuments(const std::string& case_id);
+  Result<DocumentRecord> GetDocument(const std::string& doc_id);
+  Status SetCategory(const std::string& doc_id, const std::string& category);
+  // Decrypts a document into `sink`, authenticating every chunk. Audited. kRejected when its
+  // patient was erased; kCorrupt naming the document on any tampering.
+  Status ReadDocument(const std::string& doc_id, ByteSink& sink);
+
+  // Decrypts and authenticates every object (quick: presence and sizes only). Audited.
+  Result<VerifyReport> Verify(bool quick, const ProgressFn& progress = nullptr);
+
+  // The signed checkpoint of the audit log as it is now (text, doc/FORMAT.md). Audited.
+  Result<std::string> Checkpoint();
+
+  // Records an event that has no change of its own (e.g. a refused request).
+  Status RecordEvent(const std::string& action, const std::vector<std::string>& objects,
+                     const std::string& patient, const std::string& outcome);
+
+  class Impl;
+
+ private:
+  explicit Vault(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace dossier::vault
