@@ -3,7 +3,6 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-
 #include <functional>
 #include <memory>
 #include <string>
@@ -28,10 +27,10 @@ struct Context {
       vault::OpenMode mode = vault::OpenMode::kNormal) const;
 };
 
-void AddVaultCommands(CLI::App& app, Context& ctx);    // init, vault passwd|verify
-void AddPeopleCommands(CLI::App& app, Context& ctx);   // patient ..., case ...
-void AddDocumentCommands(CLI::App& app, Context& ctx); // ingest, docs, get
-void AddAuditCommands(CLI::App& app, Context& ctx);    // audit log|verify|checkpoint|pubkey
+void AddVaultCommands(CLI::App& app, Context& ctx);     // init, vault passwd|verify
+void AddPeopleCommands(CLI::App& app, Context& ctx);    // patient ..., case ...
+void AddDocumentCommands(CLI::App& app, Context& ctx);  // ingest, docs, get
+void AddAuditCommands(CLI::App& app, Context& ctx);     // audit log|verify|checkpoint|pubkey
 
 // Prints a JSON value (pretty, UTF-8) to stdout.
 void PrintJson(const std::string& dumped);

@@ -1,6 +1,7 @@
 // dossier audit log | verify | checkpoint | pubkey
-#include <cstdio>
 #include <fmt/format.h>
+
+#include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "app/cli.h"
@@ -23,9 +24,15 @@ Status Log(const Context& ctx, const std::string& patient, const std::string& si
   if (ctx.json) {
     auto arr = nlohmann::json::array();
     for (const auto& e : events) {
-      arr.push_back({{"seq", e.seq}, {"at", e.at}, {"actor", e.actor}, {"role", e.role},
-                     {"action", e.action}, {"objects", e.objects}, {"patient", e.patient},
-                     {"outcome", e.outcome}, {"purpose", e.purpose}});
+      arr.push_back({{"seq", e.seq},
+                     {"at", e.at},
+                     {"actor", e.actor},
+                     {"role", e.role},
+                     {"action", e.action},
+                     {"objects", e.objects},
+                     {"patient", e.patient},
+                     {"outcome", e.outcome},
+                     {"purpose", e.purpose}});
     }
     PrintJson(arr.dump(2));
     return Status::Ok();
@@ -46,28 +53,31 @@ Status Verify(const Context& ctx, const std::string& checkpoint_file) {
     if (!read.ok()) return read.status().WithContext("cannot read the checkpoint");
     text = *read;
   }
-  DOSSIER_ASSIGN_OR_RETURN(auto r, vault::VerifyAuditLog(ctx.vault_dir,
-                                                         checkpoint_file.empty() ? nullptr : &text));
+  DOSSIER_ASSIGN_OR_RETURN(
+      auto r, vault::VerifyAuditLog(ctx.vault_dir, checkpoint_file.empty() ? nullptr : &text));
   if (ctx.json) {
-    nlohmann::json j = {{"intact", r.intact()},   {"events", r.events},
-                        {"root", r.root_hex},     {"public_key", r.public_key_hex},
+    nlohmann::json j = {{"intact", r.intact()},
+                        {"events", r.events},
+                        {"root", r.root_hex},
+                        {"public_key", r.public_key_hex},
                         {"problems", r.problems}};
     if (r.checkpoint_size) j["checkpoint_size"] = *r.checkpoint_size;
     PrintJson(j.dump(2));
   } else {
     for (const auto& p : r.problems) std::printf("problem: %s\n", p.c_str());
     if (r.intact()) {
-      std::printf("audit log intact: %lld events, root %s%s\nsigned by audit key %s\n",
-                  static_cast<long long>(r.events), r.root_hex.c_str(),
-                  r.checkpoint_size
-                      ? fmt::format(", extends the checkpoint of {} events", *r.checkpoint_size).c_str()
-                      : "",
-                  r.public_key_hex.c_str());
+      std::printf(
+          "audit log intact: %lld events, root %s%s\nsigned by audit key %s\n",
+          static_cast<long long>(r.events), r.root_hex.c_str(),
+          r.checkpoint_size
+              ? fmt::format(", extends the checkpoint of {} events", *r.checkpoint_size).c_str()
+              : "",
+          r.public_key_hex.c_str());
     }
   }
   if (!r.intact()) {
-    return Corrupt(fmt::format("the audit log failed verification ({} problem(s))",
-                               r.problems.size()));
+    return Corrupt(
+        fmt::format("the audit log failed verification ({} problem(s))", r.problems.size()));
   }
   return Status::Ok();
 }
@@ -107,15 +117,17 @@ void AddAuditCommands(CLI::App& app, Context& ctx) {
 
   auto cp = std::make_shared<std::string>();
   auto* verify = audit->add_subcommand(
-      "verify", "recompute the Merkle tree and signed head; exit 3 if any event was modified,\n"
-                "deleted, inserted or reordered, or the log no longer extends --checkpoint");
+      "verify",
+      "recompute the Merkle tree and signed head; exit 3 if any event was modified,\n"
+      "deleted, inserted or reordered, or the log no longer extends --checkpoint");
   verify->add_option("--checkpoint", *cp, "a checkpoint saved earlier with `audit checkpoint`");
   verify->callback([&ctx, cp] { ctx.action = [&ctx, cp] { return Verify(ctx, *cp); }; });
 
   auto out = std::make_shared<std::string>();
-  auto* checkpoint = audit->add_subcommand(
-      "checkpoint", "print a signed checkpoint of the log (needs the passphrase); keep it\n"
-                    "outside the vault to prove later that history was not rewritten");
+  auto* checkpoint =
+      audit->add_subcommand("checkpoint",
+                            "print a signed checkpoint of the log (needs the passphrase); keep it\n"
+                            "outside the vault to prove later that history was not rewritten");
   checkpoint->add_option("-o,--output", *out, "write it to this file instead of stdout");
   checkpoint->callback([&ctx, out] { ctx.action = [&ctx, out] { return Checkpoint(ctx, *out); }; });
 

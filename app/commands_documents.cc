@@ -1,8 +1,8 @@
 // dossier ingest | docs [set-category] | get
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <cstdio>
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "app/cli.h"
@@ -12,7 +12,26 @@
 namespace dossier::app {
 namespace {
 
-Status Ingest(const Context& ctx, const std::string& case_id, const std::vector<std::string>& paths) {
+// Passes bytes through to another sink, showing progress on a terminal.
+class ProgressSink final : public ByteSink {
+ public:
+  ProgressSink(ByteSink& next, uint64_t total, std::string label)
+      : next_(next), total_(total), progress_(std::move(label)) {}
+  Status Write(std::span<const uint8_t> data) override {
+    done_ += data.size();
+    progress_.Update(done_, total_);
+    return next_.Write(data);
+  }
+
+ private:
+  ByteSink& next_;
+  uint64_t total_;
+  uint64_t done_ = 0;
+  Progress progress_;
+};
+
+Status Ingest(const Context& ctx, const std::string& case_id,
+              const std::vector<std::string>& paths) {
   DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
   ingest::IngestReport report;
   Status st;
@@ -26,14 +45,18 @@ Status Ingest(const Context& ctx, const std::string& case_id, const std::vector<
   if (ctx.json) {
     auto arr = nlohmann::json::array();
     for (const auto& i : report.items) {
-      arr.push_back({{"path", i.path}, {"kind", i.kind}, {"size", i.size}, {"status", i.status},
-                     {"reason", i.reason}, {"id", i.doc_id}});
+      arr.push_back({{"path", i.path},
+                     {"kind", i.kind},
+                     {"size", i.size},
+                     {"status", i.status},
+                     {"reason", i.reason},
+                     {"id", i.doc_id}});
     }
     PrintJson(arr.dump(2));
   } else {
     for (const auto& i : report.items) {
-      std::printf("%-9s %-6s %10s  %s%s%s\n", i.status.c_str(), i.kind.empty() ? "-" : i.kind.c_str(),
-                  HumanSize(i.size).c_str(), i.path.c_str(),
+      std::printf("%-9s %-6s %10s  %s%s%s\n", i.status.c_str(),
+                  i.kind.empty() ? "-" : i.kind.c_str(), HumanSize(i.size).c_str(), i.path.c_str(),
                   i.doc_id.empty() || i.status != "stored" ? "" : ("  " + i.doc_id).c_str(),
                   i.reason.empty() ? "" : ("  — " + i.reason).c_str());
     }
@@ -42,9 +65,10 @@ Status Ingest(const Context& ctx, const std::string& case_id, const std::vector<
   }
   DOSSIER_RETURN_IF_ERROR(st);
   if (!report.all_accepted()) {
-    return Rejected(fmt::format("{} item(s) were rejected (see the reasons above); everything "
-                                "else was stored",
-                                report.Count("rejected")));
+    return Rejected(
+        fmt::format("{} item(s) were rejected (see the reasons above); everything "
+                    "else was stored",
+                    report.Count("rejected")));
   }
   return Status::Ok();
 }
@@ -56,8 +80,13 @@ Status Docs(const Context& ctx, const std::string& case_id) {
   if (ctx.json) {
     auto arr = nlohmann::json::array();
     for (const auto& d : docs) {
-      arr.push_back({{"id", d.id}, {"name", d.name}, {"kind", d.kind}, {"size", d.size},
-                     {"category", d.category}, {"status", d.status}, {"added", d.added_at},
+      arr.push_back({{"id", d.id},
+                     {"name", d.name},
+                     {"kind", d.kind},
+                     {"size", d.size},
+                     {"category", d.category},
+                     {"status", d.status},
+                     {"added", d.added_at},
                      {"case", d.case_id}});
     }
     PrintJson(arr.dump(2));
@@ -67,8 +96,8 @@ Status Docs(const Context& ctx, const std::string& case_id) {
               "ADDED", "NAME");
   for (const auto& d : docs) {
     std::printf("%-14s %-6s %10s  %-10s %-7s %-20s %s\n", d.id.c_str(), d.kind.c_str(),
-                HumanSize(d.size).c_str(), d.category.c_str(), d.status.c_str(),
-                d.added_at.c_str(), d.name.c_str());
+                HumanSize(d.size).c_str(), d.category.c_str(), d.status.c_str(), d.added_at.c_str(),
+                d.name.c_str());
   }
   std::printf("%zu document(s)\n", docs.size());
   return Status::Ok();
@@ -89,9 +118,13 @@ Status Get(const Context& ctx, const std::string& doc, const std::string& out, b
   DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
   // The plaintext goes to a temp file beside OUT and is renamed in only when every chunk
   // authenticated: a damaged object never leaves a half-written file.
-  DOSSIER_ASSIGN_OR_RETURN(DurableFileSink sink, DurableFileSink::Create(out));
-  DOSSIER_RETURN_IF_ERROR(v->ReadDocument(doc, sink));
-  DOSSIER_RETURN_IF_ERROR(sink.Commit());
+  DOSSIER_ASSIGN_OR_RETURN(DurableFileSink file, DurableFileSink::Create(out));
+  DOSSIER_ASSIGN_OR_RETURN(vault::DocumentRecord record, v->GetDocument(doc));
+  {
+    ProgressSink sink(file, record.size, "decrypting");
+    DOSSIER_RETURN_IF_ERROR(v->ReadDocument(doc, sink));
+  }
+  DOSSIER_RETURN_IF_ERROR(file.Commit());
   std::fprintf(stderr, "decrypted %s to %s (this copy is not encrypted: delete it when done)\n",
                doc.c_str(), out.c_str());
   return Status::Ok();
@@ -103,8 +136,9 @@ void AddDocumentCommands(CLI::App& app, Context& ctx) {
   auto case_id = std::make_shared<std::string>();
   auto paths = std::make_shared<std::vector<std::string>>();
   auto* ingest = app.add_subcommand(
-      "ingest", "store files and folders in a case: content is recognised from the bytes, each\n"
-                "file is stored whole or refused with a reason; exit 2 if any was refused");
+      "ingest",
+      "store files and folders in a case: content is recognised from the bytes, each\n"
+      "file is stored whole or refused with a reason; exit 2 if any was refused");
   ingest->add_option("--case", *case_id, "case id")->required();
   ingest->add_option("PATH", *paths, "files or folders")->required();
   ingest->callback([&ctx, case_id, paths] {
@@ -120,9 +154,8 @@ void AddDocumentCommands(CLI::App& app, Context& ctx) {
   setcat->add_option("DOC", (*cat)[0], "document id")->required();
   setcat->add_option("CATEGORY", (*cat)[1], "epicrisis | conclusion | lab | imaging | other")
       ->required();
-  setcat->callback([&ctx, cat] {
-    ctx.action = [&ctx, cat] { return SetCategory(ctx, (*cat)[0], (*cat)[1]); };
-  });
+  setcat->callback(
+      [&ctx, cat] { ctx.action = [&ctx, cat] { return SetCategory(ctx, (*cat)[0], (*cat)[1]); }; });
   docs->callback([&ctx, docs_case, setcat] {
     if (setcat->parsed()) return;
     ctx.action = [&ctx, docs_case] { return Docs(ctx, *docs_case); };

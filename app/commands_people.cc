@@ -1,6 +1,7 @@
 // dossier patient add|list|show|erase, dossier case open|list
-#include <cstdio>
 #include <fmt/format.h>
+
+#include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "app/cli.h"
@@ -41,9 +42,8 @@ Status ListPatients(const Context& ctx) {
   }
   std::printf("%-16s %-10s %-20s %s\n", "ID", "BORN", "CREATED", "NAME");
   for (const auto& p : patients) {
-    std::printf("%-16s %-10s %-20s %s\n", p.id.c_str(),
-                p.erased ? "-" : p.info.birth_date.c_str(), p.created_at.c_str(),
-                p.erased ? "(erased)" : p.info.name.c_str());
+    std::printf("%-16s %-10s %-20s %s\n", p.id.c_str(), p.erased ? "-" : p.info.birth_date.c_str(),
+                p.created_at.c_str(), p.erased ? "(erased)" : p.info.name.c_str());
   }
   return Status::Ok();
 }
@@ -63,9 +63,10 @@ Status ShowPatient(const Context& ctx, const std::string& id) {
     std::printf("id:       %s\nerased:   %s\n", p.id.c_str(), p.erased_at.c_str());
     return Status::Ok();
   }
-  std::printf("id:       %s\nname:     %s\nborn:     %s\nphone:    %s\nemail:    %s\ncreated:  %s\n",
-              p.id.c_str(), p.info.name.c_str(), p.info.birth_date.c_str(), p.info.phone.c_str(),
-              p.info.email.c_str(), p.created_at.c_str());
+  std::printf(
+      "id:       %s\nname:     %s\nborn:     %s\nphone:    %s\nemail:    %s\ncreated:  %s\n",
+      p.id.c_str(), p.info.name.c_str(), p.info.birth_date.c_str(), p.info.phone.c_str(),
+      p.info.email.c_str(), p.created_at.c_str());
   for (const auto& c : cases) {
     std::printf("case:     %s  %lld document(s)  %s\n", c.id.c_str(),
                 static_cast<long long>(c.documents), c.goal.c_str());
@@ -75,8 +76,9 @@ Status ShowPatient(const Context& ctx, const std::string& id) {
 
 Status ErasePatient(const Context& ctx, const std::string& id, bool confirm) {
   if (!confirm) {
-    return InvalidArgument("erasing destroys the patient's key and every document of theirs "
-                           "for good; add --confirm to do it");
+    return InvalidArgument(
+        "erasing destroys the patient's key and every document of theirs "
+        "for good; add --confirm to do it");
   }
   DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
   DOSSIER_RETURN_IF_ERROR(v->ErasePatient(id));
@@ -95,13 +97,17 @@ Status OpenCase(const Context& ctx, const std::string& patient, const std::strin
 
 Status ListCases(const Context& ctx, const std::string& patient) {
   DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
-  DOSSIER_ASSIGN_OR_RETURN(auto cases, v->ListCases(patient.empty() ? std::nullopt
-                                                                    : std::optional(patient)));
+  DOSSIER_ASSIGN_OR_RETURN(auto cases,
+                           v->ListCases(patient.empty() ? std::nullopt : std::optional(patient)));
   if (ctx.json) {
     auto arr = nlohmann::json::array();
     for (const auto& c : cases) {
-      arr.push_back({{"id", c.id}, {"patient", c.patient_id}, {"status", c.status},
-                     {"goal", c.goal}, {"question", c.question}, {"documents", c.documents},
+      arr.push_back({{"id", c.id},
+                     {"patient", c.patient_id},
+                     {"status", c.status},
+                     {"goal", c.goal},
+                     {"question", c.question},
+                     {"documents", c.documents},
                      {"created", c.created_at}});
     }
     PrintJson(arr.dump(2));
@@ -156,13 +162,13 @@ void AddPeopleCommands(CLI::App& app, Context& ctx) {
   open->add_option("--patient", (*c)[0], "patient id")->required();
   open->add_option("--goal", (*c)[1], "what the patient seeks (stored encrypted)")->required();
   open->add_option("--question", (*c)[2], "the question for the clinic (stored encrypted)");
-  open->callback([&ctx, c] {
-    ctx.action = [&ctx, c] { return OpenCase(ctx, (*c)[0], (*c)[1], (*c)[2]); };
-  });
+  open->callback(
+      [&ctx, c] { ctx.action = [&ctx, c] { return OpenCase(ctx, (*c)[0], (*c)[1], (*c)[2]); }; });
   auto filter = std::make_shared<std::string>();
   auto* clist = kase->add_subcommand("list", "list cases");
   clist->add_option("--patient", *filter, "only this patient's cases");
-  clist->callback([&ctx, filter] { ctx.action = [&ctx, filter] { return ListCases(ctx, *filter); }; });
+  clist->callback(
+      [&ctx, filter] { ctx.action = [&ctx, filter] { return ListCases(ctx, *filter); }; });
 }
 
 }  // namespace dossier::app

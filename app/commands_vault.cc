@@ -1,8 +1,8 @@
 // dossier init | vault passwd | vault verify
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <cstdio>
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "app/cli.h"
@@ -14,7 +14,8 @@ Result<std::unique_ptr<vault::Vault>> Context::OpenVault(vault::OpenMode mode) c
                            ReadPassphrase(passphrase_source(), "Vault passphrase: ", false));
   auto v = vault::Vault::Open(vault_dir, pass.view(), {actor, "operator"}, {}, mode);
   if (v.ok() && !(*v)->swept_orphans().empty()) {
-    std::fprintf(stderr, "dossier: removed %zu unreferenced object(s) left by an interrupted ingest\n",
+    std::fprintf(stderr,
+                 "dossier: removed %zu unreferenced object(s) left by an interrupted ingest\n",
                  (*v)->swept_orphans().size());
   }
   return v;
@@ -28,10 +29,11 @@ Status Init(const Context& ctx) {
   DOSSIER_ASSIGN_OR_RETURN(
       SecretString pass,
       ReadPassphrase(ctx.passphrase_source(), "New vault passphrase (8+ characters): ", true));
-  DOSSIER_RETURN_IF_ERROR(vault::Vault::Create(ctx.vault_dir, pass.view(), {ctx.actor, "operator"}));
+  DOSSIER_RETURN_IF_ERROR(
+      vault::Vault::Create(ctx.vault_dir, pass.view(), {ctx.actor, "operator"}));
   std::printf("created vault %s\n", ctx.vault_dir.c_str());
-  std::fprintf(stderr,
-               "Keep the passphrase safe: without it nobody, including you, can open this vault.\n");
+  std::fprintf(
+      stderr, "Keep the passphrase safe: without it nobody, including you, can open this vault.\n");
   return Status::Ok();
 }
 
@@ -53,16 +55,19 @@ Status Verify(const Context& ctx, bool quick) {
     auto issues = nlohmann::json::array();
     for (const auto* list : {&r.issues, &r.orphans}) {
       for (const auto& i : *list) {
-        issues.push_back({{"document", i.doc_id}, {"object", i.object_id},
-                          {"problem", i.problem}, {"detail", i.detail}});
+        issues.push_back({{"document", i.doc_id},
+                          {"object", i.object_id},
+                          {"problem", i.problem},
+                          {"detail", i.detail}});
       }
     }
-    PrintJson(nlohmann::json{{"checked", r.checked},
-                             {"erased_skipped", r.erased_skipped},
-                             {"quick", quick},
-                             {"intact", r.intact()},
-                             {"problems", issues}}
-                  .dump(2));
+    PrintJson(nlohmann::json{
+        {"checked", r.checked},
+        {"erased_skipped", r.erased_skipped},
+        {"quick", quick},
+        {"intact", r.intact()},
+        {"problems",
+         issues}}.dump(2));
   } else {
     for (const auto& i : r.issues) {
       std::printf("%-13s %s  %s\n", i.problem.c_str(), i.doc_id.c_str(), i.detail.c_str());
@@ -70,20 +75,22 @@ Status Verify(const Context& ctx, bool quick) {
     for (const auto& i : r.orphans) {
       std::printf("%-13s %s  %s\n", "orphan", i.object_id.c_str(), i.detail.c_str());
     }
-    std::printf("%s %lld document(s)%s: %s\n", quick ? "checked presence and size of" : "decrypted and authenticated",
-                static_cast<long long>(r.checked),
-                r.erased_skipped ? fmt::format(" ({} erased, skipped)", r.erased_skipped).c_str() : "",
-                r.intact() ? "all intact"
-                           : fmt::format("{} problem(s) found", r.issues.size()).c_str());
+    std::printf(
+        "%s %lld document(s)%s: %s\n",
+        quick ? "checked presence and size of" : "decrypted and authenticated",
+        static_cast<long long>(r.checked),
+        r.erased_skipped ? fmt::format(" ({} erased, skipped)", r.erased_skipped).c_str() : "",
+        r.intact() ? "all intact" : fmt::format("{} problem(s) found", r.issues.size()).c_str());
     if (!r.orphans.empty()) {
       std::printf("%zu orphan object(s) from an interrupted ingest; the next write removes them\n",
                   r.orphans.size());
     }
   }
   if (!r.intact()) {
-    return Corrupt(fmt::format("vault verification failed: {} document(s) damaged or missing; "
-                               "restore them from a backup",
-                               r.issues.size()));
+    return Corrupt(
+        fmt::format("vault verification failed: {} document(s) damaged or missing; "
+                    "restore them from a backup",
+                    r.issues.size()));
   }
   return Status::Ok();
 }
@@ -100,7 +107,8 @@ void AddVaultCommands(CLI::App& app, Context& ctx) {
   auto* passwd = vault->add_subcommand("passwd", "change the passphrase (rewraps one key)");
   passwd->add_option("--new-passphrase-file", *new_file,
                      "file holding the new passphrase (default: ask twice)");
-  passwd->callback([&ctx, new_file] { ctx.action = [&ctx, new_file] { return Passwd(ctx, *new_file); }; });
+  passwd->callback(
+      [&ctx, new_file] { ctx.action = [&ctx, new_file] { return Passwd(ctx, *new_file); }; });
 
   auto quick = std::make_shared<bool>(false);
   auto* verify = vault->add_subcommand(

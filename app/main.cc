@@ -1,10 +1,10 @@
 // dossier — secure medical-records pipeline. See `dossier --help` and doc/.
+#include <fmt/format.h>
 #include <pwd.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
-#include <fmt/format.h>
 
 #include "app/cli.h"
 #include "dicom/dicom.h"
@@ -48,9 +48,8 @@ int main(int argc, char** argv) {
       "dossier"};
   cli.fallthrough();
   cli.require_subcommand(1);
-  cli.set_version_flag("--version",
-                       fmt::format("dossier {} ({}, {})", "0.1.0", dicom::LibraryVersion(),
-                                   ocr::LibraryVersions()));
+  cli.set_version_flag("--version", fmt::format("dossier {} ({}, {})", "0.1.0",
+                                                dicom::LibraryVersion(), ocr::LibraryVersions()));
   cli.add_option("--vault", ctx.vault_dir, "vault folder (default $DOSSIER_VAULT, else ./vault)");
   cli.add_option("--passphrase-file", ctx.passphrase_file,
                  "file holding the passphrase (default $DOSSIER_PASSPHRASE_FILE, else ask)");

@@ -1,12 +1,12 @@
 #include "app/terminal.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
-#include <fmt/format.h>
 
 #include "common/file_io.h"
 
@@ -29,7 +29,7 @@ Result<SecretString> FromFile(const std::string& path) {
 
 Result<SecretString> PromptOnce(int tty, const std::string& prompt) {
   (void)!::write(tty, prompt.data(), prompt.size());
-  termios old {};
+  termios old{};
   const bool have_termios = ::tcgetattr(tty, &old) == 0;
   if (have_termios) {
     termios quiet = old;
@@ -39,7 +39,8 @@ Result<SecretString> PromptOnce(int tty, const std::string& prompt) {
   SecureBuffer buf(4096);
   size_t n = 0;
   char c = 0;
-  while (n < buf.size() && ::read(tty, &c, 1) == 1 && c != '\n') buf.data()[n++] = static_cast<uint8_t>(c);
+  while (n < buf.size() && ::read(tty, &c, 1) == 1 && c != '\n')
+    buf.data()[n++] = static_cast<uint8_t>(c);
   if (have_termios) ::tcsetattr(tty, TCSAFLUSH, &old);
   (void)!::write(tty, "\n", 1);
   if (n > 0 && buf.data()[n - 1] == '\r') --n;
@@ -88,8 +89,8 @@ void Progress::Update(uint64_t bytes_done, uint64_t bytes_total, size_t items_do
   const double secs = std::chrono::duration<double>(now - start_).count();
   const int pct = bytes_total ? static_cast<int>(bytes_done * 100 / bytes_total) : 0;
   const int bar = pct / 5;
-  std::string line = fmt::format("\r{} [{:<20}] {:3}%  {} / {}", label_, std::string(bar, '#'),
-                                 pct, HumanSize(bytes_done), HumanSize(bytes_total));
+  std::string line = fmt::format("\r{} [{:<20}] {:3}%  {} / {}", label_, std::string(bar, '#'), pct,
+                                 HumanSize(bytes_done), HumanSize(bytes_total));
   if (items_total > 0) line += fmt::format("  {}/{} files", items_done, items_total);
   line += fmt::format("  {}/s\033[K", HumanSize(static_cast<uint64_t>(bytes_done / secs)));
   std::fputs(line.c_str(), stderr);

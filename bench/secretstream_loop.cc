@@ -26,7 +26,8 @@ int main(int argc, char** argv) {
   crypto_secretstream_xchacha20poly1305_init_push(&st, header, key);
   if (::write(out, header, sizeof(header)) != sizeof(header)) return 1;
   constexpr size_t kChunk = 64 * 1024;
-  std::vector<unsigned char> buf(kChunk), enc(kChunk + crypto_secretstream_xchacha20poly1305_ABYTES);
+  std::vector<unsigned char> buf(kChunk),
+      enc(kChunk + crypto_secretstream_xchacha20poly1305_ABYTES);
   const auto t0 = std::chrono::steady_clock::now();
   unsigned long long total = 0;
   for (;;) {

@@ -38,9 +38,10 @@ class NullSink final : public dossier::ByteSink {
 };
 
 double CpuSeconds() {
-  rusage ru {};
+  rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
-  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+         (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 double Since(std::chrono::steady_clock::time_point t0) {

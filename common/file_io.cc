@@ -82,9 +82,9 @@ void File::StartWriteback(uint64_t offset, uint64_t len) {
   ::sync_file_range(fd_, static_cast<off64_t>(offset), static_cast<off64_t>(len),
                     SYNC_FILE_RANGE_WRITE);
   if (offset >= len) {
-    ::sync_file_range(fd_, static_cast<off64_t>(offset - len), static_cast<off64_t>(len),
-                      SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
-                          SYNC_FILE_RANGE_WAIT_AFTER);
+    ::sync_file_range(
+        fd_, static_cast<off64_t>(offset - len), static_cast<off64_t>(len),
+        SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
   }
 }
 

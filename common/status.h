@@ -49,7 +49,9 @@ class [[nodiscard]] Status {
   std::string message_;
 };
 
-inline Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
+inline Status InvalidArgument(std::string m) {
+  return {StatusCode::kInvalidArgument, std::move(m)};
+}
 inline Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
 inline Status Rejected(std::string m) { return {StatusCode::kRejected, std::move(m)}; }
 inline Status LimitExceeded(std::string m) { return {StatusCode::kLimitExceeded, std::move(m)}; }
@@ -67,8 +69,8 @@ int ExitCodeFor(const Status& status);
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}                                      // NOLINT
-  Result(Status status) : v_(std::move(status)) {}                               // NOLINT
+  Result(T value) : v_(std::move(value)) {}         // NOLINT
+  Result(Status status) : v_(std::move(status)) {}  // NOLINT
   bool ok() const { return std::holds_alternative<T>(v_); }
   const Status& status() const {
     static const Status kOk;
@@ -89,10 +91,10 @@ class [[nodiscard]] Result {
 #define DOSSIER_CONCAT_INNER(a, b) a##b
 #define DOSSIER_CONCAT(a, b) DOSSIER_CONCAT_INNER(a, b)
 
-#define DOSSIER_RETURN_IF_ERROR(expr)       \
-  do {                                      \
-    ::dossier::Status _st = (expr);         \
-    if (!_st.ok()) return _st;              \
+#define DOSSIER_RETURN_IF_ERROR(expr) \
+  do {                                \
+    ::dossier::Status _st = (expr);   \
+    if (!_st.ok()) return _st;        \
   } while (0)
 
 #define DOSSIER_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \

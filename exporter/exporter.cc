@@ -7,8 +7,8 @@
 namespace dossier::exporter {
 
 Result<uint64_t> ParseSize(std::string_view text) {
-  const auto bad = InvalidArgument("`" + std::string(text) +
-                                   "` is not a size: write e.g. 20M, 1.5G or 500000");
+  const auto bad =
+      InvalidArgument("`" + std::string(text) + "` is not a size: write e.g. 20M, 1.5G or 500000");
   size_t i = 0;
   while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) {
     ++i;
@@ -23,13 +23,19 @@ Result<uint64_t> ParseSize(std::string_view text) {
     return bad;
   }
   std::string unit;
-  for (char c : text.substr(i)) unit += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (char c : text.substr(i))
+    unit += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   double scale = 1;
-  if (unit == "" || unit == "B") scale = 1;
-  else if (unit == "K" || unit == "KB" || unit == "KIB") scale = 1024.0;
-  else if (unit == "M" || unit == "MB" || unit == "MIB") scale = 1024.0 * 1024;
-  else if (unit == "G" || unit == "GB" || unit == "GIB") scale = 1024.0 * 1024 * 1024;
-  else return bad;
+  if (unit == "" || unit == "B")
+    scale = 1;
+  else if (unit == "K" || unit == "KB" || unit == "KIB")
+    scale = 1024.0;
+  else if (unit == "M" || unit == "MB" || unit == "MIB")
+    scale = 1024.0 * 1024;
+  else if (unit == "G" || unit == "GB" || unit == "GIB")
+    scale = 1024.0 * 1024 * 1024;
+  else
+    return bad;
   const double bytes = std::floor(value * scale);
   if (!(bytes >= 1) || bytes > 1099511627776.0) return bad;
   return static_cast<uint64_t>(bytes);

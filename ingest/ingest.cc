@@ -1,9 +1,9 @@
 #include "ingest/ingest.h"
 
+#include <fmt/format.h>
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <fmt/format.h>
 
 #include "common/file_io.h"
 #include "ingest/sniff.h"
@@ -12,8 +12,8 @@ namespace dossier::ingest {
 namespace fs = std::filesystem;
 
 size_t IngestReport::Count(std::string_view status) const {
-  return static_cast<size_t>(std::count_if(items.begin(), items.end(),
-                                           [&](const ItemReport& i) { return i.status == status; }));
+  return static_cast<size_t>(std::count_if(
+      items.begin(), items.end(), [&](const ItemReport& i) { return i.status == status; }));
 }
 
 namespace {
@@ -22,7 +22,7 @@ struct Planned {
   fs::path source;
   std::string display;  // the path shown to the user and stored (encrypted) as the name
   uint64_t size = 0;
-  std::string refuse;   // non-empty: refused before reading (not a regular file, ...)
+  std::string refuse;  // non-empty: refused before reading (not a regular file, ...)
 };
 
 // Lists files without following symlinks; anything that is not a regular file is refused.
@@ -31,12 +31,12 @@ Status Plan(const fs::path& root, const IngestOptions& options, std::vector<Plan
   if (::lstat(root.c_str(), &st) != 0) {
     return NotFound("cannot read " + root.string() + ": no such file or folder");
   }
-  const std::string base = root.filename().empty() ? root.parent_path().filename().string()
-                                                    : root.filename().string();
+  const std::string base =
+      root.filename().empty() ? root.parent_path().filename().string() : root.filename().string();
   auto add = [&](const fs::path& p, const std::string& display, const struct stat& s) -> Status {
     if (out.size() >= options.max_files) {
-      return LimitExceeded(fmt::format("the upload holds more than {} files: split it",
-                                       options.max_files));
+      return LimitExceeded(
+          fmt::format("the upload holds more than {} files: split it", options.max_files));
     }
     Planned item{p, display, static_cast<uint64_t>(s.st_size), ""};
     if (S_ISLNK(s.st_mode)) {
@@ -68,8 +68,10 @@ Status Plan(const fs::path& root, const IngestOptions& options, std::vector<Plan
 }
 
 std::string FormatBytes(uint64_t n) {
-  if (n >= (uint64_t{1} << 30) && n % (uint64_t{1} << 30) == 0) return fmt::format("{} GiB", n >> 30);
-  if (n >= (uint64_t{1} << 20) && n % (uint64_t{1} << 20) == 0) return fmt::format("{} MiB", n >> 20);
+  if (n >= (uint64_t{1} << 30) && n % (uint64_t{1} << 30) == 0)
+    return fmt::format("{} GiB", n >> 30);
+  if (n >= (uint64_t{1} << 20) && n % (uint64_t{1} << 20) == 0)
+    return fmt::format("{} MiB", n >> 20);
   return fmt::format("{} bytes", n);
 }
 

@@ -29,8 +29,8 @@ struct IngestOptions {
 };
 
 struct ItemReport {
-  std::string path;    // as given, or folder name + path inside the folder
-  std::string kind;    // sniffed kind, "" if unknown
+  std::string path;  // as given, or folder name + path inside the folder
+  std::string kind;  // sniffed kind, "" if unknown
   uint64_t size = 0;
   std::string status;  // stored | duplicate | skipped | rejected
   std::string reason;  // why rejected or skipped, or what it duplicates

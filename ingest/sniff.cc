@@ -10,7 +10,8 @@ namespace dossier::ingest {
 namespace {
 
 bool StartsWith(std::span<const uint8_t> h, std::string_view magic, size_t at = 0) {
-  return h.size() >= at + magic.size() && std::memcmp(h.data() + at, magic.data(), magic.size()) == 0;
+  return h.size() >= at + magic.size() &&
+         std::memcmp(h.data() + at, magic.data(), magic.size()) == 0;
 }
 
 bool Contains(std::span<const uint8_t> h, std::string_view needle, size_t limit) {
@@ -37,7 +38,8 @@ constexpr const char* kArchiveLater =
 }  // namespace
 
 Sniffed Sniff(std::span<const uint8_t> h, uint64_t total_size) {
-  if (total_size == 0) return Refuse("empty file (0 bytes): nothing to store — send the file again");
+  if (total_size == 0)
+    return Refuse("empty file (0 bytes): nothing to store — send the file again");
   // DICOM first: a Part 10 preamble may itself hold a TIFF header (dual-personality files).
   if (dicom::LooksLikeDicom(h)) return Accept("dicom");
   if (Contains(h, "%PDF-", 1024)) return Accept("pdf");
@@ -57,7 +59,10 @@ Sniffed Sniff(std::span<const uint8_t> h, uint64_t total_size) {
     }
     return Refuse(std::string("ZIP archive") + kArchiveLater);
   }
-  if (StartsWith(h, "\x7F" "ELF") || StartsWith(h, "MZ") || StartsWith(h, "\xCA\xFE\xBA\xBE") ||
+  if (StartsWith(h,
+                 "\x7F"
+                 "ELF") ||
+      StartsWith(h, "MZ") || StartsWith(h, "\xCA\xFE\xBA\xBE") ||
       StartsWith(h, "\xFE\xED\xFA\xCE") || StartsWith(h, "\xFE\xED\xFA\xCF") ||
       StartsWith(h, "\xCE\xFA\xED\xFE") || StartsWith(h, "\xCF\xFA\xED\xFE") ||
       StartsWith(h, "#!")) {
@@ -65,11 +70,15 @@ Sniffed Sniff(std::span<const uint8_t> h, uint64_t total_size) {
   }
   if (StartsWith(h, "7z\xBC\xAF\x27\x1C")) return Refuse(std::string("7z archive") + kArchiveLater);
   if (StartsWith(h, "Rar!\x1A\x07")) return Refuse(std::string("RAR archive") + kArchiveLater);
-  if (StartsWith(h, "\x1F\x8B") || StartsWith(h, "\xFD" "7zXZ") || StartsWith(h, "\x28\xB5\x2F\xFD") ||
-      StartsWith(h, "BZh") || StartsWith(h, "ustar", 257)) {
+  if (StartsWith(h, "\x1F\x8B") ||
+      StartsWith(h,
+                 "\xFD"
+                 "7zXZ") ||
+      StartsWith(h, "\x28\xB5\x2F\xFD") || StartsWith(h, "BZh") || StartsWith(h, "ustar", 257)) {
     return Refuse(std::string("compressed or tar archive") + kArchiveLater);
   }
-  if (StartsWith(h, "CD001", 32769)) return Refuse(std::string("CD/DVD disc image") + kArchiveLater);
+  if (StartsWith(h, "CD001", 32769))
+    return Refuse(std::string("CD/DVD disc image") + kArchiveLater);
   if (StartsWith(h, "GIF87a") || StartsWith(h, "GIF89a") || StartsWith(h, "BM") ||
       (StartsWith(h, "RIFF") && StartsWith(h, "WEBP", 8)) || StartsWith(h, "ftypheic", 4) ||
       StartsWith(h, "ftypheix", 4) || StartsWith(h, "ftypmif1", 4)) {

@@ -1,10 +1,10 @@
 #include "ocr/ocr.h"
 
+#include <fmt/format.h>
 #include <poppler/cpp/poppler-version.h>
 #include <tesseract/baseapi.h>
 
 #include <cstdlib>
-#include <fmt/format.h>
 
 namespace dossier::ocr {
 
@@ -29,9 +29,10 @@ Status CheckLanguageData(const std::filesystem::path& tessdata,
     }
   }
   if (missing.empty()) return Status::Ok();
-  return NotFound(fmt::format("missing Tesseract language data in {}: {} (install "
-                              "tesseract-ocr-<lang>, e.g. tesseract-ocr-rus)",
-                              tessdata.string(), fmt::join(missing, ", ")));
+  return NotFound(
+      fmt::format("missing Tesseract language data in {}: {} (install "
+                  "tesseract-ocr-<lang>, e.g. tesseract-ocr-rus)",
+                  tessdata.string(), fmt::join(missing, ", ")));
 }
 
 std::string LibraryVersions() {

@@ -2,10 +2,9 @@
 // checkpoints that catch a rolled-back or forked history signed with the real key.
 #include "vault/audit.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sqlite3.h>
-
-#include <fmt/format.h>
 
 #include "common/encoding.h"
 #include "tests/test_util.h"
@@ -42,8 +41,10 @@ class AuditTest : public testing::TempDirTest {
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open((vault_ / "catalog.db").c_str(), &db), SQLITE_OK);
     char* err = nullptr;
-    const std::string all = "DROP TRIGGER IF EXISTS audit_events_no_update;"
-                            "DROP TRIGGER IF EXISTS audit_events_no_delete;" + sql;
+    const std::string all =
+        "DROP TRIGGER IF EXISTS audit_events_no_update;"
+        "DROP TRIGGER IF EXISTS audit_events_no_delete;" +
+        sql;
     EXPECT_EQ(sqlite3_exec(db, all.c_str(), nullptr, nullptr, &err), SQLITE_OK) << err;
     sqlite3_free(err);
     sqlite3_close(db);
@@ -99,8 +100,9 @@ TEST_F(AuditTest, ADeletedEventIsNamed) {
   const auto p = Problems();
   ASSERT_EQ(p.size(), 2u);
   EXPECT_EQ(p[0], "events 2..2 are missing: deleted from the log");
-  EXPECT_EQ(p[1], "the signed head covers 5 events but the log holds 4: events were added or "
-                  "removed outside Dossier");
+  EXPECT_EQ(p[1],
+            "the signed head covers 5 events but the log holds 4: events were added or "
+            "removed outside Dossier");
 }
 
 TEST_F(AuditTest, DeletingTheLastEventBreaksTheSignedHead) {
@@ -112,28 +114,34 @@ TEST_F(AuditTest, DeletingTheLastEventBreaksTheSignedHead) {
 
 TEST_F(AuditTest, AnInsertedEventIsCaught) {
   // Shift events 3.. up by one (highest first) and slip a forged event in at 3.
-  Tamper("UPDATE audit_events SET seq = -seq WHERE seq >= 3;"
-         "UPDATE audit_events SET seq = 1 - seq WHERE seq < 0;"
-         "INSERT INTO audit_events SELECT 3, at, actor, role, 'document.read', objects, patient, "
-         "outcome, purpose, leaf_hash, root_after FROM audit_events WHERE seq = 2;");
+  Tamper(
+      "UPDATE audit_events SET seq = -seq WHERE seq >= 3;"
+      "UPDATE audit_events SET seq = 1 - seq WHERE seq < 0;"
+      "INSERT INTO audit_events SELECT 3, at, actor, role, 'document.read', objects, patient, "
+      "outcome, purpose, leaf_hash, root_after FROM audit_events WHERE seq = 2;");
   const auto p = Problems();
   ASSERT_GE(p.size(), 1u);
-  EXPECT_EQ(p[0], "event 3 was modified after it was written: its content no longer matches "
-                  "its recorded hash");
-  EXPECT_EQ(p.back(), "the signed head covers 5 events but the log holds 6: events were added "
-                      "or removed outside Dossier");
+  EXPECT_EQ(p[0],
+            "event 3 was modified after it was written: its content no longer matches "
+            "its recorded hash");
+  EXPECT_EQ(p.back(),
+            "the signed head covers 5 events but the log holds 6: events were added "
+            "or removed outside Dossier");
 }
 
 TEST_F(AuditTest, ReorderedEventsAreCaught) {
-  Tamper("UPDATE audit_events SET seq = 100 WHERE seq = 2;"
-         "UPDATE audit_events SET seq = 2 WHERE seq = 3;"
-         "UPDATE audit_events SET seq = 3 WHERE seq = 100;");
+  Tamper(
+      "UPDATE audit_events SET seq = 100 WHERE seq = 2;"
+      "UPDATE audit_events SET seq = 2 WHERE seq = 3;"
+      "UPDATE audit_events SET seq = 3 WHERE seq = 100;");
   const auto p = Problems();
   ASSERT_GE(p.size(), 2u);
-  EXPECT_EQ(p[0], "event 2 was modified after it was written: its content no longer matches "
-                  "its recorded hash");
-  EXPECT_EQ(p[1], "event 3 was modified after it was written: its content no longer matches "
-                  "its recorded hash");
+  EXPECT_EQ(p[0],
+            "event 2 was modified after it was written: its content no longer matches "
+            "its recorded hash");
+  EXPECT_EQ(p[1],
+            "event 3 was modified after it was written: its content no longer matches "
+            "its recorded hash");
 }
 
 TEST_F(AuditTest, RecomputingEveryHashStillFailsTheSignature) {
@@ -146,9 +154,10 @@ TEST_F(AuditTest, RecomputingEveryHashStillFailsTheSignature) {
   for (const auto& e : events) {
     const Bytes leaf = internal::LeafHash(e);
     tree.Push(leaf);
-    sql += fmt::format("UPDATE audit_events SET actor = '{}', leaf_hash = x'{}', root_after = "
-                       "x'{}' WHERE seq = {};",
-                       e.actor, ToHex(leaf), ToHex(tree.Root()), e.seq);
+    sql += fmt::format(
+        "UPDATE audit_events SET actor = '{}', leaf_hash = x'{}', root_after = "
+        "x'{}' WHERE seq = {};",
+        e.actor, ToHex(leaf), ToHex(tree.Root()), e.seq);
   }
   sql += fmt::format("UPDATE audit_head SET root = x'{}', frontier = x'{}';", ToHex(tree.Root()),
                      ToHex(tree.Serialize()));
@@ -200,8 +209,9 @@ TEST_F(AuditTest, AnAlteredOrForeignCheckpointIsRefused) {
   std::string checkpoint = *Open()->Checkpoint();
   std::string altered = checkpoint;
   altered.replace(altered.find("size 6"), 6, "size 3");
-  EXPECT_EQ(Problems(&altered), std::vector<std::string>{"the checkpoint's signature does not "
-                                                         "verify: the checkpoint file was altered"});
+  EXPECT_EQ(Problems(&altered),
+            std::vector<std::string>{"the checkpoint's signature does not "
+                                     "verify: the checkpoint file was altered"});
 
   const fs::path other = dir_ / "other";
   ASSERT_TRUE(Vault::Create(other, kPassphrase, {"bob", "operator"}).ok());

@@ -81,12 +81,11 @@ TEST_F(CliTest, FullFlowFromInitToGet) {
     EXPECT_EQ(d["status"], "stored");
     kinds[d["name"]] = d["kind"];
   }
-  EXPECT_EQ(kinds, (std::map<std::string, std::string>{
-                       {"upload/disc/DICOM/IM000001", "dicom"},
-                       {"upload/epicrisis.pdf", "pdf"},
-                       {"upload/lab-results.png", "png"},
-                       {"upload/mri-conclusion.jpg", "jpeg"},
-                       {"upload/patient-note.txt", "text"}}));
+  EXPECT_EQ(kinds, (std::map<std::string, std::string>{{"upload/disc/DICOM/IM000001", "dicom"},
+                                                       {"upload/epicrisis.pdf", "pdf"},
+                                                       {"upload/lab-results.png", "png"},
+                                                       {"upload/mri-conclusion.jpg", "jpeg"},
+                                                       {"upload/patient-note.txt", "text"}}));
 
   const std::string doc = docs[1]["id"];
   const fs::path out = dir_ / "out.pdf";
@@ -95,12 +94,11 @@ TEST_F(CliTest, FullFlowFromInitToGet) {
   EXPECT_EQ(testing::ReadFile(out), testing::ReadFile(kUpload / "epicrisis.pdf"));
   RunResult again = Run({"get", doc, "-o", out.string()});
   EXPECT_EQ(again.exit_code, 2);
-  EXPECT_EQ(again.err, "dossier: " + out.string() +
-                           " already exists: choose another name or add --force\n");
+  EXPECT_EQ(again.err,
+            "dossier: " + out.string() + " already exists: choose another name or add --force\n");
   RunResult missing = Run({"get", "doc_nosuch00000", "-o", (dir_ / "x").string()});
   EXPECT_EQ(missing.exit_code, 2);
-  EXPECT_EQ(missing.err,
-            "dossier: no document doc_nosuch00000 (see `dossier docs --case ID`)\n");
+  EXPECT_EQ(missing.err, "dossier: no document doc_nosuch00000 (see `dossier docs --case ID`)\n");
   EXPECT_FALSE(fs::exists(dir_ / "x"));
 
   RunResult cat = Run({"docs", "set-category", doc, "epicrisis"});
@@ -128,16 +126,18 @@ TEST_F(CliTest, IngestWithRefusalsExits2AndStoresTheRest) {
   EXPECT_EQ(items[1]["path"], "up/setup.exe");
   EXPECT_EQ(items[1]["status"], "rejected");
   EXPECT_EQ(items[1]["reason"], "executable program: not a medical document, refused for safety");
-  EXPECT_EQ(r.err, "dossier: 1 item(s) were rejected (see the reasons above); everything else "
-                   "was stored\n");
+  EXPECT_EQ(r.err,
+            "dossier: 1 item(s) were rejected (see the reasons above); everything else "
+            "was stored\n");
   EXPECT_EQ(Json({"docs", "--case", case_id}).size(), 1u);
 }
 
 TEST_F(CliTest, PassphraseRulesAndWrongPassphraseChangesNothing) {
   RunResult none = RunDossier(vault_, "", {"init"});
   EXPECT_EQ(none.exit_code, 1);
-  EXPECT_EQ(none.err, "dossier: no passphrase: give --passphrase-file FILE or set "
-                      "DOSSIER_PASSPHRASE_FILE (there is no terminal to ask on)\n");
+  EXPECT_EQ(none.err,
+            "dossier: no passphrase: give --passphrase-file FILE or set "
+            "DOSSIER_PASSPHRASE_FILE (there is no terminal to ask on)\n");
   EXPECT_FALSE(fs::exists(vault_));
 
   InitPatientCase();
@@ -149,8 +149,10 @@ TEST_F(CliTest, PassphraseRulesAndWrongPassphraseChangesNothing) {
   const fs::path wrong = dir_ / "wrong";
   testing::WriteFile(wrong, "not the passphrase\n");
   for (const auto& args : std::vector<std::vector<std::string>>{
-           {"patient", "list"}, {"patient", "add", "--name", "X", "--birth-date", "1990-01-01"},
-           {"vault", "verify"}, {"audit", "checkpoint"}}) {
+           {"patient", "list"},
+           {"patient", "add", "--name", "X", "--birth-date", "1990-01-01"},
+           {"vault", "verify"},
+           {"audit", "checkpoint"}}) {
     RunResult r = RunDossier(vault_, wrong, args);
     EXPECT_EQ(r.exit_code, 4) << args[0];
     EXPECT_EQ(r.err, "dossier: wrong passphrase for the vault at " + vault_.string() + "\n");
@@ -185,8 +187,9 @@ TEST_F(CliTest, AFlippedByteMakesVerifyExit3NamingTheDocument) {
   RunResult full = Run({"vault", "verify"});
   EXPECT_EQ(full.exit_code, 3);
   EXPECT_EQ(full.out.rfind("corrupt       " + doc + "  object ", 0), 0u) << full.out;
-  EXPECT_EQ(full.err, "dossier: vault verification failed: 1 document(s) damaged or missing; "
-                      "restore them from a backup\n");
+  EXPECT_EQ(full.err,
+            "dossier: vault verification failed: 1 document(s) damaged or missing; "
+            "restore them from a backup\n");
   RunResult get = Run({"get", doc, "-o", (dir_ / "out").string()});
   EXPECT_EQ(get.exit_code, 3);
   EXPECT_FALSE(fs::exists(dir_ / "out"));  // nothing half-written
@@ -208,7 +211,8 @@ TEST_F(CliTest, TamperedAuditLogExits3AndCheckpointsRoundTrip) {
   EXPECT_EQ(log[1]["actor"], "tester");
   EXPECT_EQ(log[1]["patient"], patient_);
 
-  RunResult bad = RunDossier(vault_, "", {"audit", "verify", "--checkpoint", (dir_ / "no").string()});
+  RunResult bad =
+      RunDossier(vault_, "", {"audit", "verify", "--checkpoint", (dir_ / "no").string()});
   EXPECT_EQ(bad.exit_code, 2);
   ASSERT_EQ(std::system(("sqlite3 " + (vault_ / "catalog.db").string() +
                          " \"DROP TRIGGER audit_events_no_delete; DELETE FROM audit_events "
@@ -217,20 +221,22 @@ TEST_F(CliTest, TamperedAuditLogExits3AndCheckpointsRoundTrip) {
             0);
   RunResult v = RunDossier(vault_, "", {"audit", "verify"});
   EXPECT_EQ(v.exit_code, 3);
-  EXPECT_EQ(v.out.rfind("problem: events 2..2 are missing: deleted from the log\n", 0), 0u) << v.out;
+  EXPECT_EQ(v.out.rfind("problem: events 2..2 are missing: deleted from the log\n", 0), 0u)
+      << v.out;
 }
 
 TEST_F(CliTest, EraseNeedsConfirmationThenDocumentsAreGone) {
   const std::string case_id = InitPatientCase();
-  ASSERT_EQ(Run({"ingest", "--case", case_id, (kUpload / "patient-note.txt").string()}).exit_code, 0);
+  ASSERT_EQ(Run({"ingest", "--case", case_id, (kUpload / "patient-note.txt").string()}).exit_code,
+            0);
   const std::string doc = Json({"docs", "--case", case_id})[0]["id"];
   RunResult noconfirm = Run({"patient", "erase", patient_});
   EXPECT_EQ(noconfirm.exit_code, 1);
   EXPECT_EQ(Run({"patient", "erase", patient_, "--confirm"}).exit_code, 0);
   RunResult get = Run({"get", doc, "-o", (dir_ / "note.txt").string()});
   EXPECT_EQ(get.exit_code, 2);
-  EXPECT_EQ(get.err, "dossier: document " + doc + " was erased together with patient " +
-                         patient_ + ": its data no longer exists and cannot be recovered\n");
+  EXPECT_EQ(get.err, "dossier: document " + doc + " was erased together with patient " + patient_ +
+                         ": its data no longer exists and cannot be recovered\n");
   EXPECT_EQ(RunDossier(vault_, "", {"audit", "verify"}).exit_code, 0);
   EXPECT_EQ(Run({"vault", "verify"}).exit_code, 0);
   EXPECT_EQ(Json({"patient", "show", patient_})["erased"], true);

@@ -42,9 +42,8 @@ TEST(ClockTest, DatesAreStrictAndUtcIsFormattedToTheSecond) {
   EXPECT_FALSE(ParseDate("1980-2-1"));
   EXPECT_FALSE(ParseDate("01.02.1980"));
   EXPECT_FALSE(ParseDate("1800-01-01"));
-  const auto t = std::chrono::sys_days{std::chrono::year{2026} / 11 / 22} +
-                 std::chrono::hours{7} + std::chrono::minutes{5} + std::chrono::seconds{9} +
-                 std::chrono::milliseconds{999};
+  const auto t = std::chrono::sys_days{std::chrono::year{2026} / 11 / 22} + std::chrono::hours{7} +
+                 std::chrono::minutes{5} + std::chrono::seconds{9} + std::chrono::milliseconds{999};
   EXPECT_EQ(FormatUtc(t), "2026-11-22T07:05:09Z");
   EXPECT_EQ(FormatDate(t), "2026-11-22");
 }

@@ -79,8 +79,8 @@ TEST_F(CrashTest, SigkillDuringIngestNeverLeavesHalfStoredState) {
       ++interrupted;
     }
     auto verify = testing::RunDossier(vault, pass, {"vault", "verify"});
-    ASSERT_EQ(verify.exit_code, 0) << "after a kill at " << delay << " ms: " << verify.out
-                                   << verify.err;
+    ASSERT_EQ(verify.exit_code, 0)
+        << "after a kill at " << delay << " ms: " << verify.out << verify.err;
   }
   ASSERT_GE(interrupted, 20) << "the ingest finished before most kills (" << full_ms << " ms)";
 

@@ -27,9 +27,9 @@ Sniffed SniffFile(const fs::path& p) { return SniffBytes(ReadFile(p)); }
 const fs::path kUpload = fs::path(DOSSIER_SAMPLES_DIR) / "upload";
 
 TEST(SniffTest, RealDicomFilesWithAndWithoutMetaHeader) {
-  for (const char* name : {"CT_small.dcm", "MR_small.dcm", "MR_small_bigendian.dcm",
-                           "JPEG2000.dcm", "rtplan.dcm", "ExplVR_LitEndNoMeta.dcm",
-                           "no_meta_group_length.dcm", "MR_truncated.dcm"}) {
+  for (const char* name :
+       {"CT_small.dcm", "MR_small.dcm", "MR_small_bigendian.dcm", "JPEG2000.dcm", "rtplan.dcm",
+        "ExplVR_LitEndNoMeta.dcm", "no_meta_group_length.dcm", "MR_truncated.dcm"}) {
     const Sniffed s = SniffFile(kPydicomFiles / name);
     EXPECT_EQ(s.kind, "dicom") << name;
     EXPECT_TRUE(s.accepted()) << name;
@@ -46,9 +46,9 @@ TEST(SniffTest, DocumentsAndImagesByContentNotName) {
   EXPECT_EQ(SniffBytes(std::string("MM\0*\0\0\0\x08", 8)).kind, "tiff");
   EXPECT_EQ(SniffBytes("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1 legacy word").kind, "office");
   EXPECT_EQ(SniffBytes("{\\rtf1\\ansi conclusion}").kind, "office");
-  EXPECT_EQ(SniffBytes(std::string("PK\x03\x04", 4) + std::string(26, '\0') + "[Content_Types].xml")
-                .kind,
-            "office");
+  EXPECT_EQ(
+      SniffBytes(std::string("PK\x03\x04", 4) + std::string(26, '\0') + "[Content_Types].xml").kind,
+      "office");
   EXPECT_EQ(SniffBytes("GIF89a....").kind, "other");
   EXPECT_EQ(SniffBytes("Выписка: жалоб нет.\r\nДиагноз: здоров.\n").kind, "text");
 }
@@ -115,23 +115,21 @@ TEST_F(IngestTest, AFolderIsStoredFileByFileWithReasonsForRefusals) {
   ASSERT_TRUE(IngestPaths(*v_, case_, {up}, {}, report).ok());
   ASSERT_EQ(report.items.size(), 11u);
   const std::string note_id = report.items[0].doc_id;  // "copy of note.txt" sorts first
-  EXPECT_EQ(Lines(report),
-            (std::vector<std::string>{
-                "upload/copy of note.txt text stored",
-                "upload/disc/DICOM/IM000001 dicom stored",
-                "upload/empty.pdf - rejected (empty file (0 bytes): nothing to store — send the "
-                "file again)",
-                "upload/epicrisis.pdf pdf stored",
-                "upload/lab-results.png png stored",
-                "upload/link.txt - rejected (symbolic link: not followed — upload the file it "
-                "points to)",
-                "upload/mri-conclusion.jpg jpeg stored",
-                "upload/patient-note.txt text duplicate (same content as " + note_id +
-                    ", stored once)",
-                "upload/photo.jpg pdf stored",
-                "upload/pipe - rejected (not a regular file (device, pipe or socket))",
-                "upload/viewer.exe - rejected (executable program: not a medical document, "
-                "refused for safety)"}));
+  EXPECT_EQ(
+      Lines(report),
+      (std::vector<std::string>{
+          "upload/copy of note.txt text stored", "upload/disc/DICOM/IM000001 dicom stored",
+          "upload/empty.pdf - rejected (empty file (0 bytes): nothing to store — send the "
+          "file again)",
+          "upload/epicrisis.pdf pdf stored", "upload/lab-results.png png stored",
+          "upload/link.txt - rejected (symbolic link: not followed — upload the file it "
+          "points to)",
+          "upload/mri-conclusion.jpg jpeg stored",
+          "upload/patient-note.txt text duplicate (same content as " + note_id + ", stored once)",
+          "upload/photo.jpg pdf stored",
+          "upload/pipe - rejected (not a regular file (device, pipe or socket))",
+          "upload/viewer.exe - rejected (executable program: not a medical document, "
+          "refused for safety)"}));
   EXPECT_EQ(report.Count("stored"), 6u);
   EXPECT_EQ(report.Count("rejected"), 4u);
   EXPECT_FALSE(report.all_accepted());
@@ -172,7 +170,8 @@ TEST_F(IngestTest, MissingPathsAndUnknownCasesAreErrors) {
   IngestReport report;
   const Status st = IngestPaths(*v_, case_, {dir_ / "nowhere"}, {}, report);
   EXPECT_EQ(st.code(), StatusCode::kNotFound);
-  EXPECT_EQ(st.message(), "cannot read " + (dir_ / "nowhere").string() + ": no such file or folder");
+  EXPECT_EQ(st.message(),
+            "cannot read " + (dir_ / "nowhere").string() + ": no such file or folder");
   EXPECT_EQ(IngestPaths(*v_, "case_nosuch", {kUpload}, {}, report).code(), StatusCode::kNotFound);
 }
 

@@ -64,8 +64,8 @@ class VaultTest : public testing::TempDirTest {
     options_.clock = &clock_;
     ASSERT_TRUE(Vault::Create(vault_dir_, kPassphrase, actor_, options_).ok());
     Reopen();
-    auto pid = v_->AddPatient({"Иванов Иван Петрович", "1980-02-01", "+79001234567",
-                               "ivanov@example.ru"});
+    auto pid =
+        v_->AddPatient({"Иванов Иван Петрович", "1980-02-01", "+79001234567", "ivanov@example.ru"});
     ASSERT_TRUE(pid.ok()) << pid.status().message();
     patient_ = *pid;
     auto cid = v_->OpenCase(patient_, "second opinion on MRI", "is surgery needed?");
@@ -289,10 +289,16 @@ TEST_F(VaultTest, NoPersonalDataInPlaintextAnywhereInTheVault) {
   ASSERT_NE(dicom.find("CompressedSamples^CT1"), std::string::npos);
   Store("CT_small.dcm", dicom, "dicom");
   Store("Выписка_Иванов_2026.pdf", testing::MinimalPdf("Discharge summary of patient Ivanov"));
-  const std::vector<std::string> secrets = {
-      "Иванов Иван Петрович", "Иванов", "1980-02-01", "+79001234567", "ivanov@example.ru",
-      "Выписка_Иванов_2026.pdf", "CompressedSamples^CT1", "Discharge summary",
-      "second opinion on MRI", "is surgery needed?"};
+  const std::vector<std::string> secrets = {"Иванов Иван Петрович",
+                                            "Иванов",
+                                            "1980-02-01",
+                                            "+79001234567",
+                                            "ivanov@example.ru",
+                                            "Выписка_Иванов_2026.pdf",
+                                            "CompressedSamples^CT1",
+                                            "Discharge summary",
+                                            "second opinion on MRI",
+                                            "is surgery needed?"};
   // While open (WAL and shm present) and after closing.
   for (int pass = 0; pass < 2; ++pass) {
     for (const auto& s : secrets) {
@@ -308,9 +314,9 @@ TEST_F(VaultTest, ErasedPatientIsUnreadableAndTheAuditLogStillVerifies) {
   ASSERT_TRUE(v_->ErasePatient(patient_).ok());
   auto read = Read(a.doc_id);
   EXPECT_EQ(read.status().code(), StatusCode::kRejected);
-  EXPECT_EQ(read.status().message(),
-            "document " + a.doc_id + " was erased together with patient " + patient_ +
-                ": its data no longer exists and cannot be recovered");
+  EXPECT_EQ(read.status().message(), "document " + a.doc_id + " was erased together with patient " +
+                                         patient_ +
+                                         ": its data no longer exists and cannot be recovered");
   auto p = v_->GetPatient(patient_);
   ASSERT_TRUE(p.ok());
   EXPECT_TRUE(p->erased);

@@ -1,8 +1,8 @@
 #include "vault/audit.h"
 
+#include <fmt/format.h>
 #include <sodium.h>
 
-#include <fmt/format.h>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -48,8 +48,8 @@ Result<std::vector<Row>> LoadRows(Db& db, const AuditFilter* filter) {
     e.role = s.Text(3);
     e.action = s.Text(4);
     auto objects = nlohmann::json::parse(s.Text(5), nullptr, false);
-    if (objects.is_array() && std::all_of(objects.begin(), objects.end(),
-                                          [](const auto& o) { return o.is_string(); })) {
+    if (objects.is_array() &&
+        std::all_of(objects.begin(), objects.end(), [](const auto& o) { return o.is_string(); })) {
       e.objects = objects.template get<std::vector<std::string>>();
     } else {
       r.malformed = true;
@@ -154,24 +154,26 @@ Result<AuditVerifyReport> VerifyAuditLog(const std::filesystem::path& vault_dir,
   for (const Row& r : rows) {
     const int64_t seq = r.event.seq;
     if (seq != expected) {
-      problem(seq > expected
-                  ? fmt::format("events {}..{} are missing: deleted from the log", expected, seq - 1)
-                  : fmt::format("event {} is out of sequence", seq));
+      problem(seq > expected ? fmt::format("events {}..{} are missing: deleted from the log",
+                                           expected, seq - 1)
+                             : fmt::format("event {} is out of sequence", seq));
       history_broken = true;
     }
     expected = seq + 1;
     const Bytes leaf = internal::LeafHash(r.event);
     if (r.malformed || leaf != r.leaf) {
-      problem(fmt::format("event {} was modified after it was written: its content no longer "
-                          "matches its recorded hash",
-                          seq));
+      problem(
+          fmt::format("event {} was modified after it was written: its content no longer "
+                      "matches its recorded hash",
+                      seq));
       history_broken = true;
     }
     tree.Push(leaf);
     if (tree.Root() != r.root_after && !history_broken) {
-      problem(fmt::format("the tree after event {} differs from the one recorded when it was "
-                          "written: the log was rewritten from there on",
-                          seq));
+      problem(
+          fmt::format("the tree after event {} differs from the one recorded when it was "
+                      "written: the log was rewritten from there on",
+                      seq));
       history_broken = true;
     }
     if (cp && tree.size() == cp->size) root_at_checkpoint = tree.Root();
@@ -191,9 +193,10 @@ Result<AuditVerifyReport> VerifyAuditLog(const std::filesystem::path& vault_dir,
       problem("the signature on the log head does not verify with the vault's audit key");
     }
     if (head_size != static_cast<int64_t>(rows.size())) {
-      problem(fmt::format("the signed head covers {} events but the log holds {}: events were "
-                          "added or removed outside Dossier",
-                          head_size, rows.size()));
+      problem(
+          fmt::format("the signed head covers {} events but the log holds {}: events were "
+                      "added or removed outside Dossier",
+                      head_size, rows.size()));
     } else if (head_root != tree.Root()) {
       problem("the recomputed root does not match the signed head: the log was rewritten");
     }
@@ -207,17 +210,20 @@ Result<AuditVerifyReport> VerifyAuditLog(const std::filesystem::path& vault_dir,
       problem(fmt::format("the checkpoint belongs to vault {}, not {}", cp->vault_id, vault_id));
     } else {
       if (cp->key != pk) {
-        problem("the vault's audit key is not the key that signed the checkpoint: the log was "
-                "re-keyed");
+        problem(
+            "the vault's audit key is not the key that signed the checkpoint: the log was "
+            "re-keyed");
       }
       if (cp->size > report.events) {
-        problem(fmt::format("the log holds {} events but the checkpoint covered {}: history "
-                            "was truncated",
-                            report.events, cp->size));
+        problem(
+            fmt::format("the log holds {} events but the checkpoint covered {}: history "
+                        "was truncated",
+                        report.events, cp->size));
       } else if (!root_at_checkpoint || *root_at_checkpoint != cp->root) {
-        problem(fmt::format("the log no longer extends the checkpoint: its first {} events "
-                            "were rewritten",
-                            cp->size));
+        problem(
+            fmt::format("the log no longer extends the checkpoint: its first {} events "
+                        "were rewritten",
+                        cp->size));
       }
     }
   }

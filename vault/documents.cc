@@ -1,7 +1,7 @@
 // Documents: streamed storage with duplicate detection, audited reads, verification.
+#include <fmt/format.h>
 #include <sys/stat.h>
 
-#include <fmt/format.h>
 #include <set>
 
 #include "common/encoding.h"
@@ -19,9 +19,8 @@ constexpr std::string_view kCategories[] = {"epicrisis", "conclusion", "lab", "i
 
 class DocumentWriterImpl final : public DocumentWriter {
  public:
-  DocumentWriterImpl(Vault::Impl& v, NewDocument doc, std::string patient_id,
-                     std::string object_id, SecureBuffer data_key,
-                     std::unique_ptr<internal::ObjectWriter> writer)
+  DocumentWriterImpl(Vault::Impl& v, NewDocument doc, std::string patient_id, std::string object_id,
+                     SecureBuffer data_key, std::unique_ptr<internal::ObjectWriter> writer)
       : v_(v),
         doc_(std::move(doc)),
         patient_id_(std::move(patient_id)),
@@ -40,9 +39,9 @@ class DocumentWriterImpl final : public DocumentWriter {
     // orphan object that the next open sweeps.
     auto result = [&]() -> Status {
       DOSSIER_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(v_.db_));
-      DOSSIER_ASSIGN_OR_RETURN(
-          Stmt dup, v_.db_.Prepare("SELECT id FROM documents WHERE case_id = ? AND "
-                                   "content_mac = ? AND status = 'stored' LIMIT 1"));
+      DOSSIER_ASSIGN_OR_RETURN(Stmt dup,
+                               v_.db_.Prepare("SELECT id FROM documents WHERE case_id = ? AND "
+                                              "content_mac = ? AND status = 'stored' LIMIT 1"));
       dup.Bind(1, doc_.case_id).BindBlob(2, obj.content_mac);
       DOSSIER_ASSIGN_OR_RETURN(bool is_dup, dup.Step());
       if (is_dup) {
@@ -57,10 +56,10 @@ class DocumentWriterImpl final : public DocumentWriter {
                                v_.SealField(patient_id_, "documents.name", out.doc_id, doc_.name));
       DOSSIER_ASSIGN_OR_RETURN(Bytes wrapped, v_.WrapObjectKey(patient_id_, object_id_, data_key_));
       DOSSIER_ASSIGN_OR_RETURN(
-          Stmt ins,
-          v_.db_.Prepare("INSERT INTO documents(id, case_id, patient_id, object_id, name_enc, kind, "
-                         "category, size, stored_size, wrapped_key, content_mac, added_at) "
-                         "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"));
+          Stmt ins, v_.db_.Prepare(
+                        "INSERT INTO documents(id, case_id, patient_id, object_id, name_enc, kind, "
+                        "category, size, stored_size, wrapped_key, content_mac, added_at) "
+                        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"));
       ins.Bind(1, out.doc_id).Bind(2, doc_.case_id).Bind(3, patient_id_).Bind(4, object_id_);
       ins.BindBlob(5, name_enc).Bind(6, doc_.kind).Bind(7, doc_.category);
       ins.Bind(8, static_cast<int64_t>(obj.plain_size))
@@ -127,8 +126,8 @@ Result<std::unique_ptr<DocumentWriter>> Vault::BeginDocument(const NewDocument& 
 
 Result<std::vector<DocumentRecord>> Vault::ListDocuments(const std::string& case_id) {
   DOSSIER_ASSIGN_OR_RETURN(CaseRecord c, GetCase(case_id));
-  DOSSIER_ASSIGN_OR_RETURN(Stmt s, impl_->db_.Prepare(std::string(kDocColumns) +
-                                                      " WHERE case_id = ? ORDER BY rowid"));
+  DOSSIER_ASSIGN_OR_RETURN(
+      Stmt s, impl_->db_.Prepare(std::string(kDocColumns) + " WHERE case_id = ? ORDER BY rowid"));
   s.Bind(1, case_id);
   std::vector<DocumentRecord> out;
   for (;;) {
@@ -174,9 +173,10 @@ Status Vault::ReadDocument(const std::string& doc_id, ByteSink& sink) {
   const std::string object_id = s.Text(3);
   if (s.Text(7) == "erased") {
     DOSSIER_RETURN_IF_ERROR(impl_->AuditAlone("document.read", {doc_id}, patient_id, "refused"));
-    return Rejected(fmt::format("document {} was erased together with patient {}: its data no "
-                                "longer exists and cannot be recovered",
-                                doc_id, patient_id));
+    return Rejected(
+        fmt::format("document {} was erased together with patient {}: its data no "
+                    "longer exists and cannot be recovered",
+                    doc_id, patient_id));
   }
   Status st = [&]() -> Status {
     DOSSIER_ASSIGN_OR_RETURN(SecureBuffer key,
@@ -231,7 +231,8 @@ Result<VerifyReport> Vault::Verify(bool quick, const ProgressFn& progress) {
     } else if (!quick) {
       uint64_t plain = 0;
       auto key = impl_->UnwrapObjectKey(r.patient, r.object, r.wrapped);
-      Status read = key.ok() ? impl_->objects_.Read(r.object, *key, r.stored, nullptr, &plain) : key.status();
+      Status read =
+          key.ok() ? impl_->objects_.Read(r.object, *key, r.stored, nullptr, &plain) : key.status();
       if (!read.ok()) {
         issue("corrupt", read.message());
       } else if (plain != r.size) {

@@ -1,6 +1,6 @@
-#include <sqlite3.h>
-
 #include "vault/internal/layout.h"
+
+#include <sqlite3.h>
 
 namespace dossier::vault::internal {
 

@@ -38,7 +38,8 @@ Result<std::string> Vault::AddPatient(const PatientInfo& info) {
   DOSSIER_RETURN_IF_ERROR(CheckPatientInfo(info));
   const std::string pid = RandomId("pat");
   SecureBuffer pk = SecureBuffer::Random(internal::kKeyBytes);
-  const Bytes wrapped = internal::Seal(impl_->master_key_, pk.span(), "dossier-patient-key-v1:" + pid);
+  const Bytes wrapped =
+      internal::Seal(impl_->master_key_, pk.span(), "dossier-patient-key-v1:" + pid);
   impl_->patient_keys_.emplace(pid, std::move(pk));
 
   DOSSIER_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(impl_->db_));
@@ -152,7 +153,8 @@ Result<std::string> Vault::OpenCase(const std::string& patient_id, const std::st
   if (question.empty()) {
     s.BindNull(5);
   } else {
-    DOSSIER_ASSIGN_OR_RETURN(Bytes q, impl_->SealField(patient_id, "cases.question", cid, question));
+    DOSSIER_ASSIGN_OR_RETURN(Bytes q,
+                             impl_->SealField(patient_id, "cases.question", cid, question));
     s.BindBlob(5, q);
   }
   DOSSIER_RETURN_IF_ERROR(s.Run());
@@ -185,9 +187,9 @@ Result<CaseRecord> ReadCaseRow(Vault::Impl& v, const Stmt& s) {
 
 Result<std::vector<CaseRecord>> Vault::ListCases(const std::optional<std::string>& patient_id) {
   DOSSIER_ASSIGN_OR_RETURN(
-      Stmt s, impl_->db_.Prepare(std::string(kCaseColumns) +
-                                 (patient_id ? " WHERE c.patient_id = ?" : "") +
-                                 " ORDER BY c.created_at, c.id"));
+      Stmt s,
+      impl_->db_.Prepare(std::string(kCaseColumns) + (patient_id ? " WHERE c.patient_id = ?" : "") +
+                         " ORDER BY c.created_at, c.id"));
   if (patient_id) s.Bind(1, *patient_id);
   std::vector<CaseRecord> out;
   for (;;) {

@@ -2,11 +2,11 @@
 #include "vault/vault.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sodium.h>
 #include <sys/file.h>
 #include <unistd.h>
 
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -41,14 +41,15 @@ struct KeyFile {
 };
 
 std::string EncodeKeyFile(const KeyFile& k) {
-  nlohmann::json j = {
-      {"format", "dossier-vault-key"},
-      {"version", 1},
-      {"vault_id", k.vault_id},
-      {"kdf",
-       {{"alg", "argon2id13"}, {"opslimit", k.opslimit}, {"memlimit", k.memlimit},
-        {"salt", ToBase64(k.salt)}}},
-      {"master_key", ToBase64(k.sealed_master)}};
+  nlohmann::json j = {{"format", "dossier-vault-key"},
+                      {"version", 1},
+                      {"vault_id", k.vault_id},
+                      {"kdf",
+                       {{"alg", "argon2id13"},
+                        {"opslimit", k.opslimit},
+                        {"memlimit", k.memlimit},
+                        {"salt", ToBase64(k.salt)}}},
+                      {"master_key", ToBase64(k.sealed_master)}};
   return j.dump(2) + "\n";
 }
 
@@ -97,9 +98,10 @@ Status Migrate(Db& db) {
   DOSSIER_ASSIGN_OR_RETURN(int64_t version, db.QueryInt("PRAGMA user_version"));
   const auto& migrations = internal::kMigrations;
   if (version > static_cast<int64_t>(migrations.size())) {
-    return Rejected(fmt::format("the catalog has schema version {}, newer than this dossier "
-                                "understands ({}): upgrade dossier",
-                                version, migrations.size()));
+    return Rejected(
+        fmt::format("the catalog has schema version {}, newer than this dossier "
+                    "understands ({}): upgrade dossier",
+                    version, migrations.size()));
   }
   for (size_t i = static_cast<size_t>(version); i < migrations.size(); ++i) {
     DOSSIER_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(db));
@@ -174,8 +176,8 @@ Status Vault::Impl::AuditAlone(const std::string& action, std::vector<std::strin
 
 Result<const SecureBuffer*> Vault::Impl::PatientKey(const std::string& patient_id) {
   if (auto it = patient_keys_.find(patient_id); it != patient_keys_.end()) return &it->second;
-  DOSSIER_ASSIGN_OR_RETURN(
-      Stmt s, db_.Prepare("SELECT wrapped_key, erased_at FROM patients WHERE id = ?"));
+  DOSSIER_ASSIGN_OR_RETURN(Stmt s,
+                           db_.Prepare("SELECT wrapped_key, erased_at FROM patients WHERE id = ?"));
   s.Bind(1, patient_id);
   DOSSIER_ASSIGN_OR_RETURN(bool found, s.Step());
   if (!found) return NotFound("no patient " + patient_id);
@@ -279,8 +281,8 @@ Status Vault::Create(const fs::path& dir, std::string_view passphrase, const Act
   Status st = [&]() -> Status {
     DOSSIER_ASSIGN_OR_RETURN(KeyFile kf, SealMaster(impl->vault_id_, passphrase, impl->master_key_,
                                                     options.kdf_opslimit, options.kdf_memlimit));
-    DOSSIER_RETURN_IF_ERROR(WriteFileDurably(internal::KeyFilePath(staging),
-                                             AsBytes(EncodeKeyFile(kf))));
+    DOSSIER_RETURN_IF_ERROR(
+        WriteFileDurably(internal::KeyFilePath(staging), AsBytes(EncodeKeyFile(kf))));
     DOSSIER_ASSIGN_OR_RETURN(impl->db_,
                              Db::Open(internal::CatalogPath(staging), Db::Mode::kReadWriteCreate));
     DOSSIER_RETURN_IF_ERROR(ConfigureCatalog(impl->db_));
@@ -290,10 +292,9 @@ Status Vault::Create(const fs::path& dir, std::string_view passphrase, const Act
     DOSSIER_RETURN_IF_ERROR(InsertMeta(impl->db_, "vault_id", impl->vault_id_));
     DOSSIER_RETURN_IF_ERROR(InsertMeta(impl->db_, "created_at", impl->Now()));
     DOSSIER_RETURN_IF_ERROR(InsertMeta(impl->db_, "audit_public_key", ToHex(pk)));
-    DOSSIER_RETURN_IF_ERROR(InsertMeta(
-        impl->db_, "audit_signing_key",
-        ToBase64(internal::Seal(sk_key, impl->signing_.secret.span(),
-                                SigningKeyAd(impl->vault_id_)))));
+    DOSSIER_RETURN_IF_ERROR(InsertMeta(impl->db_, "audit_signing_key",
+                                       ToBase64(internal::Seal(sk_key, impl->signing_.secret.span(),
+                                                               SigningKeyAd(impl->vault_id_)))));
     DOSSIER_RETURN_IF_ERROR(internal::InitHead(impl->db_, impl->signing_));
     DOSSIER_RETURN_IF_ERROR(impl->Audit("vault.create", {impl->vault_id_}, ""));
     DOSSIER_RETURN_IF_ERROR(tx->Commit());
@@ -336,14 +337,14 @@ Result<std::unique_ptr<Vault>> Vault::Open(const fs::path& dir, std::string_view
   DOSSIER_RETURN_IF_ERROR(Migrate(impl->db_));
   DOSSIER_ASSIGN_OR_RETURN(std::string catalog_id, internal::ReadMeta(impl->db_, "vault_id"));
   if (catalog_id != kf.vault_id) {
-    return Corrupt(fmt::format("the catalog belongs to vault {} but the key file to {}",
-                               catalog_id, kf.vault_id));
+    return Corrupt(fmt::format("the catalog belongs to vault {} but the key file to {}", catalog_id,
+                               kf.vault_id));
   }
   DOSSIER_ASSIGN_OR_RETURN(std::string sealed_sk,
                            internal::ReadMeta(impl->db_, "audit_signing_key"));
   const SecureBuffer sk_key = internal::DeriveSubkey(impl->master_key_, 4, "dsaudit_");
-  auto sk = internal::Open(sk_key, FromBase64(sealed_sk).value_or(Bytes()),
-                           SigningKeyAd(kf.vault_id));
+  auto sk =
+      internal::Open(sk_key, FromBase64(sealed_sk).value_or(Bytes()), SigningKeyAd(kf.vault_id));
   if (!sk.ok()) return Corrupt("the audit signing key in the catalog fails authentication");
   impl->signing_.vault_id = kf.vault_id;
   impl->signing_.secret = std::move(sk).value();
@@ -363,10 +364,10 @@ Status Vault::ChangePassphrase(std::string_view new_passphrase) {
     return InvalidArgument("the new passphrase is too short: use at least 8 characters");
   }
   DOSSIER_ASSIGN_OR_RETURN(KeyFile old, ReadKeyFile(impl_->dir_));
-  DOSSIER_ASSIGN_OR_RETURN(KeyFile kf,
-                           SealMaster(impl_->vault_id_, new_passphrase, impl_->master_key_,
-                                      std::max<uint64_t>(old.opslimit, impl_->options_.kdf_opslimit),
-                                      std::max(old.memlimit, impl_->options_.kdf_memlimit)));
+  DOSSIER_ASSIGN_OR_RETURN(
+      KeyFile kf, SealMaster(impl_->vault_id_, new_passphrase, impl_->master_key_,
+                             std::max<uint64_t>(old.opslimit, impl_->options_.kdf_opslimit),
+                             std::max(old.memlimit, impl_->options_.kdf_memlimit)));
   // The key file is replaced first: if the audit event then fails, the new passphrase works
   // and the old one does not, which is what the operator asked for.
   DOSSIER_RETURN_IF_ERROR(

@@ -34,8 +34,8 @@ namespace dossier::vault {
 namespace fs = std::filesystem;
 
 struct Actor {
-  std::string name;              // recorded in every audit event
-  std::string role = "operator"; // the CLI acts as the operator
+  std::string name;               // recorded in every audit event
+  std::string role = "operator";  // the CLI acts as the operator
 };
 
 struct VaultOptions {
@@ -75,7 +75,7 @@ struct CaseRecord {
   std::string patient_id;
   std::string created_at;
   std::string status;
-  std::string goal;      // empty when the patient was erased
+  std::string goal;  // empty when the patient was erased
   std::string question;
   int64_t documents = 0;
 };
@@ -103,8 +103,8 @@ struct NewDocument {
 };
 
 struct StoreOutcome {
-  std::string doc_id;        // the stored document, or the one it duplicates
-  bool duplicate = false;    // same bytes were already in the case: nothing new stored
+  std::string doc_id;      // the stored document, or the one it duplicates
+  bool duplicate = false;  // same bytes were already in the case: nothing new stored
   uint64_t size = 0;
 };
 
@@ -119,9 +119,9 @@ class DocumentWriter {
 };
 
 struct VerifyIssue {
-  std::string doc_id;     // empty for orphans
+  std::string doc_id;  // empty for orphans
   std::string object_id;
-  std::string problem;    // missing | corrupt | size mismatch | orphan
+  std::string problem;  // missing | corrupt | size mismatch | orphan
   std::string detail;
 };
 
@@ -129,8 +129,8 @@ struct VerifyReport {
   int64_t checked = 0;
   int64_t erased_skipped = 0;
   uint64_t bytes = 0;
-  std::vector<VerifyIssue> issues;  // missing, corrupt, size mismatch
-  std::vector<VerifyIssue> orphans; // object files no catalog row refers to
+  std::vector<VerifyIssue> issues;   // missing, corrupt, size mismatch
+  std::vector<VerifyIssue> orphans;  // object files no catalog row refers to
   bool intact() const { return issues.empty(); }
 };
 

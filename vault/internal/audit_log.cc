@@ -1,8 +1,8 @@
 #include "vault/internal/audit_log.h"
 
+#include <fmt/format.h>
 #include <sodium.h>
 
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "vault/internal/crypto.h"

@@ -13,7 +13,7 @@ namespace dossier::vault::internal {
 
 // The canonical bytes of an event: compact JSON, keys sorted, UTF-8 (doc/FORMAT.md).
 std::string CanonicalEncoding(const AuditEvent& e);
-Bytes LeafHash(const AuditEvent& e);            // SHA-256(0x00 || encoding)
+Bytes LeafHash(const AuditEvent& e);             // SHA-256(0x00 || encoding)
 Bytes NodeHash(const Bytes& l, const Bytes& r);  // SHA-256(0x01 || l || r)
 
 // The right edge of an RFC 6962 tree: roots of its perfect subtrees, largest first.

@@ -45,8 +45,7 @@ Result<SecureBuffer> Open(const SecureBuffer& key, std::span<const uint8_t> seal
   unsigned long long len = 0;
   if (crypto_aead_xchacha20poly1305_ietf_decrypt(
           out.data(), &len, nullptr, sealed.data() + kNonce, sealed.size() - kNonce,
-          reinterpret_cast<const uint8_t*>(ad.data()), ad.size(), sealed.data(),
-          key.data()) != 0) {
+          reinterpret_cast<const uint8_t*>(ad.data()), ad.size(), sealed.data(), key.data()) != 0) {
     return Corrupt("authentication failed");
   }
   return out;

@@ -1,5 +1,6 @@
 #include "vault/internal/object_store.h"
 
+#include <fmt/format.h>
 #include <sodium.h>
 #include <unistd.h>
 
@@ -7,7 +8,6 @@
 #include <cstring>
 #include <mutex>
 #include <thread>
-#include <fmt/format.h>
 
 namespace dossier::vault::internal {
 namespace {
@@ -95,8 +95,8 @@ struct ObjectWriter::State {
   std::vector<uint8_t> out;    // ciphertext waiting for one large write()
   uint64_t plain_size = 0;
   uint64_t stored_size = 0;
-  uint64_t written = 0;           // bytes handed to write()
-  uint64_t writeback_start = 0;   // start of the range not yet sent to writeback
+  uint64_t written = 0;          // bytes handed to write()
+  uint64_t writeback_start = 0;  // start of the range not yet sent to writeback
   bool finished = false;
 };
 
@@ -167,7 +167,8 @@ Result<WrittenObject> ObjectWriter::Finish() {
   DOSSIER_RETURN_IF_ERROR(s_->file.Close());
   std::error_code ec;
   std::filesystem::create_directories(s_->final_path.parent_path(), ec);
-  if (ec) return IoError("cannot create " + s_->final_path.parent_path().string() + ": " + ec.message());
+  if (ec)
+    return IoError("cannot create " + s_->final_path.parent_path().string() + ": " + ec.message());
   if (::rename(s_->temp.c_str(), s_->final_path.c_str()) != 0) {
     return ErrnoError("cannot rename object into", s_->final_path.string(), errno);
   }
@@ -246,7 +247,8 @@ Status ObjectStore::Read(const std::string& object_id, const SecureBuffer& data_
   DOSSIER_ASSIGN_OR_RETURN(uint64_t actual_size, file->Size());
   if (actual_size != expected_size) {
     return corrupt(fmt::format("the file has {} bytes but {} were written: {}", actual_size,
-                               expected_size, actual_size < expected_size ? "truncated" : "extended"));
+                               expected_size,
+                               actual_size < expected_size ? "truncated" : "extended"));
   }
   uint8_t header[kHeaderSize];
   DOSSIER_ASSIGN_OR_RETURN(size_t got, file->ReadFull(header));
@@ -272,9 +274,9 @@ Status ObjectStore::Read(const std::string& object_id, const SecureBuffer& data_
     if (n < kABytes) return corrupt(fmt::format("truncated at chunk {}", index));
     unsigned long long len = 0;
     uint8_t tag = 0;
-    if (crypto_secretstream_xchacha20poly1305_pull(
-            &st, plain.data(), &len, &tag, in.data(), n,
-            reinterpret_cast<const uint8_t*>(ad.data()), ad.size()) != 0) {
+    if (crypto_secretstream_xchacha20poly1305_pull(&st, plain.data(), &len, &tag, in.data(), n,
+                                                   reinterpret_cast<const uint8_t*>(ad.data()),
+                                                   ad.size()) != 0) {
       return corrupt(fmt::format("chunk {} failed authentication (modified, or wrong key)", index));
     }
     total += len;

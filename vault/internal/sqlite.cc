@@ -1,8 +1,7 @@
 #include "vault/internal/sqlite.h"
 
-#include <sqlite3.h>
-
 #include <fmt/format.h>
+#include <sqlite3.h>
 
 namespace dossier::vault::internal {
 
@@ -12,9 +11,15 @@ void Stmt::Finalizer::operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
 Result<Db> Db::Open(const std::filesystem::path& path, Mode mode) {
   int flags = SQLITE_OPEN_NOMUTEX;
   switch (mode) {
-    case Mode::kReadOnly: flags |= SQLITE_OPEN_READONLY; break;
-    case Mode::kReadWrite: flags |= SQLITE_OPEN_READWRITE; break;
-    case Mode::kReadWriteCreate: flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE; break;
+    case Mode::kReadOnly:
+      flags |= SQLITE_OPEN_READONLY;
+      break;
+    case Mode::kReadWrite:
+      flags |= SQLITE_OPEN_READWRITE;
+      break;
+    case Mode::kReadWriteCreate:
+      flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+      break;
   }
   sqlite3* raw = nullptr;
   const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
@@ -38,14 +43,17 @@ Status Db::Error(std::string_view what) const {
   std::string text = fmt::format("{} ({}): {} (sqlite code {})", what, path_, msg, code);
   switch (code & 0xff) {
     case SQLITE_CORRUPT:
-    case SQLITE_NOTADB: return Corrupt(std::move(text));
+    case SQLITE_NOTADB:
+      return Corrupt(std::move(text));
     case SQLITE_IOERR:
     case SQLITE_FULL:
     case SQLITE_CANTOPEN:
     case SQLITE_READONLY:
     case SQLITE_BUSY:
-    case SQLITE_LOCKED: return IoError(std::move(text));
-    default: return Internal(std::move(text));
+    case SQLITE_LOCKED:
+      return IoError(std::move(text));
+    default:
+      return Internal(std::move(text));
   }
 }
 

@@ -40,8 +40,8 @@ class Vault::Impl {
   // Empty string for a NULL column.
   Result<std::string> OpenField(const std::string& patient_id, const std::string& where,
                                 const std::string& row_id, const Bytes& sealed);
-  Result<SecureBuffer> UnwrapObjectKey(const std::string& patient_id,
-                                       const std::string& object_id, const Bytes& wrapped);
+  Result<SecureBuffer> UnwrapObjectKey(const std::string& patient_id, const std::string& object_id,
+                                       const Bytes& wrapped);
   Result<Bytes> WrapObjectKey(const std::string& patient_id, const std::string& object_id,
                               const SecureBuffer& data_key);
 
