@@ -21,15 +21,6 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-class StringSink final : public ByteSink {
- public:
-  Status Write(std::span<const uint8_t> d) override {
-    data.append(reinterpret_cast<const char*>(d.data()), d.size());
-    return Status::Ok();
-  }
-  std::string data;
-};
-
 class CrashTest : public testing::TempDirTest {};
 
 TEST_F(CrashTest, SigkillDuringIngestNeverLeavesHalfStoredState) {
@@ -95,7 +86,7 @@ TEST_F(CrashTest, SigkillDuringIngestNeverLeavesHalfStoredState) {
     for (const auto& d : *docs) {
       ASSERT_EQ(sources.count(d.name), 1u) << d.name;
       EXPECT_TRUE(names.insert(d.name).second) << "stored twice: " << d.name;
-      StringSink sink;
+      testing::StringSink sink;
       ASSERT_TRUE((*v)->ReadDocument(d.id, sink).ok()) << d.id;
       EXPECT_EQ(sink.data, sources[d.name]) << d.name;
       EXPECT_EQ(d.size, sources[d.name].size());

@@ -10,12 +10,24 @@
 #include <string>
 #include <vector>
 
+#include "common/file_io.h"
+
 namespace dossier::testing {
 
 namespace fs = std::filesystem;
 
 inline constexpr const char* kPassphrase = "correct horse battery staple";
 inline const fs::path kPydicomFiles = "/usr/lib/python3/dist-packages/pydicom/data/test_files";
+
+// Collects everything written to it.
+class StringSink final : public ByteSink {
+ public:
+  Status Write(std::span<const uint8_t> d) override {
+    data.append(reinterpret_cast<const char*>(d.data()), d.size());
+    return Status::Ok();
+  }
+  std::string data;
+};
 
 // A test fixture owning a fresh temp directory, removed afterwards.
 class TempDirTest : public ::testing::Test {

@@ -28,15 +28,6 @@ class FixedClock final : public Clock {
   }
 };
 
-class StringSink final : public ByteSink {
- public:
-  Status Write(std::span<const uint8_t> d) override {
-    data.append(reinterpret_cast<const char*>(d.data()), d.size());
-    return Status::Ok();
-  }
-  std::string data;
-};
-
 class HashSink final : public ByteSink {
  public:
   HashSink() { crypto_hash_sha256_init(&st_); }
@@ -96,7 +87,7 @@ class VaultTest : public testing::TempDirTest {
   }
 
   Result<std::string> Read(const std::string& doc_id) {
-    StringSink sink;
+    testing::StringSink sink;
     DOSSIER_RETURN_IF_ERROR(v_->ReadDocument(doc_id, sink));
     return sink.data;
   }

@@ -129,13 +129,8 @@ Result<std::vector<DocumentRecord>> Vault::ListDocuments(const std::string& case
   DOSSIER_ASSIGN_OR_RETURN(
       Stmt s, impl_->db_.Prepare(std::string(kDocColumns) + " WHERE case_id = ? ORDER BY rowid"));
   s.Bind(1, case_id);
-  std::vector<DocumentRecord> out;
-  for (;;) {
-    DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
-    DOSSIER_ASSIGN_OR_RETURN(DocumentRecord d, ReadDocRow(*impl_, s));
-    out.push_back(std::move(d));
-  }
+  DOSSIER_ASSIGN_OR_RETURN(auto out, s.Collect<DocumentRecord>(
+                                         [&](const Stmt& row) { return ReadDocRow(*impl_, row); }));
   DOSSIER_RETURN_IF_ERROR(impl_->AuditAlone("document.list", {case_id}, c.patient_id));
   return out;
 }

@@ -83,13 +83,9 @@ Result<PatientRecord> ReadPatientRow(Vault::Impl& v, const Stmt& s) {
 Result<std::vector<PatientRecord>> Vault::ListPatients() {
   DOSSIER_ASSIGN_OR_RETURN(
       Stmt s, impl_->db_.Prepare(std::string(kPatientColumns) + " ORDER BY created_at, id"));
-  std::vector<PatientRecord> out;
-  for (;;) {
-    DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
-    DOSSIER_ASSIGN_OR_RETURN(PatientRecord p, ReadPatientRow(*impl_, s));
-    out.push_back(std::move(p));
-  }
+  DOSSIER_ASSIGN_OR_RETURN(auto out, s.Collect<PatientRecord>([&](const Stmt& row) {
+    return ReadPatientRow(*impl_, row);
+  }));
   DOSSIER_RETURN_IF_ERROR(impl_->AuditAlone("patient.list", {}, ""));
   return out;
 }
@@ -191,13 +187,8 @@ Result<std::vector<CaseRecord>> Vault::ListCases(const std::optional<std::string
       impl_->db_.Prepare(std::string(kCaseColumns) + (patient_id ? " WHERE c.patient_id = ?" : "") +
                          " ORDER BY c.created_at, c.id"));
   if (patient_id) s.Bind(1, *patient_id);
-  std::vector<CaseRecord> out;
-  for (;;) {
-    DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
-    DOSSIER_ASSIGN_OR_RETURN(CaseRecord c, ReadCaseRow(*impl_, s));
-    out.push_back(std::move(c));
-  }
+  DOSSIER_ASSIGN_OR_RETURN(
+      auto out, s.Collect<CaseRecord>([&](const Stmt& row) { return ReadCaseRow(*impl_, row); }));
   DOSSIER_RETURN_IF_ERROR(impl_->AuditAlone("case.list", {}, patient_id.value_or("")));
   return out;
 }

@@ -9,6 +9,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/encoding.h"
 #include "common/status.h"
@@ -65,6 +66,18 @@ class Stmt {
   // Steps to completion (for INSERT/UPDATE/DELETE).
   Status Run();
   Status Reset();
+
+  // Steps through every row, mapping each with `read(const Stmt&) -> Result<T>`.
+  template <typename T, typename F>
+  Result<std::vector<T>> Collect(F&& read) {
+    std::vector<T> out;
+    for (;;) {
+      DOSSIER_ASSIGN_OR_RETURN(bool row, Step());
+      if (!row) return out;
+      DOSSIER_ASSIGN_OR_RETURN(T value, read(static_cast<const Stmt&>(*this)));
+      out.push_back(std::move(value));
+    }
+  }
 
   bool IsNull(int col) const;
   int64_t Int(int col) const;
