@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "app/cli.h"
@@ -54,11 +55,19 @@ Status Ingest(const Context& ctx, const std::string& case_id,
     }
     PrintJson(arr.dump(2));
   } else {
+    std::map<std::string, size_t> skipped;  // group → files, shown as one line each
     for (const auto& i : report.items) {
+      if (i.status == "skipped") {
+        ++skipped[i.reason];
+        continue;
+      }
       std::printf("%-9s %-6s %10s  %s%s%s\n", i.status.c_str(),
                   i.kind.empty() ? "-" : i.kind.c_str(), HumanSize(i.size).c_str(), i.path.c_str(),
                   i.doc_id.empty() || i.status != "stored" ? "" : ("  " + i.doc_id).c_str(),
                   i.reason.empty() ? "" : ("  — " + i.reason).c_str());
+    }
+    for (const auto& [group, n] : skipped) {
+      std::printf("skipped   %s, %zu file%s\n", group.c_str(), n, n == 1 ? "" : "s");
     }
     std::printf("%zu stored, %zu duplicate, %zu skipped, %zu rejected\n", report.Count("stored"),
                 report.Count("duplicate"), report.Count("skipped"), report.Count("rejected"));

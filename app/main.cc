@@ -8,6 +8,7 @@
 
 #include "app/cli.h"
 #include "dicom/dicom.h"
+#include "ingest/worker.h"
 #include "ocr/ocr.h"
 
 namespace {
@@ -27,6 +28,10 @@ std::string EnvOr(const char* name, const std::string& fallback) {
 
 int main(int argc, char** argv) {
   using namespace dossier;
+  // An unpack worker: this binary re-executed by ingest to parse untrusted archives.
+  if (argc == 2 && std::string_view(argv[1]) == "__unpack-worker") {
+    return ingest::RunUnpackWorker();
+  }
   app::Context ctx;
   ctx.vault_dir = EnvOr("DOSSIER_VAULT", "./vault");
   ctx.passphrase_file = EnvOr("DOSSIER_PASSPHRASE_FILE", "");

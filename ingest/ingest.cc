@@ -1,28 +1,41 @@
 #include "ingest/ingest.h"
 
-#include <fmt/format.h>
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <fmt/format.h>
+#include <memory>
+#include <optional>
 
 #include "common/file_io.h"
+#include "ingest/internal/wire.h"
 #include "ingest/sniff.h"
 
 namespace dossier::ingest {
 namespace fs = std::filesystem;
 
 size_t IngestReport::Count(std::string_view status) const {
-  return static_cast<size_t>(std::count_if(
-      items.begin(), items.end(), [&](const ItemReport& i) { return i.status == status; }));
+  return static_cast<size_t>(std::count_if(items.begin(), items.end(),
+                                           [&](const ItemReport& i) { return i.status == status; }));
 }
 
 namespace {
+
+constexpr const char* kExecutableReason =
+    "executable program: not a medical document, refused for safety";
+
+std::string FormatBytes(uint64_t n) {
+  if (n >= (uint64_t{1} << 30) && n % (uint64_t{1} << 30) == 0) return fmt::format("{} GiB", n >> 30);
+  if (n >= (uint64_t{1} << 20) && n % (uint64_t{1} << 20) == 0) return fmt::format("{} MiB", n >> 20);
+  return fmt::format("{} bytes", n);
+}
 
 struct Planned {
   fs::path source;
   std::string display;  // the path shown to the user and stored (encrypted) as the name
   uint64_t size = 0;
-  std::string refuse;  // non-empty: refused before reading (not a regular file, ...)
+  bool in_folder = false;  // found by walking a folder (not named on the command line)
+  std::string refuse;      // non-empty: refused before reading (not a regular file, ...)
 };
 
 // Lists files without following symlinks; anything that is not a regular file is refused.
@@ -31,14 +44,15 @@ Status Plan(const fs::path& root, const IngestOptions& options, std::vector<Plan
   if (::lstat(root.c_str(), &st) != 0) {
     return NotFound("cannot read " + root.string() + ": no such file or folder");
   }
-  const std::string base =
-      root.filename().empty() ? root.parent_path().filename().string() : root.filename().string();
-  auto add = [&](const fs::path& p, const std::string& display, const struct stat& s) -> Status {
+  const std::string base = root.filename().empty() ? root.parent_path().filename().string()
+                                                    : root.filename().string();
+  auto add = [&](const fs::path& p, const std::string& display, const struct stat& s,
+                 bool in_folder) -> Status {
     if (out.size() >= options.max_files) {
-      return LimitExceeded(
-          fmt::format("the upload holds more than {} files: split it", options.max_files));
+      return LimitExceeded(fmt::format("the upload holds more than {} files: split it",
+                                       options.max_files));
     }
-    Planned item{p, display, static_cast<uint64_t>(s.st_size), ""};
+    Planned item{p, display, static_cast<uint64_t>(s.st_size), in_folder, ""};
     if (S_ISLNK(s.st_mode)) {
       item.refuse = "symbolic link: not followed — upload the file it points to";
       item.size = 0;
@@ -49,7 +63,7 @@ Status Plan(const fs::path& root, const IngestOptions& options, std::vector<Plan
     out.push_back(std::move(item));
     return Status::Ok();
   };
-  if (!S_ISDIR(st.st_mode)) return add(root, base, st);
+  if (!S_ISDIR(st.st_mode)) return add(root, base, st, false);
 
   std::error_code ec;
   std::vector<fs::path> entries;
@@ -62,18 +76,297 @@ Status Plan(const fs::path& root, const IngestOptions& options, std::vector<Plan
   for (const auto& p : entries) {
     struct stat s {};
     if (::lstat(p.c_str(), &s) != 0) continue;  // vanished while listing
-    DOSSIER_RETURN_IF_ERROR(add(p, (fs::path(base) / p.lexically_relative(root)).string(), s));
+    DOSSIER_RETURN_IF_ERROR(
+        add(p, (fs::path(base) / p.lexically_relative(root)).string(), s, true));
   }
   return Status::Ok();
 }
 
-std::string FormatBytes(uint64_t n) {
-  if (n >= (uint64_t{1} << 30) && n % (uint64_t{1} << 30) == 0)
-    return fmt::format("{} GiB", n >> 30);
-  if (n >= (uint64_t{1} << 20) && n % (uint64_t{1} << 20) == 0)
-    return fmt::format("{} MiB", n >> 20);
-  return fmt::format("{} bytes", n);
-}
+// Turns one stream of bytes (a file, or an entry an unpack worker sends) into a stored
+// document or a refusal: buffers the head, sniffs it, then streams the rest into the vault.
+class EntryStore {
+ public:
+  EntryStore(vault::Vault& vault, const std::string& case_id, const IngestOptions& options)
+      : vault_(vault), case_id_(case_id), options_(options) {}
+
+  void Begin(const std::string& path) {
+    item_ = ItemReport{path, "", 0, "", "", ""};
+    head_.clear();
+    writer_.reset();
+    decided_ = false;
+    executable_ = false;
+    open_ = true;
+  }
+  bool open() const { return open_; }
+  const std::string& path() const { return item_.path; }
+
+  // Errors returned are the vault's (fatal); problems of the entry become its report.
+  Status Data(std::span<const uint8_t> data) {
+    item_.size += data.size();
+    if (!item_.status.empty()) return Status::Ok();  // already refused: drain
+    if (item_.size > options_.max_file_bytes) {
+      if (!decided_) {  // still say what it was
+        head_.insert(head_.end(), data.begin(), data.end());
+        item_.kind = Sniff(head_, item_.size).kind;
+      }
+      Reject("larger than the limit of " + FormatBytes(options_.max_file_bytes) + " for one file");
+      return Status::Ok();
+    }
+    if (writer_) return writer_->Write(data);
+    head_.insert(head_.end(), data.begin(), data.end());
+    if (head_.size() >= kSniffBytes) return Decide(true);
+    return Status::Ok();
+  }
+
+  // Ends the entry: `outcome` is how reading it went. Returns the report line.
+  Result<ItemReport> End(const Status& outcome) {
+    open_ = false;
+    if (!decided_ && item_.status.empty()) DOSSIER_RETURN_IF_ERROR(Decide(false));
+    if (!outcome.ok() && item_.status.empty()) Reject(outcome.message());
+    if (!item_.status.empty()) {
+      writer_.reset();  // discards the uncommitted object
+      return item_;
+    }
+    DOSSIER_ASSIGN_OR_RETURN(vault::StoreOutcome stored, writer_->Commit());
+    writer_.reset();
+    item_.doc_id = stored.doc_id;
+    item_.status = stored.duplicate ? "duplicate" : "stored";
+    if (stored.duplicate) item_.reason = "same content as " + stored.doc_id + ", stored once";
+    return item_;
+  }
+
+  // Drops an open entry (its reader failed): the report line carries `reason`.
+  ItemReport Abandon(const std::string& reason) {
+    open_ = false;
+    writer_.reset();
+    if (item_.status.empty()) Reject(reason);
+    return item_;
+  }
+
+  bool executable() const { return executable_; }
+
+ private:
+  void Reject(std::string reason) {
+    item_.status = "rejected";
+    item_.reason = std::move(reason);
+    writer_.reset();
+  }
+
+  Status Decide(bool more) {
+    decided_ = true;
+    const Sniffed s = Sniff(head_, head_.size() + (more ? 1 : 0));
+    item_.kind = s.kind;
+    if (!s.container.empty()) {
+      Reject(fmt::format("archive nested more than {} levels deep: unpack it and send the "
+                         "files inside",
+                         options_.unpack.depth));
+      return Status::Ok();
+    }
+    if (!s.accepted()) {
+      executable_ = s.reason == kExecutableReason;
+      Reject(s.reason);
+      return Status::Ok();
+    }
+    DOSSIER_ASSIGN_OR_RETURN(writer_, vault_.BeginDocument({case_id_, item_.path, s.kind, "other"}));
+    const Status st = writer_->Write(head_);
+    head_.clear();
+    head_.shrink_to_fit();
+    return st;
+  }
+
+  vault::Vault& vault_;
+  const std::string& case_id_;
+  const IngestOptions& options_;
+  ItemReport item_;
+  std::vector<uint8_t> head_;
+  std::unique_ptr<vault::DocumentWriter> writer_;
+  bool decided_ = false;
+  bool executable_ = false;
+  bool open_ = false;
+};
+
+class Ingester {
+ public:
+  Ingester(vault::Vault& vault, const std::string& case_id, const IngestOptions& options,
+           IngestReport& report, const IngestProgressFn& progress)
+      : vault_(vault), options_(options), report_(report), progress_(progress),
+        entry_(vault, case_id, options) {}
+
+  Status Run(const std::vector<fs::path>& paths) {
+    std::vector<Planned> plan;
+    for (const auto& p : paths) DOSSIER_RETURN_IF_ERROR(Plan(p, options_, plan));
+    prog_.items_total = plan.size();
+    for (const auto& p : plan) prog_.bytes_total += p.size;
+    for (const Planned& p : plan) {
+      DOSSIER_RETURN_IF_ERROR(IngestOne(p).WithContext(p.display));
+      prog_.items_done += 1;
+      if (progress_) progress_(prog_);
+    }
+    FinishGroup();
+    return Status::Ok();
+  }
+
+ private:
+  void Add(ItemReport item) {
+    if (item.kind == "dicom" || item.kind == "dicomdir") saw_imaging_ = true;
+    report_.items.push_back(std::move(item));
+  }
+
+  // Executables (by content or by name) inside a disc folder or image are its viewer
+  // software, skipped as a group; in an upload without imaging they are refused.
+  void FinishGroup() {
+    for (ItemReport& exe : executables_) {
+      exe.status = saw_imaging_ ? "skipped" : "rejected";
+      exe.reason = saw_imaging_ ? kViewerSoftware : kExecutableReason;
+      report_.items.push_back(std::move(exe));
+    }
+    executables_.clear();
+    saw_imaging_ = false;
+  }
+
+  void AddEntryResult(ItemReport item, bool executable) {
+    if (executable) {
+      executables_.push_back(std::move(item));
+    } else {
+      Add(std::move(item));
+    }
+  }
+
+  Status IngestOne(const Planned& p) {
+    if (!p.in_folder) FinishGroup();
+    auto reject = [&](std::string reason) {
+      Add({p.display, "", p.size, "rejected", std::move(reason), ""});
+      return Status::Ok();
+    };
+    if (!p.refuse.empty()) return reject(p.refuse);
+    if (p.in_folder) {
+      if (const std::string group = SkipGroupForName(p.display); !group.empty()) {
+        AddEntryResult({p.display, "", p.size, "skipped", group, ""}, group == kViewerSoftware);
+        return Status::Ok();
+      }
+    }
+    auto file = File::OpenRead(p.source);
+    if (!file.ok()) return reject(file.status().message());
+    std::vector<uint8_t> buf(1 << 20);
+    auto head_n = file->ReadFull({buf.data(), kSniffBytes});
+    if (!head_n.ok()) return reject(head_n.status().message());
+    const Sniffed sniffed = Sniff({buf.data(), *head_n}, p.size);
+    if (!sniffed.container.empty()) {
+      const Status st = IngestContainer(p, sniffed);
+      if (!p.in_folder) FinishGroup();
+      return st;
+    }
+
+    entry_.Begin(p.display);
+    for (size_t n = *head_n; n > 0;) {
+      DOSSIER_RETURN_IF_ERROR(entry_.Data({buf.data(), n}));
+      prog_.bytes_done += n;
+      if (progress_) progress_(prog_);
+      auto next = file->Read(buf);
+      if (!next.ok()) {
+        Add(entry_.Abandon(next.status().message()));
+        return Status::Ok();
+      }
+      n = *next;
+    }
+    DOSSIER_ASSIGN_OR_RETURN(ItemReport item, entry_.End(Status::Ok()));
+    // A lone executable is refused outright; inside a folder it may be disc viewer software.
+    if (p.in_folder) {
+      AddEntryResult(std::move(item), entry_.executable());
+    } else {
+      Add(std::move(item));
+    }
+    return Status::Ok();
+  }
+
+  // Streams an archive or disc image through a worker process.
+  Status IngestContainer(const Planned& p, const Sniffed& sniffed) {
+    auto reject_item = [&](std::string reason) {
+      Add({p.display, sniffed.kind, p.size, "rejected", std::move(reason), ""});
+    };
+    if (!worker_) {
+      auto w = UnpackWorker::Start(options_.worker);
+      if (!w.ok()) return w.status();
+      worker_.emplace(std::move(w).value());
+    }
+    const std::string source = fs::absolute(p.source).string();
+    if (!worker_->SendUnpack(source, p.display, options_.unpack).ok()) {
+      worker_.reset();
+      return Internal("the unpack worker could not be started (" + options_.worker.program + ")");
+    }
+    const int stall_ms = options_.worker.stall_seconds * 1000;
+    for (;;) {
+      auto frame = internal::ReadFrame(worker_->reply_fd(), stall_ms);
+      if (!frame.ok()) {
+        // The worker crashed or hung on hostile bytes: that entry (or the item) is rejected,
+        // the worker replaced, the ingest goes on.
+        const bool hung = frame.status().code() == StatusCode::kLimitExceeded;
+        const std::string how = worker_->Stop();
+        worker_.reset();
+        const std::string reason =
+            hung ? fmt::format("unpacking stopped responding for {} s and was stopped: the file "
+                               "may be damaged or hostile — send it again or unpacked",
+                               options_.worker.stall_seconds)
+                 : fmt::format("the unpacker crashed on this file ({}): it may be damaged or "
+                               "hostile — send it again or unpacked",
+                               how);
+        if (entry_.open()) {
+          Add(entry_.Abandon(reason));
+        } else {
+          reject_item(reason);
+        }
+        return Status::Ok();
+      }
+      const auto parts = internal::SplitNul(frame->payload);
+      switch (frame->type) {
+        case 'B':
+          entry_.Begin(frame->payload);
+          break;
+        case 'D': {
+          if (!entry_.open()) return Internal("the unpack worker sent data outside an entry");
+          const auto* d = reinterpret_cast<const uint8_t*>(frame->payload.data());
+          DOSSIER_RETURN_IF_ERROR(entry_.Data({d, frame->payload.size()}));
+          prog_.bytes_done += frame->payload.size();
+          if (progress_) progress_(prog_);
+          break;
+        }
+        case 'E': {
+          if (!entry_.open()) return Internal("the unpack worker ended an entry it never began");
+          const Status outcome = frame->payload.empty() ? Status::Ok() : Rejected(frame->payload);
+          DOSSIER_ASSIGN_OR_RETURN(ItemReport item, entry_.End(outcome));
+          AddEntryResult(std::move(item), entry_.executable());
+          break;
+        }
+        case 'R':
+          if (parts.size() == 2) Add({parts[0], "", 0, "rejected", parts[1], ""});
+          break;
+        case 'S':
+          if (parts.size() == 2) {
+            ItemReport item{parts[0], "", 0, "skipped", parts[1], ""};
+            AddEntryResult(std::move(item), parts[1] == kViewerSoftware);
+          }
+          break;
+        case 'F':
+          if (entry_.open()) Add(entry_.Abandon("the archive ended in the middle of this file"));
+          if (parts.size() == 2) reject_item(parts[1]);
+          return Status::Ok();
+        default:
+          worker_.reset();
+          return Internal(fmt::format("the unpack worker sent an unknown frame {:?}", frame->type));
+      }
+    }
+  }
+
+  vault::Vault& vault_;
+  const IngestOptions& options_;
+  IngestReport& report_;
+  const IngestProgressFn& progress_;
+  IngestProgress prog_;
+  EntryStore entry_;
+  std::optional<UnpackWorker> worker_;
+  std::vector<ItemReport> executables_;
+  bool saw_imaging_ = false;
+};
 
 }  // namespace
 
@@ -81,65 +374,8 @@ Status IngestPaths(vault::Vault& vault, const std::string& case_id,
                    const std::vector<fs::path>& paths, const IngestOptions& options,
                    IngestReport& report, const IngestProgressFn& progress) {
   DOSSIER_RETURN_IF_ERROR(vault.GetCase(case_id).status());
-  std::vector<Planned> plan;
-  for (const auto& p : paths) DOSSIER_RETURN_IF_ERROR(Plan(p, options, plan));
-
-  IngestProgress prog;
-  prog.items_total = plan.size();
-  for (const auto& p : plan) prog.bytes_total += p.size;
-
-  std::vector<uint8_t> buf(std::max<size_t>(kSniffBytes, 1 << 20));
-  for (const Planned& p : plan) {
-    ItemReport item{p.display, "", p.size, "", "", ""};
-    auto reject = [&](std::string reason) {
-      item.status = "rejected";
-      item.reason = std::move(reason);
-      return Status::Ok();
-    };
-    // Errors of the vault abort the ingest; errors of the file only reject the item.
-    Status fatal = [&]() -> Status {
-      if (!p.refuse.empty()) return reject(p.refuse);
-      auto file = File::OpenRead(p.source);
-      if (!file.ok()) return reject(file.status().message());
-      auto head_n = file->ReadFull({buf.data(), kSniffBytes});
-      if (!head_n.ok()) return reject(head_n.status().message());
-      const Sniffed sniffed = Sniff({buf.data(), *head_n}, *head_n);
-      item.kind = sniffed.kind;
-      if (!sniffed.accepted()) return reject(sniffed.reason);
-
-      DOSSIER_ASSIGN_OR_RETURN(auto writer,
-                               vault.BeginDocument({case_id, p.display, sniffed.kind, "other"}));
-      uint64_t total = 0;
-      for (size_t n = *head_n; n > 0;) {
-        total += n;
-        if (total > options.max_file_bytes) {
-          return reject("larger than the limit of " + FormatBytes(options.max_file_bytes) +
-                        " for one file");
-        }
-        DOSSIER_RETURN_IF_ERROR(writer->Write({buf.data(), n}));
-        if (progress) {
-          IngestProgress now = prog;
-          now.bytes_done += total;
-          progress(now);
-        }
-        auto next = file->Read(buf);
-        if (!next.ok()) return reject(next.status().message());
-        n = *next;
-      }
-      DOSSIER_ASSIGN_OR_RETURN(vault::StoreOutcome stored, writer->Commit());
-      item.size = stored.size;
-      item.doc_id = stored.doc_id;
-      item.status = stored.duplicate ? "duplicate" : "stored";
-      if (stored.duplicate) item.reason = "same content as " + stored.doc_id + ", stored once";
-      return Status::Ok();
-    }();
-    if (!fatal.ok()) return fatal.WithContext(p.display);
-    report.items.push_back(std::move(item));
-    prog.items_done += 1;
-    prog.bytes_done += p.size;
-    if (progress) progress(prog);
-  }
-  return Status::Ok();
+  Ingester ingester(vault, case_id, options, report, progress);
+  return ingester.Run(paths);
 }
 
 }  // namespace dossier::ingest

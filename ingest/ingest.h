@@ -1,12 +1,14 @@
-// Ingest: takes what a patient uploads (files and folders, for now), decides what each file
-// is from its bytes, stores what is useful in the vault and explains what it refused.
+// Ingest: takes what a patient uploads — files, folders, ZIP/7z/RAR/tar archives, ISO disc
+// images — decides what each file is from its bytes, stores what is useful in the vault and
+// explains what it refused.
 //
 //   IngestReport r;
 //   Status st = IngestPaths(vault, case_id, {"/media/upload"}, IngestOptions{}, r, on_progress);
 //   for (const auto& item : r.items) ...;   // path, kind, size, status, reason, doc_id
 //
-// Every file is either stored whole (object durable, catalog row + audit event committed) or
-// not at all; a refused file never stops the others.
+// Archives and disc images are unpacked in memory by a worker process (worker.h); nothing is
+// extracted to disk. Every file is either stored whole (object durable, catalog row + audit
+// event committed) or not at all; a refused file never stops the others.
 #pragma once
 
 #include <cstdint>
@@ -16,21 +18,27 @@
 #include <vector>
 
 #include "common/status.h"
+#include "ingest/unpack.h"
+#include "ingest/worker.h"
 #include "vault/vault.h"
 
 namespace dossier::ingest {
 
 struct IngestOptions {
-  // Largest single file accepted, counted as bytes are read (a growing file cannot sneak
-  // past it). Default 8 GiB: a dual-layer DVD image fits.
+  // Largest single file accepted, counted as bytes arrive (a growing file or a lying archive
+  // header cannot sneak past it). Default 8 GiB: a dual-layer DVD image fits.
   uint64_t max_file_bytes = uint64_t{8} << 30;
-  // Most files one upload may hold (a disc has a few thousand; default 100,000).
+  // Most files one upload may hold on disk (folders walked; default 100,000).
   size_t max_files = 100000;
+  // Limits for what archives and disc images unpack to (see unpack.h).
+  UnpackLimits unpack;
+  // How unpack workers run (see worker.h).
+  WorkerOptions worker;
 };
 
 struct ItemReport {
-  std::string path;  // as given, or folder name + path inside the folder
-  std::string kind;  // sniffed kind, "" if unknown
+  std::string path;    // as given, or folder/archive name + path inside it
+  std::string kind;    // sniffed kind, "" if unknown
   uint64_t size = 0;
   std::string status;  // stored | duplicate | skipped | rejected
   std::string reason;  // why rejected or skipped, or what it duplicates
@@ -50,8 +58,8 @@ struct IngestProgress {
 using IngestProgressFn = std::function<void(const IngestProgress&)>;
 
 // Ingests `paths` into `case_id`. Returns an error only when the vault itself fails (I/O,
-// integrity) or the case does not exist; refused files are reported in `report`, which
-// holds every item handled before a failure.
+// integrity), a path does not exist, or the case does not exist; refused files are reported
+// in `report`, which holds every item handled before a failure.
 Status IngestPaths(vault::Vault& vault, const std::string& case_id,
                    const std::vector<std::filesystem::path>& paths, const IngestOptions& options,
                    IngestReport& report, const IngestProgressFn& progress = nullptr);

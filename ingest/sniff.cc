@@ -29,11 +29,9 @@ bool LooksLikeText(std::span<const uint8_t> h) {
   return control * 100 <= h.size();
 }
 
-Sniffed Accept(const char* kind) { return {kind, ""}; }
-Sniffed Refuse(std::string reason) { return {"", std::move(reason)}; }
-
-constexpr const char* kArchiveLater =
-    ": archives and disc images are not unpacked yet — extract it and upload the files inside";
+Sniffed Accept(const char* kind) { return {kind, "", ""}; }
+Sniffed Refuse(std::string reason) { return {"", std::move(reason), ""}; }
+Sniffed Archive(const char* container) { return {"archive", "", container}; }
 
 }  // namespace
 
@@ -41,7 +39,11 @@ Sniffed Sniff(std::span<const uint8_t> h, uint64_t total_size) {
   if (total_size == 0)
     return Refuse("empty file (0 bytes): nothing to store — send the file again");
   // DICOM first: a Part 10 preamble may itself hold a TIFF header (dual-personality files).
-  if (dicom::LooksLikeDicom(h)) return Accept("dicom");
+  if (dicom::LooksLikeDicom(h)) {
+    // A DICOMDIR's meta header names the Media Storage Directory SOP class.
+    return Accept(Contains(h, "1.2.840.10008.1.3.10", 1024) ? "dicomdir" : "dicom");
+  }
+  if (StartsWith(h, "CD001", 32769)) return {"disc-image", "", "iso"};
   if (Contains(h, "%PDF-", 1024)) return Accept("pdf");
   if (StartsWith(h, "\xFF\xD8\xFF")) return Accept("jpeg");
   if (StartsWith(h, "\x89PNG\r\n\x1A\n")) return Accept("png");
@@ -57,7 +59,7 @@ Sniffed Sniff(std::span<const uint8_t> h, uint64_t total_size) {
         Contains(h, "xl/", h.size()) || Contains(h, "application/vnd.oasis.opendocument", 200)) {
       return Accept("office");
     }
-    return Refuse(std::string("ZIP archive") + kArchiveLater);
+    return Archive("zip");
   }
   if (StartsWith(h,
                  "\x7F"
@@ -68,17 +70,13 @@ Sniffed Sniff(std::span<const uint8_t> h, uint64_t total_size) {
       StartsWith(h, "#!")) {
     return Refuse("executable program: not a medical document, refused for safety");
   }
-  if (StartsWith(h, "7z\xBC\xAF\x27\x1C")) return Refuse(std::string("7z archive") + kArchiveLater);
-  if (StartsWith(h, "Rar!\x1A\x07")) return Refuse(std::string("RAR archive") + kArchiveLater);
-  if (StartsWith(h, "\x1F\x8B") ||
-      StartsWith(h,
-                 "\xFD"
-                 "7zXZ") ||
-      StartsWith(h, "\x28\xB5\x2F\xFD") || StartsWith(h, "BZh") || StartsWith(h, "ustar", 257)) {
-    return Refuse(std::string("compressed or tar archive") + kArchiveLater);
-  }
-  if (StartsWith(h, "CD001", 32769))
-    return Refuse(std::string("CD/DVD disc image") + kArchiveLater);
+  if (StartsWith(h, "7z\xBC\xAF\x27\x1C")) return Archive("7z");
+  if (StartsWith(h, "Rar!\x1A\x07")) return Archive("rar");
+  if (StartsWith(h, "\x1F\x8B")) return Archive("gzip");
+  if (StartsWith(h, "\xFD\x37\x7A\x58\x5A")) return Archive("xz");
+  if (StartsWith(h, "\x28\xB5\x2F\xFD")) return Archive("zstd");
+  if (StartsWith(h, "BZh")) return Archive("bzip2");
+  if (StartsWith(h, "ustar", 257)) return Archive("tar");
   if (StartsWith(h, "GIF87a") || StartsWith(h, "GIF89a") || StartsWith(h, "BM") ||
       (StartsWith(h, "RIFF") && StartsWith(h, "WEBP", 8)) || StartsWith(h, "ftypheic", 4) ||
       StartsWith(h, "ftypheix", 4) || StartsWith(h, "ftypmif1", 4)) {

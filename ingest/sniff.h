@@ -14,11 +14,15 @@ namespace dossier::ingest {
 inline constexpr size_t kSniffBytes = 36 * 1024;
 
 struct Sniffed {
-  // pdf | jpeg | png | tiff | dicom | office | text | other (a known, harmless format that
-  // Dossier stores but cannot analyse: GIF, BMP, WebP, HEIC) — or "" when refused.
+  // pdf | jpeg | png | tiff | dicom | dicomdir | office | text | other (a known, harmless format that
+  // Dossier stores but cannot analyse: GIF, BMP, WebP, HEIC), archive | disc-image (to be
+  // unpacked) — or "" when refused.
   std::string kind;
   // Why the file is refused, in words a patient can act on; empty when accepted.
   std::string reason;
+  // For archives and disc images, what to unpack: zip | 7z | rar | tar | gzip | xz | zstd |
+  // bzip2 | iso (kind is then "archive" or "disc-image"); empty for documents.
+  std::string container;
   bool accepted() const { return reason.empty(); }
 };
 

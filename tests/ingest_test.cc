@@ -61,20 +61,50 @@ TEST(SniffTest, RefusalsSayWhatIsWrongAndWhatToDo) {
             "executable program: not a medical document, refused for safety");
   EXPECT_EQ(SniffBytes("#!/bin/sh\nrm -rf /\n").reason,
             "executable program: not a medical document, refused for safety");
-  EXPECT_EQ(SniffBytes(std::string("PK\x03\x04", 4) + std::string(26, '\0') + "scan.pdf").reason,
-            "ZIP archive: archives and disc images are not unpacked yet — extract it and upload "
-            "the files inside");
-  EXPECT_EQ(SniffBytes("7z\xBC\xAF\x27\x1C rest").reason,
-            "7z archive: archives and disc images are not unpacked yet — extract it and upload "
-            "the files inside");
-  std::string iso(40000, '\0');
-  iso.replace(32769, 5, "CD001");
-  EXPECT_EQ(SniffBytes(iso).reason,
-            "CD/DVD disc image: archives and disc images are not unpacked yet — extract it and "
-            "upload the files inside");
   EXPECT_EQ(SniffBytes(testing::PseudoRandom(5000, 9)).reason,
             "unrecognised content: Dossier accepts PDF, JPEG, PNG, TIFF, DICOM, Office "
             "documents and text — save the document in one of these formats");
+}
+
+TEST(SniffTest, ArchivesAndDiscImagesAreRecognisedForUnpacking) {
+  auto container = [](const std::string& bytes) {
+    const Sniffed s = SniffBytes(bytes);
+    return s.kind + "/" + s.container;
+  };
+  EXPECT_EQ(container(std::string("PK\x03\x04", 4) + std::string(26, '\0') + "scan.pdf"),
+            "archive/zip");
+  EXPECT_EQ(container("7z\xBC\xAF\x27\x1C rest"), "archive/7z");
+  EXPECT_EQ(container("Rar!\x1A\x07\x01\x00 rest"), "archive/rar");
+  EXPECT_EQ(container("\x1F\x8B\x08 gzip"), "archive/gzip");
+  EXPECT_EQ(container("\xFD\x37\x7A\x58\x5A\x00 xz"), "archive/xz");
+  EXPECT_EQ(container("\x28\xB5\x2F\xFD zstd"), "archive/zstd");
+  std::string tar(600, 'a');
+  tar.replace(257, 5, "ustar");
+  EXPECT_EQ(container(tar), "archive/tar");
+  std::string iso(40000, '\0');
+  iso.replace(32769, 5, "CD001");
+  EXPECT_EQ(container(iso), "disc-image/iso");
+  EXPECT_EQ(SniffFile(kPydicomFiles / "dicomdirtests" / "DICOMDIR").kind, "dicomdir");
+}
+
+TEST(SniffTest, UnpackedEntryNamesAreMadeSafe) {
+  EXPECT_EQ(*SafeEntryPath("scans/./a.pdf"), "scans/a.pdf");
+  EXPECT_EQ(*SafeEntryPath("scans\\b.pdf"), "scans/b.pdf");
+  EXPECT_EQ(*SafeEntryPath("\x82\xeb\xaf\xa8\xe1\xaa\xa0.pdf"), "Выписка.pdf");  // CP866
+  EXPECT_EQ(*SafeEntryPath("Выписка.pdf"), "Выписка.pdf");
+  EXPECT_EQ(SafeEntryPath("../../etc/passwd").status().message(),
+            "path leads outside the archive (..): refused for safety");
+  EXPECT_EQ(SafeEntryPath("a\\..\\..\\win.ini").status().message(),
+            "path leads outside the archive (..): refused for safety");
+  EXPECT_EQ(SafeEntryPath("/etc/passwd").status().message(),
+            "absolute path: refused, archives must hold relative paths");
+  EXPECT_EQ(SafeEntryPath("C:\\Windows\\evil.dll").status().message(),
+            "drive-letter path: refused, archives must hold relative paths");
+  EXPECT_EQ(SkipGroupForName("DISC/VIEWER/Viewer.EXE"), kViewerSoftware);
+  EXPECT_EQ(SkipGroupForName("disc/AUTORUN.INF"), kViewerSoftware);
+  EXPECT_EQ(SkipGroupForName("OsiriX.app/Contents/Info.plist"), kViewerSoftware);
+  EXPECT_EQ(SkipGroupForName("__MACOSX/scans/._a.pdf"), kSystemClutter);
+  EXPECT_EQ(SkipGroupForName("scans/a.pdf"), "");
 }
 
 class IngestTest : public testing::TempDirTest {
@@ -128,10 +158,11 @@ TEST_F(IngestTest, AFolderIsStoredFileByFileWithReasonsForRefusals) {
           "upload/patient-note.txt text duplicate (same content as " + note_id + ", stored once)",
           "upload/photo.jpg pdf stored",
           "upload/pipe - rejected (not a regular file (device, pipe or socket))",
-          "upload/viewer.exe - rejected (executable program: not a medical document, "
-          "refused for safety)"}));
+          // the folder holds a DICOM file: a disc copy, whose programs are its viewer
+          "upload/viewer.exe - skipped (disc viewer software)"}));
   EXPECT_EQ(report.Count("stored"), 6u);
-  EXPECT_EQ(report.Count("rejected"), 4u);
+  EXPECT_EQ(report.Count("skipped"), 1u);
+  EXPECT_EQ(report.Count("rejected"), 3u);
   EXPECT_FALSE(report.all_accepted());
 
   auto docs = v_->ListDocuments(case_);

@@ -1,0 +1,37 @@
+// Frames between the ingest parent and its unpack workers, over pipes. Private to ingest/.
+//
+// frame = type (1 byte) | payload length (u32 LE) | payload
+// Requests (parent → worker): 'U' unpack: "<file path>\0<display name>\0<limits k=v;…>"
+// Replies (worker → parent):
+//   'B' entry begins: path          'D' entry data: bytes (≤ 1 MiB)
+//   'E' entry ends: "" or reason    'R' refused: "path\0reason"
+//   'S' skipped: "path\0group"      'F' item finished: "" or "<code>\0reason"
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace dossier::ingest::internal {
+
+inline constexpr uint32_t kMaxFrame = (1u << 20) + 4096;
+
+struct Frame {
+  char type = 0;
+  std::string payload;
+};
+
+// Writes one frame; kIoError when the other side is gone.
+Status WriteFrame(int fd, char type, std::span<const uint8_t> payload);
+Status WriteFrame(int fd, char type, std::string_view payload);
+// Reads one frame, waiting at most `timeout_ms` (-1: forever). kNotFound at a clean end of
+// stream, kLimitExceeded on timeout, kCorrupt on a malformed frame.
+Result<Frame> ReadFrame(int fd, int timeout_ms);
+
+// "a\0b" → {"a", "b"}
+std::vector<std::string> SplitNul(const std::string& s);
+
+}  // namespace dossier::ingest::internal

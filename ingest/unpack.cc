@@ -1,0 +1,332 @@
+#include "ingest/unpack.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <fcntl.h>
+#include <iconv.h>
+
+#include <algorithm>
+#include <clocale>
+#include <cstring>
+#include <fmt/format.h>
+#include <memory>
+#include <vector>
+
+#include "common/file_io.h"
+#include "ingest/sniff.h"
+
+namespace dossier::ingest {
+namespace {
+
+struct ArchiveFree {
+  void operator()(archive* a) const { archive_read_free(a); }
+};
+using ArchivePtr = std::unique_ptr<archive, ArchiveFree>;
+
+ArchivePtr NewReader() {
+  ArchivePtr a(archive_read_new());
+  // Exactly the formats Dossier accepts; "support_format_all" would also parse cpio, cab, xar,
+  // lha, mtree, warc… — attack surface with no use here.
+  archive_read_support_filter_gzip(a.get());
+  archive_read_support_filter_bzip2(a.get());
+  archive_read_support_filter_xz(a.get());
+  archive_read_support_filter_zstd(a.get());
+  archive_read_support_format_zip(a.get());
+  archive_read_support_format_7zip(a.get());
+  archive_read_support_format_rar(a.get());
+  archive_read_support_format_rar5(a.get());
+  archive_read_support_format_tar(a.get());
+  archive_read_support_format_iso9660(a.get());
+  return a;
+}
+
+bool ValidUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    for (size_t k = 1; k < n; ++k) {
+      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
+    }
+    i += n;
+  }
+  return true;
+}
+
+// ZIPs made by Russian Windows store names in CP866 without the UTF-8 flag.
+std::string FromCp866(std::string_view raw) {
+  iconv_t cd = iconv_open("UTF-8", "CP866");
+  if (cd == reinterpret_cast<iconv_t>(-1)) return std::string(raw);
+  std::string out(raw.size() * 3 + 4, '\0');
+  char* in = const_cast<char*>(raw.data());
+  size_t in_left = raw.size(), out_left = out.size();
+  char* o = out.data();
+  const size_t rc = iconv(cd, &in, &in_left, &o, &out_left);
+  iconv_close(cd);
+  if (rc == static_cast<size_t>(-1)) return std::string(raw);
+  out.resize(out.size() - out_left);
+  return out;
+}
+
+std::string Lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+bool EndsWith(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+std::string LibError(archive* a) {
+  const char* e = archive_error_string(a);
+  return e != nullptr ? e : "unknown libarchive error";
+}
+
+bool LooksEncrypted(archive* a, const std::string& message) {
+  const std::string m = Lower(message);
+  return archive_read_has_encrypted_entries(a) > 0 || m.find("encrypt") != std::string::npos ||
+         m.find("passphrase") != std::string::npos || m.find("password") != std::string::npos;
+}
+
+constexpr const char* kPasswordReason = "protected by a password: send it without one";
+
+// One upload item's shared budget, across every nesting level.
+struct Budget {
+  const UnpackLimits& limits;
+  uint64_t item_size;
+  uint64_t produced = 0;
+  uint64_t entries = 0;
+
+  Status Add(uint64_t n) {
+    produced += n;
+    if (produced > limits.total_bytes) {
+      return LimitExceeded(fmt::format("unpacks to more than {} GiB: split the upload",
+                                       limits.total_bytes >> 30));
+    }
+    if (produced > limits.ratio_floor && produced > limits.ratio * std::max<uint64_t>(item_size, 1)) {
+      return LimitExceeded(fmt::format(
+          "expands to more than {}× its size: a compression bomb, refused for safety",
+          limits.ratio));
+    }
+    return Status::Ok();
+  }
+};
+
+class Reader {
+ public:
+  Reader(const UnpackLimits& limits, Budget& budget, UnpackSink& sink)
+      : limits_(limits), budget_(budget), sink_(sink), buf_(1 << 20) {}
+
+  // Reads every entry of `a` (already opened); `prefix` ends in "/".
+  Status ReadAll(archive* a, const std::string& prefix, int depth) {
+    archive_entry* entry = nullptr;
+    uint64_t seen = 0;
+    for (;;) {
+      const int rc = archive_read_next_header(a, &entry);
+      if (rc == ARCHIVE_EOF) return Status::Ok();
+      if (rc < ARCHIVE_WARN) {
+        const std::string msg = LibError(a);
+        if (LooksEncrypted(a, msg)) return Rejected(kPasswordReason);
+        if (seen == 0) {
+          return Rejected("not a readable archive (" + msg + "): send the file again, or its "
+                          "contents unpacked");
+        }
+        return Rejected(fmt::format("damaged or truncated after {} entries ({}): send it again",
+                                    seen, msg));
+      }
+      ++seen;
+      DOSSIER_RETURN_IF_ERROR(ReadEntry(a, entry, prefix, depth));
+    }
+  }
+
+ private:
+  Status ReadEntry(archive* a, archive_entry* entry, const std::string& prefix, int depth) {
+    const char* raw_name = archive_entry_pathname(entry);
+    const auto name = SafeEntryPath(raw_name != nullptr ? raw_name : "");
+    if (!name.ok()) {
+      return sink_.Refused(prefix + (raw_name != nullptr ? raw_name : "?"), name.status().message());
+    }
+    const std::string path = prefix + *name;
+    const mode_t type = archive_entry_filetype(entry);
+    if (type == AE_IFDIR) return Status::Ok();
+    if (archive_entry_hardlink(entry) != nullptr) {
+      return sink_.Refused(path, "hard link: not followed — include the file itself");
+    }
+    switch (type) {
+      case AE_IFREG: break;
+      case AE_IFLNK: return sink_.Refused(path, "symbolic link: not followed — include the file itself");
+      case AE_IFCHR:
+      case AE_IFBLK: return sink_.Refused(path, "device file: not a document");
+      case AE_IFIFO: return sink_.Refused(path, "named pipe (FIFO): not a document");
+      default: return sink_.Refused(path, "not a regular file");
+    }
+    if (++budget_.entries > limits_.entries) {
+      return LimitExceeded(fmt::format("holds more than {} files: split the upload",
+                                       limits_.entries));
+    }
+    if (archive_entry_is_encrypted(entry)) return sink_.Refused(path, kPasswordReason);
+    if (const std::string group = SkipGroupForName(path); !group.empty()) {
+      return sink_.Skipped(path, group);
+    }
+
+    // Read the head to decide: a nested archive is opened, anything else is streamed out.
+    std::vector<uint8_t> head;
+    bool eof = false;
+    Status broken;
+    uint64_t entry_bytes = 0;
+    while (head.size() < kSniffBytes && !eof) {
+      auto pulled = Pull(a, path, entry_bytes, broken);
+      if (!pulled.ok()) {  // a limit of the whole item: say which entry hit it, then stop
+        (void)sink_.Refused(path, pulled.status().message());
+        return pulled.status();
+      }
+      const size_t n = *pulled;
+      eof = n == 0;
+      head.insert(head.end(), buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(n));
+      if (!broken.ok()) break;
+    }
+    const Sniffed sniffed = Sniff(head, eof ? head.size() : head.size() + 1);
+    if (broken.ok() && !sniffed.container.empty()) {
+      if (depth >= limits_.depth) {
+        return sink_.Refused(path, fmt::format("archive nested more than {} levels deep: unpack "
+                                               "it and send the files inside",
+                                               limits_.depth));
+      }
+      return ReadNested(a, path, depth, std::move(head), eof, entry_bytes);
+    }
+    DOSSIER_RETURN_IF_ERROR(sink_.BeginEntry(path));
+    if (!head.empty()) DOSSIER_RETURN_IF_ERROR(sink_.EntryData(head));
+    while (!eof && broken.ok()) {
+      auto pulled = Pull(a, path, entry_bytes, broken);
+      if (!pulled.ok()) {
+        (void)sink_.EndEntry(pulled.status());
+        return pulled.status();
+      }
+      eof = *pulled == 0;
+      if (*pulled > 0) DOSSIER_RETURN_IF_ERROR(sink_.EntryData({buf_.data(), *pulled}));
+    }
+    return sink_.EndEntry(broken);
+  }
+
+  // Reads the next piece of the current entry into buf_. A damaged entry sets `broken` (the
+  // item goes on); a limit of the whole item is returned as an error (the item stops).
+  Result<size_t> Pull(archive* a, const std::string& path, uint64_t& entry_bytes, Status& broken) {
+    const la_ssize_t n = archive_read_data(a, buf_.data(), buf_.size());
+    if (n < 0) {
+      const std::string msg = LibError(a);
+      broken = LooksEncrypted(a, msg) ? Rejected(kPasswordReason)
+                                      : Rejected("damaged (" + msg + "): send the file again");
+      return size_t{0};
+    }
+    entry_bytes += static_cast<uint64_t>(n);
+    if (entry_bytes > limits_.entry_bytes) {
+      broken = LimitExceeded(fmt::format("larger than the limit of {} GiB for one file",
+                                         limits_.entry_bytes >> 30));
+      return size_t{0};
+    }
+    (void)path;
+    DOSSIER_RETURN_IF_ERROR(budget_.Add(static_cast<uint64_t>(n)));
+    return static_cast<size_t>(n);
+  }
+
+  Status ReadNested(archive* a, const std::string& path, int depth, std::vector<uint8_t> bytes,
+                    bool eof, uint64_t entry_bytes) {
+    Status broken;
+    while (!eof) {
+      auto pulled = Pull(a, path, entry_bytes, broken);
+      if (!pulled.ok()) {
+        (void)sink_.Refused(path, pulled.status().message());
+        return pulled.status();
+      }
+      const size_t n = *pulled;
+      if (!broken.ok()) return sink_.Refused(path, broken.message());
+      eof = n == 0;
+      if (bytes.size() + n > limits_.nested_archive_bytes) {
+        return sink_.Refused(path, fmt::format("archive inside an archive larger than {} MiB: "
+                                               "unpack it and send the files inside",
+                                               limits_.nested_archive_bytes >> 20));
+      }
+      bytes.insert(bytes.end(), buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(n));
+    }
+    ArchivePtr inner = NewReader();
+    if (archive_read_open_memory(inner.get(), bytes.data(), bytes.size()) != ARCHIVE_OK) {
+      const std::string msg = LibError(inner.get());
+      return sink_.Refused(path, LooksEncrypted(inner.get(), msg)
+                                     ? std::string(kPasswordReason)
+                                     : "not a readable archive (" + msg + "): send it again");
+    }
+    Status st = ReadAll(inner.get(), path + "/", depth + 1);
+    if (st.code() == StatusCode::kRejected) return sink_.Refused(path, st.message());
+    return st;
+  }
+
+  const UnpackLimits& limits_;
+  Budget& budget_;
+  UnpackSink& sink_;
+  std::vector<uint8_t> buf_;
+};
+
+}  // namespace
+
+std::string SkipGroupForName(const std::string& path) {
+  const std::string p = Lower(path);
+  const std::string base = p.substr(p.rfind('/') == std::string::npos ? 0 : p.rfind('/') + 1);
+  if (base == ".ds_store" || base == "thumbs.db" || base == "desktop.ini" ||
+      base.rfind("._", 0) == 0 || p.find("__macosx/") != std::string::npos) {
+    return kSystemClutter;
+  }
+  if (base == "autorun.inf" || p.find(".app/") != std::string::npos ||
+      p.find(".framework/") != std::string::npos) {
+    return kViewerSoftware;
+  }
+  static constexpr const char* kExtensions[] = {
+      ".exe", ".dll", ".ocx", ".sys", ".msi", ".jar", ".class", ".so", ".dylib", ".bat",
+      ".cmd", ".com", ".vbs", ".ps1", ".lnk", ".inf", ".drv", ".cpl", ".scr", ".jnlp"};
+  for (const char* ext : kExtensions) {
+    if (EndsWith(base, ext)) return kViewerSoftware;
+  }
+  return "";
+}
+
+Result<std::string> SafeEntryPath(const std::string& raw) {
+  std::string name = ValidUtf8(raw) ? raw : FromCp866(raw);
+  std::replace(name.begin(), name.end(), '\\', '/');
+  if (name.empty()) return Rejected("entry without a name");
+  if (name[0] == '/') return Rejected("absolute path: refused, archives must hold relative paths");
+  if (name.size() >= 2 && name[1] == ':' && std::isalpha(static_cast<unsigned char>(name[0]))) {
+    return Rejected("drive-letter path: refused, archives must hold relative paths");
+  }
+  std::string out;
+  size_t start = 0;
+  while (start <= name.size()) {
+    const size_t end = std::min(name.find('/', start), name.size());
+    const std::string part = name.substr(start, end - start);
+    if (part == "..") return Rejected("path leads outside the archive (..): refused for safety");
+    if (!part.empty() && part != ".") out += (out.empty() ? "" : "/") + part;
+    start = end + 1;
+  }
+  if (out.empty()) return Rejected("entry without a name");
+  return out;
+}
+
+Status Unpack(const std::filesystem::path& file, const std::string& display,
+              const UnpackLimits& limits, UnpackSink& sink) {
+  // libarchive converts entry names to the locale's charset; make that UTF-8.
+  static const bool locale_set = std::setlocale(LC_CTYPE, "C.UTF-8") != nullptr;
+  (void)locale_set;
+  DOSSIER_ASSIGN_OR_RETURN(File f, File::OpenRead(file));
+  DOSSIER_ASSIGN_OR_RETURN(uint64_t size, f.Size());
+  Budget budget{limits, size};
+  ArchivePtr a = NewReader();
+  if (archive_read_open_fd(a.get(), f.fd(), 1 << 20) != ARCHIVE_OK) {
+    const std::string msg = LibError(a.get());
+    if (LooksEncrypted(a.get(), msg)) return Rejected(kPasswordReason);
+    return Rejected("not a readable archive (" + msg + "): send the file again");
+  }
+  Reader reader(limits, budget, sink);
+  return reader.ReadAll(a.get(), display + "/", 0);
+}
+
+}  // namespace dossier::ingest

@@ -1,0 +1,172 @@
+#include "ingest/worker.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <fmt/format.h>
+#include <map>
+#include <sstream>
+#include <utility>
+
+#include "ingest/internal/wire.h"
+
+namespace dossier::ingest {
+namespace {
+
+using internal::WriteFrame;
+
+std::string EncodeLimits(const UnpackLimits& l) {
+  return fmt::format("total={};entry={};entries={};ratio={};floor={};depth={};nested={}",
+                     l.total_bytes, l.entry_bytes, l.entries, l.ratio, l.ratio_floor, l.depth,
+                     l.nested_archive_bytes);
+}
+
+UnpackLimits DecodeLimits(const std::string& text) {
+  std::map<std::string, uint64_t> kv;
+  std::istringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ';')) {
+    const auto eq = item.find('=');
+    if (eq != std::string::npos) kv[item.substr(0, eq)] = std::stoull(item.substr(eq + 1));
+  }
+  UnpackLimits l;
+  l.total_bytes = kv["total"];
+  l.entry_bytes = kv["entry"];
+  l.entries = kv["entries"];
+  l.ratio = kv["ratio"];
+  l.ratio_floor = kv["floor"];
+  l.depth = static_cast<int>(kv["depth"]);
+  l.nested_archive_bytes = kv["nested"];
+  return l;
+}
+
+// Streams what the unpacker finds to the parent, as frames on stdout.
+class FrameSink final : public UnpackSink {
+ public:
+  explicit FrameSink(int fd) : fd_(fd) {
+    // Fault injection for tests: crash while reading an entry whose path contains this text.
+    if (const char* f = std::getenv("DOSSIER_WORKER_FAULT"); f != nullptr) crash_on_ = f;
+  }
+  Status BeginEntry(const std::string& path) override {
+    if (!crash_on_.empty() && path.find(crash_on_) != std::string::npos) crash_pending_ = true;
+    return WriteFrame(fd_, 'B', path);
+  }
+  Status EntryData(std::span<const uint8_t> data) override {
+    if (crash_pending_) std::abort();
+    return WriteFrame(fd_, 'D', data);
+  }
+  Status EndEntry(const Status& outcome) override {
+    return WriteFrame(fd_, 'E', outcome.ok() ? std::string() : outcome.message());
+  }
+  Status Refused(const std::string& path, const std::string& reason) override {
+    return WriteFrame(fd_, 'R', path + '\0' + reason);
+  }
+  Status Skipped(const std::string& path, const std::string& group) override {
+    return WriteFrame(fd_, 'S', path + '\0' + group);
+  }
+
+ private:
+  int fd_;
+  std::string crash_on_;
+  bool crash_pending_ = false;
+};
+
+}  // namespace
+
+int RunUnpackWorker() {
+  ::signal(SIGPIPE, SIG_IGN);
+  for (;;) {
+    auto req = internal::ReadFrame(STDIN_FILENO, -1);
+    if (!req.ok()) return req.status().code() == StatusCode::kNotFound ? 0 : 1;
+    if (req->type != 'U') return 1;
+    const auto parts = internal::SplitNul(req->payload);
+    if (parts.size() != 3) return 1;
+    FrameSink sink(STDOUT_FILENO);
+    const Status st = Unpack(parts[0], parts[1], DecodeLimits(parts[2]), sink);
+    const std::string done =
+        st.ok() ? std::string() : std::to_string(static_cast<int>(st.code())) + '\0' + st.message();
+    if (!WriteFrame(STDOUT_FILENO, 'F', done).ok()) return 1;
+  }
+}
+
+Result<UnpackWorker> UnpackWorker::Start(const WorkerOptions& options) {
+  int to[2], from[2];
+  if (::pipe2(to, O_CLOEXEC) != 0) return ErrnoError("cannot create a pipe for", "the unpack worker", errno);
+  if (::pipe2(from, O_CLOEXEC) != 0) {
+    ::close(to[0]);
+    ::close(to[1]);
+    return ErrnoError("cannot create a pipe for", "the unpack worker", errno);
+  }
+  const std::string program = options.program.empty() ? "/proc/self/exe" : options.program;
+  const pid_t pid = ::fork();
+  if (pid < 0) return ErrnoError("cannot start", "the unpack worker", errno);
+  if (pid == 0) {
+    ::dup2(to[0], STDIN_FILENO);
+    ::dup2(from[1], STDOUT_FILENO);
+    const rlimit mem{options.memory_bytes, options.memory_bytes};
+    const rlimit cpu{options.cpu_seconds, options.cpu_seconds};
+    const rlimit core{0, 0};
+    ::setrlimit(RLIMIT_AS, &mem);
+    ::setrlimit(RLIMIT_CPU, &cpu);
+    ::setrlimit(RLIMIT_CORE, &core);
+    ::setenv("OMP_THREAD_LIMIT", "1", 1);
+    char arg0[] = "dossier";
+    char arg1[] = "__unpack-worker";
+    char* argv[] = {arg0, arg1, nullptr};
+    ::execv(program.c_str(), argv);
+    ::_exit(127);
+  }
+  ::close(to[0]);
+  ::close(from[1]);
+  UnpackWorker w;
+  w.pid_ = pid;
+  w.to_worker_ = to[1];
+  w.from_worker_ = from[0];
+  return w;
+}
+
+UnpackWorker::UnpackWorker(UnpackWorker&& o) noexcept
+    : pid_(std::exchange(o.pid_, -1)),
+      to_worker_(std::exchange(o.to_worker_, -1)),
+      from_worker_(std::exchange(o.from_worker_, -1)) {}
+
+UnpackWorker& UnpackWorker::operator=(UnpackWorker&& o) noexcept {
+  if (this != &o) {
+    Stop();
+    pid_ = std::exchange(o.pid_, -1);
+    to_worker_ = std::exchange(o.to_worker_, -1);
+    from_worker_ = std::exchange(o.from_worker_, -1);
+  }
+  return *this;
+}
+
+UnpackWorker::~UnpackWorker() { Stop(); }
+
+Status UnpackWorker::SendUnpack(const std::string& file, const std::string& display,
+                                const UnpackLimits& limits) {
+  return WriteFrame(to_worker_, 'U', file + '\0' + display + '\0' + EncodeLimits(limits));
+}
+
+std::string UnpackWorker::Stop() {
+  if (to_worker_ >= 0) ::close(std::exchange(to_worker_, -1));
+  if (from_worker_ >= 0) ::close(std::exchange(from_worker_, -1));
+  if (pid_ < 0) return "not running";
+  // A worker that crashed is reaped as it ended; one that is still running is killed.
+  int status = 0;
+  pid_t done = 0;
+  for (int i = 0; i < 20 && (done = ::waitpid(pid_, &status, WNOHANG)) == 0; ++i) ::usleep(10000);
+  if (done == 0) {
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, &status, 0);
+  }
+  pid_ = -1;
+  if (WIFSIGNALED(status)) return fmt::format("stopped by signal {}", WTERMSIG(status));
+  return fmt::format("exited with code {}", WEXITSTATUS(status));
+}
+
+}  // namespace dossier::ingest

@@ -1,0 +1,58 @@
+// Unpack workers: child processes that parse untrusted archives so that a crash or a hang on
+// hostile bytes costs one item, never the ingest (or, later, the server). Only the parent
+// holds keys; a worker sees the upload, nothing else.
+//
+// A worker is the `dossier` binary re-executed as `dossier __unpack-worker`, with memory, CPU
+// and core-dump limits (setrlimit) applied before exec, fed requests on stdin and answering
+// on stdout in frames (internal/wire.h). The parent kills a worker that stays silent past the
+// stall timeout and starts a fresh one for the next item.
+#pragma once
+
+#include <string>
+#include <sys/types.h>
+
+#include "common/status.h"
+#include "ingest/unpack.h"
+
+namespace dossier::ingest {
+
+struct WorkerOptions {
+  // Program to run as the worker; empty means this very executable (/proc/self/exe).
+  std::string program;
+  // Address-space limit of a worker (RLIMIT_AS). Default 2 GiB: a nested archive is held in
+  // memory (UnpackLimits::nested_archive_bytes) and 7z dictionaries can be large.
+  uint64_t memory_bytes = uint64_t{2} << 30;
+  // CPU seconds a worker may use in its whole life (RLIMIT_CPU), a backstop: default 1 hour.
+  uint64_t cpu_seconds = 3600;
+  // A worker that sends nothing for this long is killed and its item rejected (default 60 s).
+  int stall_seconds = 60;
+};
+
+// Entry point of the worker process: serves requests until stdin closes. Returns the exit code.
+int RunUnpackWorker();
+
+// One running worker, owned by the parent. Move-only; kills the child on destruction.
+class UnpackWorker {
+ public:
+  static Result<UnpackWorker> Start(const WorkerOptions& options);
+  UnpackWorker(UnpackWorker&& other) noexcept;
+  UnpackWorker& operator=(UnpackWorker&& other) noexcept;
+  UnpackWorker(const UnpackWorker&) = delete;
+  UnpackWorker& operator=(const UnpackWorker&) = delete;
+  ~UnpackWorker();
+
+  pid_t pid() const { return pid_; }
+  int reply_fd() const { return from_worker_; }
+  Status SendUnpack(const std::string& file, const std::string& display,
+                    const UnpackLimits& limits);
+  // Kills the child (SIGKILL) and reaps it; returns how it ended, e.g. "killed by signal 6".
+  std::string Stop();
+
+ private:
+  UnpackWorker() = default;
+  pid_t pid_ = -1;
+  int to_worker_ = -1;
+  int from_worker_ = -1;
+};
+
+}  // namespace dossier::ingest
