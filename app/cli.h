@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "app/terminal.h"
@@ -32,7 +33,8 @@ void AddPeopleCommands(CLI::App& app, Context& ctx);    // patient ..., case ...
 void AddDocumentCommands(CLI::App& app, Context& ctx);  // ingest, docs, get
 void AddAuditCommands(CLI::App& app, Context& ctx);     // audit log|verify|checkpoint|pubkey
 
-// Prints a JSON value (pretty, UTF-8) to stdout.
-void PrintJson(const std::string& dumped);
+// Prints a JSON value to stdout, pretty; bytes that are not UTF-8 (a file name from an old
+// USB stick) are shown as U+FFFD rather than aborting.
+void PrintJson(const nlohmann::json& value);
 
 }  // namespace dossier::app

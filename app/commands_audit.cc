@@ -34,7 +34,7 @@ Status Log(const Context& ctx, const std::string& patient, const std::string& si
                      {"outcome", e.outcome},
                      {"purpose", e.purpose}});
     }
-    PrintJson(arr.dump(2));
+    PrintJson(arr);
     return Status::Ok();
   }
   for (const auto& e : events) {
@@ -62,7 +62,7 @@ Status Verify(const Context& ctx, const std::string& checkpoint_file) {
                         {"public_key", r.public_key_hex},
                         {"problems", r.problems}};
     if (r.checkpoint_size) j["checkpoint_size"] = *r.checkpoint_size;
-    PrintJson(j.dump(2));
+    PrintJson(j);
   } else {
     for (const auto& p : r.problems) std::printf("problem: %s\n", p.c_str());
     if (r.intact()) {

@@ -53,7 +53,7 @@ Status Ingest(const Context& ctx, const std::string& case_id,
                      {"reason", i.reason},
                      {"id", i.doc_id}});
     }
-    PrintJson(arr.dump(2));
+    PrintJson(arr);
   } else {
     std::map<std::string, size_t> skipped;  // group → files, shown as one line each
     for (const auto& i : report.items) {
@@ -98,7 +98,7 @@ Status Docs(const Context& ctx, const std::string& case_id) {
                      {"added", d.added_at},
                      {"case", d.case_id}});
     }
-    PrintJson(arr.dump(2));
+    PrintJson(arr);
     return Status::Ok();
   }
   std::printf("%-14s %-6s %10s  %-10s %-7s %-20s %s\n", "ID", "KIND", "SIZE", "CATEGORY", "STATUS",

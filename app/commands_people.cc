@@ -37,7 +37,7 @@ Status ListPatients(const Context& ctx) {
   if (ctx.json) {
     auto arr = nlohmann::json::array();
     for (const auto& p : patients) arr.push_back(PatientJson(p));
-    PrintJson(arr.dump(2));
+    PrintJson(arr);
     return Status::Ok();
   }
   std::printf("%-16s %-10s %-20s %s\n", "ID", "BORN", "CREATED", "NAME");
@@ -56,7 +56,7 @@ Status ShowPatient(const Context& ctx, const std::string& id) {
     auto j = PatientJson(p);
     j["cases"] = nlohmann::json::array();
     for (const auto& c : cases) j["cases"].push_back(c.id);
-    PrintJson(j.dump(2));
+    PrintJson(j);
     return Status::Ok();
   }
   if (p.erased) {
@@ -110,7 +110,7 @@ Status ListCases(const Context& ctx, const std::string& patient) {
                      {"documents", c.documents},
                      {"created", c.created_at}});
     }
-    PrintJson(arr.dump(2));
+    PrintJson(arr);
     return Status::Ok();
   }
   std::printf("%-17s %-16s %-7s %5s  %-20s %s\n", "ID", "PATIENT", "STATUS", "DOCS", "CREATED",

@@ -21,7 +21,9 @@ Result<std::unique_ptr<vault::Vault>> Context::OpenVault(vault::OpenMode mode) c
   return v;
 }
 
-void PrintJson(const std::string& dumped) { std::printf("%s\n", dumped.c_str()); }
+void PrintJson(const nlohmann::json& value) {
+  std::printf("%s\n", value.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+}
 
 namespace {
 
@@ -61,13 +63,11 @@ Status Verify(const Context& ctx, bool quick) {
                           {"detail", i.detail}});
       }
     }
-    PrintJson(nlohmann::json{
-        {"checked", r.checked},
-        {"erased_skipped", r.erased_skipped},
-        {"quick", quick},
-        {"intact", r.intact()},
-        {"problems",
-         issues}}.dump(2));
+    PrintJson(nlohmann::json{{"checked", r.checked},
+                             {"erased_skipped", r.erased_skipped},
+                             {"quick", quick},
+                             {"intact", r.intact()},
+                             {"problems", issues}});
   } else {
     for (const auto& i : r.issues) {
       std::printf("%-13s %s  %s\n", i.problem.c_str(), i.doc_id.c_str(), i.detail.c_str());

@@ -1,6 +1,8 @@
 // dossier — secure medical-records pipeline. See `dossier --help` and doc/.
 #include <fmt/format.h>
 #include <pwd.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -28,6 +30,10 @@ std::string EnvOr(const char* name, const std::string& fallback) {
 
 int main(int argc, char** argv) {
   using namespace dossier;
+  // Decrypted names and document bytes pass through ordinary memory: never dump it to disk.
+  ::prctl(PR_SET_DUMPABLE, 0);
+  const rlimit no_core{0, 0};
+  ::setrlimit(RLIMIT_CORE, &no_core);
   // An unpack worker: this binary re-executed by ingest to parse untrusted archives.
   if (argc == 2 && std::string_view(argv[1]) == "__unpack-worker") {
     return ingest::RunUnpackWorker();
@@ -76,7 +82,12 @@ int main(int argc, char** argv) {
     std::fputs(cli.help().c_str(), stderr);
     return 1;
   }
-  const Status st = ctx.action();
+  Status st;
+  try {
+    st = ctx.action();
+  } catch (const std::exception& e) {
+    st = Internal(std::string("unexpected error: ") + e.what());
+  }
   if (st.ok()) return 0;
   std::fprintf(stderr, "dossier: %s\n", st.message().c_str());
   return ExitCodeFor(st);

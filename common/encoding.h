@@ -25,6 +25,9 @@ inline std::string AsString(std::span<const uint8_t> b) {
   return {reinterpret_cast<const char*>(b.data()), b.size()};
 }
 
+// Strict UTF-8 (no overlong forms checked beyond lead/continuation structure).
+bool IsValidUtf8(std::string_view s);
+
 // A random identifier: `prefix` + `_` + `length` characters of lower-case Crockford base32
 // (no i, l, o, u). 10 characters carry 50 bits — unguessable enough for ids that are not secrets.
 std::string RandomId(std::string_view prefix, size_t length = 10);

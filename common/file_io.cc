@@ -37,6 +37,22 @@ Result<File> File::OpenRead(const fs::path& path) {
   return File(fd, path.string());
 }
 
+Result<File> File::OpenRegular(const fs::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (fd < 0) {
+    const int err = errno;
+    if (err == ELOOP) return Rejected("symbolic link: not followed — upload the file it points to");
+    if (err == ENOENT) return NotFound("no such file: " + path.string());
+    return ErrnoError("cannot open", path.string(), err);
+  }
+  File f(fd, path.string());
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return ErrnoError("cannot stat", path.string(), errno);
+  if (!S_ISREG(st.st_mode)) return Rejected("not a regular file (device, pipe or socket)");
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  return f;
+}
+
 Result<File> File::CreateExclusive(const fs::path& path) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return ErrnoError("cannot create", path.string(), errno);

@@ -27,6 +27,9 @@ class File {
   File& operator=(const File&) = delete;
 
   static Result<File> OpenRead(const fs::path& path);
+  // Opens only a regular file, never following a symlink and never blocking on a FIFO that
+  // replaced the file after it was listed (kRejected otherwise).
+  static Result<File> OpenRegular(const fs::path& path);
   // Creates a new file, failing if it exists (O_EXCL), mode 0600.
   static Result<File> CreateExclusive(const fs::path& path);
 

@@ -1,9 +1,9 @@
 #include "ingest/ingest.h"
 
+#include <fmt/format.h>
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <fmt/format.h>
 #include <memory>
 #include <optional>
 
@@ -15,8 +15,8 @@ namespace dossier::ingest {
 namespace fs = std::filesystem;
 
 size_t IngestReport::Count(std::string_view status) const {
-  return static_cast<size_t>(std::count_if(items.begin(), items.end(),
-                                           [&](const ItemReport& i) { return i.status == status; }));
+  return static_cast<size_t>(std::count_if(
+      items.begin(), items.end(), [&](const ItemReport& i) { return i.status == status; }));
 }
 
 namespace {
@@ -25,8 +25,10 @@ constexpr const char* kExecutableReason =
     "executable program: not a medical document, refused for safety";
 
 std::string FormatBytes(uint64_t n) {
-  if (n >= (uint64_t{1} << 30) && n % (uint64_t{1} << 30) == 0) return fmt::format("{} GiB", n >> 30);
-  if (n >= (uint64_t{1} << 20) && n % (uint64_t{1} << 20) == 0) return fmt::format("{} MiB", n >> 20);
+  if (n >= (uint64_t{1} << 30) && n % (uint64_t{1} << 30) == 0)
+    return fmt::format("{} GiB", n >> 30);
+  if (n >= (uint64_t{1} << 20) && n % (uint64_t{1} << 20) == 0)
+    return fmt::format("{} MiB", n >> 20);
   return fmt::format("{} bytes", n);
 }
 
@@ -44,13 +46,13 @@ Status Plan(const fs::path& root, const IngestOptions& options, std::vector<Plan
   if (::lstat(root.c_str(), &st) != 0) {
     return NotFound("cannot read " + root.string() + ": no such file or folder");
   }
-  const std::string base = root.filename().empty() ? root.parent_path().filename().string()
-                                                    : root.filename().string();
+  const std::string base =
+      root.filename().empty() ? root.parent_path().filename().string() : root.filename().string();
   auto add = [&](const fs::path& p, const std::string& display, const struct stat& s,
                  bool in_folder) -> Status {
     if (out.size() >= options.max_files) {
-      return LimitExceeded(fmt::format("the upload holds more than {} files: split it",
-                                       options.max_files));
+      return LimitExceeded(
+          fmt::format("the upload holds more than {} files: split it", options.max_files));
     }
     Planned item{p, display, static_cast<uint64_t>(s.st_size), in_folder, ""};
     if (S_ISLNK(s.st_mode)) {
@@ -157,9 +159,10 @@ class EntryStore {
     const Sniffed s = Sniff(head_, head_.size() + (more ? 1 : 0));
     item_.kind = s.kind;
     if (!s.container.empty()) {
-      Reject(fmt::format("archive nested more than {} levels deep: unpack it and send the "
-                         "files inside",
-                         options_.unpack.depth));
+      Reject(
+          fmt::format("archive nested more than {} levels deep: unpack it and send the "
+                      "files inside",
+                      options_.unpack.depth));
       return Status::Ok();
     }
     if (!s.accepted()) {
@@ -167,7 +170,8 @@ class EntryStore {
       Reject(s.reason);
       return Status::Ok();
     }
-    DOSSIER_ASSIGN_OR_RETURN(writer_, vault_.BeginDocument({case_id_, item_.path, s.kind, "other"}));
+    DOSSIER_ASSIGN_OR_RETURN(writer_,
+                             vault_.BeginDocument({case_id_, item_.path, s.kind, "other"}));
     const Status st = writer_->Write(head_);
     head_.clear();
     head_.shrink_to_fit();
@@ -189,7 +193,10 @@ class Ingester {
  public:
   Ingester(vault::Vault& vault, const std::string& case_id, const IngestOptions& options,
            IngestReport& report, const IngestProgressFn& progress)
-      : vault_(vault), options_(options), report_(report), progress_(progress),
+      : vault_(vault),
+        options_(options),
+        report_(report),
+        progress_(progress),
         entry_(vault, case_id, options) {}
 
   Status Run(const std::vector<fs::path>& paths) {
@@ -245,7 +252,7 @@ class Ingester {
         return Status::Ok();
       }
     }
-    auto file = File::OpenRead(p.source);
+    auto file = File::OpenRegular(p.source);
     if (!file.ok()) return reject(file.status().message());
     std::vector<uint8_t> buf(1 << 20);
     auto head_n = file->ReadFull({buf.data(), kSniffBytes});
@@ -304,12 +311,14 @@ class Ingester {
         const std::string how = worker_->Stop();
         worker_.reset();
         const std::string reason =
-            hung ? fmt::format("unpacking stopped responding for {} s and was stopped: the file "
-                               "may be damaged or hostile — send it again or unpacked",
-                               options_.worker.stall_seconds)
-                 : fmt::format("the unpacker crashed on this file ({}): it may be damaged or "
-                               "hostile — send it again or unpacked",
-                               how);
+            hung ? fmt::format(
+                       "unpacking stopped responding for {} s and was stopped: the file "
+                       "may be damaged or hostile — send it again or unpacked",
+                       options_.worker.stall_seconds)
+                 : fmt::format(
+                       "the unpacker crashed on this file ({}): it may be damaged or "
+                       "hostile — send it again or unpacked",
+                       how);
         if (entry_.open()) {
           Add(entry_.Abandon(reason));
         } else {

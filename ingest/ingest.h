@@ -37,8 +37,8 @@ struct IngestOptions {
 };
 
 struct ItemReport {
-  std::string path;    // as given, or folder/archive name + path inside it
-  std::string kind;    // sniffed kind, "" if unknown
+  std::string path;  // as given, or folder/archive name + path inside it
+  std::string kind;  // sniffed kind, "" if unknown
   uint64_t size = 0;
   std::string status;  // stored | duplicate | skipped | rejected
   std::string reason;  // why rejected or skipped, or what it duplicates

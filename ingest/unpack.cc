@@ -3,15 +3,16 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <iconv.h>
 
 #include <algorithm>
 #include <clocale>
 #include <cstring>
-#include <fmt/format.h>
 #include <memory>
 #include <vector>
 
+#include "common/encoding.h"
 #include "common/file_io.h"
 #include "ingest/sniff.h"
 
@@ -38,20 +39,6 @@ ArchivePtr NewReader() {
   archive_read_support_format_tar(a.get());
   archive_read_support_format_iso9660(a.get());
   return a;
-}
-
-bool ValidUtf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    if (n == 0 || i + n > s.size()) return false;
-    for (size_t k = 1; k < n; ++k) {
-      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
-    }
-    i += n;
-  }
-  return true;
 }
 
 // ZIPs made by Russian Windows store names in CP866 without the UTF-8 flag.
@@ -102,13 +89,14 @@ struct Budget {
   Status Add(uint64_t n) {
     produced += n;
     if (produced > limits.total_bytes) {
-      return LimitExceeded(fmt::format("unpacks to more than {} GiB: split the upload",
-                                       limits.total_bytes >> 30));
+      return LimitExceeded(
+          fmt::format("unpacks to more than {} GiB: split the upload", limits.total_bytes >> 30));
     }
-    if (produced > limits.ratio_floor && produced > limits.ratio * std::max<uint64_t>(item_size, 1)) {
-      return LimitExceeded(fmt::format(
-          "expands to more than {}× its size: a compression bomb, refused for safety",
-          limits.ratio));
+    if (produced > limits.ratio_floor &&
+        produced > limits.ratio * std::max<uint64_t>(item_size, 1)) {
+      return LimitExceeded(
+          fmt::format("expands to more than {}× its size: a compression bomb, refused for safety",
+                      limits.ratio));
     }
     return Status::Ok();
   }
@@ -130,11 +118,12 @@ class Reader {
         const std::string msg = LibError(a);
         if (LooksEncrypted(a, msg)) return Rejected(kPasswordReason);
         if (seen == 0) {
-          return Rejected("not a readable archive (" + msg + "): send the file again, or its "
+          return Rejected("not a readable archive (" + msg +
+                          "): send the file again, or its "
                           "contents unpacked");
         }
-        return Rejected(fmt::format("damaged or truncated after {} entries ({}): send it again",
-                                    seen, msg));
+        return Rejected(
+            fmt::format("damaged or truncated after {} entries ({}): send it again", seen, msg));
       }
       ++seen;
       DOSSIER_RETURN_IF_ERROR(ReadEntry(a, entry, prefix, depth));
@@ -146,7 +135,8 @@ class Reader {
     const char* raw_name = archive_entry_pathname(entry);
     const auto name = SafeEntryPath(raw_name != nullptr ? raw_name : "");
     if (!name.ok()) {
-      return sink_.Refused(prefix + (raw_name != nullptr ? raw_name : "?"), name.status().message());
+      return sink_.Refused(prefix + (raw_name != nullptr ? raw_name : "?"),
+                           name.status().message());
     }
     const std::string path = prefix + *name;
     const mode_t type = archive_entry_filetype(entry);
@@ -155,16 +145,21 @@ class Reader {
       return sink_.Refused(path, "hard link: not followed — include the file itself");
     }
     switch (type) {
-      case AE_IFREG: break;
-      case AE_IFLNK: return sink_.Refused(path, "symbolic link: not followed — include the file itself");
+      case AE_IFREG:
+        break;
+      case AE_IFLNK:
+        return sink_.Refused(path, "symbolic link: not followed — include the file itself");
       case AE_IFCHR:
-      case AE_IFBLK: return sink_.Refused(path, "device file: not a document");
-      case AE_IFIFO: return sink_.Refused(path, "named pipe (FIFO): not a document");
-      default: return sink_.Refused(path, "not a regular file");
+      case AE_IFBLK:
+        return sink_.Refused(path, "device file: not a document");
+      case AE_IFIFO:
+        return sink_.Refused(path, "named pipe (FIFO): not a document");
+      default:
+        return sink_.Refused(path, "not a regular file");
     }
     if (++budget_.entries > limits_.entries) {
-      return LimitExceeded(fmt::format("holds more than {} files: split the upload",
-                                       limits_.entries));
+      return LimitExceeded(
+          fmt::format("holds more than {} files: split the upload", limits_.entries));
     }
     if (archive_entry_is_encrypted(entry)) return sink_.Refused(path, kPasswordReason);
     if (const std::string group = SkipGroupForName(path); !group.empty()) {
@@ -222,8 +217,8 @@ class Reader {
     }
     entry_bytes += static_cast<uint64_t>(n);
     if (entry_bytes > limits_.entry_bytes) {
-      broken = LimitExceeded(fmt::format("larger than the limit of {} GiB for one file",
-                                         limits_.entry_bytes >> 30));
+      broken = LimitExceeded(
+          fmt::format("larger than the limit of {} GiB for one file", limits_.entry_bytes >> 30));
       return size_t{0};
     }
     (void)path;
@@ -282,8 +277,8 @@ std::string SkipGroupForName(const std::string& path) {
     return kViewerSoftware;
   }
   static constexpr const char* kExtensions[] = {
-      ".exe", ".dll", ".ocx", ".sys", ".msi", ".jar", ".class", ".so", ".dylib", ".bat",
-      ".cmd", ".com", ".vbs", ".ps1", ".lnk", ".inf", ".drv", ".cpl", ".scr", ".jnlp"};
+      ".exe", ".dll", ".ocx", ".sys", ".msi", ".jar", ".class", ".so",  ".dylib", ".bat",
+      ".cmd", ".com", ".vbs", ".ps1", ".lnk", ".inf", ".drv",   ".cpl", ".scr",   ".jnlp"};
   for (const char* ext : kExtensions) {
     if (EndsWith(base, ext)) return kViewerSoftware;
   }
@@ -291,7 +286,7 @@ std::string SkipGroupForName(const std::string& path) {
 }
 
 Result<std::string> SafeEntryPath(const std::string& raw) {
-  std::string name = ValidUtf8(raw) ? raw : FromCp866(raw);
+  std::string name = IsValidUtf8(raw) ? raw : FromCp866(raw);
   std::replace(name.begin(), name.end(), '\\', '/');
   if (name.empty()) return Rejected("entry without a name");
   if (name[0] == '/') return Rejected("absolute path: refused, archives must hold relative paths");

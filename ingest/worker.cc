@@ -1,6 +1,7 @@
 #include "ingest/worker.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -8,7 +9,6 @@
 
 #include <cstdlib>
 #include <cstring>
-#include <fmt/format.h>
 #include <map>
 #include <sstream>
 #include <utility>
@@ -96,7 +96,8 @@ int RunUnpackWorker() {
 
 Result<UnpackWorker> UnpackWorker::Start(const WorkerOptions& options) {
   int to[2], from[2];
-  if (::pipe2(to, O_CLOEXEC) != 0) return ErrnoError("cannot create a pipe for", "the unpack worker", errno);
+  if (::pipe2(to, O_CLOEXEC) != 0)
+    return ErrnoError("cannot create a pipe for", "the unpack worker", errno);
   if (::pipe2(from, O_CLOEXEC) != 0) {
     ::close(to[0]);
     ::close(to[1]);

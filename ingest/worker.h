@@ -8,8 +8,9 @@
 // stall timeout and starts a fresh one for the next item.
 #pragma once
 
-#include <string>
 #include <sys/types.h>
+
+#include <string>
 
 #include "common/status.h"
 #include "ingest/unpack.h"

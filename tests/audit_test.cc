@@ -205,6 +205,12 @@ TEST_F(AuditTest, ACheckpointCatchesAForkedHistorySignedWithTheRealKey) {
                 "the log no longer extends the checkpoint: its first 7 events were rewritten"});
 }
 
+TEST_F(AuditTest, AReplacedSigningKeyIsNoticed) {
+  testing::WriteFile(vault_ / "audit.pub", std::string(64, 'a') + "\n");
+  EXPECT_EQ(Problems(), std::vector<std::string>{"the audit key in the catalog differs from "
+                                                 "audit.pub: the signing key was replaced"});
+}
+
 TEST_F(AuditTest, AnAlteredOrForeignCheckpointIsRefused) {
   std::string checkpoint = *Open()->Checkpoint();
   std::string altered = checkpoint;
@@ -220,6 +226,10 @@ TEST_F(AuditTest, AnAlteredOrForeignCheckpointIsRefused) {
   const auto p = Problems(&foreign);
   ASSERT_EQ(p.size(), 1u);
   EXPECT_EQ(p[0].rfind("the checkpoint belongs to vault vlt_", 0), 0u) << p[0];
+
+  // Lines appended after the signature must not change what is verified.
+  const std::string appended = checkpoint + "size 1\nroot " + std::string(64, '0') + "\n";
+  EXPECT_EQ(VerifyAuditLog(vault_, &appended).status().code(), StatusCode::kInvalidArgument);
 
   const std::string junk = "hello";
   auto r = VerifyAuditLog(vault_, &junk);

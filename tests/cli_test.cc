@@ -132,6 +132,20 @@ TEST_F(CliTest, IngestWithRefusalsExits2AndStoresTheRest) {
   EXPECT_EQ(Json({"docs", "--case", case_id}).size(), 1u);
 }
 
+TEST_F(CliTest, FileNamesThatAreNotUtf8StillListAsJson) {
+  const std::string case_id = InitPatientCase();
+  testing::WriteFile(dir_ / "up" / "\xc2\xfb\xef\xe8\xf1\xea\xe0.txt", "CP1251 name\n");
+  RunResult r = Run({"--json", "ingest", "--case", case_id, (dir_ / "up").string()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  const auto items = nlohmann::json::parse(r.out);
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items[0]["status"], "stored");
+  EXPECT_EQ(items[0]["path"],
+            "up/\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+            "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd.txt");
+  EXPECT_EQ(Json({"docs", "--case", case_id}).size(), 1u);
+}
+
 TEST_F(CliTest, PassphraseRulesAndWrongPassphraseChangesNothing) {
   RunResult none = RunDossier(vault_, "", {"init"});
   EXPECT_EQ(none.exit_code, 1);

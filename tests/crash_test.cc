@@ -47,7 +47,7 @@ TEST_F(CrashTest, SigkillDuringIngestNeverLeavesHalfStoredState) {
     auto v = vault::Vault::Open(vault, testing::kPassphrase, actor);
     ASSERT_TRUE(v.ok());
     const std::string pid = *(*v)->AddPatient({"Crash Test", "1970-01-01", "", ""});
-    for (int i = 0; i <= kKills + 10; ++i) cases.push_back(*(*v)->OpenCase(pid, "case"));
+    for (int i = 0; i <= kKills * 3; ++i) cases.push_back(*(*v)->OpenCase(pid, "case"));
   }
 
   // One undisturbed run sets the time scale for the kills.
@@ -58,8 +58,11 @@ TEST_F(CrashTest, SigkillDuringIngestNeverLeavesHalfStoredState) {
       std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
 
   int interrupted = 0;
+  // Kills land at a random point of [0, window); a run that finished first (the machine got
+  // faster, or less loaded) shrinks the window.
+  int64_t window = full_ms;
   for (size_t c = 1; c < cases.size() && interrupted < kKills; ++c) {
-    const int delay = static_cast<int>(full_ms * (5 + rng() % 91) / 100);
+    const int delay = static_cast<int>(window * (5 + rng() % 91) / 100);
     const int pid = testing::SpawnDossier(vault, pass, {"ingest", "--case", cases[c], src.string()},
                                           dir_ / "ingest.log");
     std::this_thread::sleep_for(std::chrono::milliseconds(delay));
@@ -68,6 +71,8 @@ TEST_F(CrashTest, SigkillDuringIngestNeverLeavesHalfStoredState) {
       ::kill(pid, SIGKILL);
       ::waitpid(pid, &status, 0);
       ++interrupted;
+    } else {
+      window = window * 3 / 4;
     }
     auto verify = testing::RunDossier(vault, pass, {"vault", "verify"});
     ASSERT_EQ(verify.exit_code, 0)

@@ -1,8 +1,10 @@
 // The vault through its public API: real libsodium, real SQLite, a fresh temp dir per test.
 #include "vault/vault.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sodium.h>
+#include <sqlite3.h>
 
 #include <fstream>
 #include <set>
@@ -224,6 +226,33 @@ TEST_F(VaultTest, SwappedObjectFilesBothFail) {
   EXPECT_NE(report->issues[0].detail.find("swapped or moved"), std::string::npos);
 }
 
+TEST_F(VaultTest, SwappedCatalogRowsFailToOpen) {
+  const StoreOutcome a = Store("a.pdf", PseudoRandom(5000, 1));
+  const StoreOutcome b = Store("b.pdf", PseudoRandom(5000, 2));
+  const std::string other_case = *v_->OpenCase(patient_, "another clinic");
+  v_.reset();
+  // Swap which object and key each row points to, and move one row to another case.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((vault_dir_ / "catalog.db").c_str(), &db), SQLITE_OK);
+  const std::string sql = fmt::format(
+      "UPDATE documents SET object_id = 'x' || object_id WHERE id = '{0}';"
+      "UPDATE documents SET object_id = (SELECT substr(object_id, 2) FROM documents WHERE id = "
+      "'{0}'), wrapped_key = (SELECT wrapped_key FROM documents WHERE id = '{0}') WHERE id = "
+      "'{1}';"
+      "UPDATE documents SET case_id = '{2}' WHERE id = '{0}';",
+      a.doc_id, b.doc_id, other_case);
+  ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  Reopen(OpenMode::kVerify);
+  auto rb = Read(b.doc_id);  // now points at a's object and key
+  EXPECT_EQ(rb.status().code(), StatusCode::kCorrupt);
+  EXPECT_NE(rb.status().message().find("the catalog row of document " + b.doc_id + " was altered"),
+            std::string::npos)
+      << rb.status().message();
+  auto report = v_->Verify(false);
+  EXPECT_EQ(report->issues.size(), 2u);
+}
+
 TEST_F(VaultTest, MissingObjectIsReportedById) {
   const StoreOutcome a = Store("a.pdf", "%PDF-1.4 a");
   fs::remove(ObjectPath(a.doc_id));
@@ -231,7 +260,7 @@ TEST_F(VaultTest, MissingObjectIsReportedById) {
   ASSERT_EQ(report->issues.size(), 1u);
   EXPECT_EQ(report->issues[0].doc_id, a.doc_id);
   EXPECT_EQ(report->issues[0].problem, "missing");
-  EXPECT_EQ(Read(a.doc_id).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(Read(a.doc_id).status().code(), StatusCode::kCorrupt);
 }
 
 TEST_F(VaultTest, DuplicateContentInACaseIsStoredOnce) {
@@ -263,6 +292,21 @@ TEST_F(VaultTest, OrphansAreReportedByVerifyAndSweptOnNextOpen) {
   EXPECT_EQ(v_->swept_orphans(), std::vector<std::string>{"ff00000000000000000000000000000f"});
   EXPECT_FALSE(fs::exists(orphan));
   EXPECT_TRUE(fs::is_empty(vault_dir_ / "tmp"));
+  EXPECT_EQ(*Read(a.doc_id), "%PDF-1.4 a");
+}
+
+TEST_F(VaultTest, StrayFilesUnderObjectsAreReportedNeverDeleted) {
+  const StoreOutcome a = Store("a.pdf", "%PDF-1.4 a");
+  testing::WriteFile(vault_dir_ / "objects" / ".DS_Store", "finder junk");
+  testing::WriteFile(vault_dir_ / "objects" / "ab" / "notes.txt", "someone's file");
+  Reopen();  // the sweep leaves them alone
+  EXPECT_TRUE(fs::exists(vault_dir_ / "objects" / ".DS_Store"));
+  EXPECT_TRUE(fs::exists(vault_dir_ / "objects" / "ab" / "notes.txt"));
+  auto report = v_->Verify(false);
+  ASSERT_TRUE(report.ok()) << report.status().message();
+  EXPECT_TRUE(report->intact());
+  ASSERT_EQ(report->orphans.size(), 2u);
+  EXPECT_EQ(report->orphans[0].problem, "stray");
   EXPECT_EQ(*Read(a.doc_id), "%PDF-1.4 a");
 }
 
@@ -354,6 +398,9 @@ TEST_F(VaultTest, CreateRefusesAnExistingVaultAndWeakSettings) {
   EXPECT_EQ(Vault::Create(dir_ / "v3", kPassphrase, actor_, weak).code(),
             StatusCode::kInvalidArgument);
   EXPECT_FALSE(fs::exists(dir_ / "v2"));
+  // A trailing slash names the same folder.
+  ASSERT_TRUE(Vault::Create((dir_ / "v4").string() + "/", kPassphrase, actor_).ok());
+  EXPECT_TRUE(fs::exists(dir_ / "v4" / "vault.key"));
   EXPECT_EQ(Vault::Open(dir_ / "nowhere", kPassphrase, actor_).status().code(),
             StatusCode::kNotFound);
 }

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "common/encoding.h"
+#include "common/file_io.h"
 #include "vault/internal/audit_log.h"
 #include "vault/internal/layout.h"
 
@@ -71,26 +72,34 @@ struct Checkpoint {
   std::string body;
 };
 
+// A checkpoint is exactly these lines, in this order, and nothing else; every field is taken
+// from the signed body, so no appended line can change what is verified.
 Result<Checkpoint> ParseCheckpoint(const std::string& text) {
   auto bad = [](const std::string& why) {
     return InvalidArgument("not a Dossier audit checkpoint: " + why);
   };
-  const auto sig_pos = text.find("\nsig ");
-  if (text.rfind("dossier-audit-checkpoint v1\n", 0) != 0 || sig_pos == std::string::npos) {
-    return bad("missing header or signature line");
+  static constexpr const char* kKeys[] = {"vault", "size", "root", "time", "key", "sig"};
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  if (text.empty() || text.back() != '\n' || lines.size() != 7 ||
+      lines[0] != "dossier-audit-checkpoint v1") {
+    return bad("expected the 7 lines written by `dossier audit checkpoint`");
+  }
+  std::map<std::string, std::string> fields;
+  for (size_t i = 1; i < lines.size(); ++i) {
+    const std::string prefix = std::string(kKeys[i - 1]) + " ";
+    if (lines[i].rfind(prefix, 0) != 0)
+      return bad("line " + std::to_string(i + 1) + " is not `" + kKeys[i - 1] + "`");
+    fields[kKeys[i - 1]] = lines[i].substr(prefix.size());
   }
   Checkpoint cp;
-  cp.body = text.substr(0, sig_pos + 1);
-  std::map<std::string, std::string> fields;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    const auto sp = line.find(' ');
-    if (sp != std::string::npos) fields[line.substr(0, sp)] = line.substr(sp + 1);
-  }
+  cp.body = text.substr(0, text.size() - lines[6].size() - 1);
   cp.vault_id = fields["vault"];
   try {
-    cp.size = std::stoll(fields["size"]);
+    size_t used = 0;
+    cp.size = std::stoll(fields["size"], &used);
+    if (used != fields["size"].size() || cp.size < 0) return bad("bad size");
   } catch (...) {
     return bad("bad size");
   }
@@ -145,6 +154,10 @@ Result<AuditVerifyReport> VerifyAuditLog(const std::filesystem::path& vault_dir,
   AuditVerifyReport report;
   report.public_key_hex = pk_hex;
   auto problem = [&](std::string p) { report.problems.push_back(std::move(p)); };
+  if (auto pub = ReadSmallFile(internal::AuditKeyPath(vault_dir), 4096);
+      !pub.ok() || *pub != pk_hex + "\n") {
+    problem("the audit key in the catalog differs from audit.pub: the signing key was replaced");
+  }
 
   internal::MerkleFrontier tree;
   std::optional<Bytes> root_at_checkpoint;

@@ -54,7 +54,9 @@ class DocumentWriterImpl final : public DocumentWriter {
       out.doc_id = RandomId("doc");
       DOSSIER_ASSIGN_OR_RETURN(Bytes name_enc,
                                v_.SealField(patient_id_, "documents.name", out.doc_id, doc_.name));
-      DOSSIER_ASSIGN_OR_RETURN(Bytes wrapped, v_.WrapObjectKey(patient_id_, object_id_, data_key_));
+      const Vault::Impl::ObjectBinding binding{patient_id_,  object_id_,     out.doc_id,
+                                               doc_.case_id, obj.plain_size, obj.stored_size};
+      DOSSIER_ASSIGN_OR_RETURN(Bytes wrapped, v_.WrapObjectKey(binding, data_key_));
       DOSSIER_ASSIGN_OR_RETURN(
           Stmt ins, v_.db_.Prepare(
                         "INSERT INTO documents(id, case_id, patient_id, object_id, name_enc, kind, "
@@ -69,11 +71,10 @@ class DocumentWriterImpl final : public DocumentWriter {
       DOSSIER_RETURN_IF_ERROR(v_.Audit("document.store", {out.doc_id, doc_.case_id}, patient_id_));
       return tx->Commit();
     }();
-    if (!result.ok() || out.duplicate) {
-      Status removed = v_.objects_.Remove(object_id_);
-      if (!result.ok()) return result;
-      DOSSIER_RETURN_IF_ERROR(removed);
-    }
+    // On failure the object stays: if the commit did reach the disk its row needs it, and if
+    // not, the next open sweeps it as an orphan.
+    if (!result.ok()) return result;
+    if (out.duplicate) DOSSIER_RETURN_IF_ERROR(v_.objects_.Remove(object_id_));
     return out;
   }
 
@@ -103,7 +104,8 @@ Result<DocumentRecord> ReadDocRow(Vault::Impl& v, const Stmt& s) {
   d.size = static_cast<uint64_t>(s.Int(9));
   d.stored_size = static_cast<uint64_t>(s.Int(10));
   if (d.status != "erased") {
-    DOSSIER_ASSIGN_OR_RETURN(d.name, v.OpenField(d.patient_id, "documents.name", d.id, s.Blob(4)));
+    DOSSIER_ASSIGN_OR_RETURN(d.name,
+                             v.OpenField(d.patient_id, "documents.name", d.id, s.Blob(4), true));
   }
   return d;
 }
@@ -160,39 +162,54 @@ Status Vault::SetCategory(const std::string& doc_id, const std::string& category
 }
 
 Status Vault::ReadDocument(const std::string& doc_id, ByteSink& sink) {
-  DOSSIER_ASSIGN_OR_RETURN(Stmt s, impl_->db_.Prepare(std::string(kDocColumns) + " WHERE id = ?"));
-  s.Bind(1, doc_id);
-  DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
-  if (!row) return NotFound("no document " + doc_id + " (see `dossier docs --case ID`)");
-  const std::string patient_id = s.Text(2);
-  const std::string object_id = s.Text(3);
-  if (s.Text(7) == "erased") {
-    DOSSIER_RETURN_IF_ERROR(impl_->AuditAlone("document.read", {doc_id}, patient_id, "refused"));
+  Impl::ObjectBinding binding;
+  std::string status;
+  Bytes wrapped;
+  {  // copy the row and finish the statement: no read snapshot is held while decrypting
+    DOSSIER_ASSIGN_OR_RETURN(
+        Stmt s, impl_->db_.Prepare("SELECT patient_id, object_id, case_id, size, stored_size, "
+                                   "status, wrapped_key FROM documents WHERE id = ?"));
+    s.Bind(1, doc_id);
+    DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return NotFound("no document " + doc_id + " (see `dossier docs --case ID`)");
+    binding = {s.Text(0),
+               s.Text(1),
+               doc_id,
+               s.Text(2),
+               static_cast<uint64_t>(s.Int(3)),
+               static_cast<uint64_t>(s.Int(4))};
+    status = s.Text(5);
+    wrapped = s.Blob(6);
+  }
+  if (status == "erased") {
+    DOSSIER_RETURN_IF_ERROR(
+        impl_->AuditAlone("document.read", {doc_id}, binding.patient_id, "refused"));
     return Rejected(
         fmt::format("document {} was erased together with patient {}: its data no "
                     "longer exists and cannot be recovered",
-                    doc_id, patient_id));
+                    doc_id, binding.patient_id));
   }
   Status st = [&]() -> Status {
-    DOSSIER_ASSIGN_OR_RETURN(SecureBuffer key,
-                             impl_->UnwrapObjectKey(patient_id, object_id, s.Blob(11)));
-    return impl_->objects_.Read(object_id, key, static_cast<uint64_t>(s.Int(10)), &sink);
+    DOSSIER_ASSIGN_OR_RETURN(SecureBuffer key, impl_->UnwrapObjectKey(binding, wrapped));
+    return impl_->objects_.Read(binding.object_id, key, binding.stored_size, &sink);
   }();
   if (!st.ok()) {
-    DOSSIER_RETURN_IF_ERROR(impl_->AuditAlone("document.read", {doc_id}, patient_id, "failed"));
+    DOSSIER_RETURN_IF_ERROR(
+        impl_->AuditAlone("document.read", {doc_id}, binding.patient_id, "failed"));
     return st.WithContext("document " + doc_id);
   }
-  return impl_->AuditAlone("document.read", {doc_id}, patient_id);
+  return impl_->AuditAlone("document.read", {doc_id}, binding.patient_id);
 }
 
 Result<VerifyReport> Vault::Verify(bool quick, const ProgressFn& progress) {
   DOSSIER_ASSIGN_OR_RETURN(
       Stmt s, impl_->db_.Prepare("SELECT id, patient_id, object_id, status, size, stored_size, "
-                                 "wrapped_key FROM documents ORDER BY id"));
+                                 "wrapped_key, case_id FROM documents ORDER BY id"));
   struct Row {
     std::string id, patient, object, status;
     uint64_t size, stored;
     Bytes wrapped;
+    std::string case_id;
   };
   std::vector<Row> rows;
   uint64_t total = 0;
@@ -200,7 +217,7 @@ Result<VerifyReport> Vault::Verify(bool quick, const ProgressFn& progress) {
     DOSSIER_ASSIGN_OR_RETURN(bool more, s.Step());
     if (!more) break;
     rows.push_back({s.Text(0), s.Text(1), s.Text(2), s.Text(3), static_cast<uint64_t>(s.Int(4)),
-                    static_cast<uint64_t>(s.Int(5)), s.Blob(6)});
+                    static_cast<uint64_t>(s.Int(5)), s.Blob(6), s.Text(7)});
     total += rows.back().stored;
   }
   VerifyReport report;
@@ -225,7 +242,8 @@ Result<VerifyReport> Vault::Verify(bool quick, const ProgressFn& progress) {
                                          st.st_size, r.stored));
     } else if (!quick) {
       uint64_t plain = 0;
-      auto key = impl_->UnwrapObjectKey(r.patient, r.object, r.wrapped);
+      auto key = impl_->UnwrapObjectKey({r.patient, r.object, r.id, r.case_id, r.size, r.stored},
+                                        r.wrapped);
       Status read =
           key.ok() ? impl_->objects_.Read(r.object, *key, r.stored, nullptr, &plain) : key.status();
       if (!read.ok()) {
@@ -240,11 +258,14 @@ Result<VerifyReport> Vault::Verify(bool quick, const ProgressFn& progress) {
     done += r.stored;
     if (progress) progress(done, total);
   }
-  DOSSIER_ASSIGN_OR_RETURN(auto present, impl_->objects_.ListObjects());
-  for (const auto& id : present) {
+  DOSSIER_ASSIGN_OR_RETURN(auto listing, impl_->objects_.ListObjects());
+  for (const auto& id : listing.objects) {
     if (known.count(id) == 0) {
       report.orphans.push_back({"", id, "orphan", "no catalog row refers to object " + id});
     }
+  }
+  for (const auto& path : listing.strays) {
+    report.orphans.push_back({"", "", "stray", "unexpected file " + path + " (not an object)"});
   }
   std::vector<std::string> bad;
   for (const auto& i : report.issues) bad.push_back(i.doc_id);

@@ -70,9 +70,9 @@ Result<PatientRecord> ReadPatientRow(Vault::Impl& v, const Stmt& s) {
   p.erased = !s.IsNull(2);
   p.erased_at = s.Text(2);
   if (p.erased) return p;
-  DOSSIER_ASSIGN_OR_RETURN(p.info.name, v.OpenField(p.id, "patients.name", p.id, s.Blob(3)));
+  DOSSIER_ASSIGN_OR_RETURN(p.info.name, v.OpenField(p.id, "patients.name", p.id, s.Blob(3), true));
   DOSSIER_ASSIGN_OR_RETURN(p.info.birth_date,
-                           v.OpenField(p.id, "patients.birth_date", p.id, s.Blob(4)));
+                           v.OpenField(p.id, "patients.birth_date", p.id, s.Blob(4), true));
   DOSSIER_ASSIGN_OR_RETURN(p.info.phone, v.OpenField(p.id, "patients.phone", p.id, s.Blob(5)));
   DOSSIER_ASSIGN_OR_RETURN(p.info.email, v.OpenField(p.id, "patients.email", p.id, s.Blob(6)));
   return p;
@@ -91,12 +91,15 @@ Result<std::vector<PatientRecord>> Vault::ListPatients() {
 }
 
 Result<PatientRecord> Vault::GetPatient(const std::string& patient_id) {
-  DOSSIER_ASSIGN_OR_RETURN(Stmt s,
-                           impl_->db_.Prepare(std::string(kPatientColumns) + " WHERE id = ?"));
-  s.Bind(1, patient_id);
-  DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
-  if (!row) return NotFound("no patient " + patient_id + " (see `dossier patient list`)");
-  DOSSIER_ASSIGN_OR_RETURN(PatientRecord p, ReadPatientRow(*impl_, s));
+  PatientRecord p;
+  {  // finish the statement before the audit write
+    DOSSIER_ASSIGN_OR_RETURN(Stmt s,
+                             impl_->db_.Prepare(std::string(kPatientColumns) + " WHERE id = ?"));
+    s.Bind(1, patient_id);
+    DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return NotFound("no patient " + patient_id + " (see `dossier patient list`)");
+    DOSSIER_ASSIGN_OR_RETURN(p, ReadPatientRow(*impl_, s));
+  }
   DOSSIER_RETURN_IF_ERROR(impl_->AuditAlone("patient.read", {patient_id}, patient_id));
   return p;
 }
@@ -132,7 +135,7 @@ Status Vault::ErasePatient(const std::string& patient_id) {
   }
   impl_->patient_keys_.erase(patient_id);  // sodium_free zeroes it
   // Move the erased rows out of the WAL into the (secure_delete) main file.
-  return impl_->db_.Exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  return impl_->CheckpointWal(30000);
 }
 
 Result<std::string> Vault::OpenCase(const std::string& patient_id, const std::string& goal,
@@ -173,7 +176,7 @@ Result<CaseRecord> ReadCaseRow(Vault::Impl& v, const Stmt& s) {
   c.status = s.Text(3);
   c.documents = s.Int(6);
   if (c.status == "erased") return c;
-  DOSSIER_ASSIGN_OR_RETURN(c.goal, v.OpenField(c.patient_id, "cases.goal", c.id, s.Blob(4)));
+  DOSSIER_ASSIGN_OR_RETURN(c.goal, v.OpenField(c.patient_id, "cases.goal", c.id, s.Blob(4), true));
   DOSSIER_ASSIGN_OR_RETURN(c.question,
                            v.OpenField(c.patient_id, "cases.question", c.id, s.Blob(5)));
   return c;

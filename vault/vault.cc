@@ -58,9 +58,10 @@ Result<KeyFile> ReadKeyFile(const fs::path& dir) {
   DOSSIER_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(path, 64 << 10));
   auto j = nlohmann::json::parse(text, nullptr, false);
   auto bad = [&](const char* why) { return Corrupt(path.string() + " is damaged: " + why); };
-  if (!j.is_object() || j.value("format", "") != "dossier-vault-key") return bad("not a key file");
-  if (j.value("version", 0) != 1) return bad("unknown version");
   try {
+    if (!j.is_object() || j.value("format", "") != "dossier-vault-key")
+      return bad("not a key file");
+    if (j.value("version", 0) != 1) return bad("unknown version");
     KeyFile k;
     k.vault_id = j.at("vault_id").get<std::string>();
     const auto& kdf = j.at("kdf");
@@ -77,7 +78,7 @@ Result<KeyFile> ReadKeyFile(const fs::path& dir) {
     k.sealed_master = *sealed;
     return k;
   } catch (const nlohmann::json::exception&) {
-    return bad("missing fields");
+    return bad("missing or mistyped fields");
   }
 }
 
@@ -198,8 +199,13 @@ Result<Bytes> Vault::Impl::SealField(const std::string& patient_id, const std::s
 }
 
 Result<std::string> Vault::Impl::OpenField(const std::string& patient_id, const std::string& where,
-                                           const std::string& row_id, const Bytes& sealed) {
-  if (sealed.empty()) return std::string();
+                                           const std::string& row_id, const Bytes& sealed,
+                                           bool required) {
+  if (sealed.empty()) {
+    if (required)
+      return Corrupt(fmt::format("{} of {} is missing from the catalog", where, row_id));
+    return std::string();
+  }
   DOSSIER_ASSIGN_OR_RETURN(const SecureBuffer* pk, PatientKey(patient_id));
   const SecureBuffer field_key = internal::DeriveSubkey(*pk, 1, "dsfield_");
   auto text = internal::OpenText(field_key, sealed, where + ":" + row_id);
@@ -207,27 +213,57 @@ Result<std::string> Vault::Impl::OpenField(const std::string& patient_id, const 
   return text;
 }
 
-Result<Bytes> Vault::Impl::WrapObjectKey(const std::string& patient_id,
-                                         const std::string& object_id,
-                                         const SecureBuffer& data_key) {
-  DOSSIER_ASSIGN_OR_RETURN(const SecureBuffer* pk, PatientKey(patient_id));
-  const SecureBuffer wrap = internal::DeriveSubkey(*pk, 2, "dswrapk_");
-  return internal::Seal(wrap, data_key.span(), "dossier-object-key-v1:" + object_id);
+std::string Vault::Impl::ObjectBinding::Ad() const {
+  return fmt::format("dossier-object-key-v2:{}:{}:{}:{}:{}:{}", object_id, doc_id, case_id,
+                     patient_id, size, stored_size);
 }
 
-Result<SecureBuffer> Vault::Impl::UnwrapObjectKey(const std::string& patient_id,
-                                                  const std::string& object_id,
-                                                  const Bytes& wrapped) {
-  DOSSIER_ASSIGN_OR_RETURN(const SecureBuffer* pk, PatientKey(patient_id));
+Result<Bytes> Vault::Impl::WrapObjectKey(const ObjectBinding& b, const SecureBuffer& data_key) {
+  DOSSIER_ASSIGN_OR_RETURN(const SecureBuffer* pk, PatientKey(b.patient_id));
   const SecureBuffer wrap = internal::DeriveSubkey(*pk, 2, "dswrapk_");
-  auto key = internal::Open(wrap, wrapped, "dossier-object-key-v1:" + object_id);
-  if (!key.ok()) return Corrupt("the data key of object " + object_id + " fails authentication");
+  return internal::Seal(wrap, data_key.span(), b.Ad());
+}
+
+Result<SecureBuffer> Vault::Impl::UnwrapObjectKey(const ObjectBinding& b, const Bytes& wrapped) {
+  DOSSIER_ASSIGN_OR_RETURN(const SecureBuffer* pk, PatientKey(b.patient_id));
+  const SecureBuffer wrap = internal::DeriveSubkey(*pk, 2, "dswrapk_");
+  auto key = internal::Open(wrap, wrapped, b.Ad());
+  if (!key.ok()) {
+    return Corrupt(
+        fmt::format("the catalog row of document {} was altered: its data key does "
+                    "not open (object {})",
+                    b.doc_id, b.object_id));
+  }
   return key;
+}
+
+Status Vault::Impl::CheckpointWal(int wait_ms) {
+  for (int waited = 0;; waited += 100) {
+    {
+      DOSSIER_ASSIGN_OR_RETURN(Stmt s, db_.Prepare("PRAGMA wal_checkpoint(TRUNCATE)"));
+      DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (row && s.Int(0) == 0) return Status::Ok();  // column 0: 1 when blocked by a reader
+    }
+    if (waited >= wait_ms) {
+      return IoError(
+          "another process is reading the vault and holds old catalog pages; the "
+          "erasure is recorded and finishes with the next dossier command");
+    }
+    ::usleep(100 * 1000);
+  }
 }
 
 Status Vault::Impl::SweepOrphans() {
   DOSSIER_RETURN_IF_ERROR(objects_.SweepTemp().status());
-  DOSSIER_ASSIGN_OR_RETURN(auto present, objects_.ListObjects());
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir_, ec)) {  // vault.key.tmp_…, audit.pub.tmp_…
+    const std::string name = e.path().filename().string();
+    if (name.rfind("vault.key.tmp_", 0) == 0 || name.rfind("audit.pub.tmp_", 0) == 0) {
+      fs::remove(e.path(), ec);
+    }
+  }
+  DOSSIER_ASSIGN_OR_RETURN(auto listing, objects_.ListObjects());
+  const auto& present = listing.objects;
   if (present.empty()) return Status::Ok();
   std::set<std::string> known;
   DOSSIER_ASSIGN_OR_RETURN(Stmt s, db_.Prepare("SELECT object_id FROM documents"));
@@ -244,8 +280,10 @@ Status Vault::Impl::SweepOrphans() {
   return Status::Ok();
 }
 
-Status Vault::Create(const fs::path& dir, std::string_view passphrase, const Actor& actor,
+Status Vault::Create(const fs::path& dir_arg, std::string_view passphrase, const Actor& actor,
                      const VaultOptions& options) {
+  fs::path dir = dir_arg.lexically_normal();
+  if (!dir.has_filename()) dir = dir.parent_path();  // "v2/" names the folder v2
   EnsureSodium();
   if (options.kdf_opslimit < kMinOps || options.kdf_memlimit < kMinMem) {
     return InvalidArgument("Argon2id cost below libsodium's MODERATE is not allowed");
@@ -255,7 +293,7 @@ Status Vault::Create(const fs::path& dir, std::string_view passphrase, const Act
   }
   std::error_code ec;
   if (fs::exists(dir, ec) && !fs::is_empty(dir, ec)) {
-    return Rejected(fs::exists(internal::KeyFilePath(dir))
+    return Rejected(fs::exists(internal::KeyFilePath(dir), ec)
                         ? "a vault already exists at " + dir.string()
                         : dir.string() + " exists and is not empty: choose a new folder");
   }
@@ -349,7 +387,10 @@ Result<std::unique_ptr<Vault>> Vault::Open(const fs::path& dir, std::string_view
   impl->signing_.vault_id = kf.vault_id;
   impl->signing_.secret = std::move(sk).value();
   DOSSIER_RETURN_IF_ERROR(impl->objects_.Prepare());
-  if (mode == OpenMode::kNormal) DOSSIER_RETURN_IF_ERROR(impl->SweepOrphans());
+  if (mode == OpenMode::kNormal) {
+    DOSSIER_RETURN_IF_ERROR(impl->SweepOrphans());
+    (void)impl->CheckpointWal(0);  // finishes an erasure a reader had held up; best effort
+  }
   return std::unique_ptr<Vault>(new Vault(std::move(impl)));
 }
 

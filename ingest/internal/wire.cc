@@ -62,8 +62,7 @@ Status WriteFrame(int fd, char type, std::span<const uint8_t> payload) {
 }
 
 Status WriteFrame(int fd, char type, std::string_view payload) {
-  return WriteFrame(fd, type,
-                    {reinterpret_cast<const uint8_t*>(payload.data()), payload.size()});
+  return WriteFrame(fd, type, {reinterpret_cast<const uint8_t*>(payload.data()), payload.size()});
 }
 
 Result<Frame> ReadFrame(int fd, int timeout_ms) {

@@ -14,12 +14,18 @@ std::string CanonicalEncoding(const AuditEvent& e) {
   nlohmann::json j = {{"seq", e.seq},         {"at", e.at},           {"actor", e.actor},
                       {"role", e.role},       {"action", e.action},   {"objects", e.objects},
                       {"patient", e.patient}, {"outcome", e.outcome}, {"purpose", e.purpose}};
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  // Strict: text that is not UTF-8 throws rather than collapsing into U+FFFD, so two
+  // different stored values can never hash alike.
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::strict);
 }
 
 Bytes LeafHash(const AuditEvent& e) {
   std::string buf(1, '\0');
-  buf += CanonicalEncoding(e);
+  try {
+    buf += CanonicalEncoding(e);
+  } catch (const nlohmann::json::exception&) {
+    return {};  // not UTF-8: matches no stored hash, so verify reports the event modified
+  }
   return Sha256(AsBytes(buf));
 }
 
@@ -106,6 +112,12 @@ Status WriteHead(Db& db, const MerkleFrontier& f, const SigningKey& key) {
 Status InitHead(Db& db, const SigningKey& key) { return WriteHead(db, MerkleFrontier(), key); }
 
 Status AppendEvent(Db& db, AuditEvent& e, const SigningKey& key) {
+  for (const std::string* field :
+       {&e.at, &e.actor, &e.role, &e.action, &e.patient, &e.outcome, &e.purpose}) {
+    if (!IsValidUtf8(*field)) {
+      return InvalidArgument("audit fields must be UTF-8: check --actor / $USER");
+    }
+  }
   DOSSIER_ASSIGN_OR_RETURN(Stmt head, db.Prepare("SELECT tree_size, frontier FROM audit_head"));
   DOSSIER_ASSIGN_OR_RETURN(bool found, head.Step());
   if (!found) return Corrupt("the audit log has no head");

@@ -108,7 +108,10 @@ ObjectWriter::~ObjectWriter() {
     (void)s_->file.Close();
     ::unlink(s_->temp.c_str());
   }
-  if (s_) sodium_memzero(&s_->stream, sizeof(s_->stream));
+  if (s_) {
+    sodium_memzero(&s_->stream, sizeof(s_->stream));
+    sodium_memzero(&s_->mac, sizeof(s_->mac));
+  }
 }
 
 Status ObjectWriter::FlushChunk(bool final) {
@@ -166,9 +169,11 @@ Result<WrittenObject> ObjectWriter::Finish() {
   DOSSIER_RETURN_IF_ERROR(s_->file.Sync());
   DOSSIER_RETURN_IF_ERROR(s_->file.Close());
   std::error_code ec;
-  std::filesystem::create_directories(s_->final_path.parent_path(), ec);
-  if (ec)
-    return IoError("cannot create " + s_->final_path.parent_path().string() + ": " + ec.message());
+  const auto shard = s_->final_path.parent_path();
+  if (std::filesystem::create_directory(shard, ec)) {
+    DOSSIER_RETURN_IF_ERROR(SyncDir(shard.parent_path()));  // the new shard's entry in objects/
+  }
+  if (ec) return IoError("cannot create " + shard.string() + ": " + ec.message());
   if (::rename(s_->temp.c_str(), s_->final_path.c_str()) != 0) {
     return ErrnoError("cannot rename object into", s_->final_path.string(), errno);
   }
@@ -198,10 +203,10 @@ std::filesystem::path ObjectStore::PathFor(const std::string& object_id) const {
 
 Status ObjectStore::Prepare() {
   std::error_code ec;
-  std::filesystem::create_directories(dir_ / "objects", ec);
-  if (!ec) std::filesystem::create_directories(dir_ / "tmp", ec);
+  bool created = std::filesystem::create_directory(dir_ / "objects", ec);
+  if (!ec) created |= std::filesystem::create_directory(dir_ / "tmp", ec);
   if (ec) return IoError("cannot create object folders in " + dir_.string() + ": " + ec.message());
-  return Status::Ok();
+  return created ? SyncDir(dir_) : Status::Ok();
 }
 
 Result<std::unique_ptr<ObjectWriter>> ObjectStore::Create(const std::string& object_id,
@@ -236,8 +241,8 @@ Status ObjectStore::Read(const std::string& object_id, const SecureBuffer& data_
   const auto path = PathFor(object_id);
   auto file = File::OpenRead(path);
   if (!file.ok()) {
-    if (file.status().code() == StatusCode::kNotFound) {
-      return NotFound("object " + object_id + " is missing from the vault");
+    if (file.status().code() == StatusCode::kNotFound) {  // the catalog says it exists
+      return Corrupt("object " + object_id + " is missing from the vault");
     }
     return file.status();
   }
@@ -262,6 +267,10 @@ Status ObjectStore::Read(const std::string& object_id, const SecureBuffer& data_
     return corrupt("the file holds another object (swapped or moved)");
   }
   crypto_secretstream_xchacha20poly1305_state st;
+  struct Wipe {  // the pull state holds a key derived from the data key
+    crypto_secretstream_xchacha20poly1305_state& st;
+    ~Wipe() { sodium_memzero(&st, sizeof(st)); }
+  } wipe{st};
   if (crypto_secretstream_xchacha20poly1305_init_pull(&st, header + 12 + kIdBytes,
                                                       data_key.data()) != 0) {
     return corrupt("bad stream header");
@@ -294,17 +303,27 @@ Status ObjectStore::Read(const std::string& object_id, const SecureBuffer& data_
   return Status::Ok();
 }
 
-Result<std::vector<std::string>> ObjectStore::ListObjects() const {
-  std::vector<std::string> ids;
+Result<ObjectStore::Listing> ObjectStore::ListObjects() const {
+  Listing out;
   std::error_code ec;
   const auto root = dir_ / "objects";
-  if (!std::filesystem::exists(root, ec)) return ids;
+  if (!std::filesystem::exists(root, ec)) return out;
   for (auto it = std::filesystem::recursive_directory_iterator(root, ec);
        !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-    if (it->is_regular_file()) ids.push_back(it->path().filename().string());
+    if (it->is_directory(ec)) continue;
+    const std::string name = it->path().filename().string();
+    const std::string parent = it->path().parent_path().filename().string();
+    const auto id = FromHex(name);
+    // Only <2 hex>/<32 hex> files are objects; anything else is reported, never touched.
+    if (id && id->size() == kIdBytes && name.size() == 32 && name.substr(0, 2) == parent &&
+        it->path().parent_path().parent_path() == root && it->is_regular_file(ec)) {
+      out.objects.push_back(name);
+    } else {
+      out.strays.push_back(it->path().lexically_relative(dir_).string());
+    }
   }
   if (ec) return IoError("cannot list " + root.string() + ": " + ec.message());
-  return ids;
+  return out;
 }
 
 Status ObjectStore::Remove(const std::string& object_id) const {

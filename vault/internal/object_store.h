@@ -66,8 +66,11 @@ class ObjectStore {
   Status Read(const std::string& object_id, const SecureBuffer& data_key, uint64_t expected_size,
               ByteSink* sink, uint64_t* plain_size = nullptr) const;
 
-  // Ids of every object file present (whether or not the catalog knows it).
-  Result<std::vector<std::string>> ListObjects() const;
+  struct Listing {
+    std::vector<std::string> objects;  // ids of object files present, known to the catalog or not
+    std::vector<std::string> strays;   // other files under objects/ (relative paths), never deleted
+  };
+  Result<Listing> ListObjects() const;
   Status Remove(const std::string& object_id) const;
   // Deletes leftovers of interrupted writes in tmp/; returns how many.
   Result<size_t> SweepTemp() const;

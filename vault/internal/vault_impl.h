@@ -37,15 +37,27 @@ class Vault::Impl {
   Result<const SecureBuffer*> PatientKey(const std::string& patient_id);
   Result<Bytes> SealField(const std::string& patient_id, const std::string& where,
                           const std::string& row_id, const std::string& text);
-  // Empty string for a NULL column.
+  // Empty string for a NULL column, unless `required` (a live row missing a mandatory
+  // field has been tampered with: kCorrupt).
   Result<std::string> OpenField(const std::string& patient_id, const std::string& where,
-                                const std::string& row_id, const Bytes& sealed);
-  Result<SecureBuffer> UnwrapObjectKey(const std::string& patient_id, const std::string& object_id,
-                                       const Bytes& wrapped);
-  Result<Bytes> WrapObjectKey(const std::string& patient_id, const std::string& object_id,
-                              const SecureBuffer& data_key);
+                                const std::string& row_id, const Bytes& sealed,
+                                bool required = false);
+
+  // Where an object's data key belongs: the key is sealed with all of it as associated data,
+  // so a catalog row whose object, case, patient or sizes were swapped fails to open.
+  struct ObjectBinding {
+    std::string patient_id, object_id, doc_id, case_id;
+    uint64_t size = 0, stored_size = 0;
+    std::string Ad() const;
+  };
+  Result<SecureBuffer> UnwrapObjectKey(const ObjectBinding& b, const Bytes& wrapped);
+  Result<Bytes> WrapObjectKey(const ObjectBinding& b, const SecureBuffer& data_key);
 
   Status SweepOrphans();
+  // Moves every WAL frame into the main file and truncates the WAL, waiting for readers to
+  // let go (kIoError if they do not within `wait_ms`). Used after erasing, so old versions
+  // of a destroyed key do not survive in catalog.db-wal.
+  Status CheckpointWal(int wait_ms);
 
   fs::path dir_;
   Actor actor_;
