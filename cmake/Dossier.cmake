@@ -18,7 +18,8 @@ endfunction()
 function(dossier_test name)
   cmake_parse_arguments(ARG "" "TIMEOUT" "SOURCES;DEPS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
-  target_compile_options(${name} PRIVATE ${DOSSIER_WARNINGS})
+  # Test tables use partial aggregate initialisation on purpose.
+  target_compile_options(${name} PRIVATE ${DOSSIER_WARNINGS} -Wno-missing-field-initializers)
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gtest_main)
   target_compile_definitions(${name} PRIVATE
     DOSSIER_BINARY="$<TARGET_FILE:dossier>"

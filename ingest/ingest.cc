@@ -123,8 +123,12 @@ class EntryStore {
   // Ends the entry: `outcome` is how reading it went. Returns the report line.
   Result<ItemReport> End(const Status& outcome) {
     open_ = false;
+    // A read that failed explains the entry better than whatever part of it arrived.
+    if (!outcome.ok() && item_.status.empty()) {
+      if (!decided_ && !head_.empty()) item_.kind = Sniff(head_, item_.size).kind;
+      Reject(outcome.message());
+    }
     if (!decided_ && item_.status.empty()) DOSSIER_RETURN_IF_ERROR(Decide(false));
-    if (!outcome.ok() && item_.status.empty()) Reject(outcome.message());
     if (!item_.status.empty()) {
       writer_.reset();  // discards the uncommitted object
       return item_;

@@ -44,7 +44,17 @@ Sniffed Sniff(std::span<const uint8_t> h, uint64_t total_size) {
     return Accept(Contains(h, "1.2.840.10008.1.3.10", 1024) ? "dicomdir" : "dicom");
   }
   if (StartsWith(h, "CD001", 32769)) return {"disc-image", "", "iso"};
-  if (Contains(h, "%PDF-", 1024)) return Accept("pdf");
+  if (StartsWith(h, "%PDF-")) return Accept("pdf");
+  // Containers are recognised by their own magic, never by a file inside them (a tar or a
+  // stored ZIP holds its first file's bytes within its first kilobyte).
+  if (StartsWith(h, "ustar", 257)) return Archive("tar");
+  if (StartsWith(h, "PK\x03\x04")) {
+    if (Contains(h, "[Content_Types].xml", h.size()) || Contains(h, "word/", h.size()) ||
+        Contains(h, "xl/", h.size()) || Contains(h, "application/vnd.oasis.opendocument", 200)) {
+      return Accept("office");
+    }
+    return Archive("zip");
+  }
   if (StartsWith(h, "\xFF\xD8\xFF")) return Accept("jpeg");
   if (StartsWith(h, "\x89PNG\r\n\x1A\n")) return Accept("png");
   if (StartsWith(h, std::string_view("II*\0", 4)) || StartsWith(h, std::string_view("MM\0*", 4)) ||
@@ -53,13 +63,6 @@ Sniffed Sniff(std::span<const uint8_t> h, uint64_t total_size) {
   }
   if (StartsWith(h, "\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1") || StartsWith(h, "{\\rtf")) {
     return Accept("office");
-  }
-  if (StartsWith(h, "PK\x03\x04")) {
-    if (Contains(h, "[Content_Types].xml", h.size()) || Contains(h, "word/", h.size()) ||
-        Contains(h, "xl/", h.size()) || Contains(h, "application/vnd.oasis.opendocument", 200)) {
-      return Accept("office");
-    }
-    return Archive("zip");
   }
   if (StartsWith(h,
                  "\x7F"
@@ -76,12 +79,13 @@ Sniffed Sniff(std::span<const uint8_t> h, uint64_t total_size) {
   if (StartsWith(h, "\xFD\x37\x7A\x58\x5A")) return Archive("xz");
   if (StartsWith(h, "\x28\xB5\x2F\xFD")) return Archive("zstd");
   if (StartsWith(h, "BZh")) return Archive("bzip2");
-  if (StartsWith(h, "ustar", 257)) return Archive("tar");
   if (StartsWith(h, "GIF87a") || StartsWith(h, "GIF89a") || StartsWith(h, "BM") ||
       (StartsWith(h, "RIFF") && StartsWith(h, "WEBP", 8)) || StartsWith(h, "ftypheic", 4) ||
       StartsWith(h, "ftypheix", 4) || StartsWith(h, "ftypmif1", 4)) {
     return Accept("other");
   }
+  // Last of the binary checks, after every fixed-offset magic: scanners that prepend junk.
+  if (Contains(h, "%PDF-", 1024)) return Accept("pdf");
   if (LooksLikeText(h)) return Accept("text");
   return Refuse(
       "unrecognised content: Dossier accepts PDF, JPEG, PNG, TIFF, DICOM, Office documents and "

@@ -132,6 +132,8 @@ class Reader {
 
  private:
   Status ReadEntry(archive* a, archive_entry* entry, const std::string& prefix, int depth) {
+    const mode_t type = archive_entry_filetype(entry);
+    if (type == AE_IFDIR) return Status::Ok();  // folders are implied by paths; "." on ISOs
     const char* raw_name = archive_entry_pathname(entry);
     const auto name = SafeEntryPath(raw_name != nullptr ? raw_name : "");
     if (!name.ok()) {
@@ -139,8 +141,6 @@ class Reader {
                            name.status().message());
     }
     const std::string path = prefix + *name;
-    const mode_t type = archive_entry_filetype(entry);
-    if (type == AE_IFDIR) return Status::Ok();
     if (archive_entry_hardlink(entry) != nullptr) {
       return sink_.Refused(path, "hard link: not followed — include the file itself");
     }

@@ -1,0 +1,280 @@
+// Ingest of archives and disc images through the unpack worker (the real `dossier` binary as
+// worker, real libarchive): every format, names, nesting, hostile input with exact reasons.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <algorithm>
+
+#include "ingest/ingest.h"
+#include "tests/archive_util.h"
+#include "tests/test_util.h"
+
+namespace dossier::ingest {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::Entry;
+using testing::WriteArchive;
+
+const fs::path kDicomDirTests = testing::kPydicomFiles / "dicomdirtests";
+
+class UnpackTest : public testing::TempDirTest {
+ protected:
+  void SetUp() override {
+    TempDirTest::SetUp();
+    ASSERT_TRUE(vault::Vault::Create(dir_ / "vault", testing::kPassphrase, {"t", "operator"}).ok());
+    auto v = vault::Vault::Open(dir_ / "vault", testing::kPassphrase, {"t", "operator"});
+    ASSERT_TRUE(v.ok());
+    v_ = std::move(v).value();
+    patient_ = *v_->AddPatient({"Кузнецова Мария", "1985-07-12", "", ""});
+    options_.worker.program = DOSSIER_BINARY;
+  }
+
+  std::vector<std::string> Ingest(const std::vector<fs::path>& paths) {
+    const std::string case_id = *v_->OpenCase(patient_, "consultation");
+    IngestReport report;
+    const Status st = IngestPaths(*v_, case_id, paths, options_, report);
+    EXPECT_TRUE(st.ok()) << st.message();
+    last_ = report;
+    std::vector<std::string> lines;
+    for (const auto& i : report.items) {
+      lines.push_back(i.path + " " + (i.kind.empty() ? "-" : i.kind) + " " + i.status +
+                      (i.reason.empty() || i.status == "duplicate" ? "" : " (" + i.reason + ")"));
+    }
+    return lines;
+  }
+
+  std::unique_ptr<vault::Vault> v_;
+  std::string patient_;
+  IngestOptions options_;
+  IngestReport last_;
+};
+
+const std::string kPdf = testing::MinimalPdf("Epicrisis: printed");
+
+TEST_F(UnpackTest, EveryFormatIsUnpackedInMemoryAndStored) {
+  struct Case {
+    const char* file;
+    const char* format;
+    const char* filter;
+    const char* options;
+  };
+  for (const Case& c : {Case{"up.zip", "zip", "", ""}, Case{"up.7z", "7zip", "", ""},
+                        Case{"up.tar", "pax", "", ""}, Case{"up.tar.gz", "pax", "gzip", ""},
+                        Case{"up.tar.xz", "pax", "xz", ""}, Case{"up.tar.zst", "pax", "zstd", ""},
+                        Case{"joliet.iso", "iso9660", "", "iso9660:joliet,!rockridge"},
+                        Case{"rockridge.iso", "iso9660", "", "iso9660:rockridge,!joliet"}}) {
+    const fs::path path = dir_ / c.file;
+    WriteArchive(path, c.format, c.filter, c.options,
+                 {{"scans/Выписка из истории болезни.pdf", kPdf}, {"note.txt", "Боли с октября\n"}});
+    EXPECT_EQ(Ingest({path}), (std::vector<std::string>{
+                                  std::string(c.file) + "/scans/Выписка из истории болезни.pdf pdf stored",
+                                  std::string(c.file) + "/note.txt text stored"}))
+        << c.file;
+    ASSERT_EQ(last_.items.size(), 2u);
+    EXPECT_EQ(last_.items[0].size, kPdf.size());
+  }
+  // Nothing was extracted to disk: the temp dir holds only the archives and the vault.
+  for (const auto& e : fs::directory_iterator(dir_)) {
+    EXPECT_TRUE(e.path().filename() == "vault" || e.path().extension() != "") << e.path();
+  }
+}
+
+TEST_F(UnpackTest, RussianWindowsZipNamesInCp866AreDecoded) {
+  WriteArchive(dir_ / "cp866.zip", "zip", "", "zip:hdrcharset=CP866",
+               {{"Выписка.pdf", kPdf}, {"Заключение МРТ.txt", "Заключение\n"}});
+  EXPECT_EQ(Ingest({dir_ / "cp866.zip"}),
+            (std::vector<std::string>{"cp866.zip/Выписка.pdf pdf stored",
+                                      "cp866.zip/Заключение МРТ.txt text stored"}));
+  WriteArchive(dir_ / "utf8.zip", "zip", "", "", {{"Выписка.pdf", kPdf + " "}});
+  EXPECT_EQ(Ingest({dir_ / "utf8.zip"}),
+            std::vector<std::string>{"utf8.zip/Выписка.pdf pdf stored"});
+}
+
+TEST_F(UnpackTest, NestedArchivesToDepthTwoShareOneBudget) {
+  WriteArchive(dir_ / "deepest.zip", "zip", "", "", {{"too-deep.pdf", kPdf + "3"}});
+  WriteArchive(dir_ / "deeper.zip", "zip", "", "",
+               {{"deep.pdf", kPdf + "2"}, {"deepest.zip", testing::ReadFile(dir_ / "deepest.zip")}});
+  WriteArchive(dir_ / "inner.zip", "zip", "", "",
+               {{"inner.pdf", kPdf + "1"}, {"deeper.zip", testing::ReadFile(dir_ / "deeper.zip")}});
+  WriteArchive(dir_ / "upload.zip", "zip", "", "",
+               {{"outer.pdf", kPdf}, {"inner.zip", testing::ReadFile(dir_ / "inner.zip")}});
+  EXPECT_EQ(Ingest({dir_ / "upload.zip"}),
+            (std::vector<std::string>{
+                "upload.zip/outer.pdf pdf stored", "upload.zip/inner.zip/inner.pdf pdf stored",
+                "upload.zip/inner.zip/deeper.zip/deep.pdf pdf stored",
+                "upload.zip/inner.zip/deeper.zip/deepest.zip - rejected (archive nested more "
+                "than 2 levels deep: unpack it and send the files inside)"}));
+}
+
+TEST_F(UnpackTest, UnsafePathsAndSpecialFilesAreRefusedByName) {
+  WriteArchive(dir_ / "evil.tar", "pax", "", "",
+               {{"ok.pdf", kPdf},
+                {"../../etc/cron.d/evil", "* * * * * root rm -rf /\n"},
+                {"/etc/passwd", "root::0:0::/:/bin/sh\n"},
+                {"C:\\Windows\\evil.txt", "x\n"},
+                {"link-to-shadow", "", 0, Entry::kSymlink, "/etc/shadow"},
+                {"hard", "", 0, Entry::kHardlink, "ok.pdf"},
+                {"fifo", "", 0, Entry::kFifo},
+                {"tty", "", 0, Entry::kCharDevice}});
+  EXPECT_EQ(Ingest({dir_ / "evil.tar"}),
+            (std::vector<std::string>{
+                "evil.tar/ok.pdf pdf stored",
+                "evil.tar/../../etc/cron.d/evil - rejected (path leads outside the archive (..): "
+                "refused for safety)",
+                "evil.tar//etc/passwd - rejected (absolute path: refused, archives must hold "
+                "relative paths)",
+                "evil.tar/C:\\Windows\\evil.txt - rejected (drive-letter path: refused, archives "
+                "must hold relative paths)",
+                "evil.tar/link-to-shadow - rejected (symbolic link: not followed — include the "
+                "file itself)",
+                "evil.tar/hard - rejected (hard link: not followed — include the file itself)",
+                "evil.tar/fifo - rejected (named pipe (FIFO): not a document)",
+                "evil.tar/tty - rejected (device file: not a document)"}));
+}
+
+TEST_F(UnpackTest, AZeroBombIsRefusedAndTheRestKept) {
+  options_.unpack.ratio_floor = 8 << 20;  // tests lower the floor to stay fast
+  WriteArchive(dir_ / "bomb.zip", "zip", "", "",
+               {{"before.pdf", kPdf}, {"zeros.pdf", "%PDF-1.4\n", uint64_t{256} << 20}, {"after.pdf", kPdf + "x"}});
+  ASSERT_LT(fs::file_size(dir_ / "bomb.zip"), 2u << 20);
+  EXPECT_EQ(Ingest({dir_ / "bomb.zip"}),
+            (std::vector<std::string>{
+                "bomb.zip/before.pdf pdf stored",
+                "bomb.zip/zeros.pdf pdf rejected (expands to more than 100× its size: a compression "
+                "bomb, refused for safety)",
+                "bomb.zip archive rejected (expands to more than 100× its size: a compression bomb, "
+                "refused for safety)"}));
+  EXPECT_TRUE(fs::is_empty(dir_ / "vault" / "tmp"));
+}
+
+TEST_F(UnpackTest, NestedBombsLike42ZipExhaustTheSharedBudget) {
+  options_.unpack.ratio_floor = 4 << 20;
+  WriteArchive(dir_ / "leaf.zip", "zip", "", "", {{"zeros.bin", "", uint64_t{16} << 20}});
+  const std::string leaf = testing::ReadFile(dir_ / "leaf.zip");
+  std::vector<Entry> mid, top;
+  for (int i = 0; i < 4; ++i) mid.push_back({"l" + std::to_string(i) + ".zip", leaf});
+  WriteArchive(dir_ / "mid.zip", "zip", "", "", mid);
+  const std::string m = testing::ReadFile(dir_ / "mid.zip");
+  for (int i = 0; i < 4; ++i) top.push_back({"m" + std::to_string(i) + ".zip", m});
+  WriteArchive(dir_ / "42.zip", "zip", "", "", top);
+  const auto lines = Ingest({dir_ / "42.zip"});
+  ASSERT_FALSE(lines.empty());
+  EXPECT_EQ(lines.back(), "42.zip archive rejected (expands to more than 100× its size: a "
+                          "compression bomb, refused for safety)");
+  EXPECT_EQ(last_.Count("stored"), 0u);
+}
+
+TEST_F(UnpackTest, PasswordProtectedArchivesAskForAnUnprotectedCopy) {
+  testing::WriteFile(dir_ / "src" / "Выписка.pdf", kPdf);
+  const std::string in = (dir_ / "src" / "Выписка.pdf").string();
+  ASSERT_EQ(std::system(("7zz a -bd -bso0 -tzip -psecret " + (dir_ / "locked.zip").string() + " " +
+                         in).c_str()), 0);
+  ASSERT_EQ(std::system(("7zz a -bd -bso0 -psecret -mhe=on " + (dir_ / "locked.7z").string() +
+                         " " + in).c_str()), 0);
+  EXPECT_EQ(Ingest({dir_ / "locked.zip"}),
+            std::vector<std::string>{"locked.zip/Выписка.pdf - rejected (protected by a "
+                                     "password: send it without one)"});
+  EXPECT_EQ(Ingest({dir_ / "locked.7z"}),
+            std::vector<std::string>{
+                "locked.7z archive rejected (protected by a password: send it without one)"});
+}
+
+TEST_F(UnpackTest, DamagedArchivesKeepEveryGoodEntry) {
+  std::vector<Entry> entries;
+  for (int i = 0; i < 3; ++i) {
+    entries.push_back({"scan" + std::to_string(i) + ".pdf", kPdf + testing::PseudoRandom(200000, i)});
+  }
+  WriteArchive(dir_ / "good.zip", "zip", "", "zip:compression=store", entries);
+  const std::string zip = testing::ReadFile(dir_ / "good.zip");
+
+  // A flipped byte inside the second entry's data: its CRC fails, the others are stored.
+  std::string crc = zip;
+  crc[zip.find("scan1.pdf") + 9 + 5000] ^= 0x01;
+  testing::WriteFile(dir_ / "crc.zip", crc);
+  auto lines = Ingest({dir_ / "crc.zip"});
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[0], "crc.zip/scan0.pdf pdf stored");
+  EXPECT_EQ(lines[1].rfind("crc.zip/scan1.pdf - rejected (damaged (ZIP bad CRC", 0), 0u)
+      << lines[1];
+  EXPECT_EQ(lines[2], "crc.zip/scan2.pdf pdf stored");
+
+  // Cut off in the middle of the third entry: the first two are stored.
+  testing::WriteFile(dir_ / "cut.zip", zip.substr(0, zip.find("scan2.pdf") + 100000));
+  lines = Ingest({dir_ / "cut.zip"});
+  EXPECT_EQ(last_.Count("stored"), 2u) << ::testing::PrintToString(lines);
+  EXPECT_EQ(lines[0], "cut.zip/scan0.pdf pdf stored");
+  EXPECT_EQ(lines[1], "cut.zip/scan1.pdf pdf stored");
+  EXPECT_EQ(last_.Count("rejected"), lines.size() - 2);
+  EXPECT_TRUE(fs::is_empty(dir_ / "vault" / "tmp"));
+
+  testing::WriteFile(dir_ / "garbage.zip", "PK\x03\x04" + testing::PseudoRandom(3000, 1));
+  lines = Ingest({dir_ / "garbage.zip"});
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0].rfind("garbage.zip archive rejected (", 0), 0u) << lines[0];
+}
+
+TEST_F(UnpackTest, AWorkerThatCrashesCostsOneItemOnly) {
+  WriteArchive(dir_ / "a.zip", "zip", "", "", {{"ok-first.pdf", kPdf}, {"crash-me.pdf", kPdf + "c"}});
+  WriteArchive(dir_ / "b.zip", "zip", "", "", {{"later.pdf", kPdf + "b"}});
+  ::setenv("DOSSIER_WORKER_FAULT", "crash-me", 1);
+  const auto lines = Ingest({dir_ / "a.zip", dir_ / "b.zip"});
+  ::unsetenv("DOSSIER_WORKER_FAULT");
+  EXPECT_EQ(lines, (std::vector<std::string>{
+                       "a.zip/ok-first.pdf pdf stored",
+                       "a.zip/crash-me.pdf - rejected (the unpacker crashed on this file "
+                       "(stopped by signal 6): it may be damaged or hostile — send it again or "
+                       "unpacked)",
+                       "b.zip/later.pdf pdf stored"}));
+}
+
+TEST_F(UnpackTest, TwentyThousandTinyEntriesHitTheEntryLimit) {
+  std::vector<Entry> entries;
+  for (int i = 0; i < 20000; ++i) entries.push_back({"n/" + std::to_string(i) + ".txt", "same\n"});
+  WriteArchive(dir_ / "many.zip", "zip", "", "", entries);
+  options_.unpack.entries = 200;
+  const auto lines = Ingest({dir_ / "many.zip"});
+  EXPECT_EQ(last_.Count("stored"), 1u);
+  EXPECT_EQ(last_.Count("duplicate"), 199u);
+  EXPECT_EQ(lines.back(), "many.zip archive rejected (holds more than 200 files: split the upload)");
+}
+
+TEST_F(UnpackTest, ADiscImageOfPydicomsDicomdirSetFindsEveryImage) {
+  std::vector<Entry> entries = {{"DICOMDIR", testing::ReadFile(kDicomDirTests / "DICOMDIR")}};
+  for (const char* patient : {"77654033", "98892001", "98892003"}) {
+    for (Entry e : testing::EntriesFromDir(kDicomDirTests / patient)) {
+      e.name = std::string(patient) + "/" + e.name;
+      entries.push_back(std::move(e));
+    }
+  }
+  entries.push_back({"VIEWER/Viewer.exe", "MZ\x90 viewer"});
+  entries.push_back({"VIEWER/dcmlib.dll", "MZ\x90 library"});
+  entries.push_back({"AUTORUN.INF", "[autorun]\nopen=VIEWER\\Viewer.exe\n"});
+  entries.push_back({"VIEWER/jre/lib/rt.jar", "PK\x03\x04 java"});
+  WriteArchive(dir_ / "disc.iso", "iso9660", "", "iso9660:joliet,rockridge", entries);
+  Ingest({dir_ / "disc.iso"});
+  size_t dicom = 0, dicomdir = 0, viewer = 0;
+  for (const auto& i : last_.items) {
+    if (i.kind == "dicom" && i.status == "stored") ++dicom;
+    if (i.kind == "dicomdir" && i.status == "stored") ++dicomdir;
+    if (i.status == "skipped" && i.reason == kViewerSoftware) ++viewer;
+  }
+  EXPECT_EQ(dicom, 31u);
+  EXPECT_EQ(dicomdir, 1u);
+  EXPECT_EQ(viewer, 4u);
+  EXPECT_EQ(last_.Count("rejected"), 0u);
+  EXPECT_TRUE(last_.all_accepted());
+}
+
+TEST_F(UnpackTest, DuplicatesInsideOneUploadAreStoredOnce) {
+  WriteArchive(dir_ / "twice.zip", "zip", "", "",
+               {{"a/scan.pdf", kPdf}, {"b/scan-copy.pdf", kPdf}, {".DS_Store", "junk"}});
+  EXPECT_EQ(Ingest({dir_ / "twice.zip"}),
+            (std::vector<std::string>{"twice.zip/a/scan.pdf pdf stored",
+                                      "twice.zip/b/scan-copy.pdf pdf duplicate",
+                                      "twice.zip/.DS_Store - skipped (system files (.DS_Store, "
+                                      "Thumbs.db, __MACOSX))"}));
+}
+
+}  // namespace
+}  // namespace dossier::ingest
