@@ -117,6 +117,14 @@ Result<uint64_t> File::Size() const {
   return static_cast<uint64_t>(st.st_size);
 }
 
+Status SyncFilesystem(const fs::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoError("cannot open", path.string(), errno);
+  File f(fd, path.string());
+  if (::syncfs(fd) != 0) return ErrnoError("cannot sync the filesystem of", path.string(), errno);
+  return Status::Ok();
+}
+
 Status SyncDir(const fs::path& dir) {
   const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return ErrnoError("cannot open directory", dir.string(), errno);

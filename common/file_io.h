@@ -79,6 +79,10 @@ class FileSource final : public ByteSource {
   File& file_;
 };
 
+// Makes everything written to the filesystem holding `path` durable (syncfs(2)): one flush
+// for a batch of files, their renames and their directories.
+Status SyncFilesystem(const fs::path& path);
+
 // fsyncs a directory so that a rename or unlink inside it is durable.
 Status SyncDir(const fs::path& dir);
 

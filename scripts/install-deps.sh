@@ -13,6 +13,8 @@ packages=(
   tesseract-ocr tesseract-ocr-rus tesseract-ocr-eng tesseract-ocr-osd
   # test-only tools and data
   python3-pydicom 7zip age dicom3tools dcmtk poppler-utils qpdf sqlite3
+  # benchmark reference tools
+  libarchive-tools
 )
 
 missing=()

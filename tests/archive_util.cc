@@ -19,8 +19,7 @@ void WriteArchive(const std::filesystem::path& path, const std::string& format,
   ASSERT_EQ(archive_write_set_format_by_name(a, format.c_str()), ARCHIVE_OK) << format;
   if (!filter.empty()) ASSERT_EQ(archive_write_add_filter_by_name(a, filter.c_str()), ARCHIVE_OK);
   if (!options.empty()) {
-    ASSERT_EQ(archive_write_set_options(a, options.c_str()), ARCHIVE_OK)
-        << archive_error_string(a);
+    ASSERT_EQ(archive_write_set_options(a, options.c_str()), ARCHIVE_OK) << archive_error_string(a);
   }
   ASSERT_EQ(archive_write_open_filename(a, path.c_str()), ARCHIVE_OK) << archive_error_string(a);
   const std::string zeros(1 << 20, '\0');
@@ -34,7 +33,9 @@ void WriteArchive(const std::filesystem::path& path, const std::string& format,
         archive_entry_set_filetype(ae, AE_IFREG);
         archive_entry_set_size(ae, static_cast<la_int64_t>(e.content.size() + e.zeros));
         break;
-      case Entry::kDir: archive_entry_set_filetype(ae, AE_IFDIR); break;
+      case Entry::kDir:
+        archive_entry_set_filetype(ae, AE_IFDIR);
+        break;
       case Entry::kSymlink:
         archive_entry_set_filetype(ae, AE_IFLNK);
         archive_entry_set_symlink(ae, e.link.c_str());
@@ -44,7 +45,9 @@ void WriteArchive(const std::filesystem::path& path, const std::string& format,
         archive_entry_set_hardlink(ae, e.link.c_str());
         archive_entry_set_size(ae, 0);
         break;
-      case Entry::kFifo: archive_entry_set_filetype(ae, AE_IFIFO); break;
+      case Entry::kFifo:
+        archive_entry_set_filetype(ae, AE_IFIFO);
+        break;
       case Entry::kCharDevice:
         archive_entry_set_filetype(ae, AE_IFCHR);
         archive_entry_set_rdev(ae, 0x0103);

@@ -12,10 +12,10 @@ namespace dossier::testing {
 struct Entry {
   enum Type { kFile, kDir, kSymlink, kHardlink, kFifo, kCharDevice };
   std::string name;
-  std::string content;      // for kFile
-  uint64_t zeros = 0;       // for kFile: this many zero bytes after `content`, streamed
+  std::string content;  // for kFile
+  uint64_t zeros = 0;   // for kFile: this many zero bytes after `content`, streamed
   Type type = kFile;
-  std::string link;         // for links: the target
+  std::string link;  // for links: the target
 };
 
 // format: "zip", "7zip", "pax", "iso9660"; filter: "" or "gzip", "xz", "zstd";

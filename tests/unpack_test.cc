@@ -65,11 +65,13 @@ TEST_F(UnpackTest, EveryFormatIsUnpackedInMemoryAndStored) {
                         Case{"joliet.iso", "iso9660", "", "iso9660:joliet,!rockridge"},
                         Case{"rockridge.iso", "iso9660", "", "iso9660:rockridge,!joliet"}}) {
     const fs::path path = dir_ / c.file;
-    WriteArchive(path, c.format, c.filter, c.options,
-                 {{"scans/Выписка из истории болезни.pdf", kPdf}, {"note.txt", "Боли с октября\n"}});
-    EXPECT_EQ(Ingest({path}), (std::vector<std::string>{
-                                  std::string(c.file) + "/scans/Выписка из истории болезни.pdf pdf stored",
-                                  std::string(c.file) + "/note.txt text stored"}))
+    WriteArchive(
+        path, c.format, c.filter, c.options,
+        {{"scans/Выписка из истории болезни.pdf", kPdf}, {"note.txt", "Боли с октября\n"}});
+    EXPECT_EQ(Ingest({path}),
+              (std::vector<std::string>{
+                  std::string(c.file) + "/scans/Выписка из истории болезни.pdf pdf stored",
+                  std::string(c.file) + "/note.txt text stored"}))
         << c.file;
     ASSERT_EQ(last_.items.size(), 2u);
     EXPECT_EQ(last_.items[0].size, kPdf.size());
@@ -93,8 +95,9 @@ TEST_F(UnpackTest, RussianWindowsZipNamesInCp866AreDecoded) {
 
 TEST_F(UnpackTest, NestedArchivesToDepthTwoShareOneBudget) {
   WriteArchive(dir_ / "deepest.zip", "zip", "", "", {{"too-deep.pdf", kPdf + "3"}});
-  WriteArchive(dir_ / "deeper.zip", "zip", "", "",
-               {{"deep.pdf", kPdf + "2"}, {"deepest.zip", testing::ReadFile(dir_ / "deepest.zip")}});
+  WriteArchive(
+      dir_ / "deeper.zip", "zip", "", "",
+      {{"deep.pdf", kPdf + "2"}, {"deepest.zip", testing::ReadFile(dir_ / "deepest.zip")}});
   WriteArchive(dir_ / "inner.zip", "zip", "", "",
                {{"inner.pdf", kPdf + "1"}, {"deeper.zip", testing::ReadFile(dir_ / "deeper.zip")}});
   WriteArchive(dir_ / "upload.zip", "zip", "", "",
@@ -136,15 +139,18 @@ TEST_F(UnpackTest, UnsafePathsAndSpecialFilesAreRefusedByName) {
 TEST_F(UnpackTest, AZeroBombIsRefusedAndTheRestKept) {
   options_.unpack.ratio_floor = 8 << 20;  // tests lower the floor to stay fast
   WriteArchive(dir_ / "bomb.zip", "zip", "", "",
-               {{"before.pdf", kPdf}, {"zeros.pdf", "%PDF-1.4\n", uint64_t{256} << 20}, {"after.pdf", kPdf + "x"}});
+               {{"before.pdf", kPdf},
+                {"zeros.pdf", "%PDF-1.4\n", uint64_t{256} << 20},
+                {"after.pdf", kPdf + "x"}});
   ASSERT_LT(fs::file_size(dir_ / "bomb.zip"), 2u << 20);
-  EXPECT_EQ(Ingest({dir_ / "bomb.zip"}),
-            (std::vector<std::string>{
-                "bomb.zip/before.pdf pdf stored",
-                "bomb.zip/zeros.pdf pdf rejected (expands to more than 100× its size: a compression "
-                "bomb, refused for safety)",
-                "bomb.zip archive rejected (expands to more than 100× its size: a compression bomb, "
-                "refused for safety)"}));
+  EXPECT_EQ(
+      Ingest({dir_ / "bomb.zip"}),
+      (std::vector<std::string>{
+          "bomb.zip/before.pdf pdf stored",
+          "bomb.zip/zeros.pdf pdf rejected (expands to more than 100× its size: a compression "
+          "bomb, refused for safety)",
+          "bomb.zip archive rejected (expands to more than 100× its size: a compression bomb, "
+          "refused for safety)"}));
   EXPECT_TRUE(fs::is_empty(dir_ / "vault" / "tmp"));
 }
 
@@ -160,18 +166,23 @@ TEST_F(UnpackTest, NestedBombsLike42ZipExhaustTheSharedBudget) {
   WriteArchive(dir_ / "42.zip", "zip", "", "", top);
   const auto lines = Ingest({dir_ / "42.zip"});
   ASSERT_FALSE(lines.empty());
-  EXPECT_EQ(lines.back(), "42.zip archive rejected (expands to more than 100× its size: a "
-                          "compression bomb, refused for safety)");
+  EXPECT_EQ(lines.back(),
+            "42.zip archive rejected (expands to more than 100× its size: a "
+            "compression bomb, refused for safety)");
   EXPECT_EQ(last_.Count("stored"), 0u);
 }
 
 TEST_F(UnpackTest, PasswordProtectedArchivesAskForAnUnprotectedCopy) {
   testing::WriteFile(dir_ / "src" / "Выписка.pdf", kPdf);
   const std::string in = (dir_ / "src" / "Выписка.pdf").string();
-  ASSERT_EQ(std::system(("7zz a -bd -bso0 -tzip -psecret " + (dir_ / "locked.zip").string() + " " +
-                         in).c_str()), 0);
-  ASSERT_EQ(std::system(("7zz a -bd -bso0 -psecret -mhe=on " + (dir_ / "locked.7z").string() +
-                         " " + in).c_str()), 0);
+  ASSERT_EQ(
+      std::system(
+          ("7zz a -bd -bso0 -tzip -psecret " + (dir_ / "locked.zip").string() + " " + in).c_str()),
+      0);
+  ASSERT_EQ(
+      std::system(
+          ("7zz a -bd -bso0 -psecret -mhe=on " + (dir_ / "locked.7z").string() + " " + in).c_str()),
+      0);
   EXPECT_EQ(Ingest({dir_ / "locked.zip"}),
             std::vector<std::string>{"locked.zip/Выписка.pdf - rejected (protected by a "
                                      "password: send it without one)"});
@@ -183,7 +194,8 @@ TEST_F(UnpackTest, PasswordProtectedArchivesAskForAnUnprotectedCopy) {
 TEST_F(UnpackTest, DamagedArchivesKeepEveryGoodEntry) {
   std::vector<Entry> entries;
   for (int i = 0; i < 3; ++i) {
-    entries.push_back({"scan" + std::to_string(i) + ".pdf", kPdf + testing::PseudoRandom(200000, i)});
+    entries.push_back(
+        {"scan" + std::to_string(i) + ".pdf", kPdf + testing::PseudoRandom(200000, i)});
   }
   WriteArchive(dir_ / "good.zip", "zip", "", "zip:compression=store", entries);
   const std::string zip = testing::ReadFile(dir_ / "good.zip");
@@ -215,7 +227,8 @@ TEST_F(UnpackTest, DamagedArchivesKeepEveryGoodEntry) {
 }
 
 TEST_F(UnpackTest, AWorkerThatCrashesCostsOneItemOnly) {
-  WriteArchive(dir_ / "a.zip", "zip", "", "", {{"ok-first.pdf", kPdf}, {"crash-me.pdf", kPdf + "c"}});
+  WriteArchive(dir_ / "a.zip", "zip", "", "",
+               {{"ok-first.pdf", kPdf}, {"crash-me.pdf", kPdf + "c"}});
   WriteArchive(dir_ / "b.zip", "zip", "", "", {{"later.pdf", kPdf + "b"}});
   ::setenv("DOSSIER_WORKER_FAULT", "crash-me", 1);
   const auto lines = Ingest({dir_ / "a.zip", dir_ / "b.zip"});
@@ -236,7 +249,8 @@ TEST_F(UnpackTest, TwentyThousandTinyEntriesHitTheEntryLimit) {
   const auto lines = Ingest({dir_ / "many.zip"});
   EXPECT_EQ(last_.Count("stored"), 1u);
   EXPECT_EQ(last_.Count("duplicate"), 199u);
-  EXPECT_EQ(lines.back(), "many.zip archive rejected (holds more than 200 files: split the upload)");
+  EXPECT_EQ(lines.back(),
+            "many.zip archive rejected (holds more than 200 files: split the upload)");
 }
 
 TEST_F(UnpackTest, ADiscImageOfPydicomsDicomdirSetFindsEveryImage) {

@@ -32,13 +32,14 @@ class DocumentWriterImpl final : public DocumentWriter {
 
   Result<StoreOutcome> Commit() override {
     // 1. The object becomes durable (temp → fsync → rename → fsync dir) ...
-    DOSSIER_ASSIGN_OR_RETURN(internal::WrittenObject obj, writer_->Finish());
+    const bool batched = v_.batch_.has_value();
+    DOSSIER_ASSIGN_OR_RETURN(internal::WrittenObject obj, writer_->Finish(!batched));
     StoreOutcome out;
     out.size = obj.plain_size;
     // 2. ... and only then does a committed row refer to it. A crash in between leaves an
     // orphan object that the next open sweeps.
     auto result = [&]() -> Status {
-      DOSSIER_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(v_.db_));
+      DOSSIER_ASSIGN_OR_RETURN(auto tx, Vault::Impl::Tx::Begin(v_));
       DOSSIER_ASSIGN_OR_RETURN(Stmt dup,
                                v_.db_.Prepare("SELECT id FROM documents WHERE case_id = ? AND "
                                               "content_mac = ? AND status = 'stored' LIMIT 1"));
@@ -49,7 +50,7 @@ class DocumentWriterImpl final : public DocumentWriter {
         out.doc_id = dup.Text(0);
         DOSSIER_RETURN_IF_ERROR(
             v_.Audit("document.duplicate", {out.doc_id, doc_.case_id}, patient_id_));
-        return tx->Commit();
+        return tx.Commit();
       }
       out.doc_id = RandomId("doc");
       DOSSIER_ASSIGN_OR_RETURN(Bytes name_enc,
@@ -69,12 +70,18 @@ class DocumentWriterImpl final : public DocumentWriter {
       ins.BindBlob(10, wrapped).BindBlob(11, obj.content_mac).Bind(12, v_.Now());
       DOSSIER_RETURN_IF_ERROR(ins.Run());
       DOSSIER_RETURN_IF_ERROR(v_.Audit("document.store", {out.doc_id, doc_.case_id}, patient_id_));
-      return tx->Commit();
+      return tx.Commit();
     }();
     // On failure the object stays: if the commit did reach the disk its row needs it, and if
     // not, the next open sweeps it as an orphan.
     if (!result.ok()) return result;
-    if (out.duplicate) DOSSIER_RETURN_IF_ERROR(v_.objects_.Remove(object_id_));
+    if (out.duplicate) {
+      DOSSIER_RETURN_IF_ERROR(v_.objects_.Remove(object_id_, !batched));
+    } else if (batched) {
+      v_.batch_->documents += 1;
+      v_.batch_->bytes += obj.stored_size;
+      DOSSIER_RETURN_IF_ERROR(v_.FlushBatchIfFull());
+    }
     return out;
   }
 
@@ -152,13 +159,13 @@ Status Vault::SetCategory(const std::string& doc_id, const std::string& category
                            "`: use epicrisis, conclusion, lab, imaging or other");
   }
   DOSSIER_ASSIGN_OR_RETURN(DocumentRecord d, GetDocument(doc_id));
-  DOSSIER_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(impl_->db_));
+  DOSSIER_ASSIGN_OR_RETURN(auto tx, Impl::Tx::Begin(*impl_));
   DOSSIER_ASSIGN_OR_RETURN(Stmt s,
                            impl_->db_.Prepare("UPDATE documents SET category = ? WHERE id = ?"));
   s.Bind(1, category).Bind(2, doc_id);
   DOSSIER_RETURN_IF_ERROR(s.Run());
   DOSSIER_RETURN_IF_ERROR(impl_->Audit("document.categorize", {doc_id}, d.patient_id));
-  return tx->Commit();
+  return tx.Commit();
 }
 
 Status Vault::ReadDocument(const std::string& doc_id, ByteSink& sink) {

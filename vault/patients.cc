@@ -40,9 +40,13 @@ Result<std::string> Vault::AddPatient(const PatientInfo& info) {
   SecureBuffer pk = SecureBuffer::Random(internal::kKeyBytes);
   const Bytes wrapped =
       internal::Seal(impl_->master_key_, pk.span(), "dossier-patient-key-v1:" + pid);
-  impl_->patient_keys_.emplace(pid, std::move(pk));
+  Impl::PatientKeys keys;
+  keys.field = internal::DeriveSubkey(pk, 1, "dsfield_");
+  keys.wrap = internal::DeriveSubkey(pk, 2, "dswrapk_");
+  keys.key = std::move(pk);
+  impl_->patient_keys_.emplace(pid, std::move(keys));
 
-  DOSSIER_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(impl_->db_));
+  DOSSIER_ASSIGN_OR_RETURN(auto tx, Impl::Tx::Begin(*impl_));
   DOSSIER_ASSIGN_OR_RETURN(
       Stmt s, impl_->db_.Prepare("INSERT INTO patients(id, created_at, wrapped_key, name_enc, "
                                  "birth_date_enc, phone_enc, email_enc) VALUES (?,?,?,?,?,?,?)"));
@@ -53,7 +57,7 @@ Result<std::string> Vault::AddPatient(const PatientInfo& info) {
   DOSSIER_RETURN_IF_ERROR(BindSealed(*impl_, s, 7, pid, "patients.email", info.email));
   DOSSIER_RETURN_IF_ERROR(s.Run());
   DOSSIER_RETURN_IF_ERROR(impl_->Audit("patient.add", {pid}, pid));
-  DOSSIER_RETURN_IF_ERROR(tx->Commit());
+  DOSSIER_RETURN_IF_ERROR(tx.Commit());
   return pid;
 }
 
@@ -116,8 +120,9 @@ Status Vault::ErasePatient(const std::string& patient_id) {
     }
   }  // the statement must be finished before the WAL checkpoint below
   const std::string now = impl_->Now();
+  DOSSIER_RETURN_IF_ERROR(CommitBatch());  // the erasure must be committed and checkpointed
   {
-    DOSSIER_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(impl_->db_));
+    DOSSIER_ASSIGN_OR_RETURN(auto tx, Impl::Tx::Begin(*impl_));
     for (const char* sql :
          {"UPDATE patients SET wrapped_key = NULL, name_enc = NULL, birth_date_enc = NULL, "
           "phone_enc = NULL, email_enc = NULL, erased_at = ?2 WHERE id = ?1",
@@ -131,7 +136,7 @@ Status Vault::ErasePatient(const std::string& patient_id) {
       DOSSIER_RETURN_IF_ERROR(s.Run());
     }
     DOSSIER_RETURN_IF_ERROR(impl_->Audit("patient.erase", {patient_id}, patient_id));
-    DOSSIER_RETURN_IF_ERROR(tx->Commit());
+    DOSSIER_RETURN_IF_ERROR(tx.Commit());
   }
   impl_->patient_keys_.erase(patient_id);  // sodium_free zeroes it
   // Move the erased rows out of the WAL into the (secure_delete) main file.
@@ -144,7 +149,7 @@ Result<std::string> Vault::OpenCase(const std::string& patient_id, const std::st
   DOSSIER_RETURN_IF_ERROR(impl_->PatientKey(patient_id).status());
   const std::string cid = RandomId("case");
   DOSSIER_ASSIGN_OR_RETURN(Bytes goal_enc, impl_->SealField(patient_id, "cases.goal", cid, goal));
-  DOSSIER_ASSIGN_OR_RETURN(auto tx, internal::Transaction::Begin(impl_->db_));
+  DOSSIER_ASSIGN_OR_RETURN(auto tx, Impl::Tx::Begin(*impl_));
   DOSSIER_ASSIGN_OR_RETURN(
       Stmt s, impl_->db_.Prepare("INSERT INTO cases(id, patient_id, created_at, goal_enc, "
                                  "question_enc) VALUES (?,?,?,?,?)"));
@@ -158,7 +163,7 @@ Result<std::string> Vault::OpenCase(const std::string& patient_id, const std::st
   }
   DOSSIER_RETURN_IF_ERROR(s.Run());
   DOSSIER_RETURN_IF_ERROR(impl_->Audit("case.open", {cid}, patient_id));
-  DOSSIER_RETURN_IF_ERROR(tx->Commit());
+  DOSSIER_RETURN_IF_ERROR(tx.Commit());
   return cid;
 }
 

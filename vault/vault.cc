@@ -147,8 +147,71 @@ Result<int> LockDir(const fs::path& dir) {
 }  // namespace
 
 Vault::Impl::~Impl() {
+  batch_.reset();  // an uncommitted batch rolls back while the catalog is still open
   if (lock_fd_ >= 0) ::close(lock_fd_);
 }
+
+Result<Vault::Impl::Tx> Vault::Impl::Tx::Begin(Impl& v) {
+  Tx tx;
+  if (v.batch_) {
+    DOSSIER_RETURN_IF_ERROR(v.db_.Exec("SAVEPOINT dossier_tx"));
+    tx.savepoint_db_ = &v.db_;
+  } else {
+    DOSSIER_ASSIGN_OR_RETURN(tx.own_, Transaction::Begin(v.db_));
+  }
+  return tx;
+}
+
+Vault::Impl::Tx::Tx(Tx&& other) noexcept
+    : own_(std::move(other.own_)), savepoint_db_(std::exchange(other.savepoint_db_, nullptr)) {}
+
+Vault::Impl::Tx::~Tx() {
+  if (savepoint_db_ != nullptr) {
+    (void)savepoint_db_->Exec("ROLLBACK TO dossier_tx");
+    (void)savepoint_db_->Exec("RELEASE dossier_tx");
+  }
+}
+
+Status Vault::Impl::Tx::Commit() {
+  if (own_) return own_->Commit();
+  if (savepoint_db_ != nullptr) {
+    DOSSIER_RETURN_IF_ERROR(savepoint_db_->Exec("RELEASE dossier_tx"));
+    savepoint_db_ = nullptr;
+  }
+  return Status::Ok();
+}
+
+Status Vault::Impl::FlushBatchIfFull() {
+  if (!batch_ || (batch_->documents < options_.batch_max_documents &&
+                  batch_->bytes < options_.batch_max_bytes)) {
+    return Status::Ok();
+  }
+  DOSSIER_RETURN_IF_ERROR(SyncFilesystem(dir_));
+  DOSSIER_RETURN_IF_ERROR(batch_->tx->Commit());
+  batch_->documents = 0;
+  batch_->bytes = 0;
+  DOSSIER_ASSIGN_OR_RETURN(batch_->tx, Transaction::Begin(db_));
+  return Status::Ok();
+}
+
+Status Vault::BeginBatch() {
+  if (impl_->batch_) return Internal("a batch is already open");
+  Impl::Batch b;
+  DOSSIER_ASSIGN_OR_RETURN(b.tx, Transaction::Begin(impl_->db_));
+  impl_->batch_ = std::move(b);
+  return Status::Ok();
+}
+
+Status Vault::CommitBatch() {
+  if (!impl_->batch_) return Status::Ok();
+  // Every object of the batch reaches the disk before any row that names it is committed.
+  Status st = SyncFilesystem(impl_->dir_);
+  if (st.ok()) st = impl_->batch_->tx->Commit();
+  impl_->batch_.reset();  // on failure: rolled back; the objects are orphans for the next open
+  return st;
+}
+
+bool Vault::in_batch() const { return impl_->batch_.has_value(); }
 
 std::string Vault::Impl::Now() const {
   const Clock& c = options_.clock ? *options_.clock : Clock::System();
@@ -170,12 +233,12 @@ Status Vault::Impl::Audit(const std::string& action, std::vector<std::string> ob
 
 Status Vault::Impl::AuditAlone(const std::string& action, std::vector<std::string> objects,
                                const std::string& patient, const std::string& outcome) {
-  DOSSIER_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(db_));
+  DOSSIER_ASSIGN_OR_RETURN(auto tx, Tx::Begin(*this));
   DOSSIER_RETURN_IF_ERROR(Audit(action, std::move(objects), patient, outcome));
-  return tx->Commit();
+  return tx.Commit();
 }
 
-Result<const SecureBuffer*> Vault::Impl::PatientKey(const std::string& patient_id) {
+Result<const Vault::Impl::PatientKeys*> Vault::Impl::Keys(const std::string& patient_id) {
   if (auto it = patient_keys_.find(patient_id); it != patient_keys_.end()) return &it->second;
   DOSSIER_ASSIGN_OR_RETURN(Stmt s,
                            db_.Prepare("SELECT wrapped_key, erased_at FROM patients WHERE id = ?"));
@@ -188,14 +251,22 @@ Result<const SecureBuffer*> Vault::Impl::PatientKey(const std::string& patient_i
   }
   auto key = internal::Open(master_key_, s.Blob(0), "dossier-patient-key-v1:" + patient_id);
   if (!key.ok()) return Corrupt("the key of patient " + patient_id + " fails authentication");
-  return &patient_keys_.emplace(patient_id, std::move(key).value()).first->second;
+  PatientKeys keys;
+  keys.field = internal::DeriveSubkey(*key, 1, "dsfield_");
+  keys.wrap = internal::DeriveSubkey(*key, 2, "dswrapk_");
+  keys.key = std::move(key).value();
+  return &patient_keys_.emplace(patient_id, std::move(keys)).first->second;
+}
+
+Result<const SecureBuffer*> Vault::Impl::PatientKey(const std::string& patient_id) {
+  DOSSIER_ASSIGN_OR_RETURN(const PatientKeys* keys, Keys(patient_id));
+  return &keys->key;
 }
 
 Result<Bytes> Vault::Impl::SealField(const std::string& patient_id, const std::string& where,
                                      const std::string& row_id, const std::string& text) {
-  DOSSIER_ASSIGN_OR_RETURN(const SecureBuffer* pk, PatientKey(patient_id));
-  const SecureBuffer field_key = internal::DeriveSubkey(*pk, 1, "dsfield_");
-  return internal::SealText(field_key, text, where + ":" + row_id);
+  DOSSIER_ASSIGN_OR_RETURN(const PatientKeys* keys, Keys(patient_id));
+  return internal::SealText(keys->field, text, where + ":" + row_id);
 }
 
 Result<std::string> Vault::Impl::OpenField(const std::string& patient_id, const std::string& where,
@@ -206,9 +277,8 @@ Result<std::string> Vault::Impl::OpenField(const std::string& patient_id, const 
       return Corrupt(fmt::format("{} of {} is missing from the catalog", where, row_id));
     return std::string();
   }
-  DOSSIER_ASSIGN_OR_RETURN(const SecureBuffer* pk, PatientKey(patient_id));
-  const SecureBuffer field_key = internal::DeriveSubkey(*pk, 1, "dsfield_");
-  auto text = internal::OpenText(field_key, sealed, where + ":" + row_id);
+  DOSSIER_ASSIGN_OR_RETURN(const PatientKeys* keys, Keys(patient_id));
+  auto text = internal::OpenText(keys->field, sealed, where + ":" + row_id);
   if (!text.ok()) return Corrupt(fmt::format("{} of {} fails authentication", where, row_id));
   return text;
 }
@@ -219,15 +289,13 @@ std::string Vault::Impl::ObjectBinding::Ad() const {
 }
 
 Result<Bytes> Vault::Impl::WrapObjectKey(const ObjectBinding& b, const SecureBuffer& data_key) {
-  DOSSIER_ASSIGN_OR_RETURN(const SecureBuffer* pk, PatientKey(b.patient_id));
-  const SecureBuffer wrap = internal::DeriveSubkey(*pk, 2, "dswrapk_");
-  return internal::Seal(wrap, data_key.span(), b.Ad());
+  DOSSIER_ASSIGN_OR_RETURN(const PatientKeys* keys, Keys(b.patient_id));
+  return internal::Seal(keys->wrap, data_key.span(), b.Ad());
 }
 
 Result<SecureBuffer> Vault::Impl::UnwrapObjectKey(const ObjectBinding& b, const Bytes& wrapped) {
-  DOSSIER_ASSIGN_OR_RETURN(const SecureBuffer* pk, PatientKey(b.patient_id));
-  const SecureBuffer wrap = internal::DeriveSubkey(*pk, 2, "dswrapk_");
-  auto key = internal::Open(wrap, wrapped, b.Ad());
+  DOSSIER_ASSIGN_OR_RETURN(const PatientKeys* keys, Keys(b.patient_id));
+  auto key = internal::Open(keys->wrap, wrapped, b.Ad());
   if (!key.ok()) {
     return Corrupt(
         fmt::format("the catalog row of document {} was altered: its data key does "
@@ -417,11 +485,12 @@ Status Vault::ChangePassphrase(std::string_view new_passphrase) {
 }
 
 Result<std::string> Vault::Checkpoint() {
-  DOSSIER_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(impl_->db_));
+  DOSSIER_RETURN_IF_ERROR(CommitBatch());  // a checkpoint covers only what is committed
+  DOSSIER_ASSIGN_OR_RETURN(auto tx, Impl::Tx::Begin(*impl_));
   DOSSIER_RETURN_IF_ERROR(impl_->Audit("audit.checkpoint", {impl_->vault_id_}, ""));
   DOSSIER_ASSIGN_OR_RETURN(std::string text,
                            internal::MakeCheckpoint(impl_->db_, impl_->signing_, impl_->Now()));
-  DOSSIER_RETURN_IF_ERROR(tx->Commit());
+  DOSSIER_RETURN_IF_ERROR(tx.Commit());
   return text;
 }
 

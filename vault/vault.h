@@ -46,6 +46,10 @@ struct VaultOptions {
   // Plaintext bytes per secretstream chunk of an object (64 KiB). Memory per open stream is
   // about this plus a 1 MiB write buffer, whatever the object's size.
   size_t chunk_size = 64 * 1024;
+  // A batch (Vault::BeginBatch) commits by itself after this many documents or bytes, so a
+  // crash loses at most that much work and the open transaction stays small.
+  size_t batch_max_documents = 512;
+  uint64_t batch_max_bytes = uint64_t{512} << 20;
   // Clock for timestamps (tests fix it); null means the system clock.
   const Clock* clock = nullptr;
 };
@@ -166,6 +170,16 @@ class Vault {
                                const std::string& question = "");
   Result<std::vector<CaseRecord>> ListCases(const std::optional<std::string>& patient_id);
   Result<CaseRecord> GetCase(const std::string& case_id);
+
+  // Group commit for many documents (a disc's 2,000 images). Between BeginBatch() and
+  // CommitBatch(), committed DocumentWriters skip their own fsyncs and catalog commits; the
+  // batch makes all objects durable with one filesystem sync and then commits every row and
+  // audit event in one transaction (also done automatically every `batch_max_*`). A batch
+  // that is never committed (crash, error, destruction) leaves only orphan objects, swept on
+  // the next open. Other calls may be made during a batch; they join its transaction.
+  Status BeginBatch();
+  Status CommitBatch();
+  bool in_batch() const;
 
   Result<std::unique_ptr<DocumentWriter>> BeginDocument(const NewDocument& doc);
   Result<std::vector<DocumentRecord>> ListDocuments(const std::string& case_id);

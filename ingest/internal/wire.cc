@@ -65,7 +65,7 @@ Status WriteFrame(int fd, char type, std::string_view payload) {
   return WriteFrame(fd, type, {reinterpret_cast<const uint8_t*>(payload.data()), payload.size()});
 }
 
-Result<Frame> ReadFrame(int fd, int timeout_ms) {
+Status ReadFrame(int fd, int timeout_ms, Frame& frame) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   const bool has_deadline = timeout_ms >= 0;
   uint8_t header[5];
@@ -73,12 +73,10 @@ Result<Frame> ReadFrame(int fd, int timeout_ms) {
   uint32_t n = 0;
   for (int i = 0; i < 4; ++i) n |= static_cast<uint32_t>(header[1 + i]) << (8 * i);
   if (n > kMaxFrame) return Corrupt("the unpack worker sent an oversized frame");
-  Frame f;
-  f.type = static_cast<char>(header[0]);
-  f.payload.resize(n);
-  DOSSIER_RETURN_IF_ERROR(ReadExact(fd, reinterpret_cast<uint8_t*>(f.payload.data()), n, deadline,
-                                    has_deadline, false));
-  return f;
+  frame.type = static_cast<char>(header[0]);
+  frame.payload.resize(n);
+  return ReadExact(fd, reinterpret_cast<uint8_t*>(frame.payload.data()), n, deadline, has_deadline,
+                   false);
 }
 
 std::vector<std::string> SplitNul(const std::string& s) {

@@ -27,9 +27,10 @@ struct Frame {
 // Writes one frame; kIoError when the other side is gone.
 Status WriteFrame(int fd, char type, std::span<const uint8_t> payload);
 Status WriteFrame(int fd, char type, std::string_view payload);
-// Reads one frame, waiting at most `timeout_ms` (-1: forever). kNotFound at a clean end of
-// stream, kLimitExceeded on timeout, kCorrupt on a malformed frame.
-Result<Frame> ReadFrame(int fd, int timeout_ms);
+// Reads one frame into `frame` (its buffer is reused: no allocation per 1 MiB of data),
+// waiting at most `timeout_ms` (-1: forever). kNotFound at a clean end of stream,
+// kLimitExceeded on timeout, kCorrupt on a malformed frame.
+Status ReadFrame(int fd, int timeout_ms, Frame& frame);
 
 // "a\0b" → {"a", "b"}
 std::vector<std::string> SplitNul(const std::string& s);

@@ -30,10 +30,10 @@ constexpr size_t kParallelHashMin = 256 * 1024;
 
 }  // namespace
 
-// A thread that feeds spans into the content MAC while the caller encrypts them.
-class ObjectWriter::Hasher {
+// A thread that feeds spans into a content MAC while the caller encrypts them.
+class Hasher {
  public:
-  explicit Hasher(crypto_generichash_state& mac) : mac_(mac), thread_([this] { Run(); }) {}
+  Hasher() : thread_([this] { Run(); }) {}
   ~Hasher() {
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -42,10 +42,11 @@ class ObjectWriter::Hasher {
     cv_.notify_all();
     thread_.join();
   }
-  // Starts hashing `data`, which must stay valid until Wait() returns.
-  void Start(std::span<const uint8_t> data) {
+  // Starts hashing `data` into `mac`; both must stay valid until Wait() returns.
+  void Start(crypto_generichash_state& mac, std::span<const uint8_t> data) {
     {
       std::lock_guard<std::mutex> lock(mu_);
+      mac_ = &mac;
       pending_ = data;
       busy_ = true;
     }
@@ -64,13 +65,13 @@ class ObjectWriter::Hasher {
       if (stop_) return;
       const auto data = pending_;
       lock.unlock();
-      crypto_generichash_update(&mac_, data.data(), data.size());
+      crypto_generichash_update(mac_, data.data(), data.size());
       lock.lock();
       busy_ = false;
       cv_.notify_all();
     }
   }
-  crypto_generichash_state& mac_;
+  crypto_generichash_state* mac_ = nullptr;
   std::mutex mu_;
   std::condition_variable cv_;
   std::span<const uint8_t> pending_;
@@ -95,6 +96,8 @@ struct ObjectWriter::State {
   std::vector<uint8_t> out;    // ciphertext waiting for one large write()
   uint64_t plain_size = 0;
   uint64_t stored_size = 0;
+  Hasher* hasher = nullptr;  // the store's, for large writes
+  std::set<std::string>* shards = nullptr;
   uint64_t written = 0;          // bytes handed to write()
   uint64_t writeback_start = 0;  // start of the range not yet sent to writeback
   bool finished = false;
@@ -103,7 +106,6 @@ struct ObjectWriter::State {
 ObjectWriter::ObjectWriter(std::unique_ptr<State> state) : s_(std::move(state)) {}
 
 ObjectWriter::~ObjectWriter() {
-  hasher_.reset();
   if (s_ && !s_->finished) {
     (void)s_->file.Close();
     ::unlink(s_->temp.c_str());
@@ -142,14 +144,13 @@ Status ObjectWriter::Write(std::span<const uint8_t> data) {
   if (s_->finished) return Internal("write after finish on object " + s_->object_id);
   const bool parallel = data.size() >= kParallelHashMin;
   if (parallel) {
-    if (!hasher_) hasher_ = std::make_unique<Hasher>(s_->mac);
-    hasher_->Start(data);
+    s_->hasher->Start(s_->mac, data);
   } else {
     crypto_generichash_update(&s_->mac, data.data(), data.size());
   }
   s_->plain_size += data.size();
   Status st = Encrypt(data);
-  if (parallel) hasher_->Wait();
+  if (parallel) s_->hasher->Wait();
   return st;
 }
 
@@ -164,21 +165,24 @@ Status ObjectWriter::Encrypt(std::span<const uint8_t> data) {
   return Status::Ok();
 }
 
-Result<WrittenObject> ObjectWriter::Finish() {
+Result<WrittenObject> ObjectWriter::Finish(bool durable) {
   DOSSIER_RETURN_IF_ERROR(FlushChunk(true));
-  DOSSIER_RETURN_IF_ERROR(s_->file.Sync());
+  if (durable) DOSSIER_RETURN_IF_ERROR(s_->file.Sync());
   DOSSIER_RETURN_IF_ERROR(s_->file.Close());
   std::error_code ec;
   const auto shard = s_->final_path.parent_path();
-  if (std::filesystem::create_directory(shard, ec)) {
-    DOSSIER_RETURN_IF_ERROR(SyncDir(shard.parent_path()));  // the new shard's entry in objects/
+  if (s_->shards->count(shard.filename().string()) == 0) {
+    if (std::filesystem::create_directory(shard, ec) && durable) {
+      DOSSIER_RETURN_IF_ERROR(SyncDir(shard.parent_path()));  // the new shard's entry in objects/
+    }
+    if (ec) return IoError("cannot create " + shard.string() + ": " + ec.message());
+    s_->shards->insert(shard.filename().string());
   }
-  if (ec) return IoError("cannot create " + shard.string() + ": " + ec.message());
   if (::rename(s_->temp.c_str(), s_->final_path.c_str()) != 0) {
     return ErrnoError("cannot rename object into", s_->final_path.string(), errno);
   }
   s_->finished = true;
-  DOSSIER_RETURN_IF_ERROR(SyncDir(s_->final_path.parent_path()));
+  if (durable) DOSSIER_RETURN_IF_ERROR(SyncDir(s_->final_path.parent_path()));
   WrittenObject w;
   w.plain_size = s_->plain_size;
   w.stored_size = s_->stored_size;
@@ -189,6 +193,8 @@ Result<WrittenObject> ObjectWriter::Finish() {
 
 ObjectStore::ObjectStore(std::filesystem::path vault_dir, size_t chunk_size)
     : dir_(std::move(vault_dir)), chunk_size_(chunk_size) {}
+
+ObjectStore::~ObjectStore() = default;
 
 std::string ObjectStore::NewObjectId() {
   EnsureSodium();
@@ -220,6 +226,9 @@ Result<std::unique_ptr<ObjectWriter>> ObjectStore::Create(const std::string& obj
   s->final_path = PathFor(object_id);
   s->temp = dir_ / "tmp" / (object_id + ".tmp");
   DOSSIER_ASSIGN_OR_RETURN(s->file, File::CreateExclusive(s->temp));
+  if (!hasher_) hasher_ = std::make_unique<Hasher>();
+  s->hasher = hasher_.get();
+  s->shards = &shards_;
   s->chunk.reserve(chunk_size_);
   s->out.reserve(kWriteBuffer + chunk_size_ + kABytes);
 
@@ -326,12 +335,12 @@ Result<ObjectStore::Listing> ObjectStore::ListObjects() const {
   return out;
 }
 
-Status ObjectStore::Remove(const std::string& object_id) const {
+Status ObjectStore::Remove(const std::string& object_id, bool durable) const {
   const auto path = PathFor(object_id);
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
     return ErrnoError("cannot remove", path.string(), errno);
   }
-  return SyncDir(path.parent_path());
+  return durable ? SyncDir(path.parent_path()) : Status::Ok();
 }
 
 Result<size_t> ObjectStore::SweepTemp() const {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -34,23 +35,28 @@ class ObjectWriter {
  public:
   ~ObjectWriter();
   Status Write(std::span<const uint8_t> data);
-  // Seals the last chunk, fsyncs, renames into objects/, fsyncs the directory.
-  Result<WrittenObject> Finish();
+  // Seals the last chunk and renames the file into objects/. When `durable`, fsyncs the file
+  // before and the directory after the rename; otherwise the caller must make the whole
+  // filesystem durable (syncfs) before any catalog row refers to the object.
+  Result<WrittenObject> Finish(bool durable = true);
 
  private:
   friend class ObjectStore;
   struct State;
-  class Hasher;
   explicit ObjectWriter(std::unique_ptr<State> state);
   Status Encrypt(std::span<const uint8_t> data);
   Status FlushChunk(bool final);
   std::unique_ptr<State> s_;
-  std::unique_ptr<Hasher> hasher_;  // started on the first large write
 };
 
+// Hashes spans on a second thread while the caller encrypts them (see object_store.cc).
+class Hasher;
+
+// Not thread-safe: one writer or reader at a time (the vault is used from one thread).
 class ObjectStore {
  public:
   ObjectStore(std::filesystem::path vault_dir, size_t chunk_size);
+  ~ObjectStore();
 
   static std::string NewObjectId();  // 32 lower-case hex characters
   std::filesystem::path PathFor(const std::string& object_id) const;
@@ -71,13 +77,16 @@ class ObjectStore {
     std::vector<std::string> strays;   // other files under objects/ (relative paths), never deleted
   };
   Result<Listing> ListObjects() const;
-  Status Remove(const std::string& object_id) const;
+  // Deletes an object file (an unwanted duplicate, an orphan); `durable` fsyncs its folder.
+  Status Remove(const std::string& object_id, bool durable = true) const;
   // Deletes leftovers of interrupted writes in tmp/; returns how many.
   Result<size_t> SweepTemp() const;
 
  private:
   std::filesystem::path dir_;
   size_t chunk_size_;
+  std::unique_ptr<Hasher> hasher_;  // one thread for the store's life, started on first use
+  std::set<std::string> shards_;    // objects/XX folders known to exist
 };
 
 }  // namespace dossier::vault::internal

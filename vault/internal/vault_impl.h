@@ -4,6 +4,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,7 +34,14 @@ class Vault::Impl {
   Status AuditAlone(const std::string& action, std::vector<std::string> objects,
                     const std::string& patient, const std::string& outcome = "ok");
 
-  // The patient's key, unwrapped and cached. kRejected if the patient was erased.
+  // A patient's key and the subkeys derived from it, unwrapped once and cached.
+  struct PatientKeys {
+    SecureBuffer key;    // the patient key
+    SecureBuffer field;  // seals catalog fields
+    SecureBuffer wrap;   // seals object data keys
+  };
+  // kRejected if the patient was erased.
+  Result<const PatientKeys*> Keys(const std::string& patient_id);
   Result<const SecureBuffer*> PatientKey(const std::string& patient_id);
   Result<Bytes> SealField(const std::string& patient_id, const std::string& where,
                           const std::string& row_id, const std::string& text);
@@ -53,6 +61,30 @@ class Vault::Impl {
   Result<SecureBuffer> UnwrapObjectKey(const ObjectBinding& b, const Bytes& wrapped);
   Result<Bytes> WrapObjectKey(const ObjectBinding& b, const SecureBuffer& data_key);
 
+  // The open group commit, if any.
+  struct Batch {
+    std::unique_ptr<internal::Transaction> tx;
+    size_t documents = 0;
+    uint64_t bytes = 0;
+  };
+  std::optional<Batch> batch_;
+  // Starts a transaction, or joins the open batch's (then the returned owner is null and
+  // Commit is a no-op).
+  // Inside a batch it is a SAVEPOINT, so a failed document rolls back alone.
+  class Tx {
+   public:
+    static Result<Tx> Begin(Impl& v);
+    Tx(Tx&& other) noexcept;
+    ~Tx();
+    Status Commit();
+
+   private:
+    Tx() = default;
+    std::unique_ptr<internal::Transaction> own_;
+    internal::Db* savepoint_db_ = nullptr;  // set while a savepoint is open
+  };
+  Status FlushBatchIfFull();
+
   Status SweepOrphans();
   // Moves every WAL frame into the main file and truncates the WAL, waiting for readers to
   // let go (kIoError if they do not within `wait_ms`). Used after erasing, so old versions
@@ -69,7 +101,7 @@ class Vault::Impl {
   SecureBuffer master_key_;
   SecureBuffer mac_key_;
   internal::SigningKey signing_;
-  std::map<std::string, SecureBuffer> patient_keys_;
+  std::map<std::string, PatientKeys> patient_keys_;
   std::vector<std::string> swept_;
 };
 
