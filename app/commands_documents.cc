@@ -61,7 +61,7 @@ Status Ingest(const Context& ctx, const std::string& case_id,
         ++skipped[i.reason];
         continue;
       }
-      std::printf("%-9s %-6s %10s  %s%s%s\n", i.status.c_str(),
+      std::printf("%-9s %-8s %10s  %s%s%s\n", i.status.c_str(),
                   i.kind.empty() ? "-" : i.kind.c_str(), HumanSize(i.size).c_str(), i.path.c_str(),
                   i.doc_id.empty() || i.status != "stored" ? "" : ("  " + i.doc_id).c_str(),
                   i.reason.empty() ? "" : ("  — " + i.reason).c_str());
@@ -101,10 +101,10 @@ Status Docs(const Context& ctx, const std::string& case_id) {
     PrintJson(arr);
     return Status::Ok();
   }
-  std::printf("%-14s %-6s %10s  %-10s %-7s %-20s %s\n", "ID", "KIND", "SIZE", "CATEGORY", "STATUS",
+  std::printf("%-14s %-8s %10s  %-10s %-7s %-20s %s\n", "ID", "KIND", "SIZE", "CATEGORY", "STATUS",
               "ADDED", "NAME");
   for (const auto& d : docs) {
-    std::printf("%-14s %-6s %10s  %-10s %-7s %-20s %s\n", d.id.c_str(), d.kind.c_str(),
+    std::printf("%-14s %-8s %10s  %-10s %-7s %-20s %s\n", d.id.c_str(), d.kind.c_str(),
                 HumanSize(d.size).c_str(), d.category.c_str(), d.status.c_str(), d.added_at.c_str(),
                 d.name.c_str());
   }

@@ -23,6 +23,7 @@ function(dossier_test name)
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gtest_main)
   target_compile_definitions(${name} PRIVATE
     DOSSIER_BINARY="$<TARGET_FILE:dossier>"
+    DOSSIER_MAKE_CT_DISC="$<TARGET_FILE:make_ct_disc>"
     DOSSIER_SAMPLES_DIR="${PROJECT_SOURCE_DIR}/samples")
   if(NOT ARG_TIMEOUT)
     set(ARG_TIMEOUT 600)

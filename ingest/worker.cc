@@ -49,15 +49,26 @@ UnpackLimits DecodeLimits(const std::string& text) {
 class FrameSink final : public UnpackSink {
  public:
   explicit FrameSink(int fd) : fd_(fd) {
-    // Fault injection for tests: crash while reading an entry whose path contains this text.
-    if (const char* f = std::getenv("DOSSIER_WORKER_FAULT"); f != nullptr) crash_on_ = f;
+    // Fault injection for tests: "abort:TEXT" crashes, "hang:TEXT" stops answering, while
+    // reading an entry whose path contains TEXT.
+    if (const char* f = std::getenv("DOSSIER_WORKER_FAULT"); f != nullptr) {
+      const std::string fault = f;
+      const auto colon = fault.find(':');
+      if (colon != std::string::npos) {
+        fault_ = fault.substr(0, colon);
+        fault_on_ = fault.substr(colon + 1);
+      }
+    }
   }
   Status BeginEntry(const std::string& path) override {
-    if (!crash_on_.empty() && path.find(crash_on_) != std::string::npos) crash_pending_ = true;
+    if (!fault_on_.empty() && path.find(fault_on_) != std::string::npos) fault_pending_ = true;
     return WriteFrame(fd_, 'B', path);
   }
   Status EntryData(std::span<const uint8_t> data) override {
-    if (crash_pending_) std::abort();
+    if (fault_pending_ && fault_ == "abort") std::abort();
+    if (fault_pending_ && fault_ == "hang") {
+      for (;;) ::pause();
+    }
     return WriteFrame(fd_, 'D', data);
   }
   Status EndEntry(const Status& outcome) override {
@@ -72,8 +83,8 @@ class FrameSink final : public UnpackSink {
 
  private:
   int fd_;
-  std::string crash_on_;
-  bool crash_pending_ = false;
+  std::string fault_, fault_on_;
+  bool fault_pending_ = false;
 };
 
 }  // namespace

@@ -146,6 +146,25 @@ TEST_F(CliTest, FileNamesThatAreNotUtf8StillListAsJson) {
   EXPECT_EQ(Json({"docs", "--case", case_id}).size(), 1u);
 }
 
+TEST_F(CliTest, ADiscImageIngestsWithViewerSoftwareSkippedAsOneLine) {
+  const std::string case_id = InitPatientCase();
+  const fs::path iso = dir_ / "disc.iso";
+  ASSERT_EQ(std::system((std::string(DOSSIER_MAKE_CT_DISC) + " --out " + iso.string() +
+                         " --instances 12 --size 64 > /dev/null")
+                            .c_str()),
+            0);
+  RunResult r = Run({"ingest", "--case", case_id, iso.string()});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("skipped   disc viewer software, 4 files\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("13 stored, 0 duplicate, 4 skipped, 0 rejected\n"), std::string::npos)
+      << r.out;
+  const auto docs = Json({"docs", "--case", case_id});
+  ASSERT_EQ(docs.size(), 13u);
+  size_t dicom = 0;
+  for (const auto& d : docs) dicom += d["kind"] == "dicom";
+  EXPECT_EQ(dicom, 12u);
+}
+
 TEST_F(CliTest, PassphraseRulesAndWrongPassphraseChangesNothing) {
   RunResult none = RunDossier(vault_, "", {"init"});
   EXPECT_EQ(none.exit_code, 1);

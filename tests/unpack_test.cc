@@ -230,13 +230,27 @@ TEST_F(UnpackTest, AWorkerThatCrashesCostsOneItemOnly) {
   WriteArchive(dir_ / "a.zip", "zip", "", "",
                {{"ok-first.pdf", kPdf}, {"crash-me.pdf", kPdf + "c"}});
   WriteArchive(dir_ / "b.zip", "zip", "", "", {{"later.pdf", kPdf + "b"}});
-  ::setenv("DOSSIER_WORKER_FAULT", "crash-me", 1);
+  ::setenv("DOSSIER_WORKER_FAULT", "abort:crash-me", 1);
   const auto lines = Ingest({dir_ / "a.zip", dir_ / "b.zip"});
   ::unsetenv("DOSSIER_WORKER_FAULT");
   EXPECT_EQ(lines, (std::vector<std::string>{
                        "a.zip/ok-first.pdf pdf stored",
                        "a.zip/crash-me.pdf - rejected (the unpacker crashed on this file "
                        "(stopped by signal 6): it may be damaged or hostile — send it again or "
+                       "unpacked)",
+                       "b.zip/later.pdf pdf stored"}));
+}
+
+TEST_F(UnpackTest, AWorkerThatHangsIsStoppedAndTheIngestGoesOn) {
+  WriteArchive(dir_ / "a.zip", "zip", "", "", {{"hang-here.pdf", kPdf + "h"}});
+  WriteArchive(dir_ / "b.zip", "zip", "", "", {{"later.pdf", kPdf + "b"}});
+  options_.worker.stall_seconds = 2;
+  ::setenv("DOSSIER_WORKER_FAULT", "hang:hang-here", 1);
+  const auto lines = Ingest({dir_ / "a.zip", dir_ / "b.zip"});
+  ::unsetenv("DOSSIER_WORKER_FAULT");
+  EXPECT_EQ(lines, (std::vector<std::string>{
+                       "a.zip/hang-here.pdf - rejected (unpacking stopped responding for 2 s and "
+                       "was stopped: the file may be damaged or hostile — send it again or "
                        "unpacked)",
                        "b.zip/later.pdf pdf stored"}));
 }
