@@ -5,6 +5,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 
@@ -86,6 +87,7 @@ void Progress::Update(uint64_t bytes_done, uint64_t bytes_total, size_t items_do
   }
   last_ = now;
   drawn_ = true;
+  bytes_total = std::max(bytes_total, bytes_done);  // archives expand past their own size
   const double secs = std::chrono::duration<double>(now - start_).count();
   const int pct = bytes_total ? static_cast<int>(bytes_done * 100 / bytes_total) : 0;
   const int bar = pct / 5;

@@ -172,7 +172,7 @@ class Reader {
     Status broken;
     uint64_t entry_bytes = 0;
     while (head.size() < kSniffBytes && !eof) {
-      auto pulled = Pull(a, path, entry_bytes, broken);
+      auto pulled = Pull(a, entry_bytes, broken);
       if (!pulled.ok()) {  // a limit of the whole item: say which entry hit it, then stop
         (void)sink_.Refused(path, pulled.status().message());
         return pulled.status();
@@ -194,7 +194,7 @@ class Reader {
     DOSSIER_RETURN_IF_ERROR(sink_.BeginEntry(path));
     if (!head.empty()) DOSSIER_RETURN_IF_ERROR(sink_.EntryData(head));
     while (!eof && broken.ok()) {
-      auto pulled = Pull(a, path, entry_bytes, broken);
+      auto pulled = Pull(a, entry_bytes, broken);
       if (!pulled.ok()) {
         (void)sink_.EndEntry(pulled.status());
         return pulled.status();
@@ -207,7 +207,7 @@ class Reader {
 
   // Reads the next piece of the current entry into buf_. A damaged entry sets `broken` (the
   // item goes on); a limit of the whole item is returned as an error (the item stops).
-  Result<size_t> Pull(archive* a, const std::string& path, uint64_t& entry_bytes, Status& broken) {
+  Result<size_t> Pull(archive* a, uint64_t& entry_bytes, Status& broken) {
     const la_ssize_t n = archive_read_data(a, buf_.data(), buf_.size());
     if (n < 0) {
       const std::string msg = LibError(a);
@@ -221,7 +221,6 @@ class Reader {
           fmt::format("larger than the limit of {} GiB for one file", limits_.entry_bytes >> 30));
       return size_t{0};
     }
-    (void)path;
     DOSSIER_RETURN_IF_ERROR(budget_.Add(static_cast<uint64_t>(n)));
     return static_cast<size_t>(n);
   }
@@ -230,7 +229,7 @@ class Reader {
                     bool eof, uint64_t entry_bytes) {
     Status broken;
     while (!eof) {
-      auto pulled = Pull(a, path, entry_bytes, broken);
+      auto pulled = Pull(a, entry_bytes, broken);
       if (!pulled.ok()) {
         (void)sink_.Refused(path, pulled.status().message());
         return pulled.status();
@@ -311,7 +310,7 @@ Status Unpack(const std::filesystem::path& file, const std::string& display,
   // libarchive converts entry names to the locale's charset; make that UTF-8.
   static const bool locale_set = std::setlocale(LC_CTYPE, "C.UTF-8") != nullptr;
   (void)locale_set;
-  DOSSIER_ASSIGN_OR_RETURN(File f, File::OpenRead(file));
+  DOSSIER_ASSIGN_OR_RETURN(File f, File::OpenRegular(file));
   DOSSIER_ASSIGN_OR_RETURN(uint64_t size, f.Size());
   Budget budget{limits, size};
   ArchivePtr a = NewReader();
