@@ -1,6 +1,7 @@
 // dossier — secure medical-records pipeline. See `dossier --help` and doc/.
 #include <fmt/format.h>
 #include <pwd.h>
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -34,6 +35,7 @@ int main(int argc, char** argv) {
   ::prctl(PR_SET_DUMPABLE, 0);
   const rlimit no_core{0, 0};
   ::setrlimit(RLIMIT_CORE, &no_core);
+  ::signal(SIGPIPE, SIG_IGN);  // a closed pipe (worker, `| head`) is an error, not a kill
   // An unpack worker: this binary re-executed by ingest to parse untrusted archives.
   if (argc == 2 && std::string_view(argv[1]) == "__unpack-worker") {
     return ingest::RunUnpackWorker();

@@ -15,7 +15,7 @@ bin=build
 in=$work/input.bin
 
 echo "generating a ${size_mb} MB input..." >&2
-{ printf '%%PDF-1.4\n'; head -c "$((size_mb * 1024 * 1024))" /dev/urandom; } > "$in"
+{ printf 'GIF89a'; head -c "$((size_mb * 1024 * 1024))" /dev/urandom; } > "$in"
 bytes=$(stat -c %s "$in")
 cat "$in" > /dev/null  # warm the page cache: every tool below reads the same cached bytes
 

@@ -262,6 +262,13 @@ class Ingester {
     auto head_n = file->ReadFull({buf.data(), kSniffBytes});
     if (!head_n.ok()) return reject(head_n.status().message());
     const Sniffed sniffed = Sniff({buf.data(), *head_n}, p.size);
+    if (sniffed.kind == "pdf") {
+      DOSSIER_ASSIGN_OR_RETURN(std::string refusal, CheckPdfInWorker(p.source));
+      if (!refusal.empty()) {
+        Add({p.display, "pdf", p.size, "rejected", std::move(refusal), ""});
+        return Status::Ok();
+      }
+    }
     if (!sniffed.container.empty()) {
       const Status st = IngestContainer(p, sniffed);
       if (!p.in_folder) FinishGroup();
@@ -290,16 +297,53 @@ class Ingester {
     return Status::Ok();
   }
 
+  Status EnsureWorker() {
+    if (worker_) return Status::Ok();
+    auto w = UnpackWorker::Start(options_.worker);
+    if (!w.ok()) return w.status();
+    worker_.emplace(std::move(w).value());
+    return Status::Ok();
+  }
+
+  // Why a worker went away, as the reason for the item it was working on.
+  std::string WorkerLost(const Status& got, const char* doing) {
+    const bool hung = got.code() == StatusCode::kLimitExceeded;
+    const std::string how = worker_->Stop();
+    worker_.reset();
+    return hung ? fmt::format(
+                      "the {} stopped responding for {} s and was stopped: the file may be "
+                      "damaged or hostile — send it again or unpacked",
+                      doing, options_.worker.stall_seconds)
+                : fmt::format(
+                      "the {} crashed on this file ({}): it may be damaged or hostile — "
+                      "send it again or unpacked",
+                      doing, how);
+  }
+
+  // Opens a PDF with Poppler in the worker: why it is refused, or "" when it opens. Fails
+  // only if no worker can run.
+  Result<std::string> CheckPdfInWorker(const fs::path& source) {
+    DOSSIER_RETURN_IF_ERROR(EnsureWorker());
+    if (!worker_->SendCheckPdf(fs::absolute(source).string(), options_.unpack.pdf_check_bytes)
+             .ok()) {
+      worker_.reset();
+      return Internal("the worker could not be started (" + options_.worker.program + ")");
+    }
+    internal::Frame reply;
+    const Status got =
+        internal::ReadFrame(worker_->reply_fd(), options_.worker.stall_seconds * 1000, reply);
+    if (!got.ok()) return WorkerLost(got, "PDF check");
+    const auto parts = internal::SplitNul(reply.payload);
+    if (reply.type != 'F') return Internal("the worker answered a PDF check out of turn");
+    return parts.size() == 2 ? parts[1] : std::string();
+  }
+
   // Streams an archive or disc image through a worker process.
   Status IngestContainer(const Planned& p, const Sniffed& sniffed) {
     auto reject_item = [&](std::string reason) {
       Add({p.display, sniffed.kind, p.size, "rejected", std::move(reason), ""});
     };
-    if (!worker_) {
-      auto w = UnpackWorker::Start(options_.worker);
-      if (!w.ok()) return w.status();
-      worker_.emplace(std::move(w).value());
-    }
+    DOSSIER_RETURN_IF_ERROR(EnsureWorker());
     const std::string source = fs::absolute(p.source).string();
     if (!worker_->SendUnpack(source, p.display, options_.unpack).ok()) {
       worker_.reset();
@@ -313,18 +357,7 @@ class Ingester {
       if (!got.ok()) {
         // The worker crashed or hung on hostile bytes: that entry (or the item) is rejected,
         // the worker replaced, the ingest goes on.
-        const bool hung = got.code() == StatusCode::kLimitExceeded;
-        const std::string how = worker_->Stop();
-        worker_.reset();
-        const std::string reason =
-            hung ? fmt::format(
-                       "unpacking stopped responding for {} s and was stopped: the file "
-                       "may be damaged or hostile — send it again or unpacked",
-                       options_.worker.stall_seconds)
-                 : fmt::format(
-                       "the unpacker crashed on this file ({}): it may be damaged or "
-                       "hostile — send it again or unpacked",
-                       how);
+        const std::string reason = WorkerLost(got, "unpacker");
         if (entry_.open()) {
           Add(entry_.Abandon(reason));
         } else {

@@ -15,6 +15,7 @@
 #include "common/encoding.h"
 #include "common/file_io.h"
 #include "ingest/sniff.h"
+#include "ocr/ocr.h"
 
 namespace dossier::ingest {
 namespace {
@@ -191,6 +192,9 @@ class Reader {
       }
       return ReadNested(a, path, depth, std::move(head), eof, entry_bytes);
     }
+    if (broken.ok() && sniffed.kind == "pdf") {
+      return ReadPdf(a, path, std::move(head), eof, entry_bytes);
+    }
     DOSSIER_RETURN_IF_ERROR(sink_.BeginEntry(path));
     if (!head.empty()) DOSSIER_RETURN_IF_ERROR(sink_.EntryData(head));
     while (!eof && broken.ok()) {
@@ -223,6 +227,41 @@ class Reader {
     }
     DOSSIER_RETURN_IF_ERROR(budget_.Add(static_cast<uint64_t>(n)));
     return static_cast<size_t>(n);
+  }
+
+  // A PDF is read whole (up to pdf_check_bytes) and opened with Poppler before it is passed
+  // on: one that will not open is refused here, not discovered by a clinic.
+  Status ReadPdf(archive* a, const std::string& path, std::vector<uint8_t> bytes, bool eof,
+                 uint64_t entry_bytes) {
+    Status broken;
+    bool checkable = true;
+    DOSSIER_RETURN_IF_ERROR(sink_.BeginEntry(path));
+    auto flush = [&] {
+      Status st = sink_.EntryData(bytes);
+      bytes.clear();
+      return st;
+    };
+    while (!eof && broken.ok()) {
+      auto pulled = Pull(a, entry_bytes, broken);
+      if (!pulled.ok()) {
+        (void)sink_.EndEntry(pulled.status());
+        return pulled.status();
+      }
+      eof = *pulled == 0;
+      if (checkable && bytes.size() + *pulled > limits_.pdf_check_bytes) {
+        checkable = false;  // too large to hold: pass it on unchecked
+      }
+      bytes.insert(bytes.end(), buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(*pulled));
+      if (!checkable && !bytes.empty()) DOSSIER_RETURN_IF_ERROR(flush());
+    }
+    if (broken.ok() && checkable) broken = ocr::CheckPdf(bytes);
+    if (broken.ok() && !bytes.empty()) {
+      for (size_t off = 0; off < bytes.size(); off += buf_.size()) {
+        const size_t n = std::min(buf_.size(), bytes.size() - off);
+        DOSSIER_RETURN_IF_ERROR(sink_.EntryData({bytes.data() + off, n}));
+      }
+    }
+    return sink_.EndEntry(broken);
   }
 
   Status ReadNested(archive* a, const std::string& path, int depth, std::vector<uint8_t> bytes,
@@ -303,6 +342,16 @@ Result<std::string> SafeEntryPath(const std::string& raw) {
   }
   if (out.empty()) return Rejected("entry without a name");
   return out;
+}
+
+Status CheckPdfFile(const std::filesystem::path& file, uint64_t max_bytes) {
+  DOSSIER_ASSIGN_OR_RETURN(File f, File::OpenRegular(file));
+  DOSSIER_ASSIGN_OR_RETURN(uint64_t size, f.Size());
+  if (size > max_bytes) return Status::Ok();  // too large to hold: stored unchecked
+  std::vector<uint8_t> bytes(size);
+  DOSSIER_ASSIGN_OR_RETURN(size_t n, f.ReadFull(bytes));
+  bytes.resize(n);
+  return ocr::CheckPdf(bytes);
 }
 
 Status Unpack(const std::filesystem::path& file, const std::string& display,

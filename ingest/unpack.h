@@ -37,6 +37,9 @@ struct UnpackLimits {
   int depth = 2;
   // A nested archive is held in memory to be opened; this bounds it (default 512 MiB).
   uint64_t nested_archive_bytes = uint64_t{512} << 20;
+  // PDFs up to this size are opened with Poppler before they are passed on, and refused if
+  // they do not open (default 512 MiB; larger ones pass unchecked).
+  uint64_t pdf_check_bytes = uint64_t{512} << 20;
 };
 
 // Receives what Unpack() finds, in order. Paths are UTF-8, "/"-separated, prefixed by the
@@ -69,6 +72,10 @@ inline constexpr const char* kSystemClutter = "system files (.DS_Store, Thumbs.d
 // shipped on imaging discs (.exe, .dll, autorun.inf, .jar, .app bundles, …) or files that
 // operating systems leave behind.
 std::string SkipGroupForName(const std::string& path);
+
+// Checks the PDF at `file` with Poppler (see ocr::CheckPdf) if it is at most `max_bytes`
+// (larger ones pass unchecked). Untrusted parsing: call it only inside a worker.
+Status CheckPdfFile(const std::filesystem::path& file, uint64_t max_bytes);
 
 // Entry names as archives store them → safe UTF-8 relative path, or the reason it is unsafe.
 // Undecodable bytes are read as CP866 (Russian Windows ZIPs without the UTF-8 flag).

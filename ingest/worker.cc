@@ -21,9 +21,9 @@ namespace {
 using internal::WriteFrame;
 
 std::string EncodeLimits(const UnpackLimits& l) {
-  return fmt::format("total={};entry={};entries={};ratio={};floor={};depth={};nested={}",
+  return fmt::format("total={};entry={};entries={};ratio={};floor={};depth={};nested={};pdf={}",
                      l.total_bytes, l.entry_bytes, l.entries, l.ratio, l.ratio_floor, l.depth,
-                     l.nested_archive_bytes);
+                     l.nested_archive_bytes, l.pdf_check_bytes);
 }
 
 UnpackLimits DecodeLimits(const std::string& text) {
@@ -42,6 +42,7 @@ UnpackLimits DecodeLimits(const std::string& text) {
   l.ratio_floor = kv["floor"];
   l.depth = static_cast<int>(kv["depth"]);
   l.nested_archive_bytes = kv["nested"];
+  l.pdf_check_bytes = kv["pdf"];
   return l;
 }
 
@@ -96,11 +97,16 @@ int RunUnpackWorker() {
     const Status got = internal::ReadFrame(STDIN_FILENO, -1, request);
     if (!got.ok()) return got.code() == StatusCode::kNotFound ? 0 : 1;
     const internal::Frame* req = &request;
-    if (req->type != 'U') return 1;
     const auto parts = internal::SplitNul(req->payload);
-    if (parts.size() != 3) return 1;
-    FrameSink sink(STDOUT_FILENO);
-    const Status st = Unpack(parts[0], parts[1], DecodeLimits(parts[2]), sink);
+    Status st;
+    if (req->type == 'U' && parts.size() == 3) {
+      FrameSink sink(STDOUT_FILENO);
+      st = Unpack(parts[0], parts[1], DecodeLimits(parts[2]), sink);
+    } else if (req->type == 'P' && parts.size() == 2) {
+      st = CheckPdfFile(parts[0], std::stoull(parts[1]));
+    } else {
+      return 1;
+    }
     const std::string done =
         st.ok() ? std::string() : std::to_string(static_cast<int>(st.code())) + '\0' + st.message();
     if (!WriteFrame(STDOUT_FILENO, 'F', done).ok()) return 1;
@@ -108,6 +114,9 @@ int RunUnpackWorker() {
 }
 
 Result<UnpackWorker> UnpackWorker::Start(const WorkerOptions& options) {
+  // A worker that died must show up as a failed write, not kill its parent with SIGPIPE.
+  static const bool sigpipe_ignored = (::signal(SIGPIPE, SIG_IGN), true);
+  (void)sigpipe_ignored;
   int to[2], from[2];
   if (::pipe2(to, O_CLOEXEC) != 0)
     return ErrnoError("cannot create a pipe for", "the unpack worker", errno);
@@ -163,6 +172,10 @@ UnpackWorker& UnpackWorker::operator=(UnpackWorker&& o) noexcept {
 }
 
 UnpackWorker::~UnpackWorker() { Stop(); }
+
+Status UnpackWorker::SendCheckPdf(const std::string& file, uint64_t max_bytes) {
+  return WriteFrame(to_worker_, 'P', file + '\0' + std::to_string(max_bytes));
+}
 
 Status UnpackWorker::SendUnpack(const std::string& file, const std::string& display,
                                 const UnpackLimits& limits) {

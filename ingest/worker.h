@@ -1,6 +1,6 @@
-// Unpack workers: child processes that parse untrusted archives so that a crash or a hang on
-// hostile bytes costs one item, never the ingest (or, later, the server). Only the parent
-// holds keys; a worker sees the upload, nothing else.
+// Unpack workers: child processes that parse untrusted archives and PDFs so that a crash or a hang
+// on hostile bytes costs one item, never the ingest (or, later, the server). Only the parent holds
+// keys; a worker sees the upload, nothing else.
 //
 // A worker is the `dossier` binary re-executed as `dossier __unpack-worker`, with memory, CPU
 // and core-dump limits (setrlimit) applied before exec, fed requests on stdin and answering
@@ -33,6 +33,7 @@ struct WorkerOptions {
 int RunUnpackWorker();
 
 // One running worker, owned by the parent. Move-only; kills the child on destruction.
+// Starting the first worker sets SIGPIPE to be ignored in the calling process.
 class UnpackWorker {
  public:
   static Result<UnpackWorker> Start(const WorkerOptions& options);
@@ -46,6 +47,8 @@ class UnpackWorker {
   int reply_fd() const { return from_worker_; }
   Status SendUnpack(const std::string& file, const std::string& display,
                     const UnpackLimits& limits);
+  // Asks the worker to open a PDF with Poppler; it answers with one 'F' frame.
+  Status SendCheckPdf(const std::string& file, uint64_t max_bytes);
   // Kills the child (SIGKILL) and reaps it; returns how it ended, e.g. "killed by signal 6".
   std::string Stop();
 

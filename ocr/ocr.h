@@ -6,7 +6,9 @@
 // OCR issue.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -20,6 +22,12 @@ std::filesystem::path DefaultTessdataDir();
 // kNotFound naming each missing `<lang>.traineddata` in `tessdata` (e.g. "rus", "eng", "osd").
 Status CheckLanguageData(const std::filesystem::path& tessdata,
                          const std::vector<std::string>& languages);
+
+// Opens a PDF from memory with Poppler to prove a clinic will be able to open it. Runs on
+// untrusted bytes: call it only inside a worker process. Returns kRejected with a reason a
+// patient can act on: damaged, no pages, or protected by a password (a PDF with only an
+// owner password opens and is accepted). Poppler's own messages are silenced.
+Status CheckPdf(std::span<const uint8_t> pdf);
 
 // "Tesseract 5.3.0, Poppler 22.12.0" — the libraries this build links.
 std::string LibraryVersions();

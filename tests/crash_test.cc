@@ -34,9 +34,10 @@ TEST_F(CrashTest, SigkillDuringIngestNeverLeavesHalfStoredState) {
   testing::WriteFile(pass, testing::kPassphrase);
   std::map<std::string, std::string> sources;  // stored name -> content
   for (int i = 0; i < kFiles; ++i) {
-    const std::string name = "scan" + std::to_string(1000 + i) + ".pdf";
+    const std::string name = "note" + std::to_string(1000 + i) + ".txt";
     const size_t size = 1000 + rng() % 400000;
-    std::string content = "%PDF-1.4\n" + testing::PseudoRandom(size, seed + i);
+    std::string content = testing::PseudoRandom(size, seed + i);
+    for (char& c : content) c = static_cast<char>('a' + static_cast<unsigned char>(c) % 26);
     testing::WriteFile(src / name, content);
     sources["upload/" + name] = std::move(content);
   }

@@ -118,6 +118,12 @@ class IngestTest : public testing::TempDirTest {
     case_ = *v_->OpenCase(*v_->AddPatient({"Сидорова Анна", "1990-03-04", "", ""}), "consult");
   }
 
+  static IngestOptions Options() {
+    IngestOptions o;
+    o.worker.program = DOSSIER_BINARY;  // this test binary cannot serve as its own worker
+    return o;
+  }
+
   std::vector<std::string> Lines(const IngestReport& r) {
     std::vector<std::string> out;
     for (const auto& i : r.items) {
@@ -142,7 +148,7 @@ TEST_F(IngestTest, AFolderIsStoredFileByFileWithReasonsForRefusals) {
   ASSERT_EQ(::mkfifo((up / "pipe").c_str(), 0600), 0);
 
   IngestReport report;
-  ASSERT_TRUE(IngestPaths(*v_, case_, {up}, {}, report).ok());
+  ASSERT_TRUE(IngestPaths(*v_, case_, {up}, Options(), report).ok());
   ASSERT_EQ(report.items.size(), 11u);
   const std::string note_id = report.items[0].doc_id;  // "copy of note.txt" sorts first
   EXPECT_EQ(
@@ -174,12 +180,12 @@ TEST_F(IngestTest, AFolderIsStoredFileByFileWithReasonsForRefusals) {
 
 TEST_F(IngestTest, SingleFilesKeepTheirNameAndLimitsAreEnforced) {
   IngestReport report;
-  ASSERT_TRUE(IngestPaths(*v_, case_, {kUpload / "epicrisis.pdf"}, {}, report).ok());
+  ASSERT_TRUE(IngestPaths(*v_, case_, {kUpload / "epicrisis.pdf"}, Options(), report).ok());
   ASSERT_EQ(report.items.size(), 1u);
   EXPECT_EQ(report.items[0].path, "epicrisis.pdf");
   EXPECT_EQ(report.items[0].size, fs::file_size(kUpload / "epicrisis.pdf"));
 
-  IngestOptions small;
+  IngestOptions small = Options();
   small.max_file_bytes = 10000;
   IngestReport r2;
   ASSERT_TRUE(IngestPaths(*v_, case_, {kUpload / "mri-conclusion.jpg"}, small, r2).ok());
@@ -188,7 +194,7 @@ TEST_F(IngestTest, SingleFilesKeepTheirNameAndLimitsAreEnforced) {
                            "bytes for one file)"});
   EXPECT_TRUE(fs::is_empty(dir_ / "vault" / "tmp"));
 
-  IngestOptions few;
+  IngestOptions few = Options();
   few.max_files = 3;
   IngestReport r3;
   const Status st = IngestPaths(*v_, case_, {kUpload}, few, r3);

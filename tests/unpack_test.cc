@@ -147,7 +147,7 @@ TEST_F(UnpackTest, AZeroBombIsRefusedAndTheRestKept) {
       Ingest({dir_ / "bomb.zip"}),
       (std::vector<std::string>{
           "bomb.zip/before.pdf pdf stored",
-          "bomb.zip/zeros.pdf pdf rejected (expands to more than 100× its size: a compression "
+          "bomb.zip/zeros.pdf - rejected (expands to more than 100× its size: a compression "
           "bomb, refused for safety)",
           "bomb.zip archive rejected (expands to more than 100× its size: a compression bomb, "
           "refused for safety)"}));
@@ -249,10 +249,40 @@ TEST_F(UnpackTest, AWorkerThatHangsIsStoppedAndTheIngestGoesOn) {
   const auto lines = Ingest({dir_ / "a.zip", dir_ / "b.zip"});
   ::unsetenv("DOSSIER_WORKER_FAULT");
   EXPECT_EQ(lines, (std::vector<std::string>{
-                       "a.zip/hang-here.pdf - rejected (unpacking stopped responding for 2 s and "
-                       "was stopped: the file may be damaged or hostile — send it again or "
+                       "a.zip/hang-here.pdf - rejected (the unpacker stopped responding for 2 s "
+                       "and was stopped: the file may be damaged or hostile — send it again or "
                        "unpacked)",
                        "b.zip/later.pdf pdf stored"}));
+}
+
+TEST_F(UnpackTest, PdfsThatDoNotOpenAreRefusedBeforeAClinicSeesThem) {
+  const fs::path plain = dir_ / "plain.pdf";
+  testing::WriteFile(plain, kPdf);
+  auto qpdf = [&](const std::string& args, const fs::path& out) {
+    ASSERT_EQ(
+        std::system(
+            ("qpdf --encrypt " + args + " -- " + plain.string() + " " + out.string()).c_str()),
+        0);
+  };
+  qpdf("secret owner 256", dir_ / "locked.pdf");       // a user password: cannot be opened
+  qpdf("'' owner-only 256", dir_ / "owner-only.pdf");  // opens without a password
+  testing::WriteFile(dir_ / "broken.pdf", "%PDF-1.4\n" + testing::PseudoRandom(4000, 5));
+  testing::WriteFile(dir_ / "cut.pdf", kPdf.substr(0, 40));
+  WriteArchive(
+      dir_ / "pdfs.zip", "zip", "", "",
+      {{"in-zip-locked.pdf", testing::ReadFile(dir_ / "locked.pdf")}, {"in-zip-ok.pdf", kPdf}});
+  EXPECT_EQ(Ingest({dir_ / "broken.pdf", dir_ / "cut.pdf", dir_ / "locked.pdf",
+                    dir_ / "owner-only.pdf", dir_ / "pdfs.zip"}),
+            (std::vector<std::string>{
+                "broken.pdf pdf rejected (damaged PDF: it cannot be opened — send it again or save "
+                "it anew)",
+                "cut.pdf pdf rejected (damaged PDF: it cannot be opened — send it again or save it "
+                "anew)",
+                "locked.pdf pdf rejected (protected by a password: send it without one)",
+                "owner-only.pdf pdf stored",
+                "pdfs.zip/in-zip-locked.pdf - rejected (protected by a password: send it without "
+                "one)",
+                "pdfs.zip/in-zip-ok.pdf pdf stored"}));
 }
 
 TEST_F(UnpackTest, TwentyThousandTinyEntriesHitTheEntryLimit) {

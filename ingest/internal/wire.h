@@ -2,6 +2,7 @@
 //
 // frame = type (1 byte) | payload length (u32 LE) | payload
 // Requests (parent → worker): 'U' unpack: "<file path>\0<display name>\0<limits k=v;…>"
+//                             'P' check a PDF: "<file path>\0<max bytes>" (answer: one 'F')
 // Replies (worker → parent):
 //   'B' entry begins: path          'D' entry data: bytes (≤ 1 MiB)
 //   'E' entry ends: "" or reason    'R' refused: "path\0reason"
