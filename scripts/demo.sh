@@ -11,7 +11,7 @@ dossier=./build/app/dossier
 export DOSSIER_VAULT=./demo-vault
 # A demo passphrase in a file (never on the command line); a real vault's is typed or kept safe.
 export DOSSIER_PASSPHRASE_FILE=./demo-passphrase.txt
-rm -rf "$DOSSIER_VAULT" "$DOSSIER_PASSPHRASE_FILE" demo-checkpoint.txt
+rm -rf "$DOSSIER_VAULT" "$DOSSIER_PASSPHRASE_FILE" demo-checkpoint.txt demo-disc.iso
 (umask 077; head -c 24 /dev/urandom | base64 > "$DOSSIER_PASSPHRASE_FILE")
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -26,6 +26,9 @@ case_id=$($dossier case open --patient "$patient" --goal "Neurosurgical consulta
 echo "$case_id"
 step "dossier ingest --case $case_id samples/upload"
 $dossier ingest --case "$case_id" samples/upload
+step "dossier ingest --case $case_id demo-disc.iso   (a synthetic CT disc: 40 images, DICOMDIR, viewer)"
+./build/samples/make_ct_disc --out demo-disc.iso --instances 40 --size 256 >/dev/null
+$dossier ingest --case "$case_id" demo-disc.iso | tail -4
 step "dossier docs --case $case_id"
 $dossier docs --case "$case_id"
 step "dossier vault verify"
