@@ -15,13 +15,7 @@ iso=$work/ct-$n.iso
 size=$(stat -c %s "$iso")
 cat "$iso" > /dev/null  # warm the page cache for both contenders
 
-measure() {  # → "wall_seconds peak_rss_kib"
-  /usr/bin/time -v "$@" 2> "$work/time.txt" > "$work/out.txt" || { cat "$work/time.txt" >&2; exit 1; }
-  awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0;
-                 for (i = 1; i <= n; i++) s = s * 60 + p[i]; wall = s }
-              /Maximum resident set size/ { rss = $2 }
-              END { printf "%.2f %d\n", wall, rss }' "$work/time.txt"
-}
+source bench/lib.sh
 
 rm -f "$work/age.key"; age-keygen -o "$work/age.key" 2>/dev/null
 recipient=$(age-keygen -y "$work/age.key")

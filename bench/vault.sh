@@ -19,14 +19,7 @@ echo "generating a ${size_mb} MB input..." >&2
 bytes=$(stat -c %s "$in")
 cat "$in" > /dev/null  # warm the page cache: every tool below reads the same cached bytes
 
-# /usr/bin/time -v → "wall_seconds peak_rss_kib"
-measure() {
-  /usr/bin/time -v "$@" 2> "$work/time.txt" >/dev/null
-  awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0;
-                 for (i = 1; i <= n; i++) s = s * 60 + p[i]; wall = s }
-              /Maximum resident set size/ { rss = $2 }
-              END { printf "%.2f %d\n", wall, rss }' "$work/time.txt"
-}
+source bench/lib.sh
 row() {  # name wall rss
   awk -v n="$1" -v w="$2" -v r="$3" -v b="$bytes" \
     'BEGIN { printf "| %s | %.2f | %.0f | %.1f |\n", n, w, b / w / 1e6, r / 1024 }'

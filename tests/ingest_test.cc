@@ -107,15 +107,11 @@ TEST(SniffTest, UnpackedEntryNamesAreMadeSafe) {
   EXPECT_EQ(SkipGroupForName("scans/a.pdf"), "");
 }
 
-class IngestTest : public testing::TempDirTest {
+class IngestTest : public testing::VaultTestBase {
  protected:
   void SetUp() override {
-    TempDirTest::SetUp();
-    ASSERT_TRUE(vault::Vault::Create(dir_ / "vault", testing::kPassphrase, {"t", "operator"}).ok());
-    auto v = vault::Vault::Open(dir_ / "vault", testing::kPassphrase, {"t", "operator"});
-    ASSERT_TRUE(v.ok());
-    v_ = std::move(v).value();
-    case_ = *v_->OpenCase(*v_->AddPatient({"Сидорова Анна", "1990-03-04", "", ""}), "consult");
+    VaultTestBase::SetUp();
+    case_ = *v_->OpenCase(patient_, "consult");
   }
 
   static IngestOptions Options() {
@@ -133,7 +129,6 @@ class IngestTest : public testing::TempDirTest {
     return out;
   }
 
-  std::unique_ptr<vault::Vault> v_;
   std::string case_;
 };
 

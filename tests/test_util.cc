@@ -22,6 +22,16 @@ void TempDirTest::TearDown() {
   fs::remove_all(dir_, ec);
 }
 
+void VaultTestBase::SetUp() {
+  TempDirTest::SetUp();
+  const vault::Actor actor{"t", "operator"};
+  ASSERT_TRUE(vault::Vault::Create(dir_ / "vault", kPassphrase, actor).ok());
+  auto v = vault::Vault::Open(dir_ / "vault", kPassphrase, actor);
+  ASSERT_TRUE(v.ok()) << v.status().message();
+  v_ = std::move(v).value();
+  patient_ = *v_->AddPatient({"Кузнецова Мария", "1985-07-12", "", ""});
+}
+
 namespace {
 
 pid_t Spawn(const fs::path& vault, const fs::path& pass_file, const std::vector<std::string>& args,

@@ -7,10 +7,12 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "common/file_io.h"
+#include "vault/vault.h"
 
 namespace dossier::testing {
 
@@ -30,11 +32,20 @@ class StringSink final : public ByteSink {
 };
 
 // A test fixture owning a fresh temp directory, removed afterwards.
+// (VaultTestBase below adds an unlocked vault with one patient.)
 class TempDirTest : public ::testing::Test {
  protected:
   void SetUp() override;
   void TearDown() override;
   fs::path dir_;
+};
+
+// A fresh temp dir with a new vault in dir_/vault, unlocked as v_, holding one patient.
+class VaultTestBase : public TempDirTest {
+ protected:
+  void SetUp() override;
+  std::unique_ptr<vault::Vault> v_;
+  std::string patient_;
 };
 
 struct RunResult {

@@ -18,15 +18,10 @@ using testing::WriteArchive;
 
 const fs::path kDicomDirTests = testing::kPydicomFiles / "dicomdirtests";
 
-class UnpackTest : public testing::TempDirTest {
+class UnpackTest : public testing::VaultTestBase {
  protected:
   void SetUp() override {
-    TempDirTest::SetUp();
-    ASSERT_TRUE(vault::Vault::Create(dir_ / "vault", testing::kPassphrase, {"t", "operator"}).ok());
-    auto v = vault::Vault::Open(dir_ / "vault", testing::kPassphrase, {"t", "operator"});
-    ASSERT_TRUE(v.ok());
-    v_ = std::move(v).value();
-    patient_ = *v_->AddPatient({"Кузнецова Мария", "1985-07-12", "", ""});
+    VaultTestBase::SetUp();
     options_.worker.program = DOSSIER_BINARY;
   }
 
@@ -44,8 +39,6 @@ class UnpackTest : public testing::TempDirTest {
     return lines;
   }
 
-  std::unique_ptr<vault::Vault> v_;
-  std::string patient_;
   IngestOptions options_;
   IngestReport last_;
 };

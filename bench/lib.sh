@@ -1,0 +1,9 @@
+# Shared by the bench scripts: `measure CMD...` prints "wall_seconds peak_rss_kib" from
+# /usr/bin/time -v, leaving the command's stdout in $work/out.txt; needs $work set.
+measure() {
+  /usr/bin/time -v "$@" 2> "$work/time.txt" > "$work/out.txt" || { cat "$work/time.txt" >&2; exit 1; }
+  awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0;
+                 for (i = 1; i <= n; i++) s = s * 60 + p[i]; wall = s }
+              /Maximum resident set size/ { rss = $2 }
+              END { printf "%.2f %d\n", wall, rss }' "$work/time.txt"
+}
