@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -21,6 +23,9 @@ size_t IngestReport::Count(std::string_view status) const {
 
 namespace {
 
+// Refused or skipped entries of one item listed one by one; the rest are counted in one line.
+constexpr size_t kMaxListedPerItem = 1000;
+
 constexpr const char* kExecutableReason =
     "executable program: not a medical document, refused for safety";
 
@@ -37,6 +42,7 @@ struct Planned {
   std::string display;  // the path shown to the user and stored (encrypted) as the name
   uint64_t size = 0;
   bool in_folder = false;  // found by walking a folder (not named on the command line)
+  size_t root = 0;         // which argument it came from
   std::string refuse;      // non-empty: refused before reading (not a regular file, ...)
 };
 
@@ -54,7 +60,7 @@ Status Plan(const fs::path& root, const IngestOptions& options, std::vector<Plan
       return LimitExceeded(
           fmt::format("the upload holds more than {} files: split it", options.max_files));
     }
-    Planned item{p, display, static_cast<uint64_t>(s.st_size), in_folder, ""};
+    Planned item{p, display, static_cast<uint64_t>(s.st_size), in_folder, 0, ""};
     if (S_ISLNK(s.st_mode)) {
       item.refuse = "symbolic link: not followed — upload the file it points to";
       item.size = 0;
@@ -205,7 +211,11 @@ class Ingester {
 
   Status Run(const std::vector<fs::path>& paths) {
     std::vector<Planned> plan;
-    for (const auto& p : paths) DOSSIER_RETURN_IF_ERROR(Plan(p, options_, plan));
+    for (size_t i = 0; i < paths.size(); ++i) {
+      const size_t first = plan.size();
+      DOSSIER_RETURN_IF_ERROR(Plan(paths[i], options_, plan));
+      for (size_t k = first; k < plan.size(); ++k) plan[k].root = i;
+    }
     prog_.items_total = plan.size();
     for (const auto& p : plan) prog_.bytes_total += p.size;
     for (const Planned& p : plan) {
@@ -244,7 +254,9 @@ class Ingester {
   }
 
   Status IngestOne(const Planned& p) {
-    if (!p.in_folder) FinishGroup();
+    // Viewer software is judged per argument: imaging in one folder says nothing of another.
+    if (!p.in_folder || p.root != current_root_) FinishGroup();
+    current_root_ = p.root;
     auto reject = [&](std::string reason) {
       Add({p.display, "", p.size, "rejected", std::move(reason), ""});
       return Status::Ok();
@@ -323,57 +335,141 @@ class Ingester {
   // Opens a PDF with Poppler in the worker: why it is refused, or "" when it opens. Fails
   // only if no worker can run.
   Result<std::string> CheckPdfInWorker(const fs::path& source) {
-    DOSSIER_RETURN_IF_ERROR(EnsureWorker());
-    if (!worker_->SendCheckPdf(fs::absolute(source).string(), options_.unpack.pdf_check_bytes)
-             .ok()) {
-      worker_.reset();
-      return Internal("the worker could not be started (" + options_.worker.program + ")");
-    }
+    const std::string path = fs::absolute(source).string();
+    DOSSIER_RETURN_IF_ERROR(Send(
+        [&](UnpackWorker& w) { return w.SendCheckPdf(path, options_.unpack.pdf_check_bytes); }));
     internal::Frame reply;
     const Status got =
         internal::ReadFrame(worker_->reply_fd(), options_.worker.stall_seconds * 1000, reply);
     if (!got.ok()) return WorkerLost(got, "PDF check");
     const auto parts = internal::SplitNul(reply.payload);
-    if (reply.type != 'F') return Internal("the worker answered a PDF check out of turn");
+    if (reply.type != 'F') {
+      worker_->Stop();
+      worker_.reset();
+      return std::string(
+          "the PDF check misbehaved on this file: it may be hostile — send it "
+          "again");
+    }
     return parts.size() == 2 ? parts[1] : std::string();
   }
 
-  // Streams an archive or disc image through a worker process.
+  // Sends a request, restarting the worker once if the previous one had gone away.
+  Status Send(const std::function<Status(UnpackWorker&)>& send) {
+    DOSSIER_RETURN_IF_ERROR(EnsureWorker());
+    if (send(*worker_).ok()) return Status::Ok();
+    worker_.reset();
+    DOSSIER_RETURN_IF_ERROR(EnsureWorker());
+    if (send(*worker_).ok()) return Status::Ok();
+    worker_.reset();
+    return Internal("the unpack worker cannot be started (" +
+                    (options_.worker.program.empty() ? std::string("/proc/self/exe")
+                                                     : options_.worker.program) +
+                    ")");
+  }
+
+  // Streams an archive or disc image through a worker process. The parent trusts nothing the
+  // worker says: every path must lie inside this item and be safe, the item's limits are
+  // counted here too, and any breach of the protocol ends the item as if the worker crashed.
   Status IngestContainer(const Planned& p, const Sniffed& sniffed) {
     auto reject_item = [&](std::string reason) {
       Add({p.display, sniffed.kind, p.size, "rejected", std::move(reason), ""});
     };
-    DOSSIER_RETURN_IF_ERROR(EnsureWorker());
     const std::string source = fs::absolute(p.source).string();
-    if (!worker_->SendUnpack(source, p.display, options_.unpack).ok()) {
-      worker_.reset();
-      return Internal("the unpack worker could not be started (" + options_.worker.program + ")");
-    }
-    const int stall_ms = options_.worker.stall_seconds * 1000;
+    DOSSIER_RETURN_IF_ERROR(
+        Send([&](UnpackWorker& w) { return w.SendUnpack(source, p.display, options_.unpack); }));
+    const std::string prefix = p.display + "/";
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(options_.worker.item_seconds);
+    uint64_t entries = 0, bytes = 0, unlisted_refused = 0, unlisted_skipped = 0;
+    size_t listed = 0;       // refused and skipped lines of this item, capped
     internal::Frame buffer;  // reused: data frames are up to 1 MiB each
     const internal::Frame* frame = &buffer;
+
+    // Ends the item: the worker is replaced, the open entry (or the item) carries `reason`.
+    auto lose_worker = [&](const std::string& reason) {
+      if (entry_.open()) {
+        Add(entry_.Abandon(reason));
+        Add({p.display, sniffed.kind, p.size, "rejected",
+             "the rest of this archive was not read (see the entry above): send it again or "
+             "unpacked",
+             ""});
+      } else {
+        reject_item(reason);
+      }
+    };
+    auto violation = [&](const std::string& what) {
+      worker_->Stop();
+      worker_.reset();
+      lose_worker("the unpacker misbehaved on this file (" + what +
+                  "): it may be hostile — send it again or unpacked");
+      return Status::Ok();
+    };
+    auto inside = [&](const std::string& path) {
+      if (path.rfind(prefix, 0) != 0) return false;
+      auto safe = SafeEntryPath(path.substr(prefix.size()));
+      return safe.ok() && prefix + *safe == path;
+    };
+    auto list = [&](ItemReport item, bool executable) {
+      if (listed >= kMaxListedPerItem) {
+        ++(item.status == "skipped" ? unlisted_skipped : unlisted_refused);
+        return;
+      }
+      ++listed;
+      AddEntryResult(std::move(item), executable);
+    };
+    auto summarize = [&] {
+      if (unlisted_refused > 0) {
+        Add({p.display, sniffed.kind, 0, "rejected",
+             fmt::format("and {} more entries refused, not listed one by one", unlisted_refused),
+             ""});
+      }
+      if (unlisted_skipped > 0) {
+        Add({p.display, sniffed.kind, 0, "skipped",
+             fmt::format("and {} more entries skipped, not listed one by one", unlisted_skipped),
+             ""});
+      }
+    };
+
     for (;;) {
-      const Status got = internal::ReadFrame(worker_->reply_fd(), stall_ms, buffer);
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            deadline - std::chrono::steady_clock::now())
+                            .count();
+      const int wait_ms = static_cast<int>(
+          std::max<int64_t>(0, std::min<int64_t>(left, options_.worker.stall_seconds * 1000)));
+      const Status got = internal::ReadFrame(worker_->reply_fd(), wait_ms, buffer);
       if (!got.ok()) {
-        // The worker crashed or hung on hostile bytes: that entry (or the item) is rejected,
-        // the worker replaced, the ingest goes on.
-        const std::string reason = WorkerLost(got, "unpacker");
-        if (entry_.open()) {
-          Add(entry_.Abandon(reason));
-        } else {
-          reject_item(reason);
+        // The worker crashed or hung on hostile bytes, or the item ran out of time: that entry
+        // (or the item) is rejected, the worker replaced, the ingest goes on.
+        const std::string reason =
+            left <= 0 ? fmt::format("unpacking took longer than {} s: split the upload",
+                                    options_.worker.item_seconds)
+                      : WorkerLost(got, "unpacker");
+        if (worker_) {
+          worker_->Stop();
+          worker_.reset();
         }
+        lose_worker(reason);
+        summarize();
         return Status::Ok();
       }
       // Only the small control frames carry "a\0b" fields; data frames are never copied.
       const auto parts =
           frame->type == 'D' ? std::vector<std::string>{} : internal::SplitNul(frame->payload);
+      const bool counted = frame->type == 'B' || frame->type == 'R' || frame->type == 'S';
+      if (counted && ++entries > options_.unpack.entries) {
+        summarize();
+        return violation("more entries than the limit");
+      }
       switch (frame->type) {
         case 'B':
+          if (entry_.open()) return violation("an entry began inside another");
+          if (!inside(frame->payload)) return violation("an unsafe path");
           entry_.Begin(frame->payload);
           break;
         case 'D': {
-          if (!entry_.open()) return Internal("the unpack worker sent data outside an entry");
+          if (!entry_.open()) return violation("data outside an entry");
+          bytes += frame->payload.size();
+          if (bytes > options_.unpack.total_bytes) return violation("more bytes than the limit");
           const auto* d = reinterpret_cast<const uint8_t*>(frame->payload.data());
           DOSSIER_RETURN_IF_ERROR(entry_.Data({d, frame->payload.size()}));
           prog_.bytes_done += frame->payload.size();
@@ -381,28 +477,33 @@ class Ingester {
           break;
         }
         case 'E': {
-          if (!entry_.open()) return Internal("the unpack worker ended an entry it never began");
+          if (!entry_.open()) return violation("an entry ended that never began");
           const Status outcome = frame->payload.empty() ? Status::Ok() : Rejected(frame->payload);
           DOSSIER_ASSIGN_OR_RETURN(ItemReport item, entry_.End(outcome));
-          AddEntryResult(std::move(item), entry_.executable());
+          if (item.status == "rejected") {
+            list(std::move(item), entry_.executable());
+          } else {
+            AddEntryResult(std::move(item), entry_.executable());
+          }
           break;
         }
         case 'R':
-          if (parts.size() == 2) Add({parts[0], "", 0, "rejected", parts[1], ""});
-          break;
         case 'S':
-          if (parts.size() == 2) {
-            ItemReport item{parts[0], "", 0, "skipped", parts[1], ""};
-            AddEntryResult(std::move(item), parts[1] == kViewerSoftware);
+          if (parts.size() != 2 || parts[0].rfind(prefix, 0) != 0) {
+            return violation("a malformed report");
           }
+          list({parts[0], "", 0, frame->type == 'R' ? "rejected" : "skipped", parts[1], ""},
+               frame->type == 'S' && parts[1] == kViewerSoftware);
+          break;
+        case 'H':  // still working (buffering a large nested archive or PDF)
           break;
         case 'F':
           if (entry_.open()) Add(entry_.Abandon("the archive ended in the middle of this file"));
+          summarize();
           if (parts.size() == 2) reject_item(parts[1]);
           return Status::Ok();
         default:
-          worker_.reset();
-          return Internal(fmt::format("the unpack worker sent an unknown frame {:?}", frame->type));
+          return violation("an unknown message");
       }
     }
   }
@@ -416,6 +517,7 @@ class Ingester {
   std::optional<UnpackWorker> worker_;
   std::vector<ItemReport> executables_;
   bool saw_imaging_ = false;
+  size_t current_root_ = 0;
 };
 
 }  // namespace
@@ -435,8 +537,8 @@ Status IngestPaths(vault::Vault& vault, const std::string& case_id,
   if (!st.ok()) return st;
   if (!committed.ok()) {
     return committed.WithContext(
-        "the files of this upload could not be made durable; nothing "
-        "of it was kept — ingest it again");
+        "the last files of this upload could not be made durable (files committed earlier in "
+        "the upload are kept): check with `dossier docs` and ingest it again");
   }
   return Status::Ok();
 }

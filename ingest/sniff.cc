@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "dicom/dicom.h"
+#include "ingest/unpack.h"
 
 namespace dossier::ingest {
 namespace {
@@ -29,6 +30,31 @@ bool LooksLikeText(std::span<const uint8_t> h) {
   return control * 100 <= h.size();
 }
 
+uint32_t Le(std::span<const uint8_t> h, size_t at, int bytes) {
+  uint32_t v = 0;
+  for (int i = bytes - 1; i >= 0; --i) v = (v << 8) | h[at + static_cast<size_t>(i)];
+  return v;
+}
+
+// An Office document is a ZIP whose entries, as far as the head shows them, include
+// "[Content_Types].xml" (OOXML) or start with "mimetype" (ODF), and hold no program. Anything
+// else is an archive, to be unpacked and looked at entry by entry.
+bool IsOfficeZip(std::span<const uint8_t> h) {
+  bool office = false;
+  size_t at = 0;
+  for (int n = 0; at + 30 <= h.size() && StartsWith(h.subspan(at), "PK\x03\x04"); ++n) {
+    const size_t name_len = Le(h, at + 26, 2), extra_len = Le(h, at + 28, 2);
+    const uint32_t size = Le(h, at + 18, 4), flags = Le(h, at + 6, 2);
+    if (at + 30 + name_len > h.size()) break;
+    const std::string name(reinterpret_cast<const char*>(h.data() + at + 30), name_len);
+    if (name == "[Content_Types].xml" || (n == 0 && name == "mimetype")) office = true;
+    if (SkipGroupForName(name) == kViewerSoftware) return false;
+    if (flags & 0x08) break;  // sizes follow the data: the next header cannot be found here
+    at += 30 + name_len + extra_len + size;
+  }
+  return office;
+}
+
 Sniffed Accept(const char* kind) { return {kind, "", ""}; }
 Sniffed Refuse(std::string reason) { return {"", std::move(reason), ""}; }
 Sniffed Archive(const char* container) { return {"archive", "", container}; }
@@ -40,6 +66,17 @@ Sniffed Sniff(std::span<const uint8_t> h, uint64_t total_size) {
     return Refuse("empty file (0 bytes): nothing to store — send the file again");
   // DICOM first: a Part 10 preamble may itself hold a TIFF header (dual-personality files).
   if (dicom::LooksLikeDicom(h)) {
+    // A preamble holding a program or an archive makes a polyglot (CVE-2019-11687): a
+    // Windows program that is also a valid DICOM file. TIFF preambles are legitimate.
+    if (StartsWith(h, "MZ") ||
+        StartsWith(h,
+                   "\x7F"
+                   "ELF") ||
+        StartsWith(h, "PK\x03\x04") || StartsWith(h, "#!")) {
+      return Refuse(
+          "DICOM file whose preamble holds a program or archive (a known attack): "
+          "send the original from the disc");
+    }
     // A DICOMDIR's meta header names the Media Storage Directory SOP class.
     return Accept(Contains(h, "1.2.840.10008.1.3.10", 1024) ? "dicomdir" : "dicom");
   }
@@ -48,13 +85,7 @@ Sniffed Sniff(std::span<const uint8_t> h, uint64_t total_size) {
   // Containers are recognised by their own magic, never by a file inside them (a tar or a
   // stored ZIP holds its first file's bytes within its first kilobyte).
   if (StartsWith(h, "ustar", 257)) return Archive("tar");
-  if (StartsWith(h, "PK\x03\x04")) {
-    if (Contains(h, "[Content_Types].xml", h.size()) || Contains(h, "word/", h.size()) ||
-        Contains(h, "xl/", h.size()) || Contains(h, "application/vnd.oasis.opendocument", 200)) {
-      return Accept("office");
-    }
-    return Archive("zip");
-  }
+  if (StartsWith(h, "PK\x03\x04")) return IsOfficeZip(h) ? Accept("office") : Archive("zip");
   if (StartsWith(h, "\xFF\xD8\xFF")) return Accept("jpeg");
   if (StartsWith(h, "\x89PNG\r\n\x1A\n")) return Accept("png");
   if (StartsWith(h, std::string_view("II*\0", 4)) || StartsWith(h, std::string_view("MM\0*", 4)) ||

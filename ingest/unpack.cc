@@ -57,6 +57,15 @@ std::string FromCp866(std::string_view raw) {
   return out;
 }
 
+// A refused name as it may be shown: control characters replaced, at most 200 bytes.
+std::string Printable(std::string s) {
+  if (s.size() > 200) s = s.substr(0, 200) + "...";
+  for (char& c : s) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) c = '?';
+  }
+  return IsValidUtf8(s) ? s : FromCp866(s);
+}
+
 std::string Lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -78,6 +87,10 @@ bool LooksEncrypted(archive* a, const std::string& message) {
          m.find("passphrase") != std::string::npos || m.find("password") != std::string::npos;
 }
 
+constexpr size_t kMaxNameBytes = 4096;
+// While a nested archive or a PDF is held in memory, the parent hears from the worker every
+// this many bytes, so its stall watchdog only fires on a worker that is really stuck.
+constexpr size_t kHeartbeatBytes = 32 << 20;
 constexpr const char* kPasswordReason = "protected by a password: send it without one";
 
 // One upload item's shared budget, across every nesting level.
@@ -133,12 +146,17 @@ class Reader {
 
  private:
   Status ReadEntry(archive* a, archive_entry* entry, const std::string& prefix, int depth) {
+    // Every header counts, refused ones and folders too: a million symlinks is a bomb as well.
+    if (++budget_.entries > limits_.entries) {
+      return LimitExceeded(
+          fmt::format("holds more than {} files: split the upload", limits_.entries));
+    }
     const mode_t type = archive_entry_filetype(entry);
     if (type == AE_IFDIR) return Status::Ok();  // folders are implied by paths; "." on ISOs
     const char* raw_name = archive_entry_pathname(entry);
     const auto name = SafeEntryPath(raw_name != nullptr ? raw_name : "");
     if (!name.ok()) {
-      return sink_.Refused(prefix + (raw_name != nullptr ? raw_name : "?"),
+      return sink_.Refused(prefix + Printable(raw_name != nullptr ? raw_name : "?"),
                            name.status().message());
     }
     const std::string path = prefix + *name;
@@ -158,12 +176,15 @@ class Reader {
       default:
         return sink_.Refused(path, "not a regular file");
     }
-    if (++budget_.entries > limits_.entries) {
-      return LimitExceeded(
-          fmt::format("holds more than {} files: split the upload", limits_.entries));
-    }
     if (archive_entry_is_encrypted(entry)) return sink_.Refused(path, kPasswordReason);
     if (const std::string group = SkipGroupForName(path); !group.empty()) {
+      // Drained through the counted path: skipped bytes still come out of a decompressor.
+      Status broken;
+      uint64_t entry_bytes = 0;
+      for (;;) {
+        DOSSIER_ASSIGN_OR_RETURN(size_t n, Pull(a, entry_bytes, broken));
+        if (n == 0) break;
+      }
       return sink_.Skipped(path, group);
     }
 
@@ -236,10 +257,13 @@ class Reader {
     Status broken;
     bool checkable = true;
     DOSSIER_RETURN_IF_ERROR(sink_.BeginEntry(path));
-    auto flush = [&] {
-      Status st = sink_.EntryData(bytes);
+    auto flush = [&]() -> Status {
+      for (size_t off = 0; off < bytes.size(); off += buf_.size()) {
+        DOSSIER_RETURN_IF_ERROR(
+            sink_.EntryData({bytes.data() + off, std::min(buf_.size(), bytes.size() - off)}));
+      }
       bytes.clear();
-      return st;
+      return Status::Ok();
     };
     while (!eof && broken.ok()) {
       auto pulled = Pull(a, entry_bytes, broken);
@@ -253,14 +277,10 @@ class Reader {
       }
       bytes.insert(bytes.end(), buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(*pulled));
       if (!checkable && !bytes.empty()) DOSSIER_RETURN_IF_ERROR(flush());
+      if (bytes.size() % kHeartbeatBytes < *pulled) DOSSIER_RETURN_IF_ERROR(sink_.Heartbeat());
     }
     if (broken.ok() && checkable) broken = ocr::CheckPdf(bytes);
-    if (broken.ok() && !bytes.empty()) {
-      for (size_t off = 0; off < bytes.size(); off += buf_.size()) {
-        const size_t n = std::min(buf_.size(), bytes.size() - off);
-        DOSSIER_RETURN_IF_ERROR(sink_.EntryData({bytes.data() + off, n}));
-      }
-    }
+    if (broken.ok()) DOSSIER_RETURN_IF_ERROR(flush());
     return sink_.EndEntry(broken);
   }
 
@@ -282,6 +302,7 @@ class Reader {
                                                limits_.nested_archive_bytes >> 20));
       }
       bytes.insert(bytes.end(), buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(n));
+      if (bytes.size() % kHeartbeatBytes < n) DOSSIER_RETURN_IF_ERROR(sink_.Heartbeat());
     }
     ArchivePtr inner = NewReader();
     if (archive_read_open_memory(inner.get(), bytes.data(), bytes.size()) != ARCHIVE_OK) {
@@ -324,9 +345,14 @@ std::string SkipGroupForName(const std::string& path) {
 }
 
 Result<std::string> SafeEntryPath(const std::string& raw) {
+  if (raw.size() > kMaxNameBytes) return Rejected("name longer than 4096 bytes: refused");
   std::string name = IsValidUtf8(raw) ? raw : FromCp866(raw);
   std::replace(name.begin(), name.end(), '\\', '/');
   if (name.empty()) return Rejected("entry without a name");
+  if (std::any_of(name.begin(), name.end(),
+                  [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7F; })) {
+    return Rejected("name with control characters: refused");
+  }
   if (name[0] == '/') return Rejected("absolute path: refused, archives must hold relative paths");
   if (name.size() >= 2 && name[1] == ':' && std::isalpha(static_cast<unsigned char>(name[0]))) {
     return Rejected("drive-letter path: refused, archives must hold relative paths");

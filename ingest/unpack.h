@@ -35,11 +35,12 @@ struct UnpackLimits {
   // Archives inside archives are unpacked this many levels deep (default 2: a ZIP in a ZIP in
   // the upload). Deeper ones are refused.
   int depth = 2;
-  // A nested archive is held in memory to be opened; this bounds it (default 512 MiB).
-  uint64_t nested_archive_bytes = uint64_t{512} << 20;
+  // A nested archive is held in memory to be opened; this bounds it (default 256 MiB; two
+  // levels plus a PDF stay well inside the worker's 2 GiB).
+  uint64_t nested_archive_bytes = uint64_t{256} << 20;
   // PDFs up to this size are opened with Poppler before they are passed on, and refused if
-  // they do not open (default 512 MiB; larger ones pass unchecked).
-  uint64_t pdf_check_bytes = uint64_t{512} << 20;
+  // they do not open (default 256 MiB; larger ones pass unchecked).
+  uint64_t pdf_check_bytes = uint64_t{256} << 20;
 };
 
 // Receives what Unpack() finds, in order. Paths are UTF-8, "/"-separated, prefixed by the
@@ -56,6 +57,8 @@ class UnpackSink {
   virtual Status Refused(const std::string& path, const std::string& reason) = 0;
   // Skipped by design, not stored, not an error: `group` is kViewerSoftware or kSystemClutter.
   virtual Status Skipped(const std::string& path, const std::string& group) = 0;
+  // Still working (holding a large nested archive or PDF in memory): no news to report.
+  virtual Status Heartbeat() { return Status::Ok(); }
 };
 
 // Unpacks the archive at `file`. Entry problems are reported through the sink; the returned

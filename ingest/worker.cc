@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -81,6 +82,7 @@ class FrameSink final : public UnpackSink {
   Status Skipped(const std::string& path, const std::string& group) override {
     return WriteFrame(fd_, 'S', path + '\0' + group);
   }
+  Status Heartbeat() override { return WriteFrame(fd_, 'H', std::string_view()); }
 
  private:
   int fd_;
@@ -129,6 +131,10 @@ Result<UnpackWorker> UnpackWorker::Start(const WorkerOptions& options) {
   const pid_t pid = ::fork();
   if (pid < 0) return ErrnoError("cannot start", "the unpack worker", errno);
   if (pid == 0) {
+    // The child: dies with its parent, can never gain privileges, and starts with an
+    // environment of its own — nothing of the parent's (no passphrase file, no vault path).
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
     ::dup2(to[0], STDIN_FILENO);
     ::dup2(from[1], STDOUT_FILENO);
     const rlimit mem{options.memory_bytes, options.memory_bytes};
@@ -137,11 +143,15 @@ Result<UnpackWorker> UnpackWorker::Start(const WorkerOptions& options) {
     ::setrlimit(RLIMIT_AS, &mem);
     ::setrlimit(RLIMIT_CPU, &cpu);
     ::setrlimit(RLIMIT_CORE, &core);
-    ::setenv("OMP_THREAD_LIMIT", "1", 1);
+    std::string fault = "DOSSIER_WORKER_FAULT=";
+    if (const char* f = std::getenv("DOSSIER_WORKER_FAULT")) fault += f;  // tests only
+    char env0[] = "LC_ALL=C.UTF-8";
+    char env1[] = "OMP_THREAD_LIMIT=1";
+    char* envp[] = {env0, env1, fault.data(), nullptr};
     char arg0[] = "dossier";
     char arg1[] = "__unpack-worker";
     char* argv[] = {arg0, arg1, nullptr};
-    ::execv(program.c_str(), argv);
+    ::execve(program.c_str(), argv, envp);
     ::_exit(127);
   }
   ::close(to[0]);

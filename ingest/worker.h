@@ -27,6 +27,9 @@ struct WorkerOptions {
   uint64_t cpu_seconds = 3600;
   // A worker that sends nothing for this long is killed and its item rejected (default 60 s).
   int stall_seconds = 60;
+  // One item (an archive, a disc image) may take this long in all (default 30 min: a DVD
+  // image takes under a minute, a Blu-ray a few).
+  int item_seconds = 1800;
 };
 
 // Entry point of the worker process: serves requests until stdin closes. Returns the exit code.

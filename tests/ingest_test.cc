@@ -24,6 +24,20 @@ Sniffed SniffBytes(const std::string& bytes) {
 
 Sniffed SniffFile(const fs::path& p) { return SniffBytes(ReadFile(p)); }
 
+// The head of a stored ZIP whose entries have these names and 4 bytes of content each.
+std::string ZipHead(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& name : names) {
+    std::string h("PK\x03\x04", 4);
+    h += std::string(14, '\0');
+    h += std::string("\x04\0\0\0\x04\0\0\0", 8);  // compressed and plain size 4
+    h += static_cast<char>(name.size());
+    h += std::string("\0\0\0", 3);  // name length high byte, extra length 0
+    out += h + name + "data";
+  }
+  return out;
+}
+
 const fs::path kUpload = fs::path(DOSSIER_SAMPLES_DIR) / "upload";
 
 TEST(SniffTest, RealDicomFilesWithAndWithoutMetaHeader) {
@@ -46,9 +60,11 @@ TEST(SniffTest, DocumentsAndImagesByContentNotName) {
   EXPECT_EQ(SniffBytes(std::string("MM\0*\0\0\0\x08", 8)).kind, "tiff");
   EXPECT_EQ(SniffBytes("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1 legacy word").kind, "office");
   EXPECT_EQ(SniffBytes("{\\rtf1\\ansi conclusion}").kind, "office");
-  EXPECT_EQ(
-      SniffBytes(std::string("PK\x03\x04", 4) + std::string(26, '\0') + "[Content_Types].xml").kind,
-      "office");
+  EXPECT_EQ(SniffBytes(ZipHead({"[Content_Types].xml", "word/document.xml"})).kind, "office");
+  EXPECT_EQ(SniffBytes(ZipHead({"mimetype", "content.xml"})).kind, "office");
+  // Office-looking names are not enough: a program inside makes it an archive to unpack.
+  EXPECT_EQ(SniffBytes(ZipHead({"[Content_Types].xml", "xl/viewer.exe"})).container, "zip");
+  EXPECT_EQ(SniffBytes(ZipHead({"readme.txt", "word/x.xml"})).container, "zip");
   EXPECT_EQ(SniffBytes("GIF89a....").kind, "other");
   EXPECT_EQ(SniffBytes("Выписка: жалоб нет.\r\nДиагноз: здоров.\n").kind, "text");
 }
@@ -64,6 +80,16 @@ TEST(SniffTest, RefusalsSayWhatIsWrongAndWhatToDo) {
   EXPECT_EQ(SniffBytes(testing::PseudoRandom(5000, 9)).reason,
             "unrecognised content: Dossier accepts PDF, JPEG, PNG, TIFF, DICOM, Office "
             "documents and text — save the document in one of these formats");
+}
+
+TEST(SniffTest, DicomPolyglotsWithAProgramInThePreambleAreRefused) {
+  std::string ct = ReadFile(kPydicomFiles / "CT_small.dcm");
+  ct.replace(0, 2, "MZ");
+  EXPECT_EQ(SniffBytes(ct).reason,
+            "DICOM file whose preamble holds a program or archive (a known attack): send the "
+            "original from the disc");
+  // pydicom's MR_truncated.dcm has a TIFF header in its preamble: legitimate.
+  EXPECT_EQ(SniffFile(kPydicomFiles / "MR_truncated.dcm").kind, "dicom");
 }
 
 TEST(SniffTest, ArchivesAndDiscImagesAreRecognisedForUnpacking) {

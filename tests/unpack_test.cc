@@ -129,6 +129,30 @@ TEST_F(UnpackTest, UnsafePathsAndSpecialFilesAreRefusedByName) {
                 "evil.tar/tty - rejected (device file: not a document)"}));
 }
 
+TEST_F(UnpackTest, FloodsOfRefusedEntriesAreCountedAndSummarised) {
+  std::vector<Entry> entries = {{"ok.pdf", kPdf}};
+  for (int i = 0; i < 1500; ++i) {
+    entries.push_back({"l" + std::to_string(i), "", 0, Entry::kSymlink, "/etc/shadow"});
+  }
+  WriteArchive(dir_ / "flood.tar", "pax", "", "", entries);
+  const auto lines = Ingest({dir_ / "flood.tar"});
+  EXPECT_EQ(lines.front(), "flood.tar/ok.pdf pdf stored");
+  EXPECT_EQ(lines.size(), 1u + 1000u + 1u);
+  EXPECT_EQ(lines.back(),
+            "flood.tar archive rejected (and 500 more entries refused, not listed one by one)");
+  options_.unpack.entries = 100;  // headers of refused entries count toward the limit too
+  EXPECT_EQ(Ingest({dir_ / "flood.tar"}).back(),
+            "flood.tar archive rejected (holds more than 100 files: split the upload)");
+
+  WriteArchive(dir_ / "names.tar", "pax", "", "",
+               {{std::string(5000, 'n'), "x\n"}, {"fake\nline.pdf", "y\n"}});
+  EXPECT_EQ(Ingest({dir_ / "names.tar"}),
+            (std::vector<std::string>{
+                "names.tar/" + std::string(200, 'n') +
+                    "... - rejected (name longer than 4096 bytes: refused)",
+                "names.tar/fake?line.pdf - rejected (name with control characters: refused)"}));
+}
+
 TEST_F(UnpackTest, AZeroBombIsRefusedAndTheRestKept) {
   options_.unpack.ratio_floor = 8 << 20;  // tests lower the floor to stay fast
   WriteArchive(dir_ / "bomb.zip", "zip", "", "",
@@ -231,6 +255,8 @@ TEST_F(UnpackTest, AWorkerThatCrashesCostsOneItemOnly) {
                        "a.zip/crash-me.pdf - rejected (the unpacker crashed on this file "
                        "(stopped by signal 6): it may be damaged or hostile — send it again or "
                        "unpacked)",
+                       "a.zip archive rejected (the rest of this archive was not read (see the "
+                       "entry above): send it again or unpacked)",
                        "b.zip/later.pdf pdf stored"}));
 }
 
@@ -245,6 +271,8 @@ TEST_F(UnpackTest, AWorkerThatHangsIsStoppedAndTheIngestGoesOn) {
                        "a.zip/hang-here.pdf - rejected (the unpacker stopped responding for 2 s "
                        "and was stopped: the file may be damaged or hostile — send it again or "
                        "unpacked)",
+                       "a.zip archive rejected (the rest of this archive was not read (see the "
+                       "entry above): send it again or unpacked)",
                        "b.zip/later.pdf pdf stored"}));
 }
 

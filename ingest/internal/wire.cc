@@ -54,6 +54,7 @@ Status ReadExact(int fd, uint8_t* p, size_t n, std::chrono::steady_clock::time_p
 }  // namespace
 
 Status WriteFrame(int fd, char type, std::span<const uint8_t> payload) {
+  if (payload.size() > kMaxFrame) return Internal("frame larger than the protocol allows");
   uint8_t header[5] = {static_cast<uint8_t>(type)};
   const uint32_t n = static_cast<uint32_t>(payload.size());
   for (int i = 0; i < 4; ++i) header[1 + i] = static_cast<uint8_t>(n >> (8 * i));
