@@ -53,6 +53,13 @@ Result<File> File::OpenRegular(const fs::path& path) {
   return f;
 }
 
+Result<File> File::Reopen() const {
+  const std::string proc = "/proc/self/fd/" + std::to_string(fd_);
+  const int fd = ::open(proc.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoError("cannot reopen", path_, errno);
+  return File(fd, path_);
+}
+
 Result<File> File::CreateExclusive(const fs::path& path) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return ErrnoError("cannot create", path.string(), errno);

@@ -30,6 +30,9 @@ class File {
   // Opens only a regular file, never following a symlink and never blocking on a FIFO that
   // replaced the file after it was listed (kRejected otherwise).
   static Result<File> OpenRegular(const fs::path& path);
+  // A second, independent read-only open of the same file (its own offset), made through
+  // /proc/self/fd: no path is looked up again, so it cannot be another file.
+  Result<File> Reopen() const;
   // Creates a new file, failing if it exists (O_EXCL), mode 0600.
   static Result<File> CreateExclusive(const fs::path& path);
 

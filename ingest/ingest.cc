@@ -275,14 +275,14 @@ class Ingester {
     if (!head_n.ok()) return reject(head_n.status().message());
     const Sniffed sniffed = Sniff({buf.data(), *head_n}, p.size);
     if (sniffed.kind == "pdf") {
-      DOSSIER_ASSIGN_OR_RETURN(std::string refusal, CheckPdfInWorker(p.source));
+      DOSSIER_ASSIGN_OR_RETURN(std::string refusal, CheckPdfInWorker(*file));
       if (!refusal.empty()) {
         Add({p.display, "pdf", p.size, "rejected", std::move(refusal), ""});
         return Status::Ok();
       }
     }
     if (!sniffed.container.empty()) {
-      const Status st = IngestContainer(p, sniffed);
+      const Status st = IngestContainer(p, *file, sniffed);
       if (!p.in_folder) FinishGroup();
       return st;
     }
@@ -334,10 +334,10 @@ class Ingester {
 
   // Opens a PDF with Poppler in the worker: why it is refused, or "" when it opens. Fails
   // only if no worker can run.
-  Result<std::string> CheckPdfInWorker(const fs::path& source) {
-    const std::string path = fs::absolute(source).string();
+  Result<std::string> CheckPdfInWorker(const File& source) {
+    DOSSIER_ASSIGN_OR_RETURN(File copy, source.Reopen());
     DOSSIER_RETURN_IF_ERROR(Send(
-        [&](UnpackWorker& w) { return w.SendCheckPdf(path, options_.unpack.pdf_check_bytes); }));
+        [&](UnpackWorker& w) { return w.SendCheckPdf(copy, options_.unpack.pdf_check_bytes); }));
     internal::Frame reply;
     const Status got =
         internal::ReadFrame(worker_->reply_fd(), options_.worker.stall_seconds * 1000, reply);
@@ -370,13 +370,13 @@ class Ingester {
   // Streams an archive or disc image through a worker process. The parent trusts nothing the
   // worker says: every path must lie inside this item and be safe, the item's limits are
   // counted here too, and any breach of the protocol ends the item as if the worker crashed.
-  Status IngestContainer(const Planned& p, const Sniffed& sniffed) {
+  Status IngestContainer(const Planned& p, const File& file, const Sniffed& sniffed) {
     auto reject_item = [&](std::string reason) {
       Add({p.display, sniffed.kind, p.size, "rejected", std::move(reason), ""});
     };
-    const std::string source = fs::absolute(p.source).string();
+    DOSSIER_ASSIGN_OR_RETURN(File copy, file.Reopen());
     DOSSIER_RETURN_IF_ERROR(
-        Send([&](UnpackWorker& w) { return w.SendUnpack(source, p.display, options_.unpack); }));
+        Send([&](UnpackWorker& w) { return w.SendUnpack(copy, p.display, options_.unpack); }));
     const std::string prefix = p.display + "/";
     const auto deadline =
         std::chrono::steady_clock::now() + std::chrono::seconds(options_.worker.item_seconds);

@@ -370,8 +370,7 @@ Result<std::string> SafeEntryPath(const std::string& raw) {
   return out;
 }
 
-Status CheckPdfFile(const std::filesystem::path& file, uint64_t max_bytes) {
-  DOSSIER_ASSIGN_OR_RETURN(File f, File::OpenRegular(file));
+Status CheckPdfFile(File f, uint64_t max_bytes) {
   DOSSIER_ASSIGN_OR_RETURN(uint64_t size, f.Size());
   if (size > max_bytes) return Status::Ok();  // too large to hold: stored unchecked
   std::vector<uint8_t> bytes(size);
@@ -380,12 +379,10 @@ Status CheckPdfFile(const std::filesystem::path& file, uint64_t max_bytes) {
   return ocr::CheckPdf(bytes);
 }
 
-Status Unpack(const std::filesystem::path& file, const std::string& display,
-              const UnpackLimits& limits, UnpackSink& sink) {
+Status Unpack(File f, const std::string& display, const UnpackLimits& limits, UnpackSink& sink) {
   // libarchive converts entry names to the locale's charset; make that UTF-8.
   static const bool locale_set = std::setlocale(LC_CTYPE, "C.UTF-8") != nullptr;
   (void)locale_set;
-  DOSSIER_ASSIGN_OR_RETURN(File f, File::OpenRegular(file));
   DOSSIER_ASSIGN_OR_RETURN(uint64_t size, f.Size());
   Budget budget{limits, size};
   ArchivePtr a = NewReader();

@@ -15,6 +15,7 @@
 #include <span>
 #include <string>
 
+#include "common/file_io.h"
 #include "common/status.h"
 
 namespace dossier::ingest {
@@ -61,12 +62,12 @@ class UnpackSink {
   virtual Status Heartbeat() { return Status::Ok(); }
 };
 
-// Unpacks the archive at `file`. Entry problems are reported through the sink; the returned
-// status is an error only when the archive as a whole cannot be read any further (not an
-// archive, truncated, encrypted headers, a limit for the whole item): its message says why,
-// in words a patient can act on, and the sink has already received every entry read before.
-Status Unpack(const std::filesystem::path& file, const std::string& display,
-              const UnpackLimits& limits, UnpackSink& sink);
+// Unpacks the archive open as `file` (read from its start; seekable). Entry problems are reported
+// through the sink; the returned status is an error only when the archive as a whole cannot be read
+// any further (not an archive, truncated, encrypted headers, a limit for the whole item): its
+// message says why, in words a patient can act on, and the sink has already received every entry
+// read before.
+Status Unpack(File file, const std::string& display, const UnpackLimits& limits, UnpackSink& sink);
 
 inline constexpr const char* kViewerSoftware = "disc viewer software";
 inline constexpr const char* kSystemClutter = "system files (.DS_Store, Thumbs.db, __MACOSX)";
@@ -76,9 +77,9 @@ inline constexpr const char* kSystemClutter = "system files (.DS_Store, Thumbs.d
 // operating systems leave behind.
 std::string SkipGroupForName(const std::string& path);
 
-// Checks the PDF at `file` with Poppler (see ocr::CheckPdf) if it is at most `max_bytes`
+// Checks the PDF open as `file` with Poppler (see ocr::CheckPdf) if it is at most `max_bytes`
 // (larger ones pass unchecked). Untrusted parsing: call it only inside a worker.
-Status CheckPdfFile(const std::filesystem::path& file, uint64_t max_bytes);
+Status CheckPdfFile(File file, uint64_t max_bytes);
 
 // Entry names as archives store them → safe UTF-8 relative path, or the reason it is unsafe.
 // Undecodable bytes are read as CP866 (Russian Windows ZIPs without the UTF-8 flag).

@@ -2,12 +2,16 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <linux/landlock.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <clocale>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -15,6 +19,11 @@
 #include <utility>
 
 #include "ingest/internal/wire.h"
+
+// Debian 12's kernel headers know Landlock ABI 1–2; ABI 3 (Linux 6.2) added this right.
+#ifndef LANDLOCK_ACCESS_FS_TRUNCATE
+#define LANDLOCK_ACCESS_FS_TRUNCATE (1ULL << 14)
+#endif
 
 namespace dossier::ingest {
 namespace {
@@ -90,10 +99,74 @@ class FrameSink final : public UnpackSink {
   bool fault_pending_ = false;
 };
 
+// Passes a descriptor over the request socket, attached to one byte.
+Status SendFd(int sock, int fd) {
+  char byte = 'F';
+  iovec iov{&byte, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof(control);
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
+  if (::sendmsg(sock, &msg, MSG_NOSIGNAL) != 1) return IoError("the worker's socket closed");
+  return Status::Ok();
+}
+
+Result<File> RecvFd(int sock) {
+  char byte = 0;
+  iovec iov{&byte, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof(control);
+  if (::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != 1) return IoError("no descriptor received");
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  if (c == nullptr || c->cmsg_type != SCM_RIGHTS) return IoError("no descriptor received");
+  int fd = -1;
+  std::memcpy(&fd, CMSG_DATA(c), sizeof(int));
+  return File(fd, "upload");
+}
+
 }  // namespace
+
+bool ConfineWorker() {
+  const int abi = static_cast<int>(
+      ::syscall(SYS_landlock_create_ruleset, nullptr, 0, LANDLOCK_CREATE_RULESET_VERSION));
+  if (abi < 1) return false;
+  uint64_t handled = (LANDLOCK_ACCESS_FS_MAKE_SYM << 1) - 1;  // ABI 1: execute … make_sym
+  if (abi >= 2) handled |= LANDLOCK_ACCESS_FS_REFER;
+  if (abi >= 3) handled |= LANDLOCK_ACCESS_FS_TRUNCATE;
+  landlock_ruleset_attr attr{};
+  attr.handled_access_fs = handled;
+  const int ruleset =
+      static_cast<int>(::syscall(SYS_landlock_create_ruleset, &attr, sizeof(attr), 0));
+  if (ruleset < 0) return false;
+  const int usr = ::open("/usr", O_PATH | O_CLOEXEC);
+  if (usr >= 0) {
+    landlock_path_beneath_attr beneath{};
+    beneath.allowed_access = LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR;
+    beneath.parent_fd = usr;
+    ::syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &beneath, 0);
+    ::close(usr);
+  }
+  ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+  const bool ok = ::syscall(SYS_landlock_restrict_self, ruleset, 0) == 0;
+  ::close(ruleset);
+  return ok;
+}
 
 int RunUnpackWorker() {
   ::signal(SIGPIPE, SIG_IGN);
+  std::setlocale(LC_CTYPE, "C.UTF-8");
+  ConfineWorker();
   internal::Frame request;
   for (;;) {
     const Status got = internal::ReadFrame(STDIN_FILENO, -1, request);
@@ -101,11 +174,13 @@ int RunUnpackWorker() {
     const internal::Frame* req = &request;
     const auto parts = internal::SplitNul(req->payload);
     Status st;
-    if (req->type == 'U' && parts.size() == 3) {
+    auto file = RecvFd(STDIN_FILENO);
+    if (!file.ok()) return 1;
+    if (req->type == 'U' && parts.size() == 2) {
       FrameSink sink(STDOUT_FILENO);
-      st = Unpack(parts[0], parts[1], DecodeLimits(parts[2]), sink);
-    } else if (req->type == 'P' && parts.size() == 2) {
-      st = CheckPdfFile(parts[0], std::stoull(parts[1]));
+      st = Unpack(std::move(file).value(), parts[0], DecodeLimits(parts[1]), sink);
+    } else if (req->type == 'P' && parts.size() == 1) {
+      st = CheckPdfFile(std::move(file).value(), std::stoull(parts[0]));
     } else {
       return 1;
     }
@@ -120,7 +195,8 @@ Result<UnpackWorker> UnpackWorker::Start(const WorkerOptions& options) {
   static const bool sigpipe_ignored = (::signal(SIGPIPE, SIG_IGN), true);
   (void)sigpipe_ignored;
   int to[2], from[2];
-  if (::pipe2(to, O_CLOEXEC) != 0)
+  // Requests go over a Unix socket: it carries the upload's descriptor with each request.
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, to) != 0)
     return ErrnoError("cannot create a pipe for", "the unpack worker", errno);
   if (::pipe2(from, O_CLOEXEC) != 0) {
     ::close(to[0]);
@@ -183,13 +259,15 @@ UnpackWorker& UnpackWorker::operator=(UnpackWorker&& o) noexcept {
 
 UnpackWorker::~UnpackWorker() { Stop(); }
 
-Status UnpackWorker::SendCheckPdf(const std::string& file, uint64_t max_bytes) {
-  return WriteFrame(to_worker_, 'P', file + '\0' + std::to_string(max_bytes));
+Status UnpackWorker::SendCheckPdf(const File& file, uint64_t max_bytes) {
+  DOSSIER_RETURN_IF_ERROR(WriteFrame(to_worker_, 'P', std::to_string(max_bytes)));
+  return SendFd(to_worker_, file.fd());
 }
 
-Status UnpackWorker::SendUnpack(const std::string& file, const std::string& display,
+Status UnpackWorker::SendUnpack(const File& file, const std::string& display,
                                 const UnpackLimits& limits) {
-  return WriteFrame(to_worker_, 'U', file + '\0' + display + '\0' + EncodeLimits(limits));
+  DOSSIER_RETURN_IF_ERROR(WriteFrame(to_worker_, 'U', display + '\0' + EncodeLimits(limits)));
+  return SendFd(to_worker_, file.fd());
 }
 
 std::string UnpackWorker::Stop() {

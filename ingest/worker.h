@@ -4,14 +4,16 @@
 //
 // A worker is the `dossier` binary re-executed as `dossier __unpack-worker`, with memory, CPU
 // and core-dump limits (setrlimit) applied before exec, fed requests on stdin and answering
-// on stdout in frames (internal/wire.h). The parent kills a worker that stays silent past the
-// stall timeout and starts a fresh one for the next item.
+// on stdout in frames (internal/wire.h); each upload is passed to it as an open descriptor. The
+// parent kills a worker that stays silent past the stall timeout and starts a fresh one for the
+// next item.
 #pragma once
 
 #include <sys/types.h>
 
 #include <string>
 
+#include "common/file_io.h"
 #include "common/status.h"
 #include "ingest/unpack.h"
 
@@ -32,8 +34,16 @@ struct WorkerOptions {
   int item_seconds = 1800;
 };
 
-// Entry point of the worker process: serves requests until stdin closes. Returns the exit code.
+// Entry point of the worker process: confines itself (ConfineWorker), then serves requests
+// until stdin closes. Returns the exit code.
 int RunUnpackWorker();
+
+// Takes away this process's access to the filesystem, but for reading /usr (locale data,
+// iconv modules), with Landlock. Files reach a worker as descriptors, so it needs no more:
+// a worker taken over by hostile bytes cannot read the vault or the passphrase file.
+// Returns false where the kernel has no Landlock (Linux < 5.13): the worker then runs with
+// its rlimits and a minimal environment only.
+bool ConfineWorker();
 
 // One running worker, owned by the parent. Move-only; kills the child on destruction.
 // Starting the first worker sets SIGPIPE to be ignored in the calling process.
@@ -48,10 +58,10 @@ class UnpackWorker {
 
   pid_t pid() const { return pid_; }
   int reply_fd() const { return from_worker_; }
-  Status SendUnpack(const std::string& file, const std::string& display,
-                    const UnpackLimits& limits);
+  // The worker receives `file` itself (a descriptor, never a path) and reads it from the start.
+  Status SendUnpack(const File& file, const std::string& display, const UnpackLimits& limits);
   // Asks the worker to open a PDF with Poppler; it answers with one 'F' frame.
-  Status SendCheckPdf(const std::string& file, uint64_t max_bytes);
+  Status SendCheckPdf(const File& file, uint64_t max_bytes);
   // Kills the child (SIGKILL) and reaps it; returns how it ended, e.g. "killed by signal 6".
   std::string Stop();
 

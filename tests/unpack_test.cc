@@ -1,7 +1,10 @@
 // Ingest of archives and disc images through the unpack worker (the real `dossier` binary as
 // worker, real libarchive): every format, names, nesting, hostile input with exact reasons.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 
@@ -258,6 +261,25 @@ TEST_F(UnpackTest, AWorkerThatCrashesCostsOneItemOnly) {
                        "a.zip archive rejected (the rest of this archive was not read (see the "
                        "entry above): send it again or unpacked)",
                        "b.zip/later.pdf pdf stored"}));
+}
+
+TEST_F(UnpackTest, AConfinedWorkerCannotReadTheVaultOrThePassphrase) {
+  const fs::path key = dir_ / "vault" / "vault.key";
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    if (!ConfineWorker()) ::_exit(3);
+    const int vault = ::open(key.c_str(), O_RDONLY);
+    const int vault_errno = errno;
+    const int tmp = ::open("/tmp", O_RDONLY | O_DIRECTORY);
+    const int usr = ::open("/usr/lib/os-release", O_RDONLY);
+    ::_exit(vault < 0 && vault_errno == EACCES && tmp < 0 && usr >= 0 ? 0 : 1);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  if (WEXITSTATUS(status) == 3) GTEST_SKIP() << "this kernel has no Landlock";
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "the confined process could open the vault";
+  EXPECT_TRUE(fs::exists(key));  // the parent still can
 }
 
 TEST_F(UnpackTest, AWorkerThatHangsIsStoppedAndTheIngestGoesOn) {

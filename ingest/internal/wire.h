@@ -1,8 +1,9 @@
 // Frames between the ingest parent and its unpack workers, over pipes. Private to ingest/.
 //
 // frame = type (1 byte) | payload length (u32 LE) | payload
-// Requests (parent → worker): 'U' unpack: "<file path>\0<display name>\0<limits k=v;…>"
-//                             'P' check a PDF: "<file path>\0<max bytes>" (answer: one 'F')
+// Requests (parent → worker, over a Unix socket; each is followed by one byte carrying the
+// upload's descriptor as SCM_RIGHTS):
+//   'U' unpack: "<display name>\0<limits k=v;…>"   'P' check a PDF: "<max bytes>" (one 'F')
 // Replies (worker → parent):
 //   'B' entry begins: path          'D' entry data: bytes (≤ 1 MiB)
 //   'E' entry ends: "" or reason    'R' refused: "path\0reason"
