@@ -73,6 +73,60 @@ void WriteArchive(const std::filesystem::path& path, const std::string& format,
   archive_write_free(a);
 }
 
+namespace {
+
+uint32_t Crc32(std::string_view data) {
+  uint32_t crc = 0xFFFFFFFFu;
+  for (unsigned char c : data) {
+    crc ^= c;
+    for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+  }
+  return ~crc;
+}
+
+std::string Vint(uint64_t v) {
+  std::string out;
+  do {
+    uint8_t b = v & 0x7F;
+    v >>= 7;
+    if (v != 0) b |= 0x80;
+    out += static_cast<char>(b);
+  } while (v != 0);
+  return out;
+}
+
+std::string U32(uint32_t v) {
+  std::string out(4, '\0');
+  for (int i = 0; i < 4; ++i) out[static_cast<size_t>(i)] = static_cast<char>(v >> (8 * i));
+  return out;
+}
+
+// One block: CRC32 of (size field + header), the header size as a vint, then the header.
+std::string Block(const std::string& header) {
+  const std::string sized = Vint(header.size()) + header;
+  return U32(Crc32(sized)) + sized;
+}
+
+}  // namespace
+
+std::string MakeRar5(const std::vector<Entry>& files) {
+  std::string rar("Rar!\x1A\x07\x01\x00", 8);
+  rar += Block(Vint(1) + Vint(0) + Vint(0));  // main header: type 1, no flags, archive flags 0
+  for (const Entry& f : files) {
+    std::string h = Vint(2) + Vint(0x0002) + Vint(f.content.size());  // file, data follows
+    h += Vint(0x0004);            // file flags: data CRC32 present
+    h += Vint(f.content.size());  // unpacked size
+    h += Vint(0100644);           // attributes: a Unix mode, regular file rw-r--r--
+    h += U32(Crc32(f.content));   // data CRC32
+    h += Vint(0);                 // compression: version 0, method 0 (store)
+    h += Vint(1);                 // host OS: Unix
+    h += Vint(f.name.size()) + f.name;
+    rar += Block(h) + f.content;
+  }
+  rar += Block(Vint(5) + Vint(0) + Vint(0));  // end of archive
+  return rar;
+}
+
 std::vector<Entry> EntriesFromDir(const std::filesystem::path& dir) {
   std::vector<Entry> out;
   for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {

@@ -24,6 +24,10 @@ void WriteArchive(const std::filesystem::path& path, const std::string& format,
                   const std::string& filter, const std::string& options,
                   const std::vector<Entry>& entries);
 
+// A RAR 5 archive of stored (uncompressed) files, written by hand from RARLAB's published
+// format description: Debian has no RAR writer, and RAR is what many Russian users send.
+std::string MakeRar5(const std::vector<Entry>& files);
+
 // Every regular file under `dir` as an entry named by its path relative to `dir`.
 std::vector<Entry> EntriesFromDir(const std::filesystem::path& dir);
 

@@ -78,6 +78,14 @@ TEST_F(UnpackTest, EveryFormatIsUnpackedInMemoryAndStored) {
   }
 }
 
+TEST_F(UnpackTest, RarArchivesAreUnpacked) {
+  testing::WriteFile(dir_ / "from-patient.rar",
+                     testing::MakeRar5({{"Выписка.pdf", kPdf}, {"снимки/note.txt", "МРТ\n"}}));
+  EXPECT_EQ(Ingest({dir_ / "from-patient.rar"}),
+            (std::vector<std::string>{"from-patient.rar/Выписка.pdf pdf stored",
+                                      "from-patient.rar/снимки/note.txt text stored"}));
+}
+
 TEST_F(UnpackTest, RussianWindowsZipNamesInCp866AreDecoded) {
   WriteArchive(dir_ / "cp866.zip", "zip", "", "zip:hdrcharset=CP866",
                {{"Выписка.pdf", kPdf}, {"Заключение МРТ.txt", "Заключение\n"}});
