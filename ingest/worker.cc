@@ -99,36 +99,39 @@ class FrameSink final : public UnpackSink {
   bool fault_pending_ = false;
 };
 
-// Passes a descriptor over the request socket, attached to one byte.
-Status SendFd(int sock, int fd) {
+// One byte with room for one descriptor beside it, as sendmsg/recvmsg want it. Not movable:
+// the header points into the object itself.
+struct FdMessage {
   char byte = 'F';
   iovec iov{&byte, 1};
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
   msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof(control);
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  FdMessage() {
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof(control);
+  }
+  FdMessage(const FdMessage&) = delete;
+  FdMessage& operator=(const FdMessage&) = delete;
+};
+
+// Passes a descriptor over the request socket, attached to one byte.
+Status SendFd(int sock, int fd) {
+  FdMessage m;
+  cmsghdr* c = CMSG_FIRSTHDR(&m.msg);
   c->cmsg_level = SOL_SOCKET;
   c->cmsg_type = SCM_RIGHTS;
   c->cmsg_len = CMSG_LEN(sizeof(int));
   std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
-  if (::sendmsg(sock, &msg, MSG_NOSIGNAL) != 1) return IoError("the worker's socket closed");
+  if (::sendmsg(sock, &m.msg, MSG_NOSIGNAL) != 1) return IoError("the worker's socket closed");
   return Status::Ok();
 }
 
 Result<File> RecvFd(int sock) {
-  char byte = 0;
-  iovec iov{&byte, 1};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof(control);
-  if (::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != 1) return IoError("no descriptor received");
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  FdMessage m;
+  if (::recvmsg(sock, &m.msg, MSG_CMSG_CLOEXEC) != 1) return IoError("no descriptor received");
+  cmsghdr* c = CMSG_FIRSTHDR(&m.msg);
   if (c == nullptr || c->cmsg_type != SCM_RIGHTS) return IoError("no descriptor received");
   int fd = -1;
   std::memcpy(&fd, CMSG_DATA(c), sizeof(int));
