@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 
 #include "common/file_io.h"
 #include "ingest/internal/wire.h"
@@ -139,6 +140,7 @@ class EntryStore {
       writer_.reset();  // discards the uncommitted object
       return item_;
     }
+    joined_batch_ = vault_.committed_batches();  // before Commit, which may flush the batch
     DOSSIER_ASSIGN_OR_RETURN(vault::StoreOutcome stored, writer_->Commit());
     writer_.reset();
     item_.doc_id = stored.doc_id;
@@ -156,6 +158,8 @@ class EntryStore {
   }
 
   bool executable() const { return executable_; }
+  // The group-commit batch the last stored entry joined (Vault::committed_batches() then).
+  uint64_t joined_batch() const { return joined_batch_; }
 
  private:
   void Reject(std::string reason) {
@@ -197,6 +201,7 @@ class EntryStore {
   bool decided_ = false;
   bool executable_ = false;
   bool open_ = false;
+  uint64_t joined_batch_ = 0;
 };
 
 class Ingester {
@@ -230,9 +235,31 @@ class Ingester {
  private:
   void Add(ItemReport item) {
     if (item.kind == "dicom" || item.kind == "dicomdir") saw_imaging_ = true;
+    if (item.status == "stored" || item.status == "duplicate") {
+      batch_of_.emplace_back(report_.items.size(), entry_.joined_batch());
+    }
     report_.items.push_back(std::move(item));
   }
 
+ public:
+  // After a failed group commit: what the report called stored in a batch that never
+  // committed is not in the vault — say so.
+  void UnclaimUncommitted(const Status& why) {
+    std::set<std::string> lost;
+    for (const auto& [index, batch] : batch_of_) {
+      ItemReport& item = report_.items[index];
+      if (batch < vault_.committed_batches()) continue;
+      if (item.status == "stored") lost.insert(item.doc_id);
+      if (item.status == "stored" || lost.count(item.doc_id) != 0) {
+        item.status = "rejected";
+        item.reason = "not stored: the vault could not make it durable (" + why.message() +
+                      ") — ingest it again";
+        item.doc_id.clear();
+      }
+    }
+  }
+
+ private:
   // Executables (by content or by name) inside a disc folder or image are its viewer
   // software, skipped as a group; in an upload without imaging they are refused.
   void FinishGroup() {
@@ -518,6 +545,7 @@ class Ingester {
   std::vector<ItemReport> executables_;
   bool saw_imaging_ = false;
   size_t current_root_ = 0;
+  std::vector<std::pair<size_t, uint64_t>> batch_of_;  // report index → batch it joined
 };
 
 }  // namespace
@@ -534,11 +562,12 @@ Status IngestPaths(vault::Vault& vault, const std::string& case_id,
   const Status st = ingester.Run(paths);
   // What was stored before a failure is committed too: the report already lists it.
   const Status committed = own_batch ? vault.CommitBatch() : Status::Ok();
+  if (!st.ok() || !committed.ok()) ingester.UnclaimUncommitted(st.ok() ? committed : st);
   if (!st.ok()) return st;
   if (!committed.ok()) {
     return committed.WithContext(
-        "the last files of this upload could not be made durable (files committed earlier in "
-        "the upload are kept): check with `dossier docs` and ingest it again");
+        "the last files of this upload could not be made durable "
+        "(the report says which): ingest them again");
   }
   return Status::Ok();
 }

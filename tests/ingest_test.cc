@@ -224,6 +224,42 @@ TEST_F(IngestTest, SingleFilesKeepTheirNameAndLimitsAreEnforced) {
   EXPECT_TRUE(r3.items.empty());
 }
 
+TEST_F(IngestTest, AFailedGroupCommitIsReportedNotClaimedAsStored) {
+  // Fault injection: the vault's second batch commit fails, as a full disk would.
+  int commits = 0;
+  vault::VaultOptions faulty;
+  faulty.batch_max_documents = 2;
+  faulty.batch_commit_fault = [&commits]() -> Status {
+    return ++commits == 2 ? IoError("no space left on device (injected)") : Status::Ok();
+  };
+  v_.reset();
+  auto v = vault::Vault::Open(dir_ / "vault", testing::kPassphrase, {"t", "operator"}, faulty);
+  ASSERT_TRUE(v.ok());
+  v_ = std::move(v).value();
+  for (int i = 0; i < 5; ++i) {
+    WriteFile(dir_ / "up" / ("n" + std::to_string(i) + ".txt"), "note " + std::to_string(i));
+  }
+  IngestReport report;
+  const Status st = IngestPaths(*v_, case_, {dir_ / "up"}, Options(), report);
+  EXPECT_EQ(st.code(), StatusCode::kIoError);
+  // The fourth file's commit is the one that failed: the error names it, the ingest stops.
+  EXPECT_EQ(st.message().rfind("up/n3.txt: ", 0), 0u) << st.message();
+  ASSERT_EQ(report.items.size(), 3u);
+  EXPECT_EQ(Lines(report)[0], "up/n0.txt text stored");
+  EXPECT_EQ(Lines(report)[1], "up/n1.txt text stored");
+  EXPECT_EQ(Lines(report)[2],
+            "up/n2.txt text rejected (not stored: the vault could not make it durable "
+            "(up/n3.txt: no space left on device (injected)) — ingest it again)");
+  // The vault agrees with the report: exactly the first batch is there.
+  v_.reset();
+  auto again = vault::Vault::Open(dir_ / "vault", testing::kPassphrase, {"t", "operator"});
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ((*again)->ListDocuments(case_)->size(), 2u);
+  auto verify = (*again)->Verify(false);
+  EXPECT_TRUE(verify->intact());
+  EXPECT_TRUE(verify->orphans.empty());  // the lost batch's objects were swept at open
+}
+
 TEST_F(IngestTest, MissingPathsAndUnknownCasesAreErrors) {
   IngestReport report;
   const Status st = IngestPaths(*v_, case_, {dir_ / "nowhere"}, {}, report);

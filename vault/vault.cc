@@ -186,11 +186,22 @@ Status Vault::Impl::FlushBatchIfFull() {
                   batch_->bytes < options_.batch_max_bytes)) {
     return Status::Ok();
   }
-  DOSSIER_RETURN_IF_ERROR(SyncFilesystem(dir_));
-  DOSSIER_RETURN_IF_ERROR(batch_->tx->Commit());
+  if (Status st = CommitBatchTx(); !st.ok()) {
+    batch_.reset();  // rolled back: the caller learns that this batch was lost
+    return st;
+  }
   batch_->documents = 0;
   batch_->bytes = 0;
   DOSSIER_ASSIGN_OR_RETURN(batch_->tx, Transaction::Begin(db_));
+  return Status::Ok();
+}
+
+Status Vault::Impl::CommitBatchTx() {
+  // Every object of the batch reaches the disk before any row that names it is committed.
+  if (options_.batch_commit_fault) DOSSIER_RETURN_IF_ERROR(options_.batch_commit_fault());
+  DOSSIER_RETURN_IF_ERROR(SyncFilesystem(dir_));
+  DOSSIER_RETURN_IF_ERROR(batch_->tx->Commit());
+  ++committed_batches_;
   return Status::Ok();
 }
 
@@ -204,14 +215,13 @@ Status Vault::BeginBatch() {
 
 Status Vault::CommitBatch() {
   if (!impl_->batch_) return Status::Ok();
-  // Every object of the batch reaches the disk before any row that names it is committed.
-  Status st = SyncFilesystem(impl_->dir_);
-  if (st.ok()) st = impl_->batch_->tx->Commit();
+  const Status st = impl_->CommitBatchTx();
   impl_->batch_.reset();  // on failure: rolled back; the objects are orphans for the next open
   return st;
 }
 
 bool Vault::in_batch() const { return impl_->batch_.has_value(); }
+uint64_t Vault::committed_batches() const { return impl_->committed_batches_; }
 
 std::string Vault::Impl::Now() const {
   const Clock& c = options_.clock ? *options_.clock : Clock::System();

@@ -50,6 +50,9 @@ struct VaultOptions {
   // crash loses at most that much work and the open transaction stays small.
   size_t batch_max_documents = 512;
   uint64_t batch_max_bytes = uint64_t{512} << 20;
+  // Fault injection for tests: called before each batch commit; an error fails the commit
+  // as a full disk would. Null in production.
+  std::function<Status()> batch_commit_fault;
   // Clock for timestamps (tests fix it); null means the system clock.
   const Clock* clock = nullptr;
 };
@@ -180,6 +183,9 @@ class Vault {
   Status BeginBatch();
   Status CommitBatch();
   bool in_batch() const;
+  // How many batch commits have succeeded, automatic ones included: documents stored while
+  // this was N are durable once it exceeds N, and lost if the batch fails first.
+  uint64_t committed_batches() const;
 
   Result<std::unique_ptr<DocumentWriter>> BeginDocument(const NewDocument& doc);
   Result<std::vector<DocumentRecord>> ListDocuments(const std::string& case_id);

@@ -68,6 +68,8 @@ class Vault::Impl {
     uint64_t bytes = 0;
   };
   std::optional<Batch> batch_;
+  uint64_t committed_batches_ = 0;
+  Status CommitBatchTx();  // syncfs, then COMMIT of the batch transaction
   // Starts a transaction, or joins the open batch's (then the returned owner is null and
   // Commit is a no-op).
   // Inside a batch it is a SAVEPOINT, so a failed document rolls back alone.
