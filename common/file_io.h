@@ -58,28 +58,11 @@ class File {
   std::string path_;
 };
 
-// A source of bytes (a file on disk, later an archive entry in memory).
-class ByteSource {
- public:
-  virtual ~ByteSource() = default;
-  // Fills up to buf.size() bytes; returns 0 at the end.
-  virtual Result<size_t> Read(std::span<uint8_t> buf) = 0;
-};
-
 // A destination for bytes.
 class ByteSink {
  public:
   virtual ~ByteSink() = default;
   virtual Status Write(std::span<const uint8_t> data) = 0;
-};
-
-class FileSource final : public ByteSource {
- public:
-  explicit FileSource(File& file) : file_(file) {}
-  Result<size_t> Read(std::span<uint8_t> buf) override { return file_.ReadFull(buf); }
-
- private:
-  File& file_;
 };
 
 // Makes everything written to the filesystem holding `path` durable (syncfs(2)): one flush

@@ -39,8 +39,6 @@ SecureBuffer& SecureBuffer::operator=(SecureBuffer&& other) noexcept {
   return *this;
 }
 
-SecureBuffer SecureBuffer::Clone() const { return FromBytes(span()); }
-
 SecureBuffer SecureBuffer::Random(size_t size) {
   SecureBuffer b(size);
   if (size > 0) randombytes_buf(b.data(), size);

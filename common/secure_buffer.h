@@ -28,8 +28,6 @@ class SecureBuffer {
   SecureBuffer(const SecureBuffer&) = delete;
   SecureBuffer& operator=(const SecureBuffer&) = delete;
 
-  // A copy in fresh secure memory.
-  SecureBuffer Clone() const;
   static SecureBuffer Random(size_t size);
   static SecureBuffer FromBytes(std::span<const uint8_t> bytes);
 

@@ -277,7 +277,9 @@ class Reader {
       }
       bytes.insert(bytes.end(), buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(*pulled));
       if (!checkable && !bytes.empty()) DOSSIER_RETURN_IF_ERROR(flush());
-      if (bytes.size() % kHeartbeatBytes < *pulled) DOSSIER_RETURN_IF_ERROR(sink_.Heartbeat());
+      if (checkable && bytes.size() % kHeartbeatBytes < *pulled) {
+        DOSSIER_RETURN_IF_ERROR(sink_.Heartbeat());
+      }
     }
     if (broken.ok() && checkable) broken = ocr::CheckPdf(bytes);
     if (broken.ok()) DOSSIER_RETURN_IF_ERROR(flush());

@@ -504,9 +504,4 @@ Result<std::string> Vault::Checkpoint() {
   return text;
 }
 
-Status Vault::RecordEvent(const std::string& action, const std::vector<std::string>& objects,
-                          const std::string& patient, const std::string& outcome) {
-  return impl_->AuditAlone(action, objects, patient, outcome);
-}
-
 }  // namespace dossier::vault

@@ -201,10 +201,6 @@ class Vault {
   // The signed checkpoint of the audit log as it is now (text, doc/FORMAT.md). Audited.
   Result<std::string> Checkpoint();
 
-  // Records an event that has no change of its own (e.g. a refused request).
-  Status RecordEvent(const std::string& action, const std::vector<std::string>& objects,
-                     const std::string& patient, const std::string& outcome);
-
   class Impl;
 
  private:

@@ -80,10 +80,6 @@ class Hasher {
   std::thread thread_;
 };
 
-uint64_t StoredSize(uint64_t plain_size, size_t chunk_size) {
-  return kHeaderSize + plain_size + (plain_size / chunk_size + 1) * kABytes;
-}
-
 struct ObjectWriter::State {
   File file;
   std::filesystem::path temp;

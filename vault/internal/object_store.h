@@ -20,9 +20,6 @@ namespace dossier::vault::internal {
 
 inline constexpr size_t kDefaultChunkSize = 64 * 1024;
 
-// Bytes an object of `plain_size` bytes takes on disk.
-uint64_t StoredSize(uint64_t plain_size, size_t chunk_size);
-
 struct WrittenObject {
   uint64_t plain_size = 0;
   uint64_t stored_size = 0;

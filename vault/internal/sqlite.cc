@@ -83,8 +83,6 @@ Result<int64_t> Db::QueryInt(std::string_view sql) {
   return s.Int(0);
 }
 
-int64_t Db::Changes() const { return sqlite3_changes64(db_.get()); }
-
 Stmt& Stmt::Bind(int index, int64_t value) {
   sqlite3_bind_int64(stmt_.get(), index, value);
   return *this;
@@ -109,10 +107,6 @@ Stmt& Stmt::BindNull(int index) {
   return *this;
 }
 
-Stmt& Stmt::Bind(int index, const std::optional<std::string>& text) {
-  return text ? Bind(index, *text) : BindNull(index);
-}
-
 Result<bool> Stmt::Step() {
   const int rc = sqlite3_step(stmt_.get());
   if (rc == SQLITE_ROW) return true;
@@ -125,12 +119,6 @@ Status Stmt::Run() {
     DOSSIER_ASSIGN_OR_RETURN(bool row, Step());
     if (!row) return Status::Ok();
   }
-}
-
-Status Stmt::Reset() {
-  sqlite3_reset(stmt_.get());
-  sqlite3_clear_bindings(stmt_.get());
-  return Status::Ok();
 }
 
 bool Stmt::IsNull(int col) const { return sqlite3_column_type(stmt_.get(), col) == SQLITE_NULL; }

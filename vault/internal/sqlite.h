@@ -33,7 +33,6 @@ class Db {
   Result<Stmt> Prepare(std::string_view sql);
   // Runs a query that returns one integer (e.g. PRAGMA user_version).
   Result<int64_t> QueryInt(std::string_view sql);
-  int64_t Changes() const;
   sqlite3* raw() const { return db_.get(); }
   // "<what>: <sqlite message> (code N)" as an I/O or internal error.
   Status Error(std::string_view what) const;
@@ -59,13 +58,11 @@ class Stmt {
   Stmt& Bind(int index, const std::string& text) { return Bind(index, std::string_view(text)); }
   Stmt& BindBlob(int index, std::span<const uint8_t> blob);
   Stmt& BindNull(int index);
-  Stmt& Bind(int index, const std::optional<std::string>& text);
 
   // true: a row is available; false: done.
   Result<bool> Step();
   // Steps to completion (for INSERT/UPDATE/DELETE).
   Status Run();
-  Status Reset();
 
   // Steps through every row, mapping each with `read(const Stmt&) -> Result<T>`.
   template <typename T, typename F>
