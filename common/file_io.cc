@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
+#include <cstring>
 #include <utility>
 
 #include "common/encoding.h"
@@ -101,16 +103,6 @@ Status File::Sync() {
   return Status::Ok();
 }
 
-void File::StartWriteback(uint64_t offset, uint64_t len) {
-  ::sync_file_range(fd_, static_cast<off64_t>(offset), static_cast<off64_t>(len),
-                    SYNC_FILE_RANGE_WRITE);
-  if (offset >= len) {
-    ::sync_file_range(
-        fd_, static_cast<off64_t>(offset - len), static_cast<off64_t>(len),
-        SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
-  }
-}
-
 Status File::Close() {
   if (fd_ < 0) return Status::Ok();
   const int fd = std::exchange(fd_, -1);
@@ -122,6 +114,56 @@ Result<uint64_t> File::Size() const {
   struct stat st {};
   if (::fstat(fd_, &st) != 0) return ErrnoError("cannot stat", path_, errno);
   return static_cast<uint64_t>(st.st_size);
+}
+
+void DirectFile::FreeDeleter::operator()(uint8_t* p) const { std::free(p); }
+
+DirectFile::Buffer DirectFile::AllocateBuffer(size_t size) {
+  Buffer b(
+      static_cast<uint8_t*>(std::aligned_alloc(kAlign, (size + kAlign - 1) / kAlign * kAlign)));
+  if (!b) throw std::bad_alloc();
+  return b;
+}
+
+Result<DirectFile> DirectFile::Create(const fs::path& path) {
+  DOSSIER_ASSIGN_OR_RETURN(File f, File::CreateExclusive(path));
+  // Set after creating: a filesystem without O_DIRECT refuses the flag here (EINVAL), while
+  // an open() with it would fail only after creating the file.
+  const int flags = ::fcntl(f.fd(), F_GETFL);
+  const bool direct = flags >= 0 && ::fcntl(f.fd(), F_SETFL, flags | O_DIRECT) == 0;
+  return DirectFile(std::move(f), direct);
+}
+
+void DirectFile::LeaveDirectMode() {
+  ::fcntl(file_.fd(), F_SETFL, ::fcntl(file_.fd(), F_GETFL) & ~O_DIRECT);
+  direct_ = false;
+}
+
+Status DirectFile::Append(std::span<const uint8_t> data) {
+  if (direct_ && data.size() % kAlign != 0) {
+    const size_t aligned = data.size() / kAlign * kAlign;
+    DOSSIER_RETURN_IF_ERROR(PWrite(data.first(aligned)));
+    LeaveDirectMode();  // the file's last partial block goes through the page cache
+    data = data.subspan(aligned);
+  }
+  return PWrite(data);
+}
+
+Status DirectFile::PWrite(std::span<const uint8_t> data) {
+  while (!data.empty()) {
+    const ssize_t w = ::pwrite(file_.fd(), data.data(), data.size(), static_cast<off_t>(written_));
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EINVAL && direct_) {  // the flag was accepted, this alignment is not
+        LeaveDirectMode();
+        continue;
+      }
+      return ErrnoError("cannot write", file_.path(), errno);
+    }
+    data = data.subspan(static_cast<size_t>(w));
+    written_ += static_cast<uint64_t>(w);
+  }
+  return Status::Ok();
 }
 
 Status SyncFilesystem(const fs::path& path) {

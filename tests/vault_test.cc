@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 #include <sodium.h>
 #include <sqlite3.h>
+#include <sys/resource.h>
 
+#include <csignal>
 #include <fstream>
 #include <set>
 
@@ -317,6 +319,68 @@ TEST_F(VaultTest, AnUncommittedWriterLeavesNothing) {
   }
   EXPECT_TRUE(fs::is_empty(vault_dir_ / "tmp"));
   EXPECT_TRUE(v_->ListDocuments(case_)->empty());
+}
+
+// Fault injection: a file size limit makes the object's writes fail with EFBIG on the store's
+// file thread, as a full disk would with ENOSPC.
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(rlim_t bytes) {
+    ::getrlimit(RLIMIT_FSIZE, &saved_);
+    old_handler_ = ::signal(SIGXFSZ, SIG_IGN);
+    rlimit lim{bytes, saved_.rlim_max};
+    ::setrlimit(RLIMIT_FSIZE, &lim);
+  }
+  ~FileSizeLimit() {
+    ::setrlimit(RLIMIT_FSIZE, &saved_);
+    ::signal(SIGXFSZ, old_handler_);
+  }
+
+ private:
+  rlimit saved_{};
+  sighandler_t old_handler_;
+};
+
+TEST_F(VaultTest, AFailedWriteIsReportedAndLeavesNothing) {
+  const std::string big = PseudoRandom(3 << 20, 7);
+  {
+    FileSizeLimit limit(1 << 20);
+    auto w = v_->BeginDocument({case_, "big.pdf", "pdf"});
+    ASSERT_TRUE(w.ok());
+    ASSERT_TRUE((*w)->Write(AsBytes(big)).ok());  // the disk work happens on another thread
+    const auto out = (*w)->Commit();
+    ASSERT_EQ(out.status().code(), StatusCode::kIoError);
+    EXPECT_NE(out.status().message().find("cannot write " + (vault_dir_ / "tmp").string()),
+              std::string::npos)
+        << out.status().message();
+    EXPECT_NE(out.status().message().find("File too large"), std::string::npos);
+  }
+  EXPECT_TRUE(fs::is_empty(vault_dir_ / "tmp"));
+  EXPECT_TRUE(v_->ListDocuments(case_)->empty());
+  // The store goes on working once the disk does.
+  const StoreOutcome ok = Store("next.pdf", big);
+  EXPECT_EQ(*Read(ok.doc_id), big);
+}
+
+TEST_F(VaultTest, AFailedWriteInABatchFailsTheBatchCommit) {
+  const std::string big = PseudoRandom(3 << 20, 8);
+  ASSERT_TRUE(v_->BeginBatch().ok());
+  {
+    FileSizeLimit limit(1 << 20);
+    Store("small.pdf", "%PDF-1.4 small");
+    Store("big.pdf", big);  // accepted: the write fails later, on the file thread
+    const Status st = v_->CommitBatch();
+    EXPECT_EQ(st.code(), StatusCode::kIoError);
+    EXPECT_NE(st.message().find("File too large"), std::string::npos) << st.message();
+  }
+  EXPECT_TRUE(v_->ListDocuments(case_)->empty());  // neither row was committed
+  Reopen();
+  EXPECT_TRUE(v_->ListDocuments(case_)->empty());
+  EXPECT_EQ(v_->swept_orphans().size(), 1u);  // small.pdf's object, renamed but never committed
+  auto report = v_->Verify(false);
+  EXPECT_TRUE(report->intact());
+  EXPECT_TRUE(report->orphans.empty());
+  EXPECT_TRUE(fs::is_empty(vault_dir_ / "tmp"));
 }
 
 TEST_F(VaultTest, NoPersonalDataInPlaintextAnywhereInTheVault) {

@@ -198,6 +198,7 @@ Status Vault::Impl::FlushBatchIfFull() {
 
 Status Vault::Impl::CommitBatchTx() {
   // Every object of the batch reaches the disk before any row that names it is committed.
+  DOSSIER_RETURN_IF_ERROR(objects_.Flush());
   if (options_.batch_commit_fault) DOSSIER_RETURN_IF_ERROR(options_.batch_commit_fault());
   DOSSIER_RETURN_IF_ERROR(SyncFilesystem(dir_));
   DOSSIER_RETURN_IF_ERROR(batch_->tx->Commit());

@@ -7,7 +7,10 @@
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <thread>
+
+#include "vault/internal/file_queue.h"
 
 namespace dossier::vault::internal {
 namespace {
@@ -18,8 +21,8 @@ constexpr size_t kStreamHeader = crypto_secretstream_xchacha20poly1305_HEADERBYT
 constexpr size_t kHeaderSize = sizeof(kMagic) + 4 + kIdBytes + kStreamHeader;
 constexpr size_t kABytes = crypto_secretstream_xchacha20poly1305_ABYTES;
 constexpr size_t kWriteBuffer = 1 << 20;
-// Writeback is started every this many bytes so the final fsync has little left to flush.
-constexpr uint64_t kWritebackWindow = 8 << 20;
+// Write buffers waiting for the file thread at most (each ~1 MiB): bounds memory.
+constexpr size_t kQueuedBuffers = 4;
 
 std::string ChunkAd(const std::string& object_id) { return "dossier-object-v1:" + object_id; }
 
@@ -81,59 +84,56 @@ class Hasher {
 };
 
 struct ObjectWriter::State {
-  File file;
-  std::filesystem::path temp;
-  std::filesystem::path final_path;
+  FileQueue* queue = nullptr;  // the store's: it creates, writes and renames the file
+  std::shared_ptr<FileQueue::Target> target;
+  DirectFile::Buffer buffer;  // ciphertext not yet handed to the queue
+  size_t used = 0;
   std::string object_id;
+  std::string chunk_ad;
   size_t chunk_size = 0;
   crypto_secretstream_xchacha20poly1305_state stream{};
   crypto_generichash_state mac{};
   std::vector<uint8_t> chunk;  // plaintext of the chunk being filled
-  std::vector<uint8_t> out;    // ciphertext waiting for one large write()
   uint64_t plain_size = 0;
   uint64_t stored_size = 0;
   Hasher* hasher = nullptr;  // the store's, for large writes
-  std::set<std::string>* shards = nullptr;
-  uint64_t written = 0;          // bytes handed to write()
-  uint64_t writeback_start = 0;  // start of the range not yet sent to writeback
   bool finished = false;
 };
 
 ObjectWriter::ObjectWriter(std::unique_ptr<State> state) : s_(std::move(state)) {}
 
 ObjectWriter::~ObjectWriter() {
-  if (s_ && !s_->finished) {
-    (void)s_->file.Close();
-    ::unlink(s_->temp.c_str());
+  if (!s_) return;
+  if (!s_->finished) {
+    s_->queue->Release(std::move(s_->buffer));
+    s_->queue->Discard(s_->target);
   }
-  if (s_) {
-    sodium_memzero(&s_->stream, sizeof(s_->stream));
-    sodium_memzero(&s_->mac, sizeof(s_->mac));
-  }
+  sodium_memzero(&s_->stream, sizeof(s_->stream));
+  sodium_memzero(&s_->mac, sizeof(s_->mac));
 }
 
-Status ObjectWriter::FlushChunk(bool final) {
-  const std::string ad = ChunkAd(s_->object_id);
-  const size_t pos = s_->out.size();
-  s_->out.resize(pos + s_->chunk.size() + kABytes);
+uint8_t* ObjectWriter::Reserve(size_t n) {
+  FileQueue& q = *s_->queue;
+  if (s_->used + n > q.buffer_size()) {
+    // Hand over the aligned part; the rest (< 4 KiB) starts the next buffer.
+    const size_t aligned = s_->used / DirectFile::kAlign * DirectFile::kAlign;
+    DirectFile::Buffer next = q.Acquire();
+    std::memcpy(next.get(), s_->buffer.get() + aligned, s_->used - aligned);
+    q.Append(s_->target, std::exchange(s_->buffer, std::move(next)), aligned);
+    s_->used -= aligned;
+  }
+  return s_->buffer.get() + s_->used;
+}
+
+void ObjectWriter::Seal(std::span<const uint8_t> plain, bool final) {
+  uint8_t* dst = Reserve(plain.size() + kABytes);
   unsigned long long len = 0;
   crypto_secretstream_xchacha20poly1305_push(
-      &s_->stream, s_->out.data() + pos, &len, s_->chunk.data(), s_->chunk.size(),
-      reinterpret_cast<const uint8_t*>(ad.data()), ad.size(),
+      &s_->stream, dst, &len, plain.data(), plain.size(),
+      reinterpret_cast<const uint8_t*>(s_->chunk_ad.data()), s_->chunk_ad.size(),
       final ? crypto_secretstream_xchacha20poly1305_TAG_FINAL : 0);
+  s_->used += len;
   s_->stored_size += len;
-  sodium_memzero(s_->chunk.data(), s_->chunk.size());
-  s_->chunk.clear();
-  if (s_->out.size() >= kWriteBuffer || final) {
-    DOSSIER_RETURN_IF_ERROR(s_->file.WriteAll(s_->out));
-    s_->written += s_->out.size();
-    s_->out.clear();
-    if (s_->written - s_->writeback_start >= kWritebackWindow) {
-      s_->file.StartWriteback(s_->writeback_start, s_->written - s_->writeback_start);
-      s_->writeback_start = s_->written;
-    }
-  }
-  return Status::Ok();
 }
 
 Status ObjectWriter::Write(std::span<const uint8_t> data) {
@@ -145,40 +145,41 @@ Status ObjectWriter::Write(std::span<const uint8_t> data) {
     crypto_generichash_update(&s_->mac, data.data(), data.size());
   }
   s_->plain_size += data.size();
-  Status st = Encrypt(data);
+  Encrypt(data);
   if (parallel) s_->hasher->Wait();
-  return st;
+  return Status::Ok();
 }
 
-Status ObjectWriter::Encrypt(std::span<const uint8_t> data) {
+void ObjectWriter::Encrypt(std::span<const uint8_t> data) {
   while (!data.empty()) {
+    if (s_->chunk.empty() && data.size() >= s_->chunk_size) {  // a whole chunk, no copy
+      Seal(data.first(s_->chunk_size), false);
+      data = data.subspan(s_->chunk_size);
+      continue;
+    }
     const size_t take = std::min(data.size(), s_->chunk_size - s_->chunk.size());
     s_->chunk.insert(s_->chunk.end(), data.begin(), data.begin() + take);
     data = data.subspan(take);
     // A full chunk is sealed as a plain message; the last chunk (short or empty) is FINAL.
-    if (s_->chunk.size() == s_->chunk_size) DOSSIER_RETURN_IF_ERROR(FlushChunk(false));
+    if (s_->chunk.size() == s_->chunk_size) {
+      Seal(s_->chunk, false);
+      sodium_memzero(s_->chunk.data(), s_->chunk.size());
+      s_->chunk.clear();
+    }
   }
-  return Status::Ok();
 }
 
 Result<WrittenObject> ObjectWriter::Finish(bool durable) {
-  DOSSIER_RETURN_IF_ERROR(FlushChunk(true));
-  if (durable) DOSSIER_RETURN_IF_ERROR(s_->file.Sync());
-  DOSSIER_RETURN_IF_ERROR(s_->file.Close());
-  std::error_code ec;
-  const auto shard = s_->final_path.parent_path();
-  if (s_->shards->count(shard.filename().string()) == 0) {
-    if (std::filesystem::create_directory(shard, ec) && durable) {
-      DOSSIER_RETURN_IF_ERROR(SyncDir(shard.parent_path()));  // the new shard's entry in objects/
-    }
-    if (ec) return IoError("cannot create " + shard.string() + ": " + ec.message());
-    s_->shards->insert(shard.filename().string());
-  }
-  if (::rename(s_->temp.c_str(), s_->final_path.c_str()) != 0) {
-    return ErrnoError("cannot rename object into", s_->final_path.string(), errno);
-  }
+  if (s_->finished) return Internal("object " + s_->object_id + " finished twice");
+  Seal(s_->chunk, true);
+  sodium_memzero(s_->chunk.data(), s_->chunk.size());
+  s_->chunk.clear();
+  s_->queue->Append(s_->target, std::move(s_->buffer), s_->used);
+  s_->queue->Finish(s_->target, durable);
   s_->finished = true;
-  if (durable) DOSSIER_RETURN_IF_ERROR(SyncDir(s_->final_path.parent_path()));
+  // Durable: wait for the fsyncs. Otherwise the vault drains the queue before its syncfs
+  // (ObjectStore::Flush), and a failed write fails that batch.
+  if (durable) DOSSIER_RETURN_IF_ERROR(s_->queue->Drain());
   WrittenObject w;
   w.plain_size = s_->plain_size;
   w.stored_size = s_->stored_size;
@@ -219,14 +220,19 @@ Result<std::unique_ptr<ObjectWriter>> ObjectStore::Create(const std::string& obj
   auto s = std::make_unique<ObjectWriter::State>();
   s->object_id = object_id;
   s->chunk_size = chunk_size_;
-  s->final_path = PathFor(object_id);
-  s->temp = dir_ / "tmp" / (object_id + ".tmp");
-  DOSSIER_ASSIGN_OR_RETURN(s->file, File::CreateExclusive(s->temp));
+  s->chunk_ad = ChunkAd(object_id);
   if (!hasher_) hasher_ = std::make_unique<Hasher>();
+  if (!queue_) {
+    queue_ = std::make_unique<FileQueue>(kWriteBuffer + chunk_size_ + kABytes + DirectFile::kAlign,
+                                         kQueuedBuffers);
+  }
   s->hasher = hasher_.get();
-  s->shards = &shards_;
+  s->queue = queue_.get();
+  s->target = std::make_shared<FileQueue::Target>();
+  s->target->temp = dir_ / "tmp" / (object_id + ".tmp");
+  s->target->final_path = PathFor(object_id);
+  s->buffer = queue_->Acquire();
   s->chunk.reserve(chunk_size_);
-  s->out.reserve(kWriteBuffer + chunk_size_ + kABytes);
 
   uint8_t header[kHeaderSize];
   std::memcpy(header, kMagic, sizeof(kMagic));
@@ -236,13 +242,15 @@ Result<std::unique_ptr<ObjectWriter>> ObjectStore::Create(const std::string& obj
   crypto_secretstream_xchacha20poly1305_init_push(&s->stream, header + 12 + kIdBytes,
                                                   data_key.data());
   crypto_generichash_init(&s->mac, mac_key.data(), mac_key.size(), 32);
-  s->out.assign(header, header + kHeaderSize);
+  std::memcpy(s->buffer.get(), header, kHeaderSize);
+  s->used = kHeaderSize;
   s->stored_size = kHeaderSize;
   return std::unique_ptr<ObjectWriter>(new ObjectWriter(std::move(s)));
 }
 
 Status ObjectStore::Read(const std::string& object_id, const SecureBuffer& data_key,
                          uint64_t expected_size, ByteSink* sink, uint64_t* plain_size) const {
+  WaitForFiles();
   const auto path = PathFor(object_id);
   auto file = File::OpenRead(path);
   if (!file.ok()) {
@@ -309,6 +317,7 @@ Status ObjectStore::Read(const std::string& object_id, const SecureBuffer& data_
 }
 
 Result<ObjectStore::Listing> ObjectStore::ListObjects() const {
+  WaitForFiles();
   Listing out;
   std::error_code ec;
   const auto root = dir_ / "objects";
@@ -331,15 +340,27 @@ Result<ObjectStore::Listing> ObjectStore::ListObjects() const {
   return out;
 }
 
-Status ObjectStore::Remove(const std::string& object_id, bool durable) const {
+Status ObjectStore::Remove(const std::string& object_id, bool durable) {
   const auto path = PathFor(object_id);
+  if (queue_ && !durable) {  // after the queued rename that created it
+    queue_->Remove(path, false);
+    return Status::Ok();
+  }
+  WaitForFiles();
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
     return ErrnoError("cannot remove", path.string(), errno);
   }
   return durable ? SyncDir(path.parent_path()) : Status::Ok();
 }
 
+Status ObjectStore::Flush() { return queue_ ? queue_->Drain() : Status::Ok(); }
+
+void ObjectStore::WaitForFiles() const {
+  if (queue_) queue_->Wait();
+}
+
 Result<size_t> ObjectStore::SweepTemp() const {
+  WaitForFiles();
   size_t n = 0;
   std::error_code ec;
   for (const auto& e : std::filesystem::directory_iterator(dir_ / "tmp", ec)) {

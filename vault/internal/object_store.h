@@ -26,28 +26,32 @@ struct WrittenObject {
   Bytes content_mac;  // keyed BLAKE2b-256 of the plaintext (duplicate detection)
 };
 
-// Streams plaintext into a temp file under tmp/; Finish() makes it durable under objects/.
-// Destroying an unfinished writer removes its temp file.
+// Streams plaintext into a temp file under tmp/; Finish() puts it under objects/. The file
+// work runs on the store's file thread (file_queue.h). Destroying an unfinished writer
+// removes its temp file.
 class ObjectWriter {
  public:
   ~ObjectWriter();
   Status Write(std::span<const uint8_t> data);
-  // Seals the last chunk and renames the file into objects/. When `durable`, fsyncs the file
-  // before and the directory after the rename; otherwise the caller must make the whole
-  // filesystem durable (syncfs) before any catalog row refers to the object.
+  // Seals the last chunk and has the file renamed into objects/. When `durable`, waits for
+  // that, with fsyncs of the file before and the directory after the rename; otherwise the
+  // caller must call ObjectStore::Flush() and then make the whole filesystem durable
+  // (syncfs) before any catalog row refers to the object.
   Result<WrittenObject> Finish(bool durable = true);
 
  private:
   friend class ObjectStore;
   struct State;
   explicit ObjectWriter(std::unique_ptr<State> state);
-  Status Encrypt(std::span<const uint8_t> data);
-  Status FlushChunk(bool final);
+  void Encrypt(std::span<const uint8_t> data);
+  uint8_t* Reserve(size_t n);  // room for n more bytes of ciphertext in the buffer
+  void Seal(std::span<const uint8_t> plain, bool final);  // one chunk into the buffer
   std::unique_ptr<State> s_;
 };
 
 // Hashes spans on a second thread while the caller encrypts them (see object_store.cc).
 class Hasher;
+class FileQueue;
 
 // Not thread-safe: one writer or reader at a time (the vault is used from one thread).
 class ObjectStore {
@@ -74,16 +78,21 @@ class ObjectStore {
     std::vector<std::string> strays;   // other files under objects/ (relative paths), never deleted
   };
   Result<Listing> ListObjects() const;
-  // Deletes an object file (an unwanted duplicate, an orphan); `durable` fsyncs its folder.
-  Status Remove(const std::string& object_id, bool durable = true) const;
+  // Deletes an object file (an unwanted duplicate, an orphan); `durable` waits for that and
+  // fsyncs its folder, otherwise it is queued behind the writes.
+  Status Remove(const std::string& object_id, bool durable = true);
+  // Waits for every queued file operation; the first error since the last Flush(). Objects
+  // finished without `durable` are on disk (not yet synced) only once this succeeded.
+  Status Flush();
   // Deletes leftovers of interrupted writes in tmp/; returns how many.
   Result<size_t> SweepTemp() const;
 
  private:
   std::filesystem::path dir_;
   size_t chunk_size_;
-  std::unique_ptr<Hasher> hasher_;  // one thread for the store's life, started on first use
-  std::set<std::string> shards_;    // objects/XX folders known to exist
+  void WaitForFiles() const;          // reads and listings see every queued write
+  std::unique_ptr<Hasher> hasher_;    // one thread for the store's life, started on first use
+  std::unique_ptr<FileQueue> queue_;  // likewise
 };
 
 }  // namespace dossier::vault::internal

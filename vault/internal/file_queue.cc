@@ -1,0 +1,148 @@
+#include "vault/internal/file_queue.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <utility>
+
+namespace dossier::vault::internal {
+
+FileQueue::FileQueue(size_t buffer_size, size_t max_queued)
+    : buffer_size_(buffer_size), max_queued_(max_queued), thread_([this] { Run(); }) {}
+
+FileQueue::~FileQueue() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+DirectFile::Buffer FileQueue::Acquire() {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [this] { return queued_buffers_ < max_queued_; });
+  if (!free_.empty()) {
+    DirectFile::Buffer b = std::move(free_.back());
+    free_.pop_back();
+    return b;
+  }
+  lock.unlock();
+  return DirectFile::AllocateBuffer(buffer_size_);
+}
+
+void FileQueue::Release(DirectFile::Buffer buffer) {
+  if (!buffer) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (free_.size() < max_queued_ + 1) free_.push_back(std::move(buffer));
+}
+
+void FileQueue::Push(Job job) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (job.buffer) ++queued_buffers_;
+    jobs_.push_back(std::move(job));
+  }
+  cv_.notify_all();
+}
+
+void FileQueue::Append(const std::shared_ptr<Target>& target, DirectFile::Buffer buffer,
+                       size_t len) {
+  Push({Job::Kind::kAppend, target, std::move(buffer), len, false, {}});
+}
+
+void FileQueue::Finish(const std::shared_ptr<Target>& target, bool durable) {
+  Push({Job::Kind::kFinish, target, nullptr, 0, durable, {}});
+}
+
+void FileQueue::Discard(const std::shared_ptr<Target>& target) {
+  Push({Job::Kind::kDiscard, target, nullptr, 0, false, {}});
+}
+
+void FileQueue::Remove(std::filesystem::path path, bool durable) {
+  Push({Job::Kind::kRemove, nullptr, nullptr, 0, durable, std::move(path)});
+}
+
+void FileQueue::Wait() {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [this] { return jobs_.empty() && !running_job_; });
+}
+
+Status FileQueue::Drain() {
+  Wait();
+  std::lock_guard<std::mutex> lock(mu_);
+  return std::exchange(error_, Status::Ok());
+}
+
+void FileQueue::Run() {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    cv_.wait(lock, [this] { return !jobs_.empty() || stop_; });
+    if (jobs_.empty()) return;  // stopping, with nothing left to do
+    Job job = std::move(jobs_.front());
+    jobs_.pop_front();
+    running_job_ = true;
+    lock.unlock();
+    Status st = RunJob(job);
+    lock.lock();
+    if (!st.ok() && error_.ok()) error_ = std::move(st);
+    if (job.buffer) {
+      --queued_buffers_;
+      if (free_.size() < max_queued_ + 1) free_.push_back(std::move(job.buffer));
+    }
+    running_job_ = false;
+    cv_.notify_all();
+  }
+}
+
+Status FileQueue::RunJob(Job& job) {
+  if (job.kind == Job::Kind::kRemove) {
+    if (::unlink(job.path.c_str()) != 0 && errno != ENOENT) {
+      return ErrnoError("cannot remove", job.path.string(), errno);
+    }
+    return job.durable ? SyncDir(job.path.parent_path()) : Status::Ok();
+  }
+  Target& t = *job.target;
+  if (job.kind == Job::Kind::kDiscard || t.failed) {
+    if (t.file) {
+      t.file.reset();
+      ::unlink(t.temp.c_str());
+    }
+    return Status::Ok();
+  }
+  Status st = [&]() -> Status {
+    if (!t.file) {
+      DOSSIER_ASSIGN_OR_RETURN(DirectFile f, DirectFile::Create(t.temp));
+      t.file.emplace(std::move(f));
+    }
+    if (job.kind == Job::Kind::kAppend) return t.file->Append({job.buffer.get(), job.len});
+    return FinishTarget(t, job.durable);
+  }();
+  if (!st.ok()) {  // later jobs for this file are skipped; its temp file goes
+    t.failed = true;
+    t.file.reset();
+    ::unlink(t.temp.c_str());
+  }
+  return st;
+}
+
+Status FileQueue::FinishTarget(Target& t, bool durable) {
+  if (durable) DOSSIER_RETURN_IF_ERROR(t.file->file().Sync());
+  DOSSIER_RETURN_IF_ERROR(t.file->file().Close());
+  const auto shard = t.final_path.parent_path();
+  if (shards_.count(shard.filename().string()) == 0) {
+    std::error_code ec;
+    if (std::filesystem::create_directory(shard, ec) && durable) {
+      DOSSIER_RETURN_IF_ERROR(SyncDir(shard.parent_path()));  // the new shard's entry
+    }
+    if (ec) return IoError("cannot create " + shard.string() + ": " + ec.message());
+    shards_.insert(shard.filename().string());
+  }
+  if (::rename(t.temp.c_str(), t.final_path.c_str()) != 0) {
+    return ErrnoError("cannot rename object into", t.final_path.string(), errno);
+  }
+  t.file.reset();
+  return durable ? SyncDir(shard) : Status::Ok();
+}
+
+}  // namespace dossier::vault::internal
