@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -98,8 +99,11 @@ class EntryStore {
   EntryStore(vault::Vault& vault, const std::string& case_id, const IngestOptions& options)
       : vault_(vault), case_id_(case_id), options_(options) {}
 
-  void Begin(const std::string& path) {
+  // `digested`: the entry's digest comes with its end (from an unpack worker), so the vault
+  // need not hash it.
+  void Begin(const std::string& path, bool digested) {
     item_ = ItemReport{path, "", 0, "", "", ""};
+    digested_ = digested;
     head_.clear();
     writer_.reset();
     decided_ = false;
@@ -128,7 +132,7 @@ class EntryStore {
   }
 
   // Ends the entry: `outcome` is how reading it went. Returns the report line.
-  Result<ItemReport> End(const Status& outcome) {
+  Result<ItemReport> End(const Status& outcome, const vault::ContentDigest* digest = nullptr) {
     open_ = false;
     // A read that failed explains the entry better than whatever part of it arrived.
     if (!outcome.ok() && item_.status.empty()) {
@@ -141,7 +145,9 @@ class EntryStore {
       return item_;
     }
     joined_batch_ = vault_.committed_batches();  // before Commit, which may flush the batch
-    DOSSIER_ASSIGN_OR_RETURN(vault::StoreOutcome stored, writer_->Commit());
+    if (digested_ && digest == nullptr) return Internal("entry ended without its digest");
+    DOSSIER_ASSIGN_OR_RETURN(vault::StoreOutcome stored,
+                             digested_ ? writer_->CommitWithDigest(*digest) : writer_->Commit());
     writer_.reset();
     item_.doc_id = stored.doc_id;
     item_.status = stored.duplicate ? "duplicate" : "stored";
@@ -184,8 +190,8 @@ class EntryStore {
       Reject(s.reason);
       return Status::Ok();
     }
-    DOSSIER_ASSIGN_OR_RETURN(writer_,
-                             vault_.BeginDocument({case_id_, item_.path, s.kind, "other"}));
+    DOSSIER_ASSIGN_OR_RETURN(
+        writer_, vault_.BeginDocument({case_id_, item_.path, s.kind, "other", digested_}));
     const Status st = writer_->Write(head_);
     head_.clear();
     head_.shrink_to_fit();
@@ -198,6 +204,7 @@ class EntryStore {
   ItemReport item_;
   std::vector<uint8_t> head_;
   std::unique_ptr<vault::DocumentWriter> writer_;
+  bool digested_ = false;
   bool decided_ = false;
   bool executable_ = false;
   bool open_ = false;
@@ -314,7 +321,7 @@ class Ingester {
       return st;
     }
 
-    entry_.Begin(p.display);
+    entry_.Begin(p.display, false);
     for (size_t n = *head_n; n > 0;) {
       DOSSIER_RETURN_IF_ERROR(entry_.Data({buf.data(), n}));
       prog_.bytes_done += n;
@@ -491,7 +498,7 @@ class Ingester {
         case 'B':
           if (entry_.open()) return violation("an entry began inside another");
           if (!inside(frame->payload)) return violation("an unsafe path");
-          entry_.Begin(frame->payload);
+          entry_.Begin(frame->payload, true);
           break;
         case 'D': {
           if (!entry_.open()) return violation("data outside an entry");
@@ -505,8 +512,18 @@ class Ingester {
         }
         case 'E': {
           if (!entry_.open()) return violation("an entry ended that never began");
-          const Status outcome = frame->payload.empty() ? Status::Ok() : Rejected(frame->payload);
-          DOSSIER_ASSIGN_OR_RETURN(ItemReport item, entry_.End(outcome));
+          const std::string& end = frame->payload;
+          vault::ContentDigest digest{};
+          Status outcome = Status::Ok();
+          if (!end.empty() && end[0] == '\0') {
+            if (end.size() != 1 + digest.size()) return violation("a malformed entry end");
+            std::memcpy(digest.data(), end.data() + 1, digest.size());
+          } else if (end.empty()) {
+            return violation("an entry end without its digest");
+          } else {
+            outcome = Rejected(end);
+          }
+          DOSSIER_ASSIGN_OR_RETURN(ItemReport item, entry_.End(outcome, &digest));
           if (item.status == "rejected") {
             list(std::move(item), entry_.executable());
           } else {

@@ -1,5 +1,6 @@
 // Documents: streamed storage with duplicate detection, audited reads, verification.
 #include <fmt/format.h>
+#include <sodium.h>
 #include <sys/stat.h>
 
 #include <set>
@@ -31,9 +32,26 @@ class DocumentWriterImpl final : public DocumentWriter {
   Status Write(std::span<const uint8_t> data) override { return writer_->Write(data); }
 
   Result<StoreOutcome> Commit() override {
+    if (doc_.digest_by_caller) return Internal("this document's digest comes from the caller");
+    return CommitObject(std::nullopt);
+  }
+
+  Result<StoreOutcome> CommitWithDigest(const ContentDigest& digest) override {
+    if (!doc_.digest_by_caller) return Internal("this document is hashed by the vault");
+    return CommitObject(digest);
+  }
+
+ private:
+  Result<StoreOutcome> CommitObject(std::optional<ContentDigest> digest) {
     // 1. The object becomes durable (temp → fsync → rename → fsync dir) ...
     const bool batched = v_.batch_.has_value();
     DOSSIER_ASSIGN_OR_RETURN(internal::WrittenObject obj, writer_->Finish(!batched));
+    if (!digest) digest = obj.content_digest;
+    // Duplicates are found by a keyed MAC of the digest: the catalog reveals nothing about
+    // the content to whoever lacks the vault's key.
+    Bytes content_mac(32);
+    crypto_generichash(content_mac.data(), content_mac.size(), digest->data(), digest->size(),
+                       v_.mac_key_.data(), v_.mac_key_.size());
     StoreOutcome out;
     out.size = obj.plain_size;
     // 2. ... and only then does a committed row refer to it. A crash in between leaves an
@@ -43,7 +61,7 @@ class DocumentWriterImpl final : public DocumentWriter {
       DOSSIER_ASSIGN_OR_RETURN(Stmt dup,
                                v_.db_.Prepare("SELECT id FROM documents WHERE case_id = ? AND "
                                               "content_mac = ? AND status = 'stored' LIMIT 1"));
-      dup.Bind(1, doc_.case_id).BindBlob(2, obj.content_mac);
+      dup.Bind(1, doc_.case_id).BindBlob(2, content_mac);
       DOSSIER_ASSIGN_OR_RETURN(bool is_dup, dup.Step());
       if (is_dup) {
         out.duplicate = true;
@@ -67,7 +85,7 @@ class DocumentWriterImpl final : public DocumentWriter {
       ins.BindBlob(5, name_enc).Bind(6, doc_.kind).Bind(7, doc_.category);
       ins.Bind(8, static_cast<int64_t>(obj.plain_size))
           .Bind(9, static_cast<int64_t>(obj.stored_size));
-      ins.BindBlob(10, wrapped).BindBlob(11, obj.content_mac).Bind(12, v_.Now());
+      ins.BindBlob(10, wrapped).BindBlob(11, content_mac).Bind(12, v_.Now());
       DOSSIER_RETURN_IF_ERROR(ins.Run());
       DOSSIER_RETURN_IF_ERROR(v_.Audit("document.store", {out.doc_id, doc_.case_id}, patient_id_));
       return tx.Commit();
@@ -85,7 +103,6 @@ class DocumentWriterImpl final : public DocumentWriter {
     return out;
   }
 
- private:
   Vault::Impl& v_;
   NewDocument doc_;
   std::string patient_id_;
@@ -128,7 +145,7 @@ Result<std::unique_ptr<DocumentWriter>> Vault::BeginDocument(const NewDocument& 
   const std::string object_id = internal::ObjectStore::NewObjectId();
   SecureBuffer data_key = SecureBuffer::Random(internal::kKeyBytes);
   DOSSIER_ASSIGN_OR_RETURN(auto writer,
-                           impl_->objects_.Create(object_id, data_key, impl_->mac_key_));
+                           impl_->objects_.Create(object_id, data_key, !doc.digest_by_caller));
   return std::unique_ptr<DocumentWriter>(new DocumentWriterImpl(
       *impl_, doc, c.patient_id, object_id, std::move(data_key), std::move(writer)));
 }

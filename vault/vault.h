@@ -15,6 +15,7 @@
 // thread at a time. Errors carry ids, never personal data.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -102,11 +103,18 @@ struct DocumentRecord {
   uint64_t stored_size = 0;  // bytes on disk
 };
 
+// BLAKE2b-256 of a document's bytes, unkeyed, used to find duplicates. Never stored: the
+// catalog keeps only a keyed MAC of it (doc/FORMAT.md).
+using ContentDigest = std::array<uint8_t, 32>;
+
 struct NewDocument {
   std::string case_id;
   std::string name;  // original file name or path inside the upload
   std::string kind;
   std::string category = "other";
+  // The caller hashes the bytes itself (ingest's unpack workers do, on the other core): the
+  // vault does not, and the writer must be committed with CommitWithDigest().
+  bool digest_by_caller = false;
 };
 
 struct StoreOutcome {
@@ -123,6 +131,8 @@ class DocumentWriter {
   virtual ~DocumentWriter() = default;
   virtual Status Write(std::span<const uint8_t> data) = 0;
   virtual Result<StoreOutcome> Commit() = 0;
+  // For a writer begun with digest_by_caller: `digest` is ContentDigest of what was written.
+  virtual Result<StoreOutcome> CommitWithDigest(const ContentDigest& digest) = 0;
 };
 
 struct VerifyIssue {

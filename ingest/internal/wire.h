@@ -6,8 +6,10 @@
 //   'U' unpack: "<display name>\0<limits k=v;…>"   'P' check a PDF: "<max bytes>" (one 'F')
 // Replies (worker → parent):
 //   'B' entry begins: path          'D' entry data: bytes (≤ 1 MiB)
-//   'E' entry ends: "" or reason    'R' refused: "path\0reason"
+//   'E' entry ends: "\0" + digest, or reason    'R' refused: "path\0reason"
 //   'S' skipped: "path\0group"      'F' item finished: "" or "<code>\0reason"
+// The digest of a whole entry is its unkeyed BLAKE2b-256 (vault::ContentDigest), computed by
+// the worker on its own core so the parent does not hash the bytes a second time.
 #pragma once
 
 #include <cstdint>
@@ -20,6 +22,7 @@
 namespace dossier::ingest::internal {
 
 inline constexpr uint32_t kMaxFrame = (1u << 20) + 4096;
+inline constexpr size_t kDigestBytes = 32;
 
 struct Frame {
   char type = 0;

@@ -27,7 +27,7 @@ constexpr size_t kQueuedBuffers = 4;
 std::string ChunkAd(const std::string& object_id) { return "dossier-object-v1:" + object_id; }
 
 // Writes of at least this size are hashed on a second thread while the first encrypts the
-// same bytes: the content MAC (BLAKE2b, ~1 GB/s) would otherwise cost as much CPU as the
+// same bytes: the content digest (BLAKE2b, ~1 GB/s) would otherwise cost more CPU than the
 // encryption itself (doc/PERFORMANCE.md).
 constexpr size_t kParallelHashMin = 256 * 1024;
 
@@ -92,8 +92,9 @@ struct ObjectWriter::State {
   std::string chunk_ad;
   size_t chunk_size = 0;
   crypto_secretstream_xchacha20poly1305_state stream{};
-  crypto_generichash_state mac{};
-  std::vector<uint8_t> chunk;  // plaintext of the chunk being filled
+  bool hash = false;               // compute the content digest
+  crypto_generichash_state mac{};  // its state
+  std::vector<uint8_t> chunk;      // plaintext of the chunk being filled
   uint64_t plain_size = 0;
   uint64_t stored_size = 0;
   Hasher* hasher = nullptr;  // the store's, for large writes
@@ -138,10 +139,10 @@ void ObjectWriter::Seal(std::span<const uint8_t> plain, bool final) {
 
 Status ObjectWriter::Write(std::span<const uint8_t> data) {
   if (s_->finished) return Internal("write after finish on object " + s_->object_id);
-  const bool parallel = data.size() >= kParallelHashMin;
+  const bool parallel = s_->hash && data.size() >= kParallelHashMin;
   if (parallel) {
     s_->hasher->Start(s_->mac, data);
-  } else {
+  } else if (s_->hash) {
     crypto_generichash_update(&s_->mac, data.data(), data.size());
   }
   s_->plain_size += data.size();
@@ -183,8 +184,10 @@ Result<WrittenObject> ObjectWriter::Finish(bool durable) {
   WrittenObject w;
   w.plain_size = s_->plain_size;
   w.stored_size = s_->stored_size;
-  w.content_mac.resize(32);
-  crypto_generichash_final(&s_->mac, w.content_mac.data(), w.content_mac.size());
+  if (s_->hash) {
+    w.content_digest.emplace();
+    crypto_generichash_final(&s_->mac, w.content_digest->data(), w.content_digest->size());
+  }
   return w;
 }
 
@@ -213,15 +216,14 @@ Status ObjectStore::Prepare() {
 }
 
 Result<std::unique_ptr<ObjectWriter>> ObjectStore::Create(const std::string& object_id,
-                                                          const SecureBuffer& data_key,
-                                                          const SecureBuffer& mac_key) {
+                                                          const SecureBuffer& data_key, bool hash) {
   auto id_bytes = FromHex(object_id);
   if (!id_bytes || id_bytes->size() != kIdBytes) return Internal("bad object id " + object_id);
   auto s = std::make_unique<ObjectWriter::State>();
   s->object_id = object_id;
   s->chunk_size = chunk_size_;
   s->chunk_ad = ChunkAd(object_id);
-  if (!hasher_) hasher_ = std::make_unique<Hasher>();
+  if (hash && !hasher_) hasher_ = std::make_unique<Hasher>();
   if (!queue_) {
     queue_ = std::make_unique<FileQueue>(kWriteBuffer + chunk_size_ + kABytes + DirectFile::kAlign,
                                          kQueuedBuffers);
@@ -241,7 +243,8 @@ Result<std::unique_ptr<ObjectWriter>> ObjectStore::Create(const std::string& obj
   std::memcpy(header + 12, id_bytes->data(), kIdBytes);
   crypto_secretstream_xchacha20poly1305_init_push(&s->stream, header + 12 + kIdBytes,
                                                   data_key.data());
-  crypto_generichash_init(&s->mac, mac_key.data(), mac_key.size(), 32);
+  s->hash = hash;
+  if (hash) crypto_generichash_init(&s->mac, nullptr, 0, 32);
   std::memcpy(s->buffer.get(), header, kHeaderSize);
   s->used = kHeaderSize;
   s->stored_size = kHeaderSize;

@@ -3,9 +3,11 @@
 // (memory does not grow with the object). Private to vault/. Format: doc/FORMAT.md §Objects.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <set>
 #include <span>
 #include <string>
@@ -23,7 +25,8 @@ inline constexpr size_t kDefaultChunkSize = 64 * 1024;
 struct WrittenObject {
   uint64_t plain_size = 0;
   uint64_t stored_size = 0;
-  Bytes content_mac;  // keyed BLAKE2b-256 of the plaintext (duplicate detection)
+  // Unkeyed BLAKE2b-256 of the plaintext, when the writer was asked to hash it.
+  std::optional<std::array<uint8_t, 32>> content_digest;
 };
 
 // Streams plaintext into a temp file under tmp/; Finish() puts it under objects/. The file
@@ -64,9 +67,9 @@ class ObjectStore {
 
   // Ensures objects/ and tmp/ exist.
   Status Prepare();
+  // `hash`: compute the content digest while encrypting (on the hashing thread).
   Result<std::unique_ptr<ObjectWriter>> Create(const std::string& object_id,
-                                               const SecureBuffer& data_key,
-                                               const SecureBuffer& mac_key);
+                                               const SecureBuffer& data_key, bool hash);
   // Decrypts and authenticates the whole object into `sink` (which may be null to only
   // check it). kNotFound if missing; kCorrupt naming the object on any tampering, including
   // a file whose size differs from `expected_size` (the size the catalog recorded).
