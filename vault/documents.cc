@@ -137,7 +137,7 @@ Result<DocumentRecord> ReadDocRow(Vault::Impl& v, const Stmt& s) {
 }  // namespace
 
 Result<std::unique_ptr<DocumentWriter>> Vault::BeginDocument(const NewDocument& doc) {
-  DOSSIER_ASSIGN_OR_RETURN(CaseRecord c, GetCase(doc.case_id));
+  DOSSIER_ASSIGN_OR_RETURN(Impl::CaseRef c, impl_->FindCase(doc.case_id));
   if (c.status == "erased") {
     return Rejected("case " + doc.case_id + " belongs to an erased patient");
   }

@@ -173,6 +173,10 @@ constexpr const char* kCaseColumns =
     "SELECT c.id, c.patient_id, c.created_at, c.status, c.goal_enc, c.question_enc, "
     "(SELECT COUNT(*) FROM documents d WHERE d.case_id = c.id) FROM cases c";
 
+Status NoSuchCase(const std::string& case_id) {
+  return NotFound("no case " + case_id + " (see `dossier case list`)");
+}
+
 Result<CaseRecord> ReadCaseRow(Vault::Impl& v, const Stmt& s) {
   CaseRecord c;
   c.id = s.Text(0);
@@ -206,8 +210,17 @@ Result<CaseRecord> Vault::GetCase(const std::string& case_id) {
                            impl_->db_.Prepare(std::string(kCaseColumns) + " WHERE c.id = ?"));
   s.Bind(1, case_id);
   DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
-  if (!row) return NotFound("no case " + case_id + " (see `dossier case list`)");
+  if (!row) return NoSuchCase(case_id);
   return ReadCaseRow(*impl_, s);
+}
+
+Result<Vault::Impl::CaseRef> Vault::Impl::FindCase(const std::string& case_id) {
+  DOSSIER_ASSIGN_OR_RETURN(Stmt s,
+                           db_.Prepare("SELECT patient_id, status FROM cases WHERE id = ?"));
+  s.Bind(1, case_id);
+  DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return NoSuchCase(case_id);
+  return CaseRef{s.Text(0), s.Text(1)};
 }
 
 }  // namespace dossier::vault

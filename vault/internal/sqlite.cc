@@ -6,7 +6,49 @@
 namespace dossier::vault::internal {
 
 void Db::Closer::operator()(sqlite3* db) const { sqlite3_close_v2(db); }
-void Stmt::Finalizer::operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+void Stmt::Releaser::operator()(sqlite3_stmt* s) const {
+  if (db != nullptr) {
+    db->Recycle(s);
+  } else {
+    sqlite3_finalize(s);
+  }
+}
+
+Db::~Db() { FinalizeCache(); }
+
+Db::Db(Db&& other) noexcept
+    : db_(std::move(other.db_)), path_(std::move(other.path_)), cache_(std::move(other.cache_)) {
+  other.cache_.clear();
+}
+
+Db& Db::operator=(Db&& other) noexcept {
+  if (this != &other) {
+    FinalizeCache();
+    db_ = std::move(other.db_);
+    path_ = std::move(other.path_);
+    cache_ = std::move(other.cache_);
+    other.cache_.clear();
+  }
+  return *this;
+}
+
+void Db::FinalizeCache() {
+  for (auto& [sql, free] : cache_) {
+    for (sqlite3_stmt* s : free) sqlite3_finalize(s);
+  }
+  cache_.clear();
+}
+
+void Db::Recycle(sqlite3_stmt* s) {
+  sqlite3_reset(s);  // also ends the read it may hold open
+  sqlite3_clear_bindings(s);
+  auto& free = cache_[sqlite3_sql(s)];
+  if (free.size() < 4) {
+    free.push_back(s);
+  } else {
+    sqlite3_finalize(s);
+  }
+}
 
 Result<Db> Db::Open(const std::filesystem::path& path, Mode mode) {
   int flags = SQLITE_OPEN_NOMUTEX;
@@ -68,6 +110,11 @@ Status Db::Exec(std::string_view sql) {
 }
 
 Result<Stmt> Db::Prepare(std::string_view sql) {
+  if (auto it = cache_.find(std::string(sql)); it != cache_.end() && !it->second.empty()) {
+    sqlite3_stmt* s = it->second.back();
+    it->second.pop_back();
+    return Stmt(s, this);
+  }
   sqlite3_stmt* s = nullptr;
   if (sqlite3_prepare_v2(db_.get(), sql.data(), static_cast<int>(sql.size()), &s, nullptr) !=
       SQLITE_OK) {

@@ -9,6 +9,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "common/encoding.h"
@@ -26,10 +27,14 @@ class Db {
   enum class Mode { kReadWrite, kReadWriteCreate, kReadOnly };
   static Result<Db> Open(const std::filesystem::path& path, Mode mode);
   Db() = default;
-  Db(Db&&) noexcept = default;
-  Db& operator=(Db&&) noexcept = default;
+  ~Db();  // finalizes the cached statements, then closes (checkpointing the WAL)
+  Db(Db&& other) noexcept;
+  Db& operator=(Db&& other) noexcept;
 
   Status Exec(std::string_view sql);
+  // A statement for `sql`, reused from the cache when one is free: most statements run once
+  // per stored document, and parsing them again each time cost more than running them.
+  // Every Stmt must be destroyed before its Db.
   Result<Stmt> Prepare(std::string_view sql);
   // Runs a query that returns one integer (e.g. PRAGMA user_version).
   Result<int64_t> QueryInt(std::string_view sql);
@@ -41,8 +46,12 @@ class Db {
   struct Closer {
     void operator()(sqlite3* db) const;
   };
+  friend class Stmt;
+  void Recycle(sqlite3_stmt* s);  // a statement done with, reset, back into the cache
+  void FinalizeCache();           // before closing: SQLite closes cleanly only without them
   std::unique_ptr<sqlite3, Closer> db_;
   std::string path_;
+  std::unordered_map<std::string, std::vector<sqlite3_stmt*>> cache_;  // by SQL text
 };
 
 class Stmt {
@@ -83,11 +92,12 @@ class Stmt {
 
  private:
   friend class Db;
-  struct Finalizer {
+  struct Releaser {  // returns the statement to its Db's cache
+    Db* db = nullptr;
     void operator()(sqlite3_stmt* s) const;
   };
-  Stmt(sqlite3_stmt* s, const Db* db) : stmt_(s), db_(db) {}
-  std::unique_ptr<sqlite3_stmt, Finalizer> stmt_;
+  Stmt(sqlite3_stmt* s, Db* db) : stmt_(s, Releaser{db}), db_(db) {}
+  std::unique_ptr<sqlite3_stmt, Releaser> stmt_;
   const Db* db_ = nullptr;
 };
 

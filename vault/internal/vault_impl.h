@@ -41,6 +41,12 @@ class Vault::Impl {
     SecureBuffer wrap;   // seals object data keys
   };
   // kRejected if the patient was erased.
+  struct CaseRef {
+    std::string patient_id;
+    std::string status;
+  };
+  // A case's owner and status, decrypting nothing (every stored document asks).
+  Result<CaseRef> FindCase(const std::string& case_id);
   Result<const PatientKeys*> Keys(const std::string& patient_id);
   Result<const SecureBuffer*> PatientKey(const std::string& patient_id);
   Result<Bytes> SealField(const std::string& patient_id, const std::string& where,
