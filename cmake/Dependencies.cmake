@@ -12,6 +12,7 @@ include(GoogleTest)
 find_package(DCMTK REQUIRED NO_MODULE)
 
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
+find_package(OpenSSL 3 REQUIRED COMPONENTS Crypto)  # SHA-256 with the CPU's SHA extensions
 pkg_check_modules(POPPLER_CPP REQUIRED IMPORTED_TARGET poppler-cpp)
 pkg_check_modules(TESSERACT REQUIRED IMPORTED_TARGET tesseract)
 pkg_check_modules(LEPTONICA REQUIRED IMPORTED_TARGET lept)

@@ -4,7 +4,6 @@
 #include <fmt/format.h>
 #include <linux/landlock.h>
 #include <signal.h>
-#include <sodium.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -19,7 +18,7 @@
 #include <sstream>
 #include <utility>
 
-#include "common/secure_buffer.h"
+#include "common/content_digest.h"
 #include "ingest/internal/wire.h"
 
 // Debian 12's kernel headers know Landlock ABI 1–2; ABI 3 (Linux 6.2) added this right.
@@ -75,7 +74,6 @@ class FrameSink final : public UnpackSink {
   }
   Status BeginEntry(const std::string& path) override {
     if (!fault_on_.empty() && path.find(fault_on_) != std::string::npos) fault_pending_ = true;
-    crypto_generichash_init(&digest_, nullptr, 0, internal::kDigestBytes);
     return WriteFrame(fd_, 'B', path);
   }
   Status EntryData(std::span<const uint8_t> data) override {
@@ -83,14 +81,14 @@ class FrameSink final : public UnpackSink {
     if (fault_pending_ && fault_ == "hang") {
       for (;;) ::pause();
     }
-    crypto_generichash_update(&digest_, data.data(), data.size());
+    digest_.Update(data);
     return WriteFrame(fd_, 'D', data);
   }
   Status EndEntry(const Status& outcome) override {
     if (!outcome.ok()) return WriteFrame(fd_, 'E', outcome.message());
-    std::string done(1 + internal::kDigestBytes, '\0');
-    crypto_generichash_final(&digest_, reinterpret_cast<uint8_t*>(done.data() + 1),
-                             internal::kDigestBytes);
+    const ContentDigest digest = digest_.Final();
+    std::string done(1, '\0');
+    done.append(reinterpret_cast<const char*>(digest.data()), digest.size());
     return WriteFrame(fd_, 'E', done);
   }
   Status Refused(const std::string& path, const std::string& reason) override {
@@ -103,7 +101,7 @@ class FrameSink final : public UnpackSink {
 
  private:
   int fd_;
-  crypto_generichash_state digest_{};  // of the entry being sent
+  ContentHasher digest_;  // of the entry being sent (reset by each Final())
   std::string fault_, fault_on_;
   bool fault_pending_ = false;
 };
@@ -178,7 +176,7 @@ bool ConfineWorker() {
 int RunUnpackWorker() {
   ::signal(SIGPIPE, SIG_IGN);
   std::setlocale(LC_CTYPE, "C.UTF-8");
-  EnsureSodium();  // picks the fast BLAKE2b for this CPU; before confinement
+  ContentHasher().Final();  // libcrypto initialises itself (reading its config) before confinement
   ConfineWorker();
   internal::Frame request;
   for (;;) {

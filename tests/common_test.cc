@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/content_digest.h"
 #include "common/encoding.h"
 #include "common/file_io.h"
 #include "common/status.h"
@@ -129,6 +130,14 @@ TEST_F(FileIoTest, DirectFilesHoldExactlyTheBytesAppended) {
       fs::remove(path);
     }
   }
+}
+
+TEST(ContentDigestTest, IsSha256AndStartsOverAfterEachDigest) {
+  ContentHasher h;
+  h.Update(AsBytes(std::string("ab")));
+  h.Update(AsBytes(std::string("c")));
+  EXPECT_EQ(ToHex(h.Final()), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(ToHex(h.Final()), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
 
 TEST(ExporterTest, PartSizesParseWithBinaryUnits) {

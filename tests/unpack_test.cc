@@ -385,5 +385,19 @@ TEST_F(UnpackTest, DuplicatesInsideOneUploadAreStoredOnce) {
                                       "Thumbs.db, __MACOSX))"}));
 }
 
+// Archive entries are hashed by the worker, loose files by the vault: the two must agree, or
+// the same scan sent once loose and once zipped would be stored twice.
+TEST_F(UnpackTest, ALooseFileAndTheSameFileInAnArchiveAreOneDocument) {
+  testing::WriteFile(dir_ / "scan.pdf", kPdf);
+  WriteArchive(dir_ / "again.zip", "zip", "", "", {{"scan.pdf", kPdf}});
+  EXPECT_EQ(Ingest({dir_ / "scan.pdf", dir_ / "again.zip"}),
+            (std::vector<std::string>{"scan.pdf pdf stored", "again.zip/scan.pdf pdf duplicate"}));
+  WriteArchive(dir_ / "first.tar", "pax", "", "", {{"note.txt", "a note in a tar"}});
+  testing::WriteFile(dir_ / "note.txt", "a note in a tar");
+  EXPECT_EQ(
+      Ingest({dir_ / "first.tar", dir_ / "note.txt"}),
+      (std::vector<std::string>{"first.tar/note.txt text stored", "note.txt text duplicate"}));
+}
+
 }  // namespace
 }  // namespace dossier::ingest

@@ -28,6 +28,7 @@
 #include "common/clock.h"
 #include "common/file_io.h"
 #include "common/secure_buffer.h"
+#include "common/content_digest.h"
 #include "common/status.h"
 
 namespace dossier::vault {
@@ -103,9 +104,9 @@ struct DocumentRecord {
   uint64_t stored_size = 0;  // bytes on disk
 };
 
-// BLAKE2b-256 of a document's bytes, unkeyed, used to find duplicates. Never stored: the
-// catalog keeps only a keyed MAC of it (doc/FORMAT.md).
-using ContentDigest = std::array<uint8_t, 32>;
+// SHA-256 of a document's bytes (common/content_digest.h), used to find duplicates. Never
+// stored: the catalog keeps only a keyed MAC of it (doc/FORMAT.md).
+using ContentDigest = dossier::ContentDigest;
 
 struct NewDocument {
   std::string case_id;

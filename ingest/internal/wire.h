@@ -8,8 +8,8 @@
 //   'B' entry begins: path          'D' entry data: bytes (≤ 1 MiB)
 //   'E' entry ends: "\0" + digest, or reason    'R' refused: "path\0reason"
 //   'S' skipped: "path\0group"      'F' item finished: "" or "<code>\0reason"
-// The digest of a whole entry is its unkeyed BLAKE2b-256 (vault::ContentDigest), computed by
-// the worker on its own core so the parent does not hash the bytes a second time.
+// The digest of a whole entry (common/content_digest.h) is computed by the worker on its own
+// core, so the parent does not hash the bytes a second time.
 #pragma once
 
 #include <cstdint>

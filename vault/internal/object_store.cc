@@ -27,8 +27,7 @@ constexpr size_t kQueuedBuffers = 4;
 std::string ChunkAd(const std::string& object_id) { return "dossier-object-v1:" + object_id; }
 
 // Writes of at least this size are hashed on a second thread while the first encrypts the
-// same bytes: the content digest (BLAKE2b, ~1 GB/s) would otherwise cost more CPU than the
-// encryption itself (doc/PERFORMANCE.md).
+// same bytes: the content digest would otherwise add its cost to the encryption's.
 constexpr size_t kParallelHashMin = 256 * 1024;
 
 }  // namespace
@@ -46,10 +45,10 @@ class Hasher {
     thread_.join();
   }
   // Starts hashing `data` into `mac`; both must stay valid until Wait() returns.
-  void Start(crypto_generichash_state& mac, std::span<const uint8_t> data) {
+  void Start(ContentHasher& hasher, std::span<const uint8_t> data) {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      mac_ = &mac;
+      hasher_ = &hasher;
       pending_ = data;
       busy_ = true;
     }
@@ -68,13 +67,13 @@ class Hasher {
       if (stop_) return;
       const auto data = pending_;
       lock.unlock();
-      crypto_generichash_update(mac_, data.data(), data.size());
+      hasher_->Update(data);
       lock.lock();
       busy_ = false;
       cv_.notify_all();
     }
   }
-  crypto_generichash_state* mac_ = nullptr;
+  ContentHasher* hasher_ = nullptr;
   std::mutex mu_;
   std::condition_variable cv_;
   std::span<const uint8_t> pending_;
@@ -92,9 +91,8 @@ struct ObjectWriter::State {
   std::string chunk_ad;
   size_t chunk_size = 0;
   crypto_secretstream_xchacha20poly1305_state stream{};
-  bool hash = false;               // compute the content digest
-  crypto_generichash_state mac{};  // its state
-  std::vector<uint8_t> chunk;      // plaintext of the chunk being filled
+  std::optional<ContentHasher> digest;  // when asked to hash the content
+  std::vector<uint8_t> chunk;           // plaintext of the chunk being filled
   uint64_t plain_size = 0;
   uint64_t stored_size = 0;
   Hasher* hasher = nullptr;  // the store's, for large writes
@@ -110,7 +108,6 @@ ObjectWriter::~ObjectWriter() {
     s_->queue->Discard(s_->target);
   }
   sodium_memzero(&s_->stream, sizeof(s_->stream));
-  sodium_memzero(&s_->mac, sizeof(s_->mac));
 }
 
 uint8_t* ObjectWriter::Reserve(size_t n) {
@@ -139,11 +136,11 @@ void ObjectWriter::Seal(std::span<const uint8_t> plain, bool final) {
 
 Status ObjectWriter::Write(std::span<const uint8_t> data) {
   if (s_->finished) return Internal("write after finish on object " + s_->object_id);
-  const bool parallel = s_->hash && data.size() >= kParallelHashMin;
+  const bool parallel = s_->digest && data.size() >= kParallelHashMin;
   if (parallel) {
-    s_->hasher->Start(s_->mac, data);
-  } else if (s_->hash) {
-    crypto_generichash_update(&s_->mac, data.data(), data.size());
+    s_->hasher->Start(*s_->digest, data);
+  } else if (s_->digest) {
+    s_->digest->Update(data);
   }
   s_->plain_size += data.size();
   Encrypt(data);
@@ -184,10 +181,7 @@ Result<WrittenObject> ObjectWriter::Finish(bool durable) {
   WrittenObject w;
   w.plain_size = s_->plain_size;
   w.stored_size = s_->stored_size;
-  if (s_->hash) {
-    w.content_digest.emplace();
-    crypto_generichash_final(&s_->mac, w.content_digest->data(), w.content_digest->size());
-  }
+  if (s_->digest) w.content_digest = s_->digest->Final();
   return w;
 }
 
@@ -243,8 +237,7 @@ Result<std::unique_ptr<ObjectWriter>> ObjectStore::Create(const std::string& obj
   std::memcpy(header + 12, id_bytes->data(), kIdBytes);
   crypto_secretstream_xchacha20poly1305_init_push(&s->stream, header + 12 + kIdBytes,
                                                   data_key.data());
-  s->hash = hash;
-  if (hash) crypto_generichash_init(&s->mac, nullptr, 0, 32);
+  if (hash) s->digest.emplace();
   std::memcpy(s->buffer.get(), header, kHeaderSize);
   s->used = kHeaderSize;
   s->stored_size = kHeaderSize;

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "common/content_digest.h"
 #include "common/encoding.h"
 #include "common/file_io.h"
 #include "common/secure_buffer.h"
@@ -25,8 +26,8 @@ inline constexpr size_t kDefaultChunkSize = 64 * 1024;
 struct WrittenObject {
   uint64_t plain_size = 0;
   uint64_t stored_size = 0;
-  // Unkeyed BLAKE2b-256 of the plaintext, when the writer was asked to hash it.
-  std::optional<std::array<uint8_t, 32>> content_digest;
+  // The plaintext's ContentDigest, when the writer was asked to hash it.
+  std::optional<ContentDigest> content_digest;
 };
 
 // Streams plaintext into a temp file under tmp/; Finish() puts it under objects/. The file
