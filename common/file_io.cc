@@ -1,9 +1,11 @@
 #include "common/file_io.h"
 
 #include <fcntl.h>
+#include <sodium.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -218,23 +220,46 @@ Result<std::string> ReadSmallFile(const fs::path& path, size_t max_bytes) {
   return out;
 }
 
+DurableFileSink::DurableFileSink(DirectFile file, fs::path target, fs::path temp)
+    : file_(std::move(file)),
+      buffer_(DirectFile::AllocateBuffer(kBufferSize)),
+      target_(std::move(target)),
+      temp_(std::move(temp)) {}
+
 Result<DurableFileSink> DurableFileSink::Create(const fs::path& path) {
   fs::path tmp = path;
   tmp += "." + RandomId("part", 6);
-  DOSSIER_ASSIGN_OR_RETURN(File f, File::CreateExclusive(tmp));
+  DOSSIER_ASSIGN_OR_RETURN(DirectFile f, DirectFile::Create(tmp));
   return DurableFileSink(std::move(f), path, tmp);
 }
 
 DurableFileSink::~DurableFileSink() {
+  if (buffer_) sodium_memzero(buffer_.get(), kBufferSize);  // plaintext
   if (!committed_ && !temp_.empty()) {
-    (void)file_.Close();
+    file_.reset();
     ::unlink(temp_.c_str());
   }
 }
 
+Status DurableFileSink::Write(std::span<const uint8_t> data) {
+  while (!data.empty()) {
+    const size_t n = std::min(data.size(), kBufferSize - used_);
+    std::memcpy(buffer_.get() + used_, data.data(), n);
+    used_ += n;
+    data = data.subspan(n);
+    if (used_ == kBufferSize) {
+      DOSSIER_RETURN_IF_ERROR(file_->Append({buffer_.get(), used_}));
+      used_ = 0;
+    }
+  }
+  return Status::Ok();
+}
+
 Status DurableFileSink::Commit() {
-  DOSSIER_RETURN_IF_ERROR(file_.Sync());
-  DOSSIER_RETURN_IF_ERROR(file_.Close());
+  DOSSIER_RETURN_IF_ERROR(file_->Append({buffer_.get(), used_}));
+  used_ = 0;
+  DOSSIER_RETURN_IF_ERROR(file_->file().Sync());
+  DOSSIER_RETURN_IF_ERROR(file_->file().Close());
   if (::rename(temp_.c_str(), target_.c_str()) != 0) {
     return ErrnoError("cannot rename into", target_.string(), errno);
   }

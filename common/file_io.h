@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -110,18 +111,22 @@ Result<std::string> ReadSmallFile(const fs::path& path, size_t max_bytes = 1 << 
 // Writes a stream to `path` durably: a temp file beside it is filled by `fill`, fsynced and
 // renamed into place only if `fill` succeeded; on failure the temp file is removed and
 // `path` is untouched. Used for plaintext exports the user asked for (`dossier get -o`).
+// Written like the vault's objects (DirectFile: no page-cache copy), through a 1 MiB buffer
+// that is wiped when the sink goes.
 class DurableFileSink final : public ByteSink {
  public:
   static Result<DurableFileSink> Create(const fs::path& path);
   DurableFileSink(DurableFileSink&&) noexcept = default;
   ~DurableFileSink() override;  // removes the temp file unless Commit() succeeded
-  Status Write(std::span<const uint8_t> data) override { return file_.WriteAll(data); }
+  Status Write(std::span<const uint8_t> data) override;
   Status Commit();
 
  private:
-  DurableFileSink(File file, fs::path target, fs::path temp)
-      : file_(std::move(file)), target_(std::move(target)), temp_(std::move(temp)) {}
-  File file_;
+  static constexpr size_t kBufferSize = 1 << 20;
+  DurableFileSink(DirectFile file, fs::path target, fs::path temp);
+  std::optional<DirectFile> file_;
+  DirectFile::Buffer buffer_;
+  size_t used_ = 0;
   fs::path target_;
   fs::path temp_;
   bool committed_ = false;

@@ -91,6 +91,18 @@ TEST_F(FileIoTest, AnUncommittedSinkLeavesNoFile) {
   EXPECT_EQ(testing::ReadFile(dir_ / "out.pdf"), "whole");
 }
 
+TEST_F(FileIoTest, ASinkFedInOddPiecesWritesEveryByteInOrder) {
+  const std::string data = testing::PseudoRandom((5 << 19) + 777, 3);  // 2.5 MiB and a tail
+  auto sink = DurableFileSink::Create(dir_ / "export.bin");
+  ASSERT_TRUE(sink.ok());
+  for (size_t at = 0, piece = 1; at < data.size(); at += piece, piece = piece * 3 % 200003 + 1) {
+    ASSERT_TRUE(sink->Write(AsBytes(data.substr(at, piece))).ok());
+  }
+  ASSERT_TRUE(sink->Commit().ok());
+  EXPECT_EQ(testing::ReadFile(dir_ / "export.bin"), data);
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 1);
+}
+
 TEST_F(FileIoTest, SmallFileReadsAreBounded) {
   testing::WriteFile(dir_ / "f", std::string(2000, 'a'));
   EXPECT_EQ(ReadSmallFile(dir_ / "f", 1000).status().code(), StatusCode::kLimitExceeded);
