@@ -16,3 +16,5 @@ find_package(OpenSSL 3 REQUIRED COMPONENTS Crypto)  # SHA-256 with the CPU's SHA
 pkg_check_modules(POPPLER_CPP REQUIRED IMPORTED_TARGET poppler-cpp)
 pkg_check_modules(TESSERACT REQUIRED IMPORTED_TARGET tesseract)
 pkg_check_modules(LEPTONICA REQUIRED IMPORTED_TARGET lept)
+pkg_check_modules(QPDF REQUIRED IMPORTED_TARGET libqpdf)  # finds the scanned pages of a PDF
+pkg_check_modules(EXIF REQUIRED IMPORTED_TARGET libexif)  # the orientation of phone photos

@@ -16,7 +16,7 @@ endfunction()
 
 # dossier_test(NAME SOURCES ... DEPS ...): a GoogleTest binary registered with CTest.
 function(dossier_test name)
-  cmake_parse_arguments(ARG "" "TIMEOUT" "SOURCES;DEPS" ${ARGN})
+  cmake_parse_arguments(ARG "" "TIMEOUT" "SOURCES;DEPS;ENVIRONMENT" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   # Test tables use partial aggregate initialisation on purpose.
   target_compile_options(${name} PRIVATE ${DOSSIER_WARNINGS} -Wno-missing-field-initializers)
@@ -28,7 +28,8 @@ function(dossier_test name)
   if(NOT ARG_TIMEOUT)
     set(ARG_TIMEOUT 600)
   endif()
-  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT ${ARG_TIMEOUT})
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60
+    PROPERTIES TIMEOUT ${ARG_TIMEOUT} ENVIRONMENT "${ARG_ENVIRONMENT}")
 endfunction()
 
 # dossier_embed_text(TARGET VAR FILE...): compiles text files (SQL migrations) into the binary

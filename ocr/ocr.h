@@ -1,13 +1,14 @@
-// Page analysis of PDFs and images (Poppler, Tesseract, Leptonica). No third-party type
-// appears in this header.
-//
-// For now: checking that the Tesseract language data Dossier needs is installed, naming
-// what is missing (Tesseract's own Init() only returns -1). Verdicts and text come with the
-// OCR issue.
+// Page analysis of PDFs and images: is each page printed text, handwriting, blank or
+// unreadable, and what does it say? Poppler renders PDFs, qpdf finds their scanned-page
+// images, Leptonica decodes and measures images, Tesseract reads them. Bytes in, analysis
+// out: no vault, no files. Runs on untrusted bytes, so call it inside a worker process.
+// No third-party type appears in this header. Design and measured quality: doc/OCR.md.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -31,5 +32,84 @@ Status CheckPdf(std::span<const uint8_t> pdf);
 
 // "Tesseract 5.3.0, Poppler 22.12.0" — the libraries this build links.
 std::string LibraryVersions();
+
+enum class Verdict { kPrinted, kMixed, kHandwritten, kUnreadable, kBlank };
+// "printed", "mixed", "handwritten", "unreadable", "blank"
+const char* VerdictName(Verdict v);
+// How bad a verdict is for a clinic, for "the worst page decides": blank < printed < mixed <
+// unreadable < handwritten. A blank back side does not make a printed document blank; a
+// document is blank only when every page is.
+int Severity(Verdict v);
+
+// What a verdict was based on, kept so a manager (and doc/OCR.md) can see why.
+struct PageEvidence {
+  int words = 0;               // words Tesseract found (or in the text layer)
+  double mean_confidence = 0;  // Tesseract's word confidence, 0–100, weighted by length
+  double wordlike_share = 0;   // share of words that read as real words (0–1)
+  double ink_coverage = 0;     // share of the page that is ink, specks removed (0–1)
+  double faint_coverage = 0;   // share that is darker than the paper at all (blur, haze)
+  double text_ink_share = 0;   // share of the ink inside confidently read words (0–1)
+  double line_regularity = 0;  // 0–1: how alike the text lines' heights are
+  double sharpness = 0;        // mean gradient at ink edges (blurred pages score low)
+  int text_lines = 0;
+  int strong_lines = 0;  // lines read with high confidence (print)
+  int weak_lines = 0;    // lines read with low confidence (handwriting, smudges)
+};
+
+struct PageResult {
+  int number = 0;  // 1-based
+  Verdict verdict = Verdict::kBlank;
+  double confidence = 0;  // 0–1: how sure the verdict is
+  int rotation = 0;       // how the page was turned, degrees clockwise (0/90/180/270);
+                          // it was turned back before reading
+  std::string source;     // "text layer" (born-digital PDF) or "ocr"
+  std::string text;       // UTF-8, as read
+  PageEvidence evidence;
+};
+
+struct DocumentAnalysis {
+  std::vector<PageResult> pages;
+  Verdict verdict = Verdict::kBlank;  // the worst page's
+  int page_count = 0;                 // pages in the document (some may be unanalysed)
+};
+
+// "pages 2 and 5 look handwritten — clinics require printed conclusions; ask the clinic …"
+// Empty when every page is printed or blank.
+std::string Advice(const DocumentAnalysis& doc);
+
+struct OcrOptions {
+  std::filesystem::path tessdata = DefaultTessdataDir();
+  std::string languages = "rus+eng";  // Tesseract's syntax
+  int max_pages = 300;                // pages past this are not analysed (reported)
+  int dpi = 300;                      // rendering of scanned PDF pages, body-text equivalent
+  int max_image_side = 3600;          // larger photos are scaled down to this (pixels)
+};
+
+// One Tesseract engine (plus one for orientation). Not thread-safe: one per worker process,
+// which must have OMP_THREAD_LIMIT=1 in its environment from the start.
+class Analyzer {
+ public:
+  // kNotFound naming missing language data; kInternal if Tesseract refuses to start.
+  static Result<std::unique_ptr<Analyzer>> Create(const OcrOptions& options);
+  virtual ~Analyzer() = default;
+
+  // Called after each page (for progress and per-page deadlines in the worker).
+  using PageFn = std::function<void(const PageResult&)>;
+  // A PDF: born-digital pages by their text layer, scanned ones (a full-page image, with or
+  // without invisible text over it) by OCR of the rendered page. Pages [first, first+count).
+  // kRejected for a damaged or password-protected PDF.
+  virtual Result<DocumentAnalysis> AnalyzePdf(std::span<const uint8_t> pdf, int first = 1,
+                                              int count = -1, const PageFn& on_page = {}) = 0;
+  // JPEG, PNG or TIFF (every page of a multi-page TIFF), EXIF orientation honoured.
+  virtual Result<DocumentAnalysis> AnalyzeImage(std::span<const uint8_t> image,
+                                                const PageFn& on_page = {}) = 0;
+};
+
+// The page classifier, apart from Tesseract so it can be tested and tuned alone.
+struct Classified {
+  Verdict verdict;
+  double confidence;
+};
+Classified Classify(const PageEvidence& e);
 
 }  // namespace dossier::ocr

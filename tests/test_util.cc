@@ -170,12 +170,15 @@ void FlipByte(const fs::path& path, uint64_t offset) {
 
 std::string MinimalPdf(std::string_view text) {
   std::string content = "BT /F1 14 Tf 72 720 Td (" + std::string(text) + ") Tj ET";
-  std::vector<std::string> objs = {
-      "<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-      "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
-      "/Resources << /Font << /F1 5 0 R >> >> >>",
-      "<< /Length " + std::to_string(content.size()) + " >>\nstream\n" + content + "\nendstream",
-      "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"};
+  return PdfFromObjects(
+      {"<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+       "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+       "/Resources << /Font << /F1 5 0 R >> >> >>",
+       "<< /Length " + std::to_string(content.size()) + " >>\nstream\n" + content + "\nendstream",
+       "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"});
+}
+
+std::string PdfFromObjects(const std::vector<std::string>& objs) {
   std::string pdf = "%PDF-1.4\n";
   std::vector<size_t> offsets;
   for (size_t i = 0; i < objs.size(); ++i) {

@@ -82,5 +82,7 @@ void FlipByte(const fs::path& path, uint64_t offset);
 
 // A small but real PDF page with `text` (Helvetica).
 std::string MinimalPdf(std::string_view text);
+// A PDF of the given objects (numbered from 1; object 1 is the catalog), with a correct xref.
+std::string PdfFromObjects(const std::vector<std::string>& objs);
 
 }  // namespace dossier::testing

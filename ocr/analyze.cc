@@ -1,0 +1,515 @@
+// The page pipeline: decode or render → grey → measure ink → orientation → OCR → evidence →
+// verdict (classify.cc). See doc/OCR.md.
+#define POINTERHOLDER_TRANSITION 4  // qpdf: std::shared_ptr only
+#include <fmt/format.h>
+#include <leptonica/allheaders.h>
+#include <libexif/exif-data.h>
+#include <poppler/cpp/poppler-document.h>
+#include <poppler/cpp/poppler-global.h>
+#include <poppler/cpp/poppler-image.h>
+#include <poppler/cpp/poppler-page-renderer.h>
+#include <poppler/cpp/poppler-page.h>
+#include <tesseract/baseapi.h>
+#include <tesseract/resultiterator.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <qpdf/QPDF.hh>
+#include <qpdf/QPDFPageDocumentHelper.hh>
+#include <qpdf/QPDFPageObjectHelper.hh>
+
+#include "common/encoding.h"
+#include "ocr/ocr.h"
+
+namespace dossier::ocr {
+namespace {
+
+struct PixDeleter {
+  void operator()(PIX* p) const { pixDestroy(&p); }
+};
+using PixPtr = std::unique_ptr<PIX, PixDeleter>;
+struct BoxDeleter {
+  void operator()(BOX* b) const { boxDestroy(&b); }
+};
+using BoxPtr = std::unique_ptr<BOX, BoxDeleter>;
+
+// Tesseract, Leptonica, Poppler and qpdf all like to print about hostile input; the reasons
+// we return say enough.
+void Silence() {
+  static const bool done = [] {
+    setMsgSeverity(L_SEVERITY_NONE);
+    poppler::set_debug_error_function([](const std::string&, void*) {}, nullptr);
+    return true;
+  }();
+  (void)done;
+}
+
+// 8-bit grey, whatever the source depth; nullptr if Leptonica cannot convert it.
+PixPtr ToGray(PIX* pix) {
+  if (pixGetDepth(pix) == 32) return PixPtr(pixConvertRGBToLuminance(pix));
+  return PixPtr(pixConvertTo8(pix, 0));
+}
+
+// EXIF orientation (1–8) of a JPEG, 1 when absent.
+int ExifOrientation(std::span<const uint8_t> bytes) {
+  ExifData* ed = exif_data_new_from_data(bytes.data(), static_cast<unsigned>(bytes.size()));
+  if (ed == nullptr) return 1;
+  int o = 1;
+  if (ExifEntry* e = exif_data_get_entry(ed, EXIF_TAG_ORIENTATION);
+      e != nullptr && e->format == EXIF_FORMAT_SHORT && e->components >= 1) {
+    o = exif_get_short(e->data, exif_data_get_byte_order(ed));
+  }
+  exif_data_unref(ed);
+  return (o >= 1 && o <= 8) ? o : 1;
+}
+
+// Applies an EXIF orientation so the picture stands as the camera's user saw it.
+PixPtr ApplyExif(PixPtr pix, int orientation) {
+  PIX* p = pix.get();
+  PixPtr out;
+  switch (orientation) {
+    case 2:
+      out.reset(pixFlipLR(nullptr, p));
+      break;
+    case 3:
+      out.reset(pixRotateOrth(p, 2));
+      break;
+    case 4:
+      out.reset(pixFlipTB(nullptr, p));
+      break;
+    case 5:
+      out.reset(pixFlipLR(nullptr, PixPtr(pixRotateOrth(p, 1)).get()));
+      break;
+    case 6:
+      out.reset(pixRotateOrth(p, 1));
+      break;
+    case 7:
+      out.reset(pixFlipLR(nullptr, PixPtr(pixRotateOrth(p, 3)).get()));
+      break;
+    case 8:
+      out.reset(pixRotateOrth(p, 3));
+      break;
+    default:
+      return pix;
+  }
+  return out ? std::move(out) : std::move(pix);
+}
+
+int CountInRect(PIX* binary, l_int32 x, l_int32 y, l_int32 w, l_int32 h) {
+  BoxPtr box(boxCreate(x, y, w, h));
+  l_int32 n = 0;
+  pixCountPixelsInRect(binary, box.get(), &n, nullptr);
+  return n;
+}
+
+bool IsCyrillic(char32_t c) { return c >= 0x400 && c <= 0x52F; }
+bool IsLatin(char32_t c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= 0xC0 && c <= 0x24F);
+}
+
+// Does a recognised word read like a real word: letters of one script (optionally wrapped in
+// punctuation), or a number, date or code? Handwriting read by an LSTM model comes out as
+// mixed scripts, stray capitals and symbols.
+bool WordLike(const std::string& utf8) {
+  std::u32string w;
+  for (size_t i = 0; i < utf8.size();) {
+    const auto c = static_cast<unsigned char>(utf8[i]);
+    const int len = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+    if (i + len > utf8.size()) return false;
+    char32_t cp = len == 1 ? c : c & (0x7F >> len);
+    for (int k = 1; k < len; ++k) cp = (cp << 6) | (static_cast<unsigned char>(utf8[i + k]) & 0x3F);
+    w.push_back(cp);
+    i += len;
+  }
+  auto punct = [](char32_t c) {
+    return c < 0x80 && std::strchr(".,;:!?()[]\"'«»-–—/№%", static_cast<char>(c)) != nullptr;
+  };
+  size_t b = 0, e = w.size();
+  while (b < e && (punct(w[b]) || w[b] == U'«' || w[b] == U'»' || w[b] == U'—' || w[b] == U'–' ||
+                   w[b] == U'№'))
+    ++b;
+  while (e > b && (punct(w[e - 1]) || w[e - 1] == U'«' || w[e - 1] == U'»' || w[e - 1] == U'—' ||
+                   w[e - 1] == U'–'))
+    --e;
+  if (b == e) return false;
+  int cyr = 0, lat = 0, digit = 0, other = 0, upper_inside = 0;
+  for (size_t i = b; i < e; ++i) {
+    const char32_t c = w[i];
+    if (IsCyrillic(c)) {
+      ++cyr;
+      if (i > b && c >= 0x410 && c <= 0x42F) ++upper_inside;
+    } else if (IsLatin(c)) {
+      ++lat;
+      if (i > b && c >= 'A' && c <= 'Z') ++upper_inside;
+    } else if (c >= '0' && c <= '9') {
+      ++digit;
+    } else if (!(c == '.' || c == '-' || c == '/' || c == ',' || c == ':')) {
+      ++other;
+    }
+  }
+  const int n = static_cast<int>(e - b);
+  if (other > 0) return false;
+  if (digit > 0) return cyr + lat <= 2;  // 01.02.1980, L4-L5, 12мм
+  if (cyr > 0 && lat > 0) return false;  // a script mix: what handwriting reads as
+  const bool all_caps = upper_inside == n - 1;
+  return n == 1 ? false : (upper_inside == 0 || all_caps);
+}
+
+class TessAnalyzer final : public Analyzer {
+ public:
+  explicit TessAnalyzer(OcrOptions o) : options_(std::move(o)) {}
+
+  Status Init() {
+    Silence();
+    DOSSIER_RETURN_IF_ERROR(CheckLanguageData(options_.tessdata, Languages()));
+    const std::string dir = options_.tessdata.string();
+    if (ocr_.Init(dir.c_str(), options_.languages.c_str(), tesseract::OEM_LSTM_ONLY) != 0) {
+      return Internal("Tesseract could not start with " + options_.languages + " from " + dir);
+    }
+    ocr_.SetPageSegMode(tesseract::PSM_AUTO);
+    ocr_.SetVariable("debug_file", "/dev/null");
+    if (osd_.Init(dir.c_str(), "osd", tesseract::OEM_TESSERACT_ONLY) != 0) {
+      return Internal("Tesseract could not start orientation detection from " + dir);
+    }
+    osd_.SetPageSegMode(tesseract::PSM_OSD_ONLY);
+    osd_.SetVariable("debug_file", "/dev/null");
+    return Status::Ok();
+  }
+
+  Result<DocumentAnalysis> AnalyzePdf(std::span<const uint8_t> pdf, int first, int count,
+                                      const PageFn& on_page) override {
+    if (pdf.size() > static_cast<size_t>(std::numeric_limits<int>::max())) {
+      return Rejected("PDF larger than 2 GiB: split it");
+    }
+    std::unique_ptr<poppler::document> doc(poppler::document::load_from_raw_data(
+        reinterpret_cast<const char*>(pdf.data()), static_cast<int>(pdf.size())));
+    if (!doc) return Rejected("damaged PDF: it cannot be opened — send it again or save it anew");
+    if (doc->is_locked()) return Rejected("protected by a password: send it without one");
+    DocumentAnalysis out;
+    out.page_count = doc->pages();
+    if (out.page_count < 1) return Rejected("damaged PDF: it has no pages — send it again");
+    const std::vector<ScanImage> scans = FindScanImages(pdf, out.page_count);
+    const int last = std::min(
+        {out.page_count, count < 0 ? out.page_count : first - 1 + count, options_.max_pages});
+    for (int n = std::max(1, first); n <= last; ++n) {
+      std::unique_ptr<poppler::page> page(doc->create_page(n - 1));
+      if (!page) continue;
+      PageResult r = AnalyzePdfPage(*page, scans[n - 1]);
+      r.number = n;
+      if (on_page) on_page(r);
+      out.pages.push_back(std::move(r));
+    }
+    Finish(out);
+    return out;
+  }
+
+  Result<DocumentAnalysis> AnalyzeImage(std::span<const uint8_t> bytes,
+                                        const PageFn& on_page) override {
+    l_int32 format = IFF_UNKNOWN;
+    if (bytes.size() < 12 || findFileFormatBuffer(bytes.data(), &format) != 0) {
+      return Rejected("not an image Dossier can read (JPEG, PNG or TIFF)");
+    }
+    std::vector<PixPtr> pages;
+    if (format == IFF_TIFF || (format >= IFF_TIFF_PACKBITS && format <= IFF_TIFF_JPEG)) {
+      PIXA* pixa = pixaReadMemMultipageTiff(bytes.data(), bytes.size());
+      if (pixa == nullptr) return Rejected("damaged TIFF image: it cannot be read — send it again");
+      for (l_int32 i = 0; i < pixaGetCount(pixa); ++i)
+        pages.emplace_back(pixaGetPix(pixa, i, L_COPY));
+      pixaDestroy(&pixa);
+    } else {
+      PixPtr pix(pixReadMem(bytes.data(), bytes.size()));
+      if (!pix) return Rejected("damaged image: it cannot be read — send it again");
+      if (format == IFF_JFIF_JPEG) pix = ApplyExif(std::move(pix), ExifOrientation(bytes));
+      pages.push_back(std::move(pix));
+    }
+    DocumentAnalysis out;
+    out.page_count = static_cast<int>(pages.size());
+    for (size_t i = 0; i < pages.size() && static_cast<int>(i) < options_.max_pages; ++i) {
+      PixPtr gray = ToGray(pages[i].get());
+      if (!gray) return Rejected("image in a format Dossier cannot read");
+      int dpi = pixGetXRes(pages[i].get());
+      const int side = std::max(pixGetWidth(gray.get()), pixGetHeight(gray.get()));
+      if (dpi < 70 || dpi > 1200) dpi = std::max(72, static_cast<int>(side / 11.7));  // as A4
+      if (side > options_.max_image_side) {  // a phone photo: more pixels than OCR needs
+        const float f = static_cast<float>(options_.max_image_side) / static_cast<float>(side);
+        gray.reset(pixScaleAreaMap(gray.get(), f, f));
+        dpi = static_cast<int>(dpi * f);
+      }
+      PageResult r = AnalyzeGray(gray.get(), dpi);
+      r.number = static_cast<int>(i) + 1;
+      if (on_page) on_page(r);
+      out.pages.push_back(std::move(r));
+    }
+    Finish(out);
+    return out;
+  }
+
+ private:
+  struct ScanImage {
+    bool full_page = false;  // an image covering the page, as a scanner makes
+    double dpi = 0;          // its resolution over the page
+  };
+
+  std::vector<std::string> Languages() const {
+    std::vector<std::string> langs;
+    for (size_t b = 0; b <= options_.languages.size();) {
+      const size_t e = std::min(options_.languages.find('+', b), options_.languages.size());
+      if (e > b) langs.push_back(options_.languages.substr(b, e - b));
+      b = e + 1;
+    }
+    langs.push_back("osd");
+    return langs;
+  }
+
+  // Which pages carry a full-page image (a scan), found with qpdf. A page with a text layer
+  // over such an image is judged by the image: scanner software adds invisible text.
+  static std::vector<ScanImage> FindScanImages(std::span<const uint8_t> pdf, int pages) {
+    std::vector<ScanImage> out(static_cast<size_t>(pages));
+    try {
+      QPDF q;
+      q.setSuppressWarnings(true);
+      q.processMemoryFile("upload.pdf", reinterpret_cast<const char*>(pdf.data()), pdf.size());
+      int n = 0;
+      for (auto& page : QPDFPageDocumentHelper(q).getAllPages()) {
+        if (n >= pages) break;
+        const auto box = page.getMediaBox().getArrayAsRectangle();
+        const double w_in = std::abs(box.urx - box.llx) / 72.0;
+        const double h_in = std::abs(box.ury - box.lly) / 72.0;
+        ScanImage& s = out[static_cast<size_t>(n++)];
+        if (w_in < 0.5 || h_in < 0.5) continue;
+        page.forEachImage(true, [&](QPDFObjectHandle& img, QPDFObjectHandle&, const std::string&) {
+          auto dict = img.getDict();
+          if (!dict.getKey("/Width").isInteger() || !dict.getKey("/Height").isInteger()) return;
+          const double iw = static_cast<double>(dict.getKey("/Width").getIntValue());
+          const double ih = static_cast<double>(dict.getKey("/Height").getIntValue());
+          // The same shape as the page (either way round) and at least 100 DPI over it.
+          for (const auto& [pw, ph] : {std::pair{w_in, h_in}, std::pair{h_in, w_in}}) {
+            const double aspect = (iw / ih) / (pw / ph);
+            if (aspect > 0.85 && aspect < 1.18 && iw / pw >= 100 && ih / ph >= 100) {
+              s.full_page = true;
+              s.dpi = std::max(s.dpi, iw / pw);
+            }
+          }
+        });
+      }
+    } catch (const std::exception&) {
+      // Poppler opened it; without qpdf's view, a page with a text layer counts as text.
+    }
+    return out;
+  }
+
+  PageResult AnalyzePdfPage(poppler::page& page, const ScanImage& scan) {
+    const poppler::byte_array utf8 = page.text().to_utf8();
+    std::string text(utf8.begin(), utf8.end());
+    size_t letters = 0;
+    for (unsigned char c : text) letters += (c > ' ');
+    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
+    if (!scan.full_page && letters >= 3) {
+      // Born-digital: the text layer is what the page says, and it is printed by definition.
+      PageResult r;
+      r.source = "text layer";
+      r.verdict = Verdict::kPrinted;
+      r.confidence = 0.99;
+      for (size_t i = 0; i < text.size();) {
+        while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+        if (i < text.size()) ++r.evidence.words;
+        while (i < text.size() && !std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+      }
+      r.evidence.wordlike_share = 1;
+      r.evidence.mean_confidence = 100;
+      r.text = std::move(text);
+      return r;
+    }
+    // A scan (or a page of drawings): render it, about 300 DPI for body text but no finer than
+    // the scan itself, and read the picture.
+    const double dpi =
+        scan.full_page ? std::clamp(scan.dpi, 150.0, 1.0 * options_.dpi) : 1.0 * options_.dpi;
+    poppler::page_renderer renderer;
+    renderer.set_image_format(poppler::image::format_gray8);
+    renderer.set_render_hint(poppler::page_renderer::antialiasing, true);
+    renderer.set_render_hint(poppler::page_renderer::text_antialiasing, true);
+    const poppler::image img = renderer.render_page(&page, dpi, dpi);
+    if (!img.is_valid() || img.width() < 16 || img.height() < 16) {
+      PageResult r;
+      r.source = "ocr";
+      r.verdict = Verdict::kUnreadable;
+      r.confidence = 0.5;
+      return r;
+    }
+    PixPtr pix(pixCreate(img.width(), img.height(), 8));
+    for (int y = 0; y < img.height(); ++y) {
+      const auto* src = reinterpret_cast<const uint8_t*>(img.const_data()) +
+                        static_cast<ptrdiff_t>(y) * img.bytes_per_row();
+      for (int x = 0; x < img.width(); ++x) pixSetPixel(pix.get(), x, y, src[x]);
+    }
+    return AnalyzeGray(pix.get(), static_cast<int>(dpi));
+  }
+
+  // The heart: one grey page image at `dpi`.
+  PageResult AnalyzeGray(PIX* gray, int dpi) {
+    PageResult r;
+    r.source = "ocr";
+    PageEvidence& e = r.evidence;
+    const double area = 1.0 * pixGetWidth(gray) * pixGetHeight(gray);
+
+    // Ink: the background is flattened to 200 (shading, yellowed paper), then whatever is
+    // clearly darker counts — not scanner noise, not the faint other side of the sheet —
+    // and specks under ~0.25 mm are dropped.
+    PixPtr flat(pixBackgroundNormSimple(gray, nullptr, nullptr));
+    PixPtr binary(flat ? pixThresholdToBinary(flat.get(), 130) : nullptr);
+    PixPtr faint(flat ? pixThresholdToBinary(flat.get(), 175) : nullptr);
+    if (!binary || !faint) {
+      r.verdict = Verdict::kUnreadable;
+      r.confidence = 0.5;
+      return r;
+    }
+    const int speck = std::max(2, dpi / 100);
+    PixPtr ink(pixSelectBySize(binary.get(), speck, speck, 8, L_SELECT_IF_EITHER, L_SELECT_IF_GTE,
+                               nullptr));
+    l_int32 ink_pixels = 0;
+    pixCountPixels(ink.get(), &ink_pixels, nullptr);
+    e.ink_coverage = ink_pixels / area;
+    l_int32 faint_pixels = 0;
+    pixCountPixels(faint.get(), &faint_pixels, nullptr);
+    e.faint_coverage = faint_pixels / area;
+    // Sharpness: the strongest edges of the page. Print and pen strokes have crisp edges;
+    // a shaken phone photo does not.
+    PixPtr edges(pixSobelEdgeFilter(gray, L_ALL_EDGES));
+    l_uint32 edge = 0;
+    if (edges) pixGetRankValue(edges.get(), 2, 0.998f, &edge);
+    e.sharpness = edge;
+
+    if (e.ink_coverage < 0.00005) {  // not a letter's worth of ink: do not wake Tesseract
+      const Classified c = Classify(e);
+      r.verdict = c.verdict;
+      r.confidence = c.confidence;
+      return r;
+    }
+    l_int32 components = 0;
+    pixCountConnComp(ink.get(), 8, &components);
+    if (components > area / 400) {  // a page of noise: layout analysis could take minutes
+      r.verdict = Verdict::kUnreadable;
+      r.confidence = 0.6;
+      return r;
+    }
+
+    // Orientation: upside-down print reads like handwriting, so fix it first.
+    PixPtr upright;
+    PIX* page = gray;
+    osd_.SetImage(gray);
+    osd_.SetSourceResolution(dpi);
+    int deg = 0;
+    float deg_conf = 0, script_conf = 0;
+    const char* script = nullptr;
+    if (osd_.DetectOrientationScript(&deg, &deg_conf, &script, &script_conf) && deg_conf > 1.5 &&
+        deg % 90 == 0 && deg != 0) {
+      // `deg`: how far the page was turned clockwise; turning it back rights it.
+      upright.reset(pixRotateOrth(gray, (4 - deg / 90) % 4));
+      if (upright) {
+        page = upright.get();
+        r.rotation = deg;
+      }
+    }
+    osd_.Clear();
+
+    ocr_.SetImage(page);
+    ocr_.SetSourceResolution(dpi);
+    if (ocr_.Recognize(nullptr) != 0) {
+      ocr_.Clear();
+      r.verdict = Verdict::kUnreadable;
+      r.confidence = 0.5;
+      return r;
+    }
+    std::unique_ptr<char[]> text(ocr_.GetUTF8Text());
+    if (text) r.text = text.get();
+    while (!r.text.empty() && std::isspace(static_cast<unsigned char>(r.text.back()))) {
+      r.text.pop_back();
+    }
+
+    // The binary image in the orientation Tesseract read, to measure ink inside words.
+    PixPtr ink_upright(r.rotation != 0 ? pixRotateOrth(ink.get(), (4 - r.rotation / 90) % 4)
+                                       : pixClone(ink.get()));
+    double conf_sum = 0, conf_weight = 0;
+    int wordlike = 0;
+    l_int32 confident_ink = 0;
+    std::unique_ptr<tesseract::ResultIterator> it(ocr_.GetIterator());
+    if (it) {
+      do {
+        std::unique_ptr<char[]> word(it->GetUTF8Text(tesseract::RIL_WORD));
+        if (!word || word[0] == '\0') continue;
+        const float conf = it->Confidence(tesseract::RIL_WORD);
+        const double len = static_cast<double>(std::strlen(word.get()));
+        ++e.words;
+        conf_sum += conf * len;
+        conf_weight += len;
+        if (conf >= 50 && WordLike(word.get())) ++wordlike;
+        int x1, y1, x2, y2;
+        if (conf >= 70 && it->BoundingBox(tesseract::RIL_WORD, &x1, &y1, &x2, &y2)) {
+          confident_ink += CountInRect(ink_upright.get(), x1, y1, x2 - x1, y2 - y1);
+        }
+      } while (it->Next(tesseract::RIL_WORD));
+    }
+    e.mean_confidence = conf_weight > 0 ? conf_sum / conf_weight : 0;
+    e.wordlike_share = e.words > 0 ? 1.0 * wordlike / e.words : 0;
+    e.text_ink_share = ink_pixels > 0 ? std::min(1.0, 1.0 * confident_ink / ink_pixels) : 0;
+
+    // Lines: printed lines are alike in height; handwritten ones read with low confidence.
+    std::vector<double> heights;
+    std::unique_ptr<tesseract::ResultIterator> lines(ocr_.GetIterator());
+    if (lines) {
+      do {
+        int x1, y1, x2, y2;
+        if (!lines->BoundingBox(tesseract::RIL_TEXTLINE, &x1, &y1, &x2, &y2)) continue;
+        std::unique_ptr<char[]> t(lines->GetUTF8Text(tesseract::RIL_TEXTLINE));
+        if (!t || std::strlen(t.get()) < 2) continue;
+        ++e.text_lines;
+        const float conf = lines->Confidence(tesseract::RIL_TEXTLINE);
+        if (conf < 60) {
+          ++e.weak_lines;
+        } else {
+          heights.push_back(y2 - y1);
+          if (conf >= 85) ++e.strong_lines;
+        }
+      } while (lines->Next(tesseract::RIL_TEXTLINE));
+    }
+    if (heights.size() >= 2) {
+      std::sort(heights.begin(), heights.end());
+      const double median = heights[heights.size() / 2];
+      double dev = 0;
+      for (double h : heights) dev += std::abs(h - median);
+      e.line_regularity = std::max(0.0, 1.0 - dev / heights.size() / std::max(1.0, median));
+    } else if (heights.size() == 1) {
+      e.line_regularity = 1;
+    }
+    ocr_.Clear();
+    const Classified c = Classify(e);
+    r.verdict = c.verdict;
+    r.confidence = c.confidence;
+    return r;
+  }
+
+  static void Finish(DocumentAnalysis& d) {
+    d.verdict = Verdict::kBlank;
+    bool any = false;
+    for (const auto& p : d.pages) {
+      if (!any || Severity(p.verdict) > Severity(d.verdict)) d.verdict = p.verdict;
+      any = true;
+    }
+  }
+
+  OcrOptions options_;
+  tesseract::TessBaseAPI ocr_;
+  tesseract::TessBaseAPI osd_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Analyzer>> Analyzer::Create(const OcrOptions& options) {
+  auto a = std::make_unique<TessAnalyzer>(options);
+  DOSSIER_RETURN_IF_ERROR(a->Init());
+  return std::unique_ptr<Analyzer>(std::move(a));
+}
+
+}  // namespace dossier::ocr

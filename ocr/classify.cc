@@ -1,0 +1,138 @@
+// The page verdict from its evidence, and the advice a patient reads. Thresholds were set on
+// the labelled evaluation set (samples/ocr-set, doc/OCR.md), not guessed.
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "ocr/ocr.h"
+
+namespace dossier::ocr {
+
+const char* VerdictName(Verdict v) {
+  switch (v) {
+    case Verdict::kPrinted:
+      return "printed";
+    case Verdict::kMixed:
+      return "mixed";
+    case Verdict::kHandwritten:
+      return "handwritten";
+    case Verdict::kUnreadable:
+      return "unreadable";
+    case Verdict::kBlank:
+      return "blank";
+  }
+  return "?";
+}
+
+int Severity(Verdict v) {
+  switch (v) {
+    case Verdict::kBlank:
+      return 0;
+    case Verdict::kPrinted:
+      return 1;
+    case Verdict::kMixed:
+      return 2;
+    case Verdict::kUnreadable:
+      return 3;
+    case Verdict::kHandwritten:
+      return 4;
+  }
+  return 0;
+}
+
+namespace {
+
+// Below this share of the page, there is no ink worth reading (a blank back side, specks).
+constexpr double kBlankInk = 0.0008;
+// Grey haze (darker than 175 on paper flattened to 200) over this share of a page without
+// crisp ink is text blurred beyond reading. The evaluation set's blank pages — scanner
+// noise, the other side showing through at 10%, grey paper — stay under 0.0006; its blurred
+// pages start at 0.0055.
+constexpr double kFaintText = 0.002;
+// Print: the mean word confidence and the share of the ink inside confidently read words.
+constexpr double kPrintConfidence = 85;
+constexpr double kPrintInk = 0.75;
+// Crisp print or pen strokes have edges at least this strong (Sobel, 8-bit); blur lowers it.
+constexpr double kSharpEdges = 60;
+
+}  // namespace
+
+Classified Classify(const PageEvidence& e) {
+  if (e.ink_coverage < kBlankInk) {
+    // Little ink: a line or two of print (a cover sheet, "page 2 of 2") still reads well.
+    if (e.words >= 1 && e.mean_confidence >= kPrintConfidence && e.wordlike_share >= 0.5) {
+      return {Verdict::kPrinted, 0.8};
+    }
+    // Nothing crisp. Grey haze where text would be is a page too blurred to read; the rest
+    // (white paper, scanner noise, the other side showing through) is blank.
+    if (e.faint_coverage >= kFaintText) return {Verdict::kUnreadable, 0.7};
+    return {Verdict::kBlank, 0.95};
+  }
+  // Print reads with high confidence, line after line, and its words explain the ink. A
+  // signature or a stamp adds a weak line or two and some unexplained ink, no more.
+  const bool few_weak = e.weak_lines <= std::max(2, e.text_lines / 6);
+  if (e.mean_confidence >= kPrintConfidence && e.text_ink_share >= kPrintInk && few_weak) {
+    return {Verdict::kPrinted, std::min(0.99, e.mean_confidence / 100)};
+  }
+  if (e.sharpness < kSharpEdges && e.mean_confidence < kPrintConfidence) {
+    return {Verdict::kUnreadable, 0.7};
+  }
+  // Printed lines, yet not a printed page (weak lines, or ink no word explains): a form
+  // filled in by hand. A handwritten page can have a line or two that reads well, but then
+  // its words explain little of the ink.
+  if (e.strong_lines >= 2 && e.text_ink_share >= 0.3) return {Verdict::kMixed, 0.6};
+  return {Verdict::kHandwritten, std::min(0.95, 0.5 + (1 - e.text_ink_share) / 2)};
+}
+
+namespace {
+
+std::string PageList(const std::vector<int>& pages) {
+  if (pages.size() == 1) return fmt::format("page {}", pages[0]);
+  std::string s = "pages ";
+  for (size_t i = 0; i < pages.size(); ++i) {
+    if (i > 0) s += i + 1 == pages.size() ? " and " : ", ";
+    s += std::to_string(pages[i]);
+  }
+  return s;
+}
+
+}  // namespace
+
+std::string Advice(const DocumentAnalysis& doc) {
+  std::vector<int> hand, unread, mixed;
+  for (const auto& p : doc.pages) {
+    if (p.verdict == Verdict::kHandwritten) hand.push_back(p.number);
+    if (p.verdict == Verdict::kUnreadable) unread.push_back(p.number);
+    if (p.verdict == Verdict::kMixed) mixed.push_back(p.number);
+  }
+  std::vector<std::string> parts;
+  const bool one_page = doc.page_count == 1;
+  if (!hand.empty()) {
+    parts.push_back(fmt::format(
+        "{} handwritten — clinics require printed conclusions; ask the clinic that wrote it "
+        "for a printed copy",
+        one_page ? "it looks" : PageList(hand) + (hand.size() == 1 ? " looks" : " look")));
+  }
+  if (!unread.empty()) {
+    parts.push_back(fmt::format(
+        "{} unreadable (blurred, dark or too small) — scan it again, or photograph it flat "
+        "in good light",
+        one_page ? "it is" : PageList(unread) + (unread.size() == 1 ? " is" : " are")));
+  }
+  if (!mixed.empty()) {
+    parts.push_back(fmt::format(
+        "{} a printed form filled in by hand — a clinic may ask for a fully printed copy",
+        one_page ? "it is" : PageList(mixed) + (mixed.size() == 1 ? " is" : " are")));
+  }
+  if (parts.empty() && !doc.pages.empty() &&
+      std::all_of(doc.pages.begin(), doc.pages.end(),
+                  [](const PageResult& p) { return p.verdict == Verdict::kBlank; })) {
+    return doc.pages.size() == 1 ? "the page is blank — was this the file you meant to send?"
+                                 : "every page is blank — was this the file you meant to send?";
+  }
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "" : "; ") + p;
+  return out;
+}
+
+}  // namespace dossier::ocr

@@ -1,0 +1,383 @@
+#!/usr/bin/python3
+"""The labelled page set that measures the OCR check (doc/OCR.md, bench/ocr_eval.sh).
+
+    /usr/bin/python3 samples/make_ocr_set.py OUT_DIR [--small] [--seed N]
+
+Writes page images and OUT_DIR/labels.tsv: file, expected verdict, rotation (degrees
+clockwise the page was turned), group (clean | degraded | other), and the ground-truth text
+file (for printed pages). Deterministic: the same seed gives the same pages. The classifier's
+thresholds were set on the default seed; other seeds are held-out sets that check them.
+--small writes the handful of small pages the unit tests use.
+
+Needs Debian's python3-pil and python3-numpy and the font packages that
+scripts/install-deps.sh installs. No Cyrillic handwriting font is packaged in Debian 12, so
+Russian handwriting is imitated twice over: Russian text transliterated into the Latin
+handwriting fonts, and Cyrillic italic set with a trembling baseline, uneven size and slant.
+"""
+import io
+import math
+import os
+import random
+import sys
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+DPI = 300
+W, H = 2480, 1754  # half an A4 sheet at 300 DPI: as much text as a page, half the OCR time
+
+FONTS = "/usr/share/fonts"
+PRINT_FONTS = [
+    "truetype/dejavu/DejaVuSerif.ttf",
+    "truetype/liberation/LiberationSans-Regular.ttf",
+    "truetype/freefont/FreeSerif.ttf",
+    "truetype/liberation/LiberationSerif-Regular.ttf",
+    "truetype/dejavu/DejaVuSans.ttf",
+    "truetype/liberation/LiberationMono-Regular.ttf",
+]
+HAND_FONTS = [
+    "opentype/dancingscript/DancingScript-Regular.otf",
+    "truetype/ecolier-court/Ecolier-court.ttf",
+    "truetype/fifthhorseman/dkg.ttf",
+    "truetype/breip/Breip.ttf",
+    "opentype/bwht/BecauseWeLearn-Regular.otf",
+    "truetype/femkeklaver/femkeklaver.ttf",
+    "opentype/kaushanscript/KaushanScript-Regular.otf",
+    "truetype/humor-sans/Humor-Sans.ttf",
+]
+CYR_ITALIC = ["truetype/freefont/FreeSerifItalic.ttf", "truetype/dejavu/DejaVuSans-Oblique.ttf"]
+
+RU = [
+    "Выписной эпикриз. Пациент Иванов Иван Петрович, 1980 года рождения, находился на "
+    "лечении в неврологическом отделении с 02.11.2026 по 14.11.2026.",
+    "Диагноз: грыжа межпозвонкового диска L4-L5 с радикулопатией. Проведено лечение: "
+    "нестероидные противовоспалительные средства, физиотерапия, лечебная физкультура.",
+    "Состояние при выписке удовлетворительное. Рекомендована консультация нейрохирурга, "
+    "магнитно-резонансная томография поясничного отдела позвоночника через три месяца.",
+    "Заключение врача: данных за острую патологию не выявлено. Анализ крови в пределах "
+    "нормы, гемоглобин 138 г/л, лейкоциты 6,2 на 10 в девятой степени на литр.",
+]
+EN = [
+    "Discharge summary. The patient was admitted on 2 November 2026 with severe lower back "
+    "pain radiating to the left leg and was discharged on 14 November 2026.",
+    "Diagnosis: L4-L5 disc herniation with radiculopathy. Treatment included anti-inflammatory "
+    "drugs, physiotherapy and exercise therapy with a good response.",
+    "Recommendation: neurosurgical consultation and a follow-up magnetic resonance imaging "
+    "of the lumbar spine in three months. Attending physician: Smirnova A. V.",
+    "Conclusion: no signs of acute pathology. Blood count within normal limits, haemoglobin "
+    "138 g/l, white cells 6.2 per nanolitre, erythrocyte sedimentation rate 9 mm/h.",
+]
+TRANSLIT = str.maketrans({
+    "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh", "з": "z",
+    "и": "i", "й": "y", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o", "п": "p", "р": "r",
+    "с": "s", "т": "t", "у": "u", "ф": "f", "х": "kh", "ц": "ts", "ч": "ch", "ш": "sh",
+    "щ": "shch", "ъ": "", "ы": "y", "ь": "", "э": "e", "ю": "yu", "я": "ya",
+})
+
+
+def translit(s):
+    out = []
+    for ch in s:
+        t = ch.lower().translate(TRANSLIT)
+        out.append(t.capitalize() if ch.isupper() else t)
+    return "".join(out)
+
+
+def font(path, size):
+    return ImageFont.truetype(os.path.join(FONTS, path), size)
+
+
+def wrap(draw, text, fnt, width):
+    lines, line = [], ""
+    for word in text.split():
+        trial = (line + " " + word).strip()
+        if draw.textlength(trial, font=fnt) <= width:
+            line = trial
+        else:
+            lines.append(line)
+            line = word
+    if line:
+        lines.append(line)
+    return lines
+
+
+def printed_page(rng, paragraphs, font_path, size, margin=160):
+    img = Image.new("L", (W, H), 255)
+    d = ImageDraw.Draw(img)
+    f = font(font_path, size)
+    y, truth = margin, []
+    for para in paragraphs:
+        for line in wrap(d, para, f, W - 2 * margin):
+            if y + size * 1.5 > H - margin:
+                break
+            d.text((margin, y), line, font=f, fill=rng.randint(0, 40))
+            truth.append(line)
+            y += int(size * 1.45)
+        y += size // 2
+    return img, "\n".join(truth)
+
+
+def hand_page(rng, paragraphs, font_path, size, margin=170):
+    """Handwriting: a script font, each word slightly rotated, resized and off the baseline."""
+    img = Image.new("L", (W, H), 255)
+    d = ImageDraw.Draw(img)
+    x, y = margin, margin
+    ink = rng.randint(20, 90)
+    for para in paragraphs:
+        for word in para.split():
+            s = int(size * rng.uniform(0.85, 1.15))
+            f = font(font_path, s)
+            wlen = int(d.textlength(word, font=f)) + 20
+            if x + wlen > W - margin:
+                x = margin + rng.randint(-20, 30)
+                y += int(size * rng.uniform(1.4, 1.8))
+            if y + size * 2 > H - margin:
+                return img
+            tile = Image.new("L", (wlen + 40, int(s * 2)), 0)
+            ImageDraw.Draw(tile).text((20, s // 4), word, font=f, fill=255)
+            tile = tile.rotate(rng.uniform(-6, 6), resample=Image.BICUBIC, expand=True)
+            img.paste(ink, (x, y + rng.randint(-12, 12)), tile)
+            x += wlen + rng.randint(-10, 25)
+        x = margin + rng.randint(40, 120)
+        y += int(size * 1.9)
+    return img
+
+
+def cyrillic_hand_page(rng, paragraphs, size):
+    """Cyrillic 'handwriting': italic letters one by one, each tilted, sized and shifted."""
+    img = Image.new("L", (W, H), 255)
+    margin, x, y = 170, 170, 170
+    ink = rng.randint(20, 90)
+    fp = rng.choice(CYR_ITALIC)
+    for para in paragraphs:
+        for word in para.split():
+            letters = [(ch, int(size * rng.uniform(0.8, 1.2))) for ch in word]
+            wlen = sum(int(font(fp, s).getlength(ch)) for ch, s in letters) + 30
+            if x + wlen > W - margin:
+                x, y = margin + rng.randint(-20, 30), y + int(size * rng.uniform(1.5, 1.9))
+            if y + size * 2 > H - margin:
+                return img
+            drift = rng.uniform(-8, 8)
+            for ch, s in letters:
+                f = font(fp, s)
+                tile = Image.new("L", (int(s * 1.6), int(s * 1.8)), 0)
+                ImageDraw.Draw(tile).text((s // 4, s // 5), ch, font=f, fill=255)
+                tile = tile.rotate(rng.uniform(-14, 10), resample=Image.BICUBIC, expand=False)
+                img.paste(ink, (x, int(y + drift + rng.uniform(-7, 7))), tile)
+                x += int(f.getlength(ch) * rng.uniform(0.95, 1.2))
+                drift += rng.uniform(-3, 3)
+            x += rng.randint(25, 50)
+        x, y = margin + rng.randint(40, 120), y + int(size * 2.0)
+    return img
+
+
+def signature_and_stamp(rng, img):
+    d = ImageDraw.Draw(img)
+    # a signature: one looping stroke
+    x0, y0 = W - 900, H - 300
+    pts = []
+    for i in range(120):
+        t = i / 119
+        pts.append((x0 + 500 * t + 60 * math.sin(t * 21), y0 + 50 * math.sin(t * 13) - 40 * t))
+    d.line(pts, fill=30, width=6)
+    # a round stamp: two circles and a ring of small capitals
+    cx, cy, r = W - 1300, H - 260, 170
+    d.ellipse((cx - r, cy - r, cx + r, cy + r), outline=110, width=7)
+    d.ellipse((cx - r + 40, cy - r + 40, cx + r - 40, cy + r - 40), outline=110, width=4)
+    f = font("truetype/dejavu/DejaVuSans.ttf", 30)
+    for i, ch in enumerate("ГОРОДСКАЯ БОЛЬНИЦА №1 * "):
+        a = 2 * math.pi * i / 24
+        d.text((cx + (r - 22) * math.sin(a) - 10, cy - (r - 22) * math.cos(a) - 15), ch, font=f,
+               fill=110)
+    return img
+
+
+def form_page(rng, hand_font):
+    """A printed form whose fields are filled in by hand."""
+    img = Image.new("L", (W, H), 255)
+    d = ImageDraw.Draw(img)
+    f = font("truetype/liberation/LiberationSans-Regular.ttf", 46)
+    fields = ["Фамилия, имя, отчество", "Дата рождения", "Диагноз", "Проведённое лечение",
+              "Рекомендации", "Лечащий врач"]
+    fills = ["Petrov Sergey Ivanovich", "12.05.1975", "osteokhondroz, protruziya diska",
+             "massazh, fizioterapiya, LFK", "konsultatsiya neyrokhirurga", "Smirnova A. V."]
+    d.text((160, 120), "МЕДИЦИНСКОЕ ЗАКЛЮЧЕНИЕ  форма 027/у", font=font(
+        "truetype/liberation/LiberationSans-Bold.ttf", 56), fill=0)
+    y = 300
+    for label, value in zip(fields, fills):
+        d.text((160, y), label + ":", font=f, fill=0)
+        d.line((160, y + 150, W - 160, y + 150), fill=0, width=3)
+        hf = font(hand_font, 78)
+        tile = Image.new("L", (1900, 140), 0)
+        ImageDraw.Draw(tile).text((10, 10), value, font=hf, fill=255)
+        tile = tile.rotate(rng.uniform(-2, 2), resample=Image.BICUBIC)
+        img.paste(rng.randint(20, 70), (700, y + 30), tile)
+        y += 230
+    return img
+
+
+def degrade(rng, img, dpi, skew=1.5, noise=12, jpeg=55, blur=0.6, shade=True, perspective=False):
+    """A scan or a phone photo of a page: skew, shading, blur, noise, lower DPI, JPEG."""
+    img = img.rotate(rng.uniform(-skew, skew), resample=Image.BICUBIC, fillcolor=255)
+    if perspective:
+        w, h = img.size
+        dx, dy = w * 0.04, h * 0.03
+        coeffs = find_coeffs([(0, 0), (w, 0), (w, h), (0, h)],
+                             [(rng.uniform(0, dx), rng.uniform(0, dy)),
+                              (w - rng.uniform(0, dx), rng.uniform(0, dy)),
+                              (w - rng.uniform(0, dx), h - rng.uniform(0, dy)),
+                              (rng.uniform(0, dx), h - rng.uniform(0, dy))])
+        img = img.transform((w, h), Image.PERSPECTIVE, coeffs, Image.BICUBIC, fillcolor=255)
+    a = np.asarray(img, dtype=np.float32)
+    if shade:
+        yy, xx = np.mgrid[0:a.shape[0], 0:a.shape[1]]
+        light = 1.0 - 0.25 * (xx / a.shape[1]) * (yy / a.shape[0])
+        a = 255 - (255 - a) * 0.95
+        a = a * light
+    a += np.random.default_rng(rng.randint(0, 1 << 30)).normal(0, noise, a.shape)
+    img = Image.fromarray(np.clip(a, 0, 255).astype(np.uint8))
+    if blur:
+        img = img.filter(ImageFilter.GaussianBlur(blur))
+    if dpi != DPI:
+        img = img.resize((int(img.width * dpi / DPI), int(img.height * dpi / DPI)), Image.LANCZOS)
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=jpeg, dpi=(dpi, dpi))
+    return Image.open(io.BytesIO(buf.getvalue())), buf.getvalue()
+
+
+def find_coeffs(source, target):
+    matrix = []
+    for s, t in zip(source, target):
+        matrix.append([t[0], t[1], 1, 0, 0, 0, -s[0] * t[0], -s[0] * t[1]])
+        matrix.append([0, 0, 0, t[0], t[1], 1, -s[1] * t[0], -s[1] * t[1]])
+    a = np.array(matrix, dtype=np.float64)
+    b = np.array(source, dtype=np.float64).reshape(8)
+    return np.linalg.solve(a, b).tolist()
+
+
+def blank_page(rng, kind):
+    a = np.full((H, W), 250.0)
+    g = np.random.default_rng(rng.randint(0, 1 << 30))
+    if kind == "noise":
+        a += g.normal(0, 10, a.shape)
+        for _ in range(60):  # dust
+            y, x = g.integers(0, H - 4), g.integers(0, W - 4)
+            a[y:y + 3, x:x + 3] = 60
+    elif kind == "bleed":  # the other side's text, mirrored and faint
+        back, _ = printed_page(rng, rng.sample(RU, 3), PRINT_FONTS[0], 50)
+        back = np.asarray(back.transpose(Image.FLIP_LEFT_RIGHT), dtype=np.float32)
+        a = 250 - (255 - back) * 0.1 + g.normal(0, 4, a.shape)
+    elif kind == "grey":
+        yy = np.mgrid[0:H, 0:W][0]
+        a = 235 - 25 * yy / H + g.normal(0, 3, a.shape)
+    return Image.fromarray(np.clip(a, 0, 255).astype(np.uint8))
+
+
+def main():
+    out = sys.argv[1]
+    small = "--small" in sys.argv
+    os.makedirs(out, exist_ok=True)
+    seed = int(sys.argv[sys.argv.index("--seed") + 1]) if "--seed" in sys.argv else 20261122
+    rng = random.Random(seed)
+    rows = []
+
+    def save(name, img, verdict, rotation=0, group="other", truth=None, jpeg_bytes=None, dpi=DPI):
+        path = os.path.join(out, name)
+        if jpeg_bytes is not None:
+            with open(path, "wb") as f:
+                f.write(jpeg_bytes)
+        else:
+            img.save(path, dpi=(dpi, dpi))
+        tfile = ""
+        if truth is not None:
+            tfile = name.rsplit(".", 1)[0] + ".txt"
+            with open(os.path.join(out, tfile), "w", encoding="utf-8") as f:
+                f.write(truth + "\n")
+        rows.append((name, verdict, rotation, group, tfile))
+
+    if small:
+        # What the unit tests read: small, quick pages of each kind.
+        global W, H
+        W, H = 1400, 700
+        img, truth = printed_page(rng, RU[:1], PRINT_FONTS[0], 44, margin=80)
+        save("printed-ru.png", img, "printed", group="clean", truth=truth)
+        img, truth = printed_page(rng, EN[:1], PRINT_FONTS[1], 44, margin=80)
+        save("printed-en.png", img, "printed", group="clean", truth=truth)
+        save("printed-ru-180.png", img.rotate(180), "printed", rotation=180, truth=truth)
+        # A phone photo stored sideways with EXIF orientation 6 ("turn 90° clockwise to view").
+        exif = Image.Exif()
+        exif[0x0112] = 6
+        path = os.path.join(out, "printed-exif6.jpg")
+        img.rotate(90, expand=True).save(path, "JPEG", quality=90, exif=exif, dpi=(DPI, DPI))
+        rows.append(("printed-exif6.jpg", "printed", 0, "other", ""))
+        hand = hand_page(rng, [translit(RU[0])], HAND_FONTS[0], 64, margin=80)
+        save("handwritten.png", hand, "handwritten")
+        # The same two pages as grey JPEGs, for the scanned PDFs the tests build.
+        hand.save(os.path.join(out, "handwritten.jpg"), "JPEG", quality=90)
+        img.save(os.path.join(out, "printed-en.jpg"), "JPEG", quality=90)
+        save("blank.png", blank_page(rng, "noise"), "blank")
+        blurred, _ = printed_page(rng, EN[1:2], PRINT_FONTS[0], 30, margin=80)
+        save("blurred.png", blurred.filter(ImageFilter.GaussianBlur(6)), "unreadable")
+    else:
+        n = 0
+        for i, fp in enumerate(PRINT_FONTS):
+            for lang, texts in (("ru", RU), ("en", EN)):
+                paras = rng.sample(texts, 3)
+                size = rng.choice([42, 46, 50, 58])
+                img, truth = printed_page(rng, paras, fp, size)
+                n += 1
+                if (i + (lang == "en")) % 2 == 0:
+                    save(f"{n:02d}-printed-{lang}.png", img, "printed", group="clean", truth=truth)
+                else:
+                    dpi = rng.choice([150, 200, 300])
+                    _, data = degrade(rng, img, dpi, perspective=(i % 3 == 0))
+                    save(f"{n:02d}-scan-{lang}.jpg", None, "printed", group="degraded",
+                         truth=truth, jpeg_bytes=data, dpi=dpi)
+        for rot in (90, 180, 270):
+            img, truth = printed_page(rng, rng.sample(RU, 3), rng.choice(PRINT_FONTS[:4]), 50)
+            n += 1
+            save(f"{n:02d}-rotated-{rot}.png", img.rotate(-rot, expand=True), "printed",
+                 rotation=rot, group="clean", truth=truth)
+        for k in range(3):
+            img, truth = printed_page(rng, rng.sample(EN + RU, 2), PRINT_FONTS[k], 46)
+            n += 1
+            save(f"{n:02d}-signed-stamped.png", signature_and_stamp(rng, img), "printed")
+        for kind in ("white", "noise", "bleed", "grey"):
+            n += 1
+            img = Image.new("L", (W, H), 255) if kind == "white" else blank_page(rng, kind)
+            save(f"{n:02d}-blank-{kind}.png", img, "blank")
+        for k, hf in enumerate(HAND_FONTS):
+            paras = rng.sample(EN, 2) if k % 2 else [translit(p) for p in rng.sample(RU, 2)]
+            n += 1
+            img = hand_page(rng, paras, hf, rng.choice([64, 72, 80]))
+            if k % 3 == 2:
+                _, data = degrade(rng, img, 200, blur=0.4)
+                save(f"{n:02d}-hand-scan.jpg", None, "handwritten", jpeg_bytes=data, dpi=200)
+            else:
+                save(f"{n:02d}-hand.png", img, "handwritten")
+        for k in range(2):
+            n += 1
+            save(f"{n:02d}-hand-cyrillic.png", cyrillic_hand_page(rng, rng.sample(RU, 2), 64),
+                 "handwritten")
+        for k in range(3):
+            n += 1
+            save(f"{n:02d}-form-filled.png", form_page(rng, HAND_FONTS[k]), "mixed")
+        for k in range(4):
+            img, _ = printed_page(rng, rng.sample(RU + EN, 3), PRINT_FONTS[k], 40)
+            n += 1
+            if k % 2:
+                _, data = degrade(rng, img.filter(ImageFilter.GaussianBlur(7)), 150, noise=6)
+                save(f"{n:02d}-blurred-photo.jpg", None, "unreadable", jpeg_bytes=data, dpi=150)
+            else:
+                save(f"{n:02d}-blurred.png", img.filter(ImageFilter.GaussianBlur(6 + k)),
+                     "unreadable")
+
+    with open(os.path.join(out, "labels.tsv"), "w", encoding="utf-8") as f:
+        f.write("file\tverdict\trotation\tgroup\ttruth\n")
+        for r in rows:
+            f.write("\t".join(str(x) for x in r) + "\n")
+    print(f"{out}: {len(rows)} pages", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,242 @@
+// The OCR check with real Tesseract and Debian's real rus/eng/osd language data, on the small
+// labelled pages of samples/make_ocr_set.py --small (generated at build time) and on PDFs built
+// here. A few seconds of OCR in all.
+#include "ocr/ocr.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+#include "tests/test_util.h"
+
+namespace dossier::ocr {
+namespace {
+
+const fs::path kSet = DOSSIER_OCR_SMALL_SET;
+
+std::span<const uint8_t> Bytes(const std::string& s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
+class OcrTest : public testing::TempDirTest {
+ protected:
+  static void SetUpTestSuite() {
+    auto a = Analyzer::Create({});
+    ASSERT_TRUE(a.ok()) << a.status().message();
+    analyzer_ = std::move(a).value().release();
+  }
+  static void TearDownTestSuite() { delete analyzer_; }
+
+  static DocumentAnalysis Image(const std::string& name) {
+    const std::string bytes = testing::ReadFile(kSet / name);
+    auto r = analyzer_->AnalyzeImage(Bytes(bytes));
+    EXPECT_TRUE(r.ok()) << name << ": " << r.status().message();
+    return r.ok() ? *r : DocumentAnalysis{};
+  }
+
+  static Analyzer* analyzer_;
+};
+Analyzer* OcrTest::analyzer_ = nullptr;
+
+TEST_F(OcrTest, PrintedRussianIsPrintedAndItsTextIsRead) {
+  const DocumentAnalysis d = Image("printed-ru.png");
+  ASSERT_EQ(d.pages.size(), 1u);
+  EXPECT_EQ(d.verdict, Verdict::kPrinted);
+  EXPECT_EQ(d.pages[0].source, "ocr");
+  EXPECT_EQ(d.pages[0].rotation, 0);
+  EXPECT_EQ(d.pages[0].text.rfind("Выписной эпикриз. Пациент Иванов Иван\nПетрович, 1980 года", 0),
+            0u)
+      << d.pages[0].text;
+  EXPECT_GE(d.pages[0].evidence.mean_confidence, 85);
+  EXPECT_EQ(Advice(d), "");
+}
+
+TEST_F(OcrTest, AnUpsideDownPageIsTurnedBackBeforeReading) {
+  const DocumentAnalysis d = Image("printed-ru-180.png");
+  ASSERT_EQ(d.pages.size(), 1u);
+  EXPECT_EQ(d.pages[0].rotation, 180);
+  EXPECT_EQ(d.verdict, Verdict::kPrinted);
+  EXPECT_NE(d.pages[0].text.find("Discharge summary."), std::string::npos) << d.pages[0].text;
+}
+
+TEST_F(OcrTest, APhonePhotoIsReadTheWayItsExifSaysToShowIt) {
+  const DocumentAnalysis d = Image("printed-exif6.jpg");
+  ASSERT_EQ(d.pages.size(), 1u);
+  EXPECT_EQ(d.pages[0].rotation, 0);  // EXIF righted it: nothing left for OSD to turn
+  EXPECT_EQ(d.verdict, Verdict::kPrinted);
+  EXPECT_NE(d.pages[0].text.find("Discharge summary."), std::string::npos) << d.pages[0].text;
+}
+
+TEST_F(OcrTest, EachVerdictWithTheAdviceAPatientReads) {
+  const DocumentAnalysis hand = Image("handwritten.png");
+  EXPECT_EQ(hand.verdict, Verdict::kHandwritten);
+  EXPECT_EQ(Advice(hand),
+            "it looks handwritten — clinics require printed conclusions; ask the clinic that "
+            "wrote it for a printed copy");
+  const DocumentAnalysis blank = Image("blank.png");
+  EXPECT_EQ(blank.verdict, Verdict::kBlank);
+  EXPECT_EQ(Advice(blank), "the page is blank — was this the file you meant to send?");
+  const DocumentAnalysis blurred = Image("blurred.png");
+  EXPECT_EQ(blurred.verdict, Verdict::kUnreadable);
+  EXPECT_EQ(Advice(blurred),
+            "it is unreadable (blurred, dark or too small) — scan it again, or photograph it "
+            "flat in good light");
+  EXPECT_EQ(Image("printed-en.png").verdict, Verdict::kPrinted);
+}
+
+TEST_F(OcrTest, ABornDigitalPdfIsPrintedByItsTextLayerWithoutOcr) {
+  const std::string pdf = testing::MinimalPdf("Discharge summary: L4-L5 disc herniation");
+  auto d = analyzer_->AnalyzePdf(Bytes(pdf));
+  ASSERT_TRUE(d.ok()) << d.status().message();
+  ASSERT_EQ(d->pages.size(), 1u);
+  EXPECT_EQ(d->pages[0].source, "text layer");
+  EXPECT_EQ(d->pages[0].verdict, Verdict::kPrinted);
+  EXPECT_EQ(d->pages[0].text, "Discharge summary: L4-L5 disc herniation");
+  EXPECT_EQ(d->pages[0].evidence.words, 5);
+}
+
+// (width, height) from a baseline JPEG's SOF0 segment.
+std::pair<int, int> JpegSize(const std::string& j) {
+  for (size_t i = 2; i + 9 < j.size();) {
+    if (static_cast<uint8_t>(j[i]) != 0xFF) return {0, 0};
+    const auto marker = static_cast<uint8_t>(j[i + 1]);
+    const size_t len = (static_cast<uint8_t>(j[i + 2]) << 8) | static_cast<uint8_t>(j[i + 3]);
+    if (marker == 0xC0) {
+      return {(static_cast<uint8_t>(j[i + 7]) << 8) | static_cast<uint8_t>(j[i + 8]),
+              (static_cast<uint8_t>(j[i + 5]) << 8) | static_cast<uint8_t>(j[i + 6])};
+    }
+    i += 2 + len;
+  }
+  return {0, 0};
+}
+
+// A scanned page as scanner software makes it: the picture, and over it invisible text
+// (render mode 3) that claims something else.
+std::string ScannedPdf(const std::string& jpeg, const std::string& hidden_text) {
+  const auto [w, h] = JpegSize(jpeg);
+  const double pw = w * 72.0 / 300, ph = h * 72.0 / 300;  // a 300 DPI scan
+  const std::string content = "q " + std::to_string(pw) + " 0 0 " + std::to_string(ph) +
+                              " 0 0 cm /Im0 Do Q BT 3 Tr /F1 10 Tf 10 20 Td (" + hidden_text +
+                              ") Tj ET";
+  return testing::PdfFromObjects(
+      {"<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+       "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 " + std::to_string(pw) + " " +
+           std::to_string(ph) +
+           "] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> /XObject << /Im0 6 0 R >> >> >>",
+       "<< /Length " + std::to_string(content.size()) + " >>\nstream\n" + content + "\nendstream",
+       "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+       "<< /Type /XObject /Subtype /Image /Width " + std::to_string(w) + " /Height " +
+           std::to_string(h) +
+           " /ColorSpace /DeviceGray /BitsPerComponent 8 /Filter /DCTDecode "
+           "/Length " +
+           std::to_string(jpeg.size()) + " >>\nstream\n" + jpeg + "\nendstream"});
+}
+
+TEST_F(OcrTest, HiddenTextOverAScanIsNoProofOfPrint) {
+  const std::string jpeg = testing::ReadFile(kSet / "handwritten.jpg");
+  ASSERT_NE(JpegSize(jpeg).first, 0);
+  const std::string pdf =
+      ScannedPdf(jpeg, "This discharge summary is printed and typed by the hospital");
+  auto d = analyzer_->AnalyzePdf(Bytes(pdf));
+  ASSERT_TRUE(d.ok()) << d.status().message();
+  ASSERT_EQ(d->pages.size(), 1u);
+  EXPECT_EQ(d->pages[0].source, "ocr");
+  EXPECT_EQ(d->pages[0].verdict, Verdict::kHandwritten);
+  EXPECT_EQ(d->pages[0].text.find("typed by the hospital"), std::string::npos);
+  // The same scan of a printed page is printed.
+  const std::string printed = ScannedPdf(testing::ReadFile(kSet / "printed-en.jpg"), "x");
+  auto p = analyzer_->AnalyzePdf(Bytes(printed));
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->pages[0].verdict, Verdict::kPrinted);
+  EXPECT_NE(p->pages[0].text.find("Discharge summary."), std::string::npos);
+}
+
+TEST_F(OcrTest, PasswordsDamageAndJunkAreRefusedWithoutCrashing) {
+  const fs::path plain = dir_ / "plain.pdf";
+  testing::WriteFile(plain, testing::MinimalPdf("Discharge summary"));
+  const fs::path locked = dir_ / "locked.pdf", owner_only = dir_ / "owner.pdf";
+  ASSERT_EQ(
+      std::system(
+          ("qpdf --encrypt user owner 256 -- " + plain.string() + " " + locked.string()).c_str()),
+      0);
+  ASSERT_EQ(
+      std::system(
+          ("qpdf --encrypt '' owner 256 -- " + plain.string() + " " + owner_only.string()).c_str()),
+      0);
+  auto l = analyzer_->AnalyzePdf(Bytes(testing::ReadFile(locked)));
+  EXPECT_EQ(l.status().code(), StatusCode::kRejected);
+  EXPECT_EQ(l.status().message(), "protected by a password: send it without one");
+  auto o = analyzer_->AnalyzePdf(Bytes(testing::ReadFile(owner_only)));  // opens without one
+  ASSERT_TRUE(o.ok()) << o.status().message();
+  EXPECT_EQ(o->verdict, Verdict::kPrinted);
+
+  std::string broken = testing::MinimalPdf("Discharge summary");
+  broken = broken.substr(0, 40) + std::string(200, '\x07');
+  auto b = analyzer_->AnalyzePdf(Bytes(broken));
+  EXPECT_EQ(b.status().code(), StatusCode::kRejected);
+  EXPECT_EQ(b.status().message().rfind("damaged PDF", 0), 0u) << b.status().message();
+  auto j = analyzer_->AnalyzeImage(Bytes(std::string("\x89PNG\r\n\x1a\n garbage garbage")));
+  EXPECT_EQ(j.status().code(), StatusCode::kRejected);
+  EXPECT_EQ(j.status().message(), "damaged image: it cannot be read — send it again");
+}
+
+TEST(ClassifyTest, TheRulesOnEvidenceAlone) {
+  PageEvidence print{.words = 60,
+                     .mean_confidence = 95,
+                     .wordlike_share = 0.95,
+                     .ink_coverage = 0.02,
+                     .faint_coverage = 0.02,
+                     .text_ink_share = 0.97,
+                     .sharpness = 150,
+                     .text_lines = 6,
+                     .strong_lines = 6};
+  EXPECT_EQ(Classify(print).verdict, Verdict::kPrinted);
+  PageEvidence signed_print = print;  // a signature and a stamp: one weak line, some ink
+  signed_print.weak_lines = 1;
+  signed_print.text_lines = 7;
+  signed_print.text_ink_share = 0.8;
+  EXPECT_EQ(Classify(signed_print).verdict, Verdict::kPrinted);
+  PageEvidence form = print;  // printed labels, handwritten answers
+  form.mean_confidence = 78;
+  form.text_ink_share = 0.6;
+  form.weak_lines = 5;
+  form.text_lines = 16;
+  form.strong_lines = 11;
+  EXPECT_EQ(Classify(form).verdict, Verdict::kMixed);
+  PageEvidence hand{.words = 40,
+                    .mean_confidence = 40,
+                    .wordlike_share = 0.3,
+                    .ink_coverage = 0.03,
+                    .faint_coverage = 0.03,
+                    .text_ink_share = 0.1,
+                    .sharpness = 140,
+                    .text_lines = 6,
+                    .strong_lines = 1,
+                    .weak_lines = 5};
+  EXPECT_EQ(Classify(hand).verdict, Verdict::kHandwritten);
+  EXPECT_EQ(Classify({.ink_coverage = 0.0001, .faint_coverage = 0.0004}).verdict, Verdict::kBlank);
+  EXPECT_EQ(Classify({.ink_coverage = 0.0001, .faint_coverage = 0.02}).verdict,
+            Verdict::kUnreadable);
+}
+
+TEST(AdviceTest, NamesThePagesThatNeedAttention) {
+  DocumentAnalysis d;
+  d.page_count = 6;
+  for (int i = 1; i <= 6; ++i) {
+    PageResult p;
+    p.number = i;
+    p.verdict = i == 2 || i == 5 ? Verdict::kHandwritten
+                : i == 3         ? Verdict::kUnreadable
+                : i == 6         ? Verdict::kBlank
+                                 : Verdict::kPrinted;
+    d.pages.push_back(p);
+  }
+  EXPECT_EQ(Advice(d),
+            "pages 2 and 5 look handwritten — clinics require printed conclusions; ask the "
+            "clinic that wrote it for a printed copy; page 3 is unreadable (blurred, dark or "
+            "too small) — scan it again, or photograph it flat in good light");
+  EXPECT_EQ(Severity(Verdict::kBlank) < Severity(Verdict::kPrinted), true);
+}
+
+}  // namespace
+}  // namespace dossier::ocr
