@@ -383,6 +383,64 @@ TEST_F(VaultTest, AFailedWriteInABatchFailsTheBatchCommit) {
   EXPECT_TRUE(fs::is_empty(vault_dir_ / "tmp"));
 }
 
+TEST_F(VaultTest, PageTextIsSealedSearchableAndGoesWithErasure) {
+  const StoreOutcome a = Store("выписка.pdf", "%PDF-1.4 a");
+  const StoreOutcome b = Store("анализы.pdf", "%PDF-1.4 b");
+  ASSERT_TRUE(v_->SetAnalysis(
+                    a.doc_id, "handwritten", 2,
+                    {{1, "printed", 0.95, 0, "ocr", R"({"words":12})",
+                      "ВЫПИСНОЙ ЭПИКРИЗ\nПациент Иванов Иван Петрович, 1980 г.р.\f"},
+                     {2, "handwritten", 0.8, 90, "ocr", R"({"words":3})", "Лечащий врач Семёнова"}})
+                  .ok());
+  ASSERT_TRUE(v_->SetAnalysis(b.doc_id, "printed", 1,
+                              {{1, "printed", 0.99, 0, "text layer", "{}", "Гемоглобин 138 г/л"}})
+                  .ok());
+  EXPECT_EQ(v_->GetDocument(a.doc_id)->verdict, "handwritten");
+  EXPECT_EQ(v_->GetDocument(a.doc_id)->pages, 2);
+  auto pages = v_->GetPages(a.doc_id, false);
+  ASSERT_TRUE(pages.ok());
+  ASSERT_EQ(pages->size(), 2u);
+  EXPECT_EQ((*pages)[1].rotation, 90);
+  EXPECT_EQ((*pages)[1].text, "");  // not asked for
+  EXPECT_EQ((*v_->GetPages(a.doc_id, true))[1].text, "Лечащий врач Семёнова");
+
+  // Case-insensitive, Cyrillic, ё = е, any white space for any.
+  auto hits = v_->Search(case_, "выписной  эпикриз пациент");
+  ASSERT_TRUE(hits.ok()) << hits.status().message();
+  ASSERT_EQ(hits->size(), 1u);
+  EXPECT_EQ((*hits)[0].doc_id, a.doc_id);
+  EXPECT_EQ((*hits)[0].page, 1);
+  EXPECT_EQ((*hits)[0].name, "выписка.pdf");
+  EXPECT_EQ((*hits)[0].snippet, "ВЫПИСНОЙ ЭПИКРИЗ Пациент Иванов Иван Петрович, 1980 г.р.");
+  hits = v_->Search(case_, "СЕМЕНОВА");
+  ASSERT_EQ(hits->size(), 1u);
+  EXPECT_EQ((*hits)[0].page, 2);
+  EXPECT_EQ((*hits)[0].snippet, "Лечащий врач Семёнова");
+  EXPECT_EQ(v_->Search(case_, "гемоглобин")->at(0).doc_id, b.doc_id);
+  EXPECT_TRUE(v_->Search(case_, "Петров Сергей")->empty());
+  EXPECT_EQ(v_->Search(case_, "  ").status().code(), StatusCode::kInvalidArgument);
+
+  // The text is nowhere in the clear; a search leaves the query out of the audit log.
+  v_.reset();
+  EXPECT_EQ(FilesContaining(vault_dir_, "Семёнова"), std::vector<std::string>{});
+  EXPECT_EQ(FilesContaining(vault_dir_, "СЕМЕНОВА"), std::vector<std::string>{});
+  Reopen();
+  auto log = ReadAuditLog(vault_dir_, {});
+  ASSERT_TRUE(log.ok());
+  int searches = 0;
+  for (const auto& e : *log) {
+    if (e.action == "document.search") {
+      ++searches;
+      EXPECT_EQ(e.objects, std::vector<std::string>{case_});
+    }
+  }
+  EXPECT_EQ(searches, 4);  // the empty query was refused before anything was read
+
+  ASSERT_TRUE(v_->ErasePatient(patient_).ok());
+  EXPECT_EQ(v_->GetPages(a.doc_id, true).status().code(), StatusCode::kRejected);
+  EXPECT_EQ(v_->GetPages(a.doc_id, false)->size(), 2u);  // verdicts stay, text is gone
+}
+
 TEST_F(VaultTest, NoPersonalDataInPlaintextAnywhereInTheVault) {
   const std::string dicom = testing::ReadFile(testing::kPydicomFiles / "CT_small.dcm");
   ASSERT_NE(dicom.find("CompressedSamples^CT1"), std::string::npos);

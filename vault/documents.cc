@@ -113,7 +113,7 @@ class DocumentWriterImpl final : public DocumentWriter {
 
 constexpr const char* kDocColumns =
     "SELECT id, case_id, patient_id, object_id, name_enc, kind, category, status, added_at, "
-    "size, stored_size, wrapped_key FROM documents";
+    "size, stored_size, wrapped_key, verdict, pages FROM documents";
 
 Result<DocumentRecord> ReadDocRow(Vault::Impl& v, const Stmt& s) {
   DocumentRecord d;
@@ -127,6 +127,8 @@ Result<DocumentRecord> ReadDocRow(Vault::Impl& v, const Stmt& s) {
   d.added_at = s.Text(8);
   d.size = static_cast<uint64_t>(s.Int(9));
   d.stored_size = static_cast<uint64_t>(s.Int(10));
+  d.verdict = s.Text(12);
+  d.pages = static_cast<int>(s.Int(13));
   if (d.status != "erased") {
     DOSSIER_ASSIGN_OR_RETURN(d.name,
                              v.OpenField(d.patient_id, "documents.name", d.id, s.Blob(4), true));

@@ -129,7 +129,9 @@ Status Vault::ErasePatient(const std::string& patient_id) {
           "UPDATE cases SET goal_enc = NULL, question_enc = NULL, status = 'erased' "
           "WHERE patient_id = ?1",
           "UPDATE documents SET name_enc = NULL, wrapped_key = NULL, content_mac = NULL, "
-          "status = 'erased' WHERE patient_id = ?1"}) {
+          "status = 'erased' WHERE patient_id = ?1",
+          "UPDATE pages SET text_enc = NULL WHERE doc_id IN "
+          "(SELECT id FROM documents WHERE patient_id = ?1)"}) {
       DOSSIER_ASSIGN_OR_RETURN(Stmt s, impl_->db_.Prepare(sql));
       s.Bind(1, patient_id);
       if (std::string_view(sql).find("?2") != std::string_view::npos) s.Bind(2, now);

@@ -26,9 +26,9 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/content_digest.h"
 #include "common/file_io.h"
 #include "common/secure_buffer.h"
-#include "common/content_digest.h"
 #include "common/status.h"
 
 namespace dossier::vault {
@@ -102,6 +102,8 @@ struct DocumentRecord {
   std::string added_at;
   uint64_t size = 0;         // plaintext bytes
   uint64_t stored_size = 0;  // bytes on disk
+  std::string verdict;       // the OCR check's, worst page's (doc/OCR.md); empty: not analysed
+  int pages = 0;             // pages in the document, once analysed
 };
 
 // SHA-256 of a document's bytes (common/content_digest.h), used to find duplicates. Never
@@ -127,6 +129,25 @@ struct StoreOutcome {
 // Streams one new document into the vault. Commit() makes the object durable, then records
 // the catalog row and its audit event in one transaction. Destroying a writer that was not
 // committed leaves nothing behind.
+// The OCR check's result for one page of a document (doc/OCR.md).
+struct PageRecord {
+  int number = 0;         // 1-based
+  std::string verdict;    // printed | mixed | handwritten | unreadable | blank
+  double confidence = 0;  // 0–1
+  int rotation = 0;       // how the page was turned, degrees clockwise
+  std::string source;     // "text layer" | "ocr"
+  std::string evidence;   // JSON object of the measurements behind the verdict: numbers only
+  std::string text;       // the page's text (encrypted in the catalog); see GetPages
+};
+
+// A page whose text matches a search.
+struct SearchHit {
+  std::string doc_id;
+  std::string name;  // the document's original file name
+  int page = 0;
+  std::string snippet;  // the match with some words around it, on one line
+};
+
 class DocumentWriter {
  public:
   virtual ~DocumentWriter() = default;
@@ -202,6 +223,18 @@ class Vault {
   Result<std::vector<DocumentRecord>> ListDocuments(const std::string& case_id);
   Result<DocumentRecord> GetDocument(const std::string& doc_id);
   Status SetCategory(const std::string& doc_id, const std::string& category);
+
+  // Records the OCR check of a stored document: its verdict, page count and pages (replacing
+  // an earlier analysis). Audited as `document.analyse`.
+  Status SetAnalysis(const std::string& doc_id, const std::string& verdict, int page_count,
+                     const std::vector<PageRecord>& pages);
+  // A document's analysed pages, in order; the text only when `with_text` (decrypted in
+  // memory, audited as `document.read-text`).
+  Result<std::vector<PageRecord>> GetPages(const std::string& doc_id, bool with_text);
+  // Pages of a case's documents whose text contains `query`: case-insensitive, Cyrillic
+  // and Latin, ё = е, any white space matching any. Decrypts in memory only. Audited as
+  // `document.search` — with the case, never the query (it may be a name).
+  Result<std::vector<SearchHit>> Search(const std::string& case_id, const std::string& query);
   // Decrypts a document into `sink`, authenticating every chunk. Audited. kRejected when its
   // patient was erased; kCorrupt naming the document on any tampering.
   Status ReadDocument(const std::string& doc_id, ByteSink& sink);

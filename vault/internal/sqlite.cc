@@ -135,6 +135,11 @@ Stmt& Stmt::Bind(int index, int64_t value) {
   return *this;
 }
 
+Stmt& Stmt::BindReal(int index, double value) {
+  sqlite3_bind_double(stmt_.get(), index, value);
+  return *this;
+}
+
 Stmt& Stmt::Bind(int index, std::string_view text) {
   sqlite3_bind_text64(stmt_.get(), index, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
   return *this;
@@ -170,6 +175,7 @@ Status Stmt::Run() {
 
 bool Stmt::IsNull(int col) const { return sqlite3_column_type(stmt_.get(), col) == SQLITE_NULL; }
 int64_t Stmt::Int(int col) const { return sqlite3_column_int64(stmt_.get(), col); }
+double Stmt::Real(int col) const { return sqlite3_column_double(stmt_.get(), col); }
 
 std::string Stmt::Text(int col) const {
   const auto* p = sqlite3_column_text(stmt_.get(), col);

@@ -62,6 +62,8 @@ class Stmt {
 
   // Bind by 1-based index. Text and blobs are copied by SQLite (SQLITE_TRANSIENT).
   Stmt& Bind(int index, int64_t value);
+  Stmt& Bind(int index, int value) { return Bind(index, static_cast<int64_t>(value)); }
+  Stmt& BindReal(int index, double value);
   Stmt& Bind(int index, std::string_view text);
   Stmt& Bind(int index, const char* text) { return Bind(index, std::string_view(text)); }
   Stmt& Bind(int index, const std::string& text) { return Bind(index, std::string_view(text)); }
@@ -87,6 +89,7 @@ class Stmt {
 
   bool IsNull(int col) const;
   int64_t Int(int col) const;
+  double Real(int col) const;
   std::string Text(int col) const;
   Bytes Blob(int col) const;
 

@@ -1,0 +1,17 @@
+// Text folding for search: what a manager types should find what a page says, whatever the
+// case and whichever of е/ё was used.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace dossier {
+
+// Lower-cases Latin and Cyrillic, maps ё to е, and turns every run of white space into one
+// space. `offsets`, if given, receives for each output character the byte offset in `utf8`
+// of the character it came from (so a match can be shown in the original text). Invalid
+// UTF-8 bytes are kept as U+FFFD.
+std::u32string FoldForSearch(std::string_view utf8, std::vector<size_t>* offsets = nullptr);
+
+}  // namespace dossier

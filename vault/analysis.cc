@@ -1,0 +1,144 @@
+// The OCR check's results in the catalog: verdicts in the clear, page text sealed with the
+// patient's field key; search decrypts in memory only.
+#include <algorithm>
+
+#include "common/text.h"
+#include "vault/internal/vault_impl.h"
+
+namespace dossier::vault {
+
+using internal::Stmt;
+
+namespace {
+
+constexpr std::string_view kVerdicts[] = {"printed", "mixed", "handwritten", "unreadable", "blank"};
+
+std::string PageRowId(const std::string& doc_id, int number) {
+  return doc_id + "/" + std::to_string(number);
+}
+
+// Up to `words` words either side of [begin, end) of `text`, on one line.
+std::string Snippet(const std::string& text, size_t begin, size_t end, int words = 6) {
+  size_t b = begin;
+  for (int w = 0; b > 0 && w <= words;) {
+    --b;
+    if (std::isspace(static_cast<unsigned char>(text[b]))) ++w;
+  }
+  size_t e = end;
+  for (int w = 0; e < text.size() && w <= words; ++e) {
+    if (std::isspace(static_cast<unsigned char>(text[e]))) ++w;
+  }
+  std::string s = text.substr(b, e - b);
+  for (char& c : s) {
+    if (c == '\n' || c == '\r' || c == '\t' || c == '\f') c = ' ';
+  }
+  const auto first = s.find_first_not_of(' ');
+  const auto last = s.find_last_not_of(' ');
+  if (first == std::string::npos) return "";
+  return (b > 0 ? "…" : "") + s.substr(first, last - first + 1) + (e < text.size() ? "…" : "");
+}
+
+}  // namespace
+
+Status Vault::SetAnalysis(const std::string& doc_id, const std::string& verdict, int page_count,
+                          const std::vector<PageRecord>& pages) {
+  auto known = [](const std::string& v) {
+    return std::find(std::begin(kVerdicts), std::end(kVerdicts), v) != std::end(kVerdicts);
+  };
+  if (!known(verdict)) return InvalidArgument("unknown verdict " + verdict);
+  DOSSIER_ASSIGN_OR_RETURN(DocumentRecord d, GetDocument(doc_id));
+  if (d.status == "erased") return Rejected("document " + doc_id + " was erased");
+  DOSSIER_ASSIGN_OR_RETURN(auto tx, Impl::Tx::Begin(*impl_));
+  DOSSIER_ASSIGN_OR_RETURN(Stmt del, impl_->db_.Prepare("DELETE FROM pages WHERE doc_id = ?"));
+  del.Bind(1, doc_id);
+  DOSSIER_RETURN_IF_ERROR(del.Run());
+  for (const PageRecord& p : pages) {
+    if (!known(p.verdict)) return InvalidArgument("unknown verdict " + p.verdict);
+    DOSSIER_ASSIGN_OR_RETURN(Bytes text, impl_->SealField(d.patient_id, "pages.text",
+                                                          PageRowId(doc_id, p.number), p.text));
+    DOSSIER_ASSIGN_OR_RETURN(
+        Stmt ins, impl_->db_.Prepare("INSERT INTO pages(doc_id, number, verdict, confidence, "
+                                     "rotation, source, evidence, text_enc) "
+                                     "VALUES (?,?,?,?,?,?,?,?)"));
+    ins.Bind(1, doc_id).Bind(2, p.number).Bind(3, p.verdict);
+    ins.BindReal(4, p.confidence).Bind(5, p.rotation).Bind(6, p.source).Bind(7, p.evidence);
+    ins.BindBlob(8, text);
+    DOSSIER_RETURN_IF_ERROR(ins.Run());
+  }
+  DOSSIER_ASSIGN_OR_RETURN(
+      Stmt up, impl_->db_.Prepare("UPDATE documents SET verdict = ?, pages = ? WHERE id = ?"));
+  up.Bind(1, verdict).Bind(2, page_count).Bind(3, doc_id);
+  DOSSIER_RETURN_IF_ERROR(up.Run());
+  DOSSIER_RETURN_IF_ERROR(impl_->Audit("document.analyse", {doc_id, d.case_id}, d.patient_id));
+  return tx.Commit();
+}
+
+Result<std::vector<PageRecord>> Vault::GetPages(const std::string& doc_id, bool with_text) {
+  DOSSIER_ASSIGN_OR_RETURN(DocumentRecord d, GetDocument(doc_id));
+  if (with_text && d.status == "erased") return Rejected("document " + doc_id + " was erased");
+  DOSSIER_ASSIGN_OR_RETURN(
+      Stmt s, impl_->db_.Prepare("SELECT number, verdict, confidence, rotation, source, evidence, "
+                                 "text_enc FROM pages WHERE doc_id = ? ORDER BY number"));
+  s.Bind(1, doc_id);
+  DOSSIER_ASSIGN_OR_RETURN(
+      auto pages, s.Collect<PageRecord>([&](const Stmt& row) -> Result<PageRecord> {
+        PageRecord p;
+        p.number = static_cast<int>(row.Int(0));
+        p.verdict = row.Text(1);
+        p.confidence = row.Real(2);
+        p.rotation = static_cast<int>(row.Int(3));
+        p.source = row.Text(4);
+        p.evidence = row.Text(5);
+        if (with_text) {
+          DOSSIER_ASSIGN_OR_RETURN(
+              p.text, impl_->OpenField(d.patient_id, "pages.text", PageRowId(doc_id, p.number),
+                                       row.Blob(6)));
+        }
+        return p;
+      }));
+  if (with_text) {
+    DOSSIER_RETURN_IF_ERROR(impl_->AuditAlone("document.read-text", {doc_id}, d.patient_id));
+  }
+  return pages;
+}
+
+Result<std::vector<SearchHit>> Vault::Search(const std::string& case_id, const std::string& query) {
+  const std::u32string needle = FoldForSearch(query);
+  if (needle.empty() || needle == U" ") return InvalidArgument("the search text is empty");
+  DOSSIER_ASSIGN_OR_RETURN(CaseRecord c, GetCase(case_id));
+  if (c.status == "erased") return Rejected("case " + case_id + " belongs to an erased patient");
+  DOSSIER_ASSIGN_OR_RETURN(
+      Stmt s, impl_->db_.Prepare(
+                  "SELECT p.doc_id, p.number, p.text_enc, d.name_enc FROM pages p JOIN documents d "
+                  "ON d.id = p.doc_id WHERE d.case_id = ? AND d.status = 'stored' "
+                  "ORDER BY d.rowid, p.number"));
+  s.Bind(1, case_id);
+  std::vector<SearchHit> hits;
+  for (;;) {
+    DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    const std::string doc_id = s.Text(0);
+    const int number = static_cast<int>(s.Int(1));
+    DOSSIER_ASSIGN_OR_RETURN(
+        std::string text,
+        impl_->OpenField(c.patient_id, "pages.text", PageRowId(doc_id, number), s.Blob(2)));
+    std::vector<size_t> offsets;
+    const std::u32string folded = FoldForSearch(text, &offsets);
+    const size_t at = folded.find(needle);
+    if (at == std::u32string::npos) continue;
+    const size_t end_cp = at + needle.size();
+    const size_t begin = offsets[at];
+    const size_t end = end_cp < offsets.size() ? offsets[end_cp] : text.size();
+    SearchHit h;
+    h.doc_id = doc_id;
+    h.page = number;
+    DOSSIER_ASSIGN_OR_RETURN(
+        h.name, impl_->OpenField(c.patient_id, "documents.name", doc_id, s.Blob(3), true));
+    h.snippet = Snippet(text, begin, end);
+    hits.push_back(std::move(h));
+  }
+  DOSSIER_RETURN_IF_ERROR(impl_->AuditAlone("document.search", {case_id}, c.patient_id));
+  return hits;
+}
+
+}  // namespace dossier::vault
