@@ -9,6 +9,7 @@
 #include "app/cli.h"
 #include "common/file_io.h"
 #include "ingest/ingest.h"
+#include "ocr/ocr.h"
 
 namespace dossier::app {
 namespace {
@@ -40,7 +41,11 @@ Status Ingest(const Context& ctx, const std::string& case_id,
     Progress progress("ingesting");
     std::vector<std::filesystem::path> p(paths.begin(), paths.end());
     st = ingest::IngestPaths(*v, case_id, p, {}, report, [&](const ingest::IngestProgress& pr) {
-      progress.Update(pr.bytes_done, pr.bytes_total, pr.items_done, pr.items_total);
+      if (pr.pages_total > 0) {
+        progress.UpdateCount("checking pages", pr.pages_done, pr.pages_total);
+      } else {
+        progress.Update(pr.bytes_done, pr.bytes_total, pr.items_done, pr.items_total);
+      }
     });
   }
   if (ctx.json) {
@@ -51,7 +56,10 @@ Status Ingest(const Context& ctx, const std::string& case_id,
                      {"size", i.size},
                      {"status", i.status},
                      {"reason", i.reason},
-                     {"id", i.doc_id}});
+                     {"id", i.doc_id},
+                     {"verdict", i.verdict},
+                     {"pages", i.pages},
+                     {"advice", i.advice}});
     }
     PrintJson(arr);
   } else {
@@ -61,10 +69,12 @@ Status Ingest(const Context& ctx, const std::string& case_id,
         ++skipped[i.reason];
         continue;
       }
-      std::printf("%-9s %-8s %10s  %s%s%s\n", i.status.c_str(),
+      std::printf("%-9s %-8s %10s  %s%s%s%s\n", i.status.c_str(),
                   i.kind.empty() ? "-" : i.kind.c_str(), HumanSize(i.size).c_str(), i.path.c_str(),
                   i.doc_id.empty() || i.status != "stored" ? "" : ("  " + i.doc_id).c_str(),
+                  i.verdict.empty() ? "" : ("  " + i.verdict).c_str(),
                   i.reason.empty() ? "" : ("  — " + i.reason).c_str());
+      if (!i.advice.empty()) std::printf("          ! %s\n", i.advice.c_str());
     }
     for (const auto& [group, n] : skipped) {
       std::printf("skipped   %s, %zu file%s\n", group.c_str(), n, n == 1 ? "" : "s");
@@ -89,6 +99,18 @@ Status Docs(const Context& ctx, const std::string& case_id) {
   if (ctx.json) {
     auto arr = nlohmann::json::array();
     for (const auto& d : docs) {
+      nlohmann::json detail = nlohmann::json::array();
+      if (!d.verdict.empty()) {
+        DOSSIER_ASSIGN_OR_RETURN(auto pages, v->GetPages(d.id, false));
+        for (const auto& p : pages) {
+          detail.push_back({{"page", p.number},
+                            {"verdict", p.verdict},
+                            {"confidence", p.confidence},
+                            {"rotation", p.rotation},
+                            {"source", p.source},
+                            {"evidence", nlohmann::json::parse(p.evidence, nullptr, false)}});
+        }
+      }
       arr.push_back({{"id", d.id},
                      {"name", d.name},
                      {"kind", d.kind},
@@ -96,17 +118,32 @@ Status Docs(const Context& ctx, const std::string& case_id) {
                      {"category", d.category},
                      {"status", d.status},
                      {"added", d.added_at},
-                     {"case", d.case_id}});
+                     {"case", d.case_id},
+                     {"verdict", d.verdict.empty() ? nlohmann::json() : nlohmann::json(d.verdict)},
+                     {"pages", d.pages},
+                     {"pages_detail", detail}});
     }
     PrintJson(arr);
     return Status::Ok();
   }
-  std::printf("%-14s %-8s %10s  %-10s %-7s %-20s %s\n", "ID", "KIND", "SIZE", "CATEGORY", "STATUS",
-              "ADDED", "NAME");
+  std::printf("%-14s %-8s %10s  %-10s %-7s %-11s %-20s %s\n", "ID", "KIND", "SIZE", "CATEGORY",
+              "STATUS", "VERDICT", "ADDED", "NAME");
   for (const auto& d : docs) {
-    std::printf("%-14s %-8s %10s  %-10s %-7s %-20s %s\n", d.id.c_str(), d.kind.c_str(),
-                HumanSize(d.size).c_str(), d.category.c_str(), d.status.c_str(), d.added_at.c_str(),
-                d.name.c_str());
+    std::printf("%-14s %-8s %10s  %-10s %-7s %-11s %-20s %s\n", d.id.c_str(), d.kind.c_str(),
+                HumanSize(d.size).c_str(), d.category.c_str(), d.status.c_str(),
+                d.verdict.empty() ? "-" : d.verdict.c_str(), d.added_at.c_str(), d.name.c_str());
+    if (d.verdict.empty() || d.verdict == "printed" || d.verdict == "blank") continue;
+    // The pages that need attention, as the patient was told at upload.
+    DOSSIER_ASSIGN_OR_RETURN(auto pages, v->GetPages(d.id, false));
+    ocr::DocumentAnalysis a;
+    a.page_count = d.pages;
+    for (const auto& p : pages) {
+      ocr::PageResult r;
+      r.number = p.number;
+      ocr::ParseVerdict(p.verdict, &r.verdict);
+      a.pages.push_back(r);
+    }
+    std::printf("%-14s ! %s\n", "", ocr::Advice(a).c_str());
   }
   std::printf("%zu document(s)\n", docs.size());
   return Status::Ok();
@@ -141,6 +178,28 @@ Status Get(const Context& ctx, const std::string& doc, const std::string& out, b
 
 }  // namespace
 
+Status Search(const Context& ctx, const std::string& case_id,
+              const std::vector<std::string>& words) {
+  std::string query;
+  for (const auto& w : words) query += (query.empty() ? "" : " ") + w;
+  DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
+  DOSSIER_ASSIGN_OR_RETURN(auto hits, v->Search(case_id, query));
+  if (ctx.json) {
+    auto arr = nlohmann::json::array();
+    for (const auto& h : hits) {
+      arr.push_back({{"id", h.doc_id}, {"name", h.name}, {"page", h.page}, {"snippet", h.snippet}});
+    }
+    PrintJson(arr);
+    return Status::Ok();
+  }
+  for (const auto& h : hits) {
+    std::printf("%-14s p.%-3d %s\n%-14s       %s\n", h.doc_id.c_str(), h.page, h.name.c_str(), "",
+                h.snippet.c_str());
+  }
+  std::printf("%zu page(s) found\n", hits.size());
+  return Status::Ok();
+}
+
 void AddDocumentCommands(CLI::App& app, Context& ctx) {
   auto case_id = std::make_shared<std::string>();
   auto paths = std::make_shared<std::vector<std::string>>();
@@ -168,6 +227,22 @@ void AddDocumentCommands(CLI::App& app, Context& ctx) {
   docs->callback([&ctx, docs_case, setcat] {
     if (setcat->parsed()) return;
     ctx.action = [&ctx, docs_case] { return Docs(ctx, *docs_case); };
+  });
+
+  auto search_case = std::make_shared<std::string>();
+  auto search_words = std::make_shared<std::vector<std::string>>();
+  auto* search = app.add_subcommand(
+      "search",
+      "find the pages of a case's documents that say TEXT (the text the OCR check read):\n"
+      "case-insensitive, Russian or English, ё = е; decrypted in memory only, and audited\n"
+      "  e.g. dossier search --case case_ab12cd34ef грыжа диска");
+  search->add_option("--case", *search_case, "case id")->required();
+  search->add_option("TEXT", *search_words, "what to look for (several words: one phrase)")
+      ->required();
+  search->callback([&ctx, search_case, search_words] {
+    ctx.action = [&ctx, search_case, search_words] {
+      return Search(ctx, *search_case, *search_words);
+    };
   });
 
   auto get = std::make_shared<std::array<std::string, 2>>();

@@ -99,6 +99,21 @@ void Progress::Update(uint64_t bytes_done, uint64_t bytes_total, size_t items_do
   std::fflush(stderr);
 }
 
+void Progress::UpdateCount(const std::string& what, int done, int total) {
+  if (!enabled_) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - start_ < std::chrono::seconds(1) || now - last_ < std::chrono::milliseconds(100)) {
+    return;
+  }
+  last_ = now;
+  drawn_ = true;
+  const int pct = total > 0 ? done * 100 / total : 0;
+  const std::string line = fmt::format("\r{} [{:<20}] {:3}%  {}/{}\033[K", what,
+                                       std::string(pct / 5, '#'), pct, done, total);
+  std::fputs(line.c_str(), stderr);
+  std::fflush(stderr);
+}
+
 std::string HumanSize(uint64_t bytes) {
   if (bytes < 1024) return fmt::format("{} B", bytes);
   if (bytes < (1 << 20)) return fmt::format("{:.1f} KiB", bytes / 1024.0);

@@ -29,6 +29,8 @@ class Progress {
   ~Progress();  // clears the line
   void Update(uint64_t bytes_done, uint64_t bytes_total, size_t items_done = 0,
               size_t items_total = 0);
+  // A count of things (pages checked), with its own label.
+  void UpdateCount(const std::string& what, int done, int total);
 
  private:
   std::string label_;

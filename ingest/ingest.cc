@@ -10,8 +10,10 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <thread>
 
 #include "common/file_io.h"
+#include "ingest/internal/ocr_pool.h"
 #include "ingest/internal/wire.h"
 #include "ingest/sniff.h"
 
@@ -94,6 +96,18 @@ Status Plan(const fs::path& root, const IngestOptions& options, std::vector<Plan
 
 // Turns one stream of bytes (a file, or an entry an unpack worker sends) into a stored
 // document or a refusal: buffers the head, sniffs it, then streams the rest into the vault.
+// A report line without an OCR check (yet).
+ItemReport Line(std::string path, std::string kind, uint64_t size, std::string status,
+                std::string reason) {
+  ItemReport r;
+  r.path = std::move(path);
+  r.kind = std::move(kind);
+  r.size = size;
+  r.status = std::move(status);
+  r.reason = std::move(reason);
+  return r;
+}
+
 class EntryStore {
  public:
   EntryStore(vault::Vault& vault, const std::string& case_id, const IngestOptions& options)
@@ -102,8 +116,10 @@ class EntryStore {
   // `digested`: the entry's digest comes with its end (from an unpack worker), so the vault
   // need not hash it.
   void Begin(const std::string& path, bool digested) {
-    item_ = ItemReport{path, "", 0, "", "", ""};
+    item_ = Line(path, "", 0, "", "");
     digested_ = digested;
+    ocr_bytes_.reset();
+    ocr_doc_.clear();
     head_.clear();
     writer_.reset();
     decided_ = false;
@@ -125,7 +141,10 @@ class EntryStore {
       Reject("larger than the limit of " + FormatBytes(options_.max_file_bytes) + " for one file");
       return Status::Ok();
     }
-    if (writer_) return writer_->Write(data);
+    if (writer_) {
+      KeepForOcr(data);
+      return writer_->Write(data);
+    }
     head_.insert(head_.end(), data.begin(), data.end());
     if (head_.size() >= kSniffBytes) return Decide(true);
     return Status::Ok();
@@ -151,6 +170,7 @@ class EntryStore {
     writer_.reset();
     item_.doc_id = stored.doc_id;
     item_.status = stored.duplicate ? "duplicate" : "stored";
+    if (!stored.duplicate && ocr_bytes_) ocr_doc_ = stored.doc_id;
     if (stored.duplicate) item_.reason = "same content as " + stored.doc_id + ", stored once";
     return item_;
   }
@@ -164,6 +184,12 @@ class EntryStore {
   }
 
   bool executable() const { return executable_; }
+  // The bytes of the document just stored as `doc_id`, kept for the OCR check (once).
+  std::optional<std::vector<uint8_t>> TakeOcrBytes(const std::string& doc_id) {
+    if (doc_id.empty() || doc_id != ocr_doc_ || !ocr_bytes_) return std::nullopt;
+    ocr_doc_.clear();
+    return std::exchange(ocr_bytes_, std::nullopt);
+  }
   // The group-commit batch the last stored entry joined (Vault::committed_batches() then).
   uint64_t joined_batch() const { return joined_batch_; }
 
@@ -192,16 +218,32 @@ class EntryStore {
     }
     DOSSIER_ASSIGN_OR_RETURN(
         writer_, vault_.BeginDocument({case_id_, item_.path, s.kind, "other", digested_}));
+    if (options_.ocr &&
+        (s.kind == "pdf" || s.kind == "jpeg" || s.kind == "png" || s.kind == "tiff")) {
+      ocr_bytes_.emplace();
+      KeepForOcr(head_);
+    }
     const Status st = writer_->Write(head_);
     head_.clear();
     head_.shrink_to_fit();
     return st;
   }
 
+  void KeepForOcr(std::span<const uint8_t> data) {
+    if (!ocr_bytes_) return;
+    if (ocr_bytes_->size() + data.size() > options_.ocr_max_document_bytes) {
+      ocr_bytes_.reset();  // too large to check: stored all the same
+      return;
+    }
+    ocr_bytes_->insert(ocr_bytes_->end(), data.begin(), data.end());
+  }
+
   vault::Vault& vault_;
   const std::string& case_id_;
   const IngestOptions& options_;
   ItemReport item_;
+  std::optional<std::vector<uint8_t>> ocr_bytes_;  // plaintext, in memory only
+  std::string ocr_doc_;                            // the document they were stored as
   std::vector<uint8_t> head_;
   std::unique_ptr<vault::DocumentWriter> writer_;
   bool digested_ = false;
@@ -234,9 +276,10 @@ class Ingester {
       DOSSIER_RETURN_IF_ERROR(IngestOne(p).WithContext(p.display));
       prog_.items_done += 1;
       if (progress_) progress_(prog_);
+      if (ocr_pending_ >= options_.ocr_pending_bytes / 2) DOSSIER_RETURN_IF_ERROR(RunPendingOcr());
     }
     FinishGroup();
-    return Status::Ok();
+    return RunPendingOcr();
   }
 
  private:
@@ -245,7 +288,60 @@ class Ingester {
     if (item.status == "stored" || item.status == "duplicate") {
       batch_of_.emplace_back(report_.items.size(), entry_.joined_batch());
     }
+    if (item.status == "stored") {
+      if (auto bytes = entry_.TakeOcrBytes(item.doc_id)) QueueOcr(item, std::move(*bytes));
+    }
     report_.items.push_back(std::move(item));
+  }
+
+  // The OCR check of a stored document waits in memory until the item is done.
+  void QueueOcr(ItemReport& item, std::vector<uint8_t> bytes) {
+    if (ocr_pending_ + bytes.size() > options_.ocr_pending_bytes) {
+      item.advice =
+          "not checked: this upload holds too many documents to check at once — "
+          "send them in smaller parts";
+      return;
+    }
+    auto memfd = internal::SealedMemoryFile(bytes);
+    if (!memfd.ok()) {
+      item.advice = "not checked: " + memfd.status().message();
+      return;
+    }
+    ocr_pending_ += bytes.size();
+    ocr_jobs_.push_back({item.doc_id, item.kind, std::move(memfd).value(), report_.items.size()});
+  }
+
+  // Checks every queued document, page by page on all cores, and records the verdicts.
+  Status RunPendingOcr() {
+    if (ocr_jobs_.empty()) return Status::Ok();
+    WorkerOptions w = options_.worker;
+    const int workers = options_.ocr_workers > 0
+                            ? options_.ocr_workers
+                            : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    const Status st = internal::RunOcr(
+        ocr_jobs_, w, workers,
+        [&](internal::OcrResult&& r) -> Status {
+          const internal::OcrJob& job = ocr_jobs_[r.job];
+          ItemReport& item = report_.items[job.item];
+          if (!r.error.empty()) {
+            item.advice = "not checked: " + r.error;
+            return Status::Ok();
+          }
+          DOSSIER_RETURN_IF_ERROR(vault_.SetAnalysis(job.doc_id, r.verdict, r.page_count, r.pages));
+          item.verdict = r.verdict;
+          item.pages = r.page_count;
+          item.advice = r.advice;
+          return Status::Ok();
+        },
+        [&](int done, int total) {
+          prog_.pages_done = done;
+          prog_.pages_total = total;
+          if (progress_) progress_(prog_);
+        });
+    ocr_jobs_.clear();
+    ocr_pending_ = 0;
+    prog_.pages_done = prog_.pages_total = 0;
+    return st;
   }
 
  public:
@@ -292,13 +388,13 @@ class Ingester {
     if (!p.in_folder || p.root != current_root_) FinishGroup();
     current_root_ = p.root;
     auto reject = [&](std::string reason) {
-      Add({p.display, "", p.size, "rejected", std::move(reason), ""});
+      Add(Line(p.display, "", p.size, "rejected", std::move(reason)));
       return Status::Ok();
     };
     if (!p.refuse.empty()) return reject(p.refuse);
     if (p.in_folder) {
       if (const std::string group = SkipGroupForName(p.display); !group.empty()) {
-        AddEntryResult({p.display, "", p.size, "skipped", group, ""}, group == kViewerSoftware);
+        AddEntryResult(Line(p.display, "", p.size, "skipped", group), group == kViewerSoftware);
         return Status::Ok();
       }
     }
@@ -311,7 +407,7 @@ class Ingester {
     if (sniffed.kind == "pdf") {
       DOSSIER_ASSIGN_OR_RETURN(std::string refusal, CheckPdfInWorker(*file));
       if (!refusal.empty()) {
-        Add({p.display, "pdf", p.size, "rejected", std::move(refusal), ""});
+        Add(Line(p.display, "pdf", p.size, "rejected", std::move(refusal)));
         return Status::Ok();
       }
     }
@@ -406,7 +502,7 @@ class Ingester {
   // counted here too, and any breach of the protocol ends the item as if the worker crashed.
   Status IngestContainer(const Planned& p, const File& file, const Sniffed& sniffed) {
     auto reject_item = [&](std::string reason) {
-      Add({p.display, sniffed.kind, p.size, "rejected", std::move(reason), ""});
+      Add(Line(p.display, sniffed.kind, p.size, "rejected", std::move(reason)));
     };
     DOSSIER_ASSIGN_OR_RETURN(File copy, file.Reopen());
     DOSSIER_RETURN_IF_ERROR(
@@ -423,10 +519,9 @@ class Ingester {
     auto lose_worker = [&](const std::string& reason) {
       if (entry_.open()) {
         Add(entry_.Abandon(reason));
-        Add({p.display, sniffed.kind, p.size, "rejected",
-             "the rest of this archive was not read (see the entry above): send it again or "
-             "unpacked",
-             ""});
+        Add(Line(p.display, sniffed.kind, p.size, "rejected",
+                 "the rest of this archive was not read (see the entry above): send it again or "
+                 "unpacked"));
       } else {
         reject_item(reason);
       }
@@ -453,14 +548,14 @@ class Ingester {
     };
     auto summarize = [&] {
       if (unlisted_refused > 0) {
-        Add({p.display, sniffed.kind, 0, "rejected",
-             fmt::format("and {} more entries refused, not listed one by one", unlisted_refused),
-             ""});
+        Add(Line(
+            p.display, sniffed.kind, 0, "rejected",
+            fmt::format("and {} more entries refused, not listed one by one", unlisted_refused)));
       }
       if (unlisted_skipped > 0) {
-        Add({p.display, sniffed.kind, 0, "skipped",
-             fmt::format("and {} more entries skipped, not listed one by one", unlisted_skipped),
-             ""});
+        Add(Line(
+            p.display, sniffed.kind, 0, "skipped",
+            fmt::format("and {} more entries skipped, not listed one by one", unlisted_skipped)));
       }
     };
 
@@ -536,7 +631,7 @@ class Ingester {
           if (parts.size() != 2 || parts[0].rfind(prefix, 0) != 0) {
             return violation("a malformed report");
           }
-          list({parts[0], "", 0, frame->type == 'R' ? "rejected" : "skipped", parts[1], ""},
+          list(Line(parts[0], "", 0, frame->type == 'R' ? "rejected" : "skipped", parts[1]),
                frame->type == 'S' && parts[1] == kViewerSoftware);
           break;
         case 'H':  // still working (buffering a large nested archive or PDF)
@@ -563,6 +658,8 @@ class Ingester {
   bool saw_imaging_ = false;
   size_t current_root_ = 0;
   std::vector<std::pair<size_t, uint64_t>> batch_of_;  // report index → batch it joined
+  std::vector<internal::OcrJob> ocr_jobs_;             // stored documents awaiting the check
+  uint64_t ocr_pending_ = 0;                           // their bytes
 };
 
 }  // namespace

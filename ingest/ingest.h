@@ -34,6 +34,13 @@ struct IngestOptions {
   UnpackLimits unpack;
   // How unpack workers run (see worker.h).
   WorkerOptions worker;
+  // The OCR check (doc/OCR.md) of every stored PDF, JPEG, PNG and TIFF: run, how many workers
+  // (0: one per core), the largest document checked, and how many bytes of documents may
+  // wait for the check in memory (they are checked after each uploaded item).
+  bool ocr = true;
+  int ocr_workers = 0;
+  uint64_t ocr_max_document_bytes = uint64_t{256} << 20;
+  uint64_t ocr_pending_bytes = uint64_t{1} << 30;
 };
 
 struct ItemReport {
@@ -43,6 +50,11 @@ struct ItemReport {
   std::string status;  // stored | duplicate | skipped | rejected
   std::string reason;  // why rejected or skipped, or what it duplicates
   std::string doc_id;  // the stored document (or the one it duplicates)
+  // The OCR check of a stored document: its verdict (empty if not checked), its pages, and
+  // what the patient should do about it (empty when nothing).
+  std::string verdict;
+  int pages = 0;
+  std::string advice;
 };
 
 struct IngestReport {
@@ -54,6 +66,7 @@ struct IngestReport {
 struct IngestProgress {
   uint64_t bytes_done = 0, bytes_total = 0;
   size_t items_done = 0, items_total = 0;
+  int pages_done = 0, pages_total = 0;  // the OCR check, while it runs
 };
 using IngestProgressFn = std::function<void(const IngestProgress&)>;
 

@@ -7,6 +7,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -15,11 +16,13 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <utility>
 
 #include "common/content_digest.h"
 #include "ingest/internal/wire.h"
+#include "ocr/ocr.h"
 
 // Debian 12's kernel headers know Landlock ABI 1–2; ABI 3 (Linux 6.2) added this right.
 #ifndef LANDLOCK_ACCESS_FS_TRUNCATE
@@ -173,12 +176,98 @@ bool ConfineWorker() {
   return ok;
 }
 
+// The document a page request is about, read once from its descriptor (a sealed memfd) and
+// kept while the next requests are about the same one.
+class OcrSession {
+ public:
+  // "<count>" pages, or a refusal.
+  Result<std::string> Count(File file, const std::string& kind) {
+    DOSSIER_RETURN_IF_ERROR(Load(std::move(file)));
+    if (kind == "pdf" || kind == "tiff") {
+      DOSSIER_ASSIGN_OR_RETURN(ocr::Analyzer * a, GetAnalyzer());
+      DOSSIER_ASSIGN_OR_RETURN(int n, a->CountPages(bytes_, kind == "pdf"));
+      return std::to_string(n);
+    }
+    return std::string("1");
+  }
+  // One page's analysis as JSON (doc/FORMAT.md, "Unpack worker protocol").
+  Result<std::string> Page(File file, const std::string& kind, int page) {
+    // Fault injection for tests: "hang:ocr-page-N" / "abort:ocr-page-N".
+    if (const char* f = std::getenv("DOSSIER_WORKER_FAULT"); f != nullptr) {
+      const std::string fault = f, target = ":ocr-page-" + std::to_string(page);
+      if (fault == "hang" + target) {
+        for (;;) ::pause();
+      }
+      if (fault == "abort" + target) std::abort();
+    }
+    DOSSIER_RETURN_IF_ERROR(Load(std::move(file)));
+    DOSSIER_ASSIGN_OR_RETURN(ocr::Analyzer * a, GetAnalyzer());
+    Result<ocr::DocumentAnalysis> d =
+        kind == "pdf" ? a->AnalyzePdf(bytes_, page, 1) : a->AnalyzeImage(bytes_, page);
+    if (!d.ok()) return d.status();
+    if (d->pages.size() != 1) return Rejected("the page could not be read");
+    const ocr::PageResult& r = d->pages[0];
+    const auto& e = r.evidence;
+    nlohmann::json j = {{"number", r.number},
+                        {"verdict", ocr::VerdictName(r.verdict)},
+                        {"confidence", r.confidence},
+                        {"rotation", r.rotation},
+                        {"source", r.source},
+                        {"text", r.text},
+                        {"evidence",
+                         {{"words", e.words},
+                          {"mean_confidence", e.mean_confidence},
+                          {"wordlike_share", e.wordlike_share},
+                          {"ink_coverage", e.ink_coverage},
+                          {"faint_coverage", e.faint_coverage},
+                          {"text_ink_share", e.text_ink_share},
+                          {"line_regularity", e.line_regularity},
+                          {"sharpness", e.sharpness},
+                          {"text_lines", e.text_lines},
+                          {"strong_lines", e.strong_lines},
+                          {"weak_lines", e.weak_lines}}}};
+    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
+
+ private:
+  Status Load(File file) {
+    struct stat st {};
+    if (::fstat(file.fd(), &st) != 0) return IoError("cannot read the document");
+    if (loaded_ && st.st_dev == dev_ && st.st_ino == ino_) return Status::Ok();
+    if (st.st_size > (int64_t{1} << 30)) return Rejected("larger than 1 GiB: not analysed");
+    bytes_.resize(static_cast<size_t>(st.st_size));
+    size_t got = 0;
+    while (got < bytes_.size()) {
+      const ssize_t n =
+          ::pread(file.fd(), bytes_.data() + got, bytes_.size() - got, static_cast<off_t>(got));
+      if (n <= 0) return IoError("cannot read the document");
+      got += static_cast<size_t>(n);
+    }
+    loaded_ = true;
+    dev_ = st.st_dev;
+    ino_ = st.st_ino;
+    return Status::Ok();
+  }
+  Result<ocr::Analyzer*> GetAnalyzer() {
+    if (!analyzer_) {
+      DOSSIER_ASSIGN_OR_RETURN(analyzer_, ocr::Analyzer::Create({}));
+    }
+    return analyzer_.get();
+  }
+  std::vector<uint8_t> bytes_;
+  bool loaded_ = false;
+  dev_t dev_ = 0;
+  ino_t ino_ = 0;
+  std::unique_ptr<ocr::Analyzer> analyzer_;
+};
+
 int RunUnpackWorker() {
   ::signal(SIGPIPE, SIG_IGN);
   std::setlocale(LC_CTYPE, "C.UTF-8");
   ContentHasher().Final();  // libcrypto initialises itself (reading its config) before confinement
   ConfineWorker();
   internal::Frame request;
+  OcrSession ocr_session;
   for (;;) {
     const Status got = internal::ReadFrame(STDIN_FILENO, -1, request);
     if (!got.ok()) return got.code() == StatusCode::kNotFound ? 0 : 1;
@@ -192,6 +281,12 @@ int RunUnpackWorker() {
       st = Unpack(std::move(file).value(), parts[0], DecodeLimits(parts[1]), sink);
     } else if (req->type == 'P' && parts.size() == 1) {
       st = CheckPdfFile(std::move(file).value(), std::stoull(parts[0]));
+    } else if (req->type == 'N' && parts.size() == 1) {
+      auto n = ocr_session.Count(std::move(file).value(), parts[0]);
+      st = n.ok() ? WriteFrame(STDOUT_FILENO, 'C', *n) : n.status();
+    } else if (req->type == 'A' && parts.size() == 2) {
+      auto page = ocr_session.Page(std::move(file).value(), parts[0], std::stoi(parts[1]));
+      st = page.ok() ? WriteFrame(STDOUT_FILENO, 'G', *page) : page.status();
     } else {
       return 1;
     }
@@ -224,6 +319,11 @@ Result<UnpackWorker> UnpackWorker::Start(const WorkerOptions& options) {
     ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
     ::dup2(to[0], STDIN_FILENO);
     ::dup2(from[1], STDOUT_FILENO);
+    // Parsers and Tesseract chatter on stderr about what they read ("Too few characters");
+    // the parent reports what matters, so the user's terminal gets none of it.
+    if (const int null = ::open("/dev/null", O_WRONLY | O_CLOEXEC); null >= 0) {
+      ::dup2(null, STDERR_FILENO);
+    }
     const rlimit mem{options.memory_bytes, options.memory_bytes};
     const rlimit cpu{options.cpu_seconds, options.cpu_seconds};
     const rlimit core{0, 0};
@@ -272,6 +372,16 @@ UnpackWorker::~UnpackWorker() { Stop(); }
 
 Status UnpackWorker::SendCheckPdf(const File& file, uint64_t max_bytes) {
   DOSSIER_RETURN_IF_ERROR(WriteFrame(to_worker_, 'P', std::to_string(max_bytes)));
+  return SendFd(to_worker_, file.fd());
+}
+
+Status UnpackWorker::SendCountPages(const File& file, const std::string& kind) {
+  DOSSIER_RETURN_IF_ERROR(WriteFrame(to_worker_, 'N', kind));
+  return SendFd(to_worker_, file.fd());
+}
+
+Status UnpackWorker::SendAnalyzePage(const File& file, const std::string& kind, int page) {
+  DOSSIER_RETURN_IF_ERROR(WriteFrame(to_worker_, 'A', kind + '\0' + std::to_string(page)));
   return SendFd(to_worker_, file.fd());
 }
 

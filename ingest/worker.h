@@ -29,6 +29,9 @@ struct WorkerOptions {
   uint64_t cpu_seconds = 3600;
   // A worker that sends nothing for this long is killed and its item rejected (default 60 s).
   int stall_seconds = 60;
+  // The OCR check of one page may take this long (default 120 s), whatever Tesseract's own
+  // deadlines do: a page of noise can keep its layout analysis busy for minutes.
+  int page_seconds = 120;
   // One item (an archive, a disc image) may take this long in all (default 30 min: a DVD
   // image takes under a minute, a Blu-ray a few).
   int item_seconds = 1800;
@@ -62,6 +65,10 @@ class UnpackWorker {
   Status SendUnpack(const File& file, const std::string& display, const UnpackLimits& limits);
   // Asks the worker to open a PDF with Poppler; it answers with one 'F' frame.
   Status SendCheckPdf(const File& file, uint64_t max_bytes);
+  // The OCR check (ocr/): how many pages a document of `kind` has ('C', then 'F'), and the
+  // analysis of one page as JSON ('G', then 'F').
+  Status SendCountPages(const File& file, const std::string& kind);
+  Status SendAnalyzePage(const File& file, const std::string& kind, int page);
   // Kills the child (SIGKILL) and reaps it; returns how it ended, e.g. "killed by signal 6".
   std::string Stop();
 

@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <qpdf/QPDF.hh>
@@ -205,7 +206,28 @@ class TessAnalyzer final : public Analyzer {
     return out;
   }
 
-  Result<DocumentAnalysis> AnalyzeImage(std::span<const uint8_t> bytes,
+  Result<int> CountPages(std::span<const uint8_t> bytes, bool pdf) override {
+    if (pdf) {
+      if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max())) {
+        return Rejected("PDF larger than 2 GiB: split it");
+      }
+      std::unique_ptr<poppler::document> doc(poppler::document::load_from_raw_data(
+          reinterpret_cast<const char*>(bytes.data()), static_cast<int>(bytes.size())));
+      if (!doc) return Rejected("damaged PDF: it cannot be opened — send it again or save it anew");
+      if (doc->is_locked()) return Rejected("protected by a password: send it without one");
+      return std::min(doc->pages(), options_.max_pages);
+    }
+    l_int32 n = 0;
+    FILE* f = fmemopen(const_cast<uint8_t*>(bytes.data()), bytes.size(), "rb");
+    const bool counted = f != nullptr && tiffGetCount(f, &n) == 0;
+    if (f != nullptr) std::fclose(f);
+    if (!counted || n < 1) {
+      return Rejected("damaged TIFF image: it cannot be read — send it again");
+    }
+    return std::min(static_cast<int>(n), options_.max_pages);
+  }
+
+  Result<DocumentAnalysis> AnalyzeImage(std::span<const uint8_t> bytes, int only,
                                         const PageFn& on_page) override {
     l_int32 format = IFF_UNKNOWN;
     if (bytes.size() < 12 || findFileFormatBuffer(bytes.data(), &format) != 0) {
@@ -227,6 +249,7 @@ class TessAnalyzer final : public Analyzer {
     DocumentAnalysis out;
     out.page_count = static_cast<int>(pages.size());
     for (size_t i = 0; i < pages.size() && static_cast<int>(i) < options_.max_pages; ++i) {
+      if (only != 0 && static_cast<int>(i) + 1 != only) continue;
       PixPtr gray = ToGray(pages[i].get());
       if (!gray) return Rejected("image in a format Dossier cannot read");
       int dpi = pixGetXRes(pages[i].get());

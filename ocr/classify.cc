@@ -24,6 +24,17 @@ const char* VerdictName(Verdict v) {
   return "?";
 }
 
+bool ParseVerdict(std::string_view name, Verdict* v) {
+  for (Verdict x : {Verdict::kPrinted, Verdict::kMixed, Verdict::kHandwritten, Verdict::kUnreadable,
+                    Verdict::kBlank}) {
+    if (name == VerdictName(x)) {
+      *v = x;
+      return true;
+    }
+  }
+  return false;
+}
+
 int Severity(Verdict v) {
   switch (v) {
     case Verdict::kBlank:

@@ -36,6 +36,8 @@ std::string LibraryVersions();
 enum class Verdict { kPrinted, kMixed, kHandwritten, kUnreadable, kBlank };
 // "printed", "mixed", "handwritten", "unreadable", "blank"
 const char* VerdictName(Verdict v);
+// The inverse; false for anything else.
+bool ParseVerdict(std::string_view name, Verdict* v);
 // How bad a verdict is for a clinic, for "the worst page decides": blank < printed < mixed <
 // unreadable < handwritten. A blank back side does not make a printed document blank; a
 // document is blank only when every page is.
@@ -100,9 +102,12 @@ class Analyzer {
   // kRejected for a damaged or password-protected PDF.
   virtual Result<DocumentAnalysis> AnalyzePdf(std::span<const uint8_t> pdf, int first = 1,
                                               int count = -1, const PageFn& on_page = {}) = 0;
-  // JPEG, PNG or TIFF (every page of a multi-page TIFF), EXIF orientation honoured.
-  virtual Result<DocumentAnalysis> AnalyzeImage(std::span<const uint8_t> image,
+  // JPEG, PNG or TIFF, EXIF orientation honoured: every page of a multi-page TIFF, or only
+  // page `page` (1-based) when it is not 0.
+  virtual Result<DocumentAnalysis> AnalyzeImage(std::span<const uint8_t> image, int page = 0,
                                                 const PageFn& on_page = {}) = 0;
+  // Pages in a PDF (`pdf`) or a TIFF, without analysing them; kRejected if unreadable.
+  virtual Result<int> CountPages(std::span<const uint8_t> doc, bool pdf) = 0;
 };
 
 // The page classifier, apart from Tesseract so it can be tested and tuned alone.

@@ -1,0 +1,276 @@
+#include "ingest/internal/ocr_pool.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <poll.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <deque>
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "common/encoding.h"
+#include "ingest/internal/wire.h"
+#include "ocr/ocr.h"
+
+namespace dossier::ingest::internal {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Task {
+  size_t job = 0;
+  int page = 0;  // 0: count the pages
+};
+
+struct JobState {
+  int page_count = -1;  // not known yet
+  std::vector<std::optional<vault::PageRecord>> pages;
+  int pages_done = 0;
+  std::string error;
+  bool reported = false;
+};
+
+struct Slot {
+  std::optional<UnpackWorker> worker;
+  std::optional<Task> task;
+  Clock::time_point deadline;
+  bool answered = false;  // the task's 'C' or 'G' frame arrived
+};
+
+// A page the analysis could not finish: it cannot be vouched for.
+vault::PageRecord FailedPage(int number, const std::string& why) {
+  vault::PageRecord p;
+  p.number = number;
+  p.verdict = "unreadable";
+  p.confidence = 0;
+  p.source = "ocr";
+  p.evidence = nlohmann::json({{"error", why}}).dump();
+  return p;
+}
+
+// The worker's page, checked field by field: it comes from a process that read hostile bytes.
+std::optional<vault::PageRecord> ParsePage(const std::string& payload, int want) {
+  try {
+    const auto j = nlohmann::json::parse(payload);
+    vault::PageRecord p;
+    p.number = j.at("number").get<int>();
+    p.verdict = j.at("verdict").get<std::string>();
+    p.confidence = j.at("confidence").get<double>();
+    p.rotation = j.at("rotation").get<int>();
+    p.source = j.at("source").get<std::string>();
+    p.text = j.at("text").get<std::string>();
+    ocr::Verdict v;
+    if (p.number != want || !ocr::ParseVerdict(p.verdict, &v) || !(p.confidence >= 0) ||
+        p.confidence > 1 || p.rotation % 90 != 0 || p.rotation < 0 || p.rotation > 270 ||
+        (p.source != "ocr" && p.source != "text layer") || !IsValidUtf8(p.text)) {
+      return std::nullopt;
+    }
+    nlohmann::json evidence = nlohmann::json::object();
+    for (const auto& [k, v2] : j.at("evidence").items()) {
+      if (v2.is_number() && k.size() < 40) evidence[k] = v2;
+    }
+    p.evidence = evidence.dump();
+    return p;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+}  // namespace
+
+Result<File> SealedMemoryFile(const std::vector<uint8_t>& bytes) {
+  const int fd = ::memfd_create("dossier-ocr", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0) return ErrnoError("cannot create", "an in-memory file for the OCR check", errno);
+  File f(fd, "document in memory");
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoError("cannot fill", "an in-memory file for the OCR check", errno);
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) {
+    return ErrnoError("cannot seal", "an in-memory file for the OCR check", errno);
+  }
+  return f;
+}
+
+Status RunOcr(std::vector<OcrJob>& jobs, const WorkerOptions& options, int workers,
+              const std::function<Status(OcrResult&&)>& done,
+              const std::function<void(int, int)>& progress) {
+  std::vector<JobState> state(jobs.size());
+  std::deque<Task> tasks;
+  int pages_known = 0, pages_done = 0;
+  for (size_t j = 0; j < jobs.size(); ++j) {
+    if (jobs[j].kind == "pdf" || jobs[j].kind == "tiff") {
+      tasks.push_back({j, 0});
+    } else {
+      state[j].page_count = 1;
+      state[j].pages.resize(1);
+      ++pages_known;
+      tasks.push_back({j, 1});
+    }
+  }
+  std::vector<Slot> slots(static_cast<size_t>(std::max(1, workers)));
+
+  // Reports a job once every page is in (or it failed as a whole).
+  auto finish_if_complete = [&](size_t j) -> Status {
+    JobState& s = state[j];
+    if (s.reported) return Status::Ok();
+    const bool failed = !s.error.empty();
+    if (!failed && (s.page_count < 0 || s.pages_done < s.page_count)) return Status::Ok();
+    s.reported = true;
+    OcrResult r;
+    r.job = j;
+    r.error = s.error;
+    r.page_count = std::max(0, s.page_count);
+    if (!failed) {
+      ocr::DocumentAnalysis d;
+      d.page_count = s.page_count;
+      for (auto& p : s.pages) {
+        ocr::PageResult pr;
+        pr.number = p->number;
+        ocr::ParseVerdict(p->verdict, &pr.verdict);
+        d.pages.push_back(pr);
+        r.pages.push_back(std::move(*p));
+      }
+      ocr::Verdict worst = ocr::Verdict::kBlank;
+      for (const auto& pr : d.pages) {
+        if (ocr::Severity(pr.verdict) > ocr::Severity(worst)) worst = pr.verdict;
+      }
+      d.verdict = worst;
+      r.verdict = ocr::VerdictName(worst);
+      r.advice = ocr::Advice(d);
+    }
+    return done(std::move(r));
+  };
+
+  // The task of `slot` ended badly: its page (or its document) cannot be vouched for.
+  auto fail_task = [&](Slot& slot, const std::string& why) -> Status {
+    const Task t = *slot.task;
+    slot.task.reset();
+    JobState& s = state[t.job];
+    if (t.page == 0) {
+      s.error = why;
+    } else if (!s.pages[static_cast<size_t>(t.page - 1)]) {
+      s.pages[static_cast<size_t>(t.page - 1)] = FailedPage(t.page, why);
+      ++s.pages_done;
+      ++pages_done;
+      if (progress) progress(pages_done, pages_known);
+    }
+    return finish_if_complete(t.job);
+  };
+  auto lose_worker = [&](Slot& slot, const std::string& why) -> Status {
+    if (slot.worker) {
+      slot.worker->Stop();
+      slot.worker.reset();
+    }
+    return fail_task(slot, why);
+  };
+
+  for (;;) {
+    // Hand out work.
+    for (Slot& slot : slots) {
+      if (slot.task || tasks.empty()) continue;
+      const Task t = tasks.front();
+      tasks.pop_front();
+      if (!state[t.job].error.empty()) continue;  // its document already failed
+      if (!slot.worker) {
+        DOSSIER_ASSIGN_OR_RETURN(UnpackWorker w, UnpackWorker::Start(options));
+        slot.worker.emplace(std::move(w));
+      }
+      slot.task = t;
+      slot.answered = false;
+      slot.deadline = Clock::now() + std::chrono::seconds(options.page_seconds);
+      const OcrJob& job = jobs[t.job];
+      const Status sent = t.page == 0 ? slot.worker->SendCountPages(job.bytes, job.kind)
+                                      : slot.worker->SendAnalyzePage(job.bytes, job.kind, t.page);
+      if (!sent.ok()) DOSSIER_RETURN_IF_ERROR(lose_worker(slot, "the analysis could not start"));
+    }
+    std::vector<pollfd> fds;
+    std::vector<Slot*> busy;
+    auto next_deadline = Clock::time_point::max();
+    for (Slot& slot : slots) {
+      if (!slot.task) continue;
+      fds.push_back({slot.worker->reply_fd(), POLLIN, 0});
+      busy.push_back(&slot);
+      next_deadline = std::min(next_deadline, slot.deadline);
+    }
+    if (busy.empty()) break;  // no work left anywhere
+    const auto wait =
+        std::chrono::duration_cast<std::chrono::milliseconds>(next_deadline - Clock::now());
+    const int n =
+        ::poll(fds.data(), fds.size(), static_cast<int>(std::max<int64_t>(0, wait.count())));
+    if (n < 0 && errno != EINTR) return ErrnoError("cannot wait for", "the OCR workers", errno);
+    for (size_t i = 0; i < busy.size(); ++i) {
+      Slot& slot = *busy[i];
+      if (!slot.task) continue;
+      if (fds[i].revents == 0) {
+        if (Clock::now() >= slot.deadline) {
+          DOSSIER_RETURN_IF_ERROR(lose_worker(
+              slot, fmt::format("the analysis took longer than {} s", options.page_seconds)));
+        }
+        continue;
+      }
+      Frame frame;
+      if (!ReadFrame(slot.worker->reply_fd(), 5000, frame).ok()) {
+        DOSSIER_RETURN_IF_ERROR(lose_worker(slot, "the analysis crashed on this page"));
+        continue;
+      }
+      const Task t = *slot.task;
+      JobState& s = state[t.job];
+      if (frame.type == 'C' && t.page == 0 && !slot.answered) {
+        int count = 0;
+        try {
+          count = std::stoi(frame.payload);
+        } catch (const std::exception&) {
+        }
+        if (count < 1 || count > 100000) {
+          DOSSIER_RETURN_IF_ERROR(lose_worker(slot, "the worker broke the protocol"));
+          continue;
+        }
+        slot.answered = true;
+        s.page_count = count;
+        s.pages.resize(static_cast<size_t>(count));
+        pages_known += count;
+        for (int p = 1; p <= count; ++p) tasks.push_back({t.job, p});
+      } else if (frame.type == 'G' && t.page > 0 && !slot.answered) {
+        auto page = ParsePage(frame.payload, t.page);
+        if (!page) {
+          DOSSIER_RETURN_IF_ERROR(lose_worker(slot, "the worker broke the protocol"));
+          continue;
+        }
+        slot.answered = true;
+        s.pages[static_cast<size_t>(t.page - 1)] = std::move(*page);
+        ++s.pages_done;
+        ++pages_done;
+        if (progress) progress(pages_done, pages_known);
+      } else if (frame.type == 'F') {
+        if (!slot.answered) {  // the worker refused: the reason says why
+          const auto parts = SplitNul(frame.payload);
+          DOSSIER_RETURN_IF_ERROR(
+              fail_task(slot, parts.size() == 2 ? parts[1] : "the page could not be analysed"));
+          continue;
+        }
+        slot.task.reset();
+        DOSSIER_RETURN_IF_ERROR(finish_if_complete(t.job));
+      } else if (frame.type != 'H') {
+        DOSSIER_RETURN_IF_ERROR(lose_worker(slot, "the worker broke the protocol"));
+      }
+    }
+  }
+  for (size_t j = 0; j < jobs.size(); ++j) {
+    if (!state[j].reported) {
+      if (state[j].error.empty()) state[j].error = "the analysis did not finish";
+      DOSSIER_RETURN_IF_ERROR(finish_if_complete(j));
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace dossier::ingest::internal

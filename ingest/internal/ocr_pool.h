@@ -1,0 +1,42 @@
+// The OCR check of stored documents, page by page, on a pool of workers (one per core), each
+// page under a hard deadline. Private to ingest/. See doc/OCR.md.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "common/file_io.h"
+#include "common/status.h"
+#include "ingest/worker.h"
+#include "vault/vault.h"
+
+namespace dossier::ingest::internal {
+
+struct OcrJob {
+  std::string doc_id;
+  std::string kind;  // pdf | tiff | jpeg | png
+  File bytes;        // the document, in a sealed memfd (memory, never disk)
+  size_t item = 0;   // its line in the ingest report
+};
+
+struct OcrResult {
+  size_t job = 0;
+  int page_count = 0;
+  std::vector<vault::PageRecord> pages;
+  std::string verdict;  // the worst page's
+  std::string advice;   // for the patient; empty when every page is fine
+  std::string error;    // why the document could not be analysed at all (then no pages)
+};
+
+// A memfd holding `bytes`, sealed against any change; kIoError if the kernel refuses.
+Result<File> SealedMemoryFile(const std::vector<uint8_t>& bytes);
+
+// Analyses every job; `done` is called once per job, in completion order, and may fail the
+// run (a vault error). Worker crashes and timeouts cost a page (it is "unreadable"), never
+// the run. `progress(pages_done, pages_known)` after each page.
+Status RunOcr(std::vector<OcrJob>& jobs, const WorkerOptions& options, int workers,
+              const std::function<Status(OcrResult&&)>& done,
+              const std::function<void(int, int)>& progress);
+
+}  // namespace dossier::ingest::internal

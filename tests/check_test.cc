@@ -1,0 +1,166 @@
+// The OCR check inside ingest: real worker processes, real Tesseract, a real vault. Verdicts
+// reach the report and the catalog, the text becomes searchable, and a worker that hangs or
+// crashes on a page costs that page only.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+
+#include "archive_util.h"
+#include "ingest/ingest.h"
+#include "tests/test_util.h"
+#include "vault/audit.h"
+
+namespace dossier::ingest {
+namespace {
+
+namespace fs = std::filesystem;
+const fs::path kSet = DOSSIER_OCR_SMALL_SET;
+
+// A PDF of born-digital pages, one per text.
+std::string PdfPages(const std::vector<std::string>& texts) {
+  std::vector<std::string> objs = {"<< /Type /Catalog /Pages 2 0 R >>", "",
+                                   "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"};
+  std::string kids;
+  for (const auto& t : texts) {
+    const std::string content = "BT /F1 14 Tf 72 720 Td (" + t + ") Tj ET";
+    const size_t page = objs.size() + 1;
+    objs.push_back("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents " +
+                   std::to_string(page + 1) + " 0 R /Resources << /Font << /F1 3 0 R >> >> >>");
+    objs.push_back("<< /Length " + std::to_string(content.size()) + " >>\nstream\n" + content +
+                   "\nendstream");
+    kids += std::to_string(page) + " 0 R ";
+  }
+  objs[1] = "<< /Type /Pages /Kids [" + kids + "] /Count " + std::to_string(texts.size()) + " >>";
+  return testing::PdfFromObjects(objs);
+}
+
+class CheckTest : public testing::VaultTestBase {
+ protected:
+  void SetUp() override {
+    VaultTestBase::SetUp();
+    case_ = *v_->OpenCase(patient_, "second opinion");
+  }
+  IngestReport Ingest(const std::vector<fs::path>& paths, IngestOptions options = {}) {
+    options.ocr_workers = 2;
+    options.worker.program = DOSSIER_BINARY;
+    IngestReport r;
+    const Status st = IngestPaths(*v_, case_, paths, options, r);
+    EXPECT_TRUE(st.ok()) << st.message();
+    return r;
+  }
+  static const ItemReport& Find(const IngestReport& r, const std::string& path) {
+    for (const auto& i : r.items) {
+      if (i.path == path) return i;
+    }
+    static const ItemReport none;
+    ADD_FAILURE() << "no report line for " << path;
+    return none;
+  }
+  std::string case_;
+};
+
+TEST_F(CheckTest, EveryPageIsJudgedAndItsTextIsSearchable) {
+  const fs::path up = dir_ / "up";
+  fs::create_directories(up);
+  for (const char* f : {"printed-ru.png", "printed-ru-180.png", "handwritten.png", "blank.png",
+                        "blurred.png", "printed-exif6.jpg"}) {
+    fs::copy_file(kSet / f, up / f);
+  }
+  testing::WriteFile(up / "two-pages.pdf", PdfPages({"Discharge summary", "Blood count normal"}));
+  const IngestReport r = Ingest({up});
+  EXPECT_EQ(r.Count("stored"), 7u);
+  EXPECT_EQ(Find(r, "up/printed-ru.png").verdict, "printed");
+  EXPECT_EQ(Find(r, "up/printed-ru.png").advice, "");
+  EXPECT_EQ(Find(r, "up/printed-ru-180.png").verdict, "printed");
+  EXPECT_EQ(Find(r, "up/printed-exif6.jpg").verdict, "printed");
+  EXPECT_EQ(Find(r, "up/handwritten.png").verdict, "handwritten");
+  EXPECT_EQ(Find(r, "up/handwritten.png").advice,
+            "it looks handwritten — clinics require printed conclusions; ask the clinic that "
+            "wrote it for a printed copy");
+  EXPECT_EQ(Find(r, "up/blank.png").verdict, "blank");
+  EXPECT_EQ(Find(r, "up/blurred.png").verdict, "unreadable");
+  EXPECT_EQ(Find(r, "up/two-pages.pdf").verdict, "printed");
+  EXPECT_EQ(Find(r, "up/two-pages.pdf").pages, 2);
+
+  // The catalog agrees, page by page.
+  const std::string rotated = Find(r, "up/printed-ru-180.png").doc_id;
+  EXPECT_EQ(v_->GetDocument(rotated)->verdict, "printed");
+  auto pages = v_->GetPages(rotated, false);
+  ASSERT_EQ(pages->size(), 1u);
+  EXPECT_EQ((*pages)[0].rotation, 180);
+  EXPECT_EQ((*pages)[0].source, "ocr");
+  EXPECT_GT(nlohmann::json::parse((*pages)[0].evidence).at("words").get<int>(), 10);
+  auto pdf_pages = v_->GetPages(Find(r, "up/two-pages.pdf").doc_id, true);
+  ASSERT_EQ(pdf_pages->size(), 2u);
+  EXPECT_EQ((*pdf_pages)[1].text, "Blood count normal");
+  EXPECT_EQ((*pdf_pages)[1].source, "text layer");
+
+  auto hits = v_->Search(case_, "ИВАНОВ ИВАН");
+  ASSERT_TRUE(hits.ok());
+  ASSERT_EQ(hits->size(), 1u);
+  EXPECT_EQ((*hits)[0].doc_id, Find(r, "up/printed-ru.png").doc_id);
+  hits = v_->Search(case_, "blood count");
+  ASSERT_EQ(hits->size(), 1u);
+  EXPECT_EQ((*hits)[0].page, 2);
+
+  v_.reset();  // the text is sealed: nowhere in the clear
+  EXPECT_EQ(testing::FilesContaining(dir_ / "vault", "Blood count normal"),
+            std::vector<std::string>{});
+}
+
+TEST_F(CheckTest, HiddenTextInAScannedPdfInsideAZipDoesNotMakeItPrinted) {
+  // Scanner software's invisible text over a picture of handwriting.
+  const std::string jpeg = testing::ReadFile(kSet / "handwritten.jpg");
+  const std::string content =
+      "q 336 0 0 168 0 0 cm /Im0 Do Q BT 3 Tr /F1 10 Tf 10 20 Td (Printed by the hospital) Tj ET";
+  const std::string pdf = testing::PdfFromObjects(
+      {"<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+       "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 336 168] /Contents 4 0 R /Resources "
+       "<< /Font << /F1 5 0 R >> /XObject << /Im0 6 0 R >> >> >>",
+       "<< /Length " + std::to_string(content.size()) + " >>\nstream\n" + content + "\nendstream",
+       "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+       "<< /Type /XObject /Subtype /Image /Width 1400 /Height 700 /ColorSpace /DeviceGray "
+       "/BitsPerComponent 8 /Filter /DCTDecode /Length " +
+           std::to_string(jpeg.size()) + " >>\nstream\n" + jpeg + "\nendstream"});
+  testing::WriteArchive(dir_ / "scans.zip", "zip", "", "", {{"epicrisis-scan.pdf", pdf}});
+  const IngestReport r = Ingest({dir_ / "scans.zip"});
+  EXPECT_EQ(Find(r, "scans.zip/epicrisis-scan.pdf").status, "stored");
+  EXPECT_EQ(Find(r, "scans.zip/epicrisis-scan.pdf").verdict, "handwritten");
+}
+
+TEST_F(CheckTest, AHangingOrCrashingPageCostsThatPageOnly) {
+  testing::WriteFile(dir_ / "three.pdf", PdfPages({"Page one", "Page two", "Page three"}));
+  fs::copy_file(kSet / "printed-en.png", dir_ / "other.png");
+  IngestOptions o;
+  o.worker.page_seconds = 2;
+  ::setenv("DOSSIER_WORKER_FAULT", "hang:ocr-page-2", 1);
+  const IngestReport r = Ingest({dir_ / "three.pdf", dir_ / "other.png"}, o);
+  ::unsetenv("DOSSIER_WORKER_FAULT");
+  const ItemReport& three = Find(r, "three.pdf");
+  EXPECT_EQ(three.status, "stored");
+  EXPECT_EQ(three.verdict, "unreadable");
+  EXPECT_EQ(three.advice,
+            "page 2 is unreadable (blurred, dark or too small) — scan it again, or photograph "
+            "it flat in good light");
+  auto pages = v_->GetPages(three.doc_id, false);
+  ASSERT_EQ(pages->size(), 3u);
+  EXPECT_EQ((*pages)[0].verdict, "printed");
+  EXPECT_EQ((*pages)[1].verdict, "unreadable");
+  EXPECT_EQ(nlohmann::json::parse((*pages)[1].evidence).at("error"),
+            "the analysis took longer than 2 s");
+  EXPECT_EQ((*pages)[2].verdict, "printed");
+  EXPECT_EQ(Find(r, "other.png").verdict, "printed");  // the pool went on
+
+  ::setenv("DOSSIER_WORKER_FAULT", "abort:ocr-page-1", 1);
+  testing::WriteFile(dir_ / "one.pdf", PdfPages({"Only page"}));
+  const IngestReport r2 = Ingest({dir_ / "one.pdf"});
+  ::unsetenv("DOSSIER_WORKER_FAULT");
+  auto one = v_->GetPages(Find(r2, "one.pdf").doc_id, false);
+  ASSERT_EQ(one->size(), 1u);
+  EXPECT_EQ(nlohmann::json::parse((*one)[0].evidence).at("error"),
+            "the analysis crashed on this page");
+}
+
+}  // namespace
+}  // namespace dossier::ingest
