@@ -200,6 +200,34 @@ Status Search(const Context& ctx, const std::string& case_id,
   return Status::Ok();
 }
 
+Status Text(const Context& ctx, const std::string& doc, int page) {
+  DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
+  DOSSIER_ASSIGN_OR_RETURN(auto record, v->GetDocument(doc));
+  if (record.verdict.empty()) {
+    return NotFound("document " + doc + " has no checked pages (only PDFs and images are read)");
+  }
+  DOSSIER_ASSIGN_OR_RETURN(auto pages, v->GetPages(doc, true));
+  if (page > 0 && (page > static_cast<int>(pages.size()))) {
+    return NotFound(fmt::format("document {} has {} checked page(s)", doc, pages.size()));
+  }
+  if (ctx.json) {
+    auto arr = nlohmann::json::array();
+    for (const auto& p : pages) {
+      if (page == 0 || p.number == page) {
+        arr.push_back({{"page", p.number}, {"verdict", p.verdict}, {"text", p.text}});
+      }
+    }
+    PrintJson(arr);
+    return Status::Ok();
+  }
+  for (const auto& p : pages) {
+    if (page != 0 && p.number != page) continue;
+    if (page == 0) std::printf("--- page %d (%s)\n", p.number, p.verdict.c_str());
+    std::printf("%s\n", p.text.c_str());
+  }
+  return Status::Ok();
+}
+
 void AddDocumentCommands(CLI::App& app, Context& ctx) {
   auto case_id = std::make_shared<std::string>();
   auto paths = std::make_shared<std::vector<std::string>>();
@@ -243,6 +271,16 @@ void AddDocumentCommands(CLI::App& app, Context& ctx) {
     ctx.action = [&ctx, search_case, search_words] {
       return Search(ctx, *search_case, *search_words);
     };
+  });
+
+  auto text_doc = std::make_shared<std::string>();
+  auto text_page = std::make_shared<int>(0);
+  auto* text = app.add_subcommand(
+      "text", "print the text the OCR check read from a document, page by page (audited)");
+  text->add_option("DOC", *text_doc, "document id")->required();
+  text->add_option("--page", *text_page, "only this page (1-based)")->check(CLI::PositiveNumber);
+  text->callback([&ctx, text_doc, text_page] {
+    ctx.action = [&ctx, text_doc, text_page] { return Text(ctx, *text_doc, *text_page); };
   });
 
   auto get = std::make_shared<std::array<std::string, 2>>();

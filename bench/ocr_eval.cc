@@ -3,6 +3,7 @@
 // the ground truth. Markdown to stdout; one line of evidence per page to stderr.
 //
 //   ocr_eval SET_DIR [THREADS]      (run with OMP_THREAD_LIMIT=1; see bench/ocr_eval.sh)
+//   ocr_eval --cer TRUTH.txt TEXT.txt    prints the CER of TEXT against TRUTH, in percent
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -73,6 +74,12 @@ size_t Levenshtein(const std::u32string& a, const std::u32string& b) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc == 4 && std::string_view(argv[1]) == "--cer") {
+    const auto truth = Normalized(ReadAll(argv[2]));
+    const auto got = Normalized(ReadAll(argv[3]));
+    fmt::print("{:.2f}\n", truth.empty() ? 0.0 : 100.0 * Levenshtein(got, truth) / truth.size());
+    return 0;
+  }
   if (argc < 2) {
     fmt::print(stderr, "usage: ocr_eval SET_DIR [THREADS]\n");
     return 1;

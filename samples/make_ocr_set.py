@@ -2,6 +2,8 @@
 """The labelled page set that measures the OCR check (doc/OCR.md, bench/ocr_eval.sh).
 
     /usr/bin/python3 samples/make_ocr_set.py OUT_DIR [--small] [--seed N]
+    /usr/bin/python3 samples/make_ocr_set.py OUT_DIR --scanned-pdf PAGES   (bench/ocr_pdf.sh)
+    /usr/bin/python3 samples/make_ocr_set.py OUT_DIR --text-pdf PAGES      (bench/ocr_pdf.sh)
 
 Writes page images and OUT_DIR/labels.tsv: file, expected verdict, rotation (degrees
 clockwise the page was turned), group (clean | degraded | other), and the ground-truth text
@@ -273,8 +275,59 @@ def blank_page(rng, kind):
     return Image.fromarray(np.clip(a, 0, 255).astype(np.uint8))
 
 
+def scanned_pdf(out, pages, rng):
+    """A scanned Russian epicrisis: full A4 pages at 300 DPI, scanner-degraded, image only."""
+    global W, H
+    W, H = 2480, 3508
+    images, truth = [], []
+    for n in range(pages):
+        paras = [RU[(n + k) % len(RU)] for k in range(8)]
+        img, text = printed_page(rng, paras, PRINT_FONTS[n % 4], 42, margin=200)
+        scan, _ = degrade(rng, img, 300, skew=0.8, noise=6, jpeg=75, blur=0.4, shade=False)
+        images.append(scan.convert("L"))
+        truth.append(text)
+    images[0].save(os.path.join(out, "epicrisis-scan.pdf"), save_all=True,
+                   append_images=images[1:], resolution=300)
+    with open(os.path.join(out, "epicrisis-scan.txt"), "w", encoding="utf-8") as f:
+        f.write("\n".join(truth) + "\n")
+
+
+def text_pdf(out, pages):
+    """A born-digital PDF: Helvetica text on every page, no images."""
+    objs = ["<< /Type /Catalog /Pages 2 0 R >>", "",
+            "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    kids = []
+    for n in range(pages):
+        lines = [EN[(n + k) % len(EN)][i:i + 90] for k in range(4) for i in range(0, 180, 90)]
+        content = "BT /F1 11 Tf 60 780 Td 14 TL " + " ".join(
+            "(" + l.replace("(", "").replace(")", "") + ") '" for l in lines) + " ET"
+        objs.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents "
+                    f"{len(objs) + 2} 0 R /Resources << /Font << /F1 3 0 R >> >> >>")
+        kids.append(f"{len(objs)} 0 R")
+        objs.append(f"<< /Length {len(content)} >>\nstream\n{content}\nendstream")
+    objs[1] = f"<< /Type /Pages /Kids [{' '.join(kids)}] /Count {pages} >>"
+    pdf, offsets = "%PDF-1.4\n", []
+    for i, o in enumerate(objs):
+        offsets.append(len(pdf))
+        pdf += f"{i + 1} 0 obj\n{o}\nendobj\n"
+    xref = len(pdf)
+    pdf += f"xref\n0 {len(objs) + 1}\n0000000000 65535 f \n"
+    pdf += "".join(f"{o:010d} 00000 n \n" for o in offsets)
+    pdf += f"trailer\n<< /Size {len(objs) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n"
+    with open(os.path.join(out, "born-digital.pdf"), "w", encoding="latin-1") as f:
+        f.write(pdf)
+
+
 def main():
     out = sys.argv[1]
+    if "--scanned-pdf" in sys.argv:
+        os.makedirs(out, exist_ok=True)
+        scanned_pdf(out, int(sys.argv[sys.argv.index("--scanned-pdf") + 1]), random.Random(5))
+        return
+    if "--text-pdf" in sys.argv:
+        os.makedirs(out, exist_ok=True)
+        text_pdf(out, int(sys.argv[sys.argv.index("--text-pdf") + 1]))
+        return
     small = "--small" in sys.argv
     os.makedirs(out, exist_ok=True)
     seed = int(sys.argv[sys.argv.index("--seed") + 1]) if "--seed" in sys.argv else 20261122
