@@ -49,6 +49,48 @@ class CliTest : public testing::TempDirTest {
   std::string patient_;
 };
 
+TEST_F(CliTest, VerdictsSearchAndTextOfTheOcrCheck) {
+  const std::string case_id = InitPatientCase();
+  RunResult ing = Run({"ingest", "--case", case_id, (kUpload / "epicrisis.pdf").string()});
+  ASSERT_EQ(ing.exit_code, 0) << ing.err;
+  EXPECT_NE(ing.out.find(" epicrisis.pdf  doc_"), std::string::npos) << ing.out;
+  EXPECT_NE(ing.out.find("  printed\n"), std::string::npos) << ing.out;
+  const nlohmann::json docs = Json({"docs", "--case", case_id});
+  ASSERT_EQ(docs.size(), 1u);
+  EXPECT_EQ(docs[0]["verdict"], "printed");
+  EXPECT_EQ(docs[0]["pages"], 1);
+  ASSERT_EQ(docs[0]["pages_detail"].size(), 1u);
+  EXPECT_EQ(docs[0]["pages_detail"][0]["source"], "text layer");
+  EXPECT_EQ(docs[0]["pages_detail"][0]["rotation"], 0);
+  EXPECT_FALSE(docs[0]["pages_detail"][0].contains("text"));  // text only on request
+  const std::string doc = docs[0]["id"];
+
+  RunResult found = Run({"search", "--case", case_id, "DISC", "herniation"});
+  EXPECT_EQ(found.exit_code, 0) << found.err;
+  EXPECT_EQ(found.out, doc + " p.1   epicrisis.pdf\n" + std::string(21, ' ') +
+                           "…Admitted 02.11.2026, discharged 14.11.2026 Diagnosis: L4-L5 disc "
+                           "herniation with radiculopathy. Treatment: NSAIDs, physiotherapy. "
+                           "Condition on…\n1 page(s) found\n");
+  const nlohmann::json hits = Json({"search", "--case", case_id, "smirnova"});
+  ASSERT_EQ(hits.size(), 1u);
+  EXPECT_EQ(hits[0]["page"], 1);
+  EXPECT_EQ(Run({"search", "--case", case_id, "nothing like this"}).out, "0 page(s) found\n");
+
+  RunResult text = Run({"text", doc, "--page", "1"});
+  EXPECT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_EQ(text.out.rfind("CITY CLINICAL HOSPITAL No. 1 - DISCHARGE SUMMARY (EPICRISIS)\n", 0),
+            0u)
+      << text.out;
+  EXPECT_EQ(Run({"text", doc, "--page", "2"}).err, "dossier: document " + doc +
+                                                        " has 1 checked page(s)\n");
+  // Reading and searching text are in the audit log; the query is not.
+  RunResult log = Run({"audit", "log"});
+  EXPECT_NE(log.out.find("document.search"), std::string::npos);
+  EXPECT_NE(log.out.find("document.read-text"), std::string::npos);
+  EXPECT_NE(log.out.find("document.analyse"), std::string::npos);
+  EXPECT_EQ(log.out.find("herniation"), std::string::npos);
+}
+
 TEST_F(CliTest, HelpTeachesAndBadUsageExits1) {
   RunResult h = Run({"--help"});
   EXPECT_EQ(h.exit_code, 0);

@@ -38,7 +38,7 @@ CREATE TABLE documents (
   size         INTEGER NOT NULL,   -- plaintext bytes
   stored_size  INTEGER NOT NULL,   -- object file bytes
   wrapped_key  BLOB,               -- object data key sealed by the patient wrap key; NULL once erased
-  content_mac  BLOB,               -- keyed BLAKE2b of the plaintext; NULL once erased
+  content_mac  BLOB,               -- keyed BLAKE2b of the content digest; NULL once erased
   status       TEXT NOT NULL DEFAULT 'stored',
   added_at     TEXT NOT NULL
 );
