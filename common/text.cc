@@ -1,5 +1,7 @@
 #include "common/text.h"
 
+#include <utility>
+
 namespace dossier {
 
 std::u32string FoldForSearch(std::string_view s, std::vector<size_t>* offsets) {
@@ -44,6 +46,68 @@ std::u32string FoldForSearch(std::string_view s, std::vector<size_t>* offsets) {
     if (offsets) offsets->push_back(at);
   }
   return out;
+}
+
+namespace {
+
+const char* Translit(char32_t c) {
+  static const char* const kLower[] = {
+      "a", "b", "v", "g", "d", "e",  "zh", "z",  "i",  "y",    "k", "l", "m", "n", "o",  "p",
+      "r", "s", "t", "u", "f", "kh", "ts", "ch", "sh", "shch", "",  "y", "",  "e", "yu", "ya"};
+  static_assert(sizeof(kLower) / sizeof(kLower[0]) == 0x450 - 0x430, "а…я");
+  if (c >= 0x430 && c <= 0x44F) return kLower[c - 0x430];
+  if (c == 0x451) return "e";  // ё
+  return nullptr;
+}
+
+void ReplaceAll(std::string& s, std::string_view from, std::string_view to) {
+  for (size_t at = 0; (at = s.find(from, at)) != std::string::npos; at += to.size()) {
+    s.replace(at, from.size(), to);
+  }
+}
+
+}  // namespace
+
+std::string NameKey(std::string_view utf8) {
+  const std::u32string folded = FoldForSearch(utf8);
+  std::string out;
+  for (char32_t c : folded) {
+    if (const char* t = Translit(c)) {
+      out += t;
+    } else if (c >= 'a' && c <= 'z') {
+      out += static_cast<char>(c);
+    } else if (c >= '0' && c <= '9') {
+      out += static_cast<char>(c);
+    } else if (c == 0x456 || c == 0x457) {  // і ї (Ukrainian)
+      out += 'i';
+    } else if (!out.empty() && out.back() != ' ') {
+      out += ' ';  // punctuation and white space separate words
+    }
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  // One spelling for the variants that transliteration tables (and clerks) disagree on.
+  for (const auto& [from, to] : {std::pair<std::string_view, std::string_view>{"shch", "sch"},
+                                 {"kh", "h"},
+                                 {"tz", "c"},
+                                 {"ts", "c"},
+                                 {"x", "ks"},
+                                 {"w", "v"},
+                                 {"ff", "v"},
+                                 {"j", "y"},
+                                 {"ia", "ya"},
+                                 {"iu", "yu"},
+                                 {"iy", "y"},
+                                 {"yy", "y"}}) {
+    ReplaceAll(out, from, to);
+  }
+  return out;
+}
+
+bool MentionsName(std::string_view text, std::string_view name) {
+  const std::string n = NameKey(name);
+  if (n.empty()) return false;
+  const std::string t = " " + NameKey(text) + " ";
+  return t.find(" " + n + " ") != std::string::npos;
 }
 
 }  // namespace dossier

@@ -14,4 +14,13 @@ namespace dossier {
 // UTF-8 bytes are kept as U+FFFD.
 std::u32string FoldForSearch(std::string_view utf8, std::vector<size_t>* offsets = nullptr);
 
+// A Latin spelling key for a name, so that Иванов, IVANOV, Ivanoff and Iwanow compare equal:
+// Cyrillic transliterated, case folded, the usual variants of transliteration merged
+// (kh/h, ts/tz/c, j/y, ia/ya, iu/yu, w/v, ff/v, x/ks). Words are separated by single spaces.
+std::string NameKey(std::string_view utf8);
+
+// Does `text` contain `name` as a whole word (or words), in any script or common
+// transliteration? For the wrong-patient check: a discharge summary names its patient.
+bool MentionsName(std::string_view text, std::string_view name);
+
 }  // namespace dossier

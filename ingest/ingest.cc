@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "common/file_io.h"
+#include "common/text.h"
 #include "ingest/internal/ocr_pool.h"
 #include "ingest/internal/wire.h"
 #include "ingest/sniff.h"
@@ -258,6 +259,7 @@ class Ingester {
   Ingester(vault::Vault& vault, const std::string& case_id, const IngestOptions& options,
            IngestReport& report, const IngestProgressFn& progress)
       : vault_(vault),
+        case_id_(case_id),
         options_(options),
         report_(report),
         progress_(progress),
@@ -311,6 +313,26 @@ class Ingester {
     ocr_jobs_.push_back({item.doc_id, item.kind, std::move(memfd).value(), report_.items.size()});
   }
 
+  // The wrong-patient check: a readable document of some length that names neither the
+  // first nor the last word of the patient's name (surname first or last), in any script or
+  // common transliteration, is probably someone else's.
+  Result<bool> LooksLikeThePatients(const internal::OcrResult& r) {
+    if (r.verdict != "printed" && r.verdict != "mixed") return true;
+    std::string text;
+    for (const auto& p : r.pages) text += p.text + "\n";
+    if (NameKey(text).size() < 200) return true;  // too little text to expect a name in it
+    if (!patient_name_) {
+      DOSSIER_ASSIGN_OR_RETURN(vault::CaseRecord c, vault_.GetCase(case_id_));
+      DOSSIER_ASSIGN_OR_RETURN(vault::PatientRecord p, vault_.GetPatient(c.patient_id));
+      patient_name_ = NameKey(p.info.name);
+    }
+    const std::string& name = *patient_name_;
+    if (name.empty()) return true;
+    const std::string first = name.substr(0, name.find(' '));
+    const std::string last = name.substr(name.rfind(' ') + 1);
+    return MentionsName(text, first) || MentionsName(text, last);
+  }
+
   // Checks every queued document, page by page on all cores, and records the verdicts.
   Status RunPendingOcr() {
     if (ocr_jobs_.empty()) return Status::Ok();
@@ -331,6 +353,12 @@ class Ingester {
           item.verdict = r.verdict;
           item.pages = r.page_count;
           item.advice = r.advice;
+          DOSSIER_ASSIGN_OR_RETURN(bool theirs, LooksLikeThePatients(r));
+          if (!theirs) {
+            item.advice += std::string(item.advice.empty() ? "" : "; ") +
+                           "it does not mention the patient's surname in any spelling — check "
+                           "that this document is theirs";
+          }
           return Status::Ok();
         },
         [&](int done, int total) {
@@ -648,6 +676,7 @@ class Ingester {
   }
 
   vault::Vault& vault_;
+  const std::string& case_id_;
   const IngestOptions& options_;
   IngestReport& report_;
   const IngestProgressFn& progress_;
@@ -659,6 +688,7 @@ class Ingester {
   size_t current_root_ = 0;
   std::vector<std::pair<size_t, uint64_t>> batch_of_;  // report index → batch it joined
   std::vector<internal::OcrJob> ocr_jobs_;             // stored documents awaiting the check
+  std::optional<std::string> patient_name_;            // NameKey of the case's patient
   uint64_t ocr_pending_ = 0;                           // their bytes
 };
 

@@ -368,6 +368,9 @@ def main():
         # The same two pages as grey JPEGs, for the scanned PDFs the tests build.
         hand.save(os.path.join(out, "handwritten.jpg"), "JPEG", quality=90)
         img.save(os.path.join(out, "printed-en.jpg"), "JPEG", quality=90)
+        # A two-page fax-like TIFF: a printed page, then a handwritten one.
+        img.save(os.path.join(out, "two-pages.tiff"), save_all=True, append_images=[hand],
+                 compression="tiff_deflate", dpi=(DPI, DPI))
         save("blank.png", blank_page(rng, "noise"), "blank")
         blurred, _ = printed_page(rng, EN[1:2], PRINT_FONTS[0], 30, margin=80)
         save("blurred.png", blurred.filter(ImageFilter.GaussianBlur(6)), "unreadable")

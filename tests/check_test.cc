@@ -39,6 +39,7 @@ class CheckTest : public testing::VaultTestBase {
  protected:
   void SetUp() override {
     VaultTestBase::SetUp();
+    patient_ = *v_->AddPatient({"Иванов Иван Петрович", "1980-02-01", "", ""});
     case_ = *v_->OpenCase(patient_, "second opinion");
   }
   IngestReport Ingest(const std::vector<fs::path>& paths, IngestOptions options = {}) {
@@ -107,6 +108,31 @@ TEST_F(CheckTest, EveryPageIsJudgedAndItsTextIsSearchable) {
   v_.reset();  // the text is sealed: nowhere in the clear
   EXPECT_EQ(testing::FilesContaining(dir_ / "vault", "Blood count normal"),
             std::vector<std::string>{});
+}
+
+TEST_F(CheckTest, ADocumentThatNamesSomeoneElseIsFlagged) {
+  // Short lines, one per page: the test PDFs have no line breaks.
+  const std::vector<std::string> body = {
+      "was admitted on 2 November 2026 with lower back pain",
+      "radiating to the left leg",
+      "and discharged on 14 November 2026.",
+      "Diagnosis: L4-L5 disc herniation with radiculopathy.",
+      "Treatment: anti-inflammatory drugs and physiotherapy.",
+      "Recommendation: neurosurgical consultation and MRI in three months."};
+  auto doc = [&](const std::string& who) {
+    std::vector<std::string> pages{"Patient " + who};
+    pages.insert(pages.end(), body.begin(), body.end());
+    return PdfPages(pages);
+  };
+  testing::WriteFile(dir_ / "theirs.pdf", doc("IVANOFF Ivan"));
+  testing::WriteFile(dir_ / "someone-else.pdf", doc("Petrov Sergey"));
+  const IngestReport r = Ingest({dir_ / "theirs.pdf", dir_ / "someone-else.pdf"});
+  EXPECT_EQ(Find(r, "theirs.pdf").verdict, "printed");
+  EXPECT_EQ(Find(r, "theirs.pdf").advice, "");
+  EXPECT_EQ(Find(r, "someone-else.pdf").verdict, "printed");
+  EXPECT_EQ(Find(r, "someone-else.pdf").advice,
+            "it does not mention the patient's surname in any spelling — check that this "
+            "document is theirs");
 }
 
 TEST_F(CheckTest, HiddenTextInAScannedPdfInsideAZipDoesNotMakeItPrinted) {

@@ -78,11 +78,10 @@ TEST_F(CliTest, VerdictsSearchAndTextOfTheOcrCheck) {
 
   RunResult text = Run({"text", doc, "--page", "1"});
   EXPECT_EQ(text.exit_code, 0) << text.err;
-  EXPECT_EQ(text.out.rfind("CITY CLINICAL HOSPITAL No. 1 - DISCHARGE SUMMARY (EPICRISIS)\n", 0),
-            0u)
+  EXPECT_EQ(text.out.rfind("CITY CLINICAL HOSPITAL No. 1 - DISCHARGE SUMMARY (EPICRISIS)\n", 0), 0u)
       << text.out;
-  EXPECT_EQ(Run({"text", doc, "--page", "2"}).err, "dossier: document " + doc +
-                                                        " has 1 checked page(s)\n");
+  EXPECT_EQ(Run({"text", doc, "--page", "2"}).err,
+            "dossier: document " + doc + " has 1 checked page(s)\n");
   // Reading and searching text are in the audit log; the query is not.
   RunResult log = Run({"audit", "log"});
   EXPECT_NE(log.out.find("document.search"), std::string::npos);

@@ -9,6 +9,7 @@
 #include "common/encoding.h"
 #include "common/file_io.h"
 #include "common/status.h"
+#include "common/text.h"
 #include "dicom/dicom.h"
 #include "exporter/exporter.h"
 #include "ocr/ocr.h"
@@ -142,6 +143,24 @@ TEST_F(FileIoTest, DirectFilesHoldExactlyTheBytesAppended) {
       fs::remove(path);
     }
   }
+}
+
+TEST(TextTest, SearchFoldingAndNameKeys) {
+  EXPECT_EQ(FoldForSearch("  Семёнова\n\tИВАН  "), U"семенова иван");
+  std::vector<size_t> at;
+  EXPECT_EQ(FoldForSearch("Ёж", &at), U"еж");
+  EXPECT_EQ(at, (std::vector<size_t>{0, 2}));
+  for (const char* spelling : {"Иванов", "IVANOV", "Ivanoff", "Iwanow", "иванов"}) {
+    EXPECT_EQ(NameKey(spelling), "ivanov") << spelling;
+  }
+  EXPECT_EQ(NameKey("Щукин"), NameKey("Shchukin"));
+  EXPECT_EQ(NameKey("Цветкова"), NameKey("Tsvetkova"));
+  EXPECT_EQ(NameKey("Юрий Хомяков"), NameKey("Yuriy Khomyakov"));
+  EXPECT_EQ(NameKey("Юрий Хомяков"), NameKey("Jurij Homiakov"));
+  EXPECT_TRUE(MentionsName("Patient: IVANOV Ivan, born 01.02.1980", "Иванов"));
+  EXPECT_TRUE(MentionsName("Пациент Иванов И.П.", "Ivanov"));
+  EXPECT_FALSE(MentionsName("Пациент Ивановский", "Иванов"));  // whole words only
+  EXPECT_FALSE(MentionsName("Patient: Petrov Sergey", "Иванов"));
 }
 
 TEST(ContentDigestTest, IsSha256AndStartsOverAfterEachDigest) {

@@ -84,6 +84,23 @@ TEST_F(OcrTest, EachVerdictWithTheAdviceAPatientReads) {
   EXPECT_EQ(Image("printed-en.png").verdict, Verdict::kPrinted);
 }
 
+TEST_F(OcrTest, EveryPageOfAMultiPageTiffIsJudgedAndTheWorstDecides) {
+  const std::string tiff = testing::ReadFile(kSet / "two-pages.tiff");
+  EXPECT_EQ(*analyzer_->CountPages(Bytes(tiff), false), 2);
+  auto d = analyzer_->AnalyzeImage(Bytes(tiff));
+  ASSERT_TRUE(d.ok()) << d.status().message();
+  ASSERT_EQ(d->pages.size(), 2u);
+  EXPECT_EQ(d->pages[0].verdict, Verdict::kPrinted);
+  EXPECT_EQ(d->pages[1].verdict, Verdict::kHandwritten);
+  EXPECT_EQ(d->verdict, Verdict::kHandwritten);
+  EXPECT_EQ(Advice(*d),
+            "page 2 looks handwritten — clinics require printed conclusions; ask the clinic that "
+            "wrote it for a printed copy");
+  auto second = analyzer_->AnalyzeImage(Bytes(tiff), 2);  // one page, as a worker asks
+  ASSERT_EQ(second->pages.size(), 1u);
+  EXPECT_EQ(second->pages[0].number, 2);
+}
+
 TEST_F(OcrTest, ABornDigitalPdfIsPrintedByItsTextLayerWithoutOcr) {
   const std::string pdf = testing::MinimalPdf("Discharge summary: L4-L5 disc herniation");
   auto d = analyzer_->AnalyzePdf(Bytes(pdf));
