@@ -370,11 +370,47 @@ class TessAnalyzer final : public Analyzer {
     return AnalyzeGray(pix.get(), static_cast<int>(dpi));
   }
 
+  // The median height of the letter-sized blobs of ink (pixels), 0 if there are too few.
+  static double TextHeight(PIX* gray) {
+    PixPtr flat(pixBackgroundNormSimple(gray, nullptr, nullptr));
+    PixPtr bin(flat ? pixThresholdToBinary(flat.get(), 130) : nullptr);
+    if (!bin) return 0;
+    BOXA* boxa = pixConnComp(bin.get(), nullptr, 8);
+    if (boxa == nullptr) return 0;
+    std::vector<l_int32> heights;
+    for (l_int32 i = 0; i < boxaGetCount(boxa) && heights.size() < 20000; ++i) {
+      l_int32 x, y, w, h;
+      if (boxaGetBoxGeometry(boxa, i, &x, &y, &w, &h) == 0 && h >= 4 && h <= 300 && w <= 4 * h) {
+        heights.push_back(h);
+      }
+    }
+    boxaDestroy(&boxa);
+    if (heights.size() < 20) return 0;
+    std::nth_element(heights.begin(), heights.begin() + heights.size() / 2, heights.end());
+    return heights[heights.size() / 2];
+  }
+
   // The heart: one grey page image at `dpi`.
   PageResult AnalyzeGray(PIX* gray, int dpi) {
     PageResult r;
     r.source = "ocr";
     PageEvidence& e = r.evidence;
+    // Letters too small for Tesseract (a 50 DPI scan, a photo taken from afar) are scaled up
+    // to ~24 px; Tesseract reads them then, where it would see scribbles.
+    e.text_height = TextHeight(gray);
+    PixPtr enlarged;
+    if (e.text_height > 0 && e.text_height < 18) {
+      const double side = std::max(pixGetWidth(gray), pixGetHeight(gray));
+      const double f = std::min({24.0 / e.text_height, 6.0, 5000.0 / side});
+      if (f >= 1.4) {
+        enlarged.reset(pixScaleGrayLI(gray, static_cast<l_float32>(f), static_cast<l_float32>(f)));
+        if (enlarged) {
+          gray = enlarged.get();
+          dpi = static_cast<int>(dpi * f);
+          e.text_height *= f;
+        }
+      }
+    }
     const double area = 1.0 * pixGetWidth(gray) * pixGetHeight(gray);
 
     // Ink: the background is flattened to 200 (shading, yellowed paper), then whatever is

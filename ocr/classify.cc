@@ -88,6 +88,9 @@ Classified Classify(const PageEvidence& e) {
   if (e.sharpness < kSharpEdges && e.mean_confidence < kPrintConfidence) {
     return {Verdict::kUnreadable, 0.7};
   }
+  // Letters still under 10 px after scaling up (the scan was too coarse): unreadable, not
+  // handwriting.
+  if (e.text_height > 0 && e.text_height < 10) return {Verdict::kUnreadable, 0.6};
   // Printed lines, yet not a printed page (weak lines, or ink no word explains): a form
   // filled in by hand. A handwritten page can have a line or two that reads well, but then
   // its words explain little of the ink.

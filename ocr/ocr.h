@@ -53,6 +53,7 @@ struct PageEvidence {
   double text_ink_share = 0;   // share of the ink inside confidently read words (0–1)
   double line_regularity = 0;  // 0–1: how alike the text lines' heights are
   double sharpness = 0;        // mean gradient at ink edges (blurred pages score low)
+  double text_height = 0;      // median height of letter-sized ink, pixels, as read
   int text_lines = 0;
   int strong_lines = 0;  // lines read with high confidence (print)
   int weak_lines = 0;    // lines read with low confidence (handwriting, smudges)

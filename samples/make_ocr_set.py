@@ -368,6 +368,11 @@ def main():
         # The same two pages as grey JPEGs, for the scanned PDFs the tests build.
         hand.save(os.path.join(out, "handwritten.jpg"), "JPEG", quality=90)
         img.save(os.path.join(out, "printed-en.jpg"), "JPEG", quality=90)
+        # A printed form filled in by hand, at full size (the form needs the room).
+        W, H = 2480, 1754
+        form_page(rng, HAND_FONTS[0]).save(os.path.join(out, "form-filled.png"), dpi=(DPI, DPI))
+        rows.append(("form-filled.png", "mixed", 0, "other", ""))
+        W, H = 1400, 700
         # A two-page fax-like TIFF: a printed page, then a handwritten one.
         img.save(os.path.join(out, "two-pages.tiff"), save_all=True, append_images=[hand],
                  compression="tiff_deflate", dpi=(DPI, DPI))

@@ -82,6 +82,25 @@ TEST_F(OcrTest, EachVerdictWithTheAdviceAPatientReads) {
             "it is unreadable (blurred, dark or too small) — scan it again, or photograph it "
             "flat in good light");
   EXPECT_EQ(Image("printed-en.png").verdict, Verdict::kPrinted);
+  const DocumentAnalysis form = Image("form-filled.png");
+  EXPECT_EQ(form.verdict, Verdict::kMixed);
+  EXPECT_EQ(Advice(form),
+            "it is a printed form filled in by hand — a clinic may ask for a fully printed copy");
+}
+
+TEST_F(OcrTest, TinyLettersAreScaledUpBeforeReading) {
+  // A printed conclusion rendered at 60 DPI: letters 5–6 px high.
+  const std::string jpeg =
+      testing::ReadFile(fs::path(DOSSIER_SAMPLES_DIR) / "upload" / "mri-conclusion.jpg");
+  auto d = analyzer_->AnalyzeImage(Bytes(jpeg));
+  ASSERT_TRUE(d.ok()) << d.status().message();
+  EXPECT_EQ(d->verdict, Verdict::kPrinted);
+  EXPECT_NE(d->pages[0].text.find("THE LUMBAR SPINE - CONCLUSION\n"), std::string::npos)
+      << d->pages[0].text;
+  EXPECT_NE(d->pages[0].text.find("Conclusion: MR signs of L4-L5 disc herniation."),
+            std::string::npos)
+      << d->pages[0].text;
+  EXPECT_GE(d->pages[0].evidence.text_height, 18);
 }
 
 TEST_F(OcrTest, EveryPageOfAMultiPageTiffIsJudgedAndTheWorstDecides) {
