@@ -234,9 +234,12 @@ class TessAnalyzer final : public Analyzer {
       return Rejected("not an image Dossier can read (JPEG, PNG or TIFF)");
     }
     std::vector<PixPtr> pages;
-    if (format == IFF_TIFF || (format >= IFF_TIFF_PACKBITS && format <= IFF_TIFF_JPEG)) {
+    if (L_FORMAT_IS_TIFF(format)) {
       PIXA* pixa = pixaReadMemMultipageTiff(bytes.data(), bytes.size());
-      if (pixa == nullptr) return Rejected("damaged TIFF image: it cannot be read — send it again");
+      if (pixa == nullptr || pixaGetCount(pixa) == 0) {
+        pixaDestroy(&pixa);
+        return Rejected("damaged TIFF image: it cannot be read — send it again");
+      }
       for (l_int32 i = 0; i < pixaGetCount(pixa); ++i)
         pages.emplace_back(pixaGetPix(pixa, i, L_COPY));
       pixaDestroy(&pixa);
@@ -427,9 +430,18 @@ class TessAnalyzer final : public Analyzer {
     const int speck = std::max(2, dpi / 100);
     PixPtr ink(pixSelectBySize(binary.get(), speck, speck, 8, L_SELECT_IF_EITHER, L_SELECT_IF_GTE,
                                nullptr));
-    l_int32 ink_pixels = 0;
+    l_int32 ink_pixels = 0, dark_pixels = 0;
     pixCountPixels(ink.get(), &ink_pixels, nullptr);
     e.ink_coverage = ink_pixels / area;
+    PixPtr dark(pixThresholdToBinary(gray, 128));  // the raw picture, not normalised
+    if (dark) pixCountPixels(dark.get(), &dark_pixels, nullptr);
+    if ((dark_pixels / area > 0.2 && e.ink_coverage < 0.01) || e.ink_coverage > 0.3) {
+      // Dark specks all over and no letter-sized ink, or ink over a third of the page (text
+      // is 2–10%): noise, a failed scan or a photograph — not a page to read.
+      r.verdict = Verdict::kUnreadable;
+      r.confidence = 0.6;
+      return r;
+    }
     l_int32 faint_pixels = 0;
     pixCountPixels(faint.get(), &faint_pixels, nullptr);
     e.faint_coverage = faint_pixels / area;

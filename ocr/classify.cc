@@ -82,7 +82,8 @@ Classified Classify(const PageEvidence& e) {
   // Print reads with high confidence, line after line, and its words explain the ink. A
   // signature or a stamp adds a weak line or two and some unexplained ink, no more.
   const bool few_weak = e.weak_lines <= std::max(2, e.text_lines / 6);
-  if (e.mean_confidence >= kPrintConfidence && e.text_ink_share >= kPrintInk && few_weak) {
+  if (e.words >= 3 && e.mean_confidence >= kPrintConfidence && e.text_ink_share >= kPrintInk &&
+      few_weak) {
     return {Verdict::kPrinted, std::min(0.99, e.mean_confidence / 100)};
   }
   if (e.sharpness < kSharpEdges && e.mean_confidence < kPrintConfidence) {

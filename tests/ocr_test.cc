@@ -187,6 +187,21 @@ TEST_F(OcrTest, HiddenTextOverAScanIsNoProofOfPrint) {
   EXPECT_NE(p->pages[0].text.find("Discharge summary."), std::string::npos);
 }
 
+TEST_F(OcrTest, APageOfNoiseIsUnreadableWithoutLayoutAnalysis) {
+  // Salt and pepper over a whole page: what keeps Tesseract's layout analysis busy for
+  // minutes. The cheap pre-filter answers first.
+  std::string pgm = "P5\n1600 1600\n255\n";
+  const std::string noise = testing::PseudoRandom(1600 * 1600, 11);
+  for (unsigned char c : noise) pgm.push_back(c < 110 ? '\0' : '\xff');
+  auto d = analyzer_->AnalyzeImage(Bytes(pgm));
+  ASSERT_TRUE(d.ok()) << d.status().message();
+  ASSERT_EQ(d->pages.size(), 1u);
+  const auto& e = d->pages[0].evidence;
+  EXPECT_EQ(d->verdict, Verdict::kUnreadable)
+      << e.ink_coverage << " " << e.faint_coverage << " " << e.text_height << " " << e.words;
+  EXPECT_EQ(e.words, 0);  // Tesseract never ran
+}
+
 TEST_F(OcrTest, PasswordsDamageAndJunkAreRefusedWithoutCrashing) {
   const fs::path plain = dir_ / "plain.pdf";
   testing::WriteFile(plain, testing::MinimalPdf("Discharge summary"));
