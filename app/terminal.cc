@@ -78,15 +78,21 @@ Progress::~Progress() {
   if (drawn_) std::fprintf(stderr, "\r\033[K");
 }
 
-void Progress::Update(uint64_t bytes_done, uint64_t bytes_total, size_t items_done,
-                      size_t items_total) {
-  if (!enabled_) return;
+bool Progress::Due() {
+  if (!enabled_) return false;
   const auto now = std::chrono::steady_clock::now();
   if (now - start_ < std::chrono::seconds(1) || now - last_ < std::chrono::milliseconds(100)) {
-    return;
+    return false;
   }
   last_ = now;
   drawn_ = true;
+  return true;
+}
+
+void Progress::Update(uint64_t bytes_done, uint64_t bytes_total, size_t items_done,
+                      size_t items_total) {
+  if (!Due()) return;
+  const auto now = last_;
   bytes_total = std::max(bytes_total, bytes_done);  // archives expand past their own size
   const double secs = std::chrono::duration<double>(now - start_).count();
   const int pct = bytes_total ? static_cast<int>(bytes_done * 100 / bytes_total) : 0;
@@ -100,13 +106,7 @@ void Progress::Update(uint64_t bytes_done, uint64_t bytes_total, size_t items_do
 }
 
 void Progress::UpdateCount(const std::string& what, int done, int total) {
-  if (!enabled_) return;
-  const auto now = std::chrono::steady_clock::now();
-  if (now - start_ < std::chrono::seconds(1) || now - last_ < std::chrono::milliseconds(100)) {
-    return;
-  }
-  last_ = now;
-  drawn_ = true;
+  if (!Due()) return;
   const int pct = total > 0 ? done * 100 / total : 0;
   const std::string line = fmt::format("\r{} [{:<20}] {:3}%  {}/{}\033[K", what,
                                        std::string(pct / 5, '#'), pct, done, total);

@@ -33,6 +33,7 @@ class Progress {
   void UpdateCount(const std::string& what, int done, int total);
 
  private:
+  bool Due();  // enabled, past the first second, and 100 ms since the last drawing
   std::string label_;
   bool enabled_;
   bool drawn_ = false;

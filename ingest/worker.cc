@@ -225,7 +225,8 @@ class OcrSession {
                           {"sharpness", e.sharpness},
                           {"text_lines", e.text_lines},
                           {"strong_lines", e.strong_lines},
-                          {"weak_lines", e.weak_lines}, {"text_height", e.text_height}}}};
+                          {"weak_lines", e.weak_lines},
+                          {"text_height", e.text_height}}}};
     return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
 

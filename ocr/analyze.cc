@@ -22,6 +22,7 @@
 #include <qpdf/QPDFPageObjectHelper.hh>
 
 #include "common/encoding.h"
+#include "ocr/internal/pdf.h"
 #include "ocr/ocr.h"
 
 namespace dossier::ocr {
@@ -181,16 +182,9 @@ class TessAnalyzer final : public Analyzer {
 
   Result<DocumentAnalysis> AnalyzePdf(std::span<const uint8_t> pdf, int first, int count,
                                       const PageFn& on_page) override {
-    if (pdf.size() > static_cast<size_t>(std::numeric_limits<int>::max())) {
-      return Rejected("PDF larger than 2 GiB: split it");
-    }
-    std::unique_ptr<poppler::document> doc(poppler::document::load_from_raw_data(
-        reinterpret_cast<const char*>(pdf.data()), static_cast<int>(pdf.size())));
-    if (!doc) return Rejected("damaged PDF: it cannot be opened — send it again or save it anew");
-    if (doc->is_locked()) return Rejected("protected by a password: send it without one");
+    DOSSIER_ASSIGN_OR_RETURN(auto doc, internal::OpenPdf(pdf));
     DocumentAnalysis out;
     out.page_count = doc->pages();
-    if (out.page_count < 1) return Rejected("damaged PDF: it has no pages — send it again");
     const std::vector<ScanImage> scans = FindScanImages(pdf, out.page_count);
     const int last = std::min(
         {out.page_count, count < 0 ? out.page_count : first - 1 + count, options_.max_pages});
@@ -208,13 +202,7 @@ class TessAnalyzer final : public Analyzer {
 
   Result<int> CountPages(std::span<const uint8_t> bytes, bool pdf) override {
     if (pdf) {
-      if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max())) {
-        return Rejected("PDF larger than 2 GiB: split it");
-      }
-      std::unique_ptr<poppler::document> doc(poppler::document::load_from_raw_data(
-          reinterpret_cast<const char*>(bytes.data()), static_cast<int>(bytes.size())));
-      if (!doc) return Rejected("damaged PDF: it cannot be opened — send it again or save it anew");
-      if (doc->is_locked()) return Rejected("protected by a password: send it without one");
+      DOSSIER_ASSIGN_OR_RETURN(auto doc, internal::OpenPdf(bytes));
       return std::min(doc->pages(), options_.max_pages);
     }
     l_int32 n = 0;

@@ -10,6 +10,8 @@
 #include <limits>
 #include <memory>
 
+#include "ocr/internal/pdf.h"
+
 namespace dossier::ocr {
 
 std::filesystem::path DefaultTessdataDir() {
@@ -39,7 +41,9 @@ Status CheckLanguageData(const std::filesystem::path& tessdata,
                   tessdata.string(), fmt::join(missing, ", ")));
 }
 
-Status CheckPdf(std::span<const uint8_t> pdf) {
+namespace internal {
+
+Result<std::unique_ptr<poppler::document>> OpenPdf(std::span<const uint8_t> pdf) {
   // Poppler prints syntax errors of hostile files to stderr; the reason we return says enough.
   static const bool quiet =
       (poppler::set_debug_error_function([](const std::string&, void*) {}, nullptr), true);
@@ -47,15 +51,18 @@ Status CheckPdf(std::span<const uint8_t> pdf) {
   if (pdf.size() > static_cast<size_t>(std::numeric_limits<int>::max())) {
     return Rejected("PDF larger than 2 GiB: split it");
   }
-  // load_from_raw_data does not copy: `pdf` outlives `doc` here.
   std::unique_ptr<poppler::document> doc(poppler::document::load_from_raw_data(
       reinterpret_cast<const char*>(pdf.data()), static_cast<int>(pdf.size())));
   if (!doc) return Rejected("damaged PDF: it cannot be opened — send it again or save it anew");
   // pages() on a still-locked document crashes Poppler: check the lock first.
   if (doc->is_locked()) return Rejected("protected by a password: send it without one");
   if (doc->pages() < 1) return Rejected("damaged PDF: it has no pages — send it again");
-  return Status::Ok();
+  return doc;
 }
+
+}  // namespace internal
+
+Status CheckPdf(std::span<const uint8_t> pdf) { return internal::OpenPdf(pdf).status(); }
 
 std::string LibraryVersions() {
   return fmt::format("Tesseract {}, Poppler {}", tesseract::TessBaseAPI::Version(),
