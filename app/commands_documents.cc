@@ -135,15 +135,9 @@ Status Docs(const Context& ctx, const std::string& case_id) {
     if (d.verdict.empty() || d.verdict == "printed" || d.verdict == "blank") continue;
     // The pages that need attention, as the patient was told at upload.
     DOSSIER_ASSIGN_OR_RETURN(auto pages, v->GetPages(d.id, false));
-    ocr::DocumentAnalysis a;
-    a.page_count = d.pages;
-    for (const auto& p : pages) {
-      ocr::PageResult r;
-      r.number = p.number;
-      ocr::ParseVerdict(p.verdict, &r.verdict);
-      a.pages.push_back(r);
-    }
-    std::printf("%-14s ! %s\n", "", ocr::Advice(a).c_str());
+    std::vector<std::pair<int, std::string>> verdicts;
+    for (const auto& p : pages) verdicts.emplace_back(p.number, p.verdict);
+    std::printf("%-14s ! %s\n", "", ocr::Advice(ocr::FromVerdicts(d.pages, verdicts)).c_str());
   }
   std::printf("%zu document(s)\n", docs.size());
   return Status::Ok();

@@ -125,16 +125,12 @@ bool WordLike(const std::string& utf8) {
     w.push_back(cp);
     i += len;
   }
-  auto punct = [](char32_t c) {
-    return c < 0x80 && std::strchr(".,;:!?()[]\"'«»-–—/№%", static_cast<char>(c)) != nullptr;
-  };
+  // Punctuation around a word does not make it less of a word (№ only leads: "№12").
+  static const std::u32string kTrailing = U".,;:!?()[]\"'«»-–—/%";
+  static const std::u32string kLeading = kTrailing + U"№";
   size_t b = 0, e = w.size();
-  while (b < e && (punct(w[b]) || w[b] == U'«' || w[b] == U'»' || w[b] == U'—' || w[b] == U'–' ||
-                   w[b] == U'№'))
-    ++b;
-  while (e > b && (punct(w[e - 1]) || w[e - 1] == U'«' || w[e - 1] == U'»' || w[e - 1] == U'—' ||
-                   w[e - 1] == U'–'))
-    --e;
+  while (b < e && kLeading.find(w[b]) != std::u32string::npos) ++b;
+  while (e > b && kTrailing.find(w[e - 1]) != std::u32string::npos) --e;
   if (b == e) return false;
   int cyr = 0, lat = 0, digit = 0, other = 0, upper_inside = 0;
   for (size_t i = b; i < e; ++i) {
@@ -549,14 +545,7 @@ class TessAnalyzer final : public Analyzer {
     return r;
   }
 
-  static void Finish(DocumentAnalysis& d) {
-    d.verdict = Verdict::kBlank;
-    bool any = false;
-    for (const auto& p : d.pages) {
-      if (!any || Severity(p.verdict) > Severity(d.verdict)) d.verdict = p.verdict;
-      any = true;
-    }
-  }
+  static void Finish(DocumentAnalysis& d) { d.verdict = WorstVerdict(d.pages); }
 
   OcrOptions options_;
   tesseract::TessBaseAPI ocr_;

@@ -51,6 +51,28 @@ int Severity(Verdict v) {
   return 0;
 }
 
+Verdict WorstVerdict(const std::vector<PageResult>& pages) {
+  Verdict worst = Verdict::kBlank;
+  for (const auto& p : pages) {
+    if (Severity(p.verdict) > Severity(worst)) worst = p.verdict;
+  }
+  return worst;
+}
+
+DocumentAnalysis FromVerdicts(int page_count,
+                              const std::vector<std::pair<int, std::string>>& pages) {
+  DocumentAnalysis d;
+  d.page_count = page_count;
+  for (const auto& [number, name] : pages) {
+    PageResult r;
+    r.number = number;
+    if (!ParseVerdict(name, &r.verdict)) r.verdict = Verdict::kUnreadable;
+    d.pages.push_back(std::move(r));
+  }
+  d.verdict = WorstVerdict(d.pages);
+  return d;
+}
+
 namespace {
 
 // Below this share of the page, there is no ink worth reading (a blank back side, specks).

@@ -76,6 +76,13 @@ struct DocumentAnalysis {
   int page_count = 0;                 // pages in the document (some may be unanalysed)
 };
 
+// The worst verdict among `pages` (blank when there are none): "the worst page decides".
+Verdict WorstVerdict(const std::vector<PageResult>& pages);
+// A document rebuilt from stored (page number, verdict name) pairs, for Advice(); its verdict
+// is the worst page's. A name ParseVerdict does not know counts as unreadable.
+DocumentAnalysis FromVerdicts(int page_count,
+                              const std::vector<std::pair<int, std::string>>& pages);
+
 // "pages 2 and 5 look handwritten — clinics require printed conclusions; ask the clinic …"
 // Empty when every page is printed or blank.
 std::string Advice(const DocumentAnalysis& doc);

@@ -17,24 +17,6 @@ namespace {
 namespace fs = std::filesystem;
 const fs::path kSet = DOSSIER_OCR_SMALL_SET;
 
-// A PDF of born-digital pages, one per text.
-std::string PdfPages(const std::vector<std::string>& texts) {
-  std::vector<std::string> objs = {"<< /Type /Catalog /Pages 2 0 R >>", "",
-                                   "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"};
-  std::string kids;
-  for (const auto& t : texts) {
-    const std::string content = "BT /F1 14 Tf 72 720 Td (" + t + ") Tj ET";
-    const size_t page = objs.size() + 1;
-    objs.push_back("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents " +
-                   std::to_string(page + 1) + " 0 R /Resources << /Font << /F1 3 0 R >> >> >>");
-    objs.push_back("<< /Length " + std::to_string(content.size()) + " >>\nstream\n" + content +
-                   "\nendstream");
-    kids += std::to_string(page) + " 0 R ";
-  }
-  objs[1] = "<< /Type /Pages /Kids [" + kids + "] /Count " + std::to_string(texts.size()) + " >>";
-  return testing::PdfFromObjects(objs);
-}
-
 class CheckTest : public testing::VaultTestBase {
  protected:
   void SetUp() override {
@@ -68,7 +50,8 @@ TEST_F(CheckTest, EveryPageIsJudgedAndItsTextIsSearchable) {
                         "blurred.png", "printed-exif6.jpg"}) {
     fs::copy_file(kSet / f, up / f);
   }
-  testing::WriteFile(up / "two-pages.pdf", PdfPages({"Discharge summary", "Blood count normal"}));
+  testing::WriteFile(up / "two-pages.pdf",
+                     testing::TextPdf({"Discharge summary", "Blood count normal"}));
   const IngestReport r = Ingest({up});
   EXPECT_EQ(r.Count("stored"), 7u);
   EXPECT_EQ(Find(r, "up/printed-ru.png").verdict, "printed");
@@ -122,7 +105,7 @@ TEST_F(CheckTest, ADocumentThatNamesSomeoneElseIsFlagged) {
   auto doc = [&](const std::string& who) {
     std::vector<std::string> pages{"Patient " + who};
     pages.insert(pages.end(), body.begin(), body.end());
-    return PdfPages(pages);
+    return testing::TextPdf(pages);
   };
   testing::WriteFile(dir_ / "theirs.pdf", doc("IVANOFF Ivan"));
   testing::WriteFile(dir_ / "someone-else.pdf", doc("Petrov Sergey"));
@@ -137,18 +120,8 @@ TEST_F(CheckTest, ADocumentThatNamesSomeoneElseIsFlagged) {
 
 TEST_F(CheckTest, HiddenTextInAScannedPdfInsideAZipDoesNotMakeItPrinted) {
   // Scanner software's invisible text over a picture of handwriting.
-  const std::string jpeg = testing::ReadFile(kSet / "handwritten.jpg");
-  const std::string content =
-      "q 336 0 0 168 0 0 cm /Im0 Do Q BT 3 Tr /F1 10 Tf 10 20 Td (Printed by the hospital) Tj ET";
-  const std::string pdf = testing::PdfFromObjects(
-      {"<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-       "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 336 168] /Contents 4 0 R /Resources "
-       "<< /Font << /F1 5 0 R >> /XObject << /Im0 6 0 R >> >> >>",
-       "<< /Length " + std::to_string(content.size()) + " >>\nstream\n" + content + "\nendstream",
-       "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-       "<< /Type /XObject /Subtype /Image /Width 1400 /Height 700 /ColorSpace /DeviceGray "
-       "/BitsPerComponent 8 /Filter /DCTDecode /Length " +
-           std::to_string(jpeg.size()) + " >>\nstream\n" + jpeg + "\nendstream"});
+  const std::string pdf =
+      testing::ScannedPdf(testing::ReadFile(kSet / "handwritten.jpg"), "Printed by the hospital");
   testing::WriteArchive(dir_ / "scans.zip", "zip", "", "", {{"epicrisis-scan.pdf", pdf}});
   const IngestReport r = Ingest({dir_ / "scans.zip"});
   EXPECT_EQ(Find(r, "scans.zip/epicrisis-scan.pdf").status, "stored");
@@ -156,10 +129,10 @@ TEST_F(CheckTest, HiddenTextInAScannedPdfInsideAZipDoesNotMakeItPrinted) {
 }
 
 TEST_F(CheckTest, AHangingOrCrashingPageCostsThatPageOnly) {
-  testing::WriteFile(dir_ / "three.pdf", PdfPages({"Page one", "Page two", "Page three"}));
+  testing::WriteFile(dir_ / "three.pdf", testing::TextPdf({"Page one", "Page two", "Page three"}));
   // The next document has a text layer: no OCR, so the short deadline cannot catch it on a
   // busy machine.
-  testing::WriteFile(dir_ / "other.pdf", PdfPages({"Blood count within normal limits"}));
+  testing::WriteFile(dir_ / "other.pdf", testing::TextPdf({"Blood count within normal limits"}));
   IngestOptions o;
   o.worker.page_seconds = 4;
   ::setenv("DOSSIER_WORKER_FAULT", "hang:ocr-page-2", 1);
@@ -181,7 +154,7 @@ TEST_F(CheckTest, AHangingOrCrashingPageCostsThatPageOnly) {
   EXPECT_EQ(Find(r, "other.pdf").verdict, "printed");  // the pool went on
 
   ::setenv("DOSSIER_WORKER_FAULT", "abort:ocr-page-1", 1);
-  testing::WriteFile(dir_ / "one.pdf", PdfPages({"Only page"}));
+  testing::WriteFile(dir_ / "one.pdf", testing::TextPdf({"Only page"}));
   const IngestReport r2 = Ingest({dir_ / "one.pdf"});
   ::unsetenv("DOSSIER_WORKER_FAULT");
   auto one = v_->GetPages(Find(r2, "one.pdf").doc_id, false);

@@ -131,48 +131,11 @@ TEST_F(OcrTest, ABornDigitalPdfIsPrintedByItsTextLayerWithoutOcr) {
   EXPECT_EQ(d->pages[0].evidence.words, 5);
 }
 
-// (width, height) from a baseline JPEG's SOF0 segment.
-std::pair<int, int> JpegSize(const std::string& j) {
-  for (size_t i = 2; i + 9 < j.size();) {
-    if (static_cast<uint8_t>(j[i]) != 0xFF) return {0, 0};
-    const auto marker = static_cast<uint8_t>(j[i + 1]);
-    const size_t len = (static_cast<uint8_t>(j[i + 2]) << 8) | static_cast<uint8_t>(j[i + 3]);
-    if (marker == 0xC0) {
-      return {(static_cast<uint8_t>(j[i + 7]) << 8) | static_cast<uint8_t>(j[i + 8]),
-              (static_cast<uint8_t>(j[i + 5]) << 8) | static_cast<uint8_t>(j[i + 6])};
-    }
-    i += 2 + len;
-  }
-  return {0, 0};
-}
-
-// A scanned page as scanner software makes it: the picture, and over it invisible text
-// (render mode 3) that claims something else.
-std::string ScannedPdf(const std::string& jpeg, const std::string& hidden_text) {
-  const auto [w, h] = JpegSize(jpeg);
-  const double pw = w * 72.0 / 300, ph = h * 72.0 / 300;  // a 300 DPI scan
-  const std::string content = "q " + std::to_string(pw) + " 0 0 " + std::to_string(ph) +
-                              " 0 0 cm /Im0 Do Q BT 3 Tr /F1 10 Tf 10 20 Td (" + hidden_text +
-                              ") Tj ET";
-  return testing::PdfFromObjects(
-      {"<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-       "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 " + std::to_string(pw) + " " +
-           std::to_string(ph) +
-           "] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> /XObject << /Im0 6 0 R >> >> >>",
-       "<< /Length " + std::to_string(content.size()) + " >>\nstream\n" + content + "\nendstream",
-       "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-       "<< /Type /XObject /Subtype /Image /Width " + std::to_string(w) + " /Height " +
-           std::to_string(h) +
-           " /ColorSpace /DeviceGray /BitsPerComponent 8 /Filter /DCTDecode "
-           "/Length " +
-           std::to_string(jpeg.size()) + " >>\nstream\n" + jpeg + "\nendstream"});
-}
-
 TEST_F(OcrTest, HiddenTextOverAScanIsNoProofOfPrint) {
   const std::string jpeg = testing::ReadFile(kSet / "handwritten.jpg");
-  ASSERT_NE(JpegSize(jpeg).first, 0);
+  ASSERT_NE(testing::JpegSize(jpeg).first, 0);
   const std::string pdf =
-      ScannedPdf(jpeg, "This discharge summary is printed and typed by the hospital");
+      testing::ScannedPdf(jpeg, "This discharge summary is printed and typed by the hospital");
   auto d = analyzer_->AnalyzePdf(Bytes(pdf));
   ASSERT_TRUE(d.ok()) << d.status().message();
   ASSERT_EQ(d->pages.size(), 1u);
@@ -180,7 +143,7 @@ TEST_F(OcrTest, HiddenTextOverAScanIsNoProofOfPrint) {
   EXPECT_EQ(d->pages[0].verdict, Verdict::kHandwritten);
   EXPECT_EQ(d->pages[0].text.find("typed by the hospital"), std::string::npos);
   // The same scan of a printed page is printed.
-  const std::string printed = ScannedPdf(testing::ReadFile(kSet / "printed-en.jpg"), "x");
+  const std::string printed = testing::ScannedPdf(testing::ReadFile(kSet / "printed-en.jpg"), "x");
   auto p = analyzer_->AnalyzePdf(Bytes(printed));
   ASSERT_TRUE(p.ok());
   EXPECT_EQ(p->pages[0].verdict, Verdict::kPrinted);

@@ -168,14 +168,55 @@ void FlipByte(const fs::path& path, uint64_t offset) {
   f.write(&c, 1);
 }
 
-std::string MinimalPdf(std::string_view text) {
-  std::string content = "BT /F1 14 Tf 72 720 Td (" + std::string(text) + ") Tj ET";
+std::string MinimalPdf(std::string_view text) { return TextPdf({std::string(text)}); }
+
+std::string TextPdf(const std::vector<std::string>& texts) {
+  std::vector<std::string> objs = {"<< /Type /Catalog /Pages 2 0 R >>", "",
+                                   "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"};
+  std::string kids;
+  for (const auto& t : texts) {
+    const std::string content = "BT /F1 14 Tf 72 720 Td (" + t + ") Tj ET";
+    const size_t page = objs.size() + 1;
+    objs.push_back("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents " +
+                   std::to_string(page + 1) + " 0 R /Resources << /Font << /F1 3 0 R >> >> >>");
+    objs.push_back("<< /Length " + std::to_string(content.size()) + " >>\nstream\n" + content +
+                   "\nendstream");
+    kids += std::to_string(page) + " 0 R ";
+  }
+  objs[1] = "<< /Type /Pages /Kids [" + kids + "] /Count " + std::to_string(texts.size()) + " >>";
+  return PdfFromObjects(objs);
+}
+
+std::pair<int, int> JpegSize(const std::string& j) {
+  for (size_t i = 2; i + 9 < j.size();) {
+    if (static_cast<uint8_t>(j[i]) != 0xFF) return {0, 0};
+    const auto marker = static_cast<uint8_t>(j[i + 1]);
+    const size_t len = (static_cast<uint8_t>(j[i + 2]) << 8) | static_cast<uint8_t>(j[i + 3]);
+    if (marker == 0xC0) {
+      return {(static_cast<uint8_t>(j[i + 7]) << 8) | static_cast<uint8_t>(j[i + 8]),
+              (static_cast<uint8_t>(j[i + 5]) << 8) | static_cast<uint8_t>(j[i + 6])};
+    }
+    i += 2 + len;
+  }
+  return {0, 0};
+}
+
+std::string ScannedPdf(const std::string& jpeg, const std::string& hidden_text) {
+  const auto [w, h] = JpegSize(jpeg);
+  const double pw = w * 72.0 / 300, ph = h * 72.0 / 300;  // a 300 DPI scan
+  const std::string content = "q " + std::to_string(pw) + " 0 0 " + std::to_string(ph) +
+                              " 0 0 cm /Im0 Do Q BT 3 Tr /F1 10 Tf 10 20 Td (" + hidden_text +
+                              ") Tj ET";
   return PdfFromObjects(
       {"<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-       "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
-       "/Resources << /Font << /F1 5 0 R >> >> >>",
+       "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 " + std::to_string(pw) + " " +
+           std::to_string(ph) +
+           "] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> /XObject << /Im0 6 0 R >> >> >>",
        "<< /Length " + std::to_string(content.size()) + " >>\nstream\n" + content + "\nendstream",
-       "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"});
+       "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+       "<< /Type /XObject /Subtype /Image /Width " + std::to_string(w) + " /Height " +
+           std::to_string(h) + " /ColorSpace /DeviceGray /BitsPerComponent 8 /Filter /DCTDecode " +
+           "/Length " + std::to_string(jpeg.size()) + " >>\nstream\n" + jpeg + "\nendstream"});
 }
 
 std::string PdfFromObjects(const std::vector<std::string>& objs) {

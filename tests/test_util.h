@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/file_io.h"
@@ -81,7 +82,14 @@ std::vector<std::string> FilesContaining(const fs::path& dir, std::string_view n
 void FlipByte(const fs::path& path, uint64_t offset);
 
 // A small but real PDF page with `text` (Helvetica).
-std::string MinimalPdf(std::string_view text);
+std::string MinimalPdf(std::string_view text);  // TextPdf of one page
+// A born-digital PDF: one page per text, Helvetica 14 pt, one line (no wrapping).
+std::string TextPdf(const std::vector<std::string>& texts);
+// (width, height) from a baseline JPEG's SOF0 segment; (0, 0) if there is none.
+std::pair<int, int> JpegSize(const std::string& jpeg);
+// A scanned page as scanner software makes it: a grey JPEG at 300 DPI filling the page, and
+// over it invisible text (render mode 3) that may claim something else.
+std::string ScannedPdf(const std::string& jpeg, const std::string& hidden_text);
 // A PDF of the given objects (numbered from 1; object 1 is the catalog), with a correct xref.
 std::string PdfFromObjects(const std::vector<std::string>& objs);
 

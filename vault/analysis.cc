@@ -105,7 +105,7 @@ Result<std::vector<PageRecord>> Vault::GetPages(const std::string& doc_id, bool 
 Result<std::vector<SearchHit>> Vault::Search(const std::string& case_id, const std::string& query) {
   const std::u32string needle = FoldForSearch(query);
   if (needle.empty() || needle == U" ") return InvalidArgument("the search text is empty");
-  DOSSIER_ASSIGN_OR_RETURN(CaseRecord c, GetCase(case_id));
+  DOSSIER_ASSIGN_OR_RETURN(Impl::CaseRef c, impl_->FindCase(case_id));
   if (c.status == "erased") return Rejected("case " + case_id + " belongs to an erased patient");
   DOSSIER_ASSIGN_OR_RETURN(
       Stmt s, impl_->db_.Prepare(

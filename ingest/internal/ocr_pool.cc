@@ -51,6 +51,30 @@ vault::PageRecord FailedPage(int number, const std::string& why) {
   return p;
 }
 
+// A worker's reason for refusing a page or document. It ends up in the catalog (the page's
+// evidence) in the clear, so only reasons our own code writes pass — a worker subverted by
+// hostile bytes must not be able to smuggle document text out of the sealed columns.
+std::string WorkerReason(const std::vector<std::string>& parts) {
+  static constexpr std::string_view kKnown[] = {"damaged PDF",
+                                                "damaged TIFF image",
+                                                "damaged image",
+                                                "protected by a password",
+                                                "PDF larger than",
+                                                "larger than 1 GiB",
+                                                "not an image Dossier can read",
+                                                "image in a format Dossier cannot read",
+                                                "the page could not be read",
+                                                "missing Tesseract language data",
+                                                "no Tesseract data folder",
+                                                "Tesseract could not start"};
+  if (parts.size() == 2 && parts[1].size() <= 300 && IsValidUtf8(parts[1])) {
+    for (std::string_view k : kKnown) {
+      if (parts[1].rfind(k, 0) == 0) return parts[1];
+    }
+  }
+  return "the page could not be analysed";
+}
+
 // The worker's page, checked field by field: it comes from a process that read hostile bytes.
 std::optional<vault::PageRecord> ParsePage(const std::string& payload, int want) {
   try {
@@ -130,21 +154,13 @@ Status RunOcr(std::vector<OcrJob>& jobs, const WorkerOptions& options, int worke
     r.error = s.error;
     r.page_count = std::max(0, s.page_count);
     if (!failed) {
-      ocr::DocumentAnalysis d;
-      d.page_count = s.page_count;
+      std::vector<std::pair<int, std::string>> verdicts;
       for (auto& p : s.pages) {
-        ocr::PageResult pr;
-        pr.number = p->number;
-        ocr::ParseVerdict(p->verdict, &pr.verdict);
-        d.pages.push_back(pr);
+        verdicts.emplace_back(p->number, p->verdict);
         r.pages.push_back(std::move(*p));
       }
-      ocr::Verdict worst = ocr::Verdict::kBlank;
-      for (const auto& pr : d.pages) {
-        if (ocr::Severity(pr.verdict) > ocr::Severity(worst)) worst = pr.verdict;
-      }
-      d.verdict = worst;
-      r.verdict = ocr::VerdictName(worst);
+      const ocr::DocumentAnalysis d = ocr::FromVerdicts(s.page_count, verdicts);
+      r.verdict = ocr::VerdictName(d.verdict);
       r.advice = ocr::Advice(d);
     }
     return done(std::move(r));
@@ -252,9 +268,7 @@ Status RunOcr(std::vector<OcrJob>& jobs, const WorkerOptions& options, int worke
         if (progress) progress(pages_done, pages_known);
       } else if (frame.type == 'F') {
         if (!slot.answered) {  // the worker refused: the reason says why
-          const auto parts = SplitNul(frame.payload);
-          DOSSIER_RETURN_IF_ERROR(
-              fail_task(slot, parts.size() == 2 ? parts[1] : "the page could not be analysed"));
+          DOSSIER_RETURN_IF_ERROR(fail_task(slot, WorkerReason(SplitNul(frame.payload))));
           continue;
         }
         slot.task.reset();
