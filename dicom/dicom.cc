@@ -4,6 +4,8 @@
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
 #include <dcmtk/dcmdata/dcistrmb.h>
+#include <dcmtk/dcmdata/dcostrmb.h>
+#include <dcmtk/dcmdata/dcsequen.h>
 #include <dcmtk/dcmdata/dcmetinf.h>
 #include <dcmtk/dcmdata/dcobject.h>
 #include <dcmtk/dcmdata/dcrledrg.h>
@@ -14,7 +16,11 @@
 #include <dcmtk/oflog/oflog.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "common/text.h"
 
 namespace dossier::dicom {
 namespace {
@@ -97,12 +103,30 @@ std::string ObjectKind(const std::string& sop_class, bool has_pixels) {
   if (starts("1.2.840.10008.5.1.4.1.1.88.")) return "structured report";
   if (starts("1.2.840.10008.5.1.4.1.1.9.")) return "waveform";
   if (starts("1.2.840.10008.5.1.4.1.1.11.")) return "presentation state";
+  if (sop_class == UID_MediaStorageDirectoryStorage) return "directory";
   return has_pixels ? "image" : "other";
 }
 
-}  // namespace
+// Every ReferencedFileID of a DICOMDIR, whatever record type carries it.
+std::vector<std::string> ReferencedFiles(DcmDataset& ds) {
+  std::vector<std::string> files;
+  DcmSequenceOfItems* records = nullptr;
+  if (ds.findAndGetSequence(DCM_DirectoryRecordSequence, records).bad() || records == nullptr) {
+    return files;
+  }
+  for (unsigned long i = 0; i < records->card(); ++i) {
+    DcmItem* record = records->getItem(i);
+    if (record == nullptr) continue;
+    std::string id = Get(*record, DCM_ReferencedFileID);
+    if (id.empty()) continue;
+    std::replace(id.begin(), id.end(), '\\', '/');
+    files.push_back(std::move(id));
+  }
+  return files;
+}
 
-Result<InstanceSummary> Summarize(std::span<const uint8_t> bytes) {
+// Parses `bytes` into `ff`: kRejected with the reason a patient can act on.
+Status Parse(std::span<const uint8_t> bytes, DcmFileFormat& ff) {
   Init();
   if (!LooksLikeDicom(bytes)) {
     return Rejected(
@@ -111,18 +135,23 @@ Result<InstanceSummary> Summarize(std::span<const uint8_t> bytes) {
   DcmInputBufferStream in;
   in.setBuffer(bytes.data(), static_cast<offile_off_t>(bytes.size()));
   in.setEos();
-  DcmFileFormat ff;
   ff.transferInit();
   const OFCondition read = ff.read(in, EXS_Unknown, EGL_noChange, DCM_MaxReadLength);
   ff.transferEnd();
-  if (read.bad()) {
-    const bool truncated =
-        read == EC_StreamNotifyClient || read == EC_PrematureSequDelimitationItem || in.eos();
-    return Rejected(truncated ? "truncated: the file ends in the middle of its data — copy it from "
-                                "the disc again"
-                              : fmt::format("damaged DICOM file ({}) — copy it from the disc again",
-                                            read.text()));
-  }
+  if (read.good()) return Status::Ok();
+  const bool truncated =
+      read == EC_StreamNotifyClient || read == EC_PrematureSequDelimitationItem || in.eos();
+  return Rejected(truncated ? "truncated: the file ends in the middle of its data — copy it from "
+                              "the disc again"
+                            : fmt::format("damaged DICOM file ({}) — copy it from the disc again",
+                                          read.text()));
+}
+
+}  // namespace
+
+Result<InstanceSummary> Summarize(std::span<const uint8_t> bytes) {
+  DcmFileFormat ff;
+  DOSSIER_RETURN_IF_ERROR(Parse(bytes, ff));
   DcmDataset& ds = *ff.getDataset();
   InstanceSummary s;
   DcmMetaInfo* meta = ff.getMetaInfo();
@@ -162,6 +191,10 @@ Result<InstanceSummary> Summarize(std::span<const uint8_t> bytes) {
   const bool has_pixels = ds.tagExists(DCM_PixelData);
   s.frames = has_pixels ? std::max(1, GetInt(ds, DCM_NumberOfFrames)) : 0;
   s.object_kind = ObjectKind(s.sop_class_uid, has_pixels);
+  if (s.object_kind == "directory") {
+    s.referenced_files = ReferencedFiles(ds);
+    return s;  // a directory has no study or series of its own
+  }
 
   for (const auto& [value, tag] : {std::pair{&s.sop_class_uid, "SOPClassUID"},
                                    {&s.sop_instance_uid, "SOPInstanceUID"},
@@ -175,6 +208,193 @@ Result<InstanceSummary> Summarize(std::span<const uint8_t> bytes) {
                          ", which this DCMTK cannot decode: stored unchanged, no preview");
   }
   return s;
+}
+
+Result<std::vector<uint8_t>> WithMetaHeader(std::span<const uint8_t> bytes) {
+  DcmFileFormat ff;
+  DOSSIER_RETURN_IF_ERROR(Parse(bytes, ff));
+  DcmDataset& ds = *ff.getDataset();
+  const E_TransferSyntax xfer = ds.getOriginalXfer();
+  std::vector<uint8_t> out;
+  out.reserve(bytes.size() + 1024);
+  std::vector<uint8_t> chunk(64 * 1024);
+  DcmOutputBufferStream stream(chunk.data(), chunk.size());
+  auto drain = [&] {
+    void* data = nullptr;
+    offile_off_t n = 0;
+    stream.flushBuffer(data, n);
+    const auto* p = static_cast<const uint8_t*>(data);
+    out.insert(out.end(), p, p + n);
+  };
+  ff.transferInit();
+  OFCondition c;
+  // EWM_fileformat makes DCMTK create the meta header (validateMetaInfo) for `xfer`.
+  while ((c = ff.write(stream, xfer, EET_ExplicitLength, nullptr, EGL_recalcGL,
+                       EPD_withoutPadding, 0, 0, 0, EWM_fileformat)) == EC_StreamNotifyClient) {
+    drain();
+  }
+  drain();
+  ff.transferEnd();
+  if (c.bad()) return Internal(std::string("cannot add a DICOM meta header: ") + c.text());
+  return out;
+}
+
+namespace {
+
+constexpr size_t kMaxJsonValue = 1024;     // characters of one text field
+constexpr size_t kMaxJsonList = 100000;    // referenced files of a DICOMDIR
+constexpr size_t kMaxJsonProblems = 32;
+
+}  // namespace
+
+std::string ToJson(const InstanceSummary& s) {
+  const nlohmann::json j = {
+      {"sop_class_uid", s.sop_class_uid},
+      {"sop_class", s.sop_class},
+      {"sop_instance_uid", s.sop_instance_uid},
+      {"transfer_syntax_uid", s.transfer_syntax_uid},
+      {"transfer_syntax", s.transfer_syntax},
+      {"meta_header", s.meta_header},
+      {"patient_name", s.patient_name},
+      {"patient_id", s.patient_id},
+      {"birth_date", s.birth_date},
+      {"sex", s.sex},
+      {"study_uid", s.study_uid},
+      {"study_date", s.study_date},
+      {"study_description", s.study_description},
+      {"accession", s.accession},
+      {"series_uid", s.series_uid},
+      {"modality", s.modality},
+      {"series_description", s.series_description},
+      {"body_part", s.body_part},
+      {"series_number", s.series_number},
+      {"instance_number", s.instance_number},
+      {"rows", s.rows},
+      {"columns", s.columns},
+      {"frames", s.frames},
+      {"object_kind", s.object_kind},
+      {"referenced_files", s.referenced_files},
+      {"problems", s.problems},
+  };
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+Result<InstanceSummary> FromJson(std::string_view text) {
+  const nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return Corrupt("a DICOM summary is not JSON");
+  InstanceSummary s;
+  std::string bad;
+  auto str = [&](const char* key, std::string& out) {
+    const auto it = j.find(key);
+    if (it == j.end() || !it->is_string() || it->get_ref<const std::string&>().size() > kMaxJsonValue)
+      bad = key;
+    else
+      out = it->get<std::string>();
+  };
+  auto num = [&](const char* key, int& out) {
+    const auto it = j.find(key);
+    if (it == j.end() || !it->is_number_integer()) {
+      bad = key;
+      return;
+    }
+    const int64_t v = it->get<int64_t>();
+    if (v < -1000000000 || v > 1000000000) bad = key;
+    else out = static_cast<int>(v);
+  };
+  auto list = [&](const char* key, std::vector<std::string>& out, size_t max) {
+    const auto it = j.find(key);
+    if (it == j.end() || !it->is_array() || it->size() > max) {
+      bad = key;
+      return;
+    }
+    for (const auto& v : *it) {
+      if (!v.is_string() || v.get_ref<const std::string&>().size() > kMaxJsonValue) {
+        bad = key;
+        return;
+      }
+      out.push_back(v.get<std::string>());
+    }
+  };
+  str("sop_class_uid", s.sop_class_uid);
+  str("sop_class", s.sop_class);
+  str("sop_instance_uid", s.sop_instance_uid);
+  str("transfer_syntax_uid", s.transfer_syntax_uid);
+  str("transfer_syntax", s.transfer_syntax);
+  if (const auto it = j.find("meta_header"); it != j.end() && it->is_boolean())
+    s.meta_header = it->get<bool>();
+  else
+    bad = "meta_header";
+  str("patient_name", s.patient_name);
+  str("patient_id", s.patient_id);
+  str("birth_date", s.birth_date);
+  str("sex", s.sex);
+  str("study_uid", s.study_uid);
+  str("study_date", s.study_date);
+  str("study_description", s.study_description);
+  str("accession", s.accession);
+  str("series_uid", s.series_uid);
+  str("modality", s.modality);
+  str("series_description", s.series_description);
+  str("body_part", s.body_part);
+  num("series_number", s.series_number);
+  num("instance_number", s.instance_number);
+  num("rows", s.rows);
+  num("columns", s.columns);
+  num("frames", s.frames);
+  str("object_kind", s.object_kind);
+  list("referenced_files", s.referenced_files, kMaxJsonList);
+  list("problems", s.problems, kMaxJsonProblems);
+  if (!bad.empty()) return Corrupt("a DICOM summary has a bad field: " + bad);
+  return s;
+}
+
+std::string PatientMismatch(const InstanceSummary& s, std::string_view name,
+                            std::string_view birth_date) {
+  std::vector<std::string> reasons;
+  // DICOM person names: family^given^middle^prefix^suffix, maybe "=ideographic=phonetic".
+  std::string disc = s.patient_name.substr(0, s.patient_name.find('='));
+  std::replace(disc.begin(), disc.end(), '^', ' ');
+  const std::string family = NameKey(disc.substr(0, disc.find(' ')));
+  const std::string key = NameKey(name);
+  if (!family.empty() && !key.empty()) {
+    const std::string first = key.substr(0, key.find(' '));
+    const std::string last = key.substr(key.rfind(' ') + 1);
+    if (!MentionsName(disc, first) && !MentionsName(disc, last)) {
+      reasons.push_back("the patient's name on the disc is not the case's patient's");
+    }
+  }
+  std::string dicom_birth;  // YYYYMMDD → YYYY-MM-DD
+  if (s.birth_date.size() == 8) {
+    dicom_birth = s.birth_date.substr(0, 4) + "-" + s.birth_date.substr(4, 2) + "-" +
+                  s.birth_date.substr(6, 2);
+  }
+  if (!dicom_birth.empty() && !birth_date.empty() && dicom_birth != birth_date) {
+    reasons.push_back("the birth date on the disc is not the patient's");
+  }
+  std::string out;
+  for (const auto& r : reasons) out += (out.empty() ? "" : " and ") + r;
+  return out;
+}
+
+std::string FileIdKey(std::string_view path) {
+  std::string out;
+  out.reserve(path.size());
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find_first_of("/\\", start);
+    if (end == std::string_view::npos) end = path.size();
+    std::string_view part = path.substr(start, end - start);
+    if (const auto semi = part.rfind(';'); semi != std::string_view::npos &&
+        part.find_first_not_of("0123456789", semi + 1) == std::string_view::npos) {
+      part = part.substr(0, semi);
+    }
+    if (!part.empty()) {
+      if (!out.empty()) out += '/';
+      for (char c : part) out += (c >= 'a' && c <= 'z') ? static_cast<char>(c - 32) : c;
+    }
+    start = end + 1;
+  }
+  return out;
 }
 
 }  // namespace dossier::dicom

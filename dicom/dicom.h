@@ -42,8 +42,11 @@ struct InstanceSummary {
   // Image
   int rows = 0, columns = 0, frames = 0;
   // "image", "rt plan", "rt structure set", "rt dose", "structured report", "waveform",
-  // "presentation state", "other" (non-images are kept and labelled)
+  // "presentation state", "directory" (a DICOMDIR), "other" (non-images are kept and labelled)
   std::string object_kind;
+  // A DICOMDIR's referenced file IDs, found by a flat walk of all its directory records (the
+  // record tree misses images on some discs), '/'-separated as written: "DICOM/S001/IM0001".
+  std::vector<std::string> referenced_files;
   // What a manager should know: missing UIDs, pixel data this DCMTK cannot decode, …
   std::vector<std::string> problems;
 };
@@ -52,5 +55,26 @@ struct InstanceSummary {
 // header included). kRejected with a reason a patient can act on when the bytes are not a
 // readable DICOM instance: truncated, not DICOM, stray bytes before the data set.
 Result<InstanceSummary> Summarize(std::span<const uint8_t> bytes);
+
+// A bare data set (Summarize said meta_header = false) as a proper Part 10 file: preamble,
+// "DICM" and a meta header naming its SOP class, instance and transfer syntax, then the data
+// set unchanged. kRejected as Summarize would be.
+Result<std::vector<uint8_t>> WithMetaHeader(std::span<const uint8_t> bytes);
+
+// A summary as JSON (for the worker's reply and the catalog) and back. FromJson trusts
+// nothing: a missing or mistyped field, an oversized value or list is kCorrupt.
+std::string ToJson(const InstanceSummary& s);
+Result<InstanceSummary> FromJson(std::string_view json);
+
+// Why the patient of a DICOM instance may not be the case's patient (`name` in any script,
+// `birth_date` YYYY-MM-DD), or "" when nothing says so. Names are compared through
+// transliteration (Иванов = IVANOV = Ivanoff): the disc's family name must be the first or
+// the last word of the patient's name. Empty values on either side prove nothing.
+std::string PatientMismatch(const InstanceSummary& s, std::string_view name,
+                            std::string_view birth_date);
+
+// A DICOMDIR file ID or a path on a disc as compared with each other: ASCII upper case,
+// "/"-separated, each component without an ISO 9660 version suffix (";1").
+std::string FileIdKey(std::string_view path);
 
 }  // namespace dossier::dicom

@@ -7,6 +7,8 @@
 #include <dcmtk/dcmdata/dcuid.h>
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "tests/test_util.h"
 
 namespace dossier::dicom {
@@ -160,6 +162,93 @@ TEST(DicomTest, CyrillicNamesReadRightInEveryCharacterSet) {
     EXPECT_EQ(s->patient_name, want) << charset;
     EXPECT_EQ(s->problems, std::vector<std::string>{}) << charset;
   }
+}
+
+TEST(DicomTest, BareDataSetsGainAMetaHeaderAndKeepTheirData) {
+  for (const char* name : {"ExplVR_LitEndNoMeta.dcm", "ExplVR_BigEndNoMeta.dcm"}) {
+    const std::string bytes = testing::ReadFile(kPydicomFiles / name);
+    auto fixed = WithMetaHeader({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
+    ASSERT_TRUE(fixed.ok()) << name << ": " << fixed.status().message();
+    ASSERT_GT(fixed->size(), 132u);
+    EXPECT_EQ(std::string(fixed->begin() + 128, fixed->begin() + 132), "DICM") << name;
+    auto before = Load(name);
+    auto after = Summarize(*fixed);
+    ASSERT_TRUE(after.ok()) << name;
+    EXPECT_TRUE(after->meta_header) << name;
+    EXPECT_EQ(after->sop_instance_uid, before->sop_instance_uid) << name;
+    EXPECT_EQ(after->transfer_syntax_uid, before->transfer_syntax_uid) << name;
+    EXPECT_EQ(after->object_kind, "rt plan") << name;
+  }
+  const std::string truncated = testing::ReadFile(kPydicomFiles / "MR_truncated.dcm");
+  EXPECT_EQ(WithMetaHeader({reinterpret_cast<const uint8_t*>(truncated.data()), truncated.size()})
+                .status()
+                .code(),
+            StatusCode::kRejected);
+}
+
+TEST(DicomTest, DicomdirListsEveryReferencedFileByAFlatWalk) {
+  // pydicom's set: 31 images of 3 patients; the -nopatient variant has patient records of an
+  // invalid type, so a walk of the record tree from the patients would find nothing.
+  for (const char* name : {"DICOMDIR", "DICOMDIR-nopatient", "DICOMDIR-implicit",
+                           "DICOMDIR-bigEnd", "DICOMDIR-reordered"}) {
+    auto d = Load(std::string("dicomdirtests/") + name);
+    ASSERT_TRUE(d.ok()) << name << ": " << d.status().message();
+    EXPECT_EQ(d->object_kind, "directory") << name;
+    ASSERT_EQ(d->referenced_files.size(), 31u) << name;
+    EXPECT_EQ(d->problems, std::vector<std::string>{}) << name;
+  }
+  auto d = Load("dicomdirtests/DICOMDIR");
+  EXPECT_EQ(d->referenced_files[0], "77654033/CR1/6154");
+  auto tiny = Load("dicomdirtests/TINY_ALPHA/DICOMDIR");
+  ASSERT_TRUE(tiny.ok());
+  EXPECT_EQ(tiny->referenced_files.size(), 50u);
+}
+
+TEST(DicomTest, SummariesSurviveJsonAndBadJsonIsRefused) {
+  auto ct = Load("CT_small.dcm");
+  ASSERT_TRUE(ct.ok());
+  ct->problems = {"missing SOPInstanceUID"};
+  ct->referenced_files = {"A/B"};
+  auto back = FromJson(ToJson(*ct));
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(ToJson(*back), ToJson(*ct));
+  EXPECT_EQ(back->rows, 128);
+  EXPECT_EQ(back->patient_name, "CompressedSamples^CT1");
+  EXPECT_EQ(FromJson("[]").status().code(), StatusCode::kCorrupt);
+  EXPECT_EQ(FromJson("{").status().code(), StatusCode::kCorrupt);
+  std::string wrong = ToJson(*ct);
+  wrong.replace(wrong.find("\"rows\":128"), 10, "\"rows\":\"1\"");
+  EXPECT_EQ(FromJson(wrong).status().message(), "a DICOM summary has a bad field: rows");
+  nlohmann::json big = nlohmann::json::parse(ToJson(*ct));
+  big["patient_name"] = std::string(5000, 'A');
+  EXPECT_EQ(FromJson(big.dump()).status().message(),
+            "a DICOM summary has a bad field: patient_name");
+}
+
+TEST(DicomTest, WrongPatientIsFoundInAnyScript) {
+  InstanceSummary s;
+  s.patient_name = "IVANOV^IVAN";
+  s.birth_date = "19800201";
+  EXPECT_EQ(PatientMismatch(s, "Иванов Иван Петрович", "1980-02-01"), "");
+  EXPECT_EQ(PatientMismatch(s, "Ivanoff Ivan", ""), "");
+  s.patient_name = "Иванов^Иван";
+  EXPECT_EQ(PatientMismatch(s, "Ivanov Ivan", "1980-02-01"), "");
+  EXPECT_EQ(PatientMismatch(s, "Петров Пётр", "1980-02-01"),
+            "the patient's name on the disc is not the case's patient's");
+  EXPECT_EQ(PatientMismatch(s, "Иванов Иван", "1975-05-05"),
+            "the birth date on the disc is not the patient's");
+  EXPECT_EQ(PatientMismatch(s, "Petrov Petr", "1975-05-05"),
+            "the patient's name on the disc is not the case's patient's and the birth date on "
+            "the disc is not the patient's");
+  s.patient_name.clear();  // anonymised disc: the name proves nothing
+  s.birth_date.clear();
+  EXPECT_EQ(PatientMismatch(s, "Petrov Petr", "1975-05-05"), "");
+}
+
+TEST(DicomTest, FileIdsCompareWithoutCaseAndVersionSuffixes) {
+  EXPECT_EQ(FileIdKey("dicom/s001/im0001;1"), "DICOM/S001/IM0001");
+  EXPECT_EQ(FileIdKey("DICOM\\S001\\IM0001"), "DICOM/S001/IM0001");
+  EXPECT_EQ(FileIdKey("a;b/c;12"), "A;B/C");
 }
 
 }  // namespace
