@@ -4,10 +4,12 @@
 
 #include <cstdio>
 #include <map>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "app/cli.h"
 #include "common/file_io.h"
+#include "dicom/dicom.h"
 #include "ingest/ingest.h"
 #include "ocr/ocr.h"
 
@@ -31,6 +33,17 @@ class ProgressSink final : public ByteSink {
   uint64_t done_ = 0;
   Progress progress_;
 };
+
+// "CT, 24 instances, 2004-01-19, Chest" — one line for a series.
+std::string SeriesLine(const std::string& modality, int instances, const std::string& date,
+                       const std::string& description, const std::string& object_kind) {
+  std::string line = modality.empty() ? std::string("?") : modality;
+  line += fmt::format(", {} instance{}", instances, instances == 1 ? "" : "s");
+  if (date.size() == 8) line += ", " + date.substr(0, 4) + "-" + date.substr(4, 2) + "-" + date.substr(6, 2);
+  if (!description.empty()) line += ", " + description;
+  if (!object_kind.empty() && object_kind != "image") line += " (" + object_kind + ")";
+  return line;
+}
 
 Status Ingest(const Context& ctx, const std::string& case_id,
               const std::vector<std::string>& paths) {
@@ -59,14 +72,22 @@ Status Ingest(const Context& ctx, const std::string& case_id,
                      {"id", i.doc_id},
                      {"verdict", i.verdict},
                      {"pages", i.pages},
-                     {"advice", i.advice}});
+                     {"advice", i.advice},
+                     {"series", i.series}});
     }
     PrintJson(arr);
   } else {
     std::map<std::string, size_t> skipped;  // group → files, shown as one line each
+    size_t dicom_duplicates = 0;
     for (const auto& i : report.items) {
       if (i.status == "skipped") {
         ++skipped[i.reason];
+        continue;
+      }
+      // A disc's instances are shown by series below, not 2,000 lines.
+      if (!i.series.empty() && i.status == "stored") continue;
+      if (i.kind == "dicom" && i.status == "duplicate") {
+        ++dicom_duplicates;
         continue;
       }
       std::printf("%-9s %-8s %10s  %s%s%s%s\n", i.status.c_str(),
@@ -78,6 +99,29 @@ Status Ingest(const Context& ctx, const std::string& case_id,
     }
     for (const auto& [group, n] : skipped) {
       std::printf("skipped   %s, %zu file%s\n", group.c_str(), n, n == 1 ? "" : "s");
+    }
+    if (dicom_duplicates > 0) {
+      std::printf("duplicate %zu DICOM file%s already in the case, stored once\n", dicom_duplicates,
+                  dicom_duplicates == 1 ? "" : "s");
+    }
+    size_t others = 0;
+    for (const auto& s : report.series) {
+      std::printf("stored    dicom    %s  %s\n", SeriesLine(s.modality, s.instances, s.date,
+                                                          s.description, s.object_kind)
+                                                   .c_str(),
+                  s.id.c_str());
+      if (!s.mismatch.empty()) {
+        ++others;
+        std::printf("          ! ANOTHER PATIENT? %s — check that this disc is theirs\n",
+                    s.mismatch.c_str());
+      }
+      for (const auto& problem : s.problems) std::printf("          ! %s\n", problem.c_str());
+    }
+    if (others > 0) {
+      std::fprintf(stderr,
+                   "dossier: WARNING: %zu series may belong to another patient (marked above): "
+                   "check the disc before sending it to a clinic\n",
+                   others);
     }
     std::printf("%zu stored, %zu duplicate, %zu skipped, %zu rejected\n", report.Count("stored"),
                 report.Count("duplicate"), report.Count("skipped"), report.Count("rejected"));
@@ -92,13 +136,53 @@ Status Ingest(const Context& ctx, const std::string& case_id,
   return Status::Ok();
 }
 
+// The case's DICOM series as `docs` shows them: one entry per series, its instances counted.
+struct SeriesView {
+  const vault::DicomSeriesRecord* record = nullptr;
+  dicom::InstanceSummary first;
+  std::vector<std::string> problems;
+  uint64_t size = 0;
+  std::string added;
+};
+
+Result<std::vector<SeriesView>> ViewSeries(const std::vector<vault::DicomSeriesRecord>& series,
+                                           const std::map<std::string, const vault::DocumentRecord*>& docs) {
+  std::vector<SeriesView> out;
+  for (const auto& r : series) {
+    SeriesView v;
+    v.record = &r;
+    DOSSIER_ASSIGN_OR_RETURN(v.first, dicom::FromJson(r.summary));
+    dicom::SeriesTally tally;
+    for (const auto& json : r.instance_summaries) {
+      DOSSIER_ASSIGN_OR_RETURN(dicom::InstanceSummary s, dicom::FromJson(json));
+      tally.Add(s);
+    }
+    v.problems = tally.Problems();
+    for (const auto& id : r.doc_ids) {
+      if (auto it = docs.find(id); it != docs.end()) {
+        v.size += it->second->size;
+        if (v.added.empty() || it->second->added_at < v.added) v.added = it->second->added_at;
+      }
+    }
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
 Status Docs(const Context& ctx, const std::string& case_id) {
   if (case_id.empty()) return InvalidArgument("give --case ID (see `dossier case list`)");
   DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
   DOSSIER_ASSIGN_OR_RETURN(auto docs, v->ListDocuments(case_id));
+  DOSSIER_ASSIGN_OR_RETURN(auto dicom_series, v->ListDicomSeries(case_id));
+  std::map<std::string, const vault::DocumentRecord*> by_id;
+  for (const auto& d : docs) by_id[d.id] = &d;
+  DOSSIER_ASSIGN_OR_RETURN(auto series, ViewSeries(dicom_series, by_id));
+  std::set<std::string> in_series;  // shown as their series, not one by one
+  for (const auto& s : dicom_series) in_series.insert(s.doc_ids.begin(), s.doc_ids.end());
   if (ctx.json) {
     auto arr = nlohmann::json::array();
     for (const auto& d : docs) {
+      if (in_series.count(d.id) != 0) continue;
       nlohmann::json detail = nlohmann::json::array();
       if (!d.verdict.empty()) {
         DOSSIER_ASSIGN_OR_RETURN(auto pages, v->GetPages(d.id, false));
@@ -123,12 +207,37 @@ Status Docs(const Context& ctx, const std::string& case_id) {
                      {"pages", d.pages},
                      {"pages_detail", detail}});
     }
+    for (const auto& s : series) {
+      const auto& f = s.first;
+      arr.push_back({{"id", s.record->id},
+                     {"kind", "dicom-series"},
+                     {"object_kind", f.object_kind},
+                     {"modality", f.modality},
+                     {"description", f.series_description},
+                     {"study_description", f.study_description},
+                     {"date", f.study_date},
+                     {"instances", s.record->doc_ids.size()},
+                     {"size", s.size},
+                     {"added", s.added},
+                     {"case", case_id},
+                     {"study_id", s.record->study_id},
+                     {"study_uid", f.study_uid},
+                     {"series_uid", f.series_uid},
+                     {"dicom_patient", f.patient_name},
+                     {"dicom_birth_date", f.birth_date},
+                     {"mismatch", s.record->mismatch},
+                     {"problems", s.problems},
+                     {"documents", s.record->doc_ids}});
+    }
     PrintJson(arr);
     return Status::Ok();
   }
   std::printf("%-14s %-8s %10s  %-10s %-7s %-11s %-20s %s\n", "ID", "KIND", "SIZE", "CATEGORY",
               "STATUS", "VERDICT", "ADDED", "NAME");
+  size_t shown = 0;
   for (const auto& d : docs) {
+    if (in_series.count(d.id) != 0) continue;
+    ++shown;
     std::printf("%-14s %-8s %10s  %-10s %-7s %-11s %-20s %s\n", d.id.c_str(), d.kind.c_str(),
                 HumanSize(d.size).c_str(), d.category.c_str(), d.status.c_str(),
                 d.verdict.empty() ? "-" : d.verdict.c_str(), d.added_at.c_str(), d.name.c_str());
@@ -139,7 +248,25 @@ Status Docs(const Context& ctx, const std::string& case_id) {
     for (const auto& p : pages) verdicts.emplace_back(p.number, p.verdict);
     std::printf("%-14s ! %s\n", "", ocr::Advice(ocr::FromVerdicts(d.pages, verdicts)).c_str());
   }
-  std::printf("%zu document(s)\n", docs.size());
+  for (const auto& s : series) {
+    const auto& f = s.first;
+    std::printf("%-14s %-8s %10s  %-10s %-7s %-11s %-20s %s\n", s.record->id.c_str(), "dicom",
+                HumanSize(s.size).c_str(), "imaging", "stored", "-", s.added.c_str(),
+                SeriesLine(f.modality, static_cast<int>(s.record->doc_ids.size()), f.study_date,
+                           f.series_description.empty() ? f.study_description
+                                                        : f.series_description,
+                           f.object_kind)
+                    .c_str());
+    if (!s.record->mismatch.empty()) {
+      std::printf("%-14s ! ANOTHER PATIENT? %s\n", "", s.record->mismatch.c_str());
+    }
+    for (const auto& problem : s.problems) std::printf("%-14s ! %s\n", "", problem.c_str());
+  }
+  std::printf("%zu document(s)", shown);
+  if (!series.empty()) {
+    std::printf(" and %zu DICOM series (%zu instances)", series.size(), in_series.size());
+  }
+  std::printf("\n");
   return Status::Ok();
 }
 

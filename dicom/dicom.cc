@@ -376,6 +376,43 @@ std::string PatientMismatch(const InstanceSummary& s, std::string_view name,
   return out;
 }
 
+void SeriesTally::Add(const InstanceSummary& instance) {
+  ++instances_;
+  for (const auto& problem : instance.problems) AddProblem(problem);
+  if (!instance.meta_header) {
+    AddProblem("stored on the disc without a DICOM meta header: Dossier added one");
+  }
+  const std::string& uid = instance.sop_instance_uid;
+  if (uid.empty()) return;
+  const auto at = std::lower_bound(uids_.begin(), uids_.end(), uid);
+  if (at != uids_.end() && *at == uid) {
+    AddProblem(
+        "another file has the same SOP Instance UID but different content: a viewer may show "
+        "only one of them");
+  } else {
+    uids_.insert(at, uid);
+  }
+}
+
+void SeriesTally::AddProblem(const std::string& problem) {
+  for (auto& [text, n] : problems_) {
+    if (text == problem) {
+      ++n;
+      return;
+    }
+  }
+  problems_.emplace_back(problem, 1);
+}
+
+std::vector<std::string> SeriesTally::Problems() const {
+  std::vector<std::string> out;
+  for (const auto& [text, n] : problems_) {
+    out.push_back(instances_ <= 1 ? text
+                                  : fmt::format("{} ({} of {} instances)", text, n, instances_));
+  }
+  return out;
+}
+
 std::string FileIdKey(std::string_view path) {
   std::string out;
   out.reserve(path.size());

@@ -73,6 +73,23 @@ Result<InstanceSummary> FromJson(std::string_view json);
 std::string PatientMismatch(const InstanceSummary& s, std::string_view name,
                             std::string_view birth_date);
 
+// What a series' instances have to say, counted, for a manager: each instance's problems,
+// a meta header that had to be added, two files with one SOP Instance UID.
+class SeriesTally {
+ public:
+  void Add(const InstanceSummary& instance);
+  // A problem found outside the summary (e.g. "not listed in the disc's DICOMDIR").
+  void AddProblem(const std::string& problem);
+  int instances() const { return instances_; }
+  // "pixel data in JPEG 2000 … (3 of 20 instances)", in first-seen order.
+  std::vector<std::string> Problems() const;
+
+ private:
+  int instances_ = 0;
+  std::vector<std::pair<std::string, int>> problems_;
+  std::vector<std::string> uids_;  // sorted
+};
+
 // A DICOMDIR file ID or a path on a disc as compared with each other: ASCII upper case,
 // "/"-separated, each component without an ISO 9660 version suffix (";1").
 std::string FileIdKey(std::string_view path);

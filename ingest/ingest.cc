@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstring>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -14,6 +15,7 @@
 
 #include "common/file_io.h"
 #include "common/text.h"
+#include "dicom/dicom.h"
 #include "ingest/internal/ocr_pool.h"
 #include "ingest/internal/wire.h"
 #include "ingest/sniff.h"
@@ -121,6 +123,7 @@ class EntryStore {
     digested_ = digested;
     ocr_bytes_.reset();
     ocr_doc_.clear();
+    dicom_.reset();
     head_.clear();
     writer_.reset();
     decided_ = false;
@@ -184,6 +187,17 @@ class EntryStore {
     return item_;
   }
 
+  // The worker's DICOM summary of the open entry ('M'). kCorrupt when it is not a valid one
+  // or comes twice.
+  Status SetDicom(std::string_view json) {
+    if (dicom_) return Corrupt("two DICOM summaries for one entry");
+    DOSSIER_ASSIGN_OR_RETURN(dicom::InstanceSummary summary, dicom::FromJson(json));
+    dicom_ = std::move(summary);
+    return Status::Ok();
+  }
+  // The DICOM summary of the entry that just ended, if the worker sent one.
+  std::optional<dicom::InstanceSummary> TakeDicom() { return std::exchange(dicom_, std::nullopt); }
+
   bool executable() const { return executable_; }
   // The bytes of the document just stored as `doc_id`, kept for the OCR check (once).
   std::optional<std::vector<uint8_t>> TakeOcrBytes(const std::string& doc_id) {
@@ -245,6 +259,7 @@ class EntryStore {
   ItemReport item_;
   std::optional<std::vector<uint8_t>> ocr_bytes_;  // plaintext, in memory only
   std::string ocr_doc_;                            // the document they were stored as
+  std::optional<dicom::InstanceSummary> dicom_;    // the worker's summary of the entry
   std::vector<uint8_t> head_;
   std::unique_ptr<vault::DocumentWriter> writer_;
   bool digested_ = false;
@@ -281,6 +296,7 @@ class Ingester {
       if (ocr_pending_ >= options_.ocr_pending_bytes / 2) DOSSIER_RETURN_IF_ERROR(RunPendingOcr());
     }
     FinishGroup();
+    FinishSeries();
     return RunPendingOcr();
   }
 
@@ -321,16 +337,118 @@ class Ingester {
     std::string text;
     for (const auto& p : r.pages) text += p.text + "\n";
     if (NameKey(text).size() < 200) return true;  // too little text to expect a name in it
-    if (!patient_name_) {
-      DOSSIER_ASSIGN_OR_RETURN(vault::CaseRecord c, vault_.GetCase(case_id_));
-      DOSSIER_ASSIGN_OR_RETURN(vault::PatientRecord p, vault_.GetPatient(c.patient_id));
-      patient_name_ = NameKey(p.info.name);
-    }
-    const std::string& name = *patient_name_;
+    DOSSIER_ASSIGN_OR_RETURN(const vault::PatientInfo* patient, Patient());
+    const std::string name = NameKey(patient->name);
     if (name.empty()) return true;
     const std::string first = name.substr(0, name.find(' '));
     const std::string last = name.substr(name.rfind(' ') + 1);
     return MentionsName(text, first) || MentionsName(text, last);
+  }
+
+  // The case's patient, read once (in memory only).
+  Result<const vault::PatientInfo*> Patient() {
+    if (!patient_) {
+      DOSSIER_ASSIGN_OR_RETURN(vault::CaseRecord c, vault_.GetCase(case_id_));
+      DOSSIER_ASSIGN_OR_RETURN(vault::PatientRecord p, vault_.GetPatient(c.patient_id));
+      patient_ = std::move(p.info);
+    }
+    return &*patient_;
+  }
+
+  // What the worker said of a DICOM entry that just ended: a stored instance is filed under
+  // its study and series and checked against the case's patient; a DICOMDIR's listing is kept
+  // for the cross-check at the end of the disc.
+  Status NoteDicom(ItemReport& item) {
+    std::optional<dicom::InstanceSummary> summary = entry_.TakeDicom();
+    if (!summary) {
+      if (item.kind == "dicom" && item.status == "stored") {
+        item.advice = "not summarised (larger than the worker holds in memory): stored unchanged";
+      }
+      return Status::Ok();
+    }
+    if (summary->object_kind == "directory") {
+      // Cross-checked against the files around it, when it came with them (in a folder or a
+      // disc image); a DICOMDIR uploaded on its own has nothing to check against.
+      const bool with_files = item.path.find('/') != std::string::npos;
+      if (with_files && (item.status == "stored" || item.status == "duplicate")) {
+        dicomdirs_.push_back({report_.items.size(), std::move(summary->referenced_files), false});
+      }
+      return Status::Ok();
+    }
+    if (item.status != "stored") return Status::Ok();
+    DOSSIER_ASSIGN_OR_RETURN(const vault::PatientInfo* patient, Patient());
+    vault::DicomInstanceInfo info;
+    info.study_uid = summary->study_uid;
+    info.series_uid = summary->series_uid;
+    info.instance_uid = summary->sop_instance_uid;
+    info.instance_number = summary->instance_number;
+    info.mismatch = dicom::PatientMismatch(*summary, patient->name, patient->birth_date);
+    info.summary = dicom::ToJson(*summary);
+    DOSSIER_ASSIGN_OR_RETURN(item.series, vault_.AddDicomInstance(item.doc_id, info));
+    auto [it, added] = series_index_.try_emplace(item.series, report_.series.size());
+    if (added) {
+      SeriesReport r;
+      r.id = item.series;
+      r.modality = summary->modality;
+      r.description = summary->series_description.empty() ? summary->study_description
+                                                          : summary->series_description;
+      r.date = summary->study_date;
+      r.object_kind = summary->object_kind;
+      r.mismatch = info.mismatch;
+      report_.series.push_back(std::move(r));
+    }
+    report_.series[it->second].instances += 1;
+    tallies_[item.series].Add(*summary);
+    return Status::Ok();
+  }
+
+  // Each series' problems, counted: "… (3 of 20 instances)".
+  void FinishSeries() {
+    for (SeriesReport& r : report_.series) r.problems = tallies_[r.id].Problems();
+  }
+
+  // The DICOMDIRs stored since report item `from`, checked against the files around them:
+  // files they list that are not in the upload become "missing" lines; DICOM files they do
+  // not list are said to be unlisted (they were read all the same). File IDs compare
+  // without case and ISO 9660 ";1" suffixes.
+  void CrossCheckDicomdirs(size_t from) {
+    const size_t end = report_.items.size();
+    for (DicomdirListing& dir : dicomdirs_) {
+      if (dir.checked || dir.item < from || dir.item >= end) continue;
+      dir.checked = true;
+      const std::string path = report_.items[dir.item].path;
+      const size_t slash = path.rfind('/');
+      const std::string folder = slash == std::string::npos ? "" : path.substr(0, slash + 1);
+      const std::string base = folder.empty() ? "" : dicom::FileIdKey(folder) + "/";
+      std::set<std::string> present;
+      for (size_t i = from; i < end; ++i) present.insert(dicom::FileIdKey(report_.items[i].path));
+      std::set<std::string> listed;
+      size_t missing = 0;
+      for (const std::string& id : dir.files) {
+        const std::string key = base + dicom::FileIdKey(id);
+        if (!listed.insert(key).second || present.count(key) != 0) continue;
+        if (++missing <= kMaxListedPerItem) {
+          Add(Line(folder + id, "dicom", 0, "missing",
+                   "listed in the disc's DICOMDIR but not in the upload: copy the whole disc "
+                   "again"));
+        }
+      }
+      if (missing > kMaxListedPerItem) {
+        Add(Line(path, "dicomdir", 0, "missing",
+                 fmt::format("and {} more files listed in the DICOMDIR are not in the upload",
+                             missing - kMaxListedPerItem)));
+      }
+      for (size_t i = from; i < end; ++i) {
+        ItemReport& item = report_.items[i];
+        if (item.kind != "dicom" || (item.status != "stored" && item.status != "duplicate")) continue;
+        const std::string key = dicom::FileIdKey(item.path);
+        if (key.rfind(base, 0) != 0 || listed.count(key) != 0) continue;
+        constexpr const char* kUnlisted = "not listed in the disc's DICOMDIR: read all the same";
+        if (item.advice.find(kUnlisted) != std::string::npos) continue;
+        item.advice += std::string(item.advice.empty() ? "" : "; ") + kUnlisted;
+        if (!item.series.empty()) tallies_[item.series].AddProblem(kUnlisted);
+      }
+    }
   }
 
   // Checks every queued document, page by page on all cores, and records the verdicts.
@@ -394,6 +512,7 @@ class Ingester {
   // Executables (by content or by name) inside a disc folder or image are its viewer
   // software, skipped as a group; in an upload without imaging they are refused.
   void FinishGroup() {
+    CrossCheckDicomdirs(group_start_);
     for (ItemReport& exe : executables_) {
       exe.status = saw_imaging_ ? "skipped" : "rejected";
       exe.reason = saw_imaging_ ? kViewerSoftware : kExecutableReason;
@@ -413,7 +532,10 @@ class Ingester {
 
   Status IngestOne(const Planned& p) {
     // Viewer software is judged per argument: imaging in one folder says nothing of another.
-    if (!p.in_folder || p.root != current_root_) FinishGroup();
+    if (!p.in_folder || p.root != current_root_) {
+      FinishGroup();
+      group_start_ = report_.items.size();
+    }
     current_root_ = p.root;
     auto reject = [&](std::string reason) {
       Add(Line(p.display, "", p.size, "rejected", std::move(reason)));
@@ -444,6 +566,10 @@ class Ingester {
       if (!p.in_folder) FinishGroup();
       return st;
     }
+    // DICOM is parsed only by a worker: it reads the file and sends it back, summarised.
+    if (sniffed.kind == "dicom" || sniffed.kind == "dicomdir") {
+      return IngestContainer(p, *file, sniffed, /*whole=*/true);
+    }
 
     entry_.Begin(p.display, false);
     for (size_t n = *head_n; n > 0;) {
@@ -458,6 +584,7 @@ class Ingester {
       n = *next;
     }
     DOSSIER_ASSIGN_OR_RETURN(ItemReport item, entry_.End(Status::Ok()));
+    DOSSIER_RETURN_IF_ERROR(NoteDicom(item));
     // A lone executable is refused outright; inside a folder it may be disc viewer software.
     if (p.in_folder) {
       AddEntryResult(std::move(item), entry_.executable());
@@ -525,16 +652,28 @@ class Ingester {
                     ")");
   }
 
-  // Streams an archive or disc image through a worker process. The parent trusts nothing the
-  // worker says: every path must lie inside this item and be safe, the item's limits are
-  // counted here too, and any breach of the protocol ends the item as if the worker crashed.
-  Status IngestContainer(const Planned& p, const File& file, const Sniffed& sniffed) {
+  // Streams an archive or disc image through a worker process — or, `whole`, one file sent
+  // back as a single entry (DICOM, summarised by the worker). Then cross-checks the DICOMDIRs
+  // found inside.
+  Status IngestContainer(const Planned& p, const File& file, const Sniffed& sniffed,
+                         bool whole = false) {
+    const size_t first = report_.items.size();
+    DOSSIER_RETURN_IF_ERROR(ReadFromWorker(p, file, sniffed, whole));
+    if (!whole) CrossCheckDicomdirs(first);
+    return Status::Ok();
+  }
+
+  // The parent trusts nothing the worker says: every path must lie inside this item and be
+  // safe, the item's limits are counted here too, and any breach of the protocol ends the
+  // item as if the worker crashed.
+  Status ReadFromWorker(const Planned& p, const File& file, const Sniffed& sniffed, bool whole) {
     auto reject_item = [&](std::string reason) {
       Add(Line(p.display, sniffed.kind, p.size, "rejected", std::move(reason)));
     };
     DOSSIER_ASSIGN_OR_RETURN(File copy, file.Reopen());
-    DOSSIER_RETURN_IF_ERROR(
-        Send([&](UnpackWorker& w) { return w.SendUnpack(copy, p.display, options_.unpack); }));
+    DOSSIER_RETURN_IF_ERROR(Send([&](UnpackWorker& w) {
+      return whole ? w.SendWhole(copy, p.display) : w.SendUnpack(copy, p.display, options_.unpack);
+    }));
     const std::string prefix = p.display + "/";
     const auto deadline =
         std::chrono::steady_clock::now() + std::chrono::seconds(options_.worker.item_seconds);
@@ -562,6 +701,7 @@ class Ingester {
       return Status::Ok();
     };
     auto inside = [&](const std::string& path) {
+      if (whole) return path == p.display;
       if (path.rfind(prefix, 0) != 0) return false;
       auto safe = SafeEntryPath(path.substr(prefix.size()));
       return safe.ok() && prefix + *safe == path;
@@ -647,6 +787,7 @@ class Ingester {
             outcome = Rejected(end);
           }
           DOSSIER_ASSIGN_OR_RETURN(ItemReport item, entry_.End(outcome, &digest));
+          DOSSIER_RETURN_IF_ERROR(NoteDicom(item));
           if (item.status == "rejected") {
             list(std::move(item), entry_.executable());
           } else {
@@ -661,6 +802,10 @@ class Ingester {
           }
           list(Line(parts[0], "", 0, frame->type == 'R' ? "rejected" : "skipped", parts[1]),
                frame->type == 'S' && parts[1] == kViewerSoftware);
+          break;
+        case 'M':
+          if (!entry_.open()) return violation("a DICOM summary outside an entry");
+          if (!entry_.SetDicom(frame->payload).ok()) return violation("a malformed DICOM summary");
           break;
         case 'H':  // still working (buffering a large nested archive or PDF)
           break;
@@ -688,8 +833,19 @@ class Ingester {
   size_t current_root_ = 0;
   std::vector<std::pair<size_t, uint64_t>> batch_of_;  // report index → batch it joined
   std::vector<internal::OcrJob> ocr_jobs_;             // stored documents awaiting the check
-  std::optional<std::string> patient_name_;            // NameKey of the case's patient
+  std::optional<vault::PatientInfo> patient_;          // the case's patient, once read
   uint64_t ocr_pending_ = 0;                           // their bytes
+  // DICOM: the series filed in this upload (index into report_.series), what each one's
+  // instances had to say, and the DICOMDIRs awaiting their cross-check.
+  struct DicomdirListing {
+    size_t item = 0;                  // the DICOMDIR's report line
+    std::vector<std::string> files;  // its referenced file IDs
+    bool checked = false;
+  };
+  std::map<std::string, size_t> series_index_;
+  std::map<std::string, dicom::SeriesTally> tallies_;
+  std::vector<DicomdirListing> dicomdirs_;
+  size_t group_start_ = 0;  // first report line of the current folder or item
 };
 
 }  // namespace

@@ -47,7 +47,9 @@ struct ItemReport {
   std::string path;  // as given, or folder/archive name + path inside it
   std::string kind;  // sniffed kind, "" if unknown
   uint64_t size = 0;
-  std::string status;  // stored | duplicate | skipped | rejected
+  // stored | duplicate | skipped | rejected, or missing: a file the disc's DICOMDIR lists
+  // that is not in the upload
+  std::string status;
   std::string reason;  // why rejected or skipped, or what it duplicates
   std::string doc_id;  // the stored document (or the one it duplicates)
   // The OCR check of a stored document: its verdict (empty if not checked), its pages, and
@@ -55,10 +57,24 @@ struct ItemReport {
   std::string verdict;
   int pages = 0;
   std::string advice;
+  // A stored DICOM instance: the series it was filed under (IngestReport::series).
+  std::string series;
+};
+
+// A DICOM series that received instances in this upload (doc/DICOM.md).
+struct SeriesReport {
+  std::string id;  // the vault's series id, "ser_…"
+  std::string modality, description, date, object_kind;
+  int instances = 0;  // stored by this upload
+  // Why it may be another patient's disc ("" when nothing says so): said loudly.
+  std::string mismatch;
+  // What a manager should know: "2 instances: pixel data in JPEG 2000 …", in first-seen order.
+  std::vector<std::string> problems;
 };
 
 struct IngestReport {
   std::vector<ItemReport> items;
+  std::vector<SeriesReport> series;
   size_t Count(std::string_view status) const;
   bool all_accepted() const { return Count("rejected") == 0; }
 };

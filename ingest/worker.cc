@@ -21,6 +21,7 @@
 #include <utility>
 
 #include "common/content_digest.h"
+#include "dicom/dicom.h"
 #include "ingest/internal/wire.h"
 #include "ocr/ocr.h"
 
@@ -60,7 +61,9 @@ UnpackLimits DecodeLimits(const std::string& text) {
   return l;
 }
 
-// Streams what the unpacker finds to the parent, as frames on stdout.
+// Streams what the unpacker finds to the parent, as frames on stdout. A DICOM entry is held
+// back until it ends, so that it can be summarised (an 'M' frame before its data), refused
+// with its reason (truncated, stray bytes), or given the meta header it lacks.
 class FrameSink final : public UnpackSink {
  public:
   explicit FrameSink(int fd) : fd_(fd) {
@@ -77,6 +80,8 @@ class FrameSink final : public UnpackSink {
   }
   Status BeginEntry(const std::string& path) override {
     if (!fault_on_.empty() && path.find(fault_on_) != std::string::npos) fault_pending_ = true;
+    held_.clear();
+    state_ = Held::kUndecided;
     return WriteFrame(fd_, 'B', path);
   }
   Status EntryData(std::span<const uint8_t> data) override {
@@ -84,11 +89,26 @@ class FrameSink final : public UnpackSink {
     if (fault_pending_ && fault_ == "hang") {
       for (;;) ::pause();
     }
-    digest_.Update(data);
-    return WriteFrame(fd_, 'D', data);
+    if (state_ == Held::kStreaming) return Send(data);
+    held_.insert(held_.end(), data.begin(), data.end());
+    if (state_ == Held::kUndecided && held_.size() >= kDecideBytes) {
+      state_ = dicom::LooksLikeDicom(held_) ? Held::kDicom : Held::kStreaming;
+    }
+    if (state_ == Held::kStreaming || held_.size() > kMaxDicomBytes) {
+      // Not DICOM, or too large to hold: streamed as it comes, not summarised.
+      state_ = Held::kStreaming;
+      DOSSIER_RETURN_IF_ERROR(Send(held_));
+      held_.clear();
+      held_.shrink_to_fit();
+    }
+    return Status::Ok();
   }
   Status EndEntry(const Status& outcome) override {
-    if (!outcome.ok()) return WriteFrame(fd_, 'E', outcome.message());
+    if (!outcome.ok()) {
+      held_.clear();
+      return WriteFrame(fd_, 'E', outcome.message());
+    }
+    if (state_ != Held::kStreaming) DOSSIER_RETURN_IF_ERROR(SendHeld());
     const ContentDigest digest = digest_.Final();
     std::string done(1, '\0');
     done.append(reinterpret_cast<const char*>(digest.data()), digest.size());
@@ -103,11 +123,65 @@ class FrameSink final : public UnpackSink {
   Status Heartbeat() override { return WriteFrame(fd_, 'H', std::string_view()); }
 
  private:
+  // Enough to tell DICOM (preamble + "DICM", or a bare data set's first element).
+  static constexpr size_t kDecideBytes = 132;
+  // DICOM entries up to this size are summarised; larger ones (rare multi-frame giants)
+  // are stored unchanged without a summary.
+  static constexpr size_t kMaxDicomBytes = size_t{512} << 20;
+
+  Status Send(std::span<const uint8_t> data) {
+    for (size_t at = 0; at < data.size(); at += kDataFrame) {
+      const auto part = data.subspan(at, std::min(kDataFrame, data.size() - at));
+      digest_.Update(part);
+      DOSSIER_RETURN_IF_ERROR(WriteFrame(fd_, 'D', part));
+    }
+    return Status::Ok();
+  }
+
+  // The held entry ends: a DICOM one is summarised first ('M'), or sent and then refused
+  // with the reason; anything else is just sent.
+  Status SendHeld() {
+    std::vector<uint8_t> bytes = std::move(held_);
+    held_.clear();
+    if (state_ == Held::kDicom || dicom::LooksLikeDicom(bytes)) {
+      auto summary = dicom::Summarize(bytes);
+      if (!summary.ok()) {
+        DOSSIER_RETURN_IF_ERROR(Send(bytes));  // the parent still sees what it was, and its size
+        (void)digest_.Final();
+        return WriteFrame(fd_, 'E', summary.status().message());
+      }
+      if (!summary->meta_header) {
+        auto fixed = dicom::WithMetaHeader(bytes);
+        if (fixed.ok()) bytes = std::move(fixed).value();
+      }
+      DOSSIER_RETURN_IF_ERROR(WriteFrame(fd_, 'M', dicom::ToJson(*summary)));
+    }
+    return Send(bytes);
+  }
+
+  static constexpr size_t kDataFrame = size_t{1} << 20;
+  enum class Held { kUndecided, kDicom, kStreaming };
   int fd_;
   ContentHasher digest_;  // of the entry being sent (reset by each Final())
+  std::vector<uint8_t> held_;
+  Held state_ = Held::kUndecided;
   std::string fault_, fault_on_;
   bool fault_pending_ = false;
 };
+
+// A single file sent as one entry named `display` (loose DICOM files: they are summarised
+// here, never in the parent).
+Status SendWholeFile(File file, const std::string& display, FrameSink& sink) {
+  DOSSIER_RETURN_IF_ERROR(sink.BeginEntry(display));
+  std::vector<uint8_t> buf(size_t{1} << 20);
+  for (;;) {
+    auto n = file.Read(buf);
+    if (!n.ok()) return sink.EndEntry(n.status());
+    if (*n == 0) break;
+    DOSSIER_RETURN_IF_ERROR(sink.EntryData({buf.data(), *n}));
+  }
+  return sink.EndEntry(Status::Ok());
+}
 
 // One byte with room for one descriptor beside it, as sendmsg/recvmsg want it. Not movable:
 // the header points into the object itself.
@@ -280,6 +354,9 @@ int RunUnpackWorker() {
     if (req->type == 'U' && parts.size() == 2) {
       FrameSink sink(STDOUT_FILENO);
       st = Unpack(std::move(file).value(), parts[0], DecodeLimits(parts[1]), sink);
+    } else if (req->type == 'W' && parts.size() == 1) {
+      FrameSink sink(STDOUT_FILENO);
+      st = SendWholeFile(std::move(file).value(), parts[0], sink);
     } else if (req->type == 'P' && parts.size() == 1) {
       st = CheckPdfFile(std::move(file).value(), std::stoull(parts[0]));
     } else if (req->type == 'N' && parts.size() == 1) {
@@ -383,6 +460,11 @@ Status UnpackWorker::SendCountPages(const File& file, const std::string& kind) {
 
 Status UnpackWorker::SendAnalyzePage(const File& file, const std::string& kind, int page) {
   DOSSIER_RETURN_IF_ERROR(WriteFrame(to_worker_, 'A', kind + '\0' + std::to_string(page)));
+  return SendFd(to_worker_, file.fd());
+}
+
+Status UnpackWorker::SendWhole(const File& file, const std::string& display) {
+  DOSSIER_RETURN_IF_ERROR(WriteFrame(to_worker_, 'W', display));
   return SendFd(to_worker_, file.fd());
 }
 

@@ -63,6 +63,8 @@ class UnpackWorker {
   int reply_fd() const { return from_worker_; }
   // The worker receives `file` itself (a descriptor, never a path) and reads it from the start.
   Status SendUnpack(const File& file, const std::string& display, const UnpackLimits& limits);
+  // Sends one file back as a single entry named `display`, summarised if it is DICOM.
+  Status SendWhole(const File& file, const std::string& display);
   // Asks the worker to open a PDF with Poppler; it answers with one 'F' frame.
   Status SendCheckPdf(const File& file, uint64_t max_bytes);
   // The OCR check (ocr/): how many pages a document of `kind` has ('C', then 'F'), and the

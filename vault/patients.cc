@@ -40,11 +40,7 @@ Result<std::string> Vault::AddPatient(const PatientInfo& info) {
   SecureBuffer pk = SecureBuffer::Random(internal::kKeyBytes);
   const Bytes wrapped =
       internal::Seal(impl_->master_key_, pk.span(), "dossier-patient-key-v1:" + pid);
-  Impl::PatientKeys keys;
-  keys.field = internal::DeriveSubkey(pk, 1, "dsfield_");
-  keys.wrap = internal::DeriveSubkey(pk, 2, "dswrapk_");
-  keys.key = std::move(pk);
-  impl_->patient_keys_.emplace(pid, std::move(keys));
+  impl_->patient_keys_.emplace(pid, Impl::PatientKeys::From(std::move(pk)));
 
   DOSSIER_ASSIGN_OR_RETURN(auto tx, Impl::Tx::Begin(*impl_));
   DOSSIER_ASSIGN_OR_RETURN(
@@ -131,6 +127,12 @@ Status Vault::ErasePatient(const std::string& patient_id) {
           "UPDATE documents SET name_enc = NULL, wrapped_key = NULL, content_mac = NULL, "
           "status = 'erased' WHERE patient_id = ?1",
           "UPDATE pages SET text_enc = NULL WHERE doc_id IN "
+          "(SELECT id FROM documents WHERE patient_id = ?1)",
+          "UPDATE dicom_studies SET uid_mac = NULL, summary_enc = NULL WHERE case_id IN "
+          "(SELECT id FROM cases WHERE patient_id = ?1)",
+          "UPDATE dicom_series SET uid_mac = NULL, summary_enc = NULL WHERE case_id IN "
+          "(SELECT id FROM cases WHERE patient_id = ?1)",
+          "UPDATE dicom_instances SET uid_mac = NULL, summary_enc = NULL WHERE doc_id IN "
           "(SELECT id FROM documents WHERE patient_id = ?1)"}) {
       DOSSIER_ASSIGN_OR_RETURN(Stmt s, impl_->db_.Prepare(sql));
       s.Bind(1, patient_id);

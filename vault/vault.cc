@@ -262,11 +262,29 @@ Result<const Vault::Impl::PatientKeys*> Vault::Impl::Keys(const std::string& pat
   }
   auto key = internal::Open(master_key_, s.Blob(0), "dossier-patient-key-v1:" + patient_id);
   if (!key.ok()) return Corrupt("the key of patient " + patient_id + " fails authentication");
+  return &patient_keys_.emplace(patient_id, PatientKeys::From(std::move(key).value()))
+              .first->second;
+}
+
+Vault::Impl::PatientKeys Vault::Impl::PatientKeys::From(SecureBuffer patient_key) {
   PatientKeys keys;
-  keys.field = internal::DeriveSubkey(*key, 1, "dsfield_");
-  keys.wrap = internal::DeriveSubkey(*key, 2, "dswrapk_");
-  keys.key = std::move(key).value();
-  return &patient_keys_.emplace(patient_id, std::move(keys)).first->second;
+  keys.field = internal::DeriveSubkey(patient_key, 1, "dsfield_");
+  keys.wrap = internal::DeriveSubkey(patient_key, 2, "dswrapk_");
+  keys.uid = internal::DeriveSubkey(patient_key, 3, "dsuidmac");
+  keys.key = std::move(patient_key);
+  return keys;
+}
+
+Result<Bytes> Vault::Impl::UidMac(const std::string& patient_id, std::string_view what,
+                                  const std::string& uid) {
+  DOSSIER_ASSIGN_OR_RETURN(const PatientKeys* keys, Keys(patient_id));
+  std::string tagged(what);
+  tagged += '\0';
+  tagged += uid;
+  Bytes mac(32);
+  crypto_generichash(mac.data(), mac.size(), reinterpret_cast<const uint8_t*>(tagged.data()),
+                     tagged.size(), keys->uid.data(), keys->uid.size());
+  return mac;
 }
 
 Result<const SecureBuffer*> Vault::Impl::PatientKey(const std::string& patient_id) {

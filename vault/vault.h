@@ -157,6 +157,29 @@ class DocumentWriter {
   virtual Result<StoreOutcome> CommitWithDigest(const ContentDigest& digest) = 0;
 };
 
+// A stored DICOM document as ingest understood it (issue 5, doc/DICOM.md). The vault files it
+// under its study and series, found by keyed MACs of the UIDs (no UID is stored in the
+// clear); `summary` (dicom::ToJson) is sealed with the patient's field key.
+struct DicomInstanceInfo {
+  std::string study_uid, series_uid, instance_uid;
+  int instance_number = 0;
+  std::string summary;
+  // Why the series may be another patient's ("" when nothing says so); our own words only,
+  // never a name, since it is stored in the clear.
+  std::string mismatch;
+};
+
+// One series of a case: the study and series come from the first instance filed under them.
+struct DicomSeriesRecord {
+  std::string id;        // "ser_…"
+  std::string study_id;  // "stu_…"
+  std::string summary;   // JSON of the series' first instance: patient, study and series
+  std::string mismatch;  // as recorded at ingest
+  // Its instances, by instance number: document ids and their summaries (JSON).
+  std::vector<std::string> doc_ids;
+  std::vector<std::string> instance_summaries;
+};
+
 struct VerifyIssue {
   std::string doc_id;  // empty for orphans
   std::string object_id;
@@ -235,6 +258,13 @@ class Vault {
   // and Latin, ё = е, any white space matching any. Decrypts in memory only. Audited as
   // `document.search` — with the case, never the query (it may be a name).
   Result<std::vector<SearchHit>> Search(const std::string& case_id, const std::string& query);
+  // Files a stored DICOM document under its study and series (created as needed); returns
+  // the series id. Joins the open batch like any other write.
+  Result<std::string> AddDicomInstance(const std::string& doc_id, const DicomInstanceInfo& info);
+  // The case's DICOM series in the order they were first stored, decrypted in memory. Audited
+  // as `dicom.list`.
+  Result<std::vector<DicomSeriesRecord>> ListDicomSeries(const std::string& case_id);
+
   // Decrypts a document into `sink`, authenticating every chunk. Audited. kRejected when its
   // patient was erased; kCorrupt naming the document on any tampering.
   Status ReadDocument(const std::string& doc_id, ByteSink& sink);

@@ -4,10 +4,15 @@
 // Requests (parent → worker, over a Unix socket; each is followed by one byte carrying the
 // upload's descriptor as SCM_RIGHTS):
 //   'U' unpack: "<display name>\0<limits k=v;…>"   'P' check a PDF: "<max bytes>" (one 'F')
+//   'W' one whole file as a single entry: "<display name>"
+//   'N' count pages: "<kind>" ('C')              'A' analyse a page: "<kind>\0<page>" ('G')
 // Replies (worker → parent):
 //   'B' entry begins: path          'D' entry data: bytes (≤ 1 MiB)
 //   'E' entry ends: "\0" + digest, or reason    'R' refused: "path\0reason"
 //   'S' skipped: "path\0group"      'F' item finished: "" or "<code>\0reason"
+//   'M' the DICOM summary of the entry being sent (dicom::ToJson), after 'B' and before its
+//       data; a DICOM entry that cannot be read ends with 'E' and its reason instead
+//   'H' heartbeat                    'C' page count      'G' a page's analysis (JSON)
 // The digest of a whole entry (common/content_digest.h) is computed by the worker on its own
 // core, so the parent does not hash the bytes a second time.
 #pragma once
