@@ -210,7 +210,10 @@ Status Docs(const Context& ctx, const std::string& case_id) {
     for (const auto& s : series) {
       const auto& f = s.first;
       arr.push_back({{"id", s.record->id},
+                     {"name", SeriesLine(f.modality, static_cast<int>(s.record->doc_ids.size()),
+                                         f.study_date, f.series_description, f.object_kind)},
                      {"kind", "dicom-series"},
+                     {"status", "stored"},
                      {"object_kind", f.object_kind},
                      {"modality", f.modality},
                      {"description", f.series_description},
@@ -264,7 +267,8 @@ Status Docs(const Context& ctx, const std::string& case_id) {
   }
   std::printf("%zu document(s)", shown);
   if (!series.empty()) {
-    std::printf(" and %zu DICOM series (%zu instances)", series.size(), in_series.size());
+    std::printf(" and %zu DICOM series (%zu instance%s)", series.size(), in_series.size(),
+                in_series.size() == 1 ? "" : "s");
   }
   std::printf("\n");
   return Status::Ok();

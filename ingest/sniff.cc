@@ -1,5 +1,7 @@
 #include "ingest/sniff.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cstring>
 #include <string_view>
@@ -118,6 +120,17 @@ Sniffed Sniff(std::span<const uint8_t> h, uint64_t total_size) {
   // Last of the binary checks, after every fixed-offset magic: scanners that prepend junk.
   if (Contains(h, "%PDF-", 1024)) return Accept("pdf");
   if (LooksLikeText(h)) return Accept("text");
+  // A DICOM file behind a few stray bytes (a damaged copy), after every other format had its
+  // chance: say so, not "unrecognised".
+  for (size_t skip = 1; skip <= 8 && skip + 8 < h.size(); ++skip) {
+    if (dicom::LooksLikeDicom(h.subspan(skip))) {
+      return {"dicom",
+              fmt::format("damaged DICOM file: {} stray byte{} before its data — copy it from "
+                          "the disc again",
+                          skip, skip == 1 ? "" : "s"),
+              ""};
+    }
+  }
   return Refuse(
       "unrecognised content: Dossier accepts PDF, JPEG, PNG, TIFF, DICOM, Office documents and "
       "text — save the document in one of these formats");

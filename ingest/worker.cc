@@ -108,7 +108,13 @@ class FrameSink final : public UnpackSink {
       held_.clear();
       return WriteFrame(fd_, 'E', outcome.message());
     }
-    if (state_ != Held::kStreaming) DOSSIER_RETURN_IF_ERROR(SendHeld());
+    if (state_ != Held::kStreaming) {
+      DOSSIER_ASSIGN_OR_RETURN(std::string refusal, SendHeld());
+      if (!refusal.empty()) {
+        (void)digest_.Final();  // starts afresh for the next entry
+        return WriteFrame(fd_, 'E', refusal);
+      }
+    }
     const ContentDigest digest = digest_.Final();
     std::string done(1, '\0');
     done.append(reinterpret_cast<const char*>(digest.data()), digest.size());
@@ -139,16 +145,15 @@ class FrameSink final : public UnpackSink {
   }
 
   // The held entry ends: a DICOM one is summarised first ('M'), or sent and then refused
-  // with the reason; anything else is just sent.
-  Status SendHeld() {
+  // (the reason is returned, for the entry's end); anything else is just sent.
+  Result<std::string> SendHeld() {
     std::vector<uint8_t> bytes = std::move(held_);
     held_.clear();
     if (state_ == Held::kDicom || dicom::LooksLikeDicom(bytes)) {
       auto summary = dicom::Summarize(bytes);
       if (!summary.ok()) {
         DOSSIER_RETURN_IF_ERROR(Send(bytes));  // the parent still sees what it was, and its size
-        (void)digest_.Final();
-        return WriteFrame(fd_, 'E', summary.status().message());
+        return summary.status().message();
       }
       if (!summary->meta_header) {
         auto fixed = dicom::WithMetaHeader(bytes);
@@ -156,7 +161,8 @@ class FrameSink final : public UnpackSink {
       }
       DOSSIER_RETURN_IF_ERROR(WriteFrame(fd_, 'M', dicom::ToJson(*summary)));
     }
-    return Send(bytes);
+    DOSSIER_RETURN_IF_ERROR(Send(bytes));
+    return std::string();
   }
 
   static constexpr size_t kDataFrame = size_t{1} << 20;

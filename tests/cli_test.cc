@@ -122,13 +122,19 @@ TEST_F(CliTest, FullFlowFromInitToGet) {
     EXPECT_EQ(d["status"], "stored");
     kinds[d["name"]] = d["kind"];
   }
-  EXPECT_EQ(kinds, (std::map<std::string, std::string>{{"upload/disc/DICOM/IM000001", "dicom"},
+  // The DICOM file is shown as its series.
+  EXPECT_EQ(kinds, (std::map<std::string, std::string>{{"OT, 1 instance, 2026-11-10, MRI "
+                                                        "conclusion (demo)",
+                                                        "dicom-series"},
                                                        {"upload/epicrisis.pdf", "pdf"},
                                                        {"upload/lab-results.png", "png"},
                                                        {"upload/mri-conclusion.jpg", "jpeg"},
                                                        {"upload/patient-note.txt", "text"}}));
 
-  const std::string doc = docs[1]["id"];
+  std::string doc;
+  for (const auto& d : docs) {
+    if (d["name"] == "upload/epicrisis.pdf") doc = d["id"];
+  }
   const fs::path out = dir_ / "out.pdf";
   RunResult get = Run({"get", doc, "-o", out.string()});
   EXPECT_EQ(get.exit_code, 0) << get.err;
@@ -144,7 +150,9 @@ TEST_F(CliTest, FullFlowFromInitToGet) {
 
   RunResult cat = Run({"docs", "set-category", doc, "epicrisis"});
   EXPECT_EQ(cat.exit_code, 0) << cat.err;
-  EXPECT_EQ(Json({"docs", "--case", case_id})[1]["category"], "epicrisis");
+  for (const auto& d : Json({"docs", "--case", case_id})) {
+    if (d["id"] == doc) EXPECT_EQ(d["category"], "epicrisis");
+  }
   EXPECT_EQ(Run({"docs", "set-category", doc, "poetry"}).exit_code, 1);
 
   const nlohmann::json patients = Json({"patient", "list"});
@@ -199,11 +207,54 @@ TEST_F(CliTest, ADiscImageIngestsWithViewerSoftwareSkippedAsOneLine) {
   EXPECT_NE(r.out.find("skipped   disc viewer software, 4 files\n"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("13 stored, 0 duplicate, 4 skipped, 0 rejected\n"), std::string::npos)
       << r.out;
+  // The disc's 12 images are one series, shown as one line; the patient's name on the disc
+  // (Ivanov^Ivan^Petrovich) is the case patient's in Latin letters, so no warning.
+  EXPECT_NE(r.out.find("stored    dicom    CT, 12 instances, 2026-11-10, Axial 0.5 mm  ser_"),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(r.out.find("ANOTHER PATIENT"), std::string::npos) << r.out;
   const auto docs = Json({"docs", "--case", case_id});
-  ASSERT_EQ(docs.size(), 13u);
-  size_t dicom = 0;
-  for (const auto& d : docs) dicom += d["kind"] == "dicom";
-  EXPECT_EQ(dicom, 12u);
+  ASSERT_EQ(docs.size(), 2u);
+  EXPECT_EQ(docs[0]["kind"], "dicomdir");
+  EXPECT_EQ(docs[1]["kind"], "dicom-series");
+  EXPECT_EQ(docs[1]["instances"], 12);
+  EXPECT_EQ(docs[1]["modality"], "CT");
+  EXPECT_EQ(docs[1]["dicom_patient"], "Ivanov^Ivan^Petrovich");
+  EXPECT_EQ(docs[1]["documents"].size(), 12u);
+  EXPECT_EQ(docs[1]["problems"], nlohmann::json::array());
+}
+
+TEST_F(CliTest, ADiscOfAnotherPatientIsFlaggedLoudly) {
+  const std::string case_id = InitPatientCase();  // Иванов Иван
+  const fs::path up = dir_ / "up";
+  fs::create_directories(up);
+  fs::copy_file(testing::kPydicomFiles / "CT_small.dcm", up / "CT_small.dcm");
+  RunResult r = Run({"ingest", "--case", case_id, up.string()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;  // stored: only a person can tell whose disc it is
+  EXPECT_NE(r.out.find("stored    dicom    CT, 1 instance, 2004-01-19, e+1  ser_"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("          ! ANOTHER PATIENT? the patient's name on the disc is not the "
+                       "case's patient's — check that this disc is theirs\n"),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(r.err,
+            "dossier: WARNING: 1 series may belong to another patient (marked above): check the "
+            "disc before sending it to a clinic\n");
+  RunResult docs = Run({"docs", "--case", case_id});
+  EXPECT_NE(docs.out.find("! ANOTHER PATIENT? the patient's name on the disc is not the case's "
+                          "patient's\n"),
+            std::string::npos)
+      << docs.out;
+  EXPECT_NE(docs.out.find("0 document(s) and 1 DICOM series (1 instance)\n"), std::string::npos)
+      << docs.out;
+  const auto json = Json({"docs", "--case", case_id});
+  ASSERT_EQ(json.size(), 1u);
+  EXPECT_EQ(json[0]["kind"], "dicom-series");
+  EXPECT_EQ(json[0]["dicom_patient"], "CompressedSamples^CT1");
+  EXPECT_EQ(json[0]["mismatch"], "the patient's name on the disc is not the case's patient's");
+  EXPECT_EQ(json[0]["study_uid"], "1.3.6.1.4.1.5962.1.2.1.20040119072730.12322");
+  EXPECT_EQ(json[0]["instances"], 1);
 }
 
 TEST_F(CliTest, PassphraseRulesAndWrongPassphraseChangesNothing) {
