@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/text.h"
+#include "dicom/internal/parse.h"
 
 namespace dossier::dicom {
 namespace {
@@ -125,8 +126,9 @@ std::vector<std::string> ReferencedFiles(DcmDataset& ds) {
   return files;
 }
 
-// Parses `bytes` into `ff`: kRejected with the reason a patient can act on.
-Status Parse(std::span<const uint8_t> bytes, DcmFileFormat& ff) {
+}  // namespace
+
+Status internal::Parse(std::span<const uint8_t> bytes, DcmFileFormat& ff) {
   Init();
   if (!LooksLikeDicom(bytes)) {
     return Rejected(
@@ -147,11 +149,9 @@ Status Parse(std::span<const uint8_t> bytes, DcmFileFormat& ff) {
                                           read.text()));
 }
 
-}  // namespace
-
 Result<InstanceSummary> Summarize(std::span<const uint8_t> bytes) {
   DcmFileFormat ff;
-  DOSSIER_RETURN_IF_ERROR(Parse(bytes, ff));
+  DOSSIER_RETURN_IF_ERROR(internal::Parse(bytes, ff));
   DcmDataset& ds = *ff.getDataset();
   InstanceSummary s;
   DcmMetaInfo* meta = ff.getMetaInfo();
@@ -212,7 +212,7 @@ Result<InstanceSummary> Summarize(std::span<const uint8_t> bytes) {
 
 Result<std::vector<uint8_t>> WithMetaHeader(std::span<const uint8_t> bytes) {
   DcmFileFormat ff;
-  DOSSIER_RETURN_IF_ERROR(Parse(bytes, ff));
+  DOSSIER_RETURN_IF_ERROR(internal::Parse(bytes, ff));
   DcmDataset& ds = *ff.getDataset();
   const E_TransferSyntax xfer = ds.getOriginalXfer();
   std::vector<uint8_t> out;

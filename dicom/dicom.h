@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -89,6 +91,55 @@ class SeriesTally {
   std::vector<std::pair<std::string, int>> problems_;
   std::vector<std::string> uids_;  // sorted
 };
+
+// --- Exports (dicom/export.cc) ---
+
+// De-identification by DICOM PS3.15 Annex E, Basic Application Level Confidentiality Profile,
+// with the Retain Longitudinal Temporal Information (Full Dates) and Retain Patient
+// Characteristics options; optionally, lossless JPEG-LS re-compression.
+struct ExportOptions {
+  // What the clinic sees instead of the patient's name and ID (a pseudonym it can quote).
+  std::string patient_name = "ANONYMOUS";
+  std::string patient_id = "ANONYMOUS";
+  // Re-compress pixel data to JPEG-LS lossless where that loses nothing (8–16 bit data that
+  // is not already lossy); keep the original encoding otherwise.
+  bool jpeg_ls = false;
+};
+
+struct ExportedInstance {
+  std::vector<uint8_t> bytes;  // a Part 10 file
+  std::string sop_class_uid;
+  std::string sop_instance_uid;  // the new one
+  std::string transfer_syntax_uid;
+  // BurnedInAnnotation = YES: names may be written into the pixels themselves, which no
+  // attribute-level de-identification removes. The manager must look before sending.
+  bool burned_in_annotation = false;
+  bool recompressed = false;  // JPEG-LS was applied
+  std::string kept_reason;    // with jpeg_ls: why the original encoding was kept, or ""
+};
+
+// Maps an original UID to its replacement: the same UID must always map to the same
+// replacement (within an export, and for the same study across exports).
+using UidMap = std::function<std::string(const std::string& uid)>;
+
+// De-identifies one instance (see ExportOptions). Private elements, overlays and curves are
+// removed; names, IDs and addresses removed or emptied (type 2 attributes are emptied, not
+// removed, so the result stays valid); every instance-specific UID is replaced through
+// `map_uid`; dates, times and patient characteristics (sex, age, size, weight) are kept; the
+// result says so (PatientIdentityRemoved, DeidentificationMethod and its code sequence).
+// kRejected as Summarize would be.
+Result<ExportedInstance> Deidentify(std::span<const uint8_t> bytes, const ExportOptions& options,
+                                    const UidMap& map_uid);
+
+// "2.25." and the 128-bit number in decimal: a UID from 16 random (or keyed-hash) bytes, as
+// PS3.5 B.2 allows without a registered root.
+std::string UidFromBytes(std::span<const uint8_t, 16> bytes);
+
+// Writes `folder`/DICOMDIR for the files `file_ids` ("DICOM/S001/IM0001": upper case, at most
+// 8 characters per component, already in `folder`). General Purpose CD-R profile when every
+// file is Explicit VR Little Endian, else STD-GEN-MIME (which allows compressed syntaxes).
+Status WriteDicomdir(const std::filesystem::path& folder, const std::vector<std::string>& file_ids,
+                     const std::string& fileset_id);
 
 // A DICOMDIR file ID or a path on a disc as compared with each other: ASCII upper case,
 // "/"-separated, each component without an ISO 9660 version suffix (";1").

@@ -5,6 +5,7 @@
 // benchmark and the demo. Everything is fictional.
 //
 //   make_ct_disc --out disc.iso [--instances 2000] [--size 512]
+//   make_ct_disc --folder DIR ...   (the disc's files in DIR instead of an ISO image)
 #include <archive.h>
 #include <archive_entry.h>
 #include <dcmtk/dcmdata/dcddirif.h>
@@ -52,24 +53,30 @@ bool Check(const OFCondition& c, const char* what) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string out;
+  std::string out, folder;
   int instances = 2000, size = 512;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     if (a == "--out")
       out = argv[i + 1];
+    else if (a == "--folder")
+      folder = argv[i + 1];
     else if (a == "--instances")
       instances = std::atoi(argv[i + 1]);
     else if (a == "--size")
       size = std::atoi(argv[i + 1]);
   }
-  if (out.empty() || instances < 1 || instances > 9999 || size < 16) {
-    std::fprintf(stderr, "usage: make_ct_disc --out disc.iso [--instances 1..9999] [--size 512]\n");
+  if (out.empty() == folder.empty() || instances < 1 || instances > 9999 || size < 16) {
+    std::fprintf(stderr,
+                 "usage: make_ct_disc --out disc.iso | --folder DIR [--instances 1..9999] "
+                 "[--size 512]\n");
     return 1;
   }
   OFLog::configure(OFLogger::WARN_LOG_LEVEL);
-  out = fs::absolute(out).string();
-  const fs::path work = fs::temp_directory_path() / ("ctdisc-" + std::to_string(::getpid()));
+  if (!out.empty()) out = fs::absolute(out).string();
+  const fs::path work = folder.empty()
+                            ? fs::temp_directory_path() / ("ctdisc-" + std::to_string(::getpid()))
+                            : fs::absolute(folder);
   fs::create_directories(work / "DICOM" / "S001");
 
   char study[100], series[100], uid[100], frame[100];
@@ -130,6 +137,12 @@ int main(int argc, char** argv) {
     ds->putAndInsertString(DCM_ContentDate, "20261110");
     ds->putAndInsertString(DCM_ContentTime, "101500");
     ds->putAndInsertString(DCM_Manufacturer, "Dossier synthetic");
+    // What real discs carry beside the patient's name: where, who, and a vendor's private
+    // copy of the name (the de-identification tests look for all of it).
+    ds->putAndInsertString(DCM_InstitutionName, "City Hospital No. 1");
+    ds->putAndInsertString(DCM_OperatorsName, "Petrova^Anna");
+    ds->putAndInsertString(DcmTag(0x0029, 0x0010, EVR_LO), "DOSSIER SYNTHETIC");
+    ds->putAndInsertString(DcmTag(0x0029, 0x1010, EVR_LO), "Ivanov Ivan Petrovich");
     ds->putAndInsertString(DCM_SliceThickness, "0.5");
     ds->putAndInsertString(DCM_RescaleIntercept, "-1024");
     ds->putAndInsertString(DCM_RescaleSlope, "1");
@@ -163,6 +176,10 @@ int main(int argc, char** argv) {
     if (!Check(dir.writeDicomDir(), "DICOMDIR")) return 1;
   }
   fs::current_path(here);
+  if (!folder.empty()) {
+    std::printf("%s: %d CT instances of %dx%d, DICOMDIR\n", folder.c_str(), instances, size, size);
+    return 0;
+  }
   std::ofstream(work / "AUTORUN.INF") << "[autorun]\r\nopen=VIEWER\\VIEWER.EXE\r\n";
   fs::create_directories(work / "VIEWER");
   for (const char* f : {"VIEWER.EXE", "DCMLIB.DLL", "IMAGING.DLL"}) {

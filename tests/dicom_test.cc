@@ -5,8 +5,14 @@
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
 #include <dcmtk/dcmdata/dcuid.h>
+#include <dcmtk/dcmdata/dcistrmb.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
+#include <array>
+#include <cstdio>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "tests/test_util.h"
@@ -249,6 +255,202 @@ TEST(DicomTest, FileIdsCompareWithoutCaseAndVersionSuffixes) {
   EXPECT_EQ(FileIdKey("dicom/s001/im0001;1"), "DICOM/S001/IM0001");
   EXPECT_EQ(FileIdKey("DICOM\\S001\\IM0001"), "DICOM/S001/IM0001");
   EXPECT_EQ(FileIdKey("a;b/c;12"), "A;B/C");
+}
+
+// Runs `command`; its exit code and everything it printed.
+std::pair<int, std::string> Shell(const std::string& command) {
+  std::string out;
+  FILE* p = ::popen((command + " 2>&1").c_str(), "r");
+  if (p == nullptr) return {-1, ""};
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
+  const int status = ::pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+// dciodvfy's and dcentvfy's error lines ("Error - …", and "Abort - …" when it could not
+// check at all); an exit code above 1 means the tool itself failed.
+std::vector<std::string> ErrorLines(const std::string& output) {
+  std::vector<std::string> errors;
+  size_t start = 0;
+  while (start < output.size()) {
+    size_t end = output.find('\n', start);
+    if (end == std::string::npos) end = output.size();
+    const std::string line = output.substr(start, end - start);
+    if (line.find("Error") != std::string::npos || line.find("Abort") != std::string::npos) {
+      errors.push_back(line);
+    }
+    start = end + 1;
+  }
+  return errors;
+}
+
+class DicomExportTest : public testing::TempDirTest {
+ protected:
+  // A synthetic CT disc (samples/make_ct_disc) of `n` slices in dir_/disc, with a name,
+  // an ID, a birth date, a hospital, an operator and a vendor's private copy of the name.
+  std::vector<std::string> MakeDisc(int n) {
+    const std::string cmd = std::string(DOSSIER_MAKE_CT_DISC) + " --folder " +
+                            (dir_ / "disc").string() + " --instances " + std::to_string(n) +
+                            " --size 64 > /dev/null";
+    EXPECT_EQ(std::system(cmd.c_str()), 0);
+    std::vector<std::string> ids;
+    for (int i = 1; i <= n; ++i) ids.push_back(fmt::format("DICOM/S001/IM{:04d}", i));
+    return ids;
+  }
+  // A UID map as the vault keeps it: the same UID always gets the same replacement.
+  std::string Map(const std::string& uid) {
+    auto [it, added] = uids_.try_emplace(uid, "");
+    if (added) {
+      std::array<uint8_t, 16> b{};
+      for (size_t i = 0; i < uid.size(); ++i) b[i % 16] ^= static_cast<uint8_t>(uid[i] + i);
+      it->second = UidFromBytes(b);
+    }
+    return it->second;
+  }
+  std::map<std::string, std::string> uids_;
+};
+
+TEST_F(DicomExportTest, DeidentifiedSeriesIsValidConsistentAndCarriesNoIdentity) {
+  const auto ids = MakeDisc(3);
+  const std::string original = testing::ReadFile(dir_ / "disc" / ids[0]);
+  auto before = Summarize({reinterpret_cast<const uint8_t*>(original.data()), original.size()});
+  ASSERT_TRUE(before.ok());
+  const fs::path out = dir_ / "out";
+  ExportOptions options;
+  options.patient_name = "PATIENT^7K2Q";
+  options.patient_id = "7K2Q";
+  for (const auto& id : ids) {
+    const std::string bytes = testing::ReadFile(dir_ / "disc" / id);
+    auto r = Deidentify({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}, options,
+                        [&](const std::string& uid) { return Map(uid); });
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    EXPECT_FALSE(r->burned_in_annotation);
+    fs::create_directories((out / id).parent_path());
+    testing::WriteFile(out / id, std::string(r->bytes.begin(), r->bytes.end()));
+  }
+  const Status dicomdir = WriteDicomdir(out, ids, "DOSSIER");
+  ASSERT_TRUE(dicomdir.ok()) << dicomdir.message();
+
+  // What the standard's own checkers say: no errors, per file, for the DICOMDIR, and across
+  // the series (dcentvfy: the same patient, study and series in every file).
+  for (const auto& id : ids) {
+    auto [rc, text] = Shell("dciodvfy " + (out / id).string());
+    EXPECT_LE(rc, 1) << text;
+    EXPECT_NE(text.find("CTImage"), std::string::npos) << text;  // it checked the CT IOD
+    EXPECT_EQ(ErrorLines(text), std::vector<std::string>{}) << id << "\n" << text;
+  }
+  auto [dir_rc, dir_text] = Shell("dciodvfy " + (out / "DICOMDIR").string());
+  EXPECT_LE(dir_rc, 1) << dir_text;
+  EXPECT_NE(dir_text.find("BasicDirectory"), std::string::npos) << dir_text;
+  EXPECT_EQ(ErrorLines(dir_text), std::vector<std::string>{}) << dir_text;
+  std::string all;
+  for (const auto& id : ids) all += " " + (out / id).string();
+  auto [ent_rc, ent_text] = Shell("dcentvfy" + all);
+  EXPECT_LE(ent_rc, 1) << ent_text;
+  EXPECT_EQ(ErrorLines(ent_text), std::vector<std::string>{}) << ent_text;
+  // The check has teeth: a slice of the same study given another pseudonym is caught.
+  {
+    const std::string bytes = testing::ReadFile(dir_ / "disc" / ids[1]);
+    ExportOptions other = options;
+    other.patient_name = "OTHER^NAME";
+    auto r = Deidentify({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}, other,
+                        [&](const std::string& uid) { return Map(uid) + ".9"; });
+    ASSERT_TRUE(r.ok());
+    testing::WriteFile(dir_ / "odd.dcm", std::string(r->bytes.begin(), r->bytes.end()));
+  }
+  auto [mix_rc, mix_text] = Shell("dcentvfy" + all + " " + (dir_ / "odd.dcm").string());
+  EXPECT_LE(mix_rc, 1) << mix_text;
+  EXPECT_NE(ErrorLines(mix_text), std::vector<std::string>{}) << mix_text;
+
+  // Nothing of the person, the hospital or the original UIDs is left, in any file.
+  for (const std::string& secret :
+       {std::string("Ivanov"), std::string("DEMO-0001"), std::string("19800201"),
+        std::string("City Hospital"), std::string("Petrova"), std::string("A2026111001"),
+        before->study_uid, before->series_uid, before->sop_instance_uid}) {
+    EXPECT_EQ(testing::FilesContaining(out, secret), std::vector<std::string>{}) << secret;
+  }
+  // What stays: the dates, the patient's sex, the images; and it says what was done.
+  const std::string first = testing::ReadFile(out / ids[0]);
+  auto after = Summarize({reinterpret_cast<const uint8_t*>(first.data()), first.size()});
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->patient_name, "PATIENT^7K2Q");
+  EXPECT_EQ(after->patient_id, "7K2Q");
+  EXPECT_EQ(after->birth_date, "");
+  EXPECT_EQ(after->sex, "M");
+  EXPECT_EQ(after->study_date, "20261110");
+  EXPECT_EQ(after->study_uid, Map(before->study_uid));
+  EXPECT_EQ(after->rows, 64);
+  EXPECT_EQ(after->sop_class_uid, before->sop_class_uid);
+  DcmFileFormat ff;
+  ASSERT_TRUE(ff.loadFile((out / ids[0]).c_str()).good());
+  OFString removed, method;
+  ff.getDataset()->findAndGetOFString(DCM_PatientIdentityRemoved, removed);
+  EXPECT_EQ(removed, "YES");
+  DcmItem* code = nullptr;
+  ASSERT_TRUE(
+      ff.getDataset()->findAndGetSequenceItem(DCM_DeidentificationMethodCodeSequence, code, 0).good());
+  code->findAndGetOFString(DCM_CodeValue, method);
+  EXPECT_EQ(method, "113100");
+  EXPECT_FALSE(ff.getDataset()->tagExists(DcmTagKey(0x0029, 0x1010)));  // private: gone
+}
+
+TEST_F(DicomExportTest, JpegLsIsLosslessAndKeepsWhatItCannotImprove) {
+  const auto ids = MakeDisc(1);
+  const std::string bytes = testing::ReadFile(dir_ / "disc" / ids[0]);
+  ExportOptions options;
+  options.jpeg_ls = true;
+  auto map = [&](const std::string& uid) { return Map(uid); };
+  auto r = Deidentify({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}, options, map);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_TRUE(r->recompressed);
+  EXPECT_EQ(r->kept_reason, "");
+  EXPECT_EQ(r->transfer_syntax_uid, UID_JPEGLSLosslessTransferSyntax);
+  EXPECT_LT(r->bytes.size(), bytes.size());
+  // Lossless: decoded again, the pixels are the original ones.
+  auto pixels = [](const std::vector<uint8_t>& file) {
+    DcmInputBufferStream in;
+    in.setBuffer(file.data(), static_cast<offile_off_t>(file.size()));
+    in.setEos();
+    DcmFileFormat ff;
+    ff.transferInit();
+    EXPECT_TRUE(ff.read(in).good());
+    ff.transferEnd();
+    DcmDataset* ds = ff.getDataset();
+    EXPECT_TRUE(ds->chooseRepresentation(EXS_LittleEndianExplicit, nullptr).good());
+    const Uint16* data = nullptr;
+    unsigned long count = 0;
+    EXPECT_TRUE(ds->findAndGetUint16Array(DCM_PixelData, data, &count).good());
+    return std::vector<Uint16>(data, data + count);
+  };
+  const std::vector<uint8_t> original(bytes.begin(), bytes.end());
+  EXPECT_EQ(pixels(r->bytes), pixels(original));
+  // What it cannot improve is kept as it is, and says why.
+  for (const auto& [name, reason] :
+       {std::pair<std::string, std::string>{"JPEG-lossy.dcm",
+                                            "lossy JPEG Extended, Process 2+4: re-compressing "
+                                            "cannot help"},
+        {"MR_small_jp2klossless.dcm",
+         "JPEG 2000 (Lossless only), which this DCMTK cannot decode"},
+        {"SC_rgb_rle_32bit.dcm", "32-bit pixel data"},
+        {"rtplan.dcm", "no pixel data"}}) {
+    const std::string f = testing::ReadFile(kPydicomFiles / name);
+    auto kept = Deidentify({reinterpret_cast<const uint8_t*>(f.data()), f.size()}, options, map);
+    ASSERT_TRUE(kept.ok()) << name << ": " << kept.status().message();
+    EXPECT_FALSE(kept->recompressed) << name;
+    EXPECT_EQ(kept->kept_reason, reason) << name;
+  }
+}
+
+TEST_F(DicomExportTest, UidsFromBytesAreValidAndDistinct) {
+  std::array<uint8_t, 16> zero{}, max{};
+  max.fill(0xFF);
+  EXPECT_EQ(UidFromBytes(zero), "2.25.0");
+  EXPECT_EQ(UidFromBytes(max), "2.25.340282366920938463463374607431768211455");
+  std::array<uint8_t, 16> one{};
+  one[15] = 1;
+  EXPECT_EQ(UidFromBytes(one), "2.25.1");
 }
 
 }  // namespace

@@ -1,0 +1,284 @@
+// DICOM for exports: PS3.15 Annex E de-identification, JPEG-LS re-compression and DICOMDIR
+// writing, all with DCMTK.
+#include <dcmtk/dcmdata/dccodec.h>
+#include <dcmtk/dcmdata/dcddirif.h>
+#include <dcmtk/dcmdata/dcdeftag.h>
+#include <dcmtk/dcmdata/dcfilefo.h>
+#include <dcmtk/dcmdata/dcistrmb.h>
+#include <dcmtk/dcmdata/dcostrmb.h>
+#include <dcmtk/dcmdata/dcsequen.h>
+#include <dcmtk/dcmdata/dcuid.h>
+#include <dcmtk/dcmdata/dcvrpn.h>
+#include <dcmtk/dcmdata/dcxfer.h>
+#include <dcmtk/dcmjpls/djencode.h>
+#include <dcmtk/dcmjpls/djrparam.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <mutex>
+
+#include "dicom/dicom.h"
+#include "dicom/internal/parse.h"
+
+namespace dossier::dicom {
+namespace {
+
+using Tag = std::pair<uint16_t, uint16_t>;
+
+// PS3.15 Table E.1-1, Basic Profile action X (remove), for the attributes discs carry, less
+// those the two options retain (dates and times; sex, age, size, weight, ethnic group,
+// smoking and pregnancy status).
+constexpr Tag kRemove[] = {
+    {0x0008, 0x0080}, {0x0008, 0x0081}, {0x0008, 0x0082}, {0x0008, 0x0092}, {0x0008, 0x0094},
+    {0x0008, 0x0096}, {0x0008, 0x1010}, {0x0008, 0x1030}, {0x0008, 0x103E}, {0x0008, 0x1040},
+    {0x0008, 0x1048}, {0x0008, 0x1049}, {0x0008, 0x1050}, {0x0008, 0x1052}, {0x0008, 0x1060},
+    {0x0008, 0x1062}, {0x0008, 0x1070}, {0x0008, 0x1072}, {0x0008, 0x1080}, {0x0008, 0x1084},
+    {0x0008, 0x1110}, {0x0008, 0x1111}, {0x0008, 0x1120}, {0x0008, 0x2111}, {0x0010, 0x0021},
+    {0x0010, 0x0032}, {0x0010, 0x0050}, {0x0010, 0x0101}, {0x0010, 0x1000}, {0x0010, 0x1001},
+    {0x0010, 0x1002}, {0x0010, 0x1005}, {0x0010, 0x1040}, {0x0010, 0x1060}, {0x0010, 0x1080},
+    {0x0010, 0x1081}, {0x0010, 0x1090}, {0x0010, 0x2150}, {0x0010, 0x2152}, {0x0010, 0x2154},
+    {0x0010, 0x2180}, {0x0010, 0x21B0}, {0x0010, 0x21F0}, {0x0010, 0x2297}, {0x0010, 0x2299},
+    {0x0010, 0x4000}, {0x0018, 0x1000}, {0x0018, 0x1004}, {0x0018, 0x1005}, {0x0018, 0x1007},
+    {0x0018, 0x1008}, {0x0018, 0x1030}, {0x0018, 0x1400}, {0x0018, 0x4000}, {0x0018, 0x700A},
+    {0x0018, 0x9424}, {0x0018, 0xA003}, {0x0020, 0x4000}, {0x0020, 0x9158}, {0x0032, 0x1030},
+    {0x0032, 0x1032}, {0x0032, 0x1033}, {0x0032, 0x1060}, {0x0032, 0x4000}, {0x0038, 0x0010},
+    {0x0038, 0x0300}, {0x0038, 0x0400}, {0x0038, 0x0500}, {0x0040, 0x0001}, {0x0040, 0x0006},
+    {0x0040, 0x0007}, {0x0040, 0x0009}, {0x0040, 0x0010}, {0x0040, 0x0011}, {0x0040, 0x0241},
+    {0x0040, 0x0242}, {0x0040, 0x0243}, {0x0040, 0x0253}, {0x0040, 0x0254}, {0x0040, 0x0275},
+    {0x0040, 0x0280}, {0x0040, 0x1001}, {0x0040, 0x1002}, {0x0040, 0x1400}, {0x0040, 0x2400},
+    {0x0040, 0xA027}, {0x0040, 0xA730}, {0x0400, 0x0500}, {0x0400, 0x0550}, {0x0400, 0x0561},
+    {0x4FFE, 0x0001}, {0xFFFA, 0xFFFA},
+};
+
+// Action Z (emptied, kept: type 2 in the IODs that have them). Names and IDs the profile
+// replaces get the export's pseudonym instead (ExportOptions).
+constexpr Tag kEmpty[] = {
+    {0x0008, 0x0050},  // AccessionNumber
+    {0x0008, 0x0090},  // ReferringPhysicianName
+    {0x0010, 0x0030},  // PatientBirthDate
+    {0x0020, 0x0010},  // StudyID
+    {0x0040, 0x2016},  // PlacerOrderNumberImagingServiceRequest
+    {0x0040, 0x2017},  // FillerOrderNumberImagingServiceRequest
+    {0x0040, 0xA088},  // VerifyingObserverIdentificationCodeSequence
+};
+
+// UIDs that name a class or an encoding, not an instance: never replaced.
+constexpr Tag kClassUids[] = {
+    {0x0008, 0x0016}, {0x0008, 0x1150}, {0x0004, 0x1510}, {0x0004, 0x1512},
+    {0x0008, 0x001A}, {0x0008, 0x0062}, {0x0008, 0x010C}, {0x0008, 0x0117},
+};
+
+bool In(std::span<const Tag> list, const DcmTagKey& key) {
+  const Tag t{key.getGroup(), key.getElement()};
+  return std::find(list.begin(), list.end(), t) != list.end();
+}
+
+bool StandardUid(const std::string& uid) { return uid.rfind("1.2.840.10008.", 0) == 0; }
+
+// Applies the profile to every element of `item`, recursing into sequences.
+Status Clean(DcmItem& item, const UidMap& map_uid) {
+  std::vector<DcmTagKey> remove;
+  for (unsigned long i = 0; i < item.card(); ++i) {
+    DcmElement* e = item.getElement(i);
+    const DcmTagKey key = e->getTag().getXTag();
+    const uint16_t group = key.getGroup();
+    if ((group & 1) != 0 || In(kRemove, key) ||
+        ((group & 0xFF00) == 0x5000) ||  // curves (retired)
+        ((group & 0xFF00) == 0x6000 && (key.getElement() == 0x3000 || key.getElement() == 0x4000))) {
+      remove.push_back(key);
+      continue;
+    }
+    if (In(kEmpty, key)) {
+      if (e->ident() == EVR_SQ) {
+        static_cast<DcmSequenceOfItems*>(e)->clear();
+      } else {
+        e->putString("");
+      }
+      continue;
+    }
+    const DcmEVR vr = e->ident();
+    if (vr == EVR_SQ) {
+      auto* seq = static_cast<DcmSequenceOfItems*>(e);
+      for (unsigned long k = 0; k < seq->card(); ++k) {
+        DOSSIER_RETURN_IF_ERROR(Clean(*seq->getItem(k), map_uid));
+      }
+    } else if (vr == EVR_PN) {
+      e->putString("");  // any other person's name: referring, reading, operator, observer
+    } else if (vr == EVR_UI && !In(kClassUids, key)) {
+      OFString value;
+      if (e->getOFStringArray(value).bad() || value.empty()) continue;
+      std::string mapped, part;
+      std::string all(value.c_str(), value.length());
+      size_t start = 0;
+      while (start <= all.size()) {
+        size_t end = all.find('\\', start);
+        if (end == std::string::npos) end = all.size();
+        part = all.substr(start, end - start);
+        while (!part.empty() && (part.back() == ' ' || part.back() == '\0')) part.pop_back();
+        if (!mapped.empty() || start > 0) mapped += '\\';
+        mapped += part.empty() || StandardUid(part) ? part : map_uid(part);
+        start = end + 1;
+      }
+      e->putString(mapped.c_str());
+    }
+  }
+  for (const DcmTagKey& key : remove) {
+    delete item.remove(key);
+  }
+  return Status::Ok();
+}
+
+void PutCode(DcmItem& item, const char* value, const char* meaning) {
+  item.putAndInsertString(DCM_CodeValue, value);
+  item.putAndInsertString(DCM_CodingSchemeDesignator, "DCM");
+  item.putAndInsertString(DCM_CodeMeaning, meaning);
+}
+
+// Writes `ff` as a Part 10 file in `xfer` with a new meta header.
+Result<std::vector<uint8_t>> Serialize(DcmFileFormat& ff, E_TransferSyntax xfer) {
+  std::vector<uint8_t> out;
+  std::vector<uint8_t> chunk(256 * 1024);
+  DcmOutputBufferStream stream(chunk.data(), chunk.size());
+  auto drain = [&] {
+    void* data = nullptr;
+    offile_off_t n = 0;
+    stream.flushBuffer(data, n);
+    const auto* p = static_cast<const uint8_t*>(data);
+    out.insert(out.end(), p, p + n);
+  };
+  ff.transferInit();
+  OFCondition c;
+  while ((c = ff.write(stream, xfer, EET_ExplicitLength, nullptr, EGL_recalcGL,
+                       EPD_withoutPadding, 0, 0, 0, EWM_createNewMeta)) == EC_StreamNotifyClient) {
+    drain();
+  }
+  drain();
+  ff.transferEnd();
+  if (c.bad()) return Internal(std::string("cannot write the DICOM file: ") + c.text());
+  return out;
+}
+
+// Why JPEG-LS lossless cannot be applied to this data set, or "".
+std::string JpegLsObstacle(DcmDataset& ds, const DcmXfer& original) {
+  if (!ds.tagExists(DCM_PixelData)) return "no pixel data";
+  if (original.getXfer() == EXS_JPEGLSLossless) return "already JPEG-LS";
+  if (original.isEncapsulated() && original.isLossy()) {
+    return "lossy " + std::string(original.getXferName()) + ": re-compressing cannot help";
+  }
+  Uint16 bits = 0;
+  ds.findAndGetUint16(DCM_BitsAllocated, bits);
+  if (bits > 16 || bits < 8) return fmt::format("{}-bit pixel data", bits);
+  if (original.isEncapsulated() &&
+      !DcmCodecList::canChangeCoding(original.getXfer(), EXS_LittleEndianExplicit)) {
+    return std::string(original.getXferName()) + ", which this DCMTK cannot decode";
+  }
+  return "";
+}
+
+}  // namespace
+
+std::string UidFromBytes(std::span<const uint8_t, 16> bytes) {
+  std::array<uint8_t, 16> n;
+  std::copy(bytes.begin(), bytes.end(), n.begin());
+  std::string digits;
+  bool zero = false;
+  while (!zero) {  // divide the big-endian number by 10 until it is 0
+    unsigned rem = 0;
+    zero = true;
+    for (uint8_t& b : n) {
+      const unsigned cur = (rem << 8) | b;
+      b = static_cast<uint8_t>(cur / 10);
+      rem = cur % 10;
+      if (b != 0) zero = false;
+    }
+    digits.push_back(static_cast<char>('0' + rem));
+  }
+  std::reverse(digits.begin(), digits.end());
+  return "2.25." + digits;
+}
+
+Result<ExportedInstance> Deidentify(std::span<const uint8_t> bytes, const ExportOptions& options,
+                                    const UidMap& map_uid) {
+  static std::once_flag encoders;
+  std::call_once(encoders, [] { DJLSEncoderRegistration::registerCodecs(); });
+  DcmFileFormat ff;
+  DOSSIER_RETURN_IF_ERROR(internal::Parse(bytes, ff));
+  DcmDataset& ds = *ff.getDataset();
+  const DcmXfer original(ds.getOriginalXfer());
+  ExportedInstance out;
+  OFString burned;
+  out.burned_in_annotation =
+      ds.findAndGetOFString(DCM_BurnedInAnnotation, burned).good() && burned == "YES";
+
+  DOSSIER_RETURN_IF_ERROR(Clean(ds, map_uid));
+  ds.putAndInsertString(DCM_PatientName, options.patient_name.c_str());
+  ds.putAndInsertString(DCM_PatientID, options.patient_id.c_str());
+  ds.putAndInsertString(DCM_PatientIdentityRemoved, "YES");
+  ds.putAndInsertString(DCM_DeidentificationMethod,
+                        "PS3.15 E.1 Basic Profile\\Retain Full Dates\\Retain Patient Chars");
+  ds.putAndInsertString(DCM_LongitudinalTemporalInformationModified, "UNMODIFIED");
+  delete ds.remove(DCM_DeidentificationMethodCodeSequence);
+  for (const auto& [value, meaning] :
+       {std::pair{"113100", "Basic Application Confidentiality Profile"},
+        {"113106", "Retain Longitudinal Temporal Information Full Dates Option"},
+        {"113108", "Retain Patient Characteristics Option"}}) {
+    DcmItem* code = nullptr;
+    if (ds.findOrCreateSequenceItem(DCM_DeidentificationMethodCodeSequence, code, -2).good()) {
+      PutCode(*code, value, meaning);
+    }
+  }
+
+  E_TransferSyntax xfer = original.getXfer();
+  if (options.jpeg_ls) {
+    out.kept_reason = JpegLsObstacle(ds, original);
+    if (out.kept_reason.empty()) {
+      const DJLSRepresentationParameter lossless(2, OFTrue);
+      if (ds.chooseRepresentation(EXS_JPEGLSLossless, &lossless).good() &&
+          ds.canWriteXfer(EXS_JPEGLSLossless)) {
+        xfer = EXS_JPEGLSLossless;
+        out.recompressed = true;
+      } else {
+        out.kept_reason = "the JPEG-LS encoder refused this image";
+      }
+    }
+  }
+  DOSSIER_ASSIGN_OR_RETURN(out.bytes, Serialize(ff, xfer));
+  OFString v;
+  if (ds.findAndGetOFString(DCM_SOPClassUID, v).good()) out.sop_class_uid = v.c_str();
+  if (ds.findAndGetOFString(DCM_SOPInstanceUID, v).good()) out.sop_instance_uid = v.c_str();
+  out.transfer_syntax_uid = DcmXfer(xfer).getXferID();
+  return out;
+}
+
+Status WriteDicomdir(const std::filesystem::path& folder, const std::vector<std::string>& file_ids,
+                     const std::string& fileset_id) {
+  // DicomDirInterface works with paths relative to the file-set's root.
+  bool all_explicit_le = true;
+  for (const auto& id : file_ids) {
+    DcmFileFormat ff;
+    if (ff.loadFile((folder / id).c_str()).bad()) {
+      return IoError("cannot read " + id + " for the DICOMDIR");
+    }
+    if (ff.getDataset()->getOriginalXfer() != EXS_LittleEndianExplicit) all_explicit_le = false;
+  }
+  DicomDirInterface dir;
+  // De-identified files have an empty StudyID (type 2 in the image, type 1 in a DICOMDIR's
+  // study record): DCMTK invents the record's value, as `dcmmkdir --invent` does.
+  dir.enableInventMode(OFTrue);
+  const auto profile = all_explicit_le ? DicomDirInterface::AP_GeneralPurpose
+                                       : DicomDirInterface::AP_GeneralPurposeMIME;
+  const std::string dicomdir = (folder / "DICOMDIR").string();
+  OFCondition c = dir.createNewDicomDir(profile, dicomdir.c_str(), fileset_id.c_str());
+  if (c.bad()) return IoError(std::string("cannot create the DICOMDIR: ") + c.text());
+  for (const auto& id : file_ids) {
+    c = dir.addDicomFile(id.c_str(), folder.c_str());
+    if (c.bad()) return Internal("cannot add " + id + " to the DICOMDIR: " + c.text());
+  }
+  c = dir.writeDicomDir();
+  if (c.bad()) return IoError(std::string("cannot write the DICOMDIR: ") + c.text());
+  return Status::Ok();
+}
+
+}  // namespace dossier::dicom
