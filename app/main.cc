@@ -73,6 +73,7 @@ int main(int argc, char** argv) {
   app::AddPeopleCommands(cli, ctx);
   app::AddDocumentCommands(cli, ctx);
   app::AddAuditCommands(cli, ctx);
+  app::AddDicomCommands(cli, ctx);
 
   try {
     cli.parse(argc, argv);

@@ -1,10 +1,12 @@
 // The `dossier` command as users and scripts see it: exit codes of DESIGN.md §4, messages,
 // JSON shapes. Runs the real binary with no terminal.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
 #include <nlohmann/json.hpp>
 #include <regex>
 
+#include "dicom/dicom.h"
 #include "tests/test_util.h"
 
 namespace dossier {
@@ -255,6 +257,79 @@ TEST_F(CliTest, ADiscOfAnotherPatientIsFlaggedLoudly) {
   EXPECT_EQ(json[0]["mismatch"], "the patient's name on the disc is not the case's patient's");
   EXPECT_EQ(json[0]["study_uid"], "1.3.6.1.4.1.5962.1.2.1.20040119072730.12322");
   EXPECT_EQ(json[0]["instances"], 1);
+}
+
+TEST_F(CliTest, DicomExportIsDeidentifiedOpensAndRefusesAnotherPatientsDisc) {
+  const std::string case_id = InitPatientCase();  // Иванов Иван, 1980-02-01
+  const fs::path iso = dir_ / "disc.iso";
+  ASSERT_EQ(std::system((std::string(DOSSIER_MAKE_CT_DISC) + " --out " + iso.string() +
+                         " --instances 12 --size 64 > /dev/null")
+                            .c_str()),
+            0);
+  ASSERT_EQ(Run({"ingest", "--case", case_id, iso.string()}).exit_code, 0);
+  const fs::path out = dir_ / "export";
+  RunResult r = Run({"dicom", "export", "--case", case_id, "--jpeg-ls", "-o", out.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("exported 1 series, 12 instances to " + out.string()), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("JPEG-LS lossless: 12 of 12 instances re-compressed"), std::string::npos)
+      << r.out;
+  EXPECT_TRUE(fs::exists(out / "DICOMDIR"));
+  EXPECT_TRUE(fs::exists(out / "DICOM/S001/IM0012"));
+  EXPECT_FALSE(fs::exists(out.string() + ".partial"));
+  // The disc's name, ID, birth date, hospital and operator are nowhere in the export.
+  for (const char* secret : {"Ivanov", "DEMO-0001", "19800201", "City Hospital", "Petrova"}) {
+    EXPECT_EQ(testing::FilesContaining(out, secret), std::vector<std::string>{}) << secret;
+  }
+  // A clinic's tools open it: the DICOMDIR is valid.
+  FILE* p = ::popen(("dciodvfy " + (out / "DICOMDIR").string() + " 2>&1").c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::string check;
+  char buf[4096];
+  for (size_t n; (n = std::fread(buf, 1, sizeof(buf), p)) > 0;) check.append(buf, n);
+  EXPECT_LE(WEXITSTATUS(::pclose(p)), 1) << check;
+  EXPECT_NE(check.find("BasicDirectory"), std::string::npos) << check;
+  EXPECT_EQ(check.find("Error"), std::string::npos) << check;
+
+  // The same study keeps its replacement UIDs from one export to the next.
+  const fs::path again = dir_ / "again";
+  ASSERT_EQ(Run({"dicom", "export", "--case", case_id, "-o", again.string()}).exit_code, 0);
+  auto summary = [](const fs::path& f) {
+    const std::string bytes = testing::ReadFile(f);
+    return dicom::Summarize({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
+  };
+  auto first = summary(out / "DICOM/S001/IM0001");
+  auto second = summary(again / "DICOM/S001/IM0001");
+  ASSERT_TRUE(first.ok() && second.ok());
+  EXPECT_EQ(first->study_uid, second->study_uid);
+  EXPECT_EQ(first->sop_instance_uid, second->sop_instance_uid);
+  EXPECT_EQ(first->patient_id, case_id);
+  EXPECT_EQ(second->transfer_syntax_uid, "1.2.840.10008.1.2.1");  // no --jpeg-ls: as stored
+
+  RunResult exists = Run({"dicom", "export", "--case", case_id, "-o", out.string()});
+  EXPECT_EQ(exists.exit_code, 2);
+  EXPECT_EQ(exists.err, "dossier: " + out.string() +
+                            " already exists and is not empty: choose a new folder\n");
+
+  // Another patient's disc is not exported by mistake.
+  const fs::path up = dir_ / "up";
+  fs::create_directories(up);
+  fs::copy_file(testing::kPydicomFiles / "CT_small.dcm", up / "CT_small.dcm");
+  ASSERT_EQ(Run({"ingest", "--case", case_id, up.string()}).exit_code, 0);
+  RunResult refused = Run({"dicom", "export", "--case", case_id, "-o", (dir_ / "x").string()});
+  EXPECT_EQ(refused.exit_code, 2);
+  EXPECT_NE(refused.err.find("may belong to another patient (the patient's name on the disc is "
+                             "not the case's patient's): check the disc, then export it with "
+                             "--allow-mismatch or leave it out with --series"),
+            std::string::npos)
+      << refused.err;
+  EXPECT_FALSE(fs::exists(dir_ / "x"));
+  EXPECT_FALSE(fs::exists(dir_ / "x.partial"));
+  EXPECT_EQ(
+      Run({"dicom", "export", "--case", case_id, "--allow-mismatch", "-o", (dir_ / "x").string()})
+          .exit_code,
+      0);
+  EXPECT_TRUE(fs::exists(dir_ / "x/DICOM/S002/IM0001"));
 }
 
 TEST_F(CliTest, PassphraseRulesAndWrongPassphraseChangesNothing) {

@@ -1,5 +1,6 @@
 // DICOM studies, series and instances in the catalog (schema 003): grouped by keyed MACs of
 // their UIDs, every descriptive field sealed with the patient's field key.
+#include <algorithm>
 #include <map>
 
 #include "common/encoding.h"
@@ -76,6 +77,16 @@ Result<std::string> Vault::AddDicomInstance(const std::string& doc_id,
   // already records that this data entered the vault (a disc would log 2,000 more events).
   DOSSIER_RETURN_IF_ERROR(tx.Commit());
   return series_id;
+}
+
+Result<std::array<uint8_t, 16>> Vault::ReplacementUidBytes(const std::string& case_id,
+                                                           const std::string& uid) {
+  DOSSIER_ASSIGN_OR_RETURN(Impl::CaseRef c, impl_->FindCase(case_id));
+  if (c.status == "erased") return Rejected("case " + case_id + " belongs to an erased patient");
+  DOSSIER_ASSIGN_OR_RETURN(Bytes mac, impl_->UidMac(c.patient_id, "export", uid));
+  std::array<uint8_t, 16> out{};
+  std::copy_n(mac.begin(), out.size(), out.begin());
+  return out;
 }
 
 Result<std::vector<DicomSeriesRecord>> Vault::ListDicomSeries(const std::string& case_id) {

@@ -265,6 +265,13 @@ class Vault {
   // as `dicom.list`.
   Result<std::vector<DicomSeriesRecord>> ListDicomSeries(const std::string& case_id);
 
+  // 16 bytes from which an export's replacement for `uid` is made (dicom::UidFromBytes): a
+  // keyed hash under the patient's UID key, so one UID always gets the same replacement, in
+  // one export and across exports of the same study, and nobody without the vault can link
+  // the two. The map is the key: nothing else is stored.
+  Result<std::array<uint8_t, 16>> ReplacementUidBytes(const std::string& case_id,
+                                                      const std::string& uid);
+
   // Decrypts a document into `sink`, authenticating every chunk. Audited. kRejected when its
   // patient was erased; kCorrupt naming the document on any tampering.
   Status ReadDocument(const std::string& doc_id, ByteSink& sink);

@@ -1,0 +1,227 @@
+// dossier dicom export: a case's imaging as a de-identified disc folder a clinic can open.
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+
+#include "app/cli.h"
+#include "dicom/dicom.h"
+
+namespace dossier::app {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct ExportArgs {
+  std::string case_id;
+  std::vector<std::string> series;  // empty: all of the case's series
+  std::string out;
+  std::string pseudonym;
+  bool jpeg_ls = false;
+  bool allow_mismatch = false;
+};
+
+// Collects a document in memory (plaintext never touches the disk before de-identification).
+class MemorySink final : public ByteSink {
+ public:
+  Status Write(std::span<const uint8_t> d) override {
+    data.insert(data.end(), d.begin(), d.end());
+    return Status::Ok();
+  }
+  std::vector<uint8_t> data;
+};
+
+// A folder removed again unless Keep() was called: a failed export leaves nothing behind.
+class PartialFolder {
+ public:
+  explicit PartialFolder(fs::path path) : path_(std::move(path)) {}
+  ~PartialFolder() {
+    if (!kept_) {
+      std::error_code ec;
+      fs::remove_all(path_, ec);
+    }
+  }
+  void Keep() { kept_ = true; }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+  bool kept_ = false;
+};
+
+Status WriteWhole(const fs::path& path, const std::vector<uint8_t>& bytes) {
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  f.close();
+  if (!f) return IoError("cannot write " + path.string());
+  return Status::Ok();
+}
+
+// "IM0001" … "IM9999", then "I0010000": file IDs of at most 8 characters.
+std::string InstanceFileId(size_t n) {
+  return n <= 9999 ? fmt::format("IM{:04d}", n) : fmt::format("I{:07d}", n);
+}
+
+Status Export(const Context& ctx, const ExportArgs& a) {
+  const fs::path out = a.out;
+  std::error_code ec;
+  if (fs::exists(out, ec) && !(fs::is_directory(out, ec) && fs::is_empty(out, ec))) {
+    return Rejected(a.out + " already exists and is not empty: choose a new folder");
+  }
+  DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
+  DOSSIER_ASSIGN_OR_RETURN(auto all, v->ListDicomSeries(a.case_id));
+  std::vector<const vault::DicomSeriesRecord*> chosen;
+  for (const auto& s : all) {
+    if (a.series.empty() || std::find(a.series.begin(), a.series.end(), s.id) != a.series.end())
+      chosen.push_back(&s);
+  }
+  for (const auto& id : a.series) {
+    if (std::none_of(chosen.begin(), chosen.end(), [&](auto* s) { return s->id == id; })) {
+      return NotFound("case " + a.case_id + " has no DICOM series " + id +
+                      " (see `dossier docs --case " + a.case_id + "`)");
+    }
+  }
+  if (chosen.empty()) return NotFound("case " + a.case_id + " has no DICOM series to export");
+  if (!a.allow_mismatch) {
+    for (const auto* s : chosen) {
+      if (!s->mismatch.empty()) {
+        return Rejected(fmt::format(
+            "series {} may belong to another patient ({}): check the disc, then export it "
+            "with --allow-mismatch or leave it out with --series",
+            s->id, s->mismatch));
+      }
+    }
+  }
+
+  const fs::path partial = out.string() + ".partial";
+  fs::remove_all(partial, ec);
+  PartialFolder folder(partial);
+  fs::create_directories(partial / "DICOM", ec);
+  if (ec) return IoError("cannot create " + partial.string() + ": " + ec.message());
+
+  dicom::ExportOptions options;
+  options.patient_name = a.pseudonym.empty() ? "CASE^" + a.case_id : a.pseudonym;
+  options.patient_id = a.pseudonym.empty() ? a.case_id : a.pseudonym;
+  options.jpeg_ls = a.jpeg_ls;
+  Status map_error;
+  std::map<std::string, std::string> uids;
+  auto map_uid = [&](const std::string& uid) -> std::string {
+    auto [it, added] = uids.try_emplace(uid, "");
+    if (added) {
+      auto bytes = v->ReplacementUidBytes(a.case_id, uid);
+      if (!bytes.ok()) {
+        map_error = bytes.status();
+        return "";
+      }
+      it->second = dicom::UidFromBytes(*bytes);
+    }
+    return it->second;
+  };
+
+  size_t total = 0, done = 0, recompressed = 0;
+  uint64_t bytes_in = 0, bytes_out = 0;
+  for (const auto* s : chosen) total += s->doc_ids.size();
+  std::vector<std::string> file_ids;
+  std::map<std::string, size_t> kept;            // why JPEG-LS was not applied → instances
+  std::map<std::string, size_t> burned_in;       // series → instances with burned-in text
+  {
+    Progress progress("exporting");
+    for (size_t si = 0; si < chosen.size(); ++si) {
+      const auto* s = chosen[si];
+      const std::string dir = fmt::format("DICOM/S{:03d}", si + 1);
+      fs::create_directories(partial / dir, ec);
+      if (ec) return IoError("cannot create " + (partial / dir).string() + ": " + ec.message());
+      for (size_t k = 0; k < s->doc_ids.size(); ++k) {
+        MemorySink plain;
+        DOSSIER_RETURN_IF_ERROR(v->ReadDocument(s->doc_ids[k], plain));
+        auto r = dicom::Deidentify(plain.data, options, map_uid);
+        if (!r.ok()) return r.status().WithContext("document " + s->doc_ids[k]);
+        DOSSIER_RETURN_IF_ERROR(map_error);
+        const std::string id = dir + "/" + InstanceFileId(k + 1);
+        DOSSIER_RETURN_IF_ERROR(WriteWhole(partial / id, r->bytes));
+        file_ids.push_back(id);
+        bytes_in += plain.data.size();
+        bytes_out += r->bytes.size();
+        recompressed += r->recompressed ? 1 : 0;
+        if (!r->kept_reason.empty()) ++kept[r->kept_reason];
+        if (r->burned_in_annotation) ++burned_in[s->id];
+        progress.Update(0, 0, ++done, total);
+      }
+    }
+  }
+  DOSSIER_RETURN_IF_ERROR(dicom::WriteDicomdir(partial, file_ids, "DOSSIER"));
+  // Durable before it takes its name: one sync of the filesystem, not one per file.
+  if (const int fd = ::open(partial.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); fd >= 0) {
+    const int rc = ::syncfs(fd);
+    ::close(fd);
+    if (rc != 0) return IoError("cannot make the export durable: " + partial.string());
+  }
+  fs::rename(partial, out, ec);
+  if (ec) return IoError("cannot rename " + partial.string() + " to " + a.out + ": " + ec.message());
+  folder.Keep();
+
+  const double ratio = bytes_out > 0 ? static_cast<double>(bytes_in) / bytes_out : 1.0;
+  if (ctx.json) {
+    nlohmann::json j = {{"folder", a.out},
+                        {"series", chosen.size()},
+                        {"instances", done},
+                        {"bytes_in", bytes_in},
+                        {"bytes_out", bytes_out},
+                        {"recompressed", recompressed},
+                        {"ratio", ratio},
+                        {"kept", kept},
+                        {"burned_in_annotation", burned_in}};
+    PrintJson(j);
+  } else {
+    std::printf("exported %zu series, %zu instances to %s (DICOMDIR, de-identified: PS3.15 "
+                "Basic Profile, full dates and patient characteristics kept)\n",
+                chosen.size(), done, a.out.c_str());
+    std::printf("patient shown as %s\n", options.patient_name.c_str());
+    if (a.jpeg_ls) {
+      std::printf("JPEG-LS lossless: %zu of %zu instances re-compressed, %s → %s (%.2f:1)\n",
+                  recompressed, done, HumanSize(bytes_in).c_str(), HumanSize(bytes_out).c_str(),
+                  ratio);
+      for (const auto& [why, n] : kept) std::printf("  kept as they were: %zu (%s)\n", n, why.c_str());
+    }
+    for (const auto& [series, n] : burned_in) {
+      std::printf("! %s: %zu instance(s) have text burned into the image (BurnedInAnnotation = "
+                  "YES): names may be visible in the pixels — look at them before sending\n",
+                  series.c_str(), n);
+    }
+  }
+  std::fprintf(stderr,
+               "dossier: %s holds decrypted images (de-identified): delete it once sent\n",
+               a.out.c_str());
+  return Status::Ok();
+}
+
+}  // namespace
+
+void AddDicomCommands(CLI::App& app, Context& ctx) {
+  auto* dicom = app.add_subcommand("dicom", "DICOM imaging of a case");
+  dicom->require_subcommand(1);
+  auto args = std::make_shared<ExportArgs>();
+  auto* exp = dicom->add_subcommand(
+      "export",
+      "write a case's DICOM series to a new folder a clinic can open: de-identified (DICOM\n"
+      "PS3.15 Basic Profile; dates, sex and age kept), with a DICOMDIR; reads are audited\n"
+      "  e.g. dossier dicom export --case case_ab12cd34ef --jpeg-ls -o /media/usb/ct");
+  exp->add_option("--case", args->case_id, "case id")->required();
+  exp->add_option("--series", args->series, "only these series (ids from `dossier docs`)");
+  exp->add_option("-o,--output", args->out, "the new folder")->required();
+  exp->add_option("--pseudonym", args->pseudonym,
+                  "what the clinic sees as the patient's name and ID (default CASE^<case id>)");
+  exp->add_flag("--jpeg-ls", args->jpeg_ls,
+                "re-compress images losslessly to JPEG-LS (smaller; lossy or JPEG 2000 images "
+                "are kept as they are)");
+  exp->add_flag("--allow-mismatch", args->allow_mismatch,
+                "export series flagged as possibly another patient's too");
+  exp->callback([&ctx, args] { ctx.action = [&ctx, args] { return Export(ctx, *args); }; });
+}
+
+}  // namespace dossier::app
