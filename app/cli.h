@@ -32,7 +32,7 @@ void AddVaultCommands(CLI::App& app, Context& ctx);     // init, vault passwd|ve
 void AddPeopleCommands(CLI::App& app, Context& ctx);    // patient ..., case ...
 void AddDocumentCommands(CLI::App& app, Context& ctx);  // ingest, docs, get
 void AddAuditCommands(CLI::App& app, Context& ctx);     // audit log|verify|checkpoint|pubkey
-void AddDicomCommands(CLI::App& app, Context& ctx);     // dicom export
+void AddDicomCommands(CLI::App& app, Context& ctx);     // dicom export|preview
 
 // Prints a JSON value to stdout, pretty; bytes that are not UTF-8 (a file name from an old
 // USB stick) are shown as U+FFFD rather than aborting.

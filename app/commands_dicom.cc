@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -10,6 +11,7 @@
 #include <set>
 
 #include "app/cli.h"
+#include "common/file_io.h"
 #include "dicom/dicom.h"
 
 namespace dossier::app {
@@ -200,6 +202,21 @@ Status Export(const Context& ctx, const ExportArgs& a) {
   return Status::Ok();
 }
 
+Status Preview(const Context& ctx, const std::string& series, const std::string& out, bool force) {
+  std::error_code ec;
+  if (!force && fs::exists(out, ec)) {
+    return Rejected(out + " already exists: choose another name or add --force");
+  }
+  DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
+  DOSSIER_ASSIGN_OR_RETURN(std::vector<uint8_t> png, v->GetSeriesPreview(series));
+  DOSSIER_ASSIGN_OR_RETURN(DurableFileSink file, DurableFileSink::Create(out));
+  DOSSIER_RETURN_IF_ERROR(file.Write(png));
+  DOSSIER_RETURN_IF_ERROR(file.Commit());
+  std::fprintf(stderr, "wrote the preview of %s to %s (not encrypted: delete it when done)\n",
+               series.c_str(), out.c_str());
+  return Status::Ok();
+}
+
 }  // namespace
 
 void AddDicomCommands(CLI::App& app, Context& ctx) {
@@ -222,6 +239,19 @@ void AddDicomCommands(CLI::App& app, Context& ctx) {
   exp->add_flag("--allow-mismatch", args->allow_mismatch,
                 "export series flagged as possibly another patient's too");
   exp->callback([&ctx, args] { ctx.action = [&ctx, args] { return Export(ctx, *args); }; });
+
+  auto preview = std::make_shared<std::array<std::string, 2>>();
+  auto force = std::make_shared<bool>(false);
+  auto* pv = dicom->add_subcommand(
+      "preview", "write a series' preview (its middle image, PNG, at most 256 px) to a file");
+  pv->add_option("SERIES", (*preview)[0], "series id (from `dossier docs`)")->required();
+  pv->add_option("-o,--output", (*preview)[1], "the PNG file to write")->required();
+  pv->add_flag("--force", *force, "overwrite the output file if it exists");
+  pv->callback([&ctx, preview, force] {
+    ctx.action = [&ctx, preview, force] {
+      return Preview(ctx, (*preview)[0], (*preview)[1], *force);
+    };
+  });
 }
 
 }  // namespace dossier::app

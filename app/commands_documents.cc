@@ -229,6 +229,7 @@ Status Docs(const Context& ctx, const std::string& case_id) {
                      {"dicom_patient", f.patient_name},
                      {"dicom_birth_date", f.birth_date},
                      {"mismatch", s.record->mismatch},
+                     {"preview", s.record->has_preview},
                      {"problems", s.problems},
                      {"documents", s.record->doc_ids}});
     }

@@ -141,6 +141,11 @@ std::string UidFromBytes(std::span<const uint8_t, 16> bytes);
 Status WriteDicomdir(const std::filesystem::path& folder, const std::vector<std::string>& file_ids,
                      const std::string& fileset_id);
 
+// A preview of an instance for the web portal: its middle frame as an 8-bit PNG of at most
+// `max_side` pixels a side, windowed (the file's first VOI window, else min–max).
+// kRejected when there is no image to show or this DCMTK cannot decode it.
+Result<std::vector<uint8_t>> Preview(std::span<const uint8_t> bytes, int max_side = 256);
+
 // A DICOMDIR file ID or a path on a disc as compared with each other: ASCII upper case,
 // "/"-separated, each component without an ISO 9660 version suffix (";1").
 std::string FileIdKey(std::string_view path);

@@ -407,6 +407,62 @@ class Ingester {
     for (SeriesReport& r : report_.series) r.problems = tallies_[r.id].Problems();
   }
 
+ public:
+  // A preview of each series this upload added to: its middle instance (by instance number),
+  // decrypted into a sealed memfd and rendered by a worker, never by this process. A series
+  // that cannot be rendered (JPEG 2000, no pixels) simply has none. Runs after the batch
+  // commit: the objects must be on disk to be read back.
+  Status MakePreviews() {
+    if (report_.series.empty()) return Status::Ok();
+    DOSSIER_ASSIGN_OR_RETURN(auto all, vault_.ListDicomSeries(case_id_));
+    for (const auto& s : all) {
+      if (series_index_.count(s.id) == 0 || s.doc_ids.empty()) continue;
+      DOSSIER_ASSIGN_OR_RETURN(std::vector<uint8_t> png,
+                               RenderPreview(s.doc_ids[s.doc_ids.size() / 2]));
+      if (!png.empty()) DOSSIER_RETURN_IF_ERROR(vault_.SetSeriesPreview(s.id, png));
+    }
+    return Status::Ok();
+  }
+
+ private:
+  // The worker's PNG of a stored DICOM document; empty when there is none. Errors are the
+  // vault's only.
+  Result<std::vector<uint8_t>> RenderPreview(const std::string& doc_id) {
+    class Collect final : public ByteSink {
+     public:
+      Status Write(std::span<const uint8_t> d) override {
+        data.insert(data.end(), d.begin(), d.end());
+        return Status::Ok();
+      }
+      std::vector<uint8_t> data;
+    } plain;
+    DOSSIER_RETURN_IF_ERROR(vault_.ReadDocument(doc_id, plain));
+    auto memfd = internal::SealedMemoryFile(plain.data);
+    if (!memfd.ok()) return std::vector<uint8_t>();
+    DOSSIER_RETURN_IF_ERROR(Send([&](UnpackWorker& w) { return w.SendPreview(*memfd); }));
+    internal::Frame reply;
+    const int wait_ms = options_.worker.stall_seconds * 1000;
+    Status got = internal::ReadFrame(worker_->reply_fd(), wait_ms, reply);
+    if (got.ok() && reply.type == 'F') return std::vector<uint8_t>();  // cannot be rendered
+    std::vector<uint8_t> png(reply.payload.begin(), reply.payload.end());
+    // A PNG of at most 256 × 256 pixels, then the end of the request — or the worker goes.
+    static constexpr uint8_t kSignature[] = {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A};
+    auto side = [&](size_t at) {
+      return (uint32_t{png[at]} << 24) | (uint32_t{png[at + 1]} << 16) |
+             (uint32_t{png[at + 2]} << 8) | png[at + 3];
+    };
+    const bool valid = got.ok() && reply.type == 'Q' && png.size() > 24 &&
+                       std::equal(std::begin(kSignature), std::end(kSignature), png.begin()) &&
+                       side(16) >= 1 && side(16) <= 256 && side(20) >= 1 && side(20) <= 256;
+    if (valid) got = internal::ReadFrame(worker_->reply_fd(), wait_ms, reply);
+    if (!valid || !got.ok() || reply.type != 'F') {
+      worker_->Stop();
+      worker_.reset();
+      return std::vector<uint8_t>();
+    }
+    return png;
+  }
+
   // The DICOMDIRs stored since report item `from`, checked against the files around them:
   // files they list that are not in the upload become "missing" lines; DICOM files they do
   // not list are said to be unlisted (they were read all the same). File IDs compare
@@ -862,6 +918,9 @@ Status IngestPaths(vault::Vault& vault, const std::string& case_id,
   const Status st = ingester.Run(paths);
   // What was stored before a failure is committed too: the report already lists it.
   const Status committed = own_batch ? vault.CommitBatch() : Status::Ok();
+  if (st.ok() && committed.ok() && !vault.in_batch()) {
+    DOSSIER_RETURN_IF_ERROR(ingester.MakePreviews());
+  }
   if (!st.ok() || !committed.ok()) ingester.UnclaimUncommitted(st.ok() ? committed : st);
   if (!st.ok()) return st;
   if (!committed.ok()) {

@@ -342,6 +342,19 @@ class OcrSession {
   std::unique_ptr<ocr::Analyzer> analyzer_;
 };
 
+// A preview PNG of the DICOM instance in `file` (a sealed memfd of a stored document).
+Result<std::vector<uint8_t>> RenderPreview(File file) {
+  std::vector<uint8_t> bytes;
+  std::vector<uint8_t> buf(size_t{1} << 20);
+  for (;;) {  // from the start, whatever the descriptor's offset (the parent wrote it)
+    const ssize_t n = ::pread(file.fd(), buf.data(), buf.size(), static_cast<off_t>(bytes.size()));
+    if (n < 0) return IoError("cannot read the instance");
+    if (n == 0) break;
+    bytes.insert(bytes.end(), buf.begin(), buf.begin() + n);
+  }
+  return dicom::Preview(bytes);
+}
+
 int RunUnpackWorker() {
   ::signal(SIGPIPE, SIG_IGN);
   std::setlocale(LC_CTYPE, "C.UTF-8");
@@ -363,6 +376,9 @@ int RunUnpackWorker() {
     } else if (req->type == 'W' && parts.size() == 1) {
       FrameSink sink(STDOUT_FILENO);
       st = SendWholeFile(std::move(file).value(), parts[0], sink);
+    } else if (req->type == 'V') {
+      auto png = RenderPreview(std::move(file).value());
+      st = png.ok() ? WriteFrame(STDOUT_FILENO, 'Q', *png) : png.status();
     } else if (req->type == 'P' && parts.size() == 1) {
       st = CheckPdfFile(std::move(file).value(), std::stoull(parts[0]));
     } else if (req->type == 'N' && parts.size() == 1) {
@@ -466,6 +482,11 @@ Status UnpackWorker::SendCountPages(const File& file, const std::string& kind) {
 
 Status UnpackWorker::SendAnalyzePage(const File& file, const std::string& kind, int page) {
   DOSSIER_RETURN_IF_ERROR(WriteFrame(to_worker_, 'A', kind + '\0' + std::to_string(page)));
+  return SendFd(to_worker_, file.fd());
+}
+
+Status UnpackWorker::SendPreview(const File& file) {
+  DOSSIER_RETURN_IF_ERROR(WriteFrame(to_worker_, 'V', std::string_view()));
   return SendFd(to_worker_, file.fd());
 }
 

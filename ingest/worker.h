@@ -65,6 +65,8 @@ class UnpackWorker {
   Status SendUnpack(const File& file, const std::string& display, const UnpackLimits& limits);
   // Sends one file back as a single entry named `display`, summarised if it is DICOM.
   Status SendWhole(const File& file, const std::string& display);
+  // A preview PNG of a DICOM instance ('Q', then 'F'; see dicom::Preview).
+  Status SendPreview(const File& file);
   // Asks the worker to open a PDF with Poppler; it answers with one 'F' frame.
   Status SendCheckPdf(const File& file, uint64_t max_bytes);
   // The OCR check (ocr/): how many pages a document of `kind` has ('C', then 'F'), and the

@@ -306,6 +306,17 @@ TEST_F(CliTest, DicomExportIsDeidentifiedOpensAndRefusesAnotherPatientsDisc) {
   EXPECT_EQ(first->patient_id, case_id);
   EXPECT_EQ(second->transfer_syntax_uid, "1.2.840.10008.1.2.1");  // no --jpeg-ls: as stored
 
+  // The series' preview, for the portal: a PNG of its middle slice.
+  const auto docs = Json({"docs", "--case", case_id});
+  ASSERT_EQ(docs[1]["kind"], "dicom-series");
+  EXPECT_EQ(docs[1]["preview"], true);
+  const fs::path png = dir_ / "preview.png";
+  RunResult pv = Run({"dicom", "preview", docs[1]["id"], "-o", png.string()});
+  EXPECT_EQ(pv.exit_code, 0) << pv.err;
+  EXPECT_EQ(testing::ReadFile(png).substr(0, 8), "\x89PNG\r\n\x1a\n");
+  EXPECT_EQ(Run({"dicom", "preview", "ser_nosuch0000", "-o", (dir_ / "n.png").string()}).err,
+            "dossier: no DICOM series ser_nosuch0000 (see `dossier docs --case ID`)\n");
+
   RunResult exists = Run({"dicom", "export", "--case", case_id, "-o", out.string()});
   EXPECT_EQ(exists.exit_code, 2);
   EXPECT_EQ(exists.err, "dossier: " + out.string() +

@@ -138,6 +138,40 @@ TEST_F(DicomIngestTest, MissingAndUnlistedFilesAreNamed) {
             std::vector<std::string>{"not listed in the disc's DICOMDIR: read all the same"});
 }
 
+TEST_F(DicomIngestTest, EachSeriesGetsAPreviewRenderedByAWorker) {
+  ASSERT_EQ(std::system((std::string(DOSSIER_MAKE_CT_DISC) + " --folder " +
+                         (dir_ / "ct").string() + " --instances 5 --size 300 > /dev/null")
+                            .c_str()),
+            0);
+  fs::copy_file(kPydicomFiles / "rtplan.dcm", dir_ / "ct" / "PLAN.DCM");
+  fs::copy_file(kPydicomFiles / "MR_small_jp2klossless.dcm", dir_ / "ct" / "J2K.DCM");
+  const IngestReport r = Ingest({dir_ / "ct"});
+  ASSERT_EQ(r.series.size(), 3u);
+  auto listed = v_->ListDicomSeries(case_);
+  ASSERT_TRUE(listed.ok());
+  for (const auto& s : *listed) {
+    auto first = dicom::FromJson(s.summary);
+    ASSERT_TRUE(first.ok());
+    if (first->modality != "CT") {
+      // An RT plan has no image; JPEG 2000 cannot be decoded here: no preview, no failure.
+      EXPECT_FALSE(s.has_preview) << first->modality;
+      EXPECT_EQ(v_->GetSeriesPreview(s.id).status().code(), StatusCode::kNotFound);
+      continue;
+    }
+    ASSERT_TRUE(s.has_preview);
+    auto png = v_->GetSeriesPreview(s.id);
+    ASSERT_TRUE(png.ok()) << png.status().message();
+    ASSERT_GT(png->size(), 24u);
+    EXPECT_EQ(std::string(png->begin() + 1, png->begin() + 4), "PNG");
+    auto be32 = [&](size_t at) {
+      return (uint32_t{(*png)[at]} << 24) | (uint32_t{(*png)[at + 1]} << 16) |
+             (uint32_t{(*png)[at + 2]} << 8) | (*png)[at + 3];
+    };
+    EXPECT_EQ(be32(16), 256u);  // 300 × 300 scaled down to fit 256
+    EXPECT_EQ(be32(20), 256u);
+  }
+}
+
 TEST_F(DicomIngestTest, AllFiftyImagesOfTinyAlpha) {
   const IngestReport r = Ingest({kDirTests / "TINY_ALPHA"});
   EXPECT_EQ(r.Count("missing"), 0u);

@@ -443,6 +443,23 @@ TEST_F(DicomExportTest, JpegLsIsLosslessAndKeepsWhatItCannotImprove) {
   }
 }
 
+TEST(DicomTest, PreviewsArePngsOfAtMost256Pixels) {
+  for (const char* name : {"CT_small.dcm", "MR_small_jpeg_ls_lossless.dcm", "SC_rgb_rle.dcm",
+                           "rtdose.dcm"}) {
+    const std::string f = testing::ReadFile(kPydicomFiles / name);
+    auto png = Preview({reinterpret_cast<const uint8_t*>(f.data()), f.size()});
+    ASSERT_TRUE(png.ok()) << name << ": " << png.status().message();
+    ASSERT_GT(png->size(), 24u) << name;
+    EXPECT_EQ(std::string(png->begin() + 1, png->begin() + 4), "PNG") << name;
+  }
+  for (const char* name : {"rtplan.dcm", "MR_small_jp2klossless.dcm"}) {
+    const std::string f = testing::ReadFile(kPydicomFiles / name);
+    EXPECT_EQ(Preview({reinterpret_cast<const uint8_t*>(f.data()), f.size()}).status().code(),
+              StatusCode::kRejected)
+        << name;
+  }
+}
+
 TEST_F(DicomExportTest, UidsFromBytesAreValidAndDistinct) {
   std::array<uint8_t, 16> zero{}, max{};
   max.fill(0xFF);

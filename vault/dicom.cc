@@ -79,6 +79,51 @@ Result<std::string> Vault::AddDicomInstance(const std::string& doc_id,
   return series_id;
 }
 
+namespace {
+
+// The case and patient a series belongs to: kNotFound for an unknown id.
+Result<std::pair<std::string, std::string>> SeriesOwner(Vault::Impl& v,
+                                                        const std::string& series_id) {
+  DOSSIER_ASSIGN_OR_RETURN(Stmt s, v.db_.Prepare("SELECT case_id FROM dicom_series "
+                                                 "WHERE id = ?"));
+  s.Bind(1, series_id);
+  DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return NotFound("no DICOM series " + series_id + " (see `dossier docs --case ID`)");
+  const std::string case_id = s.Text(0);
+  DOSSIER_ASSIGN_OR_RETURN(Vault::Impl::CaseRef c, v.FindCase(case_id));
+  if (c.status == "erased") return Rejected("series " + series_id + " belongs to an erased patient");
+  return std::pair{case_id, c.patient_id};
+}
+
+}  // namespace
+
+Status Vault::SetSeriesPreview(const std::string& series_id, std::span<const uint8_t> png) {
+  DOSSIER_ASSIGN_OR_RETURN(auto owner, SeriesOwner(*impl_, series_id));
+  DOSSIER_ASSIGN_OR_RETURN(
+      Bytes sealed,
+      impl_->SealField(owner.second, "dicom_series.preview", series_id,
+                       std::string(reinterpret_cast<const char*>(png.data()), png.size())));
+  DOSSIER_ASSIGN_OR_RETURN(auto tx, Impl::Tx::Begin(*impl_));
+  DOSSIER_ASSIGN_OR_RETURN(
+      Stmt up, impl_->db_.Prepare("UPDATE dicom_series SET preview_enc = ? WHERE id = ?"));
+  up.BindBlob(1, sealed).Bind(2, series_id);
+  DOSSIER_RETURN_IF_ERROR(up.Run());
+  return tx.Commit();
+}
+
+Result<std::vector<uint8_t>> Vault::GetSeriesPreview(const std::string& series_id) {
+  DOSSIER_ASSIGN_OR_RETURN(auto owner, SeriesOwner(*impl_, series_id));
+  DOSSIER_ASSIGN_OR_RETURN(
+      Stmt s, impl_->db_.Prepare("SELECT preview_enc FROM dicom_series WHERE id = ?"));
+  s.Bind(1, series_id);
+  DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row || s.IsNull(0)) return NotFound("series " + series_id + " has no preview");
+  DOSSIER_ASSIGN_OR_RETURN(std::string png, impl_->OpenField(owner.second, "dicom_series.preview",
+                                                             series_id, s.Blob(0), true));
+  DOSSIER_RETURN_IF_ERROR(impl_->AuditAlone("dicom.preview", {series_id}, owner.second));
+  return std::vector<uint8_t>(png.begin(), png.end());
+}
+
 Result<std::array<uint8_t, 16>> Vault::ReplacementUidBytes(const std::string& case_id,
                                                            const std::string& uid) {
   DOSSIER_ASSIGN_OR_RETURN(Impl::CaseRef c, impl_->FindCase(case_id));
@@ -93,7 +138,8 @@ Result<std::vector<DicomSeriesRecord>> Vault::ListDicomSeries(const std::string&
   DOSSIER_ASSIGN_OR_RETURN(Impl::CaseRef c, impl_->FindCase(case_id));
   if (c.status == "erased") return Rejected("case " + case_id + " belongs to an erased patient");
   DOSSIER_ASSIGN_OR_RETURN(
-      Stmt s, impl_->db_.Prepare("SELECT id, study_id, summary_enc, mismatch FROM dicom_series "
+      Stmt s, impl_->db_.Prepare("SELECT id, study_id, summary_enc, mismatch, "
+                                 "preview_enc IS NOT NULL FROM dicom_series "
                                  "WHERE case_id = ? ORDER BY rowid"));
   s.Bind(1, case_id);
   std::vector<DicomSeriesRecord> out;
@@ -108,6 +154,7 @@ Result<std::vector<DicomSeriesRecord>> Vault::ListDicomSeries(const std::string&
         r.summary,
         impl_->OpenField(c.patient_id, "dicom_series.summary", r.id, s.Blob(2), true));
     r.mismatch = s.Text(3);
+    r.has_preview = s.Int(4) != 0;
     index[r.id] = out.size();
     out.push_back(std::move(r));
   }

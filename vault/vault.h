@@ -175,6 +175,7 @@ struct DicomSeriesRecord {
   std::string study_id;  // "stu_…"
   std::string summary;   // JSON of the series' first instance: patient, study and series
   std::string mismatch;  // as recorded at ingest
+  bool has_preview = false;
   // Its instances, by instance number: document ids and their summaries (JSON).
   std::vector<std::string> doc_ids;
   std::vector<std::string> instance_summaries;
@@ -264,6 +265,11 @@ class Vault {
   // The case's DICOM series in the order they were first stored, decrypted in memory. Audited
   // as `dicom.list`.
   Result<std::vector<DicomSeriesRecord>> ListDicomSeries(const std::string& case_id);
+
+  // The series' preview (a PNG for the web portal), sealed with the patient's key; replaces
+  // an earlier one. GetSeriesPreview is audited as `dicom.preview`; kNotFound if none.
+  Status SetSeriesPreview(const std::string& series_id, std::span<const uint8_t> png);
+  Result<std::vector<uint8_t>> GetSeriesPreview(const std::string& series_id);
 
   // 16 bytes from which an export's replacement for `uid` is made (dicom::UidFromBytes): a
   // keyed hash under the patient's UID key, so one UID always gets the same replacement, in

@@ -5,6 +5,7 @@
 // upload's descriptor as SCM_RIGHTS):
 //   'U' unpack: "<display name>\0<limits k=v;…>"   'P' check a PDF: "<max bytes>" (one 'F')
 //   'W' one whole file as a single entry: "<display name>"
+//   'V' a preview of a DICOM instance: "" ('Q': the PNG)
 //   'N' count pages: "<kind>" ('C')              'A' analyse a page: "<kind>\0<page>" ('G')
 // Replies (worker → parent):
 //   'B' entry begins: path          'D' entry data: bytes (≤ 1 MiB)

@@ -15,7 +15,8 @@ CREATE TABLE dicom_series (
   case_id      TEXT NOT NULL REFERENCES cases(id),
   uid_mac      BLOB,                 -- of the SeriesInstanceUID; NULL once erased
   summary_enc  BLOB,                 -- the first instance's summary
-  mismatch     TEXT NOT NULL         -- why it may be another patient's ('' : nothing says so)
+  mismatch     TEXT NOT NULL,        -- why it may be another patient's ('' : nothing says so)
+  preview_enc  BLOB                  -- PNG of its middle image, sealed; NULL: none
 );
 CREATE INDEX dicom_series_uid ON dicom_series(case_id, uid_mac);
 CREATE TABLE dicom_instances (
