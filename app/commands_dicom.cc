@@ -129,8 +129,8 @@ Status Export(const Context& ctx, const ExportArgs& a) {
   uint64_t bytes_in = 0, bytes_out = 0;
   for (const auto* s : chosen) total += s->doc_ids.size();
   std::vector<std::string> file_ids;
-  std::map<std::string, size_t> kept;            // why JPEG-LS was not applied → instances
-  std::map<std::string, size_t> burned_in;       // series → instances with burned-in text
+  std::map<std::string, size_t> kept;       // why JPEG-LS was not applied → instances
+  std::map<std::string, size_t> burned_in;  // series → instances with burned-in text
   {
     Progress progress("exporting");
     for (size_t si = 0; si < chosen.size(); ++si) {
@@ -164,7 +164,8 @@ Status Export(const Context& ctx, const ExportArgs& a) {
     if (rc != 0) return IoError("cannot make the export durable: " + partial.string());
   }
   fs::rename(partial, out, ec);
-  if (ec) return IoError("cannot rename " + partial.string() + " to " + a.out + ": " + ec.message());
+  if (ec)
+    return IoError("cannot rename " + partial.string() + " to " + a.out + ": " + ec.message());
   folder.Keep();
 
   const double ratio = bytes_out > 0 ? static_cast<double>(bytes_in) / bytes_out : 1.0;
@@ -180,24 +181,26 @@ Status Export(const Context& ctx, const ExportArgs& a) {
                         {"burned_in_annotation", burned_in}};
     PrintJson(j);
   } else {
-    std::printf("exported %zu series, %zu instances to %s (DICOMDIR, de-identified: PS3.15 "
-                "Basic Profile, full dates and patient characteristics kept)\n",
-                chosen.size(), done, a.out.c_str());
+    std::printf(
+        "exported %zu series, %zu instances to %s (DICOMDIR, de-identified: PS3.15 "
+        "Basic Profile, full dates and patient characteristics kept)\n",
+        chosen.size(), done, a.out.c_str());
     std::printf("patient shown as %s\n", options.patient_name.c_str());
     if (a.jpeg_ls) {
       std::printf("JPEG-LS lossless: %zu of %zu instances re-compressed, %s → %s (%.2f:1)\n",
                   recompressed, done, HumanSize(bytes_in).c_str(), HumanSize(bytes_out).c_str(),
                   ratio);
-      for (const auto& [why, n] : kept) std::printf("  kept as they were: %zu (%s)\n", n, why.c_str());
+      for (const auto& [why, n] : kept)
+        std::printf("  kept as they were: %zu (%s)\n", n, why.c_str());
     }
     for (const auto& [series, n] : burned_in) {
-      std::printf("! %s: %zu instance(s) have text burned into the image (BurnedInAnnotation = "
-                  "YES): names may be visible in the pixels — look at them before sending\n",
-                  series.c_str(), n);
+      std::printf(
+          "! %s: %zu instance(s) have text burned into the image (BurnedInAnnotation = "
+          "YES): names may be visible in the pixels — look at them before sending\n",
+          series.c_str(), n);
     }
   }
-  std::fprintf(stderr,
-               "dossier: %s holds decrypted images (de-identified): delete it once sent\n",
+  std::fprintf(stderr, "dossier: %s holds decrypted images (de-identified): delete it once sent\n",
                a.out.c_str());
   return Status::Ok();
 }

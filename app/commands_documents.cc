@@ -4,8 +4,8 @@
 
 #include <cstdio>
 #include <map>
-#include <set>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "app/cli.h"
 #include "common/file_io.h"
@@ -39,7 +39,8 @@ std::string SeriesLine(const std::string& modality, int instances, const std::st
                        const std::string& description, const std::string& object_kind) {
   std::string line = modality.empty() ? std::string("?") : modality;
   line += fmt::format(", {} instance{}", instances, instances == 1 ? "" : "s");
-  if (date.size() == 8) line += ", " + date.substr(0, 4) + "-" + date.substr(4, 2) + "-" + date.substr(6, 2);
+  if (date.size() == 8)
+    line += ", " + date.substr(0, 4) + "-" + date.substr(4, 2) + "-" + date.substr(6, 2);
   if (!description.empty()) line += ", " + description;
   if (!object_kind.empty() && object_kind != "image") line += " (" + object_kind + ")";
   return line;
@@ -106,9 +107,8 @@ Status Ingest(const Context& ctx, const std::string& case_id,
     }
     size_t others = 0;
     for (const auto& s : report.series) {
-      std::printf("stored    dicom    %s  %s\n", SeriesLine(s.modality, s.instances, s.date,
-                                                          s.description, s.object_kind)
-                                                   .c_str(),
+      std::printf("stored    dicom    %s  %s\n",
+                  SeriesLine(s.modality, s.instances, s.date, s.description, s.object_kind).c_str(),
                   s.id.c_str());
       if (!s.mismatch.empty()) {
         ++others;
@@ -145,8 +145,9 @@ struct SeriesView {
   std::string added;
 };
 
-Result<std::vector<SeriesView>> ViewSeries(const std::vector<vault::DicomSeriesRecord>& series,
-                                           const std::map<std::string, const vault::DocumentRecord*>& docs) {
+Result<std::vector<SeriesView>> ViewSeries(
+    const std::vector<vault::DicomSeriesRecord>& series,
+    const std::map<std::string, const vault::DocumentRecord*>& docs) {
   std::vector<SeriesView> out;
   for (const auto& r : series) {
     SeriesView v;
@@ -254,13 +255,13 @@ Status Docs(const Context& ctx, const std::string& case_id) {
   }
   for (const auto& s : series) {
     const auto& f = s.first;
-    std::printf("%-14s %-8s %10s  %-10s %-7s %-11s %-20s %s\n", s.record->id.c_str(), "dicom",
-                HumanSize(s.size).c_str(), "imaging", "stored", "-", s.added.c_str(),
-                SeriesLine(f.modality, static_cast<int>(s.record->doc_ids.size()), f.study_date,
-                           f.series_description.empty() ? f.study_description
-                                                        : f.series_description,
-                           f.object_kind)
-                    .c_str());
+    std::printf(
+        "%-14s %-8s %10s  %-10s %-7s %-11s %-20s %s\n", s.record->id.c_str(), "dicom",
+        HumanSize(s.size).c_str(), "imaging", "stored", "-", s.added.c_str(),
+        SeriesLine(f.modality, static_cast<int>(s.record->doc_ids.size()), f.study_date,
+                   f.series_description.empty() ? f.study_description : f.series_description,
+                   f.object_kind)
+            .c_str());
     if (!s.record->mismatch.empty()) {
       std::printf("%-14s ! ANOTHER PATIENT? %s\n", "", s.record->mismatch.c_str());
     }

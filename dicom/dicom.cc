@@ -4,11 +4,11 @@
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
 #include <dcmtk/dcmdata/dcistrmb.h>
-#include <dcmtk/dcmdata/dcostrmb.h>
-#include <dcmtk/dcmdata/dcsequen.h>
 #include <dcmtk/dcmdata/dcmetinf.h>
 #include <dcmtk/dcmdata/dcobject.h>
+#include <dcmtk/dcmdata/dcostrmb.h>
 #include <dcmtk/dcmdata/dcrledrg.h>
+#include <dcmtk/dcmdata/dcsequen.h>
 #include <dcmtk/dcmdata/dcuid.h>
 #include <dcmtk/dcmdata/dcxfer.h>
 #include <dcmtk/dcmjpeg/djdecode.h>
@@ -213,11 +213,13 @@ Result<InstanceSummary> Summarize(std::span<const uint8_t> bytes) {
 Result<std::vector<uint8_t>> WithMetaHeader(std::span<const uint8_t> bytes) {
   DcmFileFormat ff;
   DOSSIER_RETURN_IF_ERROR(internal::Parse(bytes, ff));
-  DcmDataset& ds = *ff.getDataset();
-  const E_TransferSyntax xfer = ds.getOriginalXfer();
+  return internal::Serialize(ff, ff.getDataset()->getOriginalXfer(), EWM_fileformat);
+}
+
+Result<std::vector<uint8_t>> internal::Serialize(DcmFileFormat& ff, E_TransferSyntax xfer,
+                                                 E_FileWriteMode mode) {
   std::vector<uint8_t> out;
-  out.reserve(bytes.size() + 1024);
-  std::vector<uint8_t> chunk(64 * 1024);
+  std::vector<uint8_t> chunk(256 * 1024);
   DcmOutputBufferStream stream(chunk.data(), chunk.size());
   auto drain = [&] {
     void* data = nullptr;
@@ -228,21 +230,20 @@ Result<std::vector<uint8_t>> WithMetaHeader(std::span<const uint8_t> bytes) {
   };
   ff.transferInit();
   OFCondition c;
-  // EWM_fileformat makes DCMTK create the meta header (validateMetaInfo) for `xfer`.
-  while ((c = ff.write(stream, xfer, EET_ExplicitLength, nullptr, EGL_recalcGL,
-                       EPD_withoutPadding, 0, 0, 0, EWM_fileformat)) == EC_StreamNotifyClient) {
+  while ((c = ff.write(stream, xfer, EET_ExplicitLength, nullptr, EGL_recalcGL, EPD_withoutPadding,
+                       0, 0, 0, mode)) == EC_StreamNotifyClient) {
     drain();
   }
   drain();
   ff.transferEnd();
-  if (c.bad()) return Internal(std::string("cannot add a DICOM meta header: ") + c.text());
+  if (c.bad()) return Internal(std::string("cannot write the DICOM file: ") + c.text());
   return out;
 }
 
 namespace {
 
-constexpr size_t kMaxJsonValue = 1024;     // characters of one text field
-constexpr size_t kMaxJsonList = 100000;    // referenced files of a DICOMDIR
+constexpr size_t kMaxJsonValue = 1024;   // characters of one text field
+constexpr size_t kMaxJsonList = 100000;  // referenced files of a DICOMDIR
 constexpr size_t kMaxJsonProblems = 32;
 
 }  // namespace
@@ -286,7 +287,8 @@ Result<InstanceSummary> FromJson(std::string_view text) {
   std::string bad;
   auto str = [&](const char* key, std::string& out) {
     const auto it = j.find(key);
-    if (it == j.end() || !it->is_string() || it->get_ref<const std::string&>().size() > kMaxJsonValue)
+    if (it == j.end() || !it->is_string() ||
+        it->get_ref<const std::string&>().size() > kMaxJsonValue)
       bad = key;
     else
       out = it->get<std::string>();
@@ -298,8 +300,10 @@ Result<InstanceSummary> FromJson(std::string_view text) {
       return;
     }
     const int64_t v = it->get<int64_t>();
-    if (v < -1000000000 || v > 1000000000) bad = key;
-    else out = static_cast<int>(v);
+    if (v < -1000000000 || v > 1000000000)
+      bad = key;
+    else
+      out = static_cast<int>(v);
   };
   auto list = [&](const char* key, std::vector<std::string>& out, size_t max) {
     const auto it = j.find(key);
@@ -421,7 +425,8 @@ std::string FileIdKey(std::string_view path) {
     size_t end = path.find_first_of("/\\", start);
     if (end == std::string_view::npos) end = path.size();
     std::string_view part = path.substr(start, end - start);
-    if (const auto semi = part.rfind(';'); semi != std::string_view::npos &&
+    if (const auto semi = part.rfind(';');
+        semi != std::string_view::npos &&
         part.find_first_not_of("0123456789", semi + 1) == std::string_view::npos) {
       part = part.substr(0, semi);
     }

@@ -84,9 +84,9 @@ Status Clean(DcmItem& item, const UidMap& map_uid) {
     DcmElement* e = item.getElement(i);
     const DcmTagKey key = e->getTag().getXTag();
     const uint16_t group = key.getGroup();
-    if ((group & 1) != 0 || In(kRemove, key) ||
-        ((group & 0xFF00) == 0x5000) ||  // curves (retired)
-        ((group & 0xFF00) == 0x6000 && (key.getElement() == 0x3000 || key.getElement() == 0x4000))) {
+    if ((group & 1) != 0 || In(kRemove, key) || ((group & 0xFF00) == 0x5000) ||  // curves (retired)
+        ((group & 0xFF00) == 0x6000 &&
+         (key.getElement() == 0x3000 || key.getElement() == 0x4000))) {
       remove.push_back(key);
       continue;
     }
@@ -134,30 +134,6 @@ void PutCode(DcmItem& item, const char* value, const char* meaning) {
   item.putAndInsertString(DCM_CodeValue, value);
   item.putAndInsertString(DCM_CodingSchemeDesignator, "DCM");
   item.putAndInsertString(DCM_CodeMeaning, meaning);
-}
-
-// Writes `ff` as a Part 10 file in `xfer` with a new meta header.
-Result<std::vector<uint8_t>> Serialize(DcmFileFormat& ff, E_TransferSyntax xfer) {
-  std::vector<uint8_t> out;
-  std::vector<uint8_t> chunk(256 * 1024);
-  DcmOutputBufferStream stream(chunk.data(), chunk.size());
-  auto drain = [&] {
-    void* data = nullptr;
-    offile_off_t n = 0;
-    stream.flushBuffer(data, n);
-    const auto* p = static_cast<const uint8_t*>(data);
-    out.insert(out.end(), p, p + n);
-  };
-  ff.transferInit();
-  OFCondition c;
-  while ((c = ff.write(stream, xfer, EET_ExplicitLength, nullptr, EGL_recalcGL,
-                       EPD_withoutPadding, 0, 0, 0, EWM_createNewMeta)) == EC_StreamNotifyClient) {
-    drain();
-  }
-  drain();
-  ff.transferEnd();
-  if (c.bad()) return Internal(std::string("cannot write the DICOM file: ") + c.text());
-  return out;
 }
 
 // Why JPEG-LS lossless cannot be applied to this data set, or "".
@@ -244,7 +220,7 @@ Result<ExportedInstance> Deidentify(std::span<const uint8_t> bytes, const Export
       }
     }
   }
-  DOSSIER_ASSIGN_OR_RETURN(out.bytes, Serialize(ff, xfer));
+  DOSSIER_ASSIGN_OR_RETURN(out.bytes, internal::Serialize(ff, xfer, EWM_createNewMeta));
   OFString v;
   if (ds.findAndGetOFString(DCM_SOPClassUID, v).good()) out.sop_class_uid = v.c_str();
   if (ds.findAndGetOFString(DCM_SOPInstanceUID, v).good()) out.sop_instance_uid = v.c_str();

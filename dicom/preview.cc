@@ -1,9 +1,11 @@
 // Series previews: DCMTK's dcmimage renders, its PNG plugin encodes, into memory.
+// dcmimage.h first: dipipng.h needs the declarations it pulls in.
+#include <dcmtk/dcmimgle/dcmimage.h>
+// (keep the order)
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
-#include <dcmtk/dcmimage/diregist.h>
 #include <dcmtk/dcmimage/dipipng.h>
-#include <dcmtk/dcmimgle/dcmimage.h>
+#include <dcmtk/dcmimage/diregist.h>
 
 #include <algorithm>
 #include <cstdio>

@@ -496,7 +496,8 @@ class Ingester {
       }
       for (size_t i = from; i < end; ++i) {
         ItemReport& item = report_.items[i];
-        if (item.kind != "dicom" || (item.status != "stored" && item.status != "duplicate")) continue;
+        if (item.kind != "dicom" || (item.status != "stored" && item.status != "duplicate"))
+          continue;
         const std::string key = dicom::FileIdKey(item.path);
         if (key.rfind(base, 0) != 0 || listed.count(key) != 0) continue;
         constexpr const char* kUnlisted = "not listed in the disc's DICOMDIR: read all the same";
@@ -894,7 +895,7 @@ class Ingester {
   // DICOM: the series filed in this upload (index into report_.series), what each one's
   // instances had to say, and the DICOMDIRs awaiting their cross-check.
   struct DicomdirListing {
-    size_t item = 0;                  // the DICOMDIR's report line
+    size_t item = 0;                 // the DICOMDIR's report line
     std::vector<std::string> files;  // its referenced file IDs
     bool checked = false;
   };

@@ -319,8 +319,8 @@ TEST_F(CliTest, DicomExportIsDeidentifiedOpensAndRefusesAnotherPatientsDisc) {
 
   RunResult exists = Run({"dicom", "export", "--case", case_id, "-o", out.string()});
   EXPECT_EQ(exists.exit_code, 2);
-  EXPECT_EQ(exists.err, "dossier: " + out.string() +
-                            " already exists and is not empty: choose a new folder\n");
+  EXPECT_EQ(exists.err,
+            "dossier: " + out.string() + " already exists and is not empty: choose a new folder\n");
 
   // Another patient's disc is not exported by mistake.
   const fs::path up = dir_ / "up";

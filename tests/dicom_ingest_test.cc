@@ -131,16 +131,16 @@ TEST_F(DicomIngestTest, MissingAndUnlistedFilesAreNamed) {
   const auto& extra = Find(r, "disc/EXTRA.DCM");
   EXPECT_EQ(extra.status, "stored");
   EXPECT_EQ(extra.advice, "not listed in the disc's DICOMDIR: read all the same");
-  const auto series = std::find_if(r.series.begin(), r.series.end(),
-                                   [&](auto& s) { return s.id == extra.series; });
+  const auto series =
+      std::find_if(r.series.begin(), r.series.end(), [&](auto& s) { return s.id == extra.series; });
   ASSERT_NE(series, r.series.end());
   EXPECT_EQ(series->problems,
             std::vector<std::string>{"not listed in the disc's DICOMDIR: read all the same"});
 }
 
 TEST_F(DicomIngestTest, EachSeriesGetsAPreviewRenderedByAWorker) {
-  ASSERT_EQ(std::system((std::string(DOSSIER_MAKE_CT_DISC) + " --folder " +
-                         (dir_ / "ct").string() + " --instances 5 --size 300 > /dev/null")
+  ASSERT_EQ(std::system((std::string(DOSSIER_MAKE_CT_DISC) + " --folder " + (dir_ / "ct").string() +
+                         " --instances 5 --size 300 > /dev/null")
                             .c_str()),
             0);
   fs::copy_file(kPydicomFiles / "rtplan.dcm", dir_ / "ct" / "PLAN.DCM");
@@ -200,11 +200,11 @@ TEST_F(DicomIngestTest, FileIdsMatchWithoutCaseOrVersionSuffixInsideAnArchive) {
 TEST_F(DicomIngestTest, BrokenFilesAreRefusedOddOnesKeptAndLabelled) {
   const fs::path up = dir_ / "up";
   fs::create_directories(up);
-  for (const char* f : {"MR_small.dcm", "MR_small_implicit.dcm", "MR_small_bigendian.dcm",
-                        "MR_small_RLE.dcm", "MR_small_jpeg_ls_lossless.dcm",
-                        "MR_small_jp2klossless.dcm", "MR_truncated.dcm", "rtplan_truncated.dcm",
-                        "no_meta.dcm", "ExplVR_LitEndNoMeta.dcm", "rtplan.dcm", "test-SR.dcm",
-                        "waveform_ecg.dcm"}) {
+  for (const char* f :
+       {"MR_small.dcm", "MR_small_implicit.dcm", "MR_small_bigendian.dcm", "MR_small_RLE.dcm",
+        "MR_small_jpeg_ls_lossless.dcm", "MR_small_jp2klossless.dcm", "MR_truncated.dcm",
+        "rtplan_truncated.dcm", "no_meta.dcm", "ExplVR_LitEndNoMeta.dcm", "rtplan.dcm",
+        "test-SR.dcm", "waveform_ecg.dcm"}) {
     fs::copy_file(kPydicomFiles / f, up / f);
   }
   // Through an archive too: the same worker code, entries instead of files.
@@ -253,8 +253,8 @@ TEST_F(DicomIngestTest, BrokenFilesAreRefusedOddOnesKeptAndLabelled) {
     ASSERT_TRUE(v_->ReadDocument(bare.doc_id, sink).ok());
     ASSERT_GT(sink.data.size(), 132u);
     EXPECT_EQ(sink.data.substr(128, 4), "DICM");
-    auto reread = dicom::Summarize(
-        {reinterpret_cast<const uint8_t*>(sink.data.data()), sink.data.size()});
+    auto reread =
+        dicom::Summarize({reinterpret_cast<const uint8_t*>(sink.data.data()), sink.data.size()});
     ASSERT_TRUE(reread.ok());
     EXPECT_TRUE(reread->meta_header);
     EXPECT_EQ(bare.size, sink.data.size());

@@ -1,17 +1,25 @@
-// Parsing DICOM from memory, shared by the summary and the export code. Private to dicom/.
+// Parsing DICOM from memory and writing it back, shared by the summary and the export code.
+// Private to dicom/.
 #pragma once
+
+#include <dcmtk/dcmdata/dcfilefo.h>
+#include <dcmtk/dcmdata/dcxfer.h>
 
 #include <cstdint>
 #include <span>
+#include <vector>
 
 #include "common/status.h"
-
-class DcmFileFormat;
 
 namespace dossier::dicom::internal {
 
 // Registers the decoders once, then parses `bytes` into `ff` (transfer syntax detected).
 // kRejected with the reason a patient can act on: not DICOM, truncated, damaged.
 Status Parse(std::span<const uint8_t> bytes, DcmFileFormat& ff);
+
+// Writes `ff` as a Part 10 file in `xfer` (EWM_fileformat keeps a meta header and creates a
+// missing one; EWM_createNewMeta always writes a fresh one).
+Result<std::vector<uint8_t>> Serialize(DcmFileFormat& ff, E_TransferSyntax xfer,
+                                       E_FileWriteMode mode);
 
 }  // namespace dossier::dicom::internal
