@@ -4,8 +4,8 @@
 
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
-#include <dcmtk/dcmdata/dcuid.h>
 #include <dcmtk/dcmdata/dcistrmb.h>
+#include <dcmtk/dcmdata/dcuid.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
@@ -195,8 +195,8 @@ TEST(DicomTest, BareDataSetsGainAMetaHeaderAndKeepTheirData) {
 TEST(DicomTest, DicomdirListsEveryReferencedFileByAFlatWalk) {
   // pydicom's set: 31 images of 3 patients; the -nopatient variant has patient records of an
   // invalid type, so a walk of the record tree from the patients would find nothing.
-  for (const char* name : {"DICOMDIR", "DICOMDIR-nopatient", "DICOMDIR-implicit",
-                           "DICOMDIR-bigEnd", "DICOMDIR-reordered"}) {
+  for (const char* name : {"DICOMDIR", "DICOMDIR-nopatient", "DICOMDIR-implicit", "DICOMDIR-bigEnd",
+                           "DICOMDIR-reordered"}) {
     auto d = Load(std::string("dicomdirtests/") + name);
     ASSERT_TRUE(d.ok()) << name << ": " << d.status().message();
     EXPECT_EQ(d->object_kind, "directory") << name;
@@ -389,8 +389,9 @@ TEST_F(DicomExportTest, DeidentifiedSeriesIsValidConsistentAndCarriesNoIdentity)
   ff.getDataset()->findAndGetOFString(DCM_PatientIdentityRemoved, removed);
   EXPECT_EQ(removed, "YES");
   DcmItem* code = nullptr;
-  ASSERT_TRUE(
-      ff.getDataset()->findAndGetSequenceItem(DCM_DeidentificationMethodCodeSequence, code, 0).good());
+  ASSERT_TRUE(ff.getDataset()
+                  ->findAndGetSequenceItem(DCM_DeidentificationMethodCodeSequence, code, 0)
+                  .good());
   code->findAndGetOFString(DCM_CodeValue, method);
   EXPECT_EQ(method, "113100");
   EXPECT_FALSE(ff.getDataset()->tagExists(DcmTagKey(0x0029, 0x1010)));  // private: gone
@@ -431,8 +432,7 @@ TEST_F(DicomExportTest, JpegLsIsLosslessAndKeepsWhatItCannotImprove) {
        {std::pair<std::string, std::string>{"JPEG-lossy.dcm",
                                             "lossy JPEG Extended, Process 2+4: re-compressing "
                                             "cannot help"},
-        {"MR_small_jp2klossless.dcm",
-         "JPEG 2000 (Lossless only), which this DCMTK cannot decode"},
+        {"MR_small_jp2klossless.dcm", "JPEG 2000 (Lossless only), which this DCMTK cannot decode"},
         {"SC_rgb_rle_32bit.dcm", "32-bit pixel data"},
         {"rtplan.dcm", "no pixel data"}}) {
     const std::string f = testing::ReadFile(kPydicomFiles / name);
@@ -444,8 +444,8 @@ TEST_F(DicomExportTest, JpegLsIsLosslessAndKeepsWhatItCannotImprove) {
 }
 
 TEST(DicomTest, PreviewsArePngsOfAtMost256Pixels) {
-  for (const char* name : {"CT_small.dcm", "MR_small_jpeg_ls_lossless.dcm", "SC_rgb_rle.dcm",
-                           "rtdose.dcm"}) {
+  for (const char* name :
+       {"CT_small.dcm", "MR_small_jpeg_ls_lossless.dcm", "SC_rgb_rle.dcm", "rtdose.dcm"}) {
     const std::string f = testing::ReadFile(kPydicomFiles / name);
     auto png = Preview({reinterpret_cast<const uint8_t*>(f.data()), f.size()});
     ASSERT_TRUE(png.ok()) << name << ": " << png.status().message();

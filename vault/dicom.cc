@@ -37,8 +37,8 @@ Result<std::string> Vault::AddDicomInstance(const std::string& doc_id,
                 study_mac));
   if (study_id.empty()) {
     study_id = RandomId("stu");
-    DOSSIER_ASSIGN_OR_RETURN(Bytes sealed,
-                             impl_->SealField(pid, "dicom_studies.summary", study_id, info.summary));
+    DOSSIER_ASSIGN_OR_RETURN(
+        Bytes sealed, impl_->SealField(pid, "dicom_studies.summary", study_id, info.summary));
     DOSSIER_ASSIGN_OR_RETURN(
         Stmt ins, db.Prepare("INSERT INTO dicom_studies(id, case_id, uid_mac, summary_enc) "
                              "VALUES (?,?,?,?)"));
@@ -65,8 +65,8 @@ Result<std::string> Vault::AddDicomInstance(const std::string& doc_id,
     DOSSIER_RETURN_IF_ERROR(ins.Run());
   }
   DOSSIER_ASSIGN_OR_RETURN(Bytes instance_mac, impl_->UidMac(pid, "instance", info.instance_uid));
-  DOSSIER_ASSIGN_OR_RETURN(
-      Bytes sealed, impl_->SealField(pid, "dicom_instances.summary", doc_id, info.summary));
+  DOSSIER_ASSIGN_OR_RETURN(Bytes sealed,
+                           impl_->SealField(pid, "dicom_instances.summary", doc_id, info.summary));
   DOSSIER_ASSIGN_OR_RETURN(
       Stmt ins, db.Prepare("INSERT OR REPLACE INTO dicom_instances(doc_id, series_id, uid_mac, "
                            "number, summary_enc) VALUES (?,?,?,?,?)"));
@@ -91,7 +91,8 @@ Result<std::pair<std::string, std::string>> SeriesOwner(Vault::Impl& v,
   if (!row) return NotFound("no DICOM series " + series_id + " (see `dossier docs --case ID`)");
   const std::string case_id = s.Text(0);
   DOSSIER_ASSIGN_OR_RETURN(Vault::Impl::CaseRef c, v.FindCase(case_id));
-  if (c.status == "erased") return Rejected("series " + series_id + " belongs to an erased patient");
+  if (c.status == "erased")
+    return Rejected("series " + series_id + " belongs to an erased patient");
   return std::pair{case_id, c.patient_id};
 }
 
@@ -113,8 +114,8 @@ Status Vault::SetSeriesPreview(const std::string& series_id, std::span<const uin
 
 Result<std::vector<uint8_t>> Vault::GetSeriesPreview(const std::string& series_id) {
   DOSSIER_ASSIGN_OR_RETURN(auto owner, SeriesOwner(*impl_, series_id));
-  DOSSIER_ASSIGN_OR_RETURN(
-      Stmt s, impl_->db_.Prepare("SELECT preview_enc FROM dicom_series WHERE id = ?"));
+  DOSSIER_ASSIGN_OR_RETURN(Stmt s,
+                           impl_->db_.Prepare("SELECT preview_enc FROM dicom_series WHERE id = ?"));
   s.Bind(1, series_id);
   DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row || s.IsNull(0)) return NotFound("series " + series_id + " has no preview");
@@ -137,10 +138,9 @@ Result<std::array<uint8_t, 16>> Vault::ReplacementUidBytes(const std::string& ca
 Result<std::vector<DicomSeriesRecord>> Vault::ListDicomSeries(const std::string& case_id) {
   DOSSIER_ASSIGN_OR_RETURN(Impl::CaseRef c, impl_->FindCase(case_id));
   if (c.status == "erased") return Rejected("case " + case_id + " belongs to an erased patient");
-  DOSSIER_ASSIGN_OR_RETURN(
-      Stmt s, impl_->db_.Prepare("SELECT id, study_id, summary_enc, mismatch, "
-                                 "preview_enc IS NOT NULL FROM dicom_series "
-                                 "WHERE case_id = ? ORDER BY rowid"));
+  DOSSIER_ASSIGN_OR_RETURN(Stmt s, impl_->db_.Prepare("SELECT id, study_id, summary_enc, mismatch, "
+                                                      "preview_enc IS NOT NULL FROM dicom_series "
+                                                      "WHERE case_id = ? ORDER BY rowid"));
   s.Bind(1, case_id);
   std::vector<DicomSeriesRecord> out;
   std::map<std::string, size_t> index;
@@ -151,8 +151,7 @@ Result<std::vector<DicomSeriesRecord>> Vault::ListDicomSeries(const std::string&
     r.id = s.Text(0);
     r.study_id = s.Text(1);
     DOSSIER_ASSIGN_OR_RETURN(
-        r.summary,
-        impl_->OpenField(c.patient_id, "dicom_series.summary", r.id, s.Blob(2), true));
+        r.summary, impl_->OpenField(c.patient_id, "dicom_series.summary", r.id, s.Blob(2), true));
     r.mismatch = s.Text(3);
     r.has_preview = s.Int(4) != 0;
     index[r.id] = out.size();

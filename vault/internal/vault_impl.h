@@ -52,7 +52,8 @@ class Vault::Impl {
   Result<const PatientKeys*> Keys(const std::string& patient_id);
   Result<const SecureBuffer*> PatientKey(const std::string& patient_id);
   // Keyed BLAKE2b of a DICOM UID under the patient's uid key, tagged with what it is.
-  Result<Bytes> UidMac(const std::string& patient_id, std::string_view what, const std::string& uid);
+  Result<Bytes> UidMac(const std::string& patient_id, std::string_view what,
+                       const std::string& uid);
   Result<Bytes> SealField(const std::string& patient_id, const std::string& where,
                           const std::string& row_id, const std::string& text);
   // Empty string for a NULL column, unless `required` (a live row missing a mandatory
