@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <cctype>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -72,6 +73,16 @@ std::string InstanceFileId(size_t n) {
 Status Export(const Context& ctx, const ExportArgs& a) {
   const fs::path out = a.out;
   std::error_code ec;
+  // The pseudonym goes into files of any character set: plain ASCII, as PN allows it.
+  for (const char c : a.pseudonym) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) &&
+        std::string_view("^ -_.").find(c) == std::string_view::npos) {
+      return InvalidArgument(
+          "--pseudonym may hold Latin letters, digits, spaces and ^ - _ . only (e.g. "
+          "PATIENT^7K2Q)");
+    }
+  }
+  if (a.pseudonym.size() > 64) return InvalidArgument("--pseudonym is longer than 64 characters");
   if (fs::exists(out, ec) && !(fs::is_directory(out, ec) && fs::is_empty(out, ec))) {
     return Rejected(a.out + " already exists and is not empty: choose a new folder");
   }
@@ -101,7 +112,10 @@ Status Export(const Context& ctx, const ExportArgs& a) {
   }
 
   const fs::path partial = out.string() + ".partial";
-  fs::remove_all(partial, ec);
+  if (fs::exists(partial, ec)) {
+    return Rejected(partial.string() +
+                    " already exists (an interrupted export?): remove it or choose another folder");
+  }
   PartialFolder folder(partial);
   fs::create_directories(partial / "DICOM", ec);
   if (ec) return IoError("cannot create " + partial.string() + ": " + ec.message());

@@ -79,10 +79,18 @@ void Init() {
   (void)done;
 }
 
+// Longest text value a summary carries (FromJson refuses longer ones).
+constexpr size_t kMaxValue = 1024;
+
 std::string Get(DcmItem& ds, const DcmTagKey& tag) {
   OFString v;
   if (ds.findAndGetOFStringArray(tag, v).bad()) return "";
-  std::string s(v.c_str(), v.length());
+  std::string s(v.c_str(), std::min<size_t>(v.length(), kMaxValue));
+  // Cut at a character boundary: never half a UTF-8 sequence.
+  if (v.length() > kMaxValue) {
+    while (!s.empty() && (static_cast<unsigned char>(s.back()) & 0xC0) == 0x80) s.pop_back();
+    if (!s.empty() && (static_cast<unsigned char>(s.back()) & 0x80) != 0) s.pop_back();
+  }
   while (!s.empty() && (s.back() == ' ' || s.back() == '\0')) s.pop_back();
   return s;
 }
@@ -90,7 +98,8 @@ std::string Get(DcmItem& ds, const DcmTagKey& tag) {
 int GetInt(DcmItem& ds, const DcmTagKey& tag) {
   const std::string s = Get(ds, tag);
   try {
-    return s.empty() ? 0 : std::stoi(s);
+    const long v = s.empty() ? 0 : std::stol(s);
+    return static_cast<int>(std::clamp<long>(v, -1000000000, 1000000000));
   } catch (const std::exception&) {
     return 0;
   }
@@ -107,6 +116,9 @@ std::string ObjectKind(const std::string& sop_class, bool has_pixels) {
   if (sop_class == UID_MediaStorageDirectoryStorage) return "directory";
   return has_pixels ? "image" : "other";
 }
+
+// A DICOMDIR's listing must fit one worker frame (1 MiB) with room to spare.
+constexpr size_t kMaxDicomdirFiles = 20000;
 
 // Every ReferencedFileID of a DICOMDIR, whatever record type carries it.
 std::vector<std::string> ReferencedFiles(DcmDataset& ds) {
@@ -190,9 +202,15 @@ Result<InstanceSummary> Summarize(std::span<const uint8_t> bytes) {
   s.columns = GetInt(ds, DCM_Columns);
   const bool has_pixels = ds.tagExists(DCM_PixelData);
   s.frames = has_pixels ? std::max(1, GetInt(ds, DCM_NumberOfFrames)) : 0;
+  if (s.problems.size() > 16) s.problems.resize(16);
   s.object_kind = ObjectKind(s.sop_class_uid, has_pixels);
   if (s.object_kind == "directory") {
     s.referenced_files = ReferencedFiles(ds);
+    if (s.referenced_files.size() > kMaxDicomdirFiles) {
+      s.referenced_files.clear();
+      s.problems.push_back(fmt::format("the DICOMDIR lists more than {} files: not cross-checked",
+                                       kMaxDicomdirFiles));
+    }
     return s;  // a directory has no study or series of its own
   }
 
@@ -358,12 +376,12 @@ std::string PatientMismatch(const InstanceSummary& s, std::string_view name,
   // DICOM person names: family^given^middle^prefix^suffix, maybe "=ideographic=phonetic".
   std::string disc = s.patient_name.substr(0, s.patient_name.find('='));
   std::replace(disc.begin(), disc.end(), '^', ' ');
-  const std::string family = NameKey(disc.substr(0, disc.find(' ')));
+  const std::string family = disc.substr(0, disc.find(' '));  // the family name component
   const std::string key = NameKey(name);
-  if (!family.empty() && !key.empty()) {
+  if (!NameKey(family).empty() && !key.empty()) {
     const std::string first = key.substr(0, key.find(' '));
     const std::string last = key.substr(key.rfind(' ') + 1);
-    if (!MentionsName(disc, first) && !MentionsName(disc, last)) {
+    if (!MentionsName(family, first) && !MentionsName(family, last)) {
       reasons.push_back("the patient's name on the disc is not the case's patient's");
     }
   }
@@ -430,6 +448,7 @@ std::string FileIdKey(std::string_view path) {
         part.find_first_not_of("0123456789", semi + 1) == std::string_view::npos) {
       part = part.substr(0, semi);
     }
+    while (!part.empty() && part.back() == '.') part.remove_suffix(1);  // "IM0001.;1"
     if (!part.empty()) {
       if (!out.empty()) out += '/';
       for (char c : part) out += (c >= 'a' && c <= 'z') ? static_cast<char>(c - 32) : c;

@@ -111,8 +111,9 @@ struct ExportedInstance {
   std::string sop_class_uid;
   std::string sop_instance_uid;  // the new one
   std::string transfer_syntax_uid;
-  // BurnedInAnnotation = YES: names may be written into the pixels themselves, which no
-  // attribute-level de-identification removes. The manager must look before sending.
+  // Names may be written into the pixels themselves, which no attribute-level
+  // de-identification removes: BurnedInAnnotation = YES, or not stated for a kind of image
+  // that often has text in it (secondary capture, US, XA, ES, OT). Look before sending.
   bool burned_in_annotation = false;
   bool recompressed = false;  // JPEG-LS was applied
   std::string kept_reason;    // with jpeg_ls: why the original encoding was kept, or ""

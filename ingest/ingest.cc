@@ -360,6 +360,9 @@ class Ingester {
   // for the cross-check at the end of the disc.
   Status NoteDicom(ItemReport& item) {
     std::optional<dicom::InstanceSummary> summary = entry_.TakeDicom();
+    // Only what the parent itself recognised as DICOM is filed as DICOM: a summary sent for
+    // a PDF or a TIFF (a worker fooled, or subverted) is ignored.
+    if (item.kind != "dicom" && item.kind != "dicomdir") summary.reset();
     if (!summary) {
       if (item.kind == "dicom" && item.status == "stored") {
         item.advice = "not summarised (larger than the worker holds in memory): stored unchanged";
@@ -369,7 +372,8 @@ class Ingester {
     if (summary->object_kind == "directory") {
       // Cross-checked against the files around it, when it came with them (in a folder or a
       // disc image); a DICOMDIR uploaded on its own has nothing to check against.
-      const bool with_files = item.path.find('/') != std::string::npos;
+      const bool with_files =
+          item.path.find('/') != std::string::npos && !summary->referenced_files.empty();
       if (with_files && (item.status == "stored" || item.status == "duplicate")) {
         dicomdirs_.push_back({report_.items.size(), std::move(summary->referenced_files), false});
       }
@@ -397,7 +401,9 @@ class Ingester {
       r.mismatch = info.mismatch;
       report_.series.push_back(std::move(r));
     }
-    report_.series[it->second].instances += 1;
+    SeriesReport& series = report_.series[it->second];
+    series.instances += 1;
+    if (series.mismatch.empty()) series.mismatch = info.mismatch;
     tallies_[item.series].Add(*summary);
     return Status::Ok();
   }
@@ -920,7 +926,8 @@ Status IngestPaths(vault::Vault& vault, const std::string& case_id,
   // What was stored before a failure is committed too: the report already lists it.
   const Status committed = own_batch ? vault.CommitBatch() : Status::Ok();
   if (st.ok() && committed.ok() && !vault.in_batch()) {
-    DOSSIER_RETURN_IF_ERROR(ingester.MakePreviews());
+    // Best effort: everything is stored already; a series without a preview shows none.
+    (void)ingester.MakePreviews();
   }
   if (!st.ok() || !committed.ok()) ingester.UnclaimUncommitted(st.ok() ? committed : st);
   if (!st.ok()) return st;

@@ -82,6 +82,7 @@ class FrameSink final : public UnpackSink {
     if (!fault_on_.empty() && path.find(fault_on_) != std::string::npos) fault_pending_ = true;
     held_.clear();
     state_ = Held::kUndecided;
+    (void)digest_.Final();  // a fresh digest, whatever the last entry left in it
     return WriteFrame(fd_, 'B', path);
   }
   Status EntryData(std::span<const uint8_t> data) override {
@@ -133,7 +134,7 @@ class FrameSink final : public UnpackSink {
   static constexpr size_t kDecideBytes = 132;
   // DICOM entries up to this size are summarised; larger ones (rare multi-frame giants)
   // are stored unchanged without a summary.
-  static constexpr size_t kMaxDicomBytes = size_t{512} << 20;
+  static constexpr size_t kMaxDicomBytes = size_t{256} << 20;
 
   Status Send(std::span<const uint8_t> data) {
     for (size_t at = 0; at < data.size(); at += kDataFrame) {

@@ -6,8 +6,10 @@
 #include <dcmtk/dcmdata/dcfilefo.h>
 #include <dcmtk/dcmdata/dcistrmb.h>
 #include <dcmtk/dcmdata/dcuid.h>
+#include <dcmtk/dcmdata/dcvrobow.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <sodium.h>
 #include <sys/wait.h>
 
 #include <array>
@@ -246,6 +248,13 @@ TEST(DicomTest, WrongPatientIsFoundInAnyScript) {
   EXPECT_EQ(PatientMismatch(s, "Petrov Petr", "1975-05-05"),
             "the patient's name on the disc is not the case's patient's and the birth date on "
             "the disc is not the patient's");
+  // The disc's family name must be the patient's: a shared first name is not enough.
+  s.patient_name = "Petrov^Ivan";
+  s.birth_date.clear();
+  EXPECT_EQ(PatientMismatch(s, "Ivan Smirnov", ""),
+            "the patient's name on the disc is not the case's patient's");
+  s.patient_name = "SMIRNOV^IVAN";
+  EXPECT_EQ(PatientMismatch(s, "Иван Смирнов", ""), "");
   s.patient_name.clear();  // anonymised disc: the name proves nothing
   s.birth_date.clear();
   EXPECT_EQ(PatientMismatch(s, "Petrov Petr", "1975-05-05"), "");
@@ -255,6 +264,7 @@ TEST(DicomTest, FileIdsCompareWithoutCaseAndVersionSuffixes) {
   EXPECT_EQ(FileIdKey("dicom/s001/im0001;1"), "DICOM/S001/IM0001");
   EXPECT_EQ(FileIdKey("DICOM\\S001\\IM0001"), "DICOM/S001/IM0001");
   EXPECT_EQ(FileIdKey("a;b/c;12"), "A;B/C");
+  EXPECT_EQ(FileIdKey("DICOM/IM0001.;1"), "DICOM/IM0001");  // ISO level 1, no extension
 }
 
 // Runs `command`; its exit code and everything it printed.
@@ -304,7 +314,8 @@ class DicomExportTest : public testing::TempDirTest {
     auto [it, added] = uids_.try_emplace(uid, "");
     if (added) {
       std::array<uint8_t, 16> b{};
-      for (size_t i = 0; i < uid.size(); ++i) b[i % 16] ^= static_cast<uint8_t>(uid[i] + i);
+      crypto_generichash(b.data(), b.size(), reinterpret_cast<const uint8_t*>(uid.data()),
+                         uid.size(), nullptr, 0);
       it->second = UidFromBytes(b);
     }
     return it->second;
@@ -458,6 +469,52 @@ TEST(DicomTest, PreviewsArePngsOfAtMost256Pixels) {
               StatusCode::kRejected)
         << name;
   }
+}
+
+TEST_F(DicomExportTest, NestedIdentityUnknownElementsAndIconsGoBurnedInTextIsFlagged) {
+  // pydicom's CT with what some discs add: a patient ID inside a sequence, an element of
+  // unknown content (VR UN), an icon of the image.
+  DcmFileFormat ff;
+  ASSERT_TRUE(ff.loadFile((kPydicomFiles / "CT_small.dcm").c_str()).good());
+  DcmDataset* ds = ff.getDataset();
+  DcmItem* ref = nullptr;
+  ASSERT_TRUE(ds->findOrCreateSequenceItem(DCM_ReferencedImageSequence, ref, -2).good());
+  ref->putAndInsertString(DCM_ReferencedSOPClassUID, UID_CTImageStorage);
+  ref->putAndInsertString(DCM_ReferencedSOPInstanceUID, "1.2.3.4.5.6");
+  ref->putAndInsertString(DCM_PatientID, "MRN-NESTED-77");
+  DcmTag unknown(0x000A, 0x9999, EVR_UN);  // a public group, not in the dictionary
+  auto* blob = new DcmOtherByteOtherWord(unknown);
+  const std::string secret = "UNKNOWN-SECRET";
+  blob->putUint8Array(reinterpret_cast<const Uint8*>(secret.data()), secret.size());
+  ASSERT_TRUE(ds->insert(blob).good());
+  DcmItem* icon = nullptr;
+  ASSERT_TRUE(ds->findOrCreateSequenceItem(DCM_IconImageSequence, icon, -2).good());
+  icon->putAndInsertString(DCM_PhotometricInterpretation, "MONOCHROME2");
+  ASSERT_TRUE(ff.saveFile((dir_ / "odd.dcm").c_str(), EXS_LittleEndianExplicit).good());
+
+  const std::string bytes = testing::ReadFile(dir_ / "odd.dcm");
+  ASSERT_NE(bytes.find("MRN-NESTED-77"), std::string::npos);
+  ASSERT_NE(bytes.find(secret), std::string::npos);
+  auto r = Deidentify({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}, {},
+                      [&](const std::string& uid) { return Map(uid); });
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  const std::string out(r->bytes.begin(), r->bytes.end());
+  EXPECT_EQ(out.find("MRN-NESTED-77"), std::string::npos);
+  EXPECT_EQ(out.find(secret), std::string::npos);
+  EXPECT_EQ(out.find("1.2.3.4.5.6"), std::string::npos);  // the reference was remapped
+  EXPECT_NE(out.find(Map("1.2.3.4.5.6")), std::string::npos);
+  DcmFileFormat back;
+  testing::WriteFile(dir_ / "back.dcm", out);
+  ASSERT_TRUE(back.loadFile((dir_ / "back.dcm").c_str()).good());
+  EXPECT_FALSE(back.getDataset()->tagExists(DCM_IconImageSequence));
+  EXPECT_FALSE(r->burned_in_annotation);  // a CT, nothing says otherwise
+
+  // A secondary capture (a dose report, a screenshot) that does not say: flagged.
+  const std::string sc = testing::ReadFile(kPydicomFiles / "SC_rgb_rle.dcm");
+  auto flagged = Deidentify({reinterpret_cast<const uint8_t*>(sc.data()), sc.size()}, {},
+                            [&](const std::string& uid) { return Map(uid); });
+  ASSERT_TRUE(flagged.ok());
+  EXPECT_TRUE(flagged->burned_in_annotation);
 }
 
 TEST_F(DicomExportTest, UidsFromBytesAreValidAndDistinct) {

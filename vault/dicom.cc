@@ -63,6 +63,12 @@ Result<std::string> Vault::AddDicomInstance(const std::string& doc_id,
     ins.Bind(1, series_id).Bind(2, study_id).Bind(3, d.case_id).BindBlob(4, series_mac);
     ins.BindBlob(5, sealed).Bind(6, info.mismatch);
     DOSSIER_RETURN_IF_ERROR(ins.Run());
+  } else if (!info.mismatch.empty()) {
+    // Any instance of another patient flags its series, not just the first one filed.
+    DOSSIER_ASSIGN_OR_RETURN(
+        Stmt up, db.Prepare("UPDATE dicom_series SET mismatch = ? WHERE id = ? AND mismatch = ''"));
+    up.Bind(1, info.mismatch).Bind(2, series_id);
+    DOSSIER_RETURN_IF_ERROR(up.Run());
   }
   DOSSIER_ASSIGN_OR_RETURN(Bytes instance_mac, impl_->UidMac(pid, "instance", info.instance_uid));
   DOSSIER_ASSIGN_OR_RETURN(Bytes sealed,
