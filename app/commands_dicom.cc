@@ -13,7 +13,7 @@
 
 #include "app/cli.h"
 #include "common/file_io.h"
-#include "dicom/dicom.h"
+#include "ingest/worker.h"
 
 namespace dossier::app {
 namespace {
@@ -56,14 +56,6 @@ class PartialFolder {
   fs::path path_;
   bool kept_ = false;
 };
-
-Status WriteWhole(const fs::path& path, const std::vector<uint8_t>& bytes) {
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-  f.close();
-  if (!f) return IoError("cannot write " + path.string());
-  return Status::Ok();
-}
 
 // "IM0001" … "IM9999", then "I0010000": file IDs of at most 8 characters.
 std::string InstanceFileId(size_t n) {
@@ -117,27 +109,16 @@ Status Export(const Context& ctx, const ExportArgs& a) {
                     " already exists (an interrupted export?): remove it or choose another folder");
   }
   PartialFolder folder(partial);
-  fs::create_directories(partial / "DICOM", ec);
+  fs::create_directories(partial, ec);
   if (ec) return IoError("cannot create " + partial.string() + ": " + ec.message());
 
-  dicom::ExportOptions options;
-  options.patient_name = a.pseudonym.empty() ? "CASE^" + a.case_id : a.pseudonym;
-  options.patient_id = a.pseudonym.empty() ? a.case_id : a.pseudonym;
-  options.jpeg_ls = a.jpeg_ls;
-  Status map_error;
-  std::map<std::string, std::string> uids;
-  auto map_uid = [&](const std::string& uid) -> std::string {
-    auto [it, added] = uids.try_emplace(uid, "");
-    if (added) {
-      auto bytes = v->ReplacementUidBytes(a.case_id, uid);
-      if (!bytes.ok()) {
-        map_error = bytes.status();
-        return "";
-      }
-      it->second = dicom::UidFromBytes(*bytes);
-    }
-    return it->second;
-  };
+  const std::string patient_name = a.pseudonym.empty() ? "CASE^" + a.case_id : a.pseudonym;
+  const std::string patient_id = a.pseudonym.empty() ? a.case_id : a.pseudonym;
+  DOSSIER_ASSIGN_OR_RETURN(SecureBuffer uid_key, v->ExportUidKey(a.case_id));
+  // The instances are parsed, de-identified and written by a confined worker; this process,
+  // which holds the keys, only decrypts them into sealed memfds.
+  DOSSIER_ASSIGN_OR_RETURN(ingest::ExportWorker worker,
+                           ingest::ExportWorker::Start({}, partial, uid_key));
 
   size_t total = 0, done = 0, recompressed = 0;
   uint64_t bytes_in = 0, bytes_out = 0;
@@ -150,27 +131,24 @@ Status Export(const Context& ctx, const ExportArgs& a) {
     for (size_t si = 0; si < chosen.size(); ++si) {
       const auto* s = chosen[si];
       const std::string dir = fmt::format("DICOM/S{:03d}", si + 1);
-      fs::create_directories(partial / dir, ec);
-      if (ec) return IoError("cannot create " + (partial / dir).string() + ": " + ec.message());
       for (size_t k = 0; k < s->doc_ids.size(); ++k) {
         MemorySink plain;
         DOSSIER_RETURN_IF_ERROR(v->ReadDocument(s->doc_ids[k], plain));
-        auto r = dicom::Deidentify(plain.data, options, map_uid);
-        if (!r.ok()) return r.status().WithContext("document " + s->doc_ids[k]);
-        DOSSIER_RETURN_IF_ERROR(map_error);
+        DOSSIER_ASSIGN_OR_RETURN(File memfd, SealedMemoryFile(plain.data));
         const std::string id = dir + "/" + InstanceFileId(k + 1);
-        DOSSIER_RETURN_IF_ERROR(WriteWhole(partial / id, r->bytes));
+        auto w = worker.Write(id, memfd, patient_name, patient_id, a.jpeg_ls);
+        if (!w.ok()) return w.status().WithContext("document " + s->doc_ids[k]);
         file_ids.push_back(id);
         bytes_in += plain.data.size();
-        bytes_out += r->bytes.size();
-        recompressed += r->recompressed ? 1 : 0;
-        if (!r->kept_reason.empty()) ++kept[r->kept_reason];
-        if (r->burned_in_annotation) ++burned_in[s->id];
+        bytes_out += w->bytes;
+        recompressed += w->recompressed ? 1 : 0;
+        if (!w->kept_reason.empty()) ++kept[w->kept_reason];
+        if (w->burned_in) ++burned_in[s->id];
         progress.Update(0, 0, ++done, total);
       }
     }
   }
-  DOSSIER_RETURN_IF_ERROR(dicom::WriteDicomdir(partial, file_ids, "DOSSIER"));
+  DOSSIER_RETURN_IF_ERROR(worker.WriteDicomdir(file_ids));
   // Durable before it takes its name: one sync of the filesystem, not one per file.
   if (const int fd = ::open(partial.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); fd >= 0) {
     const int rc = ::syncfs(fd);
@@ -199,7 +177,7 @@ Status Export(const Context& ctx, const ExportArgs& a) {
         "exported %zu series, %zu instances to %s (DICOMDIR, de-identified: PS3.15 "
         "Basic Profile, full dates and patient characteristics kept)\n",
         chosen.size(), done, a.out.c_str());
-    std::printf("patient shown as %s\n", options.patient_name.c_str());
+    std::printf("patient shown as %s\n", patient_name.c_str());
     if (a.jpeg_ls) {
       std::printf("JPEG-LS lossless: %zu of %zu instances re-compressed, %s → %s (%.2f:1)\n",
                   recompressed, done, HumanSize(bytes_in).c_str(), HumanSize(bytes_out).c_str(),

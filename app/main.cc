@@ -40,6 +40,10 @@ int main(int argc, char** argv) {
   if (argc == 2 && std::string_view(argv[1]) == "__unpack-worker") {
     return ingest::RunUnpackWorker();
   }
+  // The export worker: de-identifies DICOM into an export folder, confined to it.
+  if (argc == 2 && std::string_view(argv[1]) == "__export-worker") {
+    return ingest::RunExportWorker();
+  }
   app::Context ctx;
   ctx.vault_dir = EnvOr("DOSSIER_VAULT", "./vault");
   ctx.passphrase_file = EnvOr("DOSSIER_PASSPHRASE_FILE", "");

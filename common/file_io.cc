@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sodium.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -265,6 +266,25 @@ Status DurableFileSink::Commit() {
   }
   committed_ = true;
   return SyncDir(target_.has_parent_path() ? target_.parent_path() : fs::path("."));
+}
+
+Result<File> SealedMemoryFile(std::span<const uint8_t> bytes) {
+  const int fd = ::memfd_create("dossier-doc", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0) return ErrnoError("cannot create", "an in-memory file", errno);
+  File f(fd, "document in memory");
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoError("cannot fill", "an in-memory file", errno);
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) {
+    return ErrnoError("cannot seal", "an in-memory file", errno);
+  }
+  return f;
 }
 
 }  // namespace dossier

@@ -88,6 +88,10 @@ class DirectFile {
 };
 
 // A destination for bytes.
+// A memfd holding `bytes`, sealed against any change: how plaintext reaches a worker process
+// without touching a disk. kIoError if the kernel refuses.
+Result<File> SealedMemoryFile(std::span<const uint8_t> bytes);
+
 class ByteSink {
  public:
   virtual ~ByteSink() = default;

@@ -136,6 +136,11 @@ Result<ExportedInstance> Deidentify(std::span<const uint8_t> bytes, const Export
 // PS3.5 B.2 allows without a registered root.
 std::string UidFromBytes(std::span<const uint8_t, 16> bytes);
 
+// The export UID map of a key (Vault::ExportUidKey): UidFromBytes of the keyed BLAKE2b-128 of
+// the UID. Deterministic: the same key and UID always give the same replacement. The key is
+// copied.
+UidMap KeyedUidMap(std::span<const uint8_t> key);
+
 // Writes `folder`/DICOMDIR for the files `file_ids` ("DICOM/S001/IM0001": upper case, at most
 // 8 characters per component, already in `folder`). General Purpose CD-R profile when every
 // file is Explicit VR Little Endian, else STD-GEN-MIME (which allows compressed syntaxes).

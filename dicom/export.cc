@@ -13,10 +13,12 @@
 #include <dcmtk/dcmjpls/djencode.h>
 #include <dcmtk/dcmjpls/djrparam.h>
 #include <fmt/format.h>
+#include <sodium.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
+#include <memory>
 #include <mutex>
 
 #include "dicom/dicom.h"
@@ -292,6 +294,16 @@ std::string UidFromBytes(std::span<const uint8_t, 16> bytes) {
   }
   std::reverse(digits.begin(), digits.end());
   return "2.25." + digits;
+}
+
+UidMap KeyedUidMap(std::span<const uint8_t> key) {
+  auto k = std::make_shared<std::vector<uint8_t>>(key.begin(), key.end());
+  return [k](const std::string& uid) {
+    std::array<uint8_t, 16> h{};
+    crypto_generichash(h.data(), h.size(), reinterpret_cast<const uint8_t*>(uid.data()), uid.size(),
+                       k->data(), k->size());
+    return UidFromBytes(h);
+  };
 }
 
 Result<ExportedInstance> Deidentify(std::span<const uint8_t> bytes, const ExportOptions& options,

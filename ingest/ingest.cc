@@ -320,7 +320,7 @@ class Ingester {
           "send them in smaller parts";
       return;
     }
-    auto memfd = internal::SealedMemoryFile(bytes);
+    auto memfd = SealedMemoryFile(bytes);
     if (!memfd.ok()) {
       item.advice = "not checked: " + memfd.status().message();
       return;
@@ -443,7 +443,7 @@ class Ingester {
       std::vector<uint8_t> data;
     } plain;
     DOSSIER_RETURN_IF_ERROR(vault_.ReadDocument(doc_id, plain));
-    auto memfd = internal::SealedMemoryFile(plain.data);
+    auto memfd = SealedMemoryFile(plain.data);
     if (!memfd.ok()) return std::vector<uint8_t>();
     DOSSIER_RETURN_IF_ERROR(Send([&](UnpackWorker& w) { return w.SendPreview(*memfd); }));
     internal::Frame reply;

@@ -290,6 +290,30 @@ TEST_F(UnpackTest, AConfinedWorkerCannotReadTheVaultOrThePassphrase) {
   EXPECT_TRUE(fs::exists(key));  // the parent still can
 }
 
+TEST_F(UnpackTest, TheExportWorkerWritesInItsFolderAndNowhereElse) {
+  const fs::path out = dir_ / "export";
+  fs::create_directories(out);
+  const int dir = ::open(out.c_str(), O_PATH | O_DIRECTORY);
+  ASSERT_GE(dir, 0);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    if (!ConfineWorker(dir)) ::_exit(3);
+    const int inside = ::open((out / "IM0001").c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+    const int beside = ::open((dir_ / "leak").c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+    const int beside_errno = errno;
+    const int vault = ::open((dir_ / "vault" / "vault.key").c_str(), O_RDONLY);
+    ::_exit(inside >= 0 && beside < 0 && beside_errno == EACCES && vault < 0 ? 0 : 1);
+  }
+  ::close(dir);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  if (WEXITSTATUS(status) == 3) GTEST_SKIP() << "this kernel has no Landlock";
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_TRUE(fs::exists(out / "IM0001"));
+  EXPECT_FALSE(fs::exists(dir_ / "leak"));
+}
+
 TEST_F(UnpackTest, AWorkerThatHangsIsStoppedAndTheIngestGoesOn) {
   WriteArchive(dir_ / "a.zip", "zip", "", "", {{"hang-here.pdf", kPdf + "h"}});
   WriteArchive(dir_ / "b.zip", "zip", "", "", {{"later.pdf", kPdf + "b"}});

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "common/encoding.h"
+#include "vault/internal/crypto.h"
 #include "vault/internal/vault_impl.h"
 
 namespace dossier::vault {
@@ -131,14 +132,11 @@ Result<std::vector<uint8_t>> Vault::GetSeriesPreview(const std::string& series_i
   return std::vector<uint8_t>(png.begin(), png.end());
 }
 
-Result<std::array<uint8_t, 16>> Vault::ReplacementUidBytes(const std::string& case_id,
-                                                           const std::string& uid) {
+Result<SecureBuffer> Vault::ExportUidKey(const std::string& case_id) {
   DOSSIER_ASSIGN_OR_RETURN(Impl::CaseRef c, impl_->FindCase(case_id));
   if (c.status == "erased") return Rejected("case " + case_id + " belongs to an erased patient");
-  DOSSIER_ASSIGN_OR_RETURN(Bytes mac, impl_->UidMac(c.patient_id, "export", uid));
-  std::array<uint8_t, 16> out{};
-  std::copy_n(mac.begin(), out.size(), out.begin());
-  return out;
+  DOSSIER_ASSIGN_OR_RETURN(const Impl::PatientKeys* keys, impl_->Keys(c.patient_id));
+  return internal::DeriveSubkey(keys->uid, 1, "dsexport");
 }
 
 Result<std::vector<DicomSeriesRecord>> Vault::ListDicomSeries(const std::string& case_id) {

@@ -271,12 +271,12 @@ class Vault {
   Status SetSeriesPreview(const std::string& series_id, std::span<const uint8_t> png);
   Result<std::vector<uint8_t>> GetSeriesPreview(const std::string& series_id);
 
-  // 16 bytes from which an export's replacement for `uid` is made (dicom::UidFromBytes): a
-  // keyed hash under the patient's UID key, so one UID always gets the same replacement, in
-  // one export and across exports of the same study, and nobody without the vault can link
-  // the two. The map is the key: nothing else is stored.
-  Result<std::array<uint8_t, 16>> ReplacementUidBytes(const std::string& case_id,
-                                                      const std::string& uid);
+  // The key from which an export's replacement UIDs are made (dicom::KeyedUidMap): derived
+  // from the patient's key, so one UID always gets the same replacement, in one export and
+  // across exports of the same study, and nobody without the vault can link the two. The map
+  // is the key: nothing else is stored. It only maps UIDs, so it may be handed to the
+  // confined export worker.
+  Result<SecureBuffer> ExportUidKey(const std::string& case_id);
 
   // Decrypts a document into `sink`, authenticating every chunk. Audited. kRejected when its
   // patient was erased; kCorrupt naming the document on any tampering.

@@ -105,25 +105,6 @@ std::optional<vault::PageRecord> ParsePage(const std::string& payload, int want)
 
 }  // namespace
 
-Result<File> SealedMemoryFile(const std::vector<uint8_t>& bytes) {
-  const int fd = ::memfd_create("dossier-ocr", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-  if (fd < 0) return ErrnoError("cannot create", "an in-memory file for the OCR check", errno);
-  File f(fd, "document in memory");
-  size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoError("cannot fill", "an in-memory file for the OCR check", errno);
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) {
-    return ErrnoError("cannot seal", "an in-memory file for the OCR check", errno);
-  }
-  return f;
-}
-
 Status RunOcr(std::vector<OcrJob>& jobs, const WorkerOptions& options, int workers,
               const std::function<Status(OcrResult&&)>& done,
               const std::function<void(int, int)>& progress) {

@@ -29,9 +29,6 @@ struct OcrResult {
   std::string error;    // why the document could not be analysed at all (then no pages)
 };
 
-// A memfd holding `bytes`, sealed against any change; kIoError if the kernel refuses.
-Result<File> SealedMemoryFile(const std::vector<uint8_t>& bytes);
-
 // Analyses every job; `done` is called once per job, in completion order, and may fail the
 // run (a vault error). Worker crashes and timeouts cost a page (it is "unreadable"), never
 // the run. `progress(pages_done, pages_known)` after each page.
