@@ -60,7 +60,8 @@ Result<InstanceSummary> Summarize(std::span<const uint8_t> bytes);
 
 // A bare data set (Summarize said meta_header = false) as a proper Part 10 file: preamble,
 // "DICM" and a meta header naming its SOP class, instance and transfer syntax, then the data
-// set unchanged. kRejected as Summarize would be.
+// set as DCMTK re-encodes it (the same elements and values, written with explicit lengths;
+// elements stored as UN take their dictionary VR). kRejected as Summarize would be.
 Result<std::vector<uint8_t>> WithMetaHeader(std::span<const uint8_t> bytes);
 
 // A summary as JSON (for the worker's reply and the catalog) and back. FromJson trusts
