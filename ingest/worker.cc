@@ -355,16 +355,23 @@ class OcrSession {
   std::unique_ptr<ocr::Analyzer> analyzer_;
 };
 
-// A preview PNG of the DICOM instance in `file` (a sealed memfd of a stored document).
-Result<std::vector<uint8_t>> RenderPreview(File file) {
+namespace {
+
+// The whole of `file` (a sealed memfd the parent filled), read from its start.
+Result<std::vector<uint8_t>> ReadWhole(const File& file) {
   std::vector<uint8_t> bytes;
   std::vector<uint8_t> buf(size_t{1} << 20);
   for (;;) {  // from the start, whatever the descriptor's offset (the parent wrote it)
     const ssize_t n = ::pread(file.fd(), buf.data(), buf.size(), static_cast<off_t>(bytes.size()));
     if (n < 0) return IoError("cannot read the instance");
-    if (n == 0) break;
+    if (n == 0) return bytes;
     bytes.insert(bytes.end(), buf.begin(), buf.begin() + n);
   }
+}
+
+// A preview PNG of the DICOM instance in `file` (a sealed memfd of a stored document).
+Result<std::vector<uint8_t>> RenderPreview(File file) {
+  DOSSIER_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadWhole(file));
   return dicom::Preview(bytes);
 }
 
@@ -447,17 +454,6 @@ Status WriteExportFile(const std::string& id, const std::vector<uint8_t>& bytes)
     done += static_cast<size_t>(n);
   }
   return Status::Ok();
-}
-
-Result<std::vector<uint8_t>> ReadWhole(const File& file) {
-  std::vector<uint8_t> bytes;
-  std::vector<uint8_t> buf(size_t{1} << 20);
-  for (;;) {  // from the start, whatever the descriptor's offset (the parent wrote it)
-    const ssize_t n = ::pread(file.fd(), buf.data(), buf.size(), static_cast<off_t>(bytes.size()));
-    if (n < 0) return IoError("cannot read the instance");
-    if (n == 0) return bytes;
-    bytes.insert(bytes.end(), buf.begin(), buf.begin() + n);
-  }
 }
 
 }  // namespace
