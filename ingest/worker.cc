@@ -375,6 +375,8 @@ Result<std::vector<uint8_t>> RenderPreview(File file) {
   return dicom::Preview(bytes);
 }
 
+}  // namespace
+
 int RunUnpackWorker() {
   ::signal(SIGPIPE, SIG_IGN);
   std::setlocale(LC_CTYPE, "C.UTF-8");
