@@ -29,16 +29,6 @@ struct ExportArgs {
   bool allow_mismatch = false;
 };
 
-// Collects a document in memory (plaintext never touches the disk before de-identification).
-class MemorySink final : public ByteSink {
- public:
-  Status Write(std::span<const uint8_t> d) override {
-    data.insert(data.end(), d.begin(), d.end());
-    return Status::Ok();
-  }
-  std::vector<uint8_t> data;
-};
-
 // A folder removed again unless Keep() was called: a failed export leaves nothing behind.
 class PartialFolder {
  public:

@@ -31,7 +31,6 @@ patient=$(./build/app/dossier patient add --name "Ivanov Ivan Petrovich" --birth
 case_id=$(./build/app/dossier case open --patient "$patient" --goal bench)
 ./build/app/dossier ingest --case "$case_id" "$work/disc.iso" >/dev/null
 
-median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 ref_runs=() ours_runs=() plain_runs=() unlock_runs=()
 for round in $(seq "$rounds"); do
   rm -rf "$work/ref"; mkdir -p "$work/ref"; sync

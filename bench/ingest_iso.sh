@@ -51,7 +51,6 @@ for round in $(seq "$rounds"); do
 done
 for round in $(seq "$rounds"); do rm -rf "$work/vault-$round"; done
 
-median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 base=$(median "${base_runs[@]}")
 ours=$(median "${dossier_runs[@]}")
 unlock=$(median "${unlock_runs[@]}")

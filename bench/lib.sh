@@ -7,3 +7,6 @@ measure() {
               /Maximum resident set size/ { rss = $2 }
               END { printf "%.2f %d\n", wall, rss }' "$work/time.txt"
 }
+
+# The median of the numbers given as arguments.
+median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }

@@ -10,6 +10,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 
@@ -111,6 +112,17 @@ Status WriteFileDurably(const fs::path& path, std::span<const uint8_t> data);
 
 // Reads a whole (small) file; fails with kLimitExceeded past max_bytes.
 Result<std::string> ReadSmallFile(const fs::path& path, size_t max_bytes = 1 << 20);
+
+// Collects what is written to it in memory (a decrypted document on its way to a worker's
+// sealed memfd; never to disk).
+class MemorySink final : public ByteSink {
+ public:
+  Status Write(std::span<const uint8_t> d) override {
+    data.insert(data.end(), d.begin(), d.end());
+    return Status::Ok();
+  }
+  std::vector<uint8_t> data;
+};
 
 // Writes a stream to `path` durably: a temp file beside it is filled by `fill`, fsynced and
 // renamed into place only if `fill` succeeded; on failure the temp file is removed and

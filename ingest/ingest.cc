@@ -434,14 +434,7 @@ class Ingester {
   // The worker's PNG of a stored DICOM document; empty when there is none. Errors are the
   // vault's only.
   Result<std::vector<uint8_t>> RenderPreview(const std::string& doc_id) {
-    class Collect final : public ByteSink {
-     public:
-      Status Write(std::span<const uint8_t> d) override {
-        data.insert(data.end(), d.begin(), d.end());
-        return Status::Ok();
-      }
-      std::vector<uint8_t> data;
-    } plain;
+    MemorySink plain;
     DOSSIER_RETURN_IF_ERROR(vault_.ReadDocument(doc_id, plain));
     auto memfd = SealedMemoryFile(plain.data);
     if (!memfd.ok()) return std::vector<uint8_t>();

@@ -8,6 +8,7 @@
 
 #include "archive_util.h"
 #include "ingest/ingest.h"
+#include "tests/ingest_util.h"
 #include "tests/test_util.h"
 #include "vault/audit.h"
 
@@ -31,14 +32,6 @@ class CheckTest : public testing::VaultTestBase {
     const Status st = IngestPaths(*v_, case_, paths, options, r);
     EXPECT_TRUE(st.ok()) << st.message();
     return r;
-  }
-  static const ItemReport& Find(const IngestReport& r, const std::string& path) {
-    for (const auto& i : r.items) {
-      if (i.path == path) return i;
-    }
-    static const ItemReport none;
-    ADD_FAILURE() << "no report line for " << path;
-    return none;
   }
   std::string case_;
 };

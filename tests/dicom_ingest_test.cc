@@ -13,6 +13,7 @@
 #include "archive_util.h"
 #include "dicom/dicom.h"
 #include "ingest/ingest.h"
+#include "tests/ingest_util.h"
 #include "tests/test_util.h"
 
 namespace dossier::ingest {
@@ -47,14 +48,6 @@ class DicomIngestTest : public testing::VaultTestBase {
     }
     fs::copy_file(kDirTests / dicomdir, disc / "DICOMDIR");
     return disc;
-  }
-  static const ItemReport& Find(const IngestReport& r, const std::string& path) {
-    for (const auto& i : r.items) {
-      if (i.path == path) return i;
-    }
-    static const ItemReport none;
-    ADD_FAILURE() << "no report line for " << path;
-    return none;
   }
   static int Instances(const IngestReport& r) {
     int n = 0;
