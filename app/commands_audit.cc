@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "app/cli.h"
@@ -46,33 +47,62 @@ Status Log(const Context& ctx, const std::string& patient, const std::string& si
   return Status::Ok();
 }
 
-Status Verify(const Context& ctx, const std::string& checkpoint_file) {
-  std::string text;
+// --pubkey: the 64 hex characters of `dossier audit pubkey`, or a file whose first line
+// holds them.
+Result<std::string> PinnedKey(const std::string& arg) {
+  auto is_key = [](const std::string& t) {
+    return t.size() == 64 && t.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos;
+  };
+  const auto usage = [&arg] {
+    return InvalidArgument(
+        "--pubkey " + arg +
+        ": give the 64 hex characters printed by `dossier audit pubkey`, or a file whose "
+        "first line holds them");
+  };
+  if (is_key(arg)) return arg;
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(arg, ec)) return usage();
+  DOSSIER_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(arg, 64 << 10));
+  std::string first = text.substr(0, text.find('\n'));
+  while (!first.empty() && (first.back() == '\r' || first.back() == ' ')) first.pop_back();
+  if (!is_key(first)) return usage();
+  return first;
+}
+
+Status Verify(const Context& ctx, const std::string& checkpoint_file, const std::string& pubkey) {
+  vault::AuditAnchors anchors;
   if (!checkpoint_file.empty()) {
     auto read = ReadSmallFile(checkpoint_file, 64 << 10);
     if (!read.ok()) return read.status().WithContext("cannot read the checkpoint");
-    text = *read;
+    anchors.checkpoint = *read;
   }
-  DOSSIER_ASSIGN_OR_RETURN(
-      auto r, vault::VerifyAuditLog(ctx.vault_dir, checkpoint_file.empty() ? nullptr : &text));
+  if (!pubkey.empty()) {
+    DOSSIER_ASSIGN_OR_RETURN(anchors.pinned_key_hex, PinnedKey(pubkey));
+  }
+  DOSSIER_ASSIGN_OR_RETURN(auto r, vault::VerifyAuditLog(ctx.vault_dir, anchors));
   if (ctx.json) {
-    nlohmann::json j = {{"intact", r.intact()},
-                        {"events", r.events},
-                        {"root", r.root_hex},
-                        {"public_key", r.public_key_hex},
-                        {"problems", r.problems}};
+    nlohmann::json j = {{"intact", r.intact()},   {"events", r.events},
+                        {"root", r.root_hex},     {"public_key", r.public_key_hex},
+                        {"anchored", r.anchored}, {"problems", r.problems}};
     if (r.checkpoint_size) j["checkpoint_size"] = *r.checkpoint_size;
     PrintJson(j);
   } else {
     for (const auto& p : r.problems) std::printf("problem: %s\n", p.c_str());
     if (r.intact()) {
       std::printf(
-          "audit log intact: %lld events, root %s%s\nsigned by audit key %s\n",
+          "audit log intact: %lld events, root %s%s\nsigned by audit key %s%s\n",
           static_cast<long long>(r.events), r.root_hex.c_str(),
           r.checkpoint_size
               ? fmt::format(", extends the checkpoint of {} events", *r.checkpoint_size).c_str()
               : "",
-          r.public_key_hex.c_str());
+          r.public_key_hex.c_str(), anchors.pinned_key_hex ? " (the key you pinned)" : "");
+      if (!r.anchored) {
+        std::printf(
+            "note: this checked the log against itself only, which cannot reveal a history "
+            "rewritten and re-signed by someone who can write the vault folder; pin the key "
+            "noted when the vault was made (--pubkey KEY|FILE, from `dossier audit pubkey`) "
+            "or give a checkpoint kept outside the vault (--checkpoint FILE)\n");
+      }
     }
   }
   if (!r.intact()) {
@@ -83,8 +113,8 @@ Status Verify(const Context& ctx, const std::string& checkpoint_file) {
 }
 
 Status Checkpoint(const Context& ctx, const std::string& out) {
-  DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
-  DOSSIER_ASSIGN_OR_RETURN(std::string text, v->Checkpoint());
+  DOSSIER_ASSIGN_OR_RETURN(std::string text,
+                           vault::WriteCheckpoint(ctx.vault_dir, FormatUtc(Clock::System().Now())));
   if (out.empty()) {
     std::fputs(text.c_str(), stdout);
     return Status::Ok();
@@ -115,19 +145,29 @@ void AddAuditCommands(CLI::App& app, Context& ctx) {
     ctx.action = [&ctx, filter] { return Log(ctx, (*filter)[0], (*filter)[1]); };
   });
 
-  auto cp = std::make_shared<std::string>();
+  auto anchors = std::make_shared<std::array<std::string, 2>>();
   auto* verify = audit->add_subcommand(
       "verify",
       "recompute the Merkle tree and signed head; exit 3 if any event was modified,\n"
-      "deleted, inserted or reordered, or the log no longer extends --checkpoint");
-  verify->add_option("--checkpoint", *cp, "a checkpoint saved earlier with `audit checkpoint`");
-  verify->callback([&ctx, cp] { ctx.action = [&ctx, cp] { return Verify(ctx, *cp); }; });
+      "deleted, inserted or reordered, if the log is not signed by the pinned key, or if it\n"
+      "no longer extends --checkpoint. Without --pubkey or --checkpoint only the log's own\n"
+      "consistency is checked, which cannot reveal a history rewritten and re-signed by\n"
+      "someone who can write the vault folder.");
+  verify->add_option("--checkpoint", (*anchors)[0],
+                     "a checkpoint saved earlier with `audit checkpoint`, kept outside the vault");
+  verify->add_option("--pubkey", (*anchors)[1],
+                     "the audit key noted when the vault was made (`dossier audit pubkey`): its\n"
+                     "64 hex characters, or a file whose first line holds them");
+  verify->callback([&ctx, anchors] {
+    ctx.action = [&ctx, anchors] { return Verify(ctx, (*anchors)[0], (*anchors)[1]); };
+  });
 
   auto out = std::make_shared<std::string>();
-  auto* checkpoint =
-      audit->add_subcommand("checkpoint",
-                            "print a signed checkpoint of the log (needs the passphrase); keep it\n"
-                            "outside the vault to prove later that history was not rewritten");
+  auto* checkpoint = audit->add_subcommand(
+      "checkpoint",
+      "print the log's signed head as a checkpoint (no passphrase needed); keep it\n"
+      "outside the vault to prove later, with `audit verify --checkpoint`, that history\n"
+      "was not rewritten. Refused (exit 3) when the log does not verify.");
   checkpoint->add_option("-o,--output", *out, "write it to this file instead of stdout");
   checkpoint->callback([&ctx, out] { ctx.action = [&ctx, out] { return Checkpoint(ctx, *out); }; });
 

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/cli.h"
+#include "vault/audit.h"
 
 namespace dossier::app {
 
@@ -36,6 +37,12 @@ Status Init(const Context& ctx) {
   std::printf("created vault %s\n", ctx.vault_dir.c_str());
   std::fprintf(
       stderr, "Keep the passphrase safe: without it nobody, including you, can open this vault.\n");
+  if (auto key = vault::ReadAuditPublicKey(ctx.vault_dir); key.ok()) {
+    std::fprintf(stderr,
+                 "Audit key %s: note it outside the vault; `dossier audit verify --pubkey` checks "
+                 "the log against it.\n",
+                 key->c_str());
+  }
   return Status::Ok();
 }
 

@@ -203,11 +203,12 @@ Status Clean(DcmItem& item, const UidMap& map_uid) {
     DcmElement* e = item.getElement(i);
     const DcmTagKey key = e->getTag().getXTag();
     const uint16_t group = key.getGroup();
-    if ((group & 1) != 0 || In(kRemove, key) ||
-        e->ident() ==
-            EVR_UN ||  // UN: unknown content ((group & 0xFF00) == 0x5000) ||  // curves (retired)
-        ((group & 0xFF00) == 0x6000 &&
-         (key.getElement() == 0x3000 || key.getElement() == 0x4000))) {
+    const bool is_private = (group & 1) != 0;
+    const bool unknown_content = e->ident() == EVR_UN;
+    const bool curve = (group & 0xFF00) == 0x5000;  // retired curves: free text and drawings
+    const bool overlay_data =
+        (group & 0xFF00) == 0x6000 && (key.getElement() == 0x3000 || key.getElement() == 0x4000);
+    if (is_private || In(kRemove, key) || unknown_content || curve || overlay_data) {
       remove.push_back(key);
       continue;
     }

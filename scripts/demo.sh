@@ -33,10 +33,11 @@ step "dossier docs --case $case_id"
 $dossier docs --case "$case_id"
 step "dossier vault verify"
 $dossier vault verify
-step "dossier audit checkpoint"
-$dossier audit checkpoint -o demo-checkpoint.txt
-step "dossier audit verify --checkpoint demo-checkpoint.txt   (no passphrase needed)"
-env -u DOSSIER_PASSPHRASE_FILE $dossier audit verify --checkpoint demo-checkpoint.txt
+step "dossier audit checkpoint   (no passphrase needed)"
+env -u DOSSIER_PASSPHRASE_FILE $dossier audit checkpoint -o demo-checkpoint.txt
+step "dossier audit verify --checkpoint demo-checkpoint.txt --pubkey \$(dossier audit pubkey)"
+audit_key=$(env -u DOSSIER_PASSPHRASE_FILE $dossier audit pubkey)
+env -u DOSSIER_PASSPHRASE_FILE $dossier audit verify --checkpoint demo-checkpoint.txt --pubkey "$audit_key"
 step "dossier audit log"
 env -u DOSSIER_PASSPHRASE_FILE $dossier audit log
 printf '\nDemo vault: %s (passphrase in %s). Try: %s --vault %s docs --case %s\n' \

@@ -4,11 +4,13 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <sodium.h>
 #include <sqlite3.h>
 
 #include "common/encoding.h"
 #include "tests/test_util.h"
 #include "vault/internal/audit_log.h"
+#include "vault/internal/layout.h"
 #include "vault/vault.h"
 
 namespace dossier::vault {
@@ -36,24 +38,43 @@ class AuditTest : public testing::TempDirTest {
     return std::move(v).value();
   }
 
-  // Runs SQL on the catalog as an attacker with file access would: triggers dropped first.
+  // Runs SQL on the catalog as an attacker with file access would: the audit log's triggers
+  // dropped first and put back exactly as they were, so the schema check has nothing to see.
   void Tamper(const std::string& sql) {
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open((vault_ / "catalog.db").c_str(), &db), SQLITE_OK);
+    std::string restore;
+    sqlite3_exec(
+        db, "SELECT sql FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = 'audit_events'",
+        [](void* out, int, char** values, char**) {
+          *static_cast<std::string*>(out) += std::string(values[0]) + ";";
+          return 0;
+        },
+        &restore, nullptr);
+    ASSERT_FALSE(restore.empty());
     char* err = nullptr;
     const std::string all =
         "DROP TRIGGER IF EXISTS audit_events_no_update;"
         "DROP TRIGGER IF EXISTS audit_events_no_delete;" +
-        sql;
+        sql + ";" + restore;
     EXPECT_EQ(sqlite3_exec(db, all.c_str(), nullptr, nullptr, &err), SQLITE_OK) << err;
     sqlite3_free(err);
     sqlite3_close(db);
   }
 
-  std::vector<std::string> Problems(const std::string* checkpoint = nullptr) {
-    auto r = VerifyAuditLog(vault_, checkpoint);
+  std::vector<std::string> Problems(const AuditAnchors& anchors = {}) {
+    auto r = VerifyAuditLog(vault_, anchors);
     EXPECT_TRUE(r.ok()) << r.status().message();
     return r.ok() ? r->problems : std::vector<std::string>{"unreadable"};
+  }
+  std::vector<std::string> Problems(const std::string& checkpoint) {
+    return Problems(AuditAnchors{.checkpoint = checkpoint});
+  }
+
+  std::string Checkpoint(const fs::path& vault) {
+    auto cp = WriteCheckpoint(vault, "2026-11-29T10:00:00Z");
+    EXPECT_TRUE(cp.ok()) << cp.status().message();
+    return cp.ok() ? *cp : "";
   }
 
   fs::path vault_;
@@ -61,7 +82,7 @@ class AuditTest : public testing::TempDirTest {
 };
 
 TEST_F(AuditTest, AnUntouchedLogVerifies) {
-  auto r = VerifyAuditLog(vault_, nullptr);
+  auto r = VerifyAuditLog(vault_);
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(r->intact());
   EXPECT_EQ(r->events, 5);
@@ -164,6 +185,12 @@ TEST_F(AuditTest, RecomputingEveryHashStillFailsTheSignature) {
   Tamper(sql);
   EXPECT_EQ(Problems(), std::vector<std::string>{"the signature on the log head does not verify "
                                                  "with the vault's audit key"});
+  // Whoever unlocks the vault next is stopped before doing anything else.
+  auto v = Vault::Open(vault_, kPassphrase, {"alice", "operator"});
+  EXPECT_EQ(v.status().code(), StatusCode::kCorrupt);
+  EXPECT_EQ(v.status().message(),
+            "the signed head of the audit log does not verify: it was changed outside Dossier; "
+            "run `dossier audit verify` and restore the vault from a backup");
 }
 
 TEST_F(AuditTest, ACheckpointCatchesARolledBackLog) {
@@ -173,14 +200,15 @@ TEST_F(AuditTest, ACheckpointCatchesARolledBackLog) {
   {
     auto v = Open();
     ASSERT_TRUE(v->ListPatients().ok());
-    checkpoint = *v->Checkpoint();  // covers 7 events
+    ASSERT_TRUE(v->ListCases(std::nullopt).ok());
   }
-  EXPECT_EQ(Problems(&checkpoint), std::vector<std::string>{});
+  checkpoint = Checkpoint(vault_);  // covers 7 events, written without the passphrase
+  EXPECT_EQ(Problems(checkpoint), std::vector<std::string>{});
   fs::copy_file(backup, vault_ / "catalog.db", fs::copy_options::overwrite_existing);
   // Alone, the restored log is self-consistent and validly signed ...
   EXPECT_EQ(Problems(), std::vector<std::string>{});
   // ... but it no longer extends what the compliance officer saved.
-  EXPECT_EQ(Problems(&checkpoint),
+  EXPECT_EQ(Problems(checkpoint),
             std::vector<std::string>{
                 "the log holds 5 events but the checkpoint covered 7: history was truncated"});
 }
@@ -192,15 +220,16 @@ TEST_F(AuditTest, ACheckpointCatchesAForkedHistorySignedWithTheRealKey) {
   {
     auto v = Open();
     ASSERT_TRUE(v->GetPatient(patient_).ok());  // the access someone wants to hide
-    checkpoint = *v->Checkpoint();
+    ASSERT_TRUE(v->ListCases(std::nullopt).ok());
   }
+  checkpoint = Checkpoint(vault_);
   fs::copy_file(backup, vault_ / "catalog.db", fs::copy_options::overwrite_existing);
   {
     auto v = Open();  // an insider with the passphrase writes a different history
     for (int i = 0; i < 4; ++i) ASSERT_TRUE(v->ListCases(std::nullopt).ok());
   }
   EXPECT_EQ(Problems(), std::vector<std::string>{});
-  EXPECT_EQ(Problems(&checkpoint),
+  EXPECT_EQ(Problems(checkpoint),
             std::vector<std::string>{
                 "the log no longer extends the checkpoint: its first 7 events were rewritten"});
 }
@@ -212,27 +241,25 @@ TEST_F(AuditTest, AReplacedSigningKeyIsNoticed) {
 }
 
 TEST_F(AuditTest, AnAlteredOrForeignCheckpointIsRefused) {
-  std::string checkpoint = *Open()->Checkpoint();
+  std::string checkpoint = Checkpoint(vault_);
   std::string altered = checkpoint;
-  altered.replace(altered.find("size 6"), 6, "size 3");
-  EXPECT_EQ(Problems(&altered),
-            std::vector<std::string>{"the checkpoint's signature does not "
-                                     "verify: the checkpoint file was altered"});
+  altered.replace(altered.find("size 5"), 6, "size 3");
+  EXPECT_EQ(Problems(altered), std::vector<std::string>{"the checkpoint's signature does not "
+                                                        "verify: the checkpoint file was altered"});
 
   const fs::path other = dir_ / "other";
   ASSERT_TRUE(Vault::Create(other, kPassphrase, {"bob", "operator"}).ok());
-  auto v = Vault::Open(other, kPassphrase, {"bob", "operator"});
-  const std::string foreign = *(*v)->Checkpoint();
-  const auto p = Problems(&foreign);
+  const std::string foreign = Checkpoint(other);
+  const auto p = Problems(foreign);
   ASSERT_EQ(p.size(), 1u);
   EXPECT_EQ(p[0].rfind("the checkpoint belongs to vault vlt_", 0), 0u) << p[0];
 
   // Lines appended after the signature must not change what is verified.
   const std::string appended = checkpoint + "size 1\nroot " + std::string(64, '0') + "\n";
-  EXPECT_EQ(VerifyAuditLog(vault_, &appended).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(VerifyAuditLog(vault_, {.checkpoint = appended}).status().code(),
+            StatusCode::kInvalidArgument);
 
-  const std::string junk = "hello";
-  auto r = VerifyAuditLog(vault_, &junk);
+  auto r = VerifyAuditLog(vault_, {.checkpoint = "hello"});
   EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
 }
 
@@ -243,6 +270,138 @@ TEST_F(AuditTest, EventsCanBeFilteredByPatientAndDate) {
   EXPECT_EQ((*mine)[1].action, "case.open");
   EXPECT_EQ(ReadAuditLog(vault_, {.patient = std::nullopt, .since = "2999-01-01"})->size(), 0u);
   EXPECT_EQ(ReadAuditLog(vault_, {.patient = std::nullopt, .since = "2000-01-01"})->size(), 5u);
+}
+
+// The review's attack (finding 1): the latest read and the erasure are cut from the log, the
+// head recomputed and signed with a fresh key, which replaces the vault's public key in the
+// catalog and in audit.pub. The log is then consistent with itself, so only an anchor from
+// outside the vault (the pinned key, a checkpoint) or the sealed signing key can catch it.
+TEST_F(AuditTest, ALogRewrittenAndResignedWithANewKeyIsCaughtByThePinnedKeyAndOnUnlock) {
+  const std::string pinned = *ReadAuditPublicKey(vault_);
+  const std::string checkpoint = Checkpoint(vault_);  // 5 events
+  {
+    auto v = Open();
+    ASSERT_TRUE(v->GetPatient(patient_).ok());    // event 6: the read someone wants to hide
+    ASSERT_TRUE(v->ErasePatient(patient_).ok());  // event 7
+  }
+  auto events = *ReadAuditLog(vault_, {});
+  ASSERT_EQ(events.size(), 7u);
+  ASSERT_EQ(events[5].action, "patient.read");
+  ASSERT_EQ(events[6].action, "patient.erase");
+
+  internal::MerkleFrontier tree;
+  for (size_t i = 0; i < 5; ++i) tree.Push(internal::LeafHash(events[i]));
+  Bytes pk(crypto_sign_PUBLICKEYBYTES), sk(crypto_sign_SECRETKEYBYTES), sig(crypto_sign_BYTES);
+  crypto_sign_keypair(pk.data(), sk.data());
+  auto catalog = internal::OpenCatalogReadOnly(vault_);
+  ASSERT_TRUE(catalog.ok());
+  const std::string vault_id = *internal::ReadMeta(*catalog, "vault_id");
+  const std::string statement = internal::HeadStatement(vault_id, 5, tree.Root());
+  crypto_sign_detached(sig.data(), nullptr, reinterpret_cast<const uint8_t*>(statement.data()),
+                       statement.size(), sk.data());
+  Tamper(fmt::format(
+      "DELETE FROM audit_events WHERE seq > 5;"
+      "UPDATE audit_head SET tree_size = 5, root = x'{}', frontier = x'{}', signature = x'{}';"
+      "UPDATE meta SET value = '{}' WHERE key = 'audit_public_key';",
+      ToHex(tree.Root()), ToHex(tree.Serialize()), ToHex(sig), ToHex(pk)));
+  testing::WriteFile(vault_ / "audit.pub", ToHex(pk) + "\n");
+
+  // Alone, the forged log verifies: this is what the review saw, and why it needs an anchor.
+  auto alone = VerifyAuditLog(vault_);
+  ASSERT_TRUE(alone.ok());
+  EXPECT_TRUE(alone->intact());
+  EXPECT_FALSE(alone->anchored);
+  EXPECT_EQ(alone->events, 5);
+
+  auto with_pin = VerifyAuditLog(vault_, {.pinned_key_hex = pinned});
+  ASSERT_TRUE(with_pin.ok());
+  EXPECT_TRUE(with_pin->anchored);
+  EXPECT_EQ(with_pin->problems,
+            std::vector<std::string>{fmt::format("the audit log is signed by key {} but you "
+                                                 "pinned {}",
+                                                 ToHex(pk).substr(0, 16), pinned.substr(0, 16))});
+  // The checkpoint taken before still matches the first five events, but not the key.
+  EXPECT_EQ(Problems(checkpoint),
+            std::vector<std::string>{"the vault's audit key is not the key that signed the "
+                                     "checkpoint: the log was re-keyed"});
+
+  auto v = Vault::Open(vault_, kPassphrase, {"alice", "operator"});
+  EXPECT_EQ(v.status().code(), StatusCode::kCorrupt);
+  EXPECT_EQ(v.status().message(),
+            fmt::format("the audit log was re-keyed outside Dossier: the catalog names audit key "
+                        "{} but the vault's sealed signing key is {}; restore the vault from a "
+                        "backup",
+                        ToHex(pk).substr(0, 16), pinned.substr(0, 16)));
+}
+
+TEST_F(AuditTest, AMalformedPinnedKeyIsAnInvalidArgument) {
+  EXPECT_EQ(VerifyAuditLog(vault_, {.pinned_key_hex = "abc"}).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_TRUE(Problems(AuditAnchors{.pinned_key_hex = *ReadAuditPublicKey(vault_)}).empty());
+}
+
+TEST_F(AuditTest, NoCheckpointIsWrittenOfALogThatFailsVerification) {
+  Tamper("DELETE FROM audit_events WHERE seq = 2");
+  auto cp = WriteCheckpoint(vault_, "2026-11-29T10:00:00Z");
+  EXPECT_EQ(cp.status().code(), StatusCode::kCorrupt);
+  EXPECT_EQ(cp.status().message(),
+            "the audit log fails verification (2 problem(s)), so no checkpoint was written: run "
+            "`dossier audit verify` to see them");
+}
+
+// Finding 2: a trigger planted on `patients` copied every row aside before the erasure
+// overwrote it, so the erased name came back from the copy. The schema is now compared with
+// the migrations' on every open: nothing planted runs, nothing reads past it.
+class SchemaTest : public AuditTest {
+ protected:
+  void Plant(const std::string& sql) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((vault_ / "catalog.db").c_str(), &db), SQLITE_OK);
+    char* err = nullptr;
+    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << err;
+    sqlite3_free(err);
+    sqlite3_close(db);
+  }
+  void ExpectRefused(const std::string& what) {
+    const std::string message = "the catalog's schema was changed outside Dossier: " + what +
+                                "; restore the vault from a backup";
+    auto v = Vault::Open(vault_, kPassphrase, {"alice", "operator"});
+    EXPECT_EQ(v.status().code(), StatusCode::kCorrupt);
+    EXPECT_EQ(v.status().message(), message);
+    auto log = ReadAuditLog(vault_, {});
+    EXPECT_EQ(log.status().code(), StatusCode::kCorrupt);
+    EXPECT_EQ(log.status().message(), message);
+    // Verification still reads the log, and names the change first.
+    auto problems = Problems();
+    ASSERT_FALSE(problems.empty());
+    EXPECT_EQ(problems[0], message);
+  }
+};
+
+TEST_F(SchemaTest, APlantedTriggerThatWouldKeepAnErasedPatientIsRefused) {
+  Plant(
+      "CREATE TABLE stash AS SELECT * FROM patients WHERE 0;"
+      "CREATE TRIGGER keep_patients BEFORE UPDATE ON patients "
+      "BEGIN INSERT INTO stash SELECT * FROM patients WHERE id = old.id; END;");
+  ExpectRefused("unexpected trigger `keep_patients` on `patients`");
+}
+
+TEST_F(SchemaTest, APlantedViewAMissingIndexAndAnAlteredTriggerAreRefused) {
+  Plant("CREATE VIEW names AS SELECT * FROM patients;");
+  ExpectRefused("unexpected view `names` on `names`");
+  Plant("DROP VIEW names;");
+  ASSERT_TRUE(Vault::Open(vault_, kPassphrase, {"alice", "operator"}).ok());
+
+  Plant("DROP INDEX cases_patient;");
+  ExpectRefused("index `cases_patient` is missing");
+  Plant("CREATE INDEX cases_patient ON cases(patient_id);");
+  ASSERT_TRUE(Vault::Open(vault_, kPassphrase, {"alice", "operator"}).ok());
+
+  Plant(
+      "DROP TRIGGER audit_events_no_delete;"
+      "CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events "
+      "WHEN 0 BEGIN SELECT RAISE(ABORT, 'no'); END;");
+  ExpectRefused("trigger `audit_events_no_delete` was altered");
 }
 
 }  // namespace

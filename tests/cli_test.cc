@@ -363,14 +363,15 @@ TEST_F(CliTest, PassphraseRulesAndWrongPassphraseChangesNothing) {
            {"patient", "list"},
            {"patient", "add", "--name", "X", "--birth-date", "1990-01-01"},
            {"vault", "verify"},
-           {"audit", "checkpoint"}}) {
+           {"case", "list"}}) {
     RunResult r = RunDossier(vault_, wrong, args);
     EXPECT_EQ(r.exit_code, 4) << args[0];
     EXPECT_EQ(r.err, "dossier: wrong passphrase for the vault at " + vault_.string() + "\n");
   }
   EXPECT_EQ(testing::Snapshot(vault_), before);
-  // Reading and verifying the audit log needs no passphrase at all.
+  // Reading, verifying and checkpointing the audit log need no passphrase at all.
   EXPECT_EQ(RunDossier(vault_, "", {"audit", "verify"}).exit_code, 0);
+  EXPECT_EQ(RunDossier(vault_, "", {"audit", "checkpoint"}).exit_code, 0);
   EXPECT_EQ(RunDossier(vault_, "", {"audit", "log"}).exit_code, 0);
   EXPECT_EQ(RunDossier(vault_, "", {"audit", "pubkey"}).out,
             testing::ReadFile(vault_ / "audit.pub"));
@@ -412,12 +413,17 @@ TEST_F(CliTest, AFlippedByteMakesVerifyExit3NamingTheDocument) {
 TEST_F(CliTest, TamperedAuditLogExits3AndCheckpointsRoundTrip) {
   InitPatientCase();
   const fs::path cp = dir_ / "checkpoint.txt";
-  ASSERT_EQ(Run({"audit", "checkpoint", "-o", cp.string()}).exit_code, 0);
+  // A compliance officer writes and checks checkpoints without the passphrase.
+  RunResult write = RunDossier(vault_, "", {"audit", "checkpoint", "-o", cp.string()});
+  ASSERT_EQ(write.exit_code, 0) << write.err;
+  EXPECT_EQ(testing::ReadFile(cp).rfind("dossier-audit-checkpoint v2\nvault vlt_", 0), 0u);
   RunResult ok = RunDossier(vault_, "", {"audit", "verify", "--checkpoint", cp.string()});
   EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
-  EXPECT_NE(ok.out.find("audit log intact: 4 events"), std::string::npos) << ok.out;
+  EXPECT_NE(ok.out.find("audit log intact: 3 events"), std::string::npos) << ok.out;
+  EXPECT_NE(ok.out.find(", extends the checkpoint of 3 events"), std::string::npos) << ok.out;
+  EXPECT_EQ(ok.out.find("note:"), std::string::npos) << ok.out;
   const auto log = Json({"audit", "log"});
-  ASSERT_EQ(log.size(), 4u);
+  ASSERT_EQ(log.size(), 3u);
   EXPECT_EQ(log[1]["action"], "patient.add");
   EXPECT_EQ(log[1]["actor"], "tester");
   EXPECT_EQ(log[1]["patient"], patient_);
@@ -432,8 +438,60 @@ TEST_F(CliTest, TamperedAuditLogExits3AndCheckpointsRoundTrip) {
             0);
   RunResult v = RunDossier(vault_, "", {"audit", "verify"});
   EXPECT_EQ(v.exit_code, 3);
-  EXPECT_EQ(v.out.rfind("problem: events 2..2 are missing: deleted from the log\n", 0), 0u)
-      << v.out;
+  EXPECT_EQ(v.out,
+            "problem: the catalog's schema was changed outside Dossier: trigger "
+            "`audit_events_no_delete` is missing; restore the vault from a backup\n"
+            "problem: events 2..2 are missing: deleted from the log\n"
+            "problem: the signed head covers 3 events but the log holds 2: events were added "
+            "or removed outside Dossier\n");
+  RunResult refused = RunDossier(vault_, "", {"audit", "checkpoint"});
+  EXPECT_EQ(refused.exit_code, 3);
+  EXPECT_EQ(refused.out, "");
+  // Nothing that unlocks the vault runs on a changed schema.
+  RunResult list = Run({"patient", "list"});
+  EXPECT_EQ(list.exit_code, 3);
+  EXPECT_EQ(list.out, "");
+}
+
+TEST_F(CliTest, AuditVerifyPinsTheKeyAndSaysWhenItIsNotAnchored) {
+  InitPatientCase();
+  RunResult pub = RunDossier(vault_, "", {"audit", "pubkey"});
+  ASSERT_EQ(pub.exit_code, 0);
+  ASSERT_EQ(pub.out.size(), 65u);
+  const std::string key = pub.out.substr(0, 64);
+
+  RunResult alone = RunDossier(vault_, "", {"audit", "verify"});
+  EXPECT_EQ(alone.exit_code, 0);
+  const std::string last = alone.out.substr(alone.out.rfind('\n', alone.out.size() - 2) + 1);
+  EXPECT_EQ(last.rfind("note: this checked the log against itself only, which cannot reveal a "
+                       "history rewritten and re-signed by someone who can write the vault "
+                       "folder; pin the key",
+                       0),
+            0u)
+      << alone.out;
+
+  RunResult pinned = RunDossier(vault_, "", {"audit", "verify", "--pubkey", key});
+  EXPECT_EQ(pinned.exit_code, 0) << pinned.out << pinned.err;
+  EXPECT_NE(pinned.out.find("signed by audit key " + key + " (the key you pinned)\n"),
+            std::string::npos);
+  EXPECT_EQ(pinned.out.find("note:"), std::string::npos);
+  testing::WriteFile(dir_ / "audit-key.txt", key + "\nnoted on 2026-11-29\n");
+  EXPECT_EQ(
+      RunDossier(vault_, "", {"audit", "verify", "--pubkey", (dir_ / "audit-key.txt").string()})
+          .exit_code,
+      0);
+
+  const std::string other(64, 'b');
+  RunResult wrong = RunDossier(vault_, "", {"audit", "verify", "--pubkey", other});
+  EXPECT_EQ(wrong.exit_code, 3);
+  EXPECT_EQ(wrong.out, "problem: the audit log is signed by key " + key.substr(0, 16) +
+                           " but you pinned bbbbbbbbbbbbbbbb\n");
+
+  RunResult junk = RunDossier(vault_, "", {"audit", "verify", "--pubkey", "12ab"});
+  EXPECT_EQ(junk.exit_code, 1);
+  EXPECT_EQ(junk.err,
+            "dossier: --pubkey 12ab: give the 64 hex characters printed by `dossier audit "
+            "pubkey`, or a file whose first line holds them\n");
 }
 
 TEST_F(CliTest, EraseNeedsConfirmationThenDocumentsAreGone) {

@@ -106,7 +106,7 @@ TEST_F(CrashTest, SigkillDuringIngestNeverLeavesHalfStoredState) {
   EXPECT_TRUE(report->orphans.empty());
   EXPECT_EQ(report->checked, static_cast<int64_t>(stored));
   v->reset();
-  auto audit = vault::VerifyAuditLog(vault, nullptr);
+  auto audit = vault::VerifyAuditLog(vault);
   ASSERT_TRUE(audit.ok());
   EXPECT_TRUE(audit->intact());
 

@@ -517,6 +517,37 @@ TEST_F(DicomExportTest, NestedIdentityUnknownElementsAndIconsGoBurnedInTextIsFla
   EXPECT_TRUE(flagged->burned_in_annotation);
 }
 
+// A formatting commit once folded the curves check into a comment and curves survived.
+TEST_F(DicomExportTest, CurvesAreRemoved) {
+  DcmFileFormat ff;
+  ASSERT_TRUE(ff.loadFile((kPydicomFiles / "CT_small.dcm").c_str()).good());
+  DcmDataset* ds = ff.getDataset();
+  const std::string label = "CURVE-LABEL-SECRET";
+  ASSERT_TRUE(ds->putAndInsertUint16(DcmTag(0x5000, 0x0005, EVR_US), 1).good());  // dimensions
+  ASSERT_TRUE(ds->putAndInsertString(DcmTag(0x5000, 0x2500, EVR_LO), label.c_str()).good());
+  ASSERT_TRUE(ds->putAndInsertUint16(DcmTag(0x5002, 0x0010, EVR_US), 4).good());  // points
+  ASSERT_TRUE(ff.saveFile((dir_ / "curves.dcm").c_str(), EXS_LittleEndianExplicit).good());
+  const std::string bytes = testing::ReadFile(dir_ / "curves.dcm");
+  ASSERT_NE(bytes.find(label), std::string::npos);
+
+  auto r = Deidentify({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}, {},
+                      [&](const std::string& uid) { return Map(uid); });
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  const std::string out(r->bytes.begin(), r->bytes.end());
+  EXPECT_EQ(out.find(label), std::string::npos);
+  testing::WriteFile(dir_ / "back.dcm", out);
+  DcmFileFormat back;
+  ASSERT_TRUE(back.loadFile((dir_ / "back.dcm").c_str()).good());
+  std::vector<std::string> curves;
+  DcmDataset* b = back.getDataset();
+  for (unsigned long i = 0; i < b->card(); ++i) {
+    const DcmTagKey key = b->getElement(i)->getTag().getXTag();
+    if ((key.getGroup() & 0xFF00) == 0x5000) curves.push_back(key.toString().c_str());
+  }
+  EXPECT_EQ(curves, std::vector<std::string>{});
+  EXPECT_TRUE(b->tagExists(DCM_PixelData));  // the image itself stays
+}
+
 TEST_F(DicomExportTest, UidsFromBytesAreValidAndDistinct) {
   std::array<uint8_t, 16> zero{}, max{};
   max.fill(0xFF);

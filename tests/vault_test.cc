@@ -486,7 +486,7 @@ TEST_F(VaultTest, ErasedPatientIsUnreadableAndTheAuditLogStillVerifies) {
   v_.reset();
   // The object is still on disk, but the key that opened it is gone from every file.
   EXPECT_TRUE(FilesContaining(vault_dir_, "Иванов").empty());
-  auto audit = VerifyAuditLog(vault_dir_, nullptr);
+  auto audit = VerifyAuditLog(vault_dir_);
   ASSERT_TRUE(audit.ok());
   EXPECT_TRUE(audit->intact()) << audit->problems[0];
   auto events = ReadAuditLog(vault_dir_, {.patient = patient_, .since = std::nullopt});

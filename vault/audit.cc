@@ -11,6 +11,7 @@
 #include "common/file_io.h"
 #include "vault/internal/audit_log.h"
 #include "vault/internal/layout.h"
+#include "vault/internal/schema.h"
 
 namespace dossier::vault {
 namespace {
@@ -66,6 +67,7 @@ Result<std::vector<Row>> LoadRows(Db& db, const AuditFilter* filter) {
 }
 
 struct Checkpoint {
+  int version = 2;  // v1: signed its own body with the secret key; v2: carries the head's signature
   std::string vault_id;
   int64_t size = -1;
   Bytes root, key, sig;
@@ -83,7 +85,7 @@ Result<Checkpoint> ParseCheckpoint(const std::string& text) {
   std::istringstream in(text);
   for (std::string line; std::getline(in, line);) lines.push_back(line);
   if (text.empty() || text.back() != '\n' || lines.size() != 7 ||
-      lines[0] != "dossier-audit-checkpoint v1") {
+      (lines[0] != "dossier-audit-checkpoint v1" && lines[0] != "dossier-audit-checkpoint v2")) {
     return bad("expected the 7 lines written by `dossier audit checkpoint`");
   }
   std::map<std::string, std::string> fields;
@@ -94,6 +96,7 @@ Result<Checkpoint> ParseCheckpoint(const std::string& text) {
     fields[kKeys[i - 1]] = lines[i].substr(prefix.size());
   }
   Checkpoint cp;
+  cp.version = lines[0].back() - '0';
   cp.body = text.substr(0, text.size() - lines[6].size() - 1);
   cp.vault_id = fields["vault"];
   try {
@@ -115,17 +118,28 @@ Result<Checkpoint> ParseCheckpoint(const std::string& text) {
   return cp;
 }
 
-bool VerifySig(const Bytes& sig, std::string_view msg, const Bytes& pk) {
-  return pk.size() == crypto_sign_PUBLICKEYBYTES && sig.size() == crypto_sign_BYTES &&
-         crypto_sign_verify_detached(sig.data(), reinterpret_cast<const uint8_t*>(msg.data()),
-                                     msg.size(), pk.data()) == 0;
+// What a checkpoint's signature covers: v2 carries the head's own signature (so writing one
+// needs no secret key); v1 signed its whole body.
+std::string SignedStatement(const Checkpoint& cp) {
+  return cp.version == 1 ? cp.body : internal::HeadStatement(cp.vault_id, cp.size, cp.root);
+}
+
+struct Head {
+  int64_t size = 0;
+  Bytes root, signature;
+};
+
+Result<Db> OpenCheckedCatalog(const std::filesystem::path& vault_dir) {
+  DOSSIER_ASSIGN_OR_RETURN(Db db, internal::OpenCatalogReadOnly(vault_dir));
+  DOSSIER_RETURN_IF_ERROR(internal::CheckSchema(db));
+  return db;
 }
 
 }  // namespace
 
 Result<std::vector<AuditEvent>> ReadAuditLog(const std::filesystem::path& vault_dir,
                                              const AuditFilter& filter) {
-  DOSSIER_ASSIGN_OR_RETURN(Db db, internal::OpenCatalogReadOnly(vault_dir));
+  DOSSIER_ASSIGN_OR_RETURN(Db db, OpenCheckedCatalog(vault_dir));
   DOSSIER_ASSIGN_OR_RETURN(auto rows, LoadRows(db, &filter));
   std::vector<AuditEvent> out;
   out.reserve(rows.size());
@@ -134,26 +148,45 @@ Result<std::vector<AuditEvent>> ReadAuditLog(const std::filesystem::path& vault_
 }
 
 Result<std::string> ReadAuditPublicKey(const std::filesystem::path& vault_dir) {
-  DOSSIER_ASSIGN_OR_RETURN(Db db, internal::OpenCatalogReadOnly(vault_dir));
+  DOSSIER_ASSIGN_OR_RETURN(Db db, OpenCheckedCatalog(vault_dir));
   return internal::ReadMeta(db, "audit_public_key");
 }
 
-Result<AuditVerifyReport> VerifyAuditLog(const std::filesystem::path& vault_dir,
-                                         const std::string* checkpoint_text) {
-  EnsureSodium();
+namespace {
+
+// The whole verification, on one read transaction of `db`; the signed head it read in `head`.
+Result<AuditVerifyReport> VerifyOn(Db& db, const std::filesystem::path& vault_dir,
+                                   const AuditAnchors& anchors, std::optional<Head>& head_out) {
   std::optional<Checkpoint> cp;
-  if (checkpoint_text != nullptr) {
-    DOSSIER_ASSIGN_OR_RETURN(cp, ParseCheckpoint(*checkpoint_text));
+  if (anchors.checkpoint) {
+    DOSSIER_ASSIGN_OR_RETURN(cp, ParseCheckpoint(*anchors.checkpoint));
   }
-  DOSSIER_ASSIGN_OR_RETURN(Db db, internal::OpenCatalogReadOnly(vault_dir));
+  std::optional<Bytes> pinned;
+  if (anchors.pinned_key_hex) {
+    pinned = FromHex(*anchors.pinned_key_hex);
+    if (!pinned || pinned->size() != crypto_sign_PUBLICKEYBYTES) {
+      return InvalidArgument("a pinned audit key is 64 hex characters (`dossier audit pubkey`)");
+    }
+  }
+  AuditVerifyReport report;
+  report.anchored = cp.has_value() || pinned.has_value();
+  auto problem = [&](std::string p) { report.problems.push_back(std::move(p)); };
+  // A changed schema is reported, and the log still checked: reading runs no planted trigger
+  // (SQLITE_DBCONFIG_DEFENSIVE, trusted_schema off).
+  if (Status st = internal::CheckSchema(db); !st.ok()) {
+    if (st.code() != StatusCode::kCorrupt) return st;
+    problem(st.message());
+  }
   DOSSIER_ASSIGN_OR_RETURN(std::string vault_id, internal::ReadMeta(db, "vault_id"));
   DOSSIER_ASSIGN_OR_RETURN(std::string pk_hex, internal::ReadMeta(db, "audit_public_key"));
   const Bytes pk = FromHex(pk_hex).value_or(Bytes());
   DOSSIER_ASSIGN_OR_RETURN(auto rows, LoadRows(db, nullptr));
 
-  AuditVerifyReport report;
   report.public_key_hex = pk_hex;
-  auto problem = [&](std::string p) { report.problems.push_back(std::move(p)); };
+  if (pinned && *pinned != pk) {
+    problem(fmt::format("the audit log is signed by key {} but you pinned {}", pk_hex.substr(0, 16),
+                        ToHex(*pinned).substr(0, 16)));
+  }
   if (auto pub = ReadSmallFile(internal::AuditKeyPath(vault_dir), 4096);
       !pub.ok() || *pub != pk_hex + "\n") {
     problem("the audit key in the catalog differs from audit.pub: the signing key was replaced");
@@ -200,28 +233,33 @@ Result<AuditVerifyReport> VerifyAuditLog(const std::filesystem::path& vault_dir,
   if (!has_head) {
     problem("the signed head of the log is missing");
   } else {
-    const int64_t head_size = head.Int(0);
-    const Bytes head_root = head.Blob(1);
-    if (!VerifySig(head.Blob(2), internal::HeadStatement(vault_id, head_size, head_root), pk)) {
+    head_out = Head{head.Int(0), head.Blob(1), head.Blob(2)};
+    const Head& h = *head_out;
+    if (!internal::VerifySignature(h.signature, internal::HeadStatement(vault_id, h.size, h.root),
+                                   pk)) {
       problem("the signature on the log head does not verify with the vault's audit key");
     }
-    if (head_size != static_cast<int64_t>(rows.size())) {
+    if (h.size != static_cast<int64_t>(rows.size())) {
       problem(
           fmt::format("the signed head covers {} events but the log holds {}: events were "
                       "added or removed outside Dossier",
-                      head_size, rows.size()));
-    } else if (head_root != tree.Root()) {
+                      h.size, rows.size()));
+    } else if (h.root != tree.Root()) {
       problem("the recomputed root does not match the signed head: the log was rewritten");
     }
   }
 
   if (cp) {
     report.checkpoint_size = cp->size;
-    if (!VerifySig(cp->sig, cp->body, cp->key)) {
+    if (!internal::VerifySignature(cp->sig, SignedStatement(*cp), cp->key)) {
       problem("the checkpoint's signature does not verify: the checkpoint file was altered");
     } else if (cp->vault_id != vault_id) {
       problem(fmt::format("the checkpoint belongs to vault {}, not {}", cp->vault_id, vault_id));
     } else {
+      if (pinned && cp->key != *pinned) {
+        problem(fmt::format("the checkpoint is signed by key {} but you pinned {}",
+                            ToHex(cp->key).substr(0, 16), ToHex(*pinned).substr(0, 16)));
+      }
       if (cp->key != pk) {
         problem(
             "the vault's audit key is not the key that signed the checkpoint: the log was "
@@ -241,6 +279,45 @@ Result<AuditVerifyReport> VerifyAuditLog(const std::filesystem::path& vault_dir,
     }
   }
   return report;
+}
+
+// One read transaction, so the events and the head are read from the same state.
+template <typename F>
+auto InSnapshot(Db& db, F&& f) -> decltype(f()) {
+  DOSSIER_RETURN_IF_ERROR(db.Exec("BEGIN"));
+  auto result = f();
+  (void)db.Exec("COMMIT");
+  return result;
+}
+
+}  // namespace
+
+Result<AuditVerifyReport> VerifyAuditLog(const std::filesystem::path& vault_dir,
+                                         const AuditAnchors& anchors) {
+  EnsureSodium();
+  DOSSIER_ASSIGN_OR_RETURN(Db db, internal::OpenCatalogReadOnly(vault_dir));
+  std::optional<Head> head;
+  return InSnapshot(db, [&] { return VerifyOn(db, vault_dir, anchors, head); });
+}
+
+Result<std::string> WriteCheckpoint(const std::filesystem::path& vault_dir,
+                                    const std::string& now) {
+  EnsureSodium();
+  DOSSIER_ASSIGN_OR_RETURN(Db db, internal::OpenCatalogReadOnly(vault_dir));
+  std::optional<Head> head;
+  DOSSIER_ASSIGN_OR_RETURN(auto report,
+                           InSnapshot(db, [&] { return VerifyOn(db, vault_dir, {}, head); }));
+  if (!report.intact() || !head) {
+    return Corrupt(fmt::format(
+        "the audit log fails verification ({} problem(s)), so no checkpoint was written: run "
+        "`dossier audit verify` to see them",
+        report.problems.size()));
+  }
+  DOSSIER_ASSIGN_OR_RETURN(std::string vault_id, internal::ReadMeta(db, "vault_id"));
+  const std::string body =
+      fmt::format("dossier-audit-checkpoint v2\nvault {}\nsize {}\nroot {}\ntime {}\nkey {}\n",
+                  vault_id, head->size, ToHex(head->root), now, report.public_key_hex);
+  return body + "sig " + ToBase64(head->signature) + "\n";
 }
 
 }  // namespace dossier::vault

@@ -1,6 +1,6 @@
 // The audit log seen from outside: reading and verifying it needs no passphrase.
 //
-//   auto report = dossier::vault::VerifyAuditLog(dir, &checkpoint_text);
+//   auto report = dossier::vault::VerifyAuditLog(dir, {.pinned_key_hex = key_noted_at_init});
 //   if (!report.ok()) ...;            // could not read the vault at all
 //   if (!report->intact()) ...;       // report->problems says what was tampered with
 //
@@ -37,24 +37,43 @@ struct AuditFilter {
   std::optional<std::string> since;    // only events on or after this date (YYYY-MM-DD)
 };
 
+// kCorrupt when the catalog's schema was changed outside Dossier.
 Result<std::vector<AuditEvent>> ReadAuditLog(const std::filesystem::path& vault_dir,
                                              const AuditFilter& filter);
 
 struct AuditVerifyReport {
   int64_t events = 0;
   std::string root_hex;        // recomputed Merkle root of all events
-  std::string public_key_hex;  // the vault's audit signing key (Ed25519)
+  std::string public_key_hex;  // the audit key the catalog names (Ed25519)
   std::optional<int64_t> checkpoint_size;
+  // Whether the check was anchored outside the vault (a pinned key or a checkpoint). Without
+  // an anchor, a history rewritten and re-signed with a new key by someone who can write the
+  // vault folder still verifies: only consistency was checked.
+  bool anchored = false;
   std::vector<std::string> problems;  // empty when the log verifies
   bool intact() const { return problems.empty(); }
 };
 
-// Recomputes every leaf, the tree after each event and the signed head; with a checkpoint,
-// also checks its signature and that the log still extends it. Returns an error status only
-// when the log cannot be read (no vault, unreadable catalog, malformed checkpoint text);
-// tampering is reported in `problems`.
+// What a verifier brings from outside the vault.
+struct AuditAnchors {
+  // A checkpoint written earlier by WriteCheckpoint: the log must still extend it.
+  std::optional<std::string> checkpoint;
+  // The audit public key (64 hex characters) noted when the vault was made: the head must be
+  // signed with it.
+  std::optional<std::string> pinned_key_hex;
+};
+
+// Checks the catalog's schema, recomputes every leaf, the tree after each event and the
+// signed head; checks the anchors given. Returns an error status only when the log cannot be
+// read (no vault, unreadable catalog; kInvalidArgument for malformed anchors); tampering is
+// reported in `problems`. Needs no passphrase.
 Result<AuditVerifyReport> VerifyAuditLog(const std::filesystem::path& vault_dir,
-                                         const std::string* checkpoint_text);
+                                         const AuditAnchors& anchors = {});
+
+// A checkpoint of the log as it is now: the signed head, with the time `now` (not signed), as
+// text (doc/FORMAT.md §Audit). Needs no passphrase; kCorrupt, writing nothing, when the log
+// does not verify.
+Result<std::string> WriteCheckpoint(const std::filesystem::path& vault_dir, const std::string& now);
 
 // The vault's audit public key, hex (readable without the passphrase).
 Result<std::string> ReadAuditPublicKey(const std::filesystem::path& vault_dir);

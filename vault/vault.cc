@@ -12,13 +12,10 @@
 
 #include "common/encoding.h"
 #include "vault/internal/crypto.h"
+#include "vault/internal/schema.h"
 #include "vault/internal/vault_impl.h"
 
 namespace dossier::vault {
-
-namespace internal {
-extern const std::vector<std::pair<std::string, std::string>> kMigrations;
-}  // namespace internal
 
 using internal::Db;
 using internal::Stmt;
@@ -93,25 +90,6 @@ Result<KeyFile> SealMaster(const std::string& vault_id, std::string_view passphr
   DOSSIER_ASSIGN_OR_RETURN(SecureBuffer kek, internal::DeriveKek(passphrase, k.salt, ops, mem));
   k.sealed_master = internal::Seal(kek, master.span(), MasterKeyAd(vault_id));
   return k;
-}
-
-Status Migrate(Db& db) {
-  DOSSIER_ASSIGN_OR_RETURN(int64_t version, db.QueryInt("PRAGMA user_version"));
-  const auto& migrations = internal::kMigrations;
-  if (version > static_cast<int64_t>(migrations.size())) {
-    return Rejected(
-        fmt::format("the catalog has schema version {}, newer than this dossier "
-                    "understands ({}): upgrade dossier",
-                    version, migrations.size()));
-  }
-  for (size_t i = static_cast<size_t>(version); i < migrations.size(); ++i) {
-    DOSSIER_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(db));
-    DOSSIER_RETURN_IF_ERROR(
-        db.Exec(migrations[i].second).WithContext("migration " + migrations[i].first));
-    DOSSIER_RETURN_IF_ERROR(db.Exec(fmt::format("PRAGMA user_version = {}", i + 1)));
-    DOSSIER_RETURN_IF_ERROR(tx->Commit());
-  }
-  return Status::Ok();
 }
 
 Status ConfigureCatalog(Db& db) {
@@ -421,7 +399,7 @@ Status Vault::Create(const fs::path& dir_arg, std::string_view passphrase, const
     DOSSIER_ASSIGN_OR_RETURN(impl->db_,
                              Db::Open(internal::CatalogPath(staging), Db::Mode::kReadWriteCreate));
     DOSSIER_RETURN_IF_ERROR(ConfigureCatalog(impl->db_));
-    DOSSIER_RETURN_IF_ERROR(Migrate(impl->db_));
+    DOSSIER_RETURN_IF_ERROR(internal::Migrate(impl->db_));
     DOSSIER_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(impl->db_));
     const SecureBuffer sk_key = internal::DeriveSubkey(impl->master_key_, 4, "dsaudit_");
     DOSSIER_RETURN_IF_ERROR(InsertMeta(impl->db_, "vault_id", impl->vault_id_));
@@ -469,7 +447,8 @@ Result<std::unique_ptr<Vault>> Vault::Open(const fs::path& dir, std::string_view
   DOSSIER_ASSIGN_OR_RETURN(impl->lock_fd_, LockDir(dir));
   DOSSIER_ASSIGN_OR_RETURN(impl->db_, Db::Open(internal::CatalogPath(dir), Db::Mode::kReadWrite));
   DOSSIER_RETURN_IF_ERROR(ConfigureCatalog(impl->db_));
-  DOSSIER_RETURN_IF_ERROR(Migrate(impl->db_));
+  DOSSIER_RETURN_IF_ERROR(internal::CheckSchema(impl->db_));
+  DOSSIER_RETURN_IF_ERROR(internal::Migrate(impl->db_));
   DOSSIER_ASSIGN_OR_RETURN(std::string catalog_id, internal::ReadMeta(impl->db_, "vault_id"));
   if (catalog_id != kf.vault_id) {
     return Corrupt(fmt::format("the catalog belongs to vault {} but the key file to {}", catalog_id,
@@ -483,6 +462,7 @@ Result<std::unique_ptr<Vault>> Vault::Open(const fs::path& dir, std::string_view
   if (!sk.ok()) return Corrupt("the audit signing key in the catalog fails authentication");
   impl->signing_.vault_id = kf.vault_id;
   impl->signing_.secret = std::move(sk).value();
+  DOSSIER_RETURN_IF_ERROR(internal::CheckSignedHead(impl->db_, impl->signing_));
   DOSSIER_RETURN_IF_ERROR(impl->objects_.Prepare());
   if (mode == OpenMode::kNormal) {
     DOSSIER_RETURN_IF_ERROR(impl->SweepOrphans());
@@ -511,16 +491,6 @@ Status Vault::ChangePassphrase(std::string_view new_passphrase) {
   DOSSIER_RETURN_IF_ERROR(
       WriteFileDurably(internal::KeyFilePath(impl_->dir_), AsBytes(EncodeKeyFile(kf))));
   return impl_->AuditAlone("vault.passwd", {impl_->vault_id_}, "");
-}
-
-Result<std::string> Vault::Checkpoint() {
-  DOSSIER_RETURN_IF_ERROR(CommitBatch());  // a checkpoint covers only what is committed
-  DOSSIER_ASSIGN_OR_RETURN(auto tx, Impl::Tx::Begin(*impl_));
-  DOSSIER_RETURN_IF_ERROR(impl_->Audit("audit.checkpoint", {impl_->vault_id_}, ""));
-  DOSSIER_ASSIGN_OR_RETURN(std::string text,
-                           internal::MakeCheckpoint(impl_->db_, impl_->signing_, impl_->Now()));
-  DOSSIER_RETURN_IF_ERROR(tx.Commit());
-  return text;
 }
 
 }  // namespace dossier::vault

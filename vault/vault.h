@@ -285,9 +285,6 @@ class Vault {
   // Decrypts and authenticates every object (quick: presence and sizes only). Audited.
   Result<VerifyReport> Verify(bool quick, const ProgressFn& progress = nullptr);
 
-  // The signed checkpoint of the audit log as it is now (text, doc/FORMAT.md). Audited.
-  Result<std::string> Checkpoint();
-
   class Impl;
 
  private:

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "vault/internal/crypto.h"
+#include "vault/internal/layout.h"
 
 namespace dossier::vault::internal {
 
@@ -136,16 +137,32 @@ Status AppendEvent(Db& db, AuditEvent& e, const SigningKey& key) {
   return WriteHead(db, f, key);
 }
 
-Result<std::string> MakeCheckpoint(Db& db, const SigningKey& key, const std::string& now) {
-  DOSSIER_ASSIGN_OR_RETURN(Stmt head, db.Prepare("SELECT tree_size, root FROM audit_head"));
-  DOSSIER_ASSIGN_OR_RETURN(bool found, head.Step());
-  if (!found) return Corrupt("the audit log has no head");
+bool VerifySignature(const Bytes& sig, std::string_view message, const Bytes& public_key) {
+  return public_key.size() == crypto_sign_PUBLICKEYBYTES && sig.size() == crypto_sign_BYTES &&
+         crypto_sign_verify_detached(sig.data(), reinterpret_cast<const uint8_t*>(message.data()),
+                                     message.size(), public_key.data()) == 0;
+}
+
+Status CheckSignedHead(Db& db, const SigningKey& key) {
   Bytes pk(crypto_sign_PUBLICKEYBYTES);
   crypto_sign_ed25519_sk_to_pk(pk.data(), key.secret.data());
-  const std::string body =
-      fmt::format("dossier-audit-checkpoint v1\nvault {}\nsize {}\nroot {}\ntime {}\nkey {}\n",
-                  key.vault_id, head.Int(0), ToHex(head.Blob(1)), now, ToHex(pk));
-  return body + "sig " + ToBase64(Sign(key, body)) + "\n";
+  DOSSIER_ASSIGN_OR_RETURN(std::string stored_hex, ReadMeta(db, "audit_public_key"));
+  if (stored_hex != ToHex(pk)) {
+    return Corrupt(fmt::format(
+        "the audit log was re-keyed outside Dossier: the catalog names audit key {} but the "
+        "vault's sealed signing key is {}; restore the vault from a backup",
+        stored_hex.substr(0, 16), ToHex(pk).substr(0, 16)));
+  }
+  DOSSIER_ASSIGN_OR_RETURN(Stmt head,
+                           db.Prepare("SELECT tree_size, root, signature FROM audit_head"));
+  DOSSIER_ASSIGN_OR_RETURN(bool found, head.Step());
+  if (!found) return Corrupt("the audit log has no head");
+  if (!VerifySignature(head.Blob(2), HeadStatement(key.vault_id, head.Int(0), head.Blob(1)), pk)) {
+    return Corrupt(
+        "the signed head of the audit log does not verify: it was changed outside Dossier; run "
+        "`dossier audit verify` and restore the vault from a backup");
+  }
+  return Status::Ok();
 }
 
 }  // namespace dossier::vault::internal

@@ -30,8 +30,10 @@ class MerkleFrontier {
   int64_t size_ = 0;
 };
 
-// The statement the head signature covers.
+// The statement the head signature covers; a checkpoint is that signature written out.
 std::string HeadStatement(const std::string& vault_id, int64_t size, const Bytes& root);
+// Ed25519: true when `sig` is `public_key`'s signature of `message`.
+bool VerifySignature(const Bytes& sig, std::string_view message, const Bytes& public_key);
 
 struct SigningKey {
   std::string vault_id;
@@ -42,10 +44,12 @@ struct SigningKey {
 // caller's transaction, so the event commits or rolls back with the change it records.
 Status AppendEvent(Db& db, AuditEvent& e, const SigningKey& key);
 
+// Checks, on every unlock, that the catalog's audit public key is the one of the sealed
+// signing key and that the stored head's signature verifies with it: kCorrupt otherwise (a
+// log re-signed with another key, or a head edited outside Dossier; doc/SECURITY.md).
+Status CheckSignedHead(Db& db, const SigningKey& key);
+
 // Creates the empty signed head of a new vault.
 Status InitHead(Db& db, const SigningKey& key);
-
-// A checkpoint: the current head, signed, as text.
-Result<std::string> MakeCheckpoint(Db& db, const SigningKey& key, const std::string& now);
 
 }  // namespace dossier::vault::internal

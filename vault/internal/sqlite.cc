@@ -76,6 +76,14 @@ Result<Db> Db::Open(const std::filesystem::path& path, Mode mode) {
   }
   sqlite3_extended_result_codes(raw, 1);
   sqlite3_busy_timeout(raw, 10000);
+  // Whoever can write the vault folder can plant triggers or views in the catalog: no SQL
+  // function with side effects may run from the schema, and the schema cannot be written
+  // through pragmas (doc/SECURITY.md). The schema itself is compared with the migrations'
+  // on every open (vault/internal/schema.h).
+  if (sqlite3_db_config(raw, SQLITE_DBCONFIG_DEFENSIVE, 1, nullptr) != SQLITE_OK ||
+      sqlite3_db_config(raw, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, nullptr) != SQLITE_OK) {
+    return db.Error("cannot harden the catalog connection");
+  }
   return db;
 }
 
