@@ -1,5 +1,6 @@
 // dossier init | vault passwd | vault verify
 #include <fmt/format.h>
+#include <grp.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -28,12 +29,21 @@ void PrintJson(const nlohmann::json& value) {
 
 namespace {
 
-Status Init(const Context& ctx) {
+Status Init(const Context& ctx, const std::string& group) {
+  vault::VaultOptions options;
+  if (!group.empty()) {
+    const struct group* g = ::getgrnam(group.c_str());
+    if (g == nullptr) {
+      return InvalidArgument("--group " + group +
+                             ": no such group on this machine (see `getent group`)");
+    }
+    options.share_with_group = g->gr_gid;
+  }
   DOSSIER_ASSIGN_OR_RETURN(
       SecretString pass,
       ReadPassphrase(ctx.passphrase_source(), "New vault passphrase (8+ characters): ", true));
   DOSSIER_RETURN_IF_ERROR(
-      vault::Vault::Create(ctx.vault_dir, pass.view(), {ctx.actor, "operator"}));
+      vault::Vault::Create(ctx.vault_dir, pass.view(), {ctx.actor, "operator"}, options));
   std::printf("created vault %s\n", ctx.vault_dir.c_str());
   std::fprintf(
       stderr, "Keep the passphrase safe: without it nobody, including you, can open this vault.\n");
@@ -105,8 +115,16 @@ Status Verify(const Context& ctx, bool quick) {
 }  // namespace
 
 void AddVaultCommands(CLI::App& app, Context& ctx) {
-  auto* init = app.add_subcommand("init", "create a new encrypted vault (asks for a passphrase)");
-  init->callback([&ctx] { ctx.action = [&ctx] { return Init(ctx); }; });
+  auto group = std::make_shared<std::string>();
+  auto* init = app.add_subcommand(
+      "init",
+      "create a new encrypted vault (asks for a passphrase). Its folder and files are\n"
+      "readable by you only (0700/0600), whatever the umask.");
+  init->add_option("--group", *group,
+                   "let this group's members (compliance officers) read the catalog and\n"
+                   "audit.pub, to verify the audit log without the passphrase (0750/0640;\n"
+                   "never group-writable; documents stay readable by you only)");
+  init->callback([&ctx, group] { ctx.action = [&ctx, group] { return Init(ctx, *group); }; });
 
   auto* vault = app.add_subcommand("vault", "change the passphrase or verify every object");
   vault->require_subcommand(1);

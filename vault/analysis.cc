@@ -69,6 +69,8 @@ Status Vault::SetAnalysis(const std::string& doc_id, const std::string& verdict,
       Stmt up, impl_->db_.Prepare("UPDATE documents SET verdict = ?, pages = ? WHERE id = ?"));
   up.Bind(1, verdict).Bind(2, page_count).Bind(3, doc_id);
   DOSSIER_RETURN_IF_ERROR(up.Run());
+  DOSSIER_RETURN_IF_ERROR(impl_->SealRows(internal::RowTable::kPages, "doc_id = ?1", {doc_id}));
+  DOSSIER_RETURN_IF_ERROR(impl_->SealRows(internal::RowTable::kDocuments, "id = ?1", {doc_id}));
   DOSSIER_RETURN_IF_ERROR(impl_->Audit("document.analyse", {doc_id, d.case_id}, d.patient_id));
   return tx.Commit();
 }
@@ -76,6 +78,7 @@ Status Vault::SetAnalysis(const std::string& doc_id, const std::string& verdict,
 Result<std::vector<PageRecord>> Vault::GetPages(const std::string& doc_id, bool with_text) {
   DOSSIER_ASSIGN_OR_RETURN(DocumentRecord d, GetDocument(doc_id));
   if (with_text && d.status == "erased") return Rejected("document " + doc_id + " was erased");
+  DOSSIER_RETURN_IF_ERROR(impl_->CheckRows(internal::RowTable::kPages, "doc_id = ?1", {doc_id}));
   DOSSIER_ASSIGN_OR_RETURN(
       Stmt s, impl_->db_.Prepare("SELECT number, verdict, confidence, rotation, source, evidence, "
                                  "text_enc FROM pages WHERE doc_id = ? ORDER BY number"));
@@ -107,6 +110,11 @@ Result<std::vector<SearchHit>> Vault::Search(const std::string& case_id, const s
   if (needle.empty() || needle == U" ") return InvalidArgument("the search text is empty");
   DOSSIER_ASSIGN_OR_RETURN(Impl::CaseRef c, impl_->FindCase(case_id));
   if (c.status == "erased") return Rejected("case " + case_id + " belongs to an erased patient");
+  DOSSIER_RETURN_IF_ERROR(
+      impl_->CheckRows(internal::RowTable::kDocuments, "case_id = ?1", {case_id}));
+  DOSSIER_RETURN_IF_ERROR(
+      impl_->CheckRows(internal::RowTable::kPages,
+                       "doc_id IN (SELECT id FROM documents WHERE case_id = ?1)", {case_id}));
   DOSSIER_ASSIGN_OR_RETURN(
       Stmt s, impl_->db_.Prepare(
                   "SELECT p.doc_id, p.number, p.text_enc, d.name_enc FROM pages p JOIN documents d "

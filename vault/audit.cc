@@ -292,6 +292,31 @@ auto InSnapshot(Db& db, F&& f) -> decltype(f()) {
 
 }  // namespace
 
+namespace internal {
+
+Result<std::vector<AuditEvent>> ReadVerifiedEvents(Db& db) {
+  DOSSIER_ASSIGN_OR_RETURN(auto rows, LoadRows(db, nullptr));
+  MerkleFrontier tree;
+  std::vector<AuditEvent> events;
+  for (Row& r : rows) {
+    const Bytes leaf = LeafHash(r.event);
+    if (r.malformed || leaf != r.leaf || r.event.seq != tree.size() + 1) {
+      return Corrupt(fmt::format(
+          "audit event {} was changed outside Dossier: run `dossier audit verify`", r.event.seq));
+    }
+    tree.Push(leaf);
+    events.push_back(std::move(r.event));
+  }
+  DOSSIER_ASSIGN_OR_RETURN(Stmt head, db.Prepare("SELECT tree_size, root FROM audit_head"));
+  DOSSIER_ASSIGN_OR_RETURN(bool found, head.Step());
+  if (!found || head.Int(0) != tree.size() || head.Blob(1) != tree.Root()) {
+    return Corrupt("the audit log does not match its signed head: run `dossier audit verify`");
+  }
+  return events;
+}
+
+}  // namespace internal
+
 Result<AuditVerifyReport> VerifyAuditLog(const std::filesystem::path& vault_dir,
                                          const AuditAnchors& anchors) {
   EnsureSodium();

@@ -45,6 +45,8 @@ Result<std::string> Vault::AddDicomInstance(const std::string& doc_id,
                              "VALUES (?,?,?,?)"));
     ins.Bind(1, study_id).Bind(2, d.case_id).BindBlob(3, study_mac).BindBlob(4, sealed);
     DOSSIER_RETURN_IF_ERROR(ins.Run());
+    DOSSIER_RETURN_IF_ERROR(
+        impl_->SealRows(internal::RowTable::kDicomStudies, "id = ?1", {study_id}));
   }
   // A series belongs to its study: the same series UID under another study is another series.
   DOSSIER_ASSIGN_OR_RETURN(Bytes series_mac,
@@ -64,12 +66,16 @@ Result<std::string> Vault::AddDicomInstance(const std::string& doc_id,
     ins.Bind(1, series_id).Bind(2, study_id).Bind(3, d.case_id).BindBlob(4, series_mac);
     ins.BindBlob(5, sealed).Bind(6, info.mismatch);
     DOSSIER_RETURN_IF_ERROR(ins.Run());
+    DOSSIER_RETURN_IF_ERROR(
+        impl_->SealRows(internal::RowTable::kDicomSeries, "id = ?1", {series_id}));
   } else if (!info.mismatch.empty()) {
     // Any instance of another patient flags its series, not just the first one filed.
     DOSSIER_ASSIGN_OR_RETURN(
         Stmt up, db.Prepare("UPDATE dicom_series SET mismatch = ? WHERE id = ? AND mismatch = ''"));
     up.Bind(1, info.mismatch).Bind(2, series_id);
     DOSSIER_RETURN_IF_ERROR(up.Run());
+    DOSSIER_RETURN_IF_ERROR(
+        impl_->SealRows(internal::RowTable::kDicomSeries, "id = ?1", {series_id}));
   }
   DOSSIER_ASSIGN_OR_RETURN(Bytes instance_mac, impl_->UidMac(pid, "instance", info.instance_uid));
   DOSSIER_ASSIGN_OR_RETURN(Bytes sealed,
@@ -80,6 +86,8 @@ Result<std::string> Vault::AddDicomInstance(const std::string& doc_id,
   ins.Bind(1, doc_id).Bind(2, series_id).BindBlob(3, instance_mac).Bind(4, info.instance_number);
   ins.BindBlob(5, sealed);
   DOSSIER_RETURN_IF_ERROR(ins.Run());
+  DOSSIER_RETURN_IF_ERROR(
+      impl_->SealRows(internal::RowTable::kDicomInstances, "doc_id = ?1", {doc_id}));
   // Not audited on its own: the document's `document.store` event, in the same batch,
   // already records that this data entered the vault (a disc would log 2,000 more events).
   DOSSIER_RETURN_IF_ERROR(tx.Commit());
@@ -91,6 +99,7 @@ namespace {
 // The case and patient a series belongs to: kNotFound for an unknown id.
 Result<std::pair<std::string, std::string>> SeriesOwner(Vault::Impl& v,
                                                         const std::string& series_id) {
+  DOSSIER_RETURN_IF_ERROR(v.CheckRows(internal::RowTable::kDicomSeries, "id = ?1", {series_id}));
   DOSSIER_ASSIGN_OR_RETURN(Stmt s, v.db_.Prepare("SELECT case_id FROM dicom_series "
                                                  "WHERE id = ?"));
   s.Bind(1, series_id);
@@ -116,6 +125,8 @@ Status Vault::SetSeriesPreview(const std::string& series_id, std::span<const uin
       Stmt up, impl_->db_.Prepare("UPDATE dicom_series SET preview_enc = ? WHERE id = ?"));
   up.BindBlob(1, sealed).Bind(2, series_id);
   DOSSIER_RETURN_IF_ERROR(up.Run());
+  DOSSIER_RETURN_IF_ERROR(
+      impl_->SealRows(internal::RowTable::kDicomSeries, "id = ?1", {series_id}));
   return tx.Commit();
 }
 
@@ -142,6 +153,12 @@ Result<SecureBuffer> Vault::ExportUidKey(const std::string& case_id) {
 Result<std::vector<DicomSeriesRecord>> Vault::ListDicomSeries(const std::string& case_id) {
   DOSSIER_ASSIGN_OR_RETURN(Impl::CaseRef c, impl_->FindCase(case_id));
   if (c.status == "erased") return Rejected("case " + case_id + " belongs to an erased patient");
+  using internal::RowTable;
+  DOSSIER_RETURN_IF_ERROR(impl_->CheckRows(RowTable::kDicomStudies, "case_id = ?1", {case_id}));
+  DOSSIER_RETURN_IF_ERROR(impl_->CheckRows(RowTable::kDicomSeries, "case_id = ?1", {case_id}));
+  DOSSIER_RETURN_IF_ERROR(
+      impl_->CheckRows(RowTable::kDicomInstances,
+                       "series_id IN (SELECT id FROM dicom_series WHERE case_id = ?1)", {case_id}));
   DOSSIER_ASSIGN_OR_RETURN(Stmt s, impl_->db_.Prepare("SELECT id, study_id, summary_enc, mismatch, "
                                                       "preview_enc IS NOT NULL FROM dicom_series "
                                                       "WHERE case_id = ? ORDER BY rowid"));

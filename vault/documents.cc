@@ -87,6 +87,7 @@ class DocumentWriterImpl final : public DocumentWriter {
           .Bind(9, static_cast<int64_t>(obj.stored_size));
       ins.BindBlob(10, wrapped).BindBlob(11, content_mac).Bind(12, v_.Now());
       DOSSIER_RETURN_IF_ERROR(ins.Run());
+      DOSSIER_RETURN_IF_ERROR(v_.SealRows(internal::RowTable::kDocuments, "id = ?1", {out.doc_id}));
       DOSSIER_RETURN_IF_ERROR(v_.Audit("document.store", {out.doc_id, doc_.case_id}, patient_id_));
       return tx.Commit();
     }();
@@ -154,6 +155,8 @@ Result<std::unique_ptr<DocumentWriter>> Vault::BeginDocument(const NewDocument& 
 
 Result<std::vector<DocumentRecord>> Vault::ListDocuments(const std::string& case_id) {
   DOSSIER_ASSIGN_OR_RETURN(CaseRecord c, GetCase(case_id));
+  DOSSIER_RETURN_IF_ERROR(
+      impl_->CheckRows(internal::RowTable::kDocuments, "case_id = ?1", {case_id}));
   DOSSIER_ASSIGN_OR_RETURN(
       Stmt s, impl_->db_.Prepare(std::string(kDocColumns) + " WHERE case_id = ? ORDER BY rowid"));
   s.Bind(1, case_id);
@@ -164,6 +167,7 @@ Result<std::vector<DocumentRecord>> Vault::ListDocuments(const std::string& case
 }
 
 Result<DocumentRecord> Vault::GetDocument(const std::string& doc_id) {
+  DOSSIER_RETURN_IF_ERROR(impl_->CheckRows(internal::RowTable::kDocuments, "id = ?1", {doc_id}));
   DOSSIER_ASSIGN_OR_RETURN(Stmt s, impl_->db_.Prepare(std::string(kDocColumns) + " WHERE id = ?"));
   s.Bind(1, doc_id);
   DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
@@ -183,6 +187,7 @@ Status Vault::SetCategory(const std::string& doc_id, const std::string& category
                            impl_->db_.Prepare("UPDATE documents SET category = ? WHERE id = ?"));
   s.Bind(1, category).Bind(2, doc_id);
   DOSSIER_RETURN_IF_ERROR(s.Run());
+  DOSSIER_RETURN_IF_ERROR(impl_->SealRows(internal::RowTable::kDocuments, "id = ?1", {doc_id}));
   DOSSIER_RETURN_IF_ERROR(impl_->Audit("document.categorize", {doc_id}, d.patient_id));
   return tx.Commit();
 }
@@ -191,6 +196,7 @@ Status Vault::ReadDocument(const std::string& doc_id, ByteSink& sink) {
   Impl::ObjectBinding binding;
   std::string status;
   Bytes wrapped;
+  DOSSIER_RETURN_IF_ERROR(impl_->CheckRows(internal::RowTable::kDocuments, "id = ?1", {doc_id}));
   {  // copy the row and finish the statement: no read snapshot is held while decrypting
     DOSSIER_ASSIGN_OR_RETURN(
         Stmt s, impl_->db_.Prepare("SELECT patient_id, object_id, case_id, size, stored_size, "
@@ -228,6 +234,9 @@ Status Vault::ReadDocument(const std::string& doc_id, ByteSink& sink) {
 }
 
 Result<VerifyReport> Vault::Verify(bool quick, const ProgressFn& progress) {
+  for (internal::RowTable t : internal::kAllRowTables) {
+    DOSSIER_RETURN_IF_ERROR(impl_->CheckRows(t, "1", {}));
+  }
   DOSSIER_ASSIGN_OR_RETURN(
       Stmt s, impl_->db_.Prepare("SELECT id, patient_id, object_id, status, size, stored_size, "
                                  "wrapped_key, case_id FROM documents ORDER BY id"));

@@ -52,6 +52,7 @@ Result<std::string> Vault::AddPatient(const PatientInfo& info) {
   DOSSIER_RETURN_IF_ERROR(BindSealed(*impl_, s, 6, pid, "patients.phone", info.phone));
   DOSSIER_RETURN_IF_ERROR(BindSealed(*impl_, s, 7, pid, "patients.email", info.email));
   DOSSIER_RETURN_IF_ERROR(s.Run());
+  DOSSIER_RETURN_IF_ERROR(impl_->SealRows(internal::RowTable::kPatients, "id = ?1", {pid}));
   DOSSIER_RETURN_IF_ERROR(impl_->Audit("patient.add", {pid}, pid));
   DOSSIER_RETURN_IF_ERROR(tx.Commit());
   return pid;
@@ -81,6 +82,7 @@ Result<PatientRecord> ReadPatientRow(Vault::Impl& v, const Stmt& s) {
 }  // namespace
 
 Result<std::vector<PatientRecord>> Vault::ListPatients() {
+  DOSSIER_RETURN_IF_ERROR(impl_->CheckRows(internal::RowTable::kPatients, "1", {}));
   DOSSIER_ASSIGN_OR_RETURN(
       Stmt s, impl_->db_.Prepare(std::string(kPatientColumns) + " ORDER BY created_at, id"));
   DOSSIER_ASSIGN_OR_RETURN(auto out, s.Collect<PatientRecord>([&](const Stmt& row) {
@@ -91,6 +93,7 @@ Result<std::vector<PatientRecord>> Vault::ListPatients() {
 }
 
 Result<PatientRecord> Vault::GetPatient(const std::string& patient_id) {
+  DOSSIER_RETURN_IF_ERROR(impl_->CheckRows(internal::RowTable::kPatients, "id = ?1", {patient_id}));
   PatientRecord p;
   {  // finish the statement before the audit write
     DOSSIER_ASSIGN_OR_RETURN(Stmt s,
@@ -105,6 +108,7 @@ Result<PatientRecord> Vault::GetPatient(const std::string& patient_id) {
 }
 
 Status Vault::ErasePatient(const std::string& patient_id) {
+  DOSSIER_RETURN_IF_ERROR(impl_->CheckRows(internal::RowTable::kPatients, "id = ?1", {patient_id}));
   {
     DOSSIER_ASSIGN_OR_RETURN(Stmt find,
                              impl_->db_.Prepare("SELECT erased_at FROM patients WHERE id = ?"));
@@ -140,6 +144,7 @@ Status Vault::ErasePatient(const std::string& patient_id) {
       if (std::string_view(sql).find("?2") != std::string_view::npos) s.Bind(2, now);
       DOSSIER_RETURN_IF_ERROR(s.Run());
     }
+    DOSSIER_RETURN_IF_ERROR(impl_->SealPatientRows(patient_id));
     DOSSIER_RETURN_IF_ERROR(impl_->Audit("patient.erase", {patient_id}, patient_id));
     DOSSIER_RETURN_IF_ERROR(tx.Commit());
   }
@@ -167,6 +172,7 @@ Result<std::string> Vault::OpenCase(const std::string& patient_id, const std::st
     s.BindBlob(5, q);
   }
   DOSSIER_RETURN_IF_ERROR(s.Run());
+  DOSSIER_RETURN_IF_ERROR(impl_->SealRows(internal::RowTable::kCases, "id = ?1", {cid}));
   DOSSIER_RETURN_IF_ERROR(impl_->Audit("case.open", {cid}, patient_id));
   DOSSIER_RETURN_IF_ERROR(tx.Commit());
   return cid;
@@ -199,6 +205,9 @@ Result<CaseRecord> ReadCaseRow(Vault::Impl& v, const Stmt& s) {
 }  // namespace
 
 Result<std::vector<CaseRecord>> Vault::ListCases(const std::optional<std::string>& patient_id) {
+  DOSSIER_RETURN_IF_ERROR(
+      patient_id ? impl_->CheckRows(internal::RowTable::kCases, "patient_id = ?1", {*patient_id})
+                 : impl_->CheckRows(internal::RowTable::kCases, "1", {}));
   DOSSIER_ASSIGN_OR_RETURN(
       Stmt s,
       impl_->db_.Prepare(std::string(kCaseColumns) + (patient_id ? " WHERE c.patient_id = ?" : "") +
@@ -211,6 +220,7 @@ Result<std::vector<CaseRecord>> Vault::ListCases(const std::optional<std::string
 }
 
 Result<CaseRecord> Vault::GetCase(const std::string& case_id) {
+  DOSSIER_RETURN_IF_ERROR(impl_->CheckRows(internal::RowTable::kCases, "id = ?1", {case_id}));
   DOSSIER_ASSIGN_OR_RETURN(Stmt s,
                            impl_->db_.Prepare(std::string(kCaseColumns) + " WHERE c.id = ?"));
   s.Bind(1, case_id);
@@ -220,6 +230,7 @@ Result<CaseRecord> Vault::GetCase(const std::string& case_id) {
 }
 
 Result<Vault::Impl::CaseRef> Vault::Impl::FindCase(const std::string& case_id) {
+  DOSSIER_RETURN_IF_ERROR(CheckRows(internal::RowTable::kCases, "id = ?1", {case_id}));
   DOSSIER_ASSIGN_OR_RETURN(Stmt s,
                            db_.Prepare("SELECT patient_id, status FROM cases WHERE id = ?"));
   s.Bind(1, case_id);

@@ -28,6 +28,7 @@ constexpr size_t kMinMem = crypto_pwhash_MEMLIMIT_MODERATE;
 
 std::string MasterKeyAd(const std::string& vault_id) { return "dossier-master-key-v1:" + vault_id; }
 std::string SigningKeyAd(const std::string& vault_id) { return "dossier-audit-key-v1:" + vault_id; }
+std::string RowKeyAd(const std::string& vault_id) { return "dossier-row-mac-key-v1:" + vault_id; }
 
 struct KeyFile {
   std::string vault_id;
@@ -208,7 +209,8 @@ std::string Vault::Impl::Now() const {
 }
 
 Status Vault::Impl::Audit(const std::string& action, std::vector<std::string> objects,
-                          const std::string& patient, const std::string& outcome) {
+                          const std::string& patient, const std::string& outcome,
+                          const std::string& purpose) {
   AuditEvent e;
   e.at = Now();
   e.actor = actor_.name;
@@ -217,6 +219,7 @@ Status Vault::Impl::Audit(const std::string& action, std::vector<std::string> ob
   e.objects = std::move(objects);
   e.patient = patient;
   e.outcome = outcome;
+  e.purpose = purpose;
   return internal::AppendEvent(db_, e, signing_);
 }
 
@@ -229,6 +232,7 @@ Status Vault::Impl::AuditAlone(const std::string& action, std::vector<std::strin
 
 Result<const Vault::Impl::PatientKeys*> Vault::Impl::Keys(const std::string& patient_id) {
   if (auto it = patient_keys_.find(patient_id); it != patient_keys_.end()) return &it->second;
+  DOSSIER_RETURN_IF_ERROR(CheckRows(internal::RowTable::kPatients, "id = ?1", {patient_id}));
   DOSSIER_ASSIGN_OR_RETURN(Stmt s,
                            db_.Prepare("SELECT wrapped_key, erased_at FROM patients WHERE id = ?"));
   s.Bind(1, patient_id);
@@ -328,6 +332,57 @@ Status Vault::Impl::CheckpointWal(int wait_ms) {
   }
 }
 
+Status Vault::Impl::SealPatientRows(const std::string& patient_id) {
+  using internal::RowTable;
+  const std::vector<std::string> id{patient_id};
+  constexpr const char* kDocs = "(SELECT id FROM documents WHERE patient_id = ?1)";
+  constexpr const char* kCases = "(SELECT id FROM cases WHERE patient_id = ?1)";
+  DOSSIER_RETURN_IF_ERROR(SealRows(RowTable::kPatients, "id = ?1", id));
+  DOSSIER_RETURN_IF_ERROR(SealRows(RowTable::kCases, "patient_id = ?1", id));
+  DOSSIER_RETURN_IF_ERROR(SealRows(RowTable::kDocuments, "patient_id = ?1", id));
+  DOSSIER_RETURN_IF_ERROR(SealRows(RowTable::kPages, std::string("doc_id IN ") + kDocs, id));
+  DOSSIER_RETURN_IF_ERROR(
+      SealRows(RowTable::kDicomStudies, std::string("case_id IN ") + kCases, id));
+  DOSSIER_RETURN_IF_ERROR(
+      SealRows(RowTable::kDicomSeries, std::string("case_id IN ") + kCases, id));
+  return SealRows(RowTable::kDicomInstances, std::string("doc_id IN ") + kDocs, id);
+}
+
+Status Vault::Impl::LoadOrCreateRowKey() {
+  {
+    DOSSIER_ASSIGN_OR_RETURN(Stmt s,
+                             db_.Prepare("SELECT value FROM meta WHERE key = 'row_mac_key'"));
+    DOSSIER_ASSIGN_OR_RETURN(bool found, s.Step());
+    if (found) {
+      auto key =
+          internal::Open(master_key_, FromBase64(s.Text(0)).value_or(Bytes()), RowKeyAd(vault_id_));
+      if (!key.ok()) return Corrupt("the row MAC key in the catalog fails authentication");
+      row_key_ = std::move(key).value();
+      return Status::Ok();
+    }
+  }
+  // Only a vault that never had row MACs is upgraded: the signed log says whether it had
+  // them, so deleting the key to have tampered rows sealed anew is caught here.
+  DOSSIER_ASSIGN_OR_RETURN(auto events, internal::ReadVerifiedEvents(db_));
+  for (const AuditEvent& e : events) {
+    if (e.purpose == internal::kRowMacsMark) {
+      return Corrupt(
+          "the row MAC key was removed from the catalog outside Dossier (the audit log shows "
+          "this vault had one): restore the vault from a backup");
+    }
+  }
+  row_key_ = SecureBuffer::Random(internal::kKeyBytes);
+  DOSSIER_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(db_));
+  DOSSIER_RETURN_IF_ERROR(
+      InsertMeta(db_, "row_mac_key",
+                 ToBase64(internal::Seal(master_key_, row_key_.span(), RowKeyAd(vault_id_)))));
+  for (internal::RowTable t : internal::kAllRowTables) {
+    DOSSIER_RETURN_IF_ERROR(SealRows(t, "1", {}));
+  }
+  DOSSIER_RETURN_IF_ERROR(Audit("vault.upgrade", {vault_id_}, "", "ok", internal::kRowMacsMark));
+  return tx->Commit();
+}
+
 Status Vault::Impl::SweepOrphans() {
   DOSSIER_RETURN_IF_ERROR(objects_.SweepTemp().status());
   std::error_code ec;
@@ -409,7 +464,17 @@ Status Vault::Create(const fs::path& dir_arg, std::string_view passphrase, const
                                        ToBase64(internal::Seal(sk_key, impl->signing_.secret.span(),
                                                                SigningKeyAd(impl->vault_id_)))));
     DOSSIER_RETURN_IF_ERROR(internal::InitHead(impl->db_, impl->signing_));
-    DOSSIER_RETURN_IF_ERROR(impl->Audit("vault.create", {impl->vault_id_}, ""));
+    if (options.legacy_without_row_macs) {
+      DOSSIER_RETURN_IF_ERROR(impl->Audit("vault.create", {impl->vault_id_}, ""));
+    } else {
+      impl->row_key_ = SecureBuffer::Random(internal::kKeyBytes);
+      DOSSIER_RETURN_IF_ERROR(
+          InsertMeta(impl->db_, "row_mac_key",
+                     ToBase64(internal::Seal(impl->master_key_, impl->row_key_.span(),
+                                             RowKeyAd(impl->vault_id_)))));
+      DOSSIER_RETURN_IF_ERROR(
+          impl->Audit("vault.create", {impl->vault_id_}, "", "ok", internal::kRowMacsMark));
+    }
     DOSSIER_RETURN_IF_ERROR(tx->Commit());
     DOSSIER_RETURN_IF_ERROR(impl->db_.Exec("PRAGMA wal_checkpoint(TRUNCATE)"));
     impl->db_ = Db();
@@ -417,6 +482,11 @@ Status Vault::Create(const fs::path& dir_arg, std::string_view passphrase, const
         WriteFileDurably(internal::AuditKeyPath(staging), AsBytes(ToHex(pk) + "\n")));
     DOSSIER_RETURN_IF_ERROR(impl->objects_.Prepare());
     DOSSIER_RETURN_IF_ERROR(WriteFileDurably(internal::LockPath(staging), {}));
+    DOSSIER_RETURN_IF_ERROR(internal::ApplySharing(
+        staging,
+        options.share_with_group ? internal::Sharing::kGroupReadable
+                                 : internal::Sharing::kOwnerOnly,
+        options.share_with_group ? std::optional<gid_t>(*options.share_with_group) : std::nullopt));
     DOSSIER_RETURN_IF_ERROR(SyncDir(staging));
     if (fs::exists(dir, ec)) fs::remove(dir, ec);  // empty, checked above
     if (::rename(staging.c_str(), dir.c_str()) != 0) {
@@ -433,6 +503,7 @@ Result<std::unique_ptr<Vault>> Vault::Open(const fs::path& dir, std::string_view
                                            OpenMode mode) {
   EnsureSodium();
   DOSSIER_RETURN_IF_ERROR(internal::CheckIsVault(dir));
+  DOSSIER_RETURN_IF_ERROR(internal::CheckFolder(dir, true).status());
   DOSSIER_ASSIGN_OR_RETURN(KeyFile kf, ReadKeyFile(dir));
   // Nothing in the vault is written before the passphrase is proven right.
   DOSSIER_ASSIGN_OR_RETURN(SecureBuffer kek,
@@ -463,6 +534,7 @@ Result<std::unique_ptr<Vault>> Vault::Open(const fs::path& dir, std::string_view
   impl->signing_.vault_id = kf.vault_id;
   impl->signing_.secret = std::move(sk).value();
   DOSSIER_RETURN_IF_ERROR(internal::CheckSignedHead(impl->db_, impl->signing_));
+  if (!options.legacy_without_row_macs) DOSSIER_RETURN_IF_ERROR(impl->LoadOrCreateRowKey());
   DOSSIER_RETURN_IF_ERROR(impl->objects_.Prepare());
   if (mode == OpenMode::kNormal) {
     DOSSIER_RETURN_IF_ERROR(impl->SweepOrphans());

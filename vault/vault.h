@@ -55,6 +55,12 @@ struct VaultOptions {
   // Fault injection for tests: called before each batch commit; an error fails the commit
   // as a full disk would. Null in production.
   std::function<Status()> batch_commit_fault;
+  // Create only: the group (gid) whose members may read the catalog and audit.pub to verify
+  // the audit log without the passphrase (`dossier init --group`); unset: the owner only.
+  std::optional<uint32_t> share_with_group;
+  // Tests only: create and use the vault as versions before row MACs did (no row key, no
+  // row MACs written or checked), to test the upgrade at the first normal unlock.
+  bool legacy_without_row_macs = false;
   // Clock for timestamps (tests fix it); null means the system clock.
   const Clock* clock = nullptr;
 };
@@ -205,6 +211,8 @@ class Vault {
   static Status Create(const fs::path& dir, std::string_view passphrase, const Actor& actor,
                        const VaultOptions& options = {});
   // Unlocks a vault. kAuthFailed on a wrong passphrase, with nothing in `dir` changed.
+  // kCorrupt, before anything is read, when the folder or an entry in it is a symbolic link
+  // or writable by group or others, or the folder belongs to another user.
   static Result<std::unique_ptr<Vault>> Open(const fs::path& dir, std::string_view passphrase,
                                              const Actor& actor, const VaultOptions& options = {},
                                              OpenMode mode = OpenMode::kNormal);

@@ -49,6 +49,13 @@ Status AppendEvent(Db& db, AuditEvent& e, const SigningKey& key);
 // log re-signed with another key, or a head edited outside Dossier; doc/SECURITY.md).
 Status CheckSignedHead(Db& db, const SigningKey& key);
 
+// The purpose recorded on `vault.create` and `vault.upgrade` once a vault has row MACs.
+inline constexpr const char* kRowMacsMark = "row-macs v1";
+
+// Every event, after checking that their recomputed leaves and tree match the stored head
+// (whose signature CheckSignedHead checked): kCorrupt otherwise.
+Result<std::vector<AuditEvent>> ReadVerifiedEvents(Db& db);
+
 // Creates the empty signed head of a new vault.
 Status InitHead(Db& db, const SigningKey& key);
 

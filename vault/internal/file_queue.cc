@@ -1,5 +1,6 @@
 #include "vault/internal/file_queue.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -131,11 +132,11 @@ Status FileQueue::FinishTarget(Target& t, bool durable) {
   DOSSIER_RETURN_IF_ERROR(t.file->file().Close());
   const auto shard = t.final_path.parent_path();
   if (shards_.count(shard.filename().string()) == 0) {
-    std::error_code ec;
-    if (std::filesystem::create_directory(shard, ec) && durable) {
-      DOSSIER_RETURN_IF_ERROR(SyncDir(shard.parent_path()));  // the new shard's entry
+    if (::mkdir(shard.c_str(), 0700) == 0) {
+      if (durable) DOSSIER_RETURN_IF_ERROR(SyncDir(shard.parent_path()));  // the new entry
+    } else if (errno != EEXIST) {
+      return ErrnoError("cannot create", shard.string(), errno);
     }
-    if (ec) return IoError("cannot create " + shard.string() + ": " + ec.message());
     shards_.insert(shard.filename().string());
   }
   if (::rename(t.temp.c_str(), t.final_path.c_str()) != 0) {

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <sodium.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <condition_variable>
@@ -202,10 +203,15 @@ std::filesystem::path ObjectStore::PathFor(const std::string& object_id) const {
 }
 
 Status ObjectStore::Prepare() {
-  std::error_code ec;
-  bool created = std::filesystem::create_directory(dir_ / "objects", ec);
-  if (!ec) created |= std::filesystem::create_directory(dir_ / "tmp", ec);
-  if (ec) return IoError("cannot create object folders in " + dir_.string() + ": " + ec.message());
+  bool created = false;
+  for (const char* name : {"objects", "tmp"}) {
+    const auto path = dir_ / name;
+    if (::mkdir(path.c_str(), 0700) == 0) {
+      created = true;
+    } else if (errno != EEXIST) {
+      return ErrnoError("cannot create", path.string(), errno);
+    }
+  }
   return created ? SyncDir(dir_) : Status::Ok();
 }
 

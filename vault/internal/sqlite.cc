@@ -51,7 +51,7 @@ void Db::Recycle(sqlite3_stmt* s) {
 }
 
 Result<Db> Db::Open(const std::filesystem::path& path, Mode mode) {
-  int flags = SQLITE_OPEN_NOMUTEX;
+  int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW;  // no catalog reached through a link
   switch (mode) {
     case Mode::kReadOnly:
       flags |= SQLITE_OPEN_READONLY;
@@ -177,8 +177,11 @@ Result<bool> Stmt::Step() {
 Status Stmt::Run() {
   for (;;) {
     DOSSIER_ASSIGN_OR_RETURN(bool row, Step());
-    if (!row) return Status::Ok();
+    if (!row) break;
   }
+  // Ready to be bound and run again: SQLite ignores bindings on a statement not reset.
+  sqlite3_reset(stmt_.get());
+  return Status::Ok();
 }
 
 bool Stmt::IsNull(int col) const { return sqlite3_column_type(stmt_.get(), col) == SQLITE_NULL; }

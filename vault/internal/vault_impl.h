@@ -11,6 +11,7 @@
 #include "vault/internal/audit_log.h"
 #include "vault/internal/layout.h"
 #include "vault/internal/object_store.h"
+#include "vault/internal/row_mac.h"
 #include "vault/internal/sqlite.h"
 #include "vault/vault.h"
 
@@ -29,7 +30,8 @@ class Vault::Impl {
 
   // Appends an audit event inside the caller's open transaction.
   Status Audit(const std::string& action, std::vector<std::string> objects,
-               const std::string& patient, const std::string& outcome = "ok");
+               const std::string& patient, const std::string& outcome = "ok",
+               const std::string& purpose = "");
   // Records an event in a transaction of its own.
   Status AuditAlone(const std::string& action, std::vector<std::string> objects,
                     const std::string& patient, const std::string& outcome = "ok");
@@ -98,6 +100,23 @@ class Vault::Impl {
   };
   Status FlushBatchIfFull();
 
+  // Row MACs (internal/row_mac.h) under the vault's row key, inside the caller's transaction.
+  Status SealRows(internal::RowTable table, const std::string& where,
+                  const std::vector<std::string>& args) {
+    if (options_.legacy_without_row_macs) return Status::Ok();
+    return internal::SealRows(db_, row_key_, table, where, args);
+  }
+  Status CheckRows(internal::RowTable table, const std::string& where,
+                   const std::vector<std::string>& args) {
+    if (options_.legacy_without_row_macs) return Status::Ok();
+    return internal::CheckRows(db_, row_key_, table, where, args);
+  }
+  // Every row of the patient's, in every covered table (after an erasure changed them all).
+  Status SealPatientRows(const std::string& patient_id);
+  // A vault made before row MACs: a row key is made and every row sealed, as one
+  // `vault.upgrade` event (needs the passphrase, so it runs at the first unlock).
+  Status LoadOrCreateRowKey();
+
   Status SweepOrphans();
   // Moves every WAL frame into the main file and truncates the WAL, waiting for readers to
   // let go (kIoError if they do not within `wait_ms`). Used after erasing, so old versions
@@ -113,6 +132,7 @@ class Vault::Impl {
   std::string vault_id_;
   SecureBuffer master_key_;
   SecureBuffer mac_key_;
+  SecureBuffer row_key_;  // random, sealed under the master key in meta.row_mac_key
   internal::SigningKey signing_;
   std::map<std::string, PatientKeys> patient_keys_;
   std::vector<std::string> swept_;
