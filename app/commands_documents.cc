@@ -126,6 +126,13 @@ Status Ingest(const Context& ctx, const std::string& case_id,
     std::printf("%zu stored, %zu duplicate, %zu skipped, %zu rejected\n", report.Count("stored"),
                 report.Count("duplicate"), report.Count("skipped"), report.Count("rejected"));
   }
+  // For the operator, whatever the output format: a worker crash is most likely a bug of ours.
+  for (const auto& crash : report.worker_crashes) {
+    std::fprintf(stderr,
+                 "dossier: for the operator: %s while reading an item (marked \"Dossier could "
+                 "not read this file\"): please report it with the file\n",
+                 crash.c_str());
+  }
   DOSSIER_RETURN_IF_ERROR(st);
   if (!report.all_accepted()) {
     return Rejected(

@@ -667,10 +667,15 @@ class Ingester {
                       "the {} stopped responding for {} s and was stopped: the file may be "
                       "damaged or hostile — send it again or unpacked",
                       doing, options_.worker.stall_seconds)
-                : fmt::format(
-                      "the {} crashed on this file ({}): it may be damaged or hostile — "
-                      "send it again or unpacked",
-                      doing, how);
+                : CrashReason(doing, how);
+  }
+
+  // A worker that crashed: most likely our bug, not the patient's file (issue 11: every
+  // single-file .gz once crashed it). Nothing says the file is damaged, so the patient is
+  // not told so; the crash goes to the operator's list in the report.
+  std::string CrashReason(const std::string& doing, const std::string& how) {
+    report_.worker_crashes.push_back(fmt::format("the {} {}", doing, how));
+    return "Dossier could not read this file (its reader failed) — the manager has been told";
   }
 
   // Opens a PDF with Poppler in the worker: why it is refused, or "" when it opens. Fails
