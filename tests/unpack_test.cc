@@ -9,6 +9,7 @@
 #include <algorithm>
 
 #include "ingest/ingest.h"
+#include "sandbox/confine.h"
 #include "tests/archive_util.h"
 #include "tests/test_util.h"
 
@@ -310,7 +311,7 @@ TEST_F(UnpackTest, AConfinedWorkerCannotReadTheVaultOrThePassphrase) {
   const fs::path key = dir_ / "vault" / "vault.key";
   const pid_t pid = ::fork();
   if (pid == 0) {
-    if (!ConfineWorker()) ::_exit(3);
+    if (!sandbox::Confine(-1).ok()) ::_exit(3);
     const int vault = ::open(key.c_str(), O_RDONLY);
     const int vault_errno = errno;
     const int tmp = ::open("/tmp", O_RDONLY | O_DIRECTORY);
@@ -332,7 +333,7 @@ TEST_F(UnpackTest, TheExportWorkerWritesInItsFolderAndNowhereElse) {
   ASSERT_GE(dir, 0);
   const pid_t pid = ::fork();
   if (pid == 0) {
-    if (!ConfineWorker(dir)) ::_exit(3);
+    if (!sandbox::Confine(dir).ok()) ::_exit(3);
     const int inside = ::open((out / "IM0001").c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
     const int beside = ::open((dir_ / "leak").c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
     const int beside_errno = errno;
