@@ -27,14 +27,18 @@ struct ArchiveFree {
 };
 using ArchivePtr = std::unique_ptr<archive, ArchiveFree>;
 
+void SupportFilters(archive* a) {
+  archive_read_support_filter_gzip(a);
+  archive_read_support_filter_bzip2(a);
+  archive_read_support_filter_xz(a);
+  archive_read_support_filter_zstd(a);
+}
+
 ArchivePtr NewReader() {
   ArchivePtr a(archive_read_new());
   // Exactly the formats Dossier accepts; "support_format_all" would also parse cpio, cab, xar,
   // lha, mtree, warc… — attack surface with no use here.
-  archive_read_support_filter_gzip(a.get());
-  archive_read_support_filter_bzip2(a.get());
-  archive_read_support_filter_xz(a.get());
-  archive_read_support_filter_zstd(a.get());
+  SupportFilters(a.get());
   archive_read_support_format_zip(a.get());
   archive_read_support_format_7zip(a.get());
   archive_read_support_format_rar(a.get());
@@ -113,10 +117,7 @@ bool IsCompressedStream(std::span<const uint8_t> head) {
 // libarchive names "data" or nothing; it is named after the item without its suffix.
 ArchivePtr NewRawReader() {
   ArchivePtr a(archive_read_new());
-  archive_read_support_filter_gzip(a.get());
-  archive_read_support_filter_bzip2(a.get());
-  archive_read_support_filter_xz(a.get());
-  archive_read_support_filter_zstd(a.get());
+  SupportFilters(a.get());
   archive_read_support_format_raw(a.get());
   return a;
 }
