@@ -10,6 +10,7 @@
 
 #include "app/terminal.h"
 #include "common/status.h"
+#include "sandbox/worker.h"
 #include "vault/vault.h"
 
 namespace dossier::app {
@@ -19,10 +20,18 @@ struct Context {
   std::string passphrase_file;
   std::string actor;
   bool json = false;
+  // --allow-unconfined-workers: analysis workers that cannot be confined (no Landlock, no
+  // seccomp) run all the same instead of refusing to start. Said on every run.
+  bool allow_unconfined_workers = false;
   // Set by the chosen command; run after parsing.
   std::function<Status()> action;
 
   PassphraseSource passphrase_source() const { return {passphrase_file}; }
+  // How analysis workers are confined: kRequired, or kBestEffort with the flag above.
+  sandbox::Confinement worker_confinement() const {
+    return allow_unconfined_workers ? sandbox::Confinement::kBestEffort
+                                    : sandbox::Confinement::kRequired;
+  }
   // Asks for the passphrase and unlocks the vault.
   Result<std::unique_ptr<vault::Vault>> OpenVault(
       vault::OpenMode mode = vault::OpenMode::kNormal) const;

@@ -107,8 +107,14 @@ Status Export(const Context& ctx, const ExportArgs& a) {
   DOSSIER_ASSIGN_OR_RETURN(SecureBuffer uid_key, v->ExportUidKey(a.case_id));
   // The instances are parsed, de-identified and written by a confined worker; this process,
   // which holds the keys, only decrypts them into sealed memfds.
+  ingest::WorkerOptions worker_options;
+  worker_options.confinement = ctx.worker_confinement();
   DOSSIER_ASSIGN_OR_RETURN(ingest::ExportWorker worker,
-                           ingest::ExportWorker::Start({}, partial, uid_key));
+                           ingest::ExportWorker::Start(worker_options, partial, uid_key));
+  if (!worker.unconfined().empty()) {
+    std::fprintf(stderr, "dossier: WARNING: the export worker runs unconfined: %s\n",
+                 worker.unconfined().c_str());
+  }
 
   size_t total = 0, done = 0, recompressed = 0;
   uint64_t bytes_in = 0, bytes_out = 0;

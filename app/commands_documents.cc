@@ -54,13 +54,16 @@ Status Ingest(const Context& ctx, const std::string& case_id,
   {
     Progress progress("ingesting");
     std::vector<std::filesystem::path> p(paths.begin(), paths.end());
-    st = ingest::IngestPaths(*v, case_id, p, {}, report, [&](const ingest::IngestProgress& pr) {
-      if (pr.pages_total > 0) {
-        progress.UpdateCount("checking pages", pr.pages_done, pr.pages_total);
-      } else {
-        progress.Update(pr.bytes_done, pr.bytes_total, pr.items_done, pr.items_total);
-      }
-    });
+    ingest::IngestOptions options;
+    options.worker.confinement = ctx.worker_confinement();
+    st =
+        ingest::IngestPaths(*v, case_id, p, options, report, [&](const ingest::IngestProgress& pr) {
+          if (pr.pages_total > 0) {
+            progress.UpdateCount("checking pages", pr.pages_done, pr.pages_total);
+          } else {
+            progress.Update(pr.bytes_done, pr.bytes_total, pr.items_done, pr.items_total);
+          }
+        });
   }
   if (ctx.json) {
     auto arr = nlohmann::json::array();
@@ -125,6 +128,17 @@ Status Ingest(const Context& ctx, const std::string& case_id,
     }
     std::printf("%zu stored, %zu duplicate, %zu skipped, %zu rejected\n", report.Count("stored"),
                 report.Count("duplicate"), report.Count("skipped"), report.Count("rejected"));
+  }
+  if (!report.unconfined_workers.empty()) {
+    std::fprintf(stderr, "dossier: WARNING: analysis workers ran unconfined: %s\n",
+                 report.unconfined_workers.c_str());
+  }
+  // For the operator, whatever the output format: a worker crash is most likely a bug of ours.
+  for (const auto& crash : report.worker_crashes) {
+    std::fprintf(stderr,
+                 "dossier: for the operator: %s while reading an item (marked \"Dossier could "
+                 "not read this file\"): please report it with the file\n",
+                 crash.c_str());
   }
   DOSSIER_RETURN_IF_ERROR(st);
   if (!report.all_accepted()) {

@@ -72,6 +72,9 @@ int main(int argc, char** argv) {
                  "file holding the passphrase (default $DOSSIER_PASSPHRASE_FILE, else ask)");
   cli.add_option("--actor", ctx.actor, "who is acting, for the audit log (default $USER)");
   cli.add_flag("--json", ctx.json, "print listings and reports as JSON");
+  cli.add_flag("--allow-unconfined-workers", ctx.allow_unconfined_workers,
+               "run analysis workers even where they cannot be confined (no Landlock or "
+               "seccomp): not recommended, said on every run");
 
   app::AddVaultCommands(cli, ctx);
   app::AddPeopleCommands(cli, ctx);
@@ -88,6 +91,12 @@ int main(int argc, char** argv) {
   if (!ctx.action) {
     std::fputs(cli.help().c_str(), stderr);
     return 1;
+  }
+  if (ctx.allow_unconfined_workers) {
+    std::fprintf(stderr,
+                 "dossier: WARNING: --allow-unconfined-workers: analysis workers that cannot be "
+                 "confined will run all the same, and a hostile file read by one could reach "
+                 "the network, start programs and read this user's files\n");
   }
   Status st;
   try {

@@ -17,8 +17,8 @@
 #include "common/text.h"
 #include "dicom/dicom.h"
 #include "ingest/internal/ocr_pool.h"
-#include "ingest/internal/wire.h"
 #include "ingest/sniff.h"
+#include "sandbox/frame.h"
 
 namespace dossier::ingest {
 namespace fs = std::filesystem;
@@ -439,9 +439,9 @@ class Ingester {
     auto memfd = SealedMemoryFile(plain.data);
     if (!memfd.ok()) return std::vector<uint8_t>();
     DOSSIER_RETURN_IF_ERROR(Send([&](UnpackWorker& w) { return w.SendPreview(*memfd); }));
-    internal::Frame reply;
+    sandbox::Frame reply;
     const int wait_ms = options_.worker.stall_seconds * 1000;
-    Status got = internal::ReadFrame(worker_->reply_fd(), wait_ms, reply);
+    Status got = sandbox::ReadFrame(worker_->reply_fd(), wait_ms, reply);
     if (got.ok() && reply.type == 'F') return std::vector<uint8_t>();  // cannot be rendered
     std::vector<uint8_t> png(reply.payload.begin(), reply.payload.end());
     // A PNG of at most 256 × 256 pixels, then the end of the request — or the worker goes.
@@ -453,7 +453,7 @@ class Ingester {
     const bool valid = got.ok() && reply.type == 'Q' && png.size() > 24 &&
                        std::equal(std::begin(kSignature), std::end(kSignature), png.begin()) &&
                        side(16) >= 1 && side(16) <= 256 && side(20) >= 1 && side(20) <= 256;
-    if (valid) got = internal::ReadFrame(worker_->reply_fd(), wait_ms, reply);
+    if (valid) got = sandbox::ReadFrame(worker_->reply_fd(), wait_ms, reply);
     if (!valid || !got.ok() || reply.type != 'F') {
       worker_->Stop();
       worker_.reset();
@@ -655,6 +655,7 @@ class Ingester {
     auto w = UnpackWorker::Start(options_.worker);
     if (!w.ok()) return w.status();
     worker_.emplace(std::move(w).value());
+    if (!worker_->unconfined().empty()) report_.unconfined_workers = worker_->unconfined();
     return Status::Ok();
   }
 
@@ -667,10 +668,15 @@ class Ingester {
                       "the {} stopped responding for {} s and was stopped: the file may be "
                       "damaged or hostile — send it again or unpacked",
                       doing, options_.worker.stall_seconds)
-                : fmt::format(
-                      "the {} crashed on this file ({}): it may be damaged or hostile — "
-                      "send it again or unpacked",
-                      doing, how);
+                : CrashReason(doing, how);
+  }
+
+  // A worker that crashed: most likely our bug, not the patient's file (issue 11: every
+  // single-file .gz once crashed it). Nothing says the file is damaged, so the patient is
+  // not told so; the crash goes to the operator's list in the report.
+  std::string CrashReason(const std::string& doing, const std::string& how) {
+    report_.worker_crashes.push_back(fmt::format("the {} {}", doing, how));
+    return "Dossier could not read this file (its reader failed) — the manager has been told";
   }
 
   // Opens a PDF with Poppler in the worker: why it is refused, or "" when it opens. Fails
@@ -679,11 +685,11 @@ class Ingester {
     DOSSIER_ASSIGN_OR_RETURN(File copy, source.Reopen());
     DOSSIER_RETURN_IF_ERROR(Send(
         [&](UnpackWorker& w) { return w.SendCheckPdf(copy, options_.unpack.pdf_check_bytes); }));
-    internal::Frame reply;
+    sandbox::Frame reply;
     const Status got =
-        internal::ReadFrame(worker_->reply_fd(), options_.worker.stall_seconds * 1000, reply);
+        sandbox::ReadFrame(worker_->reply_fd(), options_.worker.stall_seconds * 1000, reply);
     if (!got.ok()) return WorkerLost(got, "PDF check");
-    const auto parts = internal::SplitNul(reply.payload);
+    const auto parts = sandbox::SplitNul(reply.payload);
     if (reply.type != 'F') {
       worker_->Stop();
       worker_.reset();
@@ -734,9 +740,9 @@ class Ingester {
     const auto deadline =
         std::chrono::steady_clock::now() + std::chrono::seconds(options_.worker.item_seconds);
     uint64_t entries = 0, bytes = 0, unlisted_refused = 0, unlisted_skipped = 0;
-    size_t listed = 0;       // refused and skipped lines of this item, capped
-    internal::Frame buffer;  // reused: data frames are up to 1 MiB each
-    const internal::Frame* frame = &buffer;
+    size_t listed = 0;      // refused and skipped lines of this item, capped
+    sandbox::Frame buffer;  // reused: data frames are up to 1 MiB each
+    const sandbox::Frame* frame = &buffer;
 
     // Ends the item: the worker is replaced, the open entry (or the item) carries `reason`.
     auto lose_worker = [&](const std::string& reason) {
@@ -789,7 +795,7 @@ class Ingester {
                             .count();
       const int wait_ms = static_cast<int>(
           std::max<int64_t>(0, std::min<int64_t>(left, options_.worker.stall_seconds * 1000)));
-      const Status got = internal::ReadFrame(worker_->reply_fd(), wait_ms, buffer);
+      const Status got = sandbox::ReadFrame(worker_->reply_fd(), wait_ms, buffer);
       if (!got.ok()) {
         // The worker crashed or hung on hostile bytes, or the item ran out of time: that entry
         // (or the item) is rejected, the worker replaced, the ingest goes on.
@@ -807,7 +813,7 @@ class Ingester {
       }
       // Only the small control frames carry "a\0b" fields; data frames are never copied.
       const auto parts =
-          frame->type == 'D' ? std::vector<std::string>{} : internal::SplitNul(frame->payload);
+          frame->type == 'D' ? std::vector<std::string>{} : sandbox::SplitNul(frame->payload);
       const bool counted = frame->type == 'B' || frame->type == 'R' || frame->type == 'S';
       if (counted && ++entries > options_.unpack.entries) {
         summarize();

@@ -75,6 +75,11 @@ struct SeriesReport {
 struct IngestReport {
   std::vector<ItemReport> items;
   std::vector<SeriesReport> series;
+  // For the operator: each analysis worker that crashed, "the unpacker stopped by signal 11"
+  // (the item's line says only that Dossier could not read it), in report order.
+  std::vector<std::string> worker_crashes;
+  // Why analysis workers ran unconfined (sandbox::Confinement::kBestEffort only), or "".
+  std::string unconfined_workers;
   size_t Count(std::string_view status) const;
   bool all_accepted() const { return Count("rejected") == 0; }
 };

@@ -5,10 +5,12 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <iconv.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <clocale>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -25,14 +27,18 @@ struct ArchiveFree {
 };
 using ArchivePtr = std::unique_ptr<archive, ArchiveFree>;
 
+void SupportFilters(archive* a) {
+  archive_read_support_filter_gzip(a);
+  archive_read_support_filter_bzip2(a);
+  archive_read_support_filter_xz(a);
+  archive_read_support_filter_zstd(a);
+}
+
 ArchivePtr NewReader() {
   ArchivePtr a(archive_read_new());
   // Exactly the formats Dossier accepts; "support_format_all" would also parse cpio, cab, xar,
   // lha, mtree, warc… — attack surface with no use here.
-  archive_read_support_filter_gzip(a.get());
-  archive_read_support_filter_bzip2(a.get());
-  archive_read_support_filter_xz(a.get());
-  archive_read_support_filter_zstd(a.get());
+  SupportFilters(a.get());
   archive_read_support_format_zip(a.get());
   archive_read_support_format_7zip(a.get());
   archive_read_support_format_rar(a.get());
@@ -81,10 +87,53 @@ std::string LibError(archive* a) {
   return e != nullptr ? e : "unknown libarchive error";
 }
 
-bool LooksEncrypted(archive* a, const std::string& message) {
+// Whether a failure message speaks of encryption. Only an archive that opened may also be
+// asked archive_read_has_encrypted_entries(): after a failed open libarchive's format
+// pointer is left dangling, and the call jumps through it (a crash on every single-file
+// .gz or .xz, issue 11).
+bool MentionsEncryption(const std::string& message) {
   const std::string m = Lower(message);
-  return archive_read_has_encrypted_entries(a) > 0 || m.find("encrypt") != std::string::npos ||
-         m.find("passphrase") != std::string::npos || m.find("password") != std::string::npos;
+  return m.find("encrypt") != std::string::npos || m.find("passphrase") != std::string::npos ||
+         m.find("password") != std::string::npos;
+}
+
+bool LooksEncrypted(archive* opened, const std::string& message) {
+  return archive_read_has_encrypted_entries(opened) > 0 || MentionsEncryption(message);
+}
+
+// A compressed stream (gzip, xz, zstd, bzip2) by its first bytes.
+bool IsCompressedStream(std::span<const uint8_t> head) {
+  auto starts = [&](std::string_view magic) {
+    return head.size() >= magic.size() &&
+           std::equal(magic.begin(), magic.end(), head.begin(),
+                      [](char m, uint8_t h) { return static_cast<uint8_t>(m) == h; });
+  };
+  return starts("\x1F\x8B") || starts(std::string_view("\xFD\x37\x7A\x58\x5A\x00", 6)) ||
+         starts("\x28\xB5\x2F\xFD") || starts("BZh");
+}
+
+// A single compressed file (note.txt.gz, zipMR.gz) holds no archive: no format bids on what
+// the filter gives. It is read with libarchive's "raw" format instead — one entry, which
+// libarchive names "data" or nothing; it is named after the item without its suffix.
+ArchivePtr NewRawReader() {
+  ArchivePtr a(archive_read_new());
+  SupportFilters(a.get());
+  archive_read_support_format_raw(a.get());
+  return a;
+}
+
+// The name of a single compressed file's content: its own name without the compression
+// suffix ("scans/note.txt.gz" → "note.txt"); the name itself when it has none.
+std::string StreamName(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
+  const std::string lower = Lower(base);
+  for (std::string_view suffix : {".gz", ".gzip", ".xz", ".bz2", ".bz", ".zst", ".zstd"}) {
+    if (lower.size() > suffix.size() && EndsWith(lower, suffix)) {
+      return base.substr(0, base.size() - suffix.size());
+    }
+  }
+  return base;
 }
 
 constexpr size_t kMaxNameBytes = 4096;
@@ -121,8 +170,29 @@ class Reader {
   Reader(const UnpackLimits& limits, Budget& budget, UnpackSink& sink)
       : limits_(limits), budget_(budget), sink_(sink), buf_(1 << 20) {}
 
-  // Reads every entry of `a` (already opened); `prefix` ends in "/".
-  Status ReadAll(archive* a, const std::string& prefix, int depth) {
+  // Opens an archive with `open` (which reads it from its start; it may be called twice)
+  // and reads every entry under `prefix`. A single compressed file (`compressed`: its first
+  // bytes say so) is one entry named `single_name`. A failure of the archive as a whole is
+  // returned as kRejected, `resend` telling the patient what to do.
+  Status ReadArchive(const std::function<int(archive*)>& open, bool compressed,
+                     const std::string& prefix, const std::string& single_name, int depth,
+                     const char* resend) {
+    ArchivePtr a = NewReader();
+    if (open(a.get()) == ARCHIVE_OK) return ReadAll(a.get(), prefix, depth);
+    const std::string msg = LibError(a.get());
+    if (MentionsEncryption(msg)) return Rejected(kPasswordReason);
+    if (compressed) {
+      ArchivePtr raw = NewRawReader();
+      if (open(raw.get()) == ARCHIVE_OK) return ReadAll(raw.get(), prefix, depth, single_name);
+    }
+    return Rejected(fmt::format("not a readable archive ({}): {}", msg, resend));
+  }
+
+ private:
+  // Reads every entry of `a` (already opened); `prefix` ends in "/". `single_name`, when
+  // given, names the one entry of a raw stream.
+  Status ReadAll(archive* a, const std::string& prefix, int depth,
+                 const std::string& single_name = "") {
     archive_entry* entry = nullptr;
     uint64_t seen = 0;
     for (;;) {
@@ -140,12 +210,12 @@ class Reader {
             fmt::format("damaged or truncated after {} entries ({}): send it again", seen, msg));
       }
       ++seen;
-      DOSSIER_RETURN_IF_ERROR(ReadEntry(a, entry, prefix, depth));
+      DOSSIER_RETURN_IF_ERROR(ReadEntry(a, entry, prefix, depth, single_name));
     }
   }
 
- private:
-  Status ReadEntry(archive* a, archive_entry* entry, const std::string& prefix, int depth) {
+  Status ReadEntry(archive* a, archive_entry* entry, const std::string& prefix, int depth,
+                   const std::string& single_name) {
     // Every header counts, refused ones and folders too: a million symlinks is a bomb as well.
     if (++budget_.entries > limits_.entries) {
       return LimitExceeded(
@@ -153,7 +223,8 @@ class Reader {
     }
     const mode_t type = archive_entry_filetype(entry);
     if (type == AE_IFDIR) return Status::Ok();  // folders are implied by paths; "." on ISOs
-    const char* raw_name = archive_entry_pathname(entry);
+    const char* raw_name =
+        single_name.empty() ? archive_entry_pathname(entry) : single_name.c_str();
     const auto name = SafeEntryPath(raw_name != nullptr ? raw_name : "");
     if (!name.ok()) {
       return sink_.Refused(prefix + Printable(raw_name != nullptr ? raw_name : "?"),
@@ -306,14 +377,9 @@ class Reader {
       bytes.insert(bytes.end(), buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(n));
       if (bytes.size() % kHeartbeatBytes < n) DOSSIER_RETURN_IF_ERROR(sink_.Heartbeat());
     }
-    ArchivePtr inner = NewReader();
-    if (archive_read_open_memory(inner.get(), bytes.data(), bytes.size()) != ARCHIVE_OK) {
-      const std::string msg = LibError(inner.get());
-      return sink_.Refused(path, LooksEncrypted(inner.get(), msg)
-                                     ? std::string(kPasswordReason)
-                                     : "not a readable archive (" + msg + "): send it again");
-    }
-    Status st = ReadAll(inner.get(), path + "/", depth + 1);
+    const Status st = ReadArchive(
+        [&](archive* inner) { return archive_read_open_memory(inner, bytes.data(), bytes.size()); },
+        IsCompressedStream(bytes), path + "/", StreamName(path), depth + 1, "send it again");
     if (st.code() == StatusCode::kRejected) return sink_.Refused(path, st.message());
     return st;
   }
@@ -387,14 +453,16 @@ Status Unpack(File f, const std::string& display, const UnpackLimits& limits, Un
   (void)locale_set;
   DOSSIER_ASSIGN_OR_RETURN(uint64_t size, f.Size());
   Budget budget{limits, size};
-  ArchivePtr a = NewReader();
-  if (archive_read_open_fd(a.get(), f.fd(), 1 << 20) != ARCHIVE_OK) {
-    const std::string msg = LibError(a.get());
-    if (LooksEncrypted(a.get(), msg)) return Rejected(kPasswordReason);
-    return Rejected("not a readable archive (" + msg + "): send the file again");
-  }
+  uint8_t head[6] = {};
+  const ssize_t got = ::pread(f.fd(), head, sizeof(head), 0);
+  const bool compressed = got > 0 && IsCompressedStream({head, static_cast<size_t>(got)});
   Reader reader(limits, budget, sink);
-  return reader.ReadAll(a.get(), display + "/", 0);
+  return reader.ReadArchive(
+      [&](archive* a) {
+        if (::lseek(f.fd(), 0, SEEK_SET) != 0) return ARCHIVE_FATAL;
+        return archive_read_open_fd(a, f.fd(), 1 << 20);
+      },
+      compressed, display + "/", StreamName(display), 0, "send the file again");
 }
 
 }  // namespace dossier::ingest

@@ -2,14 +2,8 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <linux/landlock.h>
 #include <signal.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <clocale>
@@ -22,18 +16,14 @@
 
 #include "common/content_digest.h"
 #include "dicom/dicom.h"
-#include "ingest/internal/wire.h"
 #include "ocr/ocr.h"
-
-// Debian 12's kernel headers know Landlock ABI 1–2; ABI 3 (Linux 6.2) added this right.
-#ifndef LANDLOCK_ACCESS_FS_TRUNCATE
-#define LANDLOCK_ACCESS_FS_TRUNCATE (1ULL << 14)
-#endif
+#include "sandbox/frame.h"
+#include "sandbox/worker.h"
 
 namespace dossier::ingest {
 namespace {
 
-using internal::WriteFrame;
+using sandbox::WriteFrame;
 
 std::string EncodeLimits(const UnpackLimits& l) {
   return fmt::format("total={};entry={};entries={};ratio={};floor={};depth={};nested={};pdf={}",
@@ -190,84 +180,7 @@ Status SendWholeFile(File file, const std::string& display, FrameSink& sink) {
   return sink.EndEntry(Status::Ok());
 }
 
-// One byte with room for one descriptor beside it, as sendmsg/recvmsg want it. Not movable:
-// the header points into the object itself.
-struct FdMessage {
-  char byte = 'F';
-  iovec iov{&byte, 1};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr msg{};
-  FdMessage() {
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof(control);
-  }
-  FdMessage(const FdMessage&) = delete;
-  FdMessage& operator=(const FdMessage&) = delete;
-};
-
-// Passes a descriptor over the request socket, attached to one byte.
-Status SendFd(int sock, int fd) {
-  FdMessage m;
-  cmsghdr* c = CMSG_FIRSTHDR(&m.msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
-  if (::sendmsg(sock, &m.msg, MSG_NOSIGNAL) != 1) return IoError("the worker's socket closed");
-  return Status::Ok();
-}
-
-Result<File> RecvFd(int sock) {
-  FdMessage m;
-  if (::recvmsg(sock, &m.msg, MSG_CMSG_CLOEXEC) != 1) return IoError("no descriptor received");
-  cmsghdr* c = CMSG_FIRSTHDR(&m.msg);
-  if (c == nullptr || c->cmsg_type != SCM_RIGHTS) return IoError("no descriptor received");
-  int fd = -1;
-  std::memcpy(&fd, CMSG_DATA(c), sizeof(int));
-  return File(fd, "upload");
-}
-
 }  // namespace
-
-bool ConfineWorker(int writable_dir) {
-  const int abi = static_cast<int>(
-      ::syscall(SYS_landlock_create_ruleset, nullptr, 0, LANDLOCK_CREATE_RULESET_VERSION));
-  if (abi < 1) return false;
-  uint64_t handled = (LANDLOCK_ACCESS_FS_MAKE_SYM << 1) - 1;  // ABI 1: execute … make_sym
-  if (abi >= 2) handled |= LANDLOCK_ACCESS_FS_REFER;
-  if (abi >= 3) handled |= LANDLOCK_ACCESS_FS_TRUNCATE;
-  landlock_ruleset_attr attr{};
-  attr.handled_access_fs = handled;
-  const int ruleset =
-      static_cast<int>(::syscall(SYS_landlock_create_ruleset, &attr, sizeof(attr), 0));
-  if (ruleset < 0) return false;
-  const int usr = ::open("/usr", O_PATH | O_CLOEXEC);
-  if (usr >= 0) {
-    landlock_path_beneath_attr beneath{};
-    beneath.allowed_access = LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR;
-    beneath.parent_fd = usr;
-    ::syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &beneath, 0);
-    ::close(usr);
-  }
-  if (writable_dir >= 0) {  // the export folder: files and folders made and replaced inside
-    landlock_path_beneath_attr beneath{};
-    beneath.allowed_access = LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR |
-                             LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_MAKE_REG |
-                             LANDLOCK_ACCESS_FS_MAKE_DIR | LANDLOCK_ACCESS_FS_REMOVE_FILE;
-    if (abi >= 3) beneath.allowed_access |= LANDLOCK_ACCESS_FS_TRUNCATE;
-    beneath.parent_fd = writable_dir;
-    if (::syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &beneath, 0) != 0) {
-      ::close(ruleset);
-      return false;
-    }
-  }
-  ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-  const bool ok = ::syscall(SYS_landlock_restrict_self, ruleset, 0) == 0;
-  ::close(ruleset);
-  return ok;
-}
 
 // The document a page request is about, read once from its descriptor (a sealed memfd) and
 // kept while the next requests are about the same one.
@@ -381,16 +294,16 @@ int RunUnpackWorker() {
   ::signal(SIGPIPE, SIG_IGN);
   std::setlocale(LC_CTYPE, "C.UTF-8");
   ContentHasher().Final();  // libcrypto initialises itself (reading its config) before confinement
-  ConfineWorker(-1);
-  internal::Frame request;
+  if (!sandbox::EnterWorker(-1).ok()) return 5;
+  sandbox::Frame request;
   OcrSession ocr_session;
   for (;;) {
-    const Status got = internal::ReadFrame(STDIN_FILENO, -1, request);
+    const Status got = sandbox::ReadFrame(STDIN_FILENO, -1, request);
     if (!got.ok()) return got.code() == StatusCode::kNotFound ? 0 : 1;
-    const internal::Frame* req = &request;
-    const auto parts = internal::SplitNul(req->payload);
+    const sandbox::Frame* req = &request;
+    const auto parts = sandbox::SplitNul(req->payload);
     Status st;
-    auto file = RecvFd(STDIN_FILENO);
+    auto file = sandbox::RecvFd(STDIN_FILENO);
     if (!file.ok()) return 1;
     if (req->type == 'U' && parts.size() == 2) {
       FrameSink sink(STDOUT_FILENO);
@@ -463,20 +376,20 @@ Status WriteExportFile(const std::string& id, const std::vector<uint8_t>& bytes)
 int RunExportWorker() {
   ::signal(SIGPIPE, SIG_IGN);
   std::setlocale(LC_CTYPE, "C.UTF-8");
-  if (::fchdir(kWritableDirFd) != 0) return 1;
-  ConfineWorker(kWritableDirFd);
-  ::close(kWritableDirFd);
-  internal::Frame request;
+  if (::fchdir(sandbox::kWritableDirFd) != 0) return 1;
+  if (!sandbox::EnterWorker(sandbox::kWritableDirFd).ok()) return 5;
+  ::close(sandbox::kWritableDirFd);
+  sandbox::Frame request;
   dicom::UidMap map_uid;
   for (;;) {
-    const Status got = internal::ReadFrame(STDIN_FILENO, -1, request);
+    const Status got = sandbox::ReadFrame(STDIN_FILENO, -1, request);
     if (!got.ok()) return got.code() == StatusCode::kNotFound ? 0 : 1;
     Status st;
     if (request.type == 'K' && request.payload.size() == 32) {
       map_uid = dicom::KeyedUidMap(
           {reinterpret_cast<const uint8_t*>(request.payload.data()), request.payload.size()});
     } else if (request.type == 'X' && map_uid) {
-      auto file = RecvFd(STDIN_FILENO);
+      auto file = sandbox::RecvFd(STDIN_FILENO);
       if (!file.ok()) return 1;
       const nlohmann::json j = nlohmann::json::parse(request.payload, nullptr, false);
       if (!j.is_object() || !j.value("file", nlohmann::json()).is_string()) return 1;
@@ -501,7 +414,7 @@ int RunExportWorker() {
         }
       }
     } else if (request.type == 'Y') {
-      std::vector<std::string> ids = internal::SplitNul(request.payload);
+      std::vector<std::string> ids = sandbox::SplitNul(request.payload);
       st = std::all_of(ids.begin(), ids.end(), ValidFileId)
                ? dicom::WriteDicomdir(".", ids, "DOSSIER")
                : InvalidArgument("bad file ID in the DICOMDIR request");
@@ -521,6 +434,7 @@ Result<ExportWorker> ExportWorker::Start(WorkerOptions options, const fs::path& 
   File dir_file(dir, folder.string());
   options.role = "__export-worker";
   options.writable_dir_fd = dir;
+  options.file_bytes = sandbox::kNoFileLimit;  // Landlock keeps it to its folder
   DOSSIER_ASSIGN_OR_RETURN(UnpackWorker w, UnpackWorker::Start(options));
   ExportWorker e(std::move(w), options.page_seconds);
   DOSSIER_RETURN_IF_ERROR(
@@ -530,15 +444,15 @@ Result<ExportWorker> ExportWorker::Start(WorkerOptions options, const fs::path& 
 }
 
 Status ExportWorker::Finish(const std::string& what) {
-  internal::Frame f;
-  const Status got = internal::ReadFrame(worker_.reply_fd(), timeout_seconds_ * 1000, f);
+  sandbox::Frame f;
+  const Status got = sandbox::ReadFrame(worker_.reply_fd(), timeout_seconds_ * 1000, f);
   if (!got.ok() || f.type != 'F') {
     const bool hung = got.code() == StatusCode::kLimitExceeded;
     const std::string how = worker_.Stop();
     return Internal(fmt::format("the export worker {} on {} ({})",
                                 hung ? "stopped responding" : "failed", what, how));
   }
-  const auto parts = internal::SplitNul(f.payload);
+  const auto parts = sandbox::SplitNul(f.payload);
   if (parts.size() == 2) return Rejected(parts[1]).WithContext(what);
   return Status::Ok();
 }
@@ -551,11 +465,11 @@ Result<ExportWorker::Written> ExportWorker::Write(const std::string& file_id, co
                             {"patient_id", patient_id},
                             {"jpeg_ls", jpeg_ls}};
   DOSSIER_RETURN_IF_ERROR(WriteFrame(worker_.request_fd(), 'X', j.dump()));
-  DOSSIER_RETURN_IF_ERROR(SendFd(worker_.request_fd(), instance.fd()));
-  internal::Frame f;
-  const Status got = internal::ReadFrame(worker_.reply_fd(), timeout_seconds_ * 1000, f);
+  DOSSIER_RETURN_IF_ERROR(sandbox::SendFd(worker_.request_fd(), instance.fd()));
+  sandbox::Frame f;
+  const Status got = sandbox::ReadFrame(worker_.reply_fd(), timeout_seconds_ * 1000, f);
   if (got.ok() && f.type == 'F') {  // refused: why
-    const auto parts = internal::SplitNul(f.payload);
+    const auto parts = sandbox::SplitNul(f.payload);
     return Rejected(parts.size() == 2 ? parts[1] : "refused").WithContext(file_id);
   }
   Written w;
@@ -582,7 +496,7 @@ Result<ExportWorker::Written> ExportWorker::Write(const std::string& file_id, co
 Status ExportWorker::WriteDicomdir(const std::vector<std::string>& file_ids) {
   std::string payload;
   for (const auto& id : file_ids) payload += (payload.empty() ? "" : std::string(1, '\0')) + id;
-  if (payload.size() > internal::kMaxFrame - 16) {
+  if (payload.size() > sandbox::kMaxFrame - 16) {
     return LimitExceeded("too many files for one DICOMDIR: export fewer series at a time");
   }
   DOSSIER_RETURN_IF_ERROR(WriteFrame(worker_.request_fd(), 'Y', payload));
@@ -590,130 +504,36 @@ Status ExportWorker::WriteDicomdir(const std::vector<std::string>& file_ids) {
 }
 
 Result<UnpackWorker> UnpackWorker::Start(const WorkerOptions& options) {
-  // A worker that died must show up as a failed write, not kill its parent with SIGPIPE.
-  static const bool sigpipe_ignored = (::signal(SIGPIPE, SIG_IGN), true);
-  (void)sigpipe_ignored;
-  int to[2], from[2];
-  // Requests go over a Unix socket: it carries the upload's descriptor with each request.
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, to) != 0)
-    return ErrnoError("cannot create a pipe for", "the unpack worker", errno);
-  if (::pipe2(from, O_CLOEXEC) != 0) {
-    ::close(to[0]);
-    ::close(to[1]);
-    return ErrnoError("cannot create a pipe for", "the unpack worker", errno);
-  }
-  const std::string program = options.program.empty() ? "/proc/self/exe" : options.program;
-  const pid_t pid = ::fork();
-  if (pid < 0) return ErrnoError("cannot start", "the unpack worker", errno);
-  if (pid == 0) {
-    // The child: dies with its parent, can never gain privileges, and starts with an
-    // environment of its own — nothing of the parent's (no passphrase file, no vault path).
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-    ::dup2(to[0], STDIN_FILENO);
-    ::dup2(from[1], STDOUT_FILENO);
-    // Parsers and Tesseract chatter on stderr about what they read ("Too few characters");
-    // the parent reports what matters, so the user's terminal gets none of it.
-    if (const int null = ::open("/dev/null", O_WRONLY | O_CLOEXEC); null >= 0) {
-      ::dup2(null, STDERR_FILENO);
-    }
-    const rlimit mem{options.memory_bytes, options.memory_bytes};
-    const rlimit cpu{options.cpu_seconds, options.cpu_seconds};
-    const rlimit core{0, 0};
-    ::setrlimit(RLIMIT_AS, &mem);
-    ::setrlimit(RLIMIT_CPU, &cpu);
-    ::setrlimit(RLIMIT_CORE, &core);
-    std::string fault = "DOSSIER_WORKER_FAULT=";
-    if (const char* f = std::getenv("DOSSIER_WORKER_FAULT")) fault += f;  // tests only
-    char env0[] = "LC_ALL=C.UTF-8";
-    char env1[] = "OMP_THREAD_LIMIT=1";
-    char* envp[] = {env0, env1, fault.data(), nullptr};
-    if (options.writable_dir_fd == kWritableDirFd) {
-      ::fcntl(kWritableDirFd, F_SETFD, 0);  // already in place: keep it across exec
-    } else if (options.writable_dir_fd >= 0) {
-      ::dup2(options.writable_dir_fd, kWritableDirFd);
-    }
-    char arg0[] = "dossier";
-    std::string arg1 = options.role;
-    char* argv[] = {arg0, arg1.data(), nullptr};
-    ::execve(program.c_str(), argv, envp);
-    ::_exit(127);
-  }
-  ::close(to[0]);
-  ::close(from[1]);
-  // A pipe as large as a data frame: the worker keeps unpacking while the parent encrypts,
-  // instead of waking it every 64 KiB (best effort; the default still works).
-  ::fcntl(from[0], F_SETPIPE_SZ, 1 << 20);
-  UnpackWorker w;
-  w.pid_ = pid;
-  w.to_worker_ = to[1];
-  w.from_worker_ = from[0];
-  return w;
+  DOSSIER_ASSIGN_OR_RETURN(sandbox::Worker w, sandbox::Worker::Start(options));
+  return UnpackWorker(std::move(w));
 }
 
-UnpackWorker::UnpackWorker(UnpackWorker&& o) noexcept
-    : pid_(std::exchange(o.pid_, -1)),
-      to_worker_(std::exchange(o.to_worker_, -1)),
-      from_worker_(std::exchange(o.from_worker_, -1)) {}
-
-UnpackWorker& UnpackWorker::operator=(UnpackWorker&& o) noexcept {
-  if (this != &o) {
-    Stop();
-    pid_ = std::exchange(o.pid_, -1);
-    to_worker_ = std::exchange(o.to_worker_, -1);
-    from_worker_ = std::exchange(o.from_worker_, -1);
-  }
-  return *this;
+Status UnpackWorker::Send(char type, std::string_view payload, const File& file) {
+  DOSSIER_RETURN_IF_ERROR(WriteFrame(request_fd(), type, payload));
+  return sandbox::SendFd(request_fd(), file.fd());
 }
-
-UnpackWorker::~UnpackWorker() { Stop(); }
 
 Status UnpackWorker::SendCheckPdf(const File& file, uint64_t max_bytes) {
-  DOSSIER_RETURN_IF_ERROR(WriteFrame(to_worker_, 'P', std::to_string(max_bytes)));
-  return SendFd(to_worker_, file.fd());
+  return Send('P', std::to_string(max_bytes), file);
 }
 
 Status UnpackWorker::SendCountPages(const File& file, const std::string& kind) {
-  DOSSIER_RETURN_IF_ERROR(WriteFrame(to_worker_, 'N', kind));
-  return SendFd(to_worker_, file.fd());
+  return Send('N', kind, file);
 }
 
 Status UnpackWorker::SendAnalyzePage(const File& file, const std::string& kind, int page) {
-  DOSSIER_RETURN_IF_ERROR(WriteFrame(to_worker_, 'A', kind + '\0' + std::to_string(page)));
-  return SendFd(to_worker_, file.fd());
+  return Send('A', kind + '\0' + std::to_string(page), file);
 }
 
-Status UnpackWorker::SendPreview(const File& file) {
-  DOSSIER_RETURN_IF_ERROR(WriteFrame(to_worker_, 'V', std::string_view()));
-  return SendFd(to_worker_, file.fd());
-}
+Status UnpackWorker::SendPreview(const File& file) { return Send('V', std::string_view(), file); }
 
 Status UnpackWorker::SendWhole(const File& file, const std::string& display) {
-  DOSSIER_RETURN_IF_ERROR(WriteFrame(to_worker_, 'W', display));
-  return SendFd(to_worker_, file.fd());
+  return Send('W', display, file);
 }
 
 Status UnpackWorker::SendUnpack(const File& file, const std::string& display,
                                 const UnpackLimits& limits) {
-  DOSSIER_RETURN_IF_ERROR(WriteFrame(to_worker_, 'U', display + '\0' + EncodeLimits(limits)));
-  return SendFd(to_worker_, file.fd());
-}
-
-std::string UnpackWorker::Stop() {
-  if (to_worker_ >= 0) ::close(std::exchange(to_worker_, -1));
-  if (from_worker_ >= 0) ::close(std::exchange(from_worker_, -1));
-  if (pid_ < 0) return "not running";
-  // A worker that crashed is reaped as it ended; one that is still running is killed.
-  int status = 0;
-  pid_t done = 0;
-  for (int i = 0; i < 20 && (done = ::waitpid(pid_, &status, WNOHANG)) == 0; ++i) ::usleep(10000);
-  if (done == 0) {
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, &status, 0);
-  }
-  pid_ = -1;
-  if (WIFSIGNALED(status)) return fmt::format("stopped by signal {}", WTERMSIG(status));
-  return fmt::format("exited with code {}", WEXITSTATUS(status));
+  return Send('U', display + '\0' + EncodeLimits(limits), file);
 }
 
 }  // namespace dossier::ingest

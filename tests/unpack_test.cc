@@ -9,6 +9,7 @@
 #include <algorithm>
 
 #include "ingest/ingest.h"
+#include "sandbox/confine.h"
 #include "tests/archive_util.h"
 #include "tests/test_util.h"
 
@@ -254,6 +255,40 @@ TEST_F(UnpackTest, DamagedArchivesKeepEveryGoodEntry) {
   EXPECT_EQ(lines[0].rfind("garbage.zip archive rejected (", 0), 0u) << lines[0];
 }
 
+TEST_F(UnpackTest, ASingleCompressedFileIsStoredUnderItsNameWithoutTheSuffix) {
+  // Issue 11: every one of these once crashed the unpack worker (signal 11).
+  for (const char* filter : {"gzip", "xz", "bzip2", "zstd"}) {
+    const std::string suffix = std::string(".") + (std::string(filter) == "gzip"    ? "gz"
+                                                   : std::string(filter) == "bzip2" ? "bz2"
+                                                   : std::string(filter) == "zstd"  ? "zst"
+                                                                                    : "xz");
+    const fs::path file = dir_ / ("Выписка.pdf" + suffix);
+    WriteArchive(file, "raw", filter, "", {{"ignored", kPdf + filter}});
+    const auto lines = Ingest({file});
+    EXPECT_EQ(lines, (std::vector<std::string>{"Выписка.pdf" + suffix + "/Выписка.pdf pdf stored"}))
+        << filter;
+    EXPECT_TRUE(last_.worker_crashes.empty());
+  }
+  // Inside an archive too, and pydicom's gzipped MR image is summarised as DICOM.
+  const fs::path inner = dir_ / "note.txt.gz";
+  WriteArchive(inner, "raw", "gzip", "", {{"x", "A short note\n"}});
+  WriteArchive(dir_ / "a.zip", "zip", "", "", {{"scans/note.txt.gz", testing::ReadFile(inner)}});
+  EXPECT_EQ(Ingest({dir_ / "a.zip", testing::kPydicomFiles / "zipMR.gz"}),
+            (std::vector<std::string>{"a.zip/scans/note.txt.gz/note.txt text stored",
+                                      "zipMR.gz/zipMR dicom stored"}));
+  ASSERT_EQ(last_.series.size(), 1u);
+  EXPECT_EQ(last_.series[0].modality, "MR");
+  // A compressed stream that is damaged is still said to be so, and crashes nothing.
+  std::string damaged = testing::ReadFile(inner);
+  damaged.resize(damaged.size() - 6);
+  damaged[damaged.size() / 2] ^= 0x55;
+  testing::WriteFile(dir_ / "bad.gz", damaged);
+  EXPECT_EQ(Ingest({dir_ / "bad.gz"}),
+            std::vector<std::string>{"bad.gz archive rejected (not a readable archive (gzip "
+                                     "decompression failed): send the file again)"});
+  EXPECT_TRUE(last_.worker_crashes.empty());
+}
+
 TEST_F(UnpackTest, AWorkerThatCrashesCostsOneItemOnly) {
   WriteArchive(dir_ / "a.zip", "zip", "", "",
                {{"ok-first.pdf", kPdf}, {"crash-me.pdf", kPdf + "c"}});
@@ -263,19 +298,20 @@ TEST_F(UnpackTest, AWorkerThatCrashesCostsOneItemOnly) {
   ::unsetenv("DOSSIER_WORKER_FAULT");
   EXPECT_EQ(lines, (std::vector<std::string>{
                        "a.zip/ok-first.pdf pdf stored",
-                       "a.zip/crash-me.pdf - rejected (the unpacker crashed on this file "
-                       "(stopped by signal 6): it may be damaged or hostile — send it again or "
-                       "unpacked)",
+                       "a.zip/crash-me.pdf - rejected (Dossier could not read this file "
+                       "(its reader failed) — the manager has been told)",
                        "a.zip archive rejected (the rest of this archive was not read (see the "
                        "entry above): send it again or unpacked)",
                        "b.zip/later.pdf pdf stored"}));
+  // The patient is not blamed; the operator hears how the worker ended.
+  EXPECT_EQ(last_.worker_crashes, std::vector<std::string>{"the unpacker stopped by signal 6"});
 }
 
 TEST_F(UnpackTest, AConfinedWorkerCannotReadTheVaultOrThePassphrase) {
   const fs::path key = dir_ / "vault" / "vault.key";
   const pid_t pid = ::fork();
   if (pid == 0) {
-    if (!ConfineWorker()) ::_exit(3);
+    if (!sandbox::Confine(-1).ok()) ::_exit(3);
     const int vault = ::open(key.c_str(), O_RDONLY);
     const int vault_errno = errno;
     const int tmp = ::open("/tmp", O_RDONLY | O_DIRECTORY);
@@ -297,7 +333,7 @@ TEST_F(UnpackTest, TheExportWorkerWritesInItsFolderAndNowhereElse) {
   ASSERT_GE(dir, 0);
   const pid_t pid = ::fork();
   if (pid == 0) {
-    if (!ConfineWorker(dir)) ::_exit(3);
+    if (!sandbox::Confine(dir).ok()) ::_exit(3);
     const int inside = ::open((out / "IM0001").c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
     const int beside = ::open((dir_ / "leak").c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
     const int beside_errno = errno;

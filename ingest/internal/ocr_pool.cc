@@ -12,13 +12,16 @@
 #include <optional>
 
 #include "common/encoding.h"
-#include "ingest/internal/wire.h"
 #include "ocr/ocr.h"
+#include "sandbox/frame.h"
 
 namespace dossier::ingest::internal {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using sandbox::Frame;
+using sandbox::ReadFrame;
+using sandbox::SplitNul;
 
 struct Task {
   size_t job = 0;
@@ -52,28 +55,44 @@ vault::PageRecord FailedPage(int number, const std::string& why) {
 }
 
 // A worker's reason for refusing a page or document. It ends up in the catalog (the page's
-// evidence) in the clear, so only reasons our own code writes pass — a worker subverted by
-// hostile bytes must not be able to smuggle document text out of the sealed columns.
+// evidence) in the clear, so what is stored is always one of our own fixed reasons, chosen by
+// the start of what the worker said — never a byte of the worker's text: a worker subverted
+// by hostile bytes must not be able to smuggle document text out of the sealed columns.
 std::string WorkerReason(const std::vector<std::string>& parts) {
-  static constexpr std::string_view kKnown[] = {"damaged PDF",
-                                                "damaged TIFF image",
-                                                "damaged image",
-                                                "protected by a password",
-                                                "PDF larger than",
-                                                "larger than 1 GiB",
-                                                "not an image Dossier can read",
-                                                "image in a format Dossier cannot read",
-                                                "the page could not be read",
-                                                "missing Tesseract language data",
-                                                "no Tesseract data folder",
-                                                "Tesseract could not start"};
-  if (parts.size() == 2 && parts[1].size() <= 300 && IsValidUtf8(parts[1])) {
-    for (std::string_view k : kKnown) {
-      if (parts[1].rfind(k, 0) == 0) return parts[1];
+  struct Known {
+    std::string_view starts;  // what ocr/ writes, up to where it may vary
+    const char* reason;       // what is stored
+  };
+  static constexpr Known kKnown[] = {
+      {"damaged PDF: it cannot be opened",
+       "damaged PDF: it cannot be opened — send it again or save it anew"},
+      {"damaged PDF: it has no pages", "damaged PDF: it has no pages — send it again"},
+      {"damaged TIFF image", "damaged TIFF image: it cannot be read — send it again"},
+      {"damaged image", "damaged image: it cannot be read — send it again"},
+      {"protected by a password", "protected by a password: send it without one"},
+      {"PDF larger than", "PDF larger than 2 GiB: split it"},
+      {"larger than 1 GiB", "larger than 1 GiB: not analysed"},
+      {"not an image Dossier can read", "not an image Dossier can read (JPEG, PNG or TIFF)"},
+      {"image in a format Dossier cannot read", "image in a format Dossier cannot read"},
+      {"the page could not be read", "the page could not be read"},
+      {"missing Tesseract language data",
+       "missing Tesseract language data (install tesseract-ocr-rus and tesseract-ocr-eng)"},
+      {"no Tesseract data folder", "no Tesseract data folder (install tesseract-ocr)"},
+      {"Tesseract could not start", "Tesseract could not start"}};
+  if (parts.size() == 2) {
+    for (const Known& k : kKnown) {
+      if (parts[1].rfind(k.starts, 0) == 0) return k.reason;
     }
   }
   return "the page could not be analysed";
 }
+
+// The evidence a page's verdict rests on (ocr::PageEvidence), the only keys stored from a
+// worker's answer: they are stored in the clear.
+constexpr std::string_view kEvidenceKeys[] = {
+    "words",          "mean_confidence", "wordlike_share",  "ink_coverage",
+    "faint_coverage", "text_ink_share",  "line_regularity", "sharpness",
+    "text_lines",     "strong_lines",    "weak_lines",      "text_height"};
 
 // The worker's page, checked field by field: it comes from a process that read hostile bytes.
 std::optional<vault::PageRecord> ParsePage(const std::string& payload, int want) {
@@ -93,8 +112,11 @@ std::optional<vault::PageRecord> ParsePage(const std::string& payload, int want)
       return std::nullopt;
     }
     nlohmann::json evidence = nlohmann::json::object();
-    for (const auto& [k, v2] : j.at("evidence").items()) {
-      if (v2.is_number() && k.size() < 40) evidence[k] = v2;
+    const auto& given = j.at("evidence");
+    if (!given.is_object()) return std::nullopt;
+    for (std::string_view key : kEvidenceKeys) {
+      const auto it = given.find(std::string(key));
+      if (it != given.end() && it->is_number()) evidence[std::string(key)] = *it;
     }
     p.evidence = evidence.dump();
     return p;

@@ -1,12 +1,14 @@
-#include "ingest/internal/wire.h"
+#include "sandbox/frame.h"
 
 #include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
+#include <cstring>
 
-namespace dossier::ingest::internal {
+namespace dossier::sandbox {
 namespace {
 
 Status WriteAllFd(int fd, const uint8_t* p, size_t n) {
@@ -14,7 +16,7 @@ Status WriteAllFd(int fd, const uint8_t* p, size_t n) {
     const ssize_t w = ::write(fd, p, n);
     if (w < 0) {
       if (errno == EINTR) continue;
-      return IoError("the unpack worker's pipe closed");
+      return IoError("the worker's pipe closed");
     }
     p += w;
     n -= static_cast<size_t>(w);
@@ -40,18 +42,58 @@ Status ReadExact(int fd, uint8_t* p, size_t n, std::chrono::steady_clock::time_p
     const ssize_t r = ::read(fd, p + got, n - got);
     if (r < 0) {
       if (errno == EINTR) continue;
-      return IoError("cannot read from the unpack worker");
+      return IoError("cannot read from the worker");
     }
     if (r == 0) {
       return got == 0 && at_frame_start ? NotFound("end of stream")
-                                        : Corrupt("the unpack worker stopped mid-frame");
+                                        : Corrupt("the worker stopped mid-frame");
     }
     got += static_cast<size_t>(r);
   }
   return Status::Ok();
 }
 
+// One byte with room for one descriptor beside it, as sendmsg/recvmsg want it. Not movable:
+// the header points into the object itself.
+struct FdMessage {
+  char byte = 'F';
+  iovec iov{&byte, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+  FdMessage() {
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof(control);
+  }
+  FdMessage(const FdMessage&) = delete;
+  FdMessage& operator=(const FdMessage&) = delete;
+};
+
 }  // namespace
+
+Status SendFd(int sock, int fd) {
+  FdMessage m;
+  cmsghdr* c = CMSG_FIRSTHDR(&m.msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
+  if (::sendmsg(sock, &m.msg, MSG_NOSIGNAL) != 1) return IoError("the worker's socket closed");
+  return Status::Ok();
+}
+
+Result<File> RecvFd(int sock) {
+  FdMessage m;
+  if (::recvmsg(sock, &m.msg, MSG_CMSG_CLOEXEC) != 1) return IoError("no descriptor received");
+  cmsghdr* c = CMSG_FIRSTHDR(&m.msg);
+  if (c == nullptr || c->cmsg_type != SCM_RIGHTS || (m.msg.msg_flags & MSG_CTRUNC) != 0) {
+    return IoError("no descriptor received");
+  }
+  int fd = -1;
+  std::memcpy(&fd, CMSG_DATA(c), sizeof(int));
+  return File(fd, "upload");
+}
 
 Status WriteFrame(int fd, char type, std::span<const uint8_t> payload) {
   if (payload.size() > kMaxFrame) return Internal("frame larger than the protocol allows");
@@ -73,7 +115,7 @@ Status ReadFrame(int fd, int timeout_ms, Frame& frame) {
   DOSSIER_RETURN_IF_ERROR(ReadExact(fd, header, 5, deadline, has_deadline, true));
   uint32_t n = 0;
   for (int i = 0; i < 4; ++i) n |= static_cast<uint32_t>(header[1 + i]) << (8 * i);
-  if (n > kMaxFrame) return Corrupt("the unpack worker sent an oversized frame");
+  if (n > kMaxFrame) return Corrupt("the worker sent an oversized frame");
   frame.type = static_cast<char>(header[0]);
   frame.payload.resize(n);
   return ReadExact(fd, reinterpret_cast<uint8_t*>(frame.payload.data()), n, deadline, has_deadline,
@@ -91,4 +133,4 @@ std::vector<std::string> SplitNul(const std::string& s) {
   }
 }
 
-}  // namespace dossier::ingest::internal
+}  // namespace dossier::sandbox
