@@ -76,6 +76,9 @@ Status Vault::SetAnalysis(const std::string& doc_id, const std::string& verdict,
 Result<std::vector<PageRecord>> Vault::GetPages(const std::string& doc_id, bool with_text) {
   DOSSIER_ASSIGN_OR_RETURN(DocumentRecord d, GetDocument(doc_id));
   if (with_text && d.status == "erased") return Rejected("document " + doc_id + " was erased");
+  if (with_text) {  // on record before any text is decrypted
+    DOSSIER_RETURN_IF_ERROR(impl_->AuditAlone("document.read-text", {doc_id}, d.patient_id));
+  }
   DOSSIER_ASSIGN_OR_RETURN(
       Stmt s, impl_->db_.Prepare("SELECT number, verdict, confidence, rotation, source, evidence, "
                                  "text_enc FROM pages WHERE doc_id = ? ORDER BY number"));
@@ -96,9 +99,6 @@ Result<std::vector<PageRecord>> Vault::GetPages(const std::string& doc_id, bool 
         }
         return p;
       }));
-  if (with_text) {
-    DOSSIER_RETURN_IF_ERROR(impl_->AuditAlone("document.read-text", {doc_id}, d.patient_id));
-  }
   return pages;
 }
 
@@ -107,6 +107,8 @@ Result<std::vector<SearchHit>> Vault::Search(const std::string& case_id, const s
   if (needle.empty() || needle == U" ") return InvalidArgument("the search text is empty");
   DOSSIER_ASSIGN_OR_RETURN(Impl::CaseRef c, impl_->FindCase(case_id));
   if (c.status == "erased") return Rejected("case " + case_id + " belongs to an erased patient");
+  // On record before any text is decrypted.
+  DOSSIER_RETURN_IF_ERROR(impl_->AuditAlone("document.search", {case_id}, c.patient_id));
   DOSSIER_ASSIGN_OR_RETURN(
       Stmt s, impl_->db_.Prepare(
                   "SELECT p.doc_id, p.number, p.text_enc, d.name_enc FROM pages p JOIN documents d "
@@ -137,7 +139,6 @@ Result<std::vector<SearchHit>> Vault::Search(const std::string& case_id, const s
     h.snippet = Snippet(text, begin, end);
     hits.push_back(std::move(h));
   }
-  DOSSIER_RETURN_IF_ERROR(impl_->AuditAlone("document.search", {case_id}, c.patient_id));
   return hits;
 }
 
