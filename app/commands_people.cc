@@ -185,8 +185,10 @@ Status ErasePatient(const Context& ctx, const std::string& id, bool confirm) {
   }
   DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
   DOSSIER_RETURN_IF_ERROR(v->ErasePatient(id));
-  std::printf("erased patient %s: their key is destroyed and their documents are unreadable\n",
-              id.c_str());
+  std::printf(
+      "erased patient %s: their key, personal data and document files are deleted; backups "
+      "taken before now still hold them until rotated out\n",
+      id.c_str());
   return Status::Ok();
 }
 
@@ -268,7 +270,9 @@ void AddPeopleCommands(CLI::App& app, Context& ctx) {
   auto erase_id = std::make_shared<std::string>();
   auto confirm = std::make_shared<bool>(false);
   auto* erase = patient->add_subcommand(
-      "erase", "crypto-shred a patient: destroy their key; their documents become unreadable");
+      "erase",
+      "erase a patient: destroy their key, their personal data and their document files\n"
+      "(ids, sizes, dates, verdicts and audit events remain; see doc/SECURITY.md on backups)");
   erase->add_option("ID", *erase_id, "patient id")->required();
   erase->add_flag("--confirm", *confirm, "yes, destroy it for good");
   erase->callback([&ctx, erase_id, confirm] {

@@ -596,7 +596,14 @@ TEST_F(CliTest, EraseNeedsConfirmationThenDocumentsAreGone) {
   const std::string doc = Json({"docs", "--case", case_id})[0]["id"];
   RunResult noconfirm = Run({"patient", "erase", patient_});
   EXPECT_EQ(noconfirm.exit_code, 1);
-  EXPECT_EQ(Run({"patient", "erase", patient_, "--confirm"}).exit_code, 0);
+  RunResult erased = Run({"patient", "erase", patient_, "--confirm"});
+  EXPECT_EQ(erased.exit_code, 0) << erased.err;
+  EXPECT_EQ(erased.out, "erased patient " + patient_ +
+                            ": their key, personal data and document files are deleted; backups "
+                            "taken before now still hold them until rotated out\n");
+  for (const auto& e : fs::recursive_directory_iterator(vault_ / "objects")) {
+    EXPECT_FALSE(e.is_regular_file()) << e.path();  // their document's file is gone
+  }
   RunResult get = Run({"get", doc, "-o", (dir_ / "note.txt").string()});
   EXPECT_EQ(get.exit_code, 2);
   EXPECT_EQ(get.err, "dossier: document " + doc + " was erased together with patient " + patient_ +
