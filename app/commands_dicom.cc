@@ -200,9 +200,17 @@ Status Preview(const Context& ctx, const std::string& series, const std::string&
   }
   DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
   DOSSIER_ASSIGN_OR_RETURN(std::vector<uint8_t> png, v->GetSeriesPreview(series));
-  DOSSIER_ASSIGN_OR_RETURN(DurableFileSink file, DurableFileSink::Create(out));
+  DOSSIER_ASSIGN_OR_RETURN(
+      DurableFileSink file,
+      DurableFileSink::Create(
+          out, force ? DurableFileSink::Existing::kReplace : DurableFileSink::Existing::kRefuse));
   DOSSIER_RETURN_IF_ERROR(file.Write(png));
-  DOSSIER_RETURN_IF_ERROR(file.Commit());
+  if (Status st = file.Commit(); !st.ok()) {
+    if (st.code() == StatusCode::kRejected) {  // made by someone else meanwhile: not replaced
+      return Rejected(out + " already exists: choose another name or add --force");
+    }
+    return st;
+  }
   std::fprintf(stderr, "wrote the preview of %s to %s (not encrypted: delete it when done)\n",
                series.c_str(), out.c_str());
   return Status::Ok();

@@ -303,15 +303,23 @@ Status Get(const Context& ctx, const std::string& doc, const std::string& out, b
     return Rejected(out + " already exists: choose another name or add --force");
   }
   DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
-  // The plaintext goes to a temp file beside OUT and is renamed in only when every chunk
-  // authenticated: a damaged object never leaves a half-written file.
-  DOSSIER_ASSIGN_OR_RETURN(DurableFileSink file, DurableFileSink::Create(out));
+  // The plaintext goes to an unnamed file in OUT's folder, linked in only when every chunk
+  // authenticated: a damaged object, an error or a kill never leaves a half-written file.
+  DOSSIER_ASSIGN_OR_RETURN(
+      DurableFileSink file,
+      DurableFileSink::Create(
+          out, force ? DurableFileSink::Existing::kReplace : DurableFileSink::Existing::kRefuse));
   DOSSIER_ASSIGN_OR_RETURN(vault::DocumentRecord record, v->GetDocument(doc));
   {
     ProgressSink sink(file, record.size, "decrypting");
     DOSSIER_RETURN_IF_ERROR(v->ReadDocument(doc, sink));
   }
-  DOSSIER_RETURN_IF_ERROR(file.Commit());
+  if (Status st = file.Commit(); !st.ok()) {
+    if (st.code() == StatusCode::kRejected) {  // made by someone else meanwhile: not replaced
+      return Rejected(out + " already exists: choose another name or add --force");
+    }
+    return st;
+  }
   std::fprintf(stderr, "decrypted %s to %s (this copy is not encrypted: delete it when done)\n",
                doc.c_str(), out.c_str());
   return Status::Ok();

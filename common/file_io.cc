@@ -137,6 +137,19 @@ Result<DirectFile> DirectFile::Create(const fs::path& path) {
   return DirectFile(std::move(f), direct);
 }
 
+Result<std::optional<DirectFile>> DirectFile::CreateUnnamed(const fs::path& dir) {
+  const int fd = ::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    const int err = errno;
+    if (err == EOPNOTSUPP || err == EISDIR) return std::optional<DirectFile>();
+    return ErrnoError("cannot create a file in", dir.string(), err);
+  }
+  File f(fd, dir.string());
+  const int flags = ::fcntl(fd, F_GETFL);
+  const bool direct = flags >= 0 && ::fcntl(fd, F_SETFL, flags | O_DIRECT) == 0;
+  return std::optional<DirectFile>(DirectFile(std::move(f), direct));
+}
+
 void DirectFile::LeaveDirectMode() {
   ::fcntl(file_.fd(), F_SETFL, ::fcntl(file_.fd(), F_GETFL) & ~O_DIRECT);
   direct_ = false;
@@ -221,17 +234,29 @@ Result<std::string> ReadSmallFile(const fs::path& path, size_t max_bytes) {
   return out;
 }
 
-DurableFileSink::DurableFileSink(DirectFile file, fs::path target, fs::path temp)
+namespace {
+bool force_named_temp = false;  // tests only
+}  // namespace
+
+void DurableFileSink::ForceNamedTempForTesting(bool force) { force_named_temp = force; }
+
+DurableFileSink::DurableFileSink(DirectFile file, fs::path target, fs::path temp, Existing existing)
     : file_(std::move(file)),
       buffer_(DirectFile::AllocateBuffer(kBufferSize)),
       target_(std::move(target)),
-      temp_(std::move(temp)) {}
+      temp_(std::move(temp)),
+      existing_(existing) {}
 
-Result<DurableFileSink> DurableFileSink::Create(const fs::path& path) {
+Result<DurableFileSink> DurableFileSink::Create(const fs::path& path, Existing existing) {
+  const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  if (!force_named_temp) {
+    DOSSIER_ASSIGN_OR_RETURN(std::optional<DirectFile> unnamed, DirectFile::CreateUnnamed(dir));
+    if (unnamed) return DurableFileSink(std::move(*unnamed), path, fs::path(), existing);
+  }
   fs::path tmp = path;
   tmp += "." + RandomId("part", 6);
   DOSSIER_ASSIGN_OR_RETURN(DirectFile f, DirectFile::Create(tmp));
-  return DurableFileSink(std::move(f), path, tmp);
+  return DurableFileSink(std::move(f), path, tmp, existing);
 }
 
 DurableFileSink::~DurableFileSink() {
@@ -256,15 +281,55 @@ Status DurableFileSink::Write(std::span<const uint8_t> data) {
   return Status::Ok();
 }
 
-Status DurableFileSink::Commit() {
-  DOSSIER_RETURN_IF_ERROR(file_->Append({buffer_.get(), used_}));
-  used_ = 0;
-  DOSSIER_RETURN_IF_ERROR(file_->file().Sync());
-  DOSSIER_RETURN_IF_ERROR(file_->file().Close());
+Status DurableFileSink::LinkIntoPlace() {
+  auto exists = [&] { return Rejected(target_.string() + " already exists"); };
+  if (temp_.empty()) {
+    // AT_EMPTY_PATH would need CAP_DAC_READ_SEARCH; the /proc link needs no capability.
+    const std::string proc = "/proc/self/fd/" + std::to_string(file_->file().fd());
+    if (existing_ == Existing::kRefuse) {
+      if (::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, target_.c_str(), AT_SYMLINK_FOLLOW) == 0) {
+        return Status::Ok();
+      }
+      if (errno == EEXIST) return exists();
+      return ErrnoError("cannot link into", target_.string(), errno);
+    }
+    // Replacing: link under a fresh name beside the target, then rename over it, so readers
+    // see the old file or the new one. The name exists only for the moment between the two.
+    fs::path named = target_;
+    named += "." + RandomId("part", 6);
+    if (::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, named.c_str(), AT_SYMLINK_FOLLOW) != 0) {
+      return ErrnoError("cannot link into", target_.string(), errno);
+    }
+    if (::rename(named.c_str(), target_.c_str()) != 0) {
+      const int err = errno;
+      ::unlink(named.c_str());
+      return ErrnoError("cannot rename into", target_.string(), err);
+    }
+    return Status::Ok();
+  }
+  if (existing_ == Existing::kRefuse) {
+    // link(2) refuses an existing name, which rename(2) would replace.
+    if (::link(temp_.c_str(), target_.c_str()) != 0) {
+      if (errno == EEXIST) return exists();
+      return ErrnoError("cannot link into", target_.string(), errno);
+    }
+    ::unlink(temp_.c_str());
+    return Status::Ok();
+  }
   if (::rename(temp_.c_str(), target_.c_str()) != 0) {
     return ErrnoError("cannot rename into", target_.string(), errno);
   }
+  return Status::Ok();
+}
+
+Status DurableFileSink::Commit() {
+  if (committed_) return Internal("the sink for " + target_.string() + " was already committed");
+  DOSSIER_RETURN_IF_ERROR(file_->Append({buffer_.get(), used_}));
+  used_ = 0;
+  DOSSIER_RETURN_IF_ERROR(file_->file().Sync());
+  DOSSIER_RETURN_IF_ERROR(LinkIntoPlace());
   committed_ = true;
+  file_.reset();  // closes the descriptor; the data is synced and now has its name
   return SyncDir(target_.has_parent_path() ? target_.parent_path() : fs::path("."));
 }
 

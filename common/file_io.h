@@ -73,6 +73,9 @@ class DirectFile {
   static Buffer AllocateBuffer(size_t size);  // kAlign-aligned, size rounded up to kAlign
 
   static Result<DirectFile> Create(const fs::path& path);  // exclusive, mode 0600
+  // An unnamed file in `dir` (O_TMPFILE, mode 0600) for the caller to link in; nullopt when
+  // the filesystem cannot make one (EOPNOTSUPP, or EISDIR from a kernel without O_TMPFILE).
+  static Result<std::optional<DirectFile>> CreateUnnamed(const fs::path& dir);
   // Appends `data`, which must start kAlign-aligned in memory. Every append but the last
   // must be a multiple of kAlign long; the last one's unaligned tail goes through the page cache.
   Status Append(std::span<const uint8_t> data);
@@ -124,27 +127,42 @@ class MemorySink final : public ByteSink {
   std::vector<uint8_t> data;
 };
 
-// Writes a stream to `path` durably: a temp file beside it is filled by `fill`, fsynced and
-// renamed into place only if `fill` succeeded; on failure the temp file is removed and
-// `path` is untouched. Used for plaintext exports the user asked for (`dossier get -o`).
-// Written like the vault's objects (DirectFile: no page-cache copy), through a 1 MiB buffer
-// that is wiped when the sink goes.
+// Writes a stream to `path` durably, and never leaves a part of it behind: the bytes go into
+// an unnamed file in `path`'s folder (O_TMPFILE), which is fsynced and linked into place
+// (linkat through /proc/self/fd, AT_SYMLINK_FOLLOW) only when Commit() is called. A process
+// killed before that leaves no file at all: the kernel frees an unnamed file with its last
+// descriptor. Where the filesystem has no O_TMPFILE (EOPNOTSUPP, or EISDIR from an old
+// kernel) a temp file `path.part_…` is used instead and removed on every error path and by
+// the destructor (only a kill can then leave it). Used for plaintext exports the user asked
+// for (`dossier get -o`, `dicom preview -o`). Written like the vault's objects (DirectFile:
+// no page-cache copy), through a 1 MiB buffer that is wiped when the sink goes.
 class DurableFileSink final : public ByteSink {
  public:
-  static Result<DurableFileSink> Create(const fs::path& path);
+  enum class Existing {
+    kReplace,  // an existing `path` is replaced atomically (the user asked for --force)
+    kRefuse,   // Commit() fails with kRejected if `path` exists by then; nothing is replaced
+  };
+  static Result<DurableFileSink> Create(const fs::path& path,
+                                        Existing existing = Existing::kReplace);
   DurableFileSink(DurableFileSink&&) noexcept = default;
-  ~DurableFileSink() override;  // removes the temp file unless Commit() succeeded
+  ~DurableFileSink() override;  // discards what was written unless Commit() succeeded
   Status Write(std::span<const uint8_t> data) override;
   Status Commit();
+  // True when the bytes go to an unnamed O_TMPFILE (false: the named-temp fallback).
+  bool unnamed() const { return temp_.empty(); }
+  // Tests only: behave as on a filesystem without O_TMPFILE.
+  static void ForceNamedTempForTesting(bool force);
 
  private:
   static constexpr size_t kBufferSize = 1 << 20;
-  DurableFileSink(DirectFile file, fs::path target, fs::path temp);
+  DurableFileSink(DirectFile file, fs::path target, fs::path temp, Existing existing);
+  Status LinkIntoPlace();
   std::optional<DirectFile> file_;
   DirectFile::Buffer buffer_;
   size_t used_ = 0;
   fs::path target_;
-  fs::path temp_;
+  fs::path temp_;  // empty for an unnamed file
+  Existing existing_ = Existing::kReplace;
   bool committed_ = false;
 };
 

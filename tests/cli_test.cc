@@ -104,6 +104,82 @@ TEST_F(CliTest, HelpTeachesAndBadUsageExits1) {
   EXPECT_EQ(Run({"patient", "add", "--name", "X"}).exit_code, 1);
 }
 
+// Names typed as arguments are visible to every local user in /proc/*/cmdline: `--from`
+// reads the fields as JSON from a file or standard input instead.
+TEST_F(CliTest, PatientAddFromJsonKeepsTheNameOffTheCommandLine) {
+  ASSERT_EQ(Run({"init"}).exit_code, 0);
+  RunResult help = Run({"patient", "add", "--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.out.find("/proc/*/cmdline"), std::string::npos) << help.out;
+  EXPECT_NE(help.out.find("--from"), std::string::npos) << help.out;
+
+  const fs::path file = dir_ / "patient.json";
+  testing::WriteFile(file, R"({"name": "Иванов Иван", "birth_date": "1980-02-01",
+                               "phone": "+79001234567", "email": "ivanov@example.ru"})");
+  RunResult a = Run({"patient", "add", "--from", file.string()});
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  const std::string first = a.out.substr(0, a.out.size() - 1);
+  RunResult b =
+      testing::RunDossierWithInput(vault_, pass_, {"patient", "add", "--from", "-"},
+                                   R"({"name": "Петрова Анна", "birth_date": "1990-03-04"})");
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  const std::string second = b.out.substr(0, b.out.size() - 1);
+  const nlohmann::json one = Json({"patient", "show", first});
+  EXPECT_EQ(one["name"], "Иванов Иван");
+  EXPECT_EQ(one["birth_date"], "1980-02-01");
+  EXPECT_EQ(one["phone"], "+79001234567");
+  EXPECT_EQ(one["email"], "ivanov@example.ru");
+  const nlohmann::json two = Json({"patient", "show", second});
+  EXPECT_EQ(two["name"], "Петрова Анна");
+  EXPECT_EQ(two["phone"], "");
+
+  // Every mistake is exit 1 naming the field, never showing what was in it.
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {R"({"name": "Петрова Анна", "birth_date": "1990-03-04")",
+       "dossier: --from -: not valid JSON (at byte 63)\n"},
+      {R"(["Петрова Анна", "1990-03-04"])",
+       "dossier: --from -: expected a JSON object with the fields name, birth_date, phone and "
+       "email\n"},
+      {R"({"name": "Петрова Анна", "birth_date": "1990-03-04", "nickname": "Аня"})",
+       "dossier: --from -: `nickname` is not a field of a patient (use name, birth_date, phone "
+       "and email)\n"},
+      {R"({"name": "Петрова Анна", "birth_date": "1990-03-04", "Петрова": "x"})",
+       "dossier: --from -: a key is not a field of a patient (use name, birth_date, phone and "
+       "email)\n"},
+      {R"({"name": "Петрова Анна", "birth_date": 19900304})",
+       "dossier: --from -: field `birth_date` must be a string\n"},
+      {R"({"name": ["Петрова", "Анна"], "birth_date": "1990-03-04"})",
+       "dossier: --from -: field `name` must be a string\n"},
+      {R"({"birth_date": "1990-03-04", "phone": "+79990000000"})",
+       "dossier: --from -: field `name` is missing\n"},
+      {R"({"name": "Петрова Анна"})", "dossier: --from -: field `birth_date` is missing\n"},
+      {R"({"name": "", "birth_date": "1990-03-04"})", "dossier: --from -: field `name` is empty\n"},
+      {R"({"name": "Петрова Анна", "birth_date": "1990-02-30"})",
+       "dossier: --from -: field `birth_date` must be a real date written YYYY-MM-DD\n"},
+  };
+  for (const auto& [input, message] : bad) {
+    RunResult r =
+        testing::RunDossierWithInput(vault_, pass_, {"patient", "add", "--from", "-"}, input);
+    EXPECT_EQ(r.exit_code, 1) << input;
+    EXPECT_EQ(r.err, message) << input;
+    EXPECT_EQ(r.err.find("Петрова"), std::string::npos);
+    EXPECT_EQ(r.err.find("Аня"), std::string::npos);
+  }
+  RunResult mixed = Run({"patient", "add", "--from", file.string(), "--phone", "+7"});
+  EXPECT_EQ(mixed.exit_code, 1);
+  EXPECT_EQ(mixed.err,
+            "dossier: --from cannot be combined with --name, --birth-date, --phone or --email: "
+            "put every field in the JSON\n");
+  RunResult neither = Run({"patient", "add"});
+  EXPECT_EQ(neither.exit_code, 1);
+  EXPECT_EQ(neither.err,
+            "dossier: --name is required, or the fields as JSON with --from FILE|- (see --help)\n");
+  RunResult missing = Run({"patient", "add", "--from", (dir_ / "none.json").string()});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_EQ(missing.err, "dossier: no such file: " + (dir_ / "none.json").string() + "\n");
+  EXPECT_EQ(Json({"patient", "list"}).size(), 2u);  // nothing else was added
+}
+
 TEST_F(CliTest, FullFlowFromInitToGet) {
   const std::string case_id = InitPatientCase();
   EXPECT_TRUE(std::regex_match(patient_, std::regex("pat_[0-9a-z]{10}"))) << patient_;
@@ -368,7 +444,12 @@ TEST_F(CliTest, PassphraseRulesAndWrongPassphraseChangesNothing) {
     EXPECT_EQ(r.exit_code, 4) << args[0];
     EXPECT_EQ(r.err, "dossier: wrong passphrase for the vault at " + vault_.string() + "\n");
   }
-  EXPECT_EQ(testing::Snapshot(vault_), before);
+  // The one thing a wrong passphrase writes: the time of each failure, for the next unlock.
+  auto after = testing::Snapshot(vault_);
+  ASSERT_EQ(after.count("unlock-failures"), 1u);
+  EXPECT_EQ(std::count(after["unlock-failures"].begin(), after["unlock-failures"].end(), '\n'), 4);
+  after.erase("unlock-failures");
+  EXPECT_EQ(after, before);
   // Reading, verifying and checkpointing the audit log need no passphrase at all.
   EXPECT_EQ(RunDossier(vault_, "", {"audit", "verify"}).exit_code, 0);
   EXPECT_EQ(RunDossier(vault_, "", {"audit", "checkpoint"}).exit_code, 0);
@@ -376,6 +457,20 @@ TEST_F(CliTest, PassphraseRulesAndWrongPassphraseChangesNothing) {
   EXPECT_EQ(RunDossier(vault_, "", {"audit", "pubkey"}).out,
             testing::ReadFile(vault_ / "audit.pub"));
   EXPECT_EQ(RunDossier(dir_ / "nowhere", "", {"audit", "verify"}).exit_code, 2);
+
+  // The next unlock puts the failures on the signed record, once, and removes the side record.
+  EXPECT_EQ(Run({"patient", "list"}).exit_code, 0);
+  EXPECT_FALSE(fs::exists(vault_ / "unlock-failures"));
+  int failed = 0;
+  for (const auto& e : Json({"audit", "log"})) {
+    if (e["action"] != "vault.unlock_failed") continue;
+    ++failed;
+    EXPECT_EQ(e["outcome"], "refused");
+    EXPECT_TRUE(std::regex_match(e["purpose"].get<std::string>(),
+                                 std::regex("count=4 first=\\S+Z last=\\S+Z")))
+        << e["purpose"];
+  }
+  EXPECT_EQ(failed, 1);
 
   const fs::path next = dir_ / "next";
   testing::WriteFile(next, "another long passphrase\n");
@@ -501,7 +596,14 @@ TEST_F(CliTest, EraseNeedsConfirmationThenDocumentsAreGone) {
   const std::string doc = Json({"docs", "--case", case_id})[0]["id"];
   RunResult noconfirm = Run({"patient", "erase", patient_});
   EXPECT_EQ(noconfirm.exit_code, 1);
-  EXPECT_EQ(Run({"patient", "erase", patient_, "--confirm"}).exit_code, 0);
+  RunResult erased = Run({"patient", "erase", patient_, "--confirm"});
+  EXPECT_EQ(erased.exit_code, 0) << erased.err;
+  EXPECT_EQ(erased.out, "erased patient " + patient_ +
+                            ": their key, personal data and document files are deleted; backups "
+                            "taken before now still hold them until rotated out\n");
+  for (const auto& e : fs::recursive_directory_iterator(vault_ / "objects")) {
+    EXPECT_FALSE(e.is_regular_file()) << e.path();  // their document's file is gone
+  }
   RunResult get = Run({"get", doc, "-o", (dir_ / "note.txt").string()});
   EXPECT_EQ(get.exit_code, 2);
   EXPECT_EQ(get.err, "dossier: document " + doc + " was erased together with patient " + patient_ +

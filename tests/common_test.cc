@@ -92,6 +92,55 @@ TEST_F(FileIoTest, AnUncommittedSinkLeavesNoFile) {
   EXPECT_EQ(testing::ReadFile(dir_ / "out.pdf"), "whole");
 }
 
+// Until Commit() the bytes have no name in the folder (O_TMPFILE), so a killed process
+// leaves nothing; the named-temp fallback cleans up on every error path.
+TEST_F(FileIoTest, ASinkHasNoNameUntilCommittedAndRefusesToReplaceWhenAsked) {
+  for (const bool named : {false, true}) {
+    SCOPED_TRACE(named ? "named temp fallback" : "O_TMPFILE");
+    DurableFileSink::ForceNamedTempForTesting(named);
+    const fs::path d = dir_ / (named ? "named" : "unnamed");
+    fs::create_directories(d);
+    const fs::path out = d / "out.pdf";
+    {
+      auto sink = DurableFileSink::Create(out, DurableFileSink::Existing::kRefuse);
+      ASSERT_TRUE(sink.ok()) << sink.status().message();
+      EXPECT_EQ(sink->unnamed(), !named);
+      ASSERT_TRUE(sink->Write(AsBytes(std::string(3 << 20, 'x'))).ok());
+      EXPECT_EQ(fs::is_empty(d), !named);
+      ASSERT_TRUE(sink->Write(AsBytes("end")).ok());
+      ASSERT_TRUE(sink->Commit().ok());
+    }
+    EXPECT_EQ(testing::ReadFile(out), std::string(3 << 20, 'x') + "end");
+    struct stat st {};
+    ASSERT_EQ(::stat(out.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+    {
+      auto again = DurableFileSink::Create(out, DurableFileSink::Existing::kRefuse);
+      ASSERT_TRUE(again.ok());
+      ASSERT_TRUE(again->Write(AsBytes("other")).ok());
+      const Status refused = again->Commit();
+      EXPECT_EQ(refused.code(), StatusCode::kRejected);
+      EXPECT_EQ(refused.message(), out.string() + " already exists");
+    }
+    EXPECT_EQ(testing::ReadFile(out).size(), (3u << 20) + 3);
+    {
+      auto replace = DurableFileSink::Create(out, DurableFileSink::Existing::kReplace);
+      ASSERT_TRUE(replace.ok());
+      ASSERT_TRUE(replace->Write(AsBytes("new")).ok());
+      ASSERT_TRUE(replace->Commit().ok());
+    }
+    EXPECT_EQ(testing::ReadFile(out), "new");
+    EXPECT_EQ(std::distance(fs::directory_iterator(d), fs::directory_iterator()), 1);
+    const Status missing = DurableFileSink::Create(d / "no" / "out").status();
+    EXPECT_EQ(missing.code(), StatusCode::kIoError);
+    if (!named) {
+      EXPECT_EQ(missing.message(),
+                "cannot create a file in " + (d / "no").string() + ": No such file or directory");
+    }
+  }
+  DurableFileSink::ForceNamedTempForTesting(false);
+}
+
 TEST_F(FileIoTest, ASinkFedInOddPiecesWritesEveryByteInOrder) {
   const std::string data = testing::PseudoRandom((5 << 19) + 777, 3);  // 2.5 MiB and a tail
   auto sink = DurableFileSink::Create(dir_ / "export.bin");

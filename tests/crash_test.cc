@@ -3,9 +3,12 @@
 // its source, nothing is stored twice, and no temp file or orphan object survives an open.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <fstream>
 #include <random>
 #include <set>
 #include <thread>
@@ -114,6 +117,86 @@ TEST_F(CrashTest, SigkillDuringIngestNeverLeavesHalfStoredState) {
   auto rerun = testing::RunDossier(vault, pass, {"ingest", "--case", cases[1], src.string()});
   EXPECT_EQ(rerun.exit_code, 0) << rerun.err;
   EXPECT_NE(rerun.out.find(" duplicate, 0 skipped, 0 rejected"), std::string::npos);
+}
+
+// The descriptor through which process `pid` writes a file in `dir`, and that file's size;
+// (-1, 0) when it has none open there.
+std::pair<int, uint64_t> OpenFileIn(int pid, const fs::path& dir) {
+  std::error_code ec;
+  const fs::path fds = "/proc/" + std::to_string(pid) + "/fd";
+  for (const auto& e : fs::directory_iterator(fds, ec)) {
+    char target[4096];
+    const ssize_t n = ::readlink(e.path().c_str(), target, sizeof(target) - 1);
+    if (n <= 0) continue;
+    const std::string t(target, static_cast<size_t>(n));
+    if (t.rfind(dir.string() + "/", 0) != 0) continue;
+    struct stat st {};
+    if (::stat(e.path().c_str(), &st) != 0) continue;
+    return {std::stoi(e.path().filename().string()), static_cast<uint64_t>(st.st_size)};
+  }
+  return {-1, 0};
+}
+
+// `dossier get -o` killed while the plaintext is half written leaves no file at all: the
+// bytes go to an unnamed O_TMPFILE that the kernel frees with the process (before issue 12,
+// `doc.bin.part_…` stayed behind, holding plaintext).
+TEST_F(CrashTest, SigkillDuringGetLeavesNoFileInTheTargetFolder) {
+  const fs::path vault = dir_ / "vault", pass = dir_ / "pass", out = dir_ / "out";
+  testing::WriteFile(pass, testing::kPassphrase);
+  fs::create_directories(out);
+  constexpr size_t kMiB = 1 << 20, kSize = 192 * kMiB;
+  const vault::Actor actor{"crash", "operator"};
+  ASSERT_TRUE(vault::Vault::Create(vault, testing::kPassphrase, actor).ok());
+  std::string doc;
+  {
+    auto v = vault::Vault::Open(vault, testing::kPassphrase, actor);
+    ASSERT_TRUE(v.ok());
+    const std::string pid = *(*v)->AddPatient({"Crash Test", "1970-01-01", "", ""});
+    const std::string case_id = *(*v)->OpenCase(pid, "case");
+    auto w = (*v)->BeginDocument({.case_id = case_id, .name = "big.bin", .kind = "other"});
+    ASSERT_TRUE(w.ok());
+    const std::string block = testing::PseudoRandom(kMiB, 7);
+    for (size_t i = 0; i < kSize / kMiB; ++i) ASSERT_TRUE((*w)->Write(AsBytes(block)).ok());
+    auto stored = (*w)->Commit();
+    ASSERT_TRUE(stored.ok());
+    doc = stored->doc_id;
+  }
+  const fs::path target = out / "doc.bin";
+  const int pid =
+      testing::SpawnDossier(vault, pass, {"get", doc, "-o", target.string()}, dir_ / "get.log");
+  bool killed = false;
+  int status = 0;
+  while (::waitpid(pid, &status, WNOHANG) == 0) {
+    const auto [fd, size] = OpenFileIn(pid, out);
+    if (fd >= 0 && size >= 16 * kMiB && size < kSize) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      killed = true;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  ASSERT_TRUE(killed) << "`dossier get` finished before it could be killed";
+  EXPECT_TRUE(fs::is_empty(out)) << fs::directory_iterator(out)->path();
+
+  // Undisturbed, it writes the exact bytes and then refuses to overwrite them.
+  auto get = testing::RunDossier(vault, pass, {"get", doc, "-o", target.string()});
+  ASSERT_EQ(get.exit_code, 0) << get.err;
+  EXPECT_EQ(fs::file_size(target), kSize);
+  const std::string block = testing::PseudoRandom(kMiB, 7);
+  {
+    std::ifstream f(target, std::ios::binary);
+    std::string chunk(kMiB, '\0');
+    for (size_t i = 0; i < kSize / kMiB; ++i) {
+      f.read(chunk.data(), static_cast<std::streamsize>(kMiB));
+      ASSERT_EQ(chunk, block) << "MiB " << i;
+    }
+  }
+  EXPECT_EQ(std::distance(fs::directory_iterator(out), fs::directory_iterator()), 1);
+  auto again = testing::RunDossier(vault, pass, {"get", doc, "-o", target.string()});
+  EXPECT_EQ(again.exit_code, 2);
+  EXPECT_EQ(again.err, "dossier: " + target.string() +
+                           " already exists: choose another name or add --force\n");
 }
 
 }  // namespace

@@ -35,11 +35,11 @@ void VaultTestBase::SetUp() {
 namespace {
 
 pid_t Spawn(const fs::path& vault, const fs::path& pass_file, const std::vector<std::string>& args,
-            const fs::path& out, const fs::path& err) {
+            const fs::path& out, const fs::path& err, const fs::path& in_path = "/dev/null") {
   const pid_t pid = ::fork();
   if (pid != 0) return pid;
   ::setsid();  // no controlling terminal: a missing passphrase must not prompt
-  const int in = ::open("/dev/null", O_RDONLY);
+  const int in = ::open(in_path.c_str(), O_RDONLY);
   const int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   const int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   ::dup2(in, 0);
@@ -66,9 +66,16 @@ pid_t Spawn(const fs::path& vault, const fs::path& pass_file, const std::vector<
 
 RunResult RunDossier(const fs::path& vault, const fs::path& pass_file,
                      const std::vector<std::string>& args) {
+  return RunDossierWithInput(vault, pass_file, args, std::nullopt);
+}
+
+RunResult RunDossierWithInput(const fs::path& vault, const fs::path& pass_file,
+                              const std::vector<std::string>& args,
+                              const std::optional<std::string>& input) {
   const fs::path base = vault.parent_path();
-  const fs::path out = base / ".run.out", err = base / ".run.err";
-  const pid_t pid = Spawn(vault, pass_file, args, out, err);
+  const fs::path out = base / ".run.out", err = base / ".run.err", in = base / ".run.in";
+  if (input) WriteFile(in, *input);
+  const pid_t pid = Spawn(vault, pass_file, args, out, err, input ? in : fs::path("/dev/null"));
   int status = 0;
   ::waitpid(pid, &status, 0);
   RunResult r;
@@ -77,6 +84,7 @@ RunResult RunDossier(const fs::path& vault, const fs::path& pass_file,
   r.err = ReadFile(err);
   fs::remove(out);
   fs::remove(err);
+  if (input) fs::remove(in);
   return r;
 }
 

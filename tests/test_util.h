@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -59,6 +60,11 @@ struct RunResult {
 // (if non-empty), no terminal, stdin from /dev/null.
 RunResult RunDossier(const fs::path& vault, const fs::path& pass_file,
                      const std::vector<std::string>& args);
+
+// The same with `input` as its standard input (/dev/null when nullopt).
+RunResult RunDossierWithInput(const fs::path& vault, const fs::path& pass_file,
+                              const std::vector<std::string>& args,
+                              const std::optional<std::string>& input);
 
 // Starts `dossier args...` without waiting; returns the pid.
 int SpawnDossier(const fs::path& vault, const fs::path& pass_file,

@@ -6,9 +6,12 @@
 #include <sodium.h>
 #include <sqlite3.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
+#include <algorithm>
 #include <csignal>
 #include <fstream>
+#include <map>
 #include <set>
 
 #include "common/encoding.h"
@@ -154,7 +157,10 @@ TEST_F(VaultTest, WrongPassphraseFailsAndChangesNothing) {
   ASSERT_FALSE(v.ok());
   EXPECT_EQ(v.status().code(), StatusCode::kAuthFailed);
   EXPECT_EQ(v.status().message(), "wrong passphrase for the vault at " + vault_dir_.string());
-  EXPECT_EQ(Snapshot(vault_dir_), before);
+  auto after = Snapshot(vault_dir_);
+  EXPECT_EQ(after["unlock-failures"], "2026-11-22T09:00:00Z\n");  // the one thing written
+  after.erase("unlock-failures");
+  EXPECT_EQ(after, before);
 }
 
 TEST_F(VaultTest, AFlippedByteAnywhereInAnObjectIsCaughtAndNamed) {
@@ -469,6 +475,7 @@ TEST_F(VaultTest, NoPersonalDataInPlaintextAnywhereInTheVault) {
 
 TEST_F(VaultTest, ErasedPatientIsUnreadableAndTheAuditLogStillVerifies) {
   const StoreOutcome a = Store("epicrisis.pdf", "%PDF-1.4 epicrisis of the patient");
+  const fs::path object = ObjectPath(a.doc_id);
   ASSERT_TRUE(v_->ErasePatient(patient_).ok());
   auto read = Read(a.doc_id);
   EXPECT_EQ(read.status().code(), StatusCode::kRejected);
@@ -485,7 +492,8 @@ TEST_F(VaultTest, ErasedPatientIsUnreadableAndTheAuditLogStillVerifies) {
   EXPECT_EQ(report->erased_skipped, 1);
   EXPECT_EQ(v_->OpenCase(patient_, "new").status().code(), StatusCode::kRejected);
   v_.reset();
-  // The object is still on disk, but the key that opened it is gone from every file.
+  // The object is gone, and so is the key that opened it.
+  EXPECT_FALSE(fs::exists(object));
   EXPECT_TRUE(FilesContaining(vault_dir_, "Иванов").empty());
   auto audit = VerifyAuditLog(vault_dir_);
   ASSERT_TRUE(audit.ok());
@@ -497,6 +505,245 @@ TEST_F(VaultTest, ErasedPatientIsUnreadableAndTheAuditLogStillVerifies) {
   EXPECT_EQ(actions, (std::vector<std::string>{"patient.add/ok", "case.open/ok",
                                                "document.store/ok", "patient.erase/ok",
                                                "document.read/refused", "patient.read/ok"}));
+}
+
+// How many sealed values (ciphertexts, wrapped keys, keyed MACs) of `patient` the catalog
+// still holds, per column.
+std::map<std::string, int64_t> SealedValuesOf(const fs::path& vault_dir,
+                                              const std::string& patient) {
+  const std::vector<std::pair<std::string, std::string>> columns = {
+      {"patients.wrapped_key", "FROM patients WHERE id = ?1 AND wrapped_key"},
+      {"patients.name_enc", "FROM patients WHERE id = ?1 AND name_enc"},
+      {"patients.birth_date_enc", "FROM patients WHERE id = ?1 AND birth_date_enc"},
+      {"patients.phone_enc", "FROM patients WHERE id = ?1 AND phone_enc"},
+      {"patients.email_enc", "FROM patients WHERE id = ?1 AND email_enc"},
+      {"cases.goal_enc", "FROM cases WHERE patient_id = ?1 AND goal_enc"},
+      {"cases.question_enc", "FROM cases WHERE patient_id = ?1 AND question_enc"},
+      {"documents.name_enc", "FROM documents WHERE patient_id = ?1 AND name_enc"},
+      {"documents.wrapped_key", "FROM documents WHERE patient_id = ?1 AND wrapped_key"},
+      {"documents.content_mac", "FROM documents WHERE patient_id = ?1 AND content_mac"},
+      {"pages.text_enc",
+       "FROM pages WHERE doc_id IN (SELECT id FROM documents WHERE patient_id = ?1) AND text_enc"},
+      {"dicom_studies.uid_mac",
+       "FROM dicom_studies WHERE case_id IN (SELECT id FROM cases WHERE patient_id = ?1) AND "
+       "uid_mac"},
+      {"dicom_studies.summary_enc",
+       "FROM dicom_studies WHERE case_id IN (SELECT id FROM cases WHERE patient_id = ?1) AND "
+       "summary_enc"},
+      {"dicom_series.uid_mac",
+       "FROM dicom_series WHERE case_id IN (SELECT id FROM cases WHERE patient_id = ?1) AND "
+       "uid_mac"},
+      {"dicom_series.summary_enc",
+       "FROM dicom_series WHERE case_id IN (SELECT id FROM cases WHERE patient_id = ?1) AND "
+       "summary_enc"},
+      {"dicom_series.preview_enc",
+       "FROM dicom_series WHERE case_id IN (SELECT id FROM cases WHERE patient_id = ?1) AND "
+       "preview_enc"},
+      {"dicom_instances.uid_mac",
+       "FROM dicom_instances WHERE doc_id IN (SELECT id FROM documents WHERE patient_id = ?1) "
+       "AND uid_mac"},
+      {"dicom_instances.summary_enc",
+       "FROM dicom_instances WHERE doc_id IN (SELECT id FROM documents WHERE patient_id = ?1) "
+       "AND summary_enc"},
+  };
+  std::map<std::string, int64_t> counts;
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open_v2((vault_dir / "catalog.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr),
+            SQLITE_OK);
+  for (const auto& [column, where] : columns) {
+    sqlite3_stmt* s = nullptr;
+    const std::string sql = "SELECT COUNT(*) " + where + " IS NOT NULL";
+    EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr), SQLITE_OK) << sql;
+    sqlite3_bind_text(s, 1, patient.c_str(), -1, SQLITE_TRANSIENT);
+    EXPECT_EQ(sqlite3_step(s), SQLITE_ROW);
+    counts[column] = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+  }
+  sqlite3_close(db);
+  return counts;
+}
+
+std::vector<fs::path> ObjectFiles(const fs::path& vault_dir) {
+  std::vector<fs::path> files;
+  for (const auto& e : fs::recursive_directory_iterator(vault_dir / "objects")) {
+    if (e.is_regular_file()) files.push_back(e.path());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+TEST_F(VaultTest, ErasureDeletesTheirObjectsAndEverySealedValue) {
+  // Everything a patient can have: documents, page text, a DICOM study, series, instance and
+  // preview; and another patient whose files must stay.
+  const StoreOutcome a = Store("выписка.pdf", "%PDF-1.4 epicrisis of the patient");
+  const StoreOutcome b = Store("CT.dcm", "DICM instance of the patient", "dicom");
+  ASSERT_TRUE(v_->SetAnalysis(a.doc_id, "printed", 1,
+                              {{.number = 1,
+                                .verdict = "printed",
+                                .confidence = 0.9,
+                                .source = "text layer",
+                                .evidence = "{}",
+                                .text = "Иванов"}})
+                  .ok());
+  auto series = v_->AddDicomInstance(b.doc_id, {"1.2.3", "1.2.3.4", "1.2.3.4.5", 1, "{}", ""});
+  ASSERT_TRUE(series.ok()) << series.status().message();
+  ASSERT_TRUE(v_->SetSeriesPreview(*series, AsBytes("\x89PNG preview")).ok());
+  const std::string other = *v_->AddPatient({"Петрова Анна", "1990-03-04", "", ""});
+  const std::string other_case = *v_->OpenCase(other, "consultation");
+  auto w = v_->BeginDocument({other_case, "other.pdf", "pdf"});
+  ASSERT_TRUE((*w)->Write(AsBytes("%PDF-1.4 someone else")).ok());
+  const std::string other_doc = (*w)->Commit()->doc_id;
+  const fs::path other_object = ObjectPath(other_doc);
+  const std::vector<fs::path> theirs = {ObjectPath(a.doc_id), ObjectPath(b.doc_id)};
+  for (const auto& f : theirs) ASSERT_TRUE(fs::exists(f));
+  for (const auto& [column, n] : SealedValuesOf(vault_dir_, patient_)) {
+    if (column != "patients.phone_enc" && column != "patients.email_enc") {
+      EXPECT_GT(n, 0) << column;  // the query finds what it looks for
+    }
+  }
+
+  ASSERT_TRUE(v_->ErasePatient(patient_).ok());
+  EXPECT_EQ(ObjectFiles(vault_dir_), std::vector<fs::path>{other_object});
+  for (const auto& [column, n] : SealedValuesOf(vault_dir_, patient_)) {
+    EXPECT_EQ(n, 0) << column << " still holds sealed values of the erased patient";
+  }
+  EXPECT_EQ(SealedValuesOf(vault_dir_, other)["patients.name_enc"], 1);
+  auto report = v_->Verify(false);
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->intact());
+  EXPECT_TRUE(report->orphans.empty());
+  EXPECT_EQ(report->checked, 1);
+  EXPECT_EQ(report->erased_skipped, 2);
+  testing::StringSink sink;
+  ASSERT_TRUE(v_->ReadDocument(other_doc, sink).ok());
+  EXPECT_EQ(sink.data, "%PDF-1.4 someone else");
+  v_.reset();
+  auto audit = VerifyAuditLog(vault_dir_);
+  ASSERT_TRUE(audit.ok());
+  EXPECT_TRUE(audit->intact());
+}
+
+// A crash between the erasure's commit and the deletion of the files (simulated by putting
+// a file back) leaves an orphan that the next open deletes.
+TEST_F(VaultTest, AnErasedPatientsFileLeftByACrashIsSweptOnTheNextOpen) {
+  const StoreOutcome a = Store("a.pdf", "%PDF-1.4 a");
+  const fs::path object = ObjectPath(a.doc_id);
+  const std::string object_id = object.filename().string();
+  const std::string bytes = testing::ReadFile(object);
+  ASSERT_TRUE(v_->ErasePatient(patient_).ok());
+  ASSERT_FALSE(fs::exists(object));
+  testing::WriteFile(object, bytes);
+  Reopen(OpenMode::kVerify);
+  auto report = v_->Verify(true);
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->intact());
+  ASSERT_EQ(report->orphans.size(), 1u);
+  EXPECT_EQ(report->orphans[0].object_id, object_id);
+  Reopen();
+  EXPECT_EQ(v_->swept_orphans(), std::vector<std::string>{object_id});
+  EXPECT_FALSE(fs::exists(object));
+  EXPECT_TRUE(v_->Verify(false)->orphans.empty());
+}
+
+// The `document.read` event is committed before any plaintext leaves; if it cannot be
+// written, nothing is output — document bytes, page text, search hits or a preview.
+TEST_F(VaultTest, AReadIsAuditedBeforeThePlaintextLeaves) {
+  const StoreOutcome a = Store("выписка.pdf", "%PDF-1.4 the plaintext");
+  ASSERT_TRUE(v_->SetAnalysis(a.doc_id, "printed", 1,
+                              {{.number = 1,
+                                .verdict = "printed",
+                                .confidence = 0.9,
+                                .source = "text layer",
+                                .evidence = "{}",
+                                .text = "Семёнова"}})
+                  .ok());
+  auto series = v_->AddDicomInstance(a.doc_id, {"1.2.3", "1.2.3.4", "1.2.3.4.5", 1, "{}", ""});
+  ASSERT_TRUE(series.ok());
+  ASSERT_TRUE(v_->SetSeriesPreview(*series, AsBytes("\x89PNG preview")).ok());
+  auto fail = std::make_shared<bool>(false);
+  options_.audit_fault = [fail] {
+    return *fail ? IoError("no space left on device (injected)") : Status::Ok();
+  };
+  Reopen();
+  *fail = true;
+  testing::StringSink sink;
+  const Status read = v_->ReadDocument(a.doc_id, sink);
+  EXPECT_EQ(read.code(), StatusCode::kIoError);
+  EXPECT_EQ(read.message(), "document " + a.doc_id +
+                                " was not read because its audit event could not be recorded: "
+                                "no space left on device (injected)");
+  EXPECT_EQ(sink.data.size(), 0u);
+  auto text = v_->GetPages(a.doc_id, true);
+  EXPECT_EQ(text.status().code(), StatusCode::kIoError);
+  EXPECT_EQ(text.status().message(), "no space left on device (injected)");
+  EXPECT_EQ(v_->Search(case_, "Семёнова").status().code(), StatusCode::kIoError);
+  EXPECT_EQ(v_->GetSeriesPreview(*series).status().code(), StatusCode::kIoError);
+
+  *fail = false;
+  EXPECT_EQ(*Read(a.doc_id), "%PDF-1.4 the plaintext");
+  v_.reset();
+  auto log = ReadAuditLog(vault_dir_, {});
+  ASSERT_TRUE(log.ok());
+  int reads = 0;
+  for (const auto& e : *log) {
+    EXPECT_NE(e.action, "document.read-text");
+    EXPECT_NE(e.action, "document.search");
+    EXPECT_NE(e.action, "dicom.preview");
+    if (e.action == "document.read") ++reads;
+  }
+  EXPECT_EQ(reads, 1);  // the successful one only: nothing was read unrecorded
+}
+
+// A wrong passphrase writes only the time of the failure; the next unlock puts the count on
+// the signed record as one event and removes the side record.
+TEST_F(VaultTest, FailedUnlocksBecomeOneAuditEventOnTheNextUnlock) {
+  v_.reset();
+  const auto before = Snapshot(vault_dir_);
+  for (int i = 0; i < 3; ++i) {
+    auto wrong = Vault::Open(vault_dir_, "not the passphrase", actor_, options_);
+    EXPECT_EQ(wrong.status().code(), StatusCode::kAuthFailed);
+  }
+  auto after = Snapshot(vault_dir_);
+  ASSERT_EQ(after.count("unlock-failures"), 1u);
+  EXPECT_EQ(after["unlock-failures"],
+            "2026-11-22T09:00:00Z\n2026-11-22T09:00:00Z\n2026-11-22T09:00:00Z\n");
+  struct stat st {};
+  ASSERT_EQ(::stat((vault_dir_ / "unlock-failures").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  after.erase("unlock-failures");
+  EXPECT_EQ(after, before);  // nothing else changed
+
+  Reopen();
+  EXPECT_FALSE(fs::exists(vault_dir_ / "unlock-failures"));
+  Reopen();  // folded once only
+  v_.reset();
+  auto log = ReadAuditLog(vault_dir_, {});
+  ASSERT_TRUE(log.ok());
+  std::vector<AuditEvent> failed;
+  for (const auto& e : *log) {
+    if (e.action == "vault.unlock_failed") failed.push_back(e);
+  }
+  ASSERT_EQ(failed.size(), 1u);
+  auto v = Vault::Open(vault_dir_, kPassphrase, actor_, options_);
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(failed[0].objects, std::vector<std::string>{(*v)->id()});
+  EXPECT_EQ(failed[0].outcome, "refused");
+  EXPECT_EQ(failed[0].patient, "");
+  EXPECT_EQ(failed[0].purpose, "count=3 first=2026-11-22T09:00:00Z last=2026-11-22T09:00:00Z");
+  v->reset();
+  auto audit = VerifyAuditLog(vault_dir_);
+  ASSERT_TRUE(audit.ok());
+  EXPECT_TRUE(audit->intact());
+
+  // A record that holds anything but times is counted, and nothing of it reaches the log.
+  testing::WriteFile(vault_dir_ / "unlock-failures",
+                     "Иванов Иван\n2026-11-23T10:00:00Z\n" + std::string(100, 'x'));
+  Reopen();
+  v_.reset();
+  log = ReadAuditLog(vault_dir_, {});
+  ASSERT_TRUE(log.ok());
+  EXPECT_EQ(log->back().action, "vault.unlock_failed");
+  EXPECT_EQ(log->back().purpose, "count=3 first=2026-11-23T10:00:00Z last=2026-11-23T10:00:00Z");
 }
 
 TEST_F(VaultTest, ChangingThePassphraseRewrapsOnlyTheKey) {

@@ -79,6 +79,9 @@ Result<std::vector<PageRecord>> Vault::GetPages(const std::string& doc_id, bool 
   DOSSIER_ASSIGN_OR_RETURN(DocumentRecord d, GetDocument(doc_id));
   if (with_text && d.status == "erased") return Rejected("document " + doc_id + " was erased");
   DOSSIER_RETURN_IF_ERROR(impl_->CheckRows(internal::RowTable::kPages, "doc_id = ?1", {doc_id}));
+  if (with_text) {  // on record before any text is decrypted
+    DOSSIER_RETURN_IF_ERROR(impl_->AuditAlone("document.read-text", {doc_id}, d.patient_id));
+  }
   DOSSIER_ASSIGN_OR_RETURN(
       Stmt s, impl_->db_.Prepare("SELECT number, verdict, confidence, rotation, source, evidence, "
                                  "text_enc FROM pages WHERE doc_id = ? ORDER BY number"));
@@ -99,9 +102,6 @@ Result<std::vector<PageRecord>> Vault::GetPages(const std::string& doc_id, bool 
         }
         return p;
       }));
-  if (with_text) {
-    DOSSIER_RETURN_IF_ERROR(impl_->AuditAlone("document.read-text", {doc_id}, d.patient_id));
-  }
   return pages;
 }
 
@@ -115,6 +115,8 @@ Result<std::vector<SearchHit>> Vault::Search(const std::string& case_id, const s
   DOSSIER_RETURN_IF_ERROR(
       impl_->CheckRows(internal::RowTable::kPages,
                        "doc_id IN (SELECT id FROM documents WHERE case_id = ?1)", {case_id}));
+  // On record before any text is decrypted.
+  DOSSIER_RETURN_IF_ERROR(impl_->AuditAlone("document.search", {case_id}, c.patient_id));
   DOSSIER_ASSIGN_OR_RETURN(
       Stmt s, impl_->db_.Prepare(
                   "SELECT p.doc_id, p.number, p.text_enc, d.name_enc FROM pages p JOIN documents d "
@@ -145,7 +147,6 @@ Result<std::vector<SearchHit>> Vault::Search(const std::string& case_id, const s
     h.snippet = Snippet(text, begin, end);
     hits.push_back(std::move(h));
   }
-  DOSSIER_RETURN_IF_ERROR(impl_->AuditAlone("document.search", {case_id}, c.patient_id));
   return hits;
 }
 

@@ -132,14 +132,19 @@ Status Vault::SetSeriesPreview(const std::string& series_id, std::span<const uin
 
 Result<std::vector<uint8_t>> Vault::GetSeriesPreview(const std::string& series_id) {
   DOSSIER_ASSIGN_OR_RETURN(auto owner, SeriesOwner(*impl_, series_id));
-  DOSSIER_ASSIGN_OR_RETURN(Stmt s,
-                           impl_->db_.Prepare("SELECT preview_enc FROM dicom_series WHERE id = ?"));
-  s.Bind(1, series_id);
-  DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
-  if (!row || s.IsNull(0)) return NotFound("series " + series_id + " has no preview");
-  DOSSIER_ASSIGN_OR_RETURN(std::string png, impl_->OpenField(owner.second, "dicom_series.preview",
-                                                             series_id, s.Blob(0), true));
+  Bytes sealed;
+  {  // copy the ciphertext and finish the statement before the audit write
+    DOSSIER_ASSIGN_OR_RETURN(
+        Stmt s, impl_->db_.Prepare("SELECT preview_enc FROM dicom_series WHERE id = ?"));
+    s.Bind(1, series_id);
+    DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row || s.IsNull(0)) return NotFound("series " + series_id + " has no preview");
+    sealed = s.Blob(0);
+  }
+  // On record before it is decrypted.
   DOSSIER_RETURN_IF_ERROR(impl_->AuditAlone("dicom.preview", {series_id}, owner.second));
+  DOSSIER_ASSIGN_OR_RETURN(std::string png, impl_->OpenField(owner.second, "dicom_series.preview",
+                                                             series_id, sealed, true));
   return std::vector<uint8_t>(png.begin(), png.end());
 }
 

@@ -221,6 +221,11 @@ Status Vault::ReadDocument(const std::string& doc_id, ByteSink& sink) {
                     "longer exists and cannot be recovered",
                     doc_id, binding.patient_id));
   }
+  // The read is on record before the first byte of plaintext leaves.
+  if (Status st = impl_->AuditAlone("document.read", {doc_id}, binding.patient_id); !st.ok()) {
+    return st.WithContext("document " + doc_id +
+                          " was not read because its audit event could not be recorded");
+  }
   Status st = [&]() -> Status {
     DOSSIER_ASSIGN_OR_RETURN(SecureBuffer key, impl_->UnwrapObjectKey(binding, wrapped));
     return impl_->objects_.Read(binding.object_id, key, binding.stored_size, &sink);
@@ -230,7 +235,7 @@ Status Vault::ReadDocument(const std::string& doc_id, ByteSink& sink) {
         impl_->AuditAlone("document.read", {doc_id}, binding.patient_id, "failed"));
     return st.WithContext("document " + doc_id);
   }
-  return impl_->AuditAlone("document.read", {doc_id}, binding.patient_id);
+  return Status::Ok();
 }
 
 Result<VerifyReport> Vault::Verify(bool quick, const ProgressFn& progress) {
@@ -259,11 +264,11 @@ Result<VerifyReport> Vault::Verify(bool quick, const ProgressFn& progress) {
   std::set<std::string> known;
   uint64_t done = 0;
   for (const Row& r : rows) {
-    known.insert(r.object);
-    if (r.status == "erased") {
+    if (r.status == "erased") {  // its object was deleted: a file left of it is an orphan
       ++report.erased_skipped;
       continue;
     }
+    known.insert(r.object);
     ++report.checked;
     auto issue = [&](std::string problem, std::string detail) {
       report.issues.push_back({r.id, r.object, std::move(problem), std::move(detail)});

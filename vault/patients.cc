@@ -121,6 +121,18 @@ Status Vault::ErasePatient(const std::string& patient_id) {
   }  // the statement must be finished before the WAL checkpoint below
   const std::string now = impl_->Now();
   DOSSIER_RETURN_IF_ERROR(CommitBatch());  // the erasure must be committed and checkpointed
+  // Every object file of theirs, deleted once the erasure is committed.
+  std::vector<std::string> objects;
+  {
+    DOSSIER_ASSIGN_OR_RETURN(
+        Stmt s, impl_->db_.Prepare("SELECT object_id FROM documents WHERE patient_id = ?"));
+    s.Bind(1, patient_id);
+    for (;;) {
+      DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      objects.push_back(s.Text(0));
+    }
+  }
   {
     DOSSIER_ASSIGN_OR_RETURN(auto tx, Impl::Tx::Begin(*impl_));
     for (const char* sql :
@@ -149,8 +161,25 @@ Status Vault::ErasePatient(const std::string& patient_id) {
     DOSSIER_RETURN_IF_ERROR(tx.Commit());
   }
   impl_->patient_keys_.erase(patient_id);  // sodium_free zeroes it
+  // Their object files go too. A crash before this leaves files that no live row names: the
+  // next open sweeps them as orphans (SweepOrphans skips erased rows).
+  Status removed = Status::Ok();
+  for (const auto& id : objects) {
+    if (Status st = impl_->objects_.Remove(id, false); !st.ok() && removed.ok()) removed = st;
+  }
+  if (Status st = impl_->objects_.Flush(); !st.ok() && removed.ok()) removed = st;
+  if (!objects.empty()) {
+    if (Status st = SyncFilesystem(impl_->dir_); !st.ok() && removed.ok()) removed = st;
+  }
   // Move the erased rows out of the WAL into the (secure_delete) main file.
-  return impl_->CheckpointWal(30000);
+  DOSSIER_RETURN_IF_ERROR(impl_->CheckpointWal(30000));
+  if (!removed.ok()) {
+    return removed.WithContext(fmt::format(
+        "patient {} is erased, but some of their object files could not be deleted yet (the "
+        "next dossier command deletes them)",
+        patient_id));
+  }
+  return Status::Ok();
 }
 
 Result<std::string> Vault::OpenCase(const std::string& patient_id, const std::string& goal,

@@ -13,6 +13,7 @@
 #include "common/encoding.h"
 #include "vault/internal/crypto.h"
 #include "vault/internal/schema.h"
+#include "vault/internal/unlock_failures.h"
 #include "vault/internal/vault_impl.h"
 
 namespace dossier::vault {
@@ -211,6 +212,7 @@ std::string Vault::Impl::Now() const {
 Status Vault::Impl::Audit(const std::string& action, std::vector<std::string> objects,
                           const std::string& patient, const std::string& outcome,
                           const std::string& purpose) {
+  if (options_.audit_fault) DOSSIER_RETURN_IF_ERROR(options_.audit_fault());
   AuditEvent e;
   e.at = Now();
   e.actor = actor_.name;
@@ -224,9 +226,10 @@ Status Vault::Impl::Audit(const std::string& action, std::vector<std::string> ob
 }
 
 Status Vault::Impl::AuditAlone(const std::string& action, std::vector<std::string> objects,
-                               const std::string& patient, const std::string& outcome) {
+                               const std::string& patient, const std::string& outcome,
+                               const std::string& purpose) {
   DOSSIER_ASSIGN_OR_RETURN(auto tx, Tx::Begin(*this));
-  DOSSIER_RETURN_IF_ERROR(Audit(action, std::move(objects), patient, outcome));
+  DOSSIER_RETURN_IF_ERROR(Audit(action, std::move(objects), patient, outcome, purpose));
   return tx.Commit();
 }
 
@@ -383,6 +386,16 @@ Status Vault::Impl::LoadOrCreateRowKey() {
   return tx->Commit();
 }
 
+Status Vault::Impl::FoldUnlockFailures() {
+  DOSSIER_ASSIGN_OR_RETURN(auto failures, internal::ReadUnlockFailures(dir_));
+  if (!failures) return Status::Ok();
+  // Committed before the record goes: a crash in between counts these failures twice,
+  // never zero times.
+  DOSSIER_RETURN_IF_ERROR(
+      AuditAlone("vault.unlock_failed", {vault_id_}, "", "refused", failures->Describe()));
+  return internal::RemoveUnlockFailures(dir_);
+}
+
 Status Vault::Impl::SweepOrphans() {
   DOSSIER_RETURN_IF_ERROR(objects_.SweepTemp().status());
   std::error_code ec;
@@ -396,7 +409,10 @@ Status Vault::Impl::SweepOrphans() {
   const auto& present = listing.objects;
   if (present.empty()) return Status::Ok();
   std::set<std::string> known;
-  DOSSIER_ASSIGN_OR_RETURN(Stmt s, db_.Prepare("SELECT object_id FROM documents"));
+  // An erased document's object is an orphan too: erasure deletes it after its commit, and a
+  // crash in between leaves it to this sweep.
+  DOSSIER_ASSIGN_OR_RETURN(Stmt s,
+                           db_.Prepare("SELECT object_id FROM documents WHERE status != 'erased'"));
   for (;;) {
     DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) break;
@@ -505,11 +521,18 @@ Result<std::unique_ptr<Vault>> Vault::Open(const fs::path& dir, std::string_view
   DOSSIER_RETURN_IF_ERROR(internal::CheckIsVault(dir));
   DOSSIER_RETURN_IF_ERROR(internal::CheckFolder(dir, true).status());
   DOSSIER_ASSIGN_OR_RETURN(KeyFile kf, ReadKeyFile(dir));
-  // Nothing in the vault is written before the passphrase is proven right.
+  // Nothing in the vault but the record of failed unlocks is written before the passphrase
+  // is proven right.
   DOSSIER_ASSIGN_OR_RETURN(SecureBuffer kek,
                            internal::DeriveKek(passphrase, kf.salt, kf.opslimit, kf.memlimit));
   auto master = internal::Open(kek, kf.sealed_master, MasterKeyAd(kf.vault_id));
-  if (!master.ok()) return AuthFailed("wrong passphrase for the vault at " + dir.string());
+  if (!master.ok()) {
+    // The one exception: the time of the failure, for the next unlock to put on record. A
+    // folder we cannot write to does not hide the wrong passphrase.
+    const Clock& clock = options.clock ? *options.clock : Clock::System();
+    (void)internal::RecordUnlockFailure(dir, FormatUtc(clock.Now()));
+    return AuthFailed("wrong passphrase for the vault at " + dir.string());
+  }
 
   auto impl = std::make_unique<Impl>(dir, actor, options);
   impl->master_key_ = std::move(master).value();
@@ -535,6 +558,7 @@ Result<std::unique_ptr<Vault>> Vault::Open(const fs::path& dir, std::string_view
   impl->signing_.secret = std::move(sk).value();
   DOSSIER_RETURN_IF_ERROR(internal::CheckSignedHead(impl->db_, impl->signing_));
   if (!options.legacy_without_row_macs) DOSSIER_RETURN_IF_ERROR(impl->LoadOrCreateRowKey());
+  DOSSIER_RETURN_IF_ERROR(impl->FoldUnlockFailures());
   DOSSIER_RETURN_IF_ERROR(impl->objects_.Prepare());
   if (mode == OpenMode::kNormal) {
     DOSSIER_RETURN_IF_ERROR(impl->SweepOrphans());

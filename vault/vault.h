@@ -61,6 +61,9 @@ struct VaultOptions {
   // Tests only: create and use the vault as versions before row MACs did (no row key, no
   // row MACs written or checked), to test the upgrade at the first normal unlock.
   bool legacy_without_row_macs = false;
+  // Fault injection for tests: called before each audit event is appended; an error fails
+  // the event, and the call that records it, as a full disk would. Null in production.
+  std::function<Status()> audit_fault;
   // Clock for timestamps (tests fix it); null means the system clock.
   const Clock* clock = nullptr;
 };
@@ -230,7 +233,10 @@ class Vault {
   Result<std::string> AddPatient(const PatientInfo& info);
   Result<std::vector<PatientRecord>> ListPatients();
   Result<PatientRecord> GetPatient(const std::string& patient_id);
-  // Crypto-shredding: destroys the patient's key and every encrypted field of theirs.
+  // Erasure: destroys the patient's key, sets every sealed field, content MAC and UID MAC of
+  // theirs to NULL and commits that with its audit event; then deletes every object file of
+  // theirs and checkpoints the WAL. A crash after the commit leaves their files as orphans,
+  // which the next open deletes. kIoError (the erasure itself done) if a file could not go.
   Status ErasePatient(const std::string& patient_id);
 
   Result<std::string> OpenCase(const std::string& patient_id, const std::string& goal,
@@ -261,11 +267,13 @@ class Vault {
   Status SetAnalysis(const std::string& doc_id, const std::string& verdict, int page_count,
                      const std::vector<PageRecord>& pages);
   // A document's analysed pages, in order; the text only when `with_text` (decrypted in
-  // memory, audited as `document.read-text`).
+  // memory, audited as `document.read-text` before anything is decrypted: if the event
+  // cannot be recorded, nothing is returned).
   Result<std::vector<PageRecord>> GetPages(const std::string& doc_id, bool with_text);
   // Pages of a case's documents whose text contains `query`: case-insensitive, Cyrillic
   // and Latin, ё = е, any white space matching any. Decrypts in memory only. Audited as
-  // `document.search` — with the case, never the query (it may be a name).
+  // `document.search` — with the case, never the query (it may be a name) — before any text
+  // is decrypted.
   Result<std::vector<SearchHit>> Search(const std::string& case_id, const std::string& query);
   // Files a stored DICOM document under its study and series (created as needed); returns
   // the series id. Joins the open batch like any other write.
@@ -275,7 +283,8 @@ class Vault {
   Result<std::vector<DicomSeriesRecord>> ListDicomSeries(const std::string& case_id);
 
   // The series' preview (a PNG for the web portal), sealed with the patient's key; replaces
-  // an earlier one. GetSeriesPreview is audited as `dicom.preview`; kNotFound if none.
+  // an earlier one. GetSeriesPreview is audited as `dicom.preview` before it is decrypted;
+  // kNotFound if none.
   Status SetSeriesPreview(const std::string& series_id, std::span<const uint8_t> png);
   Result<std::vector<uint8_t>> GetSeriesPreview(const std::string& series_id);
 
@@ -286,8 +295,11 @@ class Vault {
   // confined export worker.
   Result<SecureBuffer> ExportUidKey(const std::string& case_id);
 
-  // Decrypts a document into `sink`, authenticating every chunk. Audited. kRejected when its
-  // patient was erased; kCorrupt naming the document on any tampering.
+  // Decrypts a document into `sink`, authenticating every chunk. Audited before the first
+  // byte leaves: the `document.read` event is committed first (inside a batch: recorded in
+  // the batch's transaction), and if it cannot be, `sink` receives nothing. A read that then
+  // fails adds a second event with outcome `failed`. kRejected when its patient was erased;
+  // kCorrupt naming the document on any tampering.
   Status ReadDocument(const std::string& doc_id, ByteSink& sink);
 
   // Decrypts and authenticates every object (quick: presence and sizes only). Audited.

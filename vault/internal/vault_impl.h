@@ -34,7 +34,8 @@ class Vault::Impl {
                const std::string& purpose = "");
   // Records an event in a transaction of its own.
   Status AuditAlone(const std::string& action, std::vector<std::string> objects,
-                    const std::string& patient, const std::string& outcome = "ok");
+                    const std::string& patient, const std::string& outcome = "ok",
+                    const std::string& purpose = "");
 
   // A patient's key and the subkeys derived from it, unwrapped once and cached.
   struct PatientKeys {
@@ -118,6 +119,8 @@ class Vault::Impl {
   Status LoadOrCreateRowKey();
 
   Status SweepOrphans();
+  // Folds the record of failed unlocks into one `vault.unlock_failed` event, then removes it.
+  Status FoldUnlockFailures();
   // Moves every WAL frame into the main file and truncates the WAL, waiting for readers to
   // let go (kIoError if they do not within `wait_ms`). Used after erasing, so old versions
   // of a destroyed key do not survive in catalog.db-wal.

@@ -1,0 +1,90 @@
+#include "vault/internal/unlock_failures.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "common/file_io.h"
+
+namespace dossier::vault::internal {
+
+namespace {
+
+// "2026-11-22T09:00:00Z" and nothing else.
+bool IsUtcTime(const std::string& s) {
+  static constexpr std::string_view kShape = "dddd-dd-ddTdd:dd:ddZ";
+  if (s.size() != kShape.size()) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const bool ok = kShape[i] == 'd' ? (s[i] >= '0' && s[i] <= '9') : s[i] == kShape[i];
+    if (!ok) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string UnlockFailures::Describe() const {
+  return "count=" + std::to_string(count) + " first=" + (first.empty() ? "?" : first) +
+         " last=" + (last.empty() ? "?" : last);
+}
+
+Status RecordUnlockFailure(const std::filesystem::path& dir, const std::string& at) {
+  const auto path = UnlockFailuresPath(dir);
+  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) return ErrnoError("cannot open", path.string(), errno);
+  File f(fd, path.string());
+  const std::string line = at + "\n";  // one write: appends of concurrent failures never mix
+  DOSSIER_RETURN_IF_ERROR(f.WriteAll({reinterpret_cast<const uint8_t*>(line.data()), line.size()}));
+  DOSSIER_RETURN_IF_ERROR(f.Sync());
+  return f.Close();
+}
+
+Result<std::optional<UnlockFailures>> ReadUnlockFailures(const std::filesystem::path& dir) {
+  const auto path = UnlockFailuresPath(dir);
+  auto opened = File::OpenRegular(path);
+  if (!opened.ok()) {
+    if (opened.status().code() == StatusCode::kNotFound) return std::optional<UnlockFailures>();
+    return opened.status();
+  }
+  File f = std::move(opened).value();
+  UnlockFailures u;
+  std::string line;  // the current line, kept only while it may still be a time
+  bool too_long = false;
+  auto end_line = [&] {
+    ++u.count;
+    if (!too_long && IsUtcTime(line)) {
+      if (u.first.empty()) u.first = line;
+      u.last = line;
+    }
+    line.clear();
+    too_long = false;
+  };
+  uint8_t buf[8192];
+  for (;;) {
+    DOSSIER_ASSIGN_OR_RETURN(size_t n, f.Read(buf));
+    if (n == 0) break;
+    for (size_t i = 0; i < n; ++i) {
+      if (buf[i] == '\n') {
+        end_line();
+      } else if (line.size() < 32) {
+        line += static_cast<char>(buf[i]);
+      } else {
+        too_long = true;
+      }
+    }
+  }
+  if (!line.empty() || too_long) end_line();  // a last line cut short by a crash
+  if (u.count == 0) return std::optional<UnlockFailures>();
+  return std::optional<UnlockFailures>(u);
+}
+
+Status RemoveUnlockFailures(const std::filesystem::path& dir) {
+  const auto path = UnlockFailuresPath(dir);
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    return ErrnoError("cannot remove", path.string(), errno);
+  }
+  return SyncDir(dir);
+}
+
+}  // namespace dossier::vault::internal

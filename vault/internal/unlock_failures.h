@@ -1,0 +1,40 @@
+// The record of failed unlocks (doc/FORMAT.md §Failed unlocks): `unlock-failures` beside the
+// catalog, one line per wrong passphrase holding its UTC time and nothing else. It is the one
+// thing a wrong passphrase writes, since nothing that needs the keys may be written before
+// the passphrase is proven; the next successful unlock folds it into the signed audit log as
+// one `vault.unlock_failed` event and removes it. Private to vault/.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "common/status.h"
+
+namespace dossier::vault::internal {
+
+inline std::filesystem::path UnlockFailuresPath(const std::filesystem::path& dir) {
+  return dir / "unlock-failures";
+}
+
+// Appends "<at>\n" (O_APPEND, mode 0600, never through a symlink).
+Status RecordUnlockFailure(const std::filesystem::path& dir, const std::string& at);
+
+struct UnlockFailures {
+  int64_t count = 0;  // lines in the record
+  std::string first;  // the first and last well-formed times ("" if none was)
+  std::string last;
+  // "count=3 first=2026-11-22T09:00:00Z last=2026-11-22T09:05:12Z": the event's purpose.
+  std::string Describe() const;
+};
+
+// The record's summary; nullopt when there is none (or it is empty). Reads it in pieces
+// whatever its size; anything but a time on a line is counted and otherwise ignored, so the
+// record cannot carry other text into the audit log.
+Result<std::optional<UnlockFailures>> ReadUnlockFailures(const std::filesystem::path& dir);
+
+// Removes the record and makes that durable.
+Status RemoveUnlockFailures(const std::filesystem::path& dir);
+
+}  // namespace dossier::vault::internal
