@@ -15,6 +15,9 @@ Result<std::unique_ptr<vault::Vault>> Context::OpenVault(vault::OpenMode mode) c
   DOSSIER_ASSIGN_OR_RETURN(SecretString pass,
                            ReadPassphrase(passphrase_source(), "Vault passphrase: ", false));
   auto v = vault::Vault::Open(vault_dir, pass.view(), {actor, "operator"}, {}, mode);
+  if (v.ok() && allow_unconfined_workers) {
+    DOSSIER_RETURN_IF_ERROR((*v)->RecordUnconfinedWorkersAllowed());
+  }
   if (v.ok() && !(*v)->swept_orphans().empty()) {
     std::fprintf(stderr,
                  "dossier: removed %zu unreferenced object(s) left by an interrupted ingest\n",

@@ -505,6 +505,26 @@ TEST_F(CliTest, AFlippedByteMakesVerifyExit3NamingTheDocument) {
   }
 }
 
+TEST_F(CliTest, AllowingUnconfinedWorkersIsSaidAndAudited) {
+  InitPatientCase();
+  RunResult r = Run({"--allow-unconfined-workers", "case", "list"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err.rfind("dossier: WARNING: --allow-unconfined-workers: analysis workers that "
+                        "cannot be confined will run all the same",
+                        0),
+            0u)
+      << r.err;
+  const auto log = Json({"audit", "log"});
+  int allowed = 0;
+  for (const auto& e : log) {
+    if (e["action"] == "worker.unconfined-allowed") {
+      ++allowed;
+      EXPECT_EQ(e["actor"], "tester");
+    }
+  }
+  EXPECT_EQ(allowed, 1);
+}
+
 TEST_F(CliTest, TamperedAuditLogExits3AndCheckpointsRoundTrip) {
   InitPatientCase();
   const fs::path cp = dir_ / "checkpoint.txt";

@@ -573,6 +573,10 @@ Vault::~Vault() = default;
 const std::string& Vault::id() const { return impl_->vault_id_; }
 const std::vector<std::string>& Vault::swept_orphans() const { return impl_->swept_; }
 
+Status Vault::RecordUnconfinedWorkersAllowed() {
+  return impl_->AuditAlone("worker.unconfined-allowed", {impl_->vault_id_}, "");
+}
+
 Status Vault::ChangePassphrase(std::string_view new_passphrase) {
   if (new_passphrase.size() < 8) {
     return InvalidArgument("the new passphrase is too short: use at least 8 characters");

@@ -227,6 +227,11 @@ class Vault {
   // Objects swept at open because no catalog row referred to them (interrupted ingests).
   const std::vector<std::string>& swept_orphans() const;
 
+  // Records that the operator let analysis workers run unconfined this time
+  // (`--allow-unconfined-workers`): audited as `worker.unconfined-allowed`, so a compliance
+  // officer sees every run that weakened the confinement of hostile files.
+  Status RecordUnconfinedWorkersAllowed();
+
   // Rewraps the master key under a new passphrase; no object or row is touched.
   Status ChangePassphrase(std::string_view new_passphrase);
 
