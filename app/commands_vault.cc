@@ -138,6 +138,8 @@ void AddVaultCommands(CLI::App& app, Context& ctx) {
   passwd->callback(
       [&ctx, new_file] { ctx.action = [&ctx, new_file] { return Passwd(ctx, *new_file); }; });
 
+  AddSettingsCommand(*vault, ctx);
+
   auto quick = std::make_shared<bool>(false);
   auto* verify = vault->add_subcommand(
       "verify", "decrypt and authenticate every object; exit 3 naming what is damaged");

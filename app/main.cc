@@ -81,6 +81,7 @@ int main(int argc, char** argv) {
   app::AddDocumentCommands(cli, ctx);
   app::AddAuditCommands(cli, ctx);
   app::AddDicomCommands(cli, ctx);
+  app::AddConsentCommands(cli, ctx);
 
   try {
     cli.parse(argc, argv);

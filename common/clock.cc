@@ -2,6 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <cstdlib>
+#include <ctime>
+#include <fstream>
+#include <optional>
+
 namespace dossier {
 namespace {
 
@@ -48,6 +53,43 @@ std::optional<std::string> ParseDate(std::string_view text) {
   const year_month_day ymd{year{y}, month{m}, day{d}};
   if (!ymd.ok() || y < 1900) return std::nullopt;
   return std::string(text);
+}
+
+std::string FormatLocalDate(std::chrono::system_clock::time_point t, const std::string& tz) {
+  const char* old = std::getenv("TZ");
+  const std::optional<std::string> saved = old ? std::optional<std::string>(old) : std::nullopt;
+  ::setenv("TZ", tz.empty() ? "UTC" : tz.c_str(), 1);
+  ::tzset();
+  const std::time_t secs = std::chrono::system_clock::to_time_t(t);
+  std::tm local{};
+  ::localtime_r(&secs, &local);
+  if (saved) {
+    ::setenv("TZ", saved->c_str(), 1);
+  } else {
+    ::unsetenv("TZ");
+  }
+  ::tzset();
+  return fmt::format("{:04}-{:02}-{:02}", local.tm_year + 1900, local.tm_mon + 1, local.tm_mday);
+}
+
+std::string SystemTimeZone() {
+  if (const char* tz = std::getenv("TZ"); tz != nullptr && *tz != '\0') {
+    return *tz == ':' ? tz + 1 : tz;
+  }
+  std::ifstream in("/etc/timezone");
+  std::string line;
+  if (std::getline(in, line) && !line.empty()) return line;
+  return "UTC";
+}
+
+std::string AddDays(const std::string& date, int days) {
+  using namespace std::chrono;
+  const year_month_day ymd{year{std::stoi(date.substr(0, 4))},
+                           month{static_cast<unsigned>(std::stoi(date.substr(5, 2)))},
+                           day{static_cast<unsigned>(std::stoi(date.substr(8, 2)))}};
+  const year_month_day out{sys_days{ymd} + std::chrono::days{days}};
+  return fmt::format("{:04}-{:02}-{:02}", int(out.year()), unsigned(out.month()),
+                     unsigned(out.day()));
 }
 
 }  // namespace dossier

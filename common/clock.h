@@ -20,6 +20,13 @@ class Clock {
 std::string FormatUtc(std::chrono::system_clock::time_point t);
 // Today's date in UTC: "2026-11-22".
 std::string FormatDate(std::chrono::system_clock::time_point t);
+// The calendar date at `t` in the IANA time zone `tz` ("Europe/Moscow"; "" or unknown: UTC).
+// Sets and restores $TZ: not thread-safe.
+std::string FormatLocalDate(std::chrono::system_clock::time_point t, const std::string& tz);
+// The system's time zone name ($TZ, else /etc/timezone, else "UTC").
+std::string SystemTimeZone();
+// `date` (YYYY-MM-DD, valid) plus `days`.
+std::string AddDays(const std::string& date, int days);
 
 // Accepts a calendar date "YYYY-MM-DD" that exists (no 2026-02-30); returns it normalised.
 std::optional<std::string> ParseDate(std::string_view text);

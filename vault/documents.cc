@@ -16,8 +16,6 @@ using internal::Transaction;
 
 namespace {
 
-constexpr std::string_view kCategories[] = {"epicrisis", "conclusion", "lab", "imaging", "other"};
-
 class DocumentWriterImpl final : public DocumentWriter {
  public:
   DocumentWriterImpl(Vault::Impl& v, NewDocument doc, std::string patient_id, std::string object_id,
@@ -175,20 +173,66 @@ Result<DocumentRecord> Vault::GetDocument(const std::string& doc_id) {
   return ReadDocRow(*impl_, s);
 }
 
+namespace {
+
+// Sets the category and records how it was decided, in the caller's transaction.
+Status WriteCategory(Vault::Impl& v, const std::string& doc_id, Category category,
+                     const std::string& source, const std::string& reason) {
+  DOSSIER_ASSIGN_OR_RETURN(Stmt s, v.db_.Prepare("UPDATE documents SET category = ? WHERE id = ?"));
+  s.Bind(1, ToString(category)).Bind(2, doc_id);
+  DOSSIER_RETURN_IF_ERROR(s.Run());
+  DOSSIER_ASSIGN_OR_RETURN(Stmt how,
+                           v.db_.Prepare("INSERT INTO document_categories(doc_id, source, reason) "
+                                         "VALUES (?1, ?2, ?3) ON CONFLICT(doc_id) DO UPDATE SET "
+                                         "source = excluded.source, reason = excluded.reason"));
+  how.Bind(1, doc_id).Bind(2, source).Bind(3, reason);
+  DOSSIER_RETURN_IF_ERROR(how.Run());
+  DOSSIER_RETURN_IF_ERROR(v.SealRows(internal::RowTable::kDocuments, "id = ?1", {doc_id}));
+  return v.SealRows(internal::RowTable::kDocumentCategories, "doc_id = ?1", {doc_id});
+}
+
+}  // namespace
+
 Status Vault::SetCategory(const std::string& doc_id, const std::string& category) {
-  if (std::find(std::begin(kCategories), std::end(kCategories), category) ==
-      std::end(kCategories)) {
-    return InvalidArgument("unknown category `" + category +
-                           "`: use epicrisis, conclusion, lab, imaging or other");
+  const std::optional<Category> c = ParseCategory(category);
+  if (!c) {
+    return InvalidArgument("unknown category `" + category + "`: use one of " + AllCategoryNames());
   }
   DOSSIER_ASSIGN_OR_RETURN(DocumentRecord d, GetDocument(doc_id));
+  if (d.status != "stored") return Rejected("document " + doc_id + " was erased");
   DOSSIER_ASSIGN_OR_RETURN(auto tx, Impl::Tx::Begin(*impl_));
-  DOSSIER_ASSIGN_OR_RETURN(Stmt s,
-                           impl_->db_.Prepare("UPDATE documents SET category = ? WHERE id = ?"));
-  s.Bind(1, category).Bind(2, doc_id);
-  DOSSIER_RETURN_IF_ERROR(s.Run());
-  DOSSIER_RETURN_IF_ERROR(impl_->SealRows(internal::RowTable::kDocuments, "id = ?1", {doc_id}));
+  DOSSIER_RETURN_IF_ERROR(WriteCategory(*impl_, doc_id, *c, "manager", "set by a manager"));
   DOSSIER_RETURN_IF_ERROR(impl_->Audit("document.categorize", {doc_id}, d.patient_id));
+  return tx.Commit();
+}
+
+Result<CategoryRecord> Vault::GetCategory(const std::string& doc_id) {
+  DOSSIER_ASSIGN_OR_RETURN(DocumentRecord d, GetDocument(doc_id));
+  DOSSIER_RETURN_IF_ERROR(
+      impl_->CheckRows(internal::RowTable::kDocumentCategories, "doc_id = ?1", {doc_id}));
+  CategoryRecord r;
+  r.category = ParseCategory(d.category).value_or(Category::kOther);
+  DOSSIER_ASSIGN_OR_RETURN(
+      Stmt s,
+      impl_->db_.Prepare("SELECT source, reason FROM document_categories WHERE doc_id = ?"));
+  s.Bind(1, doc_id);
+  DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
+  if (row) {
+    r.source = s.Text(0);
+    r.reason = s.Text(1);
+  } else {
+    // Before categories were recorded, anything but `other` was a manager's choice.
+    r.source = r.category == Category::kOther ? "default" : "manager";
+  }
+  return r;
+}
+
+Status Vault::InferCategory(const std::string& doc_id, Category category,
+                            const std::string& reason) {
+  DOSSIER_ASSIGN_OR_RETURN(CategoryRecord current, GetCategory(doc_id));
+  if (current.source == "manager") return Status::Ok();  // a manager's choice always wins
+  DOSSIER_ASSIGN_OR_RETURN(auto tx, Impl::Tx::Begin(*impl_));
+  DOSSIER_RETURN_IF_ERROR(WriteCategory(*impl_, doc_id, category, "inferred", reason));
   return tx.Commit();
 }
 

@@ -125,7 +125,9 @@ Status Vault::ErasePatient(const std::string& patient_id) {
   std::vector<std::string> objects;
   {
     DOSSIER_ASSIGN_OR_RETURN(
-        Stmt s, impl_->db_.Prepare("SELECT object_id FROM documents WHERE patient_id = ?"));
+        Stmt s, impl_->db_.Prepare("SELECT object_id FROM documents WHERE patient_id = ?1 UNION "
+                                   "SELECT scan_object_id FROM consents WHERE patient_id = ?1 "
+                                   "AND scan_object_id IS NOT NULL"));
     s.Bind(1, patient_id);
     for (;;) {
       DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
@@ -138,6 +140,9 @@ Status Vault::ErasePatient(const std::string& patient_id) {
     for (const char* sql :
          {"UPDATE patients SET wrapped_key = NULL, name_enc = NULL, birth_date_enc = NULL, "
           "phone_enc = NULL, email_enc = NULL, erased_at = ?2 WHERE id = ?1",
+          "UPDATE consents SET representative_enc = NULL, authority_enc = NULL, "
+          "scan_wrapped_key = NULL, scan_digest_enc = NULL, revocation_reason_enc = NULL "
+          "WHERE patient_id = ?1",
           "UPDATE cases SET goal_enc = NULL, question_enc = NULL, status = 'erased' "
           "WHERE patient_id = ?1",
           "UPDATE documents SET name_enc = NULL, wrapped_key = NULL, content_mac = NULL, "

@@ -27,6 +27,14 @@ const Covered& Describe(RowTable t) {
       {"dicom_studies", "study", "id", "case_id"},
       {"dicom_series", "series", "id", "study_id, case_id, mismatch, preview_enc IS NULL"},
       {"dicom_instances", "DICOM instance", "doc_id", "doc_id, series_id, number"},
+      {"document_categories", "the category of document", "doc_id", "source, reason"},
+      {"clinics", "clinic", "id", "name, country, email, note, created_at"},
+      {"consents", "consent", "id",
+       "patient_id, clinic_id, purposes, categories, actions, valid_from, valid_until, signed, "
+       "representative_enc IS NULL, scan_object_id, scan_wrapped_key IS NULL, scan_size, "
+       "scan_stored_size, scan_kind, recorded_by, recorded_at, revoked_at, revocation_received, "
+       "destruction_due"},
+      {"settings", "setting", "key", "value"},
   };
   return kTables[static_cast<int>(t)];
 }

@@ -348,7 +348,9 @@ Status Vault::Impl::SealPatientRows(const std::string& patient_id) {
       SealRows(RowTable::kDicomStudies, std::string("case_id IN ") + kCases, id));
   DOSSIER_RETURN_IF_ERROR(
       SealRows(RowTable::kDicomSeries, std::string("case_id IN ") + kCases, id));
-  return SealRows(RowTable::kDicomInstances, std::string("doc_id IN ") + kDocs, id);
+  DOSSIER_RETURN_IF_ERROR(
+      SealRows(RowTable::kDicomInstances, std::string("doc_id IN ") + kDocs, id));
+  return SealRows(RowTable::kConsents, "patient_id = ?1", id);
 }
 
 Status Vault::Impl::LoadOrCreateRowKey() {
@@ -412,7 +414,9 @@ Status Vault::Impl::SweepOrphans() {
   // An erased document's object is an orphan too: erasure deletes it after its commit, and a
   // crash in between leaves it to this sweep.
   DOSSIER_ASSIGN_OR_RETURN(Stmt s,
-                           db_.Prepare("SELECT object_id FROM documents WHERE status != 'erased'"));
+                           db_.Prepare("SELECT object_id FROM documents WHERE status != 'erased' "
+                                       "UNION SELECT scan_object_id FROM consents WHERE "
+                                       "scan_wrapped_key IS NOT NULL"));
   for (;;) {
     DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) break;

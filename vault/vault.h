@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "common/category.h"
 #include "common/clock.h"
 #include "common/content_digest.h"
 #include "common/file_io.h"
@@ -208,6 +209,68 @@ struct VerifyReport {
 
 using ProgressFn = std::function<void(uint64_t done, uint64_t total)>;
 
+// The operator's settings (the company that coordinates the travel). Organisation data, not
+// personal data: kept in the clear, covered by row MACs.
+struct VaultSettings {
+  std::string operator_name;     // the company, named in consents
+  std::string operator_country;  // ISO 3166-1 alpha-2: a recipient elsewhere is cross-border
+  std::string time_zone;         // IANA name; consent dates are calendar dates here
+};
+
+// A clinic: an organisation, not a person, so its fields are stored in the clear.
+struct ClinicInfo {
+  std::string name;     // unique, exact
+  std::string country;  // ISO 3166-1 alpha-2, upper case
+  std::string email;
+  std::string note;
+};
+struct ClinicRecord {
+  std::string id;  // "cli_…"
+  std::string created_at;
+  ClinicInfo info;
+};
+
+// A consent to process and transfer a patient's health data (152-FZ art. 9 part 4; HL7 FHIR
+// R4 Consent). Never edited: revocation is recorded beside it.
+struct NewConsent {
+  std::string patient_id;
+  std::string clinic_id;
+  std::vector<Purpose> purposes;     // at least one
+  std::vector<Category> categories;  // at least one
+  std::string valid_from;            // YYYY-MM-DD, inclusive (default: today)
+  std::string valid_until;           // YYYY-MM-DD, inclusive, not in the past
+  std::string signed_how = "paper";  // paper | electronic
+  std::string representative;        // "" : the patient signed; else with `authority`
+  std::string authority;             // the document that authorises the representative
+  std::vector<uint8_t> scan;         // the signed scan; empty: none
+  std::string scan_kind;             // pdf | jpeg | png | tiff, with a scan
+};
+enum class ConsentState { kActive, kNotYetValid, kExpired, kRevoked };
+std::string_view ToString(ConsentState s);
+struct ConsentRecord {
+  std::string id;  // "con_…"
+  std::string patient_id, clinic_id;
+  std::vector<Purpose> purposes;
+  std::vector<Category> categories;
+  std::string actions;  // "transfer,storage"
+  std::string valid_from, valid_until, signed_how;
+  std::string representative, authority;  // decrypted; empty when the patient signed
+  bool has_scan = false;
+  std::string scan_kind, scan_sha256_hex;
+  uint64_t scan_size = 0;
+  std::string recorded_by, recorded_at;
+  std::string revoked_at, revocation_received, revocation_reason, destruction_due;
+  // On `date` (YYYY-MM-DD): revoked wins, then the validity period.
+  ConsentState StateOn(const std::string& date) const;
+};
+
+// How a document's category was decided.
+struct CategoryRecord {
+  Category category = Category::kOther;
+  std::string source;  // default | inferred | manager
+  std::string reason;  // our fixed words ("DICOM image", "first page says «выписной эпикриз»")
+};
+
 class Vault {
  public:
   // Creates a new vault in `dir` (which must not exist or be empty).
@@ -299,6 +362,35 @@ class Vault {
   // is the key: nothing else is stored. It only maps UIDs, so it may be handed to the
   // confined export worker.
   Result<SecureBuffer> ExportUidKey(const std::string& case_id);
+
+  // The operator's settings (defaults: empty names, the system's time zone); audited when set.
+  Result<VaultSettings> GetSettings();
+  Status SetSettings(const VaultSettings& settings);
+  // Today's date in the vault's time zone (YYYY-MM-DD).
+  Result<std::string> Today();
+
+  // Clinics (Clinic requests 1/3). kRejected for a name already registered; kInvalidArgument
+  // for a malformed country or e-mail, naming the field.
+  Result<std::string> AddClinic(const ClinicInfo& info);
+  Result<std::vector<ClinicRecord>> ListClinics();
+  Status EditClinic(const std::string& clinic_id, const ClinicInfo& info);
+  // A clinic by id or exact registered name; kNotFound naming up to three close matches.
+  Result<ClinicRecord> FindClinic(const std::string& id_or_name);
+
+  // Consents. AddConsent checks every field (kRejected naming it; nothing stored on error),
+  // stores the scan sealed under the patient's key, and audits `consent.add`.
+  Result<std::string> AddConsent(const NewConsent& consent);
+  Result<std::vector<ConsentRecord>> ListConsents(const std::optional<std::string>& patient_id);
+  Result<ConsentRecord> GetConsent(const std::string& consent_id);
+  // Records a withdrawal received on `received` (YYYY-MM-DD; default today): blocks new
+  // exports at once; destruction is due 30 days after receipt. kRejected if already revoked.
+  Status RevokeConsent(const std::string& consent_id, const std::string& reason,
+                       const std::string& received);
+
+  // A document's category and how it was decided.
+  Result<CategoryRecord> GetCategory(const std::string& doc_id);
+  // Ingest's inference: ignored (Ok) when a manager already chose.
+  Status InferCategory(const std::string& doc_id, Category category, const std::string& reason);
 
   // Decrypts a document into `sink`, authenticating every chunk. Audited before the first
   // byte leaves: the `document.read` event is committed first (inside a batch: recorded in

@@ -29,10 +29,18 @@ enum class RowTable {
   kDicomStudies,
   kDicomSeries,
   kDicomInstances,
+  kDocumentCategories,
+  kClinics,
+  kConsents,
+  kSettings,
 };
 inline constexpr RowTable kAllRowTables[] = {
-    RowTable::kPatients,     RowTable::kCases,       RowTable::kDocuments,      RowTable::kPages,
-    RowTable::kDicomStudies, RowTable::kDicomSeries, RowTable::kDicomInstances,
+    RowTable::kPatients,       RowTable::kCases,
+    RowTable::kDocuments,      RowTable::kPages,
+    RowTable::kDicomStudies,   RowTable::kDicomSeries,
+    RowTable::kDicomInstances, RowTable::kDocumentCategories,
+    RowTable::kClinics,        RowTable::kConsents,
+    RowTable::kSettings,
 };
 
 // (Re)computes the MAC of every row of `table` matching `where` (SQL over the table's
