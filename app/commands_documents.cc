@@ -215,6 +215,8 @@ Status Docs(const Context& ctx, const std::string& case_id) {
                      {"kind", d.kind},
                      {"size", d.size},
                      {"category", d.category},
+                     {"category_source", d.category_source},
+                     {"category_reason", d.category_reason},
                      {"status", d.status},
                      {"added", d.added_at},
                      {"case", d.case_id},
@@ -228,6 +230,9 @@ Status Docs(const Context& ctx, const std::string& case_id) {
                      {"name", SeriesLine(f.modality, static_cast<int>(s.record->doc_ids.size()),
                                          f.study_date, f.series_description, f.object_kind)},
                      {"kind", "dicom-series"},
+                     {"category", "imaging"},
+                     {"category_source", "inferred"},
+                     {"category_reason", "DICOM images"},
                      {"status", "stored"},
                      {"object_kind", f.object_kind},
                      {"modality", f.modality},
@@ -260,6 +265,9 @@ Status Docs(const Context& ctx, const std::string& case_id) {
     std::printf("%-14s %-8s %10s  %-10s %-7s %-11s %-20s %s\n", d.id.c_str(), d.kind.c_str(),
                 HumanSize(d.size).c_str(), d.category.c_str(), d.status.c_str(),
                 d.verdict.empty() ? "-" : d.verdict.c_str(), d.added_at.c_str(), d.name.c_str());
+    if (d.category_source == "inferred") {
+      std::printf("%14s category %s: %s\n", "", d.category.c_str(), d.category_reason.c_str());
+    }
     if (d.verdict.empty() || d.verdict == "printed" || d.verdict == "blank") continue;
     // The pages that need attention, as the patient was told at upload.
     DOSSIER_ASSIGN_OR_RETURN(auto pages, v->GetPages(d.id, false));
@@ -397,7 +405,9 @@ void AddDocumentCommands(CLI::App& app, Context& ctx) {
   auto cat = std::make_shared<std::array<std::string, 2>>();
   auto* setcat = docs->add_subcommand("set-category", "set a document's category");
   setcat->add_option("DOC", (*cat)[0], "document id")->required();
-  setcat->add_option("CATEGORY", (*cat)[1], "epicrisis | conclusion | lab | imaging | other")
+  setcat
+      ->add_option("CATEGORY", (*cat)[1],
+                   AllCategoryNames() + " (always wins over an inferred one)")
       ->required();
   setcat->callback(
       [&ctx, cat] { ctx.action = [&ctx, cat] { return SetCategory(ctx, (*cat)[0], (*cat)[1]); }; });

@@ -112,7 +112,9 @@ class DocumentWriterImpl final : public DocumentWriter {
 
 constexpr const char* kDocColumns =
     "SELECT id, case_id, patient_id, object_id, name_enc, kind, category, status, added_at, "
-    "size, stored_size, wrapped_key, verdict, pages FROM documents";
+    "size, stored_size, wrapped_key, verdict, pages, "
+    "(SELECT source || char(0) || reason FROM document_categories WHERE doc_id = id) "
+    "FROM documents";
 
 Result<DocumentRecord> ReadDocRow(Vault::Impl& v, const Stmt& s) {
   DocumentRecord d;
@@ -128,6 +130,14 @@ Result<DocumentRecord> ReadDocRow(Vault::Impl& v, const Stmt& s) {
   d.stored_size = static_cast<uint64_t>(s.Int(10));
   d.verdict = s.Text(12);
   d.pages = static_cast<int>(s.Int(13));
+  if (s.IsNull(14)) {  // before categories were recorded, anything but `other` was a manager's
+    d.category_source = d.category == "other" ? "default" : "manager";
+  } else {
+    const std::string how = s.Text(14);
+    const size_t nul = how.find('\0');
+    d.category_source = how.substr(0, nul);
+    d.category_reason = nul == std::string::npos ? "" : how.substr(nul + 1);
+  }
   if (d.status != "erased") {
     DOSSIER_ASSIGN_OR_RETURN(d.name,
                              v.OpenField(d.patient_id, "documents.name", d.id, s.Blob(4), true));
@@ -155,6 +165,9 @@ Result<std::vector<DocumentRecord>> Vault::ListDocuments(const std::string& case
   DOSSIER_ASSIGN_OR_RETURN(CaseRecord c, GetCase(case_id));
   DOSSIER_RETURN_IF_ERROR(
       impl_->CheckRows(internal::RowTable::kDocuments, "case_id = ?1", {case_id}));
+  DOSSIER_RETURN_IF_ERROR(
+      impl_->CheckRows(internal::RowTable::kDocumentCategories,
+                       "doc_id IN (SELECT id FROM documents WHERE case_id = ?1)", {case_id}));
   DOSSIER_ASSIGN_OR_RETURN(
       Stmt s, impl_->db_.Prepare(std::string(kDocColumns) + " WHERE case_id = ? ORDER BY rowid"));
   s.Bind(1, case_id);
@@ -166,6 +179,8 @@ Result<std::vector<DocumentRecord>> Vault::ListDocuments(const std::string& case
 
 Result<DocumentRecord> Vault::GetDocument(const std::string& doc_id) {
   DOSSIER_RETURN_IF_ERROR(impl_->CheckRows(internal::RowTable::kDocuments, "id = ?1", {doc_id}));
+  DOSSIER_RETURN_IF_ERROR(
+      impl_->CheckRows(internal::RowTable::kDocumentCategories, "doc_id = ?1", {doc_id}));
   DOSSIER_ASSIGN_OR_RETURN(Stmt s, impl_->db_.Prepare(std::string(kDocColumns) + " WHERE id = ?"));
   s.Bind(1, doc_id);
   DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
@@ -208,23 +223,8 @@ Status Vault::SetCategory(const std::string& doc_id, const std::string& category
 
 Result<CategoryRecord> Vault::GetCategory(const std::string& doc_id) {
   DOSSIER_ASSIGN_OR_RETURN(DocumentRecord d, GetDocument(doc_id));
-  DOSSIER_RETURN_IF_ERROR(
-      impl_->CheckRows(internal::RowTable::kDocumentCategories, "doc_id = ?1", {doc_id}));
-  CategoryRecord r;
-  r.category = ParseCategory(d.category).value_or(Category::kOther);
-  DOSSIER_ASSIGN_OR_RETURN(
-      Stmt s,
-      impl_->db_.Prepare("SELECT source, reason FROM document_categories WHERE doc_id = ?"));
-  s.Bind(1, doc_id);
-  DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
-  if (row) {
-    r.source = s.Text(0);
-    r.reason = s.Text(1);
-  } else {
-    // Before categories were recorded, anything but `other` was a manager's choice.
-    r.source = r.category == Category::kOther ? "default" : "manager";
-  }
-  return r;
+  return CategoryRecord{ParseCategory(d.category).value_or(Category::kOther), d.category_source,
+                        d.category_reason};
 }
 
 Status Vault::InferCategory(const std::string& doc_id, Category category,

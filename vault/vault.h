@@ -108,7 +108,9 @@ struct DocumentRecord {
   std::string name;  // original file name; empty when erased
   std::string kind;
   std::string category;
-  std::string status;  // stored | erased
+  std::string category_source;  // default | inferred | manager (CategoryRecord)
+  std::string category_reason;  // our fixed words: why it was inferred
+  std::string status;           // stored | erased
   std::string added_at;
   uint64_t size = 0;         // plaintext bytes
   uint64_t stored_size = 0;  // bytes on disk
