@@ -17,8 +17,11 @@ rm -rf "$DOSSIER_VAULT" "$DOSSIER_PASSPHRASE_FILE" demo-checkpoint.txt demo-disc
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 step "dossier init"
 $dossier init
-step "dossier patient add"
-patient=$($dossier patient add --name "Иванов Иван Петрович" --birth-date 1980-02-01 --phone "+7 900 123-45-67")
+step "dossier vault settings   (the operator named in consents)"
+$dossier vault settings --operator "MedTravel Coordination LLC" --country RU --time-zone Europe/Moscow
+step "dossier patient add --from -   (the name stays off the command line)"
+patient=$(printf '{"name": "Иванов Иван Петрович", "birth_date": "1980-02-01", "phone": "+7 900 123-45-67"}' |
+  $dossier patient add --from -)
 echo "$patient"
 step "dossier case open"
 case_id=$($dossier case open --patient "$patient" --goal "Neurosurgical consultation: L4-L5 disc herniation" \
@@ -29,6 +32,11 @@ $dossier ingest --case "$case_id" samples/upload
 step "dossier ingest --case $case_id demo-disc.iso   (a synthetic CT disc: 40 images, DICOMDIR, viewer)"
 ./build/samples/make_ct_disc --out demo-disc.iso --instances 40 --size 256 >/dev/null
 $dossier ingest --case "$case_id" demo-disc.iso | tail -4
+step "dossier clinic add; dossier consent add   (what a transfer needs, recorded)"
+clinic=$($dossier clinic add "Charité – Universitätsmedizin Berlin" --country DE --email international@charite.de)
+consent=$($dossier consent add --patient "$patient" --recipient "$clinic" --purpose second-opinion \
+  --categories epicrisis,conclusion,imaging --until "$(date -d '+6 months' +%F)" --scan samples/upload/epicrisis.pdf)
+$dossier consent list --patient "$patient"
 step "dossier docs --case $case_id"
 $dossier docs --case "$case_id"
 step "dossier vault verify"
