@@ -131,6 +131,11 @@ TEST_F(ConsentTest, AConsentIsRecordedWithItsScanShownAndRevoked) {
   EXPECT_EQ(c["scan"]["sha256"].get<std::string>().size(), 64u);
   EXPECT_EQ(c["recorded_by"], "tester");
 
+  // The scan is an object of the vault's: verified like a document, never an orphan.
+  RunResult verify = Run({"vault", "verify"});
+  EXPECT_EQ(verify.exit_code, 0) << verify.out;
+  EXPECT_EQ(verify.out, "decrypted and authenticated 1 document(s): all intact\n");
+
   RunResult listed = Run({"consent", "list", "--active"});
   EXPECT_NE(listed.out.find(id + "  " + patient_ + "  " + clinic_ +
                             "  2026-01-01  2099-12-31  "

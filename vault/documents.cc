@@ -287,8 +287,14 @@ Result<VerifyReport> Vault::Verify(bool quick, const ProgressFn& progress) {
     DOSSIER_RETURN_IF_ERROR(impl_->CheckRows(t, "1", {}));
   }
   DOSSIER_ASSIGN_OR_RETURN(
-      Stmt s, impl_->db_.Prepare("SELECT id, patient_id, object_id, status, size, stored_size, "
-                                 "wrapped_key, case_id FROM documents ORDER BY id"));
+      Stmt s, impl_->db_.Prepare(
+                  "SELECT id, patient_id, object_id, status, size, stored_size, wrapped_key, "
+                  "case_id FROM documents UNION ALL "
+                  // A consent's signed scan is an object like a document's (vault/consents.cc).
+                  "SELECT id, patient_id, scan_object_id, CASE WHEN scan_wrapped_key IS NULL "
+                  "THEN 'erased' ELSE 'stored' END, scan_size, scan_stored_size, "
+                  "scan_wrapped_key, 'consent' FROM consents WHERE scan_object_id IS NOT NULL "
+                  "ORDER BY 1"));
   struct Row {
     std::string id, patient, object, status;
     uint64_t size, stored;
