@@ -354,14 +354,7 @@ TEST_F(AuditTest, NoCheckpointIsWrittenOfALogThatFailsVerification) {
 // the migrations' on every open: nothing planted runs, nothing reads past it.
 class SchemaTest : public AuditTest {
  protected:
-  void Plant(const std::string& sql) {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open((vault_ / "catalog.db").c_str(), &db), SQLITE_OK);
-    char* err = nullptr;
-    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << err;
-    sqlite3_free(err);
-    sqlite3_close(db);
-  }
+  void Plant(const std::string& sql) { testing::RunSql(vault_ / "catalog.db", sql); }
   void ExpectRefused(const std::string& what) {
     const std::string message = "the catalog's schema was changed outside Dossier: " + what +
                                 "; restore the vault from a backup";

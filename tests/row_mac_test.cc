@@ -64,14 +64,7 @@ class RowMacTest : public testing::TempDirTest {
     return stored.ok() ? stored->doc_id : "";
   }
 
-  void Tamper(const std::string& sql) {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open((vault_ / "catalog.db").c_str(), &db), SQLITE_OK);
-    char* err = nullptr;
-    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << err;
-    sqlite3_free(err);
-    sqlite3_close(db);
-  }
+  void Tamper(const std::string& sql) { testing::RunSql(vault_ / "catalog.db", sql); }
 
   fs::path vault_;
   Actor actor_{"alice", "operator"};

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sodium.h>
+#include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -91,6 +92,16 @@ RunResult RunDossierWithInput(const fs::path& vault, const fs::path& pass_file,
 int SpawnDossier(const fs::path& vault, const fs::path& pass_file,
                  const std::vector<std::string>& args, const fs::path& log) {
   return Spawn(vault, pass_file, args, log, fs::path(log.string() + ".err"));
+}
+
+void RunSql(const fs::path& catalog, const std::string& sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(catalog.c_str(), &db), SQLITE_OK);
+  char* err = nullptr;
+  EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK)
+      << (err ? err : "") << " in: " << sql;
+  sqlite3_free(err);
+  sqlite3_close(db);
 }
 
 void WriteFile(const fs::path& path, std::string_view content) {

@@ -71,6 +71,9 @@ int SpawnDossier(const fs::path& vault, const fs::path& pass_file,
                  const std::vector<std::string>& args, const fs::path& log);
 
 void WriteFile(const fs::path& path, std::string_view content);
+// Runs `sql` on a catalog as an attacker with file access would (no Dossier code involved);
+// a failing statement fails the test.
+void RunSql(const fs::path& catalog, const std::string& sql);
 std::string ReadFile(const fs::path& path);
 // `size` bytes of deterministic pseudo-random data from `seed`.
 std::string PseudoRandom(size_t size, uint64_t seed);
