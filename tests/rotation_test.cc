@@ -199,6 +199,12 @@ TEST_F(RotationTest, PasswdRotatesTheMasterKeyAndAnOldKeyFileNoLongerOpensTheVau
   ASSERT_EQ(failed.size(), 2u);  // the old passphrase above, then these two
   EXPECT_EQ(failed[1].purpose.rfind("count=2 ", 0), 0u) << failed[1].purpose;
   ExpectLogIntact();
+
+  // The fingerprint that tells key files apart cannot be removed to have any key file accepted.
+  Tamper(vault_, "DELETE FROM meta WHERE key = 'master_key_id'");
+  auto no_id = Vault::Open(vault_, kNewPassphrase, actor_, options_);
+  EXPECT_EQ(no_id.status().code(), StatusCode::kCorrupt);
+  EXPECT_EQ(no_id.status().message(), "the catalog has no `master_key_id` entry");
 }
 
 TEST_F(RotationTest, DerivedSecretsOfAnOlderVaultAreSealedOnceWithTheirValues) {

@@ -201,9 +201,18 @@ Status Vault::Impl::FinishRotation(bool from_staged) {
     if (ec) return IoError("cannot remove " + staged.string() + ": " + ec.message());
     return SyncDir(dir_);
   };
-  // A vault without the id has never rotated (LoadSecrets upgrades it); one with it is sealed
-  // for exactly one master key.
-  if (id == meta.end() || id->second == internal::MasterKeyId(master_key_)) {
+  // A vault with sealed secrets is sealed for exactly one master key, named by the id; one
+  // without them has never rotated (LoadSecrets upgrades it), so only vault.key counts. A
+  // staged key file is installed only when the catalog names its key.
+  bool current = false;
+  if (id != meta.end()) {
+    current = id->second == internal::MasterKeyId(master_key_);
+  } else if (meta.count(internal::kContentMacKey.meta_key) != 0) {
+    return Corrupt("the catalog has no `master_key_id` entry");
+  } else {
+    current = !from_staged;
+  }
+  if (current) {
     if (from_staged && has_staged) {
       DOSSIER_RETURN_IF_ERROR(install());  // committed, vault.key not yet replaced
     } else if (has_staged) {

@@ -1,4 +1,5 @@
-// Creating, unlocking and re-keying a vault; the key hierarchy; the audit hook.
+// Creating and unlocking a vault; patient keys and fields; the audit hook. The key file and
+// the sealed secrets, with the key rotation, are in keys.cc and secrets.cc.
 #include "vault/vault.h"
 
 #include <fmt/format.h>
