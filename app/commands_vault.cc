@@ -63,7 +63,10 @@ Status Passwd(const Context& ctx, const std::string& new_file) {
   DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
   DOSSIER_ASSIGN_OR_RETURN(SecretString next, ReadPassphrase({new_file}, "New passphrase: ", true));
   DOSSIER_RETURN_IF_ERROR(v->ChangePassphrase(next.view()));
-  std::printf("passphrase changed; the old one no longer opens %s\n", ctx.vault_dir.c_str());
+  std::printf(
+      "passphrase changed and master key rotated; neither the old passphrase nor an old copy of "
+      "vault.key opens %s\n",
+      ctx.vault_dir.c_str());
   return Status::Ok();
 }
 
@@ -132,7 +135,10 @@ void AddVaultCommands(CLI::App& app, Context& ctx) {
   auto* vault = app.add_subcommand("vault", "change the passphrase or verify every object");
   vault->require_subcommand(1);
   auto new_file = std::make_shared<std::string>();
-  auto* passwd = vault->add_subcommand("passwd", "change the passphrase (rewraps one key)");
+  auto* passwd = vault->add_subcommand(
+      "passwd",
+      "change the passphrase and rotate the master key (every patient key and vault secret\n"
+      "is rewrapped): a leaked passphrase, or an old copy of vault.key, stops opening the vault");
   passwd->add_option("--new-passphrase-file", *new_file,
                      "file holding the new passphrase (default: ask twice)");
   passwd->callback(

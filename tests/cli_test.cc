@@ -474,8 +474,24 @@ TEST_F(CliTest, PassphraseRulesAndWrongPassphraseChangesNothing) {
 
   const fs::path next = dir_ / "next";
   testing::WriteFile(next, "another long passphrase\n");
-  EXPECT_EQ(Run({"vault", "passwd", "--new-passphrase-file", next.string()}).exit_code, 0);
+  const std::string old_key_file = testing::ReadFile(vault_ / "vault.key");
+  RunResult passwd = Run({"vault", "passwd", "--new-passphrase-file", next.string()});
+  EXPECT_EQ(passwd.exit_code, 0) << passwd.err;
+  EXPECT_EQ(passwd.out,
+            "passphrase changed and master key rotated; neither the old passphrase nor an old "
+            "copy of vault.key opens " +
+                vault_.string() + "\n");
   EXPECT_EQ(Run({"patient", "list"}).exit_code, 4);
+  // The old key file put back with the old passphrase: refused, naming the key file.
+  const std::string new_key_file = testing::ReadFile(vault_ / "vault.key");
+  testing::WriteFile(vault_ / "vault.key", old_key_file);
+  RunResult stale = Run({"patient", "list"});
+  EXPECT_EQ(stale.exit_code, 4);
+  EXPECT_EQ(stale.err, "dossier: " + (vault_ / "vault.key").string() +
+                           " is older than the catalog: the master key it holds was rotated by "
+                           "`dossier vault passwd`, so this key file and its passphrase no longer "
+                           "open the vault\n");
+  testing::WriteFile(vault_ / "vault.key", new_key_file);
   EXPECT_EQ(RunDossier(vault_, next, {"patient", "list"}).exit_code, 0);
 }
 

@@ -152,6 +152,8 @@ Result<SecureBuffer> Vault::ExportUidKey(const std::string& case_id) {
   DOSSIER_ASSIGN_OR_RETURN(Impl::CaseRef c, impl_->FindCase(case_id));
   if (c.status == "erased") return Rejected("case " + case_id + " belongs to an erased patient");
   DOSSIER_ASSIGN_OR_RETURN(const Impl::PatientKeys* keys, impl_->Keys(c.patient_id));
+  // Derived from the patient key, which is random and only rewrapped by a key rotation: the
+  // export UIDs of a patient stay the same across `vault passwd` (doc/FORMAT.md).
   return internal::DeriveSubkey(keys->uid, 1, "dsexport");
 }
 

@@ -28,7 +28,8 @@ struct Entry {
 constexpr Entry kEntries[] = {
     {"vault.key", false, false},     {"catalog.db", false, true}, {"catalog.db-wal", false, true},
     {"catalog.db-shm", false, true}, {"audit.pub", false, true},  {"lock", false, false},
-    {"objects", true, false},        {"tmp", true, false}, {"unlock-failures", false, false},
+    {"objects", true, false},        {"tmp", true, false},        {"unlock-failures", false, false},
+    {"vault.key.new", false, false},
 };
 
 Status CheckEntry(const fs::path& path, const struct stat& st) {

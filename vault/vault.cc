@@ -1,17 +1,16 @@
-// Creating, unlocking and re-keying a vault; the key hierarchy; the audit hook.
+// Creating and unlocking a vault; patient keys and fields; the audit hook. The key file and
+// the sealed secrets, with the key rotation, are in keys.cc and secrets.cc.
 #include "vault/vault.h"
 
-#include <fcntl.h>
 #include <fmt/format.h>
 #include <sodium.h>
-#include <sys/file.h>
 #include <unistd.h>
 
-#include <nlohmann/json.hpp>
 #include <set>
 
 #include "common/encoding.h"
 #include "vault/internal/crypto.h"
+#include "vault/internal/keys.h"
 #include "vault/internal/schema.h"
 #include "vault/internal/unlock_failures.h"
 #include "vault/internal/vault_impl.h"
@@ -19,80 +18,11 @@
 namespace dossier::vault {
 
 using internal::Db;
+using internal::KeyFile;
 using internal::Stmt;
 using internal::Transaction;
 
 namespace {
-
-constexpr uint64_t kMinOps = crypto_pwhash_OPSLIMIT_MODERATE;
-constexpr size_t kMinMem = crypto_pwhash_MEMLIMIT_MODERATE;
-
-std::string MasterKeyAd(const std::string& vault_id) { return "dossier-master-key-v1:" + vault_id; }
-std::string SigningKeyAd(const std::string& vault_id) { return "dossier-audit-key-v1:" + vault_id; }
-std::string RowKeyAd(const std::string& vault_id) { return "dossier-row-mac-key-v1:" + vault_id; }
-
-struct KeyFile {
-  std::string vault_id;
-  uint64_t opslimit = 0;
-  size_t memlimit = 0;
-  Bytes salt;
-  Bytes sealed_master;
-};
-
-std::string EncodeKeyFile(const KeyFile& k) {
-  nlohmann::json j = {{"format", "dossier-vault-key"},
-                      {"version", 1},
-                      {"vault_id", k.vault_id},
-                      {"kdf",
-                       {{"alg", "argon2id13"},
-                        {"opslimit", k.opslimit},
-                        {"memlimit", k.memlimit},
-                        {"salt", ToBase64(k.salt)}}},
-                      {"master_key", ToBase64(k.sealed_master)}};
-  return j.dump(2) + "\n";
-}
-
-Result<KeyFile> ReadKeyFile(const fs::path& dir) {
-  const auto path = internal::KeyFilePath(dir);
-  DOSSIER_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(path, 64 << 10));
-  auto j = nlohmann::json::parse(text, nullptr, false);
-  auto bad = [&](const char* why) { return Corrupt(path.string() + " is damaged: " + why); };
-  try {
-    if (!j.is_object() || j.value("format", "") != "dossier-vault-key")
-      return bad("not a key file");
-    if (j.value("version", 0) != 1) return bad("unknown version");
-    KeyFile k;
-    k.vault_id = j.at("vault_id").get<std::string>();
-    const auto& kdf = j.at("kdf");
-    if (kdf.at("alg").get<std::string>() != "argon2id13") return bad("unknown KDF");
-    k.opslimit = kdf.at("opslimit").get<uint64_t>();
-    k.memlimit = kdf.at("memlimit").get<size_t>();
-    auto salt = FromBase64(kdf.at("salt").get<std::string>());
-    auto sealed = FromBase64(j.at("master_key").get<std::string>());
-    if (!salt || !sealed) return bad("bad base64");
-    if (k.opslimit < kMinOps || k.memlimit < kMinMem || k.memlimit > (size_t{4} << 30)) {
-      return bad("KDF parameters out of range");
-    }
-    k.salt = *salt;
-    k.sealed_master = *sealed;
-    return k;
-  } catch (const nlohmann::json::exception&) {
-    return bad("missing or mistyped fields");
-  }
-}
-
-Result<KeyFile> SealMaster(const std::string& vault_id, std::string_view passphrase,
-                           const SecureBuffer& master, uint64_t ops, size_t mem) {
-  KeyFile k;
-  k.vault_id = vault_id;
-  k.opslimit = ops;
-  k.memlimit = mem;
-  k.salt.resize(crypto_pwhash_SALTBYTES);
-  randombytes_buf(k.salt.data(), k.salt.size());
-  DOSSIER_ASSIGN_OR_RETURN(SecureBuffer kek, internal::DeriveKek(passphrase, k.salt, ops, mem));
-  k.sealed_master = internal::Seal(kek, master.span(), MasterKeyAd(vault_id));
-  return k;
-}
 
 Status ConfigureCatalog(Db& db) {
   DOSSIER_ASSIGN_OR_RETURN(Stmt s, db.Prepare("PRAGMA journal_mode = WAL"));
@@ -104,24 +34,6 @@ Status InsertMeta(Db& db, const std::string& key, const std::string& value) {
   DOSSIER_ASSIGN_OR_RETURN(Stmt s, db.Prepare("INSERT INTO meta(key, value) VALUES (?, ?)"));
   s.Bind(1, key).Bind(2, value);
   return s.Run();
-}
-
-Result<int> LockDir(const fs::path& dir) {
-  const auto path = internal::LockPath(dir);
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) return ErrnoError("cannot open lock file", path.string(), errno);
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    if (errno != EWOULDBLOCK) {
-      ::close(fd);
-      return ErrnoError("cannot lock", path.string(), errno);
-    }
-    // Another dossier process has the vault open; wait for it rather than fail.
-    if (::flock(fd, LOCK_EX) != 0) {
-      ::close(fd);
-      return ErrnoError("cannot lock", path.string(), errno);
-    }
-  }
-  return fd;
 }
 
 }  // namespace
@@ -353,41 +265,6 @@ Status Vault::Impl::SealPatientRows(const std::string& patient_id) {
   return SealRows(RowTable::kConsents, "patient_id = ?1", id);
 }
 
-Status Vault::Impl::LoadOrCreateRowKey() {
-  {
-    DOSSIER_ASSIGN_OR_RETURN(Stmt s,
-                             db_.Prepare("SELECT value FROM meta WHERE key = 'row_mac_key'"));
-    DOSSIER_ASSIGN_OR_RETURN(bool found, s.Step());
-    if (found) {
-      auto key =
-          internal::Open(master_key_, FromBase64(s.Text(0)).value_or(Bytes()), RowKeyAd(vault_id_));
-      if (!key.ok()) return Corrupt("the row MAC key in the catalog fails authentication");
-      row_key_ = std::move(key).value();
-      return Status::Ok();
-    }
-  }
-  // Only a vault that never had row MACs is upgraded: the signed log says whether it had
-  // them, so deleting the key to have tampered rows sealed anew is caught here.
-  DOSSIER_ASSIGN_OR_RETURN(auto events, internal::ReadVerifiedEvents(db_));
-  for (const AuditEvent& e : events) {
-    if (e.purpose == internal::kRowMacsMark) {
-      return Corrupt(
-          "the row MAC key was removed from the catalog outside Dossier (the audit log shows "
-          "this vault had one): restore the vault from a backup");
-    }
-  }
-  row_key_ = SecureBuffer::Random(internal::kKeyBytes);
-  DOSSIER_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(db_));
-  DOSSIER_RETURN_IF_ERROR(
-      InsertMeta(db_, "row_mac_key",
-                 ToBase64(internal::Seal(master_key_, row_key_.span(), RowKeyAd(vault_id_)))));
-  for (internal::RowTable t : internal::kAllRowTables) {
-    DOSSIER_RETURN_IF_ERROR(SealRows(t, "1", {}));
-  }
-  DOSSIER_RETURN_IF_ERROR(Audit("vault.upgrade", {vault_id_}, "", "ok", internal::kRowMacsMark));
-  return tx->Commit();
-}
-
 Status Vault::Impl::FoldUnlockFailures() {
   DOSSIER_ASSIGN_OR_RETURN(auto failures, internal::ReadUnlockFailures(dir_));
   if (!failures) return Status::Ok();
@@ -403,7 +280,8 @@ Status Vault::Impl::SweepOrphans() {
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(dir_, ec)) {  // vault.key.tmp_…, audit.pub.tmp_…
     const std::string name = e.path().filename().string();
-    if (name.rfind("vault.key.tmp_", 0) == 0 || name.rfind("audit.pub.tmp_", 0) == 0) {
+    if (name.rfind("vault.key.tmp_", 0) == 0 || name.rfind("vault.key.new.tmp_", 0) == 0 ||
+        name.rfind("audit.pub.tmp_", 0) == 0) {
       fs::remove(e.path(), ec);
     }
   }
@@ -435,7 +313,7 @@ Status Vault::Create(const fs::path& dir_arg, std::string_view passphrase, const
   fs::path dir = dir_arg.lexically_normal();
   if (!dir.has_filename()) dir = dir.parent_path();  // "v2/" names the folder v2
   EnsureSodium();
-  if (options.kdf_opslimit < kMinOps || options.kdf_memlimit < kMinMem) {
+  if (options.kdf_opslimit < internal::kMinKdfOps || options.kdf_memlimit < internal::kMinKdfMem) {
     return InvalidArgument("Argon2id cost below libsodium's MODERATE is not allowed");
   }
   if (passphrase.size() < 8) {
@@ -467,34 +345,25 @@ Status Vault::Create(const fs::path& dir_arg, std::string_view passphrase, const
   crypto_sign_keypair(pk.data(), impl->signing_.secret.data());
 
   Status st = [&]() -> Status {
-    DOSSIER_ASSIGN_OR_RETURN(KeyFile kf, SealMaster(impl->vault_id_, passphrase, impl->master_key_,
-                                                    options.kdf_opslimit, options.kdf_memlimit));
+    DOSSIER_ASSIGN_OR_RETURN(KeyFile kf,
+                             internal::SealMaster(impl->vault_id_, passphrase, impl->master_key_,
+                                                  options.kdf_opslimit, options.kdf_memlimit));
     DOSSIER_RETURN_IF_ERROR(
-        WriteFileDurably(internal::KeyFilePath(staging), AsBytes(EncodeKeyFile(kf))));
+        WriteFileDurably(internal::KeyFilePath(staging), AsBytes(internal::EncodeKeyFile(kf))));
     DOSSIER_ASSIGN_OR_RETURN(impl->db_,
                              Db::Open(internal::CatalogPath(staging), Db::Mode::kReadWriteCreate));
     DOSSIER_RETURN_IF_ERROR(ConfigureCatalog(impl->db_));
     DOSSIER_RETURN_IF_ERROR(internal::Migrate(impl->db_));
     DOSSIER_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(impl->db_));
-    const SecureBuffer sk_key = internal::DeriveSubkey(impl->master_key_, 4, "dsaudit_");
     DOSSIER_RETURN_IF_ERROR(InsertMeta(impl->db_, "vault_id", impl->vault_id_));
     DOSSIER_RETURN_IF_ERROR(InsertMeta(impl->db_, "created_at", impl->Now()));
     DOSSIER_RETURN_IF_ERROR(InsertMeta(impl->db_, "audit_public_key", ToHex(pk)));
-    DOSSIER_RETURN_IF_ERROR(InsertMeta(impl->db_, "audit_signing_key",
-                                       ToBase64(internal::Seal(sk_key, impl->signing_.secret.span(),
-                                                               SigningKeyAd(impl->vault_id_)))));
+    std::vector<std::string> marks;
+    DOSSIER_RETURN_IF_ERROR(impl->SealNewSecrets(&marks));
     DOSSIER_RETURN_IF_ERROR(internal::InitHead(impl->db_, impl->signing_));
-    if (options.legacy_without_row_macs) {
-      DOSSIER_RETURN_IF_ERROR(impl->Audit("vault.create", {impl->vault_id_}, ""));
-    } else {
-      impl->row_key_ = SecureBuffer::Random(internal::kKeyBytes);
-      DOSSIER_RETURN_IF_ERROR(
-          InsertMeta(impl->db_, "row_mac_key",
-                     ToBase64(internal::Seal(impl->master_key_, impl->row_key_.span(),
-                                             RowKeyAd(impl->vault_id_)))));
-      DOSSIER_RETURN_IF_ERROR(
-          impl->Audit("vault.create", {impl->vault_id_}, "", "ok", internal::kRowMacsMark));
-    }
+    std::string purpose;
+    for (const auto& m : marks) purpose += (purpose.empty() ? "" : "; ") + m;
+    DOSSIER_RETURN_IF_ERROR(impl->Audit("vault.create", {impl->vault_id_}, "", "ok", purpose));
     DOSSIER_RETURN_IF_ERROR(tx->Commit());
     DOSSIER_RETURN_IF_ERROR(impl->db_.Exec("PRAGMA wal_checkpoint(TRUNCATE)"));
     impl->db_ = Db();
@@ -524,13 +393,38 @@ Result<std::unique_ptr<Vault>> Vault::Open(const fs::path& dir, std::string_view
   EnsureSodium();
   DOSSIER_RETURN_IF_ERROR(internal::CheckIsVault(dir));
   DOSSIER_RETURN_IF_ERROR(internal::CheckFolder(dir, true).status());
-  DOSSIER_ASSIGN_OR_RETURN(KeyFile kf, ReadKeyFile(dir));
+  auto impl = std::make_unique<Impl>(dir, actor, options);  // closes the lock on every error
+  DOSSIER_ASSIGN_OR_RETURN(KeyFile kf, internal::ReadKeyFile(dir));
+  // A rotation interrupted after it staged its key file: the passphrase may be the new one
+  // (whether that rotation committed is decided below, from the catalog).
+  std::optional<KeyFile> staged;
+  std::error_code ec;
+  if (fs::exists(internal::StagedKeyFilePath(dir), ec)) {
+    const auto path = internal::StagedKeyFilePath(dir);
+    DOSSIER_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(path, 64 << 10));
+    DOSSIER_ASSIGN_OR_RETURN(staged, internal::ParseKeyFile(text, path.string()));
+    if (staged->vault_id != kf.vault_id) {
+      return Corrupt(path.string() + " belongs to vault " + staged->vault_id + ", not " +
+                     kf.vault_id + ": remove it");
+    }
+  }
   // Nothing in the vault but the record of failed unlocks is written before the passphrase
   // is proven right.
-  DOSSIER_ASSIGN_OR_RETURN(SecureBuffer kek,
-                           internal::DeriveKek(passphrase, kf.salt, kf.opslimit, kf.memlimit));
-  auto master = internal::Open(kek, kf.sealed_master, MasterKeyAd(kf.vault_id));
-  if (!master.ok()) {
+  // nullopt: the passphrase does not open `k`.
+  auto unseal = [&](const KeyFile& k) -> Result<std::optional<SecureBuffer>> {
+    DOSSIER_ASSIGN_OR_RETURN(SecureBuffer kek,
+                             internal::DeriveKek(passphrase, k.salt, k.opslimit, k.memlimit));
+    auto m = internal::Open(kek, k.sealed_master, internal::MasterKeyAd(k.vault_id));
+    if (!m.ok()) return std::optional<SecureBuffer>();
+    return std::optional<SecureBuffer>(std::move(m).value());
+  };
+  bool from_staged = false;
+  DOSSIER_ASSIGN_OR_RETURN(std::optional<SecureBuffer> master, unseal(kf));
+  if (!master && staged) {
+    DOSSIER_ASSIGN_OR_RETURN(master, unseal(*staged));
+    from_staged = master.has_value();
+  }
+  if (!master) {
     // The one exception: the time of the failure, for the next unlock to put on record. A
     // folder we cannot write to does not hide the wrong passphrase.
     const Clock& clock = options.clock ? *options.clock : Clock::System();
@@ -538,11 +432,9 @@ Result<std::unique_ptr<Vault>> Vault::Open(const fs::path& dir, std::string_view
     return AuthFailed("wrong passphrase for the vault at " + dir.string());
   }
 
-  auto impl = std::make_unique<Impl>(dir, actor, options);
-  impl->master_key_ = std::move(master).value();
+  impl->master_key_ = std::move(*master);
   impl->vault_id_ = kf.vault_id;
-  impl->mac_key_ = internal::DeriveSubkey(impl->master_key_, 3, "dsmac___");
-  DOSSIER_ASSIGN_OR_RETURN(impl->lock_fd_, LockDir(dir));
+  DOSSIER_ASSIGN_OR_RETURN(impl->lock_fd_, internal::LockVaultDir(dir));
   DOSSIER_ASSIGN_OR_RETURN(impl->db_, Db::Open(internal::CatalogPath(dir), Db::Mode::kReadWrite));
   DOSSIER_RETURN_IF_ERROR(ConfigureCatalog(impl->db_));
   DOSSIER_RETURN_IF_ERROR(internal::CheckSchema(impl->db_));
@@ -552,16 +444,8 @@ Result<std::unique_ptr<Vault>> Vault::Open(const fs::path& dir, std::string_view
     return Corrupt(fmt::format("the catalog belongs to vault {} but the key file to {}", catalog_id,
                                kf.vault_id));
   }
-  DOSSIER_ASSIGN_OR_RETURN(std::string sealed_sk,
-                           internal::ReadMeta(impl->db_, "audit_signing_key"));
-  const SecureBuffer sk_key = internal::DeriveSubkey(impl->master_key_, 4, "dsaudit_");
-  auto sk =
-      internal::Open(sk_key, FromBase64(sealed_sk).value_or(Bytes()), SigningKeyAd(kf.vault_id));
-  if (!sk.ok()) return Corrupt("the audit signing key in the catalog fails authentication");
-  impl->signing_.vault_id = kf.vault_id;
-  impl->signing_.secret = std::move(sk).value();
-  DOSSIER_RETURN_IF_ERROR(internal::CheckSignedHead(impl->db_, impl->signing_));
-  if (!options.legacy_without_row_macs) DOSSIER_RETURN_IF_ERROR(impl->LoadOrCreateRowKey());
+  DOSSIER_RETURN_IF_ERROR(impl->FinishRotation(from_staged));
+  DOSSIER_RETURN_IF_ERROR(impl->LoadSecrets());
   DOSSIER_RETURN_IF_ERROR(impl->FoldUnlockFailures());
   DOSSIER_RETURN_IF_ERROR(impl->objects_.Prepare());
   if (mode == OpenMode::kNormal) {
@@ -585,16 +469,7 @@ Status Vault::ChangePassphrase(std::string_view new_passphrase) {
   if (new_passphrase.size() < 8) {
     return InvalidArgument("the new passphrase is too short: use at least 8 characters");
   }
-  DOSSIER_ASSIGN_OR_RETURN(KeyFile old, ReadKeyFile(impl_->dir_));
-  DOSSIER_ASSIGN_OR_RETURN(
-      KeyFile kf, SealMaster(impl_->vault_id_, new_passphrase, impl_->master_key_,
-                             std::max<uint64_t>(old.opslimit, impl_->options_.kdf_opslimit),
-                             std::max(old.memlimit, impl_->options_.kdf_memlimit)));
-  // The key file is replaced first: if the audit event then fails, the new passphrase works
-  // and the old one does not, which is what the operator asked for.
-  DOSSIER_RETURN_IF_ERROR(
-      WriteFileDurably(internal::KeyFilePath(impl_->dir_), AsBytes(EncodeKeyFile(kf))));
-  return impl_->AuditAlone("vault.passwd", {impl_->vault_id_}, "");
+  return impl_->RotateMasterKey(new_passphrase);
 }
 
 }  // namespace dossier::vault

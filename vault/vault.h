@@ -62,6 +62,14 @@ struct VaultOptions {
   // Tests only: create and use the vault as versions before row MACs did (no row key, no
   // row MACs written or checked), to test the upgrade at the first normal unlock.
   bool legacy_without_row_macs = false;
+  // Tests only: create and use the vault as versions before the sealed secrets did (the
+  // content-MAC key derived from the master key, the audit signing key sealed under a
+  // subkey of it), to test their migration at the first normal unlock.
+  bool legacy_derived_secrets = false;
+  // Tests only: called at each step of a key rotation ("sealed", "staged", "rewrapped"
+  // (inside the transaction), "committed", "key file written", "done"; doc/FORMAT.md §Key rotation)
+  // so a test can kill the process there. Null in production.
+  std::function<void(std::string_view step)> rotation_step;
   // Fault injection for tests: called before each audit event is appended; an error fails
   // the event, and the call that records it, as a full disk would. Null in production.
   std::function<Status()> audit_fault;
@@ -297,7 +305,13 @@ class Vault {
   // officer sees every run that weakened the confinement of hostile files.
   Status RecordUnconfinedWorkersAllowed();
 
-  // Rewraps the master key under a new passphrase; no object or row is touched.
+  // Rotates the master key: a new random master key sealed under the new passphrase; every
+  // patient key and every vault-wide secret rewrapped under it (never re-derived, so no
+  // object, field or MAC changes), in one transaction with its `vault.passwd` event; then
+  // vault.key is replaced. Afterwards neither the old passphrase nor an old copy of
+  // vault.key opens the vault. A crash at any point leaves a vault that opens with exactly
+  // one of the two passphrases (doc/FORMAT.md §Key rotation). kInvalidArgument for a
+  // passphrase under 8 characters; kCorrupt if a wrapped key fails to open (nothing changed).
   Status ChangePassphrase(std::string_view new_passphrase);
 
   Result<std::string> AddPatient(const PatientInfo& info);

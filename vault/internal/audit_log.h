@@ -49,8 +49,10 @@ Status AppendEvent(Db& db, AuditEvent& e, const SigningKey& key);
 // log re-signed with another key, or a head edited outside Dossier; doc/SECURITY.md).
 Status CheckSignedHead(Db& db, const SigningKey& key);
 
-// The purpose recorded on `vault.create` and `vault.upgrade` once a vault has row MACs.
+// Marks in the purpose of `vault.create` and `vault.upgrade` ("; "-separated): the vault has
+// row MACs from then on; its vault-wide secrets are sealed under the master key.
 inline constexpr const char* kRowMacsMark = "row-macs v1";
+inline constexpr const char* kSealedSecretsMark = "sealed-secrets v1";
 
 // Every event, after checking that their recomputed leaves and tree match the stored head
 // (whose signature CheckSignedHead checked): kCorrupt otherwise.

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "vault/internal/audit_log.h"
+#include "vault/internal/keys.h"
 #include "vault/internal/layout.h"
 #include "vault/internal/object_store.h"
 #include "vault/internal/row_mac.h"
@@ -114,9 +115,29 @@ class Vault::Impl {
   }
   // Every row of the patient's, in every covered table (after an erasure changed them all).
   Status SealPatientRows(const std::string& patient_id);
-  // A vault made before row MACs: a row key is made and every row sealed, as one
-  // `vault.upgrade` event (needs the passphrase, so it runs at the first unlock).
-  Status LoadOrCreateRowKey();
+
+  // Vault-wide secrets sealed under the master key in `meta` (vault/secrets.cc).
+  // Create: makes the audit-signing, content-MAC and row-MAC keys' meta entries (inside the
+  // caller's transaction) and adds the marks the `vault.create` event records.
+  Status SealNewSecrets(std::vector<std::string>* marks);
+  // Unlock: checks that the master key is the catalog's (kAuthFailed naming vault.key when it
+  // is an older one), unseals the secrets, checks the signed audit head, and upgrades a vault
+  // made before some of them in one transaction with one `vault.upgrade` event: a row key is
+  // made and every row sealed; derived secrets are sealed with their current values.
+  Status LoadSecrets();
+  Result<SecureBuffer> OpenSecret(const internal::SealedSecret& secret,
+                                  const std::string& sealed_b64);
+  Status PutSecret(const internal::SealedSecret& secret, const SecureBuffer& value);
+  // `vault passwd`: a new master key; every patient key and sealed secret rewrapped
+  // (doc/FORMAT.md §Key rotation).
+  Status RotateMasterKey(std::string_view new_passphrase);
+  // Unlock, before LoadSecrets: settles a rotation that was cut off, from whether the catalog
+  // is sealed for the master key this passphrase opened (`from_staged`: it came from the
+  // staged vault.key.new). Committed: the staged key file becomes vault.key (even when the
+  // old passphrase was given, which is then refused). Not committed: it is deleted. A
+  // vault.key older than the catalog is kAuthFailed naming it.
+  Status FinishRotation(bool from_staged);
+  void RotationStep(std::string_view step) const;
 
   Status SweepOrphans();
   // Folds the record of failed unlocks into one `vault.unlock_failed` event, then removes it.
@@ -134,7 +155,7 @@ class Vault::Impl {
   int lock_fd_ = -1;
   std::string vault_id_;
   SecureBuffer master_key_;
-  SecureBuffer mac_key_;
+  SecureBuffer mac_key_;  // content MACs; sealed under the master key in meta.content_mac_key
   SecureBuffer row_key_;  // random, sealed under the master key in meta.row_mac_key
   internal::SigningKey signing_;
   std::map<std::string, PatientKeys> patient_keys_;
