@@ -1,24 +1,15 @@
 #include "ingest/internal/item.h"
 
+#include <iterator>
 #include <set>
 
 namespace dossier::ingest::internal {
 
-const char* StatusName(ItemStatus status) {
-  switch (status) {
-    case ItemStatus::kStored:
-      return "stored";
-    case ItemStatus::kDuplicate:
-      return "duplicate";
-    case ItemStatus::kSkipped:
-      return "skipped";
-    case ItemStatus::kRejected:
-      return "rejected";
-    case ItemStatus::kMissing:
-      return "missing";
-  }
-  return "rejected";
-}
+// In the order of ItemStatus.
+constexpr const char* kStatusNames[] = {"stored", "duplicate", "skipped", "rejected", "missing"};
+static_assert(std::size(kStatusNames) == static_cast<size_t>(ItemStatus::kMissing) + 1);
+
+const char* StatusName(ItemStatus status) { return kStatusNames[static_cast<size_t>(status)]; }
 
 Item Line(std::string path, std::string kind, uint64_t size, ItemStatus status,
           std::string reason) {

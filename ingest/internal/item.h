@@ -22,7 +22,7 @@ enum class ItemStatus {
   kDuplicate,  // its content is in the case already (doc_id says where)
   kSkipped,    // left out by design (viewer software, system clutter)
   kRejected,   // refused, with a reason
-  kMissing,    // listed in a disc's DICOMDIR but not in the upload
+  kMissing,    // listed in a disc's DICOMDIR but not in the upload (the last: StatusName)
 };
 
 // "stored", "duplicate", "skipped", "rejected", "missing": the only place they are spelled.
