@@ -104,7 +104,7 @@ Sniffed Sniff(std::span<const uint8_t> h, uint64_t total_size) {
       StartsWith(h, "\xFE\xED\xFA\xCE") || StartsWith(h, "\xFE\xED\xFA\xCF") ||
       StartsWith(h, "\xCE\xFA\xED\xFE") || StartsWith(h, "\xCF\xFA\xED\xFE") ||
       StartsWith(h, "#!")) {
-    return Refuse("executable program: not a medical document, refused for safety");
+    return Refuse(kExecutableReason);
   }
   if (StartsWith(h, "7z\xBC\xAF\x27\x1C")) return Archive("7z");
   if (StartsWith(h, "Rar!\x1A\x07")) return Archive("rar");

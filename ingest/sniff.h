@@ -26,6 +26,11 @@ struct Sniffed {
   bool accepted() const { return reason.empty(); }
 };
 
+// The reason an executable is refused (ELF, PE, Mach-O, scripts); inside a disc folder or
+// image with imaging the same file is skipped as viewer software instead.
+inline constexpr const char* kExecutableReason =
+    "executable program: not a medical document, refused for safety";
+
 // `head` holds the first min(kSniffBytes, total_size) bytes.
 Sniffed Sniff(std::span<const uint8_t> head, uint64_t total_size);
 

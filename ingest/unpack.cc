@@ -4,7 +4,6 @@
 #include <archive_entry.h>
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <iconv.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,11 +15,16 @@
 
 #include "common/encoding.h"
 #include "common/file_io.h"
+#include "ingest/internal/entry_names.h"
 #include "ingest/sniff.h"
 #include "ocr/ocr.h"
 
 namespace dossier::ingest {
 namespace {
+
+using internal::Lower;
+using internal::PrintableName;
+using internal::StreamName;
 
 struct ArchiveFree {
   void operator()(archive* a) const { archive_read_free(a); }
@@ -46,40 +50,6 @@ ArchivePtr NewReader() {
   archive_read_support_format_tar(a.get());
   archive_read_support_format_iso9660(a.get());
   return a;
-}
-
-// ZIPs made by Russian Windows store names in CP866 without the UTF-8 flag.
-std::string FromCp866(std::string_view raw) {
-  iconv_t cd = iconv_open("UTF-8", "CP866");
-  if (cd == reinterpret_cast<iconv_t>(-1)) return std::string(raw);
-  std::string out(raw.size() * 3 + 4, '\0');
-  char* in = const_cast<char*>(raw.data());
-  size_t in_left = raw.size(), out_left = out.size();
-  char* o = out.data();
-  const size_t rc = iconv(cd, &in, &in_left, &o, &out_left);
-  iconv_close(cd);
-  if (rc == static_cast<size_t>(-1)) return std::string(raw);
-  out.resize(out.size() - out_left);
-  return out;
-}
-
-// A refused name as it may be shown: control characters replaced, at most 200 bytes.
-std::string Printable(std::string s) {
-  if (s.size() > 200) s = s.substr(0, 200) + "...";
-  for (char& c : s) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) c = '?';
-  }
-  return IsValidUtf8(s) ? s : FromCp866(s);
-}
-
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
-bool EndsWith(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
 
 std::string LibError(archive* a) {
@@ -122,21 +92,6 @@ ArchivePtr NewRawReader() {
   return a;
 }
 
-// The name of a single compressed file's content: its own name without the compression
-// suffix ("scans/note.txt.gz" → "note.txt"); the name itself when it has none.
-std::string StreamName(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
-  const std::string lower = Lower(base);
-  for (std::string_view suffix : {".gz", ".gzip", ".xz", ".bz2", ".bz", ".zst", ".zstd"}) {
-    if (lower.size() > suffix.size() && EndsWith(lower, suffix)) {
-      return base.substr(0, base.size() - suffix.size());
-    }
-  }
-  return base;
-}
-
-constexpr size_t kMaxNameBytes = 4096;
 // While a nested archive or a PDF is held in memory, the parent hears from the worker every
 // this many bytes, so its stall watchdog only fires on a worker that is really stuck.
 constexpr size_t kHeartbeatBytes = 32 << 20;
@@ -227,7 +182,7 @@ class Reader {
         single_name.empty() ? archive_entry_pathname(entry) : single_name.c_str();
     const auto name = SafeEntryPath(raw_name != nullptr ? raw_name : "");
     if (!name.ok()) {
-      return sink_.Refused(prefix + Printable(raw_name != nullptr ? raw_name : "?"),
+      return sink_.Refused(prefix + PrintableName(raw_name != nullptr ? raw_name : "?"),
                            name.status().message());
     }
     const std::string path = prefix + *name;
@@ -391,52 +346,6 @@ class Reader {
 };
 
 }  // namespace
-
-std::string SkipGroupForName(const std::string& path) {
-  const std::string p = Lower(path);
-  const std::string base = p.substr(p.rfind('/') == std::string::npos ? 0 : p.rfind('/') + 1);
-  if (base == ".ds_store" || base == "thumbs.db" || base == "desktop.ini" ||
-      base.rfind("._", 0) == 0 || p.find("__macosx/") != std::string::npos) {
-    return kSystemClutter;
-  }
-  if (base == "autorun.inf" || p.find(".app/") != std::string::npos ||
-      p.find(".framework/") != std::string::npos) {
-    return kViewerSoftware;
-  }
-  static constexpr const char* kExtensions[] = {
-      ".exe", ".dll", ".ocx", ".sys", ".msi", ".jar", ".class", ".so",  ".dylib", ".bat",
-      ".cmd", ".com", ".vbs", ".ps1", ".lnk", ".inf", ".drv",   ".cpl", ".scr",   ".jnlp"};
-  for (const char* ext : kExtensions) {
-    if (EndsWith(base, ext)) return kViewerSoftware;
-  }
-  return "";
-}
-
-Result<std::string> SafeEntryPath(const std::string& raw) {
-  if (raw.size() > kMaxNameBytes) return Rejected("name longer than 4096 bytes: refused");
-  std::string name = IsValidUtf8(raw) ? raw : FromCp866(raw);
-  std::replace(name.begin(), name.end(), '\\', '/');
-  if (name.empty()) return Rejected("entry without a name");
-  if (std::any_of(name.begin(), name.end(),
-                  [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7F; })) {
-    return Rejected("name with control characters: refused");
-  }
-  if (name[0] == '/') return Rejected("absolute path: refused, archives must hold relative paths");
-  if (name.size() >= 2 && name[1] == ':' && std::isalpha(static_cast<unsigned char>(name[0]))) {
-    return Rejected("drive-letter path: refused, archives must hold relative paths");
-  }
-  std::string out;
-  size_t start = 0;
-  while (start <= name.size()) {
-    const size_t end = std::min(name.find('/', start), name.size());
-    const std::string part = name.substr(start, end - start);
-    if (part == "..") return Rejected("path leads outside the archive (..): refused for safety");
-    if (!part.empty() && part != ".") out += (out.empty() ? "" : "/") + part;
-    start = end + 1;
-  }
-  if (out.empty()) return Rejected("entry without a name");
-  return out;
-}
 
 Status CheckPdfFile(File f, uint64_t max_bytes) {
   DOSSIER_ASSIGN_OR_RETURN(uint64_t size, f.Size());

@@ -54,16 +54,20 @@ PixPtr ToGray(PIX* pix) {
   return PixPtr(pixConvertTo8(pix, 0));
 }
 
+struct ExifUnref {
+  void operator()(ExifData* ed) const { exif_data_unref(ed); }
+};
+using ExifPtr = std::unique_ptr<ExifData, ExifUnref>;
+
 // EXIF orientation (1–8) of a JPEG, 1 when absent.
 int ExifOrientation(std::span<const uint8_t> bytes) {
-  ExifData* ed = exif_data_new_from_data(bytes.data(), static_cast<unsigned>(bytes.size()));
+  const ExifPtr ed(exif_data_new_from_data(bytes.data(), static_cast<unsigned>(bytes.size())));
   if (ed == nullptr) return 1;
   int o = 1;
-  if (ExifEntry* e = exif_data_get_entry(ed, EXIF_TAG_ORIENTATION);
+  if (ExifEntry* e = exif_data_get_entry(ed.get(), EXIF_TAG_ORIENTATION);
       e != nullptr && e->format == EXIF_FORMAT_SHORT && e->components >= 1) {
-    o = exif_get_short(e->data, exif_data_get_byte_order(ed));
+    o = exif_get_short(e->data, exif_data_get_byte_order(ed.get()));
   }
-  exif_data_unref(ed);
   return (o >= 1 && o <= 8) ? o : 1;
 }
 

@@ -58,15 +58,15 @@ Result<Worker> Worker::Start(const WorkerOptions& options) {
   // A worker that died must show up as a failed write, not kill its parent with SIGPIPE.
   static const bool sigpipe_ignored = (::signal(SIGPIPE, SIG_IGN), true);
   (void)sigpipe_ignored;
-  int to[2], from[2];
+  int to_fds[2], from_fds[2];
   // Requests go over a Unix socket: it carries the upload's descriptor with each request.
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, to) != 0)
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, to_fds) != 0)
     return ErrnoError("cannot create a socket for", "the analysis worker", errno);
-  if (::pipe2(from, O_CLOEXEC) != 0) {
-    ::close(to[0]);
-    ::close(to[1]);
+  File to[2] = {File(to_fds[0], "worker requests"), File(to_fds[1], "worker requests")};
+  if (::pipe2(from_fds, O_CLOEXEC) != 0) {
     return ErrnoError("cannot create a pipe for", "the analysis worker", errno);
   }
+  File from[2] = {File(from_fds[0], "worker replies"), File(from_fds[1], "worker replies")};
   const std::string program = options.program.empty() ? "/proc/self/exe" : options.program;
   // Everything the child needs is made before fork: it only calls async-signal-safe functions.
   std::string fault = "DOSSIER_WORKER_FAULT=";
@@ -80,18 +80,14 @@ Result<Worker> Worker::Start(const WorkerOptions& options) {
   std::string arg1 = options.role;
   char* argv[] = {arg0, arg1.data(), nullptr};
   const pid_t pid = ::fork();
-  if (pid < 0) {
-    const int err = errno;
-    for (int fd : {to[0], to[1], from[0], from[1]}) ::close(fd);
-    return ErrnoError("cannot start", "the analysis worker", err);
-  }
+  if (pid < 0) return ErrnoError("cannot start", "the analysis worker", errno);
   if (pid == 0) {
     // The child: dies with its parent, can never gain privileges, and starts with an
     // environment of its own — nothing of the parent's (no passphrase file, no vault path).
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-    ::dup2(to[0], STDIN_FILENO);
-    ::dup2(from[1], STDOUT_FILENO);
+    ::dup2(to[0].fd(), STDIN_FILENO);
+    ::dup2(from[1].fd(), STDOUT_FILENO);
     // Parsers and Tesseract chatter on stderr about what they read ("Too few characters");
     // the parent reports what matters, so the user's terminal gets none of it.
     if (const int null = ::open("/dev/null", O_WRONLY | O_CLOEXEC); null >= 0) {
@@ -112,18 +108,18 @@ Result<Worker> Worker::Start(const WorkerOptions& options) {
     ::execve(program.c_str(), argv, envp);
     ::_exit(127);
   }
-  ::close(to[0]);
-  ::close(from[1]);
+  to[0] = File();  // the child's ends
+  from[1] = File();
   // A pipe as large as a data frame: the worker keeps unpacking while the parent encrypts,
   // instead of waking it every 64 KiB (best effort; the default still works).
-  ::fcntl(from[0], F_SETPIPE_SZ, 1 << 20);
+  ::fcntl(from[0].fd(), F_SETPIPE_SZ, 1 << 20);
   Worker w;
   w.pid_ = pid;
-  w.to_worker_ = to[1];
-  w.from_worker_ = from[0];
+  w.to_worker_ = std::move(to[1]);
+  w.from_worker_ = std::move(from[0]);
 
   Frame hello;
-  const Status got = ReadFrame(w.from_worker_, options.start_seconds * 1000, hello);
+  const Status got = ReadFrame(w.from_worker_.fd(), options.start_seconds * 1000, hello);
   if (!got.ok() || (hello.type != 'O' && hello.type != 'N')) {
     const std::string how = w.Stop();
     return Internal(
@@ -153,16 +149,16 @@ Result<Worker> Worker::Start(const WorkerOptions& options) {
 
 Worker::Worker(Worker&& o) noexcept
     : pid_(std::exchange(o.pid_, -1)),
-      to_worker_(std::exchange(o.to_worker_, -1)),
-      from_worker_(std::exchange(o.from_worker_, -1)),
+      to_worker_(std::move(o.to_worker_)),
+      from_worker_(std::move(o.from_worker_)),
       unconfined_(std::move(o.unconfined_)) {}
 
 Worker& Worker::operator=(Worker&& o) noexcept {
   if (this != &o) {
     Stop();
     pid_ = std::exchange(o.pid_, -1);
-    to_worker_ = std::exchange(o.to_worker_, -1);
-    from_worker_ = std::exchange(o.from_worker_, -1);
+    to_worker_ = std::move(o.to_worker_);
+    from_worker_ = std::move(o.from_worker_);
     unconfined_ = std::move(o.unconfined_);
   }
   return *this;
@@ -171,8 +167,8 @@ Worker& Worker::operator=(Worker&& o) noexcept {
 Worker::~Worker() { Stop(); }
 
 std::string Worker::Stop() {
-  if (to_worker_ >= 0) ::close(std::exchange(to_worker_, -1));
-  if (from_worker_ >= 0) ::close(std::exchange(from_worker_, -1));
+  to_worker_ = File();  // closing the requests tells a live worker to end
+  from_worker_ = File();
   if (pid_ < 0) return "not running";
   // A worker that crashed is reaped as it ended; one that is still running is killed.
   int status = 0;

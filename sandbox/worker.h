@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <string>
 
+#include "common/file_io.h"
 #include "common/status.h"
 
 namespace dossier::sandbox {
@@ -79,8 +80,8 @@ class Worker {
   ~Worker();
 
   pid_t pid() const { return pid_; }
-  int request_fd() const { return to_worker_; }  // a Unix socket: frames and descriptors
-  int reply_fd() const { return from_worker_; }  // a pipe: frames
+  int request_fd() const { return to_worker_.fd(); }  // a Unix socket: frames and descriptors
+  int reply_fd() const { return from_worker_.fd(); }  // a pipe: frames
   // Why this worker runs unconfined (Confinement::kBestEffort or kOff), or "" when it is
   // confined.
   const std::string& unconfined() const { return unconfined_; }
@@ -91,8 +92,8 @@ class Worker {
  private:
   Worker() = default;
   pid_t pid_ = -1;
-  int to_worker_ = -1;
-  int from_worker_ = -1;
+  File to_worker_;
+  File from_worker_;
   std::string unconfined_;
 };
 

@@ -47,7 +47,7 @@ struct Slot {
 vault::PageRecord FailedPage(int number, const std::string& why) {
   vault::PageRecord p;
   p.number = number;
-  p.verdict = "unreadable";
+  p.verdict = ocr::VerdictName(ocr::Verdict::kUnreadable);
   p.confidence = 0;
   p.source = "ocr";
   p.evidence = nlohmann::json({{"error", why}}).dump();
@@ -163,7 +163,7 @@ Status RunOcr(std::vector<OcrJob>& jobs, const WorkerOptions& options, int worke
         r.pages.push_back(std::move(*p));
       }
       const ocr::DocumentAnalysis d = ocr::FromVerdicts(s.page_count, verdicts);
-      r.verdict = ocr::VerdictName(d.verdict);
+      r.verdict = d.verdict;
       r.advice = ocr::Advice(d);
     }
     return done(std::move(r));

@@ -9,6 +9,7 @@
 #include "common/file_io.h"
 #include "common/status.h"
 #include "ingest/worker.h"
+#include "ocr/ocr.h"
 #include "vault/vault.h"
 
 namespace dossier::ingest::internal {
@@ -24,9 +25,9 @@ struct OcrResult {
   size_t job = 0;
   int page_count = 0;
   std::vector<vault::PageRecord> pages;
-  std::string verdict;  // the worst page's
-  std::string advice;   // for the patient; empty when every page is fine
-  std::string error;    // why the document could not be analysed at all (then no pages)
+  ocr::Verdict verdict = ocr::Verdict::kBlank;  // the worst page's (when no error)
+  std::string advice;                           // for the patient; empty when every page is fine
+  std::string error;  // why the document could not be analysed at all (then no pages)
 };
 
 // Analyses every job; `done` is called once per job, in completion order, and may fail the

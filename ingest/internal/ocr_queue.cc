@@ -1,0 +1,76 @@
+#include "ingest/internal/ocr_queue.h"
+
+#include <algorithm>
+#include <string>
+#include <thread>
+
+#include "common/text.h"
+
+namespace dossier::ingest::internal {
+
+void OcrQueue::Queue(size_t line, std::vector<uint8_t> bytes) {
+  Item& item = log_[line];
+  if (pending_ + bytes.size() > options_.ocr_pending_bytes) {
+    item.advice =
+        "not checked: this upload holds too many documents to check at once — "
+        "send them in smaller parts";
+    return;
+  }
+  auto memfd = SealedMemoryFile(bytes);
+  if (!memfd.ok()) {
+    item.advice = "not checked: " + memfd.status().message();
+    return;
+  }
+  pending_ += bytes.size();
+  jobs_.push_back({item.doc_id, item.kind, std::move(memfd).value(), line});
+}
+
+Status OcrQueue::Run() {
+  if (jobs_.empty()) return Status::Ok();
+  const int workers = options_.ocr_workers > 0
+                          ? options_.ocr_workers
+                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const Status st = RunOcr(
+      jobs_, options_.worker, workers, [&](OcrResult&& r) { return Record(std::move(r)); },
+      [&](int done, int total) { progress_.Pages(done, total); });
+  jobs_.clear();
+  pending_ = 0;
+  progress_.PagesDone();
+  return st;
+}
+
+Status OcrQueue::Record(OcrResult&& r) {
+  const OcrJob& job = jobs_[r.job];
+  Item& item = log_[job.item];
+  if (!r.error.empty()) {
+    item.advice = "not checked: " + r.error;
+    return Status::Ok();
+  }
+  DOSSIER_RETURN_IF_ERROR(
+      vault_.SetAnalysis(job.doc_id, ocr::VerdictName(r.verdict), r.page_count, r.pages));
+  item.verdict = r.verdict;
+  item.pages = r.page_count;
+  item.advice = r.advice;
+  DOSSIER_ASSIGN_OR_RETURN(bool theirs, LooksLikeThePatients(r));
+  if (!theirs) {
+    item.advice += std::string(item.advice.empty() ? "" : "; ") +
+                   "it does not mention the patient's surname in any spelling — check that "
+                   "this document is theirs";
+  }
+  return Status::Ok();
+}
+
+Result<bool> OcrQueue::LooksLikeThePatients(const OcrResult& r) {
+  if (r.verdict != ocr::Verdict::kPrinted && r.verdict != ocr::Verdict::kMixed) return true;
+  std::string text;
+  for (const auto& p : r.pages) text += p.text + "\n";
+  if (NameKey(text).size() < 200) return true;  // too little text to expect a name in it
+  DOSSIER_ASSIGN_OR_RETURN(const vault::PatientInfo* patient, patient_.Get());
+  const std::string name = NameKey(patient->name);
+  if (name.empty()) return true;
+  const std::string first = name.substr(0, name.find(' '));
+  const std::string last = name.substr(name.rfind(' ') + 1);
+  return MentionsName(text, first) || MentionsName(text, last);
+}
+
+}  // namespace dossier::ingest::internal

@@ -1,0 +1,86 @@
+#include "ingest/internal/ocr_session.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+
+namespace dossier::ingest::internal {
+
+Result<std::string> OcrSession::Count(File file, const std::string& kind) {
+  DOSSIER_RETURN_IF_ERROR(Load(std::move(file)));
+  if (kind == "pdf" || kind == "tiff") {
+    DOSSIER_ASSIGN_OR_RETURN(ocr::Analyzer * a, GetAnalyzer());
+    DOSSIER_ASSIGN_OR_RETURN(int n, a->CountPages(bytes_, kind == "pdf"));
+    return std::to_string(n);
+  }
+  return std::string("1");
+}
+
+Result<std::string> OcrSession::Page(File file, const std::string& kind, int page) {
+  // Fault injection for tests: "hang:ocr-page-N" / "abort:ocr-page-N".
+  if (const char* f = std::getenv("DOSSIER_WORKER_FAULT"); f != nullptr) {
+    const std::string fault = f, target = ":ocr-page-" + std::to_string(page);
+    if (fault == "hang" + target) {
+      for (;;) ::pause();
+    }
+    if (fault == "abort" + target) std::abort();
+  }
+  DOSSIER_RETURN_IF_ERROR(Load(std::move(file)));
+  DOSSIER_ASSIGN_OR_RETURN(ocr::Analyzer * a, GetAnalyzer());
+  Result<ocr::DocumentAnalysis> d =
+      kind == "pdf" ? a->AnalyzePdf(bytes_, page, 1) : a->AnalyzeImage(bytes_, page);
+  if (!d.ok()) return d.status();
+  if (d->pages.size() != 1) return Rejected("the page could not be read");
+  const ocr::PageResult& r = d->pages[0];
+  const auto& e = r.evidence;
+  nlohmann::json j = {{"number", r.number},
+                      {"verdict", ocr::VerdictName(r.verdict)},
+                      {"confidence", r.confidence},
+                      {"rotation", r.rotation},
+                      {"source", r.source},
+                      {"text", r.text},
+                      {"evidence",
+                       {{"words", e.words},
+                        {"mean_confidence", e.mean_confidence},
+                        {"wordlike_share", e.wordlike_share},
+                        {"ink_coverage", e.ink_coverage},
+                        {"faint_coverage", e.faint_coverage},
+                        {"text_ink_share", e.text_ink_share},
+                        {"line_regularity", e.line_regularity},
+                        {"sharpness", e.sharpness},
+                        {"text_lines", e.text_lines},
+                        {"strong_lines", e.strong_lines},
+                        {"weak_lines", e.weak_lines},
+                        {"text_height", e.text_height}}}};
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+Status OcrSession::Load(File file) {
+  struct stat st {};
+  if (::fstat(file.fd(), &st) != 0) return IoError("cannot read the document");
+  if (loaded_ && st.st_dev == dev_ && st.st_ino == ino_) return Status::Ok();
+  if (st.st_size > (int64_t{1} << 30)) return Rejected("larger than 1 GiB: not analysed");
+  bytes_.resize(static_cast<size_t>(st.st_size));
+  size_t got = 0;
+  while (got < bytes_.size()) {
+    const ssize_t n =
+        ::pread(file.fd(), bytes_.data() + got, bytes_.size() - got, static_cast<off_t>(got));
+    if (n <= 0) return IoError("cannot read the document");
+    got += static_cast<size_t>(n);
+  }
+  loaded_ = true;
+  dev_ = st.st_dev;
+  ino_ = st.st_ino;
+  return Status::Ok();
+}
+
+Result<ocr::Analyzer*> OcrSession::GetAnalyzer() {
+  if (!analyzer_) {
+    DOSSIER_ASSIGN_OR_RETURN(analyzer_, ocr::Analyzer::Create({}));
+  }
+  return analyzer_.get();
+}
+
+}  // namespace dossier::ingest::internal

@@ -1,0 +1,37 @@
+// The worker's side of the OCR check: the document a page request is about, read once from
+// its descriptor (a sealed memfd) and kept while the next requests are about the same one,
+// and the ocr::Analyzer, made on first use. Runs inside the confined unpack worker only.
+// Private to ingest/.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/file_io.h"
+#include "common/status.h"
+#include "ocr/ocr.h"
+
+namespace dossier::ingest::internal {
+
+class OcrSession {
+ public:
+  // "<count>" pages of a document of `kind` (pdf | tiff | jpeg | png), or a refusal.
+  Result<std::string> Count(File file, const std::string& kind);
+  // One page's analysis as JSON (doc/FORMAT.md, "Unpack worker protocol").
+  Result<std::string> Page(File file, const std::string& kind, int page);
+
+ private:
+  Status Load(File file);
+  Result<ocr::Analyzer*> GetAnalyzer();
+  std::vector<uint8_t> bytes_;
+  bool loaded_ = false;
+  dev_t dev_ = 0;
+  ino_t ino_ = 0;
+  std::unique_ptr<ocr::Analyzer> analyzer_;
+};
+
+}  // namespace dossier::ingest::internal

@@ -1,0 +1,43 @@
+// The upload's progress as the parts of the pipeline move it, reported to the caller's
+// IngestProgressFn (if any) after each change. Private to ingest/.
+#pragma once
+
+#include <cstdint>
+
+#include "ingest/ingest.h"
+
+namespace dossier::ingest::internal {
+
+class Progress {
+ public:
+  explicit Progress(const IngestProgressFn& fn) : fn_(fn) {}
+
+  void Plan(size_t items, uint64_t bytes) {
+    now_.items_total = items;
+    now_.bytes_total = bytes;
+  }
+  void Bytes(uint64_t n) {
+    now_.bytes_done += n;
+    Report();
+  }
+  void ItemDone() {
+    now_.items_done += 1;
+    Report();
+  }
+  void Pages(int done, int total) {
+    now_.pages_done = done;
+    now_.pages_total = total;
+    Report();
+  }
+  // The OCR check ended: no pages to show (not reported until something else moves).
+  void PagesDone() { now_.pages_done = now_.pages_total = 0; }
+
+ private:
+  void Report() {
+    if (fn_) fn_(now_);
+  }
+  const IngestProgressFn& fn_;
+  IngestProgress now_;
+};
+
+}  // namespace dossier::ingest::internal

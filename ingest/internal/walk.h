@@ -1,0 +1,35 @@
+// The walk over the paths of an upload: every file named or found in a folder, in order,
+// without following symbolic links. Private to ingest/.
+//
+//   std::vector<PlannedItem> plan;
+//   DOSSIER_RETURN_IF_ERROR(PlanPaths(paths, options, plan));
+//   for (const PlannedItem& p : plan) ...;   // p.refuse non-empty: refused before reading
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "ingest/ingest.h"
+
+namespace dossier::ingest::internal {
+
+// One file of the upload, before a byte of it is read.
+struct PlannedItem {
+  std::filesystem::path source;
+  std::string display;  // the path shown to the user and stored (encrypted) as the name
+  uint64_t size = 0;
+  bool in_folder = false;  // found by walking a folder (not named on the command line)
+  size_t root = 0;         // which argument it came from
+  std::string refuse;      // non-empty: refused before reading (not a regular file, ...)
+};
+
+// Appends the files of every path to `out`, folders walked in sorted order. kNotFound when
+// a path does not exist, kLimitExceeded past IngestOptions::max_files, kIoError when a
+// folder cannot be listed. Anything that is not a regular file is planned as refused.
+Status PlanPaths(const std::vector<std::filesystem::path>& paths, const IngestOptions& options,
+                 std::vector<PlannedItem>& out);
+
+}  // namespace dossier::ingest::internal
