@@ -10,8 +10,9 @@ const std::vector<CategoryRule>& CategoryRules() {
        {"выписной эпикриз", "выписка из истории болезни", "выписка из медицинской карты", "эпикриз",
         "discharge summary"}},
       {Category::kLab,
-       {"общий анализ крови", "биохимический анализ крови", "анализ мочи", "complete blood count",
-        "blood chemistry", "urinalysis"}},
+       {"общий анализ крови", "биохимический анализ крови", "анализ мочи", "результаты анализов",
+        "лабораторные исследования", "complete blood count", "blood chemistry", "urinalysis",
+        "laboratory report"}},
       {Category::kReferral, {"направление", "referral"}},
       {Category::kConclusion, {"заключение", "conclusion", "report"}},
   };

@@ -29,7 +29,8 @@ struct InferredCategory {
   std::string reason;  // our words with the phrase that matched, never the page's other text
 };
 
-// From the text of a document's first page (OCR or text layer).
+// From the text of a document's first page (OCR or text layer), read well enough to be
+// evidence (the OCR check said printed or mixed).
 std::optional<InferredCategory> InferCategory(std::string_view first_page_text);
 // For a DICOM instance.
 InferredCategory DicomCategory();

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
 
@@ -519,6 +520,50 @@ TEST_F(CliTest, AFlippedByteMakesVerifyExit3NamingTheDocument) {
   for (const auto& e : fs::directory_iterator(dir_)) {
     EXPECT_EQ(e.path().filename().string().find("out."), std::string::npos) << e.path();
   }
+}
+
+TEST_F(CliTest, CategoriesAreInferredWhereTheEvidenceIsClearAndAManagerAlwaysWins) {
+  const std::string case_id = InitPatientCase();
+  ASSERT_EQ(Run({"ingest", "--case", case_id, kUpload.string()}).exit_code, 0);
+  std::map<std::string, nlohmann::json> by_name;
+  for (const auto& d : Json({"docs", "--case", case_id})) by_name[d["name"]] = d;
+  const auto& epicrisis = by_name["upload/epicrisis.pdf"];
+  EXPECT_EQ(epicrisis["category"], "epicrisis");
+  EXPECT_EQ(epicrisis["category_source"], "inferred");
+  EXPECT_EQ(epicrisis["category_reason"], "the first page's heading says «discharge summary»");
+  EXPECT_EQ(by_name["upload/mri-conclusion.jpg"]["category"], "conclusion");
+  // The lab sheet's photo is unreadable: its text is no evidence, so nothing is guessed.
+  EXPECT_EQ(by_name["upload/lab-results.png"]["category"], "other");
+  EXPECT_EQ(by_name["upload/lab-results.png"]["category_source"], "default");
+  int series = 0;
+  for (const auto& [name, d] : by_name) {
+    if (d["kind"] != "dicom-series") continue;
+    ++series;
+    EXPECT_EQ(d["category"], "imaging");
+    EXPECT_EQ(d["category_reason"], "DICOM images");
+  }
+  EXPECT_EQ(series, 1);
+
+  const std::string lab = by_name["upload/lab-results.png"]["id"];
+  RunResult set = Run({"docs", "set-category", lab, "lab"});
+  EXPECT_EQ(set.exit_code, 0) << set.err;
+  RunResult bad = Run({"docs", "set-category", lab, "xray"});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_EQ(bad.err,
+            "dossier: unknown category `xray`: use one of epicrisis, conclusion, lab, imaging, "
+            "referral, clinic-reply, other\n");
+  const std::string epicrisis_id = epicrisis["id"];
+  ASSERT_EQ(Run({"docs", "set-category", epicrisis_id, "referral"}).exit_code, 0);
+  for (const auto& d : Json({"docs", "--case", case_id})) {
+    if (d["id"] == lab || d["id"] == epicrisis_id) {
+      EXPECT_EQ(d["category_source"], "manager") << d["id"];
+      EXPECT_EQ(d["category_reason"], "set by a manager");
+    }
+  }
+  RunResult text = Run({"docs", "--case", case_id});
+  EXPECT_NE(text.out.find("category conclusion: the first page's heading says «conclusion»"),
+            std::string::npos)
+      << text.out;
 }
 
 TEST_F(CliTest, AllowingUnconfinedWorkersIsSaidAndAudited) {

@@ -125,6 +125,20 @@ TEST_F(RowMacTest, ErasureCannotBeForgedOrUndone) {
   EXPECT_EQ(Open()->GetDocument(doc_).status().message(), Changed("document " + doc_));
 }
 
+TEST_F(RowMacTest, AManagersCategoryIsNeverOverwrittenAndItsRecordIsSealed) {
+  {
+    auto v = Open();
+    ASSERT_TRUE(v->InferCategory(doc_, Category::kLab, "a test's reason").ok());
+    auto c = v->GetCategory(doc_);  // SetUp's set-category was a manager's
+    ASSERT_TRUE(c.ok());
+    EXPECT_EQ(c->category, Category::kEpicrisis);
+    EXPECT_EQ(c->source, "manager");
+  }
+  Tamper("UPDATE document_categories SET source = 'inferred'");
+  EXPECT_EQ(Open()->GetCategory(doc_).status().message(),
+            Changed("the category of document " + doc_));
+}
+
 TEST_F(RowMacTest, AnOlderVaultIsUpgradedOnceAndTheKeyCannotBeRemovedAfterwards) {
   // A vault as versions before row MACs made it, with rows in every table.
   vault_ = dir_ / "older";

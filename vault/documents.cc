@@ -86,6 +86,15 @@ class DocumentWriterImpl final : public DocumentWriter {
       ins.BindBlob(10, wrapped).BindBlob(11, content_mac).Bind(12, v_.Now());
       DOSSIER_RETURN_IF_ERROR(ins.Run());
       DOSSIER_RETURN_IF_ERROR(v_.SealRows(internal::RowTable::kDocuments, "id = ?1", {out.doc_id}));
+      if (!doc_.category_reason.empty()) {
+        DOSSIER_ASSIGN_OR_RETURN(
+            Stmt how, v_.db_.Prepare("INSERT INTO document_categories(doc_id, source, reason) "
+                                     "VALUES (?, 'inferred', ?)"));
+        how.Bind(1, out.doc_id).Bind(2, doc_.category_reason);
+        DOSSIER_RETURN_IF_ERROR(how.Run());
+        DOSSIER_RETURN_IF_ERROR(
+            v_.SealRows(internal::RowTable::kDocumentCategories, "doc_id = ?1", {out.doc_id}));
+      }
       DOSSIER_RETURN_IF_ERROR(v_.Audit("document.store", {out.doc_id, doc_.case_id}, patient_id_));
       return tx.Commit();
     }();

@@ -138,6 +138,8 @@ struct NewDocument {
   // The caller hashes the bytes itself (ingest's unpack workers do, on the other core): the
   // vault does not, and the writer must be committed with CommitWithDigest().
   bool digest_by_caller = false;
+  // Non-empty: `category` was inferred (ingest/categorize.h), for this reason (our words).
+  std::string category_reason;
 };
 
 struct StoreOutcome {

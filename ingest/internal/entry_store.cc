@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "ingest/categorize.h"
 #include "ingest/sniff.h"
 
 namespace dossier::ingest::internal {
@@ -118,7 +119,12 @@ Status EntryStore::Decide(bool more) {
     return Status::Ok();
   }
   DOSSIER_ASSIGN_OR_RETURN(
-      writer_, vault_.BeginDocument({case_id_, item_.path, s.kind, "other", digested_}));
+      writer_, vault_.BeginDocument(
+                   s.kind == "dicom"
+                       ? vault::NewDocument{case_id_, item_.path, s.kind,
+                                            std::string(ToString(DicomCategory().category)),
+                                            digested_, DicomCategory().reason}
+                       : vault::NewDocument{case_id_, item_.path, s.kind, "other", digested_}));
   if (options_.ocr &&
       (s.kind == "pdf" || s.kind == "jpeg" || s.kind == "png" || s.kind == "tiff")) {
     ocr_bytes_.emplace();

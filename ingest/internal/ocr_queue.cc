@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "common/text.h"
+#include "ingest/categorize.h"
 
 namespace dossier::ingest::internal {
 
@@ -48,6 +49,13 @@ Status OcrQueue::Record(OcrResult&& r) {
   }
   DOSSIER_RETURN_IF_ERROR(
       vault_.SetAnalysis(job.doc_id, ocr::VerdictName(r.verdict), r.page_count, r.pages));
+  // Only a page read well is evidence enough (an unreadable page's text is guesswork).
+  const bool readable = r.verdict == ocr::Verdict::kPrinted || r.verdict == ocr::Verdict::kMixed;
+  if (readable && !r.pages.empty()) {
+    if (auto c = InferCategory(r.pages.front().text)) {
+      DOSSIER_RETURN_IF_ERROR(vault_.InferCategory(job.doc_id, c->category, c->reason));
+    }
+  }
   item.verdict = r.verdict;
   item.pages = r.page_count;
   item.advice = r.advice;
