@@ -179,6 +179,10 @@ Status ShowConsent(const Context& ctx, const std::string& id, bool fhir) {
                                 "`dossier vault settings --country CC`")
                           : nlohmann::json(settings.operator_country != clinic.info.country);
   j["operator"] = settings.operator_name;
+  j["how_to_withdraw"] =
+      "a written statement to " +
+      (settings.operator_name.empty() ? std::string("the operator") : settings.operator_name) +
+      ", at any time: recorded with `dossier consent revoke`, it stops further transfers at once";
   if (ctx.json) {
     PrintJson(j);
     return Status::Ok();

@@ -121,6 +121,9 @@ TEST_F(ConsentTest, AConsentIsRecordedWithItsScanShownAndRevoked) {
   EXPECT_EQ(c["recipient_country"], "DE");
   EXPECT_EQ(c["cross_border"], true);
   EXPECT_EQ(c["operator"], "MedTravel LLC");
+  EXPECT_EQ(c["how_to_withdraw"],
+            "a written statement to MedTravel LLC, at any time: recorded with `dossier consent "
+            "revoke`, it stops further transfers at once");
   EXPECT_EQ(c["purposes"], (nlohmann::json{"second-opinion", "treatment-planning"}));
   EXPECT_EQ(c["categories"], (nlohmann::json{"epicrisis", "imaging"}));
   EXPECT_EQ(c["from"], "2026-01-01");
