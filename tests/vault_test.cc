@@ -88,6 +88,24 @@ class VaultTest : public testing::TempDirTest {
     return *out;
   }
 
+  // Gives `analysed` one analysed page reading `text` and files `dicom` as a DICOM instance
+  // with a series preview; returns the series id.
+  std::string AnalyseAndFile(const std::string& analysed, const std::string& dicom,
+                             const std::string& text) {
+    EXPECT_TRUE(v_->SetAnalysis(analysed, "printed", 1,
+                                {{.number = 1,
+                                  .verdict = "printed",
+                                  .confidence = 0.9,
+                                  .source = "text layer",
+                                  .evidence = "{}",
+                                  .text = text}})
+                    .ok());
+    auto series = v_->AddDicomInstance(dicom, {"1.2.3", "1.2.3.4", "1.2.3.4.5", 1, "{}", ""});
+    EXPECT_TRUE(series.ok()) << series.status().message();
+    EXPECT_TRUE(v_->SetSeriesPreview(*series, AsBytes("\x89PNG preview")).ok());
+    return series.ok() ? *series : "";
+  }
+
   fs::path ObjectPath(const std::string& doc_id) {
     auto d = v_->GetDocument(doc_id);
     return vault_dir_ / "objects" / d->object_id.substr(0, 2) / d->object_id;
@@ -577,17 +595,7 @@ TEST_F(VaultTest, ErasureDeletesTheirObjectsAndEverySealedValue) {
   // preview; and another patient whose files must stay.
   const StoreOutcome a = Store("выписка.pdf", "%PDF-1.4 epicrisis of the patient");
   const StoreOutcome b = Store("CT.dcm", "DICM instance of the patient", "dicom");
-  ASSERT_TRUE(v_->SetAnalysis(a.doc_id, "printed", 1,
-                              {{.number = 1,
-                                .verdict = "printed",
-                                .confidence = 0.9,
-                                .source = "text layer",
-                                .evidence = "{}",
-                                .text = "Иванов"}})
-                  .ok());
-  auto series = v_->AddDicomInstance(b.doc_id, {"1.2.3", "1.2.3.4", "1.2.3.4.5", 1, "{}", ""});
-  ASSERT_TRUE(series.ok()) << series.status().message();
-  ASSERT_TRUE(v_->SetSeriesPreview(*series, AsBytes("\x89PNG preview")).ok());
+  const std::string series = AnalyseAndFile(a.doc_id, b.doc_id, "Иванов");
   const std::string other = *v_->AddPatient({"Петрова Анна", "1990-03-04", "", ""});
   const std::string other_case = *v_->OpenCase(other, "consultation");
   auto w = v_->BeginDocument({other_case, "other.pdf", "pdf"});
@@ -649,17 +657,7 @@ TEST_F(VaultTest, AnErasedPatientsFileLeftByACrashIsSweptOnTheNextOpen) {
 // written, nothing is output — document bytes, page text, search hits or a preview.
 TEST_F(VaultTest, AReadIsAuditedBeforeThePlaintextLeaves) {
   const StoreOutcome a = Store("выписка.pdf", "%PDF-1.4 the plaintext");
-  ASSERT_TRUE(v_->SetAnalysis(a.doc_id, "printed", 1,
-                              {{.number = 1,
-                                .verdict = "printed",
-                                .confidence = 0.9,
-                                .source = "text layer",
-                                .evidence = "{}",
-                                .text = "Семёнова"}})
-                  .ok());
-  auto series = v_->AddDicomInstance(a.doc_id, {"1.2.3", "1.2.3.4", "1.2.3.4.5", 1, "{}", ""});
-  ASSERT_TRUE(series.ok());
-  ASSERT_TRUE(v_->SetSeriesPreview(*series, AsBytes("\x89PNG preview")).ok());
+  const std::string series = AnalyseAndFile(a.doc_id, a.doc_id, "Семёнова");
   auto fail = std::make_shared<bool>(false);
   options_.audit_fault = [fail] {
     return *fail ? IoError("no space left on device (injected)") : Status::Ok();
@@ -677,7 +675,7 @@ TEST_F(VaultTest, AReadIsAuditedBeforeThePlaintextLeaves) {
   EXPECT_EQ(text.status().code(), StatusCode::kIoError);
   EXPECT_EQ(text.status().message(), "no space left on device (injected)");
   EXPECT_EQ(v_->Search(case_, "Семёнова").status().code(), StatusCode::kIoError);
-  EXPECT_EQ(v_->GetSeriesPreview(*series).status().code(), StatusCode::kIoError);
+  EXPECT_EQ(v_->GetSeriesPreview(series).status().code(), StatusCode::kIoError);
 
   *fail = false;
   EXPECT_EQ(*Read(a.doc_id), "%PDF-1.4 the plaintext");
