@@ -19,16 +19,8 @@ using testing::RunResult;
 
 const fs::path kUpload = fs::path(DOSSIER_SAMPLES_DIR) / "upload";
 
-class CliTest : public testing::TempDirTest {
+class CliTest : public testing::CliTestBase {
  protected:
-  void SetUp() override {
-    TempDirTest::SetUp();
-    vault_ = dir_ / "vault";
-    pass_ = dir_ / "pass";
-    testing::WriteFile(pass_, std::string(testing::kPassphrase) + "\n");
-  }
-  RunResult Run(const std::vector<std::string>& args) { return RunDossier(vault_, pass_, args); }
-
   // init + patient + case; returns the case id.
   std::string InitPatientCase() {
     EXPECT_EQ(Run({"init"}).exit_code, 0);
@@ -40,15 +32,6 @@ class CliTest : public testing::TempDirTest {
     return c.out.substr(0, c.out.size() - 1);
   }
 
-  nlohmann::json Json(const std::vector<std::string>& args) {
-    std::vector<std::string> a = {"--json"};
-    a.insert(a.end(), args.begin(), args.end());
-    RunResult r = Run(a);
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    return nlohmann::json::parse(r.out);
-  }
-
-  fs::path vault_, pass_;
   std::string patient_;
 };
 

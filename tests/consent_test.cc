@@ -16,13 +16,10 @@ using testing::RunResult;
 
 const fs::path kUpload = fs::path(DOSSIER_SAMPLES_DIR) / "upload";
 
-class ConsentTest : public testing::TempDirTest {
+class ConsentTest : public testing::CliTestBase {
  protected:
   void SetUp() override {
-    TempDirTest::SetUp();
-    vault_ = dir_ / "vault";
-    pass_ = dir_ / "pass";
-    testing::WriteFile(pass_, std::string(testing::kPassphrase) + "\n");
+    CliTestBase::SetUp();
     ASSERT_EQ(Run({"init"}).exit_code, 0);
     patient_ =
         Line(Run({"patient", "add", "--name", "Петрова Мария", "--birth-date", "1969-04-12"}));
@@ -34,17 +31,9 @@ class ConsentTest : public testing::TempDirTest {
         Run({"clinic", "add", "Charité Berlin", "--country", "de", "--email", "intl@charite.de"}));
     ASSERT_EQ(clinic_.rfind("cli_", 0), 0u) << clinic_;
   }
-  RunResult Run(const std::vector<std::string>& args) { return RunDossier(vault_, pass_, args); }
   static std::string Line(const RunResult& r) {
     EXPECT_EQ(r.exit_code, 0) << r.err;
     return r.out.empty() ? "" : r.out.substr(0, r.out.size() - 1);
-  }
-  nlohmann::json Json(const std::vector<std::string>& args) {
-    std::vector<std::string> a = {"--json"};
-    a.insert(a.end(), args.begin(), args.end());
-    RunResult r = Run(a);
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    return nlohmann::json::parse(r.out);
   }
   // `consent add` with defaults; `extra` gives options (and values) that replace or add to them.
   std::vector<std::string> Add(const std::vector<std::string>& extra) {
@@ -76,7 +65,6 @@ class ConsentTest : public testing::TempDirTest {
     return out;
   }
 
-  fs::path vault_, pass_;
   std::string patient_, clinic_;
 };
 

@@ -94,6 +94,21 @@ int SpawnDossier(const fs::path& vault, const fs::path& pass_file,
   return Spawn(vault, pass_file, args, log, fs::path(log.string() + ".err"));
 }
 
+void CliTestBase::SetUp() {
+  TempDirTest::SetUp();
+  vault_ = dir_ / "vault";
+  pass_ = dir_ / "pass";
+  WriteFile(pass_, std::string(kPassphrase) + "\n");
+}
+
+nlohmann::json CliTestBase::Json(const std::vector<std::string>& args) {
+  std::vector<std::string> a = {"--json"};
+  a.insert(a.end(), args.begin(), args.end());
+  RunResult r = Run(a);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return nlohmann::json::parse(r.out, nullptr, false);
+}
+
 void RunSql(const fs::path& catalog, const std::string& sql) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(catalog.c_str(), &db), SQLITE_OK);

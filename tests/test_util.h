@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <utility>
@@ -60,6 +61,16 @@ struct RunResult {
 // (if non-empty), no terminal, stdin from /dev/null.
 RunResult RunDossier(const fs::path& vault, const fs::path& pass_file,
                      const std::vector<std::string>& args);
+
+// The real `dossier` binary on a vault in dir_/vault with the test passphrase in dir_/pass.
+class CliTestBase : public TempDirTest {
+ protected:
+  void SetUp() override;
+  RunResult Run(const std::vector<std::string>& args) { return RunDossier(vault_, pass_, args); }
+  // `dossier --json args…`, which must succeed, parsed.
+  nlohmann::json Json(const std::vector<std::string>& args);
+  fs::path vault_, pass_;
+};
 
 // The same with `input` as its standard input (/dev/null when nullopt).
 RunResult RunDossierWithInput(const fs::path& vault, const fs::path& pass_file,
