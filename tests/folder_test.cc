@@ -105,6 +105,26 @@ TEST_F(FolderTest, LinkedCatalogShardAndFolderAreRefused) {
                                       "nobody can redirect the vault by replacing the link");
 }
 
+TEST_F(FolderTest, AnObjectFileReplacedByALinkIsNotRead) {
+  fs::path object;
+  for (const auto& e : fs::recursive_directory_iterator(vault_ / "objects")) {
+    if (e.is_regular_file()) object = e.path();
+  }
+  ASSERT_FALSE(object.empty());
+  fs::rename(object, dir_ / "elsewhere");
+  fs::create_symlink(dir_ / "elsewhere", object);
+  auto v = Vault::Open(vault_, kPassphrase, actor_);
+  ASSERT_TRUE(v.ok()) << v.status().message();
+  auto report = (*v)->Verify(false);
+  ASSERT_TRUE(report.ok());
+  ASSERT_EQ(report->issues.size(), 1u);
+  EXPECT_EQ(report->issues[0].problem, "corrupt");
+  EXPECT_EQ(report->issues[0].detail, "object " + object.filename().string() +
+                                          " is a symbolic link or not a regular file: Dossier "
+                                          "reads nothing in a vault through a link; restore it "
+                                          "from a backup");
+}
+
 TEST_F(FolderTest, WritableByOthersIsRefusedLooseReadModesAreNarrowed) {
   ASSERT_EQ(::chmod((vault_ / "catalog.db").c_str(), 0660), 0);
   const Status st = OpenStatus();

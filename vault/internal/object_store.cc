@@ -254,10 +254,15 @@ Status ObjectStore::Read(const std::string& object_id, const SecureBuffer& data_
                          uint64_t expected_size, ByteSink* sink, uint64_t* plain_size) const {
   WaitForFiles();
   const auto path = PathFor(object_id);
-  auto file = File::OpenRead(path);
+  auto file = File::OpenRegular(path);  // never through a symbolic link
   if (!file.ok()) {
     if (file.status().code() == StatusCode::kNotFound) {  // the catalog says it exists
       return Corrupt("object " + object_id + " is missing from the vault");
+    }
+    if (file.status().code() == StatusCode::kRejected) {
+      return Corrupt("object " + object_id +
+                     " is a symbolic link or not a regular file: Dossier reads nothing in a "
+                     "vault through a link; restore it from a backup");
     }
     return file.status();
   }
