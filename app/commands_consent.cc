@@ -12,6 +12,16 @@
 namespace dossier::app {
 namespace {
 
+// What a creating command prints: the new id, or {"id": …} with --json.
+Status PrintCreated(const Context& ctx, const std::string& id) {
+  if (ctx.json) {
+    PrintJson({{"id", id}});
+  } else {
+    std::printf("%s\n", id.c_str());
+  }
+  return Status::Ok();
+}
+
 nlohmann::json ClinicJson(const vault::ClinicRecord& c) {
   return {{"id", c.id},
           {"name", c.info.name},
@@ -117,12 +127,7 @@ Status AddConsent(const Context& ctx, const ConsentArgs& a) {
   DOSSIER_ASSIGN_OR_RETURN(vault::ClinicRecord clinic, v->FindClinic(a.recipient));
   c.clinic_id = clinic.id;
   DOSSIER_ASSIGN_OR_RETURN(std::string id, v->AddConsent(c));
-  if (ctx.json) {
-    PrintJson({{"id", id}});
-  } else {
-    std::printf("%s\n", id.c_str());
-  }
-  return Status::Ok();
+  return PrintCreated(ctx, id);
 }
 
 Status ListConsents(const Context& ctx, const std::string& patient, const std::string& state) {
@@ -197,12 +202,7 @@ Status ShowConsent(const Context& ctx, const std::string& id, bool fhir) {
 Status AddClinic(const Context& ctx, const vault::ClinicInfo& info) {
   DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
   DOSSIER_ASSIGN_OR_RETURN(std::string id, v->AddClinic(info));
-  if (ctx.json) {
-    PrintJson({{"id", id}});
-  } else {
-    std::printf("%s\n", id.c_str());
-  }
-  return Status::Ok();
+  return PrintCreated(ctx, id);
 }
 
 Status ListClinics(const Context& ctx) {
