@@ -43,16 +43,20 @@ Result<File> File::OpenRead(const fs::path& path) {
 }
 
 Result<File> File::OpenRegular(const fs::path& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  return OpenRegularAt(AT_FDCWD, path.c_str(), path.string());
+}
+
+Result<File> File::OpenRegularAt(int dirfd, const char* name, const std::string& shown) {
+  const int fd = ::openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
   if (fd < 0) {
     const int err = errno;
     if (err == ELOOP) return Rejected("symbolic link: not followed — upload the file it points to");
-    if (err == ENOENT) return NotFound("no such file: " + path.string());
-    return ErrnoError("cannot open", path.string(), err);
+    if (err == ENOENT) return NotFound("no such file: " + shown);
+    return ErrnoError("cannot open", shown, err);
   }
-  File f(fd, path.string());
+  File f(fd, shown);
   struct stat st {};
-  if (::fstat(fd, &st) != 0) return ErrnoError("cannot stat", path.string(), errno);
+  if (::fstat(fd, &st) != 0) return ErrnoError("cannot stat", shown, errno);
   if (!S_ISREG(st.st_mode)) return Rejected("not a regular file (device, pipe or socket)");
   ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
   return f;
@@ -66,9 +70,15 @@ Result<File> File::Reopen() const {
 }
 
 Result<File> File::CreateExclusive(const fs::path& path) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return ErrnoError("cannot create", path.string(), errno);
-  return File(fd, path.string());
+  return CreateExclusiveAt(AT_FDCWD, path.c_str(), path.string());
+}
+
+Result<File> File::CreateExclusiveAt(int dirfd, const char* name, const std::string& shown) {
+  // O_EXCL never follows a link in the last component; O_NOFOLLOW says so again.
+  const int fd =
+      ::openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) return ErrnoError("cannot create", shown, errno);
+  return File(fd, shown);
 }
 
 Result<size_t> File::Read(std::span<uint8_t> buf) {
@@ -129,7 +139,11 @@ DirectFile::Buffer DirectFile::AllocateBuffer(size_t size) {
 }
 
 Result<DirectFile> DirectFile::Create(const fs::path& path) {
-  DOSSIER_ASSIGN_OR_RETURN(File f, File::CreateExclusive(path));
+  return CreateAt(AT_FDCWD, path.c_str(), path.string());
+}
+
+Result<DirectFile> DirectFile::CreateAt(int dirfd, const char* name, const std::string& shown) {
+  DOSSIER_ASSIGN_OR_RETURN(File f, File::CreateExclusiveAt(dirfd, name, shown));
   // Set after creating: a filesystem without O_DIRECT refuses the flag here (EINVAL), while
   // an open() with it would fail only after creating the file.
   const int flags = ::fcntl(f.fd(), F_GETFL);
@@ -220,6 +234,10 @@ Status WriteFileDurably(const fs::path& path, std::span<const uint8_t> data) {
 
 Result<std::string> ReadSmallFile(const fs::path& path, size_t max_bytes) {
   DOSSIER_ASSIGN_OR_RETURN(File f, File::OpenRead(path));
+  return ReadSmallFile(f, max_bytes);
+}
+
+Result<std::string> ReadSmallFile(File& f, size_t max_bytes) {
   std::string out;
   uint8_t buf[8192];
   for (;;) {
@@ -227,8 +245,7 @@ Result<std::string> ReadSmallFile(const fs::path& path, size_t max_bytes) {
     if (n == 0) break;
     out.append(reinterpret_cast<char*>(buf), n);
     if (out.size() > max_bytes) {
-      return LimitExceeded(path.string() + " is larger than " + std::to_string(max_bytes) +
-                           " bytes");
+      return LimitExceeded(f.path() + " is larger than " + std::to_string(max_bytes) + " bytes");
     }
   }
   return out;

@@ -33,11 +33,16 @@ class File {
   // Opens only a regular file, never following a symlink and never blocking on a FIFO that
   // replaced the file after it was listed (kRejected otherwise).
   static Result<File> OpenRegular(const fs::path& path);
+  // The same, for `name` in the folder open as `dirfd` (AT_FDCWD: the working folder);
+  // `shown` names the file in messages.
+  static Result<File> OpenRegularAt(int dirfd, const char* name, const std::string& shown);
   // A second, independent read-only open of the same file (its own offset), made through
   // /proc/self/fd: no path is looked up again, so it cannot be another file.
   Result<File> Reopen() const;
   // Creates a new file, failing if it exists (O_EXCL), mode 0600.
   static Result<File> CreateExclusive(const fs::path& path);
+  // The same for `name` in the folder open as `dirfd`, never through a symbolic link.
+  static Result<File> CreateExclusiveAt(int dirfd, const char* name, const std::string& shown);
 
   // Reads up to buf.size() bytes; 0 means end of file. Retries EINTR.
   Result<size_t> Read(std::span<uint8_t> buf);
@@ -73,6 +78,7 @@ class DirectFile {
   static Buffer AllocateBuffer(size_t size);  // kAlign-aligned, size rounded up to kAlign
 
   static Result<DirectFile> Create(const fs::path& path);  // exclusive, mode 0600
+  static Result<DirectFile> CreateAt(int dirfd, const char* name, const std::string& shown);
   // An unnamed file in `dir` (O_TMPFILE, mode 0600) for the caller to link in; nullopt when
   // the filesystem cannot make one (EOPNOTSUPP, or EISDIR from a kernel without O_TMPFILE).
   static Result<std::optional<DirectFile>> CreateUnnamed(const fs::path& dir);
@@ -115,6 +121,8 @@ Status WriteFileDurably(const fs::path& path, std::span<const uint8_t> data);
 
 // Reads a whole (small) file; fails with kLimitExceeded past max_bytes.
 Result<std::string> ReadSmallFile(const fs::path& path, size_t max_bytes = 1 << 20);
+// The rest of an open file, likewise.
+Result<std::string> ReadSmallFile(File& f, size_t max_bytes = 1 << 20);
 
 // Collects what is written to it in memory (a decrypted document on its way to a worker's
 // sealed memfd; never to disk).

@@ -293,9 +293,9 @@ TEST_F(AuditTest, ALogRewrittenAndResignedWithANewKeyIsCaughtByThePinnedKeyAndOn
   for (size_t i = 0; i < 5; ++i) tree.Push(internal::LeafHash(events[i]));
   Bytes pk(crypto_sign_PUBLICKEYBYTES), sk(crypto_sign_SECRETKEYBYTES), sig(crypto_sign_BYTES);
   crypto_sign_keypair(pk.data(), sk.data());
-  auto catalog = internal::OpenCatalogReadOnly(vault_);
+  auto catalog = internal::OpenVaultReadOnly(vault_);
   ASSERT_TRUE(catalog.ok());
-  const std::string vault_id = *internal::ReadMeta(*catalog, "vault_id");
+  const std::string vault_id = *internal::ReadMeta(catalog->db, "vault_id");
   const std::string statement = internal::HeadStatement(vault_id, 5, tree.Root());
   crypto_sign_detached(sig.data(), nullptr, reinterpret_cast<const uint8_t*>(statement.data()),
                        statement.size(), sk.data());

@@ -213,7 +213,9 @@ TEST_F(CliTest, FullFlowFromInitToGet) {
   RunResult cat = Run({"docs", "set-category", doc, "epicrisis"});
   EXPECT_EQ(cat.exit_code, 0) << cat.err;
   for (const auto& d : Json({"docs", "--case", case_id})) {
-    if (d["id"] == doc) EXPECT_EQ(d["category"], "epicrisis");
+    if (d["id"] == doc) {
+      EXPECT_EQ(d["category"], "epicrisis");
+    }
   }
   EXPECT_EQ(Run({"docs", "set-category", doc, "poetry"}).exit_code, 1);
 

@@ -195,7 +195,9 @@ TEST_F(ConsentTest, BadInputNamesTheFieldAndStoresNothing) {
   for (const auto& c : cases) {
     RunResult r = Run(Add(c.extra));
     EXPECT_EQ(r.exit_code, c.code) << c.extra[0] << ": " << r.err;
-    if (!c.err.empty()) EXPECT_EQ(r.err, "dossier: " + c.err + "\n") << c.extra[0];
+    if (!c.err.empty()) {
+      EXPECT_EQ(r.err, "dossier: " + c.err + "\n") << c.extra[0];
+    }
     if (c.extra[1] == "2020-01-01") {
       EXPECT_EQ(r.err.rfind("dossier: --until 2020-01-01 is in the past (today is ", 0), 0u)
           << r.err;

@@ -301,7 +301,9 @@ TEST_F(DicomIngestTest, TheRightPatientInCyrillicPassesAnotherBirthDateIsFlagged
   const auto& theirs = Find(r, "up/theirs.dcm");
   const auto& namesake = Find(r, "up/namesake.dcm");
   for (const auto& s : r.series) {
-    if (s.id == theirs.series) EXPECT_EQ(s.mismatch, "");
+    if (s.id == theirs.series) {
+      EXPECT_EQ(s.mismatch, "");
+    }
     if (s.id == namesake.series) {
       EXPECT_EQ(s.mismatch, "the birth date on the disc is not the patient's");
     }

@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "common/encoding.h"
 #include "tests/test_util.h"
 #include "vault/audit.h"
@@ -31,9 +33,9 @@ class FolderTest : public testing::TempDirTest {
     ASSERT_TRUE(Vault::Create(vault_, kPassphrase, actor_).ok());
     auto v = Vault::Open(vault_, kPassphrase, actor_);
     ASSERT_TRUE(v.ok()) << v.status().message();
-    const std::string patient = *(*v)->AddPatient({"Сидоров Сидор", "1960-01-01", "", ""});
-    const std::string case_id = *(*v)->OpenCase(patient, "consultation");
-    auto w = (*v)->BeginDocument({.case_id = case_id, .name = "note.txt", .kind = "text"});
+    patient_ = *(*v)->AddPatient({"Сидоров Сидор", "1960-01-01", "", ""});
+    case_ = *(*v)->OpenCase(patient_, "consultation");
+    auto w = (*v)->BeginDocument({.case_id = case_, .name = "note.txt", .kind = "text"});
     ASSERT_TRUE(w.ok());
     ASSERT_TRUE((*w)->Write(AsBytes(std::string("a note"))).ok());
     ASSERT_TRUE((*w)->Commit().ok());
@@ -42,7 +44,23 @@ class FolderTest : public testing::TempDirTest {
 
   Status OpenStatus() { return Vault::Open(vault_, kPassphrase, actor_).status(); }
 
+  // Stores a note in the case: what a command in progress writes.
+  Result<StoreOutcome> StoreNote(Vault& v, const std::string& text) {
+    DOSSIER_ASSIGN_OR_RETURN(auto w,
+                             v.BeginDocument({.case_id = case_, .name = "n.txt", .kind = "text"}));
+    DOSSIER_RETURN_IF_ERROR(w->Write(AsBytes(text)));
+    return w->Commit();
+  }
+
+  static std::vector<std::string> Names(const fs::path& dir) {
+    std::vector<std::string> names;
+    for (const auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename());
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+
   fs::path vault_;
+  std::string patient_, case_;
   Actor actor_{"alice", "operator"};
 };
 
@@ -76,6 +94,71 @@ TEST_F(FolderTest, TmpReplacedByALinkIsRefusedAndItsTargetUntouched) {
                               "link; put the real entry back from a backup");
   EXPECT_TRUE(fs::exists(victim / "keep.txt"));
   EXPECT_EQ(VerifyAuditLog(vault_).status().code(), StatusCode::kCorrupt);
+}
+
+// The checks at open cannot see what changes while a command runs: every entry is reached
+// from the vault folder's descriptor, one component at a time with O_NOFOLLOW, so a link
+// swapped in mid-command is refused at the next step, not written through.
+TEST_F(FolderTest, TmpSwappedForALinkWhileACommandRunsReceivesNothing) {
+  auto v = Vault::Open(vault_, kPassphrase, actor_);
+  ASSERT_TRUE(v.ok()) << v.status().message();
+  const fs::path victim = dir_ / "victim";
+  fs::create_directory(victim);
+  testing::WriteFile(victim / "keep.txt", "precious");
+  fs::remove_all(vault_ / "tmp");
+  fs::create_directory_symlink(victim, vault_ / "tmp");
+
+  auto stored = StoreNote(**v, "written after the swap");
+  ASSERT_FALSE(stored.ok());
+  EXPECT_EQ(stored.status().code(), StatusCode::kCorrupt);
+  EXPECT_EQ(stored.status().message(),
+            (vault_ / "tmp").string() +
+                " is a symbolic link: Dossier reaches nothing in a vault through a link; put the "
+                "real entry back from a backup");
+  EXPECT_EQ(Names(victim), std::vector<std::string>{"keep.txt"});
+  EXPECT_EQ(testing::ReadFile(victim / "keep.txt"), "precious");
+}
+
+TEST_F(FolderTest, ObjectsSwappedForALinkWhileACommandRunsReceivesNothing) {
+  auto v = Vault::Open(vault_, kPassphrase, actor_);
+  ASSERT_TRUE(v.ok()) << v.status().message();
+  const fs::path elsewhere = dir_ / "elsewhere";
+  fs::rename(vault_ / "objects", elsewhere);
+  fs::create_directory_symlink(elsewhere, vault_ / "objects");
+  const auto before = Names(elsewhere);
+
+  auto stored = StoreNote(**v, "written after the swap");
+  ASSERT_FALSE(stored.ok());
+  EXPECT_EQ(stored.status().code(), StatusCode::kCorrupt);
+  EXPECT_EQ(stored.status().message(),
+            (vault_ / "objects").string() +
+                " is a symbolic link: Dossier reaches nothing in a vault through a link; put the "
+                "real entry back from a backup");
+  EXPECT_EQ(Names(elsewhere), before);
+  EXPECT_EQ(Names(elsewhere / before.at(0)).size(), 1u);  // the note of SetUp only
+}
+
+// Erasure deletes files by their object ids: through a shard swapped for a link it would
+// delete a file of that name anywhere the link points.
+TEST_F(FolderTest, ErasureThroughAShardSwappedForALinkDeletesNothingOutside) {
+  auto v = Vault::Open(vault_, kPassphrase, actor_);
+  ASSERT_TRUE(v.ok()) << v.status().message();
+  const fs::path shard = fs::directory_iterator(vault_ / "objects")->path();
+  const std::string object = fs::directory_iterator(shard)->path().filename();
+  const fs::path victim = dir_ / "victim";
+  fs::create_directory(victim);
+  testing::WriteFile(victim / object, "not the vault's");
+  fs::rename(shard, dir_ / "moved-shard");
+  fs::create_directory_symlink(victim, shard);
+
+  const Status st = (*v)->ErasePatient(patient_);
+  EXPECT_EQ(st.code(), StatusCode::kCorrupt);
+  EXPECT_EQ(st.message(), fmt::format("patient {} is erased, but some of their object files could "
+                                      "not be deleted yet (the next dossier command deletes "
+                                      "them): {} is a symbolic link: Dossier reaches nothing in a "
+                                      "vault through a link; put the real entry back from a backup",
+                                      patient_, shard.string()));
+  EXPECT_EQ(testing::ReadFile(victim / object), "not the vault's");
 }
 
 TEST_F(FolderTest, LinkedCatalogShardAndFolderAreRefused) {

@@ -130,9 +130,9 @@ struct Head {
 };
 
 Result<Db> OpenCheckedCatalog(const std::filesystem::path& vault_dir) {
-  DOSSIER_ASSIGN_OR_RETURN(Db db, internal::OpenCatalogReadOnly(vault_dir));
-  DOSSIER_RETURN_IF_ERROR(internal::CheckSchema(db));
-  return db;
+  DOSSIER_ASSIGN_OR_RETURN(internal::ReadOnlyVault v, internal::OpenVaultReadOnly(vault_dir));
+  DOSSIER_RETURN_IF_ERROR(internal::CheckSchema(v.db));
+  return std::move(v.db);
 }
 
 }  // namespace
@@ -155,7 +155,7 @@ Result<std::string> ReadAuditPublicKey(const std::filesystem::path& vault_dir) {
 namespace {
 
 // The whole verification, on one read transaction of `db`; the signed head it read in `head`.
-Result<AuditVerifyReport> VerifyOn(Db& db, const std::filesystem::path& vault_dir,
+Result<AuditVerifyReport> VerifyOn(Db& db, const internal::VaultDir& vault_dir,
                                    const AuditAnchors& anchors, std::optional<Head>& head_out) {
   std::optional<Checkpoint> cp;
   if (anchors.checkpoint) {
@@ -187,7 +187,7 @@ Result<AuditVerifyReport> VerifyOn(Db& db, const std::filesystem::path& vault_di
     problem(fmt::format("the audit log is signed by key {} but you pinned {}", pk_hex.substr(0, 16),
                         ToHex(*pinned).substr(0, 16)));
   }
-  if (auto pub = ReadSmallFile(internal::AuditKeyPath(vault_dir), 4096);
+  if (auto pub = vault_dir.ReadSmall(internal::kAuditKey, 4096);
       !pub.ok() || *pub != pk_hex + "\n") {
     problem("the audit key in the catalog differs from audit.pub: the signing key was replaced");
   }
@@ -320,18 +320,19 @@ Result<std::vector<AuditEvent>> ReadVerifiedEvents(Db& db) {
 Result<AuditVerifyReport> VerifyAuditLog(const std::filesystem::path& vault_dir,
                                          const AuditAnchors& anchors) {
   EnsureSodium();
-  DOSSIER_ASSIGN_OR_RETURN(Db db, internal::OpenCatalogReadOnly(vault_dir));
+  DOSSIER_ASSIGN_OR_RETURN(internal::ReadOnlyVault v, internal::OpenVaultReadOnly(vault_dir));
   std::optional<Head> head;
-  return InSnapshot(db, [&] { return VerifyOn(db, vault_dir, anchors, head); });
+  return InSnapshot(v.db, [&] { return VerifyOn(v.db, v.dir, anchors, head); });
 }
 
 Result<std::string> WriteCheckpoint(const std::filesystem::path& vault_dir,
                                     const std::string& now) {
   EnsureSodium();
-  DOSSIER_ASSIGN_OR_RETURN(Db db, internal::OpenCatalogReadOnly(vault_dir));
+  DOSSIER_ASSIGN_OR_RETURN(internal::ReadOnlyVault v, internal::OpenVaultReadOnly(vault_dir));
+  Db& db = v.db;
   std::optional<Head> head;
   DOSSIER_ASSIGN_OR_RETURN(auto report,
-                           InSnapshot(db, [&] { return VerifyOn(db, vault_dir, {}, head); }));
+                           InSnapshot(db, [&] { return VerifyOn(db, v.dir, {}, head); }));
   if (!report.intact() || !head) {
     return Corrupt(fmt::format(
         "the audit log fails verification ({} problem(s)), so no checkpoint was written: run "

@@ -332,13 +332,14 @@ Result<VerifyReport> Vault::Verify(bool quick, const ProgressFn& progress) {
     auto issue = [&](std::string problem, std::string detail) {
       report.issues.push_back({r.id, r.object, std::move(problem), std::move(detail)});
     };
-    struct stat st {};
-    const auto path = impl_->objects_.PathFor(r.object);
-    if (::stat(path.c_str(), &st) != 0) {
+    auto size = impl_->objects_.FileSize(r.object);
+    if (!size.ok()) {
+      issue("corrupt", size.status().message());
+    } else if (!*size) {
       issue("missing", "object file " + r.object + " is missing");
-    } else if (static_cast<uint64_t>(st.st_size) != r.stored) {
+    } else if (**size != r.stored) {
       issue("size mismatch", fmt::format("object {} has {} bytes, the catalog says {}", r.object,
-                                         st.st_size, r.stored));
+                                         **size, r.stored));
     } else if (!quick) {
       uint64_t plain = 0;
       auto key = impl_->UnwrapObjectKey({r.patient, r.object, r.id, r.case_id, r.size, r.stored},

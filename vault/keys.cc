@@ -79,10 +79,9 @@ Result<KeyFile> ParseKeyFile(std::string_view text, const std::string& where) {
   }
 }
 
-Result<KeyFile> ReadKeyFile(const fs::path& dir) {
-  const auto path = KeyFilePath(dir);
-  DOSSIER_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(path, 64 << 10));
-  return ParseKeyFile(text, path.string());
+Result<KeyFile> ReadKeyFile(const VaultDir& dir) {
+  DOSSIER_ASSIGN_OR_RETURN(std::string text, dir.ReadSmall(kKeyFile, 64 << 10));
+  return ParseKeyFile(text, dir.PathOf(kKeyFile).string());
 }
 
 Result<KeyFile> SealMaster(const std::string& vault_id, std::string_view passphrase,
@@ -98,9 +97,10 @@ Result<KeyFile> SealMaster(const std::string& vault_id, std::string_view passphr
   return k;
 }
 
-Result<int> LockVaultDir(const fs::path& dir) {
-  const auto path = LockPath(dir);
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+Result<int> LockVaultDir(const VaultDir& dir) {
+  const auto path = dir.PathOf(kLock);
+  DOSSIER_ASSIGN_OR_RETURN(File lock, dir.OpenOrCreate(kLock, O_RDWR));
+  const int fd = ::fcntl(lock.fd(), F_DUPFD_CLOEXEC, 0);  // the caller's; `lock` closes its own
   if (fd < 0) return ErrnoError("cannot open lock file", path.string(), errno);
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     if (errno != EWOULDBLOCK) {

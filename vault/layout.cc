@@ -33,12 +33,7 @@ constexpr Entry kEntries[] = {
 };
 
 Status CheckEntry(const fs::path& path, const struct stat& st) {
-  if (S_ISLNK(st.st_mode)) {
-    return Corrupt(fmt::format(
-        "{} is a symbolic link: Dossier reaches nothing in a vault through a link; put the "
-        "real entry back from a backup",
-        path.string()));
-  }
+  if (S_ISLNK(st.st_mode)) return LinkRefused(path);
   if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
     return Corrupt(fmt::format(
         "{} is writable by group or others ({:o}): someone else could change the vault; run "
@@ -56,88 +51,80 @@ mode_t Allowed(Sharing sharing, bool dir, bool group_readable) {
   return dir ? kDirMode : kFileMode;
 }
 
-Status Narrow(const fs::path& path, const struct stat& st, mode_t allowed) {
-  if ((st.st_mode & 07777 & ~allowed) == 0) return Status::Ok();
-  if (::chmod(path.c_str(), st.st_mode & 07777 & allowed) != 0) {
-    return ErrnoError("cannot narrow the permissions of", path.string(), errno);
-  }
-  return Status::Ok();
-}
-
 }  // namespace
 
-Result<Sharing> CheckFolder(const fs::path& dir, bool for_write) {
-  struct stat st {};
-  if (::lstat(dir.c_str(), &st) != 0) return ErrnoError("cannot read", dir.string(), errno);
-  if (S_ISLNK(st.st_mode)) {
-    return Corrupt(fmt::format(
-        "{} is a symbolic link: give --vault the real folder, so nobody can redirect the vault "
-        "by replacing the link",
-        dir.string()));
-  }
-  DOSSIER_RETURN_IF_ERROR(CheckEntry(dir, st));
+Result<Sharing> CheckFolder(const VaultDir& dir, bool for_write) {
+  DOSSIER_ASSIGN_OR_RETURN(auto folder, dir.Stat(""));
+  const struct stat& st = *folder;
+  DOSSIER_RETURN_IF_ERROR(CheckEntry(dir.path(), st));
   if (for_write && st.st_uid != ::geteuid()) {
     return Corrupt(fmt::format(
         "{} belongs to another user (uid {}): run dossier as that user; a vault is written by "
         "its owner only",
-        dir.string(), st.st_uid));
+        dir.path().string(), st.st_uid));
   }
   const Sharing sharing =
       (st.st_mode & S_IRGRP) != 0 ? Sharing::kGroupReadable : Sharing::kOwnerOnly;
-  auto visit = [&](const fs::path& path, bool is_dir, bool group_readable) -> Status {
-    struct stat e {};
-    if (::lstat(path.c_str(), &e) != 0) {
-      return errno == ENOENT ? Status::Ok() : ErrnoError("cannot read", path.string(), errno);
-    }
-    DOSSIER_RETURN_IF_ERROR(CheckEntry(path, e));
-    if (is_dir != S_ISDIR(e.st_mode)) {
+  auto visit = [&](const std::string& rel, bool is_dir, bool group_readable) -> Status {
+    DOSSIER_ASSIGN_OR_RETURN(auto e, dir.Stat(rel));
+    if (!e) return Status::Ok();
+    DOSSIER_RETURN_IF_ERROR(CheckEntry(dir.PathOf(rel), *e));
+    if (is_dir != S_ISDIR(e->st_mode)) {
       return Corrupt(fmt::format("{} should be a {} but is not: restore the vault from a backup",
-                                 path.string(), is_dir ? "folder" : "file"));
+                                 dir.PathOf(rel).string(), is_dir ? "folder" : "file"));
     }
-    return for_write ? Narrow(path, e, Allowed(sharing, is_dir, group_readable)) : Status::Ok();
+    // A writer narrows entries made with looser modes (vaults made before this check).
+    const mode_t allowed = Allowed(sharing, is_dir, group_readable);
+    if (!for_write || (e->st_mode & 07777 & ~allowed) == 0) return Status::Ok();
+    return dir.SetMode(rel, e->st_mode & 07777 & allowed);
   };
   for (const Entry& entry : kEntries) {
-    DOSSIER_RETURN_IF_ERROR(visit(dir / entry.name, entry.dir, entry.group_readable));
+    DOSSIER_RETURN_IF_ERROR(visit(entry.name, entry.dir, entry.group_readable));
   }
   // objects/<2 hex>/: the shards objects are renamed into.
-  std::error_code ec;
-  for (fs::directory_iterator it(dir / "objects", ec), end; !ec && it != end; it.increment(ec)) {
-    struct stat e {};
-    if (::lstat(it->path().c_str(), &e) != 0) continue;
-    if (S_ISDIR(e.st_mode) || S_ISLNK(e.st_mode)) {
-      DOSSIER_RETURN_IF_ERROR(visit(it->path(), true, false));
+  DOSSIER_ASSIGN_OR_RETURN(auto objects, dir.Stat("objects"));
+  if (!objects) return sharing;
+  DOSSIER_ASSIGN_OR_RETURN(std::vector<std::string> shards, dir.List("objects"));
+  for (const std::string& shard : shards) {
+    DOSSIER_ASSIGN_OR_RETURN(auto e, dir.Stat("objects/" + shard));
+    if (e && (S_ISDIR(e->st_mode) || S_ISLNK(e->st_mode))) {
+      DOSSIER_RETURN_IF_ERROR(visit("objects/" + shard, true, false));
     }
   }
   return sharing;
 }
 
-Status ApplySharing(const fs::path& dir, Sharing sharing, std::optional<gid_t> gid) {
-  auto apply = [&](const fs::path& path, bool is_dir, bool group_readable) -> Status {
-    struct stat st {};
-    if (::lstat(path.c_str(), &st) != 0) {
-      return errno == ENOENT ? Status::Ok() : ErrnoError("cannot read", path.string(), errno);
-    }
-    if (gid && ::lchown(path.c_str(), static_cast<uid_t>(-1), *gid) != 0) {
-      return ErrnoError("cannot give the group to", path.string(), errno);
-    }
-    if (::chmod(path.c_str(), Allowed(sharing, is_dir, group_readable)) != 0) {
-      return ErrnoError("cannot set the permissions of", path.string(), errno);
-    }
-    return Status::Ok();
+Status ApplySharing(const VaultDir& dir, Sharing sharing, std::optional<gid_t> gid) {
+  auto apply = [&](const std::string& rel, bool is_dir, bool group_readable) -> Status {
+    DOSSIER_ASSIGN_OR_RETURN(auto st, dir.Stat(rel));
+    if (!st) return Status::Ok();
+    return dir.SetMode(rel, Allowed(sharing, is_dir, group_readable), gid);
   };
-  DOSSIER_RETURN_IF_ERROR(apply(dir, true, true));
+  DOSSIER_RETURN_IF_ERROR(apply("", true, true));
   for (const Entry& entry : kEntries) {
-    DOSSIER_RETURN_IF_ERROR(apply(dir / entry.name, entry.dir, entry.group_readable));
+    DOSSIER_RETURN_IF_ERROR(apply(entry.name, entry.dir, entry.group_readable));
   }
   return Status::Ok();
 }
 
-Result<Db> OpenCatalogReadOnly(const fs::path& dir) {
-  DOSSIER_RETURN_IF_ERROR(CheckIsVault(dir));
-  DOSSIER_RETURN_IF_ERROR(CheckFolder(dir, false).status());
-  DOSSIER_ASSIGN_OR_RETURN(Db db, Db::Open(CatalogPath(dir), Db::Mode::kReadOnly));
-  DOSSIER_RETURN_IF_ERROR(db.Exec("PRAGMA query_only = ON"));
+Result<Db> OpenCatalog(const VaultDir& dir, Db::Mode mode) {
+  DOSSIER_ASSIGN_OR_RETURN(Db db, Db::Open(dir.PathOf(kCatalog), mode));
+  if (!dir.OpensTheSameFolder()) {
+    return Corrupt(fmt::format(
+        "{} was replaced by another folder while Dossier opened it: check who changed it",
+        dir.path().string()));
+  }
   return db;
+}
+
+Result<ReadOnlyVault> OpenVaultReadOnly(const fs::path& dir) {
+  DOSSIER_RETURN_IF_ERROR(CheckIsVault(dir));
+  ReadOnlyVault v;
+  DOSSIER_ASSIGN_OR_RETURN(v.dir, VaultDir::Open(dir));
+  DOSSIER_RETURN_IF_ERROR(CheckFolder(v.dir, false).status());
+  DOSSIER_ASSIGN_OR_RETURN(v.db, OpenCatalog(v.dir, Db::Mode::kReadOnly));
+  DOSSIER_RETURN_IF_ERROR(v.db.Exec("PRAGMA query_only = ON"));
+  return v;
 }
 
 Result<std::string> ReadMeta(Db& db, const std::string& key) {

@@ -174,7 +174,7 @@ Status Vault::ErasePatient(const std::string& patient_id) {
   }
   if (Status st = impl_->objects_.Flush(); !st.ok() && removed.ok()) removed = st;
   if (!objects.empty()) {
-    if (Status st = SyncFilesystem(impl_->dir_); !st.ok() && removed.ok()) removed = st;
+    if (Status st = impl_->dir_.SyncFilesystem(); !st.ok() && removed.ok()) removed = st;
   }
   // Move the erased rows out of the WAL into the (secure_delete) main file.
   DOSSIER_RETURN_IF_ERROR(impl_->CheckpointWal(30000));

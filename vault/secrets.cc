@@ -184,22 +184,18 @@ Status Vault::Impl::LoadSecrets() {
 
 Status Vault::Impl::FinishRotation(bool from_staged) {
   DOSSIER_ASSIGN_OR_RETURN(auto meta, ReadAllMeta(db_));
-  const fs::path staged = internal::StagedKeyFilePath(dir_);
-  const fs::path key_file = internal::KeyFilePath(dir_);
-  std::error_code ec;
-  const bool has_staged = fs::exists(staged, ec);  // again, now that we hold the lock
+  const char* staged = internal::kStagedKeyFile;
+  DOSSIER_ASSIGN_OR_RETURN(auto staged_stat, dir_.Stat(staged));
+  const bool has_staged = staged_stat.has_value();  // again, now that we hold the lock
   auto id = meta.find("master_key_id");
   auto pending = meta.find(internal::kPendingKeyFile);
   auto install = [&]() -> Status {
-    if (::rename(staged.c_str(), key_file.c_str()) != 0) {
-      return ErrnoError("cannot move the new key file into", key_file.string(), errno);
-    }
-    return SyncDir(dir_);
+    DOSSIER_RETURN_IF_ERROR(dir_.Rename(staged, internal::kKeyFile));
+    return dir_.SyncDir();
   };
   auto discard = [&]() -> Status {
-    fs::remove(staged, ec);
-    if (ec) return IoError("cannot remove " + staged.string() + ": " + ec.message());
-    return SyncDir(dir_);
+    DOSSIER_RETURN_IF_ERROR(dir_.Remove(staged));
+    return dir_.SyncDir();
   };
   // A vault with sealed secrets is sealed for exactly one master key, named by the id; one
   // without them has never rotated (LoadSecrets upgrades it), so only vault.key counts. A
@@ -227,7 +223,7 @@ Status Vault::Impl::FinishRotation(bool from_staged) {
   }
   // The catalog is sealed for another master key than the one this passphrase opened.
   (void)internal::RecordUnlockFailure(dir_, Now());
-  const Status wrong = AuthFailed("wrong passphrase for the vault at " + dir_.string());
+  const Status wrong = AuthFailed("wrong passphrase for the vault at " + dir_.path().string());
   if (from_staged) {
     DOSSIER_RETURN_IF_ERROR(discard());  // a rotation that did not commit: its passphrase is not
     return wrong;                        // the vault's
@@ -244,7 +240,7 @@ Status Vault::Impl::FinishRotation(bool from_staged) {
   return AuthFailed(fmt::format(
       "{} is older than the catalog: the master key it holds was rotated by `dossier vault "
       "passwd`, so this key file and its passphrase no longer open the vault",
-      key_file.string()));
+      dir_.PathOf(internal::kKeyFile).string()));
 }
 
 void Vault::Impl::RotationStep(std::string_view step) const {
@@ -264,17 +260,14 @@ Status Vault::Impl::RotateMasterKey(std::string_view new_passphrase) {
                            std::max<uint64_t>(old.opslimit, options_.kdf_opslimit),
                            std::max(old.memlimit, options_.kdf_memlimit)));
   const std::string key_file = internal::EncodeKeyFile(kf);
-  const fs::path staged = internal::StagedKeyFilePath(dir_);
+  const char* staged = internal::kStagedKeyFile;
   RotationStep("sealed");
 
   // 1. The new key file is staged beside vault.key. Until the commit below it counts for
   // nothing: an unlock that finds it deletes it unless the catalog is sealed for its key.
-  DOSSIER_RETURN_IF_ERROR(WriteFileDurably(staged, AsBytes(std::string_view(key_file))));
+  DOSSIER_RETURN_IF_ERROR(dir_.WriteDurably(staged, AsBytes(std::string_view(key_file))));
   RotationStep("staged");
-  auto discard_staged = [&] {
-    std::error_code ec;
-    fs::remove(staged, ec);
-  };
+  auto discard_staged = [&] { (void)dir_.Remove(staged); };
 
   // 2. One transaction: every patient key and every sealed secret rewrapped under the new
   // master key, its fingerprint, a copy of the new key file, and the event. Before its commit
@@ -326,11 +319,8 @@ Status Vault::Impl::RotateMasterKey(std::string_view new_passphrase) {
 
   // 3. The staged key file replaces vault.key. A crash before this leaves it staged, and the
   // next unlock with either passphrase finishes the move (FinishRotation).
-  if (::rename(staged.c_str(), internal::KeyFilePath(dir_).c_str()) != 0) {
-    return ErrnoError("cannot move the new key file into", internal::KeyFilePath(dir_).string(),
-                      errno);
-  }
-  DOSSIER_RETURN_IF_ERROR(SyncDir(dir_));
+  DOSSIER_RETURN_IF_ERROR(dir_.Rename(staged, internal::kKeyFile));
+  DOSSIER_RETURN_IF_ERROR(dir_.SyncDir());
   RotationStep("key file written");
   {
     DOSSIER_ASSIGN_OR_RETURN(Stmt s, db_.Prepare("DELETE FROM meta WHERE key = ?"));

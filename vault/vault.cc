@@ -92,7 +92,7 @@ Status Vault::Impl::CommitBatchTx() {
   // Every object of the batch reaches the disk before any row that names it is committed.
   DOSSIER_RETURN_IF_ERROR(objects_.Flush());
   if (options_.batch_commit_fault) DOSSIER_RETURN_IF_ERROR(options_.batch_commit_fault());
-  DOSSIER_RETURN_IF_ERROR(SyncFilesystem(dir_));
+  DOSSIER_RETURN_IF_ERROR(dir_.SyncFilesystem());
   DOSSIER_RETURN_IF_ERROR(batch_->tx->Commit());
   ++committed_batches_;
   return Status::Ok();
@@ -277,12 +277,11 @@ Status Vault::Impl::FoldUnlockFailures() {
 
 Status Vault::Impl::SweepOrphans() {
   DOSSIER_RETURN_IF_ERROR(objects_.SweepTemp().status());
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir_, ec)) {  // vault.key.tmp_…, audit.pub.tmp_…
-    const std::string name = e.path().filename().string();
+  DOSSIER_ASSIGN_OR_RETURN(std::vector<std::string> names, dir_.List(""));
+  for (const std::string& name : names) {  // vault.key.tmp_…, audit.pub.tmp_…
     if (name.rfind("vault.key.tmp_", 0) == 0 || name.rfind("vault.key.new.tmp_", 0) == 0 ||
         name.rfind("audit.pub.tmp_", 0) == 0) {
-      fs::remove(e.path(), ec);
+      (void)dir_.Remove(name);
     }
   }
   DOSSIER_ASSIGN_OR_RETURN(auto listing, objects_.ListObjects());
@@ -335,23 +334,28 @@ Status Vault::Create(const fs::path& dir_arg, std::string_view passphrase, const
   }
   fs::permissions(staging, fs::perms::owner_all, ec);
   auto cleanup = [&] { fs::remove_all(staging, ec); };
+  auto staged_dir = internal::VaultDir::Open(staging);
+  if (!staged_dir.ok()) {
+    cleanup();
+    return staged_dir.status();
+  }
 
-  auto impl = std::make_unique<Impl>(staging, actor, options);
+  auto impl = std::make_unique<Impl>(*staged_dir, actor, options);
   impl->vault_id_ = RandomId("vlt", 12);
   impl->master_key_ = SecureBuffer::Random(internal::kKeyBytes);
   impl->signing_.vault_id = impl->vault_id_;
   impl->signing_.secret = SecureBuffer(crypto_sign_SECRETKEYBYTES);
   Bytes pk(crypto_sign_PUBLICKEYBYTES);
   crypto_sign_keypair(pk.data(), impl->signing_.secret.data());
+  const internal::VaultDir& vd = impl->dir_;
 
   Status st = [&]() -> Status {
     DOSSIER_ASSIGN_OR_RETURN(KeyFile kf,
                              internal::SealMaster(impl->vault_id_, passphrase, impl->master_key_,
                                                   options.kdf_opslimit, options.kdf_memlimit));
     DOSSIER_RETURN_IF_ERROR(
-        WriteFileDurably(internal::KeyFilePath(staging), AsBytes(internal::EncodeKeyFile(kf))));
-    DOSSIER_ASSIGN_OR_RETURN(impl->db_,
-                             Db::Open(internal::CatalogPath(staging), Db::Mode::kReadWriteCreate));
+        vd.WriteDurably(internal::kKeyFile, AsBytes(internal::EncodeKeyFile(kf))));
+    DOSSIER_ASSIGN_OR_RETURN(impl->db_, internal::OpenCatalog(vd, Db::Mode::kReadWriteCreate));
     DOSSIER_RETURN_IF_ERROR(ConfigureCatalog(impl->db_));
     DOSSIER_RETURN_IF_ERROR(internal::Migrate(impl->db_));
     DOSSIER_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(impl->db_));
@@ -367,16 +371,15 @@ Status Vault::Create(const fs::path& dir_arg, std::string_view passphrase, const
     DOSSIER_RETURN_IF_ERROR(tx->Commit());
     DOSSIER_RETURN_IF_ERROR(impl->db_.Exec("PRAGMA wal_checkpoint(TRUNCATE)"));
     impl->db_ = Db();
-    DOSSIER_RETURN_IF_ERROR(
-        WriteFileDurably(internal::AuditKeyPath(staging), AsBytes(ToHex(pk) + "\n")));
+    DOSSIER_RETURN_IF_ERROR(vd.WriteDurably(internal::kAuditKey, AsBytes(ToHex(pk) + "\n")));
     DOSSIER_RETURN_IF_ERROR(impl->objects_.Prepare());
-    DOSSIER_RETURN_IF_ERROR(WriteFileDurably(internal::LockPath(staging), {}));
+    DOSSIER_RETURN_IF_ERROR(vd.WriteDurably(internal::kLock, {}));
     DOSSIER_RETURN_IF_ERROR(internal::ApplySharing(
-        staging,
+        vd,
         options.share_with_group ? internal::Sharing::kGroupReadable
                                  : internal::Sharing::kOwnerOnly,
         options.share_with_group ? std::optional<gid_t>(*options.share_with_group) : std::nullopt));
-    DOSSIER_RETURN_IF_ERROR(SyncDir(staging));
+    DOSSIER_RETURN_IF_ERROR(vd.SyncDir());
     if (fs::exists(dir, ec)) fs::remove(dir, ec);  // empty, checked above
     if (::rename(staging.c_str(), dir.c_str()) != 0) {
       return ErrnoError("cannot move the new vault into", dir.string(), errno);
@@ -392,16 +395,17 @@ Result<std::unique_ptr<Vault>> Vault::Open(const fs::path& dir, std::string_view
                                            OpenMode mode) {
   EnsureSodium();
   DOSSIER_RETURN_IF_ERROR(internal::CheckIsVault(dir));
-  DOSSIER_RETURN_IF_ERROR(internal::CheckFolder(dir, true).status());
-  auto impl = std::make_unique<Impl>(dir, actor, options);  // closes the lock on every error
-  DOSSIER_ASSIGN_OR_RETURN(KeyFile kf, internal::ReadKeyFile(dir));
+  DOSSIER_ASSIGN_OR_RETURN(internal::VaultDir vd, internal::VaultDir::Open(dir));
+  DOSSIER_RETURN_IF_ERROR(internal::CheckFolder(vd, true).status());
+  auto impl = std::make_unique<Impl>(vd, actor, options);  // closes the lock on every error
+  DOSSIER_ASSIGN_OR_RETURN(KeyFile kf, internal::ReadKeyFile(vd));
   // A rotation interrupted after it staged its key file: the passphrase may be the new one
   // (whether that rotation committed is decided below, from the catalog).
   std::optional<KeyFile> staged;
-  std::error_code ec;
-  if (fs::exists(internal::StagedKeyFilePath(dir), ec)) {
-    const auto path = internal::StagedKeyFilePath(dir);
-    DOSSIER_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(path, 64 << 10));
+  DOSSIER_ASSIGN_OR_RETURN(auto staged_stat, vd.Stat(internal::kStagedKeyFile));
+  if (staged_stat) {
+    const auto path = vd.PathOf(internal::kStagedKeyFile);
+    DOSSIER_ASSIGN_OR_RETURN(std::string text, vd.ReadSmall(internal::kStagedKeyFile, 64 << 10));
     DOSSIER_ASSIGN_OR_RETURN(staged, internal::ParseKeyFile(text, path.string()));
     if (staged->vault_id != kf.vault_id) {
       return Corrupt(path.string() + " belongs to vault " + staged->vault_id + ", not " +
@@ -428,14 +432,14 @@ Result<std::unique_ptr<Vault>> Vault::Open(const fs::path& dir, std::string_view
     // The one exception: the time of the failure, for the next unlock to put on record. A
     // folder we cannot write to does not hide the wrong passphrase.
     const Clock& clock = options.clock ? *options.clock : Clock::System();
-    (void)internal::RecordUnlockFailure(dir, FormatUtc(clock.Now()));
+    (void)internal::RecordUnlockFailure(vd, FormatUtc(clock.Now()));
     return AuthFailed("wrong passphrase for the vault at " + dir.string());
   }
 
   impl->master_key_ = std::move(*master);
   impl->vault_id_ = kf.vault_id;
-  DOSSIER_ASSIGN_OR_RETURN(impl->lock_fd_, internal::LockVaultDir(dir));
-  DOSSIER_ASSIGN_OR_RETURN(impl->db_, Db::Open(internal::CatalogPath(dir), Db::Mode::kReadWrite));
+  DOSSIER_ASSIGN_OR_RETURN(impl->lock_fd_, internal::LockVaultDir(vd));
+  DOSSIER_ASSIGN_OR_RETURN(impl->db_, internal::OpenCatalog(vd, Db::Mode::kReadWrite));
   DOSSIER_RETURN_IF_ERROR(ConfigureCatalog(impl->db_));
   DOSSIER_RETURN_IF_ERROR(internal::CheckSchema(impl->db_));
   DOSSIER_RETURN_IF_ERROR(internal::Migrate(impl->db_));

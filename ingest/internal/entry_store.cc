@@ -124,7 +124,7 @@ Status EntryStore::Decide(bool more) {
                        ? vault::NewDocument{case_id_, item_.path, s.kind,
                                             std::string(ToString(DicomCategory().category)),
                                             digested_, DicomCategory().reason}
-                       : vault::NewDocument{case_id_, item_.path, s.kind, "other", digested_}));
+                       : vault::NewDocument{case_id_, item_.path, s.kind, "other", digested_, ""}));
   if (options_.ocr &&
       (s.kind == "pdf" || s.kind == "jpeg" || s.kind == "png" || s.kind == "tiff")) {
     ocr_bytes_.emplace();

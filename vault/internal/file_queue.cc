@@ -7,9 +7,19 @@
 #include <utility>
 
 namespace dossier::vault::internal {
+namespace {
 
-FileQueue::FileQueue(size_t buffer_size, size_t max_queued)
-    : buffer_size_(buffer_size), max_queued_(max_queued), thread_([this] { Run(); }) {}
+// "objects/ab" for "objects/ab/ab…"; "" for a name in the vault folder itself.
+std::string ParentOf(const std::string& rel) {
+  const size_t slash = rel.rfind('/');
+  return slash == std::string::npos ? std::string() : rel.substr(0, slash);
+}
+
+}  // namespace
+
+FileQueue::FileQueue(VaultDir dir, size_t buffer_size, size_t max_queued)
+    : dir_(std::move(dir)),
+      buffer_size_(buffer_size), max_queued_(max_queued), thread_([this] { Run(); }) {}
 
 FileQueue::~FileQueue() {
   {
@@ -60,8 +70,8 @@ void FileQueue::Discard(const std::shared_ptr<Target>& target) {
   Push({Job::Kind::kDiscard, target, nullptr, 0, false, {}});
 }
 
-void FileQueue::Remove(std::filesystem::path path, bool durable) {
-  Push({Job::Kind::kRemove, nullptr, nullptr, 0, durable, std::move(path)});
+void FileQueue::Remove(std::string rel, bool durable) {
+  Push({Job::Kind::kRemove, nullptr, nullptr, 0, durable, std::move(rel)});
 }
 
 void FileQueue::Wait() {
@@ -98,22 +108,20 @@ void FileQueue::Run() {
 
 Status FileQueue::RunJob(Job& job) {
   if (job.kind == Job::Kind::kRemove) {
-    if (::unlink(job.path.c_str()) != 0 && errno != ENOENT) {
-      return ErrnoError("cannot remove", job.path.string(), errno);
-    }
-    return job.durable ? SyncDir(job.path.parent_path()) : Status::Ok();
+    DOSSIER_RETURN_IF_ERROR(dir_.Remove(job.path));
+    return job.durable ? dir_.SyncDir(ParentOf(job.path)) : Status::Ok();
   }
   Target& t = *job.target;
   if (job.kind == Job::Kind::kDiscard || t.failed) {
     if (t.file) {
       t.file.reset();
-      ::unlink(t.temp.c_str());
+      (void)dir_.Remove(t.temp);
     }
     return Status::Ok();
   }
   Status st = [&]() -> Status {
     if (!t.file) {
-      DOSSIER_ASSIGN_OR_RETURN(DirectFile f, DirectFile::Create(t.temp));
+      DOSSIER_ASSIGN_OR_RETURN(DirectFile f, dir_.CreateDirect(t.temp));
       t.file.emplace(std::move(f));
     }
     if (job.kind == Job::Kind::kAppend) return t.file->Append({job.buffer.get(), job.len});
@@ -122,7 +130,7 @@ Status FileQueue::RunJob(Job& job) {
   if (!st.ok()) {  // later jobs for this file are skipped; its temp file goes
     t.failed = true;
     t.file.reset();
-    ::unlink(t.temp.c_str());
+    (void)dir_.Remove(t.temp);
   }
   return st;
 }
@@ -130,20 +138,17 @@ Status FileQueue::RunJob(Job& job) {
 Status FileQueue::FinishTarget(Target& t, bool durable) {
   if (durable) DOSSIER_RETURN_IF_ERROR(t.file->file().Sync());
   DOSSIER_RETURN_IF_ERROR(t.file->file().Close());
-  const auto shard = t.final_path.parent_path();
-  if (shards_.count(shard.filename().string()) == 0) {
-    if (::mkdir(shard.c_str(), 0700) == 0) {
-      if (durable) DOSSIER_RETURN_IF_ERROR(SyncDir(shard.parent_path()));  // the new entry
-    } else if (errno != EEXIST) {
-      return ErrnoError("cannot create", shard.string(), errno);
-    }
-    shards_.insert(shard.filename().string());
+  const std::string shard = ParentOf(t.final_path);
+  if (shards_.count(shard) == 0) {
+    DOSSIER_ASSIGN_OR_RETURN(bool made, dir_.MakeDir(shard));
+    if (made && durable) DOSSIER_RETURN_IF_ERROR(dir_.SyncDir(ParentOf(shard)));  // the new entry
+    shards_.insert(shard);
   }
-  if (::rename(t.temp.c_str(), t.final_path.c_str()) != 0) {
-    return ErrnoError("cannot rename object into", t.final_path.string(), errno);
-  }
+  // Every rename walks from the vault folder again, each step with O_NOFOLLOW: a shard
+  // swapped for a link since the last object is refused, not written through.
+  DOSSIER_RETURN_IF_ERROR(dir_.Rename(t.temp, t.final_path));
   t.file.reset();
-  return durable ? SyncDir(shard) : Status::Ok();
+  return durable ? dir_.SyncDir(shard) : Status::Ok();
 }
 
 }  // namespace dossier::vault::internal

@@ -21,6 +21,7 @@
 
 #include "common/file_io.h"
 #include "common/status.h"
+#include "vault/internal/vault_dir.h"
 
 namespace dossier::vault::internal {
 
@@ -28,15 +29,17 @@ class FileQueue {
  public:
   // Buffers of `buffer_size` bytes; at most `max_queued` of them wait for the thread at once,
   // which bounds memory whatever the caller writes.
-  FileQueue(size_t buffer_size, size_t max_queued);
+  // Files are named relative to `dir` (vault_dir.h).
+  FileQueue(VaultDir dir, size_t buffer_size, size_t max_queued);
   ~FileQueue();  // finishes what is queued
   FileQueue(const FileQueue&) = delete;
   FileQueue& operator=(const FileQueue&) = delete;
 
-  // One output file: a temp path written in order, then renamed to its final path.
+  // One output file: a temp file written in order, then renamed to its final name (both
+  // relative to the vault folder: "tmp/….tmp", "objects/ab/ab…").
   struct Target {
-    std::filesystem::path temp;
-    std::filesystem::path final_path;
+    std::string temp;
+    std::string final_path;
     std::optional<DirectFile> file;  // touched only on the queue's thread
     bool failed = false;
   };
@@ -56,7 +59,7 @@ class FileQueue {
   // Abandons an unfinished target: its temp file is removed.
   void Discard(const std::shared_ptr<Target>& target);
   // Deletes a finished file (fsyncing its folder when `durable`).
-  void Remove(std::filesystem::path path, bool durable);
+  void Remove(std::string rel, bool durable);
 
   // Waits until everything queued has run; returns the first error since the last Drain()
   // and forgets it.
@@ -71,13 +74,14 @@ class FileQueue {
     DirectFile::Buffer buffer;
     size_t len = 0;
     bool durable = false;
-    std::filesystem::path path;
+    std::string path;
   };
   void Push(Job job);
   void Run();
   Status RunJob(Job& job);
   Status FinishTarget(Target& t, bool durable);
 
+  const VaultDir dir_;
   const size_t buffer_size_;
   const size_t max_queued_;
   std::mutex mu_;

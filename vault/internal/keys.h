@@ -31,7 +31,7 @@ struct KeyFile {
 std::string EncodeKeyFile(const KeyFile& k);
 // kCorrupt "<where> is damaged: <why>" for anything but a well-formed version 1 key file.
 Result<KeyFile> ParseKeyFile(std::string_view text, const std::string& where);
-Result<KeyFile> ReadKeyFile(const fs::path& dir);
+Result<KeyFile> ReadKeyFile(const VaultDir& dir);
 // The master key sealed under Argon2id(passphrase) with a fresh salt.
 Result<KeyFile> SealMaster(const std::string& vault_id, std::string_view passphrase,
                            const SecureBuffer& master, uint64_t opslimit, size_t memlimit);
@@ -66,10 +66,10 @@ std::string LegacyAuditKeyAd(const std::string& vault_id);
 // A rotation stages the new key file beside vault.key before its commit, and keeps a copy in
 // meta.pending_key_file from the commit until vault.key is replaced (doc/FORMAT.md §Key
 // rotation): an unlock tells from them whether an interrupted rotation committed.
-inline fs::path StagedKeyFilePath(const fs::path& dir) { return dir / "vault.key.new"; }
+inline constexpr const char* kStagedKeyFile = "vault.key.new";
 inline constexpr const char* kPendingKeyFile = "pending_key_file";
 
 // Takes the vault's exclusive flock (waiting for another process that has it open).
-Result<int> LockVaultDir(const fs::path& dir);
+Result<int> LockVaultDir(const VaultDir& dir);
 
 }  // namespace dossier::vault::internal

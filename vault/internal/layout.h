@@ -9,15 +9,19 @@
 
 #include "common/status.h"
 #include "vault/internal/sqlite.h"
+#include "vault/internal/vault_dir.h"
 
 namespace dossier::vault::internal {
 
 namespace fs = std::filesystem;
 
-inline fs::path KeyFilePath(const fs::path& dir) { return dir / "vault.key"; }
-inline fs::path CatalogPath(const fs::path& dir) { return dir / "catalog.db"; }
-inline fs::path AuditKeyPath(const fs::path& dir) { return dir / "audit.pub"; }
-inline fs::path LockPath(const fs::path& dir) { return dir / "lock"; }
+// Entries of the vault folder, named relative to it (vault_dir.h).
+inline constexpr const char* kKeyFile = "vault.key";
+inline constexpr const char* kCatalog = "catalog.db";
+inline constexpr const char* kAuditKey = "audit.pub";
+inline constexpr const char* kLock = "lock";
+inline fs::path KeyFilePath(const fs::path& dir) { return dir / kKeyFile; }
+inline fs::path CatalogPath(const fs::path& dir) { return dir / kCatalog; }
 
 // kNotFound "no vault at DIR" unless DIR holds a key file and a catalog.
 Status CheckIsVault(const fs::path& dir);
@@ -35,11 +39,19 @@ inline constexpr mode_t kGroupFileMode = 0640, kGroupDirMode = 02750;
 // or others, and, `for_write`, when the folder belongs to another user. For a writer, it
 // also narrows entries made with looser modes (vaults made before this check) to the
 // folder's sharing. Returns the folder's sharing (doc/SECURITY.md).
-Result<Sharing> CheckFolder(const fs::path& dir, bool for_write);
+Result<Sharing> CheckFolder(const VaultDir& dir, bool for_write);
 // Sets the modes of a new vault's entries for `sharing` (and their group to `gid`, when set).
-Status ApplySharing(const fs::path& dir, Sharing sharing, std::optional<gid_t> gid);
-// The catalog opened read-only (verification and log reading without a passphrase).
-Result<Db> OpenCatalogReadOnly(const fs::path& dir);
+Status ApplySharing(const VaultDir& dir, Sharing sharing, std::optional<gid_t> gid);
+// The catalog of `dir`, opened by path with SQLITE_OPEN_NOFOLLOW (no link anywhere in the
+// path), and then checked to be in the very folder `dir` holds open: kCorrupt otherwise.
+Result<Db> OpenCatalog(const VaultDir& dir, Db::Mode mode);
+// The vault folder checked and its catalog opened read-only (verification and log reading
+// without a passphrase).
+struct ReadOnlyVault {
+  VaultDir dir;
+  Db db;
+};
+Result<ReadOnlyVault> OpenVaultReadOnly(const fs::path& dir);
 Result<std::string> ReadMeta(Db& db, const std::string& key);
 
 }  // namespace dossier::vault::internal

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
@@ -186,7 +187,7 @@ Result<WrittenObject> ObjectWriter::Finish(bool durable) {
   return w;
 }
 
-ObjectStore::ObjectStore(std::filesystem::path vault_dir, size_t chunk_size)
+ObjectStore::ObjectStore(VaultDir vault_dir, size_t chunk_size)
     : dir_(std::move(vault_dir)), chunk_size_(chunk_size) {}
 
 ObjectStore::~ObjectStore() = default;
@@ -198,21 +199,29 @@ std::string ObjectStore::NewObjectId() {
   return ToHex(id);
 }
 
-std::filesystem::path ObjectStore::PathFor(const std::string& object_id) const {
-  return dir_ / "objects" / object_id.substr(0, 2) / object_id;
+std::string ObjectStore::PathFor(const std::string& object_id) {
+  return "objects/" + object_id.substr(0, 2) + "/" + object_id;
+}
+
+Result<std::optional<uint64_t>> ObjectStore::FileSize(const std::string& object_id) const {
+  WaitForFiles();
+  DOSSIER_ASSIGN_OR_RETURN(auto st, dir_.Stat(PathFor(object_id)));
+  if (!st) return std::optional<uint64_t>();
+  if (!S_ISREG(st->st_mode)) {
+    return Corrupt("object " + object_id +
+                   " is a symbolic link or not a regular file: Dossier reads nothing in a vault "
+                   "through a link; restore it from a backup");
+  }
+  return std::optional<uint64_t>(static_cast<uint64_t>(st->st_size));
 }
 
 Status ObjectStore::Prepare() {
   bool created = false;
   for (const char* name : {"objects", "tmp"}) {
-    const auto path = dir_ / name;
-    if (::mkdir(path.c_str(), 0700) == 0) {
-      created = true;
-    } else if (errno != EEXIST) {
-      return ErrnoError("cannot create", path.string(), errno);
-    }
+    DOSSIER_ASSIGN_OR_RETURN(bool made, dir_.MakeDir(name));
+    created = created || made;
   }
-  return created ? SyncDir(dir_) : Status::Ok();
+  return created ? dir_.SyncDir() : Status::Ok();
 }
 
 Result<std::unique_ptr<ObjectWriter>> ObjectStore::Create(const std::string& object_id,
@@ -225,13 +234,13 @@ Result<std::unique_ptr<ObjectWriter>> ObjectStore::Create(const std::string& obj
   s->chunk_ad = ChunkAd(object_id);
   if (hash && !hasher_) hasher_ = std::make_unique<Hasher>();
   if (!queue_) {
-    queue_ = std::make_unique<FileQueue>(kWriteBuffer + chunk_size_ + kABytes + DirectFile::kAlign,
-                                         kQueuedBuffers);
+    queue_ = std::make_unique<FileQueue>(
+        dir_, kWriteBuffer + chunk_size_ + kABytes + DirectFile::kAlign, kQueuedBuffers);
   }
   s->hasher = hasher_.get();
   s->queue = queue_.get();
   s->target = std::make_shared<FileQueue::Target>();
-  s->target->temp = dir_ / "tmp" / (object_id + ".tmp");
+  s->target->temp = "tmp/" + object_id + ".tmp";
   s->target->final_path = PathFor(object_id);
   s->buffer = queue_->Acquire();
   s->chunk.reserve(chunk_size_);
@@ -253,13 +262,12 @@ Result<std::unique_ptr<ObjectWriter>> ObjectStore::Create(const std::string& obj
 Status ObjectStore::Read(const std::string& object_id, const SecureBuffer& data_key,
                          uint64_t expected_size, ByteSink* sink, uint64_t* plain_size) const {
   WaitForFiles();
-  const auto path = PathFor(object_id);
-  auto file = File::OpenRegular(path);  // never through a symbolic link
+  auto file = dir_.OpenRegular(PathFor(object_id));  // never through a symbolic link
   if (!file.ok()) {
     if (file.status().code() == StatusCode::kNotFound) {  // the catalog says it exists
       return Corrupt("object " + object_id + " is missing from the vault");
     }
-    if (file.status().code() == StatusCode::kRejected) {
+    if (file.status().code() == StatusCode::kCorrupt) {
       return Corrupt("object " + object_id +
                      " is a symbolic link or not a regular file: Dossier reads nothing in a "
                      "vault through a link; restore it from a backup");
@@ -326,38 +334,44 @@ Status ObjectStore::Read(const std::string& object_id, const SecureBuffer& data_
 Result<ObjectStore::Listing> ObjectStore::ListObjects() const {
   WaitForFiles();
   Listing out;
-  std::error_code ec;
-  const auto root = dir_ / "objects";
-  if (!std::filesystem::exists(root, ec)) return out;
-  for (auto it = std::filesystem::recursive_directory_iterator(root, ec);
-       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-    if (it->is_directory(ec)) continue;
-    const std::string name = it->path().filename().string();
-    const std::string parent = it->path().parent_path().filename().string();
-    const auto id = FromHex(name);
-    // Only <2 hex>/<32 hex> files are objects; anything else is reported, never touched.
-    if (id && id->size() == kIdBytes && name.size() == 32 && name.substr(0, 2) == parent &&
-        it->path().parent_path().parent_path() == root && it->is_regular_file(ec)) {
-      out.objects.push_back(name);
-    } else {
-      out.strays.push_back(it->path().lexically_relative(dir_).string());
+  DOSSIER_ASSIGN_OR_RETURN(auto root, dir_.Stat("objects"));
+  if (!root) return out;
+  DOSSIER_ASSIGN_OR_RETURN(std::vector<std::string> shards, dir_.List("objects"));
+  std::sort(shards.begin(), shards.end());
+  for (const std::string& shard : shards) {
+    const std::string shard_rel = "objects/" + shard;
+    DOSSIER_ASSIGN_OR_RETURN(auto st, dir_.Stat(shard_rel));
+    if (!st || !S_ISDIR(st->st_mode)) {  // a file or a link where a shard belongs
+      out.strays.push_back(shard_rel);
+      continue;
+    }
+    DOSSIER_ASSIGN_OR_RETURN(std::vector<std::string> names, dir_.List(shard_rel));
+    std::sort(names.begin(), names.end());
+    for (const std::string& name : names) {
+      const auto id = FromHex(name);
+      // Only <2 hex>/<32 hex> regular files are objects; anything else is reported, never
+      // touched.
+      DOSSIER_ASSIGN_OR_RETURN(auto e, dir_.Stat(shard_rel + "/" + name));
+      if (id && id->size() == kIdBytes && name.size() == 32 && name.substr(0, 2) == shard && e &&
+          S_ISREG(e->st_mode)) {
+        out.objects.push_back(name);
+      } else {
+        out.strays.push_back(shard_rel + "/" + name);
+      }
     }
   }
-  if (ec) return IoError("cannot list " + root.string() + ": " + ec.message());
   return out;
 }
 
 Status ObjectStore::Remove(const std::string& object_id, bool durable) {
-  const auto path = PathFor(object_id);
+  const std::string path = PathFor(object_id);
   if (queue_ && !durable) {  // after the queued rename that created it
     queue_->Remove(path, false);
     return Status::Ok();
   }
   WaitForFiles();
-  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
-    return ErrnoError("cannot remove", path.string(), errno);
-  }
-  return durable ? SyncDir(path.parent_path()) : Status::Ok();
+  DOSSIER_RETURN_IF_ERROR(dir_.Remove(path));
+  return durable ? dir_.SyncDir("objects/" + object_id.substr(0, 2)) : Status::Ok();
 }
 
 Status ObjectStore::Flush() { return queue_ ? queue_->Drain() : Status::Ok(); }
@@ -369,12 +383,12 @@ void ObjectStore::WaitForFiles() const {
 Result<size_t> ObjectStore::SweepTemp() const {
   WaitForFiles();
   size_t n = 0;
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(dir_ / "tmp", ec)) {
-    if (::unlink(e.path().c_str()) == 0) ++n;
+  DOSSIER_ASSIGN_OR_RETURN(std::vector<std::string> names, dir_.List("tmp"));
+  for (const std::string& name : names) {
+    // unlinkat removes a link itself, never what it points to.
+    if (dir_.Remove("tmp/" + name).ok()) ++n;
   }
-  if (ec) return IoError("cannot list " + (dir_ / "tmp").string() + ": " + ec.message());
-  if (n > 0) DOSSIER_RETURN_IF_ERROR(SyncDir(dir_ / "tmp"));
+  if (n > 0) DOSSIER_RETURN_IF_ERROR(dir_.SyncDir("tmp"));
   return n;
 }
 

@@ -18,6 +18,7 @@
 #include "common/file_io.h"
 #include "common/secure_buffer.h"
 #include "common/status.h"
+#include "vault/internal/vault_dir.h"
 
 namespace dossier::vault::internal {
 
@@ -60,11 +61,14 @@ class FileQueue;
 // Not thread-safe: one writer or reader at a time (the vault is used from one thread).
 class ObjectStore {
  public:
-  ObjectStore(std::filesystem::path vault_dir, size_t chunk_size);
+  ObjectStore(VaultDir vault_dir, size_t chunk_size);
   ~ObjectStore();
 
   static std::string NewObjectId();  // 32 lower-case hex characters
-  std::filesystem::path PathFor(const std::string& object_id) const;
+  // "objects/ab/ab…", relative to the vault folder.
+  static std::string PathFor(const std::string& object_id);
+  // The size of an object's file; nullopt when it is missing. kCorrupt if it is a link.
+  Result<std::optional<uint64_t>> FileSize(const std::string& object_id) const;
 
   // Ensures objects/ and tmp/ exist.
   Status Prepare();
@@ -92,7 +96,7 @@ class ObjectStore {
   Result<size_t> SweepTemp() const;
 
  private:
-  std::filesystem::path dir_;
+  VaultDir dir_;
   size_t chunk_size_;
   void WaitForFiles() const;          // reads and listings see every queued write
   std::unique_ptr<Hasher> hasher_;    // one thread for the store's life, started on first use

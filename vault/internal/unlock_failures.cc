@@ -29,20 +29,16 @@ std::string UnlockFailures::Describe() const {
          " last=" + (last.empty() ? "?" : last);
 }
 
-Status RecordUnlockFailure(const std::filesystem::path& dir, const std::string& at) {
-  const auto path = UnlockFailuresPath(dir);
-  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) return ErrnoError("cannot open", path.string(), errno);
-  File f(fd, path.string());
+Status RecordUnlockFailure(const VaultDir& dir, const std::string& at) {
+  DOSSIER_ASSIGN_OR_RETURN(File f, dir.OpenOrCreate(kUnlockFailures, O_WRONLY | O_APPEND));
   const std::string line = at + "\n";  // one write: appends of concurrent failures never mix
   DOSSIER_RETURN_IF_ERROR(f.WriteAll({reinterpret_cast<const uint8_t*>(line.data()), line.size()}));
   DOSSIER_RETURN_IF_ERROR(f.Sync());
   return f.Close();
 }
 
-Result<std::optional<UnlockFailures>> ReadUnlockFailures(const std::filesystem::path& dir) {
-  const auto path = UnlockFailuresPath(dir);
-  auto opened = File::OpenRegular(path);
+Result<std::optional<UnlockFailures>> ReadUnlockFailures(const VaultDir& dir) {
+  auto opened = dir.OpenRegular(kUnlockFailures);
   if (!opened.ok()) {
     if (opened.status().code() == StatusCode::kNotFound) return std::optional<UnlockFailures>();
     return opened.status();
@@ -79,12 +75,9 @@ Result<std::optional<UnlockFailures>> ReadUnlockFailures(const std::filesystem::
   return std::optional<UnlockFailures>(u);
 }
 
-Status RemoveUnlockFailures(const std::filesystem::path& dir) {
-  const auto path = UnlockFailuresPath(dir);
-  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
-    return ErrnoError("cannot remove", path.string(), errno);
-  }
-  return SyncDir(dir);
+Status RemoveUnlockFailures(const VaultDir& dir) {
+  DOSSIER_RETURN_IF_ERROR(dir.Remove(kUnlockFailures));
+  return dir.SyncDir();
 }
 
 }  // namespace dossier::vault::internal

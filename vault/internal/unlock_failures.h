@@ -11,15 +11,14 @@
 #include <string>
 
 #include "common/status.h"
+#include "vault/internal/vault_dir.h"
 
 namespace dossier::vault::internal {
 
-inline std::filesystem::path UnlockFailuresPath(const std::filesystem::path& dir) {
-  return dir / "unlock-failures";
-}
+inline constexpr const char* kUnlockFailures = "unlock-failures";
 
 // Appends "<at>\n" (O_APPEND, mode 0600, never through a symlink).
-Status RecordUnlockFailure(const std::filesystem::path& dir, const std::string& at);
+Status RecordUnlockFailure(const VaultDir& dir, const std::string& at);
 
 struct UnlockFailures {
   int64_t count = 0;  // lines in the record
@@ -32,9 +31,9 @@ struct UnlockFailures {
 // The record's summary; nullopt when there is none (or it is empty). Reads it in pieces
 // whatever its size; anything but a time on a line is counted and otherwise ignored, so the
 // record cannot carry other text into the audit log.
-Result<std::optional<UnlockFailures>> ReadUnlockFailures(const std::filesystem::path& dir);
+Result<std::optional<UnlockFailures>> ReadUnlockFailures(const VaultDir& dir);
 
 // Removes the record and makes that durable.
-Status RemoveUnlockFailures(const std::filesystem::path& dir);
+Status RemoveUnlockFailures(const VaultDir& dir);
 
 }  // namespace dossier::vault::internal

@@ -20,7 +20,7 @@ namespace dossier::vault {
 
 class Vault::Impl {
  public:
-  Impl(fs::path dir, Actor actor, VaultOptions options)
+  Impl(internal::VaultDir dir, Actor actor, VaultOptions options)
       : dir_(std::move(dir)),
         actor_(std::move(actor)),
         options_(options),
@@ -147,7 +147,7 @@ class Vault::Impl {
   // of a destroyed key do not survive in catalog.db-wal.
   Status CheckpointWal(int wait_ms);
 
-  fs::path dir_;
+  internal::VaultDir dir_;  // every entry is reached through it (vault_dir.h)
   Actor actor_;
   VaultOptions options_;
   internal::Db db_;
