@@ -44,6 +44,7 @@ void AddAuditCommands(CLI::App& app, Context& ctx);      // audit log|verify|che
 void AddDicomCommands(CLI::App& app, Context& ctx);      // dicom export|preview
 void AddConsentCommands(CLI::App& app, Context& ctx);    // clinic ..., consent ...
 void AddSettingsCommand(CLI::App& vault, Context& ctx);  // vault settings
+void AddExportCommands(CLI::App& app, Context& ctx);     // export, export list
 
 // Prints a JSON value to stdout, pretty; bytes that are not UTF-8 (a file name from an old
 // USB stick) are shown as U+FFFD rather than aborting.

@@ -82,6 +82,7 @@ int main(int argc, char** argv) {
   app::AddAuditCommands(cli, ctx);
   app::AddDicomCommands(cli, ctx);
   app::AddConsentCommands(cli, ctx);
+  app::AddExportCommands(cli, ctx);
 
   try {
     cli.parse(argc, argv);

@@ -82,6 +82,20 @@ std::string SystemTimeZone() {
   return "UTC";
 }
 
+std::string AddWorkingDays(const std::string& date, int n) {
+  using namespace std::chrono;
+  std::string d = date;
+  while (n > 0) {
+    d = AddDays(d, 1);
+    const year_month_day ymd{year{std::stoi(d.substr(0, 4))},
+                             month{static_cast<unsigned>(std::stoi(d.substr(5, 2)))},
+                             day{static_cast<unsigned>(std::stoi(d.substr(8, 2)))}};
+    const weekday wd{sys_days{ymd}};
+    if (wd != Saturday && wd != Sunday) --n;
+  }
+  return d;
+}
+
 std::string AddDays(const std::string& date, int days) {
   using namespace std::chrono;
   const year_month_day ymd{year{std::stoi(date.substr(0, 4))},

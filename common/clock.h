@@ -27,6 +27,9 @@ std::string FormatLocalDate(std::chrono::system_clock::time_point t, const std::
 std::string SystemTimeZone();
 // `date` (YYYY-MM-DD, valid) plus `days`.
 std::string AddDays(const std::string& date, int days);
+// The `n`th working day (Monday–Friday; no holiday calendar) after `date` (YYYY-MM-DD, valid):
+// Friday plus 1 is Monday; Saturday plus 1 is Monday too.
+std::string AddWorkingDays(const std::string& date, int n);
 
 // Accepts a calendar date "YYYY-MM-DD" that exists (no 2026-02-30); returns it normalised.
 std::optional<std::string> ParseDate(std::string_view text);

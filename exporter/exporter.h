@@ -10,8 +10,9 @@
 
 namespace dossier::exporter {
 
-// "20000", "512K", "25M", "1.5G" (binary units, case-insensitive, optional "B"/"iB") → bytes.
-// kInvalidArgument for anything else, zero, or more than 1 TiB.
+// "500000", "25MB" (decimal: 25,000,000, as mail providers count), "18M" and "18MiB" (binary:
+// 18 × 2^20), likewise K/KB/KiB and G/GB/GiB, case-insensitive → bytes. kInvalidArgument
+// listing the accepted forms for anything else, zero, or more than 1 TiB.
 Result<uint64_t> ParseSize(std::string_view text);
 
 }  // namespace dossier::exporter

@@ -220,18 +220,23 @@ TEST(ContentDigestTest, IsSha256AndStartsOverAfterEachDigest) {
   EXPECT_EQ(ToHex(h.Final()), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
 
-TEST(ExporterTest, PartSizesParseWithBinaryUnits) {
+TEST(ExporterTest, PartSizesParseDecimalMbAndBinaryM) {
   EXPECT_EQ(*exporter::ParseSize("500000"), 500000u);
   EXPECT_EQ(*exporter::ParseSize("512K"), 524288u);
+  EXPECT_EQ(*exporter::ParseSize("512kb"), 512000u);
+  EXPECT_EQ(*exporter::ParseSize("25MB"), 25000000u);
   EXPECT_EQ(*exporter::ParseSize("25M"), 26214400u);
+  EXPECT_EQ(*exporter::ParseSize("18MiB"), 18874368u);
   EXPECT_EQ(*exporter::ParseSize("1.5g"), 1610612736u);
+  EXPECT_EQ(*exporter::ParseSize("2GB"), 2000000000u);
   EXPECT_EQ(*exporter::ParseSize("10MiB"), 10485760u);
   for (const char* bad : {"", "M", "-5M", "0", "5X", "1.2.3M", "2000G"}) {
     auto r = exporter::ParseSize(bad);
     EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << bad;
   }
   EXPECT_EQ(exporter::ParseSize("5X").status().message(),
-            "`5X` is not a size: write e.g. 20M, 1.5G or 500000");
+            "`5X` is not a size: write e.g. 25MB (25,000,000 bytes, as mail providers count), "
+            "18MiB or 18M (18 × 2^20 bytes), 1.5G, or a number of bytes such as 500000");
 }
 
 TEST(OcrTest, LanguageDataIsCheckedFileByFile) {

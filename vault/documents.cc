@@ -245,15 +245,17 @@ Status Vault::InferCategory(const std::string& doc_id, Category category,
   return tx.Commit();
 }
 
-Status Vault::ReadDocument(const std::string& doc_id, ByteSink& sink) {
-  Impl::ObjectBinding binding;
+Status Vault::Impl::DecryptDocument(
+    const std::string& doc_id, ByteSink& sink,
+    const std::function<Status(const ObjectBinding&, const std::string& status)>& before) {
+  ObjectBinding binding;
   std::string status;
   Bytes wrapped;
-  DOSSIER_RETURN_IF_ERROR(impl_->CheckRows(internal::RowTable::kDocuments, "id = ?1", {doc_id}));
+  DOSSIER_RETURN_IF_ERROR(CheckRows(internal::RowTable::kDocuments, "id = ?1", {doc_id}));
   {  // copy the row and finish the statement: no read snapshot is held while decrypting
     DOSSIER_ASSIGN_OR_RETURN(
-        Stmt s, impl_->db_.Prepare("SELECT patient_id, object_id, case_id, size, stored_size, "
-                                   "status, wrapped_key FROM documents WHERE id = ?"));
+        Stmt s, db_.Prepare("SELECT patient_id, object_id, case_id, size, stored_size, "
+                            "status, wrapped_key FROM documents WHERE id = ?"));
     s.Bind(1, doc_id);
     DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) return NotFound("no document " + doc_id + " (see `dossier docs --case ID`)");
@@ -266,29 +268,39 @@ Status Vault::ReadDocument(const std::string& doc_id, ByteSink& sink) {
     status = s.Text(5);
     wrapped = s.Blob(6);
   }
-  if (status == "erased") {
-    DOSSIER_RETURN_IF_ERROR(
-        impl_->AuditAlone("document.read", {doc_id}, binding.patient_id, "refused"));
-    return Rejected(
-        fmt::format("document {} was erased together with patient {}: its data no "
-                    "longer exists and cannot be recovered",
-                    doc_id, binding.patient_id));
-  }
-  // The read is on record before the first byte of plaintext leaves.
-  if (Status st = impl_->AuditAlone("document.read", {doc_id}, binding.patient_id); !st.ok()) {
-    return st.WithContext("document " + doc_id +
-                          " was not read because its audit event could not be recorded");
-  }
-  Status st = [&]() -> Status {
-    DOSSIER_ASSIGN_OR_RETURN(SecureBuffer key, impl_->UnwrapObjectKey(binding, wrapped));
-    return impl_->objects_.Read(binding.object_id, key, binding.stored_size, &sink);
-  }();
-  if (!st.ok()) {
-    DOSSIER_RETURN_IF_ERROR(
-        impl_->AuditAlone("document.read", {doc_id}, binding.patient_id, "failed"));
+  DOSSIER_RETURN_IF_ERROR(before(binding, status));
+  DOSSIER_ASSIGN_OR_RETURN(SecureBuffer key, UnwrapObjectKey(binding, wrapped));
+  return objects_.Read(binding.object_id, key, binding.stored_size, &sink);
+}
+
+Status Vault::ReadDocument(const std::string& doc_id, ByteSink& sink) {
+  std::string patient;
+  bool audited = false;
+  Status st = impl_->DecryptDocument(
+      doc_id, sink, [&](const Impl::ObjectBinding& binding, const std::string& status) -> Status {
+        patient = binding.patient_id;
+        if (status == "erased") {
+          DOSSIER_RETURN_IF_ERROR(
+              impl_->AuditAlone("document.read", {doc_id}, binding.patient_id, "refused"));
+          return Rejected(
+              fmt::format("document {} was erased together with patient {}: its data no "
+                          "longer exists and cannot be recovered",
+                          doc_id, binding.patient_id));
+        }
+        // The read is on record before the first byte of plaintext leaves.
+        if (Status st = impl_->AuditAlone("document.read", {doc_id}, binding.patient_id);
+            !st.ok()) {
+          return st.WithContext("document " + doc_id +
+                                " was not read because its audit event could not be recorded");
+        }
+        audited = true;
+        return Status::Ok();
+      });
+  if (!st.ok() && audited) {
+    DOSSIER_RETURN_IF_ERROR(impl_->AuditAlone("document.read", {doc_id}, patient, "failed"));
     return st.WithContext("document " + doc_id);
   }
-  return Status::Ok();
+  return st;
 }
 
 Result<VerifyReport> Vault::Verify(bool quick, const ProgressFn& progress) {

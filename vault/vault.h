@@ -276,6 +276,33 @@ struct ConsentRecord {
   ConsentState StateOn(const std::string& date) const;
 };
 
+// One export to a clinic, in the request ledger (Clinic requests 2/3): what was sent, under
+// which consent, and when the clinic's answer is due.
+struct ExportPartRecord {
+  std::string name;
+  uint64_t size = 0;
+  std::string sha256_hex;
+};
+struct ExportRequestRecord {
+  std::string id;         // "req_…": what the clinic quotes
+  std::string export_id;  // "exp_…": what the audit events of its reads name
+  std::string case_id, patient_id, clinic_id, consent_id;
+  Purpose purpose = Purpose::kSecondOpinion;
+  bool urgent = false;
+  bool inventory_only = false;
+  std::vector<std::string> documents;  // ids sent
+  std::vector<ExportPartRecord> parts;
+  std::string actor, created_at;  // set by RecordExport
+  // Set by RecordExport: 5 working days after the day sent (YYYY-MM-DD, vault time zone), or,
+  // when urgent, 24 hours after (a UTC time).
+  std::string due;
+  std::string answered_at;  // "" until the reply is filed
+  // "answered", "overdue" or "sent" as of the end of `date` (YYYY-MM-DD, vault time zone) —
+  // for an urgent request, as of `now` (UTC) when `date` is today.
+  std::string StateAsOf(const std::string& date, const std::string& today,
+                        const std::string& now_utc) const;
+};
+
 // How a document's category was decided.
 struct CategoryRecord {
   Category category = Category::kOther;
@@ -404,6 +431,25 @@ class Vault {
   // exports at once; destruction is due 30 days after receipt. kRejected if already revoked.
   Status RevokeConsent(const std::string& consent_id, const std::string& reason,
                        const std::string& received);
+
+  // The request ledger. RecordExport stores an export that was written and verified, with
+  // its `export.create` event, in one transaction, and returns it with `due` and
+  // `created_at` set. RecordExportRefused audits a refusal (`export.refused`, outcome
+  // refused, the reason in `purpose`: ids and dates only).
+  Result<ExportRequestRecord> RecordExport(const ExportRequestRecord& request);
+  Status RecordExportRefused(const std::string& case_id, const std::string& clinic_id,
+                             const std::string& reason);
+  // Every document an export reads is on record before the first byte: one `export.read`
+  // event naming the export and all of them, committed first. ReadDocumentForExport then
+  // decrypts one of them without an event of its own; kInternal for a document not announced.
+  Status AuditExportReads(const std::string& export_id, const std::string& patient_id,
+                          const std::vector<std::string>& doc_ids);
+  Status ReadDocumentForExport(const std::string& export_id, const std::string& doc_id,
+                               ByteSink& sink);
+  // The ledger, oldest first; one case's requests when given. Audited as `export.list`.
+  Result<std::vector<ExportRequestRecord>> ListRequests(const std::optional<std::string>& case_id);
+  // The current time (UTC), as the vault's clock tells it.
+  std::string NowUtc() const;
 
   // A document's category and how it was decided.
   Result<CategoryRecord> GetCategory(const std::string& doc_id);

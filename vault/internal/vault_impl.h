@@ -2,9 +2,11 @@
 // documents.cc. Private to vault/.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -138,6 +140,13 @@ class Vault::Impl {
   // vault.key older than the catalog is kAuthFailed naming it.
   Status FinishRotation(bool from_staged);
   void RotationStep(std::string_view step) const;
+
+  // Decrypts a document into `sink` after `before` accepted it (it audits, or refuses).
+  Status DecryptDocument(
+      const std::string& doc_id, ByteSink& sink,
+      const std::function<Status(const ObjectBinding&, const std::string& status)>& before);
+  // Documents announced by Vault::AuditExportReads, per export id.
+  std::map<std::string, std::set<std::string>> export_reads_;
 
   Status SweepOrphans();
   // Folds the record of failed unlocks into one `vault.unlock_failed` event, then removes it.

@@ -1,0 +1,224 @@
+// dossier export: a case's records for a clinic, behind the consent gate (exporter/export.h),
+// and the request ledger (`export list`).
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include "app/cli.h"
+#include "exporter/exporter.h"
+#include "exporter/export.h"
+
+namespace dossier::app {
+namespace {
+
+struct ExportArgs {
+  std::string case_id, recipient, out, docs, purpose, max_part = "18MB", password_file;
+  bool urgent = false, no_encryption = false, inventory_only = false,
+       include_handwritten = false;
+};
+
+std::vector<std::string> SplitIds(const std::string& text) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : text + ",") {
+    if (c == ',' || c == ' ') {
+      if (!cur.empty()) out.push_back(cur);
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  return out;
+}
+
+Status RunExport(const Context& ctx, const ExportArgs& a) {
+  exporter::ExportRequest r;
+  r.case_id = a.case_id;
+  r.recipient = a.recipient;
+  r.out = a.out;
+  r.docs = SplitIds(a.docs);
+  r.urgent = a.urgent;
+  r.inventory_only = a.inventory_only;
+  r.include_handwritten = a.include_handwritten;
+  if (!a.purpose.empty()) {
+    r.purpose = ParsePurpose(a.purpose);
+    if (!r.purpose) {
+      return InvalidArgument(fmt::format("--purpose {} is not one of: {}", a.purpose,
+                                         AllPurposeNames()));
+    }
+  }
+  DOSSIER_ASSIGN_OR_RETURN(r.max_part, exporter::ParseSize(a.max_part));
+  r.max_part_text = a.max_part;
+  if (a.no_encryption && !a.password_file.empty()) {
+    return InvalidArgument("--no-encryption and --password-file exclude each other");
+  }
+  bool generated = false;
+  if (!a.no_encryption) {
+    if (!a.password_file.empty()) {
+      DOSSIER_ASSIGN_OR_RETURN(SecretString pw, ReadPassphrase({a.password_file}, "", false));
+      if (pw.view().size() < 12) {
+        return InvalidArgument(fmt::format(
+            "the password in {} is shorter than 12 characters: clinics receive the parts by "
+            "e-mail, so use a long one (or leave out --password-file to have one generated)",
+            a.password_file));
+      }
+      r.password = std::string(pw.view());
+    } else {
+      r.password = exporter::GeneratePassword();
+      generated = true;
+    }
+  }
+  DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
+  Progress bar("export");
+  DOSSIER_ASSIGN_OR_RETURN(
+      exporter::ExportReport rep,
+      exporter::Export(*v, r, [&](int part, int parts, uint64_t done, uint64_t total) {
+        (void)part;
+        (void)parts;
+        bar.Update(done, total);
+      }));
+  for (const auto& w : rep.warnings) std::fprintf(stderr, "dossier: warning: %s\n", w.c_str());
+  if (ctx.json) {
+    nlohmann::json parts = nlohmann::json::array();
+    for (const auto& p : rep.parts) {
+      parts.push_back({{"name", p.name}, {"size", p.size}, {"sha256", p.sha256_hex},
+                       {"documents", p.documents}, {"dicom_instances", p.instances}});
+    }
+    nlohmann::json j = {{"request_id", rep.request_id}, {"export_id", rep.export_id},
+                        {"consent_id", rep.consent_id}, {"clinic_id", rep.clinic_id},
+                        {"purpose", ToString(rep.purpose)}, {"due", rep.due},
+                        {"parts", parts}, {"documents", rep.sent}, {"warnings", rep.warnings},
+                        {"encrypted", !a.no_encryption}};
+    if (generated) j["password"] = r.password;
+    PrintJson(j);
+    return Status::Ok();
+  }
+  std::printf("%s %s to clinic %s under consent %s (purpose %s)\n",
+              a.inventory_only ? "inventory" : "export", rep.request_id.c_str(),
+              rep.clinic_id.c_str(), rep.consent_id.c_str(), std::string(ToString(rep.purpose)).c_str());
+  for (size_t k = 0; k < rep.parts.size(); ++k) {
+    const auto& p = rep.parts[k];
+    std::printf("  part %zu of %zu: %s  %s", k + 1, rep.parts.size(), p.name.c_str(),
+                HumanSize(p.size).c_str());
+    if (p.documents > 0 || p.instances > 0) {
+      std::printf("  (%d document(s), %d DICOM image(s))", p.documents, p.instances);
+    }
+    std::printf("\n");
+  }
+  std::printf("in %s, with SHA256SUMS; every part was read back and verified%s\n", a.out.c_str(),
+              a.no_encryption ? "" : " (AES-256 ZIP: 7-Zip, WinRAR or WinZip open it)");
+  std::printf("the clinic's answer is due %s%s\n", rep.due.c_str(),
+              a.urgent ? " (urgent: 24 hours)" : " (5 working days)");
+  if (generated) {
+    std::printf(
+        "password, shown this once and stored nowhere — send it by another channel than the "
+        "parts:\n  %s\n",
+        r.password.c_str());
+  }
+  return Status::Ok();
+}
+
+Status ListExports(const Context& ctx, const std::string& case_id, bool overdue,
+                   const std::string& as_of) {
+  if (!as_of.empty() && !ParseDate(as_of)) {
+    return InvalidArgument("--as-of must be a date written YYYY-MM-DD");
+  }
+  DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
+  DOSSIER_ASSIGN_OR_RETURN(
+      auto all, v->ListRequests(case_id.empty() ? std::nullopt : std::optional(case_id)));
+  DOSSIER_ASSIGN_OR_RETURN(const std::string today, v->Today());
+  const std::string date = as_of.empty() ? today : as_of;
+  const std::string now = v->NowUtc();
+  nlohmann::json arr = nlohmann::json::array();
+  if (!ctx.json) {
+    std::printf("%-14s  %-14s  %-14s  %-20s  %-20s  %-8s  %s\n", "REQUEST", "CASE", "CLINIC",
+                "SENT", "DUE", "STATE", "PARTS");
+  }
+  for (const auto& r : all) {
+    const std::string state = r.StateAsOf(date, today, now);
+    if (overdue && state != "overdue") continue;
+    if (ctx.json) {
+      arr.push_back({{"request_id", r.id}, {"export_id", r.export_id}, {"case_id", r.case_id},
+                     {"clinic_id", r.clinic_id}, {"consent_id", r.consent_id},
+                     {"purpose", ToString(r.purpose)}, {"urgent", r.urgent},
+                     {"inventory_only", r.inventory_only}, {"sent_at", r.created_at},
+                     {"due", r.due}, {"state", state}, {"documents", r.documents.size()},
+                     {"parts", r.parts.size()}});
+      continue;
+    }
+    std::printf("%-14s  %-14s  %-14s  %-20s  %-20s  %-8s  %zu%s\n", r.id.c_str(),
+                r.case_id.c_str(), r.clinic_id.c_str(), r.created_at.c_str(), r.due.c_str(),
+                state.c_str(), r.parts.size(), r.inventory_only ? " (inventory)" : "");
+  }
+  if (ctx.json) PrintJson(arr);
+  return Status::Ok();
+}
+
+}  // namespace
+
+void AddExportCommands(CLI::App& app, Context& ctx) {
+  auto a = std::make_shared<ExportArgs>();
+  auto* exp = app.add_subcommand(
+      "export",
+      "send a case's records to a clinic: checked against the patient's consent, written as\n"
+      "self-contained encrypted ZIP parts under a size limit, each read back before it counts");
+  exp->footer(
+      "Each part opens on its own (7-Zip, WinRAR, WinZip): README.TXT, INDEX.HTM, MANIFEST.json,\n"
+      "DOCS/ and DICOM/ with its own DICOMDIR. SHA256SUMS lists the parts. Nothing is written\n"
+      "unless one active consent covers the clinic, the purpose, today and every document's\n"
+      "category. Handwritten, unreadable and blank documents are left out unless asked for.\n"
+      "Without --password-file a password is generated and shown once: send it separately.\n"
+      "Sizes: 25MB = 25,000,000 bytes (as mail providers count), 18MiB or 18M = 18 × 2^20.\n"
+      "Example:\n"
+      "  dossier export --case case_… --recipient 'Clinic Name' --out ~/to-clinic\n"
+      "  dossier export --case case_… --recipient cli_… --out ~/list --inventory-only\n"
+      "  dossier export list --overdue --as-of 2026-12-04");
+  exp->add_option("--case", a->case_id, "the case to export from (case_…)");
+  exp->add_option("--recipient", a->recipient, "the clinic: its id (cli_…) or registered name");
+  exp->add_option("--out", a->out, "a new folder for the parts (DIR.partial while writing)");
+  exp->add_option("--docs", a->docs,
+                  "only these documents and DICOM series (doc_…, ser_…; comma-separated)");
+  exp->add_option("--purpose", a->purpose,
+                  "the purpose (" + AllPurposeNames() + "); default: the consent's own");
+  exp->add_flag("--urgent", a->urgent, "the answer is due in 24 hours instead of 5 working days");
+  exp->add_option("--max-part", a->max_part,
+                  "the largest part, e.g. 25MB for a portal's 25 MB limit (default 18MB: fits "
+                  "25 MB of e-mail after base64)");
+  exp->add_option("--password-file", a->password_file,
+                  "a file holding the parts' password (default: generate one and show it once)");
+  exp->add_flag("--no-encryption", a->no_encryption,
+                "write unencrypted ZIP parts (only when the channel itself is protected)");
+  exp->add_flag("--inventory-only", a->inventory_only,
+                "one small part listing what the consent covers (a first step)");
+  exp->add_flag("--include-handwritten", a->include_handwritten,
+                "also send handwritten, unreadable and blank documents");
+  exp->require_subcommand(0, 1);
+
+  auto list_case = std::make_shared<std::string>();
+  auto list_overdue = std::make_shared<bool>(false);
+  auto list_as_of = std::make_shared<std::string>();
+  auto* list = exp->add_subcommand("list", "the request ledger: each export as sent, answered or overdue");
+  list->add_option("--case", *list_case, "only this case's requests");
+  list->add_flag("--overdue", *list_overdue, "only requests whose answer is overdue");
+  list->add_option("--as-of", *list_as_of,
+                   "judge overdue at the end of this date (YYYY-MM-DD), e.g. next Friday");
+  list->callback([&ctx, list_case, list_overdue, list_as_of] {
+    ctx.action = [&ctx, list_case, list_overdue, list_as_of] {
+      return ListExports(ctx, *list_case, *list_overdue, *list_as_of);
+    };
+  });
+  exp->callback([&ctx, a, list] {
+    if (list->parsed()) return;
+    ctx.action = [&ctx, a] {
+      for (const auto& [name, value] : {std::pair<const char*, const std::string*>{"--case", &a->case_id},
+                                        {"--recipient", &a->recipient},
+                                        {"--out", &a->out}}) {
+        if (value->empty()) {
+          return InvalidArgument(fmt::format("export needs {} (see `dossier export --help`)", name));
+        }
+      }
+      return RunExport(ctx, *a);
+    };
+  });
+}
+
+}  // namespace dossier::app

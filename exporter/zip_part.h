@@ -1,0 +1,69 @@
+// One part of an export: a ZIP archive, AES-256 encrypted (WinZip AE-2, which 7-Zip, WinRAR
+// and WinZip open) through libarchive, entries stored uncompressed so that the plan's sizes
+// are exact, names flagged UTF-8. Written front to back into a new file; read back whole to
+// verify it before the export counts. Private to exporter/.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/content_digest.h"
+#include "common/file_io.h"
+#include "common/status.h"
+
+namespace dossier::exporter {
+
+class ZipPartWriter final : public ByteSink {
+ public:
+  // Creates `path` (O_EXCL, mode 0600). An empty `password` writes an unencrypted archive
+  // (only when the manager asked for --no-encryption).
+  static Result<std::unique_ptr<ZipPartWriter>> Create(const std::filesystem::path& path,
+                                                       const std::string& password, int64_t mtime);
+  ~ZipPartWriter() override;
+
+  // One entry of `size` bytes, written through Write() until complete, then EndEntry()
+  // returns the SHA-256 of what was written. kInternal when the count differs.
+  Status BeginEntry(const std::string& name, uint64_t size);
+  Status Write(std::span<const uint8_t> data) override;
+  Result<ContentDigest> EndEntry();
+  // A whole small entry at once.
+  Result<ContentDigest> AddEntry(const std::string& name, std::span<const uint8_t> data);
+  // Finishes the archive and fsyncs it; returns its size on disk.
+  Result<uint64_t> Close();
+
+  struct State;
+
+ private:
+  explicit ZipPartWriter(std::unique_ptr<State> s);
+  std::unique_ptr<State> s_;
+};
+
+struct ZipEntryDigest {
+  std::string name;
+  uint64_t size = 0;
+  ContentDigest sha256{};
+};
+
+// Reads every entry of the part at `path`, decrypting and authenticating each (the AES
+// authentication code, or CRC-32 when unencrypted); the entries' names, sizes and SHA-256s in
+// archive order. `keep` names entries whose bytes are also returned (MANIFEST.json, DICOMDIR).
+// kCorrupt naming the part and the entry on any failure.
+struct ReadBack {
+  std::vector<ZipEntryDigest> entries;
+  std::vector<std::pair<std::string, std::vector<uint8_t>>> kept;
+};
+Result<ReadBack> ReadBackPart(const std::filesystem::path& path, const std::string& password,
+                              const std::vector<std::string>& keep);
+
+// Upper bound of the bytes one entry named `name` adds to a part beside its content: local
+// header, AES salt and authentication code, data descriptor, central directory record and
+// their extra fields. Checked against libarchive's real output by the tests.
+uint64_t EntryOverhead(const std::string& name);
+// Bytes every archive adds once (end of central directory records).
+inline constexpr uint64_t kArchiveOverhead = 22 + 56 + 20 + 64;
+
+}  // namespace dossier::exporter
