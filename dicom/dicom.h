@@ -38,6 +38,8 @@ struct InstanceSummary {
   std::string sex;
   // Study and series
   std::string study_uid, study_date, study_description, accession;
+  std::string study_time;  // HHMMSS[.F…] as written, or ""
+  std::string study_id;    // the modality's StudyID (SH), or ""; not Dossier's study id
   std::string series_uid, modality, series_description, body_part;
   int series_number = 0;
   int instance_number = 0;
