@@ -190,6 +190,8 @@ Result<InstanceSummary> Summarize(std::span<const uint8_t> bytes) {
   s.sex = Get(ds, DCM_PatientSex);
   s.study_uid = Get(ds, DCM_StudyInstanceUID);
   s.study_date = Get(ds, DCM_StudyDate);
+  s.study_time = Get(ds, DCM_StudyTime);
+  s.study_id = Get(ds, DCM_StudyID);
   s.study_description = Get(ds, DCM_StudyDescription);
   s.accession = Get(ds, DCM_AccessionNumber);
   s.series_uid = Get(ds, DCM_SeriesInstanceUID);
@@ -280,6 +282,8 @@ std::string ToJson(const InstanceSummary& s) {
       {"sex", s.sex},
       {"study_uid", s.study_uid},
       {"study_date", s.study_date},
+      {"study_time", s.study_time},
+      {"study_id", s.study_id},
       {"study_description", s.study_description},
       {"accession", s.accession},
       {"series_uid", s.series_uid},
@@ -352,6 +356,9 @@ Result<InstanceSummary> FromJson(std::string_view text) {
   str("sex", s.sex);
   str("study_uid", s.study_uid);
   str("study_date", s.study_date);
+  // Added later than the others: summaries stored before have neither (read as "").
+  if (j.contains("study_time")) str("study_time", s.study_time);
+  if (j.contains("study_id")) str("study_id", s.study_id);
   str("study_description", s.study_description);
   str("accession", s.accession);
   str("series_uid", s.series_uid);

@@ -38,6 +38,8 @@ struct InstanceSummary {
   std::string sex;
   // Study and series
   std::string study_uid, study_date, study_description, accession;
+  std::string study_time;  // HHMMSS[.F…] as written, or ""
+  std::string study_id;    // the modality's StudyID (SH), or ""; not Dossier's study id
   std::string series_uid, modality, series_description, body_part;
   int series_number = 0;
   int instance_number = 0;
@@ -147,6 +149,32 @@ UidMap KeyedUidMap(std::span<const uint8_t> key);
 // file is Explicit VR Little Endian, else STD-GEN-MIME (which allows compressed syntaxes).
 Status WriteDicomdir(const std::filesystem::path& folder, const std::vector<std::string>& file_ids,
                      const std::string& fileset_id);
+
+// One instance of a DICOMDIR built in memory: where it is in the file-set, and what it is.
+struct DicomdirEntry {
+  std::string file_id;      // "DICOM/S001/IM0001": upper case, at most 8 characters per component
+  InstanceSummary summary;  // as stored by the vault
+};
+
+// The bytes of a DICOMDIR for `entries`, built in memory from their summaries: nothing is
+// read from or written to disk, so it suits file-sets whose instances are only ever in memory
+// (encrypted export parts). A Part 10 file (Media Storage Directory Storage, Explicit VR
+// Little Endian, a fresh 2.25 MediaStorageSOPInstanceUID), FileSetID `fileset_id` (0–16
+// characters A–Z, 0–9, _), FileSetConsistencyFlag 0.
+//
+// Records: PATIENT → STUDY → SERIES → IMAGE, grouped by patient ID (by name when it is empty),
+// study UID and series UID, in first-seen order; series ordered by series number, instances by
+// instance number. Each record carries the type 1 and 2 keys of PS3.3 F.5; text keys are UTF-8
+// (SpecificCharacterSet ISO_IR 192 on the patient and study records). Where a type 1 key is
+// empty, what DCMTK's `dcmmkdir --invent` does: PatientID "DCMTKPAT000000"…, StudyID
+// "DCMTKSTUDY000000"…, StudyDate and StudyTime the current date and time (doc/DICOM.md).
+//
+// kInvalidArgument, naming the entry's file ID, for a bad file ID, a file ID or SOP Instance
+// UID given twice, a missing SOP class, SOP instance, transfer syntax, study or series UID, a
+// missing modality, or an instance that is not an image (object_kind other than "image");
+// kInvalidArgument for a bad `fileset_id`. Thread-safe.
+Result<std::vector<uint8_t>> BuildDicomdir(const std::vector<DicomdirEntry>& entries,
+                                           const std::string& fileset_id);
 
 // A preview of an instance for the web portal: its middle frame as an 8-bit PNG of at most
 // `max_side` pixels a side, windowed (the file's first VOI window, else min–max).

@@ -10,10 +10,8 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sodium.h>
-#include <sys/wait.h>
 
 #include <array>
-#include <cstdio>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -22,7 +20,9 @@
 namespace dossier::dicom {
 namespace {
 
+using testing::ErrorLines;
 using testing::kPydicomFiles;
+using testing::Shell;
 
 Result<InstanceSummary> Load(const std::string& name) {
   const std::string bytes = testing::ReadFile(kPydicomFiles / name);
@@ -265,35 +265,6 @@ TEST(DicomTest, FileIdsCompareWithoutCaseAndVersionSuffixes) {
   EXPECT_EQ(FileIdKey("DICOM\\S001\\IM0001"), "DICOM/S001/IM0001");
   EXPECT_EQ(FileIdKey("a;b/c;12"), "A;B/C");
   EXPECT_EQ(FileIdKey("DICOM/IM0001.;1"), "DICOM/IM0001");  // ISO level 1, no extension
-}
-
-// Runs `command`; its exit code and everything it printed.
-std::pair<int, std::string> Shell(const std::string& command) {
-  std::string out;
-  FILE* p = ::popen((command + " 2>&1").c_str(), "r");
-  if (p == nullptr) return {-1, ""};
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
-  const int status = ::pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
-// dciodvfy's and dcentvfy's error lines ("Error - …", and "Abort - …" when it could not
-// check at all); an exit code above 1 means the tool itself failed.
-std::vector<std::string> ErrorLines(const std::string& output) {
-  std::vector<std::string> errors;
-  size_t start = 0;
-  while (start < output.size()) {
-    size_t end = output.find('\n', start);
-    if (end == std::string::npos) end = output.size();
-    const std::string line = output.substr(start, end - start);
-    if (line.find("Error") != std::string::npos || line.find("Abort") != std::string::npos) {
-      errors.push_back(line);
-    }
-    start = end + 1;
-  }
-  return errors;
 }
 
 class DicomExportTest : public testing::TempDirTest {

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -190,6 +191,32 @@ std::vector<std::string> FilesContaining(const fs::path& dir, std::string_view n
     }
   }
   return hits;
+}
+
+std::pair<int, std::string> Shell(const std::string& command) {
+  std::string out;
+  FILE* p = ::popen((command + " 2>&1").c_str(), "r");
+  if (p == nullptr) return {-1, ""};
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
+  const int status = ::pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+std::vector<std::string> ErrorLines(const std::string& output) {
+  std::vector<std::string> errors;
+  size_t start = 0;
+  while (start < output.size()) {
+    size_t end = output.find('\n', start);
+    if (end == std::string::npos) end = output.size();
+    const std::string line = output.substr(start, end - start);
+    if (line.find("Error") != std::string::npos || line.find("Abort") != std::string::npos) {
+      errors.push_back(line);
+    }
+    start = end + 1;
+  }
+  return errors;
 }
 
 void FlipByte(const fs::path& path, uint64_t offset) {

@@ -98,6 +98,13 @@ std::map<std::string, std::string> Snapshot(const fs::path& dir);
 // Files under `dir` whose bytes contain `needle`.
 std::vector<std::string> FilesContaining(const fs::path& dir, std::string_view needle);
 
+// Runs `command` through the shell; its exit code and everything it printed (stdout and
+// stderr together).
+std::pair<int, std::string> Shell(const std::string& command);
+// The error lines of dciodvfy's and dcentvfy's output ("Error - …", and "Abort - …" when
+// it could not check at all); an exit code above 1 means the tool itself failed.
+std::vector<std::string> ErrorLines(const std::string& output);
+
 // Flips one bit of the byte at `offset` in `path`.
 void FlipByte(const fs::path& path, uint64_t offset);
 

@@ -1,0 +1,438 @@
+// BuildDicomdir on real instances: pydicom's third-party files (its dicomdirtests disc of 31
+// images, CT_small, MR_small), slices of the repo's synthetic CT disc (samples/make_ct_disc),
+// the sample upload's disc image, and a Cyrillic patient. Only the test writes files: the
+// instances and the DICOMDIR go into a temp folder under their file IDs, where dciodvfy and
+// DCMTK's DcmDicomDir read them as a clinic's tools would.
+#include <dcmtk/dcmdata/dcdeftag.h>
+#include <dcmtk/dcmdata/dcdicdir.h>
+#include <dcmtk/dcmdata/dcdirrec.h>
+#include <dcmtk/dcmdata/dcfilefo.h>
+#include <dcmtk/dcmdata/dcuid.h>
+#include <dcmtk/dcmdata/dcvrda.h>
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "dicom/dicom.h"
+#include "tests/test_util.h"
+
+namespace dossier::dicom {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::ErrorLines;
+using testing::kPydicomFiles;
+using testing::Shell;
+
+// A directory record as read back: its type, its keys (offsets left out) and its children.
+struct Node {
+  std::string type;
+  std::map<std::string, std::string> keys;  // "PatientID" → "77654033"
+  std::vector<Node> children;
+};
+
+std::string Value(DcmItem& item, const DcmTagKey& tag) {
+  OFString v;
+  item.findAndGetOFStringArray(tag, v);
+  return v.c_str();
+}
+
+Node ReadRecord(DcmDirectoryRecord& record) {
+  Node node;
+  node.type = Value(record, DCM_DirectoryRecordType);
+  for (unsigned long i = 0; i < record.card(); ++i) {
+    DcmElement* e = record.getElement(i);
+    const DcmTagKey key = e->getTag().getXTag();
+    if (key == DCM_OffsetOfTheNextDirectoryRecord ||
+        key == DCM_OffsetOfReferencedLowerLevelDirectoryEntity || key == DCM_DirectoryRecordType) {
+      continue;
+    }
+    OFString v;
+    e->getOFStringArray(v);
+    node.keys[DcmTag(key).getTagName()] = v.c_str();
+  }
+  for (unsigned long i = 0; i < record.cardSub(); ++i) {
+    node.children.push_back(ReadRecord(*record.getSub(i)));
+  }
+  return node;
+}
+
+// The record tree of folder/DICOMDIR as DcmDicomDir builds it from the offsets.
+std::vector<Node> ReadTree(const fs::path& dicomdir) {
+  EXPECT_TRUE(fs::exists(dicomdir));
+  DcmDicomDir dir(dicomdir.c_str());
+  EXPECT_TRUE(dir.error().good()) << dir.error().text();
+  return ReadRecord(dir.getRootRecord()).children;
+}
+
+// How many records of each type the tree has, at any depth.
+std::map<std::string, int> Count(const std::vector<Node>& nodes) {
+  std::map<std::string, int> counts;
+  for (const Node& n : nodes) {
+    ++counts[n.type];
+    for (const auto& [type, k] : Count(n.children)) counts[type] += k;
+  }
+  return counts;
+}
+
+// Every leaf record (one with a ReferencedFileID), depth first.
+void Leaves(const std::vector<Node>& nodes, std::vector<const Node*>& out) {
+  for (const Node& n : nodes) {
+    if (n.keys.count("ReferencedFileID") != 0) out.push_back(&n);
+    Leaves(n.children, out);
+  }
+}
+
+class DicomdirTest : public testing::TempDirTest {
+ protected:
+  // Copies `file` into folder under `file_id` and returns its entry, summarised from the
+  // bytes as ingest does.
+  DicomdirEntry Stage(const fs::path& folder, const fs::path& file, const std::string& file_id) {
+    const std::string bytes = testing::ReadFile(file);
+    auto summary = Summarize({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
+    EXPECT_TRUE(summary.ok()) << file << ": " << summary.status().message();
+    fs::create_directories((folder / file_id).parent_path());
+    testing::WriteFile(folder / file_id, bytes);
+    return {file_id, summary.ok() ? *summary : InstanceSummary{}};
+  }
+
+  // pydicom's dicomdirtests disc: 31 images of 2 patients, 6 studies, 13 series, staged
+  // under PYDICOM/ (first-seen order: the order of a sorted walk).
+  void StagePydicomDisc(const fs::path& folder, std::vector<DicomdirEntry>& entries) {
+    const fs::path disc = kPydicomFiles / "dicomdirtests";
+    std::set<fs::path> files;
+    for (const char* patient : {"77654033", "98892001", "98892003"}) {
+      for (const auto& f : fs::recursive_directory_iterator(disc / patient)) {
+        if (f.is_regular_file()) files.insert(f.path());
+      }
+    }
+    for (const fs::path& f : files) {
+      entries.push_back(Stage(folder, f, "PYDICOM/" + f.lexically_relative(disc).string()));
+    }
+  }
+
+  // `n` slices of samples/make_ct_disc (patient DEMO-0001), made once into dir_/disc.
+  std::vector<fs::path> CtDisc(int n) {
+    const std::string cmd = std::string(DOSSIER_MAKE_CT_DISC) + " --folder " +
+                            (dir_ / "disc").string() + " --instances " + std::to_string(n) +
+                            " --size 32 > /dev/null";
+    EXPECT_EQ(std::system(cmd.c_str()), 0);
+    std::vector<fs::path> files;
+    for (int i = 1; i <= n; ++i)
+      files.push_back(dir_ / "disc" / fmt::format("DICOM/S001/IM{:04d}", i));
+    return files;
+  }
+
+  // A slice of the CT disc turned into another patient's, named in Cyrillic as a Russian
+  // disc writes it: ISO_IR 144 (ISO 8859-5) "Иванов^Иван", ID CYR-0001, new UIDs.
+  fs::path CyrillicCt(const fs::path& slice) {
+    DcmFileFormat ff;
+    EXPECT_TRUE(ff.loadFile(slice.c_str()).good());
+    DcmDataset* ds = ff.getDataset();
+    ds->putAndInsertString(DCM_SpecificCharacterSet, "ISO_IR 144");
+    const std::string name = "\xB8\xD2\xD0\xDD\xDE\xD2^\xB8\xD2\xD0\xDD";  // Иванов^Иван
+    ds->putAndInsertOFStringArray(DCM_PatientName, OFString(name.data(), name.size()));
+    ds->putAndInsertString(DCM_PatientID, "CYR-0001");
+    char uid[100];
+    for (const DcmTagKey& tag : {DCM_StudyInstanceUID, DCM_SeriesInstanceUID, DCM_SOPInstanceUID}) {
+      ds->putAndInsertString(tag, dcmGenerateUniqueIdentifier(uid, SITE_INSTANCE_UID_ROOT));
+    }
+    const fs::path out = dir_ / "cyrillic.dcm";
+    EXPECT_TRUE(ff.saveFile(out.c_str(), EXS_LittleEndianExplicit).good());
+    return out;
+  }
+
+  // Builds the DICOMDIR of `entries` into folder/DICOMDIR.
+  void Write(const fs::path& folder, const std::vector<DicomdirEntry>& entries) {
+    auto bytes = BuildDicomdir(entries, "DOSSIER_PART1");
+    ASSERT_TRUE(bytes.ok()) << bytes.status().message();
+    testing::WriteFile(folder / "DICOMDIR", std::string(bytes->begin(), bytes->end()));
+  }
+
+  // dciodvfy's verdict on folder/DICOMDIR: no errors (its warnings are returned).
+  std::string ExpectValid(const fs::path& folder) {
+    auto [rc, text] = Shell("dciodvfy " + (folder / "DICOMDIR").string());
+    EXPECT_LE(rc, 1) << text;
+    EXPECT_NE(text.find("BasicDirectory"), std::string::npos) << text;  // checked as one
+    EXPECT_EQ(ErrorLines(text), std::vector<std::string>{}) << text;
+    return text;
+  }
+
+  // Every leaf names a file of folder holding the instance the record says.
+  void ExpectLeavesResolve(const fs::path& folder, const std::vector<Node>& tree, size_t n) {
+    std::vector<const Node*> leaves;
+    Leaves(tree, leaves);
+    EXPECT_EQ(leaves.size(), n);
+    for (const Node* leaf : leaves) {
+      std::string id = leaf->keys.at("ReferencedFileID");
+      std::replace(id.begin(), id.end(), '\\', '/');
+      DcmFileFormat ff;
+      ASSERT_TRUE(ff.loadFile((folder / id).c_str()).good()) << id;
+      DcmDataset& ds = *ff.getDataset();
+      EXPECT_EQ(Value(ds, DCM_SOPInstanceUID), leaf->keys.at("ReferencedSOPInstanceUIDInFile"))
+          << id;
+      EXPECT_EQ(Value(ds, DCM_SOPClassUID), leaf->keys.at("ReferencedSOPClassUIDInFile")) << id;
+      EXPECT_EQ(DcmXfer(ds.getOriginalXfer()).getXferID(),
+                leaf->keys.at("ReferencedTransferSyntaxUIDInFile"))
+          << id;
+      EXPECT_EQ(Value(ds, DCM_InstanceNumber).empty() ? "1" : Value(ds, DCM_InstanceNumber),
+                leaf->keys.at("InstanceNumber"))
+          << id;
+    }
+  }
+};
+
+TEST_F(DicomdirTest, RealInstancesMakeAValidDicomdir) {
+  const fs::path folder = dir_ / "part";
+  std::vector<DicomdirEntry> entries;
+  StagePydicomDisc(folder, entries);
+  entries.push_back(Stage(folder, kPydicomFiles / "CT_small.dcm", "OTHER/CTSMALL"));
+  entries.push_back(Stage(folder, kPydicomFiles / "MR_small.dcm", "OTHER/MRSMALL"));
+  const auto slices = CtDisc(3);
+  for (int i = 0; i < 3; ++i) {
+    entries.push_back(Stage(folder, slices[i], fmt::format("DICOM/S001/IM{:04d}", i + 1)));
+  }
+  // The sample upload's disc: a JPEG secondary capture of the same patient ID, with no study
+  // time, study ID, series or instance number.
+  entries.push_back(Stage(folder, fs::path(DOSSIER_SAMPLES_DIR) / "upload/disc/DICOM/IM000001",
+                          "DICOM/S002/IM0001"));
+  entries.push_back(Stage(folder, CyrillicCt(slices[0]), "CYR/IM0001"));
+  Write(folder, entries);
+  ExpectValid(folder);
+
+  const std::vector<Node> tree = ReadTree(folder / "DICOMDIR");
+  EXPECT_EQ(Count(tree), (std::map<std::string, int>{
+                             {"PATIENT", 6}, {"STUDY", 11}, {"SERIES", 18}, {"IMAGE", 38}}));
+  ExpectLeavesResolve(folder, tree, 38);
+  ASSERT_EQ(tree.size(), 6u);
+  // Patients in first-seen order, keyed by patient ID.
+  std::vector<std::string> ids;
+  for (const Node& p : tree) ids.push_back(p.keys.at("PatientID"));
+  EXPECT_EQ(ids, (std::vector<std::string>{"77654033", "98890234", "1CT1", "4MR1", "DEMO-0001",
+                                           "CYR-0001"}));
+  // Series by series number, instances by instance number: pydicom's MR700 series lists
+  // its files out of order (4, 2, 1, 3, 5, 7, 6 in file-name order).
+  const Node& peter = tree[1];
+  EXPECT_EQ(peter.keys.at("PatientName"), "Doe^Peter");
+  ASSERT_EQ(peter.children.size(), 4u);
+  const Node& mr_study = peter.children[3];  // the fourth seen, with series 1, 2, 700
+  std::vector<std::string> numbers;
+  for (const Node& s : mr_study.children) numbers.push_back(s.keys.at("SeriesNumber"));
+  EXPECT_EQ(numbers, (std::vector<std::string>{"1", "2", "700"}));
+  numbers.clear();
+  for (const Node& i : mr_study.children[2].children)
+    numbers.push_back(i.keys.at("InstanceNumber"));
+  EXPECT_EQ(numbers, (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7"}));
+
+  // The Cyrillic name reads back intact, declared as UTF-8.
+  const Node& cyrillic = tree[5];
+  EXPECT_EQ(cyrillic.keys.at("PatientName"), "Иванов^Иван");
+  EXPECT_EQ(cyrillic.keys.at("SpecificCharacterSet"), "ISO_IR 192");
+  EXPECT_EQ(cyrillic.children.at(0).keys.at("SpecificCharacterSet"), "ISO_IR 192");
+
+  // DEMO-0001: the CT disc's study and the sample's, whose empty type 1 keys were filled as
+  // dcmmkdir --invent fills them.
+  const Node& demo = tree[4];
+  EXPECT_EQ(demo.keys.at("PatientName"), "Ivanov^Ivan^Petrovich");  // the first seen
+  ASSERT_EQ(demo.children.size(), 2u);
+  EXPECT_EQ(demo.children[0].keys.at("StudyID"), "1");
+  EXPECT_EQ(demo.children[0].keys.at("StudyTime"), "101500");
+  const Node& sample = demo.children[1];
+  EXPECT_EQ(sample.keys.at("StudyID"), "DCMTKSTUDY000000");
+  EXPECT_EQ(sample.keys.at("StudyDate"), "20261110");
+  EXPECT_EQ(sample.keys.at("StudyTime").size(), 6u);  // now, HHMMSS
+  EXPECT_EQ(sample.children.at(0).keys.at("SeriesNumber"), "0");
+  EXPECT_EQ(sample.children.at(0).children.at(0).keys.at("InstanceNumber"), "1");
+  EXPECT_EQ(sample.children.at(0).children.at(0).keys.at("ReferencedTransferSyntaxUIDInFile"),
+            UID_JPEGProcess1TransferSyntax);
+}
+
+// A large series split over two parts: each part's DICOMDIR lists its own instances only.
+TEST_F(DicomdirTest, PartsOfOneSeriesAreEachValid) {
+  const auto slices = CtDisc(6);
+  for (int part = 0; part < 2; ++part) {
+    const fs::path folder = dir_ / fmt::format("part{}", part + 1);
+    std::vector<DicomdirEntry> entries;
+    for (int i = 3 * part; i < 3 * part + 3; ++i) {
+      entries.push_back(Stage(folder, slices[i], fmt::format("DICOM/S001/IM{:04d}", i + 1)));
+    }
+    Write(folder, entries);
+    ExpectValid(folder);
+    const std::vector<Node> tree = ReadTree(folder / "DICOMDIR");
+    EXPECT_EQ(Count(tree), (std::map<std::string, int>{
+                               {"PATIENT", 1}, {"STUDY", 1}, {"SERIES", 1}, {"IMAGE", 3}}));
+    ExpectLeavesResolve(folder, tree, 3);
+    std::vector<std::string> numbers;
+    for (const Node& i : tree.at(0).children.at(0).children.at(0).children) {
+      numbers.push_back(i.keys.at("InstanceNumber"));
+    }
+    EXPECT_EQ(numbers, part == 0 ? (std::vector<std::string>{"1", "2", "3"})
+                                 : (std::vector<std::string>{"4", "5", "6"}));
+  }
+}
+
+// The sanity check against DCMTK's own DICOMDIR writer (the one `dicom export` uses): for the
+// same files, the same tree and the same keys, but for what each adds of its own.
+TEST_F(DicomdirTest, SameTreeAndKeysAsDicomDirInterface) {
+  const fs::path ours = dir_ / "ours", theirs = dir_ / "theirs";
+  std::vector<DicomdirEntry> entries;
+  StagePydicomDisc(ours, entries);
+  entries.push_back(Stage(ours, kPydicomFiles / "CT_small.dcm", "OTHER/CTSMALL"));
+  const auto slices = CtDisc(2);
+  entries.push_back(Stage(ours, slices[1], "DICOM/S001/IM0002"));
+  entries.push_back(Stage(ours, slices[0], "DICOM/S001/IM0001"));
+  entries.push_back(Stage(ours, fs::path(DOSSIER_SAMPLES_DIR) / "upload/disc/DICOM/IM000001",
+                          "DICOM/S002/IM0001"));
+  Write(ours, entries);
+  fs::copy(ours, theirs, fs::copy_options::recursive);
+  fs::remove(theirs / "DICOMDIR");
+  std::vector<std::string> ids;
+  for (const auto& e : entries) ids.push_back(e.file_id);
+  ASSERT_TRUE(WriteDicomdir(theirs, ids, "DOSSIER_PART1").ok());
+  ExpectValid(ours);
+  ExpectValid(theirs);
+
+  const std::vector<Node> a = ReadTree(ours / "DICOMDIR"), b = ReadTree(theirs / "DICOMDIR");
+  EXPECT_EQ(Count(a), Count(b));
+  EXPECT_EQ(Count(a), (std::map<std::string, int>{
+                          {"PATIENT", 4}, {"STUDY", 9}, {"SERIES", 16}, {"IMAGE", 35}}));
+  // Theirs adds ImageType (type 1C of its General Purpose profile) and gives records the
+  // instance's own character set; a study time missing from the file is "now" in both.
+  std::function<void(const std::vector<Node>&, const std::vector<Node>&)> compare =
+      [&](const std::vector<Node>& x, const std::vector<Node>& y) {
+        ASSERT_EQ(x.size(), y.size());
+        for (size_t i = 0; i < x.size(); ++i) {
+          EXPECT_EQ(x[i].type, y[i].type);
+          std::map<std::string, std::string> kx = x[i].keys, ky = y[i].keys;
+          for (auto* keys : {&kx, &ky}) {
+            keys->erase("ImageType");
+            keys->erase("ReferencedImageSequence");
+            keys->erase("SpecificCharacterSet");
+            if (x[i].keys.count("StudyID") != 0 && x[i].keys.at("StudyID") == "DCMTKSTUDY000000") {
+              keys->erase("StudyTime");
+            }
+          }
+          EXPECT_EQ(kx, ky) << x[i].type << " " << i;
+          compare(x[i].children, y[i].children);
+        }
+      };
+  compare(a, b);
+}
+
+TEST_F(DicomdirTest, BadEntriesAreRefusedNamingTheirFileId) {
+  std::vector<DicomdirEntry> good = {
+      Stage(dir_ / "part", kPydicomFiles / "CT_small.dcm", "DICOM/IM0001"),
+      Stage(dir_ / "part", kPydicomFiles / "MR_small.dcm", "DICOM/IM0002")};
+  ASSERT_TRUE(BuildDicomdir(good, "").ok());
+  auto refused = [&](std::vector<DicomdirEntry> entries, const std::string& fileset = "PART1") {
+    auto r = BuildDicomdir(entries, fileset);
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+    return r.status().message();
+  };
+  for (const auto& [id, why] : std::vector<std::pair<std::string, std::string>>{
+           {"dicom/im0001", "a character other than A-Z, 0-9 and _"},
+           {"DICOM/IM-0001", "a character other than A-Z, 0-9 and _"},
+           {"DICOM/IMAGE0001", "a component longer than 8 characters"},
+           {"DICOM//IM0001", "an empty component"},
+           {"/DICOM/IM0001", "an empty component"},
+           {"", "an empty file ID"},
+           {"DICOMDIR", "the DICOMDIR's own name"},
+           {"A/B/C/D/E/F/G/H/I", "more than 8 components"}}) {
+    auto entries = good;
+    entries[1].file_id = id;
+    EXPECT_EQ(refused(entries),
+              id + ": cannot be listed in a DICOMDIR: not a DICOMDIR file ID: " + why);
+  }
+  for (const auto& [field, what] :
+       std::vector<std::pair<std::string InstanceSummary::*, std::string>>{
+           {&InstanceSummary::sop_class_uid, "SOP Class UID"},
+           {&InstanceSummary::sop_instance_uid, "SOP Instance UID"},
+           {&InstanceSummary::transfer_syntax_uid, "Transfer Syntax UID"},
+           {&InstanceSummary::study_uid, "Study Instance UID"},
+           {&InstanceSummary::series_uid, "Series Instance UID"},
+           {&InstanceSummary::modality, "Modality"}}) {
+    auto entries = good;
+    entries[1].summary.*field = "";
+    EXPECT_EQ(refused(entries), "DICOM/IM0002: cannot be listed in a DICOMDIR: no " + what);
+  }
+  auto twice = good;
+  twice[1].file_id = "DICOM/IM0001";
+  EXPECT_EQ(refused(twice), "DICOM/IM0001: listed twice for one DICOMDIR");
+  auto same_uid = good;
+  same_uid[1].summary.sop_instance_uid = good[0].summary.sop_instance_uid;
+  EXPECT_EQ(refused(same_uid),
+            "DICOM/IM0002 and DICOM/IM0001: one SOP Instance UID for two files in one DICOMDIR");
+  // Not images: refused, not listed under a wrong record type.
+  auto plan = good;
+  plan.push_back(Stage(dir_ / "part", kPydicomFiles / "rtplan.dcm", "DICOM/RT0001"));
+  EXPECT_EQ(refused(plan),
+            "DICOM/RT0001: cannot be listed in a DICOMDIR: it is not an image (rt plan, "
+            "RTPlanStorage): only images are listed");
+  EXPECT_EQ(refused(good, "PART-1"),
+            "the file-set ID PART-1 has a character other than A-Z, 0-9 and _");
+  EXPECT_EQ(refused(good, "A_FILE_SET_ID_TOO_LONG"),
+            "the file-set ID A_FILE_SET_ID_TOO_LONG is longer than 16 characters");
+}
+
+TEST_F(DicomdirTest, EmptyType1KeysAreInventedAsDcmmkdirDoes) {
+  const fs::path folder = dir_ / "part";
+  std::vector<DicomdirEntry> entries;
+  for (const char* name : {"CT_small.dcm", "MR_small.dcm"}) {
+    entries.push_back(Stage(folder, kPydicomFiles / name,
+                            std::string("DICOM/") + (name[0] == 'C' ? "CT" : "MR")));
+    InstanceSummary& s = entries.back().summary;
+    s.patient_id = s.study_id = s.study_date = s.study_time = "";
+    s.series_number = s.instance_number = 0;
+  }
+  Write(folder, entries);
+  ExpectValid(folder);
+  const std::vector<Node> tree = ReadTree(folder / "DICOMDIR");
+  ASSERT_EQ(tree.size(), 2u);  // without IDs, patients are told apart by name
+  OFString today;
+  DcmDate::getCurrentDate(today);
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(tree[i].keys.at("PatientID"), fmt::format("DCMTKPAT{:06d}", i));
+    const Node& study = tree[i].children.at(0);
+    EXPECT_EQ(study.keys.at("StudyID"), fmt::format("DCMTKSTUDY{:06d}", i));
+    EXPECT_EQ(study.keys.at("StudyDate"), today.c_str());
+    EXPECT_EQ(study.children.at(0).keys.at("SeriesNumber"), std::to_string(i));
+    EXPECT_EQ(study.children.at(0).children.at(0).keys.at("InstanceNumber"), std::to_string(i + 1));
+  }
+}
+
+TEST_F(DicomdirTest, AnEmptyFileSetIsAValidDicomdir) {
+  Write(dir_, {});
+  ExpectValid(dir_);
+  EXPECT_EQ(ReadTree(dir_ / "DICOMDIR").size(), 0u);
+}
+
+TEST(DicomdirSummaryTest, StudyTimeAndIdAreSummarisedAndOldSummariesStillRead) {
+  const std::string bytes = testing::ReadFile(kPydicomFiles / "CT_small.dcm");
+  auto s = Summarize({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->study_time, "072730");
+  EXPECT_EQ(s->study_id, "1CT1");
+  auto back = FromJson(ToJson(*s));
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(back->study_time, "072730");
+  EXPECT_EQ(back->study_id, "1CT1");
+  // A summary stored before these fields existed.
+  nlohmann::json old = nlohmann::json::parse(ToJson(*s));
+  old.erase("study_time");
+  old.erase("study_id");
+  auto before = FromJson(old.dump());
+  ASSERT_TRUE(before.ok()) << before.status().message();
+  EXPECT_EQ(before->study_time, "");
+  EXPECT_EQ(before->study_id, "");
+  EXPECT_EQ(before->study_uid, s->study_uid);
+  old["study_id"] = 7;
+  EXPECT_EQ(FromJson(old.dump()).status().message(), "a DICOM summary has a bad field: study_id");
+}
+
+}  // namespace
+}  // namespace dossier::dicom
