@@ -15,6 +15,8 @@
 #include <set>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "common/encoding.h"
 #include "tests/test_util.h"
 #include "vault/audit.h"
@@ -328,4 +330,86 @@ TEST_F(CrashTest, SigkillDuringPasswdLeavesAVaultThatOpensWithOnePassphrase) {
 }
 
 }  // namespace
+// `dossier export` killed at points spread over its run: whatever it had written, the vault
+// and the audit log verify, no request is recorded for an export that did not finish, and a
+// later export to the same folder removes the stale `.partial` and succeeds.
+TEST_F(CrashTest, SigkillDuringExportLeavesNoLedgerRowAndACleanVault) {
+  const fs::path vault = dir_ / "vault", pass = dir_ / "pass", pw = dir_ / "pw";
+  testing::WriteFile(pass, testing::kPassphrase);
+  testing::WriteFile(pw, "correct horse battery staple\n");
+  constexpr size_t kMiB = 1 << 20;
+  const vault::Actor actor{"crash", "operator"};
+  ASSERT_TRUE(vault::Vault::Create(vault, testing::kPassphrase, actor).ok());
+  std::string case_id;
+  {
+    auto v = vault::Vault::Open(vault, testing::kPassphrase, actor);
+    ASSERT_TRUE(v.ok());
+    const std::string pid = *(*v)->AddPatient({"Crash Test", "1970-01-01", "", ""});
+    case_id = *(*v)->OpenCase(pid, "case");
+    const std::string clinic = *(*v)->AddClinic({"Crash Clinic", "DE", "", ""});
+    vault::NewConsent c;
+    c.patient_id = pid;
+    c.clinic_id = clinic;
+    c.purposes = {Purpose::kSecondOpinion};
+    c.categories = {Category::kOther};
+    c.valid_until = "2099-12-31";
+    ASSERT_TRUE((*v)->AddConsent(c).ok());
+    for (int d = 0; d < 12; ++d) {
+      auto w = (*v)->BeginDocument(
+          {.case_id = case_id, .name = "scan" + std::to_string(d) + ".bin", .kind = "other"});
+      ASSERT_TRUE(w.ok());
+      const std::string block = testing::PseudoRandom(kMiB, 100 + d);
+      for (int i = 0; i < 8; ++i) ASSERT_TRUE((*w)->Write(AsBytes(block)).ok());
+      ASSERT_TRUE((*w)->Commit().ok());
+    }
+  }
+  auto export_args = [&](const fs::path& out) {
+    return std::vector<std::string>{"export", "--case", case_id, "--recipient", "Crash Clinic",
+                                    "--out", out.string(), "--password-file", pw.string(),
+                                    "--max-part", "20MB"};
+  };
+  auto ledger = [&] {
+    auto r = testing::RunDossier(vault, pass, {"--json", "export", "list"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return nlohmann::json::parse(r.out).size();
+  };
+  std::mt19937 rng(20261129);
+  size_t finished = 0, cut_short = 0;
+  for (int round = 0; round < 6; ++round) {
+    const fs::path out = dir_ / ("out" + std::to_string(round));
+    const int pid = testing::SpawnDossier(vault, pass, export_args(out),
+                                          dir_ / ("export" + std::to_string(round) + ".log"));
+    // Unlocking takes ~0.5 s, the export ~1–3 s more: kill somewhere in between.
+    std::this_thread::sleep_for(std::chrono::milliseconds(400 + rng() % 2500));
+    ::kill(pid, SIGKILL);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    const bool completed = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    if (completed || fs::exists(out)) {
+      ++finished;
+      EXPECT_TRUE(fs::exists(out / "SHA256SUMS")) << round;
+    } else if (fs::exists(out.string() + ".partial")) {
+      ++cut_short;  // killed while writing parts
+    }
+    EXPECT_FALSE(fs::exists(out) && fs::exists(out.string() + ".partial")) << round;
+    // A request is recorded only for a finished export (a kill between the rename and the
+    // record may leave a finished folder without one).
+    EXPECT_LE(ledger(), finished) << round;
+    auto verify = testing::RunDossier(vault, pass, {"vault", "verify"});
+    EXPECT_EQ(verify.exit_code, 0) << round << ": " << verify.out << verify.err;
+    auto audit = testing::RunDossier(vault, pass, {"audit", "verify"});
+    EXPECT_EQ(audit.exit_code, 0) << round << ": " << audit.out << audit.err;
+  }
+  EXPECT_GE(cut_short, 1u) << "no kill landed while parts were being written";
+  // Undisturbed, an export into the first folder succeeds, removing any stale `.partial`.
+  const fs::path first = dir_ / "out0";
+  if (!fs::exists(first)) {
+    auto r = testing::RunDossier(vault, pass, export_args(first));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_FALSE(fs::exists(first.string() + ".partial"));
+    auto [rc, text] = testing::Shell("cd " + first.string() + " && sha256sum -c SHA256SUMS");
+    EXPECT_EQ(rc, 0) << text;
+  }
+}
+
 }  // namespace dossier
