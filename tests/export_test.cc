@@ -360,5 +360,31 @@ TEST_F(ExportTest, AStalePartialFolderIsRemovedOnlyWhenItIsOurs) {
   EXPECT_FALSE(fs::exists(out / ".dossier-export-partial"));
 }
 
+TEST_F(ExportTest, ASeriesThatMayBeAnotherPatientsBlocksTheExport) {
+  SetPassword();
+  Consent("epicrisis,conclusion,lab,imaging,other");
+  // pydicom's CT_small is of another patient: the wrong-patient check flags its series.
+  const fs::path up = dir_ / "theirs";
+  fs::create_directories(up);
+  fs::copy_file(testing::kPydicomFiles / "CT_small.dcm", up / "CT_small.dcm");
+  ASSERT_EQ(Run({"ingest", "--case", case_, up.string()}).exit_code, 0);
+  std::string theirs;
+  for (const auto& d : Json({"docs", "--case", case_})) {
+    if (d["kind"] == "dicom-series" && d["modality"] == "CT" && d["instances"] == 1) theirs = d["id"];
+  }
+  ASSERT_FALSE(theirs.empty());
+  const fs::path out = dir_ / "out";
+  RunResult r = Export(out, {"--include-handwritten"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, "dossier: DICOM series " + theirs + " may be another patient's: check them with "
+                   "`dossier docs --case " + case_ + "`, then move or remove them, or leave them "
+                   "out with --docs\n");
+  EXPECT_FALSE(fs::exists(out));
+  EXPECT_FALSE(fs::exists(out.string() + ".partial"));
+  // Left out, the rest goes.
+  RunResult rest = Export(out, {"--docs", by_name_.at("Выписной эпикриз.pdf")});
+  EXPECT_EQ(rest.exit_code, 0) << rest.err;
+}
+
 }  // namespace
 }  // namespace dossier
