@@ -48,6 +48,22 @@ struct InstanceSummary {
   // "image", "rt plan", "rt structure set", "rt dose", "structured report", "waveform",
   // "presentation state", "directory" (a DICOMDIR), "other" (non-images are kept and labelled)
   std::string object_kind;
+  // What a DICOMDIR record of the instance needs beyond the above (PS3.3 F.5, BuildDicomdir),
+  // as written, "" where the file has none (and in summaries stored before they were kept).
+  struct RecordKeys {
+    std::string content_date, content_time;  // any instance (a study date's last resort)
+    // RT plans: RTPlanLabel, RTPlanDate, RTPlanTime; RT structure sets: StructureSetLabel,
+    // StructureSetDate, StructureSetTime
+    std::string rt_label, rt_date, rt_time;
+    std::string dose_summation_type;  // RT doses
+    // Structured reports and key object selections: the document title (the root's
+    // ConceptNameCodeSequence), completion and verification
+    std::string title_code_value, title_coding_scheme, title_code_meaning;
+    std::string completion_flag, verification_flag;
+    std::string verification_datetime;  // of the last verifying observer
+    bool title_modifiers = false;       // the root has HAS CONCEPT MOD content items
+  };
+  RecordKeys record_keys;
   // A DICOMDIR's referenced file IDs, found by a flat walk of all its directory records (the
   // record tree misses images on some discs), '/'-separated as written: "DICOM/S001/IM0001".
   std::vector<std::string> referenced_files;
