@@ -117,6 +117,40 @@ std::string ObjectKind(const std::string& sop_class, bool has_pixels) {
   return has_pixels ? "image" : "other";
 }
 
+// The keys of a DICOMDIR record of a non-image (InstanceSummary::RecordKeys).
+InstanceSummary::RecordKeys RecordKeys(DcmDataset& ds, const std::string& kind) {
+  InstanceSummary::RecordKeys k;
+  k.content_date = Get(ds, DCM_ContentDate);
+  k.content_time = Get(ds, DCM_ContentTime);
+  if (kind == "rt plan") {
+    k.rt_label = Get(ds, DCM_RTPlanLabel);
+    k.rt_date = Get(ds, DCM_RTPlanDate);
+    k.rt_time = Get(ds, DCM_RTPlanTime);
+  } else if (kind == "rt structure set") {
+    k.rt_label = Get(ds, DCM_StructureSetLabel);
+    k.rt_date = Get(ds, DCM_StructureSetDate);
+    k.rt_time = Get(ds, DCM_StructureSetTime);
+  } else if (kind == "rt dose") {
+    k.dose_summation_type = Get(ds, DCM_DoseSummationType);
+  } else if (kind == "structured report") {
+    DcmItem* item = nullptr;
+    if (ds.findAndGetSequenceItem(DCM_ConceptNameCodeSequence, item, 0).good()) {
+      k.title_code_value = Get(*item, DCM_CodeValue);
+      k.title_coding_scheme = Get(*item, DCM_CodingSchemeDesignator);
+      k.title_code_meaning = Get(*item, DCM_CodeMeaning);
+    }
+    k.completion_flag = Get(ds, DCM_CompletionFlag);
+    k.verification_flag = Get(ds, DCM_VerificationFlag);
+    if (ds.findAndGetSequenceItem(DCM_VerifyingObserverSequence, item, -1).good()) {
+      k.verification_datetime = Get(*item, DCM_VerificationDateTime);
+    }
+    for (long i = 0; ds.findAndGetSequenceItem(DCM_ContentSequence, item, i).good(); ++i) {
+      if (Get(*item, DCM_RelationshipType) == "HAS CONCEPT MOD") k.title_modifiers = true;
+    }
+  }
+  return k;
+}
+
 // A DICOMDIR's listing must fit one worker frame (1 MiB) with room to spare.
 constexpr size_t kMaxDicomdirFiles = 20000;
 
@@ -206,6 +240,7 @@ Result<InstanceSummary> Summarize(std::span<const uint8_t> bytes) {
   s.frames = has_pixels ? std::max(1, GetInt(ds, DCM_NumberOfFrames)) : 0;
   if (s.problems.size() > 16) s.problems.resize(16);
   s.object_kind = ObjectKind(s.sop_class_uid, has_pixels);
+  s.record_keys = RecordKeys(ds, s.object_kind);
   if (s.object_kind == "directory") {
     s.referenced_files = ReferencedFiles(ds);
     if (s.referenced_files.size() > kMaxDicomdirFiles) {
@@ -296,6 +331,22 @@ std::string ToJson(const InstanceSummary& s) {
       {"columns", s.columns},
       {"frames", s.frames},
       {"object_kind", s.object_kind},
+      {"record_keys",
+       {
+           {"content_date", s.record_keys.content_date},
+           {"content_time", s.record_keys.content_time},
+           {"rt_label", s.record_keys.rt_label},
+           {"rt_date", s.record_keys.rt_date},
+           {"rt_time", s.record_keys.rt_time},
+           {"dose_summation_type", s.record_keys.dose_summation_type},
+           {"title_code_value", s.record_keys.title_code_value},
+           {"title_coding_scheme", s.record_keys.title_coding_scheme},
+           {"title_code_meaning", s.record_keys.title_code_meaning},
+           {"completion_flag", s.record_keys.completion_flag},
+           {"verification_flag", s.record_keys.verification_flag},
+           {"verification_datetime", s.record_keys.verification_datetime},
+           {"title_modifiers", s.record_keys.title_modifiers},
+       }},
       {"referenced_files", s.referenced_files},
       {"problems", s.problems},
   };
@@ -307,14 +358,17 @@ Result<InstanceSummary> FromJson(std::string_view text) {
   if (j.is_discarded() || !j.is_object()) return Corrupt("a DICOM summary is not JSON");
   InstanceSummary s;
   std::string bad;
-  auto str = [&](const char* key, std::string& out) {
-    const auto it = j.find(key);
-    if (it == j.end() || !it->is_string() ||
+  // A text field of `obj` (the summary, or an object in it), reported as `name` when bad.
+  auto field = [&](const nlohmann::json& obj, const char* key, std::string& out,
+                   const std::string& name) {
+    const auto it = obj.find(key);
+    if (it == obj.end() || !it->is_string() ||
         it->get_ref<const std::string&>().size() > kMaxJsonValue)
-      bad = key;
+      bad = name;
     else
       out = it->get<std::string>();
   };
+  auto str = [&](const char* key, std::string& out) { field(j, key, out, key); };
   auto num = [&](const char* key, int& out) {
     const auto it = j.find(key);
     if (it == j.end() || !it->is_number_integer()) {
@@ -371,6 +425,32 @@ Result<InstanceSummary> FromJson(std::string_view text) {
   num("columns", s.columns);
   num("frames", s.frames);
   str("object_kind", s.object_kind);
+  if (const auto it = j.find("record_keys"); it == j.end()) {
+    // A summary stored before they were kept: all empty.
+  } else if (!it->is_object()) {
+    bad = "record_keys";
+  } else {
+    InstanceSummary::RecordKeys& k = s.record_keys;
+    auto key = [&](const char* name, std::string& out) {
+      field(*it, name, out, std::string("record_keys.") + name);
+    };
+    key("content_date", k.content_date);
+    key("content_time", k.content_time);
+    key("rt_label", k.rt_label);
+    key("rt_date", k.rt_date);
+    key("rt_time", k.rt_time);
+    key("dose_summation_type", k.dose_summation_type);
+    key("title_code_value", k.title_code_value);
+    key("title_coding_scheme", k.title_coding_scheme);
+    key("title_code_meaning", k.title_code_meaning);
+    key("completion_flag", k.completion_flag);
+    key("verification_flag", k.verification_flag);
+    key("verification_datetime", k.verification_datetime);
+    if (const auto v = it->find("title_modifiers"); v != it->end() && v->is_boolean())
+      k.title_modifiers = v->get<bool>();
+    else
+      bad = "record_keys.title_modifiers";
+  }
   list("referenced_files", s.referenced_files, kMaxJsonList);
   list("problems", s.problems, kMaxJsonProblems);
   if (!bad.empty()) return Corrupt("a DICOM summary has a bad field: " + bad);

@@ -48,6 +48,22 @@ struct InstanceSummary {
   // "image", "rt plan", "rt structure set", "rt dose", "structured report", "waveform",
   // "presentation state", "directory" (a DICOMDIR), "other" (non-images are kept and labelled)
   std::string object_kind;
+  // What a DICOMDIR record of the instance needs beyond the above (PS3.3 F.5, BuildDicomdir),
+  // as written, "" where the file has none (and in summaries stored before they were kept).
+  struct RecordKeys {
+    std::string content_date, content_time;  // any instance (a study date's last resort)
+    // RT plans: RTPlanLabel, RTPlanDate, RTPlanTime; RT structure sets: StructureSetLabel,
+    // StructureSetDate, StructureSetTime
+    std::string rt_label, rt_date, rt_time;
+    std::string dose_summation_type;  // RT doses
+    // Structured reports and key object selections: the document title (the root's
+    // ConceptNameCodeSequence), completion and verification
+    std::string title_code_value, title_coding_scheme, title_code_meaning;
+    std::string completion_flag, verification_flag;
+    std::string verification_datetime;  // of the last verifying observer
+    bool title_modifiers = false;       // the root has HAS CONCEPT MOD content items
+  };
+  RecordKeys record_keys;
   // A DICOMDIR's referenced file IDs, found by a flat walk of all its directory records (the
   // record tree misses images on some discs), '/'-separated as written: "DICOM/S001/IM0001".
   std::vector<std::string> referenced_files;
@@ -160,19 +176,24 @@ struct DicomdirEntry {
 // read from or written to disk, so it suits file-sets whose instances are only ever in memory
 // (encrypted export parts). A Part 10 file (Media Storage Directory Storage, Explicit VR
 // Little Endian, a fresh 2.25 MediaStorageSOPInstanceUID), FileSetID `fileset_id` (0–16
-// characters A–Z, 0–9, _), FileSetConsistencyFlag 0.
+// characters A–Z, 0–9, _), FileSetConsistencyFlag 0. Entries may be any part of a series.
 //
-// Records: PATIENT → STUDY → SERIES → IMAGE, grouped by patient ID (by name when it is empty),
+// Records: PATIENT → STUDY → SERIES → one record per instance, of the type DCMTK's
+// DicomDirInterface gives its SOP class: IMAGE, RT DOSE, RT STRUCTURE SET, RT PLAN,
+// SR DOCUMENT, KEY OBJECT DOC, WAVEFORM. Grouped by patient ID (by name when it is empty),
 // study UID and series UID, in first-seen order; series ordered by series number, instances by
-// instance number. Each record carries the type 1 and 2 keys of PS3.3 F.5; text keys are UTF-8
-// (SpecificCharacterSet ISO_IR 192 on the patient and study records). Where a type 1 key is
-// empty, what DCMTK's `dcmmkdir --invent` does: PatientID "DCMTKPAT000000"…, StudyID
-// "DCMTKSTUDY000000"…, StudyDate and StudyTime the current date and time (doc/DICOM.md).
+// instance number (those without one last). Each record carries the type 1 and 2 keys of PS3.3
+// F.5, text in UTF-8: SpecificCharacterSet ISO_IR 192 on every record with a text key. Empty
+// type 1 keys are filled as `dcmmkdir --invent` fills them (see doc/DICOM.md): PatientID
+// "DCMTKPAT000000"…, StudyID "DCMTKSTUDY000000"…, study date and time from the content's else
+// now; a missing (0) series number 0, 1, …, instance number 1, 2, … (images and RT objects).
 //
 // kInvalidArgument, naming the entry's file ID, for a bad file ID, a file ID or SOP Instance
-// UID given twice, a missing SOP class, SOP instance, transfer syntax, study or series UID, a
-// missing modality, or an instance that is not an image (object_kind other than "image");
-// kInvalidArgument for a bad `fileset_id`. Thread-safe.
+// UID given twice, a missing SOP class, SOP instance, transfer syntax, study or series UID or
+// modality, an object with no record type here (presentation states, "other", DICOMDIRs), or
+// a type 1 key of its record that its summary lacks (RTPlanLabel, an SR's ContentDate, …, as
+// in summaries stored before they were kept); kInvalidArgument for a bad `fileset_id`.
+// Thread-safe.
 Result<std::vector<uint8_t>> BuildDicomdir(const std::vector<DicomdirEntry>& entries,
                                            const std::string& fileset_id);
 

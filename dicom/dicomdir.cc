@@ -8,8 +8,6 @@
 #include <dcmtk/dcmdata/dcmetinf.h>
 #include <dcmtk/dcmdata/dcsequen.h>
 #include <dcmtk/dcmdata/dcuid.h>
-#include <dcmtk/dcmdata/dcvrda.h>
-#include <dcmtk/dcmdata/dcvrtm.h>
 #include <fmt/format.h>
 #include <sodium.h>
 
@@ -20,6 +18,7 @@
 #include <map>
 
 #include "dicom/dicom.h"
+#include "dicom/internal/directory_records.h"
 #include "dicom/internal/parse.h"
 
 namespace dossier::dicom {
@@ -27,53 +26,6 @@ namespace {
 
 constexpr E_TransferSyntax kXfer = EXS_LittleEndianExplicit;
 constexpr E_EncodingType kLengths = EET_ExplicitLength;
-// Every text key of the records is written in UTF-8, whatever the instance's own character
-// set was: the summaries hold UTF-8.
-constexpr const char* kUtf8 = "ISO_IR 192";
-// What DicomDirInterface invents in its "invent" mode (dcmmkdir --invent) for a missing
-// PatientID and StudyID: a prefix and a 6-digit counter per DICOMDIR.
-constexpr const char* kInventedPatientId = "DCMTKPAT";
-constexpr const char* kInventedStudyId = "DCMTKSTUDY";
-
-// Why `id` is no file ID for a DICOMDIR ("" when it is one): 1–8 components of 1–8
-// characters A–Z, 0–9 and "_", separated by "/" (PS3.10 8.2, PS3.12 ISO 9660 level 1).
-std::string FileIdProblem(const std::string& id) {
-  if (id.empty()) return "an empty file ID";
-  if (id == "DICOMDIR") return "the DICOMDIR's own name";
-  int components = 0;
-  size_t start = 0;
-  while (start <= id.size()) {
-    size_t end = id.find('/', start);
-    if (end == std::string::npos) end = id.size();
-    const size_t n = end - start;
-    if (n == 0) return "an empty component";
-    if (n > 8) return "a component longer than 8 characters";
-    for (size_t i = start; i < end; ++i) {
-      const char c = id[i];
-      if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_')) {
-        return "a character other than A-Z, 0-9 and _";
-      }
-    }
-    ++components;
-    start = end + 1;
-  }
-  if (components > 8) return "more than 8 components";
-  return "";
-}
-
-// The directory record type of an instance, as DicomDirInterface assigns it from the SOP
-// class, or none and the reason.
-struct LeafType {
-  const char* name = nullptr;  // "IMAGE"
-  std::string refused;         // why the instance cannot be listed, when name is null
-};
-
-LeafType LeafTypeOf(const InstanceSummary& s) {
-  if (s.object_kind == "image") return {"IMAGE", ""};
-  if (s.object_kind == "directory") return {nullptr, "it is a DICOMDIR itself"};
-  return {nullptr, "it is not an image (" + (s.object_kind.empty() ? "no kind" : s.object_kind) +
-                       ", " + s.sop_class + "): only images are listed"};
-}
 
 // The instances of one series, one study, one patient, as they will be listed.
 struct Series {
@@ -128,86 +80,9 @@ class Builder {
   std::vector<Record> records_;
 };
 
-void PutText(DcmItem& item, const DcmTagKey& tag, const std::string& value) {
-  item.putAndInsertOFStringArray(tag, OFString(value.data(), value.size()));
-}
-
-std::string Number(int n) { return std::to_string(n); }
-
 // Orders by a series or instance number, those without one (0) last, as DicomDirInterface
 // appends them; ties keep their first-seen order.
 bool NumberBefore(int a, int b) { return a != 0 && (b == 0 || a < b); }
-
-// The patient, study and series records carry the keys of PS3.3 Table F.5-1, -2 and -3; an
-// empty type 1 key is filled as DicomDirInterface does in its invent mode (see doc/DICOM.md).
-void FillPatient(DcmItem& r, const InstanceSummary& s, int& invented) {
-  r.putAndInsertString(DCM_SpecificCharacterSet, kUtf8);
-  PutText(r, DCM_PatientName, s.patient_name);
-  PutText(r, DCM_PatientID,
-          !s.patient_id.empty() ? s.patient_id
-                                : fmt::format("{}{:06d}", kInventedPatientId, invented++));
-}
-
-void FillStudy(DcmItem& r, const InstanceSummary& s, int& invented) {
-  OFString now;
-  r.putAndInsertString(DCM_SpecificCharacterSet, kUtf8);
-  if (!s.study_date.empty()) {
-    PutText(r, DCM_StudyDate, s.study_date);
-  } else {
-    DcmDate::getCurrentDate(now);
-    r.putAndInsertOFStringArray(DCM_StudyDate, now);
-  }
-  if (!s.study_time.empty()) {
-    PutText(r, DCM_StudyTime, s.study_time);
-  } else {
-    DcmTime::getCurrentTime(now);
-    r.putAndInsertOFStringArray(DCM_StudyTime, now);
-  }
-  PutText(r, DCM_StudyDescription, s.study_description);
-  PutText(r, DCM_StudyInstanceUID, s.study_uid);
-  PutText(r, DCM_StudyID,
-          !s.study_id.empty() ? s.study_id : fmt::format("{}{:06d}", kInventedStudyId, invented++));
-  PutText(r, DCM_AccessionNumber, s.accession);
-}
-
-// The summary's series and instance numbers are 0 when the file had none (or, rarely, 0):
-// DicomDirInterface invents series numbers from 0 and instance numbers from 1 for them.
-int NumberOr(int number, int& invented) { return number != 0 ? number : invented++; }
-
-void FillSeries(DcmItem& r, const InstanceSummary& s, int& invented) {
-  PutText(r, DCM_Modality, s.modality);
-  PutText(r, DCM_SeriesInstanceUID, s.series_uid);
-  PutText(r, DCM_SeriesNumber, Number(NumberOr(s.series_number, invented)));
-}
-
-void FillLeaf(DcmItem& r, const DicomdirEntry& e, int& invented) {
-  std::string components = e.file_id;
-  std::replace(components.begin(), components.end(), '/', '\\');
-  PutText(r, DCM_ReferencedFileID, components);
-  PutText(r, DCM_ReferencedSOPClassUIDInFile, e.summary.sop_class_uid);
-  PutText(r, DCM_ReferencedSOPInstanceUIDInFile, e.summary.sop_instance_uid);
-  PutText(r, DCM_ReferencedTransferSyntaxUIDInFile, e.summary.transfer_syntax_uid);
-  PutText(r, DCM_InstanceNumber, Number(NumberOr(e.summary.instance_number, invented)));
-}
-
-// Why `e` cannot be listed, or "".
-std::string EntryProblem(const DicomdirEntry& e) {
-  if (const std::string bad = FileIdProblem(e.file_id); !bad.empty()) {
-    return "not a DICOMDIR file ID: " + bad;
-  }
-  const InstanceSummary& s = e.summary;
-  for (const auto& [value, what] : {std::pair{&s.sop_class_uid, "SOP Class UID"},
-                                    {&s.sop_instance_uid, "SOP Instance UID"},
-                                    {&s.transfer_syntax_uid, "Transfer Syntax UID"},
-                                    {&s.study_uid, "Study Instance UID"},
-                                    {&s.series_uid, "Series Instance UID"}}) {
-    if (value->empty()) return std::string("no ") + what;
-  }
-  // Type 1 in the series record and in every instance: DicomDirInterface refuses the file.
-  if (s.modality.empty()) return "no Modality";
-  if (const LeafType leaf = LeafTypeOf(s); leaf.name == nullptr) return leaf.refused;
-  return "";
-}
 
 // The encoded file (Part 10, Explicit VR Little Endian, explicit lengths throughout).
 Result<std::vector<uint8_t>> Encode(DcmFileFormat& ff) {
@@ -231,7 +106,7 @@ Result<std::vector<uint8_t>> BuildDicomdir(const std::vector<DicomdirEntry>& ent
   std::vector<std::string> patient_order;
   std::map<std::string, Patient> patients;
   for (const DicomdirEntry& e : entries) {
-    if (const std::string problem = EntryProblem(e); !problem.empty()) {
+    if (const std::string problem = internal::EntryProblem(e); !problem.empty()) {
       return InvalidArgument(e.file_id + ": cannot be listed in a DICOMDIR: " + problem);
     }
     if (!by_file.emplace(e.file_id, &e).second) {
@@ -270,7 +145,7 @@ Result<std::vector<uint8_t>> BuildDicomdir(const std::vector<DicomdirEntry>& ent
 
   // The records in depth-first order, as DicomDirInterface writes them.
   Builder b(*sequence);
-  int invented_patients = 0, invented_studies = 0, invented_series = 0, invented_instances = 1;
+  internal::Invented invented;
   std::vector<int> patient_records;
   for (const std::string& pkey : patient_order) {
     const Patient& patient = patients.at(pkey);
@@ -283,8 +158,8 @@ Result<std::vector<uint8_t>> BuildDicomdir(const std::vector<DicomdirEntry>& ent
       study_records.push_back(st);
       const InstanceSummary& first =
           study.series.at(study.series_order.front()).instances.front()->summary;
-      if (study_records.size() == 1) FillPatient(b.item(p), first, invented_patients);
-      FillStudy(b.item(st), first, invented_studies);
+      if (study_records.size() == 1) internal::FillPatient(b.item(p), first, invented);
+      internal::FillStudy(b.item(st), first, invented);
       std::vector<const Series*> series;
       for (const std::string& uid : study.series_order) series.push_back(&study.series.at(uid));
       std::stable_sort(series.begin(), series.end(), [](const Series* a, const Series* c) {
@@ -295,7 +170,7 @@ Result<std::vector<uint8_t>> BuildDicomdir(const std::vector<DicomdirEntry>& ent
       for (const Series* one : series) {
         const int se = b.Add("SERIES");
         series_records.push_back(se);
-        FillSeries(b.item(se), one->instances.front()->summary, invented_series);
+        internal::FillSeries(b.item(se), one->instances.front()->summary, invented);
         std::vector<const DicomdirEntry*> instances = one->instances;
         std::stable_sort(
             instances.begin(), instances.end(), [](const DicomdirEntry* a, const DicomdirEntry* c) {
@@ -303,9 +178,9 @@ Result<std::vector<uint8_t>> BuildDicomdir(const std::vector<DicomdirEntry>& ent
             });
         std::vector<int> leaves;
         for (const DicomdirEntry* e : instances) {
-          const int leaf = b.Add(LeafTypeOf(e->summary).name);
+          const int leaf = b.Add(internal::LeafRecordType(e->summary));
           leaves.push_back(leaf);
-          FillLeaf(b.item(leaf), *e, invented_instances);
+          internal::FillLeaf(b.item(leaf), *e, invented);
         }
         b.Link(se, leaves);
       }
