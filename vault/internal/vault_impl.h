@@ -53,6 +53,10 @@ class Vault::Impl {
   };
   // A case's owner and status, decrypting nothing (every stored document asks).
   Result<CaseRef> FindCase(const std::string& case_id);
+  // kRejected unless documents may be filed in the case (it is closed, or erased).
+  static Status CheckTakesDocuments(const std::string& case_id, const CaseRef& c);
+  // Inserts a patient checked by the caller, with its `patient.add` event.
+  Result<AddedPatient> InsertPatient(const PatientInfo& info, std::vector<std::string> same_as);
   Result<const PatientKeys*> Keys(const std::string& patient_id);
   Result<const SecureBuffer*> PatientKey(const std::string& patient_id);
   // Keyed BLAKE2b of a DICOM UID under the patient's uid key, tagged with what it is.
