@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -135,39 +136,37 @@ Status CheckPatientFields(const vault::PatientChanges& c, const std::string& fro
 
 // The options `patient add` and `patient edit` share.
 struct PatientArgs {
-  vault::PatientChanges flags;  // --name, --birth-date, --phone, --email as given
-  std::string from;             // --from FILE|-, or ""
-  bool duplicate_ok = false;    // add only
+  std::array<std::string, 4> raw;  // what CLI11 parsed into --name, --birth-date, --phone, --email
+  vault::PatientChanges flags;     // those of them given
+  std::string from;                // --from FILE|-, or ""
+  bool duplicate_ok = false;       // add only
 };
 
-// Adds the four field options and --from to `cmd`; after parsing, `finish` fills in which
-// were given.
+// Adds the four field options and --from to `cmd`; the function returned, called after
+// parsing, fills in `args->flags` with those given.
 std::function<void()> AddPatientOptions(CLI::App* cmd, std::shared_ptr<PatientArgs> args,
-                                        std::shared_ptr<std::array<std::string, 4>> values,
                                         bool edit) {
+  auto& raw = args->raw;
   const char* empty_note = edit ? " ('' removes it)" : "";
-  auto* name = cmd->add_option("--name", (*values)[0], "full name, any script (stored encrypted)");
-  auto* birth =
-      cmd->add_option("--birth-date", (*values)[1], "YYYY-MM-DD, from 1900-01-01 to today");
-  auto* phone = cmd->add_option(
-      "--phone", (*values)[2],
-      fmt::format("contact phone: optional +, 7 to 15 digits, spaces, hyphens and parentheses "
-                  "allowed{}",
-                  empty_note));
-  auto* email =
-      cmd->add_option("--email", (*values)[3], fmt::format("contact e-mail{}", empty_note));
+  auto* name = cmd->add_option("--name", raw[0], "full name, any script (stored encrypted)");
+  auto* birth = cmd->add_option("--birth-date", raw[1], "YYYY-MM-DD, from 1900-01-01 to today");
+  auto* phone = cmd->add_option("--phone", raw[2],
+                                fmt::format("contact phone: an optional +, then 7 to 15 digits;\n"
+                                            "spaces, hyphens and parentheses may group them{}",
+                                            empty_note));
+  auto* email = cmd->add_option("--email", raw[3], fmt::format("contact e-mail{}", empty_note));
   cmd->add_option("--from", args->from,
                   std::string("the fields as JSON from FILE, or from standard input with -:\n"
                               "{\"name\": \"…\", \"birth_date\": \"YYYY-MM-DD\", \"phone\": "
                               "\"…\", \"email\": \"…\"}\n") +
                       (edit ? "(only the fields to change); keeps the name off the command line"
                             : "(phone and email optional); keeps the name off the command line"));
-  return [args, values, name, birth, phone, email] {
+  return [args, name, birth, phone, email] {
     CLI::Option* options[] = {name, birth, phone, email};
     std::optional<std::string>* fields[] = {&args->flags.name, &args->flags.birth_date,
                                             &args->flags.phone, &args->flags.email};
     for (int i = 0; i < 4; ++i) {
-      if (options[i]->count() > 0) *fields[i] = (*values)[i];
+      if (options[i]->count() > 0) *fields[i] = args->raw[i];
     }
   };
 }
@@ -375,8 +374,7 @@ void AddPatientCommands(CLI::App& app, Context& ctx) {
       "date as one already there is refused unless --duplicate-ok.\n"
       "  e.g. dossier patient add --from patient.json\n"
       "       dossier patient add --from - < patient.json");
-  auto add_done =
-      AddPatientOptions(add, add_args, std::make_shared<std::array<std::string, 4>>(), false);
+  auto add_done = AddPatientOptions(add, add_args, false);
   add->add_flag("--duplicate-ok", add_args->duplicate_ok,
                 "add even if a patient with the same name and birth date exists (another "
                 "person; warns)");
@@ -394,8 +392,7 @@ void AddPatientCommands(CLI::App& app, Context& ctx) {
       "  e.g. dossier patient edit pat_… --phone '+7 900 123-45-67'\n"
       "       dossier patient edit pat_… --from - < corrections.json");
   edit->add_option("ID", *edit_id, "patient id")->required();
-  auto edit_done =
-      AddPatientOptions(edit, edit_args, std::make_shared<std::array<std::string, 4>>(), true);
+  auto edit_done = AddPatientOptions(edit, edit_args, true);
   edit->callback([&ctx, edit_id, edit_args, edit_done] {
     edit_done();
     ctx.action = [&ctx, edit_id, edit_args] { return EditPatient(ctx, *edit_id, *edit_args); };
@@ -441,8 +438,8 @@ void AddCaseCommands(CLI::App& app, Context& ctx) {
   auto e = std::make_shared<std::array<std::string, 3>>();
   auto* edit = kase->add_subcommand(
       "edit",
-      "correct a case's goal or question; what is not given stays. Audited as case.edit,\n"
-      "naming the fields changed. A closed case can be edited too.");
+      "correct a case's goal or question; what is not given stays.\n"
+      "Audited as case.edit, naming the fields changed. A closed case can be edited too.");
   edit->add_option("ID", (*e)[0], "case id")->required();
   auto* goal = edit->add_option("--goal", (*e)[1], "what the patient seeks (stored encrypted)");
   auto* question = edit->add_option(
@@ -468,10 +465,10 @@ void AddCaseCommands(CLI::App& app, Context& ctx) {
   }
 
   auto filter = std::make_shared<std::string>();
-  auto* clist = kase->add_subcommand(
-      "list",
-      "list cases with their status and what each holds: DOCUMENTS (other than DICOM) and\n"
-      "DICOM-INSTANCES, counted as `docs` counts them");
+  auto* clist =
+      kase->add_subcommand("list",
+                           "list cases with their status and what each holds: DOCUMENTS (other\n"
+                           "than DICOM) and DICOM-INSTANCES, counted as `docs` counts them");
   clist->add_option("--patient", *filter, "only this patient's cases");
   clist->callback(
       [&ctx, filter] { ctx.action = [&ctx, filter] { return ListCases(ctx, *filter); }; });

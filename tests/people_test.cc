@@ -325,6 +325,23 @@ TEST_F(PeopleTest, CaseListOfAnUnknownPatientIsNotFound) {
   EXPECT_EQ(Json({"case", "list", "--patient", patient_}).size(), 1u);
 }
 
+TEST_F(PeopleTest, HelpTeachesTheCorrections) {
+  const std::vector<std::pair<std::vector<std::string>, std::vector<std::string>>> pages = {
+      {{"patient", "--help"}, {"edit"}},
+      {{"patient", "add", "--help"}, {"--duplicate-ok", "7 to 15 digits", "1900-01-01"}},
+      {{"patient", "edit", "--help"}, {"--from", "only the fields to change", "'' removes it"}},
+      {{"case", "--help"}, {"edit", "close", "reopen"}},
+      {{"case", "close", "--help"}, {"`ingest` refuses", "reopened"}},
+      {{"case", "edit", "--help"}, {"--goal", "--question", "'' removes it"}},
+      {{"case", "list", "--help"}, {"DOCUMENTS", "DICOM-INSTANCES"}},
+  };
+  for (const auto& [args, words] : pages) {
+    const RunResult r = Run(args);
+    EXPECT_EQ(r.exit_code, 0) << args[1];
+    for (const auto& w : words) EXPECT_NE(r.out.find(w), std::string::npos) << w << "\n" << r.out;
+  }
+}
+
 TEST_F(PeopleTest, CreatingCommandsPrintAJsonObjectWithJson) {
   const nlohmann::json p =
       Json({"patient", "add", "--name", "Петрова Анна", "--birth-date", "1990-03-04"});

@@ -1,7 +1,6 @@
 // Cases: a patient's request to clinics. Goal and question are sealed under the patient's key;
 // the status (open | closed | erased) is plain and covered by the row MAC.
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include "vault/internal/vault_impl.h"
 
@@ -46,18 +45,6 @@ Result<CaseRecord> ReadCaseRow(Vault::Impl& v, const Stmt& s) {
   return c;
 }
 
-// Binds the sealed value of `text`, or NULL when it is empty.
-Status BindSealed(Vault::Impl& v, Stmt& s, int index, const std::string& patient_id,
-                  const std::string& where, const std::string& case_id, const std::string& text) {
-  if (text.empty()) {
-    s.BindNull(index);
-    return Status::Ok();
-  }
-  DOSSIER_ASSIGN_OR_RETURN(Bytes sealed, v.SealField(patient_id, where, case_id, text));
-  s.BindBlob(index, sealed);
-  return Status::Ok();
-}
-
 // Sets a case's status from `from` to `to`, with its audit event.
 Status ChangeStatus(Vault::Impl& v, const std::string& case_id, const char* from, const char* to,
                     const std::string& action, const std::string& already) {
@@ -85,8 +72,8 @@ Result<std::string> Vault::OpenCase(const std::string& patient_id, const std::st
       Stmt s, impl_->db_.Prepare("INSERT INTO cases(id, patient_id, created_at, goal_enc, "
                                  "question_enc) VALUES (?,?,?,?,?)"));
   s.Bind(1, cid).Bind(2, patient_id).Bind(3, impl_->Now());
-  DOSSIER_RETURN_IF_ERROR(BindSealed(*impl_, s, 4, patient_id, "cases.goal", cid, goal));
-  DOSSIER_RETURN_IF_ERROR(BindSealed(*impl_, s, 5, patient_id, "cases.question", cid, question));
+  DOSSIER_RETURN_IF_ERROR(impl_->BindSealed(s, 4, patient_id, "cases.goal", cid, goal));
+  DOSSIER_RETURN_IF_ERROR(impl_->BindSealed(s, 5, patient_id, "cases.question", cid, question));
   DOSSIER_RETURN_IF_ERROR(s.Run());
   DOSSIER_RETURN_IF_ERROR(impl_->SealRows(internal::RowTable::kCases, "id = ?1", {cid}));
   DOSSIER_RETURN_IF_ERROR(impl_->Audit("case.open", {cid}, patient_id));
@@ -129,41 +116,12 @@ Result<CaseRecord> Vault::GetCase(const std::string& case_id) {
 
 Result<std::vector<std::string>> Vault::EditCase(const std::string& case_id,
                                                  const CaseChanges& changes) {
-  CaseRecord c;
-  DOSSIER_ASSIGN_OR_RETURN(c, GetCase(case_id));
+  DOSSIER_ASSIGN_OR_RETURN(CaseRecord c, GetCase(case_id));
   if (c.status == kErased) return ErasedCase(case_id);
   if (changes.goal && changes.goal->empty()) return InvalidArgument("the case goal is empty");
-  struct Field {
-    const char* name;
-    const std::optional<std::string>& given;
-    const std::string& stored;
-  };
-  const Field fields[] = {{"goal", changes.goal, c.goal},
-                          {"question", changes.question, c.question}};
-  std::vector<const Field*> changed;
-  std::vector<std::string> names;
-  for (const Field& f : fields) {
-    if (!f.given || *f.given == f.stored) continue;
-    changed.push_back(&f);
-    names.emplace_back(f.name);
-  }
-  if (changed.empty()) return names;
-
-  DOSSIER_ASSIGN_OR_RETURN(auto tx, Impl::Tx::Begin(*impl_));
-  for (const Field* f : changed) {
-    // The column is one of two fixed names, never input.
-    DOSSIER_ASSIGN_OR_RETURN(Stmt s, impl_->db_.Prepare(fmt::format(
-                                         "UPDATE cases SET {}_enc = ? WHERE id = ?", f->name)));
-    DOSSIER_RETURN_IF_ERROR(BindSealed(*impl_, s, 1, c.patient_id, std::string("cases.") + f->name,
-                                       case_id, *f->given));
-    s.Bind(2, case_id);
-    DOSSIER_RETURN_IF_ERROR(s.Run());
-  }
-  DOSSIER_RETURN_IF_ERROR(impl_->SealRows(internal::RowTable::kCases, "id = ?1", {case_id}));
-  DOSSIER_RETURN_IF_ERROR(impl_->Audit("case.edit", {case_id}, c.patient_id, "ok",
-                                       fmt::format("changed={}", fmt::join(names, ","))));
-  DOSSIER_RETURN_IF_ERROR(tx.Commit());
-  return names;
+  return impl_->EditSealedFields(
+      internal::RowTable::kCases, "cases", case_id, c.patient_id,
+      {{"goal", changes.goal, c.goal}, {"question", changes.question, c.question}}, "case.edit");
 }
 
 Status Vault::CloseCase(const std::string& case_id) {

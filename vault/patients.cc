@@ -28,18 +28,6 @@ Status CheckPatientInfo(const PatientInfo& info, std::string_view today) {
   return CheckField("email", info.email, today);
 }
 
-// Binds the sealed value of `text`, or NULL when it is empty.
-Status BindSealed(Vault::Impl& v, Stmt& s, int index, const std::string& pid,
-                  const std::string& where, const std::string& text) {
-  if (text.empty()) {
-    s.BindNull(index);
-    return Status::Ok();
-  }
-  DOSSIER_ASSIGN_OR_RETURN(Bytes sealed, v.SealField(pid, where, pid, text));
-  s.BindBlob(index, sealed);
-  return Status::Ok();
-}
-
 constexpr const char* kPatientColumns =
     "SELECT id, created_at, erased_at, name_enc, birth_date_enc, phone_enc, email_enc "
     "FROM patients";
@@ -57,6 +45,16 @@ Result<PatientRecord> ReadPatientRow(Vault::Impl& v, const Stmt& s) {
   DOSSIER_ASSIGN_OR_RETURN(p.info.phone, v.OpenField(p.id, "patients.phone", p.id, s.Blob(5)));
   DOSSIER_ASSIGN_OR_RETURN(p.info.email, v.OpenField(p.id, "patients.email", p.id, s.Blob(6)));
   return p;
+}
+
+// One patient's row, decrypted; nothing audited.
+Result<PatientRecord> ReadPatient(Vault::Impl& v, const std::string& patient_id) {
+  DOSSIER_RETURN_IF_ERROR(v.CheckRows(internal::RowTable::kPatients, "id = ?1", {patient_id}));
+  DOSSIER_ASSIGN_OR_RETURN(Stmt s, v.db_.Prepare(std::string(kPatientColumns) + " WHERE id = ?"));
+  s.Bind(1, patient_id);
+  DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return NotFound("no patient " + patient_id + " (see `dossier patient list`)");
+  return ReadPatientRow(v, s);
 }
 
 // A name as two people's names are compared: case, ё/е and runs of white space aside.
@@ -120,10 +118,10 @@ Result<AddedPatient> Vault::Impl::InsertPatient(const PatientInfo& info,
       Stmt s, db_.Prepare("INSERT INTO patients(id, created_at, wrapped_key, name_enc, "
                           "birth_date_enc, phone_enc, email_enc) VALUES (?,?,?,?,?,?,?)"));
   s.Bind(1, pid).Bind(2, Now()).BindBlob(3, wrapped);
-  DOSSIER_RETURN_IF_ERROR(BindSealed(*this, s, 4, pid, "patients.name", info.name));
-  DOSSIER_RETURN_IF_ERROR(BindSealed(*this, s, 5, pid, "patients.birth_date", info.birth_date));
-  DOSSIER_RETURN_IF_ERROR(BindSealed(*this, s, 6, pid, "patients.phone", info.phone));
-  DOSSIER_RETURN_IF_ERROR(BindSealed(*this, s, 7, pid, "patients.email", info.email));
+  DOSSIER_RETURN_IF_ERROR(BindSealed(s, 4, pid, "patients.name", pid, info.name));
+  DOSSIER_RETURN_IF_ERROR(BindSealed(s, 5, pid, "patients.birth_date", pid, info.birth_date));
+  DOSSIER_RETURN_IF_ERROR(BindSealed(s, 6, pid, "patients.phone", pid, info.phone));
+  DOSSIER_RETURN_IF_ERROR(BindSealed(s, 7, pid, "patients.email", pid, info.email));
   DOSSIER_RETURN_IF_ERROR(s.Run());
   DOSSIER_RETURN_IF_ERROR(SealRows(internal::RowTable::kPatients, "id = ?1", {pid}));
   std::vector<std::string> objects = {pid};
@@ -136,56 +134,64 @@ Result<AddedPatient> Vault::Impl::InsertPatient(const PatientInfo& info,
 
 Result<std::vector<std::string>> Vault::EditPatient(const std::string& patient_id,
                                                     const PatientChanges& changes) {
-  DOSSIER_RETURN_IF_ERROR(impl_->CheckRows(internal::RowTable::kPatients, "id = ?1", {patient_id}));
-  PatientRecord p;
-  {
-    DOSSIER_ASSIGN_OR_RETURN(Stmt s,
-                             impl_->db_.Prepare(std::string(kPatientColumns) + " WHERE id = ?"));
-    s.Bind(1, patient_id);
-    DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) return NotFound("no patient " + patient_id + " (see `dossier patient list`)");
-    DOSSIER_ASSIGN_OR_RETURN(p, ReadPatientRow(*impl_, s));
-  }
+  DOSSIER_ASSIGN_OR_RETURN(PatientRecord p, ReadPatient(*impl_, patient_id));
   if (p.erased) {
     return Rejected(fmt::format("patient {} was erased on {}: there is nothing to edit", patient_id,
                                 p.erased_at));
   }
   DOSSIER_ASSIGN_OR_RETURN(const std::string today, Today());
-  struct Field {
-    const char* name;
-    const std::optional<std::string>& given;
-    const std::string& stored;
-  };
-  const Field fields[] = {{"name", changes.name, p.info.name},
-                          {"birth_date", changes.birth_date, p.info.birth_date},
-                          {"phone", changes.phone, p.info.phone},
-                          {"email", changes.email, p.info.email}};
-  std::vector<const Field*> changed;
-  std::vector<std::string> names;
-  for (const Field& f : fields) {
-    if (!f.given) continue;
-    DOSSIER_RETURN_IF_ERROR(CheckField(f.name, *f.given, today));
-    if (*f.given == f.stored) continue;
-    changed.push_back(&f);
-    names.emplace_back(f.name);
+  const std::vector<Impl::FieldEdit> fields = {
+      {"name", changes.name, p.info.name},
+      {"birth_date", changes.birth_date, p.info.birth_date},
+      {"phone", changes.phone, p.info.phone},
+      {"email", changes.email, p.info.email}};
+  for (const auto& f : fields) {
+    if (f.given) DOSSIER_RETURN_IF_ERROR(CheckField(f.name, *f.given, today));
   }
-  if (changed.empty()) return names;
+  return impl_->EditSealedFields(internal::RowTable::kPatients, "patients", patient_id, patient_id,
+                                 fields, "patient.edit");
+}
 
-  DOSSIER_ASSIGN_OR_RETURN(auto tx, Impl::Tx::Begin(*impl_));
-  for (const Field* f : changed) {
-    // The column is one of four fixed names, never input.
-    DOSSIER_ASSIGN_OR_RETURN(Stmt s, impl_->db_.Prepare(fmt::format(
-                                         "UPDATE patients SET {}_enc = ? WHERE id = ?", f->name)));
+Status Vault::Impl::BindSealed(Stmt& s, int index, const std::string& patient_id,
+                               const std::string& where, const std::string& row_id,
+                               const std::string& text) {
+  if (text.empty()) {
+    s.BindNull(index);
+    return Status::Ok();
+  }
+  DOSSIER_ASSIGN_OR_RETURN(Bytes sealed, SealField(patient_id, where, row_id, text));
+  s.BindBlob(index, sealed);
+  return Status::Ok();
+}
+
+Result<std::vector<std::string>> Vault::Impl::EditSealedFields(internal::RowTable table,
+                                                               const std::string& table_name,
+                                                               const std::string& row_id,
+                                                               const std::string& patient_id,
+                                                               const std::vector<FieldEdit>& fields,
+                                                               const std::string& action) {
+  std::vector<std::string> changed;
+  for (const auto& f : fields) {
+    if (f.given && *f.given != f.stored) changed.emplace_back(f.name);
+  }
+  if (changed.empty()) return changed;
+  DOSSIER_ASSIGN_OR_RETURN(auto tx, Tx::Begin(*this));
+  for (const auto& f : fields) {
+    if (!f.given || *f.given == f.stored) continue;
+    // Table and column are our fixed names, never input.
+    DOSSIER_ASSIGN_OR_RETURN(
+        Stmt s,
+        db_.Prepare(fmt::format("UPDATE {} SET {}_enc = ? WHERE id = ?", table_name, f.name)));
     DOSSIER_RETURN_IF_ERROR(
-        BindSealed(*impl_, s, 1, patient_id, std::string("patients.") + f->name, *f->given));
-    s.Bind(2, patient_id);
+        BindSealed(s, 1, patient_id, table_name + "." + f.name, row_id, *f.given));
+    s.Bind(2, row_id);
     DOSSIER_RETURN_IF_ERROR(s.Run());
   }
-  DOSSIER_RETURN_IF_ERROR(impl_->SealRows(internal::RowTable::kPatients, "id = ?1", {patient_id}));
-  DOSSIER_RETURN_IF_ERROR(impl_->Audit("patient.edit", {patient_id}, patient_id, "ok",
-                                       fmt::format("changed={}", fmt::join(names, ","))));
+  DOSSIER_RETURN_IF_ERROR(SealRows(table, "id = ?1", {row_id}));
+  DOSSIER_RETURN_IF_ERROR(Audit(action, {row_id}, patient_id, "ok",
+                                fmt::format("changed={}", fmt::join(changed, ","))));
   DOSSIER_RETURN_IF_ERROR(tx.Commit());
-  return names;
+  return changed;
 }
 
 Result<std::vector<PatientRecord>> Vault::ListPatients() {
@@ -200,16 +206,7 @@ Result<std::vector<PatientRecord>> Vault::ListPatients() {
 }
 
 Result<PatientRecord> Vault::GetPatient(const std::string& patient_id) {
-  DOSSIER_RETURN_IF_ERROR(impl_->CheckRows(internal::RowTable::kPatients, "id = ?1", {patient_id}));
-  PatientRecord p;
-  {  // finish the statement before the audit write
-    DOSSIER_ASSIGN_OR_RETURN(Stmt s,
-                             impl_->db_.Prepare(std::string(kPatientColumns) + " WHERE id = ?"));
-    s.Bind(1, patient_id);
-    DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) return NotFound("no patient " + patient_id + " (see `dossier patient list`)");
-    DOSSIER_ASSIGN_OR_RETURN(p, ReadPatientRow(*impl_, s));
-  }
+  DOSSIER_ASSIGN_OR_RETURN(PatientRecord p, ReadPatient(*impl_, patient_id));
   DOSSIER_RETURN_IF_ERROR(impl_->AuditAlone("patient.read", {patient_id}, patient_id));
   return p;
 }
