@@ -3,6 +3,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -49,5 +50,12 @@ void AddExportCommands(CLI::App& app, Context& ctx);     // export, export list
 // Prints a JSON value to stdout, pretty; bytes that are not UTF-8 (a file name from an old
 // USB stick) are shown as U+FFFD rather than aborting.
 void PrintJson(const nlohmann::json& value);
+
+// What a command that creates a record prints: its id on a line, or {"id": "…"} with --json.
+Status PrintCreated(const Context& ctx, const std::string& id);
+
+// What a case holds, in the words `case list`, `patient show` and `docs` share:
+// "2 documents, 1 DICOM instance" (documents other than DICOM; DICOM instances apart).
+std::string CountsText(int64_t documents, int64_t dicom_instances);
 
 }  // namespace dossier::app

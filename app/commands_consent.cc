@@ -12,16 +12,6 @@
 namespace dossier::app {
 namespace {
 
-// What a creating command prints: the new id, or {"id": …} with --json.
-Status PrintCreated(const Context& ctx, const std::string& id) {
-  if (ctx.json) {
-    PrintJson({{"id", id}});
-  } else {
-    std::printf("%s\n", id.c_str());
-  }
-  return Status::Ok();
-}
-
 nlohmann::json ClinicJson(const vault::ClinicRecord& c) {
   return {{"id", c.id},
           {"name", c.info.name},

@@ -289,12 +289,11 @@ Status Docs(const Context& ctx, const std::string& case_id) {
     }
     for (const auto& problem : s.problems) std::printf("%-14s ! %s\n", "", problem.c_str());
   }
-  std::printf("%zu document(s)", shown);
-  if (!series.empty()) {
-    std::printf(" and %zu DICOM series (%zu instance%s)", series.size(), in_series.size(),
-                in_series.size() == 1 ? "" : "s");
-  }
-  std::printf("\n");
+  // Counted as `case list` and `patient show` count them.
+  std::printf(
+      "%s%s\n",
+      CountsText(static_cast<int64_t>(shown), static_cast<int64_t>(in_series.size())).c_str(),
+      series.empty() ? "" : fmt::format(" in {} series", series.size()).c_str());
   return Status::Ok();
 }
 

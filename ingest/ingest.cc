@@ -199,7 +199,7 @@ class Ingester final : public internal::ItemSink {
 Status IngestPaths(vault::Vault& vault, const std::string& case_id,
                    const std::vector<fs::path>& paths, const IngestOptions& options,
                    IngestReport& report, const IngestProgressFn& progress) {
-  DOSSIER_RETURN_IF_ERROR(vault.GetCase(case_id).status());
+  DOSSIER_RETURN_IF_ERROR(vault.CheckCaseOpen(case_id));
   // One group commit for the whole upload (committing itself every few hundred files): a
   // disc's 2,000 images cost a handful of filesystem syncs, not 6,000 fsyncs.
   const bool own_batch = !vault.in_batch();

@@ -92,8 +92,9 @@ struct IngestProgress {
 using IngestProgressFn = std::function<void(const IngestProgress&)>;
 
 // Ingests `paths` into `case_id`. Returns an error only when the vault itself fails (I/O,
-// integrity), a path does not exist, or the case does not exist; refused files are reported
-// in `report`, which holds every item handled before a failure.
+// integrity), a path does not exist, or the case does not exist or is closed (kRejected:
+// nothing stored); refused files are reported in `report`, which holds every item handled
+// before a failure.
 Status IngestPaths(vault::Vault& vault, const std::string& case_id,
                    const std::vector<std::filesystem::path>& paths, const IngestOptions& options,
                    IngestReport& report, const IngestProgressFn& progress = nullptr);

@@ -223,7 +223,8 @@ TEST_F(CliTest, FullFlowFromInitToGet) {
   ASSERT_EQ(patients.size(), 1u);
   EXPECT_EQ(patients[0]["name"], "Иванов Иван");
   EXPECT_EQ(patients[0]["birth_date"], "1980-02-01");
-  EXPECT_EQ(Json({"case", "list"})[0]["documents"], 5);
+  EXPECT_EQ(Json({"case", "list"})[0]["documents"], 4);  // the DICOM instance counts apart
+  EXPECT_EQ(Json({"case", "list"})[0]["dicom_instances"], 1);
 }
 
 TEST_F(CliTest, IngestWithRefusalsExits2AndStoresTheRest) {
@@ -310,7 +311,7 @@ TEST_F(CliTest, ADiscOfAnotherPatientIsFlaggedLoudly) {
                           "patient's\n"),
             std::string::npos)
       << docs.out;
-  EXPECT_NE(docs.out.find("0 document(s) and 1 DICOM series (1 instance)\n"), std::string::npos)
+  EXPECT_NE(docs.out.find("0 documents, 1 DICOM instance in 1 series\n"), std::string::npos)
       << docs.out;
   const auto json = Json({"docs", "--case", case_id});
   ASSERT_EQ(json.size(), 1u);

@@ -40,13 +40,6 @@ size_t Distance(const std::u32string& a, const std::u32string& b) {
   return row[b.size()];
 }
 
-bool IsEmail(const std::string& e) {
-  const size_t at = e.find('@');
-  return at != std::string::npos && at > 0 && e.find('@', at + 1) == std::string::npos &&
-         e.find('.', at + 2) != std::string::npos && e.back() != '.' &&
-         e.find_first_of(" \t\r\n<>,;\"") == std::string::npos && e.size() <= 254;
-}
-
 bool IsPlainLine(const std::string& s, size_t max) {
   return !s.empty() && s.size() <= max && IsValidUtf8(s) &&
          std::none_of(s.begin(), s.end(),
@@ -62,7 +55,7 @@ Status CheckClinic(ClinicInfo& info) {
     return InvalidArgument("--country " + info.country +
                            ": give the ISO 3166-1 two-letter code, e.g. DE, IL, TR, KR");
   }
-  if (!info.email.empty() && !IsEmail(info.email)) {
+  if (!info.email.empty() && !IsEmailAddress(info.email)) {
     return InvalidArgument("--email " + info.email + " is not an e-mail address (name@domain.tld)");
   }
   if (info.note.size() > 2000 || !IsValidUtf8(info.note)) {

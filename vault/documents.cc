@@ -158,9 +158,7 @@ Result<DocumentRecord> ReadDocRow(Vault::Impl& v, const Stmt& s) {
 
 Result<std::unique_ptr<DocumentWriter>> Vault::BeginDocument(const NewDocument& doc) {
   DOSSIER_ASSIGN_OR_RETURN(Impl::CaseRef c, impl_->FindCase(doc.case_id));
-  if (c.status == "erased") {
-    return Rejected("case " + doc.case_id + " belongs to an erased patient");
-  }
+  DOSSIER_RETURN_IF_ERROR(Impl::CheckTakesDocuments(doc.case_id, c));
   DOSSIER_RETURN_IF_ERROR(impl_->PatientKey(c.patient_id).status());
   const std::string object_id = internal::ObjectStore::NewObjectId();
   SecureBuffer data_key = SecureBuffer::Random(internal::kKeyBytes);

@@ -1,7 +1,9 @@
-// Patients and cases: encrypted fields, crypto-shredding.
+// Patients: encrypted fields, the same-patient check, corrections, crypto-shredding.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "common/encoding.h"
+#include "common/text.h"
 #include "vault/internal/crypto.h"
 #include "vault/internal/vault_impl.h"
 
@@ -12,53 +14,19 @@ using internal::Transaction;
 
 namespace {
 
-Status CheckPatientInfo(const PatientInfo& info) {
-  if (info.name.empty()) return InvalidArgument("the patient's name is empty");
-  if (!ParseDate(info.birth_date)) {
-    return InvalidArgument("the birth date must be a real date written YYYY-MM-DD");
-  }
-  return Status::Ok();
+// The field's rule as a vault error; the CLI words its own for each option.
+Status CheckField(std::string_view field, std::string_view value, std::string_view today) {
+  const std::string rule = PatientFieldRule(field, value, today);
+  if (rule.empty()) return Status::Ok();
+  return InvalidArgument(fmt::format("field `{}` {}", field, rule));
 }
 
-// Binds the sealed value of `text`, or NULL when it is empty.
-Status BindSealed(Vault::Impl& v, Stmt& s, int index, const std::string& pid,
-                  const std::string& where, const std::string& text) {
-  if (text.empty()) {
-    s.BindNull(index);
-    return Status::Ok();
-  }
-  DOSSIER_ASSIGN_OR_RETURN(Bytes sealed, v.SealField(pid, where, pid, text));
-  s.BindBlob(index, sealed);
-  return Status::Ok();
+Status CheckPatientInfo(const PatientInfo& info, std::string_view today) {
+  DOSSIER_RETURN_IF_ERROR(CheckField("name", info.name, today));
+  DOSSIER_RETURN_IF_ERROR(CheckField("birth_date", info.birth_date, today));
+  DOSSIER_RETURN_IF_ERROR(CheckField("phone", info.phone, today));
+  return CheckField("email", info.email, today);
 }
-
-}  // namespace
-
-Result<std::string> Vault::AddPatient(const PatientInfo& info) {
-  DOSSIER_RETURN_IF_ERROR(CheckPatientInfo(info));
-  const std::string pid = RandomId("pat");
-  SecureBuffer pk = SecureBuffer::Random(internal::kKeyBytes);
-  const Bytes wrapped =
-      internal::Seal(impl_->master_key_, pk.span(), "dossier-patient-key-v1:" + pid);
-  impl_->patient_keys_.emplace(pid, Impl::PatientKeys::From(std::move(pk)));
-
-  DOSSIER_ASSIGN_OR_RETURN(auto tx, Impl::Tx::Begin(*impl_));
-  DOSSIER_ASSIGN_OR_RETURN(
-      Stmt s, impl_->db_.Prepare("INSERT INTO patients(id, created_at, wrapped_key, name_enc, "
-                                 "birth_date_enc, phone_enc, email_enc) VALUES (?,?,?,?,?,?,?)"));
-  s.Bind(1, pid).Bind(2, impl_->Now()).BindBlob(3, wrapped);
-  DOSSIER_RETURN_IF_ERROR(BindSealed(*impl_, s, 4, pid, "patients.name", info.name));
-  DOSSIER_RETURN_IF_ERROR(BindSealed(*impl_, s, 5, pid, "patients.birth_date", info.birth_date));
-  DOSSIER_RETURN_IF_ERROR(BindSealed(*impl_, s, 6, pid, "patients.phone", info.phone));
-  DOSSIER_RETURN_IF_ERROR(BindSealed(*impl_, s, 7, pid, "patients.email", info.email));
-  DOSSIER_RETURN_IF_ERROR(s.Run());
-  DOSSIER_RETURN_IF_ERROR(impl_->SealRows(internal::RowTable::kPatients, "id = ?1", {pid}));
-  DOSSIER_RETURN_IF_ERROR(impl_->Audit("patient.add", {pid}, pid));
-  DOSSIER_RETURN_IF_ERROR(tx.Commit());
-  return pid;
-}
-
-namespace {
 
 constexpr const char* kPatientColumns =
     "SELECT id, created_at, erased_at, name_enc, birth_date_enc, phone_enc, email_enc "
@@ -79,7 +47,152 @@ Result<PatientRecord> ReadPatientRow(Vault::Impl& v, const Stmt& s) {
   return p;
 }
 
+// One patient's row, decrypted; nothing audited.
+Result<PatientRecord> ReadPatient(Vault::Impl& v, const std::string& patient_id) {
+  DOSSIER_RETURN_IF_ERROR(v.CheckRows(internal::RowTable::kPatients, "id = ?1", {patient_id}));
+  DOSSIER_ASSIGN_OR_RETURN(Stmt s, v.db_.Prepare(std::string(kPatientColumns) + " WHERE id = ?"));
+  s.Bind(1, patient_id);
+  DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return NotFound("no patient " + patient_id + " (see `dossier patient list`)");
+  return ReadPatientRow(v, s);
+}
+
+// A name as two people's names are compared: case, ё/е and runs of white space aside.
+std::u32string SameNameKey(const std::string& name) {
+  const std::u32string key = FoldForSearch(name);
+  const size_t first = key.find_first_not_of(U' ');
+  if (first == std::u32string::npos) return {};
+  return key.substr(first, key.find_last_not_of(U' ') - first + 1);
+}
+
+// Live patients with the same name and birth date, decrypted in memory only.
+Result<std::vector<std::string>> FindSamePatients(Vault::Impl& v, const PatientInfo& info) {
+  DOSSIER_RETURN_IF_ERROR(v.CheckRows(internal::RowTable::kPatients, "erased_at IS NULL", {}));
+  DOSSIER_ASSIGN_OR_RETURN(Stmt s,
+                           v.db_.Prepare(std::string(kPatientColumns) +
+                                         " WHERE erased_at IS NULL ORDER BY created_at, id"));
+  const std::u32string key = SameNameKey(info.name);
+  std::vector<std::string> same;
+  for (;;) {
+    DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    DOSSIER_ASSIGN_OR_RETURN(PatientRecord p, ReadPatientRow(v, s));
+    if (p.info.birth_date == info.birth_date && SameNameKey(p.info.name) == key) {
+      same.push_back(p.id);
+    }
+  }
+  return same;
+}
+
 }  // namespace
+
+Result<std::string> Vault::AddPatient(const PatientInfo& info) {
+  DOSSIER_ASSIGN_OR_RETURN(const std::string today, Today());
+  DOSSIER_RETURN_IF_ERROR(CheckPatientInfo(info, today));
+  DOSSIER_ASSIGN_OR_RETURN(AddedPatient added, impl_->InsertPatient(info, {}));
+  return added.id;
+}
+
+Result<AddedPatient> Vault::AddPatient(const PatientInfo& info, SamePatient same) {
+  DOSSIER_ASSIGN_OR_RETURN(const std::string today, Today());
+  DOSSIER_RETURN_IF_ERROR(CheckPatientInfo(info, today));
+  DOSSIER_ASSIGN_OR_RETURN(std::vector<std::string> same_as, FindSamePatients(*impl_, info));
+  if (!same_as.empty() && same == SamePatient::kRefuse) {
+    return Rejected(fmt::format(
+        "patient {0} has the same name and birth date (see `dossier patient show {0}`); if this "
+        "is another person, add them with --duplicate-ok",
+        same_as.front()));
+  }
+  return impl_->InsertPatient(info, std::move(same_as));
+}
+
+Result<AddedPatient> Vault::Impl::InsertPatient(const PatientInfo& info,
+                                                std::vector<std::string> same_as) {
+  const std::string pid = RandomId("pat");
+  SecureBuffer pk = SecureBuffer::Random(internal::kKeyBytes);
+  const Bytes wrapped = internal::Seal(master_key_, pk.span(), "dossier-patient-key-v1:" + pid);
+  patient_keys_.emplace(pid, PatientKeys::From(std::move(pk)));
+
+  DOSSIER_ASSIGN_OR_RETURN(auto tx, Tx::Begin(*this));
+  DOSSIER_ASSIGN_OR_RETURN(
+      Stmt s, db_.Prepare("INSERT INTO patients(id, created_at, wrapped_key, name_enc, "
+                          "birth_date_enc, phone_enc, email_enc) VALUES (?,?,?,?,?,?,?)"));
+  s.Bind(1, pid).Bind(2, Now()).BindBlob(3, wrapped);
+  DOSSIER_RETURN_IF_ERROR(BindSealed(s, 4, pid, "patients.name", pid, info.name));
+  DOSSIER_RETURN_IF_ERROR(BindSealed(s, 5, pid, "patients.birth_date", pid, info.birth_date));
+  DOSSIER_RETURN_IF_ERROR(BindSealed(s, 6, pid, "patients.phone", pid, info.phone));
+  DOSSIER_RETURN_IF_ERROR(BindSealed(s, 7, pid, "patients.email", pid, info.email));
+  DOSSIER_RETURN_IF_ERROR(s.Run());
+  DOSSIER_RETURN_IF_ERROR(SealRows(internal::RowTable::kPatients, "id = ?1", {pid}));
+  std::vector<std::string> objects = {pid};
+  objects.insert(objects.end(), same_as.begin(), same_as.end());
+  DOSSIER_RETURN_IF_ERROR(Audit("patient.add", std::move(objects), pid, "ok",
+                                same_as.empty() ? "" : "same name and birth date allowed"));
+  DOSSIER_RETURN_IF_ERROR(tx.Commit());
+  return AddedPatient{pid, std::move(same_as)};
+}
+
+Result<std::vector<std::string>> Vault::EditPatient(const std::string& patient_id,
+                                                    const PatientChanges& changes) {
+  DOSSIER_ASSIGN_OR_RETURN(PatientRecord p, ReadPatient(*impl_, patient_id));
+  if (p.erased) {
+    return Rejected(fmt::format("patient {} was erased on {}: there is nothing to edit", patient_id,
+                                p.erased_at));
+  }
+  DOSSIER_ASSIGN_OR_RETURN(const std::string today, Today());
+  const std::vector<Impl::FieldEdit> fields = {
+      {"name", changes.name, p.info.name},
+      {"birth_date", changes.birth_date, p.info.birth_date},
+      {"phone", changes.phone, p.info.phone},
+      {"email", changes.email, p.info.email}};
+  for (const auto& f : fields) {
+    if (f.given) DOSSIER_RETURN_IF_ERROR(CheckField(f.name, *f.given, today));
+  }
+  return impl_->EditSealedFields(internal::RowTable::kPatients, "patients", patient_id, patient_id,
+                                 fields, "patient.edit");
+}
+
+Status Vault::Impl::BindSealed(Stmt& s, int index, const std::string& patient_id,
+                               const std::string& where, const std::string& row_id,
+                               const std::string& text) {
+  if (text.empty()) {
+    s.BindNull(index);
+    return Status::Ok();
+  }
+  DOSSIER_ASSIGN_OR_RETURN(Bytes sealed, SealField(patient_id, where, row_id, text));
+  s.BindBlob(index, sealed);
+  return Status::Ok();
+}
+
+Result<std::vector<std::string>> Vault::Impl::EditSealedFields(internal::RowTable table,
+                                                               const std::string& table_name,
+                                                               const std::string& row_id,
+                                                               const std::string& patient_id,
+                                                               const std::vector<FieldEdit>& fields,
+                                                               const std::string& action) {
+  std::vector<std::string> changed;
+  for (const auto& f : fields) {
+    if (f.given && *f.given != f.stored) changed.emplace_back(f.name);
+  }
+  if (changed.empty()) return changed;
+  DOSSIER_ASSIGN_OR_RETURN(auto tx, Tx::Begin(*this));
+  for (const auto& f : fields) {
+    if (!f.given || *f.given == f.stored) continue;
+    // Table and column are our fixed names, never input.
+    DOSSIER_ASSIGN_OR_RETURN(
+        Stmt s,
+        db_.Prepare(fmt::format("UPDATE {} SET {}_enc = ? WHERE id = ?", table_name, f.name)));
+    DOSSIER_RETURN_IF_ERROR(
+        BindSealed(s, 1, patient_id, table_name + "." + f.name, row_id, *f.given));
+    s.Bind(2, row_id);
+    DOSSIER_RETURN_IF_ERROR(s.Run());
+  }
+  DOSSIER_RETURN_IF_ERROR(SealRows(table, "id = ?1", {row_id}));
+  DOSSIER_RETURN_IF_ERROR(Audit(action, {row_id}, patient_id, "ok",
+                                fmt::format("changed={}", fmt::join(changed, ","))));
+  DOSSIER_RETURN_IF_ERROR(tx.Commit());
+  return changed;
+}
 
 Result<std::vector<PatientRecord>> Vault::ListPatients() {
   DOSSIER_RETURN_IF_ERROR(impl_->CheckRows(internal::RowTable::kPatients, "1", {}));
@@ -93,16 +206,7 @@ Result<std::vector<PatientRecord>> Vault::ListPatients() {
 }
 
 Result<PatientRecord> Vault::GetPatient(const std::string& patient_id) {
-  DOSSIER_RETURN_IF_ERROR(impl_->CheckRows(internal::RowTable::kPatients, "id = ?1", {patient_id}));
-  PatientRecord p;
-  {  // finish the statement before the audit write
-    DOSSIER_ASSIGN_OR_RETURN(Stmt s,
-                             impl_->db_.Prepare(std::string(kPatientColumns) + " WHERE id = ?"));
-    s.Bind(1, patient_id);
-    DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) return NotFound("no patient " + patient_id + " (see `dossier patient list`)");
-    DOSSIER_ASSIGN_OR_RETURN(p, ReadPatientRow(*impl_, s));
-  }
+  DOSSIER_ASSIGN_OR_RETURN(PatientRecord p, ReadPatient(*impl_, patient_id));
   DOSSIER_RETURN_IF_ERROR(impl_->AuditAlone("patient.read", {patient_id}, patient_id));
   return p;
 }
@@ -185,92 +289,6 @@ Status Vault::ErasePatient(const std::string& patient_id) {
         patient_id));
   }
   return Status::Ok();
-}
-
-Result<std::string> Vault::OpenCase(const std::string& patient_id, const std::string& goal,
-                                    const std::string& question) {
-  if (goal.empty()) return InvalidArgument("the case goal is empty");
-  DOSSIER_RETURN_IF_ERROR(impl_->PatientKey(patient_id).status());
-  const std::string cid = RandomId("case");
-  DOSSIER_ASSIGN_OR_RETURN(Bytes goal_enc, impl_->SealField(patient_id, "cases.goal", cid, goal));
-  DOSSIER_ASSIGN_OR_RETURN(auto tx, Impl::Tx::Begin(*impl_));
-  DOSSIER_ASSIGN_OR_RETURN(
-      Stmt s, impl_->db_.Prepare("INSERT INTO cases(id, patient_id, created_at, goal_enc, "
-                                 "question_enc) VALUES (?,?,?,?,?)"));
-  s.Bind(1, cid).Bind(2, patient_id).Bind(3, impl_->Now()).BindBlob(4, goal_enc);
-  if (question.empty()) {
-    s.BindNull(5);
-  } else {
-    DOSSIER_ASSIGN_OR_RETURN(Bytes q,
-                             impl_->SealField(patient_id, "cases.question", cid, question));
-    s.BindBlob(5, q);
-  }
-  DOSSIER_RETURN_IF_ERROR(s.Run());
-  DOSSIER_RETURN_IF_ERROR(impl_->SealRows(internal::RowTable::kCases, "id = ?1", {cid}));
-  DOSSIER_RETURN_IF_ERROR(impl_->Audit("case.open", {cid}, patient_id));
-  DOSSIER_RETURN_IF_ERROR(tx.Commit());
-  return cid;
-}
-
-namespace {
-
-constexpr const char* kCaseColumns =
-    "SELECT c.id, c.patient_id, c.created_at, c.status, c.goal_enc, c.question_enc, "
-    "(SELECT COUNT(*) FROM documents d WHERE d.case_id = c.id) FROM cases c";
-
-Status NoSuchCase(const std::string& case_id) {
-  return NotFound("no case " + case_id + " (see `dossier case list`)");
-}
-
-Result<CaseRecord> ReadCaseRow(Vault::Impl& v, const Stmt& s) {
-  CaseRecord c;
-  c.id = s.Text(0);
-  c.patient_id = s.Text(1);
-  c.created_at = s.Text(2);
-  c.status = s.Text(3);
-  c.documents = s.Int(6);
-  if (c.status == "erased") return c;
-  DOSSIER_ASSIGN_OR_RETURN(c.goal, v.OpenField(c.patient_id, "cases.goal", c.id, s.Blob(4), true));
-  DOSSIER_ASSIGN_OR_RETURN(c.question,
-                           v.OpenField(c.patient_id, "cases.question", c.id, s.Blob(5)));
-  return c;
-}
-
-}  // namespace
-
-Result<std::vector<CaseRecord>> Vault::ListCases(const std::optional<std::string>& patient_id) {
-  DOSSIER_RETURN_IF_ERROR(
-      patient_id ? impl_->CheckRows(internal::RowTable::kCases, "patient_id = ?1", {*patient_id})
-                 : impl_->CheckRows(internal::RowTable::kCases, "1", {}));
-  DOSSIER_ASSIGN_OR_RETURN(
-      Stmt s,
-      impl_->db_.Prepare(std::string(kCaseColumns) + (patient_id ? " WHERE c.patient_id = ?" : "") +
-                         " ORDER BY c.created_at, c.id"));
-  if (patient_id) s.Bind(1, *patient_id);
-  DOSSIER_ASSIGN_OR_RETURN(
-      auto out, s.Collect<CaseRecord>([&](const Stmt& row) { return ReadCaseRow(*impl_, row); }));
-  DOSSIER_RETURN_IF_ERROR(impl_->AuditAlone("case.list", {}, patient_id.value_or("")));
-  return out;
-}
-
-Result<CaseRecord> Vault::GetCase(const std::string& case_id) {
-  DOSSIER_RETURN_IF_ERROR(impl_->CheckRows(internal::RowTable::kCases, "id = ?1", {case_id}));
-  DOSSIER_ASSIGN_OR_RETURN(Stmt s,
-                           impl_->db_.Prepare(std::string(kCaseColumns) + " WHERE c.id = ?"));
-  s.Bind(1, case_id);
-  DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
-  if (!row) return NoSuchCase(case_id);
-  return ReadCaseRow(*impl_, s);
-}
-
-Result<Vault::Impl::CaseRef> Vault::Impl::FindCase(const std::string& case_id) {
-  DOSSIER_RETURN_IF_ERROR(CheckRows(internal::RowTable::kCases, "id = ?1", {case_id}));
-  DOSSIER_ASSIGN_OR_RETURN(Stmt s,
-                           db_.Prepare("SELECT patient_id, status FROM cases WHERE id = ?"));
-  s.Bind(1, case_id);
-  DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
-  if (!row) return NoSuchCase(case_id);
-  return CaseRef{s.Text(0), s.Text(1)};
 }
 
 }  // namespace dossier::vault

@@ -89,6 +89,43 @@ struct PatientInfo {
   std::string email;
 };
 
+// The rules a patient's fields follow, checked by AddPatient and EditPatient and by the CLI
+// before it unlocks. `field` is "name", "birth_date", "phone" or "email"; `today` is
+// YYYY-MM-DD. Returns "" when `value` is acceptable, else the rule it breaks as a predicate
+// ("must not be in the future (today is 2026-11-22)") that never repeats the value, which is
+// personal data. Phone and e-mail may be empty.
+//   name        one line of 1 to 200 characters
+//   birth_date  a real date written YYYY-MM-DD, from 1900-01-01 to today
+//   phone       an optional leading +, then 7 to 15 digits, grouped by spaces, hyphens or
+//               parentheses if wished ("+7 (900) 123-45-67")
+//   email       one @, a dot in the domain, no spaces, at most 254 bytes
+std::string PatientFieldRule(std::string_view field, std::string_view value,
+                             std::string_view today);
+// The e-mail rule above (clinics follow it too).
+bool IsEmailAddress(std::string_view text);
+
+// What `patient edit` changes: fields left unset stay as they are; "" removes a phone or
+// e-mail.
+struct PatientChanges {
+  std::optional<std::string> name, birth_date, phone, email;
+};
+
+// How AddPatient treats a live patient with the same name (case and white space aside) and
+// birth date.
+enum class SamePatient {
+  kRefuse,  // kRejected naming that patient's id; nothing stored
+  kAllow,   // added all the same; their ids returned and recorded in the `patient.add` event
+};
+struct AddedPatient {
+  std::string id;
+  std::vector<std::string> same_as;  // live patients with the same name and birth date
+};
+
+// What `case edit` changes: unset stays; "" removes the question (the goal cannot be empty).
+struct CaseChanges {
+  std::optional<std::string> goal, question;
+};
+
 struct PatientRecord {
   std::string id;
   std::string created_at;
@@ -101,10 +138,13 @@ struct CaseRecord {
   std::string id;
   std::string patient_id;
   std::string created_at;
-  std::string status;
-  std::string goal;  // empty when the patient was erased
+  std::string status;  // open | closed (no documents can be added) | erased
+  std::string goal;    // empty when the patient was erased
   std::string question;
+  // What is filed in the case, counted as `docs` counts it: documents other than DICOM, and
+  // DICOM instances (shown by `docs` grouped as series).
   int64_t documents = 0;
+  int64_t dicom_instances = 0;
 };
 
 // Content kinds a document can have (decided by ingest from the bytes, not the name).
@@ -343,9 +383,23 @@ class Vault {
   // passphrase under 8 characters; kCorrupt if a wrapped key fails to open (nothing changed).
   Status ChangePassphrase(std::string_view new_passphrase);
 
+  // Adds a patient after checking every field (kInvalidArgument naming the field and its
+  // rule) and looking for a live patient with the same name and birth date (names decrypted
+  // in memory only), which `same` decides about. Audited as `patient.add` (objects: the new
+  // id, then any same-looking patients' ids).
+  Result<AddedPatient> AddPatient(const PatientInfo& info, SamePatient same);
+  // The same without looking for the same patient (bulk loads, tests).
   Result<std::string> AddPatient(const PatientInfo& info);
   Result<std::vector<PatientRecord>> ListPatients();
   Result<PatientRecord> GetPatient(const std::string& patient_id);
+  // Changes the given fields: each given value is checked (kInvalidArgument naming the
+  // field), the changed ones are sealed again under the patient's key, and `patient.edit` is
+  // recorded in the same transaction with purpose `changed=name,phone` (field names only).
+  // Returns the fields whose value changed, in the order name, birth_date, phone, email;
+  // empty when every given value equals the stored one, and then nothing is written or
+  // recorded. kNotFound for an unknown id; kRejected when the patient was erased.
+  Result<std::vector<std::string>> EditPatient(const std::string& patient_id,
+                                               const PatientChanges& changes);
   // Erasure: destroys the patient's key, sets every sealed field, content MAC and UID MAC of
   // theirs to NULL and commits that with its audit event; then deletes every object file of
   // theirs and checkpoints the WAL. A crash after the commit leaves their files as orphans,
@@ -354,8 +408,20 @@ class Vault {
 
   Result<std::string> OpenCase(const std::string& patient_id, const std::string& goal,
                                const std::string& question = "");
+  // kNotFound for an unknown patient.
   Result<std::vector<CaseRecord>> ListCases(const std::optional<std::string>& patient_id);
   Result<CaseRecord> GetCase(const std::string& case_id);
+  // Goal and question, as EditPatient does for a patient: returns the changed fields ("goal",
+  // "question"), empty when nothing changed (nothing recorded); audited as `case.edit` with
+  // purpose `changed=goal`. A closed case can be edited; an erased one cannot (kRejected).
+  Result<std::vector<std::string>> EditCase(const std::string& case_id, const CaseChanges& changes);
+  // A closed case takes no new documents until it is reopened. Audited as `case.close` and
+  // `case.reopen`. kRejected when it is already closed (open), or its patient was erased.
+  Status CloseCase(const std::string& case_id);
+  Status ReopenCase(const std::string& case_id);
+  // Whether documents may be filed in the case now: kNotFound; kRejected when it is closed
+  // (naming the command that reopens it) or its patient was erased. BeginDocument checks it.
+  Status CheckCaseOpen(const std::string& case_id);
 
   // Group commit for many documents (a disc's 2,000 images). Between BeginBatch() and
   // CommitBatch(), committed DocumentWriters skip their own fsyncs and catalog commits; the

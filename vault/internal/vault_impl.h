@@ -55,6 +55,29 @@ class Vault::Impl {
   };
   // A case's owner and status, decrypting nothing (every stored document asks).
   Result<CaseRef> FindCase(const std::string& case_id);
+  // kRejected unless documents may be filed in the case (it is closed, or erased).
+  static Status CheckTakesDocuments(const std::string& case_id, const CaseRef& c);
+  // Inserts a patient checked by the caller, with its `patient.add` event.
+  Result<AddedPatient> InsertPatient(const PatientInfo& info, std::vector<std::string> same_as);
+  // Binds `text` sealed under the patient's field key (AD `<where>:<row_id>`), or NULL when
+  // it is empty.
+  Status BindSealed(internal::Stmt& s, int index, const std::string& patient_id,
+                    const std::string& where, const std::string& row_id, const std::string& text);
+  // One sealed column of a correction: `<table>.<name>_enc`, its given and stored values.
+  struct FieldEdit {
+    const char* name;
+    const std::optional<std::string>& given;  // unset: left as it is
+    const std::string& stored;
+  };
+  // Seals each given value that differs from the stored one into its column of `row_id`,
+  // seals the row MAC again and records `action` with purpose `changed=<names>`, in one
+  // transaction. Returns the names changed; when none, writes and records nothing.
+  Result<std::vector<std::string>> EditSealedFields(internal::RowTable table,
+                                                    const std::string& table_name,
+                                                    const std::string& row_id,
+                                                    const std::string& patient_id,
+                                                    const std::vector<FieldEdit>& fields,
+                                                    const std::string& action);
   Result<const PatientKeys*> Keys(const std::string& patient_id);
   Result<const SecureBuffer*> PatientKey(const std::string& patient_id);
   // Keyed BLAKE2b of a DICOM UID under the patient's uid key, tagged with what it is.
