@@ -1,7 +1,8 @@
-// dossier ingest | docs [set-category] | get
+// dossier ingest | docs [set-category | move | remove] | get
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -184,7 +185,38 @@ Result<std::vector<SeriesView>> ViewSeries(
   return out;
 }
 
-Status Docs(const Context& ctx, const std::string& case_id) {
+// Removed documents, for `docs --all`: one entry each, a series' instances as one entry per
+// series and reason.
+struct RemovedView {
+  std::string id, kind, category, added, removed_at, reason;
+  uint64_t size = 0;
+  std::vector<std::string> doc_ids;  // a series' removed instances
+};
+
+std::vector<RemovedView> ViewRemoved(const std::vector<vault::DocumentRecord>& docs) {
+  std::vector<RemovedView> out;
+  std::map<std::pair<std::string, std::string>, size_t> series;  // (series, reason) → entry
+  for (const auto& d : docs) {
+    if (d.status != "removed") continue;
+    if (!d.series_id.empty()) {
+      auto [it, added] = series.try_emplace({d.series_id, d.removal_reason}, out.size());
+      if (added) {
+        out.push_back(
+            {d.series_id, "dicom", d.category, d.added_at, d.removed_at, d.removal_reason, 0, {}});
+      }
+      RemovedView& r = out[it->second];
+      r.size += d.size;
+      r.doc_ids.push_back(d.id);
+      r.removed_at = std::max(r.removed_at, d.removed_at);
+      continue;
+    }
+    out.push_back(
+        {d.id, d.kind, d.category, d.added_at, d.removed_at, d.removal_reason, d.size, {}});
+  }
+  return out;
+}
+
+Status Docs(const Context& ctx, const std::string& case_id, bool all) {
   if (case_id.empty()) return InvalidArgument("give --case ID (see `dossier case list`)");
   DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
   DOSSIER_ASSIGN_OR_RETURN(auto docs, v->ListDocuments(case_id));
@@ -194,10 +226,11 @@ Status Docs(const Context& ctx, const std::string& case_id) {
   DOSSIER_ASSIGN_OR_RETURN(auto series, ViewSeries(dicom_series, by_id));
   std::set<std::string> in_series;  // shown as their series, not one by one
   for (const auto& s : dicom_series) in_series.insert(s.doc_ids.begin(), s.doc_ids.end());
+  const std::vector<RemovedView> removed = ViewRemoved(docs);
   if (ctx.json) {
     auto arr = nlohmann::json::array();
     for (const auto& d : docs) {
-      if (in_series.count(d.id) != 0) continue;
+      if (in_series.count(d.id) != 0 || d.status == "removed") continue;
       nlohmann::json detail = nlohmann::json::array();
       if (!d.verdict.empty()) {
         DOSSIER_ASSIGN_OR_RETURN(auto pages, v->GetPages(d.id, false));
@@ -253,6 +286,22 @@ Status Docs(const Context& ctx, const std::string& case_id) {
                      {"problems", s.problems},
                      {"documents", s.record->doc_ids}});
     }
+    for (const auto& r : all ? removed : std::vector<RemovedView>()) {
+      nlohmann::json entry = {{"id", r.id},
+                              {"kind", r.doc_ids.empty() ? r.kind : "dicom-series"},
+                              {"size", r.size},
+                              {"category", r.category},
+                              {"status", "removed"},
+                              {"added", r.added},
+                              {"case", case_id},
+                              {"removed", r.removed_at},
+                              {"removal_reason", r.reason}};
+      if (!r.doc_ids.empty()) {
+        entry["instances"] = r.doc_ids.size();
+        entry["documents"] = r.doc_ids;
+      }
+      arr.push_back(std::move(entry));
+    }
     PrintJson(arr);
     return Status::Ok();
   }
@@ -260,7 +309,7 @@ Status Docs(const Context& ctx, const std::string& case_id) {
               "STATUS", "VERDICT", "ADDED", "NAME");
   size_t shown = 0;
   for (const auto& d : docs) {
-    if (in_series.count(d.id) != 0) continue;
+    if (in_series.count(d.id) != 0 || d.status == "removed") continue;
     ++shown;
     std::printf("%-14s %-8s %10s  %-10s %-7s %-11s %-20s %s\n", d.id.c_str(), d.kind.c_str(),
                 HumanSize(d.size).c_str(), d.category.c_str(), d.status.c_str(),
@@ -289,10 +338,22 @@ Status Docs(const Context& ctx, const std::string& case_id) {
     }
     for (const auto& problem : s.problems) std::printf("%-14s ! %s\n", "", problem.c_str());
   }
+  for (const auto& r : all ? removed : std::vector<RemovedView>()) {
+    const std::string what = r.doc_ids.empty() ? ""
+                                               : fmt::format("{} instance{} ", r.doc_ids.size(),
+                                                             r.doc_ids.size() == 1 ? "" : "s");
+    std::printf("%-14s %-8s %10s  %-10s %-7s %-11s %-20s %s(removed %s: %s)\n", r.id.c_str(),
+                r.kind.c_str(), HumanSize(r.size).c_str(), r.category.c_str(), "removed", "-",
+                r.added.c_str(), what.c_str(), r.removed_at.substr(0, 10).c_str(),
+                r.reason.c_str());
+  }
   std::printf("%zu document(s)", shown);
   if (!series.empty()) {
     std::printf(" and %zu DICOM series (%zu instance%s)", series.size(), in_series.size(),
                 in_series.size() == 1 ? "" : "s");
+  }
+  if (!removed.empty()) {
+    std::printf("; %zu removed%s", removed.size(), all ? "" : " (shown by --all)");
   }
   std::printf("\n");
   return Status::Ok();
@@ -302,6 +363,78 @@ Status SetCategory(const Context& ctx, const std::string& doc, const std::string
   DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
   DOSSIER_RETURN_IF_ERROR(v->SetCategory(doc, category));
   std::printf("%s: category %s\n", doc.c_str(), category.c_str());
+  return Status::Ok();
+}
+
+// The wrong-patient check of ingest (dicom::PatientMismatch), run again for a series that
+// moves to another patient, with the UIDs the vault files it by.
+Result<vault::DicomRecheck> RecheckInstance(const std::string& summary,
+                                            const vault::PatientInfo& patient) {
+  DOSSIER_ASSIGN_OR_RETURN(dicom::InstanceSummary s, dicom::FromJson(summary));
+  return vault::DicomRecheck{s.study_uid, s.series_uid, s.sop_instance_uid,
+                             dicom::PatientMismatch(s, patient.name, patient.birth_date)};
+}
+
+Status Move(const Context& ctx, const std::string& id, const std::string& to_case) {
+  DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
+  DOSSIER_ASSIGN_OR_RETURN(vault::MoveOutcome m, v->Move(id, to_case, RecheckInstance));
+  if (ctx.json) {
+    nlohmann::json out = {{"id", m.id},
+                          {"kind", m.series ? "dicom-series" : "document"},
+                          {"from_case", m.from_case},
+                          {"to_case", m.to_case},
+                          {"from_patient", m.from_patient},
+                          {"to_patient", m.to_patient},
+                          {"documents", m.doc_ids}};
+    if (m.series) out["mismatch"] = m.mismatch;
+    PrintJson(out);
+  } else {
+    const std::string what = m.series ? fmt::format("{} ({} instance{})", m.id, m.doc_ids.size(),
+                                                    m.doc_ids.size() == 1 ? "" : "s")
+                                      : m.id;
+    std::printf("moved %s from %s to %s%s\n", what.c_str(), m.from_case.c_str(), m.to_case.c_str(),
+                m.from_patient == m.to_patient ? "" : (" (patient " + m.to_patient + ")").c_str());
+    if (m.series && m.from_patient != m.to_patient) {
+      if (!m.mismatch.empty()) {
+        std::printf("          ! ANOTHER PATIENT? %s — check that this disc is theirs\n",
+                    m.mismatch.c_str());
+      } else if (!m.mismatch_before.empty()) {
+        std::printf("          the disc's patient is this case's patient: no warning any more\n");
+      }
+    }
+  }
+  if (m.series && m.from_patient != m.to_patient && !m.mismatch.empty()) {
+    std::fprintf(stderr,
+                 "dossier: WARNING: %s may belong to another patient than case %s's: check the "
+                 "disc before sending it to a clinic\n",
+                 m.id.c_str(), m.to_case.c_str());
+  }
+  return Status::Ok();
+}
+
+Status Remove(const Context& ctx, const std::string& id, const std::string& reason) {
+  if (reason.find_first_not_of(" \t\r\n") == std::string::npos) {
+    return InvalidArgument(
+        "give --reason TEXT: why " + id +
+        " is removed (kept sealed with its record and shown by `dossier docs --case ID --all`)");
+  }
+  DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
+  DOSSIER_ASSIGN_OR_RETURN(vault::RemoveOutcome r, v->Remove(id, reason));
+  if (ctx.json) {
+    PrintJson({{"id", r.id},
+               {"kind", r.series ? "dicom-series" : "document"},
+               {"case", r.case_id},
+               {"removed", r.removed_at},
+               {"documents", r.doc_ids}});
+    return Status::Ok();
+  }
+  const std::string what = r.series ? fmt::format("{} ({} instance{})", r.id, r.doc_ids.size(),
+                                                  r.doc_ids.size() == 1 ? "" : "s")
+                                    : r.id;
+  std::printf(
+      "removed %s: its data is deleted for good; its record stays with the reason (`dossier "
+      "docs --case %s --all`)\n",
+      what.c_str(), r.case_id.c_str());
   return Status::Ok();
 }
 
@@ -360,6 +493,7 @@ Status Search(const Context& ctx, const std::string& case_id,
 Status Text(const Context& ctx, const std::string& doc, int page) {
   DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
   DOSSIER_ASSIGN_OR_RETURN(auto record, v->GetDocument(doc));
+  if (record.status == "removed") return vault::DocumentRemoved(doc, record.removed_at);
   if (record.verdict.empty()) {
     return NotFound("document " + doc + " has no checked pages (only PDFs and images are read)");
   }
@@ -399,8 +533,11 @@ void AddDocumentCommands(CLI::App& app, Context& ctx) {
   });
 
   auto docs_case = std::make_shared<std::string>();
+  auto docs_all = std::make_shared<bool>(false);
   auto* docs = app.add_subcommand("docs", "list a case's documents");
   docs->add_option("--case", *docs_case, "case id");
+  docs->add_flag("--all", *docs_all,
+                 "list removed documents too, marked removed, with the reason given");
   docs->require_subcommand(0, 1);
   auto cat = std::make_shared<std::array<std::string, 2>>();
   auto* setcat = docs->add_subcommand("set-category", "set a document's category");
@@ -411,9 +548,37 @@ void AddDocumentCommands(CLI::App& app, Context& ctx) {
       ->required();
   setcat->callback(
       [&ctx, cat] { ctx.action = [&ctx, cat] { return SetCategory(ctx, (*cat)[0], (*cat)[1]); }; });
-  docs->callback([&ctx, docs_case, setcat] {
-    if (setcat->parsed()) return;
-    ctx.action = [&ctx, docs_case] { return Docs(ctx, *docs_case); };
+  auto move = std::make_shared<std::array<std::string, 2>>();
+  auto* mv = docs->add_subcommand(
+      "move",
+      "move a document, or a whole DICOM series, filed under the wrong case: to another case\n"
+      "of the same patient or of another patient (its keys are rewrapped for them and, for\n"
+      "DICOM, the wrong-patient check runs again); audited with both cases\n"
+      "  e.g. dossier docs move doc_ab12cd34ef --to-case case_ab12cd34ef");
+  mv->add_option("DOC|SERIES", (*move)[0], "document (doc_…) or DICOM series (ser_…) id")
+      ->required();
+  mv->add_option("--to-case", (*move)[1], "the case it belongs to (an open one)")->required();
+  mv->callback(
+      [&ctx, move] { ctx.action = [&ctx, move] { return Move(ctx, (*move)[0], (*move)[1]); }; });
+  auto remove_id = std::make_shared<std::string>();
+  auto remove_reason = std::make_shared<std::string>();
+  auto* rm = docs->add_subcommand(
+      "remove",
+      "remove a document, or a whole DICOM series, that should not be in the vault: its data\n"
+      "is deleted and cannot be recovered; its record stays, marked removed, with the reason\n"
+      "sealed (shown by `docs --all`), so the audit log still names it\n"
+      "  e.g. dossier docs remove doc_ab12cd34ef --reason 'a copy of another patient letter'");
+  rm->add_option("DOC|SERIES", *remove_id, "document (doc_…) or DICOM series (ser_…) id")
+      ->required();
+  rm->add_option("--reason", *remove_reason, "why it is removed (required; kept sealed)");
+  rm->callback([&ctx, remove_id, remove_reason] {
+    ctx.action = [&ctx, remove_id, remove_reason] {
+      return Remove(ctx, *remove_id, *remove_reason);
+    };
+  });
+  docs->callback([&ctx, docs_case, docs_all, setcat, mv, rm] {
+    if (setcat->parsed() || mv->parsed() || rm->parsed()) return;
+    ctx.action = [&ctx, docs_case, docs_all] { return Docs(ctx, *docs_case, *docs_all); };
   });
 
   auto search_case = std::make_shared<std::string>();
