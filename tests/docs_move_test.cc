@@ -6,6 +6,7 @@
 #include <dcmtk/dcmdata/dcfilefo.h>
 #include <dcmtk/dcmdata/dcuid.h>
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <nlohmann/json.hpp>
 
@@ -103,6 +104,21 @@ class DocsMoveTest : public testing::CliTestBase {
     fs::create_directories(to.parent_path());
     EXPECT_TRUE(ff.saveFile(to.c_str()).good());
     return to;
+  }
+  // The first column of the first row of `sql` on the catalog, as text ("" for none).
+  std::string Query(const std::string& sql) {
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open_v2((vault_ / "catalog.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr),
+              SQLITE_OK);
+    sqlite3_stmt* s = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr), SQLITE_OK) << sql;
+    std::string out;
+    if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0) != nullptr) {
+      out = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
+    }
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return out;
   }
   static std::vector<std::string> Objects(const std::string& id, const std::string& from,
                                           const std::string& to) {
@@ -396,6 +412,15 @@ TEST_F(DocsMoveTest, ARemovedDocumentIsGoneButItsRecordAndReasonStay) {
                         "(`dossier docs --case " +
                         ivanov_case_ + " --all`)\n");
   EXPECT_EQ(ObjectFiles(), files - 1);
+  // Its data key, file name, content MAC and page texts are gone; the reason is sealed.
+  EXPECT_EQ(Query("SELECT quote(wrapped_key) || quote(name_enc) || quote(content_mac) || status "
+                  "FROM documents WHERE id = '" +
+                  doc + "'"),
+            "NULLNULLNULLremoved");
+  EXPECT_EQ(Query("SELECT COUNT(*) FROM pages WHERE doc_id = '" + doc + "'"), "0");
+  EXPECT_EQ(
+      Query("SELECT length(reason_enc) > 40 FROM document_removals WHERE doc_id = '" + doc + "'"),
+      "1");
 
   // Not listed by default; listed with --all, marked removed, with the reason.
   const auto listed = Docs(ivanov_case_);
@@ -536,6 +561,24 @@ TEST_F(DocsMoveTest, ARemovedSeriesIsOneRecordAndTheSameDiscCanComeAgain) {
   EXPECT_NE(listed[0]["id"], series);
   EXPECT_EQ(listed[0]["instances"], 3);
   EXPECT_EQ(Run({"vault", "verify"}).exit_code, 0);
+}
+
+TEST_F(DocsMoveTest, ASeriesTakesItsRemovedInstancesAndTheirReasonsAlong) {
+  const auto images = CtImages(2);
+  const auto stored = Ingest(ivanov_case_, images);
+  const std::string series = Docs(ivanov_case_)[0]["id"];
+  ASSERT_EQ(Run({"docs", "remove", stored[1], "--reason", "blurred"}).exit_code, 0);
+  const nlohmann::json moved = Json({"docs", "move", series, "--to-case", other_case_});
+  EXPECT_EQ(moved["documents"], nlohmann::json(stored));
+  EXPECT_EQ(Docs(ivanov_case_, true), nlohmann::json::array());
+  // The reason was resealed for the new patient: it still opens once the old one is erased.
+  ASSERT_EQ(Run({"patient", "erase", ivanov_, "--confirm"}).exit_code, 0);
+  const auto all = Docs(other_case_, true);
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0]["documents"], nlohmann::json({stored[0]}));
+  EXPECT_EQ(all[1]["status"], "removed");
+  EXPECT_EQ(all[1]["documents"], nlohmann::json({stored[1]}));
+  EXPECT_EQ(all[1]["removal_reason"], "blurred");
 }
 
 TEST_F(DocsMoveTest, ARemovedDocumentSetBackToStoredIsCaught) {
