@@ -38,14 +38,15 @@ struct Context {
       vault::OpenMode mode = vault::OpenMode::kNormal) const;
 };
 
-void AddVaultCommands(CLI::App& app, Context& ctx);      // init, vault passwd|verify
-void AddPeopleCommands(CLI::App& app, Context& ctx);     // patient ..., case ...
-void AddDocumentCommands(CLI::App& app, Context& ctx);   // ingest, docs, get
-void AddAuditCommands(CLI::App& app, Context& ctx);      // audit log|verify|checkpoint|pubkey
-void AddDicomCommands(CLI::App& app, Context& ctx);      // dicom export|preview
-void AddConsentCommands(CLI::App& app, Context& ctx);    // clinic ..., consent ...
-void AddSettingsCommand(CLI::App& vault, Context& ctx);  // vault settings
-void AddExportCommands(CLI::App& app, Context& ctx);     // export, export list
+void AddVaultCommands(CLI::App& app, Context& ctx);        // init, vault passwd|verify
+void AddPeopleCommands(CLI::App& app, Context& ctx);       // patient ..., case ...
+void AddDocumentCommands(CLI::App& app, Context& ctx);     // ingest, docs, get
+void AddCorrectionCommands(CLI::App& docs, Context& ctx);  // docs move|remove
+void AddAuditCommands(CLI::App& app, Context& ctx);        // audit log|verify|checkpoint|pubkey
+void AddDicomCommands(CLI::App& app, Context& ctx);        // dicom export|preview
+void AddConsentCommands(CLI::App& app, Context& ctx);      // clinic ..., consent ...
+void AddSettingsCommand(CLI::App& vault, Context& ctx);    // vault settings
+void AddExportCommands(CLI::App& app, Context& ctx);       // export, export list
 
 // Prints a JSON value to stdout, pretty; bytes that are not UTF-8 (a file name from an old
 // USB stick) are shown as U+FFFD rather than aborting.

@@ -1,7 +1,8 @@
-// dossier ingest | docs [set-category] | get
+// dossier ingest | docs [set-category] | get (docs move | remove: commands_corrections.cc)
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -184,7 +185,38 @@ Result<std::vector<SeriesView>> ViewSeries(
   return out;
 }
 
-Status Docs(const Context& ctx, const std::string& case_id) {
+// Removed documents, for `docs --all`: one entry each, a series' instances as one entry per
+// series and reason.
+struct RemovedView {
+  std::string id, kind, category, added, removed_at, reason;
+  uint64_t size = 0;
+  std::vector<std::string> doc_ids;  // a series' removed instances
+};
+
+std::vector<RemovedView> ViewRemoved(const std::vector<vault::DocumentRecord>& docs) {
+  std::vector<RemovedView> out;
+  std::map<std::pair<std::string, std::string>, size_t> series;  // (series, reason) → entry
+  for (const auto& d : docs) {
+    if (d.status != "removed") continue;
+    if (!d.series_id.empty()) {
+      auto [it, added] = series.try_emplace({d.series_id, d.removal_reason}, out.size());
+      if (added) {
+        out.push_back(
+            {d.series_id, "dicom", d.category, d.added_at, d.removed_at, d.removal_reason, 0, {}});
+      }
+      RemovedView& r = out[it->second];
+      r.size += d.size;
+      r.doc_ids.push_back(d.id);
+      r.removed_at = std::max(r.removed_at, d.removed_at);
+      continue;
+    }
+    out.push_back(
+        {d.id, d.kind, d.category, d.added_at, d.removed_at, d.removal_reason, d.size, {}});
+  }
+  return out;
+}
+
+Status Docs(const Context& ctx, const std::string& case_id, bool all) {
   if (case_id.empty()) return InvalidArgument("give --case ID (see `dossier case list`)");
   DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
   DOSSIER_ASSIGN_OR_RETURN(auto docs, v->ListDocuments(case_id));
@@ -194,10 +226,11 @@ Status Docs(const Context& ctx, const std::string& case_id) {
   DOSSIER_ASSIGN_OR_RETURN(auto series, ViewSeries(dicom_series, by_id));
   std::set<std::string> in_series;  // shown as their series, not one by one
   for (const auto& s : dicom_series) in_series.insert(s.doc_ids.begin(), s.doc_ids.end());
+  const std::vector<RemovedView> removed = ViewRemoved(docs);
   if (ctx.json) {
     auto arr = nlohmann::json::array();
     for (const auto& d : docs) {
-      if (in_series.count(d.id) != 0) continue;
+      if (in_series.count(d.id) != 0 || d.status == "removed") continue;
       nlohmann::json detail = nlohmann::json::array();
       if (!d.verdict.empty()) {
         DOSSIER_ASSIGN_OR_RETURN(auto pages, v->GetPages(d.id, false));
@@ -253,6 +286,22 @@ Status Docs(const Context& ctx, const std::string& case_id) {
                      {"problems", s.problems},
                      {"documents", s.record->doc_ids}});
     }
+    for (const auto& r : all ? removed : std::vector<RemovedView>()) {
+      nlohmann::json entry = {{"id", r.id},
+                              {"kind", r.doc_ids.empty() ? r.kind : "dicom-series"},
+                              {"size", r.size},
+                              {"category", r.category},
+                              {"status", "removed"},
+                              {"added", r.added},
+                              {"case", case_id},
+                              {"removed", r.removed_at},
+                              {"removal_reason", r.reason}};
+      if (!r.doc_ids.empty()) {
+        entry["instances"] = r.doc_ids.size();
+        entry["documents"] = r.doc_ids;
+      }
+      arr.push_back(std::move(entry));
+    }
     PrintJson(arr);
     return Status::Ok();
   }
@@ -260,7 +309,7 @@ Status Docs(const Context& ctx, const std::string& case_id) {
               "STATUS", "VERDICT", "ADDED", "NAME");
   size_t shown = 0;
   for (const auto& d : docs) {
-    if (in_series.count(d.id) != 0) continue;
+    if (in_series.count(d.id) != 0 || d.status == "removed") continue;
     ++shown;
     std::printf("%-14s %-8s %10s  %-10s %-7s %-11s %-20s %s\n", d.id.c_str(), d.kind.c_str(),
                 HumanSize(d.size).c_str(), d.category.c_str(), d.status.c_str(),
@@ -289,11 +338,23 @@ Status Docs(const Context& ctx, const std::string& case_id) {
     }
     for (const auto& problem : s.problems) std::printf("%-14s ! %s\n", "", problem.c_str());
   }
+  for (const auto& r : all ? removed : std::vector<RemovedView>()) {
+    const std::string what = r.doc_ids.empty() ? ""
+                                               : fmt::format("{} instance{} ", r.doc_ids.size(),
+                                                             r.doc_ids.size() == 1 ? "" : "s");
+    std::printf("%-14s %-8s %10s  %-10s %-7s %-11s %-20s %s(removed %s: %s)\n", r.id.c_str(),
+                r.kind.c_str(), HumanSize(r.size).c_str(), r.category.c_str(), "removed", "-",
+                r.added.c_str(), what.c_str(), r.removed_at.substr(0, 10).c_str(),
+                r.reason.c_str());
+  }
   // Counted as `case list` and `patient show` count them.
   std::printf(
-      "%s%s\n",
-      CountsText(static_cast<int64_t>(shown), static_cast<int64_t>(in_series.size())).c_str(),
+      "%s%s", CountsText(static_cast<int64_t>(shown), static_cast<int64_t>(in_series.size())).c_str(),
       series.empty() ? "" : fmt::format(" in {} series", series.size()).c_str());
+  if (!removed.empty()) {
+    std::printf("; %zu removed%s", removed.size(), all ? "" : " (shown by --all)");
+  }
+  std::printf("\n");
   return Status::Ok();
 }
 
@@ -359,6 +420,7 @@ Status Search(const Context& ctx, const std::string& case_id,
 Status Text(const Context& ctx, const std::string& doc, int page) {
   DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
   DOSSIER_ASSIGN_OR_RETURN(auto record, v->GetDocument(doc));
+  if (record.status == "removed") return vault::DocumentRemoved(doc, record.removed_at);
   if (record.verdict.empty()) {
     return NotFound("document " + doc + " has no checked pages (only PDFs and images are read)");
   }
@@ -398,8 +460,11 @@ void AddDocumentCommands(CLI::App& app, Context& ctx) {
   });
 
   auto docs_case = std::make_shared<std::string>();
+  auto docs_all = std::make_shared<bool>(false);
   auto* docs = app.add_subcommand("docs", "list a case's documents");
   docs->add_option("--case", *docs_case, "case id");
+  docs->add_flag("--all", *docs_all,
+                 "list removed documents too, marked removed, with the reason given");
   docs->require_subcommand(0, 1);
   auto cat = std::make_shared<std::array<std::string, 2>>();
   auto* setcat = docs->add_subcommand("set-category", "set a document's category");
@@ -410,9 +475,10 @@ void AddDocumentCommands(CLI::App& app, Context& ctx) {
       ->required();
   setcat->callback(
       [&ctx, cat] { ctx.action = [&ctx, cat] { return SetCategory(ctx, (*cat)[0], (*cat)[1]); }; });
-  docs->callback([&ctx, docs_case, setcat] {
-    if (setcat->parsed()) return;
-    ctx.action = [&ctx, docs_case] { return Docs(ctx, *docs_case); };
+  AddCorrectionCommands(*docs, ctx);
+  docs->callback([&ctx, docs, docs_case, docs_all] {
+    if (!docs->get_subcommands().empty()) return;  // set-category, move, remove
+    ctx.action = [&ctx, docs_case, docs_all] { return Docs(ctx, *docs_case, *docs_all); };
   });
 
   auto search_case = std::make_shared<std::string>();

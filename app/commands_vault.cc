@@ -88,6 +88,7 @@ Status Verify(const Context& ctx, bool quick) {
     }
     PrintJson(nlohmann::json{{"checked", r.checked},
                              {"erased_skipped", r.erased_skipped},
+                             {"removed_skipped", r.removed_skipped},
                              {"quick", quick},
                              {"intact", r.intact()},
                              {"problems", issues}});
@@ -98,11 +99,16 @@ Status Verify(const Context& ctx, bool quick) {
     for (const auto& i : r.orphans) {
       std::printf("%-13s %s  %s\n", "orphan", i.object_id.c_str(), i.detail.c_str());
     }
+    std::string skipped;  // documents whose data was deleted on purpose
+    if (r.erased_skipped) skipped = fmt::format("{} erased", r.erased_skipped);
+    if (r.removed_skipped) {
+      skipped += fmt::format("{}{} removed", skipped.empty() ? "" : ", ", r.removed_skipped);
+    }
     std::printf(
         "%s %lld document(s)%s: %s\n",
         quick ? "checked presence and size of" : "decrypted and authenticated",
         static_cast<long long>(r.checked),
-        r.erased_skipped ? fmt::format(" ({} erased, skipped)", r.erased_skipped).c_str() : "",
+        skipped.empty() ? "" : (" (" + skipped + ", skipped)").c_str(),
         r.intact() ? "all intact" : fmt::format("{} problem(s) found", r.issues.size()).c_str());
     if (!r.orphans.empty()) {
       std::printf("%zu orphan object(s) from an interrupted ingest; the next write removes them\n",

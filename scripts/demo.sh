@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on samples/: installs what is missing, builds, and runs a patient's upload
-# through a fresh vault in ./demo-vault — patient, case, ingest, listing, verification of
-# every object and of the audit log, and a signed audit checkpoint.
+# through a fresh vault in ./demo-vault — patient, case, ingest, a correction (a misfiled
+# document moved), listing, verification of every object and of the audit log, and a signed
+# audit checkpoint.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
@@ -32,6 +33,11 @@ $dossier ingest --case "$case_id" samples/upload
 step "dossier ingest --case $case_id demo-disc.iso   (a synthetic CT disc: 40 images, DICOMDIR, viewer)"
 ./build/samples/make_ct_disc --out demo-disc.iso --instances 40 --size 256 >/dev/null
 $dossier ingest --case "$case_id" demo-disc.iso | tail -4
+step "dossier docs move   (a correction: the patient's note belongs to their follow-up case)"
+followup=$($dossier case open --patient "$patient" --goal "Follow-up after treatment")
+note=$($dossier --json docs --case "$case_id" | python3 -c \
+  'import json, sys; print(next(d["id"] for d in json.load(sys.stdin) if d["name"].endswith("patient-note.txt")))')
+$dossier docs move "$note" --to-case "$followup"
 step "dossier clinic add; dossier consent add   (what a transfer needs, recorded)"
 clinic=$($dossier clinic add "Charité – Universitätsmedizin Berlin" --country DE --email international@charite.de)
 consent=$($dossier consent add --patient "$patient" --recipient "$clinic" --purpose second-opinion \

@@ -47,6 +47,7 @@ Status Vault::SetAnalysis(const std::string& doc_id, const std::string& verdict,
   };
   if (!known(verdict)) return InvalidArgument("unknown verdict " + verdict);
   DOSSIER_ASSIGN_OR_RETURN(DocumentRecord d, GetDocument(doc_id));
+  if (d.status == "removed") return DocumentRemoved(doc_id, d.removed_at);
   if (d.status == "erased") return Rejected("document " + doc_id + " was erased");
   DOSSIER_ASSIGN_OR_RETURN(auto tx, Impl::Tx::Begin(*impl_));
   DOSSIER_ASSIGN_OR_RETURN(Stmt del, impl_->db_.Prepare("DELETE FROM pages WHERE doc_id = ?"));
@@ -77,6 +78,7 @@ Status Vault::SetAnalysis(const std::string& doc_id, const std::string& verdict,
 
 Result<std::vector<PageRecord>> Vault::GetPages(const std::string& doc_id, bool with_text) {
   DOSSIER_ASSIGN_OR_RETURN(DocumentRecord d, GetDocument(doc_id));
+  if (with_text && d.status == "removed") return DocumentRemoved(doc_id, d.removed_at);
   if (with_text && d.status == "erased") return Rejected("document " + doc_id + " was erased");
   DOSSIER_RETURN_IF_ERROR(impl_->CheckRows(internal::RowTable::kPages, "doc_id = ?1", {doc_id}));
   if (with_text) {  // on record before any text is decrypted

@@ -166,9 +166,14 @@ Result<std::vector<DicomSeriesRecord>> Vault::ListDicomSeries(const std::string&
   DOSSIER_RETURN_IF_ERROR(
       impl_->CheckRows(RowTable::kDicomInstances,
                        "series_id IN (SELECT id FROM dicom_series WHERE case_id = ?1)", {case_id}));
-  DOSSIER_ASSIGN_OR_RETURN(Stmt s, impl_->db_.Prepare("SELECT id, study_id, summary_enc, mismatch, "
-                                                      "preview_enc IS NOT NULL FROM dicom_series "
-                                                      "WHERE case_id = ? ORDER BY rowid"));
+  DOSSIER_RETURN_IF_ERROR(impl_->CheckRows(RowTable::kDocuments, "case_id = ?1", {case_id}));
+  // A series whose every instance was removed has no summary left (vault/corrections.cc).
+  DOSSIER_ASSIGN_OR_RETURN(
+      Stmt s, impl_->db_.Prepare(
+                  "SELECT id, study_id, summary_enc, mismatch, preview_enc IS NOT NULL FROM "
+                  "dicom_series s WHERE case_id = ? AND EXISTS (SELECT 1 FROM dicom_instances i "
+                  "JOIN documents d ON d.id = i.doc_id WHERE i.series_id = s.id AND "
+                  "d.status = 'stored') ORDER BY rowid"));
   s.Bind(1, case_id);
   std::vector<DicomSeriesRecord> out;
   std::map<std::string, size_t> index;

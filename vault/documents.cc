@@ -122,8 +122,18 @@ class DocumentWriterImpl final : public DocumentWriter {
 constexpr const char* kDocColumns =
     "SELECT id, case_id, patient_id, object_id, name_enc, kind, category, status, added_at, "
     "size, stored_size, wrapped_key, verdict, pages, "
-    "(SELECT source || char(0) || reason FROM document_categories WHERE doc_id = id) "
+    "(SELECT source || char(0) || reason FROM document_categories WHERE doc_id = id), "
+    "(SELECT series_id FROM dicom_instances WHERE doc_id = id), "
+    "(SELECT removed_at FROM document_removals WHERE doc_id = id), "
+    "(SELECT reason_enc FROM document_removals WHERE doc_id = id) "
     "FROM documents";
+
+// A removed document whose row saying when and why was deleted.
+Status RemovalRecordMissing(const std::string& doc_id) {
+  return Corrupt("document " + doc_id +
+                 " is marked removed but its removal record is missing from the catalog; "
+                 "restore the vault from a backup");
+}
 
 Result<DocumentRecord> ReadDocRow(Vault::Impl& v, const Stmt& s) {
   DocumentRecord d;
@@ -147,9 +157,15 @@ Result<DocumentRecord> ReadDocRow(Vault::Impl& v, const Stmt& s) {
     d.category_source = how.substr(0, nul);
     d.category_reason = nul == std::string::npos ? "" : how.substr(nul + 1);
   }
-  if (d.status != "erased") {
+  d.series_id = s.Text(15);
+  d.removed_at = s.Text(16);
+  if (d.status == "stored") {
     DOSSIER_ASSIGN_OR_RETURN(d.name,
                              v.OpenField(d.patient_id, "documents.name", d.id, s.Blob(4), true));
+  } else if (d.status == "removed") {
+    if (s.IsNull(16)) return RemovalRecordMissing(d.id);
+    DOSSIER_ASSIGN_OR_RETURN(d.removal_reason, v.OpenField(d.patient_id, "document_removals.reason",
+                                                           d.id, s.Blob(17), true));
   }
   return d;
 }
@@ -172,9 +188,12 @@ Result<std::vector<DocumentRecord>> Vault::ListDocuments(const std::string& case
   DOSSIER_ASSIGN_OR_RETURN(CaseRecord c, GetCase(case_id));
   DOSSIER_RETURN_IF_ERROR(
       impl_->CheckRows(internal::RowTable::kDocuments, "case_id = ?1", {case_id}));
-  DOSSIER_RETURN_IF_ERROR(
-      impl_->CheckRows(internal::RowTable::kDocumentCategories,
-                       "doc_id IN (SELECT id FROM documents WHERE case_id = ?1)", {case_id}));
+  for (internal::RowTable t :
+       {internal::RowTable::kDocumentCategories, internal::RowTable::kDocumentRemovals,
+        internal::RowTable::kDicomInstances}) {
+    DOSSIER_RETURN_IF_ERROR(
+        impl_->CheckRows(t, "doc_id IN (SELECT id FROM documents WHERE case_id = ?1)", {case_id}));
+  }
   DOSSIER_ASSIGN_OR_RETURN(
       Stmt s, impl_->db_.Prepare(std::string(kDocColumns) + " WHERE case_id = ? ORDER BY rowid"));
   s.Bind(1, case_id);
@@ -186,8 +205,11 @@ Result<std::vector<DocumentRecord>> Vault::ListDocuments(const std::string& case
 
 Result<DocumentRecord> Vault::GetDocument(const std::string& doc_id) {
   DOSSIER_RETURN_IF_ERROR(impl_->CheckRows(internal::RowTable::kDocuments, "id = ?1", {doc_id}));
-  DOSSIER_RETURN_IF_ERROR(
-      impl_->CheckRows(internal::RowTable::kDocumentCategories, "doc_id = ?1", {doc_id}));
+  for (internal::RowTable t :
+       {internal::RowTable::kDocumentCategories, internal::RowTable::kDocumentRemovals,
+        internal::RowTable::kDicomInstances}) {
+    DOSSIER_RETURN_IF_ERROR(impl_->CheckRows(t, "doc_id = ?1", {doc_id}));
+  }
   DOSSIER_ASSIGN_OR_RETURN(Stmt s, impl_->db_.Prepare(std::string(kDocColumns) + " WHERE id = ?"));
   s.Bind(1, doc_id);
   DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
@@ -221,6 +243,7 @@ Status Vault::SetCategory(const std::string& doc_id, const std::string& category
     return InvalidArgument("unknown category `" + category + "`: use one of " + AllCategoryNames());
   }
   DOSSIER_ASSIGN_OR_RETURN(DocumentRecord d, GetDocument(doc_id));
+  if (d.status == "removed") return DocumentRemoved(doc_id, d.removed_at);
   if (d.status != "stored") return Rejected("document " + doc_id + " was erased");
   DOSSIER_ASSIGN_OR_RETURN(auto tx, Impl::Tx::Begin(*impl_));
   DOSSIER_RETURN_IF_ERROR(WriteCategory(*impl_, doc_id, *c, "manager", "set by a manager"));
@@ -243,17 +266,27 @@ Status Vault::InferCategory(const std::string& doc_id, Category category,
   return tx.Commit();
 }
 
-Status Vault::Impl::DecryptDocument(
-    const std::string& doc_id, ByteSink& sink,
-    const std::function<Status(const ObjectBinding&, const std::string& status)>& before) {
+Status DocumentRemoved(const std::string& doc_id, const std::string& removed_at) {
+  return Rejected(fmt::format("{} was removed on {} (reason shown by `docs --all`)", doc_id,
+                              removed_at.substr(0, 10)));
+}
+
+Status Vault::Impl::DecryptDocument(const std::string& doc_id, ByteSink& sink,
+                                    const std::function<Status(const ObjectBinding&,
+                                                               const std::string& status,
+                                                               const std::string& removed_at)>&
+                                        before) {
   ObjectBinding binding;
-  std::string status;
+  std::string status, removed_at;
   Bytes wrapped;
   DOSSIER_RETURN_IF_ERROR(CheckRows(internal::RowTable::kDocuments, "id = ?1", {doc_id}));
+  DOSSIER_RETURN_IF_ERROR(
+      CheckRows(internal::RowTable::kDocumentRemovals, "doc_id = ?1", {doc_id}));
   {  // copy the row and finish the statement: no read snapshot is held while decrypting
     DOSSIER_ASSIGN_OR_RETURN(
-        Stmt s, db_.Prepare("SELECT patient_id, object_id, case_id, size, stored_size, "
-                            "status, wrapped_key FROM documents WHERE id = ?"));
+        Stmt s, db_.Prepare("SELECT patient_id, object_id, case_id, size, stored_size, status, "
+                            "wrapped_key, (SELECT removed_at FROM document_removals WHERE "
+                            "doc_id = id) FROM documents WHERE id = ?"));
     s.Bind(1, doc_id);
     DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) return NotFound("no document " + doc_id + " (see `dossier docs --case ID`)");
@@ -265,8 +298,10 @@ Status Vault::Impl::DecryptDocument(
                static_cast<uint64_t>(s.Int(4))};
     status = s.Text(5);
     wrapped = s.Blob(6);
+    removed_at = s.Text(7);
   }
-  DOSSIER_RETURN_IF_ERROR(before(binding, status));
+  if (status == "removed" && removed_at.empty()) return RemovalRecordMissing(doc_id);
+  DOSSIER_RETURN_IF_ERROR(before(binding, status, removed_at));
   DOSSIER_ASSIGN_OR_RETURN(SecureBuffer key, UnwrapObjectKey(binding, wrapped));
   return objects_.Read(binding.object_id, key, binding.stored_size, &sink);
 }
@@ -275,11 +310,14 @@ Status Vault::ReadDocument(const std::string& doc_id, ByteSink& sink) {
   std::string patient;
   bool audited = false;
   Status st = impl_->DecryptDocument(
-      doc_id, sink, [&](const Impl::ObjectBinding& binding, const std::string& status) -> Status {
+      doc_id, sink,
+      [&](const Impl::ObjectBinding& binding, const std::string& status,
+          const std::string& removed_at) -> Status {
         patient = binding.patient_id;
-        if (status == "erased") {
+        if (status == "removed" || status == "erased") {
           DOSSIER_RETURN_IF_ERROR(
               impl_->AuditAlone("document.read", {doc_id}, binding.patient_id, "refused"));
+          if (status == "removed") return DocumentRemoved(doc_id, removed_at);
           return Rejected(
               fmt::format("document {} was erased together with patient {}: its data no "
                           "longer exists and cannot be recovered",
@@ -333,8 +371,9 @@ Result<VerifyReport> Vault::Verify(bool quick, const ProgressFn& progress) {
   std::set<std::string> known;
   uint64_t done = 0;
   for (const Row& r : rows) {
-    if (r.status == "erased") {  // its object was deleted: a file left of it is an orphan
-      ++report.erased_skipped;
+    if (r.status == "erased" || r.status == "removed") {
+      // Its object was deleted: a file left of it is an orphan.
+      ++(r.status == "erased" ? report.erased_skipped : report.removed_skipped);
       continue;
     }
     known.insert(r.object);
@@ -348,8 +387,8 @@ Result<VerifyReport> Vault::Verify(bool quick, const ProgressFn& progress) {
     } else if (!*size) {
       issue("missing", "object file " + r.object + " is missing");
     } else if (**size != r.stored) {
-      issue("size mismatch", fmt::format("object {} has {} bytes, the catalog says {}", r.object,
-                                         **size, r.stored));
+      issue("size mismatch",
+            fmt::format("object {} has {} bytes, the catalog says {}", r.object, **size, r.stored));
     } else if (!quick) {
       uint64_t plain = 0;
       auto key = impl_->UnwrapObjectKey({r.patient, r.object, r.id, r.case_id, r.size, r.stored},

@@ -97,7 +97,8 @@ Status Vault::ReadDocumentForExport(const std::string& export_id, const std::str
     return Internal(fmt::format("document {} was not announced for export {}", doc_id, export_id));
   }
   Status st = impl_->DecryptDocument(
-      doc_id, sink, [&](const Impl::ObjectBinding& b, const std::string& status) -> Status {
+      doc_id, sink,
+      [&](const Impl::ObjectBinding& b, const std::string& status, const std::string&) -> Status {
         if (status != "stored") {
           return Rejected(fmt::format("document {} is {}: it cannot be exported", doc_id, status));
         }

@@ -35,6 +35,7 @@ const Covered& Describe(RowTable t) {
        "scan_stored_size, scan_kind, recorded_by, recorded_at, revoked_at, revocation_received, "
        "destruction_due"},
       {"settings", "setting", "key", "value"},
+      {"document_removals", "the removal of document", "doc_id", "doc_id, removed_at"},
       {"requests", "request", "id",
        "export_id, case_id, patient_id, clinic_id, consent_id, purpose, urgent, inventory_only, "
        "documents, parts, actor, created_at, due, answered_at"},

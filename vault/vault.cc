@@ -288,10 +288,10 @@ Status Vault::Impl::SweepOrphans() {
   const auto& present = listing.objects;
   if (present.empty()) return Status::Ok();
   std::set<std::string> known;
-  // An erased document's object is an orphan too: erasure deletes it after its commit, and a
-  // crash in between leaves it to this sweep.
+  // An erased or removed document's object is an orphan too: erasure and removal delete it
+  // after their commit, and a crash in between leaves it to this sweep.
   DOSSIER_ASSIGN_OR_RETURN(Stmt s,
-                           db_.Prepare("SELECT object_id FROM documents WHERE status != 'erased' "
+                           db_.Prepare("SELECT object_id FROM documents WHERE status = 'stored' "
                                        "UNION SELECT scan_object_id FROM consents WHERE "
                                        "scan_wrapped_key IS NOT NULL"));
   for (;;) {

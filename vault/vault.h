@@ -158,13 +158,22 @@ struct DocumentRecord {
   std::string category;
   std::string category_source;  // default | inferred | manager (CategoryRecord)
   std::string category_reason;  // our fixed words: why it was inferred
-  std::string status;           // stored | erased
+  std::string status;           // stored | removed | erased
   std::string added_at;
   uint64_t size = 0;         // plaintext bytes
   uint64_t stored_size = 0;  // bytes on disk
   std::string verdict;       // the OCR check's, worst page's (doc/OCR.md); empty: not analysed
   int pages = 0;             // pages in the document, once analysed
+  std::string series_id;     // "ser_…" when it is an instance of a DICOM series
+  // A removed document (`status` removed): when, and the manager's reason (decrypted; it may
+  // be personal: show it to the operator only, never in an error or a log).
+  std::string removed_at;
+  std::string removal_reason;
 };
+
+// The refusal to read a removed document: kRejected "doc_… was removed on DATE (reason shown
+// by `docs --all`)". It never carries the reason itself.
+Status DocumentRemoved(const std::string& doc_id, const std::string& removed_at);
 
 // SHA-256 of a document's bytes (common/content_digest.h), used to find duplicates. Never
 // stored: the catalog keeps only a keyed MAC of it (doc/FORMAT.md).
@@ -243,6 +252,35 @@ struct DicomSeriesRecord {
   std::vector<std::string> instance_summaries;
 };
 
+// What the caller, who reads DICOM, says about one instance of a series that moves to
+// another patient: the vault keeps no UID in the clear and parses no DICOM, so it hands over
+// the instance's summary (JSON, dicom::ToJson) and the new patient, and is told the UIDs
+// (to file the series under that patient's UID-MAC key) and the wrong-patient check against
+// that patient (dicom::PatientMismatch; "" when nothing says it is another patient's).
+struct DicomRecheck {
+  std::string study_uid, series_uid, instance_uid;
+  std::string mismatch;
+};
+using DicomRecheckFn = std::function<Result<DicomRecheck>(const std::string& instance_summary,
+                                                          const PatientInfo& to_patient)>;
+
+struct MoveOutcome {
+  std::string id;  // the document or series moved
+  std::string from_case, to_case;
+  std::string from_patient, to_patient;
+  std::vector<std::string> doc_ids;  // every document that moved (a series' instances)
+  bool series = false;
+  std::string mismatch_before, mismatch;  // a series' wrong-patient flag before and after
+};
+
+struct RemoveOutcome {
+  std::string id;  // the document or series removed
+  std::string case_id, patient_id;
+  std::vector<std::string> doc_ids;  // every document removed (a series' stored instances)
+  bool series = false;
+  std::string removed_at;
+};
+
 struct VerifyIssue {
   std::string doc_id;  // empty for orphans
   std::string object_id;
@@ -253,6 +291,7 @@ struct VerifyIssue {
 struct VerifyReport {
   int64_t checked = 0;
   int64_t erased_skipped = 0;
+  int64_t removed_skipped = 0;  // removed documents: their objects were deleted on purpose
   uint64_t bytes = 0;
   std::vector<VerifyIssue> issues;   // missing, corrupt, size mismatch
   std::vector<VerifyIssue> orphans;  // object files no catalog row refers to
@@ -440,6 +479,32 @@ class Vault {
   Result<std::vector<DocumentRecord>> ListDocuments(const std::string& case_id);
   Result<DocumentRecord> GetDocument(const std::string& doc_id);
   Status SetCategory(const std::string& doc_id, const std::string& category);
+
+  // Corrections (issue 14; doc/FORMAT.md §Moves and removals).
+  //
+  // Moves a document ("doc_…"), or a DICOM series ("ser_…") with all its instances, to another
+  // open case — of the same patient or of another. Whatever was bound to the old case or
+  // patient is bound anew, in one transaction with its audit event (`document.move` or
+  // `dicom.series_move`, objects [id, from case, to case], one event per patient involved):
+  // data keys are rewrapped for the new case (the objects are not rewritten: their AD names
+  // only the object); for another patient, every sealed field is resealed under their key,
+  // the UID MACs are recomputed and the wrong-patient check runs again, both through
+  // `recheck` (required when a series changes patient). A series joins the study of the same
+  // UID in the new case, or takes its study along (a copy, when other series stay behind).
+  // kInvalidArgument for an id that is neither; kNotFound for an unknown document, series or
+  // case; kRejected, with nothing changed, for the same case, a case that is not open, a
+  // removed or erased document, a single DICOM instance (move its series), content or a
+  // series the new case already holds.
+  Result<MoveOutcome> Move(const std::string& id, const std::string& to_case,
+                           const DicomRecheckFn& recheck = nullptr);
+  // Removes a document, or every stored instance of a series: the row stays with status
+  // `removed` and `reason` sealed under the patient's key (so the audit trail still
+  // resolves); its data key, file name, content MAC, page texts and DICOM summaries and UID
+  // MACs are cleared in one transaction with its audit event (`document.remove` or
+  // `dicom.series_remove`, objects [id, case]); then its object files are deleted and the WAL is
+  // checkpointed, as for an erasure. kInvalidArgument for an empty reason or an id that is
+  // neither; kNotFound for an unknown id; kRejected for what is already removed or erased.
+  Result<RemoveOutcome> Remove(const std::string& id, const std::string& reason);
 
   // Records the OCR check of a stored document: its verdict, page count and pages (replacing
   // an earlier analysis). Audited as `document.analyse`.

@@ -33,6 +33,7 @@ enum class RowTable {
   kClinics,
   kConsents,
   kSettings,
+  kDocumentRemovals,
   kRequests,
 };
 inline constexpr RowTable kAllRowTables[] = {
@@ -41,7 +42,8 @@ inline constexpr RowTable kAllRowTables[] = {
     RowTable::kDicomStudies,   RowTable::kDicomSeries,
     RowTable::kDicomInstances, RowTable::kDocumentCategories,
     RowTable::kClinics,        RowTable::kConsents,
-    RowTable::kSettings,       RowTable::kRequests,
+    RowTable::kSettings,       RowTable::kDocumentRemovals,
+    RowTable::kRequests,
 };
 
 // (Re)computes the MAC of every row of `table` matching `where` (SQL over the table's

@@ -165,9 +165,10 @@ class Vault::Impl {
   void RotationStep(std::string_view step) const;
 
   // Decrypts a document into `sink` after `before` accepted it (it audits, or refuses).
-  Status DecryptDocument(
-      const std::string& doc_id, ByteSink& sink,
-      const std::function<Status(const ObjectBinding&, const std::string& status)>& before);
+  Status DecryptDocument(const std::string& doc_id, ByteSink& sink,
+                         const std::function<Status(const ObjectBinding&,
+                                                    const std::string& status,
+                                                    const std::string& removed_at)>& before);
   // Documents announced by Vault::AuditExportReads, per export id.
   std::map<std::string, std::set<std::string>> export_reads_;
 
