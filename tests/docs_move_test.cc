@@ -427,7 +427,7 @@ TEST_F(DocsMoveTest, ARemovedDocumentIsGoneButItsRecordAndReasonStay) {
   ASSERT_EQ(listed.size(), 1u);
   EXPECT_EQ(listed[0]["id"], note);
   EXPECT_NE(
-      Run({"docs", "--case", ivanov_case_}).out.find("1 document(s); 1 removed (shown by --all)\n"),
+      Run({"docs", "--case", ivanov_case_}).out.find("1 document, 0 DICOM instances; 1 removed (shown by --all)\n"),
       std::string::npos);
   const auto all = Docs(ivanov_case_, true);
   ASSERT_EQ(all.size(), 2u);
@@ -442,7 +442,7 @@ TEST_F(DocsMoveTest, ARemovedDocumentIsGoneButItsRecordAndReasonStay) {
                      std::string(all[1]["added"]) + " (removed " + date + ": " + reason + ")\n"),
       std::string::npos)
       << table.out;
-  EXPECT_NE(table.out.find("1 document(s); 1 removed\n"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("1 document, 0 DICOM instances; 1 removed\n"), std::string::npos) << table.out;
 
   // get and text refuse, without the reason; search finds nothing.
   const std::string refusal =
@@ -544,7 +544,7 @@ TEST_F(DocsMoveTest, ARemovedSeriesIsOneRecordAndTheSameDiscCanComeAgain) {
   EXPECT_EQ(all[1]["removal_reason"], "blurred");
   RunResult table = Run({"docs", "--case", ivanov_case_, "--all"});
   EXPECT_NE(table.out.find("2 instances (removed "), std::string::npos) << table.out;
-  EXPECT_NE(table.out.find("0 document(s); 2 removed\n"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("0 documents, 0 DICOM instances; 2 removed\n"), std::string::npos) << table.out;
 
   const auto events = Events("dicom.series_remove");
   ASSERT_EQ(events.size(), 1u);
