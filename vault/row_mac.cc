@@ -35,6 +35,7 @@ const Covered& Describe(RowTable t) {
        "scan_stored_size, scan_kind, recorded_by, recorded_at, revoked_at, revocation_received, "
        "destruction_due"},
       {"settings", "setting", "key", "value"},
+      {"document_warnings", "the warning list of document", "doc_id", "warnings_enc IS NULL"},
   };
   return kTables[static_cast<int>(t)];
 }

@@ -124,6 +124,8 @@ struct DocumentRecord {
   uint64_t stored_size = 0;  // bytes on disk
   std::string verdict;       // the OCR check's, worst page's (doc/OCR.md); empty: not analysed
   int pages = 0;             // pages in the document, once analysed
+  // What its upload said about it (AddWarnings), decrypted; empty when erased.
+  std::vector<std::string> warnings;
 };
 
 // SHA-256 of a document's bytes (common/content_digest.h), used to find duplicates. Never
@@ -187,7 +189,8 @@ struct DicomInstanceInfo {
   int instance_number = 0;
   std::string summary;
   // Why the series may be another patient's ("" when nothing says so); our own words only,
-  // never a name, since it is stored in the clear.
+  // never a name, since it is stored in the clear. Reasons are joined by " and "; the
+  // series keeps every reason any of its instances gave (MergeReasons, common/text.h).
   std::string mismatch;
 };
 
@@ -352,6 +355,11 @@ class Vault {
   // an earlier analysis). Audited as `document.analyse`.
   Status SetAnalysis(const std::string& doc_id, const std::string& verdict, int page_count,
                      const std::vector<PageRecord>& pages);
+  // Keeps what an upload said about a stored document (the OCR check's advice, the
+  // wrong-patient surname check, a text file named as another type …) so that `docs` shows
+  // it later: sealed with the patient's field key, as personal as the document's name. Adds
+  // to the warnings it has, each kept once. Audited as `document.warn`.
+  Status AddWarnings(const std::string& doc_id, const std::vector<std::string>& warnings);
   // A document's analysed pages, in order; the text only when `with_text` (decrypted in
   // memory, audited as `document.read-text` before anything is decrypted: if the event
   // cannot be recorded, nothing is returned).

@@ -33,6 +33,7 @@ enum class RowTable {
   kClinics,
   kConsents,
   kSettings,
+  kDocumentWarnings,
 };
 inline constexpr RowTable kAllRowTables[] = {
     RowTable::kPatients,       RowTable::kCases,
@@ -40,7 +41,7 @@ inline constexpr RowTable kAllRowTables[] = {
     RowTable::kDicomStudies,   RowTable::kDicomSeries,
     RowTable::kDicomInstances, RowTable::kDocumentCategories,
     RowTable::kClinics,        RowTable::kConsents,
-    RowTable::kSettings,
+    RowTable::kSettings,       RowTable::kDocumentWarnings,
 };
 
 // (Re)computes the MAC of every row of `table` matching `where` (SQL over the table's
