@@ -83,13 +83,28 @@ Status Export(const Context& ctx, const ExportArgs& a) {
   }
   if (chosen.empty()) return NotFound("case " + a.case_id + " has no DICOM series to export");
   if (!a.allow_mismatch) {
+    // Every blocked series at once, by id (the facts are in `dossier docs`, not here).
+    std::vector<const vault::DicomSeriesRecord*> blocked;
     for (const auto* s : chosen) {
-      if (!s->mismatch.empty()) {
-        return Rejected(fmt::format(
-            "series {} may belong to another patient ({}): check the disc, then export it "
-            "with --allow-mismatch or leave it out with --series",
-            s->id, s->mismatch));
+      if (!s->mismatch.empty()) blocked.push_back(s);
+    }
+    if (blocked.size() == 1) {
+      return Rejected(fmt::format(
+          "series {} may belong to another patient ({}): check the disc (`dossier docs --case "
+          "{}` shows whose it is), then export it with --allow-mismatch or leave it out with "
+          "--series",
+          blocked[0]->id, blocked[0]->mismatch, a.case_id));
+    }
+    if (!blocked.empty()) {
+      std::string list;
+      for (const auto* s : blocked) {
+        list += fmt::format("{}{} ({})", list.empty() ? "" : ", ", s->id, s->mismatch);
       }
+      return Rejected(fmt::format(
+          "{} series may belong to another patient: {}. Check the discs (`dossier docs --case "
+          "{}` shows whose they are), then export them with --allow-mismatch or leave them out "
+          "with --series",
+          blocked.size(), list, a.case_id));
     }
   }
 

@@ -9,7 +9,9 @@
 #include <set>
 
 #include "app/cli.h"
+#include "common/encoding.h"
 #include "common/file_io.h"
+#include "common/text.h"
 #include "dicom/dicom.h"
 #include "ingest/ingest.h"
 #include "ocr/ocr.h"
@@ -66,6 +68,8 @@ Status Ingest(const Context& ctx, const std::string& case_id,
           }
         });
   }
+  // Refused before anything was read (a bad path): the message says it all.
+  if (!st.ok() && report.items.empty() && report.series.empty()) return st;
   if (ctx.json) {
     auto arr = nlohmann::json::array();
     for (const auto& i : report.items) {
@@ -118,6 +122,7 @@ Status Ingest(const Context& ctx, const std::string& case_id,
         ++others;
         std::printf("          ! ANOTHER PATIENT? %s — check that this disc is theirs\n",
                     s.mismatch.c_str());
+        std::printf("            %s\n", s.mismatch_facts.c_str());
       }
       for (const auto& problem : s.problems) std::printf("          ! %s\n", problem.c_str());
     }
@@ -155,7 +160,10 @@ Status Ingest(const Context& ctx, const std::string& case_id,
 struct SeriesView {
   const vault::DicomSeriesRecord* record = nullptr;
   dicom::InstanceSummary first;
+  // Its problems and the warnings its instances were given at upload, counted.
   std::vector<std::string> problems;
+  std::vector<std::string> on_disc;  // the patients its instances name, each once
+  std::string mismatch_facts;        // with a mismatch: on the disc beside the case's patient
   uint64_t size = 0;
   std::string added;
 };
@@ -169,17 +177,20 @@ Result<std::vector<SeriesView>> ViewSeries(
     v.record = &r;
     DOSSIER_ASSIGN_OR_RETURN(v.first, dicom::FromJson(r.summary));
     dicom::SeriesTally tally;
-    for (const auto& json : r.instance_summaries) {
-      DOSSIER_ASSIGN_OR_RETURN(dicom::InstanceSummary s, dicom::FromJson(json));
+    for (size_t k = 0; k < r.instance_summaries.size(); ++k) {
+      DOSSIER_ASSIGN_OR_RETURN(dicom::InstanceSummary s, dicom::FromJson(r.instance_summaries[k]));
       tally.Add(s);
+      std::string who = dicom::PatientOnDisc(s);
+      if (std::find(v.on_disc.begin(), v.on_disc.end(), who) == v.on_disc.end()) {
+        v.on_disc.push_back(std::move(who));
+      }
+      const auto it = docs.find(r.doc_ids[k]);
+      if (it == docs.end()) continue;
+      for (const auto& w : it->second->warnings) tally.AddProblem(w);
+      v.size += it->second->size;
+      if (v.added.empty() || it->second->added_at < v.added) v.added = it->second->added_at;
     }
     v.problems = tally.Problems();
-    for (const auto& id : r.doc_ids) {
-      if (auto it = docs.find(id); it != docs.end()) {
-        v.size += it->second->size;
-        if (v.added.empty() || it->second->added_at < v.added) v.added = it->second->added_at;
-      }
-    }
     out.push_back(std::move(v));
   }
   return out;
@@ -224,6 +235,16 @@ Status Docs(const Context& ctx, const std::string& case_id, bool all) {
   std::map<std::string, const vault::DocumentRecord*> by_id;
   for (const auto& d : docs) by_id[d.id] = &d;
   DOSSIER_ASSIGN_OR_RETURN(auto series, ViewSeries(dicom_series, by_id));
+  if (std::any_of(series.begin(), series.end(),
+                  [](const SeriesView& s) { return !s.record->mismatch.empty(); })) {
+    // The facts to resolve a mismatch, for the operator's eyes: decrypted here, never logged.
+    DOSSIER_ASSIGN_OR_RETURN(vault::CaseRecord c, v->GetCase(case_id));
+    DOSSIER_ASSIGN_OR_RETURN(vault::PatientRecord p, v->GetPatient(c.patient_id));
+    for (SeriesView& s : series) {
+      if (s.record->mismatch.empty()) continue;
+      s.mismatch_facts = dicom::MismatchFacts(s.on_disc, p.info.name, p.info.birth_date);
+    }
+  }
   std::set<std::string> in_series;  // shown as their series, not one by one
   for (const auto& s : dicom_series) in_series.insert(s.doc_ids.begin(), s.doc_ids.end());
   const std::vector<RemovedView> removed = ViewRemoved(docs);
@@ -255,7 +276,8 @@ Status Docs(const Context& ctx, const std::string& case_id, bool all) {
                      {"case", d.case_id},
                      {"verdict", d.verdict.empty() ? nlohmann::json() : nlohmann::json(d.verdict)},
                      {"pages", d.pages},
-                     {"pages_detail", detail}});
+                     {"pages_detail", detail},
+                     {"warnings", d.warnings}});
     }
     for (const auto& s : series) {
       const auto& f = s.first;
@@ -282,6 +304,7 @@ Status Docs(const Context& ctx, const std::string& case_id, bool all) {
                      {"dicom_patient", f.patient_name},
                      {"dicom_birth_date", f.birth_date},
                      {"mismatch", s.record->mismatch},
+                     {"mismatch_facts", s.mismatch_facts},
                      {"preview", s.record->has_preview},
                      {"problems", s.problems},
                      {"documents", s.record->doc_ids}});
@@ -317,8 +340,15 @@ Status Docs(const Context& ctx, const std::string& case_id, bool all) {
     if (d.category_source == "inferred") {
       std::printf("%14s category %s: %s\n", "", d.category.c_str(), d.category_reason.c_str());
     }
+    // Every warning given at upload, as the report said it.
+    if (!d.warnings.empty()) {
+      std::string all;
+      for (const auto& w : d.warnings) all += (all.empty() ? "" : "; ") + w;
+      std::printf("%-14s ! %s\n", "", all.c_str());
+      continue;
+    }
+    // Stored before warnings were kept: the pages that need attention, from their verdicts.
     if (d.verdict.empty() || d.verdict == "printed" || d.verdict == "blank") continue;
-    // The pages that need attention, as the patient was told at upload.
     DOSSIER_ASSIGN_OR_RETURN(auto pages, v->GetPages(d.id, false));
     std::vector<std::pair<int, std::string>> verdicts;
     for (const auto& p : pages) verdicts.emplace_back(p.number, p.verdict);
@@ -334,7 +364,8 @@ Status Docs(const Context& ctx, const std::string& case_id, bool all) {
                    f.object_kind)
             .c_str());
     if (!s.record->mismatch.empty()) {
-      std::printf("%-14s ! ANOTHER PATIENT? %s\n", "", s.record->mismatch.c_str());
+      std::printf("%-14s ! ANOTHER PATIENT? %s\n%-14s   %s\n", "", s.record->mismatch.c_str(), "",
+                  s.mismatch_facts.c_str());
     }
     for (const auto& problem : s.problems) std::printf("%-14s ! %s\n", "", problem.c_str());
   }
@@ -365,31 +396,100 @@ Status SetCategory(const Context& ctx, const std::string& doc, const std::string
   return Status::Ok();
 }
 
+// A code point that a file name must not hold: C0 and C1 controls, DEL, the invisible
+// direction marks that make "gpj.exe" look like "exe.jpg", and what was not UTF-8.
+bool Unsafe(char32_t c) {
+  return c < 0x20 || c == 0xFFFD || (c >= 0x7F && c <= 0x9F) || c == 0x200E || c == 0x200F ||
+         (c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069);
+}
+
+// A document's original name as a file name in a folder the user chose: its last component
+// only (never a path), without control characters, invalid UTF-8 or leading dots and spaces
+// (no "..", no hidden file), at most 255 bytes with its extension kept; "doc_….pdf" when
+// nothing usable is left.
+std::string SafeFileName(const std::string& name, const std::string& doc_id,
+                         const std::string& kind) {
+  const std::string base = name.substr(name.find_last_of("/\\") + 1);
+  std::string out;
+  for (size_t i = 0; i < base.size();) {
+    const char32_t c = NextCodePoint(base, i);
+    if (!Unsafe(c)) AppendUtf8(out, c);
+  }
+  out.erase(0, out.find_first_not_of(". "));
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  constexpr size_t kMaxName = 255;
+  if (out.size() > kMaxName) {
+    const size_t dot = out.rfind('.');
+    const std::string ext =
+        dot != std::string::npos && out.size() - dot <= 16 ? out.substr(dot) : "";
+    size_t cut = kMaxName - ext.size();
+    while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;
+    out = out.substr(0, cut) + ext;
+  }
+  if (out.empty()) {
+    static const std::map<std::string, std::string> kExtension = {
+        {"pdf", ".pdf"},  {"jpeg", ".jpg"},  {"png", ".png"}, {"tiff", ".tif"},
+        {"text", ".txt"}, {"dicom", ".dcm"}, {"dicomdir", ""}};
+    const auto it = kExtension.find(kind);
+    out = doc_id + (it == kExtension.end() ? "" : it->second);
+  }
+  return out;
+}
+
+// Makes `folder` and every missing folder above it, as `dicom export` does.
+Status MakeFolders(const fs::path& folder) {
+  if (folder.empty()) return Status::Ok();
+  std::error_code ec;
+  fs::create_directories(folder, ec);
+  if (!ec) return Status::Ok();
+  if (ec == std::errc::not_a_directory || ec == std::errc::file_exists) {
+    return Rejected("cannot make the folder " + folder.string() +
+                    ": a file is in the way — give another -o");
+  }
+  return IoError("cannot make the folder " + folder.string() + ": " + ec.message());
+}
+
 Status Get(const Context& ctx, const std::string& doc, const std::string& out, bool force) {
   std::error_code ec;
-  if (!force && std::filesystem::exists(out, ec)) {
+  // -o names a folder when it is one, or ends in "/": the file goes in under its own name.
+  const bool into_folder = fs::is_directory(out, ec) || (!out.empty() && out.back() == '/');
+  if (!into_folder && !force && fs::exists(fs::symlink_status(out, ec))) {
     return Rejected(out + " already exists: choose another name or add --force");
   }
   DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
-  // The plaintext goes to an unnamed file in OUT's folder, linked in only when every chunk
-  // authenticated: a damaged object, an error or a kill never leaves a half-written file.
+  DOSSIER_ASSIGN_OR_RETURN(vault::DocumentRecord record, v->GetDocument(doc));
+  const fs::path target = into_folder
+                              ? fs::path(out) / SafeFileName(record.name, record.id, record.kind)
+                              : fs::path(out);
+  // Never named in a message: it is the document's original name (personal data).
+  auto exists = [&] {
+    return into_folder ? Rejected(out + " already holds a file with document " + doc +
+                                  "'s name: add --force to replace it, or give another -o")
+                       : Rejected(out + " already exists: choose another name or add --force");
+  };
+  if (into_folder) {
+    if (fs::is_directory(fs::symlink_status(target, ec))) {
+      return Rejected(out + " holds a folder with document " + doc + "'s name: give another -o");
+    }
+    if (!force && fs::exists(fs::symlink_status(target, ec))) return exists();
+  }
+  DOSSIER_RETURN_IF_ERROR(MakeFolders(target.parent_path()));
+  // The plaintext goes to an unnamed file in the target's folder, linked in only when every
+  // chunk authenticated: a damaged object, an error or a kill never leaves a half-written file.
   DOSSIER_ASSIGN_OR_RETURN(
       DurableFileSink file,
-      DurableFileSink::Create(
-          out, force ? DurableFileSink::Existing::kReplace : DurableFileSink::Existing::kRefuse));
-  DOSSIER_ASSIGN_OR_RETURN(vault::DocumentRecord record, v->GetDocument(doc));
+      DurableFileSink::Create(target, force ? DurableFileSink::Existing::kReplace
+                                            : DurableFileSink::Existing::kRefuse));
   {
     ProgressSink sink(file, record.size, "decrypting");
     DOSSIER_RETURN_IF_ERROR(v->ReadDocument(doc, sink));
   }
   if (Status st = file.Commit(); !st.ok()) {
-    if (st.code() == StatusCode::kRejected) {  // made by someone else meanwhile: not replaced
-      return Rejected(out + " already exists: choose another name or add --force");
-    }
-    return st;
+    // Made by someone else meanwhile: not replaced.
+    return st.code() == StatusCode::kRejected ? exists() : st;
   }
   std::fprintf(stderr, "decrypted %s to %s (this copy is not encrypted: delete it when done)\n",
-               doc.c_str(), out.c_str());
+               doc.c_str(), target.c_str());
   return Status::Ok();
 }
 
@@ -422,7 +522,8 @@ Status Text(const Context& ctx, const std::string& doc, int page) {
   DOSSIER_ASSIGN_OR_RETURN(auto record, v->GetDocument(doc));
   if (record.status == "removed") return vault::DocumentRemoved(doc, record.removed_at);
   if (record.verdict.empty()) {
-    return NotFound("document " + doc + " has no checked pages (only PDFs and images are read)");
+    return NotFound("document " + doc +
+                    " has no checked pages (only PDFs, images and plain-text files are read)");
   }
   DOSSIER_ASSIGN_OR_RETURN(auto pages, v->GetPages(doc, true));
   if (page > 0 && (page > static_cast<int>(pages.size()))) {
@@ -440,8 +541,18 @@ Status Text(const Context& ctx, const std::string& doc, int page) {
   }
   for (const auto& p : pages) {
     if (page != 0 && p.number != page) continue;
+    if (record.kind == "text") {
+      // A text file's pages are its lines in order, cut where a line ends: shown as written.
+      std::fputs(p.text.c_str(), stdout);
+      if (page != 0 && !p.text.empty() && p.text.back() != '\n') std::fputs("\n", stdout);
+      continue;
+    }
     if (page == 0) std::printf("--- page %d (%s)\n", p.number, p.verdict.c_str());
     std::printf("%s\n", p.text.c_str());
+  }
+  if (record.kind == "text" && page == 0 && !pages.empty() && !pages.back().text.empty() &&
+      pages.back().text.back() != '\n') {
+    std::fputs("\n", stdout);
   }
   return Status::Ok();
 }
@@ -485,7 +596,8 @@ void AddDocumentCommands(CLI::App& app, Context& ctx) {
   auto search_words = std::make_shared<std::vector<std::string>>();
   auto* search = app.add_subcommand(
       "search",
-      "find the pages of a case's documents that say TEXT (the text the OCR check read):\n"
+      "find the pages of a case's documents that say TEXT (the text the OCR check read, and\n"
+      "plain-text files, whatever their name says):\n"
       "case-insensitive, Russian or English, ё = е; decrypted in memory only, and audited\n"
       "  e.g. dossier search --case case_ab12cd34ef грыжа диска");
   search->add_option("--case", *search_case, "case id")->required();
@@ -500,7 +612,9 @@ void AddDocumentCommands(CLI::App& app, Context& ctx) {
   auto text_doc = std::make_shared<std::string>();
   auto text_page = std::make_shared<int>(0);
   auto* text = app.add_subcommand(
-      "text", "print the text the OCR check read from a document, page by page (audited)");
+      "text",
+      "print the text the OCR check read from a document, page by page, or a plain-text\n"
+      "document as written (audited)");
   text->add_option("DOC", *text_doc, "document id")->required();
   text->add_option("--page", *text_page, "only this page (1-based)")->check(CLI::PositiveNumber);
   text->callback([&ctx, text_doc, text_page] {
@@ -509,10 +623,16 @@ void AddDocumentCommands(CLI::App& app, Context& ctx) {
 
   auto get = std::make_shared<std::array<std::string, 2>>();
   auto force = std::make_shared<bool>(false);
-  auto* g = app.add_subcommand("get", "decrypt one document to a file (audited)");
+  auto* g = app.add_subcommand(
+      "get",
+      "decrypt one document to a file (audited); missing folders are made\n"
+      "  e.g. dossier get doc_ab12cd34ef -o ~/for-clinic/   (under the document's own name)");
   g->add_option("DOC", (*get)[0], "document id")->required();
-  g->add_option("-o,--output", (*get)[1], "where to write the decrypted file")->required();
-  g->add_flag("--force", *force, "overwrite the output file if it exists");
+  g->add_option("-o,--output", (*get)[1],
+                "the file to write, or a folder (existing, or ending in /) to write it into "
+                "under its original name (its last part only, made safe)")
+      ->required();
+  g->add_flag("--force", *force, "replace the file if it exists");
   g->callback([&ctx, get, force] {
     ctx.action = [&ctx, get, force] { return Get(ctx, (*get)[0], (*get)[1], *force); };
   });

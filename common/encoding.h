@@ -28,6 +28,12 @@ inline std::string AsString(std::span<const uint8_t> b) {
 // Strict UTF-8 (no overlong forms checked beyond lead/continuation structure).
 bool IsValidUtf8(std::string_view s);
 
+// The code point of the UTF-8 sequence at `s[i]`, `i` moved past it; an invalid or cut-off
+// sequence gives U+FFFD and moves `i` by one byte.
+char32_t NextCodePoint(std::string_view s, size_t& i);
+// Appends `c` to `out` as UTF-8.
+void AppendUtf8(std::string& out, char32_t c);
+
 // A random identifier: `prefix` + `_` + `length` characters of lower-case Crockford base32
 // (no i, l, o, u). 10 characters carry 50 bits — unguessable enough for ids that are not secrets.
 std::string RandomId(std::string_view prefix, size_t length = 10);

@@ -1,6 +1,9 @@
 #include "common/text.h"
 
+#include <algorithm>
 #include <utility>
+
+#include "common/encoding.h"
 
 namespace dossier {
 
@@ -9,23 +12,7 @@ std::u32string FoldForSearch(std::string_view s, std::vector<size_t>* offsets) {
   bool space = false;
   for (size_t i = 0; i < s.size();) {
     const size_t at = i;
-    const auto c = static_cast<unsigned char>(s[i]);
-    const int len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    char32_t cp = 0xFFFD;
-    if (len == 0 || i + len > s.size()) {
-      ++i;
-    } else {
-      cp = len == 1 ? c : c & (0x7F >> len);
-      for (int k = 1; k < len; ++k) {
-        const auto b = static_cast<unsigned char>(s[i + k]);
-        if ((b & 0xC0) != 0x80) {
-          cp = 0xFFFD;
-          break;
-        }
-        cp = (cp << 6) | (b & 0x3F);
-      }
-      i += (cp == 0xFFFD) ? 1 : len;
-    }
+    char32_t cp = NextCodePoint(s, i);
     if (cp == ' ' || cp == '\t' || cp == '\n' || cp == '\r' || cp == '\f' || cp == 0xA0) {
       space = true;
       continue;
@@ -108,6 +95,28 @@ bool MentionsName(std::string_view text, std::string_view name) {
   if (n.empty()) return false;
   const std::string t = " " + NameKey(text) + " ";
   return t.find(" " + n + " ") != std::string::npos;
+}
+
+std::string PersonFacts(std::string_view name, std::string_view birth_date) {
+  std::string out = name.empty() ? "no name" : std::string(name);
+  out += birth_date.empty() ? ", no birth date" : ", born " + std::string(birth_date);
+  return out;
+}
+
+std::string MergeReasons(std::string_view a, std::string_view b) {
+  constexpr std::string_view kAnd = " and ";
+  std::vector<std::string_view> reasons;
+  for (std::string_view s : {a, b}) {
+    while (!s.empty()) {
+      const size_t at = s.find(kAnd);
+      const std::string_view r = s.substr(0, at);
+      if (std::find(reasons.begin(), reasons.end(), r) == reasons.end()) reasons.push_back(r);
+      s = at == std::string_view::npos ? std::string_view() : s.substr(at + kAnd.size());
+    }
+  }
+  std::string out;
+  for (std::string_view r : reasons) (out += out.empty() ? "" : kAnd) += r;
+  return out;
 }
 
 }  // namespace dossier

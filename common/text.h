@@ -23,4 +23,12 @@ std::string NameKey(std::string_view utf8);
 // transliteration? For the wrong-patient check: a discharge summary names its patient.
 bool MentionsName(std::string_view text, std::string_view name);
 
+// A person as a warning shows them to the operator: "Иванов Иван, born 1980-02-01", or
+// "…, no birth date" / "no name, …" for what is not known. `birth_date` is YYYY-MM-DD. For
+// the terminal and sealed fields only, never for logs or error messages.
+std::string PersonFacts(std::string_view name, std::string_view birth_date);
+
+// Reasons joined by " and ": those of `a`, then those of `b` not in `a` already.
+std::string MergeReasons(std::string_view a, std::string_view b);
+
 }  // namespace dossier

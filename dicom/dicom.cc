@@ -457,6 +457,16 @@ Result<InstanceSummary> FromJson(std::string_view text) {
   return s;
 }
 
+namespace {
+
+// A DICOM date (YYYYMMDD) as YYYY-MM-DD; "" when it is not one.
+std::string IsoDate(const std::string& da) {
+  if (da.size() != 8) return "";
+  return da.substr(0, 4) + "-" + da.substr(4, 2) + "-" + da.substr(6, 2);
+}
+
+}  // namespace
+
 std::string PatientMismatch(const InstanceSummary& s, std::string_view name,
                             std::string_view birth_date) {
   std::vector<std::string> reasons;
@@ -472,17 +482,29 @@ std::string PatientMismatch(const InstanceSummary& s, std::string_view name,
       reasons.push_back("the patient's name on the disc is not the case's patient's");
     }
   }
-  std::string dicom_birth;  // YYYYMMDD → YYYY-MM-DD
-  if (s.birth_date.size() == 8) {
-    dicom_birth = s.birth_date.substr(0, 4) + "-" + s.birth_date.substr(4, 2) + "-" +
-                  s.birth_date.substr(6, 2);
-  }
+  const std::string dicom_birth = IsoDate(s.birth_date);
   if (!dicom_birth.empty() && !birth_date.empty() && dicom_birth != birth_date) {
     reasons.push_back("the birth date on the disc is not the patient's");
   }
   std::string out;
   for (const auto& r : reasons) out += (out.empty() ? "" : " and ") + r;
   return out;
+}
+
+std::string PatientOnDisc(const InstanceSummary& s) {
+  std::string name = s.patient_name.substr(0, s.patient_name.find('='));
+  std::replace(name.begin(), name.end(), '^', ' ');
+  while (name.find("  ") != std::string::npos) name.erase(name.find("  "), 1);
+  while (!name.empty() && name.back() == ' ') name.pop_back();
+  while (!name.empty() && name.front() == ' ') name.erase(0, 1);
+  return PersonFacts(name, IsoDate(s.birth_date));
+}
+
+std::string MismatchFacts(const std::vector<std::string>& on_disc, std::string_view name,
+                          std::string_view birth_date) {
+  std::string disc;
+  for (const auto& p : on_disc) disc += (disc.empty() ? "" : " | ") + p;
+  return "on the disc: " + disc + "; the case's patient: " + PersonFacts(name, birth_date);
 }
 
 void SeriesTally::Add(const InstanceSummary& instance) {

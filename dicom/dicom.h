@@ -94,6 +94,17 @@ Result<InstanceSummary> FromJson(std::string_view json);
 std::string PatientMismatch(const InstanceSummary& s, std::string_view name,
                             std::string_view birth_date);
 
+// The patient an instance names, as a person reads it: "Ivanov Ivan Petrovich, born
+// 1980-02-01" (PersonFacts of common/text.h: components joined by spaces, the birth date
+// written YYYY-MM-DD). Personal data: for the terminal and sealed fields only.
+std::string PatientOnDisc(const InstanceSummary& s);
+
+// What an operator needs to resolve a mismatch: "on the disc: Ivanov Petr, born 1970-05-05;
+// the case's patient: Иванов Иван, born 1980-02-01". `on_disc` holds PatientOnDisc of the
+// instances, each once (two or more are joined by " | ").
+std::string MismatchFacts(const std::vector<std::string>& on_disc, std::string_view name,
+                          std::string_view birth_date);
+
 // What a series' instances have to say, counted, for a manager: each instance's problems,
 // a meta header that had to be added, two files with one SOP Instance UID.
 class SeriesTally {

@@ -62,7 +62,8 @@ class Ingester final : public internal::ItemSink {
     }
     FinishGroup();
     dicom_.Finish();
-    return ocr_.Run();
+    DOSSIER_RETURN_IF_ERROR(ocr_.Run());
+    return KeepWarnings();
   }
 
   // Best effort, after the batch commit: a series without a preview shows none.
@@ -160,6 +161,16 @@ class Ingester final : public internal::ItemSink {
       AddEntry(std::move(item), store_.executable());
     } else {
       Add(std::move(item));
+    }
+    return Status::Ok();
+  }
+
+  // What the report says about each stored document stays with it, for `docs` to show.
+  Status KeepWarnings() {
+    for (size_t i = 0; i < log_.size(); ++i) {
+      const Item& item = log_[i];
+      if (item.status != ItemStatus::kStored || item.advice.empty()) continue;
+      DOSSIER_RETURN_IF_ERROR(vault_.AddWarnings(item.doc_id, item.advice));
     }
     return Status::Ok();
   }

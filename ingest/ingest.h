@@ -34,12 +34,15 @@ struct IngestOptions {
   UnpackLimits unpack;
   // How unpack workers run (see worker.h).
   WorkerOptions worker;
-  // The OCR check (doc/OCR.md) of every stored PDF, JPEG, PNG and TIFF: run, how many workers
-  // (0: one per core), the largest document checked, and how many bytes of documents may
-  // wait for the check in memory (they are checked after each uploaded item).
+  // The OCR check (doc/OCR.md) of every stored PDF, JPEG, PNG and TIFF, and the reading of
+  // every plain-text document (so that search finds it): run, how many workers (0: one per
+  // core), the largest document checked, the largest text file read (default 16 MiB: a
+  // letter or a lab export is a few KiB; what is larger is stored, not read), and how many
+  // bytes of documents may wait for the check in memory (checked after each uploaded item).
   bool ocr = true;
   int ocr_workers = 0;
   uint64_t ocr_max_document_bytes = uint64_t{256} << 20;
+  uint64_t text_max_bytes = uint64_t{16} << 20;
   uint64_t ocr_pending_bytes = uint64_t{1} << 30;
 };
 
@@ -66,8 +69,12 @@ struct SeriesReport {
   std::string id;  // the vault's series id, "ser_…"
   std::string modality, description, date, object_kind;
   int instances = 0;  // stored by this upload
-  // Why it may be another patient's disc ("" when nothing says so): said loudly.
+  // Why it may be another patient's disc ("" when nothing says so): said loudly, every
+  // reason any instance gave.
   std::string mismatch;
+  // With a mismatch, the facts to resolve it (dicom::MismatchFacts): the patient named on the
+  // disc beside the case's. Personal data: for the operator's terminal, never a log.
+  std::string mismatch_facts;
   // What a manager should know: "2 instances: pixel data in JPEG 2000 …", in first-seen order.
   std::vector<std::string> problems;
 };
@@ -92,9 +99,10 @@ struct IngestProgress {
 using IngestProgressFn = std::function<void(const IngestProgress&)>;
 
 // Ingests `paths` into `case_id`. Returns an error only when the vault itself fails (I/O,
-// integrity), a path does not exist, or the case does not exist or is closed (kRejected:
-// nothing stored); refused files are reported in `report`, which holds every item handled
-// before a failure.
+// integrity), the case does not exist or is closed, or a path given is missing, unreadable, a
+// link or neither a file nor a folder — all paths are checked before anything is stored, and
+// then nothing is (kNotFound / kRejected naming every bad path). Refused files are reported in
+// `report`, which holds every item handled before a failure.
 Status IngestPaths(vault::Vault& vault, const std::string& case_id,
                    const std::vector<std::filesystem::path>& paths, const IngestOptions& options,
                    IngestReport& report, const IngestProgressFn& progress = nullptr);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 #include <string_view>
 
@@ -134,6 +135,21 @@ Sniffed Sniff(std::span<const uint8_t> h, uint64_t total_size) {
   return Refuse(
       "unrecognised content: Dossier accepts PDF, JPEG, PNG, TIFF, DICOM, Office documents and "
       "text — save the document in one of these formats");
+}
+
+std::string NameKindNote(std::string_view name, std::string_view kind) {
+  if (kind != "text") return "";
+  const std::string_view base = name.substr(name.find_last_of('/') + 1);
+  const size_t dot = base.rfind('.');
+  if (dot == std::string_view::npos || dot == 0) return "";
+  std::string ext(base.substr(dot + 1));
+  for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  // Formats whose files are never plain text.
+  static constexpr std::string_view kNotText[] = {
+      "pdf",  "jpg", "jpeg", "png", "tif", "tiff", "gif", "bmp", "webp", "heic", "doc",
+      "docx", "xls", "xlsx", "odt", "ods", "dcm",  "zip", "7z",  "rar",  "iso"};
+  if (std::find(std::begin(kNotText), std::end(kNotText), ext) == std::end(kNotText)) return "";
+  return "named ." + ext + " but holds plain text: stored as text";
 }
 
 }  // namespace dossier::ingest

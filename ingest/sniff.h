@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 
 namespace dossier::ingest {
 
@@ -33,5 +34,10 @@ inline constexpr const char* kExecutableReason =
 
 // `head` holds the first min(kSniffBytes, total_size) bytes.
 Sniffed Sniff(std::span<const uint8_t> head, uint64_t total_size);
+
+// A note for a file whose name claims another kind than its bytes show, for the report and
+// `docs`: "named .pdf but holds plain text: stored as text" for plain text named as a PDF,
+// an image, an Office document, DICOM or an archive; "" otherwise. `name` may be a path.
+std::string NameKindNote(std::string_view name, std::string_view kind);
 
 }  // namespace dossier::ingest

@@ -106,9 +106,10 @@ TEST_F(CheckTest, ADocumentThatNamesSomeoneElseIsFlagged) {
   EXPECT_EQ(Find(r, "theirs.pdf").verdict, "printed");
   EXPECT_EQ(Find(r, "theirs.pdf").advice, "");
   EXPECT_EQ(Find(r, "someone-else.pdf").verdict, "printed");
+  // With the facts to decide by: whom the document should name.
   EXPECT_EQ(Find(r, "someone-else.pdf").advice,
             "it does not mention the patient's surname in any spelling — check that this "
-            "document is theirs");
+            "document is theirs (the case's patient: Иванов Иван Петрович, born 1980-02-01)");
 }
 
 TEST_F(CheckTest, HiddenTextInAScannedPdfInsideAZipDoesNotMakeItPrinted) {

@@ -393,8 +393,10 @@ TEST_F(CliTest, DicomExportIsDeidentifiedOpensAndRefusesAnotherPatientsDisc) {
   RunResult refused = Run({"dicom", "export", "--case", case_id, "-o", (dir_ / "x").string()});
   EXPECT_EQ(refused.exit_code, 2);
   EXPECT_NE(refused.err.find("may belong to another patient (the patient's name on the disc is "
-                             "not the case's patient's): check the disc, then export it with "
-                             "--allow-mismatch or leave it out with --series"),
+                             "not the case's patient's): check the disc (`dossier docs --case " +
+                             case_id +
+                             "` shows whose it is), then export it with --allow-mismatch or "
+                             "leave it out with --series"),
             std::string::npos)
       << refused.err;
   EXPECT_FALSE(fs::exists(dir_ / "x"));

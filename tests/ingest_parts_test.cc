@@ -6,7 +6,9 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/encoding.h"
 #include "ingest/internal/item.h"
+#include "ingest/internal/plain_text.h"
 #include "ingest/internal/walk.h"
 #include "ingest/internal/worker_protocol.h"
 #include "tests/test_util.h"
@@ -56,8 +58,34 @@ TEST_F(IngestPartsTest, TheWalkStopsAtTheFileLimitAndAtAPathThatIsNotThere) {
   plan.clear();
   const Status missing = PlanPaths({dir_ / "nothing"}, IngestOptions{}, plan);
   EXPECT_EQ(missing.code(), StatusCode::kNotFound);
-  EXPECT_EQ(missing.message(),
-            "cannot read " + (dir_ / "nothing").string() + ": no such file or folder");
+  EXPECT_EQ(missing.message(), "cannot ingest " + (dir_ / "nothing").string() +
+                                   ": no such file or folder. Nothing was stored: correct the "
+                                   "path and ingest again");
+}
+
+TEST_F(IngestPartsTest, PlainTextIsDecodedAndCutAtLineEndsOrCharacterBoundaries) {
+  auto bytes = [](std::string_view s) { return AsBytes(s); };
+  EXPECT_EQ(DecodePlainText(bytes("\xEF\xBB\xBF"
+                                  "a\r\nb\rc\x1b[0m\x7f\xc2\x85"
+                                  "d\te\f")),
+            "a\nb\nc[0md\te\f");  // BOM, CR LF, lone CR, ESC, DEL, NEL (C1)
+  EXPECT_EQ(DecodePlainText(bytes("\xF1\xEE\xED")), "сон");  // Windows-1251
+  EXPECT_EQ(DecodePlainText(bytes("\xD3\xCF\xCE")), "сон");  // KOI8-R
+  // A line longer than a page: cut between characters, never inside one.
+  std::string line;
+  while (line.size() < 50) line += "ж";
+  const auto cut = TextPages(line, 7);
+  std::string joined;
+  for (const auto& p : cut) {
+    EXPECT_LE(p.size(), 7u);
+    EXPECT_TRUE(IsValidUtf8(p)) << p;
+    joined += p;
+  }
+  EXPECT_EQ(joined, line);
+  // A line end in the second half of a page ends it.
+  EXPECT_EQ(TextPages("abc\ndefgh\nij", 8), (std::vector<std::string>{"abc\ndefg", "h\nij"}));
+  EXPECT_EQ(TextPages("abcde\nfghij\n", 8), (std::vector<std::string>{"abcde\n", "fghij\n"}));
+  EXPECT_EQ(TextPages(""), std::vector<std::string>{""});
 }
 
 TEST_F(IngestPartsTest, StatusesAndVerdictsBecomeTextInTheReportOnly) {

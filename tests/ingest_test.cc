@@ -264,8 +264,9 @@ TEST_F(IngestTest, MissingPathsAndUnknownCasesAreErrors) {
   IngestReport report;
   const Status st = IngestPaths(*v_, case_, {dir_ / "nowhere"}, {}, report);
   EXPECT_EQ(st.code(), StatusCode::kNotFound);
-  EXPECT_EQ(st.message(),
-            "cannot read " + (dir_ / "nowhere").string() + ": no such file or folder");
+  EXPECT_EQ(st.message(), "cannot ingest " + (dir_ / "nowhere").string() +
+                              ": no such file or folder. Nothing was stored: correct the path and "
+                              "ingest again");
   EXPECT_EQ(IngestPaths(*v_, "case_nosuch", {kUpload}, {}, report).code(), StatusCode::kNotFound);
 }
 

@@ -97,6 +97,51 @@ TEST_F(RowMacTest, AClearedAnotherPatientFlagIsNamed) {
   EXPECT_EQ(v->GetSeriesPreview(series_).status().message(), Changed("series " + series_));
 }
 
+// A later instance adds its reason to the series' flag; a flag cleared outside Dossier is
+// named then, never sealed anew by the update.
+TEST_F(RowMacTest, EveryReasonIsKeptAndATamperedFlagIsNotSealedAnew) {
+  {
+    auto v = Open();
+    const std::string second = Store(*v, "IM0002", "DICM second");
+    ASSERT_TRUE(v->AddDicomInstance(
+                     second, {"1.2.3", "1.2.3.4", "1.2.3.4.6", 2, "{}", "the birth date differs"})
+                    .ok());
+    const std::string third = Store(*v, "IM0003", "DICM third");
+    ASSERT_TRUE(v->AddDicomInstance(third, {"1.2.3", "1.2.3.4", "1.2.3.4.7", 3, "{}",
+                                            "the birth date differs and the name on the disc "
+                                            "differs"})
+                    .ok());
+    auto series = v->ListDicomSeries(case_);
+    ASSERT_TRUE(series.ok()) << series.status().message();
+    EXPECT_EQ((*series)[0].mismatch, "the name on the disc differs and the birth date differs");
+  }
+  Tamper("UPDATE dicom_series SET mismatch = ''");
+  auto v = Open();
+  const std::string fourth = Store(*v, "IM0004", "DICM fourth");
+  EXPECT_EQ(v->AddDicomInstance(
+                 fourth, {"1.2.3", "1.2.3.4", "1.2.3.4.8", 4, "{}", "the name on the disc differs"})
+                .status()
+                .message(),
+            Changed("series " + series_));
+}
+
+// What an upload said about a document (a wrong-patient warning) cannot be hidden unseen.
+TEST_F(RowMacTest, RemovedWarningsAreNamed) {
+  {
+    auto v = Open();
+    ASSERT_TRUE(v->AddWarnings(doc_, {"first", "second"}).ok());
+    ASSERT_TRUE(v->AddWarnings(doc_, {"second", "third"}).ok());  // added to, never dropped
+    EXPECT_EQ(v->GetDocument(doc_)->warnings,
+              (std::vector<std::string>{"first", "second", "third"}));
+  }
+  EXPECT_EQ(testing::FilesContaining(vault_, "third"), std::vector<std::string>{});  // sealed
+  Tamper("UPDATE document_warnings SET warnings_enc = NULL");
+  EXPECT_EQ(Open()->GetDocument(doc_).status().message(),
+            Changed("the warning list of document " + doc_));
+  EXPECT_EQ(Open()->ListDocuments(case_).status().message(),
+            Changed("the warning list of document " + doc_));
+}
+
 TEST_F(RowMacTest, AMovedDocumentAndAChangedVerdictAreNamed) {
   Tamper(fmt::format("UPDATE documents SET case_id = '{}' WHERE id = '{}'", other_case_, doc_));
   EXPECT_EQ(Open()->ListDocuments(other_case_).status().message(), Changed("document " + doc_));

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "common/encoding.h"
+#include "common/text.h"
 #include "vault/internal/crypto.h"
 #include "vault/internal/vault_impl.h"
 
@@ -69,13 +70,28 @@ Result<std::string> Vault::AddDicomInstance(const std::string& doc_id,
     DOSSIER_RETURN_IF_ERROR(
         impl_->SealRows(internal::RowTable::kDicomSeries, "id = ?1", {series_id}));
   } else if (!info.mismatch.empty()) {
-    // Any instance of another patient flags its series, not just the first one filed.
-    DOSSIER_ASSIGN_OR_RETURN(
-        Stmt up, db.Prepare("UPDATE dicom_series SET mismatch = ? WHERE id = ? AND mismatch = ''"));
-    up.Bind(1, info.mismatch).Bind(2, series_id);
-    DOSSIER_RETURN_IF_ERROR(up.Run());
-    DOSSIER_RETURN_IF_ERROR(
-        impl_->SealRows(internal::RowTable::kDicomSeries, "id = ?1", {series_id}));
+    // Any instance of another patient flags its series, not just the first one filed, and
+    // every reason given is kept.
+    std::string merged;
+    {  // a row changed outside Dossier is reported, never sealed anew
+      DOSSIER_RETURN_IF_ERROR(
+          impl_->CheckRows(internal::RowTable::kDicomSeries, "id = ?1", {series_id}));
+      DOSSIER_ASSIGN_OR_RETURN(Stmt cur,
+                               db.Prepare("SELECT mismatch FROM dicom_series WHERE id = ?"));
+      cur.Bind(1, series_id);
+      DOSSIER_ASSIGN_OR_RETURN(bool row, cur.Step());
+      const std::string now = row ? cur.Text(0) : std::string();
+      merged = MergeReasons(now, info.mismatch);
+      if (merged == now) merged.clear();
+    }
+    if (!merged.empty()) {
+      DOSSIER_ASSIGN_OR_RETURN(Stmt up,
+                               db.Prepare("UPDATE dicom_series SET mismatch = ? WHERE id = ?"));
+      up.Bind(1, merged).Bind(2, series_id);
+      DOSSIER_RETURN_IF_ERROR(up.Run());
+      DOSSIER_RETURN_IF_ERROR(
+          impl_->SealRows(internal::RowTable::kDicomSeries, "id = ?1", {series_id}));
+    }
   }
   DOSSIER_ASSIGN_OR_RETURN(Bytes instance_mac, impl_->UidMac(pid, "instance", info.instance_uid));
   DOSSIER_ASSIGN_OR_RETURN(Bytes sealed,

@@ -3,6 +3,8 @@
 #include <sodium.h>
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "common/encoding.h"
@@ -125,7 +127,8 @@ constexpr const char* kDocColumns =
     "(SELECT source || char(0) || reason FROM document_categories WHERE doc_id = id), "
     "(SELECT series_id FROM dicom_instances WHERE doc_id = id), "
     "(SELECT removed_at FROM document_removals WHERE doc_id = id), "
-    "(SELECT reason_enc FROM document_removals WHERE doc_id = id) "
+    "(SELECT reason_enc FROM document_removals WHERE doc_id = id), "
+    "(SELECT warnings_enc FROM document_warnings WHERE doc_id = id) "
     "FROM documents";
 
 // A removed document whose row saying when and why was deleted.
@@ -133,6 +136,22 @@ Status RemovalRecordMissing(const std::string& doc_id) {
   return Corrupt("document " + doc_id +
                  " is marked removed but its removal record is missing from the catalog; "
                  "restore the vault from a backup");
+}
+
+// A document's sealed warnings (a JSON array of strings) as a list.
+Result<std::vector<std::string>> OpenWarnings(Vault::Impl& v, const std::string& patient_id,
+                                              const std::string& doc_id, const Bytes& sealed) {
+  std::vector<std::string> out;
+  if (sealed.empty()) return out;
+  DOSSIER_ASSIGN_OR_RETURN(std::string json,
+                           v.OpenField(patient_id, "documents.warnings", doc_id, sealed, true));
+  const auto list = nlohmann::json::parse(json, nullptr, false);
+  if (!list.is_array()) return Corrupt("the warnings of document " + doc_id + " are malformed");
+  for (const auto& w : list) {
+    if (!w.is_string()) return Corrupt("the warnings of document " + doc_id + " are malformed");
+    out.push_back(w.get<std::string>());
+  }
+  return out;
 }
 
 Result<DocumentRecord> ReadDocRow(Vault::Impl& v, const Stmt& s) {
@@ -167,6 +186,7 @@ Result<DocumentRecord> ReadDocRow(Vault::Impl& v, const Stmt& s) {
     DOSSIER_ASSIGN_OR_RETURN(d.removal_reason, v.OpenField(d.patient_id, "document_removals.reason",
                                                            d.id, s.Blob(17), true));
   }
+  DOSSIER_ASSIGN_OR_RETURN(d.warnings, OpenWarnings(v, d.patient_id, d.id, s.Blob(18)));
   return d;
 }
 
@@ -189,7 +209,7 @@ Result<std::vector<DocumentRecord>> Vault::ListDocuments(const std::string& case
   DOSSIER_RETURN_IF_ERROR(
       impl_->CheckRows(internal::RowTable::kDocuments, "case_id = ?1", {case_id}));
   for (internal::RowTable t :
-       {internal::RowTable::kDocumentCategories, internal::RowTable::kDocumentRemovals,
+       {internal::RowTable::kDocumentCategories, internal::RowTable::kDocumentRemovals, internal::RowTable::kDocumentWarnings,
         internal::RowTable::kDicomInstances}) {
     DOSSIER_RETURN_IF_ERROR(
         impl_->CheckRows(t, "doc_id IN (SELECT id FROM documents WHERE case_id = ?1)", {case_id}));
@@ -206,7 +226,7 @@ Result<std::vector<DocumentRecord>> Vault::ListDocuments(const std::string& case
 Result<DocumentRecord> Vault::GetDocument(const std::string& doc_id) {
   DOSSIER_RETURN_IF_ERROR(impl_->CheckRows(internal::RowTable::kDocuments, "id = ?1", {doc_id}));
   for (internal::RowTable t :
-       {internal::RowTable::kDocumentCategories, internal::RowTable::kDocumentRemovals,
+       {internal::RowTable::kDocumentCategories, internal::RowTable::kDocumentRemovals, internal::RowTable::kDocumentWarnings,
         internal::RowTable::kDicomInstances}) {
     DOSSIER_RETURN_IF_ERROR(impl_->CheckRows(t, "doc_id = ?1", {doc_id}));
   }
@@ -248,6 +268,29 @@ Status Vault::SetCategory(const std::string& doc_id, const std::string& category
   DOSSIER_ASSIGN_OR_RETURN(auto tx, Impl::Tx::Begin(*impl_));
   DOSSIER_RETURN_IF_ERROR(WriteCategory(*impl_, doc_id, *c, "manager", "set by a manager"));
   DOSSIER_RETURN_IF_ERROR(impl_->Audit("document.categorize", {doc_id}, d.patient_id));
+  return tx.Commit();
+}
+
+Status Vault::AddWarnings(const std::string& doc_id, const std::vector<std::string>& warnings) {
+  DOSSIER_ASSIGN_OR_RETURN(DocumentRecord d, GetDocument(doc_id));
+  if (d.status != "stored") return Rejected("document " + doc_id + " was erased");
+  std::vector<std::string> all = d.warnings;
+  for (const std::string& w : warnings) {
+    if (!w.empty() && std::find(all.begin(), all.end(), w) == all.end()) all.push_back(w);
+  }
+  if (all == d.warnings) return Status::Ok();
+  DOSSIER_ASSIGN_OR_RETURN(Bytes sealed, impl_->SealField(d.patient_id, "documents.warnings",
+                                                          doc_id, nlohmann::json(all).dump()));
+  DOSSIER_ASSIGN_OR_RETURN(auto tx, Impl::Tx::Begin(*impl_));
+  DOSSIER_ASSIGN_OR_RETURN(Stmt up,
+                           impl_->db_.Prepare("INSERT INTO document_warnings(doc_id, warnings_enc) "
+                                              "VALUES (?1, ?2) ON CONFLICT(doc_id) DO UPDATE SET "
+                                              "warnings_enc = excluded.warnings_enc"));
+  up.Bind(1, doc_id).BindBlob(2, sealed);
+  DOSSIER_RETURN_IF_ERROR(up.Run());
+  DOSSIER_RETURN_IF_ERROR(
+      impl_->SealRows(internal::RowTable::kDocumentWarnings, "doc_id = ?1", {doc_id}));
+  DOSSIER_RETURN_IF_ERROR(impl_->Audit("document.warn", {doc_id, d.case_id}, d.patient_id));
   return tx.Commit();
 }
 

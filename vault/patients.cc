@@ -255,6 +255,8 @@ Status Vault::ErasePatient(const std::string& patient_id) {
           "(SELECT id FROM documents WHERE patient_id = ?1)",
           "UPDATE document_removals SET reason_enc = NULL WHERE doc_id IN "
           "(SELECT id FROM documents WHERE patient_id = ?1)",
+          "UPDATE document_warnings SET warnings_enc = NULL WHERE doc_id IN "
+          "(SELECT id FROM documents WHERE patient_id = ?1)",
           "UPDATE dicom_studies SET uid_mac = NULL, summary_enc = NULL WHERE case_id IN "
           "(SELECT id FROM cases WHERE patient_id = ?1)",
           "UPDATE dicom_series SET uid_mac = NULL, summary_enc = NULL, preview_enc = NULL "

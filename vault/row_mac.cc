@@ -39,6 +39,7 @@ const Covered& Describe(RowTable t) {
       {"requests", "request", "id",
        "export_id, case_id, patient_id, clinic_id, consent_id, purpose, urgent, inventory_only, "
        "documents, parts, actor, created_at, due, answered_at"},
+      {"document_warnings", "the warning list of document", "doc_id", "warnings_enc IS NULL"},
   };
   return kTables[static_cast<int>(t)];
 }

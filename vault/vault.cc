@@ -257,6 +257,8 @@ Status Vault::Impl::SealPatientRows(const std::string& patient_id) {
   DOSSIER_RETURN_IF_ERROR(SealRows(RowTable::kDocuments, "patient_id = ?1", id));
   DOSSIER_RETURN_IF_ERROR(SealRows(RowTable::kPages, std::string("doc_id IN ") + kDocs, id));
   DOSSIER_RETURN_IF_ERROR(
+      SealRows(RowTable::kDocumentWarnings, std::string("doc_id IN ") + kDocs, id));
+  DOSSIER_RETURN_IF_ERROR(
       SealRows(RowTable::kDicomStudies, std::string("case_id IN ") + kCases, id));
   DOSSIER_RETURN_IF_ERROR(
       SealRows(RowTable::kDicomSeries, std::string("case_id IN ") + kCases, id));

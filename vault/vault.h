@@ -169,6 +169,8 @@ struct DocumentRecord {
   // be personal: show it to the operator only, never in an error or a log).
   std::string removed_at;
   std::string removal_reason;
+  // What its upload said about it (AddWarnings), decrypted; empty when erased.
+  std::vector<std::string> warnings;
 };
 
 // The refusal to read a removed document: kRejected "doc_… was removed on DATE (reason shown
@@ -236,7 +238,8 @@ struct DicomInstanceInfo {
   int instance_number = 0;
   std::string summary;
   // Why the series may be another patient's ("" when nothing says so); our own words only,
-  // never a name, since it is stored in the clear.
+  // never a name, since it is stored in the clear. Reasons are joined by " and "; the
+  // series keeps every reason any of its instances gave (MergeReasons, common/text.h).
   std::string mismatch;
 };
 
@@ -510,6 +513,11 @@ class Vault {
   // an earlier analysis). Audited as `document.analyse`.
   Status SetAnalysis(const std::string& doc_id, const std::string& verdict, int page_count,
                      const std::vector<PageRecord>& pages);
+  // Keeps what an upload said about a stored document (the OCR check's advice, the
+  // wrong-patient surname check, a text file named as another type …) so that `docs` shows
+  // it later: sealed with the patient's field key, as personal as the document's name. Adds
+  // to the warnings it has, each kept once. Audited as `document.warn`.
+  Status AddWarnings(const std::string& doc_id, const std::vector<std::string>& warnings);
   // A document's analysed pages, in order; the text only when `with_text` (decrypted in
   // memory, audited as `document.read-text` before anything is decrypted: if the event
   // cannot be recorded, nothing is returned).

@@ -2,7 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <set>
+
+#include "common/text.h"
 
 namespace dossier::ingest::internal {
 
@@ -12,7 +15,7 @@ Status DicomCollection::Note(Item& item, std::optional<dicom::InstanceSummary> s
   if (item.kind != "dicom" && item.kind != "dicomdir") summary.reset();
   if (!summary) {
     if (item.kind == "dicom" && item.status == ItemStatus::kStored) {
-      item.advice = "not summarised (larger than the worker holds in memory): stored unchanged";
+      AddAdvice(item, "not summarised (larger than the worker holds in memory): stored unchanged");
     }
     return Status::Ok();
   }
@@ -45,12 +48,19 @@ Status DicomCollection::Note(Item& item, std::optional<dicom::InstanceSummary> s
                                                         : summary->series_description;
     r.date = summary->study_date;
     r.object_kind = summary->object_kind;
-    r.mismatch = info.mismatch;
     report_.series.push_back(std::move(r));
   }
   SeriesReport& series = report_.series[it->second];
   series.instances += 1;
-  if (series.mismatch.empty()) series.mismatch = info.mismatch;
+  series.mismatch = MergeReasons(series.mismatch, info.mismatch);
+  if (!info.mismatch.empty()) {
+    std::vector<std::string>& seen = on_disc_[item.series];
+    std::string who = dicom::PatientOnDisc(*summary);
+    if (std::find(seen.begin(), seen.end(), who) == seen.end()) {
+      seen.push_back(std::move(who));
+      series.mismatch_facts = dicom::MismatchFacts(seen, patient->name, patient->birth_date);
+    }
+  }
   tallies_[item.series].Add(*summary);
   return Status::Ok();
 }
@@ -88,8 +98,10 @@ void DicomCollection::CrossCheck(size_t from) {
       const std::string key = dicom::FileIdKey(item.path);
       if (key.rfind(base, 0) != 0 || listed.count(key) != 0) continue;
       constexpr const char* kUnlisted = "not listed in the disc's DICOMDIR: read all the same";
-      if (item.advice.find(kUnlisted) != std::string::npos) continue;
-      item.advice += std::string(item.advice.empty() ? "" : "; ") + kUnlisted;
+      if (std::find(item.advice.begin(), item.advice.end(), kUnlisted) != item.advice.end()) {
+        continue;
+      }
+      AddAdvice(item, kUnlisted);
       if (!item.series.empty()) tallies_[item.series].AddProblem(kUnlisted);
     }
   }

@@ -80,6 +80,8 @@ class DicomCollection {
   IngestReport& report_;
   std::map<std::string, size_t> series_index_;  // series id → index into report_.series
   std::map<std::string, dicom::SeriesTally> tallies_;
+  // series id → the patients its mismatching instances name (dicom::PatientOnDisc), each once
+  std::map<std::string, std::vector<std::string>> on_disc_;
   std::vector<DicomdirListing> dicomdirs_;
 };
 

@@ -73,6 +73,7 @@ Result<Item> EntryStore::End(const Status& outcome, const vault::ContentDigest* 
   item_.status = stored.duplicate ? ItemStatus::kDuplicate : ItemStatus::kStored;
   if (!stored.duplicate && ocr_bytes_) ocr_doc_ = stored.doc_id;
   if (stored.duplicate) item_.reason = "same content as " + stored.doc_id + ", stored once";
+  if (!stored.duplicate) AddAdvice(item_, NameKindNote(item_.path, item_.kind));
   return item_;
 }
 
@@ -125,8 +126,8 @@ Status EntryStore::Decide(bool more) {
                                             std::string(ToString(DicomCategory().category)),
                                             digested_, DicomCategory().reason}
                        : vault::NewDocument{case_id_, item_.path, s.kind, "other", digested_, ""}));
-  if (options_.ocr &&
-      (s.kind == "pdf" || s.kind == "jpeg" || s.kind == "png" || s.kind == "tiff")) {
+  if (options_.ocr && (s.kind == "pdf" || s.kind == "jpeg" || s.kind == "png" || s.kind == "tiff" ||
+                       s.kind == "text")) {
     ocr_bytes_.emplace();
     KeepForOcr(head_);
   }
@@ -138,7 +139,9 @@ Status EntryStore::Decide(bool more) {
 
 void EntryStore::KeepForOcr(std::span<const uint8_t> data) {
   if (!ocr_bytes_) return;
-  if (ocr_bytes_->size() + data.size() > options_.ocr_max_document_bytes) {
+  const uint64_t limit =
+      item_.kind == "text" ? options_.text_max_bytes : options_.ocr_max_document_bytes;
+  if (ocr_bytes_->size() + data.size() > limit) {
     ocr_bytes_.reset();  // too large to check: stored all the same
     return;
   }

@@ -22,6 +22,14 @@ Item Line(std::string path, std::string kind, uint64_t size, ItemStatus status,
   return r;
 }
 
+void AddAdvice(Item& item, std::string advice) {
+  if (advice.empty()) return;
+  for (const std::string& a : item.advice) {
+    if (a == advice) return;
+  }
+  item.advice.push_back(std::move(advice));
+}
+
 size_t ItemLog::Add(Item item, uint64_t batch) {
   const size_t index = items_.size();
   if (InVault(item.status)) batch_of_.emplace_back(index, batch);
@@ -56,7 +64,7 @@ void ItemLog::WriteTo(IngestReport& report) {
     r.doc_id = std::move(i.doc_id);
     if (i.verdict) r.verdict = ocr::VerdictName(*i.verdict);
     r.pages = i.pages;
-    r.advice = std::move(i.advice);
+    for (const std::string& a : i.advice) r.advice += (r.advice.empty() ? "" : "; ") + a;
     r.series = std::move(i.series);
     report.items.push_back(std::move(r));
   }

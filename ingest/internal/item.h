@@ -46,9 +46,14 @@ struct Item {
   std::string doc_id;
   std::optional<ocr::Verdict> verdict;  // the OCR check's, when it ran
   int pages = 0;
-  std::string advice;
+  // What the patient or manager should know, each said once, in the order found (joined
+  // with "; " in the report); a stored document keeps them (Vault::AddWarnings).
+  std::vector<std::string> advice;
   std::string series;
 };
+
+// Adds `advice` to the item's, unless it is empty or said already.
+void AddAdvice(Item& item, std::string advice);
 
 // A report line without an OCR check (yet).
 Item Line(std::string path, std::string kind, uint64_t size, ItemStatus status, std::string reason);

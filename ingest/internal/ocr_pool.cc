@@ -108,7 +108,8 @@ std::optional<vault::PageRecord> ParsePage(const std::string& payload, int want)
     ocr::Verdict v;
     if (p.number != want || !ocr::ParseVerdict(p.verdict, &v) || !(p.confidence >= 0) ||
         p.confidence > 1 || p.rotation % 90 != 0 || p.rotation < 0 || p.rotation > 270 ||
-        (p.source != "ocr" && p.source != "text layer") || !IsValidUtf8(p.text)) {
+        (p.source != "ocr" && p.source != "text layer" && p.source != "text file") ||
+        !IsValidUtf8(p.text)) {
       return std::nullopt;
     }
     nlohmann::json evidence = nlohmann::json::object();
@@ -134,7 +135,7 @@ Status RunOcr(std::vector<OcrJob>& jobs, const WorkerOptions& options, int worke
   std::deque<Task> tasks;
   int pages_known = 0, pages_done = 0;
   for (size_t j = 0; j < jobs.size(); ++j) {
-    if (jobs[j].kind == "pdf" || jobs[j].kind == "tiff") {
+    if (jobs[j].kind == "pdf" || jobs[j].kind == "tiff" || jobs[j].kind == "text") {
       tasks.push_back({j, 0});
     } else {
       state[j].page_count = 1;

@@ -16,7 +16,7 @@ namespace dossier::ingest::internal {
 
 struct OcrJob {
   std::string doc_id;
-  std::string kind;  // pdf | tiff | jpeg | png
+  std::string kind;  // pdf | tiff | jpeg | png | text
   File bytes;        // the document, in a sealed memfd (memory, never disk)
   size_t item = 0;   // its line in the ingest report
 };

@@ -12,14 +12,14 @@ namespace dossier::ingest::internal {
 void OcrQueue::Queue(size_t line, std::vector<uint8_t> bytes) {
   Item& item = log_[line];
   if (pending_ + bytes.size() > options_.ocr_pending_bytes) {
-    item.advice =
-        "not checked: this upload holds too many documents to check at once — "
-        "send them in smaller parts";
+    AddAdvice(item,
+              "not checked: this upload holds too many documents to check at once — "
+              "send them in smaller parts");
     return;
   }
   auto memfd = SealedMemoryFile(bytes);
   if (!memfd.ok()) {
-    item.advice = "not checked: " + memfd.status().message();
+    AddAdvice(item, "not checked: " + memfd.status().message());
     return;
   }
   pending_ += bytes.size();
@@ -44,7 +44,7 @@ Status OcrQueue::Record(OcrResult&& r) {
   const OcrJob& job = jobs_[r.job];
   Item& item = log_[job.item];
   if (!r.error.empty()) {
-    item.advice = "not checked: " + r.error;
+    AddAdvice(item, "not checked: " + r.error);
     return Status::Ok();
   }
   DOSSIER_RETURN_IF_ERROR(
@@ -58,12 +58,15 @@ Status OcrQueue::Record(OcrResult&& r) {
   }
   item.verdict = r.verdict;
   item.pages = r.page_count;
-  item.advice = r.advice;
+  AddAdvice(item, r.advice);
   DOSSIER_ASSIGN_OR_RETURN(bool theirs, LooksLikeThePatients(r));
   if (!theirs) {
-    item.advice += std::string(item.advice.empty() ? "" : "; ") +
-                   "it does not mention the patient's surname in any spelling — check that "
-                   "this document is theirs";
+    // The facts to decide by, for the operator's eyes only: kept sealed with the document.
+    DOSSIER_ASSIGN_OR_RETURN(const vault::PatientInfo* patient, patient_.Get());
+    AddAdvice(item,
+              "it does not mention the patient's surname in any spelling — check that "
+              "this document is theirs (the case's patient: " +
+                  PersonFacts(patient->name, patient->birth_date) + ")");
   }
   return Status::Ok();
 }

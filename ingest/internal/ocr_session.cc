@@ -6,10 +6,13 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
+#include "ingest/internal/plain_text.h"
+
 namespace dossier::ingest::internal {
 
 Result<std::string> OcrSession::Count(File file, const std::string& kind) {
   DOSSIER_RETURN_IF_ERROR(Load(std::move(file)));
+  if (kind == "text") return std::to_string(TextPagesOfDocument().size());
   if (kind == "pdf" || kind == "tiff") {
     DOSSIER_ASSIGN_OR_RETURN(ocr::Analyzer * a, GetAnalyzer());
     DOSSIER_ASSIGN_OR_RETURN(int n, a->CountPages(bytes_, kind == "pdf"));
@@ -28,6 +31,7 @@ Result<std::string> OcrSession::Page(File file, const std::string& kind, int pag
     if (fault == "abort" + target) std::abort();
   }
   DOSSIER_RETURN_IF_ERROR(Load(std::move(file)));
+  if (kind == "text") return TextPage(page);
   DOSSIER_ASSIGN_OR_RETURN(ocr::Analyzer * a, GetAnalyzer());
   Result<ocr::DocumentAnalysis> d =
       kind == "pdf" ? a->AnalyzePdf(bytes_, page, 1) : a->AnalyzeImage(bytes_, page);
@@ -57,6 +61,37 @@ Result<std::string> OcrSession::Page(File file, const std::string& kind, int pag
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+const std::vector<std::string>& OcrSession::TextPagesOfDocument() {
+  if (!text_pages_) text_pages_ = TextPages(DecodePlainText(bytes_));
+  return *text_pages_;
+}
+
+// A page of a plain-text document: its text as written, "printed" (typed text reads
+// perfectly) unless it holds nothing but white space.
+Result<std::string> OcrSession::TextPage(int page) {
+  const auto& pages = TextPagesOfDocument();
+  if (page < 1 || static_cast<size_t>(page) > pages.size()) {
+    return Rejected("the page could not be read");
+  }
+  const std::string& text = pages[static_cast<size_t>(page) - 1];
+  int words = 0;
+  bool in_word = false;
+  for (const char c : text) {
+    const bool space = c == ' ' || c == '\t' || c == '\n' || c == '\f';
+    if (!space && !in_word) ++words;
+    in_word = !space;
+  }
+  nlohmann::json j = {
+      {"number", page},
+      {"verdict", ocr::VerdictName(words > 0 ? ocr::Verdict::kPrinted : ocr::Verdict::kBlank)},
+      {"confidence", 1.0},
+      {"rotation", 0},
+      {"source", "text file"},
+      {"text", text},
+      {"evidence", {{"words", words}}}};
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 Status OcrSession::Load(File file) {
   struct stat st {};
   if (::fstat(file.fd(), &st) != 0) return IoError("cannot read the document");
@@ -71,6 +106,7 @@ Status OcrSession::Load(File file) {
     got += static_cast<size_t>(n);
   }
   loaded_ = true;
+  text_pages_.reset();
   dev_ = st.st_dev;
   ino_ = st.st_ino;
   return Status::Ok();

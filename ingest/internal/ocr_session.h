@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,7 +20,8 @@ namespace dossier::ingest::internal {
 
 class OcrSession {
  public:
-  // "<count>" pages of a document of `kind` (pdf | tiff | jpeg | png), or a refusal.
+  // "<count>" pages of a document of `kind` (pdf | tiff | jpeg | png | text), or a refusal.
+  // A plain-text document's pages are its text cut at line breaks (plain_text.h).
   Result<std::string> Count(File file, const std::string& kind);
   // One page's analysis as JSON (doc/FORMAT.md, "Unpack worker protocol").
   Result<std::string> Page(File file, const std::string& kind, int page);
@@ -27,7 +29,10 @@ class OcrSession {
  private:
   Status Load(File file);
   Result<ocr::Analyzer*> GetAnalyzer();
+  const std::vector<std::string>& TextPagesOfDocument();
+  Result<std::string> TextPage(int page);
   std::vector<uint8_t> bytes_;
+  std::optional<std::vector<std::string>> text_pages_;  // of bytes_, once decoded
   bool loaded_ = false;
   dev_t dev_ = 0;
   ino_t ino_ = 0;

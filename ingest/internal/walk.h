@@ -26,9 +26,12 @@ struct PlannedItem {
   std::string refuse;      // non-empty: refused before reading (not a regular file, ...)
 };
 
-// Appends the files of every path to `out`, folders walked in sorted order. kNotFound when
-// a path does not exist, kLimitExceeded past IngestOptions::max_files, kIoError when a
-// folder cannot be listed. Anything that is not a regular file is planned as refused.
+// Appends the files of every path to `out`, folders walked in sorted order. Every path is
+// checked first: when any is missing, unreadable, a link or neither a file nor a folder,
+// nothing is planned and the error names each bad path and says nothing was stored
+// (kNotFound when all of them are missing, else kRejected). kLimitExceeded past
+// IngestOptions::max_files, kIoError when a folder cannot be listed. Anything found in a
+// folder that is not a regular file is planned as refused.
 Status PlanPaths(const std::vector<std::filesystem::path>& paths, const IngestOptions& options,
                  std::vector<PlannedItem>& out);
 

@@ -35,6 +35,7 @@ enum class RowTable {
   kSettings,
   kDocumentRemovals,
   kRequests,
+  kDocumentWarnings,
 };
 inline constexpr RowTable kAllRowTables[] = {
     RowTable::kPatients,       RowTable::kCases,
@@ -43,7 +44,7 @@ inline constexpr RowTable kAllRowTables[] = {
     RowTable::kDicomInstances, RowTable::kDocumentCategories,
     RowTable::kClinics,        RowTable::kConsents,
     RowTable::kSettings,       RowTable::kDocumentRemovals,
-    RowTable::kRequests,
+    RowTable::kRequests,       RowTable::kDocumentWarnings,
 };
 
 // (Re)computes the MAC of every row of `table` matching `where` (SQL over the table's
