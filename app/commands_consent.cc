@@ -103,6 +103,7 @@ struct ConsentArgs {
 };
 
 Status AddConsent(const Context& ctx, const ConsentArgs& a) {
+  DOSSIER_RETURN_IF_ERROR(ExpectId(a.patient, IdKind::kPatient, "--patient"));
   vault::NewConsent c;
   c.patient_id = a.patient;
   DOSSIER_ASSIGN_OR_RETURN(
@@ -124,9 +125,13 @@ Status AddConsent(const Context& ctx, const ConsentArgs& a) {
     DOSSIER_ASSIGN_OR_RETURN(c.scan_kind, ScanKind(c.scan));
   }
   DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
-  DOSSIER_ASSIGN_OR_RETURN(vault::ClinicRecord clinic, v->FindClinic(a.recipient));
-  c.clinic_id = clinic.id;
-  DOSSIER_ASSIGN_OR_RETURN(std::string id, v->AddConsent(c));
+  std::string id;
+  DOSSIER_RETURN_IF_ERROR(Audited(*v, "consent.add", {a.patient}, [&]() -> Status {
+    DOSSIER_ASSIGN_OR_RETURN(vault::ClinicRecord clinic, v->FindClinic(a.recipient));
+    c.clinic_id = clinic.id;
+    DOSSIER_ASSIGN_OR_RETURN(id, v->AddConsent(c));
+    return Status::Ok();
+  }));
   return PrintCreated(ctx, id);
 }
 
@@ -290,13 +295,16 @@ void AddConsentCommands(CLI::App& app, Context& ctx) {
   edit->callback([&ctx, clinic_id, edit_info] {
     ctx.action = [&ctx, clinic_id, edit_info]() -> Status {
       DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
-      DOSSIER_ASSIGN_OR_RETURN(vault::ClinicRecord c, v->FindClinic(*clinic_id));
-      vault::ClinicInfo next = c.info;
-      if (!edit_info->name.empty()) next.name = edit_info->name;
-      if (!edit_info->country.empty()) next.country = edit_info->country;
-      if (!edit_info->email.empty()) next.email = edit_info->email;
-      if (!edit_info->note.empty()) next.note = edit_info->note;
-      DOSSIER_RETURN_IF_ERROR(v->EditClinic(c.id, next));
+      vault::ClinicRecord c;
+      DOSSIER_RETURN_IF_ERROR(Audited(*v, "clinic.edit", {*clinic_id}, [&]() -> Status {
+        DOSSIER_ASSIGN_OR_RETURN(c, v->FindClinic(*clinic_id));
+        vault::ClinicInfo next = c.info;
+        if (!edit_info->name.empty()) next.name = edit_info->name;
+        if (!edit_info->country.empty()) next.country = edit_info->country;
+        if (!edit_info->email.empty()) next.email = edit_info->email;
+        if (!edit_info->note.empty()) next.note = edit_info->note;
+        return v->EditClinic(c.id, next);
+      }));
       std::printf("%s\n", c.id.c_str());
       return Status::Ok();
     };
@@ -369,8 +377,11 @@ void AddConsentCommands(CLI::App& app, Context& ctx) {
                      "the day the withdrawal reached you (YYYY-MM-DD; default today)");
   revoke->callback([&ctx, consent_id, reason, received] {
     ctx.action = [&ctx, consent_id, reason, received]() -> Status {
+      DOSSIER_RETURN_IF_ERROR(ExpectId(*consent_id, IdKind::kConsent));
       DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
-      DOSSIER_RETURN_IF_ERROR(v->RevokeConsent(*consent_id, *reason, *received));
+      DOSSIER_RETURN_IF_ERROR(Audited(*v, "consent.revoke", {*consent_id}, [&] {
+        return v->RevokeConsent(*consent_id, *reason, *received);
+      }));
       DOSSIER_ASSIGN_OR_RETURN(vault::ConsentRecord c, v->GetConsent(*consent_id));
       std::printf("%s revoked; new exports under it are refused; destruction due by %s\n",
                   c.id.c_str(), c.destruction_due.c_str());

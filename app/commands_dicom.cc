@@ -52,23 +52,10 @@ std::string InstanceFileId(size_t n) {
   return n <= 9999 ? fmt::format("IM{:04d}", n) : fmt::format("I{:07d}", n);
 }
 
-Status Export(const Context& ctx, const ExportArgs& a) {
+// `dicom export` on the unlocked vault.
+Status ExportFrom(const Context& ctx, vault::Vault* v, const ExportArgs& a) {
   const fs::path out = a.out;
   std::error_code ec;
-  // The pseudonym goes into files of any character set: plain ASCII, as PN allows it.
-  for (const char c : a.pseudonym) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) &&
-        std::string_view("^ -_.").find(c) == std::string_view::npos) {
-      return InvalidArgument(
-          "--pseudonym may hold Latin letters, digits, spaces and ^ - _ . only (e.g. "
-          "PATIENT^7K2Q)");
-    }
-  }
-  if (a.pseudonym.size() > 64) return InvalidArgument("--pseudonym is longer than 64 characters");
-  if (fs::exists(out, ec) && !(fs::is_directory(out, ec) && fs::is_empty(out, ec))) {
-    return Rejected(a.out + " already exists and is not empty: choose a new folder");
-  }
-  DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
   DOSSIER_ASSIGN_OR_RETURN(auto all, v->ListDicomSeries(a.case_id));
   std::vector<const vault::DicomSeriesRecord*> chosen;
   for (const auto& s : all) {
@@ -98,12 +85,15 @@ Status Export(const Context& ctx, const ExportArgs& a) {
     return Rejected(partial.string() +
                     " already exists (an interrupted export?): remove it or choose another folder");
   }
+  const std::string patient_name = a.pseudonym.empty() ? "CASE^" + a.case_id : a.pseudonym;
+  const std::string patient_id = a.pseudonym.empty() ? a.case_id : a.pseudonym;
+  vault::Vault::DicomExportRequest record{a.case_id, {}, patient_name, a.allow_mismatch};
+  for (const auto* series : chosen) record.series.push_back(series->id);
+  DOSSIER_RETURN_IF_ERROR(v->RecordDicomExport(record));  // on record before any is decrypted
   PartialFolder folder(partial);
   fs::create_directories(partial, ec);
   if (ec) return IoError("cannot create " + partial.string() + ": " + ec.message());
 
-  const std::string patient_name = a.pseudonym.empty() ? "CASE^" + a.case_id : a.pseudonym;
-  const std::string patient_id = a.pseudonym.empty() ? a.case_id : a.pseudonym;
   DOSSIER_ASSIGN_OR_RETURN(SecureBuffer uid_key, v->ExportUidKey(a.case_id));
   // The instances are parsed, de-identified and written by a confined worker; this process,
   // which holds the keys, only decrypts them into sealed memfds.
@@ -129,7 +119,7 @@ Status Export(const Context& ctx, const ExportArgs& a) {
       const std::string dir = fmt::format("DICOM/S{:03d}", si + 1);
       for (size_t k = 0; k < s->doc_ids.size(); ++k) {
         MemorySink plain;
-        DOSSIER_RETURN_IF_ERROR(v->ReadDocument(s->doc_ids[k], plain));
+        DOSSIER_RETURN_IF_ERROR(v->ReadExportedInstance(s->doc_ids[k], plain));
         DOSSIER_ASSIGN_OR_RETURN(File memfd, SealedMemoryFile(plain.data));
         const std::string id = dir + "/" + InstanceFileId(k + 1);
         auto w = worker.Write(id, memfd, patient_name, patient_id, a.jpeg_ls);
@@ -193,12 +183,35 @@ Status Export(const Context& ctx, const ExportArgs& a) {
   return Status::Ok();
 }
 
-Status Preview(const Context& ctx, const std::string& series, const std::string& out, bool force) {
+Status Export(const Context& ctx, const ExportArgs& a) {
+  DOSSIER_RETURN_IF_ERROR(ExpectId(a.case_id, IdKind::kCase, "--case"));
+  for (const auto& series : a.series) {
+    DOSSIER_RETURN_IF_ERROR(ExpectId(series, IdKind::kSeries, "--series"));
+  }
+  const fs::path out = a.out;
   std::error_code ec;
-  if (!force && fs::exists(out, ec)) {
-    return Rejected(out + " already exists: choose another name or add --force");
+  // The pseudonym goes into files of any character set: plain ASCII, as PN allows it.
+  for (const char c : a.pseudonym) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) &&
+        std::string_view("^ -_.").find(c) == std::string_view::npos) {
+      return InvalidArgument(
+          "--pseudonym may hold Latin letters, digits, spaces and ^ - _ . only (e.g. "
+          "PATIENT^7K2Q)");
+    }
+  }
+  if (a.pseudonym.size() > 64) return InvalidArgument("--pseudonym is longer than 64 characters");
+  if (fs::exists(out, ec) && !(fs::is_directory(out, ec) && fs::is_empty(out, ec))) {
+    return Rejected(a.out + " already exists and is not empty: choose a new folder");
   }
   DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
+  std::vector<std::string> objects = a.series;
+  objects.push_back(a.case_id);
+  return Audited(*v, "dicom.export", objects, [&] { return ExportFrom(ctx, v.get(), a); });
+}
+
+// `dicom preview` on the unlocked vault.
+Status WritePreview(vault::Vault* v, const std::string& series, const std::string& out,
+                    bool force) {
   DOSSIER_ASSIGN_OR_RETURN(std::vector<uint8_t> png, v->GetSeriesPreview(series));
   DOSSIER_ASSIGN_OR_RETURN(
       DurableFileSink file,
@@ -214,6 +227,17 @@ Status Preview(const Context& ctx, const std::string& series, const std::string&
   std::fprintf(stderr, "wrote the preview of %s to %s (not encrypted: delete it when done)\n",
                series.c_str(), out.c_str());
   return Status::Ok();
+}
+
+Status Preview(const Context& ctx, const std::string& series, const std::string& out, bool force) {
+  DOSSIER_RETURN_IF_ERROR(ExpectId(series, IdKind::kSeries));
+  std::error_code ec;
+  if (!force && fs::exists(out, ec)) {
+    return Rejected(out + " already exists: choose another name or add --force");
+  }
+  DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
+  return Audited(*v, "dicom.preview", {series},
+                 [&] { return WritePreview(v.get(), series, out, force); });
 }
 
 }  // namespace

@@ -48,6 +48,7 @@ std::string SeriesLine(const std::string& modality, int instances, const std::st
 
 Status Ingest(const Context& ctx, const std::string& case_id,
               const std::vector<std::string>& paths) {
+  DOSSIER_RETURN_IF_ERROR(ExpectId(case_id, IdKind::kCase, "--case"));
   DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
   ingest::IngestReport report;
   Status st;
@@ -184,9 +185,8 @@ Result<std::vector<SeriesView>> ViewSeries(
   return out;
 }
 
-Status Docs(const Context& ctx, const std::string& case_id) {
-  if (case_id.empty()) return InvalidArgument("give --case ID (see `dossier case list`)");
-  DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
+// `docs` on the unlocked vault.
+Status ShowDocs(const Context& ctx, vault::Vault* v, const std::string& case_id) {
   DOSSIER_ASSIGN_OR_RETURN(auto docs, v->ListDocuments(case_id));
   DOSSIER_ASSIGN_OR_RETURN(auto dicom_series, v->ListDicomSeries(case_id));
   std::map<std::string, const vault::DocumentRecord*> by_id;
@@ -298,19 +298,24 @@ Status Docs(const Context& ctx, const std::string& case_id) {
   return Status::Ok();
 }
 
-Status SetCategory(const Context& ctx, const std::string& doc, const std::string& category) {
+Status Docs(const Context& ctx, const std::string& case_id) {
+  if (case_id.empty()) return InvalidArgument("give --case ID (see `dossier case list`)");
+  DOSSIER_RETURN_IF_ERROR(ExpectId(case_id, IdKind::kCase, "--case"));
   DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
-  DOSSIER_RETURN_IF_ERROR(v->SetCategory(doc, category));
+  return Audited(*v, "document.list", {case_id}, [&] { return ShowDocs(ctx, v.get(), case_id); });
+}
+
+Status SetCategory(const Context& ctx, const std::string& doc, const std::string& category) {
+  DOSSIER_RETURN_IF_ERROR(ExpectId(doc, IdKind::kDocument));
+  DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
+  DOSSIER_RETURN_IF_ERROR(Audited(*v, "document.categorize", {doc},
+                                  [&] { return v->SetCategory(doc, category); }));
   std::printf("%s: category %s\n", doc.c_str(), category.c_str());
   return Status::Ok();
 }
 
-Status Get(const Context& ctx, const std::string& doc, const std::string& out, bool force) {
-  std::error_code ec;
-  if (!force && std::filesystem::exists(out, ec)) {
-    return Rejected(out + " already exists: choose another name or add --force");
-  }
-  DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
+// `get` on the unlocked vault.
+Status GetInto(vault::Vault* v, const std::string& doc, const std::string& out, bool force) {
   // The plaintext goes to an unnamed file in OUT's folder, linked in only when every chunk
   // authenticated: a damaged object, an error or a kill never leaves a half-written file.
   DOSSIER_ASSIGN_OR_RETURN(
@@ -320,7 +325,9 @@ Status Get(const Context& ctx, const std::string& doc, const std::string& out, b
   DOSSIER_ASSIGN_OR_RETURN(vault::DocumentRecord record, v->GetDocument(doc));
   {
     ProgressSink sink(file, record.size, "decrypting");
-    DOSSIER_RETURN_IF_ERROR(v->ReadDocument(doc, sink));
+    std::error_code ec;
+    const std::filesystem::path where = std::filesystem::absolute(out, ec);
+    DOSSIER_RETURN_IF_ERROR(v->ExportDocumentToFile(doc, ec ? out : where.string(), sink));
   }
   if (Status st = file.Commit(); !st.ok()) {
     if (st.code() == StatusCode::kRejected) {  // made by someone else meanwhile: not replaced
@@ -333,14 +340,30 @@ Status Get(const Context& ctx, const std::string& doc, const std::string& out, b
   return Status::Ok();
 }
 
+Status Get(const Context& ctx, const std::string& doc, const std::string& out, bool force) {
+  DOSSIER_RETURN_IF_ERROR(ExpectId(doc, IdKind::kDocument));
+  std::error_code ec;
+  if (!force && std::filesystem::exists(out, ec)) {
+    return Rejected(out + " already exists: choose another name or add --force");
+  }
+  DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
+  return Audited(*v, "document.export_file", {doc},
+                 [&] { return GetInto(v.get(), doc, out, force); });
+}
+
 }  // namespace
 
 Status Search(const Context& ctx, const std::string& case_id,
               const std::vector<std::string>& words) {
   std::string query;
   for (const auto& w : words) query += (query.empty() ? "" : " ") + w;
+  DOSSIER_RETURN_IF_ERROR(ExpectId(case_id, IdKind::kCase, "--case"));
   DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
-  DOSSIER_ASSIGN_OR_RETURN(auto hits, v->Search(case_id, query));
+  std::vector<vault::SearchHit> hits;
+  DOSSIER_RETURN_IF_ERROR(Audited(*v, "document.search", {case_id}, [&]() -> Status {
+    DOSSIER_ASSIGN_OR_RETURN(hits, v->Search(case_id, query));
+    return Status::Ok();
+  }));
   if (ctx.json) {
     auto arr = nlohmann::json::array();
     for (const auto& h : hits) {
@@ -357,8 +380,8 @@ Status Search(const Context& ctx, const std::string& case_id,
   return Status::Ok();
 }
 
-Status Text(const Context& ctx, const std::string& doc, int page) {
-  DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
+// `text` on the unlocked vault.
+Status ShowText(const Context& ctx, vault::Vault* v, const std::string& doc, int page) {
   DOSSIER_ASSIGN_OR_RETURN(auto record, v->GetDocument(doc));
   if (record.verdict.empty()) {
     return NotFound("document " + doc + " has no checked pages (only PDFs and images are read)");
@@ -383,6 +406,12 @@ Status Text(const Context& ctx, const std::string& doc, int page) {
     std::printf("%s\n", p.text.c_str());
   }
   return Status::Ok();
+}
+
+Status Text(const Context& ctx, const std::string& doc, int page) {
+  DOSSIER_RETURN_IF_ERROR(ExpectId(doc, IdKind::kDocument));
+  DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
+  return Audited(*v, "document.read", {doc}, [&] { return ShowText(ctx, v.get(), doc, page); });
 }
 
 void AddDocumentCommands(CLI::App& app, Context& ctx) {
@@ -437,7 +466,8 @@ void AddDocumentCommands(CLI::App& app, Context& ctx) {
   auto* text = app.add_subcommand(
       "text", "print the text the OCR check read from a document, page by page (audited)");
   text->add_option("DOC", *text_doc, "document id")->required();
-  text->add_option("--page", *text_page, "only this page (1-based)")->check(CLI::PositiveNumber);
+  text->add_option("--page", *text_page, "only this page (pages start at 1)")
+      ->check(CountFrom(1, "pages start at 1"));
   text->callback([&ctx, text_doc, text_page] {
     ctx.action = [&ctx, text_doc, text_page] { return Text(ctx, *text_doc, *text_page); };
   });

@@ -152,8 +152,13 @@ Status ListPatients(const Context& ctx) {
 }
 
 Status ShowPatient(const Context& ctx, const std::string& id) {
+  DOSSIER_RETURN_IF_ERROR(ExpectId(id, IdKind::kPatient));
   DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
-  DOSSIER_ASSIGN_OR_RETURN(auto p, v->GetPatient(id));
+  vault::PatientRecord p;
+  DOSSIER_RETURN_IF_ERROR(Audited(*v, "patient.read", {id}, [&]() -> Status {
+    DOSSIER_ASSIGN_OR_RETURN(p, v->GetPatient(id));
+    return Status::Ok();
+  }));
   DOSSIER_ASSIGN_OR_RETURN(auto cases, v->ListCases(id));
   if (ctx.json) {
     auto j = PatientJson(p);
@@ -183,8 +188,10 @@ Status ErasePatient(const Context& ctx, const std::string& id, bool confirm) {
         "erasing destroys the patient's key and every document of theirs "
         "for good; add --confirm to do it");
   }
+  DOSSIER_RETURN_IF_ERROR(ExpectId(id, IdKind::kPatient));
   DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
-  DOSSIER_RETURN_IF_ERROR(v->ErasePatient(id));
+  DOSSIER_RETURN_IF_ERROR(
+      Audited(*v, "patient.erase", {id}, [&] { return v->ErasePatient(id); }));
   std::printf(
       "erased patient %s: their key, personal data and document files are deleted; backups "
       "taken before now still hold them until rotated out\n",
@@ -194,6 +201,7 @@ Status ErasePatient(const Context& ctx, const std::string& id, bool confirm) {
 
 Status OpenCase(const Context& ctx, const std::string& patient, const std::string& goal,
                 const std::string& question) {
+  DOSSIER_RETURN_IF_ERROR(ExpectId(patient, IdKind::kPatient, "--patient"));
   DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
   DOSSIER_ASSIGN_OR_RETURN(std::string id, v->OpenCase(patient, goal, question));
   std::printf("%s\n", id.c_str());
@@ -201,6 +209,7 @@ Status OpenCase(const Context& ctx, const std::string& patient, const std::strin
 }
 
 Status ListCases(const Context& ctx, const std::string& patient) {
+  if (!patient.empty()) DOSSIER_RETURN_IF_ERROR(ExpectId(patient, IdKind::kPatient, "--patient"));
   DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
   DOSSIER_ASSIGN_OR_RETURN(auto cases,
                            v->ListCases(patient.empty() ? std::nullopt : std::optional(patient)));

@@ -37,8 +37,7 @@ Status Init(const Context& ctx, const std::string& group) {
   if (!group.empty()) {
     const struct group* g = ::getgrnam(group.c_str());
     if (g == nullptr) {
-      return InvalidArgument("--group " + group +
-                             ": no such group on this machine (see `getent group`)");
+      return NotFound("--group " + group + ": no such group on this machine (see `getent group`)");
     }
     options.share_with_group = g->gr_gid;
   }

@@ -8,6 +8,7 @@
 #include "common/content_digest.h"
 #include "common/encoding.h"
 #include "common/file_io.h"
+#include "common/ids.h"
 #include "common/status.h"
 #include "common/text.h"
 #include "dicom/dicom.h"
@@ -37,6 +38,25 @@ TEST(EncodingTest, RandomIdsHaveTheirPrefixAndAlphabet) {
   EXPECT_EQ(id.substr(0, 4), "doc_");
   EXPECT_EQ(id.find_first_not_of("0123456789abcdefghjkmnpqrstvwxyz", 4), std::string::npos);
   EXPECT_NE(RandomId("doc"), RandomId("doc"));
+}
+
+TEST(IdsTest, AnIdSaysItsKindByItsPrefix) {
+  EXPECT_EQ(KindOfId(RandomId("pat")), IdKind::kPatient);
+  EXPECT_EQ(KindOfId("case_ab12cd34ef"), IdKind::kCase);
+  EXPECT_EQ(KindOfId("doc_nosuch0000"), IdKind::kDocument);  // mistyped: still a document id
+  EXPECT_EQ(KindOfId("ser_0000000000"), IdKind::kSeries);
+  EXPECT_EQ(KindOfId("stu_0000000000"), IdKind::kStudy);
+  EXPECT_EQ(KindOfId("cli_0000000000"), IdKind::kClinic);
+  EXPECT_EQ(KindOfId("con_0000000000"), IdKind::kConsent);
+  EXPECT_EQ(KindOfId("note_0000000000"), IdKind::kNote);
+  for (const char* bad : {"", "pat_", "pat", "PAT_0000000000", "pat_00000 00000", "pat_Иван",
+                          "pat_0000000000/..", "xyz_0000000000", "Иванов Иван"}) {
+    EXPECT_EQ(KindOfId(bad), IdKind::kUnknown) << bad;
+    EXPECT_FALSE(IsWellFormedId(bad)) << bad;
+  }
+  EXPECT_EQ(KindOfId("pat_" + std::string(41, '0')), IdKind::kUnknown);
+  EXPECT_EQ(IdKindName(IdKind::kSeries), "DICOM series");
+  EXPECT_EQ(IdPrefix(IdKind::kCase), "case_");
 }
 
 TEST(ClockTest, DatesAreStrictAndUtcIsFormattedToTheSecond) {

@@ -245,15 +245,17 @@ Status Vault::InferCategory(const std::string& doc_id, Category category,
   return tx.Commit();
 }
 
-Status Vault::ReadDocument(const std::string& doc_id, ByteSink& sink) {
-  Impl::ObjectBinding binding;
+Status Vault::Impl::DecryptDocument(
+    const std::string& doc_id, ByteSink& sink, const std::string& action,
+    const std::function<Status(const std::string& patient_id)>& record) {
+  ObjectBinding binding;
   std::string status;
   Bytes wrapped;
-  DOSSIER_RETURN_IF_ERROR(impl_->CheckRows(internal::RowTable::kDocuments, "id = ?1", {doc_id}));
+  DOSSIER_RETURN_IF_ERROR(CheckRows(internal::RowTable::kDocuments, "id = ?1", {doc_id}));
   {  // copy the row and finish the statement: no read snapshot is held while decrypting
     DOSSIER_ASSIGN_OR_RETURN(
-        Stmt s, impl_->db_.Prepare("SELECT patient_id, object_id, case_id, size, stored_size, "
-                                   "status, wrapped_key FROM documents WHERE id = ?"));
+        Stmt s, db_.Prepare("SELECT patient_id, object_id, case_id, size, stored_size, "
+                            "status, wrapped_key FROM documents WHERE id = ?"));
     s.Bind(1, doc_id);
     DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) return NotFound("no document " + doc_id + " (see `dossier docs --case ID`)");
@@ -267,28 +269,61 @@ Status Vault::ReadDocument(const std::string& doc_id, ByteSink& sink) {
     wrapped = s.Blob(6);
   }
   if (status == "erased") {
-    DOSSIER_RETURN_IF_ERROR(
-        impl_->AuditAlone("document.read", {doc_id}, binding.patient_id, "refused"));
-    return Rejected(
+    const Status refused = Rejected(
         fmt::format("document {} was erased together with patient {}: its data no "
                     "longer exists and cannot be recovered",
                     doc_id, binding.patient_id));
+    if (record) {
+      DOSSIER_RETURN_IF_ERROR(
+          AuditAlone(FailureEvent(action, {doc_id}, binding.patient_id, refused)));
+    }
+    return refused;
   }
-  // The read is on record before the first byte of plaintext leaves.
-  if (Status st = impl_->AuditAlone("document.read", {doc_id}, binding.patient_id); !st.ok()) {
-    return st.WithContext("document " + doc_id +
-                          " was not read because its audit event could not be recorded");
+  // The act is on record before the first byte of plaintext leaves.
+  if (record) {
+    if (Status st = record(binding.patient_id); !st.ok()) {
+      return st.WithContext("document " + doc_id +
+                            " was not read because its audit event could not be recorded");
+    }
   }
   Status st = [&]() -> Status {
-    DOSSIER_ASSIGN_OR_RETURN(SecureBuffer key, impl_->UnwrapObjectKey(binding, wrapped));
-    return impl_->objects_.Read(binding.object_id, key, binding.stored_size, &sink);
+    DOSSIER_ASSIGN_OR_RETURN(SecureBuffer key, UnwrapObjectKey(binding, wrapped));
+    return objects_.Read(binding.object_id, key, binding.stored_size, &sink);
   }();
   if (!st.ok()) {
-    DOSSIER_RETURN_IF_ERROR(
-        impl_->AuditAlone("document.read", {doc_id}, binding.patient_id, "failed"));
+    DOSSIER_RETURN_IF_ERROR(AuditAlone(FailureEvent(action, {doc_id}, binding.patient_id, st)));
     return st.WithContext("document " + doc_id);
   }
   return Status::Ok();
+}
+
+Status Vault::ReadDocument(const std::string& doc_id, ByteSink& sink) {
+  return impl_->DecryptDocument(doc_id, sink, "document.read", [&](const std::string& patient) {
+    return impl_->AuditAlone("document.read", {doc_id}, patient);
+  });
+}
+
+Status Vault::ExportDocumentToFile(const std::string& doc_id, const std::string& file_name,
+                                   ByteSink& sink) {
+  constexpr const char* kAction = "document.export_file";
+  return impl_->DecryptDocument(doc_id, sink, kAction, [&](const std::string& patient) -> Status {
+    DOSSIER_ASSIGN_OR_RETURN(auto tx, Impl::Tx::Begin(*impl_));
+    DOSSIER_ASSIGN_OR_RETURN(std::string note, impl_->AddAuditNote(patient, file_name));
+    AuditEvent e;
+    e.action = kAction;
+    e.objects = {doc_id};
+    e.patient = patient;
+    e.details = {{"name_note", note}};
+    DOSSIER_RETURN_IF_ERROR(impl_->Audit(std::move(e)));
+    return tx.Commit();
+  });
+}
+
+Status Vault::ReadExportedInstance(const std::string& doc_id, ByteSink& sink) {
+  if (impl_->exportable_.count(doc_id) == 0) {
+    return Rejected("document " + doc_id + " is not an instance of the series being exported");
+  }
+  return impl_->DecryptDocument(doc_id, sink, "dicom.export", nullptr);
 }
 
 Result<VerifyReport> Vault::Verify(bool quick, const ProgressFn& progress) {
@@ -369,8 +404,14 @@ Result<VerifyReport> Vault::Verify(bool quick, const ProgressFn& progress) {
   }
   std::vector<std::string> bad;
   for (const auto& i : report.issues) bad.push_back(i.doc_id);
-  DOSSIER_RETURN_IF_ERROR(impl_->AuditAlone(quick ? "vault.verify-quick" : "vault.verify", bad, "",
-                                            report.intact() ? "ok" : "failed"));
+  AuditEvent e;
+  e.action = quick ? "vault.verify-quick" : "vault.verify";
+  e.objects = bad;
+  if (!report.intact()) {
+    e.outcome = "failed";
+    e.reason = StatusCodeId(StatusCode::kCorrupt);
+  }
+  DOSSIER_RETURN_IF_ERROR(impl_->AuditAlone(std::move(e)));
   return report;
 }
 
