@@ -60,6 +60,12 @@ class AuditCliTest : public testing::CliTestBase {
     ADD_FAILURE() << "no series";
     return "";
   }
+  // `args` must be refused as a usage error (exit 1) with exactly `message`.
+  void ExpectUsage(const std::vector<std::string>& args, const std::string& message) {
+    RunResult r = Run(args);
+    EXPECT_EQ(r.exit_code, 1) << args[0];
+    EXPECT_EQ(r.err, "dossier: " + message + "\n");
+  }
   nlohmann::json Log(const std::vector<std::string>& filters = {}) {
     std::vector<std::string> a = {"audit", "log"};
     a.insert(a.end(), filters.begin(), filters.end());
@@ -240,56 +246,41 @@ TEST_F(AuditCliTest, TheLogHasAHeaderAndFilters) {
   EXPECT_EQ(Log({"--until", "2000-01-01"}).size(), 0u);
   EXPECT_EQ(Log({"--since", "2000-01-01", "--until", "2999-12-31"}).size(), Log().size());
 
-  RunResult wrong = Run({"audit", "log", "--patient", case_});
-  EXPECT_EQ(wrong.exit_code, 1);
-  EXPECT_EQ(wrong.err, "dossier: --patient: " + case_ +
-                           " is a case, not a patient: `dossier case list` shows whose it is\n");
-  RunResult name = Run({"audit", "log", "--patient", "Иванов"});
-  EXPECT_EQ(name.exit_code, 1);
-  EXPECT_EQ(name.err,
-            "dossier: --patient: the value given is not a patient id (pat_…): `dossier patient "
-            "list` shows patient ids\n");
-  RunResult until = Run({"audit", "log", "--until", "31.12.2026"});
-  EXPECT_EQ(until.exit_code, 1);
-  EXPECT_EQ(until.err, "dossier: --until must be a date written YYYY-MM-DD\n");
+  ExpectUsage({"audit", "log", "--patient", case_},
+              "--patient: " + case_ +
+                  " is a case, not a patient: `dossier case list` shows whose it is");
+  ExpectUsage({"audit", "log", "--patient", "Иванов"},
+              "--patient: the value given is not a patient id (pat_…): `dossier patient list` "
+              "shows patient ids");
+  ExpectUsage({"audit", "log", "--until", "31.12.2026"},
+              "--until must be a date written YYYY-MM-DD");
 }
 
 TEST_F(AuditCliTest, AMistypedCommandNamesTheWordAndTheNearestCommand) {
   const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
-      {{"pateint", "list"}, "dossier: unknown command 'pateint'; did you mean 'patient'?\n"},
-      {{"patient", "lst"}, "dossier: unknown command 'patient lst'; did you mean 'patient list'?\n"},
-      {{"--json", "audti", "log"}, "dossier: unknown command 'audti'; did you mean 'audit'?\n"},
-      {{"--vault", "v", "doc"}, "dossier: unknown command 'doc'; did you mean 'docs'?\n"},
-      {{"frobnicate"}, "dossier: unknown command 'frobnicate'; see `dossier --help`\n"},
+      {{"pateint", "list"}, "unknown command 'pateint'; did you mean 'patient'?"},
+      {{"patient", "lst"}, "unknown command 'patient lst'; did you mean 'patient list'?"},
+      {{"--json", "audti", "log"}, "unknown command 'audti'; did you mean 'audit'?"},
+      {{"--vault", "v", "doc"}, "unknown command 'doc'; did you mean 'docs'?"},
+      {{"frobnicate"}, "unknown command 'frobnicate'; see `dossier --help`"},
       {{"audit"},
-       "dossier: give a command after `dossier audit`: log, note, verify, checkpoint, pubkey "
-       "(see `dossier audit --help`)\n"},
+       "give a command after `dossier audit`: log, note, verify, checkpoint, pubkey "
+       "(see `dossier audit --help`)"},
       {{"get", "doc_0000000000", "-o", "x", "extra"},
-       "dossier: unexpected argument 'extra' for `dossier get` (see `dossier get --help`)\n"},
+       "unexpected argument 'extra' for `dossier get` (see `dossier get --help`)"},
   };
-  for (const auto& [args, message] : cases) {
-    RunResult r = Run(args);
-    EXPECT_EQ(r.exit_code, 1) << args[0];
-    EXPECT_EQ(r.err, message);
-  }
+  for (const auto& [args, message] : cases) ExpectUsage(args, message);
 }
 
 TEST_F(AuditCliTest, OutOfRangeNumbersSayTheRuleInWords) {
   for (const char* page : {"0", "-3"}) {
-    RunResult r = Run({"text", "doc_0000000000", "--page", page});
-    EXPECT_EQ(r.exit_code, 1);
-    EXPECT_EQ(r.err, "dossier: --page: pages start at 1 (see `dossier text --help`)\n");
+    ExpectUsage({"text", "doc_0000000000", "--page", page},
+                "--page: pages start at 1 (see `dossier text --help`)");
   }
-  RunResult words = Run({"text", "doc_0000000000", "--page", "first"});
-  EXPECT_EQ(words.exit_code, 1);
-  EXPECT_EQ(words.err,
-            "dossier: --page: give a whole number (pages start at 1) (see `dossier text "
-            "--help`)\n");
-  RunResult huge = Run({"text", "doc_0000000000", "--page", "99999999999999999999"});
-  EXPECT_EQ(huge.exit_code, 1);
-  EXPECT_EQ(huge.err,
-            "dossier: --page: that number is too large (pages start at 1) (see `dossier text "
-            "--help`)\n");
+  ExpectUsage({"text", "doc_0000000000", "--page", "first"},
+              "--page: give a whole number (pages start at 1) (see `dossier text --help`)");
+  ExpectUsage({"text", "doc_0000000000", "--page", "99999999999999999999"},
+              "--page: that number is too large (pages start at 1) (see `dossier text --help`)");
 }
 
 TEST_F(AuditCliTest, AnIdOfTheWrongKindSaysWhatItIsAndHowToGetTheRightOne) {
@@ -324,11 +315,7 @@ TEST_F(AuditCliTest, AnIdOfTheWrongKindSaysWhatItIsAndHowToGetTheRightOne) {
        "the value given is not a document id (doc_…): `dossier docs --case CASE` shows document "
        "ids"},
   };
-  for (const auto& [args, message] : cases) {
-    RunResult r = Run(args);
-    EXPECT_EQ(r.exit_code, 1) << args[0];
-    EXPECT_EQ(r.err, "dossier: " + message + "\n");
-  }
+  for (const auto& [args, message] : cases) ExpectUsage(args, message);
   EXPECT_EQ(Log().size(), events);  // refused before the vault was opened
 }
 
