@@ -1,6 +1,6 @@
-// What every command shares about ids and outcomes: an id of the wrong kind is refused with
-// the way to the right one, and a command that fails after unlocking the vault leaves its
-// failure on the audit record.
+// What every command shares about ids, numbers and outcomes: an id of the wrong kind is
+// refused with the way to the right one, a number out of range says the rule in words, and a
+// command that fails after unlocking the vault leaves its failure on the audit record.
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -102,15 +102,12 @@ CLI::Validator CountFrom(long long min, const std::string& rule) {
       "NUMBER");
 }
 
-Status Audited(vault::Vault& v, const std::string& action, const std::vector<std::string>& objects,
-               const std::function<Status()>& act) {
-  const Status st = act();
-  if (st.ok()) return st;
-  if (Status recorded = v.RecordFailure(action, objects, st); !recorded.ok()) {
+void RecordFailure(const Context& ctx, const Status& why) {
+  if (why.ok() || !ctx.opened || ctx.act.action.empty()) return;
+  if (Status st = ctx.opened->RecordFailure(ctx.act.action, ctx.act.objects, why); !st.ok()) {
     std::fprintf(stderr, "dossier: WARNING: this failure could not be put on the audit record: %s\n",
-                 recorded.message().c_str());
+                 st.message().c_str());
   }
-  return st;
 }
 
 }  // namespace dossier::app

@@ -27,6 +27,16 @@ struct Context {
   bool allow_unconfined_workers = false;
   // Set by the chosen command; run after parsing.
   std::function<Status()> action;
+  // What the chosen command does, as the audit log names it (doc/FORMAT.md §Audit log): if it
+  // fails after unlocking the vault, main() puts that on record (Vault::RecordFailure). Empty:
+  // a command whose own events say enough.
+  struct Act {
+    std::string action;
+    std::vector<std::string> objects;
+  };
+  Act act;
+  // The vault the command unlocked, kept open until main() has recorded how it ended.
+  mutable std::shared_ptr<vault::Vault> opened;
 
   PassphraseSource passphrase_source() const { return {passphrase_file}; }
   // How analysis workers are confined: kRequired, or kBestEffort with the flag above.
@@ -34,8 +44,8 @@ struct Context {
     return allow_unconfined_workers ? sandbox::Confinement::kBestEffort
                                     : sandbox::Confinement::kRequired;
   }
-  // Asks for the passphrase and unlocks the vault.
-  Result<std::unique_ptr<vault::Vault>> OpenVault(
+  // Asks for the passphrase and unlocks the vault (also kept in `opened`).
+  Result<std::shared_ptr<vault::Vault>> OpenVault(
       vault::OpenMode mode = vault::OpenMode::kNormal) const;
 };
 
@@ -56,11 +66,10 @@ Status ExpectId(const std::string& value, IdKind want, const std::string& option
 // ("--page: pages start at 1"), never a numeric limit of the machine.
 CLI::Validator CountFrom(long long min, const std::string& rule);
 
-// Runs `act`, a command's work on the unlocked vault `v`. If it fails, the failure is put on
-// the audit record as `action` on `objects` (Vault::RecordFailure: `refused` or `failed`, with
-// the status code) before it is returned; a failure to record that is said on stderr.
-Status Audited(vault::Vault& v, const std::string& action, const std::vector<std::string>& objects,
-               const std::function<Status()>& act);
+// Puts the failure `why` of the command's act on the audit record, if it unlocked the vault
+// (Vault::RecordFailure: `refused` or `failed`, with the status code); a failure to record
+// that is said on stderr.
+void RecordFailure(const Context& ctx, const Status& why);
 
 // Prints a JSON value to stdout, pretty; bytes that are not UTF-8 (a file name from an old
 // USB stick) are shown as U+FFFD rather than aborting.

@@ -86,11 +86,7 @@ Status Log(const Context& ctx, const LogArgs& a) {
 Status Note(const Context& ctx, const std::string& note_id) {
   DOSSIER_RETURN_IF_ERROR(ExpectId(note_id, IdKind::kNote));
   DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
-  std::string text;
-  DOSSIER_RETURN_IF_ERROR(Audited(*v, "audit.note.read", {note_id}, [&]() -> Status {
-    DOSSIER_ASSIGN_OR_RETURN(text, v->ReadAuditNote(note_id));
-    return Status::Ok();
-  }));
+  DOSSIER_ASSIGN_OR_RETURN(std::string text, v->ReadAuditNote(note_id));
   if (ctx.json) {
     PrintJson({{"id", note_id}, {"text", text}});
   } else {
@@ -220,7 +216,10 @@ void AddAuditCommands(CLI::App& app, Context& ctx) {
       "show the sealed detail an event names in its details (name_note=note_…: the file\n"
       "a `get` wrote to); needs the passphrase, and is itself audited");
   note->add_option("NOTE", *note_id, "note id (note_…)")->required();
-  note->callback([&ctx, note_id] { ctx.action = [&ctx, note_id] { return Note(ctx, *note_id); }; });
+  note->callback([&ctx, note_id] {
+    ctx.act = {"audit.note.read", {*note_id}};
+    ctx.action = [&ctx, note_id] { return Note(ctx, *note_id); };
+  });
 
   auto anchors = std::make_shared<std::array<std::string, 2>>();
   auto* verify = audit->add_subcommand(

@@ -125,13 +125,9 @@ Status AddConsent(const Context& ctx, const ConsentArgs& a) {
     DOSSIER_ASSIGN_OR_RETURN(c.scan_kind, ScanKind(c.scan));
   }
   DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
-  std::string id;
-  DOSSIER_RETURN_IF_ERROR(Audited(*v, "consent.add", {a.patient}, [&]() -> Status {
-    DOSSIER_ASSIGN_OR_RETURN(vault::ClinicRecord clinic, v->FindClinic(a.recipient));
-    c.clinic_id = clinic.id;
-    DOSSIER_ASSIGN_OR_RETURN(id, v->AddConsent(c));
-    return Status::Ok();
-  }));
+  DOSSIER_ASSIGN_OR_RETURN(vault::ClinicRecord clinic, v->FindClinic(a.recipient));
+  c.clinic_id = clinic.id;
+  DOSSIER_ASSIGN_OR_RETURN(std::string id, v->AddConsent(c));
   return PrintCreated(ctx, id);
 }
 
@@ -293,18 +289,16 @@ void AddConsentCommands(CLI::App& app, Context& ctx) {
   edit->add_option("--email", edit_info->email, "new e-mail");
   edit->add_option("--note", edit_info->note, "new note");
   edit->callback([&ctx, clinic_id, edit_info] {
+    ctx.act = {"clinic.edit", {*clinic_id}};
     ctx.action = [&ctx, clinic_id, edit_info]() -> Status {
       DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
-      vault::ClinicRecord c;
-      DOSSIER_RETURN_IF_ERROR(Audited(*v, "clinic.edit", {*clinic_id}, [&]() -> Status {
-        DOSSIER_ASSIGN_OR_RETURN(c, v->FindClinic(*clinic_id));
-        vault::ClinicInfo next = c.info;
-        if (!edit_info->name.empty()) next.name = edit_info->name;
-        if (!edit_info->country.empty()) next.country = edit_info->country;
-        if (!edit_info->email.empty()) next.email = edit_info->email;
-        if (!edit_info->note.empty()) next.note = edit_info->note;
-        return v->EditClinic(c.id, next);
-      }));
+      DOSSIER_ASSIGN_OR_RETURN(vault::ClinicRecord c, v->FindClinic(*clinic_id));
+      vault::ClinicInfo next = c.info;
+      if (!edit_info->name.empty()) next.name = edit_info->name;
+      if (!edit_info->country.empty()) next.country = edit_info->country;
+      if (!edit_info->email.empty()) next.email = edit_info->email;
+      if (!edit_info->note.empty()) next.note = edit_info->note;
+      DOSSIER_RETURN_IF_ERROR(v->EditClinic(c.id, next));
       std::printf("%s\n", c.id.c_str());
       return Status::Ok();
     };
@@ -334,7 +328,10 @@ void AddConsentCommands(CLI::App& app, Context& ctx) {
                    "who signed for the patient (with --authority)");
   cadd->add_option("--authority", a->authority,
                    "the document that lets them (a power of attorney, a guardianship decision)");
-  cadd->callback([&ctx, a] { ctx.action = [&ctx, a] { return AddConsent(ctx, *a); }; });
+  cadd->callback([&ctx, a] {
+    ctx.act = {"consent.add", {a->patient}};
+    ctx.action = [&ctx, a] { return AddConsent(ctx, *a); };
+  });
 
   auto list_patient = std::make_shared<std::string>();
   auto list_state = std::make_shared<std::string>();
@@ -362,6 +359,7 @@ void AddConsentCommands(CLI::App& app, Context& ctx) {
   cshow->add_option("CONSENT", *consent_id, "consent id (con_…)")->required();
   cshow->add_flag("--fhir", *fhir, "print it as an HL7 FHIR R4 Consent resource");
   cshow->callback([&ctx, consent_id, fhir] {
+    ctx.act = {"consent.read", {*consent_id}};
     ctx.action = [&ctx, consent_id, fhir] { return ShowConsent(ctx, *consent_id, *fhir); };
   });
 
@@ -376,12 +374,11 @@ void AddConsentCommands(CLI::App& app, Context& ctx) {
   revoke->add_option("--received", *received,
                      "the day the withdrawal reached you (YYYY-MM-DD; default today)");
   revoke->callback([&ctx, consent_id, reason, received] {
+    ctx.act = {"consent.revoke", {*consent_id}};
     ctx.action = [&ctx, consent_id, reason, received]() -> Status {
       DOSSIER_RETURN_IF_ERROR(ExpectId(*consent_id, IdKind::kConsent));
       DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
-      DOSSIER_RETURN_IF_ERROR(Audited(*v, "consent.revoke", {*consent_id}, [&] {
-        return v->RevokeConsent(*consent_id, *reason, *received);
-      }));
+      DOSSIER_RETURN_IF_ERROR(v->RevokeConsent(*consent_id, *reason, *received));
       DOSSIER_ASSIGN_OR_RETURN(vault::ConsentRecord c, v->GetConsent(*consent_id));
       std::printf("%s revoked; new exports under it are refused; destruction due by %s\n",
                   c.id.c_str(), c.destruction_due.c_str());

@@ -52,10 +52,27 @@ std::string InstanceFileId(size_t n) {
   return n <= 9999 ? fmt::format("IM{:04d}", n) : fmt::format("I{:07d}", n);
 }
 
-// `dicom export` on the unlocked vault.
-Status ExportFrom(const Context& ctx, vault::Vault* v, const ExportArgs& a) {
+Status Export(const Context& ctx, const ExportArgs& a) {
+  DOSSIER_RETURN_IF_ERROR(ExpectId(a.case_id, IdKind::kCase, "--case"));
+  for (const auto& series : a.series) {
+    DOSSIER_RETURN_IF_ERROR(ExpectId(series, IdKind::kSeries, "--series"));
+  }
   const fs::path out = a.out;
   std::error_code ec;
+  // The pseudonym goes into files of any character set: plain ASCII, as PN allows it.
+  for (const char c : a.pseudonym) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) &&
+        std::string_view("^ -_.").find(c) == std::string_view::npos) {
+      return InvalidArgument(
+          "--pseudonym may hold Latin letters, digits, spaces and ^ - _ . only (e.g. "
+          "PATIENT^7K2Q)");
+    }
+  }
+  if (a.pseudonym.size() > 64) return InvalidArgument("--pseudonym is longer than 64 characters");
+  if (fs::exists(out, ec) && !(fs::is_directory(out, ec) && fs::is_empty(out, ec))) {
+    return Rejected(a.out + " already exists and is not empty: choose a new folder");
+  }
+  DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
   DOSSIER_ASSIGN_OR_RETURN(auto all, v->ListDicomSeries(a.case_id));
   std::vector<const vault::DicomSeriesRecord*> chosen;
   for (const auto& s : all) {
@@ -183,35 +200,13 @@ Status ExportFrom(const Context& ctx, vault::Vault* v, const ExportArgs& a) {
   return Status::Ok();
 }
 
-Status Export(const Context& ctx, const ExportArgs& a) {
-  DOSSIER_RETURN_IF_ERROR(ExpectId(a.case_id, IdKind::kCase, "--case"));
-  for (const auto& series : a.series) {
-    DOSSIER_RETURN_IF_ERROR(ExpectId(series, IdKind::kSeries, "--series"));
-  }
-  const fs::path out = a.out;
+Status Preview(const Context& ctx, const std::string& series, const std::string& out, bool force) {
+  DOSSIER_RETURN_IF_ERROR(ExpectId(series, IdKind::kSeries));
   std::error_code ec;
-  // The pseudonym goes into files of any character set: plain ASCII, as PN allows it.
-  for (const char c : a.pseudonym) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) &&
-        std::string_view("^ -_.").find(c) == std::string_view::npos) {
-      return InvalidArgument(
-          "--pseudonym may hold Latin letters, digits, spaces and ^ - _ . only (e.g. "
-          "PATIENT^7K2Q)");
-    }
-  }
-  if (a.pseudonym.size() > 64) return InvalidArgument("--pseudonym is longer than 64 characters");
-  if (fs::exists(out, ec) && !(fs::is_directory(out, ec) && fs::is_empty(out, ec))) {
-    return Rejected(a.out + " already exists and is not empty: choose a new folder");
+  if (!force && fs::exists(out, ec)) {
+    return Rejected(out + " already exists: choose another name or add --force");
   }
   DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
-  std::vector<std::string> objects = a.series;
-  objects.push_back(a.case_id);
-  return Audited(*v, "dicom.export", objects, [&] { return ExportFrom(ctx, v.get(), a); });
-}
-
-// `dicom preview` on the unlocked vault.
-Status WritePreview(vault::Vault* v, const std::string& series, const std::string& out,
-                    bool force) {
   DOSSIER_ASSIGN_OR_RETURN(std::vector<uint8_t> png, v->GetSeriesPreview(series));
   DOSSIER_ASSIGN_OR_RETURN(
       DurableFileSink file,
@@ -227,17 +222,6 @@ Status WritePreview(vault::Vault* v, const std::string& series, const std::strin
   std::fprintf(stderr, "wrote the preview of %s to %s (not encrypted: delete it when done)\n",
                series.c_str(), out.c_str());
   return Status::Ok();
-}
-
-Status Preview(const Context& ctx, const std::string& series, const std::string& out, bool force) {
-  DOSSIER_RETURN_IF_ERROR(ExpectId(series, IdKind::kSeries));
-  std::error_code ec;
-  if (!force && fs::exists(out, ec)) {
-    return Rejected(out + " already exists: choose another name or add --force");
-  }
-  DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
-  return Audited(*v, "dicom.preview", {series},
-                 [&] { return WritePreview(v.get(), series, out, force); });
 }
 
 }  // namespace
@@ -261,7 +245,11 @@ void AddDicomCommands(CLI::App& app, Context& ctx) {
                 "are kept as they are)");
   exp->add_flag("--allow-mismatch", args->allow_mismatch,
                 "export series flagged as possibly another patient's too");
-  exp->callback([&ctx, args] { ctx.action = [&ctx, args] { return Export(ctx, *args); }; });
+  exp->callback([&ctx, args] {
+    ctx.act = {"dicom.export", args->series};
+    ctx.act.objects.push_back(args->case_id);
+    ctx.action = [&ctx, args] { return Export(ctx, *args); };
+  });
 
   auto preview = std::make_shared<std::array<std::string, 2>>();
   auto force = std::make_shared<bool>(false);
@@ -271,6 +259,7 @@ void AddDicomCommands(CLI::App& app, Context& ctx) {
   pv->add_option("-o,--output", (*preview)[1], "the PNG file to write")->required();
   pv->add_flag("--force", *force, "overwrite the output file if it exists");
   pv->callback([&ctx, preview, force] {
+    ctx.act = {"dicom.preview", {(*preview)[0]}};
     ctx.action = [&ctx, preview, force] {
       return Preview(ctx, (*preview)[0], (*preview)[1], *force);
     };

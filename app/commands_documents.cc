@@ -185,8 +185,10 @@ Result<std::vector<SeriesView>> ViewSeries(
   return out;
 }
 
-// `docs` on the unlocked vault.
-Status ShowDocs(const Context& ctx, vault::Vault* v, const std::string& case_id) {
+Status Docs(const Context& ctx, const std::string& case_id) {
+  if (case_id.empty()) return InvalidArgument("give --case ID (see `dossier case list`)");
+  DOSSIER_RETURN_IF_ERROR(ExpectId(case_id, IdKind::kCase, "--case"));
+  DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
   DOSSIER_ASSIGN_OR_RETURN(auto docs, v->ListDocuments(case_id));
   DOSSIER_ASSIGN_OR_RETURN(auto dicom_series, v->ListDicomSeries(case_id));
   std::map<std::string, const vault::DocumentRecord*> by_id;
@@ -298,24 +300,21 @@ Status ShowDocs(const Context& ctx, vault::Vault* v, const std::string& case_id)
   return Status::Ok();
 }
 
-Status Docs(const Context& ctx, const std::string& case_id) {
-  if (case_id.empty()) return InvalidArgument("give --case ID (see `dossier case list`)");
-  DOSSIER_RETURN_IF_ERROR(ExpectId(case_id, IdKind::kCase, "--case"));
-  DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
-  return Audited(*v, "document.list", {case_id}, [&] { return ShowDocs(ctx, v.get(), case_id); });
-}
-
 Status SetCategory(const Context& ctx, const std::string& doc, const std::string& category) {
   DOSSIER_RETURN_IF_ERROR(ExpectId(doc, IdKind::kDocument));
   DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
-  DOSSIER_RETURN_IF_ERROR(Audited(*v, "document.categorize", {doc},
-                                  [&] { return v->SetCategory(doc, category); }));
+  DOSSIER_RETURN_IF_ERROR(v->SetCategory(doc, category));
   std::printf("%s: category %s\n", doc.c_str(), category.c_str());
   return Status::Ok();
 }
 
-// `get` on the unlocked vault.
-Status GetInto(vault::Vault* v, const std::string& doc, const std::string& out, bool force) {
+Status Get(const Context& ctx, const std::string& doc, const std::string& out, bool force) {
+  DOSSIER_RETURN_IF_ERROR(ExpectId(doc, IdKind::kDocument));
+  std::error_code ec;
+  if (!force && std::filesystem::exists(out, ec)) {
+    return Rejected(out + " already exists: choose another name or add --force");
+  }
+  DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
   // The plaintext goes to an unnamed file in OUT's folder, linked in only when every chunk
   // authenticated: a damaged object, an error or a kill never leaves a half-written file.
   DOSSIER_ASSIGN_OR_RETURN(
@@ -325,8 +324,7 @@ Status GetInto(vault::Vault* v, const std::string& doc, const std::string& out, 
   DOSSIER_ASSIGN_OR_RETURN(vault::DocumentRecord record, v->GetDocument(doc));
   {
     ProgressSink sink(file, record.size, "decrypting");
-    std::error_code ec;
-    const std::filesystem::path where = std::filesystem::absolute(out, ec);
+    const std::filesystem::path where = std::filesystem::absolute(out, ec);  // sealed, audited
     DOSSIER_RETURN_IF_ERROR(v->ExportDocumentToFile(doc, ec ? out : where.string(), sink));
   }
   if (Status st = file.Commit(); !st.ok()) {
@@ -340,17 +338,6 @@ Status GetInto(vault::Vault* v, const std::string& doc, const std::string& out, 
   return Status::Ok();
 }
 
-Status Get(const Context& ctx, const std::string& doc, const std::string& out, bool force) {
-  DOSSIER_RETURN_IF_ERROR(ExpectId(doc, IdKind::kDocument));
-  std::error_code ec;
-  if (!force && std::filesystem::exists(out, ec)) {
-    return Rejected(out + " already exists: choose another name or add --force");
-  }
-  DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
-  return Audited(*v, "document.export_file", {doc},
-                 [&] { return GetInto(v.get(), doc, out, force); });
-}
-
 }  // namespace
 
 Status Search(const Context& ctx, const std::string& case_id,
@@ -359,11 +346,7 @@ Status Search(const Context& ctx, const std::string& case_id,
   for (const auto& w : words) query += (query.empty() ? "" : " ") + w;
   DOSSIER_RETURN_IF_ERROR(ExpectId(case_id, IdKind::kCase, "--case"));
   DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
-  std::vector<vault::SearchHit> hits;
-  DOSSIER_RETURN_IF_ERROR(Audited(*v, "document.search", {case_id}, [&]() -> Status {
-    DOSSIER_ASSIGN_OR_RETURN(hits, v->Search(case_id, query));
-    return Status::Ok();
-  }));
+  DOSSIER_ASSIGN_OR_RETURN(auto hits, v->Search(case_id, query));
   if (ctx.json) {
     auto arr = nlohmann::json::array();
     for (const auto& h : hits) {
@@ -380,8 +363,9 @@ Status Search(const Context& ctx, const std::string& case_id,
   return Status::Ok();
 }
 
-// `text` on the unlocked vault.
-Status ShowText(const Context& ctx, vault::Vault* v, const std::string& doc, int page) {
+Status Text(const Context& ctx, const std::string& doc, int page) {
+  DOSSIER_RETURN_IF_ERROR(ExpectId(doc, IdKind::kDocument));
+  DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
   DOSSIER_ASSIGN_OR_RETURN(auto record, v->GetDocument(doc));
   if (record.verdict.empty()) {
     return NotFound("document " + doc + " has no checked pages (only PDFs and images are read)");
@@ -406,12 +390,6 @@ Status ShowText(const Context& ctx, vault::Vault* v, const std::string& doc, int
     std::printf("%s\n", p.text.c_str());
   }
   return Status::Ok();
-}
-
-Status Text(const Context& ctx, const std::string& doc, int page) {
-  DOSSIER_RETURN_IF_ERROR(ExpectId(doc, IdKind::kDocument));
-  DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
-  return Audited(*v, "document.read", {doc}, [&] { return ShowText(ctx, v.get(), doc, page); });
 }
 
 void AddDocumentCommands(CLI::App& app, Context& ctx) {
@@ -439,9 +417,13 @@ void AddDocumentCommands(CLI::App& app, Context& ctx) {
                    AllCategoryNames() + " (always wins over an inferred one)")
       ->required();
   setcat->callback(
-      [&ctx, cat] { ctx.action = [&ctx, cat] { return SetCategory(ctx, (*cat)[0], (*cat)[1]); }; });
+      [&ctx, cat] {
+        ctx.act = {"document.categorize", {(*cat)[0]}};
+        ctx.action = [&ctx, cat] { return SetCategory(ctx, (*cat)[0], (*cat)[1]); };
+      });
   docs->callback([&ctx, docs_case, setcat] {
     if (setcat->parsed()) return;
+    ctx.act = {"document.list", {*docs_case}};
     ctx.action = [&ctx, docs_case] { return Docs(ctx, *docs_case); };
   });
 
@@ -456,6 +438,7 @@ void AddDocumentCommands(CLI::App& app, Context& ctx) {
   search->add_option("TEXT", *search_words, "what to look for (several words: one phrase)")
       ->required();
   search->callback([&ctx, search_case, search_words] {
+    ctx.act = {"document.search", {*search_case}};
     ctx.action = [&ctx, search_case, search_words] {
       return Search(ctx, *search_case, *search_words);
     };
@@ -469,6 +452,7 @@ void AddDocumentCommands(CLI::App& app, Context& ctx) {
   text->add_option("--page", *text_page, "only this page (pages start at 1)")
       ->check(CountFrom(1, "pages start at 1"));
   text->callback([&ctx, text_doc, text_page] {
+    ctx.act = {"document.read", {*text_doc}};
     ctx.action = [&ctx, text_doc, text_page] { return Text(ctx, *text_doc, *text_page); };
   });
 
@@ -479,6 +463,7 @@ void AddDocumentCommands(CLI::App& app, Context& ctx) {
   g->add_option("-o,--output", (*get)[1], "where to write the decrypted file")->required();
   g->add_flag("--force", *force, "overwrite the output file if it exists");
   g->callback([&ctx, get, force] {
+    ctx.act = {"document.export_file", {(*get)[0]}};
     ctx.action = [&ctx, get, force] { return Get(ctx, (*get)[0], (*get)[1], *force); };
   });
 }

@@ -154,11 +154,7 @@ Status ListPatients(const Context& ctx) {
 Status ShowPatient(const Context& ctx, const std::string& id) {
   DOSSIER_RETURN_IF_ERROR(ExpectId(id, IdKind::kPatient));
   DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
-  vault::PatientRecord p;
-  DOSSIER_RETURN_IF_ERROR(Audited(*v, "patient.read", {id}, [&]() -> Status {
-    DOSSIER_ASSIGN_OR_RETURN(p, v->GetPatient(id));
-    return Status::Ok();
-  }));
+  DOSSIER_ASSIGN_OR_RETURN(auto p, v->GetPatient(id));
   DOSSIER_ASSIGN_OR_RETURN(auto cases, v->ListCases(id));
   if (ctx.json) {
     auto j = PatientJson(p);
@@ -190,8 +186,7 @@ Status ErasePatient(const Context& ctx, const std::string& id, bool confirm) {
   }
   DOSSIER_RETURN_IF_ERROR(ExpectId(id, IdKind::kPatient));
   DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
-  DOSSIER_RETURN_IF_ERROR(
-      Audited(*v, "patient.erase", {id}, [&] { return v->ErasePatient(id); }));
+  DOSSIER_RETURN_IF_ERROR(v->ErasePatient(id));
   std::printf(
       "erased patient %s: their key, personal data and document files are deleted; backups "
       "taken before now still hold them until rotated out\n",
@@ -274,7 +269,10 @@ void AddPeopleCommands(CLI::App& app, Context& ctx) {
   auto id = std::make_shared<std::string>();
   auto* show = patient->add_subcommand("show", "show one patient and their cases");
   show->add_option("ID", *id, "patient id")->required();
-  show->callback([&ctx, id] { ctx.action = [&ctx, id] { return ShowPatient(ctx, *id); }; });
+  show->callback([&ctx, id] {
+    ctx.act = {"patient.read", {*id}};
+    ctx.action = [&ctx, id] { return ShowPatient(ctx, *id); };
+  });
 
   auto erase_id = std::make_shared<std::string>();
   auto confirm = std::make_shared<bool>(false);
@@ -285,6 +283,7 @@ void AddPeopleCommands(CLI::App& app, Context& ctx) {
   erase->add_option("ID", *erase_id, "patient id")->required();
   erase->add_flag("--confirm", *confirm, "yes, destroy it for good");
   erase->callback([&ctx, erase_id, confirm] {
+    ctx.act = {"patient.erase", {*erase_id}};
     ctx.action = [&ctx, erase_id, confirm] { return ErasePatient(ctx, *erase_id, *confirm); };
   });
 

@@ -237,6 +237,7 @@ int main(int argc, char** argv) {
     st = Internal(std::string("unexpected error: ") + e.what());
   }
   if (st.ok()) return 0;
+  app::RecordFailure(ctx, st);
   std::fprintf(stderr, "dossier: %s\n", st.message().c_str());
   return ExitCodeFor(st);
 }
