@@ -38,7 +38,9 @@ std::string Hint(const std::string& id, IdKind got, IdKind want) {
     case IdKind::kPatient:
       return fmt::format("their cases are `dossier case list --patient {}`", id);
     case IdKind::kCase:
-      if (want == IdKind::kPatient) return "`dossier case list` shows whose it is";
+      if (want == IdKind::kPatient) {
+        return "`dossier case list` shows whose it is, `dossier patient list` every patient";
+      }
       return fmt::format("its documents and DICOM series are `dossier docs --case {}`", id);
     case IdKind::kSeries:
       if (want == IdKind::kDocument) {

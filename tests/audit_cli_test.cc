@@ -248,7 +248,8 @@ TEST_F(AuditCliTest, TheLogHasAHeaderAndFilters) {
 
   ExpectUsage({"audit", "log", "--patient", case_},
               "--patient: " + case_ +
-                  " is a case, not a patient: `dossier case list` shows whose it is");
+                  " is a case, not a patient: `dossier case list` shows whose it is, `dossier "
+                  "patient list` every patient");
   ExpectUsage({"audit", "log", "--patient", "Иванов"},
               "--patient: the value given is not a patient id (pat_…): `dossier patient list` "
               "shows patient ids");
@@ -301,7 +302,9 @@ TEST_F(AuditCliTest, AnIdOfTheWrongKindSaysWhatItIsAndHowToGetTheRightOne) {
        "--case: " + doc + " is a document, not a case: give the case it is in (`dossier case "
        "list`)"},
       {{"case", "list", "--patient", case_},
-       "--patient: " + case_ + " is a case, not a patient: `dossier case list` shows whose it is"},
+       "--patient: " + case_ +
+           " is a case, not a patient: `dossier case list` shows whose it is, `dossier patient "
+           "list` every patient"},
       {{"dicom", "preview", doc, "-o", "x.png"},
        doc + " is a document, not a DICOM series: `dossier get " + doc +
            " -o FILE` decrypts it; DICOM series (ser_…) are listed by `dossier docs --case CASE`"},
