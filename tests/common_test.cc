@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+
 #include "common/clock.h"
 #include "common/content_digest.h"
 #include "common/encoding.h"
@@ -71,6 +73,16 @@ TEST(ClockTest, DatesAreStrictAndUtcIsFormattedToTheSecond) {
   EXPECT_EQ(FormatDate(t), "2026-11-22");
 }
 
+TEST(StatusTest, AMissingFileOrFolderIsNotFoundWhateverTheCallThatFoundIt) {
+  EXPECT_EQ(ErrnoError("cannot open", "/x", ENOENT).code(), StatusCode::kNotFound);
+  EXPECT_EQ(ErrnoError("cannot open", "/x/y", ENOTDIR).code(), StatusCode::kNotFound);
+  EXPECT_EQ(ErrnoError("cannot open", "/x", ENOENT).message(),
+            "cannot open /x: No such file or directory");
+  EXPECT_EQ(ErrnoError("cannot write", "/x", ENOSPC).code(), StatusCode::kIoError);
+  EXPECT_EQ(StatusCodeId(StatusCode::kNotFound), std::string("kNotFound"));
+  EXPECT_EQ(StatusCodeId(StatusCode::kCorrupt), std::string("kCorrupt"));
+}
+
 TEST(StatusTest, CodesMapToTheDocumentedExitCodes) {
   EXPECT_EQ(ExitCodeFor(Status::Ok()), 0);
   EXPECT_EQ(ExitCodeFor(InvalidArgument("x")), 1);
@@ -95,8 +107,11 @@ TEST_F(FileIoTest, DurableWriteReplacesAtomicallyWithPrivateMode) {
   ASSERT_EQ(::stat(p.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 1);
+  // A missing folder is "not found", as every missing file or folder is (exit 2).
   const Status st2 = WriteFileDurably(dir_ / "no" / "such" / "dir", AsBytes("x"));
-  EXPECT_EQ(st2.code(), StatusCode::kIoError);
+  EXPECT_EQ(st2.code(), StatusCode::kNotFound);
+  EXPECT_EQ(st2.message(), "no such folder: " + (dir_ / "no" / "such").string() +
+                               " (create it first, or choose another)");
 }
 
 TEST_F(FileIoTest, AnUncommittedSinkLeavesNoFile) {
@@ -152,11 +167,9 @@ TEST_F(FileIoTest, ASinkHasNoNameUntilCommittedAndRefusesToReplaceWhenAsked) {
     EXPECT_EQ(testing::ReadFile(out), "new");
     EXPECT_EQ(std::distance(fs::directory_iterator(d), fs::directory_iterator()), 1);
     const Status missing = DurableFileSink::Create(d / "no" / "out").status();
-    EXPECT_EQ(missing.code(), StatusCode::kIoError);
-    if (!named) {
-      EXPECT_EQ(missing.message(),
-                "cannot create a file in " + (d / "no").string() + ": No such file or directory");
-    }
+    EXPECT_EQ(missing.code(), StatusCode::kNotFound);
+    EXPECT_EQ(missing.message(),
+              "no such folder: " + (d / "no").string() + " (create it first, or choose another)");
   }
   DurableFileSink::ForceNamedTempForTesting(false);
 }
