@@ -8,8 +8,10 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "app/terminal.h"
+#include "common/ids.h"
 #include "common/status.h"
 #include "sandbox/worker.h"
 #include "vault/vault.h"
@@ -26,6 +28,16 @@ struct Context {
   bool allow_unconfined_workers = false;
   // Set by the chosen command; run after parsing.
   std::function<Status()> action;
+  // What the chosen command does, as the audit log names it (doc/FORMAT.md §Audit log): if it
+  // fails after unlocking the vault, main() puts that on record (Vault::RecordFailure). Empty:
+  // a command whose own events say enough.
+  struct Act {
+    std::string action;
+    std::vector<std::string> objects;
+  };
+  Act act;
+  // The vault the command unlocked, kept open until main() has recorded how it ended.
+  mutable std::shared_ptr<vault::Vault> opened;
 
   PassphraseSource passphrase_source() const { return {passphrase_file}; }
   // How analysis workers are confined: kRequired, or kBestEffort with the flag above.
@@ -33,8 +45,8 @@ struct Context {
     return allow_unconfined_workers ? sandbox::Confinement::kBestEffort
                                     : sandbox::Confinement::kRequired;
   }
-  // Asks for the passphrase and unlocks the vault.
-  Result<std::unique_ptr<vault::Vault>> OpenVault(
+  // Asks for the passphrase and unlocks the vault (also kept in `opened`).
+  Result<std::shared_ptr<vault::Vault>> OpenVault(
       vault::OpenMode mode = vault::OpenMode::kNormal) const;
 };
 
@@ -47,6 +59,20 @@ void AddDicomCommands(CLI::App& app, Context& ctx);        // dicom export|previ
 void AddConsentCommands(CLI::App& app, Context& ctx);      // clinic ..., consent ...
 void AddSettingsCommand(CLI::App& vault, Context& ctx);    // vault settings
 void AddExportCommands(CLI::App& app, Context& ctx);       // export, export list
+
+// kInvalidArgument (exit 1) unless `value` is an id of kind `want`, saying what it is and how
+// to get the right one: "--case: pat_… is a patient, not a case: their cases are `dossier
+// case list --patient pat_…`". `option` names where it was given ("" for a positional).
+Status ExpectId(const std::string& value, IdKind want, const std::string& option = "");
+
+// A CLI11 check for a whole number of at least `min`, saying `rule` in words when it is not
+// ("--page: pages start at 1"), never a numeric limit of the machine.
+CLI::Validator CountFrom(long long min, const std::string& rule);
+
+// Puts the failure `why` of the command's act on the audit record, if it unlocked the vault
+// (Vault::RecordFailure: `refused` or `failed`, with the status code); a failure to record
+// that is said on stderr.
+void RecordFailure(const Context& ctx, const Status& why);
 
 // Prints a JSON value to stdout, pretty; bytes that are not UTF-8 (a file name from an old
 // USB stick) are shown as U+FFFD rather than aborting.

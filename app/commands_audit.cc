@@ -3,6 +3,8 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <map>
+#include <utility>
 #include <nlohmann/json.hpp>
 
 #include "app/cli.h"
@@ -14,13 +16,36 @@
 namespace dossier::app {
 namespace {
 
-Status Log(const Context& ctx, const std::string& patient, const std::string& since) {
+struct LogArgs {
+  std::string patient, since, until, actor, action;
+};
+
+// Details as one column: "via=search", "name_note=note_…,…".
+std::string DetailsText(const std::map<std::string, std::string>& details) {
+  std::string out;
+  for (const auto& [k, v] : details) out += (out.empty() ? "" : " ") + k + "=" + v;
+  return out;
+}
+
+Status Log(const Context& ctx, const LogArgs& a) {
   vault::AuditFilter filter;
-  if (!patient.empty()) filter.patient = patient;
-  if (!since.empty()) {
-    if (!ParseDate(since)) return InvalidArgument("--since must be a date written YYYY-MM-DD");
-    filter.since = since;
+  if (!a.patient.empty()) {
+    DOSSIER_RETURN_IF_ERROR(ExpectId(a.patient, IdKind::kPatient, "--patient"));
+    filter.patient = a.patient;
   }
+  for (const auto* option : {"--since", "--until"}) {
+    const std::string& value = std::string_view(option) == "--since" ? a.since : a.until;
+    if (!value.empty() && !ParseDate(value)) {
+      return InvalidArgument(std::string(option) + " must be a date written YYYY-MM-DD");
+    }
+  }
+  if (!a.since.empty()) filter.since = a.since;
+  if (!a.until.empty()) filter.until = a.until;
+  if (!a.since.empty() && !a.until.empty() && a.until < a.since) {
+    return InvalidArgument("--until " + a.until + " is before --since " + a.since);
+  }
+  if (!a.actor.empty()) filter.actor = a.actor;
+  if (!a.action.empty()) filter.action = a.action;
   DOSSIER_ASSIGN_OR_RETURN(auto events, vault::ReadAuditLog(ctx.vault_dir, filter));
   if (ctx.json) {
     auto arr = nlohmann::json::array();
@@ -28,21 +53,44 @@ Status Log(const Context& ctx, const std::string& patient, const std::string& si
       arr.push_back({{"seq", e.seq},
                      {"at", e.at},
                      {"actor", e.actor},
+                     {"os_user", e.os_user},
                      {"role", e.role},
                      {"action", e.action},
                      {"objects", e.objects},
                      {"patient", e.patient},
                      {"outcome", e.outcome},
-                     {"purpose", e.purpose}});
+                     {"reason", e.reason},
+                     {"purpose", e.purpose},
+                     {"details", e.details},
+                     {"encoding", e.encoding}});
     }
     PrintJson(arr);
     return Status::Ok();
   }
+  constexpr const char* kRow = "%6s  %-20s  %-12s %-12s %-9s %-21s %-8s %-17s %-16s %s\n";
+  std::printf(kRow, "SEQ", "AT", "ACTOR", "OS-USER", "ROLE", "ACTION", "OUTCOME", "REASON",
+              "PATIENT", "OBJECTS / DETAILS");
   for (const auto& e : events) {
-    std::printf("%6lld  %s  %-12s %-9s %-20s %-8s %-16s %s\n", static_cast<long long>(e.seq),
-                e.at.c_str(), e.actor.c_str(), e.role.c_str(), e.action.c_str(), e.outcome.c_str(),
-                e.patient.empty() ? "-" : e.patient.c_str(),
-                fmt::format("{}", fmt::join(e.objects, ",")).c_str());
+    std::string what = fmt::format("{}", fmt::join(e.objects, ","));
+    if (!e.details.empty()) what += (what.empty() ? "" : "  ") + DetailsText(e.details);
+    if (!e.purpose.empty()) what += (what.empty() ? "" : "  ") + ("purpose=" + e.purpose);
+    std::printf(kRow, std::to_string(e.seq).c_str(), e.at.c_str(), e.actor.c_str(),
+                e.os_user.empty() ? "-" : e.os_user.c_str(), e.role.c_str(), e.action.c_str(),
+                e.outcome.c_str(), e.reason.empty() ? "-" : e.reason.c_str(),
+                e.patient.empty() ? "-" : e.patient.c_str(), what.c_str());
+  }
+  return Status::Ok();
+}
+
+// The sealed text of an audit note (the file a `get` wrote to): needs the passphrase.
+Status Note(const Context& ctx, const std::string& note_id) {
+  DOSSIER_RETURN_IF_ERROR(ExpectId(note_id, IdKind::kNote));
+  DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
+  DOSSIER_ASSIGN_OR_RETURN(std::string text, v->ReadAuditNote(note_id));
+  if (ctx.json) {
+    PrintJson({{"id", note_id}, {"text", text}});
+  } else {
+    std::printf("%s\n", text.c_str());
   }
   return Status::Ok();
 }
@@ -61,6 +109,12 @@ Result<std::string> PinnedKey(const std::string& arg) {
   };
   if (is_key(arg)) return arg;
   std::error_code ec;
+  const bool hex = !arg.empty() && arg.find_first_not_of("0123456789abcdefABCDEF") == arg.npos;
+  if (!hex && !std::filesystem::exists(arg, ec)) {  // a file name: missing, as any file
+    return NotFound("no such file: " + arg +
+                    " (--pubkey takes the 64 hex characters printed by `dossier audit pubkey`, "
+                    "or a file whose first line holds them)");
+  }
   if (!std::filesystem::is_regular_file(arg, ec)) return usage();
   DOSSIER_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(arg, 64 << 10));
   std::string first = text.substr(0, text.find('\n'));
@@ -137,12 +191,34 @@ void AddAuditCommands(CLI::App& app, Context& ctx) {
       "audit", "read and verify the tamper-evident audit log (no passphrase needed)");
   audit->require_subcommand(1);
 
-  auto filter = std::make_shared<std::array<std::string, 2>>();
-  auto* log = audit->add_subcommand("log", "list audit events (ids only, never personal data)");
-  log->add_option("--patient", (*filter)[0], "only events about this patient id");
-  log->add_option("--since", (*filter)[1], "only events on or after this date (YYYY-MM-DD)");
+  auto filter = std::make_shared<LogArgs>();
+  auto* log = audit->add_subcommand(
+      "log",
+      "list audit events, oldest first (ids only, never personal data): when, who claimed to\n"
+      "act (--actor) and the operating-system user beside it, the action, its outcome and\n"
+      "the reason of a refusal or failure (doc/FORMAT.md lists every action)\n"
+      "  e.g. dossier audit log --action document. --since 2026-11-01");
+  log->add_option("--patient", filter->patient,
+                  "only events about this patient (pat_…, from `dossier patient list`)");
+  log->add_option("--since", filter->since, "only events on or after this date (YYYY-MM-DD)");
+  log->add_option("--until", filter->until, "only events on or before this date (YYYY-MM-DD)");
+  log->add_option("--actor", filter->actor, "only events of this actor (exactly)");
+  log->add_option("--action", filter->action,
+                  "only this action (document.read), or every action starting so when it ends\n"
+                  "in a dot (document.)");
   log->callback([&ctx, filter] {
-    ctx.action = [&ctx, filter] { return Log(ctx, (*filter)[0], (*filter)[1]); };
+    ctx.action = [&ctx, filter] { return Log(ctx, *filter); };
+  });
+
+  auto note_id = std::make_shared<std::string>();
+  auto* note = audit->add_subcommand(
+      "note",
+      "show the sealed detail an event names in its details (name_note=note_…: the file\n"
+      "a `get` wrote to); needs the passphrase, and is itself audited");
+  note->add_option("NOTE", *note_id, "note id (note_…)")->required();
+  note->callback([&ctx, note_id] {
+    ctx.act = {"audit.note.read", {*note_id}};
+    ctx.action = [&ctx, note_id] { return Note(ctx, *note_id); };
   });
 
   auto anchors = std::make_shared<std::array<std::string, 2>>();

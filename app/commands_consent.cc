@@ -93,6 +93,7 @@ struct ConsentArgs {
 };
 
 Status AddConsent(const Context& ctx, const ConsentArgs& a) {
+  DOSSIER_RETURN_IF_ERROR(ExpectId(a.patient, IdKind::kPatient, "--patient"));
   vault::NewConsent c;
   c.patient_id = a.patient;
   DOSSIER_ASSIGN_OR_RETURN(
@@ -278,6 +279,7 @@ void AddConsentCommands(CLI::App& app, Context& ctx) {
   edit->add_option("--email", edit_info->email, "new e-mail");
   edit->add_option("--note", edit_info->note, "new note");
   edit->callback([&ctx, clinic_id, edit_info] {
+    ctx.act = {"clinic.edit", {*clinic_id}};
     ctx.action = [&ctx, clinic_id, edit_info]() -> Status {
       DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
       DOSSIER_ASSIGN_OR_RETURN(vault::ClinicRecord c, v->FindClinic(*clinic_id));
@@ -316,7 +318,10 @@ void AddConsentCommands(CLI::App& app, Context& ctx) {
                    "who signed for the patient (with --authority)");
   cadd->add_option("--authority", a->authority,
                    "the document that lets them (a power of attorney, a guardianship decision)");
-  cadd->callback([&ctx, a] { ctx.action = [&ctx, a] { return AddConsent(ctx, *a); }; });
+  cadd->callback([&ctx, a] {
+    ctx.act = {"consent.add", {a->patient}};
+    ctx.action = [&ctx, a] { return AddConsent(ctx, *a); };
+  });
 
   auto list_patient = std::make_shared<std::string>();
   auto list_state = std::make_shared<std::string>();
@@ -344,6 +349,7 @@ void AddConsentCommands(CLI::App& app, Context& ctx) {
   cshow->add_option("CONSENT", *consent_id, "consent id (con_…)")->required();
   cshow->add_flag("--fhir", *fhir, "print it as an HL7 FHIR R4 Consent resource");
   cshow->callback([&ctx, consent_id, fhir] {
+    ctx.act = {"consent.read", {*consent_id}};
     ctx.action = [&ctx, consent_id, fhir] { return ShowConsent(ctx, *consent_id, *fhir); };
   });
 
@@ -358,7 +364,9 @@ void AddConsentCommands(CLI::App& app, Context& ctx) {
   revoke->add_option("--received", *received,
                      "the day the withdrawal reached you (YYYY-MM-DD; default today)");
   revoke->callback([&ctx, consent_id, reason, received] {
+    ctx.act = {"consent.revoke", {*consent_id}};
     ctx.action = [&ctx, consent_id, reason, received]() -> Status {
+      DOSSIER_RETURN_IF_ERROR(ExpectId(*consent_id, IdKind::kConsent));
       DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
       DOSSIER_RETURN_IF_ERROR(v->RevokeConsent(*consent_id, *reason, *received));
       DOSSIER_ASSIGN_OR_RETURN(vault::ConsentRecord c, v->GetConsent(*consent_id));

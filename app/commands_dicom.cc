@@ -53,6 +53,10 @@ std::string InstanceFileId(size_t n) {
 }
 
 Status Export(const Context& ctx, const ExportArgs& a) {
+  DOSSIER_RETURN_IF_ERROR(ExpectId(a.case_id, IdKind::kCase, "--case"));
+  for (const auto& series : a.series) {
+    DOSSIER_RETURN_IF_ERROR(ExpectId(series, IdKind::kSeries, "--series"));
+  }
   const fs::path out = a.out;
   std::error_code ec;
   // The pseudonym goes into files of any character set: plain ASCII, as PN allows it.
@@ -113,12 +117,15 @@ Status Export(const Context& ctx, const ExportArgs& a) {
     return Rejected(partial.string() +
                     " already exists (an interrupted export?): remove it or choose another folder");
   }
+  const std::string patient_name = a.pseudonym.empty() ? "CASE^" + a.case_id : a.pseudonym;
+  const std::string patient_id = a.pseudonym.empty() ? a.case_id : a.pseudonym;
+  vault::Vault::DicomExportRequest record{a.case_id, {}, patient_name, a.allow_mismatch};
+  for (const auto* series : chosen) record.series.push_back(series->id);
+  DOSSIER_RETURN_IF_ERROR(v->RecordDicomExport(record));  // on record before any is decrypted
   PartialFolder folder(partial);
   fs::create_directories(partial, ec);
   if (ec) return IoError("cannot create " + partial.string() + ": " + ec.message());
 
-  const std::string patient_name = a.pseudonym.empty() ? "CASE^" + a.case_id : a.pseudonym;
-  const std::string patient_id = a.pseudonym.empty() ? a.case_id : a.pseudonym;
   DOSSIER_ASSIGN_OR_RETURN(SecureBuffer uid_key, v->ExportUidKey(a.case_id));
   // The instances are parsed, de-identified and written by a confined worker; this process,
   // which holds the keys, only decrypts them into sealed memfds.
@@ -144,7 +151,7 @@ Status Export(const Context& ctx, const ExportArgs& a) {
       const std::string dir = fmt::format("DICOM/S{:03d}", si + 1);
       for (size_t k = 0; k < s->doc_ids.size(); ++k) {
         MemorySink plain;
-        DOSSIER_RETURN_IF_ERROR(v->ReadDocument(s->doc_ids[k], plain));
+        DOSSIER_RETURN_IF_ERROR(v->ReadExportedInstance(s->doc_ids[k], plain));
         DOSSIER_ASSIGN_OR_RETURN(File memfd, SealedMemoryFile(plain.data));
         const std::string id = dir + "/" + InstanceFileId(k + 1);
         auto w = worker.Write(id, memfd, patient_name, patient_id, a.jpeg_ls);
@@ -209,6 +216,7 @@ Status Export(const Context& ctx, const ExportArgs& a) {
 }
 
 Status Preview(const Context& ctx, const std::string& series, const std::string& out, bool force) {
+  DOSSIER_RETURN_IF_ERROR(ExpectId(series, IdKind::kSeries));
   std::error_code ec;
   if (!force && fs::exists(out, ec)) {
     return Rejected(out + " already exists: choose another name or add --force");
@@ -252,7 +260,11 @@ void AddDicomCommands(CLI::App& app, Context& ctx) {
                 "are kept as they are)");
   exp->add_flag("--allow-mismatch", args->allow_mismatch,
                 "export series flagged as possibly another patient's too");
-  exp->callback([&ctx, args] { ctx.action = [&ctx, args] { return Export(ctx, *args); }; });
+  exp->callback([&ctx, args] {
+    ctx.act = {"dicom.export", args->series};
+    ctx.act.objects.push_back(args->case_id);
+    ctx.action = [&ctx, args] { return Export(ctx, *args); };
+  });
 
   auto preview = std::make_shared<std::array<std::string, 2>>();
   auto force = std::make_shared<bool>(false);
@@ -262,6 +274,7 @@ void AddDicomCommands(CLI::App& app, Context& ctx) {
   pv->add_option("-o,--output", (*preview)[1], "the PNG file to write")->required();
   pv->add_flag("--force", *force, "overwrite the output file if it exists");
   pv->callback([&ctx, preview, force] {
+    ctx.act = {"dicom.preview", {(*preview)[0]}};
     ctx.action = [&ctx, preview, force] {
       return Preview(ctx, (*preview)[0], (*preview)[1], *force);
     };

@@ -51,6 +51,7 @@ std::string SeriesLine(const std::string& modality, int instances, const std::st
 
 Status Ingest(const Context& ctx, const std::string& case_id,
               const std::vector<std::string>& paths) {
+  DOSSIER_RETURN_IF_ERROR(ExpectId(case_id, IdKind::kCase, "--case"));
   DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
   ingest::IngestReport report;
   Status st;
@@ -229,6 +230,7 @@ std::vector<RemovedView> ViewRemoved(const std::vector<vault::DocumentRecord>& d
 
 Status Docs(const Context& ctx, const std::string& case_id, bool all) {
   if (case_id.empty()) return InvalidArgument("give --case ID (see `dossier case list`)");
+  DOSSIER_RETURN_IF_ERROR(ExpectId(case_id, IdKind::kCase, "--case"));
   DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
   DOSSIER_ASSIGN_OR_RETURN(auto docs, v->ListDocuments(case_id));
   DOSSIER_ASSIGN_OR_RETURN(auto dicom_series, v->ListDicomSeries(case_id));
@@ -390,6 +392,7 @@ Status Docs(const Context& ctx, const std::string& case_id, bool all) {
 }
 
 Status SetCategory(const Context& ctx, const std::string& doc, const std::string& category) {
+  DOSSIER_RETURN_IF_ERROR(ExpectId(doc, IdKind::kDocument));
   DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
   DOSSIER_RETURN_IF_ERROR(v->SetCategory(doc, category));
   std::printf("%s: category %s\n", doc.c_str(), category.c_str());
@@ -450,6 +453,7 @@ Status MakeFolders(const fs::path& folder) {
 }
 
 Status Get(const Context& ctx, const std::string& doc, const std::string& out, bool force) {
+  DOSSIER_RETURN_IF_ERROR(ExpectId(doc, IdKind::kDocument));
   std::error_code ec;
   // -o names a folder when it is one, or ends in "/": the file goes in under its own name.
   const bool into_folder = fs::is_directory(out, ec) || (!out.empty() && out.back() == '/');
@@ -482,7 +486,8 @@ Status Get(const Context& ctx, const std::string& doc, const std::string& out, b
                                             : DurableFileSink::Existing::kRefuse));
   {
     ProgressSink sink(file, record.size, "decrypting");
-    DOSSIER_RETURN_IF_ERROR(v->ReadDocument(doc, sink));
+    const std::filesystem::path where = std::filesystem::absolute(out, ec);  // sealed, audited
+    DOSSIER_RETURN_IF_ERROR(v->ExportDocumentToFile(doc, ec ? out : where.string(), sink));
   }
   if (Status st = file.Commit(); !st.ok()) {
     // Made by someone else meanwhile: not replaced.
@@ -499,6 +504,7 @@ Status Search(const Context& ctx, const std::string& case_id,
               const std::vector<std::string>& words) {
   std::string query;
   for (const auto& w : words) query += (query.empty() ? "" : " ") + w;
+  DOSSIER_RETURN_IF_ERROR(ExpectId(case_id, IdKind::kCase, "--case"));
   DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
   DOSSIER_ASSIGN_OR_RETURN(auto hits, v->Search(case_id, query));
   if (ctx.json) {
@@ -518,6 +524,7 @@ Status Search(const Context& ctx, const std::string& case_id,
 }
 
 Status Text(const Context& ctx, const std::string& doc, int page) {
+  DOSSIER_RETURN_IF_ERROR(ExpectId(doc, IdKind::kDocument));
   DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
   DOSSIER_ASSIGN_OR_RETURN(auto record, v->GetDocument(doc));
   if (record.status == "removed") return vault::DocumentRemoved(doc, record.removed_at);
@@ -585,10 +592,14 @@ void AddDocumentCommands(CLI::App& app, Context& ctx) {
                    AllCategoryNames() + " (always wins over an inferred one)")
       ->required();
   setcat->callback(
-      [&ctx, cat] { ctx.action = [&ctx, cat] { return SetCategory(ctx, (*cat)[0], (*cat)[1]); }; });
+      [&ctx, cat] {
+        ctx.act = {"document.categorize", {(*cat)[0]}};
+        ctx.action = [&ctx, cat] { return SetCategory(ctx, (*cat)[0], (*cat)[1]); };
+      });
   AddCorrectionCommands(*docs, ctx);
   docs->callback([&ctx, docs, docs_case, docs_all] {
     if (!docs->get_subcommands().empty()) return;  // set-category, move, remove
+    ctx.act = {"document.list", {*docs_case}};
     ctx.action = [&ctx, docs_case, docs_all] { return Docs(ctx, *docs_case, *docs_all); };
   });
 
@@ -604,6 +615,7 @@ void AddDocumentCommands(CLI::App& app, Context& ctx) {
   search->add_option("TEXT", *search_words, "what to look for (several words: one phrase)")
       ->required();
   search->callback([&ctx, search_case, search_words] {
+    ctx.act = {"document.search", {*search_case}};
     ctx.action = [&ctx, search_case, search_words] {
       return Search(ctx, *search_case, *search_words);
     };
@@ -616,8 +628,10 @@ void AddDocumentCommands(CLI::App& app, Context& ctx) {
       "print the text the OCR check read from a document, page by page, or a plain-text\n"
       "document as written (audited)");
   text->add_option("DOC", *text_doc, "document id")->required();
-  text->add_option("--page", *text_page, "only this page (1-based)")->check(CLI::PositiveNumber);
+  text->add_option("--page", *text_page, "only this page (pages start at 1)")
+      ->check(CountFrom(1, "pages start at 1"));
   text->callback([&ctx, text_doc, text_page] {
+    ctx.act = {"document.read", {*text_doc}};
     ctx.action = [&ctx, text_doc, text_page] { return Text(ctx, *text_doc, *text_page); };
   });
 
@@ -634,6 +648,7 @@ void AddDocumentCommands(CLI::App& app, Context& ctx) {
       ->required();
   g->add_flag("--force", *force, "replace the file if it exists");
   g->callback([&ctx, get, force] {
+    ctx.act = {"document.export_file", {(*get)[0]}};
     ctx.action = [&ctx, get, force] { return Get(ctx, (*get)[0], (*get)[1], *force); };
   });
 }

@@ -264,6 +264,7 @@ Status ListPatients(const Context& ctx) {
 }
 
 Status ShowPatient(const Context& ctx, const std::string& id) {
+  DOSSIER_RETURN_IF_ERROR(ExpectId(id, IdKind::kPatient));
   DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
   DOSSIER_ASSIGN_OR_RETURN(auto p, v->GetPatient(id));
   DOSSIER_ASSIGN_OR_RETURN(auto cases, v->ListCases(id));
@@ -295,6 +296,7 @@ Status ErasePatient(const Context& ctx, const std::string& id, bool confirm) {
         "erasing destroys the patient's key and every document of theirs "
         "for good; add --confirm to do it");
   }
+  DOSSIER_RETURN_IF_ERROR(ExpectId(id, IdKind::kPatient));
   DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
   DOSSIER_RETURN_IF_ERROR(v->ErasePatient(id));
   std::printf(
@@ -306,6 +308,7 @@ Status ErasePatient(const Context& ctx, const std::string& id, bool confirm) {
 
 Status OpenCase(const Context& ctx, const std::string& patient, const std::string& goal,
                 const std::string& question) {
+  DOSSIER_RETURN_IF_ERROR(ExpectId(patient, IdKind::kPatient, "--patient"));
   DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
   DOSSIER_ASSIGN_OR_RETURN(std::string id, v->OpenCase(patient, goal, question));
   return PrintCreated(ctx, id);
@@ -342,6 +345,7 @@ Status SetCaseOpen(const Context& ctx, const std::string& id, bool open) {
 }
 
 Status ListCases(const Context& ctx, const std::string& patient) {
+  if (!patient.empty()) DOSSIER_RETURN_IF_ERROR(ExpectId(patient, IdKind::kPatient, "--patient"));
   DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
   DOSSIER_ASSIGN_OR_RETURN(auto cases,
                            v->ListCases(patient.empty() ? std::nullopt : std::optional(patient)));
@@ -407,7 +411,10 @@ void AddPatientCommands(CLI::App& app, Context& ctx) {
       "show one patient and their cases (with what each holds: documents and DICOM "
       "instances)");
   show->add_option("ID", *id, "patient id")->required();
-  show->callback([&ctx, id] { ctx.action = [&ctx, id] { return ShowPatient(ctx, *id); }; });
+  show->callback([&ctx, id] {
+    ctx.act = {"patient.read", {*id}};
+    ctx.action = [&ctx, id] { return ShowPatient(ctx, *id); };
+  });
 
   auto erase_id = std::make_shared<std::string>();
   auto confirm = std::make_shared<bool>(false);
@@ -418,6 +425,7 @@ void AddPatientCommands(CLI::App& app, Context& ctx) {
   erase->add_option("ID", *erase_id, "patient id")->required();
   erase->add_flag("--confirm", *confirm, "yes, destroy it for good");
   erase->callback([&ctx, erase_id, confirm] {
+    ctx.act = {"patient.erase", {*erase_id}};
     ctx.action = [&ctx, erase_id, confirm] { return ErasePatient(ctx, *erase_id, *confirm); };
   });
 }

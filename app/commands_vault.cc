@@ -11,17 +11,17 @@
 
 namespace dossier::app {
 
-Result<std::unique_ptr<vault::Vault>> Context::OpenVault(vault::OpenMode mode) const {
+Result<std::shared_ptr<vault::Vault>> Context::OpenVault(vault::OpenMode mode) const {
   DOSSIER_ASSIGN_OR_RETURN(SecretString pass,
                            ReadPassphrase(passphrase_source(), "Vault passphrase: ", false));
-  auto v = vault::Vault::Open(vault_dir, pass.view(), {actor, "operator"}, {}, mode);
-  if (v.ok() && allow_unconfined_workers) {
-    DOSSIER_RETURN_IF_ERROR((*v)->RecordUnconfinedWorkersAllowed());
-  }
-  if (v.ok() && !(*v)->swept_orphans().empty()) {
+  DOSSIER_ASSIGN_OR_RETURN(std::shared_ptr<vault::Vault> v,
+                           vault::Vault::Open(vault_dir, pass.view(), {actor, "operator"}, {}, mode));
+  opened = v;
+  if (allow_unconfined_workers) DOSSIER_RETURN_IF_ERROR(v->RecordUnconfinedWorkersAllowed());
+  if (!v->swept_orphans().empty()) {
     std::fprintf(stderr,
                  "dossier: removed %zu unreferenced object(s) left by an interrupted ingest\n",
-                 (*v)->swept_orphans().size());
+                 v->swept_orphans().size());
   }
   return v;
 }
@@ -37,8 +37,7 @@ Status Init(const Context& ctx, const std::string& group) {
   if (!group.empty()) {
     const struct group* g = ::getgrnam(group.c_str());
     if (g == nullptr) {
-      return InvalidArgument("--group " + group +
-                             ": no such group on this machine (see `getent group`)");
+      return NotFound("--group " + group + ": no such group on this machine (see `getent group`)");
     }
     options.share_with_group = g->gr_gid;
   }

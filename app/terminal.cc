@@ -17,8 +17,10 @@ namespace {
 Result<SecretString> FromFile(const std::string& path) {
   auto file = File::OpenRead(path);
   if (!file.ok()) {
-    return InvalidArgument("cannot read the passphrase file " + path + ": " +
-                           file.status().message());
+    if (file.status().code() == StatusCode::kNotFound) {  // exit 2, as every missing file
+      return NotFound("no such passphrase file: " + path);
+    }
+    return file.status().WithContext("cannot read the passphrase file " + path);
   }
   SecureBuffer buf(4096);
   DOSSIER_ASSIGN_OR_RETURN(size_t n, file->ReadFull({buf.data(), buf.size()}));

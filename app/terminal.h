@@ -17,7 +17,7 @@ struct PassphraseSource {
 
 // Reads the passphrase from the file (one line; a trailing newline is dropped), or prompts on
 // the terminal without echo — twice when `confirm` is set. kInvalidArgument when there is no
-// file and no terminal.
+// file and no terminal; kNotFound when the file does not exist.
 Result<SecretString> ReadPassphrase(const PassphraseSource& source, const std::string& prompt,
                                     bool confirm);
 

@@ -211,7 +211,22 @@ Status SyncDir(const fs::path& dir) {
   return f.Sync();
 }
 
+namespace {
+
+// The folder a new file goes into must exist: kNotFound naming it, as every missing file is.
+Status CheckFolderOf(const fs::path& path) {
+  const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) {
+    return NotFound("no such folder: " + dir.string() + " (create it first, or choose another)");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Status WriteFileDurably(const fs::path& path, std::span<const uint8_t> data) {
+  DOSSIER_RETURN_IF_ERROR(CheckFolderOf(path));
   fs::path tmp = path;
   tmp += "." + RandomId("tmp", 6);
   {
@@ -266,6 +281,7 @@ DurableFileSink::DurableFileSink(DirectFile file, fs::path target, fs::path temp
 
 Result<DurableFileSink> DurableFileSink::Create(const fs::path& path, Existing existing) {
   const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  DOSSIER_RETURN_IF_ERROR(CheckFolderOf(path));
   if (!force_named_temp) {
     DOSSIER_ASSIGN_OR_RETURN(std::optional<DirectFile> unnamed, DirectFile::CreateUnnamed(dir));
     if (unnamed) return DurableFileSink(std::move(*unnamed), path, fs::path(), existing);

@@ -116,7 +116,8 @@ Status SyncFilesystem(const fs::path& path);
 Status SyncDir(const fs::path& dir);
 
 // Writes `data` to `path` atomically and durably: path.tmp → fsync → rename → fsync dir.
-// Readers see either the old file or the new one, never a mix; mode 0600.
+// Readers see either the old file or the new one, never a mix; mode 0600. kNotFound when
+// `path`'s folder does not exist ("no such folder: …").
 Status WriteFileDurably(const fs::path& path, std::span<const uint8_t> data);
 
 // Reads a whole (small) file; fails with kLimitExceeded past max_bytes.
@@ -143,7 +144,8 @@ class MemorySink final : public ByteSink {
 // kernel) a temp file `path.part_…` is used instead and removed on every error path and by
 // the destructor (only a kill can then leave it). Used for plaintext exports the user asked
 // for (`dossier get -o`, `dicom preview -o`). Written like the vault's objects (DirectFile:
-// no page-cache copy), through a 1 MiB buffer that is wiped when the sink goes.
+// no page-cache copy), through a 1 MiB buffer that is wiped when the sink goes. Create() is
+// kNotFound when `path`'s folder does not exist ("no such folder: …").
 class DurableFileSink final : public ByteSink {
  public:
   enum class Existing {

@@ -1,5 +1,6 @@
 #include "common/status.h"
 
+#include <cerrno>
 #include <cstring>
 
 namespace dossier {
@@ -28,6 +29,30 @@ const char* StatusCodeName(StatusCode code) {
   return "unknown";
 }
 
+const char* StatusCodeId(StatusCode code) {
+  switch (code) {
+    case StatusCode::kOk:
+      return "kOk";
+    case StatusCode::kInvalidArgument:
+      return "kInvalidArgument";
+    case StatusCode::kNotFound:
+      return "kNotFound";
+    case StatusCode::kRejected:
+      return "kRejected";
+    case StatusCode::kLimitExceeded:
+      return "kLimitExceeded";
+    case StatusCode::kCorrupt:
+      return "kCorrupt";
+    case StatusCode::kAuthFailed:
+      return "kAuthFailed";
+    case StatusCode::kIoError:
+      return "kIoError";
+    case StatusCode::kInternal:
+      return "kInternal";
+  }
+  return "kInternal";
+}
+
 std::string Status::ToString() const {
   if (ok()) return "ok";
   return message_;
@@ -39,7 +64,9 @@ Status Status::WithContext(const std::string& context) const {
 }
 
 Status ErrnoError(const std::string& what, const std::string& path, int err) {
-  return IoError(what + " " + path + ": " + std::strerror(err));
+  std::string message = what + " " + path + ": " + std::strerror(err);
+  if (err == ENOENT || err == ENOTDIR) return NotFound(std::move(message));
+  return IoError(std::move(message));
 }
 
 int ExitCodeFor(const Status& status) {

@@ -29,6 +29,8 @@ enum class StatusCode {
 };
 
 const char* StatusCodeName(StatusCode code);
+// The code as written in audit events and JSON: "kNotFound", "kCorrupt", … (the enumerator).
+const char* StatusCodeId(StatusCode code);
 
 class [[nodiscard]] Status {
  public:
@@ -60,7 +62,9 @@ inline Status AuthFailed(std::string m) { return {StatusCode::kAuthFailed, std::
 inline Status IoError(std::string m) { return {StatusCode::kIoError, std::move(m)}; }
 inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
 
-// Builds an I/O error from errno: "<what> <path>: <strerror>".
+// Builds the error of a failed system call: "<what> <path>: <strerror>". A missing file or
+// folder (ENOENT, ENOTDIR) is kNotFound, like every other "not found" (exit 2); anything else
+// is kIoError.
 Status ErrnoError(const std::string& what, const std::string& path, int err);
 
 // The process exit code for a status, as fixed by DESIGN.md §4.

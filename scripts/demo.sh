@@ -45,6 +45,10 @@ consent=$($dossier consent add --patient "$patient" --recipient "$clinic" --purp
 $dossier consent list --patient "$patient"
 step "dossier docs --case $case_id"
 $dossier docs --case "$case_id"
+step "dossier get   (audited as document.export_file, the file's name sealed; a refusal is on record too)"
+doc=$($dossier docs --case "$case_id" | awk '$1 ~ /^doc_/ {print $1; exit}')
+$dossier get "$doc" -o demo-copy.pdf && rm -f demo-copy.pdf
+$dossier get doc_0000000000 -o demo-copy.pdf || echo "(exit $?: refused, and recorded)"
 step "dossier vault verify"
 $dossier vault verify
 step "dossier audit checkpoint   (no passphrase needed)"
@@ -54,5 +58,7 @@ audit_key=$(env -u DOSSIER_PASSPHRASE_FILE $dossier audit pubkey)
 env -u DOSSIER_PASSPHRASE_FILE $dossier audit verify --checkpoint demo-checkpoint.txt --pubkey "$audit_key"
 step "dossier audit log"
 env -u DOSSIER_PASSPHRASE_FILE $dossier audit log
+step "dossier audit log --action document.export_file   (who, as which system user, and why refused)"
+env -u DOSSIER_PASSPHRASE_FILE $dossier audit log --action document.export_file
 printf '\nDemo vault: %s (passphrase in %s). Try: %s --vault %s docs --case %s\n' \
   "$DOSSIER_VAULT" "$DOSSIER_PASSPHRASE_FILE" "$dossier" "$DOSSIER_VAULT" "$case_id"

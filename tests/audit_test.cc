@@ -5,7 +5,9 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sodium.h>
+#include <pwd.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include "common/encoding.h"
 #include "tests/test_util.h"
@@ -139,7 +141,8 @@ TEST_F(AuditTest, AnInsertedEventIsCaught) {
       "UPDATE audit_events SET seq = -seq WHERE seq >= 3;"
       "UPDATE audit_events SET seq = 1 - seq WHERE seq < 0;"
       "INSERT INTO audit_events SELECT 3, at, actor, role, 'document.read', objects, patient, "
-      "outcome, purpose, leaf_hash, root_after FROM audit_events WHERE seq = 2;");
+      "outcome, purpose, leaf_hash, root_after, encoding, os_user, reason, details "
+      "FROM audit_events WHERE seq = 2;");
   const auto p = Problems();
   ASSERT_GE(p.size(), 1u);
   EXPECT_EQ(p[0],
@@ -352,6 +355,233 @@ TEST_F(AuditTest, NoCheckpointIsWrittenOfALogThatFailsVerification) {
 // Finding 2: a trigger planted on `patients` copied every row aside before the erasure
 // overwrote it, so the erased name came back from the copy. The schema is now compared with
 // the migrations' on every open: nothing planted runs, nothing reads past it.
+// Encoding 1 is what every event written before the operating-system user was recorded
+// hashed: its bytes, and so its leaf, must never change, or no old log would verify.
+TEST(AuditEncodingTest, EncodingOneIsPinnedAndEncodingTwoAddsItsFields) {
+  AuditEvent e;
+  e.seq = 7;
+  e.at = "2026-11-22T09:00:00Z";
+  e.actor = "alice";
+  e.role = "operator";
+  e.action = "document.read";
+  e.objects = {"doc_0123456789"};
+  e.patient = "pat_0123456789";
+  e.encoding = 1;
+  EXPECT_EQ(internal::CanonicalEncoding(e),
+            R"({"action":"document.read","actor":"alice","at":"2026-11-22T09:00:00Z",)"
+            R"("objects":["doc_0123456789"],"outcome":"ok","patient":"pat_0123456789",)"
+            R"("purpose":"","role":"operator","seq":7})");
+  EXPECT_EQ(ToHex(internal::LeafHash(e)),
+            "a7d489881ff9b3cdacf9df03837db98140e99cb94a813a76729dbcaf7f780ebf");
+
+  e.encoding = 2;
+  e.seq = 8;
+  e.action = "document.export_file";
+  e.os_user = "alice";
+  e.details = {{"name_note", "note_0123456789"}};
+  EXPECT_EQ(internal::CanonicalEncoding(e),
+            R"({"action":"document.export_file","actor":"alice","at":"2026-11-22T09:00:00Z",)"
+            R"("details":{"name_note":"note_0123456789"},"objects":["doc_0123456789"],)"
+            R"("os_user":"alice","outcome":"ok","patient":"pat_0123456789","purpose":"",)"
+            R"("reason":"","role":"operator","seq":8,"v":2})");
+  EXPECT_EQ(ToHex(internal::LeafHash(e)),
+            "fc78b139f82b1ec3eb8031bc6ec016cc5b40a6c60b4ca5e2ded4daf3eb380c96");
+  e.encoding = 3;  // no such encoding: matches no stored hash
+  EXPECT_TRUE(internal::LeafHash(e).empty());
+}
+
+TEST(AuditEncodingTest, ActorNamesAnEventCannotCarryAreRefused) {
+  EXPECT_TRUE(CheckActorName("alice").ok());
+  EXPECT_TRUE(CheckActorName("Анна Петрова").ok());
+  EXPECT_TRUE(CheckActorName(std::string(64, 'a')).ok());
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"", "the actor name is empty"},
+      {std::string(65, 'a'), "the actor name is longer than 64 bytes"},
+      {"al\tice", "the actor name holds a control character"},
+      {"alice\n", "the actor name holds a control character"},
+      {"al\x7f", "the actor name holds a control character"},
+      {"al\xc2\x85", "the actor name holds a control character"},  // U+0085, next line
+      {"\xff\xfe", "the actor name is not UTF-8"},
+  };
+  for (const auto& [name, message] : bad) {
+    const Status st = CheckActorName(name);
+    EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << message;
+    EXPECT_EQ(st.message(), message);
+  }
+}
+
+// Who: the claimed actor and, beside it, the operating-system user the vault finds itself.
+TEST_F(AuditTest, EveryNewEventRecordsTheOperatingSystemUser) {
+  const passwd* pw = ::getpwuid(::geteuid());
+  ASSERT_NE(pw, nullptr);
+  auto events = *ReadAuditLog(vault_, {});
+  ASSERT_EQ(events.size(), 5u);
+  for (const auto& e : events) {
+    EXPECT_EQ(e.actor, "alice");
+    EXPECT_EQ(e.os_user, pw->pw_name) << e.action;
+    EXPECT_EQ(e.encoding, 2);
+  }
+  EXPECT_EQ(Vault::Open(vault_, kPassphrase, {"", "operator"}).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(Vault::Open(vault_, kPassphrase, {"a\nb", "operator"}).status().message(),
+            "the actor name holds a control character");
+  EXPECT_EQ(ReadAuditLog(vault_, {})->size(), 5u);  // refused before anything was recorded
+}
+
+// A log written before encoding 2 (here by a vault told to write as old versions did) still
+// verifies as it is, and goes on verifying once new events are appended after it.
+TEST_F(AuditTest, ALogWrittenBeforeEncodingTwoStillVerifiesAndGrows) {
+  const fs::path old_vault = dir_ / "old";
+  VaultOptions legacy;
+  legacy.legacy_audit_encoding_v1 = true;
+  ASSERT_TRUE(Vault::Create(old_vault, kPassphrase, {"alice", "operator"}, legacy).ok());
+  {
+    auto v = Vault::Open(old_vault, kPassphrase, {"alice", "operator"}, legacy);
+    ASSERT_TRUE(v.ok());
+    const std::string p = *(*v)->AddPatient({"Петров Пётр", "1975-06-30", "", ""});
+    ASSERT_TRUE((*v)->OpenCase(p, "consultation").ok());
+  }
+  auto before = ReadAuditLog(old_vault, {});
+  ASSERT_EQ(before->size(), 3u);
+  for (const auto& e : *before) {
+    EXPECT_EQ(e.encoding, 1);
+    EXPECT_EQ(e.os_user, "");
+  }
+  EXPECT_TRUE(VerifyAuditLog(old_vault)->intact());
+  const std::string checkpoint = *WriteCheckpoint(old_vault, "2026-11-29T10:00:00Z");
+
+  {
+    auto v = Vault::Open(old_vault, kPassphrase, {"alice", "operator"});
+    ASSERT_TRUE(v.ok());
+    ASSERT_TRUE((*v)->ListPatients().ok());
+  }
+  auto after = ReadAuditLog(old_vault, {});
+  ASSERT_EQ(after->size(), 4u);
+  EXPECT_EQ((*after)[3].action, "patient.list");
+  EXPECT_EQ((*after)[3].encoding, 2);
+  EXPECT_EQ((*after)[3].os_user, ::getpwuid(::geteuid())->pw_name);
+  auto r = VerifyAuditLog(old_vault, {.checkpoint = checkpoint});
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->intact()) << r->problems[0];
+  EXPECT_EQ(r->events, 4);
+
+  // An old event's new columns are not hashed: a value put there is a modification. So is a
+  // new event passed off as an old one.
+  vault_ = old_vault;
+  Tamper("UPDATE audit_events SET os_user = 'root' WHERE seq = 2");
+  EXPECT_EQ(Problems()[0],
+            "event 2 was modified after it was written: its content no longer matches its "
+            "recorded hash");
+  Tamper("UPDATE audit_events SET os_user = '' WHERE seq = 2; "
+         "UPDATE audit_events SET encoding = 1, os_user = '' WHERE seq = 4");
+  EXPECT_EQ(Problems()[0],
+            "event 4 was modified after it was written: its content no longer matches its "
+            "recorded hash");
+}
+
+TEST_F(AuditTest, TheReasonAndDetailsOfANewEventAreHashed) {
+  for (const char* sql : {"UPDATE audit_events SET reason = 'kNotFound' WHERE seq = 3",
+                          "UPDATE audit_events SET details = '{\"via\":\"text\"}' WHERE seq = 3",
+                          "UPDATE audit_events SET details = '[]' WHERE seq = 3"}) {
+    Tamper(sql);
+    EXPECT_EQ(Problems()[0],
+              "event 3 was modified after it was written: its content no longer matches its "
+              "recorded hash")
+        << sql;
+    Tamper("UPDATE audit_events SET reason = '', details = '{}' WHERE seq = 3");
+    EXPECT_TRUE(Problems().empty());
+  }
+}
+
+TEST_F(AuditTest, EventsCanBeFilteredByActorActionAndUntil) {
+  {
+    auto v = Vault::Open(vault_, kPassphrase, {"bob", "operator"});
+    ASSERT_TRUE(v.ok());
+    ASSERT_TRUE((*v)->ListCases(patient_).ok());
+  }
+  auto bob = ReadAuditLog(vault_, {.actor = "bob"});
+  ASSERT_EQ(bob->size(), 1u);
+  EXPECT_EQ((*bob)[0].action, "case.list");
+  auto cases = ReadAuditLog(vault_, {.action = "case."});
+  ASSERT_EQ(cases->size(), 3u);  // case.open, case.list, case.list
+  EXPECT_EQ(ReadAuditLog(vault_, {.action = "case"})->size(), 0u);  // exact without the dot
+  EXPECT_EQ(ReadAuditLog(vault_, {.action = "case.list"})->size(), 2u);
+  EXPECT_EQ(ReadAuditLog(vault_, {.action = "%."})->size(), 0u);  // no wildcards
+  EXPECT_EQ(ReadAuditLog(vault_, {.until = "2000-01-01"})->size(), 0u);
+  const std::string today = (*bob)[0].at.substr(0, 10);
+  EXPECT_EQ(ReadAuditLog(vault_, {.until = today})->size(), 6u);  // the whole day counts
+  EXPECT_EQ(ReadAuditLog(vault_, {.since = today, .until = today, .actor = "alice",
+                                  .action = "patient."})
+                ->size(),
+            2u);
+}
+
+// `get`'s file name is personal (it may name the patient): sealed under the patient's key in
+// an audit note the event names, readable with the passphrase, gone with the patient.
+TEST_F(AuditTest, TheFileNameOfAnExportIsSealedInANote) {
+  const std::string name = "/home/op/Петров-выписка.pdf";
+  std::string doc;
+  {
+    auto v = Open();
+    auto begun = v->BeginDocument({.case_id = case_, .name = "scan.pdf", .kind = "pdf"});
+    ASSERT_TRUE(begun.ok());
+    auto w = std::move(begun).value();
+    ASSERT_TRUE(w->Write(AsBytes("%PDF-1.4 the plaintext")).ok());
+    doc = w->Commit()->doc_id;
+    testing::StringSink sink;
+    ASSERT_TRUE(v->ExportDocumentToFile(doc, name, sink).ok());
+    EXPECT_EQ(sink.data, "%PDF-1.4 the plaintext");
+  }
+  auto events = *ReadAuditLog(vault_, {.action = "document.export_file"});
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].objects, std::vector<std::string>{doc});
+  EXPECT_EQ(events[0].patient, patient_);
+  ASSERT_EQ(events[0].details.count("name_note"), 1u);
+  const std::string note = events[0].details.at("name_note");
+  EXPECT_EQ(note.substr(0, 5), "note_");
+  EXPECT_TRUE(testing::FilesContaining(vault_, "Петров-выписка").empty());
+  {
+    auto v = Open();
+    EXPECT_EQ(*v->ReadAuditNote(note), name);
+    EXPECT_EQ(v->ReadAuditNote("note_nosuch0000").status().code(), StatusCode::kNotFound);
+    ASSERT_TRUE(v->ErasePatient(patient_).ok());
+    auto gone = v->ReadAuditNote(note);
+    EXPECT_EQ(gone.status().code(), StatusCode::kRejected);
+    EXPECT_EQ(gone.status().message(),
+              "audit note " + note + " was erased together with patient " + patient_);
+  }
+  auto reads = *ReadAuditLog(vault_, {.action = "audit.note.read"});
+  ASSERT_EQ(reads.size(), 1u);
+  EXPECT_EQ(reads[0].objects, std::vector<std::string>{note});
+}
+
+// A command that fails after unlocking puts the failure on record with its reason — once.
+TEST_F(AuditTest, AFailureIsRecordedWithItsReasonOnce) {
+  auto v = Open();
+  ASSERT_TRUE(v->RecordFailure("document.export_file", {"doc_nosuch0000"},
+                               NotFound("no document doc_nosuch0000")).ok());
+  ASSERT_TRUE(v->RecordFailure("document.read", {"Петров Пётр", case_},
+                               Corrupt("damaged")).ok());
+  // The call that failed recorded it itself: not twice.
+  ASSERT_TRUE(v->RecordFailure("document.read", {case_}, Corrupt("damaged")).ok());
+  v.reset();
+  auto events = *ReadAuditLog(vault_, {});
+  ASSERT_EQ(events.size(), 7u);
+  const AuditEvent& refused = events[5];
+  EXPECT_EQ(refused.action, "document.export_file");
+  EXPECT_EQ(refused.outcome, "refused");
+  EXPECT_EQ(refused.reason, "kNotFound");
+  EXPECT_EQ(refused.objects, std::vector<std::string>{"doc_nosuch0000"});
+  EXPECT_EQ(refused.patient, "");
+  const AuditEvent& failed = events[6];
+  EXPECT_EQ(failed.action, "document.read");
+  EXPECT_EQ(failed.outcome, "failed");
+  EXPECT_EQ(failed.reason, "kCorrupt");
+  EXPECT_EQ(failed.objects, (std::vector<std::string>{"(not an id)", case_}));
+  EXPECT_EQ(failed.patient, patient_);  // the case's owner
+  EXPECT_TRUE(testing::FilesContaining(vault_, "Петров Пётр").empty());
+}
+
 class SchemaTest : public AuditTest {
  protected:
   void Plant(const std::string& sql) { testing::RunSql(vault_ / "catalog.db", sql); }

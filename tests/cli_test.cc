@@ -71,7 +71,8 @@ TEST_F(CliTest, VerdictsSearchAndTextOfTheOcrCheck) {
   // Reading and searching text are in the audit log; the query is not.
   RunResult log = Run({"audit", "log"});
   EXPECT_NE(log.out.find("document.search"), std::string::npos);
-  EXPECT_NE(log.out.find("document.read-text"), std::string::npos);
+  EXPECT_NE(log.out.find("via=text"), std::string::npos);    // document.read of `text`
+  EXPECT_NE(log.out.find("via=search"), std::string::npos);  // and of the hits shown
   EXPECT_NE(log.out.find("document.analyse"), std::string::npos);
   EXPECT_EQ(log.out.find("herniation"), std::string::npos);
 }

@@ -4,10 +4,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+
 #include "common/clock.h"
 #include "common/content_digest.h"
 #include "common/encoding.h"
 #include "common/file_io.h"
+#include "common/ids.h"
 #include "common/status.h"
 #include "common/text.h"
 #include "dicom/dicom.h"
@@ -39,6 +42,25 @@ TEST(EncodingTest, RandomIdsHaveTheirPrefixAndAlphabet) {
   EXPECT_NE(RandomId("doc"), RandomId("doc"));
 }
 
+TEST(IdsTest, AnIdSaysItsKindByItsPrefix) {
+  EXPECT_EQ(KindOfId(RandomId("pat")), IdKind::kPatient);
+  EXPECT_EQ(KindOfId("case_ab12cd34ef"), IdKind::kCase);
+  EXPECT_EQ(KindOfId("doc_nosuch0000"), IdKind::kDocument);  // mistyped: still a document id
+  EXPECT_EQ(KindOfId("ser_0000000000"), IdKind::kSeries);
+  EXPECT_EQ(KindOfId("stu_0000000000"), IdKind::kStudy);
+  EXPECT_EQ(KindOfId("cli_0000000000"), IdKind::kClinic);
+  EXPECT_EQ(KindOfId("con_0000000000"), IdKind::kConsent);
+  EXPECT_EQ(KindOfId("note_0000000000"), IdKind::kNote);
+  for (const char* bad : {"", "pat_", "pat", "PAT_0000000000", "pat_00000 00000", "pat_Иван",
+                          "pat_0000000000/..", "xyz_0000000000", "Иванов Иван"}) {
+    EXPECT_EQ(KindOfId(bad), IdKind::kUnknown) << bad;
+    EXPECT_FALSE(IsWellFormedId(bad)) << bad;
+  }
+  EXPECT_EQ(KindOfId("pat_" + std::string(41, '0')), IdKind::kUnknown);
+  EXPECT_EQ(IdKindName(IdKind::kSeries), "DICOM series");
+  EXPECT_EQ(IdPrefix(IdKind::kCase), "case_");
+}
+
 TEST(ClockTest, DatesAreStrictAndUtcIsFormattedToTheSecond) {
   EXPECT_EQ(ParseDate("1980-02-29"), "1980-02-29");
   EXPECT_FALSE(ParseDate("1981-02-29"));
@@ -49,6 +71,16 @@ TEST(ClockTest, DatesAreStrictAndUtcIsFormattedToTheSecond) {
                  std::chrono::minutes{5} + std::chrono::seconds{9} + std::chrono::milliseconds{999};
   EXPECT_EQ(FormatUtc(t), "2026-11-22T07:05:09Z");
   EXPECT_EQ(FormatDate(t), "2026-11-22");
+}
+
+TEST(StatusTest, AMissingFileOrFolderIsNotFoundWhateverTheCallThatFoundIt) {
+  EXPECT_EQ(ErrnoError("cannot open", "/x", ENOENT).code(), StatusCode::kNotFound);
+  EXPECT_EQ(ErrnoError("cannot open", "/x/y", ENOTDIR).code(), StatusCode::kNotFound);
+  EXPECT_EQ(ErrnoError("cannot open", "/x", ENOENT).message(),
+            "cannot open /x: No such file or directory");
+  EXPECT_EQ(ErrnoError("cannot write", "/x", ENOSPC).code(), StatusCode::kIoError);
+  EXPECT_EQ(StatusCodeId(StatusCode::kNotFound), std::string("kNotFound"));
+  EXPECT_EQ(StatusCodeId(StatusCode::kCorrupt), std::string("kCorrupt"));
 }
 
 TEST(StatusTest, CodesMapToTheDocumentedExitCodes) {
@@ -75,8 +107,11 @@ TEST_F(FileIoTest, DurableWriteReplacesAtomicallyWithPrivateMode) {
   ASSERT_EQ(::stat(p.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 1);
+  // A missing folder is "not found", as every missing file or folder is (exit 2).
   const Status st2 = WriteFileDurably(dir_ / "no" / "such" / "dir", AsBytes("x"));
-  EXPECT_EQ(st2.code(), StatusCode::kIoError);
+  EXPECT_EQ(st2.code(), StatusCode::kNotFound);
+  EXPECT_EQ(st2.message(), "no such folder: " + (dir_ / "no" / "such").string() +
+                               " (create it first, or choose another)");
 }
 
 TEST_F(FileIoTest, AnUncommittedSinkLeavesNoFile) {
@@ -132,11 +167,9 @@ TEST_F(FileIoTest, ASinkHasNoNameUntilCommittedAndRefusesToReplaceWhenAsked) {
     EXPECT_EQ(testing::ReadFile(out), "new");
     EXPECT_EQ(std::distance(fs::directory_iterator(d), fs::directory_iterator()), 1);
     const Status missing = DurableFileSink::Create(d / "no" / "out").status();
-    EXPECT_EQ(missing.code(), StatusCode::kIoError);
-    if (!named) {
-      EXPECT_EQ(missing.message(),
-                "cannot create a file in " + (d / "no").string() + ": No such file or directory");
-    }
+    EXPECT_EQ(missing.code(), StatusCode::kNotFound);
+    EXPECT_EQ(missing.message(),
+              "no such folder: " + (d / "no").string() + " (create it first, or choose another)");
   }
   DurableFileSink::ForceNamedTempForTesting(false);
 }

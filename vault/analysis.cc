@@ -82,7 +82,12 @@ Result<std::vector<PageRecord>> Vault::GetPages(const std::string& doc_id, bool 
   if (with_text && d.status == "erased") return Rejected("document " + doc_id + " was erased");
   DOSSIER_RETURN_IF_ERROR(impl_->CheckRows(internal::RowTable::kPages, "doc_id = ?1", {doc_id}));
   if (with_text) {  // on record before any text is decrypted
-    DOSSIER_RETURN_IF_ERROR(impl_->AuditAlone("document.read-text", {doc_id}, d.patient_id));
+    AuditEvent e;
+    e.action = "document.read";
+    e.objects = {doc_id};
+    e.patient = d.patient_id;
+    e.details = {{"via", "text"}};
+    DOSSIER_RETURN_IF_ERROR(impl_->AuditAlone(std::move(e)));
   }
   DOSSIER_ASSIGN_OR_RETURN(
       Stmt s, impl_->db_.Prepare("SELECT number, verdict, confidence, rotation, source, evidence, "
@@ -148,6 +153,18 @@ Result<std::vector<SearchHit>> Vault::Search(const std::string& case_id, const s
         h.name, impl_->OpenField(c.patient_id, "documents.name", doc_id, s.Blob(3), true));
     h.snippet = Snippet(text, begin, end);
     hits.push_back(std::move(h));
+  }
+  if (!hits.empty()) {  // the hits show text: on record before they are returned
+    AuditEvent e;
+    e.action = "document.read";
+    for (const auto& h : hits) {
+      if (std::find(e.objects.begin(), e.objects.end(), h.doc_id) == e.objects.end()) {
+        e.objects.push_back(h.doc_id);
+      }
+    }
+    e.patient = c.patient_id;
+    e.details = {{"via", "search"}};
+    DOSSIER_RETURN_IF_ERROR(impl_->AuditAlone(std::move(e)));
   }
   return hits;
 }

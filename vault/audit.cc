@@ -26,18 +26,44 @@ struct Row {
   bool malformed = false;
 };
 
+// Whether the catalog has the columns of encoding 2 (schema 009): a vault not unlocked since
+// this version was installed has only encoding-1 events, and is read as it is.
+Result<bool> HasEncodingColumns(Db& db) {
+  DOSSIER_ASSIGN_OR_RETURN(
+      int64_t n, db.QueryInt("SELECT count(*) FROM pragma_table_info('audit_events') "
+                             "WHERE name = 'encoding'"));
+  return n > 0;
+}
+
 Result<std::vector<Row>> LoadRows(Db& db, const AuditFilter* filter) {
+  DOSSIER_ASSIGN_OR_RETURN(bool v2, HasEncodingColumns(db));
   std::string sql =
       "SELECT seq, at, actor, role, action, objects, patient, outcome, purpose, leaf_hash, "
-      "root_after FROM audit_events";
+      "root_after, ";
+  sql += v2 ? "encoding, os_user, reason, details" : "1, '', '', '{}'";
+  sql += " FROM audit_events";
   std::vector<std::string> where;
-  if (filter && filter->patient) where.push_back("patient = ?1");
-  if (filter && filter->since) where.push_back("at >= ?2");
+  std::vector<std::string> args;
+  auto add = [&](const std::string& clause, const std::string& arg) {
+    args.push_back(arg);
+    where.push_back(clause + std::to_string(args.size()));
+  };
+  if (filter && filter->patient) add("patient = ?", *filter->patient);
+  if (filter && filter->since) add("substr(at, 1, 10) >= ?", *filter->since);
+  if (filter && filter->until) add("substr(at, 1, 10) <= ?", *filter->until);
+  if (filter && filter->actor) add("actor = ?", *filter->actor);
+  if (filter && filter->action) {
+    const std::string& a = *filter->action;
+    if (!a.empty() && a.back() == '.') {  // a prefix; substr, not LIKE: no wildcards in it
+      add("substr(action, 1, " + std::to_string(a.size()) + ") = ?", a);
+    } else {
+      add("action = ?", a);
+    }
+  }
   for (size_t i = 0; i < where.size(); ++i) sql += (i == 0 ? " WHERE " : " AND ") + where[i];
   sql += " ORDER BY seq";
   DOSSIER_ASSIGN_OR_RETURN(Stmt s, db.Prepare(sql));
-  if (filter && filter->patient) s.Bind(1, *filter->patient);
-  if (filter && filter->since) s.Bind(2, *filter->since);
+  for (size_t i = 0; i < args.size(); ++i) s.Bind(static_cast<int>(i + 1), args[i]);
   std::vector<Row> rows;
   for (;;) {
     DOSSIER_ASSIGN_OR_RETURN(bool more, s.Step());
@@ -61,6 +87,20 @@ Result<std::vector<Row>> LoadRows(Db& db, const AuditFilter* filter) {
     e.purpose = s.Text(8);
     r.leaf = s.Blob(9);
     r.root_after = s.Blob(10);
+    e.encoding = static_cast<int>(s.Int(11));
+    e.os_user = s.Text(12);
+    e.reason = s.Text(13);
+    auto details = nlohmann::json::parse(s.Text(14), nullptr, false);
+    if (details.is_object() &&
+        std::all_of(details.begin(), details.end(), [](const auto& d) { return d.is_string(); })) {
+      e.details = details.template get<std::map<std::string, std::string>>();
+    } else {
+      r.malformed = true;
+    }
+    // Encoding 1 hashes none of the later fields: any value in them was put there afterwards.
+    if (e.encoding == 1 && (!e.os_user.empty() || !e.reason.empty() || !e.details.empty())) {
+      r.malformed = true;
+    }
     rows.push_back(std::move(r));
   }
   return rows;
@@ -136,6 +176,28 @@ Result<Db> OpenCheckedCatalog(const std::filesystem::path& vault_dir) {
 }
 
 }  // namespace
+
+Status CheckActorName(std::string_view actor) {
+  if (actor.empty()) return InvalidArgument("the actor name is empty");
+  if (actor.size() > kMaxActorBytes) {
+    return InvalidArgument(fmt::format("the actor name is longer than {} bytes", kMaxActorBytes));
+  }
+  if (!IsValidUtf8(actor)) return InvalidArgument("the actor name is not UTF-8");
+  for (const unsigned char c : actor) {
+    if (c < 0x20 || c == 0x7f) {
+      return InvalidArgument("the actor name holds a control character");
+    }
+  }
+  // C1 controls (U+0080–U+009F) are two bytes in UTF-8: 0xC2 0x80–0x9F.
+  for (size_t i = 0; i + 1 < actor.size(); ++i) {
+    if (static_cast<unsigned char>(actor[i]) == 0xC2 &&
+        static_cast<unsigned char>(actor[i + 1]) >= 0x80 &&
+        static_cast<unsigned char>(actor[i + 1]) <= 0x9F) {
+      return InvalidArgument("the actor name holds a control character");
+    }
+  }
+  return Status::Ok();
+}
 
 Result<std::vector<AuditEvent>> ReadAuditLog(const std::filesystem::path& vault_dir,
                                              const AuditFilter& filter) {

@@ -11,30 +11,51 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
 
 namespace dossier::vault {
 
-// One audit event. It carries ids and pseudonyms only, never personal data.
+// One audit event. It carries ids and pseudonyms only, never personal data: what must be
+// kept but is personal (the name of a file a document was decrypted to) is sealed under the
+// patient's key in an audit note, which the event names by id (doc/FORMAT.md §Audit log).
 struct AuditEvent {
   int64_t seq = 0;                   // 1, 2, 3 … in append order
   std::string at;                    // UTC, "2026-11-22T10:15:30Z"
-  std::string actor;                 // who acted (operator login, user name)
+  std::string actor;                 // who says they acted (--actor, a user name)
+  std::string os_user;               // the operating-system user the process ran as
   std::string role;                  // operator | patient | manager | compliance | admin
-  std::string action;                // e.g. "document.read", "patient.erase"
+  std::string action;                // e.g. "document.read", "patient.erase" (doc/FORMAT.md)
   std::vector<std::string> objects;  // ids of what was touched
   std::string patient;               // the patient's pseudonym (their random id), or ""
   std::string outcome = "ok";        // ok | refused | failed
+  std::string reason;                // refused or failed: the status code, e.g. "kNotFound"
   std::string purpose;               // purpose or consent reference, or ""
+  // What else the act was, as ids, flags and codes: {"via": "search"},
+  // {"pseudonym": "PATIENT^7K2Q", "mismatch_override": "ser_…"}, {"name_note": "note_…"}.
+  std::map<std::string, std::string> details;
+  // The canonical encoding the event was written with (doc/FORMAT.md §Audit log): 1 for
+  // events written before os_user, reason and details existed (those fields are empty), 2 now.
+  int encoding = 2;
 };
+
+// Refuses an actor name an audit event cannot carry plainly: empty, longer than
+// kMaxActorBytes, not UTF-8, or holding a control character (kInvalidArgument).
+inline constexpr size_t kMaxActorBytes = 64;
+Status CheckActorName(std::string_view actor);
 
 struct AuditFilter {
   std::optional<std::string> patient;  // only events about this patient id
   std::optional<std::string> since;    // only events on or after this date (YYYY-MM-DD)
+  std::optional<std::string> until;    // only events on or before this date (YYYY-MM-DD)
+  std::optional<std::string> actor;    // only events whose claimed actor is exactly this
+  // Only this action; one ending in "." is a prefix ("document." : every document action).
+  std::optional<std::string> action;
 };
 
 // kCorrupt when the catalog's schema was changed outside Dossier.

@@ -314,11 +314,9 @@ Status DocumentRemoved(const std::string& doc_id, const std::string& removed_at)
                               removed_at.substr(0, 10)));
 }
 
-Status Vault::Impl::DecryptDocument(const std::string& doc_id, ByteSink& sink,
-                                    const std::function<Status(const ObjectBinding&,
-                                                               const std::string& status,
-                                                               const std::string& removed_at)>&
-                                        before) {
+Status Vault::Impl::DecryptDocument(
+    const std::string& doc_id, ByteSink& sink, const std::string& action,
+    const std::function<Status(const std::string& patient_id)>& record) {
   ObjectBinding binding;
   std::string status, removed_at;
   Bytes wrapped;
@@ -344,42 +342,64 @@ Status Vault::Impl::DecryptDocument(const std::string& doc_id, ByteSink& sink,
     removed_at = s.Text(7);
   }
   if (status == "removed" && removed_at.empty()) return RemovalRecordMissing(doc_id);
-  DOSSIER_RETURN_IF_ERROR(before(binding, status, removed_at));
-  DOSSIER_ASSIGN_OR_RETURN(SecureBuffer key, UnwrapObjectKey(binding, wrapped));
-  return objects_.Read(binding.object_id, key, binding.stored_size, &sink);
-}
-
-Status Vault::ReadDocument(const std::string& doc_id, ByteSink& sink) {
-  std::string patient;
-  bool audited = false;
-  Status st = impl_->DecryptDocument(
-      doc_id, sink,
-      [&](const Impl::ObjectBinding& binding, const std::string& status,
-          const std::string& removed_at) -> Status {
-        patient = binding.patient_id;
-        if (status == "removed" || status == "erased") {
-          DOSSIER_RETURN_IF_ERROR(
-              impl_->AuditAlone("document.read", {doc_id}, binding.patient_id, "refused"));
-          if (status == "removed") return DocumentRemoved(doc_id, removed_at);
-          return Rejected(
-              fmt::format("document {} was erased together with patient {}: its data no "
-                          "longer exists and cannot be recovered",
-                          doc_id, binding.patient_id));
-        }
-        // The read is on record before the first byte of plaintext leaves.
-        if (Status st = impl_->AuditAlone("document.read", {doc_id}, binding.patient_id);
-            !st.ok()) {
-          return st.WithContext("document " + doc_id +
-                                " was not read because its audit event could not be recorded");
-        }
-        audited = true;
-        return Status::Ok();
-      });
-  if (!st.ok() && audited) {
-    DOSSIER_RETURN_IF_ERROR(impl_->AuditAlone("document.read", {doc_id}, patient, "failed"));
+  if (status == "erased" || status == "removed") {
+    const Status refused =
+        status == "removed"
+            ? DocumentRemoved(doc_id, removed_at)
+            : Rejected(fmt::format("document {} was erased together with patient {}: its data no "
+                                   "longer exists and cannot be recovered",
+                                   doc_id, binding.patient_id));
+    if (record) {
+      DOSSIER_RETURN_IF_ERROR(
+          AuditAlone(FailureEvent(action, {doc_id}, binding.patient_id, refused)));
+    }
+    return refused;
+  }
+  // The act is on record before the first byte of plaintext leaves.
+  if (record) {
+    if (Status st = record(binding.patient_id); !st.ok()) {
+      return st.WithContext("document " + doc_id +
+                            " was not read because its audit event could not be recorded");
+    }
+  }
+  Status st = [&]() -> Status {
+    DOSSIER_ASSIGN_OR_RETURN(SecureBuffer key, UnwrapObjectKey(binding, wrapped));
+    return objects_.Read(binding.object_id, key, binding.stored_size, &sink);
+  }();
+  if (!st.ok()) {
+    DOSSIER_RETURN_IF_ERROR(AuditAlone(FailureEvent(action, {doc_id}, binding.patient_id, st)));
     return st.WithContext("document " + doc_id);
   }
   return st;
+}
+
+Status Vault::ReadDocument(const std::string& doc_id, ByteSink& sink) {
+  return impl_->DecryptDocument(doc_id, sink, "document.read", [&](const std::string& patient) {
+    return impl_->AuditAlone("document.read", {doc_id}, patient);
+  });
+}
+
+Status Vault::ExportDocumentToFile(const std::string& doc_id, const std::string& file_name,
+                                   ByteSink& sink) {
+  constexpr const char* kAction = "document.export_file";
+  return impl_->DecryptDocument(doc_id, sink, kAction, [&](const std::string& patient) -> Status {
+    DOSSIER_ASSIGN_OR_RETURN(auto tx, Impl::Tx::Begin(*impl_));
+    DOSSIER_ASSIGN_OR_RETURN(std::string note, impl_->AddAuditNote(patient, file_name));
+    AuditEvent e;
+    e.action = kAction;
+    e.objects = {doc_id};
+    e.patient = patient;
+    e.details = {{"name_note", note}};
+    DOSSIER_RETURN_IF_ERROR(impl_->Audit(std::move(e)));
+    return tx.Commit();
+  });
+}
+
+Status Vault::ReadExportedInstance(const std::string& doc_id, ByteSink& sink) {
+  if (impl_->exportable_.count(doc_id) == 0) {
+    return Rejected("document " + doc_id + " is not an instance of the series being exported");
+  }
+  return impl_->DecryptDocument(doc_id, sink, "dicom.export", nullptr);
 }
 
 Result<VerifyReport> Vault::Verify(bool quick, const ProgressFn& progress) {
@@ -461,8 +481,14 @@ Result<VerifyReport> Vault::Verify(bool quick, const ProgressFn& progress) {
   }
   std::vector<std::string> bad;
   for (const auto& i : report.issues) bad.push_back(i.doc_id);
-  DOSSIER_RETURN_IF_ERROR(impl_->AuditAlone(quick ? "vault.verify-quick" : "vault.verify", bad, "",
-                                            report.intact() ? "ok" : "failed"));
+  AuditEvent e;
+  e.action = quick ? "vault.verify-quick" : "vault.verify";
+  e.objects = bad;
+  if (!report.intact()) {
+    e.outcome = "failed";
+    e.reason = StatusCodeId(StatusCode::kCorrupt);
+  }
+  DOSSIER_RETURN_IF_ERROR(impl_->AuditAlone(std::move(e)));
   return report;
 }
 

@@ -263,7 +263,8 @@ Status Vault::ErasePatient(const std::string& patient_id) {
           "WHERE case_id IN "
           "(SELECT id FROM cases WHERE patient_id = ?1)",
           "UPDATE dicom_instances SET uid_mac = NULL, summary_enc = NULL WHERE doc_id IN "
-          "(SELECT id FROM documents WHERE patient_id = ?1)"}) {
+          "(SELECT id FROM documents WHERE patient_id = ?1)",
+          "UPDATE audit_notes SET text_enc = NULL WHERE patient_id = ?1"}) {
       DOSSIER_ASSIGN_OR_RETURN(Stmt s, impl_->db_.Prepare(sql));
       s.Bind(1, patient_id);
       if (std::string_view(sql).find("?2") != std::string_view::npos) s.Bind(2, now);

@@ -96,15 +96,8 @@ Status Vault::ReadDocumentForExport(const std::string& export_id, const std::str
   if (it == impl_->export_reads_.end() || it->second.count(doc_id) == 0) {
     return Internal(fmt::format("document {} was not announced for export {}", doc_id, export_id));
   }
-  Status st = impl_->DecryptDocument(
-      doc_id, sink,
-      [&](const Impl::ObjectBinding& b, const std::string& status, const std::string&) -> Status {
-        if (status != "stored") {
-          return Rejected(fmt::format("document {} is {}: it cannot be exported", doc_id, status));
-        }
-        (void)b;
-        return Status::Ok();
-      });
+  // Announced and audited by AuditExportReads: no event of its own (a failure still is).
+  Status st = impl_->DecryptDocument(doc_id, sink, "export.read", nullptr);
   return st.ok() ? st : st.WithContext("document " + doc_id);
 }
 

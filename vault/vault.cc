@@ -4,11 +4,13 @@
 
 #include <fmt/format.h>
 #include <sodium.h>
+#include <pwd.h>
 #include <unistd.h>
 
 #include <set>
 
 #include "common/encoding.h"
+#include "vault/audit.h"
 #include "vault/internal/crypto.h"
 #include "vault/internal/keys.h"
 #include "vault/internal/schema.h"
@@ -37,6 +39,22 @@ Status InsertMeta(Db& db, const std::string& key, const std::string& value) {
 }
 
 }  // namespace
+
+namespace internal {
+
+std::string CurrentOsUser() {
+  const uid_t uid = ::geteuid();
+  std::vector<char> buf(16384);
+  passwd pw{};
+  passwd* found = nullptr;
+  if (::getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) == 0 && found != nullptr &&
+      found->pw_name != nullptr && *found->pw_name != '\0') {
+    return found->pw_name;
+  }
+  return "uid-" + std::to_string(uid);
+}
+
+}  // namespace internal
 
 Vault::Impl::~Impl() {
   batch_.reset();  // an uncommitted batch rolls back while the catalog is still open
@@ -124,17 +142,33 @@ std::string Vault::Impl::Now() const {
 Status Vault::Impl::Audit(const std::string& action, std::vector<std::string> objects,
                           const std::string& patient, const std::string& outcome,
                           const std::string& purpose) {
-  if (options_.audit_fault) DOSSIER_RETURN_IF_ERROR(options_.audit_fault());
   AuditEvent e;
-  e.at = Now();
-  e.actor = actor_.name;
-  e.role = actor_.role;
   e.action = action;
   e.objects = std::move(objects);
   e.patient = patient;
   e.outcome = outcome;
   e.purpose = purpose;
-  return internal::AppendEvent(db_, e, signing_);
+  return Audit(std::move(e));
+}
+
+Status Vault::Impl::Audit(AuditEvent e) {
+  if (options_.audit_fault) DOSSIER_RETURN_IF_ERROR(options_.audit_fault());
+  e.at = Now();
+  e.actor = actor_.name;
+  e.role = actor_.role;
+  if (options_.legacy_audit_encoding_v1) {
+    e.encoding = 1;
+    e.os_user.clear();
+    e.reason.clear();
+    e.details.clear();
+  } else {
+    e.encoding = 2;
+    e.os_user = os_user_;
+  }
+  DOSSIER_RETURN_IF_ERROR(internal::AppendEvent(db_, e, signing_));
+  last_action_ = e.action;
+  last_outcome_ = e.outcome;
+  return Status::Ok();
 }
 
 Status Vault::Impl::AuditAlone(const std::string& action, std::vector<std::string> objects,
@@ -143,6 +177,32 @@ Status Vault::Impl::AuditAlone(const std::string& action, std::vector<std::strin
   DOSSIER_ASSIGN_OR_RETURN(auto tx, Tx::Begin(*this));
   DOSSIER_RETURN_IF_ERROR(Audit(action, std::move(objects), patient, outcome, purpose));
   return tx.Commit();
+}
+
+Status Vault::Impl::AuditAlone(AuditEvent e) {
+  DOSSIER_ASSIGN_OR_RETURN(auto tx, Tx::Begin(*this));
+  DOSSIER_RETURN_IF_ERROR(Audit(std::move(e)));
+  return tx.Commit();
+}
+
+AuditEvent Vault::Impl::FailureEvent(const std::string& action, std::vector<std::string> objects,
+                                     const std::string& patient, const Status& why) {
+  AuditEvent e;
+  e.action = action;
+  e.objects = std::move(objects);
+  e.patient = patient;
+  switch (why.code()) {
+    case StatusCode::kInvalidArgument:
+    case StatusCode::kNotFound:
+    case StatusCode::kRejected:
+    case StatusCode::kLimitExceeded:
+      e.outcome = "refused";
+      break;
+    default:
+      e.outcome = "failed";
+  }
+  e.reason = StatusCodeId(why.code());
+  return e;
 }
 
 Result<const Vault::Impl::PatientKeys*> Vault::Impl::Keys(const std::string& patient_id) {
@@ -272,8 +332,13 @@ Status Vault::Impl::FoldUnlockFailures() {
   if (!failures) return Status::Ok();
   // Committed before the record goes: a crash in between counts these failures twice,
   // never zero times.
-  DOSSIER_RETURN_IF_ERROR(
-      AuditAlone("vault.unlock_failed", {vault_id_}, "", "refused", failures->Describe()));
+  AuditEvent e;
+  e.action = "vault.unlock_failed";
+  e.objects = {vault_id_};
+  e.outcome = "refused";
+  e.reason = StatusCodeId(StatusCode::kAuthFailed);
+  e.purpose = failures->Describe();
+  DOSSIER_RETURN_IF_ERROR(AuditAlone(std::move(e)));
   return internal::RemoveUnlockFailures(dir_);
 }
 
@@ -314,6 +379,7 @@ Status Vault::Create(const fs::path& dir_arg, std::string_view passphrase, const
   fs::path dir = dir_arg.lexically_normal();
   if (!dir.has_filename()) dir = dir.parent_path();  // "v2/" names the folder v2
   EnsureSodium();
+  DOSSIER_RETURN_IF_ERROR(CheckActorName(actor.name));
   if (options.kdf_opslimit < internal::kMinKdfOps || options.kdf_memlimit < internal::kMinKdfMem) {
     return InvalidArgument("Argon2id cost below libsodium's MODERATE is not allowed");
   }
@@ -396,6 +462,7 @@ Result<std::unique_ptr<Vault>> Vault::Open(const fs::path& dir, std::string_view
                                            const Actor& actor, const VaultOptions& options,
                                            OpenMode mode) {
   EnsureSodium();
+  DOSSIER_RETURN_IF_ERROR(CheckActorName(actor.name));
   DOSSIER_RETURN_IF_ERROR(internal::CheckIsVault(dir));
   DOSSIER_ASSIGN_OR_RETURN(internal::VaultDir vd, internal::VaultDir::Open(dir));
   DOSSIER_RETURN_IF_ERROR(internal::CheckFolder(vd, true).status());

@@ -36,6 +36,9 @@ namespace dossier::vault {
 
 namespace fs = std::filesystem;
 
+// Who acts. The name is what they claim (`--actor`); every audit event also records the
+// operating-system user the process runs as, which the vault finds itself. Create and Open
+// refuse a name an event cannot carry (vault/audit.h CheckActorName): kInvalidArgument.
 struct Actor {
   std::string name;               // recorded in every audit event
   std::string role = "operator";  // the CLI acts as the operator
@@ -70,6 +73,9 @@ struct VaultOptions {
   // (inside the transaction), "committed", "key file written", "done"; doc/FORMAT.md §Key rotation)
   // so a test can kill the process there. Null in production.
   std::function<void(std::string_view step)> rotation_step;
+  // Tests only: write audit events in canonical encoding 1, as versions before the
+  // operating-system user was recorded did, to test that such a log still verifies.
+  bool legacy_audit_encoding_v1 = false;
   // Fault injection for tests: called before each audit event is appended; an error fails
   // the event, and the call that records it, as a full disk would. Null in production.
   std::function<Status()> audit_fault;
@@ -519,13 +525,14 @@ class Vault {
   // to the warnings it has, each kept once. Audited as `document.warn`.
   Status AddWarnings(const std::string& doc_id, const std::vector<std::string>& warnings);
   // A document's analysed pages, in order; the text only when `with_text` (decrypted in
-  // memory, audited as `document.read-text` before anything is decrypted: if the event
-  // cannot be recorded, nothing is returned).
+  // memory, audited as `document.read` with details.via = "text" before anything is
+  // decrypted: if the event cannot be recorded, nothing is returned).
   Result<std::vector<PageRecord>> GetPages(const std::string& doc_id, bool with_text);
   // Pages of a case's documents whose text contains `query`: case-insensitive, Cyrillic
   // and Latin, ё = е, any white space matching any. Decrypts in memory only. Audited as
   // `document.search` — with the case, never the query (it may be a name) — before any text
-  // is decrypted.
+  // is decrypted, and, when pages were found, as `document.read` of the documents whose text
+  // the hits show (details.via = "search") before they are returned.
   Result<std::vector<SearchHit>> Search(const std::string& case_id, const std::string& query);
   // Files a stored DICOM document under its study and series (created as needed); returns
   // the series id. Joins the open batch like any other write.
@@ -601,6 +608,45 @@ class Vault {
   // fails adds a second event with outcome `failed`. kRejected when its patient was erased;
   // kCorrupt naming the document on any tampering.
   Status ReadDocument(const std::string& doc_id, ByteSink& sink);
+
+  // `dossier get`: decrypts a document into `sink` as ReadDocument does, but on record as
+  // `document.export_file`: a copy leaves the vault as a file. The file's name (personal
+  // data: it may name the patient) is sealed under the patient's key in an audit note, which
+  // the event names in details.name_note (doc/FORMAT.md §Audit log). An erased document is
+  // refused, and a failed decryption recorded, under the same action.
+  Status ExportDocumentToFile(const std::string& doc_id, const std::string& file_name,
+                              ByteSink& sink);
+
+  // An audit note's text, decrypted; audited as `audit.note.read`. kNotFound for an unknown
+  // note, kRejected when its patient was erased.
+  Result<std::string> ReadAuditNote(const std::string& note_id);
+
+  // `dossier dicom export`: puts the export of `series` (of `case_id`) on record as one
+  // `dicom.export` event before any instance is decrypted: the series and the case as objects;
+  // details: the pseudonym the clinic sees, and with allow_mismatch, `mismatch_override`
+  // naming the exported series flagged as possibly another patient's (empty: the check had
+  // nothing to override). ReadExportedInstance then decrypts their instances with no event of
+  // their own. kNotFound (nothing recorded) for a series that is not the case's.
+  struct DicomExportRequest {
+    std::string case_id;
+    std::vector<std::string> series;
+    std::string pseudonym;
+    bool allow_mismatch = false;
+  };
+  Status RecordDicomExport(const DicomExportRequest& request);
+  // One instance of a series of a recorded DICOM export; kRejected for any other document.
+  Status ReadExportedInstance(const std::string& doc_id, ByteSink& sink);
+
+  // Puts on record that the act `action` on `objects` was refused or failed, with `why`'s
+  // code as its reason ("kNotFound", doc/FORMAT.md §Audit log): outcome `refused` for
+  // kInvalidArgument, kNotFound, kRejected and kLimitExceeded, `failed` for the others. An
+  // object that is not a well-formed id (common/ids.h) is recorded as "(not an id)" — a
+  // mistyped argument may hold a name; the patient is the owner of the first object that
+  // has one. Records nothing when the last event this Vault recorded is already a refusal or
+  // failure of `action` (the call that failed recorded it). The CLI calls it for every
+  // command that fails after unlocking the vault.
+  Status RecordFailure(const std::string& action, const std::vector<std::string>& objects,
+                       const Status& why);
 
   // Decrypts and authenticates every object (quick: presence and sizes only). Audited.
   Result<VerifyReport> Verify(bool quick, const ProgressFn& progress = nullptr);

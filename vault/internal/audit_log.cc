@@ -15,12 +15,19 @@ std::string CanonicalEncoding(const AuditEvent& e) {
   nlohmann::json j = {{"seq", e.seq},         {"at", e.at},           {"actor", e.actor},
                       {"role", e.role},       {"action", e.action},   {"objects", e.objects},
                       {"patient", e.patient}, {"outcome", e.outcome}, {"purpose", e.purpose}};
+  if (e.encoding == 2) {
+    j["v"] = 2;
+    j["os_user"] = e.os_user;
+    j["reason"] = e.reason;
+    j["details"] = e.details;
+  }
   // Strict: text that is not UTF-8 throws rather than collapsing into U+FFFD, so two
   // different stored values can never hash alike.
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::strict);
 }
 
 Bytes LeafHash(const AuditEvent& e) {
+  if (e.encoding != 1 && e.encoding != 2) return {};  // matches no stored hash: "modified"
   std::string buf(1, '\0');
   try {
     buf += CanonicalEncoding(e);
@@ -113,11 +120,15 @@ Status WriteHead(Db& db, const MerkleFrontier& f, const SigningKey& key) {
 Status InitHead(Db& db, const SigningKey& key) { return WriteHead(db, MerkleFrontier(), key); }
 
 Status AppendEvent(Db& db, AuditEvent& e, const SigningKey& key) {
-  for (const std::string* field :
-       {&e.at, &e.actor, &e.role, &e.action, &e.patient, &e.outcome, &e.purpose}) {
-    if (!IsValidUtf8(*field)) {
-      return InvalidArgument("audit fields must be UTF-8: check --actor / $USER");
-    }
+  bool utf8 = true;
+  for (const std::string* field : {&e.at, &e.actor, &e.os_user, &e.role, &e.action, &e.patient,
+                                   &e.outcome, &e.reason, &e.purpose}) {
+    utf8 = utf8 && IsValidUtf8(*field);
+  }
+  for (const auto& [k, v] : e.details) utf8 = utf8 && IsValidUtf8(k) && IsValidUtf8(v);
+  if (!utf8) return InvalidArgument("audit fields must be UTF-8: check --actor / $USER");
+  if (e.encoding == 1 && (!e.os_user.empty() || !e.reason.empty() || !e.details.empty())) {
+    return Internal("an encoding-1 audit event cannot carry os_user, reason or details");
   }
   DOSSIER_ASSIGN_OR_RETURN(Stmt head, db.Prepare("SELECT tree_size, frontier FROM audit_head"));
   DOSSIER_ASSIGN_OR_RETURN(bool found, head.Step());
@@ -128,11 +139,13 @@ Status AppendEvent(Db& db, AuditEvent& e, const SigningKey& key) {
   f.Push(leaf);
   DOSSIER_ASSIGN_OR_RETURN(
       Stmt ins, db.Prepare("INSERT INTO audit_events(seq, at, actor, role, action, objects, "
-                           "patient, outcome, purpose, leaf_hash, root_after) "
-                           "VALUES (?,?,?,?,?,?,?,?,?,?,?)"));
+                           "patient, outcome, purpose, leaf_hash, root_after, encoding, os_user, "
+                           "reason, details) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"));
   ins.Bind(1, e.seq).Bind(2, e.at).Bind(3, e.actor).Bind(4, e.role).Bind(5, e.action);
   ins.Bind(6, nlohmann::json(e.objects).dump()).Bind(7, e.patient).Bind(8, e.outcome);
   ins.Bind(9, e.purpose).BindBlob(10, leaf).BindBlob(11, f.Root());
+  ins.Bind(12, e.encoding).Bind(13, e.os_user).Bind(14, e.reason);
+  ins.Bind(15, nlohmann::json(e.details).dump());
   DOSSIER_RETURN_IF_ERROR(ins.Run());
   return WriteHead(db, f, key);
 }

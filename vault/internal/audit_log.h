@@ -11,9 +11,13 @@
 
 namespace dossier::vault::internal {
 
-// The canonical bytes of an event: compact JSON, keys sorted, UTF-8 (doc/FORMAT.md).
+// The canonical bytes of an event: compact JSON, keys sorted, UTF-8, in the event's
+// `encoding` (doc/FORMAT.md §Audit log): 1 has the nine fields events had at first; 2 adds
+// "v":2, os_user, reason and details. Throws nlohmann::json::exception on text not UTF-8.
 std::string CanonicalEncoding(const AuditEvent& e);
-Bytes LeafHash(const AuditEvent& e);             // SHA-256(0x00 || encoding)
+// SHA-256(0x00 || encoding); empty (matching no stored hash) when the event cannot be
+// encoded: an unknown encoding version, or text that is not UTF-8.
+Bytes LeafHash(const AuditEvent& e);
 Bytes NodeHash(const Bytes& l, const Bytes& r);  // SHA-256(0x01 || l || r)
 
 // The right edge of an RFC 6962 tree: roots of its perfect subtrees, largest first.

@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <optional>
 #include <set>
@@ -20,10 +21,16 @@
 
 namespace dossier::vault {
 
+namespace internal {
+// The operating-system user this process runs as: getpwuid(geteuid())'s name, else "uid-N".
+std::string CurrentOsUser();
+}  // namespace internal
+
 class Vault::Impl {
  public:
   Impl(internal::VaultDir dir, Actor actor, VaultOptions options)
-      : dir_(std::move(dir)),
+      : os_user_(internal::CurrentOsUser()),
+        dir_(std::move(dir)),
         actor_(std::move(actor)),
         options_(options),
         objects_(dir_, options.chunk_size) {}
@@ -39,6 +46,28 @@ class Vault::Impl {
   Status AuditAlone(const std::string& action, std::vector<std::string> objects,
                     const std::string& patient, const std::string& outcome = "ok",
                     const std::string& purpose = "");
+  // The same with every field the caller sets (action, objects, patient, outcome, reason,
+  // purpose, details); when, who and the encoding are filled in here.
+  Status Audit(AuditEvent e);
+  Status AuditAlone(AuditEvent e);
+  // The refusal or failure of `action`, with `why`'s code as the reason (Vault::RecordFailure).
+  static AuditEvent FailureEvent(const std::string& action, std::vector<std::string> objects,
+                                 const std::string& patient, const Status& why);
+  // The last event this Vault appended (its action and outcome), so that a refusal already on
+  // record is not recorded twice by RecordFailure.
+  std::string last_action_, last_outcome_;
+
+  // Decrypts a document into `sink`. `record(patient_id)` puts the act on record before the
+  // first byte leaves (nothing is decrypted if it fails); null when the caller recorded it
+  // already (a DICOM export). An erased document is refused, and a decryption that fails is
+  // recorded, as `action`.
+  Status DecryptDocument(const std::string& doc_id, ByteSink& sink, const std::string& action,
+                         const std::function<Status(const std::string& patient_id)>& record);
+  // Seals `text` (personal) under the patient's key as an audit note, in the caller's
+  // transaction; returns its id for the event's details.
+  Result<std::string> AddAuditNote(const std::string& patient_id, const std::string& text);
+  // The documents a recorded DICOM export may decrypt (Vault::RecordDicomExport).
+  std::set<std::string> exportable_;
 
   // A patient's key and the subkeys derived from it, unwrapped once and cached.
   struct PatientKeys {
@@ -164,11 +193,6 @@ class Vault::Impl {
   Status FinishRotation(bool from_staged);
   void RotationStep(std::string_view step) const;
 
-  // Decrypts a document into `sink` after `before` accepted it (it audits, or refuses).
-  Status DecryptDocument(const std::string& doc_id, ByteSink& sink,
-                         const std::function<Status(const ObjectBinding&,
-                                                    const std::string& status,
-                                                    const std::string& removed_at)>& before);
   // Documents announced by Vault::AuditExportReads, per export id.
   std::map<std::string, std::set<std::string>> export_reads_;
 
@@ -180,6 +204,7 @@ class Vault::Impl {
   // of a destroyed key do not survive in catalog.db-wal.
   Status CheckpointWal(int wait_ms);
 
+  std::string os_user_;     // the operating-system user this process runs as, for every event
   internal::VaultDir dir_;  // every entry is reached through it (vault_dir.h)
   Actor actor_;
   VaultOptions options_;

@@ -1,0 +1,42 @@
+// What kind of record an id names, from its prefix: every id Dossier makes is
+// `<prefix>_<lower-case Crockford base32>` (common/encoding.h RandomId).
+//
+//   if (KindOfId(arg) == IdKind::kSeries) ...;          // "ser_…"
+//   IdKindName(IdKind::kSeries)                         // "DICOM series"
+//
+// The kinds and prefixes are listed in doc/CLI.md §Ids.
+#pragma once
+
+#include <string_view>
+
+namespace dossier {
+
+enum class IdKind {
+  kUnknown,   // not a well-formed Dossier id
+  kPatient,   // pat_
+  kCase,      // case_
+  kDocument,  // doc_
+  kSeries,    // ser_  (a DICOM series)
+  kStudy,     // stu_  (a DICOM study)
+  kClinic,    // cli_
+  kConsent,   // con_
+  kNote,      // note_ (an audit note: a sealed detail an audit event refers to)
+  kVault,     // vlt_
+};
+
+// The kind of a well-formed id (prefix, `_`, 1 to 40 lower-case letters and digits);
+// kUnknown for anything else, including a known prefix followed by other characters.
+IdKind KindOfId(std::string_view id);
+
+// "patient", "case", "document", "DICOM series", "DICOM study", "clinic", "consent",
+// "audit note", "vault"; "unknown" for kUnknown.
+std::string_view IdKindName(IdKind kind);
+
+// "pat_", "case_", … ; "" for kUnknown.
+std::string_view IdPrefix(IdKind kind);
+
+// True when `id` is a well-formed id of some kind: safe to repeat in an audit event or a
+// message (it cannot carry a name typed by mistake).
+inline bool IsWellFormedId(std::string_view id) { return KindOfId(id) != IdKind::kUnknown; }
+
+}  // namespace dossier
