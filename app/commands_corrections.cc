@@ -96,8 +96,10 @@ void AddCorrectionCommands(CLI::App& docs, Context& ctx) {
   mv->add_option("DOC|SERIES", (*move)[0], "document (doc_…) or DICOM series (ser_…) id")
       ->required();
   mv->add_option("--to-case", (*move)[1], "the case it belongs to (an open one)")->required();
-  mv->callback(
-      [&ctx, move] { ctx.action = [&ctx, move] { return Move(ctx, (*move)[0], (*move)[1]); }; });
+  mv->callback([&ctx, move] {
+    ctx.act = {"document.move", {(*move)[0], (*move)[1]}};
+    ctx.action = [&ctx, move] { return Move(ctx, (*move)[0], (*move)[1]); };
+  });
   auto remove_id = std::make_shared<std::string>();
   auto remove_reason = std::make_shared<std::string>();
   auto* rm = docs.add_subcommand(
@@ -110,6 +112,7 @@ void AddCorrectionCommands(CLI::App& docs, Context& ctx) {
       ->required();
   rm->add_option("--reason", *remove_reason, "why it is removed (required; kept sealed)");
   rm->callback([&ctx, remove_id, remove_reason] {
+    ctx.act = {"document.remove", {*remove_id}};
     ctx.action = [&ctx, remove_id, remove_reason] {
       return Remove(ctx, *remove_id, *remove_reason);
     };

@@ -202,12 +202,14 @@ void AddExportCommands(CLI::App& app, Context& ctx) {
   list->add_option("--as-of", *list_as_of,
                    "judge overdue at the end of this date (YYYY-MM-DD), e.g. next Friday");
   list->callback([&ctx, list_case, list_overdue, list_as_of] {
+    ctx.act = {"export.list", {}};
     ctx.action = [&ctx, list_case, list_overdue, list_as_of] {
       return ListExports(ctx, *list_case, *list_overdue, *list_as_of);
     };
   });
   exp->callback([&ctx, a, list] {
     if (list->parsed()) return;
+    ctx.act = {"export.create", {a->case_id, a->recipient}};
     ctx.action = [&ctx, a] {
       for (const auto& [name, value] : {std::pair<const char*, const std::string*>{"--case", &a->case_id},
                                         {"--recipient", &a->recipient},

@@ -399,6 +399,7 @@ void AddPatientCommands(CLI::App& app, Context& ctx) {
   auto edit_done = AddPatientOptions(edit, edit_args, true);
   edit->callback([&ctx, edit_id, edit_args, edit_done] {
     edit_done();
+    ctx.act = {"patient.edit", {*edit_id}};
     ctx.action = [&ctx, edit_id, edit_args] { return EditPatient(ctx, *edit_id, *edit_args); };
   });
 
@@ -456,6 +457,7 @@ void AddCaseCommands(CLI::App& app, Context& ctx) {
     vault::CaseChanges changes;
     if (goal->count() > 0) changes.goal = (*e)[1];
     if (question->count() > 0) changes.question = (*e)[2];
+    ctx.act = {"case.edit", {(*e)[0]}};
     ctx.action = [&ctx, e, changes] { return EditCase(ctx, (*e)[0], changes); };
   });
 
@@ -468,6 +470,7 @@ void AddCaseCommands(CLI::App& app, Context& ctx) {
                  "documents can still be listed, read and exported (audited as case.close)");
     cmd->add_option("ID", *case_id, "case id")->required();
     cmd->callback([&ctx, case_id, reopen] {
+      ctx.act = {reopen ? "case.reopen" : "case.close", {*case_id}};
       ctx.action = [&ctx, case_id, reopen] { return SetCaseOpen(ctx, *case_id, reopen); };
     });
   }

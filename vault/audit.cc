@@ -26,7 +26,7 @@ struct Row {
   bool malformed = false;
 };
 
-// Whether the catalog has the columns of encoding 2 (schema 009): a vault not unlocked since
+// Whether the catalog has the columns of encoding 2 (schema 008): a vault not unlocked since
 // this version was installed has only encoding-1 events, and is read as it is.
 Result<bool> HasEncodingColumns(Db& db) {
   DOSSIER_ASSIGN_OR_RETURN(

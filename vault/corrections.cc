@@ -29,6 +29,7 @@ constexpr SealedColumn kDocumentSealed[] = {
     {"documents", "id", "name_enc", "documents.name", "id"},
     {"pages", "doc_id", "text_enc", "pages.text", "doc_id || '/' || number"},
     {"document_removals", "doc_id", "reason_enc", "document_removals.reason", "doc_id"},
+    {"document_warnings", "doc_id", "warnings_enc", "documents.warnings", "doc_id"},
     {"dicom_instances", "doc_id", "summary_enc", "dicom_instances.summary", "doc_id"},
 };
 constexpr SealedColumn kSeriesSealed[] = {
@@ -486,10 +487,12 @@ Result<RemoveOutcome> Vault::Remove(const std::string& id, const std::string& re
            {"UPDATE documents SET status = 'removed', wrapped_key = NULL, content_mac = NULL, "
             "name_enc = NULL WHERE id = ?1",
             "DELETE FROM pages WHERE doc_id = ?1",
+            "UPDATE document_warnings SET warnings_enc = NULL WHERE doc_id = ?1",
             "UPDATE dicom_instances SET uid_mac = NULL, summary_enc = NULL WHERE doc_id = ?1"}) {
         DOSSIER_RETURN_IF_ERROR(Run(v, sql, {d.id}));
       }
       DOSSIER_RETURN_IF_ERROR(v.SealRows(RowTable::kDocuments, "id = ?1", {d.id}));
+      DOSSIER_RETURN_IF_ERROR(v.SealRows(RowTable::kDocumentWarnings, "doc_id = ?1", {d.id}));
       DOSSIER_RETURN_IF_ERROR(v.SealRows(RowTable::kDocumentRemovals, "doc_id = ?1", {d.id}));
       out.doc_ids.push_back(d.id);
       objects.push_back(d.object_id);
