@@ -147,7 +147,7 @@ TEST_F(ExportTest, EveryRefusalOfTheGateSaysWhyAndWritesNothing) {
             std::string::npos)
       << cats.err;
   EXPECT_NE(cats.err.find(conclusion + " (conclusion)"), std::string::npos) << cats.err;
-  EXPECT_NE(cats.err.find(note + " (other)"), std::string::npos) << cats.err;
+  EXPECT_NE(cats.err.find(note + " (" + category_.at(note) + ")"), std::string::npos) << cats.err;
   EXPECT_EQ(cats.err.find("mri-conclusion"), std::string::npos) << "file names are personal data";
   EXPECT_NE(cats.err.find("it covers epicrisis, imaging. Leave them out with --docs"),
             std::string::npos)

@@ -127,7 +127,9 @@ TEST_F(PeopleTest, EditingAnErasedUnknownOrUnnamedPatientIsRefused) {
   RunResult kase = Run({"case", "edit", case_, "--goal", "other"});
   EXPECT_EQ(kase.exit_code, 2);
   EXPECT_EQ(kase.err, "dossier: case " + case_ + " belongs to an erased patient\n");
-  EXPECT_TRUE(Last("patient.edit").is_null());
+  // The refusal is on record as refused, with its reason's code; nothing was changed.
+  EXPECT_EQ(Last("patient.edit")["outcome"], "refused");
+  EXPECT_EQ(Last("patient.edit")["reason"], "kRejected");
 }
 
 // Each field's rule, for add and edit, by flag and by JSON: exit 1 naming the field and the
@@ -268,15 +270,17 @@ TEST_F(PeopleTest, ClosedCasesTakeNothingUntilReopened) {
   EXPECT_EQ(open.err, "dossier: case " + case_ + " is already open\n");
   EXPECT_EQ(Run({"ingest", "--case", case_, (kUpload / "epicrisis.pdf").string()}).exit_code, 0);
 
+  // Every act is on record with its real outcome: the second close and reopen were refused.
   std::vector<std::string> actions;
   for (const auto& e : Events()) {
     const std::string action = e["action"];
     if (action.rfind("case.", 0) == 0 && e["objects"] == nlohmann::json::array({case_})) {
-      actions.push_back(action);
+      actions.push_back(action + " " + e["outcome"].get<std::string>());
     }
   }
-  EXPECT_EQ(actions,
-            (std::vector<std::string>{"case.open", "case.close", "case.edit", "case.reopen"}));
+  EXPECT_EQ(actions, (std::vector<std::string>{"case.open ok", "case.close ok",
+                                               "case.close refused", "case.edit ok",
+                                               "case.reopen ok", "case.reopen refused"}));
   EXPECT_EQ(Last("case.edit")["purpose"], "changed=goal,question");
   EXPECT_EQ(Last("case.close")["patient"], patient_);
 
