@@ -313,6 +313,7 @@ Status Docs(const Context& ctx, const std::string& case_id, bool all) {
     }
     for (const auto& r : all ? removed : std::vector<RemovedView>()) {
       nlohmann::json entry = {{"id", r.id},
+                              {"name", ""},  // deleted with the data
                               {"kind", r.doc_ids.empty() ? r.kind : "dicom-series"},
                               {"size", r.size},
                               {"category", r.category},
