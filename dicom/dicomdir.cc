@@ -84,27 +84,16 @@ class Builder {
 // appends them; ties keep their first-seen order.
 bool NumberBefore(int a, int b) { return a != 0 && (b == 0 || a < b); }
 
-// The encoded file (Part 10, Explicit VR Little Endian, explicit lengths throughout).
-Result<std::vector<uint8_t>> Encode(DcmFileFormat& ff) {
-  return internal::Serialize(ff, kXfer, EWM_fileformat);
-}
-
-}  // namespace
-
-Result<std::vector<uint8_t>> BuildDicomdir(const std::vector<DicomdirEntry>& entries,
-                                           const std::string& fileset_id) {
-  if (fileset_id.size() > 16) {
-    return InvalidArgument("the file-set ID " + fileset_id + " is longer than 16 characters");
-  }
-  if (fileset_id.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != std::string::npos) {
-    return InvalidArgument("the file-set ID " + fileset_id +
-                           " has a character other than A-Z, 0-9 and _");
-  }
-  // Checked and grouped: patients by ID (by name when there is none, as DicomDirInterface
-  // matches them), then studies, then series, each in first-seen order.
-  std::map<std::string, const DicomdirEntry*> by_file, by_uid;
+// The entries checked and grouped: patients by ID (by name when there is none, as
+// DicomDirInterface matches them), then studies, then series, each in first-seen order.
+struct Grouped {
   std::vector<std::string> patient_order;
   std::map<std::string, Patient> patients;
+};
+
+Result<Grouped> Group(const std::vector<DicomdirEntry>& entries) {
+  Grouped g;
+  std::map<std::string, const DicomdirEntry*> by_file, by_uid;
   for (const DicomdirEntry& e : entries) {
     if (const std::string problem = internal::EntryProblem(e); !problem.empty()) {
       return InvalidArgument(e.file_id + ": cannot be listed in a DICOMDIR: " + problem);
@@ -118,88 +107,108 @@ Result<std::vector<uint8_t>> BuildDicomdir(const std::vector<DicomdirEntry>& ent
     }
     const std::string key =
         e.summary.patient_id.empty() ? "\n" + e.summary.patient_name : e.summary.patient_id;
-    auto [p, new_patient] = patients.try_emplace(key);
-    if (new_patient) patient_order.push_back(key);
+    auto [p, new_patient] = g.patients.try_emplace(key);
+    if (new_patient) g.patient_order.push_back(key);
     auto [st, new_study] = p->second.studies.try_emplace(e.summary.study_uid);
     if (new_study) p->second.study_order.push_back(e.summary.study_uid);
     auto [se, new_series] = st->second.series.try_emplace(e.summary.series_uid);
     if (new_series) st->second.series_order.push_back(e.summary.series_uid);
     se->second.instances.push_back(&e);
   }
+  return g;
+}
 
-  DcmFileFormat ff;
-  DcmMetaInfo& meta = *ff.getMetaInfo();
-  DcmDataset& ds = *ff.getDataset();
+// A series record and its instances' records, by instance number; returns its index.
+int AddSeries(Builder& b, const Series& series, internal::Invented& invented) {
+  const int record = b.Add("SERIES");
+  internal::FillSeries(b.item(record), series.instances.front()->summary, invented);
+  std::vector<const DicomdirEntry*> instances = series.instances;
+  std::stable_sort(instances.begin(), instances.end(),
+                   [](const DicomdirEntry* x, const DicomdirEntry* y) {
+                     return NumberBefore(x->summary.instance_number, y->summary.instance_number);
+                   });
+  std::vector<int> leaves;
+  for (const DicomdirEntry* e : instances) {
+    leaves.push_back(b.Add(internal::LeafRecordType(e->summary)));
+    internal::FillLeaf(b.item(leaves.back()), *e, invented);
+  }
+  b.Link(record, leaves);
+  return record;
+}
+
+// A study record (its keys from its first instance) and its series' records, by series
+// number; returns its index.
+int AddStudy(Builder& b, const Study& study, internal::Invented& invented) {
+  const int record = b.Add("STUDY");
+  std::vector<const Series*> series;
+  for (const std::string& uid : study.series_order) series.push_back(&study.series.at(uid));
+  internal::FillStudy(b.item(record), series.front()->instances.front()->summary, invented);
+  std::stable_sort(series.begin(), series.end(), [](const Series* x, const Series* y) {
+    return NumberBefore(x->instances.front()->summary.series_number,
+                        y->instances.front()->summary.series_number);
+  });
+  std::vector<int> children;
+  for (const Series* one : series) children.push_back(AddSeries(b, *one, invented));
+  b.Link(record, children);
+  return record;
+}
+
+// All records, depth first as DicomDirInterface writes them; returns the patient records.
+std::vector<int> AddRecords(Builder& b, const Grouped& g) {
+  internal::Invented invented;
+  std::vector<int> patients;
+  for (const std::string& key : g.patient_order) {
+    const Patient& patient = g.patients.at(key);
+    patients.push_back(b.Add("PATIENT"));
+    const Study& first = patient.studies.at(patient.study_order.front());
+    internal::FillPatient(b.item(patients.back()),
+                          first.series.at(first.series_order.front()).instances.front()->summary,
+                          invented);
+    std::vector<int> studies;
+    for (const std::string& uid : patient.study_order) {
+      studies.push_back(AddStudy(b, patient.studies.at(uid), invented));
+    }
+    b.Link(patients.back(), studies);
+  }
+  b.Link(-1, patients);
+  return patients;
+}
+
+// A DICOMDIR's file, its records still to be added to `sequence` (owned by the data set).
+void StartFile(DcmFileFormat& ff, const std::string& fileset_id, DcmSequenceOfItems*& sequence) {
   std::array<uint8_t, 16> random{};
-  if (sodium_init() < 0) return Internal("libsodium cannot start");
   randombytes_buf(random.data(), random.size());
+  DcmMetaInfo& meta = *ff.getMetaInfo();
   meta.putAndInsertString(DCM_MediaStorageSOPClassUID, UID_MediaStorageDirectoryStorage);
   meta.putAndInsertString(DCM_MediaStorageSOPInstanceUID, UidFromBytes(random).c_str());
   meta.putAndInsertString(DCM_TransferSyntaxUID, UID_LittleEndianExplicitTransferSyntax);
+  DcmDataset& ds = *ff.getDataset();
   ds.putAndInsertString(DCM_FileSetID, fileset_id.c_str());
   PutOffset(ds, DCM_OffsetOfTheFirstDirectoryRecordOfTheRootDirectoryEntity, 0);
   PutOffset(ds, DCM_OffsetOfTheLastDirectoryRecordOfTheRootDirectoryEntity, 0);
   ds.putAndInsertUint16(DCM_FileSetConsistencyFlag, 0);
-  auto* sequence = new DcmSequenceOfItems(DCM_DirectoryRecordSequence);
+  sequence = new DcmSequenceOfItems(DCM_DirectoryRecordSequence);
   ds.insert(sequence);
+}
 
-  // The records in depth-first order, as DicomDirInterface writes them.
-  Builder b(*sequence);
-  internal::Invented invented;
-  std::vector<int> patient_records;
-  for (const std::string& pkey : patient_order) {
-    const Patient& patient = patients.at(pkey);
-    const int p = b.Add("PATIENT");
-    patient_records.push_back(p);
-    std::vector<int> study_records;
-    for (const std::string& study_uid : patient.study_order) {
-      const Study& study = patient.studies.at(study_uid);
-      const int st = b.Add("STUDY");
-      study_records.push_back(st);
-      const InstanceSummary& first =
-          study.series.at(study.series_order.front()).instances.front()->summary;
-      if (study_records.size() == 1) internal::FillPatient(b.item(p), first, invented);
-      internal::FillStudy(b.item(st), first, invented);
-      std::vector<const Series*> series;
-      for (const std::string& uid : study.series_order) series.push_back(&study.series.at(uid));
-      std::stable_sort(series.begin(), series.end(), [](const Series* a, const Series* c) {
-        return NumberBefore(a->instances.front()->summary.series_number,
-                            c->instances.front()->summary.series_number);
-      });
-      std::vector<int> series_records;
-      for (const Series* one : series) {
-        const int se = b.Add("SERIES");
-        series_records.push_back(se);
-        internal::FillSeries(b.item(se), one->instances.front()->summary, invented);
-        std::vector<const DicomdirEntry*> instances = one->instances;
-        std::stable_sort(
-            instances.begin(), instances.end(), [](const DicomdirEntry* a, const DicomdirEntry* c) {
-              return NumberBefore(a->summary.instance_number, c->summary.instance_number);
-            });
-        std::vector<int> leaves;
-        for (const DicomdirEntry* e : instances) {
-          const int leaf = b.Add(internal::LeafRecordType(e->summary));
-          leaves.push_back(leaf);
-          internal::FillLeaf(b.item(leaf), *e, invented);
-        }
-        b.Link(se, leaves);
-      }
-      b.Link(st, series_records);
-    }
-    b.Link(p, study_records);
-  }
-  b.Link(-1, patient_records);
+// The encoded file (Part 10, Explicit VR Little Endian, explicit lengths throughout).
+Result<std::vector<uint8_t>> Encode(DcmFileFormat& ff) {
+  return internal::Serialize(ff, kXfer, EWM_fileformat);
+}
 
-  // Every offset is a UL of 4 bytes, so filling them in changes no length: encode once with
-  // zeros, place each record from the encoded lengths, fill in, encode again.
+// The file with its offsets filled in. Every offset is a UL of 4 bytes, so filling them in
+// changes no length: encode once with zeros, place each record from the encoded lengths (from
+// the file's first byte), fill in, encode again, and check the places.
+Result<std::vector<uint8_t>> EncodeWithOffsets(DcmFileFormat& ff,
+                                               const DcmSequenceOfItems* sequence, const Builder& b,
+                                               const std::vector<int>& roots) {
+  DcmDataset& ds = *ff.getDataset();
   DOSSIER_ASSIGN_OR_RETURN(const std::vector<uint8_t> draft, Encode(ff));
-  const size_t dataset_start = draft.size() - ds.getLength(kXfer, kLengths);
-  size_t position = dataset_start;
+  size_t position = draft.size() - ds.getLength(kXfer, kLengths);  // the data set's start
   for (unsigned long i = 0; i < ds.card(); ++i) {
     DcmElement* element = ds.getElement(i);
     if (element == sequence) {
-      position +=
-          sequence->calcElementLength(kXfer, kLengths) - sequence->getLength(kXfer, kLengths);
+      position += element->calcElementLength(kXfer, kLengths) - element->getLength(kXfer, kLengths);
       break;
     }
     position += element->calcElementLength(kXfer, kLengths);
@@ -219,11 +228,10 @@ Result<std::vector<uint8_t>> BuildDicomdir(const std::vector<DicomdirEntry>& ent
     PutOffset(*r.item, DCM_OffsetOfTheNextDirectoryRecord, offset(r.next));
     PutOffset(*r.item, DCM_OffsetOfReferencedLowerLevelDirectoryEntity, offset(r.lower));
   }
-  if (!patient_records.empty()) {
+  if (!roots.empty()) {
     PutOffset(ds, DCM_OffsetOfTheFirstDirectoryRecordOfTheRootDirectoryEntity,
-              offset(patient_records.front()));
-    PutOffset(ds, DCM_OffsetOfTheLastDirectoryRecordOfTheRootDirectoryEntity,
-              offset(patient_records.back()));
+              offset(roots.front()));
+    PutOffset(ds, DCM_OffsetOfTheLastDirectoryRecordOfTheRootDirectoryEntity, offset(roots.back()));
   }
   DOSSIER_ASSIGN_OR_RETURN(std::vector<uint8_t> out, Encode(ff));
   // The computed places must hold the records' item tags, (FFFE,E000) in little endian.
@@ -234,6 +242,27 @@ Result<std::vector<uint8_t>> BuildDicomdir(const std::vector<DicomdirEntry>& ent
   }
   if (!placed) return Internal("the DICOMDIR's record offsets do not match its encoding");
   return out;
+}
+
+}  // namespace
+
+Result<std::vector<uint8_t>> BuildDicomdir(const std::vector<DicomdirEntry>& entries,
+                                           const std::string& fileset_id) {
+  if (fileset_id.size() > 16) {
+    return InvalidArgument("the file-set ID " + fileset_id + " is longer than 16 characters");
+  }
+  if (fileset_id.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != std::string::npos) {
+    return InvalidArgument("the file-set ID " + fileset_id +
+                           " has a character other than A-Z, 0-9 and _");
+  }
+  DOSSIER_ASSIGN_OR_RETURN(const Grouped grouped, Group(entries));
+  if (sodium_init() < 0) return Internal("libsodium cannot start");
+  DcmFileFormat ff;
+  DcmSequenceOfItems* sequence = nullptr;
+  StartFile(ff, fileset_id, sequence);
+  Builder b(*sequence);
+  const std::vector<int> patients = AddRecords(b, grouped);
+  return EncodeWithOffsets(ff, sequence, b, patients);
 }
 
 }  // namespace dossier::dicom
