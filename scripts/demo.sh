@@ -49,6 +49,14 @@ step "dossier get   (audited as document.export_file, the file's name sealed; a 
 doc=$($dossier docs --case "$case_id" | awk '$1 ~ /^doc_/ {print $1; exit}')
 $dossier get "$doc" -o demo-copy.pdf && rm -f demo-copy.pdf
 $dossier get doc_0000000000 -o demo-copy.pdf || echo "(exit $?: refused, and recorded)"
+step "dossier export   (to the clinic, behind the consent gate: refused for a purpose the consent lacks)"
+rm -rf demo-export demo-export.partial
+$dossier export --case "$case_id" --recipient "$clinic" --out demo-export --purpose treatment \
+  || echo "(exit $?: refused by the consent gate, and recorded)"
+step "dossier export   (self-contained AES-256 ZIP parts, each read back; the password shown once)"
+$dossier export --case "$case_id" --recipient "$clinic" --out demo-export --max-part 25MB
+ls -l demo-export
+$dossier export list
 step "dossier vault verify"
 $dossier vault verify
 step "dossier audit checkpoint   (no passphrase needed)"
