@@ -482,6 +482,7 @@ Result<ExportReport> Export(vault::Vault& v, const ExportRequest& req,
   // A part is checked on the other core while the next one is written.
   auto check = [&](int k, Result<ReadBack> back) -> Status {
     if (!back.ok()) return back.status();
+    report.parts[k].sha256_hex = ToHex(back->file_sha256);
     std::map<std::string, const ZipEntryDigest*> found;
     for (const auto& e : back->entries) found[e.name] = &e;
     for (const auto& [path, digest] : digests[k]) {
@@ -564,19 +565,18 @@ Result<ExportReport> Export(vault::Vault& v, const ExportRequest& req,
     p.instances = static_cast<int>(files.size()) - p.documents;
     report.parts.push_back(p);
     if (verifying.valid()) DOSSIER_RETURN_IF_ERROR(check(k - 1, verifying.get()));
-    verifying = std::async(std::launch::async, [path, pw = req.password, keep] {
-      return ReadBackPart(path, pw, keep);
+    // The part's own hash for SHA256SUMS is taken on that core too.
+    verifying = std::async(std::launch::async, [path, pw = req.password, keep]() -> Result<ReadBack> {
+      DOSSIER_ASSIGN_OR_RETURN(ReadBack back, ReadBackPart(path, pw, keep));
+      DOSSIER_ASSIGN_OR_RETURN(back.file_sha256, DigestFile(path));
+      return back;
     });
   }
   if (verifying.valid()) DOSSIER_RETURN_IF_ERROR(check(n - 1, verifying.get()));
 
   // A part cannot hold its own hash: SHA256SUMS beside the parts (as sha256sum writes it).
   std::string sums;
-  for (auto& p : report.parts) {
-    DOSSIER_ASSIGN_OR_RETURN(ContentDigest d, DigestFile(partial / p.name));
-    p.sha256_hex = ToHex(d);
-    sums += p.sha256_hex + "  " + p.name + "\n";
-  }
+  for (const auto& p : report.parts) sums += p.sha256_hex + "  " + p.name + "\n";
   DOSSIER_RETURN_IF_ERROR(WriteFileDurably(partial / "SHA256SUMS", AsBytes(sums)));
   return Finish(v, req, kase, report, out, partial, folder);
 }

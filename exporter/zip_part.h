@@ -53,6 +53,7 @@ struct ZipEntryDigest {
 // archive order. `keep` names entries whose bytes are also returned (MANIFEST.json, DICOMDIR).
 // kCorrupt naming the part and the entry on any failure.
 struct ReadBack {
+  ContentDigest file_sha256{};  // of the part file itself, filled by the caller
   std::vector<ZipEntryDigest> entries;
   std::vector<std::pair<std::string, std::vector<uint8_t>>> kept;
 };

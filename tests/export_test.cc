@@ -323,9 +323,18 @@ TEST_F(ExportTest, AGeneratedPasswordIsShownOnceAndOpensTheParts) {
   Consent("epicrisis,conclusion,lab,imaging,other");
   const fs::path out = dir_ / "out";
   RunResult r = Run({"--json", "export", "--case", case_, "--recipient", "Charité Berlin",
-                     "--out", out.string(), "--docs", by_name_.at("Выписной эпикриз.pdf")});
+                     "--out", out.string(), "--docs", by_name_.at("Выписной эпикриз.pdf"),
+                     "--urgent"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
+  // Urgent: the answer is due 24 hours after, to the second (a UTC time, not a date).
+  const std::string due = j["due"];
+  ASSERT_EQ(due.size(), 20u) << due;
+  EXPECT_EQ(due.back(), 'Z');
+  const auto ledger = Json({"export", "list"});
+  EXPECT_EQ(ledger[0]["urgent"], true);
+  EXPECT_EQ(ledger[0]["state"], "sent");
+  EXPECT_EQ(Json({"export", "list", "--overdue", "--as-of", "2099-01-01"}).size(), 1u);
   const std::string password = j["password"];
   EXPECT_EQ(password.size(), 29u);  // 24 characters in groups of four
   ASSERT_EQ(j["parts"].size(), 1u);
