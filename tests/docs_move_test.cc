@@ -446,6 +446,13 @@ TEST_F(DocsMoveTest, ARemovedDocumentIsGoneButItsRecordAndReasonStay) {
       std::string::npos)
       << table.out;
   EXPECT_NE(table.out.find("1 document, 0 DICOM instances; 1 removed\n"), std::string::npos) << table.out;
+  // `case list` counts what `docs` counts: the removed document is not among them.
+  for (const auto& c : Json({"case", "list"})) {
+    if (c["id"] == ivanov_case_) {
+      EXPECT_EQ(c["documents"], 1);
+      EXPECT_EQ(c["dicom_instances"], 0);
+    }
+  }
 
   // get and text refuse, without the reason; search finds nothing.
   const std::string refusal =

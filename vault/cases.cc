@@ -14,13 +14,14 @@ constexpr const char* kOpen = "open";
 constexpr const char* kClosed = "closed";
 constexpr const char* kErased = "erased";
 
-// Counted as `docs` shows them: DICOM instances apart (grouped there as series).
+// Counted as `docs` shows them: DICOM instances apart (grouped there as series), removed
+// documents not at all (`docs` counts them apart, "N removed").
 constexpr const char* kCaseColumns =
     "SELECT c.id, c.patient_id, c.created_at, c.status, c.goal_enc, c.question_enc, "
-    "(SELECT COUNT(*) FROM documents d WHERE d.case_id = c.id AND NOT EXISTS "
-    "(SELECT 1 FROM dicom_instances i WHERE i.doc_id = d.id)), "
+    "(SELECT COUNT(*) FROM documents d WHERE d.case_id = c.id AND d.status != 'removed' AND "
+    "NOT EXISTS (SELECT 1 FROM dicom_instances i WHERE i.doc_id = d.id)), "
     "(SELECT COUNT(*) FROM documents d JOIN dicom_instances i ON i.doc_id = d.id "
-    "WHERE d.case_id = c.id) FROM cases c";
+    "WHERE d.case_id = c.id AND d.status != 'removed') FROM cases c";
 
 Status NoSuchCase(const std::string& case_id) {
   return NotFound("no case " + case_id + " (see `dossier case list`)");
