@@ -13,6 +13,7 @@
 
 #include "app/cli.h"
 #include "common/file_io.h"
+#include "dicom/dicom.h"
 #include "ingest/worker.h"
 
 namespace dossier::app {
@@ -28,29 +29,6 @@ struct ExportArgs {
   bool jpeg_ls = false;
   bool allow_mismatch = false;
 };
-
-// A folder removed again unless Keep() was called: a failed export leaves nothing behind.
-class PartialFolder {
- public:
-  explicit PartialFolder(fs::path path) : path_(std::move(path)) {}
-  ~PartialFolder() {
-    if (!kept_) {
-      std::error_code ec;
-      fs::remove_all(path_, ec);
-    }
-  }
-  void Keep() { kept_ = true; }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-  bool kept_ = false;
-};
-
-// "IM0001" … "IM9999", then "I0010000": file IDs of at most 8 characters.
-std::string InstanceFileId(size_t n) {
-  return n <= 9999 ? fmt::format("IM{:04d}", n) : fmt::format("I{:07d}", n);
-}
 
 Status Export(const Context& ctx, const ExportArgs& a) {
   DOSSIER_RETURN_IF_ERROR(ExpectId(a.case_id, IdKind::kCase, "--case"));
@@ -153,7 +131,7 @@ Status Export(const Context& ctx, const ExportArgs& a) {
         MemorySink plain;
         DOSSIER_RETURN_IF_ERROR(v->ReadExportedInstance(s->doc_ids[k], plain));
         DOSSIER_ASSIGN_OR_RETURN(File memfd, SealedMemoryFile(plain.data));
-        const std::string id = dir + "/" + InstanceFileId(k + 1);
+        const std::string id = dir + "/" + dicom::InstanceFileId(k + 1);
         auto w = worker.Write(id, memfd, patient_name, patient_id, a.jpeg_ls);
         if (!w.ok()) return w.status().WithContext("document " + s->doc_ids[k]);
         file_ids.push_back(id);

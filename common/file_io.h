@@ -176,4 +176,25 @@ class DurableFileSink final : public ByteSink {
   bool committed_ = false;
 };
 
+// A folder removed again, with everything in it, unless Keep() was called: a failed export
+// leaves nothing behind.
+class PartialFolder {
+ public:
+  explicit PartialFolder(fs::path path) : path_(std::move(path)) {}
+  ~PartialFolder() {
+    if (!kept_) {
+      std::error_code ec;
+      fs::remove_all(path_, ec);
+    }
+  }
+  PartialFolder(const PartialFolder&) = delete;
+  PartialFolder& operator=(const PartialFolder&) = delete;
+  void Keep() { kept_ = true; }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+  bool kept_ = false;
+};
+
 }  // namespace dossier

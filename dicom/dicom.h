@@ -213,6 +213,9 @@ Result<std::vector<uint8_t>> BuildDicomdir(const std::vector<DicomdirEntry>& ent
 // kRejected when there is no image to show or this DCMTK cannot decode it.
 Result<std::vector<uint8_t>> Preview(std::span<const uint8_t> bytes, int max_side = 256);
 
+// "IM0001" … "IM9999", then "I0010000": an instance's file ID component, at most 8 characters.
+std::string InstanceFileId(size_t n);
+
 // A DICOMDIR file ID or a path on a disc as compared with each other: ASCII upper case,
 // "/"-separated, each component without an ISO 9660 version suffix (";1").
 std::string FileIdKey(std::string_view path);

@@ -265,4 +265,8 @@ Result<std::vector<uint8_t>> BuildDicomdir(const std::vector<DicomdirEntry>& ent
   return EncodeWithOffsets(ff, sequence, b, patients);
 }
 
+std::string InstanceFileId(size_t n) {
+  return n <= 9999 ? fmt::format("IM{:04d}", n) : fmt::format("I{:07d}", n);
+}
+
 }  // namespace dossier::dicom

@@ -42,11 +42,6 @@ std::string Extension(const std::string& kind) {
   return it == kExt.end() ? "BIN" : it->second;
 }
 
-// "IM0001" … "IM9999", then "I0010000": file IDs of at most 8 characters.
-std::string InstanceFileId(size_t n) {
-  return n <= 9999 ? fmt::format("IM{:04d}", n) : fmt::format("I{:07d}", n);
-}
-
 // One file of the export, wherever the plan puts it.
 struct Item {
   std::string doc_id;
@@ -66,24 +61,6 @@ struct SeriesInfo {
   std::string label;   // S001
   std::string modality, description, study_date;
   int images = 0;
-};
-
-// A folder removed again unless kept: a failed export leaves nothing behind.
-class PartialFolder {
- public:
-  explicit PartialFolder(fs::path path) : path_(std::move(path)) {}
-  ~PartialFolder() {
-    if (!kept_) {
-      std::error_code ec;
-      fs::remove_all(path_, ec);
-    }
-  }
-  void Keep() { kept_ = true; }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-  bool kept_ = false;
 };
 
 Status PrepareOutput(const fs::path& out, const fs::path& partial) {
@@ -354,7 +331,7 @@ Result<ExportReport> Export(vault::Vault& v, const ExportRequest& req,
       }
       Item it;
       it.doc_id = d->id;
-      it.path = fmt::format("DICOM/{}/{}", info.label, InstanceFileId(++instance_n));
+      it.path = fmt::format("DICOM/{}/{}", info.label, dicom::InstanceFileId(++instance_n));
       it.title = fmt::format("{} {}", sum.modality, sum.series_description);
       it.category = d->category;
       it.added_at = d->added_at;
