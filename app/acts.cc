@@ -68,9 +68,9 @@ std::string Hint(const std::string& id, IdKind got, IdKind want) {
 // `value` as it may be repeated in a message: only when it looks like an id (a mistyped
 // argument may be a name).
 std::string Shown(const std::string& value) {
-  const bool plain = !value.empty() && value.size() <= 48 &&
-                     value.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") ==
-                         std::string::npos;
+  const bool plain =
+      !value.empty() && value.size() <= 48 &&
+      value.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") == std::string::npos;
   return plain ? value : "the value given";
 }
 
@@ -107,7 +107,8 @@ CLI::Validator CountFrom(long long min, const std::string& rule) {
 void RecordFailure(const Context& ctx, const Status& why) {
   if (why.ok() || !ctx.opened || ctx.act.action.empty()) return;
   if (Status st = ctx.opened->RecordFailure(ctx.act.action, ctx.act.objects, why); !st.ok()) {
-    std::fprintf(stderr, "dossier: WARNING: this failure could not be put on the audit record: %s\n",
+    std::fprintf(stderr,
+                 "dossier: WARNING: this failure could not be put on the audit record: %s\n",
                  st.message().c_str());
   }
 }

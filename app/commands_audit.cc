@@ -4,8 +4,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
-#include <utility>
 #include <nlohmann/json.hpp>
+#include <utility>
 
 #include "app/cli.h"
 #include "common/clock.h"
@@ -206,9 +206,7 @@ void AddAuditCommands(CLI::App& app, Context& ctx) {
   log->add_option("--action", filter->action,
                   "only this action (document.read), or every action starting so when it ends\n"
                   "in a dot (document.)");
-  log->callback([&ctx, filter] {
-    ctx.action = [&ctx, filter] { return Log(ctx, *filter); };
-  });
+  log->callback([&ctx, filter] { ctx.action = [&ctx, filter] { return Log(ctx, *filter); }; });
 
   auto note_id = std::make_shared<std::string>();
   auto* note = audit->add_subcommand(

@@ -383,7 +383,8 @@ Status Docs(const Context& ctx, const std::string& case_id, bool all) {
   }
   // Counted as `case list` and `patient show` count them.
   std::printf(
-      "%s%s", CountsText(static_cast<int64_t>(shown), static_cast<int64_t>(in_series.size())).c_str(),
+      "%s%s",
+      CountsText(static_cast<int64_t>(shown), static_cast<int64_t>(in_series.size())).c_str(),
       series.empty() ? "" : fmt::format(" in {} series", series.size()).c_str());
   if (!removed.empty()) {
     std::printf("; %zu removed%s", removed.size(), all ? "" : " (shown by --all)");
@@ -592,11 +593,10 @@ void AddDocumentCommands(CLI::App& app, Context& ctx) {
       ->add_option("CATEGORY", (*cat)[1],
                    AllCategoryNames() + " (always wins over an inferred one)")
       ->required();
-  setcat->callback(
-      [&ctx, cat] {
-        ctx.act = {"document.categorize", {(*cat)[0]}};
-        ctx.action = [&ctx, cat] { return SetCategory(ctx, (*cat)[0], (*cat)[1]); };
-      });
+  setcat->callback([&ctx, cat] {
+    ctx.act = {"document.categorize", {(*cat)[0]}};
+    ctx.action = [&ctx, cat] { return SetCategory(ctx, (*cat)[0], (*cat)[1]); };
+  });
   AddCorrectionCommands(*docs, ctx);
   docs->callback([&ctx, docs, docs_case, docs_all] {
     if (!docs->get_subcommands().empty()) return;  // set-category, move, remove

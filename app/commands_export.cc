@@ -4,16 +4,15 @@
 #include <unistd.h>
 
 #include "app/cli.h"
-#include "exporter/exporter.h"
 #include "exporter/export.h"
+#include "exporter/exporter.h"
 
 namespace dossier::app {
 namespace {
 
 struct ExportArgs {
   std::string case_id, recipient, out, docs, purpose, max_part = "18MB", password_file;
-  bool urgent = false, no_encryption = false, inventory_only = false,
-       include_handwritten = false;
+  bool urgent = false, no_encryption = false, inventory_only = false, include_handwritten = false;
 };
 
 std::vector<std::string> SplitIds(const std::string& text) {
@@ -42,8 +41,8 @@ Status RunExport(const Context& ctx, const ExportArgs& a) {
   if (!a.purpose.empty()) {
     r.purpose = ParsePurpose(a.purpose);
     if (!r.purpose) {
-      return InvalidArgument(fmt::format("--purpose {} is not one of: {}", a.purpose,
-                                         AllPurposeNames()));
+      return InvalidArgument(
+          fmt::format("--purpose {} is not one of: {}", a.purpose, AllPurposeNames()));
     }
   }
   DOSSIER_ASSIGN_OR_RETURN(r.max_part, exporter::ParseSize(a.max_part));
@@ -80,13 +79,21 @@ Status RunExport(const Context& ctx, const ExportArgs& a) {
   if (ctx.json) {
     nlohmann::json parts = nlohmann::json::array();
     for (const auto& p : rep.parts) {
-      parts.push_back({{"name", p.name}, {"size", p.size}, {"sha256", p.sha256_hex},
-                       {"documents", p.documents}, {"dicom_instances", p.instances}});
+      parts.push_back({{"name", p.name},
+                       {"size", p.size},
+                       {"sha256", p.sha256_hex},
+                       {"documents", p.documents},
+                       {"dicom_instances", p.instances}});
     }
-    nlohmann::json j = {{"request_id", rep.request_id}, {"export_id", rep.export_id},
-                        {"consent_id", rep.consent_id}, {"clinic_id", rep.clinic_id},
-                        {"purpose", ToString(rep.purpose)}, {"due", rep.due},
-                        {"parts", parts}, {"documents", rep.sent}, {"warnings", rep.warnings},
+    nlohmann::json j = {{"request_id", rep.request_id},
+                        {"export_id", rep.export_id},
+                        {"consent_id", rep.consent_id},
+                        {"clinic_id", rep.clinic_id},
+                        {"purpose", ToString(rep.purpose)},
+                        {"due", rep.due},
+                        {"parts", parts},
+                        {"documents", rep.sent},
+                        {"warnings", rep.warnings},
                         {"encrypted", !a.no_encryption}};
     if (generated) j["password"] = r.password;
     PrintJson(j);
@@ -94,7 +101,8 @@ Status RunExport(const Context& ctx, const ExportArgs& a) {
   }
   std::printf("%s %s to clinic %s under consent %s (purpose %s)\n",
               a.inventory_only ? "inventory" : "export", rep.request_id.c_str(),
-              rep.clinic_id.c_str(), rep.consent_id.c_str(), std::string(ToString(rep.purpose)).c_str());
+              rep.clinic_id.c_str(), rep.consent_id.c_str(),
+              std::string(ToString(rep.purpose)).c_str());
   for (size_t k = 0; k < rep.parts.size(); ++k) {
     const auto& p = rep.parts[k];
     std::printf("  part %zu of %zu: %s  %s", k + 1, rep.parts.size(), p.name.c_str(),
@@ -137,17 +145,24 @@ Status ListExports(const Context& ctx, const std::string& case_id, bool overdue,
     const std::string state = r.StateAsOf(date, today, now);
     if (overdue && state != "overdue") continue;
     if (ctx.json) {
-      arr.push_back({{"request_id", r.id}, {"export_id", r.export_id}, {"case_id", r.case_id},
-                     {"clinic_id", r.clinic_id}, {"consent_id", r.consent_id},
-                     {"purpose", ToString(r.purpose)}, {"urgent", r.urgent},
-                     {"inventory_only", r.inventory_only}, {"sent_at", r.created_at},
-                     {"due", r.due}, {"state", state}, {"documents", r.documents.size()},
+      arr.push_back({{"request_id", r.id},
+                     {"export_id", r.export_id},
+                     {"case_id", r.case_id},
+                     {"clinic_id", r.clinic_id},
+                     {"consent_id", r.consent_id},
+                     {"purpose", ToString(r.purpose)},
+                     {"urgent", r.urgent},
+                     {"inventory_only", r.inventory_only},
+                     {"sent_at", r.created_at},
+                     {"due", r.due},
+                     {"state", state},
+                     {"documents", r.documents.size()},
                      {"parts", r.parts.size()}});
       continue;
     }
-    std::printf("%-14s  %-14s  %-14s  %-20s  %-20s  %-8s  %zu%s\n", r.id.c_str(),
-                r.case_id.c_str(), r.clinic_id.c_str(), r.created_at.c_str(), r.due.c_str(),
-                state.c_str(), r.parts.size(), r.inventory_only ? " (inventory)" : "");
+    std::printf("%-14s  %-14s  %-14s  %-20s  %-20s  %-8s  %zu%s\n", r.id.c_str(), r.case_id.c_str(),
+                r.clinic_id.c_str(), r.created_at.c_str(), r.due.c_str(), state.c_str(),
+                r.parts.size(), r.inventory_only ? " (inventory)" : "");
   }
   if (ctx.json) PrintJson(arr);
   return Status::Ok();
@@ -196,7 +211,8 @@ void AddExportCommands(CLI::App& app, Context& ctx) {
   auto list_case = std::make_shared<std::string>();
   auto list_overdue = std::make_shared<bool>(false);
   auto list_as_of = std::make_shared<std::string>();
-  auto* list = exp->add_subcommand("list", "the request ledger: each export as sent, answered or overdue");
+  auto* list =
+      exp->add_subcommand("list", "the request ledger: each export as sent, answered or overdue");
   list->add_option("--case", *list_case, "only this case's requests");
   list->add_flag("--overdue", *list_overdue, "only requests whose answer is overdue");
   list->add_option("--as-of", *list_as_of,
@@ -211,11 +227,13 @@ void AddExportCommands(CLI::App& app, Context& ctx) {
     if (list->parsed()) return;
     ctx.act = {"export.create", {a->case_id, a->recipient}};
     ctx.action = [&ctx, a] {
-      for (const auto& [name, value] : {std::pair<const char*, const std::string*>{"--case", &a->case_id},
-                                        {"--recipient", &a->recipient},
-                                        {"--out", &a->out}}) {
+      for (const auto& [name, value] :
+           {std::pair<const char*, const std::string*>{"--case", &a->case_id},
+            {"--recipient", &a->recipient},
+            {"--out", &a->out}}) {
         if (value->empty()) {
-          return InvalidArgument(fmt::format("export needs {} (see `dossier export --help`)", name));
+          return InvalidArgument(
+              fmt::format("export needs {} (see `dossier export --help`)", name));
         }
       }
       return RunExport(ctx, *a);

@@ -14,8 +14,9 @@ namespace dossier::app {
 Result<std::shared_ptr<vault::Vault>> Context::OpenVault(vault::OpenMode mode) const {
   DOSSIER_ASSIGN_OR_RETURN(SecretString pass,
                            ReadPassphrase(passphrase_source(), "Vault passphrase: ", false));
-  DOSSIER_ASSIGN_OR_RETURN(std::shared_ptr<vault::Vault> v,
-                           vault::Vault::Open(vault_dir, pass.view(), {actor, "operator"}, {}, mode));
+  DOSSIER_ASSIGN_OR_RETURN(
+      std::shared_ptr<vault::Vault> v,
+      vault::Vault::Open(vault_dir, pass.view(), {actor, "operator"}, {}, mode));
   opened = v;
   if (allow_unconfined_workers) DOSSIER_RETURN_IF_ERROR(v->RecordUnconfinedWorkersAllowed());
   if (!v->swept_orphans().empty()) {

@@ -13,10 +13,10 @@
 
 #include "app/cli.h"
 #include "common/encoding.h"
-#include "vault/audit.h"
 #include "dicom/dicom.h"
 #include "ingest/worker.h"
 #include "ocr/ocr.h"
+#include "vault/audit.h"
 
 namespace {
 
@@ -50,8 +50,8 @@ size_t EditDistance(const std::string& a, const std::string& b) {
   for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
   for (size_t i = 1; i <= a.size(); ++i) {
     for (size_t j = 1; j <= b.size(); ++j) {
-      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1,
-                          d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      d[i][j] = std::min(
+          {d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
       if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
         d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
       }
@@ -82,8 +82,8 @@ CommandPath FollowCommands(const CLI::App& root, int argc, char** argv) {
       if (opt != nullptr && opt->get_expected_min() > 0) ++i;  // its value
       continue;
     }
-    const auto subs = path.app->get_subcommands(
-        [](const CLI::App* a) { return !a->get_name().empty(); });
+    const auto subs =
+        path.app->get_subcommands([](const CLI::App* a) { return !a->get_name().empty(); });
     if (subs.empty()) break;  // a command's own arguments from here on
     const auto it = std::find_if(subs.begin(), subs.end(),
                                  [&](const CLI::App* a) { return a->get_name() == word; });
@@ -122,8 +122,8 @@ std::string UnknownCommandMessage(const CommandPath& path) {
 
 // A parse error as one line that says what to do.
 std::string ParseErrorMessage(const CLI::ParseError& e, const CommandPath& path) {
-  const std::string help = fmt::format("`dossier {}{}--help`", path.words,
-                                       path.words.empty() ? "" : " ");
+  const std::string help =
+      fmt::format("`dossier {}{}--help`", path.words, path.words.empty() ? "" : " ");
   if (!path.unknown.empty()) return UnknownCommandMessage(path);
   const std::string what = e.what();
   if (what == "A subcommand is required" || what.rfind("A subcommand", 0) == 0) {

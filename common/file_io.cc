@@ -75,8 +75,7 @@ Result<File> File::CreateExclusive(const fs::path& path) {
 
 Result<File> File::CreateExclusiveAt(int dirfd, const char* name, const std::string& shown) {
   // O_EXCL never follows a link in the last component; O_NOFOLLOW says so again.
-  const int fd =
-      ::openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  const int fd = ::openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return ErrnoError("cannot create", shown, errno);
   return File(fd, shown);
 }

@@ -35,9 +35,9 @@ bool Unacceptable(const std::string& verdict) {
 }
 
 std::string Extension(const std::string& kind) {
-  static const std::map<std::string, std::string> kExt = {
-      {"pdf", "PDF"}, {"jpeg", "JPG"}, {"png", "PNG"}, {"tiff", "TIF"},
-      {"text", "TXT"}, {"office", "DOC"}};
+  static const std::map<std::string, std::string> kExt = {{"pdf", "PDF"},  {"jpeg", "JPG"},
+                                                          {"png", "PNG"},  {"tiff", "TIF"},
+                                                          {"text", "TXT"}, {"office", "DOC"}};
   auto it = kExt.find(kind);
   return it == kExt.end() ? "BIN" : it->second;
 }
@@ -52,13 +52,13 @@ struct Item {
   std::string verdict;
   int pages = 0;
   uint64_t size = 0;
-  int series = -1;  // index into `series` for DICOM instances
+  int series = -1;                 // index into `series` for DICOM instances
   dicom::InstanceSummary summary;  // DICOM instances only
 };
 
 struct SeriesInfo {
-  std::string id;      // ser_…
-  std::string label;   // S001
+  std::string id;     // ser_…
+  std::string label;  // S001
   std::string modality, description, study_date;
   int images = 0;
 };
@@ -83,7 +83,8 @@ Status PrepareOutput(const fs::path& out, const fs::path& partial) {
     fs::create_directories(out.parent_path(), ec);
     if (ec) return IoError("cannot create " + out.parent_path().string() + ": " + ec.message());
   }
-  if (::mkdir(partial.c_str(), 0700) != 0) return ErrnoError("cannot create", partial.string(), errno);
+  if (::mkdir(partial.c_str(), 0700) != 0)
+    return ErrnoError("cannot create", partial.string(), errno);
   return WriteFileDurably(partial / kPartialMarker, AsBytes(std::string("dossier export\n")));
 }
 
@@ -121,8 +122,8 @@ Result<ContentDigest> DigestFile(const fs::path& path) {
 // rename leaves only `DIR.partial` (removed by the next export to DIR); one between the rename
 // and the record leaves a complete folder with no ledger row, still holding the marker.
 Result<ExportReport> Finish(vault::Vault& v, const ExportRequest& req,
-                            const vault::CaseRecord& kase, ExportReport report,
-                            const fs::path& out, const fs::path& partial, PartialFolder& folder) {
+                            const vault::CaseRecord& kase, ExportReport report, const fs::path& out,
+                            const fs::path& partial, PartialFolder& folder) {
   DOSSIER_RETURN_IF_ERROR(SyncDir(partial));
   if (::rename(partial.c_str(), out.c_str()) != 0) {
     return ErrnoError("cannot move the export into", out.string(), errno);
@@ -265,8 +266,7 @@ Result<ExportReport> Export(vault::Vault& v, const ExportRequest& req,
   DOSSIER_ASSIGN_OR_RETURN(auto consents, v.ListConsents(kase.patient_id));
   auto decision = CheckConsent(consents, gate);
   if (!decision.ok()) {
-    DOSSIER_RETURN_IF_ERROR(
-        v.RecordExportRefused(kase.id, clinic.id, decision.status().message()));
+    DOSSIER_RETURN_IF_ERROR(v.RecordExportRefused(kase.id, clinic.id, decision.status().message()));
     return decision.status();
   }
   report.consent_id = decision->consent_id;
@@ -365,8 +365,8 @@ Result<ExportReport> Export(vault::Vault& v, const ExportRequest& req,
     for (const auto& it : items) {
       if (it.series >= 0) continue;
       if (covered(it.category)) {
-        inv.documents.push_back({it.doc_id, it.category, it.added_at.substr(0, 10), it.pages,
-                                 it.verdict});
+        inv.documents.push_back(
+            {it.doc_id, it.category, it.added_at.substr(0, 10), it.pages, it.verdict});
       } else {
         ++inv.other_documents;
       }
@@ -398,7 +398,8 @@ Result<ExportReport> Export(vault::Vault& v, const ExportRequest& req,
     {
       DOSSIER_ASSIGN_OR_RETURN(auto w, ZipPartWriter::Create(partial / name, req.password, mtime));
       DOSSIER_RETURN_IF_ERROR(w->AddEntry("README.TXT", AsBytes(Readme(header))).status());
-      DOSSIER_RETURN_IF_ERROR(w->AddEntry("INDEX.HTM", AsBytes(InventoryHtml(header, inv))).status());
+      DOSSIER_RETURN_IF_ERROR(
+          w->AddEntry("INDEX.HTM", AsBytes(InventoryHtml(header, inv))).status());
       DOSSIER_RETURN_IF_ERROR(
           w->AddEntry("MANIFEST.json", AsBytes(InventoryManifest(header, inv))).status());
       DOSSIER_RETURN_IF_ERROR(w->Close().status());
@@ -420,8 +421,8 @@ Result<ExportReport> Export(vault::Vault& v, const ExportRequest& req,
   // The plan: every part self-contained and under the limit.
   std::vector<PlanItem> plan_items;
   for (const auto& it : items) {
-    plan_items.push_back(
-        {it.doc_id, it.series >= 0 ? series[it.series].id : "", it.size, ItemOverhead(it.path, it.title)});
+    plan_items.push_back({it.doc_id, it.series >= 0 ? series[it.series].id : "", it.size,
+                          ItemOverhead(it.path, it.title)});
   }
   std::vector<PlannedPart> plan;
   for (size_t guess = 1;;) {
@@ -499,8 +500,9 @@ Result<ExportReport> Export(vault::Vault& v, const ExportRequest& req,
       DOSSIER_RETURN_IF_ERROR(v.ReadDocumentForExport(report.export_id, it.doc_id, sink));
       DOSSIER_ASSIGN_OR_RETURN(ContentDigest d, w->EndEntry());
       digests[k][it.path] = d;
-      ManifestFile mf{it.path, it.doc_id, it.category, it.title, it.pages, it.verdict, it.size,
-                      ToHex(d), it.series >= 0 ? series[it.series].label : ""};
+      ManifestFile mf{it.path,  it.doc_id, it.category,
+                      it.title, it.pages,  it.verdict,
+                      it.size,  ToHex(d),  it.series >= 0 ? series[it.series].label : ""};
       files.push_back(std::move(mf));
       if (it.series >= 0) {
         dicomdir.push_back({it.path, it.summary});
@@ -509,20 +511,23 @@ Result<ExportReport> Export(vault::Vault& v, const ExportRequest& req,
     }
     std::vector<std::string> keep;
     if (!dicomdir.empty()) {
-      DOSSIER_ASSIGN_OR_RETURN(std::vector<uint8_t> dir,
-                               dicom::BuildDicomdir(dicomdir, "DOSSIER"));
+      DOSSIER_ASSIGN_OR_RETURN(std::vector<uint8_t> dir, dicom::BuildDicomdir(dicomdir, "DOSSIER"));
       DOSSIER_RETURN_IF_ERROR(w->AddEntry("DICOMDIR", dir).status());
       keep.push_back("DICOMDIR");
     }
     std::vector<IndexSeries> index_series;
     for (const auto& s : series) {
       int here = 0;
-      for (size_t i : plan[k].items) here += items[i].series >= 0 && series[items[i].series].id == s.id;
-      if (here > 0) index_series.push_back({s.label, s.modality, s.description, s.study_date, here, s.images});
+      for (size_t i : plan[k].items)
+        here += items[i].series >= 0 && series[items[i].series].id == s.id;
+      if (here > 0)
+        index_series.push_back({s.label, s.modality, s.description, s.study_date, here, s.images});
     }
-    DOSSIER_ASSIGN_OR_RETURN(ContentDigest readme, w->AddEntry("README.TXT", AsBytes(Readme(header))));
-    DOSSIER_ASSIGN_OR_RETURN(ContentDigest index,
-                             w->AddEntry("INDEX.HTM", AsBytes(IndexHtml(header, files, index_series))));
+    DOSSIER_ASSIGN_OR_RETURN(ContentDigest readme,
+                             w->AddEntry("README.TXT", AsBytes(Readme(header))));
+    DOSSIER_ASSIGN_OR_RETURN(
+        ContentDigest index,
+        w->AddEntry("INDEX.HTM", AsBytes(IndexHtml(header, files, index_series))));
     DOSSIER_ASSIGN_OR_RETURN(ContentDigest manifest,
                              w->AddEntry("MANIFEST.json", AsBytes(Manifest(header, files))));
     digests[k]["README.TXT"] = readme;
@@ -530,24 +535,26 @@ Result<ExportReport> Export(vault::Vault& v, const ExportRequest& req,
     digests[k]["MANIFEST.json"] = manifest;
     DOSSIER_ASSIGN_OR_RETURN(uint64_t size, w->Close());
     if (size > req.max_part) {
-      return Internal(fmt::format("part {} came out at {} bytes, over --max-part {} ({} bytes): "
-                                  "a planning error; nothing was recorded",
-                                  k + 1, size, req.max_part_text, req.max_part));
+      return Internal(
+          fmt::format("part {} came out at {} bytes, over --max-part {} ({} bytes): "
+                      "a planning error; nothing was recorded",
+                      k + 1, size, req.max_part_text, req.max_part));
     }
     ExportedPart p;
     p.name = header.parts[k].first;
     p.size = size;
-    p.documents = static_cast<int>(std::count_if(files.begin(), files.end(),
-                                                 [](const auto& f) { return f.series.empty(); }));
+    p.documents = static_cast<int>(
+        std::count_if(files.begin(), files.end(), [](const auto& f) { return f.series.empty(); }));
     p.instances = static_cast<int>(files.size()) - p.documents;
     report.parts.push_back(p);
     if (verifying.valid()) DOSSIER_RETURN_IF_ERROR(check(k - 1, verifying.get()));
     // The part's own hash for SHA256SUMS is taken on that core too.
-    verifying = std::async(std::launch::async, [path, pw = req.password, keep]() -> Result<ReadBack> {
-      DOSSIER_ASSIGN_OR_RETURN(ReadBack back, ReadBackPart(path, pw, keep));
-      DOSSIER_ASSIGN_OR_RETURN(back.file_sha256, DigestFile(path));
-      return back;
-    });
+    verifying =
+        std::async(std::launch::async, [path, pw = req.password, keep]() -> Result<ReadBack> {
+          DOSSIER_ASSIGN_OR_RETURN(ReadBack back, ReadBackPart(path, pw, keep));
+          DOSSIER_ASSIGN_OR_RETURN(back.file_sha256, DigestFile(path));
+          return back;
+        });
   }
   if (verifying.valid()) DOSSIER_RETURN_IF_ERROR(check(n - 1, verifying.get()));
 

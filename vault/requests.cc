@@ -97,8 +97,7 @@ Status Vault::ReadDocumentForExport(const std::string& export_id, const std::str
     return Internal(fmt::format("document {} was not announced for export {}", doc_id, export_id));
   }
   // Announced and audited by AuditExportReads: no event of its own (a failure still is).
-  Status st = impl_->DecryptDocument(doc_id, sink, "export.read", nullptr);
-  return st.ok() ? st : st.WithContext("document " + doc_id);
+  return impl_->DecryptDocument(doc_id, sink, "export.read", nullptr);
 }
 
 Result<std::vector<ExportRequestRecord>> Vault::ListRequests(
