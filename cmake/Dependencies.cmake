@@ -12,7 +12,9 @@ include(GoogleTest)
 find_package(DCMTK REQUIRED NO_MODULE)
 
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
-find_package(OpenSSL 3 REQUIRED COMPONENTS Crypto)  # SHA-256 with the CPU's SHA extensions
+find_package(OpenSSL 3 REQUIRED COMPONENTS Crypto)  # SHA-256 with the CPU's SHA extensions; AES
+pkg_check_modules(NETTLE REQUIRED IMPORTED_TARGET nettle)  # PBKDF2 and HMAC-SHA1 of ZIP AES
+find_package(ZLIB REQUIRED)  # CRC-32 of unencrypted ZIP parts
 pkg_check_modules(POPPLER_CPP REQUIRED IMPORTED_TARGET poppler-cpp)
 pkg_check_modules(TESSERACT REQUIRED IMPORTED_TARGET tesseract)
 pkg_check_modules(LEPTONICA REQUIRED IMPORTED_TARGET lept)

@@ -106,18 +106,6 @@ class EntrySink final : public ByteSink {
   const std::function<void()>& tick_;
 };
 
-Result<ContentDigest> DigestFile(const fs::path& path) {
-  DOSSIER_ASSIGN_OR_RETURN(File f, File::OpenRead(path));
-  ContentHasher h;
-  std::vector<uint8_t> buf(1 << 20);
-  for (;;) {
-    DOSSIER_ASSIGN_OR_RETURN(size_t n, f.Read(buf));
-    if (n == 0) break;
-    h.Update({buf.data(), n});
-  }
-  return h.Final();
-}
-
 // The verified parts become the export: renamed into place, then recorded. A kill before the
 // rename leaves only `DIR.partial` (removed by the next export to DIR); one between the rename
 // and the record leaves a complete folder with no ledger row, still holding the marker.
@@ -405,13 +393,11 @@ Result<ExportReport> Export(vault::Vault& v, const ExportRequest& req,
       DOSSIER_RETURN_IF_ERROR(w->Close().status());
     }
     DOSSIER_ASSIGN_OR_RETURN(ReadBack back, ReadBackPart(partial / name, req.password, {}));
-    (void)back;
     DOSSIER_ASSIGN_OR_RETURN(File f, File::OpenRead(partial / name));
     ExportedPart p;
     p.name = name;
     DOSSIER_ASSIGN_OR_RETURN(p.size, f.Size());
-    DOSSIER_ASSIGN_OR_RETURN(ContentDigest digest, DigestFile(partial / name));
-    p.sha256_hex = ToHex(digest);
+    p.sha256_hex = ToHex(back.file_sha256);
     report.parts.push_back(p);
     DOSSIER_RETURN_IF_ERROR(
         WriteFileDurably(partial / "SHA256SUMS", AsBytes(p.sha256_hex + "  " + name + "\n")));
@@ -548,12 +534,10 @@ Result<ExportReport> Export(vault::Vault& v, const ExportRequest& req,
     p.instances = static_cast<int>(files.size()) - p.documents;
     report.parts.push_back(p);
     if (verifying.valid()) DOSSIER_RETURN_IF_ERROR(check(k - 1, verifying.get()));
-    // The part's own hash for SHA256SUMS is taken on that core too.
+    // The part's own hash for SHA256SUMS is taken on that core too, in the same pass.
     verifying =
         std::async(std::launch::async, [path, pw = req.password, keep]() -> Result<ReadBack> {
-          DOSSIER_ASSIGN_OR_RETURN(ReadBack back, ReadBackPart(path, pw, keep));
-          DOSSIER_ASSIGN_OR_RETURN(back.file_sha256, DigestFile(path));
-          return back;
+          return ReadBackPart(path, pw, keep);
         });
   }
   if (verifying.valid()) DOSSIER_RETURN_IF_ERROR(check(n - 1, verifying.get()));

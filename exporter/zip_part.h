@@ -1,7 +1,8 @@
 // One part of an export: a ZIP archive, AES-256 encrypted (WinZip AE-2, which 7-Zip, WinRAR
-// and WinZip open) through libarchive, entries stored uncompressed so that the plan's sizes
-// are exact, names flagged UTF-8. Written front to back into a new file; read back whole to
-// verify it before the export counts. Private to exporter/.
+// and WinZip open), entries stored uncompressed so that the plan's sizes are exact, names
+// flagged UTF-8, ZIP64 records when a size or offset passes 4 GiB or there are 65,535 entries.
+// Written front to back into a new file; read back whole to verify it before the export counts.
+// Private to exporter/.
 #pragma once
 
 #include <cstdint>
@@ -53,7 +54,7 @@ struct ZipEntryDigest {
 // archive order. `keep` names entries whose bytes are also returned (MANIFEST.json, DICOMDIR).
 // kCorrupt naming the part and the entry on any failure.
 struct ReadBack {
-  ContentDigest file_sha256{};  // of the part file itself, filled by the caller
+  ContentDigest file_sha256{};  // of the part file itself, read in the same pass
   std::vector<ZipEntryDigest> entries;
   std::vector<std::pair<std::string, std::vector<uint8_t>>> kept;
 };
@@ -61,8 +62,8 @@ Result<ReadBack> ReadBackPart(const std::filesystem::path& path, const std::stri
                               const std::vector<std::string>& keep);
 
 // Upper bound of the bytes one entry named `name` adds to a part beside its content: local
-// header, AES salt and authentication code, data descriptor, central directory record and
-// their extra fields. Checked against libarchive's real output by the tests.
+// header, AES salt and authentication code or data descriptor, central directory record and
+// their extra fields. Checked against real output by the tests.
 uint64_t EntryOverhead(const std::string& name);
 // Bytes every archive adds once (end of central directory records).
 inline constexpr uint64_t kArchiveOverhead = 22 + 56 + 20 + 64;
