@@ -535,10 +535,10 @@ Result<ExportReport> Export(vault::Vault& v, const ExportRequest& req,
     report.parts.push_back(p);
     if (verifying.valid()) DOSSIER_RETURN_IF_ERROR(check(k - 1, verifying.get()));
     // The part's own hash for SHA256SUMS is taken on that core too, in the same pass.
-    verifying =
-        std::async(std::launch::async, [path, pw = req.password, keep]() -> Result<ReadBack> {
-          return ReadBackPart(path, pw, keep);
-        });
+    verifying = std::async(std::launch::async,
+                           [path, pw = req.password, keep, keys = w->Keys()]() -> Result<ReadBack> {
+                             return ReadBackPart(path, pw, keep, keys.get());
+                           });
   }
   if (verifying.valid()) DOSSIER_RETURN_IF_ERROR(check(n - 1, verifying.get()));
 

@@ -21,17 +21,17 @@ inline constexpr uint64_t kDefaultMaxPart = 18'000'000;  // "18MB"
 
 struct ExportRequest {
   std::string case_id;
-  std::string recipient;              // clinic id or exact name
-  std::filesystem::path out;          // a new folder
-  std::vector<std::string> docs;      // doc_… and ser_… ids; empty: the whole case
-  std::optional<Purpose> purpose;     // default: the consent's, when it has exactly one
-  bool urgent = false;                // answer due in 24 hours instead of 5 working days
+  std::string recipient;           // clinic id or exact name
+  std::filesystem::path out;       // a new folder
+  std::vector<std::string> docs;   // doc_… and ser_… ids; empty: the whole case
+  std::optional<Purpose> purpose;  // default: the consent's, when it has exactly one
+  bool urgent = false;             // answer due in 24 hours instead of 5 working days
   uint64_t max_part = kDefaultMaxPart;
   std::string max_part_text = "18MB";  // as given, for messages
-  std::string password;               // empty: unencrypted parts (--no-encryption)
-  bool inventory_only = false;        // one part listing what the consent covers
-  bool include_handwritten = false;   // handwritten, unreadable and blank documents too
-  const Clock* clock = nullptr;       // default: the system clock
+  std::string password;                // empty: unencrypted parts (--no-encryption)
+  bool inventory_only = false;         // one part listing what the consent covers
+  bool include_handwritten = false;    // handwritten, unreadable and blank documents too
+  const Clock* clock = nullptr;        // default: the system clock
 };
 
 struct ExportedPart {

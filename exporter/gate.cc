@@ -45,8 +45,8 @@ Result<GateDecision> Covers(const vault::ConsentRecord& c, const GateRequest& r)
           c.id, c.revocation_received.empty() ? c.revoked_at.substr(0, 10) : c.revocation_received,
           r.clinic_id));
     case vault::ConsentState::kExpired:
-      return Rejected(fmt::format("consent {} expired on {}: record a new consent", c.id,
-                                  c.valid_until));
+      return Rejected(
+          fmt::format("consent {} expired on {}: record a new consent", c.id, c.valid_until));
     case vault::ConsentState::kNotYetValid:
       return Rejected(fmt::format("consent {} is valid only from {}", c.id, c.valid_from));
     case vault::ConsentState::kActive:
@@ -67,9 +67,9 @@ Result<GateDecision> Covers(const vault::ConsentRecord& c, const GateRequest& r)
   } else if (c.purposes.size() == 1) {
     d.purpose = c.purposes[0];
   } else {
-    return InvalidArgument(fmt::format(
-        "consent {} covers several purposes ({}): say which with --purpose", c.id,
-        Names(c.purposes)));
+    return InvalidArgument(
+        fmt::format("consent {} covers several purposes ({}): say which with --purpose", c.id,
+                    Names(c.purposes)));
   }
   std::vector<std::string> uncovered;
   for (const GateDocument& doc : r.documents) {
@@ -96,10 +96,10 @@ Result<GateDecision> CheckConsent(const std::vector<vault::ConsentRecord>& conse
     if (c.patient_id == request.patient_id && c.clinic_id == request.clinic_id) mine.push_back(&c);
   }
   if (mine.empty()) {
-    return Rejected(fmt::format(
-        "patient {} has no consent for clinic {}: record one with `dossier consent add "
-        "--patient {} --clinic {} …`",
-        request.patient_id, request.clinic_id, request.patient_id, request.clinic_id));
+    return Rejected(
+        fmt::format("patient {} has no consent for clinic {}: record one with `dossier consent add "
+                    "--patient {} --clinic {} …`",
+                    request.patient_id, request.clinic_id, request.patient_id, request.clinic_id));
   }
   // The closest first; among equals, the one recorded last.
   std::stable_sort(mine.begin(), mine.end(), [&](const auto* a, const auto* b) {

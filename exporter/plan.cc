@@ -54,7 +54,8 @@ Result<std::vector<PlannedPart>> PlanParts(const std::vector<PlanItem>& items, u
     // The whole group into the first part with room for it.
     size_t target = parts.size();
     for (size_t p = 0; p < parts.size(); ++p) {
-      const uint64_t extra = whole - (items[i].group.empty() ? 0 : per_group) + cost(p, items[i].group);
+      const uint64_t extra =
+          whole - (items[i].group.empty() ? 0 : per_group) + cost(p, items[i].group);
       if (parts[p].bound + extra <= room) {
         target = p;
         break;

@@ -15,12 +15,23 @@ std::string Html(const std::string& s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -31,9 +42,7 @@ std::string Dump(const json& j) {
   return j.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
-std::string PartOf(const BundleHeader& h) {
-  return fmt::format("{} / {}", h.part, h.parts.size());
-}
+std::string PartOf(const BundleHeader& h) { return fmt::format("{} / {}", h.part, h.parts.size()); }
 
 json Header(const BundleHeader& h) {
   json parts = json::array();
@@ -58,10 +67,11 @@ constexpr const char* kHtmlHead =
 
 std::string HtmlHeader(const BundleHeader& h, const std::string& title) {
   std::string out = fmt::format(kHtmlHead, Html(title));
-  out += fmt::format("<h1>{}</h1>\n<p>Запрос / Request <b>{}</b> · часть / part <b>{}</b> · "
-                     "клиника / clinic <b>{}</b>{}</p>\n",
-                     Html(title), Html(h.request_id), PartOf(h), Html(h.clinic_name),
-                     h.sender.empty() ? "" : " · от / from <b>" + Html(h.sender) + "</b>");
+  out += fmt::format(
+      "<h1>{}</h1>\n<p>Запрос / Request <b>{}</b> · часть / part <b>{}</b> · "
+      "клиника / clinic <b>{}</b>{}</p>\n",
+      Html(title), Html(h.request_id), PartOf(h), Html(h.clinic_name),
+      h.sender.empty() ? "" : " · от / from <b>" + Html(h.sender) + "</b>");
   return out;
 }
 
@@ -137,24 +147,28 @@ std::string IndexHtml(const BundleHeader& h, const std::vector<ManifestFile>& fi
   bool any_doc = false;
   for (const auto& f : files) any_doc = any_doc || f.series.empty();
   if (any_doc) {
-    out += "<h2>Документы / Documents</h2>\n<table><tr><th>Документ / Document</th>"
-           "<th>Категория / Category</th><th>Страниц / Pages</th><th>Файл / File</th></tr>\n";
+    out +=
+        "<h2>Документы / Documents</h2>\n<table><tr><th>Документ / Document</th>"
+        "<th>Категория / Category</th><th>Страниц / Pages</th><th>Файл / File</th></tr>\n";
     for (const auto& f : files) {
       if (!f.series.empty()) continue;
-      out += fmt::format("<tr><td><a href=\"{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-                         Html(f.path), Html(f.title), Html(f.category),
-                         f.pages > 0 ? std::to_string(f.pages) : "", Html(f.path));
+      out +=
+          fmt::format("<tr><td><a href=\"{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                      Html(f.path), Html(f.title), Html(f.category),
+                      f.pages > 0 ? std::to_string(f.pages) : "", Html(f.path));
     }
     out += "</table>\n";
   }
   if (!series.empty()) {
-    out += "<h2>Снимки DICOM / DICOM imaging</h2>\n<p>Откройте DICOMDIR программой просмотра "
-           "DICOM / Open DICOMDIR in a DICOM viewer.</p>\n<table><tr><th>Серия / Series</th>"
-           "<th>Модальность / Modality</th><th>Описание / Description</th><th>Дата / Date</th>"
-           "<th>Снимков здесь / Images here</th></tr>\n";
+    out +=
+        "<h2>Снимки DICOM / DICOM imaging</h2>\n<p>Откройте DICOMDIR программой просмотра "
+        "DICOM / Open DICOMDIR in a DICOM viewer.</p>\n<table><tr><th>Серия / Series</th>"
+        "<th>Модальность / Modality</th><th>Описание / Description</th><th>Дата / Date</th>"
+        "<th>Снимков здесь / Images here</th></tr>\n";
     for (const auto& s : series) {
       out += fmt::format(
-          "<tr><td><a href=\"DICOM/{}/\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}{}</td></tr>\n",
+          "<tr><td><a "
+          "href=\"DICOM/{}/\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}{}</td></tr>\n",
           Html(s.label), Html(s.label), Html(s.modality), Html(s.description), Html(s.study_date),
           s.here, s.here == s.total ? "" : fmt::format(" / {}", s.total));
     }
@@ -167,8 +181,8 @@ std::string Manifest(const BundleHeader& h, const std::vector<ManifestFile>& fil
   json j = Header(h);
   json list = json::array();
   for (const auto& f : files) {
-    json e = {{"path", f.path},         {"doc_id", f.doc_id}, {"category", f.category},
-              {"title", f.title},       {"size", f.size},     {"sha256", f.sha256_hex}};
+    json e = {{"path", f.path},   {"doc_id", f.doc_id}, {"category", f.category},
+              {"title", f.title}, {"size", f.size},     {"sha256", f.sha256_hex}};
     if (f.series.empty()) {
       e["pages"] = f.pages;
       e["verdict"] = f.verdict;
@@ -183,24 +197,27 @@ std::string Manifest(const BundleHeader& h, const std::vector<ManifestFile>& fil
 
 std::string InventoryHtml(const BundleHeader& h, const Inventory& inv) {
   std::string out = HtmlHeader(h, "Перечень документов / List of records");
-  out += "<h2>Документы / Documents</h2>\n<table><tr><th>Id</th><th>Категория / Category</th>"
-         "<th>Дата / Date</th><th>Страниц / Pages</th><th>Проверка / Check</th></tr>\n";
+  out +=
+      "<h2>Документы / Documents</h2>\n<table><tr><th>Id</th><th>Категория / Category</th>"
+      "<th>Дата / Date</th><th>Страниц / Pages</th><th>Проверка / Check</th></tr>\n";
   for (const auto& d : inv.documents) {
     out += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
                        Html(d.doc_id), Html(d.category), Html(d.date), d.pages, Html(d.verdict));
   }
-  out += "</table>\n<h2>Исследования / Studies</h2>\n<table><tr><th>Id</th>"
-         "<th>Модальность / Modality</th><th>Дата / Date</th><th>Серий / Series</th>"
-         "<th>Снимков / Images</th></tr>\n";
+  out +=
+      "</table>\n<h2>Исследования / Studies</h2>\n<table><tr><th>Id</th>"
+      "<th>Модальность / Modality</th><th>Дата / Date</th><th>Серий / Series</th>"
+      "<th>Снимков / Images</th></tr>\n";
   for (const auto& s : inv.studies) {
     out += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
                        Html(s.study_id), Html(s.modalities), Html(s.date), s.series, s.images);
   }
   out += "</table>\n";
   if (inv.other_documents > 0 || inv.other_images > 0) {
-    out += fmt::format("<p>Не входит в согласие и не перечислено / Not covered by the consent, "
-                       "not listed: {} document(s), {} image(s).</p>\n",
-                       inv.other_documents, inv.other_images);
+    out += fmt::format(
+        "<p>Не входит в согласие и не перечислено / Not covered by the consent, "
+        "not listed: {} document(s), {} image(s).</p>\n",
+        inv.other_documents, inv.other_images);
   }
   return out + "</body></html>\n";
 }
@@ -210,12 +227,18 @@ std::string InventoryManifest(const BundleHeader& h, const Inventory& inv) {
   j["inventory_only"] = true;
   json docs = json::array(), studies = json::array();
   for (const auto& d : inv.documents) {
-    docs.push_back({{"doc_id", d.doc_id}, {"category", d.category}, {"date", d.date},
-                    {"pages", d.pages}, {"verdict", d.verdict}});
+    docs.push_back({{"doc_id", d.doc_id},
+                    {"category", d.category},
+                    {"date", d.date},
+                    {"pages", d.pages},
+                    {"verdict", d.verdict}});
   }
   for (const auto& s : inv.studies) {
-    studies.push_back({{"study_id", s.study_id}, {"modalities", s.modalities}, {"date", s.date},
-                       {"series", s.series}, {"images", s.images}});
+    studies.push_back({{"study_id", s.study_id},
+                       {"modalities", s.modalities},
+                       {"date", s.date},
+                       {"series", s.series},
+                       {"images", s.images}});
   }
   j["documents"] = std::move(docs);
   j["studies"] = std::move(studies);

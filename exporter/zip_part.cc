@@ -65,22 +65,32 @@ void PutAesExtra(std::string& b) {
 }
 
 // The keys of one encrypted entry, from its salt: AES key, HMAC key, the 2-byte check.
+}  // namespace
+
 class EntryKeys {
  public:
   EntryKeys(const std::string& password, const uint8_t* salt) {
+    std::copy_n(salt, kSaltSize, salt_);
     pbkdf2_hmac_sha1(password.size(), reinterpret_cast<const uint8_t*>(password.data()),
                      kPbkdf2Rounds, kSaltSize, salt, sizeof(k_), k_);
   }
   ~EntryKeys() { sodium_memzero(k_, sizeof(k_)); }
   EntryKeys(const EntryKeys&) = delete;
   EntryKeys& operator=(const EntryKeys&) = delete;
+  const uint8_t* salt() const { return salt_; }
   const uint8_t* aes() const { return k_; }
   const uint8_t* mac() const { return k_ + kKeySize; }
   const uint8_t* check() const { return k_ + 2 * kKeySize; }
 
  private:
+  uint8_t salt_[kSaltSize];
   uint8_t k_[2 * kKeySize + kCheckSize];
 };
+
+PartKeys::PartKeys() = default;
+PartKeys::~PartKeys() = default;
+
+namespace {
 
 // WinZip's counter mode: a 128-bit little-endian counter from 1, each block's keystream the
 // AES encryption of the counter. OpenSSL counts big-endian, so its ECB encrypts 4,096 counter
@@ -171,6 +181,7 @@ struct ZipPartWriter::State {
   uint64_t written = 0;  // bytes of the archive so far, buffered or on disk
   uint16_t dos_time = 0, dos_date = 0;
   std::vector<CentralEntry> central;
+  std::shared_ptr<PartKeys> keys = std::make_shared<PartKeys>();
   // The current entry.
   CentralEntry entry;
   uint64_t got = 0;
@@ -252,11 +263,12 @@ Status ZipPartWriter::BeginEntry(const std::string& name, uint64_t size) {
     PutAesExtra(h);
     uint8_t salt[kSaltSize];
     randombytes_buf(salt, sizeof(salt));
-    EntryKeys keys(s_->password, salt);
-    DOSSIER_RETURN_IF_ERROR(s_->ctr.Start(keys.aes()));
-    hmac_sha1_set_key(&s_->mac, kKeySize, keys.mac());
+    auto keys = std::make_unique<EntryKeys>(s_->password, salt);
+    DOSSIER_RETURN_IF_ERROR(s_->ctr.Start(keys->aes()));
+    hmac_sha1_set_key(&s_->mac, kKeySize, keys->mac());
     h.append(reinterpret_cast<const char*>(salt), kSaltSize);
-    h.append(reinterpret_cast<const char*>(keys.check()), kCheckSize);
+    h.append(reinterpret_cast<const char*>(keys->check()), kCheckSize);
+    s_->keys->entries.push_back(std::move(keys));
   }
   DOSSIER_RETURN_IF_ERROR(s_->Emit(h));
   s_->got = 0;
@@ -322,6 +334,8 @@ Result<ContentDigest> ZipPartWriter::EndEntry() {
   s.hash.reset();
   return d;
 }
+
+std::shared_ptr<const PartKeys> ZipPartWriter::Keys() const { return s_->keys; }
 
 Result<ContentDigest> ZipPartWriter::AddEntry(const std::string& name,
                                               std::span<const uint8_t> data) {
@@ -540,7 +554,7 @@ Result<std::vector<CentralEntry>> ReadCentral(File& f, uint64_t size, uint64_t& 
 }  // namespace
 
 Result<ReadBack> ReadBackPart(const std::filesystem::path& path, const std::string& password,
-                              const std::vector<std::string>& keep) {
+                              const std::vector<std::string>& keep, const PartKeys* written) {
   const std::string part = path.filename().string();
   auto corrupt = [&](const std::string& where, const Status& why) {
     return Corrupt(fmt::format("part {} failed its read-back{}: {}", part, where, why.message()));
@@ -556,6 +570,7 @@ Result<ReadBack> ReadBackPart(const std::filesystem::path& path, const std::stri
   std::vector<uint8_t> header;
   WinZipCtr ctr;
   hmac_sha1_ctx mac{};
+  size_t encrypted_index = 0;
   for (const CentralEntry& e : *central) {
     const std::string at = " at " + e.name;
     auto check = [&](bool ok, const char* what) -> Status {
@@ -590,12 +605,23 @@ Result<ReadBack> ReadBackPart(const std::filesystem::path& path, const std::stri
       uint8_t salt[kSaltSize + kCheckSize];
       st = in.Copy(salt, sizeof(salt));
       if (!st.ok()) return corrupt(at, st);
-      EntryKeys keys(password, salt);
-      if (sodium_memcmp(keys.check(), salt + kSaltSize, kCheckSize) != 0) {
+      // The keys this entry was written with, when its salt on disk is still the one drawn;
+      // otherwise derived again (and the check value refuses a changed salt).
+      std::unique_ptr<EntryKeys> derived;
+      const EntryKeys* keys = nullptr;
+      if (written != nullptr && encrypted_index < written->entries.size() &&
+          sodium_memcmp(written->entries[encrypted_index]->salt(), salt, kSaltSize) == 0) {
+        keys = written->entries[encrypted_index].get();
+      } else {
+        derived = std::make_unique<EntryKeys>(password, salt);
+        keys = derived.get();
+      }
+      ++encrypted_index;
+      if (sodium_memcmp(keys->check(), salt + kSaltSize, kCheckSize) != 0) {
         return corrupt(at, Corrupt("the password does not open it"));
       }
-      DOSSIER_RETURN_IF_ERROR(ctr.Start(keys.aes()));
-      hmac_sha1_set_key(&mac, kKeySize, keys.mac());
+      DOSSIER_RETURN_IF_ERROR(ctr.Start(keys->aes()));
+      hmac_sha1_set_key(&mac, kKeySize, keys->mac());
     }
     std::vector<uint8_t> plain(kBuffer);
     st = in.Take(e.size, [&](const uint8_t* p, size_t n) -> Status {

@@ -18,6 +18,16 @@
 
 namespace dossier::exporter {
 
+class EntryKeys;
+// The keys each encrypted entry of a part was written with (derived from the password and the
+// entry's salt), wiped when the last holder lets go. The read-back uses them instead of running
+// PBKDF2 again for every entry, as long as the salt on disk is the one drawn.
+struct PartKeys {
+  std::vector<std::unique_ptr<EntryKeys>> entries;
+  PartKeys();
+  ~PartKeys();
+};
+
 class ZipPartWriter final : public ByteSink {
  public:
   // Creates `path` (O_EXCL, mode 0600). An empty `password` writes an unencrypted archive
@@ -35,6 +45,8 @@ class ZipPartWriter final : public ByteSink {
   Result<ContentDigest> AddEntry(const std::string& name, std::span<const uint8_t> data);
   // Finishes the archive and fsyncs it; returns its size on disk.
   Result<uint64_t> Close();
+  // The entries' keys, for ReadBackPart.
+  std::shared_ptr<const PartKeys> Keys() const;
 
   struct State;
 
@@ -59,7 +71,8 @@ struct ReadBack {
   std::vector<std::pair<std::string, std::vector<uint8_t>>> kept;
 };
 Result<ReadBack> ReadBackPart(const std::filesystem::path& path, const std::string& password,
-                              const std::vector<std::string>& keep);
+                              const std::vector<std::string>& keep,
+                              const PartKeys* written = nullptr);
 
 // Upper bound of the bytes one entry named `name` adds to a part beside its content: local
 // header, AES salt and authentication code or data descriptor, central directory record and

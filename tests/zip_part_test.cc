@@ -39,7 +39,8 @@ class ZipPartTest : public testing::TempDirTest {
  protected:
   // Writes `entries` into `name`; the digests EndEntry returned, in order.
   std::vector<ContentDigest> Write(const std::string& name, const std::vector<Entry>& entries,
-                                   const std::string& password, uint64_t* size = nullptr) {
+                                   const std::string& password, uint64_t* size = nullptr,
+                                   std::shared_ptr<const PartKeys>* keys = nullptr) {
     auto w = ZipPartWriter::Create(dir_ / name, password, 1764400000);
     EXPECT_TRUE(w.ok()) << w.status().message();
     std::vector<ContentDigest> digests;
@@ -51,6 +52,7 @@ class ZipPartTest : public testing::TempDirTest {
     auto closed = (*w)->Close();
     EXPECT_TRUE(closed.ok()) << closed.status().message();
     if (size != nullptr) *size = *closed;
+    if (keys != nullptr) *keys = (*w)->Keys();
     return digests;
   }
 };
@@ -83,8 +85,9 @@ TEST_F(ZipPartTest, AnEncryptedPartOpensIn7ZipAsAes256AndExtractsTheSameBytes) {
 
 TEST_F(ZipPartTest, TheReadBackReturnsWhatWasWrittenAndThePartsOwnHash) {
   const auto entries = SampleEntries();
-  const auto digests = Write("p.zip", entries, kPassword);
-  auto back = ReadBackPart(dir_ / "p.zip", kPassword, {"README.TXT"});
+  std::shared_ptr<const PartKeys> keys;
+  const auto digests = Write("p.zip", entries, kPassword, nullptr, &keys);
+  auto back = ReadBackPart(dir_ / "p.zip", kPassword, {"README.TXT"}, keys.get());
   ASSERT_TRUE(back.ok()) << back.status().message();
   ASSERT_EQ(back->entries.size(), entries.size());
   for (size_t i = 0; i < entries.size(); ++i) {
@@ -163,7 +166,9 @@ uint64_t OffsetOf(const fs::path& path, const std::string& what) {
 
 TEST_F(ZipPartTest, ADamagedPartFailsItsReadBackNamingThePartAndTheEntry) {
   const auto entries = SampleEntries();
-  Write("p.zip", entries, kPassword);
+  std::shared_ptr<const PartKeys> keys;
+  Write("p.zip", entries, kPassword, nullptr, &keys);
+  ASSERT_EQ(keys->entries.size(), entries.size());
   const fs::path part = dir_ / "p.zip";
   const std::string original = ReadFile(part);
   // DOCS/B.PDF's data starts after its local header: 30 + name + 11 (AES field); then the
@@ -189,11 +194,23 @@ TEST_F(ZipPartTest, ADamagedPartFailsItsReadBackNamingThePartAndTheEntry) {
   for (const auto& c : cases) {
     testing::WriteFile(part, original);
     FlipByte(part, c.offset);
-    auto back = ReadBackPart(part, kPassword, {});
-    ASSERT_FALSE(back.ok()) << c.message;
-    EXPECT_EQ(back.status().code(), StatusCode::kCorrupt);
-    EXPECT_EQ(back.status().message(), c.message);
+    // With the keys the writer used, and with only the password (PBKDF2 again).
+    for (const PartKeys* written : {keys.get(), static_cast<const PartKeys*>(nullptr)}) {
+      auto back = ReadBackPart(part, kPassword, {}, written);
+      ASSERT_FALSE(back.ok()) << c.message;
+      EXPECT_EQ(back.status().code(), StatusCode::kCorrupt);
+      EXPECT_EQ(back.status().message(), c.message);
+    }
   }
+  // A changed salt is not looked up among the writer's keys: derived again, it fails the check
+  // (or, once in 65,536 salts, the authentication code).
+  testing::WriteFile(part, original);
+  FlipByte(part, header + 30 + 10 + 11 + 5);
+  auto salted = ReadBackPart(part, kPassword, {}, keys.get());
+  ASSERT_FALSE(salted.ok());
+  EXPECT_EQ(salted.status().message().rfind("part p.zip failed its read-back at DOCS/B.PDF: ", 0),
+            0u)
+      << salted.status().message();
   // Cut short.
   testing::WriteFile(part, original.substr(0, original.size() / 2));
   auto cut = ReadBackPart(part, kPassword, {});
