@@ -249,11 +249,12 @@ Result<std::unique_ptr<AgeWriter>> AgeWriter::Create(ByteSink& out,
     DOSSIER_ASSIGN_OR_RETURN(X25519Stanza stanza, WrapFileKey(s->file_key.span(), r.public_key));
     // A 32-byte body is 43 base64 characters: one line, shorter than 64 columns, as the body's
     // last line must be.
-    header += "-> X25519 " + EncodeBase64(stanza.share) + "\n" + EncodeBase64(stanza.body) + "\n";
+    header +=
+        "-> X25519 " + ToBase64Unpadded(stanza.share) + "\n" + ToBase64Unpadded(stanza.body) + "\n";
   }
   header += "---";
   const auto mac = HeaderMac(s->file_key.span(), header);
-  header += " " + EncodeBase64(mac) + "\n";
+  header += " " + ToBase64Unpadded(mac) + "\n";
   std::array<uint8_t, kPayloadNonceSize> nonce{};
   randombytes_buf(nonce.data(), nonce.size());
   s->payload_key = PayloadKey(s->file_key.span(), nonce);

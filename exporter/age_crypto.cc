@@ -3,11 +3,10 @@
 #include <sodium.h>
 
 #include <cstring>
+#include <initializer_list>
 
 namespace dossier::exporter::age_internal {
 namespace {
-
-constexpr int kBase64Variant = sodium_base64_VARIANT_ORIGINAL_NO_PADDING;
 
 // HMAC-SHA-256 of the concatenation of `parts` under `key`; the state is wiped afterwards.
 void Hmac(std::span<const uint8_t> key, std::initializer_list<std::span<const uint8_t>> parts,
@@ -31,28 +30,6 @@ SecureBuffer Hkdf(std::span<const uint8_t> salt, std::span<const uint8_t> ikm,
   static constexpr uint8_t kCounter = 1;
   Hmac(prk.span(), {AsBytes(info), {&kCounter, 1}}, okm.data());
   return okm;
-}
-
-std::string EncodeBase64(std::span<const uint8_t> bytes) {
-  std::string out(sodium_base64_ENCODED_LEN(bytes.size(), kBase64Variant), '\0');
-  sodium_bin2base64(out.data(), out.size(), bytes.data(), bytes.size(), kBase64Variant);
-  out.pop_back();  // the terminating NUL
-  return out;
-}
-
-std::optional<Bytes> DecodeBase64(std::string_view text) {
-  // libsodium refuses non-zero bits left over at the end (a non-canonical encoding); the
-  // unpadded variant stops at '=', which `end` then shows.
-  Bytes out(text.size() * 3 / 4 + 1);
-  size_t len = 0;
-  const char* end = nullptr;
-  if (sodium_base642bin(out.data(), out.size(), text.data(), text.size(), nullptr, &len, &end,
-                        kBase64Variant) != 0 ||
-      end != text.data() + text.size()) {
-    return std::nullopt;
-  }
-  out.resize(len);
-  return out;
 }
 
 std::array<uint8_t, 12> ChunkNonce(uint64_t index, bool last) {

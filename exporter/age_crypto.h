@@ -1,5 +1,5 @@
 // The primitives of age v1 shared by AgeWriter and AgeReader (exporter/age.h): HKDF-SHA-256 on
-// libsodium's HMAC-SHA-256, unpadded base64, the STREAM chunk nonce, the X25519 stanza's key
+// libsodium's HMAC-SHA-256, the STREAM chunk nonce, the X25519 stanza's key
 // wrapping, and the header MAC. Private to exporter/.
 #pragma once
 
@@ -26,10 +26,6 @@ inline constexpr size_t kColumns = 64;           // stanza bodies are wrapped he
 // HKDF-SHA-256 (RFC 5869) with 32 bytes of output: Extract with `salt`, Expand with `info`.
 SecureBuffer Hkdf(std::span<const uint8_t> salt, std::span<const uint8_t> ikm,
                   std::string_view info);
-
-// Standard base64 without `=` padding; decoding accepts only the canonical form of that.
-std::string EncodeBase64(std::span<const uint8_t> bytes);
-std::optional<Bytes> DecodeBase64(std::string_view text);
 
 // The 12-byte nonce of STREAM chunk `index`: 11-byte big-endian counter, then 1 for the last.
 std::array<uint8_t, 12> ChunkNonce(uint64_t index, bool last);

@@ -165,7 +165,7 @@ Status AgeReader::State::HeaderComplete() {
     return Malformed(std::count(header.begin(), header.end(), '\n'),
                      "the MAC line is not \"--- \" and 43 base64 characters");
   }
-  const auto mac = DecodeBase64(line.substr(4, 43));
+  const auto mac = FromBase64Unpadded(line.substr(4, 43));
   if (!mac || mac->size() != kKeySize) {
     return Malformed(std::count(header.begin(), header.end(), '\n'), "the MAC is not base64");
   }
@@ -188,8 +188,8 @@ Status AgeReader::State::UnwrapWithIdentity(const std::vector<Stanza>& stanzas) 
   for (const Stanza& st : stanzas) {
     // Other types (scrypt, plugins, grease) are for other identities; age ignores them too.
     if (st.args[0] != "X25519") continue;
-    const auto share = st.args.size() == 2 ? DecodeBase64(st.args[1]) : std::nullopt;
-    const auto body = DecodeBase64(st.body);
+    const auto share = st.args.size() == 2 ? FromBase64Unpadded(st.args[1]) : std::nullopt;
+    const auto body = FromBase64Unpadded(st.body);
     if (!share || share->size() != kKeySize || !body ||
         body->size() != kFileKeySize + kAgeTagSize) {
       return Malformed(st.line, "an X25519 stanza needs one 32-byte share and a 32-byte body");

@@ -104,6 +104,25 @@ class AgeTest : public testing::TempDirTest {
     StringSink sink;
     return Decrypt(AgeReader::WithIdentity(sink, *id), sink, path);
   }
+  // Each file, read by `read`, is kCorrupt with exactly its error; `age -d` refuses it too.
+  struct BadFile {
+    std::string name;
+    std::string file;
+    std::string error;
+  };
+  void ExpectEachCorrupt(const Key& k, const std::vector<BadFile>& cases,
+                         const std::function<Result<std::string>(const fs::path&)>& read) {
+    for (const BadFile& c : cases) {
+      SCOPED_TRACE(c.name);
+      WriteFile(dir_ / "bad.age", c.file);
+      auto out = read(dir_ / "bad.age");
+      ASSERT_FALSE(out.ok());
+      EXPECT_EQ(out.status().code(), StatusCode::kCorrupt);
+      EXPECT_EQ(out.status().message(), c.error);
+      EXPECT_NE(AgeDecrypt(k, dir_ / "bad.age").first, 0);
+    }
+  }
+
   static Result<std::string> DecryptWithKey(const AgeFileKey& key, const fs::path& path) {
     StringSink sink;
     return Decrypt(AgeReader::WithFileKey(sink, key), sink, path);
@@ -258,11 +277,7 @@ TEST_F(AgeTest, DamageIsCorruptNamingWhatFailed) {
   const std::string mac_mismatch =
       "age header MAC does not match: the header was changed, or this is not the key of this "
       "file";
-  const struct {
-    std::string name;
-    std::string file;
-    std::string error;
-  } cases[] = {
+  const std::vector<BadFile> cases = {
       {"version line", replace(20, '2'),
        "not an age v1 file (it does not begin with age-encryption.org/v1)"},
       {"stanza share", replace(22 + 10 + 5, 'B'), mac_mismatch},
@@ -291,16 +306,7 @@ TEST_F(AgeTest, DamageIsCorruptNamingWhatFailed) {
       {"a byte appended", bytes + "x",
        "age payload chunk 1 fails authentication: the file was changed or cut short"},
   };
-  for (const auto& c : cases) {
-    SCOPED_TRACE(c.name);
-    WriteFile(dir_ / "bad.age", c.file);
-    auto out = DecryptWithKey(*key, dir_ / "bad.age");
-    ASSERT_FALSE(out.ok());
-    EXPECT_EQ(out.status().code(), StatusCode::kCorrupt);
-    EXPECT_EQ(out.status().message(), c.error);
-    // age itself refuses each as well.
-    EXPECT_NE(AgeDecrypt(k, dir_ / "bad.age").first, 0);
-  }
+  ExpectEachCorrupt(k, cases, [&](const fs::path& p) { return DecryptWithKey(*key, p); });
 }
 
 TEST_F(AgeTest, BytesAfterAFullLastChunkAreCorrupt) {
@@ -336,11 +342,11 @@ std::string Craft(const AgeRecipient& r, const std::string& before,
   SecureBuffer file_key = SecureBuffer::Random(kFileKeySize);
   auto stanza = WrapFileKey(file_key.span(), r.public_key);
   EXPECT_TRUE(stanza.ok());
-  std::string share = EncodeBase64(stanza->share);
+  std::string share = ToBase64Unpadded(stanza->share);
   if (edit_share) edit_share(share);
   std::string file = "age-encryption.org/v1\n" + before + "-> X25519 " + share + "\n" +
-                     EncodeBase64(stanza->body) + "\n---";
-  file += " " + EncodeBase64(HeaderMac(file_key.span(), file)) + "\n";
+                     ToBase64Unpadded(stanza->body) + "\n---";
+  file += " " + ToBase64Unpadded(HeaderMac(file_key.span(), file)) + "\n";
   const Bytes nonce(16, 7);
   file += AsString(nonce);
   SecureBuffer payload_key = PayloadKey(file_key.span(), nonce);
@@ -388,11 +394,7 @@ TEST_F(AgeTest, AMalformedHeaderIsCorruptNamingTheLine) {
   const std::string x25519 =
       "age header line 2 is malformed: an X25519 stanza needs one 32-byte share and a 32-byte "
       "body";
-  const struct {
-    std::string name;
-    std::string file;
-    std::string error;
-  } cases[] = {
+  const std::vector<BadFile> cases = {
       // The last character of 32 bytes in base64 carries two unused bits; setting one makes an
       // encoding age must refuse.
       {"non-canonical share",
@@ -414,15 +416,7 @@ TEST_F(AgeTest, AMalformedHeaderIsCorruptNamingTheLine) {
       {"no stanza line", Craft(r, "QUJD\n", {"x"}),
        "age header line 2 is malformed: expected a stanza (\"-> …\")"},
   };
-  for (const auto& c : cases) {
-    SCOPED_TRACE(c.name);
-    WriteFile(dir_ / "bad.age", c.file);
-    auto out = DecryptWithIdentity(k, dir_ / "bad.age");
-    ASSERT_FALSE(out.ok());
-    EXPECT_EQ(out.status().code(), StatusCode::kCorrupt);
-    EXPECT_EQ(out.status().message(), c.error);
-    EXPECT_NE(AgeDecrypt(k, dir_ / "bad.age").first, 0);
-  }
+  ExpectEachCorrupt(k, cases, [&](const fs::path& p) { return DecryptWithIdentity(k, p); });
 }
 
 TEST_F(AgeTest, AKeyFromAgeKeygenParsesAndItsIdentityMatches) {
