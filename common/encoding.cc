@@ -26,25 +26,46 @@ std::optional<Bytes> FromHex(std::string_view hex) {
   return out;
 }
 
-std::string ToBase64(std::span<const uint8_t> bytes) {
-  constexpr int kVariant = sodium_base64_VARIANT_ORIGINAL;
-  std::string out(sodium_base64_ENCODED_LEN(bytes.size(), kVariant), '\0');
-  sodium_bin2base64(out.data(), out.size(), bytes.data(), bytes.size(), kVariant);
+namespace {
+
+std::string EncodeBase64(std::span<const uint8_t> bytes, int variant) {
+  std::string out(sodium_base64_ENCODED_LEN(bytes.size(), variant), '\0');
+  sodium_bin2base64(out.data(), out.size(), bytes.data(), bytes.size(), variant);
   out.pop_back();
   return out;
 }
 
-std::optional<Bytes> FromBase64(std::string_view text) {
+// libsodium refuses leftover bits that are not zero (a non-canonical encoding); `end` shows
+// where it stopped (at '=' for the unpadded variant).
+std::optional<Bytes> DecodeBase64(std::string_view text, int variant) {
   Bytes out(text.size() * 3 / 4 + 3);
   size_t len = 0;
   const char* end = nullptr;
   if (sodium_base642bin(out.data(), out.size(), text.data(), text.size(), nullptr, &len, &end,
-                        sodium_base64_VARIANT_ORIGINAL) != 0 ||
+                        variant) != 0 ||
       end != text.data() + text.size()) {
     return std::nullopt;
   }
   out.resize(len);
   return out;
+}
+
+}  // namespace
+
+std::string ToBase64(std::span<const uint8_t> bytes) {
+  return EncodeBase64(bytes, sodium_base64_VARIANT_ORIGINAL);
+}
+
+std::optional<Bytes> FromBase64(std::string_view text) {
+  return DecodeBase64(text, sodium_base64_VARIANT_ORIGINAL);
+}
+
+std::string ToBase64Unpadded(std::span<const uint8_t> bytes) {
+  return EncodeBase64(bytes, sodium_base64_VARIANT_ORIGINAL_NO_PADDING);
+}
+
+std::optional<Bytes> FromBase64Unpadded(std::string_view text) {
+  return DecodeBase64(text, sodium_base64_VARIANT_ORIGINAL_NO_PADDING);
 }
 
 bool IsValidUtf8(std::string_view s) {

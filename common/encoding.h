@@ -17,6 +17,9 @@ std::string ToHex(std::span<const uint8_t> bytes);
 std::optional<Bytes> FromHex(std::string_view hex);
 std::string ToBase64(std::span<const uint8_t> bytes);
 std::optional<Bytes> FromBase64(std::string_view text);
+// The same alphabet without `=` padding (age's); only the canonical encoding decodes.
+std::string ToBase64Unpadded(std::span<const uint8_t> bytes);
+std::optional<Bytes> FromBase64Unpadded(std::string_view text);
 
 inline std::span<const uint8_t> AsBytes(std::string_view s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};

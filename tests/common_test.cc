@@ -34,6 +34,14 @@ TEST(EncodingTest, HexAndBase64RoundTripAndRejectJunk) {
   EXPECT_FALSE(FromBase64("RG9z c2llcg==").has_value());
 }
 
+TEST(EncodingTest, UnpaddedBase64AcceptsOnlyTheCanonicalUnpaddedForm) {
+  EXPECT_EQ(ToBase64Unpadded(AsBytes("Dossier")), "RG9zc2llcg");
+  EXPECT_EQ(AsString(*FromBase64Unpadded("RG9zc2llcg")), "Dossier");
+  EXPECT_FALSE(FromBase64Unpadded("RG9zc2llcg==").has_value());  // padded
+  EXPECT_FALSE(FromBase64Unpadded("RG9zc2llch").has_value());    // unused bits set
+  EXPECT_FALSE(FromBase64Unpadded("RG9zc2llc").has_value());     // a lone 6-bit group
+}
+
 TEST(EncodingTest, RandomIdsHaveTheirPrefixAndAlphabet) {
   const std::string id = RandomId("doc");
   ASSERT_EQ(id.size(), 14u);
