@@ -27,6 +27,9 @@ std::string WhereListed(IdKind kind) {
       return "`dossier consent list` shows consent ids";
     case IdKind::kNote:
       return "`dossier audit log` shows the notes its events name";
+    case IdKind::kRequest:
+    case IdKind::kExport:
+      return "`dossier export list` shows request ids (req_…)";
     default:
       return "see `dossier --help`";
   }
@@ -34,6 +37,7 @@ std::string WhereListed(IdKind kind) {
 
 // What to do with `id`, of kind `got`, where an id of kind `want` was asked for.
 std::string Hint(const std::string& id, IdKind got, IdKind want) {
+  if (want == IdKind::kRequest) return WhereListed(want);
   switch (got) {
     case IdKind::kPatient:
       return fmt::format("their cases are `dossier case list --patient {}`", id);

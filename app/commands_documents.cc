@@ -49,9 +49,12 @@ std::string SeriesLine(const std::string& modality, int instances, const std::st
   return line;
 }
 
-Status Ingest(const Context& ctx, const std::string& case_id,
-              const std::vector<std::string>& paths) {
+Status Ingest(const Context& ctx, const std::string& case_id, const std::vector<std::string>& paths,
+              const std::string& reply_to) {
   DOSSIER_RETURN_IF_ERROR(ExpectId(case_id, IdKind::kCase, "--case"));
+  if (!reply_to.empty() && KindOfId(reply_to) != IdKind::kExport) {
+    DOSSIER_RETURN_IF_ERROR(ExpectId(reply_to, IdKind::kRequest, "--reply-to"));
+  }
   DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
   ingest::IngestReport report;
   Status st;
@@ -60,6 +63,7 @@ Status Ingest(const Context& ctx, const std::string& case_id,
     std::vector<std::filesystem::path> p(paths.begin(), paths.end());
     ingest::IngestOptions options;
     options.worker.confinement = ctx.worker_confinement();
+    options.reply_to = reply_to;
     st =
         ingest::IngestPaths(*v, case_id, p, options, report, [&](const ingest::IngestProgress& pr) {
           if (pr.pages_total > 0) {
@@ -135,6 +139,15 @@ Status Ingest(const Context& ctx, const std::string& case_id,
     }
     std::printf("%zu stored, %zu duplicate, %zu skipped, %zu rejected\n", report.Count("stored"),
                 report.Count("duplicate"), report.Count("skipped"), report.Count("rejected"));
+    if (!reply_to.empty()) {
+      const size_t filed = report.Count("stored");
+      if (filed > 0) {
+        std::printf("%zu document(s) filed as the clinic's reply to %s: `dossier export show %s`\n",
+                    filed, reply_to.c_str(), reply_to.c_str());
+      } else {
+        std::printf("nothing was filed as the clinic's reply to %s\n", reply_to.c_str());
+      }
+    }
   }
   if (!report.unconfined_workers.empty()) {
     std::fprintf(stderr, "dossier: WARNING: analysis workers ran unconfined: %s\n",
@@ -340,7 +353,7 @@ Status Docs(const Context& ctx, const std::string& case_id, bool all) {
     std::printf("%-14s %-8s %10s  %-10s %-7s %-11s %-20s %s\n", d.id.c_str(), d.kind.c_str(),
                 HumanSize(d.size).c_str(), d.category.c_str(), d.status.c_str(),
                 d.verdict.empty() ? "-" : d.verdict.c_str(), d.added_at.c_str(), d.name.c_str());
-    if (d.category_source == "inferred") {
+    if (d.category_source == "inferred" || d.category_source == "reply") {
       std::printf("%14s category %s: %s\n", "", d.category.c_str(), d.category_reason.c_str());
     }
     // Every warning given at upload, as the report said it.
@@ -569,14 +582,27 @@ Status Text(const Context& ctx, const std::string& doc, int page) {
 void AddDocumentCommands(CLI::App& app, Context& ctx) {
   auto case_id = std::make_shared<std::string>();
   auto paths = std::make_shared<std::vector<std::string>>();
+  auto reply_to = std::make_shared<std::string>();
   auto* ingest = app.add_subcommand(
       "ingest",
       "store files and folders in a case: content is recognised from the bytes, each\n"
       "file is stored whole or refused with a reason; exit 2 if any was refused");
+  ingest->footer(
+      "A clinic's answer to an export (its letter, plan, price offer: PDFs, photos, scans)\n"
+      "is filed with --reply-to: every document stored becomes a `clinic-reply` linked to\n"
+      "the request, and the request is marked answered (`dossier export list`, `export show`).\n"
+      "Examples:\n"
+      "  dossier ingest --case case_… ~/upload/\n"
+      "  dossier ingest --case case_… --reply-to req_… ~/mail/charite-answer.pdf");
   ingest->add_option("--case", *case_id, "case id")->required();
+  ingest->add_option("--reply-to", *reply_to,
+                     "the request these files answer: its id (req_…, as `dossier export` and "
+                     "`export list` print it) or export id (exp_…), of the same case");
   ingest->add_option("PATH", *paths, "files or folders")->required();
-  ingest->callback([&ctx, case_id, paths] {
-    ctx.action = [&ctx, case_id, paths] { return Ingest(ctx, *case_id, *paths); };
+  ingest->callback([&ctx, case_id, paths, reply_to] {
+    ctx.action = [&ctx, case_id, paths, reply_to] {
+      return Ingest(ctx, *case_id, *paths, *reply_to);
+    };
   });
 
   auto docs_case = std::make_shared<std::string>();

@@ -1,7 +1,9 @@
 // dossier export: a case's records for a clinic, behind the consent gate (exporter/export.h),
-// and the request ledger (`export list`).
+// and the request ledger (`export list`, `export show`).
 #include <fmt/format.h>
 #include <unistd.h>
+
+#include <map>
 
 #include "app/cli.h"
 #include "exporter/export.h"
@@ -125,6 +127,22 @@ Status RunExport(const Context& ctx, const ExportArgs& a) {
   return Status::Ok();
 }
 
+// What `export list --json` and `export show --json` both say of a request.
+nlohmann::json RequestJson(const vault::ExportRequestRecord& r, const std::string& state) {
+  return {{"request_id", r.id},
+          {"export_id", r.export_id},
+          {"case_id", r.case_id},
+          {"clinic_id", r.clinic_id},
+          {"consent_id", r.consent_id},
+          {"purpose", ToString(r.purpose)},
+          {"urgent", r.urgent},
+          {"inventory_only", r.inventory_only},
+          {"sent_at", r.created_at},
+          {"due", r.due},
+          {"state", state},
+          {"answered_at", r.answered_at}};
+}
+
 Status ListExports(const Context& ctx, const std::string& case_id, bool overdue,
                    const std::string& as_of) {
   if (!as_of.empty() && !ParseDate(as_of)) {
@@ -138,33 +156,112 @@ Status ListExports(const Context& ctx, const std::string& case_id, bool overdue,
   const std::string now = v->NowUtc();
   nlohmann::json arr = nlohmann::json::array();
   if (!ctx.json) {
-    std::printf("%-14s  %-14s  %-14s  %-20s  %-20s  %-8s  %s\n", "REQUEST", "CASE", "CLINIC",
-                "SENT", "DUE", "STATE", "PARTS");
+    std::printf("%-14s  %-14s  %-14s  %-20s  %-20s  %-8s  %-20s  %s\n", "REQUEST", "CASE", "CLINIC",
+                "SENT", "DUE", "STATE", "ANSWERED", "PARTS");
   }
   for (const auto& r : all) {
     const std::string state = r.StateAsOf(date, today, now);
     if (overdue && state != "overdue") continue;
     if (ctx.json) {
-      arr.push_back({{"request_id", r.id},
-                     {"export_id", r.export_id},
-                     {"case_id", r.case_id},
-                     {"clinic_id", r.clinic_id},
-                     {"consent_id", r.consent_id},
-                     {"purpose", ToString(r.purpose)},
-                     {"urgent", r.urgent},
-                     {"inventory_only", r.inventory_only},
-                     {"sent_at", r.created_at},
-                     {"due", r.due},
-                     {"state", state},
-                     {"documents", r.documents.size()},
-                     {"parts", r.parts.size()}});
+      nlohmann::json j = RequestJson(r, state);
+      j["documents"] = r.documents.size();
+      j["parts"] = r.parts.size();
+      j["replies"] = r.replies.size();
+      arr.push_back(std::move(j));
       continue;
     }
-    std::printf("%-14s  %-14s  %-14s  %-20s  %-20s  %-8s  %zu%s\n", r.id.c_str(), r.case_id.c_str(),
-                r.clinic_id.c_str(), r.created_at.c_str(), r.due.c_str(), state.c_str(),
-                r.parts.size(), r.inventory_only ? " (inventory)" : "");
+    // The answer's time shows once the request counts as answered on the date asked about.
+    const std::string answered = state == "answered" ? r.answered_at : "-";
+    std::printf("%-14s  %-14s  %-14s  %-20s  %-20s  %-8s  %-20s  %zu%s\n", r.id.c_str(),
+                r.case_id.c_str(), r.clinic_id.c_str(), r.created_at.c_str(), r.due.c_str(),
+                state.c_str(), answered.c_str(), r.parts.size(),
+                r.inventory_only ? " (inventory)" : "");
   }
   if (ctx.json) PrintJson(arr);
+  return Status::Ok();
+}
+
+// A document of a request as `export show` lists it (ids and categories, never a name).
+nlohmann::json RequestDocumentJson(const vault::RequestDocumentRecord& d) {
+  nlohmann::json j = {
+      {"id", d.doc_id}, {"kind", d.kind}, {"category", d.category}, {"status", d.status}};
+  if (!d.series_id.empty()) j["series_id"] = d.series_id;
+  if (!d.filed_at.empty()) j["filed_at"] = d.filed_at;
+  return j;
+}
+
+Status ShowExport(const Context& ctx, const std::string& id) {
+  if (KindOfId(id) != IdKind::kExport) DOSSIER_RETURN_IF_ERROR(ExpectId(id, IdKind::kRequest));
+  DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
+  DOSSIER_ASSIGN_OR_RETURN(vault::ExportRequestDetail detail, v->ShowRequest(id));
+  const vault::ExportRequestRecord& r = detail.request;
+  DOSSIER_ASSIGN_OR_RETURN(vault::ClinicRecord clinic, v->FindClinic(r.clinic_id));
+  DOSSIER_ASSIGN_OR_RETURN(const std::string today, v->Today());
+  const std::string state = r.StateAsOf(today, today, v->NowUtc());
+  if (ctx.json) {
+    nlohmann::json parts = nlohmann::json::array(), docs = nlohmann::json::array(),
+                   replies = nlohmann::json::array();
+    for (const auto& p : r.parts) {
+      parts.push_back({{"name", p.name}, {"size", p.size}, {"sha256", p.sha256_hex}});
+    }
+    for (const auto& d : detail.documents) docs.push_back(RequestDocumentJson(d));
+    for (const auto& d : detail.replies) replies.push_back(RequestDocumentJson(d));
+    nlohmann::json j = RequestJson(r, state);
+    j["clinic_name"] = clinic.info.name;
+    j["sent_by"] = r.actor;
+    j["parts"] = parts;
+    j["documents"] = docs;
+    j["replies"] = replies;
+    PrintJson(j);
+    return Status::Ok();
+  }
+  auto field = [](const char* name, const std::string& value) {
+    std::printf("%-10s %s\n", name, value.c_str());
+  };
+  field("request:", r.id + (r.inventory_only ? " (inventory only)" : ""));
+  field("export:", r.export_id);
+  field("case:", r.case_id);
+  field("clinic:", r.clinic_id + " (" + clinic.info.name + ")");
+  field("consent:", r.consent_id);
+  field("purpose:", std::string(ToString(r.purpose)));
+  field("urgent:", r.urgent ? "yes (answer within 24 hours)" : "no");
+  field("sent:", r.created_at + " by " + r.actor);
+  field("due:", r.due);
+  field("state:", state == "answered" ? "answered " + r.answered_at : state);
+  std::printf("parts (%zu):\n", r.parts.size());
+  for (const auto& p : r.parts) {
+    std::printf("  %s  %s  %s\n", p.name.c_str(), HumanSize(p.size).c_str(), p.sha256_hex.c_str());
+  }
+  // A disc's instances are one line per series, as `docs` shows them.
+  std::vector<std::pair<std::string, std::string>> lines;  // id, rest
+  std::map<std::string, size_t> series_line;
+  std::map<std::string, int> instances;
+  for (const auto& d : detail.documents) {
+    const std::string status = d.status == "stored" ? "" : " (" + d.status + ")";
+    if (d.series_id.empty()) {
+      lines.emplace_back(d.doc_id, d.category + status);
+    } else if (++instances[d.series_id] == 1) {
+      series_line[d.series_id] = lines.size();
+      lines.emplace_back(d.series_id, d.category);
+    }
+  }
+  for (const auto& [series, line] : series_line) {
+    const int n = instances[series];
+    lines[line].second += fmt::format("  {} DICOM instance{}", n, n == 1 ? "" : "s");
+  }
+  std::printf("documents sent (%zu):\n", detail.documents.size());
+  for (const auto& [doc, rest] : lines) std::printf("  %-14s  %s\n", doc.c_str(), rest.c_str());
+  std::printf("replies (%zu):\n", detail.replies.size());
+  for (const auto& d : detail.replies) {
+    std::printf("  %-14s  %-12s  %s%s\n", d.doc_id.c_str(), d.category.c_str(), d.filed_at.c_str(),
+                d.status == "stored" ? "" : (" (" + d.status + ")").c_str());
+  }
+  if (detail.replies.empty()) {
+    std::printf(
+        "  none yet: file the clinic's answer with `dossier ingest --case %s --reply-to %s "
+        "FILE…`\n",
+        r.case_id.c_str(), r.id.c_str());
+  }
   return Status::Ok();
 }
 
@@ -186,7 +283,9 @@ void AddExportCommands(CLI::App& app, Context& ctx) {
       "Example:\n"
       "  dossier export --case case_… --recipient 'Clinic Name' --out ~/to-clinic\n"
       "  dossier export --case case_… --recipient cli_… --out ~/list --inventory-only\n"
-      "  dossier export list --overdue --as-of 2026-12-04");
+      "  dossier export list --overdue --as-of 2026-12-04\n"
+      "  dossier export show req_…\n"
+      "The clinic's answer is filed with `dossier ingest --case case_… --reply-to req_… FILE…`.");
   exp->add_option("--case", a->case_id, "the case to export from (case_…)");
   exp->add_option("--recipient", a->recipient, "the clinic: its id (cli_…) or registered name");
   exp->add_option("--out", a->out, "a new folder for the parts (DIR.partial while writing)");
@@ -223,8 +322,18 @@ void AddExportCommands(CLI::App& app, Context& ctx) {
       return ListExports(ctx, *list_case, *list_overdue, *list_as_of);
     };
   });
-  exp->callback([&ctx, a, list] {
-    if (list->parsed()) return;
+  auto show_id = std::make_shared<std::string>();
+  auto* show = exp->add_subcommand(
+      "show",
+      "one request: what was sent (parts, documents by id and category), under which consent,\n"
+      "when the answer is due, and the clinic's replies filed with `ingest --reply-to`");
+  show->add_option("ID", *show_id, "the request id (req_…) or export id (exp_…)")->required();
+  show->callback([&ctx, show_id] {
+    ctx.act = {"export.show", {*show_id}};
+    ctx.action = [&ctx, show_id] { return ShowExport(ctx, *show_id); };
+  });
+  exp->callback([&ctx, a, list, show] {
+    if (list->parsed() || show->parsed()) return;
     ctx.act = {"export.create", {a->case_id, a->recipient}};
     ctx.action = [&ctx, a] {
       for (const auto& [name, value] :

@@ -67,7 +67,7 @@ int main(int argc, char** argv) {
   ResetPeakRss();
   t0 = std::chrono::steady_clock::now();
   const double cpu0 = CpuSeconds();
-  auto w = (*v)->BeginDocument({argv[2], "bench.bin", "other", "other", false, ""});
+  auto w = (*v)->BeginDocument({argv[2], "bench.bin", "other", "other", false, "", ""});
   auto file = File::OpenRead(argv[3]);
   if (!w.ok() || !file.ok()) return 1;
   std::vector<uint8_t> buf(1 << 20);

@@ -35,6 +35,26 @@ std::string FormatUtc(std::chrono::system_clock::time_point t) {
                      hms.seconds().count());
 }
 
+std::optional<std::chrono::system_clock::time_point> ParseUtc(std::string_view text) {
+  using namespace std::chrono;
+  if (text.size() != 20 || text[10] != 'T' || text[13] != ':' || text[16] != ':' ||
+      text[19] != 'Z') {
+    return std::nullopt;
+  }
+  const std::optional<std::string> date = ParseDate(text.substr(0, 10));
+  int hms[3] = {0, 0, 0};
+  for (int k = 0; k < 3; ++k) {
+    const char a = text[11 + 3 * k], b = text[12 + 3 * k];
+    if (a < '0' || a > '9' || b < '0' || b > '9') return std::nullopt;
+    hms[k] = (a - '0') * 10 + (b - '0');
+  }
+  if (!date || hms[0] > 23 || hms[1] > 59 || hms[2] > 60) return std::nullopt;
+  const year_month_day ymd{year{std::stoi(date->substr(0, 4))},
+                           month{static_cast<unsigned>(std::stoi(date->substr(5, 2)))},
+                           day{static_cast<unsigned>(std::stoi(date->substr(8, 2)))}};
+  return sys_days{ymd} + hours{hms[0]} + minutes{hms[1]} + seconds{hms[2]};
+}
+
 std::string FormatDate(std::chrono::system_clock::time_point t) {
   return FormatUtc(t).substr(0, 10);
 }

@@ -18,6 +18,8 @@ class Clock {
 
 // "2026-11-22T10:15:30Z" (seconds precision, always UTC).
 std::string FormatUtc(std::chrono::system_clock::time_point t);
+// The time FormatUtc wrote ("2026-11-22T10:15:30Z"); nullopt for anything else.
+std::optional<std::chrono::system_clock::time_point> ParseUtc(std::string_view text);
 // Today's date in UTC: "2026-11-22".
 std::string FormatDate(std::chrono::system_clock::time_point t);
 // The calendar date at `t` in the IANA time zone `tz` ("Europe/Moscow"; "" or unknown: UTC).

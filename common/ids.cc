@@ -6,7 +6,7 @@
 namespace dossier {
 namespace {
 
-constexpr std::array<std::pair<IdKind, std::string_view>, 9> kPrefixes = {{
+constexpr std::array<std::pair<IdKind, std::string_view>, 11> kPrefixes = {{
     {IdKind::kPatient, "pat_"},
     {IdKind::kCase, "case_"},
     {IdKind::kDocument, "doc_"},
@@ -16,6 +16,8 @@ constexpr std::array<std::pair<IdKind, std::string_view>, 9> kPrefixes = {{
     {IdKind::kConsent, "con_"},
     {IdKind::kNote, "note_"},
     {IdKind::kVault, "vlt_"},
+    {IdKind::kRequest, "req_"},
+    {IdKind::kExport, "exp_"},
 }};
 
 // RandomId uses lower-case Crockford base32; any lower-case letter is taken, so a mistyped id
@@ -56,6 +58,10 @@ std::string_view IdKindName(IdKind kind) {
       return "audit note";
     case IdKind::kVault:
       return "vault";
+    case IdKind::kRequest:
+      return "request";
+    case IdKind::kExport:
+      return "export";
     case IdKind::kUnknown:
       break;
   }

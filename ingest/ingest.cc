@@ -211,11 +211,15 @@ Status IngestPaths(vault::Vault& vault, const std::string& case_id,
                    const std::vector<fs::path>& paths, const IngestOptions& options,
                    IngestReport& report, const IngestProgressFn& progress) {
   DOSSIER_RETURN_IF_ERROR(vault.CheckCaseOpen(case_id));
+  IngestOptions resolved = options;
+  if (!options.reply_to.empty()) {
+    DOSSIER_ASSIGN_OR_RETURN(resolved.reply_to, vault.ReplyTarget(options.reply_to, case_id));
+  }
   // One group commit for the whole upload (committing itself every few hundred files): a
   // disc's 2,000 images cost a handful of filesystem syncs, not 6,000 fsyncs.
   const bool own_batch = !vault.in_batch();
   if (own_batch) DOSSIER_RETURN_IF_ERROR(vault.BeginBatch());
-  Ingester ingester(vault, case_id, options, report, progress);
+  Ingester ingester(vault, case_id, resolved, report, progress);
   const Status st = ingester.Run(paths);
   // What was stored before a failure is committed too: the report already lists it.
   const Status committed = own_batch ? vault.CommitBatch() : Status::Ok();

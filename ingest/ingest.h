@@ -44,6 +44,12 @@ struct IngestOptions {
   uint64_t ocr_max_document_bytes = uint64_t{256} << 20;
   uint64_t text_max_bytes = uint64_t{16} << 20;
   uint64_t ocr_pending_bytes = uint64_t{1} << 30;
+  // Non-empty: the upload is a clinic's reply to this request (its request id "req_…" or
+  // export id "exp_…", of the same case). Checked before anything is read
+  // (Vault::ReplyTarget); every document stored is then filed as `clinic-reply`, linked to
+  // the request, which the first one marks answered (vault::NewDocument::reply_to). Ingest
+  // does everything else as for any upload: limits, confinement, the OCR check.
+  std::string reply_to;
 };
 
 struct ItemReport {
@@ -99,9 +105,10 @@ struct IngestProgress {
 using IngestProgressFn = std::function<void(const IngestProgress&)>;
 
 // Ingests `paths` into `case_id`. Returns an error only when the vault itself fails (I/O,
-// integrity), the case does not exist or is closed, or a path given is missing, unreadable, a
-// link or neither a file nor a folder — all paths are checked before anything is stored, and
-// then nothing is (kNotFound / kRejected naming every bad path). Refused files are reported in
+// integrity), the case does not exist or is closed, `reply_to` names no request of the case,
+// or a path given is missing, unreadable, a link or neither a file nor a folder — all of
+// which is checked before anything is stored, and then nothing is (kNotFound / kRejected
+// naming the request or every bad path). Refused files are reported in
 // `report`, which holds every item handled before a failure.
 Status IngestPaths(vault::Vault& vault, const std::string& case_id,
                    const std::vector<std::filesystem::path>& paths, const IngestOptions& options,

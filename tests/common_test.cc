@@ -59,6 +59,8 @@ TEST(IdsTest, AnIdSaysItsKindByItsPrefix) {
   EXPECT_EQ(KindOfId("cli_0000000000"), IdKind::kClinic);
   EXPECT_EQ(KindOfId("con_0000000000"), IdKind::kConsent);
   EXPECT_EQ(KindOfId("note_0000000000"), IdKind::kNote);
+  EXPECT_EQ(KindOfId("req_0000000000"), IdKind::kRequest);
+  EXPECT_EQ(KindOfId("exp_0000000000"), IdKind::kExport);
   for (const char* bad : {"", "pat_", "pat", "PAT_0000000000", "pat_00000 00000", "pat_Иван",
                           "pat_0000000000/..", "xyz_0000000000", "Иванов Иван"}) {
     EXPECT_EQ(KindOfId(bad), IdKind::kUnknown) << bad;
@@ -79,6 +81,13 @@ TEST(ClockTest, DatesAreStrictAndUtcIsFormattedToTheSecond) {
                  std::chrono::minutes{5} + std::chrono::seconds{9} + std::chrono::milliseconds{999};
   EXPECT_EQ(FormatUtc(t), "2026-11-22T07:05:09Z");
   EXPECT_EQ(FormatDate(t), "2026-11-22");
+  // ParseUtc reads back what FormatUtc wrote, and nothing else.
+  EXPECT_EQ(ParseUtc("2026-11-22T07:05:09Z"), std::chrono::floor<std::chrono::seconds>(t));
+  EXPECT_EQ(FormatLocalDate(*ParseUtc("2026-11-22T22:30:00Z"), "Europe/Moscow"), "2026-11-23");
+  for (const char* bad : {"2026-11-22", "2026-11-22 07:05:09Z", "2026-11-22T07:05:09",
+                          "2026-02-30T07:05:09Z", "2026-11-22T24:00:00Z", "2026-11-22T07:5:09Z"}) {
+    EXPECT_FALSE(ParseUtc(bad)) << bad;
+  }
 }
 
 TEST(StatusTest, AMissingFileOrFolderIsNotFoundWhateverTheCallThatFoundIt) {

@@ -43,6 +43,12 @@ Result<std::string> OwnerOf(Vault::Impl& v, const std::string& id) {
     case IdKind::kNote:
       sql = "SELECT patient_id FROM audit_notes WHERE id = ?";
       break;
+    case IdKind::kRequest:
+      sql = "SELECT patient_id FROM requests WHERE id = ?";
+      break;
+    case IdKind::kExport:
+      sql = "SELECT patient_id FROM requests WHERE export_id = ?";
+      break;
     default:
       return std::string();
   }

@@ -91,13 +91,18 @@ class DocumentWriterImpl final : public DocumentWriter {
       if (!doc_.category_reason.empty()) {
         DOSSIER_ASSIGN_OR_RETURN(
             Stmt how, v_.db_.Prepare("INSERT INTO document_categories(doc_id, source, reason) "
-                                     "VALUES (?, 'inferred', ?)"));
-        how.Bind(1, out.doc_id).Bind(2, doc_.category_reason);
+                                     "VALUES (?, ?, ?)"));
+        how.Bind(1, out.doc_id)
+            .Bind(2, doc_.reply_to.empty() ? "inferred" : "reply")
+            .Bind(3, doc_.category_reason);
         DOSSIER_RETURN_IF_ERROR(how.Run());
         DOSSIER_RETURN_IF_ERROR(
             v_.SealRows(internal::RowTable::kDocumentCategories, "doc_id = ?1", {out.doc_id}));
       }
       DOSSIER_RETURN_IF_ERROR(v_.Audit("document.store", {out.doc_id, doc_.case_id}, patient_id_));
+      if (!doc_.reply_to.empty()) {
+        DOSSIER_RETURN_IF_ERROR(v_.FileReply(doc_.reply_to, out.doc_id, doc_.case_id, patient_id_));
+      }
       return tx.Commit();
     }();
     // On failure the object stays: if the commit did reach the disk its row needs it, and if
@@ -192,7 +197,12 @@ Result<DocumentRecord> ReadDocRow(Vault::Impl& v, const Stmt& s) {
 
 }  // namespace
 
-Result<std::unique_ptr<DocumentWriter>> Vault::BeginDocument(const NewDocument& doc) {
+Result<std::unique_ptr<DocumentWriter>> Vault::BeginDocument(const NewDocument& given) {
+  NewDocument doc = given;
+  if (!doc.reply_to.empty()) {  // whatever it looks like, it is the clinic's reply
+    doc.category = std::string(ToString(Category::kClinicReply));
+    doc.category_reason = "filed as the clinic's reply to " + doc.reply_to;
+  }
   DOSSIER_ASSIGN_OR_RETURN(Impl::CaseRef c, impl_->FindCase(doc.case_id));
   DOSSIER_RETURN_IF_ERROR(Impl::CheckTakesDocuments(doc.case_id, c));
   DOSSIER_RETURN_IF_ERROR(impl_->PatientKey(c.patient_id).status());
@@ -303,7 +313,8 @@ Result<CategoryRecord> Vault::GetCategory(const std::string& doc_id) {
 Status Vault::InferCategory(const std::string& doc_id, Category category,
                             const std::string& reason) {
   DOSSIER_ASSIGN_OR_RETURN(CategoryRecord current, GetCategory(doc_id));
-  if (current.source == "manager") return Status::Ok();  // a manager's choice always wins
+  // A manager's choice always wins; a reply is a reply whatever its first page says.
+  if (current.source == "manager" || current.source == "reply") return Status::Ok();
   DOSSIER_ASSIGN_OR_RETURN(auto tx, Impl::Tx::Begin(*impl_));
   DOSSIER_RETURN_IF_ERROR(WriteCategory(*impl_, doc_id, category, "inferred", reason));
   return tx.Commit();

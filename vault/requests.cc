@@ -1,10 +1,12 @@
-// The request ledger (Clinic requests 2/3, doc/FORMAT.md §Requests): one row per export sent
-// to a clinic, the events of its reads, and when the clinic's answer is due.
+// The request ledger (Clinic requests 2/3 and 3/3, doc/FORMAT.md §Requests): one row per
+// export sent to a clinic, the events of its reads, when the clinic's answer is due, and the
+// documents filed as that answer.
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
 
 #include "common/clock.h"
+#include "common/ids.h"
 #include "vault/internal/vault_impl.h"
 
 namespace dossier::vault {
@@ -15,7 +17,7 @@ using nlohmann::json;
 
 std::string ExportRequestRecord::StateAsOf(const std::string& date, const std::string& today,
                                            const std::string& now_utc) const {
-  if (!answered_at.empty()) return "answered";
+  if (!answered_at.empty() && answered_on <= date) return "answered";
   if (urgent) {
     // Due at a moment: today, the moment is now; a later date counts to its end.
     const bool late = date == today ? now_utc > due : date > today ? due.substr(0, 10) <= date
@@ -100,18 +102,23 @@ Status Vault::ReadDocumentForExport(const std::string& export_id, const std::str
   return impl_->DecryptDocument(doc_id, sink, "export.read", nullptr);
 }
 
-Result<std::vector<ExportRequestRecord>> Vault::ListRequests(
-    const std::optional<std::string>& case_id) {
-  const std::string where = case_id ? "case_id = ?1" : "1";
-  std::vector<std::string> args;
-  if (case_id) args.push_back(*case_id);
-  DOSSIER_RETURN_IF_ERROR(impl_->CheckRows(internal::RowTable::kRequests, where, args));
+namespace {
+
+// The ledger's rows matching `where` (SQL over `requests`, ?1 … bound to `args`), checked
+// against their row MACs, with their replies; `answered_on` in the vault's time zone `tz`.
+Result<std::vector<ExportRequestRecord>> ReadRequests(Vault::Impl& v, const std::string& where,
+                                                      const std::vector<std::string>& args,
+                                                      const std::string& tz) {
+  DOSSIER_RETURN_IF_ERROR(v.CheckRows(internal::RowTable::kRequests, where, args));
+  DOSSIER_RETURN_IF_ERROR(v.CheckRows(internal::RowTable::kRequestReplies,
+                                      "request_id IN (SELECT id FROM requests WHERE " + where + ")",
+                                      args));
   DOSSIER_ASSIGN_OR_RETURN(
-      Stmt s, impl_->db_.Prepare("SELECT id, export_id, case_id, patient_id, clinic_id, "
-                                 "consent_id, purpose, urgent, inventory_only, documents, parts, "
-                                 "actor, created_at, due, answered_at FROM requests WHERE " +
-                                 where + " ORDER BY created_at, rowid"));
-  if (case_id) s.Bind(1, *case_id);
+      Stmt s, v.db_.Prepare("SELECT id, export_id, case_id, patient_id, clinic_id, "
+                            "consent_id, purpose, urgent, inventory_only, documents, parts, "
+                            "actor, created_at, due, answered_at FROM requests WHERE " +
+                            where + " ORDER BY created_at, rowid"));
+  for (size_t i = 0; i < args.size(); ++i) s.Bind(static_cast<int>(i + 1), args[i]);
   std::vector<ExportRequestRecord> out;
   for (;;) {
     DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
@@ -139,11 +146,169 @@ Result<std::vector<ExportRequestRecord>> Vault::ListRequests(
     r.created_at = s.Text(12);
     r.due = s.Text(13);
     r.answered_at = s.Text(14);
+    if (!r.answered_at.empty()) {
+      const auto at = ParseUtc(r.answered_at);
+      if (!at) return Corrupt("request " + r.id + " has a malformed answer time");
+      r.answered_on = FormatLocalDate(*at, tz);
+    }
     out.push_back(std::move(r));
   }
-  DOSSIER_RETURN_IF_ERROR(impl_->AuditAlone(
-      "export.list", {case_id.value_or("all")}, "", "ok"));
+  for (auto& r : out) {
+    DOSSIER_ASSIGN_OR_RETURN(Stmt rs, v.db_.Prepare("SELECT doc_id FROM request_replies WHERE "
+                                                    "request_id = ? ORDER BY filed_at, rowid"));
+    rs.Bind(1, r.id);
+    for (;;) {
+      DOSSIER_ASSIGN_OR_RETURN(bool row, rs.Step());
+      if (!row) break;
+      r.replies.push_back(rs.Text(0));
+    }
+  }
   return out;
+}
+
+// The row of a request or export id; kNotFound naming it (only when it is an id: a mistyped
+// argument may be a name).
+Result<ExportRequestRecord> FindRequest(Vault::Impl& v, const std::string& id,
+                                        const std::string& tz, const std::string& listed_by) {
+  const bool by_export = KindOfId(id) == IdKind::kExport;
+  DOSSIER_ASSIGN_OR_RETURN(auto found,
+                           ReadRequests(v, by_export ? "export_id = ?1" : "id = ?1", {id}, tz));
+  if (found.empty()) {
+    return NotFound(fmt::format("no export request {} in the ledger: {}",
+                                IsWellFormedId(id) ? id : "of the id given", listed_by));
+  }
+  return std::move(found.front());
+}
+
+// The sent documents or replies selected by `from_where` ("FROM … WHERE …" over `documents
+// d`, then ORDER BY; ?1 bound to `arg`), as `export show` lists them.
+Result<std::vector<RequestDocumentRecord>> ReadRequestDocuments(Vault::Impl& v,
+                                                                const std::string& ids_sql,
+                                                                const std::string& select_sql,
+                                                                const std::string& arg) {
+  DOSSIER_RETURN_IF_ERROR(
+      v.CheckRows(internal::RowTable::kDocuments, "id IN (" + ids_sql + ")", {arg}));
+  DOSSIER_RETURN_IF_ERROR(
+      v.CheckRows(internal::RowTable::kDicomInstances, "doc_id IN (" + ids_sql + ")", {arg}));
+  DOSSIER_ASSIGN_OR_RETURN(Stmt s, v.db_.Prepare(select_sql));
+  s.Bind(1, arg);
+  std::vector<RequestDocumentRecord> out;
+  for (;;) {
+    DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return out;
+    if (s.IsNull(1)) {
+      return Corrupt("the ledger names document " + s.Text(0) +
+                     ", which the catalog does not hold: restore the vault from a backup");
+    }
+    out.push_back({s.Text(0), s.Text(1), s.Text(2), s.Text(3), s.Text(4), s.Text(5)});
+  }
+}
+
+}  // namespace
+
+Result<std::vector<ExportRequestRecord>> Vault::ListRequests(
+    const std::optional<std::string>& case_id) {
+  DOSSIER_ASSIGN_OR_RETURN(VaultSettings settings, GetSettings());
+  DOSSIER_ASSIGN_OR_RETURN(
+      auto out, case_id ? ReadRequests(*impl_, "case_id = ?1", {*case_id}, settings.time_zone)
+                        : ReadRequests(*impl_, "1", {}, settings.time_zone));
+  DOSSIER_RETURN_IF_ERROR(impl_->AuditAlone("export.list", {case_id.value_or("all")}, "", "ok"));
+  return out;
+}
+
+Result<ExportRequestDetail> Vault::ShowRequest(const std::string& id) {
+  DOSSIER_ASSIGN_OR_RETURN(VaultSettings settings, GetSettings());
+  ExportRequestDetail out;
+  DOSSIER_ASSIGN_OR_RETURN(out.request, FindRequest(*impl_, id, settings.time_zone,
+                                                    "`dossier export list` shows the requests"));
+  const ExportRequestRecord& r = out.request;
+  constexpr const char* kColumns =
+      "d.kind, d.category, d.status, (SELECT series_id FROM dicom_instances WHERE doc_id = "
+      "j.value), ";
+  // Sent: the ledger's JSON list, in its order; a document missing from the catalog is named.
+  DOSSIER_ASSIGN_OR_RETURN(
+      out.documents,
+      ReadRequestDocuments(*impl_, "SELECT value FROM json_each(?1)",
+                           std::string("SELECT j.value, ") + kColumns +
+                               "'' FROM json_each(?1) j LEFT JOIN documents d ON d.id = j.value "
+                               "ORDER BY j.key",
+                           json(r.documents).dump()));
+  DOSSIER_ASSIGN_OR_RETURN(
+      out.replies,
+      ReadRequestDocuments(*impl_, "SELECT doc_id FROM request_replies WHERE request_id = ?1",
+                           std::string("SELECT j.value, ") + kColumns +
+                               "j.filed_at FROM (SELECT doc_id AS value, filed_at, rowid AS n "
+                               "FROM request_replies WHERE request_id = ?1) j LEFT JOIN "
+                               "documents d ON d.id = j.value ORDER BY j.filed_at, j.n",
+                           r.id));
+  DOSSIER_RETURN_IF_ERROR(
+      impl_->AuditAlone("export.show", {r.id, r.export_id, r.case_id}, r.patient_id));
+  return out;
+}
+
+Result<std::string> Vault::ReplyTarget(const std::string& id, const std::string& case_id) {
+  DOSSIER_ASSIGN_OR_RETURN(Impl::CaseRef c, impl_->FindCase(case_id));
+  DOSSIER_ASSIGN_OR_RETURN(VaultSettings settings, GetSettings());
+  auto refuse = [&](Status why) -> Status {
+    DOSSIER_RETURN_IF_ERROR(impl_->AuditAlone(Impl::FailureEvent(
+        "export.reply", {IsWellFormedId(id) ? id : "(not an id)", case_id}, c.patient_id, why)));
+    return why;
+  };
+  auto found =
+      FindRequest(*impl_, id, settings.time_zone,
+                  "`dossier export list --case " + case_id + "` shows the case's requests");
+  if (!found.ok()) {
+    if (found.status().code() != StatusCode::kNotFound) return found.status();
+    return refuse(found.status());
+  }
+  if (found->case_id != case_id) {
+    const std::string named =
+        id == found->id ? "request " + id : "export " + id + " (request " + found->id + ")";
+    return refuse(Rejected(fmt::format(
+        "{} was sent from case {}, not {}: file the clinic's reply in its case (`dossier ingest "
+        "--case {} --reply-to {} FILE…`)",
+        named, found->case_id, case_id, found->case_id, id)));
+  }
+  return found->id;
+}
+
+Status Vault::Impl::FileReply(const std::string& request_id, const std::string& doc_id,
+                              const std::string& case_id, const std::string& patient_id) {
+  DOSSIER_RETURN_IF_ERROR(CheckRows(internal::RowTable::kRequests, "id = ?1", {request_id}));
+  std::string export_id, answered_at;
+  {
+    DOSSIER_ASSIGN_OR_RETURN(
+        Stmt s, db_.Prepare("SELECT export_id, case_id, answered_at FROM requests WHERE id = ?"));
+    s.Bind(1, request_id);
+    DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return NotFound("no export request " + request_id + " in the ledger");
+    if (s.Text(1) != case_id) {
+      return Rejected("request " + request_id + " was sent from case " + s.Text(1) + ", not " +
+                      case_id);
+    }
+    export_id = s.Text(0);
+    answered_at = s.Text(2);
+  }
+  const std::string now = Now();
+  DOSSIER_ASSIGN_OR_RETURN(
+      Stmt ins,
+      db_.Prepare("INSERT INTO request_replies(doc_id, request_id, filed_at) VALUES (?, ?, ?)"));
+  ins.Bind(1, doc_id).Bind(2, request_id).Bind(3, now);
+  DOSSIER_RETURN_IF_ERROR(ins.Run());
+  DOSSIER_RETURN_IF_ERROR(SealRows(internal::RowTable::kRequestReplies, "doc_id = ?1", {doc_id}));
+  if (answered_at.empty()) {  // the first reply answers the request; later ones keep its time
+    DOSSIER_ASSIGN_OR_RETURN(Stmt up,
+                             db_.Prepare("UPDATE requests SET answered_at = ? WHERE id = ?"));
+    up.Bind(1, now).Bind(2, request_id);
+    DOSSIER_RETURN_IF_ERROR(up.Run());
+    DOSSIER_RETURN_IF_ERROR(SealRows(internal::RowTable::kRequests, "id = ?1", {request_id}));
+  }
+  AuditEvent e;
+  e.action = "export.reply";
+  e.objects = {request_id, export_id, doc_id, case_id};
+  e.patient = patient_id;
+  e.details["first_reply"] = answered_at.empty() ? "yes" : "no";
+  return Audit(std::move(e));
 }
 
 }  // namespace dossier::vault

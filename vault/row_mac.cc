@@ -40,6 +40,7 @@ const Covered& Describe(RowTable t) {
        "export_id, case_id, patient_id, clinic_id, consent_id, purpose, urgent, inventory_only, "
        "documents, parts, actor, created_at, due, answered_at"},
       {"document_warnings", "the warning list of document", "doc_id", "warnings_enc IS NULL"},
+      {"request_replies", "the reply link of document", "doc_id", "doc_id, request_id, filed_at"},
   };
   return kTables[static_cast<int>(t)];
 }

@@ -162,7 +162,7 @@ struct DocumentRecord {
   std::string name;  // original file name; empty when erased
   std::string kind;
   std::string category;
-  std::string category_source;  // default | inferred | manager (CategoryRecord)
+  std::string category_source;  // default | inferred | manager | reply (CategoryRecord)
   std::string category_reason;  // our fixed words: why it was inferred
   std::string status;           // stored | removed | erased
   std::string added_at;
@@ -197,6 +197,12 @@ struct NewDocument {
   bool digest_by_caller = false;
   // Non-empty: `category` was inferred (ingest/categorize.h), for this reason (our words).
   std::string category_reason;
+  // Non-empty: the document is the clinic's reply to this request ("req_…", of the same
+  // case; Vault::ReplyTarget). It is filed as `clinic-reply` (source `reply`, which ingest's
+  // inference never overrides), linked to the request, and the request is marked answered
+  // if it was not, with an `export.reply` event — all in the transaction that stores the
+  // document. A duplicate of a document already in the case is not linked.
+  std::string reply_to;
 };
 
 struct StoreOutcome {
@@ -384,17 +390,37 @@ struct ExportRequestRecord {
   // Set by RecordExport: 5 working days after the day sent (YYYY-MM-DD, vault time zone), or,
   // when urgent, 24 hours after (a UTC time).
   std::string due;
-  std::string answered_at;  // "" until the reply is filed
-  // "answered", "overdue" or "sent" as of the end of `date` (YYYY-MM-DD, vault time zone) —
-  // for an urgent request, as of `now` (UTC) when `date` is today.
+  // When the first reply was filed (UTC; "" until then), and that day in the vault's time
+  // zone (computed when read, not stored). Later replies leave both as they are.
+  std::string answered_at, answered_on;
+  // The documents filed as the clinic's reply (NewDocument::reply_to), oldest first.
+  std::vector<std::string> replies;
+  // As of the end of `date` (YYYY-MM-DD, vault time zone) — for an urgent request, as of
+  // `now` (UTC) when `date` is today: "answered" when answered on or before `date`, else
+  // "overdue" once past its due date (time), else "sent". A request answered before it was
+  // due is never overdue.
   std::string StateAsOf(const std::string& date, const std::string& today,
                         const std::string& now_utc) const;
+};
+
+// A document an export sent or a reply filed, as `export show` lists it: ids and plain
+// catalog facts only, never a name (the catalog holds names sealed; `docs` shows them).
+struct RequestDocumentRecord {
+  std::string doc_id, kind, category;
+  std::string status;     // stored | removed | erased
+  std::string series_id;  // a DICOM instance's series ("ser_…"), else ""
+  std::string filed_at;   // a reply: when it was filed (UTC)
+};
+struct ExportRequestDetail {
+  ExportRequestRecord request;
+  std::vector<RequestDocumentRecord> documents;  // sent, in the ledger's order
+  std::vector<RequestDocumentRecord> replies;    // oldest first
 };
 
 // How a document's category was decided.
 struct CategoryRecord {
   Category category = Category::kOther;
-  std::string source;  // default | inferred | manager
+  std::string source;  // default | inferred | manager | reply (filed as a clinic's reply)
   std::string reason;  // our fixed words ("DICOM image", "first page says «выписной эпикриз»")
 };
 
@@ -594,12 +620,22 @@ class Vault {
                                ByteSink& sink);
   // The ledger, oldest first; one case's requests when given. Audited as `export.list`.
   Result<std::vector<ExportRequestRecord>> ListRequests(const std::optional<std::string>& case_id);
+  // One request, by its request id ("req_…") or export id ("exp_…"), with the documents it
+  // sent and the replies filed to it. Audited as `export.show`. kNotFound naming the id.
+  Result<ExportRequestDetail> ShowRequest(const std::string& request_or_export_id);
+  // The request a reply filed in `case_id` answers (NewDocument::reply_to), by its request or
+  // export id: its request id. Call it before storing anything. kNotFound for an id the ledger
+  // does not hold, kRejected for a request sent from another case (naming that case); either
+  // refusal is recorded as `export.reply`, refused.
+  Result<std::string> ReplyTarget(const std::string& request_or_export_id,
+                                  const std::string& case_id);
   // The current time (UTC), as the vault's clock tells it.
   std::string NowUtc() const;
 
   // A document's category and how it was decided.
   Result<CategoryRecord> GetCategory(const std::string& doc_id);
-  // Ingest's inference: ignored (Ok) when a manager already chose.
+  // Ingest's inference: ignored (Ok) when a manager already chose, or the document was filed
+  // as a clinic's reply.
   Status InferCategory(const std::string& doc_id, Category category, const std::string& reason);
 
   // Decrypts a document into `sink`, authenticating every chunk. Audited before the first

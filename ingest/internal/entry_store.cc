@@ -119,13 +119,15 @@ Status EntryStore::Decide(bool more) {
     Reject(s.reason);
     return Status::Ok();
   }
+  // A clinic's reply (options_.reply_to) is filed as one, whatever its kind.
   DOSSIER_ASSIGN_OR_RETURN(
       writer_, vault_.BeginDocument(
                    s.kind == "dicom"
                        ? vault::NewDocument{case_id_, item_.path, s.kind,
                                             std::string(ToString(DicomCategory().category)),
-                                            digested_, DicomCategory().reason}
-                       : vault::NewDocument{case_id_, item_.path, s.kind, "other", digested_, ""}));
+                                            digested_, DicomCategory().reason, options_.reply_to}
+                       : vault::NewDocument{case_id_, item_.path, s.kind, "other", digested_, "",
+                                            options_.reply_to}));
   if (options_.ocr && (s.kind == "pdf" || s.kind == "jpeg" || s.kind == "png" || s.kind == "tiff" ||
                        s.kind == "text")) {
     ocr_bytes_.emplace();

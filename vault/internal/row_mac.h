@@ -36,6 +36,7 @@ enum class RowTable {
   kDocumentRemovals,
   kRequests,
   kDocumentWarnings,
+  kRequestReplies,
 };
 inline constexpr RowTable kAllRowTables[] = {
     RowTable::kPatients,       RowTable::kCases,
@@ -45,6 +46,7 @@ inline constexpr RowTable kAllRowTables[] = {
     RowTable::kClinics,        RowTable::kConsents,
     RowTable::kSettings,       RowTable::kDocumentRemovals,
     RowTable::kRequests,       RowTable::kDocumentWarnings,
+    RowTable::kRequestReplies,
 };
 
 // (Re)computes the MAC of every row of `table` matching `where` (SQL over the table's

@@ -193,6 +193,13 @@ class Vault::Impl {
   Status FinishRotation(bool from_staged);
   void RotationStep(std::string_view step) const;
 
+  // Links the stored document `doc_id` of `case_id` to the request it answers as a reply, marks
+  // the request answered if it was not, and records `export.reply`, in the caller's
+  // transaction (NewDocument::reply_to). kNotFound / kRejected for a request the ledger does
+  // not hold or of another case.
+  Status FileReply(const std::string& request_id, const std::string& doc_id,
+                   const std::string& case_id, const std::string& patient_id);
+
   // Documents announced by Vault::AuditExportReads, per export id.
   std::map<std::string, std::set<std::string>> export_reads_;
 
