@@ -15,6 +15,7 @@ namespace {
 struct ExportArgs {
   std::string case_id, recipient, out, docs, purpose, max_part = "18MB", password_file;
   bool urgent = false, no_encryption = false, inventory_only = false, include_handwritten = false;
+  std::vector<std::string> age_recipients;
 };
 
 std::vector<std::string> SplitIds(const std::string& text) {
@@ -52,8 +53,18 @@ Status RunExport(const Context& ctx, const ExportArgs& a) {
   if (a.no_encryption && !a.password_file.empty()) {
     return InvalidArgument("--no-encryption and --password-file exclude each other");
   }
+  if (!a.age_recipients.empty() && (a.no_encryption || !a.password_file.empty())) {
+    return InvalidArgument(
+        "--age-recipient encrypts the parts for the clinic's age keys: leave out " +
+        std::string(a.no_encryption ? "--no-encryption" : "--password-file"));
+  }
+  for (const auto& text : a.age_recipients) {
+    DOSSIER_ASSIGN_OR_RETURN(exporter::AgeRecipient rcpt, exporter::ParseAgeRecipient(text));
+    r.age_recipients.push_back(rcpt);
+  }
+  const bool age = !r.age_recipients.empty();
   bool generated = false;
-  if (!a.no_encryption) {
+  if (!a.no_encryption && !age) {
     if (!a.password_file.empty()) {
       DOSSIER_ASSIGN_OR_RETURN(SecretString pw, ReadPassphrase({a.password_file}, "", false));
       if (pw.view().size() < 12) {
@@ -96,7 +107,10 @@ Status RunExport(const Context& ctx, const ExportArgs& a) {
                         {"parts", parts},
                         {"documents", rep.sent},
                         {"warnings", rep.warnings},
-                        {"encrypted", !a.no_encryption}};
+                        {"encrypted", !a.no_encryption},
+                        {"sealing", age               ? "age"
+                                    : a.no_encryption ? "none"
+                                                      : "zip-aes256"}};
     if (generated) j["password"] = r.password;
     PrintJson(j);
     return Status::Ok();
@@ -115,7 +129,12 @@ Status RunExport(const Context& ctx, const ExportArgs& a) {
     std::printf("\n");
   }
   std::printf("in %s, with SHA256SUMS; every part was read back and verified%s\n", a.out.c_str(),
-              a.no_encryption ? "" : " (AES-256 ZIP: 7-Zip, WinRAR or WinZip open it)");
+              age ? fmt::format(" (age, for {} recipient(s): `age -d -i KEY PART > PART.zip`, "
+                                "then any ZIP tool)",
+                                r.age_recipients.size())
+                        .c_str()
+              : a.no_encryption ? ""
+                                : " (AES-256 ZIP: 7-Zip, WinRAR or WinZip open it)");
   std::printf("the clinic's answer is due %s%s\n", rep.due.c_str(),
               a.urgent ? " (urgent: 24 hours)" : " (5 working days)");
   if (generated) {
@@ -279,6 +298,7 @@ void AddExportCommands(CLI::App& app, Context& ctx) {
       "unless one active consent covers the clinic, the purpose, today and every document's\n"
       "category. Handwritten, unreadable and blank documents are left out unless asked for.\n"
       "Without --password-file a password is generated and shown once: send it separately.\n"
+      "A clinic that uses age gets parts only its keys open: --age-recipient age1… (no password).\n"
       "Sizes: 25MB = 25,000,000 bytes (as mail providers count), 18MiB or 18M = 18 × 2^20.\n"
       "Example:\n"
       "  dossier export --case case_… --recipient 'Clinic Name' --out ~/to-clinic\n"
@@ -299,6 +319,9 @@ void AddExportCommands(CLI::App& app, Context& ctx) {
                   "25 MB of e-mail after base64)");
   exp->add_option("--password-file", a->password_file,
                   "a file holding the parts' password (default: generate one and show it once)");
+  exp->add_option("--age-recipient", a->age_recipients,
+                  "encrypt each part as an age file for this clinic key (age1…, from the clinic's "
+                  "`age-keygen -y`; repeat for several); the ZIP inside has no password");
   exp->add_flag("--no-encryption", a->no_encryption,
                 "write unencrypted ZIP parts (only when the channel itself is protected)");
   exp->add_flag("--inventory-only", a->inventory_only,

@@ -16,6 +16,7 @@
 #include "common/file_io.h"
 #include "dicom/dicom.h"
 #include "exporter/gate.h"
+#include "exporter/part_file.h"
 #include "exporter/plan.h"
 #include "exporter/texts.h"
 #include "exporter/zip_part.h"
@@ -276,6 +277,7 @@ Result<ExportReport> Export(vault::Vault& v, const ExportRequest& req,
   report.export_id = RandomId("exp");
   const int64_t mtime =
       std::chrono::duration_cast<std::chrono::seconds>(clock.Now().time_since_epoch()).count();
+  const PartSealing sealing{req.password, req.age_recipients};
 
   // The files, in order: documents by date, then the series as the case lists them.
   std::vector<Item> items;
@@ -380,23 +382,19 @@ Result<ExportReport> Export(vault::Vault& v, const ExportRequest& req,
     for (auto& [id, st] : studies) inv.studies.push_back(st);
     DOSSIER_RETURN_IF_ERROR(PrepareOutput(out, partial));
     PartialFolder folder(partial);
-    const std::string name = report.request_id + "-inventory.zip";
+    const std::string name = report.request_id + "-inventory" + sealing.Extension();
     header.part = 1;
     header.parts = {{name, "inventory"}};
-    {
-      DOSSIER_ASSIGN_OR_RETURN(auto w, ZipPartWriter::Create(partial / name, req.password, mtime));
-      DOSSIER_RETURN_IF_ERROR(w->AddEntry("README.TXT", AsBytes(Readme(header))).status());
-      DOSSIER_RETURN_IF_ERROR(
-          w->AddEntry("INDEX.HTM", AsBytes(InventoryHtml(header, inv))).status());
-      DOSSIER_RETURN_IF_ERROR(
-          w->AddEntry("MANIFEST.json", AsBytes(InventoryManifest(header, inv))).status());
-      DOSSIER_RETURN_IF_ERROR(w->Close().status());
-    }
-    DOSSIER_ASSIGN_OR_RETURN(ReadBack back, ReadBackPart(partial / name, req.password, {}));
-    DOSSIER_ASSIGN_OR_RETURN(File f, File::OpenRead(partial / name));
+    DOSSIER_ASSIGN_OR_RETURN(auto part, PartFile::Create(partial / name, sealing, mtime));
+    ZipPartWriter& w = part->zip();
+    DOSSIER_RETURN_IF_ERROR(w.AddEntry("README.TXT", AsBytes(Readme(header))).status());
+    DOSSIER_RETURN_IF_ERROR(w.AddEntry("INDEX.HTM", AsBytes(InventoryHtml(header, inv))).status());
+    DOSSIER_RETURN_IF_ERROR(
+        w.AddEntry("MANIFEST.json", AsBytes(InventoryManifest(header, inv))).status());
     ExportedPart p;
     p.name = name;
-    DOSSIER_ASSIGN_OR_RETURN(p.size, f.Size());
+    DOSSIER_ASSIGN_OR_RETURN(p.size, part->Close());
+    DOSSIER_ASSIGN_OR_RETURN(ReadBack back, part->Verifier({})());
     p.sha256_hex = ToHex(back.file_sha256);
     report.parts.push_back(p);
     DOSSIER_RETURN_IF_ERROR(
@@ -412,15 +410,16 @@ Result<ExportReport> Export(vault::Vault& v, const ExportRequest& req,
   }
   std::vector<PlannedPart> plan;
   for (size_t guess = 1;;) {
-    DOSSIER_ASSIGN_OR_RETURN(plan, PlanParts(plan_items, req.max_part, PartOverhead(guess),
-                                             kGroupOverhead, req.max_part_text));
+    DOSSIER_ASSIGN_OR_RETURN(
+        plan, PlanParts(plan_items, sealing.ArchiveLimit(req.max_part), PartOverhead(guess),
+                        kGroupOverhead, req.max_part_text));
     if (plan.size() <= guess) break;
     guess = plan.size();
   }
   const int n = static_cast<int>(plan.size());
   for (int k = 0; k < n; ++k) {
     PartSummary ps;
-    ps.name = fmt::format("{}-part{}of{}.zip", report.request_id, k + 1, n);
+    ps.name = fmt::format("{}-part{}of{}{}", report.request_id, k + 1, n, sealing.Extension());
     for (size_t i : plan[k].items) {
       if (items[i].series >= 0) {
         ++ps.instances;
@@ -473,7 +472,8 @@ Result<ExportReport> Export(vault::Vault& v, const ExportRequest& req,
   for (int k = 0; k < n; ++k) {
     header.part = k + 1;
     const fs::path path = partial / header.parts[k].first;
-    DOSSIER_ASSIGN_OR_RETURN(auto w, ZipPartWriter::Create(path, req.password, mtime));
+    DOSSIER_ASSIGN_OR_RETURN(auto part, PartFile::Create(path, sealing, mtime));
+    ZipPartWriter* w = &part->zip();
     std::vector<ManifestFile> files;
     std::vector<dicom::DicomdirEntry> dicomdir;
     std::function<void()> tick = [&] {
@@ -519,7 +519,7 @@ Result<ExportReport> Export(vault::Vault& v, const ExportRequest& req,
     digests[k]["README.TXT"] = readme;
     digests[k]["INDEX.HTM"] = index;
     digests[k]["MANIFEST.json"] = manifest;
-    DOSSIER_ASSIGN_OR_RETURN(uint64_t size, w->Close());
+    DOSSIER_ASSIGN_OR_RETURN(uint64_t size, part->Close());
     if (size > req.max_part) {
       return Internal(
           fmt::format("part {} came out at {} bytes, over --max-part {} ({} bytes): "
@@ -535,10 +535,7 @@ Result<ExportReport> Export(vault::Vault& v, const ExportRequest& req,
     report.parts.push_back(p);
     if (verifying.valid()) DOSSIER_RETURN_IF_ERROR(check(k - 1, verifying.get()));
     // The part's own hash for SHA256SUMS is taken on that core too, in the same pass.
-    verifying = std::async(std::launch::async,
-                           [path, pw = req.password, keep, keys = w->Keys()]() -> Result<ReadBack> {
-                             return ReadBackPart(path, pw, keep, keys.get());
-                           });
+    verifying = std::async(std::launch::async, part->Verifier(keep));
   }
   if (verifying.valid()) DOSSIER_RETURN_IF_ERROR(check(n - 1, verifying.get()));
 

@@ -13,6 +13,7 @@
 #include "common/category.h"
 #include "common/clock.h"
 #include "common/status.h"
+#include "exporter/age.h"
 #include "vault/vault.h"
 
 namespace dossier::exporter {
@@ -27,11 +28,12 @@ struct ExportRequest {
   std::optional<Purpose> purpose;  // default: the consent's, when it has exactly one
   bool urgent = false;             // answer due in 24 hours instead of 5 working days
   uint64_t max_part = kDefaultMaxPart;
-  std::string max_part_text = "18MB";  // as given, for messages
-  std::string password;                // empty: unencrypted parts (--no-encryption)
-  bool inventory_only = false;         // one part listing what the consent covers
-  bool include_handwritten = false;    // handwritten, unreadable and blank documents too
-  const Clock* clock = nullptr;        // default: the system clock
+  std::string max_part_text = "18MB";        // as given, for messages
+  std::string password;                      // empty: unencrypted parts (--no-encryption, or age)
+  std::vector<AgeRecipient> age_recipients;  // parts are age files for these (ZIP inside)
+  bool inventory_only = false;               // one part listing what the consent covers
+  bool include_handwritten = false;          // handwritten, unreadable and blank documents too
+  const Clock* clock = nullptr;              // default: the system clock
 };
 
 struct ExportedPart {

@@ -14,6 +14,8 @@
 #include <ctime>
 #include <limits>
 
+#include "exporter/age.h"
+
 // The ZIP layout is written here rather than through libarchive: libarchive 3.6 (Debian 12)
 // schedules the AES key again for every 16-byte block and encrypts WinZip AES at ~60 MB/s,
 // which made it two thirds of an export's time (doc/PERFORMANCE.md). The primitives stay
@@ -87,8 +89,8 @@ class EntryKeys {
   uint8_t k_[2 * kKeySize + kCheckSize];
 };
 
-PartKeys::PartKeys() = default;
-PartKeys::~PartKeys() = default;
+WrittenPart::WrittenPart() = default;
+WrittenPart::~WrittenPart() = default;
 
 namespace {
 
@@ -163,27 +165,27 @@ std::pair<uint16_t, uint16_t> DosTimeDate(int64_t mtime) {
   return {time, date};
 }
 
-struct CentralEntry {
-  std::string name;
-  uint64_t size = 0, stored = 0, offset = 0;
-  uint32_t crc = 0;
-  bool encrypted = false;
-};
-
 uint16_t VersionNeeded(bool encrypted, bool zip64) { return encrypted ? 51 : zip64 ? 45 : 20; }
 
 }  // namespace
 
-struct ZipPartWriter::State {
+// A part file the writer made itself.
+struct FileOut final : ByteSink {
+  explicit FileOut(File f) : file(std::move(f)) {}
+  Status Write(std::span<const uint8_t> d) override { return file.WriteAll(d); }
   File file;
+};
+
+struct ZipPartWriter::State {
+  std::optional<FileOut> file;
+  ByteSink* out = nullptr;  // where the archive's bytes go
   std::string password;
   std::string buf;       // bytes not yet written to the file
   uint64_t written = 0;  // bytes of the archive so far, buffered or on disk
   uint16_t dos_time = 0, dos_date = 0;
-  std::vector<CentralEntry> central;
-  std::shared_ptr<PartKeys> keys = std::make_shared<PartKeys>();
+  std::shared_ptr<WrittenPart> layout = std::make_shared<WrittenPart>();
   // The current entry.
-  CentralEntry entry;
+  ZipEntryLayout entry;
   uint64_t got = 0;
   bool open = false;
   std::optional<ContentHasher> hash;
@@ -196,8 +198,7 @@ struct ZipPartWriter::State {
 
   Status Flush() {
     if (buf.empty()) return Status::Ok();
-    DOSSIER_RETURN_IF_ERROR(
-        file.WriteAll({reinterpret_cast<const uint8_t*>(buf.data()), buf.size()}));
+    DOSSIER_RETURN_IF_ERROR(out->Write({reinterpret_cast<const uint8_t*>(buf.data()), buf.size()}));
     buf.clear();
     return Status::Ok();
   }
@@ -215,8 +216,21 @@ ZipPartWriter::~ZipPartWriter() = default;
 Result<std::unique_ptr<ZipPartWriter>> ZipPartWriter::Create(const std::filesystem::path& path,
                                                              const std::string& password,
                                                              int64_t mtime) {
+  DOSSIER_ASSIGN_OR_RETURN(File f, File::CreateExclusive(path));
   auto s = std::make_unique<State>();
-  DOSSIER_ASSIGN_OR_RETURN(s->file, File::CreateExclusive(path));
+  s->file.emplace(std::move(f));
+  s->out = &*s->file;
+  s->password = password;
+  std::tie(s->dos_time, s->dos_date) = DosTimeDate(mtime);
+  s->buf.reserve(kBuffer + 64 * 1024);
+  return std::unique_ptr<ZipPartWriter>(new ZipPartWriter(std::move(s)));
+}
+
+Result<std::unique_ptr<ZipPartWriter>> ZipPartWriter::Create(ByteSink& out,
+                                                             const std::string& password,
+                                                             int64_t mtime) {
+  auto s = std::make_unique<State>();
+  s->out = &out;
   s->password = password;
   std::tie(s->dos_time, s->dos_date) = DosTimeDate(mtime);
   s->buf.reserve(kBuffer + 64 * 1024);
@@ -227,8 +241,8 @@ Status ZipPartWriter::BeginEntry(const std::string& name, uint64_t size) {
   if (s_->open) return Internal("an entry is already open: " + s_->entry.name);
   if (name.empty() || name.size() > 0xFFFF)
     return Internal("a ZIP entry name must be 1–65535 bytes");
-  CentralEntry& e = s_->entry;
-  e = CentralEntry{};
+  ZipEntryLayout& e = s_->entry;
+  e = ZipEntryLayout{};
   e.name = name;
   e.size = size;
   e.encrypted = !s_->password.empty();
@@ -268,7 +282,7 @@ Status ZipPartWriter::BeginEntry(const std::string& name, uint64_t size) {
     hmac_sha1_set_key(&s_->mac, kKeySize, keys->mac());
     h.append(reinterpret_cast<const char*>(salt), kSaltSize);
     h.append(reinterpret_cast<const char*>(keys->check()), kCheckSize);
-    s_->keys->entries.push_back(std::move(keys));
+    s_->layout->keys.push_back(std::move(keys));
   }
   DOSSIER_RETURN_IF_ERROR(s_->Emit(h));
   s_->got = 0;
@@ -328,14 +342,14 @@ Result<ContentDigest> ZipPartWriter::EndEntry() {
     }
   }
   DOSSIER_RETURN_IF_ERROR(s.Emit(tail));
-  s.central.push_back(s.entry);
+  s.layout->entries.push_back(s.entry);
   s.open = false;
   ContentDigest d = s.hash->Final();
   s.hash.reset();
   return d;
 }
 
-std::shared_ptr<const PartKeys> ZipPartWriter::Keys() const { return s_->keys; }
+std::shared_ptr<const WrittenPart> ZipPartWriter::Written() const { return s_->layout; }
 
 Result<ContentDigest> ZipPartWriter::AddEntry(const std::string& name,
                                               std::span<const uint8_t> data) {
@@ -348,7 +362,8 @@ Result<uint64_t> ZipPartWriter::Close() {
   State& s = *s_;
   if (s.open) return Internal("the ZIP entry " + s.entry.name + " was not finished");
   const uint64_t cd_offset = s.written;
-  for (const CentralEntry& e : s.central) {
+  s.layout->cd_offset = cd_offset;
+  for (const ZipEntryLayout& e : s.layout->entries) {
     const bool big_sizes = e.stored >= k32, big_offset = e.offset >= k32;
     std::string r;
     Put32(r, kCentralSig);
@@ -382,7 +397,7 @@ Result<uint64_t> ZipPartWriter::Close() {
     if (e.encrypted) PutAesExtra(r);
     DOSSIER_RETURN_IF_ERROR(s.Emit(r));
   }
-  const uint64_t cd_size = s.written - cd_offset, count = s.central.size();
+  const uint64_t cd_size = s.written - cd_offset, count = s.layout->entries.size();
   std::string end;
   if (count >= 0xFFFF || cd_offset >= k32 || cd_size >= k32) {
     const uint64_t zip64_end = s.written;
@@ -411,8 +426,10 @@ Result<uint64_t> ZipPartWriter::Close() {
   Put16(end, 0);
   DOSSIER_RETURN_IF_ERROR(s.Emit(end));
   DOSSIER_RETURN_IF_ERROR(s.Flush());
-  DOSSIER_RETURN_IF_ERROR(s.file.Sync());
-  DOSSIER_RETURN_IF_ERROR(s.file.Close());
+  if (s.file) {
+    DOSSIER_RETURN_IF_ERROR(s.file->file.Sync());
+    DOSSIER_RETURN_IF_ERROR(s.file->file.Close());
+  }
   return s.written;
 }
 
@@ -425,17 +442,23 @@ uint64_t EntryOverhead(const std::string& name) {
 
 namespace {
 
-// The part read front to back once, every byte hashed for SHA256SUMS on the way.
+// The part file read front to back once, every byte hashed for SHA256SUMS on the way; the
+// archive's bytes come out of it (decrypted first when the file is an age stream).
 class PartReader {
  public:
-  explicit PartReader(File& f) : f_(f), buf_(kBuffer) {}
-  // The next `n` bytes, handed to `use` in pieces.
+  PartReader(File& f, const AgeFileKey* age) : f_(f), raw_(kBuffer) {
+    if (age != nullptr) age_.emplace(AgeReader::WithFileKey(sink_, *age));
+  }
+  // The next `n` bytes of the archive, handed to `use` in pieces.
   template <typename Use>
   Status Take(uint64_t n, Use&& use) {
     while (n > 0) {
-      if (at_ == end_) DOSSIER_RETURN_IF_ERROR(Fill());
-      const size_t take = static_cast<size_t>(std::min<uint64_t>(n, end_ - at_));
-      DOSSIER_RETURN_IF_ERROR(use(buf_.data() + at_, take));
+      if (at_ == plain().size()) {
+        DOSSIER_ASSIGN_OR_RETURN(bool more, Fill());
+        if (!more) return Corrupt("it ends early");
+      }
+      const size_t take = static_cast<size_t>(std::min<uint64_t>(n, plain().size() - at_));
+      DOSSIER_RETURN_IF_ERROR(use(plain().data() + at_, take));
       at_ += take;
       n -= take;
       pos_ += take;
@@ -449,64 +472,98 @@ class PartReader {
       return Status::Ok();
     });
   }
+  // The rest of the archive, at most `max` bytes, to the end of the file.
+  Result<std::vector<uint8_t>> Rest(size_t max) {
+    std::vector<uint8_t> rest(plain().begin() + static_cast<ptrdiff_t>(at_), plain().end());
+    for (;;) {
+      DOSSIER_ASSIGN_OR_RETURN(bool more, Fill());
+      if (!more) break;
+      rest.insert(rest.end(), plain().begin(), plain().end());
+      if (rest.size() > max) return Corrupt("its central directory is out of bounds");
+    }
+    at_ = plain().size();
+    pos_ += rest.size();
+    return rest;
+  }
   uint64_t pos() const { return pos_; }
   ContentDigest Digest() { return file_hash_.Final(); }
 
  private:
-  Status Fill() {
-    DOSSIER_ASSIGN_OR_RETURN(size_t n, f_.Read(buf_));
-    if (n == 0) return Corrupt("it ends early");
-    file_hash_.Update({buf_.data(), n});
+  std::span<const uint8_t> plain() const {
+    return age_ ? std::span<const uint8_t>(sink_.data)
+                : std::span<const uint8_t>(raw_.data(), raw_len_);
+  }
+  // Replaces the bytes in hand with the next ones; false at the end of the file (an age
+  // stream's last chunk checked, and nothing after it).
+  Result<bool> Fill() {
     at_ = 0;
-    end_ = n;
-    return Status::Ok();
+    raw_len_ = 0;
+    sink_.data.clear();
+    while (!eof_) {
+      DOSSIER_ASSIGN_OR_RETURN(size_t n, f_.Read(raw_));
+      if (n == 0) {
+        eof_ = true;
+        if (age_) DOSSIER_RETURN_IF_ERROR(age_->Finish());  // may release the last chunk
+        break;
+      }
+      file_hash_.Update({raw_.data(), n});
+      if (!age_) {
+        raw_len_ = n;
+        return true;
+      }
+      DOSSIER_RETURN_IF_ERROR(age_->Write({raw_.data(), n}));
+      if (!sink_.data.empty()) return true;
+    }
+    return !plain().empty();
   }
   File& f_;
-  std::vector<uint8_t> buf_;
-  size_t at_ = 0, end_ = 0;
+  std::vector<uint8_t> raw_;
+  size_t raw_len_ = 0;
+  MemorySink sink_;
+  std::optional<AgeReader> age_;
+  size_t at_ = 0;
   uint64_t pos_ = 0;
+  bool eof_ = false;
   ContentHasher file_hash_;
 };
 
-Result<std::vector<CentralEntry>> ReadCentral(File& f, uint64_t size, uint64_t& cd_offset) {
-  if (size < 22) return Corrupt("it is too short to be a ZIP archive");
-  uint8_t end[22];
-  if (::pread(f.fd(), end, sizeof(end), static_cast<off_t>(size - 22)) != 22 ||
-      Get32(end) != kEndSig) {
+constexpr size_t kMaxDirectory = 64u << 20;
+
+// The central directory and end records, `tail` being the archive's bytes from `tail_offset`
+// (where the central directory must start) to its end.
+Result<std::vector<ZipEntryLayout>> ParseDirectory(std::span<const uint8_t> tail,
+                                                   uint64_t tail_offset) {
+  const size_t size = tail.size();
+  if (size < 22 || Get32(&tail[size - 22]) != kEndSig) {
     return Corrupt("its end-of-archive record is missing");
   }
-  uint64_t count = Get16(end + 10), cd_size = Get32(end + 12);
-  cd_offset = Get32(end + 16);
-  uint64_t cd_end = size - 22;
+  const uint8_t* end = &tail[size - 22];
+  uint64_t count = Get16(end + 10), cd_size = Get32(end + 12), cd_offset = Get32(end + 16);
+  size_t cd_end = size - 22;
   if (count == 0xFFFF || cd_size == k32 || cd_offset == k32) {
-    uint8_t z[56 + 20];
-    if (size < 22 + sizeof(z) ||
-        ::pread(f.fd(), z, sizeof(z), static_cast<off_t>(size - 22 - sizeof(z))) !=
-            static_cast<ssize_t>(sizeof(z)) ||
-        Get32(z) != kZip64EndSig || Get32(z + 56) != kZip64LocatorSig) {
+    constexpr size_t kZ = 56 + 20;
+    if (size < 22 + kZ || Get32(&tail[size - 22 - kZ]) != kZip64EndSig ||
+        Get32(&tail[size - 22 - 20]) != kZip64LocatorSig) {
       return Corrupt("its ZIP64 end-of-archive records are missing");
     }
+    const uint8_t* z = &tail[size - 22 - kZ];
     count = Get64(z + 32);
     cd_size = Get64(z + 40);
     cd_offset = Get64(z + 48);
-    cd_end = size - 22 - sizeof(z);
+    cd_end = size - 22 - kZ;
   }
-  if (cd_offset > cd_end || cd_end - cd_offset != cd_size || cd_size > (64u << 20)) {
+  if (cd_offset != tail_offset || cd_end != cd_size) {
     return Corrupt("its central directory is out of place");
   }
-  std::vector<uint8_t> cd(cd_size);
-  if (::pread(f.fd(), cd.data(), cd.size(), static_cast<off_t>(cd_offset)) !=
-      static_cast<ssize_t>(cd.size())) {
-    return Corrupt("its central directory cannot be read");
-  }
-  std::vector<CentralEntry> out;
+  std::span<const uint8_t> cd = tail.first(cd_size);
+  std::vector<ZipEntryLayout> out;
   size_t p = 0;
   for (uint64_t i = 0; i < count; ++i) {
     if (cd.size() - p < 46 || Get32(&cd[p]) != kCentralSig) {
       return Corrupt(fmt::format("central record {} of {} is damaged", i + 1, count));
     }
     const uint8_t* r = &cd[p];
-    CentralEntry e;
+    ZipEntryLayout e;
     const uint16_t method = Get16(r + 10), name_len = Get16(r + 28), extra_len = Get16(r + 30),
                    comment_len = Get16(r + 32);
     e.encrypted = method == kMethodAes;
@@ -548,30 +605,68 @@ Result<std::vector<CentralEntry>> ReadCentral(File& f, uint64_t size, uint64_t& 
     out.push_back(std::move(e));
     p += 46u + name_len + extra_len + comment_len;
   }
+  if (p != cd.size()) return Corrupt("its central directory has bytes no record accounts for");
   return out;
+}
+
+// The central directory of a plain part file, read from its end.
+Result<std::vector<ZipEntryLayout>> ReadDirectory(File& f, uint64_t size) {
+  uint8_t end[22 + 76];
+  const size_t n = static_cast<size_t>(std::min<uint64_t>(size, sizeof(end)));
+  if (n < 22 || ::pread(f.fd(), end, n, static_cast<off_t>(size - n)) != static_cast<ssize_t>(n) ||
+      Get32(end + n - 22) != kEndSig) {
+    return Corrupt("its end-of-archive record is missing");
+  }
+  uint64_t cd_offset = Get32(end + n - 22 + 16);
+  if (cd_offset == k32 && n == sizeof(end) && Get32(end) == kZip64EndSig) {
+    cd_offset = Get64(end + 48);
+  }
+  if (cd_offset >= size || size - cd_offset > kMaxDirectory) {
+    return Corrupt("its central directory is out of place");
+  }
+  std::vector<uint8_t> tail(size - cd_offset);
+  if (::pread(f.fd(), tail.data(), tail.size(), static_cast<off_t>(cd_offset)) !=
+      static_cast<ssize_t>(tail.size())) {
+    return Corrupt("its central directory cannot be read");
+  }
+  return ParseDirectory(tail, cd_offset);
+}
+
+bool SameLayout(const ZipEntryLayout& a, const ZipEntryLayout& b) {
+  return a.name == b.name && a.size == b.size && a.stored == b.stored && a.offset == b.offset &&
+         a.crc == b.crc && a.encrypted == b.encrypted;
 }
 
 }  // namespace
 
 Result<ReadBack> ReadBackPart(const std::filesystem::path& path, const std::string& password,
-                              const std::vector<std::string>& keep, const PartKeys* written) {
+                              const std::vector<std::string>& keep, const WrittenPart* written,
+                              const AgeFileKey* age) {
   const std::string part = path.filename().string();
   auto corrupt = [&](const std::string& where, const Status& why) {
     return Corrupt(fmt::format("part {} failed its read-back{}: {}", part, where, why.message()));
   };
+  if (age != nullptr && written == nullptr) {
+    return Internal("an age part is read back against what was written");
+  }
   DOSSIER_ASSIGN_OR_RETURN(File f, File::OpenRead(path));
-  DOSSIER_ASSIGN_OR_RETURN(uint64_t size, f.Size());
-  uint64_t cd_offset = 0;
-  Result<std::vector<CentralEntry>> central = ReadCentral(f, size, cd_offset);
-  if (!central.ok()) return corrupt("", central.status());
-
+  std::vector<ZipEntryLayout> expected;
+  if (written != nullptr) {
+    expected = written->entries;
+  } else {
+    DOSSIER_ASSIGN_OR_RETURN(uint64_t size, f.Size());
+    Result<std::vector<ZipEntryLayout>> dir = ReadDirectory(f, size);
+    if (!dir.ok()) return corrupt("", dir.status());
+    expected = std::move(dir).value();
+  }
+  const std::vector<ZipEntryLayout>* central = &expected;
   ReadBack out;
-  PartReader in(f);
+  PartReader in(f, age);
   std::vector<uint8_t> header;
   WinZipCtr ctr;
   hmac_sha1_ctx mac{};
   size_t encrypted_index = 0;
-  for (const CentralEntry& e : *central) {
+  for (const ZipEntryLayout& e : *central) {
     const std::string at = " at " + e.name;
     auto check = [&](bool ok, const char* what) -> Status {
       return ok ? Status::Ok() : corrupt(at, Corrupt(what));
@@ -609,9 +704,9 @@ Result<ReadBack> ReadBackPart(const std::filesystem::path& path, const std::stri
       // otherwise derived again (and the check value refuses a changed salt).
       std::unique_ptr<EntryKeys> derived;
       const EntryKeys* keys = nullptr;
-      if (written != nullptr && encrypted_index < written->entries.size() &&
-          sodium_memcmp(written->entries[encrypted_index]->salt(), salt, kSaltSize) == 0) {
-        keys = written->entries[encrypted_index].get();
+      if (written != nullptr && encrypted_index < written->keys.size() &&
+          sodium_memcmp(written->keys[encrypted_index]->salt(), salt, kSaltSize) == 0) {
+        keys = written->keys[encrypted_index].get();
       } else {
         derived = std::make_unique<EntryKeys>(password, salt);
         keys = derived.get();
@@ -664,10 +759,17 @@ Result<ReadBack> ReadBackPart(const std::filesystem::path& path, const std::stri
     out.entries.push_back(std::move(d));
   }
   sodium_memzero(&mac, sizeof(mac));
-  if (in.pos() != cd_offset) return corrupt("", Corrupt("bytes between the entries"));
-  // The central directory and end records: hashed with the rest of the file.
-  Status st = in.Take(size - cd_offset, [](const uint8_t*, size_t) { return Status::Ok(); });
-  if (!st.ok()) return corrupt("", st);
+  // The central directory and end records, read to the end of the file: the layout they
+  // describe must be the one just read.
+  const uint64_t cd_offset = in.pos();
+  Result<std::vector<uint8_t>> tail = in.Rest(kMaxDirectory + 22 + 76);
+  if (!tail.ok()) return corrupt("", tail.status());
+  Result<std::vector<ZipEntryLayout>> dir = ParseDirectory(*tail, cd_offset);
+  if (!dir.ok()) return corrupt("", dir.status());
+  if (dir->size() != expected.size() ||
+      !std::equal(dir->begin(), dir->end(), expected.begin(), SameLayout)) {
+    return corrupt("", Corrupt("its central directory differs from the entries"));
+  }
   out.file_sha256 = in.Digest();
   return out;
 }

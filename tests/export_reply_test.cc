@@ -70,6 +70,10 @@ class ExportReplyTest : public testing::CliTestBase {
   }
   void SetUp() override {
     CliTestBase::SetUp();
+    // A failure while the template was made would otherwise show as skipped tests.
+    ASSERT_FALSE(
+        ::testing::UnitTest::GetInstance()->current_test_suite()->ad_hoc_test_result().Failed())
+        << "the suite's shared setup failed: see the messages above";
     const Template& t = *g_template;
     fs::copy(t.dir / "vault", vault_, fs::copy_options::recursive);
     case_ = t.case_id;

@@ -47,18 +47,18 @@ class ExportTest : public testing::CliTestBase {
     run({"init"});
     run({"vault", "settings", "--operator", "MedTravel LLC", "--country", "RU", "--time-zone",
          "Europe/Moscow"});
-    t.patient = run({"patient", "add", "--name", "Иванов Иван Петрович", "--birth-date",
-                     "1980-02-01"});
+    t.patient =
+        run({"patient", "add", "--name", "Иванов Иван Петрович", "--birth-date", "1980-02-01"});
     t.case_id = run({"case", "open", "--patient", t.patient, "--goal", "second opinion"});
-    t.clinic = run({"clinic", "add", "Charité Berlin", "--country", "DE", "--email",
-                    "intl@charite.de"});
+    t.clinic =
+        run({"clinic", "add", "Charité Berlin", "--country", "DE", "--email", "intl@charite.de"});
     // The sample upload (a printed epicrisis, a photographed conclusion, a lab scan, a note
     // and one MRI image), and a 12-image CT disc of the same patient.
     const fs::path up = t.dir / "upload";
     fs::copy(kUpload, up, fs::copy_options::recursive);
     fs::rename(up / "epicrisis.pdf", up / "Выписной эпикриз.pdf");
-    ASSERT_EQ(std::system((std::string(DOSSIER_MAKE_CT_DISC) + " --folder " +
-                           (up / "ct").string() + " --instances 12 --size 64 > /dev/null")
+    ASSERT_EQ(std::system((std::string(DOSSIER_MAKE_CT_DISC) + " --folder " + (up / "ct").string() +
+                           " --instances 12 --size 64 > /dev/null")
                               .c_str()),
               0);
     run({"ingest", "--case", t.case_id, up.string()});
@@ -79,6 +79,10 @@ class ExportTest : public testing::CliTestBase {
   }
   void SetUp() override {
     CliTestBase::SetUp();
+    // A failure while the template was made would otherwise show as skipped tests.
+    ASSERT_FALSE(
+        ::testing::UnitTest::GetInstance()->current_test_suite()->ad_hoc_test_result().Failed())
+        << "the suite's shared setup failed: see the messages above";
     const Template& t = *g_template;
     fs::copy(t.dir / "vault", vault_, fs::copy_options::recursive);
     patient_ = t.patient;
@@ -93,15 +97,15 @@ class ExportTest : public testing::CliTestBase {
     return r.out.empty() ? "" : r.out.substr(0, r.out.size() - 1);
   }
   void Consent(const std::string& categories, const std::string& until = "2099-12-31") {
-    RunResult r = Run({"consent", "add", "--patient", patient_, "--recipient", clinic_,
-                       "--purpose", "second-opinion", "--categories", categories, "--until",
-                       until});
+    RunResult r = Run({"consent", "add", "--patient", patient_, "--recipient", clinic_, "--purpose",
+                       "second-opinion", "--categories", categories, "--until", until});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     consent_ = Line(r);
   }
   RunResult Export(const fs::path& out, std::vector<std::string> extra = {}) {
-    std::vector<std::string> a = {"export", "--case", case_, "--recipient", clinic_,
-                                  "--out", out.string(), "--password-file", pw_.string()};
+    std::vector<std::string> a = {"export",      "--case",          case_,
+                                  "--recipient", clinic_,           "--out",
+                                  out.string(),  "--password-file", pw_.string()};
     a.insert(a.end(), extra.begin(), extra.end());
     return Run(a);
   }
@@ -142,7 +146,8 @@ TEST_F(ExportTest, EveryRefusalOfTheGateSaysWhyAndWritesNothing) {
   EXPECT_EQ(cats.exit_code, 2);
   // The unreadable lab scan is left out before the gate (a warning); the conclusion and the
   // note are outside the consent.
-  EXPECT_NE(cats.err.find("dossier: consent " + consent_ + " does not cover 2 of the chosen "
+  EXPECT_NE(cats.err.find("dossier: consent " + consent_ +
+                          " does not cover 2 of the chosen "
                           "documents: "),
             std::string::npos)
       << cats.err;
@@ -154,18 +159,18 @@ TEST_F(ExportTest, EveryRefusalOfTheGateSaysWhyAndWritesNothing) {
       << cats.err;
   EXPECT_FALSE(fs::exists(out));
 
-  refused(Export(out, {"--docs", by_name_.at("Выписной эпикриз.pdf"), "--purpose", "treatment"}),
-          "consent " + consent_ +
-              " does not cover the purpose treatment (it covers: second-opinion)");
+  refused(
+      Export(out, {"--docs", by_name_.at("Выписной эпикриз.pdf"), "--purpose", "treatment"}),
+      "consent " + consent_ + " does not cover the purpose treatment (it covers: second-opinion)");
 
   // Revocation blocks at once.
-  ASSERT_EQ(Run({"consent", "revoke", consent_, "--reason", "patient asked",
-                 "--received", "2026-01-10"})
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      Run({"consent", "revoke", consent_, "--reason", "patient asked", "--received", "2026-01-10"})
+          .exit_code,
+      0);
   refused(Export(out, {"--docs", by_name_.at("Выписной эпикриз.pdf")}),
-          "consent " + consent_ + " was revoked on 2026-01-10: nothing goes to clinic " +
-              clinic_ + " until a new consent is recorded");
+          "consent " + consent_ + " was revoked on 2026-01-10: nothing goes to clinic " + clinic_ +
+              " until a new consent is recorded");
 
   // Every refusal is on record.
   const auto actions = Actions();
@@ -212,8 +217,8 @@ TEST_F(ExportTest, PartsFitTheLimitOpenAloneIn7ZipAndCarryAValidDicomdir) {
     EXPECT_NE(bad_rc, 0) << bad;
     // Each part alone: extracted into its own folder, without the others.
     const fs::path x = dir_ / ("x" + std::to_string(k));
-    auto [x_rc, xo] = Shell("7zz x -p'correct horse battery staple' -o" + x.string() + " " +
-                            part.string());
+    auto [x_rc, xo] =
+        Shell("7zz x -p'correct horse battery staple' -o" + x.string() + " " + part.string());
     ASSERT_EQ(x_rc, 0) << xo;
     for (const char* f : {"README.TXT", "INDEX.HTM", "MANIFEST.json"}) {
       EXPECT_TRUE(fs::exists(x / f)) << part << " " << f;
@@ -322,9 +327,8 @@ TEST_F(ExportTest, AnInventoryListsWhatTheConsentCoversAndOnlyCountsTheRest) {
 TEST_F(ExportTest, AGeneratedPasswordIsShownOnceAndOpensTheParts) {
   Consent("epicrisis,conclusion,lab,imaging,other");
   const fs::path out = dir_ / "out";
-  RunResult r = Run({"--json", "export", "--case", case_, "--recipient", "Charité Berlin",
-                     "--out", out.string(), "--docs", by_name_.at("Выписной эпикриз.pdf"),
-                     "--urgent"});
+  RunResult r = Run({"--json", "export", "--case", case_, "--recipient", "Charité Berlin", "--out",
+                     out.string(), "--docs", by_name_.at("Выписной эпикриз.pdf"), "--urgent"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
   // Urgent: the answer is due 24 hours after, to the second (a UTC time, not a date).
@@ -338,8 +342,8 @@ TEST_F(ExportTest, AGeneratedPasswordIsShownOnceAndOpensTheParts) {
   const std::string password = j["password"];
   EXPECT_EQ(password.size(), 29u);  // 24 characters in groups of four
   ASSERT_EQ(j["parts"].size(), 1u);
-  auto [rc, text] =
-      Shell("7zz t -p'" + password + "' " + (out / j["parts"][0]["name"].get<std::string>()).string());
+  auto [rc, text] = Shell("7zz t -p'" + password + "' " +
+                          (out / j["parts"][0]["name"].get<std::string>()).string());
   EXPECT_EQ(rc, 0) << text;
   // Stored nowhere: not in the vault, not in the export folder.
   EXPECT_EQ(testing::FilesContaining(vault_, password), std::vector<std::string>{});
@@ -379,20 +383,113 @@ TEST_F(ExportTest, ASeriesThatMayBeAnotherPatientsBlocksTheExport) {
   ASSERT_EQ(Run({"ingest", "--case", case_, up.string()}).exit_code, 0);
   std::string theirs;
   for (const auto& d : Json({"docs", "--case", case_})) {
-    if (d["kind"] == "dicom-series" && d["modality"] == "CT" && d["instances"] == 1) theirs = d["id"];
+    if (d["kind"] == "dicom-series" && d["modality"] == "CT" && d["instances"] == 1)
+      theirs = d["id"];
   }
   ASSERT_FALSE(theirs.empty());
   const fs::path out = dir_ / "out";
   RunResult r = Export(out, {"--include-handwritten"});
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_EQ(r.err, "dossier: DICOM series " + theirs + " may be another patient's: check them with "
-                   "`dossier docs --case " + case_ + "`, then move or remove them, or leave them "
-                   "out with --docs\n");
+  EXPECT_EQ(r.err, "dossier: DICOM series " + theirs +
+                       " may be another patient's: check them with "
+                       "`dossier docs --case " +
+                       case_ +
+                       "`, then move or remove them, or leave them "
+                       "out with --docs\n");
   EXPECT_FALSE(fs::exists(out));
   EXPECT_FALSE(fs::exists(out.string() + ".partial"));
   // Left out, the rest goes.
   RunResult rest = Export(out, {"--docs", by_name_.at("Выписной эпикриз.pdf")});
   EXPECT_EQ(rest.exit_code, 0) << rest.err;
+}
+
+TEST_F(ExportTest, AgePartsOpenWithAgeIntoPartsAnyZipToolOpens) {
+  Consent("epicrisis,conclusion,lab,imaging,other");
+  // Two keys of the clinic, made by the tool the clinic would use.
+  for (const char* k : {"k1", "k2"}) {
+    auto [rc, o] = Shell("age-keygen -o " + (dir_ / k).string() + " 2>&1");
+    ASSERT_EQ(rc, 0) << o;
+  }
+  auto recipient = [&](const char* k) {
+    auto [rc, o] = Shell("age-keygen -y " + (dir_ / k).string());
+    EXPECT_EQ(rc, 0) << o;
+    return o.substr(0, o.find('\n'));
+  };
+  const std::string r1 = recipient("k1"), r2 = recipient("k2");
+  const fs::path out = dir_ / "out";
+  RunResult r =
+      Run({"export", "--case", case_, "--recipient", clinic_, "--out", out.string(), "--max-part",
+           "100KB", "--include-handwritten", "--age-recipient", r1, "--age-recipient", r2});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("(age, for 2 recipient(s)"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("password"), std::string::npos) << r.out;
+  std::vector<fs::path> parts;
+  for (const auto& e : fs::directory_iterator(out)) {
+    if (e.path().filename().string().ends_with(".zip.age")) parts.push_back(e.path());
+  }
+  ASSERT_GE(parts.size(), 2u) << r.out;
+  auto [sums_rc, sums] = Shell("cd " + out.string() + " && sha256sum -c SHA256SUMS");
+  EXPECT_EQ(sums_rc, 0) << sums;
+  int instances = 0;
+  for (const auto& part : parts) {
+    EXPECT_LE(fs::file_size(part), 100'000u) << part;
+    for (const char* k : {"k1", "k2"}) {  // either key opens every part
+      const fs::path zip = dir_ / (part.stem().string() + "." + k);
+      auto [d_rc, d] = Shell("age -d -i " + (dir_ / k).string() + " -o " + zip.string() + " " +
+                             part.string() + " 2>&1");
+      ASSERT_EQ(d_rc, 0) << d;
+      auto [t_rc, t] = Shell("7zz t " + zip.string());
+      EXPECT_EQ(t_rc, 0) << t;
+    }
+    const fs::path x = dir_ / ("x-" + part.stem().string());
+    auto [x_rc, xo] =
+        Shell("7zz x -o" + x.string() + " " + (dir_ / (part.stem().string() + ".k1")).string());
+    ASSERT_EQ(x_rc, 0) << xo;
+    EXPECT_TRUE(fs::exists(x / "README.TXT"));
+    EXPECT_TRUE(fs::exists(x / "MANIFEST.json"));
+    if (fs::exists(x / "DICOMDIR")) {
+      auto [dir_rc, dir_text] = Shell("dciodvfy " + (x / "DICOMDIR").string());
+      EXPECT_EQ(testing::ErrorLines(dir_text), std::vector<std::string>{}) << dir_text;
+      for (const auto& e : fs::recursive_directory_iterator(x / "DICOM")) {
+        instances += e.is_regular_file();
+      }
+    }
+  }
+  EXPECT_EQ(instances, static_cast<int>(instances_.size()));
+  // Without one of the clinic's keys nothing opens.
+  auto [o_rc, o] = Shell("age-keygen -o " + (dir_ / "other").string() + " 2>&1 && age -d -i " +
+                         (dir_ / "other").string() + " " + parts[0].string() + " > /dev/null");
+  EXPECT_NE(o_rc, 0) << o;
+}
+
+TEST_F(ExportTest, AMalformedAgeRecipientIsNamedAndNothingIsWritten) {
+  Consent("epicrisis,conclusion,lab,imaging,other");
+  const fs::path out = dir_ / "out";
+  const auto before = Actions().size();
+  RunResult bad = Run({"export", "--case", case_, "--recipient", clinic_, "--out", out.string(),
+                       "--age-recipient", "age1notakey"});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("not an age recipient: \"age1notakey\""), std::string::npos) << bad.err;
+  EXPECT_FALSE(fs::exists(out));
+  EXPECT_FALSE(fs::exists(out.string() + ".partial"));
+  SetPassword();
+  auto [rc, key] = Shell("age-keygen 2>/dev/null | age-keygen -y");
+  ASSERT_EQ(rc, 0);
+  RunResult both =
+      Run({"export", "--case", case_, "--recipient", clinic_, "--out", out.string(),
+           "--age-recipient", key.substr(0, key.find('\n')), "--password-file", pw_.string()});
+  EXPECT_EQ(both.exit_code, 1);
+  EXPECT_NE(both.err.find("--age-recipient encrypts the parts for the clinic's age keys: leave "
+                          "out --password-file"),
+            std::string::npos)
+      << both.err;
+  EXPECT_FALSE(fs::exists(out));
+  // Usage errors change nothing in the vault but may be on record as refusals.
+  const auto after = Actions();
+  for (size_t i = before; i < after.size(); ++i) {
+    if (after[i] == "audit.log") continue;
+    EXPECT_NE(after[i], "export.create") << i;
+  }
 }
 
 }  // namespace

@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include "common/encoding.h"
+#include "exporter/age.h"
+#include "exporter/part_file.h"
 #include "tests/test_util.h"
 
 namespace dossier::exporter {
@@ -40,7 +42,7 @@ class ZipPartTest : public testing::TempDirTest {
   // Writes `entries` into `name`; the digests EndEntry returned, in order.
   std::vector<ContentDigest> Write(const std::string& name, const std::vector<Entry>& entries,
                                    const std::string& password, uint64_t* size = nullptr,
-                                   std::shared_ptr<const PartKeys>* keys = nullptr) {
+                                   std::shared_ptr<const WrittenPart>* keys = nullptr) {
     auto w = ZipPartWriter::Create(dir_ / name, password, 1764400000);
     EXPECT_TRUE(w.ok()) << w.status().message();
     std::vector<ContentDigest> digests;
@@ -52,7 +54,7 @@ class ZipPartTest : public testing::TempDirTest {
     auto closed = (*w)->Close();
     EXPECT_TRUE(closed.ok()) << closed.status().message();
     if (size != nullptr) *size = *closed;
-    if (keys != nullptr) *keys = (*w)->Keys();
+    if (keys != nullptr) *keys = (*w)->Written();
     return digests;
   }
 };
@@ -85,7 +87,7 @@ TEST_F(ZipPartTest, AnEncryptedPartOpensIn7ZipAsAes256AndExtractsTheSameBytes) {
 
 TEST_F(ZipPartTest, TheReadBackReturnsWhatWasWrittenAndThePartsOwnHash) {
   const auto entries = SampleEntries();
-  std::shared_ptr<const PartKeys> keys;
+  std::shared_ptr<const WrittenPart> keys;
   const auto digests = Write("p.zip", entries, kPassword, nullptr, &keys);
   auto back = ReadBackPart(dir_ / "p.zip", kPassword, {"README.TXT"}, keys.get());
   ASSERT_TRUE(back.ok()) << back.status().message();
@@ -166,9 +168,9 @@ uint64_t OffsetOf(const fs::path& path, const std::string& what) {
 
 TEST_F(ZipPartTest, ADamagedPartFailsItsReadBackNamingThePartAndTheEntry) {
   const auto entries = SampleEntries();
-  std::shared_ptr<const PartKeys> keys;
+  std::shared_ptr<const WrittenPart> keys;
   Write("p.zip", entries, kPassword, nullptr, &keys);
-  ASSERT_EQ(keys->entries.size(), entries.size());
+  ASSERT_EQ(keys->keys.size(), entries.size());
   const fs::path part = dir_ / "p.zip";
   const std::string original = ReadFile(part);
   // DOCS/B.PDF's data starts after its local header: 30 + name + 11 (AES field); then the
@@ -195,7 +197,7 @@ TEST_F(ZipPartTest, ADamagedPartFailsItsReadBackNamingThePartAndTheEntry) {
     testing::WriteFile(part, original);
     FlipByte(part, c.offset);
     // With the keys the writer used, and with only the password (PBKDF2 again).
-    for (const PartKeys* written : {keys.get(), static_cast<const PartKeys*>(nullptr)}) {
+    for (const WrittenPart* written : {keys.get(), static_cast<const WrittenPart*>(nullptr)}) {
       auto back = ReadBackPart(part, kPassword, {}, written);
       ASSERT_FALSE(back.ok()) << c.message;
       EXPECT_EQ(back.status().code(), StatusCode::kCorrupt);
@@ -246,6 +248,59 @@ TEST_F(ZipPartTest, WritingMoreOrLessThanPlannedIsAnError) {
   auto short_end = (*w)->EndEntry();
   ASSERT_FALSE(short_end.ok());
   EXPECT_EQ(short_end.status().message(), "A: 2 bytes were written, 3 planned");
+}
+
+TEST_F(ZipPartTest, AnAgePartIsReadBackWithItsFileKeyAndDamageIsCaught) {
+  auto [rc, key] = Shell("age-keygen -o " + (dir_ / "key").string() +
+                         " 2>/dev/null && age-keygen -y " + (dir_ / "key").string());
+  ASSERT_EQ(rc, 0) << key;
+  auto recipient = ParseAgeRecipient(key.substr(0, key.find('\n')));
+  ASSERT_TRUE(recipient.ok()) << recipient.status().message();
+  PartSealing sealing;
+  sealing.age_recipients = {*recipient};
+  EXPECT_EQ(sealing.Extension(), ".zip.age");
+  const fs::path path = dir_ / "p.zip.age";
+  auto part = PartFile::Create(path, sealing, 1764400000);
+  ASSERT_TRUE(part.ok()) << part.status().message();
+  const auto entries = SampleEntries();
+  std::vector<ContentDigest> digests;
+  for (const auto& e : entries)
+    digests.push_back(*(*part)->zip().AddEntry(e.name, AsBytes(e.bytes)));
+  auto size = (*part)->Close();
+  ASSERT_TRUE(size.ok()) << size.status().message();
+  EXPECT_EQ(*size, fs::file_size(path));
+  // The archive inside fits the limit the plan was given for the file.
+  EXPECT_LE(*size, 2'000'000u);
+  EXPECT_LE(sealing.ArchiveLimit(2'000'000), 2'000'000u - 22 - 98 - 48 - 16);
+  EXPECT_LE(AgeEncryptedSize(sealing.ArchiveLimit(2'000'000), 1), 2'000'000u);
+  EXPECT_GT(AgeEncryptedSize(sealing.ArchiveLimit(2'000'000) + 1, 1), 2'000'000u);
+  auto verify = (*part)->Verifier({"README.TXT"});
+  auto back = verify();
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  ASSERT_EQ(back->entries.size(), entries.size());
+  for (size_t i = 0; i < entries.size(); ++i) EXPECT_EQ(back->entries[i].sha256, digests[i]);
+  EXPECT_EQ(ToHex(back->file_sha256), FileSha256(path));
+  // The clinic's age opens it into a ZIP that 7-Zip tests clean.
+  auto [d_rc, d] =
+      Shell("age -d -i " + (dir_ / "key").string() + " -o " + (dir_ / "p.zip").string() + " " +
+            path.string() + " && 7zz t " + (dir_ / "p.zip").string());
+  EXPECT_EQ(d_rc, 0) << d;
+  // One bit changed anywhere in the file, or the file cut short: the read-back refuses it.
+  const std::string original = ReadFile(path);
+  for (uint64_t offset : {uint64_t{40}, uint64_t{300}, uint64_t{original.size() / 2},
+                          uint64_t{original.size() - 5}}) {
+    testing::WriteFile(path, original);
+    FlipByte(path, offset);
+    auto damaged = verify();
+    ASSERT_FALSE(damaged.ok()) << offset;
+    EXPECT_EQ(damaged.status().code(), StatusCode::kCorrupt) << offset;
+    EXPECT_EQ(damaged.status().message().rfind("part p.zip.age failed its read-back", 0), 0u)
+        << damaged.status().message();
+  }
+  testing::WriteFile(path, original.substr(0, original.size() - 100));
+  auto cut = verify();
+  ASSERT_FALSE(cut.ok());
+  EXPECT_EQ(cut.status().code(), StatusCode::kCorrupt);
 }
 
 }  // namespace
