@@ -5,6 +5,9 @@
 # run, alternately. Markdown to stdout.
 #
 #   bench/export.sh [INSTANCES] [ROUNDS]   (default 2000 slices of 512×512, 3 rounds)
+#   JPEG_LS=1 bench/export.sh …            (both dossier runs with --jpeg-ls)
+#
+# Each round also times the same export as age parts for one clinic key (--age-recipient).
 #
 # dossier's figure is the whole command a manager waits for: unlock (Argon2id), the consent
 # gate, decrypting every document from the vault, writing and fsyncing each part, reading each
@@ -36,12 +39,16 @@ $d consent add --patient "$patient" --recipient "Bench Clinic" --purpose second-
   --categories epicrisis,conclusion,lab,imaging,referral,other --until 2099-12-31 >/dev/null
 $d ingest --case "$case_id" "$work/files" >/dev/null
 
-ours_runs=() ours_rss=() ref_runs=() unlock_rss=() parts=0 ref_vols=0
+age-keygen -o "$work/clinic.key" 2>/dev/null
+recipient=$(age-keygen -y "$work/clinic.key")
+ours_runs=() ours_rss=() ref_runs=() unlock_rss=() age_runs=() parts=0 ref_vols=0 age_parts=0
+extra=()
+[ "${JPEG_LS:-0}" = 1 ] && extra=(--jpeg-ls)
 for round in $(seq "$rounds"); do
-  rm -rf "$work/ours" "$work/ref"; mkdir -p "$work/ref"
+  rm -rf "$work/ours" "$work/ref" "$work/age"; mkdir -p "$work/ref"
   cat "$work"/files/disc/DICOM/*/* > /dev/null; sync
   read -r w rss < <(measure $d export --case "$case_id" --recipient "Bench Clinic" \
-    --out "$work/ours" --password-file "$work/part-password" --include-handwritten)
+    --out "$work/ours" --password-file "$work/part-password" --include-handwritten "${extra[@]}")
   ours_runs+=("$w"); ours_rss+=("$rss")
   parts=$(ls "$work/ours"/*.zip | wc -l)
   largest=$(stat -c %s "$work/ours"/*.zip | sort -n | tail -1)
@@ -50,11 +57,17 @@ for round in $(seq "$rounds"); do
     -p'correct horse battery staple' ../ref/all.zip . > /dev/null")
   ref_runs+=("$w")
   ref_vols=$(ls "$work"/ref/all.zip.* | wc -l)
+  sync
+  read -r w _ < <(measure $d export --case "$case_id" --recipient "Bench Clinic" \
+    --out "$work/age" --age-recipient "$recipient" --include-handwritten "${extra[@]}")
+  age_runs+=("$w")
+  age_parts=$(ls "$work/age"/*.zip.age | wc -l)
   read -r _ rss < <(measure $d case list)
   unlock_rss+=("$rss")
 done
 ours=$(median "${ours_runs[@]}")
 ref=$(median "${ref_runs[@]}")
+age=$(median "${age_runs[@]}")
 rss=$(median "${ours_rss[@]}")
 base=$(median "${unlock_rss[@]}")
 
@@ -63,8 +76,10 @@ echo
 echo "| | runs s | median s | output |"
 echo "|---|---|---:|---|"
 echo "| \`dossier export\` (18 MB AES parts, read back) | ${ours_runs[*]} | $ours | $parts self-contained parts, largest $largest bytes |"
+echo "| \`dossier export --age-recipient\` (18 MB age parts, read back) | ${age_runs[*]} | $age | $age_parts self-contained parts |"
 echo "| \`7zz a -tzip -mem=AES256 -mx=1 -v18m\` | ${ref_runs[*]} | $ref | $ref_vols volumes of one archive |"
 echo
 echo "dossier / 7-Zip, medians: $(awk -v a="$ours" -v b="$ref" 'BEGIN { printf "%.2f", a / b }')."
+echo "dossier with age / 7-Zip, medians: $(awk -v a="$age" -v b="$ref" 'BEGIN { printf "%.2f", a / b }')."
 echo "Peak RSS: export $((rss / 1024)) MiB, an unlock alone $((base / 1024)) MiB: $(((rss - base) / 1024)) MiB beyond the unlock."
-rm -rf "$work/ours" "$work/ref"
+rm -rf "$work/ours" "$work/ref" "$work/age"
