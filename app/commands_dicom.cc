@@ -36,8 +36,7 @@ Status Export(const Context& ctx, ExportArgs& args) {
   DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
   a.confinement = ctx.worker_confinement();
   a.unconfined = [](const std::string& why) {
-    std::fprintf(stderr, "dossier: WARNING: the export worker runs unconfined: %s\n",
-                 why.c_str());
+    std::fprintf(stderr, "dossier: WARNING: the export worker runs unconfined: %s\n", why.c_str());
   };
   std::optional<Progress> progress;
   a.progress = [&](size_t done, size_t total) {

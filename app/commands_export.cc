@@ -35,16 +35,21 @@ void PrintImaging(const ExportArgs& a, const exporter::ExportReport& rep, nlohma
   if (!a.deidentify && !a.jpeg_ls) return;
   const exporter::ImagingStats& st = rep.imaging;
   if (j != nullptr) {
-    (*j)["imaging"] = {{"deidentified", a.deidentify},     {"jpeg_ls", a.jpeg_ls},
-                       {"instances", st.instances},        {"recompressed", st.recompressed},
-                       {"bytes_in", st.bytes_in},          {"bytes_out", st.bytes_out},
-                       {"kept", st.kept},                  {"burned_in_annotation", st.burned_in}};
+    (*j)["imaging"] = {{"deidentified", a.deidentify},
+                       {"jpeg_ls", a.jpeg_ls},
+                       {"instances", st.instances},
+                       {"recompressed", st.recompressed},
+                       {"bytes_in", st.bytes_in},
+                       {"bytes_out", st.bytes_out},
+                       {"kept", st.kept},
+                       {"burned_in_annotation", st.burned_in}};
     return;
   }
   if (a.deidentify) {
-    std::printf("%zu DICOM image(s) de-identified (PS3.15 Basic Profile, full dates and patient "
-                "characteristics kept), the patient shown as CASE^%s\n",
-                st.instances, a.case_id.c_str());
+    std::printf(
+        "%zu DICOM image(s) de-identified (PS3.15 Basic Profile, full dates and patient "
+        "characteristics kept), the patient shown as CASE^%s\n",
+        st.instances, a.case_id.c_str());
   }
   if (a.jpeg_ls) PrintJpegLs(st);
 }

@@ -2,7 +2,7 @@
 # `dossier export` of a 1 GB case (a 2,000-image CT disc and the sample documents) into 18 MB
 # AES-256 parts, beside 7-Zip making an AES-256 multi-volume ZIP of the same files
 # (`7zz a -tzip -mem=AES256 -mx=1 -v18m`: volumes no clinic can open one by one), in the same
-# run, alternately. Markdown to stdout.
+# run, alternately; and `dossier export --jpeg-ls` of the same case. Markdown to stdout.
 #
 #   bench/export.sh [INSTANCES] [ROUNDS]   (default 2000 slices of 512×512, 3 rounds)
 #
@@ -37,6 +37,7 @@ $d consent add --patient "$patient" --recipient "Bench Clinic" --purpose second-
 $d ingest --case "$case_id" "$work/files" >/dev/null
 
 ours_runs=() ours_rss=() ref_runs=() unlock_rss=() parts=0 ref_vols=0
+jls_runs=() jls_rss=() jls_parts=0
 for round in $(seq "$rounds"); do
   rm -rf "$work/ours" "$work/ref"; mkdir -p "$work/ref"
   cat "$work"/files/disc/DICOM/*/* > /dev/null; sync
@@ -45,6 +46,11 @@ for round in $(seq "$rounds"); do
   ours_runs+=("$w"); ours_rss+=("$rss")
   parts=$(ls "$work/ours"/*.zip | wc -l)
   largest=$(stat -c %s "$work/ours"/*.zip | sort -n | tail -1)
+  rm -rf "$work/ours"; sync
+  read -r w rss < <(measure $d export --case "$case_id" --recipient "Bench Clinic" \
+    --out "$work/ours" --password-file "$work/part-password" --include-handwritten --jpeg-ls)
+  jls_runs+=("$w"); jls_rss+=("$rss")
+  jls_parts=$(ls "$work/ours"/*.zip | wc -l)
   sync
   read -r w _ < <(measure sh -c "cd $work/files && 7zz a -tzip -mem=AES256 -mx=1 -v18m \
     -p'correct horse battery staple' ../ref/all.zip . > /dev/null")
@@ -56,6 +62,8 @@ done
 ours=$(median "${ours_runs[@]}")
 ref=$(median "${ref_runs[@]}")
 rss=$(median "${ours_rss[@]}")
+jls=$(median "${jls_runs[@]}")
+jls_peak=$(median "${jls_rss[@]}")
 base=$(median "${unlock_rss[@]}")
 
 echo "Input: $n CT slices 512×512 and 3 documents, $(awk -v b="$in_bytes" 'BEGIN { printf "%.2f", b / 1e9 }') GB; $rounds rounds, alternately."
@@ -63,8 +71,9 @@ echo
 echo "| | runs s | median s | output |"
 echo "|---|---|---:|---|"
 echo "| \`dossier export\` (18 MB AES parts, read back) | ${ours_runs[*]} | $ours | $parts self-contained parts, largest $largest bytes |"
+echo "| \`dossier export --jpeg-ls\` (the same, images re-compressed first) | ${jls_runs[*]} | $jls | $jls_parts self-contained parts |"
 echo "| \`7zz a -tzip -mem=AES256 -mx=1 -v18m\` | ${ref_runs[*]} | $ref | $ref_vols volumes of one archive |"
 echo
 echo "dossier / 7-Zip, medians: $(awk -v a="$ours" -v b="$ref" 'BEGIN { printf "%.2f", a / b }')."
-echo "Peak RSS: export $((rss / 1024)) MiB, an unlock alone $((base / 1024)) MiB: $(((rss - base) / 1024)) MiB beyond the unlock."
+echo "Peak RSS: export $((rss / 1024)) MiB, an unlock alone $((base / 1024)) MiB: $(((rss - base) / 1024)) MiB beyond the unlock; with --jpeg-ls $(((jls_peak - base) / 1024)) MiB beyond it."
 rm -rf "$work/ours" "$work/ref"

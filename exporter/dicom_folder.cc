@@ -92,8 +92,8 @@ Result<DicomFolderReport> ExportDicomFolder(vault::Vault& v, const DicomFolderRe
   report.series = chosen.size();
   report.patient_name = a.pseudonym.empty() ? "CASE^" + a.case_id : a.pseudonym;
   const std::string patient_id = a.pseudonym.empty() ? a.case_id : a.pseudonym;
-  vault::Vault::DicomExportRequest record{a.case_id, {}, report.patient_name, a.allow_mismatch,
-                                          a.jpeg_ls};
+  vault::Vault::DicomExportRequest record{
+      a.case_id, {}, report.patient_name, a.allow_mismatch, a.jpeg_ls};
   for (const auto* series : chosen) record.series.push_back(series->id);
   DOSSIER_RETURN_IF_ERROR(v.RecordDicomExport(record));  // on record before any is decrypted
   PartialFolder folder(partial);
@@ -116,11 +116,11 @@ Result<DicomFolderReport> ExportDicomFolder(vault::Vault& v, const DicomFolderRe
     const auto* s = chosen[si];
     for (size_t k = 0; k < s->doc_ids.size(); ++k) {
       uint64_t stored = 0;
-      DOSSIER_ASSIGN_OR_RETURN(
-          File memfd,
-          InstanceInMemory(
-              [&](ByteSink& sink) { return v.ReadExportedInstance(s->doc_ids[k], sink); },
-              &stored));
+      DOSSIER_ASSIGN_OR_RETURN(File memfd, InstanceInMemory(
+                                               [&](ByteSink& sink) {
+                                                 return v.ReadExportedInstance(s->doc_ids[k], sink);
+                                               },
+                                               &stored));
       const std::string id = DicomFileId(SeriesLabel(si), k + 1);
       auto w = worker.Write(id, memfd, report.patient_name, patient_id, a.jpeg_ls);
       if (!w.ok()) return w.status().WithContext("document " + s->doc_ids[k]);

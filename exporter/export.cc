@@ -209,8 +209,8 @@ void ImagingWarnings(const ExportRequest& req, const ImagingSpool& spool,
     report.warnings.push_back("the imaging worker ran unconfined: " + spool.unconfined());
   }
   if (!req.deidentify) return;
-  const auto documents = std::count_if(items.begin(), items.end(),
-                                       [](const Item& it) { return it.series < 0; });
+  const auto documents =
+      std::count_if(items.begin(), items.end(), [](const Item& it) { return it.series < 0; });
   report.warnings.push_back(fmt::format(
       "--deidentify de-identifies DICOM images only: PDFs and photos of documents cannot be "
       "de-identified automatically, and the {} document(s) in this export go as they are, as "
@@ -236,9 +236,10 @@ Result<ExportReport> Export(vault::Vault& v, const ExportRequest& req,
                             const ExportProgress& progress) {
   const Clock& clock = req.clock ? *req.clock : Clock::System();
   if (req.inventory_only && (req.deidentify || req.jpeg_ls)) {
-    return InvalidArgument(fmt::format("{} changes the images sent, and an inventory sends none: "
-                                       "leave it out of --inventory-only",
-                                       req.deidentify ? "--deidentify" : "--jpeg-ls"));
+    return InvalidArgument(
+        fmt::format("{} changes the images sent, and an inventory sends none: "
+                    "leave it out of --inventory-only",
+                    req.deidentify ? "--deidentify" : "--jpeg-ls"));
   }
   DOSSIER_ASSIGN_OR_RETURN(vault::CaseRecord kase, v.GetCase(req.case_id));
   DOSSIER_ASSIGN_OR_RETURN(vault::ClinicRecord clinic, v.FindClinic(req.recipient));

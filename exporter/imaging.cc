@@ -27,8 +27,8 @@ std::array<uint8_t, 8> IndexBytes(size_t index) {
 Status ReadAt(const File& f, std::span<uint8_t> buf, uint64_t offset, const std::string& what) {
   size_t done = 0;
   while (done < buf.size()) {
-    const ssize_t n = ::pread(f.fd(), buf.data() + done, buf.size() - done,
-                              static_cast<off_t>(offset + done));
+    const ssize_t n =
+        ::pread(f.fd(), buf.data() + done, buf.size() - done, static_cast<off_t>(offset + done));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return ErrnoError("cannot read", what, errno);
     if (n == 0) return Corrupt(what + " ends early");
@@ -91,8 +91,7 @@ Result<std::unique_ptr<ImagingSpool>> ImagingSpool::Create(const fs::path& folde
                                                            const InstanceTransform& how) {
   DOSSIER_ASSIGN_OR_RETURN(ImagingWorker worker, ImagingWorker::Start(options, {}, uid_key));
   const fs::path path = folder / kSpoolName;
-  const int fd =
-      ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return ErrnoError("cannot create", path.string(), errno);
   File file(fd, path.string());
   return std::unique_ptr<ImagingSpool>(
@@ -110,8 +109,8 @@ Result<ImagingWorker::Transformed> ImagingSpool::Add(const ReadInstance& read,
   DOSSIER_ASSIGN_OR_RETURN(ImagingWorker::Transformed t, worker_.Transform(instance, out, how_));
   DOSSIER_ASSIGN_OR_RETURN(uint64_t written, out.Size());
   if (written != t.bytes) {
-    return Internal(fmt::format("the export worker wrote {} bytes, not the {} it said", written,
-                                t.bytes));
+    return Internal(
+        fmt::format("the export worker wrote {} bytes, not the {} it said", written, t.bytes));
   }
   DOSSIER_RETURN_IF_ERROR(Append(out, t.bytes));
   stats_.Add(series_id, stored, t);

@@ -33,9 +33,9 @@ std::string DicomFileId(const std::string& label, size_t n);
 // What the imaging of an export came to, for the manager (ids and counts only).
 struct ImagingStats {
   size_t instances = 0;
-  size_t recompressed = 0;  // JPEG-LS applied
-  uint64_t bytes_in = 0;    // as stored
-  uint64_t bytes_out = 0;   // as sent
+  size_t recompressed = 0;                  // JPEG-LS applied
+  uint64_t bytes_in = 0;                    // as stored
+  uint64_t bytes_out = 0;                   // as sent
   std::map<std::string, size_t> kept;       // why JPEG-LS was not applied → instances
   std::map<std::string, size_t> burned_in;  // series id → instances with text in the pixels
   void Add(const std::string& series_id, uint64_t stored, const ImagingWorker::Written& w);

@@ -60,8 +60,8 @@ Status WriteExportFile(const std::string& id, const std::vector<uint8_t>& bytes)
 Status WriteMemoryFile(const File& out, const std::vector<uint8_t>& bytes) {
   size_t done = 0;
   while (done < bytes.size()) {
-    const ssize_t n = ::pwrite(out.fd(), bytes.data() + done, bytes.size() - done,
-                               static_cast<off_t>(done));
+    const ssize_t n =
+        ::pwrite(out.fd(), bytes.data() + done, bytes.size() - done, static_cast<off_t>(done));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return ErrnoError("cannot write", "the transformed instance", errno);
     done += static_cast<size_t>(n);

@@ -39,16 +39,16 @@ json Header(const BundleHeader& h) {
   json parts = json::array();
   for (const auto& [name, holds] : h.parts) parts.push_back({{"name", name}, {"holds", holds}});
   json j = {{"format", "dossier-export-v1"},
-          {"export_id", h.export_id},
-          {"request_id", h.request_id},
-          {"consent_id", h.consent_id},
-          {"clinic", {{"id", h.clinic_id}, {"name", h.clinic_name}}},
-          {"from", h.sender},
-          {"purpose", h.purpose},
-          {"urgent", h.urgent},
-          {"created_at", h.created_at},
-          {"part", h.part},
-          {"parts", parts}};
+            {"export_id", h.export_id},
+            {"request_id", h.request_id},
+            {"consent_id", h.consent_id},
+            {"clinic", {{"id", h.clinic_id}, {"name", h.clinic_name}}},
+            {"from", h.sender},
+            {"purpose", h.purpose},
+            {"urgent", h.urgent},
+            {"created_at", h.created_at},
+            {"part", h.part},
+            {"parts", parts}};
   if (h.deidentified || h.jpeg_ls) {
     j["imaging"] = {{"deidentified", h.deidentified}, {"jpeg_ls_lossless", h.jpeg_ls}};
   }
@@ -152,15 +152,18 @@ std::string IndexHtml(const BundleHeader& h, const std::vector<ManifestFile>& fi
     out += "</table>\n";
   }
   if (!series.empty()) {
-    out += "<h2>Снимки DICOM / DICOM imaging</h2>\n<p>Откройте DICOMDIR программой просмотра "
-           "DICOM / Open DICOMDIR in a DICOM viewer.</p>\n";
+    out +=
+        "<h2>Снимки DICOM / DICOM imaging</h2>\n<p>Откройте DICOMDIR программой просмотра "
+        "DICOM / Open DICOMDIR in a DICOM viewer.</p>\n";
     if (h.deidentified) {
-      out += "<p>Снимки обезличены (DICOM PS3.15, базовый профиль; даты сохранены) / The images "
-             "are de-identified (DICOM PS3.15 Basic Profile; dates kept).</p>\n";
+      out +=
+          "<p>Снимки обезличены (DICOM PS3.15, базовый профиль; даты сохранены) / The images "
+          "are de-identified (DICOM PS3.15 Basic Profile; dates kept).</p>\n";
     }
-    out += "<table><tr><th>Серия / Series</th>"
-           "<th>Модальность / Modality</th><th>Описание / Description</th><th>Дата / Date</th>"
-           "<th>Снимков здесь / Images here</th></tr>\n";
+    out +=
+        "<table><tr><th>Серия / Series</th>"
+        "<th>Модальность / Modality</th><th>Описание / Description</th><th>Дата / Date</th>"
+        "<th>Снимков здесь / Images here</th></tr>\n";
     for (const auto& s : series) {
       out += fmt::format(
           "<tr><td><a href=\"DICOM/{}/\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}{}</td></tr>\n",

@@ -5,12 +5,15 @@
 // to the output it had before it did.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "tests/test_util.h"
 
@@ -80,10 +83,10 @@ print(hashlib.sha256('\n'.join(out).encode()).hexdigest())
 struct Template {
   fs::path dir;
   std::string patient, case_id, clinic;
-  std::vector<std::string> instances;  // doc ids of the DICOM instances
-  std::vector<std::string> documents;  // doc ids of the other documents
+  std::vector<std::string> instances;                       // doc ids of the DICOM instances
+  std::vector<std::string> documents;                       // doc ids of the other documents
   std::vector<std::pair<std::string, std::string>> series;  // id, modality
-  fs::path originals;                  // the DICOM files as ingested
+  fs::path originals;                                       // the DICOM files as ingested
 };
 Template* g_template = nullptr;
 
@@ -103,23 +106,24 @@ class ExportImagingTest : public testing::CliTestBase {
       return r.out.empty() ? "" : r.out.substr(0, r.out.size() - 1);
     };
     run({"init"});
-    t.patient = run({"patient", "add", "--name", "Иванов Иван Петрович", "--birth-date",
-                     "1980-02-01"});
+    t.patient =
+        run({"patient", "add", "--name", "Иванов Иван Петрович", "--birth-date", "1980-02-01"});
     t.case_id = run({"case", "open", "--patient", t.patient, "--goal", "second opinion"});
     t.clinic = run({"clinic", "add", "Charité Berlin", "--country", "DE"});
     const fs::path up = t.dir / "upload";
     fs::copy(kUpload, up, fs::copy_options::recursive);
-    ASSERT_EQ(std::system((std::string(DOSSIER_MAKE_CT_DISC) + " --folder " +
-                           (up / "ct").string() + " --instances 12 --size 64 > /dev/null")
+    ASSERT_EQ(std::system((std::string(DOSSIER_MAKE_CT_DISC) + " --folder " + (up / "ct").string() +
+                           " --instances 12 --size 64 > /dev/null")
                               .c_str()),
               0);
     fs::create_directories(up / "more");
     for (const char* name : {"MR_small.dcm", "SC_rgb_small_odd.dcm"}) {
       fs::copy_file(testing::kPydicomFiles / name, up / "more" / name);
-      auto [rc, text] = Shell("dcmodify -nb -i 'PatientName=Ivanov^Ivan' -i "
-                              "'PatientBirthDate=19800201' -i 'PatientID=DEMO-0001' -i "
-                              "'PatientSex=M' " +
-                              (up / "more" / name).string());
+      auto [rc, text] = Shell(
+          "dcmodify -nb -i 'PatientName=Ivanov^Ivan' -i "
+          "'PatientBirthDate=19800201' -i 'PatientID=DEMO-0001' -i "
+          "'PatientSex=M' " +
+          (up / "more" / name).string());
       ASSERT_EQ(rc, 0) << text;
     }
     t.originals = t.dir / "originals";
@@ -161,24 +165,25 @@ class ExportImagingTest : public testing::CliTestBase {
   std::string CanonicalDigest(const fs::path& folder) {
     const fs::path script = dir_ / "canonical.py";
     testing::WriteFile(script, kCanonicalDicom);
-    auto [rc, out] = Shell("/usr/bin/python3 " + script.string() + " " + folder.string() + " " +
-                           case_);
+    auto [rc, out] =
+        Shell("/usr/bin/python3 " + script.string() + " " + folder.string() + " " + case_);
     EXPECT_EQ(rc, 0) << out;
     return out.empty() ? out : out.substr(0, out.size() - 1);
   }
 
   void Consent() {
-    RunResult r = Run({"consent", "add", "--patient", patient_, "--recipient", clinic_,
-                       "--purpose", "second-opinion", "--categories",
-                       "epicrisis,conclusion,lab,imaging,other", "--until", "2099-12-31"});
+    RunResult r = Run({"consent", "add", "--patient", patient_, "--recipient", clinic_, "--purpose",
+                       "second-opinion", "--categories", "epicrisis,conclusion,lab,imaging,other",
+                       "--until", "2099-12-31"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     consent_ = r.out.substr(0, r.out.size() - 1);
     pw_ = dir_ / "part-password";
     testing::WriteFile(pw_, "correct horse battery staple\n");
   }
   RunResult Export(const fs::path& out, std::vector<std::string> extra = {}) {
-    std::vector<std::string> a = {"export", "--case", case_, "--recipient", clinic_,
-                                  "--out", out.string(), "--password-file", pw_.string()};
+    std::vector<std::string> a = {"export",      "--case",          case_,
+                                  "--recipient", clinic_,           "--out",
+                                  out.string(),  "--password-file", pw_.string()};
     a.insert(a.end(), extra.begin(), extra.end());
     return Run(a);
   }
@@ -191,8 +196,8 @@ class ExportImagingTest : public testing::CliTestBase {
     std::sort(zips.begin(), zips.end());
     for (const auto& zip : zips) {
       const fs::path x = dir_ / ("x-" + zip.stem().string());
-      auto [rc, text] = Shell("7zz x -p'correct horse battery staple' -o" + x.string() + " " +
-                              zip.string());
+      auto [rc, text] =
+          Shell("7zz x -p'correct horse battery staple' -o" + x.string() + " " + zip.string());
       EXPECT_EQ(rc, 0) << text;
       folders.push_back(x);
     }
@@ -223,8 +228,8 @@ class ExportImagingTest : public testing::CliTestBase {
         const auto tag = line.find_first_not_of(' ');
         if (tag == std::string::npos) continue;
         const std::string t = line.substr(tag, 11);
-        if (t != "(0020,000d)" && t != "(0020,000e)" && t != "(0008,0018)" &&
-            t != "(0020,0052)" && t != "(0002,0003)" && t != "(0008,1155)") {
+        if (t != "(0020,000d)" && t != "(0020,000e)" && t != "(0008,0018)" && t != "(0020,0052)" &&
+            t != "(0002,0003)" && t != "(0008,1155)") {
           continue;
         }
         const auto open = line.find('['), close = line.find(']');
@@ -253,8 +258,8 @@ TEST_F(ExportImagingTest, DicomExportWritesWhatItWroteBefore) {
   ASSERT_EQ(a.exit_code, 0) << a.err;
   RunResult b = Run({"dicom", "export", "--case", case_, "--jpeg-ls", "-o", jls.string()});
   ASSERT_EQ(b.exit_code, 0) << b.err;
-  RunResult c = Run({"dicom", "export", "--case", case_, "--pseudonym", "PATIENT^7K2Q", "-o",
-                     named.string()});
+  RunResult c = Run(
+      {"dicom", "export", "--case", case_, "--pseudonym", "PATIENT^7K2Q", "-o", named.string()});
   ASSERT_EQ(c.exit_code, 0) << c.err;
   EXPECT_EQ(CanonicalDigest(plain),
             "3999b28a5d73c1b1ad09bdbc6c597a837c00754b1fff736990dabc0f4bcaccd5");
@@ -271,10 +276,11 @@ TEST_F(ExportImagingTest, DicomExportWritesWhatItWroteBefore) {
               ": 1 instance(s) have text burned into the image (BurnedInAnnotation = YES): names "
               "may be visible in the pixels — look at them before sending\n";
   }
-  const std::string said = " (DICOMDIR, de-identified: PS3.15 Basic Profile, full dates and "
-                           "patient characteristics kept)\npatient shown as ";
-  EXPECT_EQ(a.out, "exported 4 series, 15 instances to " + plain.string() + said + "CASE^" +
-                       case_ + "\n" + burned);
+  const std::string said =
+      " (DICOMDIR, de-identified: PS3.15 Basic Profile, full dates and "
+      "patient characteristics kept)\npatient shown as ";
+  EXPECT_EQ(a.out, "exported 4 series, 15 instances to " + plain.string() + said + "CASE^" + case_ +
+                       "\n" + burned);
   EXPECT_EQ(c.out, "exported 4 series, 15 instances to " + named.string() + said +
                        "PATIENT^7K2Q\n" + burned);
   EXPECT_EQ(a.err, "dossier: " + plain.string() +
@@ -288,16 +294,16 @@ TEST_F(ExportImagingTest, DicomExportWritesWhatItWroteBefore) {
   for (const auto& e : fs::recursive_directory_iterator(dir_ / "j")) {
     if (e.is_regular_file() && e.path().filename() != "DICOMDIR") written += e.file_size();
   }
-  EXPECT_EQ(json, (nlohmann::json{
-                      {"folder", (dir_ / "j").string()},
-                      {"burned_in_annotation", json["burned_in_annotation"]},
-                      {"bytes_in", stored},
-                      {"bytes_out", written},
-                      {"ratio", static_cast<double>(stored) / written},
-                      {"instances", 15},
-                      {"kept", {{"lossy JPEG Baseline: re-compressing cannot help", 1}}},
-                      {"recompressed", 14},
-                      {"series", 4}}));
+  EXPECT_EQ(json,
+            (nlohmann::json{{"folder", (dir_ / "j").string()},
+                            {"burned_in_annotation", json["burned_in_annotation"]},
+                            {"bytes_in", stored},
+                            {"bytes_out", written},
+                            {"ratio", static_cast<double>(stored) / written},
+                            {"instances", 15},
+                            {"kept", {{"lossy JPEG Baseline: re-compressing cannot help", 1}}},
+                            {"recompressed", 14},
+                            {"series", 4}}));
   EXPECT_EQ(json["burned_in_annotation"].size(), 2u);
   auto kib = [](uint64_t n) { return fmt::format("{:.1f} KiB", n / 1024.0); };
   EXPECT_EQ(b.out, "exported 4 series, 15 instances to " + jls.string() + said + "CASE^" + case_ +
@@ -309,12 +315,11 @@ TEST_F(ExportImagingTest, DicomExportWritesWhatItWroteBefore) {
                        burned);
 }
 
-
 // What must not leave with de-identified imaging: the patient's names in either script, IDs,
 // birth date, accession number, the hospital and its staff, as the originals carry them.
-const std::vector<std::string> kPersonal = {"Ivanov", "IVANOV", "Иванов", "Petrovich",
-                                            "DEMO-0001", "19800201", "1980-02-01", "A2026111001",
-                                            "City Hospital", "Petrova"};
+const std::vector<std::string> kPersonal = {
+    "Ivanov",   "IVANOV",     "Иванов",      "Petrovich",     "DEMO-0001",
+    "19800201", "1980-02-01", "A2026111001", "City Hospital", "Petrova"};
 
 TEST_F(ExportImagingTest, ADeidentifiedDossierHoldsNoNameOrUidOfTheOriginals) {
   Consent();
@@ -341,7 +346,7 @@ TEST_F(ExportImagingTest, ADeidentifiedDossierHoldsNoNameOrUidOfTheOriginals) {
   ASSERT_EQ(instances.size(), instances_.size());
   const std::set<std::string> uids = OriginalUids();
   ASSERT_GE(uids.size(), 24u);  // CT: 12 instances, study, series, frame; 3 files of 3
-  std::string all;  // every instance as dcmdump reads it
+  std::string all;              // every instance as dcmdump reads it
   for (const auto& f : instances) {
     auto [rc, text] = Shell("dcmdump +U8 " + f.string());
     ASSERT_EQ(rc, 0) << text;
@@ -505,8 +510,9 @@ TEST_F(ExportImagingTest, BothAtOnceAndOnRecord) {
   // An inventory holds no images to transform: exit 1, nothing written.
   RunResult inv = Export(dir_ / "inv", {"--inventory-only", "--jpeg-ls"});
   EXPECT_EQ(inv.exit_code, 1);
-  EXPECT_EQ(inv.err, "dossier: --jpeg-ls changes the images sent, and an inventory sends none: "
-                     "leave it out of --inventory-only\n");
+  EXPECT_EQ(inv.err,
+            "dossier: --jpeg-ls changes the images sent, and an inventory sends none: "
+            "leave it out of --inventory-only\n");
   EXPECT_FALSE(fs::exists(dir_ / "inv"));
 }
 
@@ -522,11 +528,57 @@ TEST_F(ExportImagingTest, ADicomExportIsOnRecordWithItsSeriesPseudonymAndOptions
   objects.push_back(case_);
   EXPECT_EQ(events[0]["objects"], objects);
   EXPECT_EQ(events[0]["patient"], patient_);
-  EXPECT_EQ(events[0]["details"], (nlohmann::json{{"pseudonym", "P^7K2Q"},
-                                                  {"allow_mismatch", "no"},
-                                                  {"jpeg_ls", "yes"}}));
+  EXPECT_EQ(
+      events[0]["details"],
+      (nlohmann::json{{"pseudonym", "P^7K2Q"}, {"allow_mismatch", "no"}, {"jpeg_ls", "yes"}}));
   // One event for the export: no read of its own per instance.
   EXPECT_EQ(Json({"audit", "log", "--action", "export.read"}).size(), 0u);
+}
+
+// The transformed instances wait for their part in a spool inside DIR.partial: ciphertext under
+// a key that dies with the process. Killed mid-way, the export leaves nothing readable, and the
+// next export to the folder clears it away.
+TEST_F(ExportImagingTest, KilledWhileTransformingItLeavesOnlyCiphertext) {
+  Consent();
+  const fs::path disc = dir_ / "disc";
+  ASSERT_EQ(std::system((std::string(DOSSIER_MAKE_CT_DISC) + " --folder " + disc.string() +
+                         " --instances 80 --size 256 > /dev/null")
+                            .c_str()),
+            0);
+  ASSERT_EQ(Run({"ingest", "--case", case_, disc.string()}).exit_code, 0);
+  const fs::path out = dir_ / "out", spool = dir_ / "out.partial" / ".imaging-spool";
+  const std::vector<std::string> args = {"export",
+                                         "--case",
+                                         case_,
+                                         "--recipient",
+                                         clinic_,
+                                         "--out",
+                                         out.string(),
+                                         "--password-file",
+                                         pw_.string(),
+                                         "--deidentify",
+                                         "--include-handwritten"};
+  const int pid = testing::SpawnDossier(vault_, pass_, args, dir_ / "export.log");
+  std::string seen;
+  for (int i = 0; i < 12000 && seen.size() < (2u << 20); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    std::error_code ec;
+    if (fs::exists(spool, ec)) seen = testing::ReadFile(spool);
+  }
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+  ASSERT_GE(seen.size(), 2u << 20) << "the spool was never seen growing";
+  for (const std::string plain :
+       {"DICM", "1.2.840.10008", "CASE^", "ORIGINAL\\PRIMARY", "Dossier synthetic"}) {
+    EXPECT_EQ(seen.find(plain), std::string::npos) << plain;
+  }
+  EXPECT_FALSE(fs::exists(out));
+  EXPECT_EQ(Json({"export", "list"}).size(), 0u);
+  RunResult again = Run(args);
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_FALSE(fs::exists(dir_ / "out.partial"));
+  EXPECT_FALSE(fs::exists(out / ".imaging-spool"));
+  EXPECT_EQ(Json({"export", "list"}).size(), 1u);
 }
 
 }  // namespace
