@@ -16,6 +16,10 @@
 #include "sandbox/worker.h"
 #include "vault/vault.h"
 
+namespace dossier::exporter {
+struct ImagingStats;
+}
+
 namespace dossier::app {
 
 struct Context {
@@ -73,6 +77,10 @@ CLI::Validator CountFrom(long long min, const std::string& rule);
 // (Vault::RecordFailure: `refused` or `failed`, with the status code); a failure to record
 // that is said on stderr.
 void RecordFailure(const Context& ctx, const Status& why);
+
+// The JPEG-LS lines both exports print (exporter::ImagingStats): how many instances were
+// re-compressed, the sizes and ratio, and why the others were kept as they were.
+void PrintJpegLs(const exporter::ImagingStats& stats);
 
 // Prints a JSON value to stdout, pretty; bytes that are not UTF-8 (a file name from an old
 // USB stick) are shown as U+FFFD rather than aborting.

@@ -16,6 +16,7 @@ struct ExportArgs {
   std::string case_id, recipient, out, docs, purpose, max_part = "18MB", password_file;
   bool urgent = false, no_encryption = false, inventory_only = false, include_handwritten = false;
   std::vector<std::string> age_recipients;
+  bool deidentify = false, jpeg_ls = false;  // imaging (exporter/imaging.h)
 };
 
 std::vector<std::string> SplitIds(const std::string& text) {
@@ -32,6 +33,30 @@ std::vector<std::string> SplitIds(const std::string& text) {
   return out;
 }
 
+// What --deidentify and --jpeg-ls did: into `j` (--json), else on the terminal.
+void PrintImaging(const ExportArgs& a, const exporter::ExportReport& rep, nlohmann::json* j) {
+  if (!a.deidentify && !a.jpeg_ls) return;
+  const exporter::ImagingStats& st = rep.imaging;
+  if (j != nullptr) {
+    (*j)["imaging"] = {{"deidentified", a.deidentify},
+                       {"jpeg_ls", a.jpeg_ls},
+                       {"instances", st.instances},
+                       {"recompressed", st.recompressed},
+                       {"bytes_in", st.bytes_in},
+                       {"bytes_out", st.bytes_out},
+                       {"kept", st.kept},
+                       {"burned_in_annotation", st.burned_in}};
+    return;
+  }
+  if (a.deidentify) {
+    std::printf(
+        "%zu DICOM image(s) de-identified (PS3.15 Basic Profile, full dates and patient "
+        "characteristics kept), the patient shown as CASE^%s\n",
+        st.instances, a.case_id.c_str());
+  }
+  if (a.jpeg_ls) PrintJpegLs(st);
+}
+
 Status RunExport(const Context& ctx, const ExportArgs& a) {
   exporter::ExportRequest r;
   r.case_id = a.case_id;
@@ -41,6 +66,9 @@ Status RunExport(const Context& ctx, const ExportArgs& a) {
   r.urgent = a.urgent;
   r.inventory_only = a.inventory_only;
   r.include_handwritten = a.include_handwritten;
+  r.deidentify = a.deidentify;
+  r.jpeg_ls = a.jpeg_ls;
+  r.confinement = ctx.worker_confinement();
   if (!a.purpose.empty()) {
     r.purpose = ParsePurpose(a.purpose);
     if (!r.purpose) {
@@ -111,6 +139,7 @@ Status RunExport(const Context& ctx, const ExportArgs& a) {
                         {"sealing", age               ? "age"
                                     : a.no_encryption ? "none"
                                                       : "zip-aes256"}};
+    PrintImaging(a, rep, &j);
     if (generated) j["password"] = r.password;
     PrintJson(j);
     return Status::Ok();
@@ -128,6 +157,7 @@ Status RunExport(const Context& ctx, const ExportArgs& a) {
     }
     std::printf("\n");
   }
+  PrintImaging(a, rep, nullptr);
   std::printf("in %s, with SHA256SUMS; every part was read back and verified%s\n", a.out.c_str(),
               age ? fmt::format(" (age, for {} recipient(s): `age -d -i KEY PART > PART.zip`, "
                                 "then any ZIP tool)",
@@ -297,12 +327,14 @@ void AddExportCommands(CLI::App& app, Context& ctx) {
       "DOCS/ and DICOM/ with its own DICOMDIR. SHA256SUMS lists the parts. Nothing is written\n"
       "unless one active consent covers the clinic, the purpose, today and every document's\n"
       "category. Handwritten, unreadable and blank documents are left out unless asked for.\n"
+      "--deidentify and --jpeg-ls transform the images in a confined worker before the plan.\n"
       "Without --password-file a password is generated and shown once: send it separately.\n"
       "A clinic that uses age gets parts only its keys open: --age-recipient age1… (no password).\n"
       "Sizes: 25MB = 25,000,000 bytes (as mail providers count), 18MiB or 18M = 18 × 2^20.\n"
       "Example:\n"
       "  dossier export --case case_… --recipient 'Clinic Name' --out ~/to-clinic\n"
       "  dossier export --case case_… --recipient cli_… --out ~/list --inventory-only\n"
+      "  dossier export --case case_… --recipient cli_… --out ~/ct --deidentify --jpeg-ls\n"
       "  dossier export list --overdue --as-of 2026-12-04\n"
       "  dossier export show req_…\n"
       "The clinic's answer is filed with `dossier ingest --case case_… --reply-to req_… FILE…`.");
@@ -328,6 +360,12 @@ void AddExportCommands(CLI::App& app, Context& ctx) {
                 "one small part listing what the consent covers (a first step)");
   exp->add_flag("--include-handwritten", a->include_handwritten,
                 "also send handwritten, unreadable and blank documents");
+  exp->add_flag("--deidentify", a->deidentify,
+                "de-identify the DICOM images (PS3.15 Basic Profile, as `dicom export` does; the "
+                "patient shown as CASE^<case id>). Documents cannot be: they go as they are");
+  exp->add_flag("--jpeg-ls", a->jpeg_ls,
+                "re-compress the DICOM images losslessly to JPEG-LS, so fewer parts are needed "
+                "(the plan uses the new sizes)");
   exp->require_subcommand(0, 1);
 
   auto list_case = std::make_shared<std::string>();

@@ -14,6 +14,7 @@
 #include "app/cli.h"
 #include "common/encoding.h"
 #include "dicom/dicom.h"
+#include "exporter/imaging_worker.h"
 #include "ingest/worker.h"
 #include "ocr/ocr.h"
 #include "vault/audit.h"
@@ -162,7 +163,11 @@ int main(int argc, char** argv) {
   }
   // The export worker: de-identifies DICOM into an export folder, confined to it.
   if (argc == 2 && std::string_view(argv[1]) == "__export-worker") {
-    return ingest::RunExportWorker();
+    return exporter::RunImagingWorker(true);
+  }
+  // The imaging worker: the same for `dossier export`, writing no file at all.
+  if (argc == 2 && std::string_view(argv[1]) == "__imaging-worker") {
+    return exporter::RunImagingWorker(false);
   }
   app::Context ctx;
   ctx.vault_dir = EnvOr("DOSSIER_VAULT", "./vault");

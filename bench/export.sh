@@ -2,12 +2,10 @@
 # `dossier export` of a 1 GB case (a 2,000-image CT disc and the sample documents) into 18 MB
 # AES-256 parts, beside 7-Zip making an AES-256 multi-volume ZIP of the same files
 # (`7zz a -tzip -mem=AES256 -mx=1 -v18m`: volumes no clinic can open one by one), in the same
-# run, alternately. Markdown to stdout.
+# run, alternately; and `dossier export --jpeg-ls` of the same case, and the same export as age
+# parts for one clinic key (`--age-recipient`). Markdown to stdout.
 #
 #   bench/export.sh [INSTANCES] [ROUNDS]   (default 2000 slices of 512×512, 3 rounds)
-#   JPEG_LS=1 bench/export.sh …            (both dossier runs with --jpeg-ls)
-#
-# Each round also times the same export as age parts for one clinic key (--age-recipient).
 #
 # dossier's figure is the whole command a manager waits for: unlock (Argon2id), the consent
 # gate, decrypting every document from the vault, writing and fsyncing each part, reading each
@@ -41,34 +39,40 @@ $d ingest --case "$case_id" "$work/files" >/dev/null
 
 age-keygen -o "$work/clinic.key" 2>/dev/null
 recipient=$(age-keygen -y "$work/clinic.key")
-ours_runs=() ours_rss=() ref_runs=() unlock_rss=() age_runs=() parts=0 ref_vols=0 age_parts=0
-extra=()
-[ "${JPEG_LS:-0}" = 1 ] && extra=(--jpeg-ls)
+ours_runs=() ours_rss=() ref_runs=() unlock_rss=() parts=0 ref_vols=0
+jls_runs=() jls_rss=() jls_parts=0 age_runs=() age_parts=0
 for round in $(seq "$rounds"); do
   rm -rf "$work/ours" "$work/ref" "$work/age"; mkdir -p "$work/ref"
   cat "$work"/files/disc/DICOM/*/* > /dev/null; sync
   read -r w rss < <(measure $d export --case "$case_id" --recipient "Bench Clinic" \
-    --out "$work/ours" --password-file "$work/part-password" --include-handwritten "${extra[@]}")
+    --out "$work/ours" --password-file "$work/part-password" --include-handwritten)
   ours_runs+=("$w"); ours_rss+=("$rss")
   parts=$(ls "$work/ours"/*.zip | wc -l)
   largest=$(stat -c %s "$work/ours"/*.zip | sort -n | tail -1)
+  rm -rf "$work/ours"; sync
+  read -r w rss < <(measure $d export --case "$case_id" --recipient "Bench Clinic" \
+    --out "$work/ours" --password-file "$work/part-password" --include-handwritten --jpeg-ls)
+  jls_runs+=("$w"); jls_rss+=("$rss")
+  jls_parts=$(ls "$work/ours"/*.zip | wc -l)
   sync
+  read -r w _ < <(measure $d export --case "$case_id" --recipient "Bench Clinic" \
+    --out "$work/age" --age-recipient "$recipient" --include-handwritten)
+  age_runs+=("$w")
+  age_parts=$(ls "$work/age"/*.zip.age | wc -l)
+  rm -rf "$work/age"; sync
   read -r w _ < <(measure sh -c "cd $work/files && 7zz a -tzip -mem=AES256 -mx=1 -v18m \
     -p'correct horse battery staple' ../ref/all.zip . > /dev/null")
   ref_runs+=("$w")
   ref_vols=$(ls "$work"/ref/all.zip.* | wc -l)
-  sync
-  read -r w _ < <(measure $d export --case "$case_id" --recipient "Bench Clinic" \
-    --out "$work/age" --age-recipient "$recipient" --include-handwritten "${extra[@]}")
-  age_runs+=("$w")
-  age_parts=$(ls "$work/age"/*.zip.age | wc -l)
   read -r _ rss < <(measure $d case list)
   unlock_rss+=("$rss")
 done
 ours=$(median "${ours_runs[@]}")
 ref=$(median "${ref_runs[@]}")
-age=$(median "${age_runs[@]}")
 rss=$(median "${ours_rss[@]}")
+jls=$(median "${jls_runs[@]}")
+age=$(median "${age_runs[@]}")
+jls_peak=$(median "${jls_rss[@]}")
 base=$(median "${unlock_rss[@]}")
 
 echo "Input: $n CT slices 512×512 and 3 documents, $(awk -v b="$in_bytes" 'BEGIN { printf "%.2f", b / 1e9 }') GB; $rounds rounds, alternately."
@@ -76,10 +80,10 @@ echo
 echo "| | runs s | median s | output |"
 echo "|---|---|---:|---|"
 echo "| \`dossier export\` (18 MB AES parts, read back) | ${ours_runs[*]} | $ours | $parts self-contained parts, largest $largest bytes |"
-echo "| \`dossier export --age-recipient\` (18 MB age parts, read back) | ${age_runs[*]} | $age | $age_parts self-contained parts |"
+echo "| \`dossier export --jpeg-ls\` (the same, images re-compressed first) | ${jls_runs[*]} | $jls | $jls_parts self-contained parts |"
+echo "| \`dossier export --age-recipient\` (18 MB age parts for one clinic key, read back) | ${age_runs[*]} | $age | $age_parts self-contained parts |"
 echo "| \`7zz a -tzip -mem=AES256 -mx=1 -v18m\` | ${ref_runs[*]} | $ref | $ref_vols volumes of one archive |"
 echo
-echo "dossier / 7-Zip, medians: $(awk -v a="$ours" -v b="$ref" 'BEGIN { printf "%.2f", a / b }')."
-echo "dossier with age / 7-Zip, medians: $(awk -v a="$age" -v b="$ref" 'BEGIN { printf "%.2f", a / b }')."
-echo "Peak RSS: export $((rss / 1024)) MiB, an unlock alone $((base / 1024)) MiB: $(((rss - base) / 1024)) MiB beyond the unlock."
+echo "dossier / 7-Zip, medians: $(awk -v a="$ours" -v b="$ref" 'BEGIN { printf "%.2f", a / b }'); with --jpeg-ls $(awk -v a="$jls" -v b="$ref" 'BEGIN { printf "%.2f", a / b }'); age parts $(awk -v a="$age" -v b="$ref" 'BEGIN { printf "%.2f", a / b }')."
+echo "Peak RSS: export $((rss / 1024)) MiB, an unlock alone $((base / 1024)) MiB: $(((rss - base) / 1024)) MiB beyond the unlock; with --jpeg-ls $(((jls_peak - base) / 1024)) MiB beyond it."
 rm -rf "$work/ours" "$work/ref" "$work/age"

@@ -365,23 +365,38 @@ Status DurableFileSink::Commit() {
   return SyncDir(target_.has_parent_path() ? target_.parent_path() : fs::path("."));
 }
 
-Result<File> SealedMemoryFile(std::span<const uint8_t> bytes) {
+Result<MemoryFileSink> MemoryFileSink::Create() {
   const int fd = ::memfd_create("dossier-doc", MFD_CLOEXEC | MFD_ALLOW_SEALING);
   if (fd < 0) return ErrnoError("cannot create", "an in-memory file", errno);
-  File f(fd, "document in memory");
+  return MemoryFileSink(File(fd, "document in memory"));
+}
+
+Status MemoryFileSink::Write(std::span<const uint8_t> data) {
   size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+  while (done < data.size()) {
+    const ssize_t n = ::write(file_.fd(), data.data() + done, data.size() - done);
     if (n < 0) {
       if (errno == EINTR) continue;
       return ErrnoError("cannot fill", "an in-memory file", errno);
     }
     done += static_cast<size_t>(n);
   }
-  if (::fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) {
+  size_ += data.size();
+  return Status::Ok();
+}
+
+Result<File> MemoryFileSink::Seal() && {
+  if (::fcntl(file_.fd(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) !=
+      0) {
     return ErrnoError("cannot seal", "an in-memory file", errno);
   }
-  return f;
+  return std::move(file_);
+}
+
+Result<File> SealedMemoryFile(std::span<const uint8_t> bytes) {
+  DOSSIER_ASSIGN_OR_RETURN(MemoryFileSink sink, MemoryFileSink::Create());
+  DOSSIER_RETURN_IF_ERROR(sink.Write(bytes));
+  return std::move(sink).Seal();
 }
 
 }  // namespace dossier

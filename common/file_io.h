@@ -98,14 +98,30 @@ class DirectFile {
 };
 
 // A destination for bytes.
-// A memfd holding `bytes`, sealed against any change: how plaintext reaches a worker process
-// without touching a disk. kIoError if the kernel refuses.
-Result<File> SealedMemoryFile(std::span<const uint8_t> bytes);
-
 class ByteSink {
  public:
   virtual ~ByteSink() = default;
   virtual Status Write(std::span<const uint8_t> data) = 0;
+};
+
+// A memfd holding `bytes`, sealed against any change: how plaintext reaches a worker process
+// without touching a disk. kIoError if the kernel refuses.
+Result<File> SealedMemoryFile(std::span<const uint8_t> bytes);
+
+// The same, filled as a stream (a document decrypted straight into it, never whole in this
+// process's memory): Write() appends, Seal() seals it and hands it over. kIoError if the
+// kernel refuses.
+class MemoryFileSink final : public ByteSink {
+ public:
+  static Result<MemoryFileSink> Create();
+  Status Write(std::span<const uint8_t> data) override;
+  Result<File> Seal() &&;
+  uint64_t size() const { return size_; }
+
+ private:
+  explicit MemoryFileSink(File f) : file_(std::move(f)) {}
+  File file_;
+  uint64_t size_ = 0;
 };
 
 // Makes everything written to the filesystem holding `path` durable (syncfs(2)): one flush

@@ -162,6 +162,13 @@ using UidMap = std::function<std::string(const std::string& uid)>;
 Result<ExportedInstance> Deidentify(std::span<const uint8_t> bytes, const ExportOptions& options,
                                     const UidMap& map_uid);
 
+// Lossless JPEG-LS re-compression alone, for an export that is not de-identified: the
+// instance as it was, but for its pixel data's encoding and the meta header that names it
+// (UIDs and every other element unchanged). Where JPEG-LS cannot help (ExportOptions::jpeg_ls)
+// the bytes come back exactly as given, kept_reason saying why. burned_in_annotation is not
+// judged (false). kRejected as Summarize would be.
+Result<ExportedInstance> RecompressJpegLs(std::span<const uint8_t> bytes);
+
 // "2.25." and the 128-bit number in decimal: a UID from 16 random (or keyed-hash) bytes, as
 // PS3.5 B.2 allows without a registered root.
 std::string UidFromBytes(std::span<const uint8_t, 16> bytes);

@@ -6,6 +6,9 @@
 #include <dcmtk/dcmdata/dcfilefo.h>
 #include <dcmtk/dcmdata/dcistrmb.h>
 #include <dcmtk/dcmdata/dcostrmb.h>
+#include <dcmtk/dcmdata/dcpixel.h>
+#include <dcmtk/dcmdata/dcpixseq.h>
+#include <dcmtk/dcmdata/dcpxitem.h>
 #include <dcmtk/dcmdata/dcsequen.h>
 #include <dcmtk/dcmdata/dcuid.h>
 #include <dcmtk/dcmdata/dcvrpn.h>
@@ -275,6 +278,72 @@ std::string JpegLsObstacle(DcmDataset& ds, const DcmXfer& original) {
   return "";
 }
 
+// A JPEG-LS code stream of odd length is padded to an even one after its EOI marker (PS3.5
+// A.4). DCMTK 3.6.7's encoder, for the images it does not render first (colour, here), pads
+// with whatever byte its buffer held: a byte of the worker's memory, and a different file each
+// time. That byte is made 0x00 here, so the output is the same every time.
+void ZeroPadFragments(DcmDataset& ds, const DJLSRepresentationParameter& parameter) {
+  DcmElement* element = nullptr;
+  if (ds.findAndGetElement(DCM_PixelData, element).bad() || element == nullptr) return;
+  DcmPixelSequence* fragments = nullptr;
+  if (static_cast<DcmPixelData*>(element)
+          ->getEncapsulatedRepresentation(EXS_JPEGLSLossless, &parameter, fragments)
+          .bad() ||
+      fragments == nullptr) {
+    return;
+  }
+  for (unsigned long i = 1; i < fragments->card(); ++i) {  // item 0: the offset table
+    DcmPixelItem* item = nullptr;
+    Uint8* data = nullptr;
+    if (fragments->getItem(item, i).bad() || item->getUint8Array(data).bad() || data == nullptr)
+      continue;
+    const Uint32 n = item->getLength();
+    if (n % 2 == 1) {
+      std::vector<Uint8> padded(data, data + n);
+      padded.push_back(0);
+      item->putUint8Array(padded.data(), n + 1);
+    } else if (n >= 3 && data[n - 3] == 0xFF && data[n - 2] == 0xD9) {
+      data[n - 1] = 0;  // FF D9 then the pad (FF occurs in a code stream only before a marker)
+    }
+  }
+}
+
+// The raw encoder (the stored samples as they are), not DCMTK's default "cooked" one (the
+// image rendered first): in DCMTK 3.6.7 the cooked encoder writes its pad byte past the end of
+// its buffer whenever the code stream outgrows it (tiny images, noise; valgrind shows it on a
+// 9×9 image), and a heap overflow in the worker fails the whole export. The raw one writes
+// streams 0.6 % larger for 12-bit CT, and decodes to the same samples.
+void RegisterJpegLsEncoder() {
+  static std::once_flag encoders;
+  std::call_once(encoders, [] {
+    DJLSEncoderRegistration::registerCodecs(/*t1..reset*/ 0, 0, 0, 0,
+                                            /*preferCookedEncoding=*/OFFalse);
+  });
+}
+
+// Re-encodes the pixel data of `ds` as JPEG-LS lossless where that loses nothing; returns the
+// transfer syntax to write (the original's when it was kept, with out.kept_reason saying why).
+E_TransferSyntax ToJpegLs(DcmDataset& ds, const DcmXfer& original, ExportedInstance& out) {
+  out.kept_reason = JpegLsObstacle(ds, original);
+  if (!out.kept_reason.empty()) return original.getXfer();
+  const DJLSRepresentationParameter lossless(2, OFTrue);
+  if (ds.chooseRepresentation(EXS_JPEGLSLossless, &lossless).good() &&
+      ds.canWriteXfer(EXS_JPEGLSLossless)) {
+    ZeroPadFragments(ds, lossless);
+    out.recompressed = true;
+    return EXS_JPEGLSLossless;
+  }
+  out.kept_reason = "the JPEG-LS encoder refused this image";
+  return original.getXfer();
+}
+
+void Describe(DcmDataset& ds, E_TransferSyntax xfer, ExportedInstance& out) {
+  OFString v;
+  if (ds.findAndGetOFString(DCM_SOPClassUID, v).good()) out.sop_class_uid = v.c_str();
+  if (ds.findAndGetOFString(DCM_SOPInstanceUID, v).good()) out.sop_instance_uid = v.c_str();
+  out.transfer_syntax_uid = DcmXfer(xfer).getXferID();
+}
+
 }  // namespace
 
 std::string UidFromBytes(std::span<const uint8_t, 16> bytes) {
@@ -309,8 +378,7 @@ UidMap KeyedUidMap(std::span<const uint8_t> key) {
 
 Result<ExportedInstance> Deidentify(std::span<const uint8_t> bytes, const ExportOptions& options,
                                     const UidMap& map_uid) {
-  static std::once_flag encoders;
-  std::call_once(encoders, [] { DJLSEncoderRegistration::registerCodecs(); });
+  RegisterJpegLsEncoder();
   DcmFileFormat ff;
   DOSSIER_RETURN_IF_ERROR(internal::Parse(bytes, ff));
   DcmDataset& ds = *ff.getDataset();
@@ -344,25 +412,26 @@ Result<ExportedInstance> Deidentify(std::span<const uint8_t> bytes, const Export
     }
   }
 
-  E_TransferSyntax xfer = original.getXfer();
-  if (options.jpeg_ls) {
-    out.kept_reason = JpegLsObstacle(ds, original);
-    if (out.kept_reason.empty()) {
-      const DJLSRepresentationParameter lossless(2, OFTrue);
-      if (ds.chooseRepresentation(EXS_JPEGLSLossless, &lossless).good() &&
-          ds.canWriteXfer(EXS_JPEGLSLossless)) {
-        xfer = EXS_JPEGLSLossless;
-        out.recompressed = true;
-      } else {
-        out.kept_reason = "the JPEG-LS encoder refused this image";
-      }
-    }
-  }
+  const E_TransferSyntax xfer = options.jpeg_ls ? ToJpegLs(ds, original, out) : original.getXfer();
   DOSSIER_ASSIGN_OR_RETURN(out.bytes, internal::Serialize(ff, xfer, EWM_createNewMeta));
-  OFString v;
-  if (ds.findAndGetOFString(DCM_SOPClassUID, v).good()) out.sop_class_uid = v.c_str();
-  if (ds.findAndGetOFString(DCM_SOPInstanceUID, v).good()) out.sop_instance_uid = v.c_str();
-  out.transfer_syntax_uid = DcmXfer(xfer).getXferID();
+  Describe(ds, xfer, out);
+  return out;
+}
+
+Result<ExportedInstance> RecompressJpegLs(std::span<const uint8_t> bytes) {
+  RegisterJpegLsEncoder();
+  DcmFileFormat ff;
+  DOSSIER_RETURN_IF_ERROR(internal::Parse(bytes, ff));
+  DcmDataset& ds = *ff.getDataset();
+  const DcmXfer original(ds.getOriginalXfer());
+  ExportedInstance out;
+  const E_TransferSyntax xfer = ToJpegLs(ds, original, out);
+  if (out.recompressed) {
+    DOSSIER_ASSIGN_OR_RETURN(out.bytes, internal::Serialize(ff, xfer, EWM_createNewMeta));
+  } else {
+    out.bytes.assign(bytes.begin(), bytes.end());  // as stored, to the byte
+  }
+  Describe(ds, xfer, out);
   return out;
 }
 

@@ -10,12 +10,14 @@
 #include <future>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 
 #include "common/encoding.h"
 #include "common/file_io.h"
 #include "dicom/dicom.h"
 #include "exporter/gate.h"
+#include "exporter/imaging.h"
 #include "exporter/part_file.h"
 #include "exporter/plan.h"
 #include "exporter/texts.h"
@@ -55,6 +57,7 @@ struct Item {
   uint64_t size = 0;
   int series = -1;                 // index into `series` for DICOM instances
   dicom::InstanceSummary summary;  // DICOM instances only
+  int spooled = -1;                // its index in the imaging spool (--deidentify, --jpeg-ls)
 };
 
 struct SeriesInfo {
@@ -107,6 +110,49 @@ class EntrySink final : public ByteSink {
   const std::function<void()>& tick_;
 };
 
+// --deidentify, --jpeg-ls: every instance is transformed by the imaging worker before the
+// plan, into the spool (imaging.h); the items then have the size, summary and title of what
+// is sent, and the series what their de-identified instances say.
+Result<std::unique_ptr<ImagingSpool>> TransformImaging(vault::Vault& v, const ExportRequest& req,
+                                                       const std::string& export_id,
+                                                       const fs::path& partial,
+                                                       std::vector<Item>& items,
+                                                       std::vector<SeriesInfo>& series,
+                                                       const ExportProgress& progress) {
+  InstanceTransform how;
+  how.deidentify = req.deidentify;
+  how.patient_name = "CASE^" + req.case_id;  // as `dossier dicom export` shows them
+  how.patient_id = req.case_id;
+  how.jpeg_ls = req.jpeg_ls;
+  ImagingWorkerOptions options;
+  options.confinement = req.confinement;
+  DOSSIER_ASSIGN_OR_RETURN(SecureBuffer uid_key, v.ExportUidKey(req.case_id));
+  DOSSIER_ASSIGN_OR_RETURN(auto spool, ImagingSpool::Create(partial, options, uid_key, how));
+  uint64_t total = 0, done = 0;
+  for (const auto& it : items) total += it.series >= 0 ? it.size : 0;
+  std::set<int> described;
+  for (Item& it : items) {
+    if (it.series < 0) continue;
+    auto read = [&](ByteSink& sink) { return v.ReadDocumentForExport(export_id, it.doc_id, sink); };
+    auto t = spool->Add(read, series[it.series].id);
+    if (!t.ok()) {
+      const bool named = t.status().message().find(it.doc_id) != std::string::npos;
+      return named ? t.status() : t.status().WithContext("document " + it.doc_id);
+    }
+    done += it.size;
+    it.spooled = static_cast<int>(spool->stats().instances) - 1;
+    it.size = t->bytes;
+    it.summary = std::move(t->summary);
+    it.title = fmt::format("{} {}", it.summary.modality, it.summary.series_description);
+    if (described.insert(it.series).second) {
+      series[it.series].description = it.summary.series_description;
+      series[it.series].study_date = it.summary.study_date;
+    }
+    if (progress) progress(0, 0, done, total);
+  }
+  return spool;
+}
+
 // The verified parts become the export: renamed into place, then recorded. A kill before the
 // rename leaves only `DIR.partial` (removed by the next export to DIR); one between the rename
 // and the record leaves a complete folder with no ledger row, still holding the marker.
@@ -143,6 +189,25 @@ Result<ExportReport> Finish(vault::Vault& v, const ExportRequest& req,
   return report;
 }
 
+// What the manager must know about transformed imaging: documents cannot be de-identified,
+// text may be burned into images, and a worker without confinement.
+void ImagingWarnings(const ExportRequest& req, const ImagingSpool& spool,
+                     const std::vector<Item>& items, ExportReport& report) {
+  report.imaging = spool.stats();
+  if (!spool.unconfined().empty()) {
+    report.warnings.push_back("the imaging worker ran unconfined: " + spool.unconfined());
+  }
+  if (!req.deidentify) return;
+  const auto documents =
+      std::count_if(items.begin(), items.end(), [](const Item& it) { return it.series < 0; });
+  report.warnings.push_back(fmt::format(
+      "--deidentify de-identifies DICOM images only: PDFs and photos of documents cannot be "
+      "de-identified automatically, and the {} document(s) in this export go as they are, as "
+      "consent {} covers them — check them for the patient's name before sending",
+      documents, report.consent_id));
+  for (const auto& line : BurnedInWarnings(report.imaging)) report.warnings.push_back(line);
+}
+
 }  // namespace
 
 std::string GeneratePassword() {
@@ -159,6 +224,12 @@ std::string GeneratePassword() {
 Result<ExportReport> Export(vault::Vault& v, const ExportRequest& req,
                             const ExportProgress& progress) {
   const Clock& clock = req.clock ? *req.clock : Clock::System();
+  if (req.inventory_only && (req.deidentify || req.jpeg_ls)) {
+    return InvalidArgument(
+        fmt::format("{} changes the images sent, and an inventory sends none: "
+                    "leave it out of --inventory-only",
+                    req.deidentify ? "--deidentify" : "--jpeg-ls"));
+  }
   DOSSIER_ASSIGN_OR_RETURN(vault::CaseRecord kase, v.GetCase(req.case_id));
   DOSSIER_ASSIGN_OR_RETURN(vault::ClinicRecord clinic, v.FindClinic(req.recipient));
   DOSSIER_ASSIGN_OR_RETURN(std::vector<vault::DocumentRecord> docs, v.ListDocuments(kase.id));
@@ -292,7 +363,7 @@ Result<ExportReport> Export(vault::Vault& v, const ExportRequest& req,
     Item it;
     it.doc_id = d->id;
     it.path = fmt::format("DOCS/D{:04d}.{}", ++doc_n, Extension(d->kind));
-    it.title = d->name;
+    it.title = req.deidentify ? d->category : d->name;  // a file's name may be the patient's
     it.category = d->category;
     it.added_at = d->added_at;
     it.verdict = d->verdict;
@@ -308,7 +379,7 @@ Result<ExportReport> Export(vault::Vault& v, const ExportRequest& req,
     if (members.empty()) continue;
     SeriesInfo info;
     info.id = s.id;
-    info.label = fmt::format("S{:03d}", series.size() + 1);
+    info.label = SeriesLabel(series.size());
     size_t instance_n = 0;
     for (size_t k : members) {
       DOSSIER_ASSIGN_OR_RETURN(dicom::InstanceSummary sum,
@@ -321,7 +392,7 @@ Result<ExportReport> Export(vault::Vault& v, const ExportRequest& req,
       }
       Item it;
       it.doc_id = d->id;
-      it.path = fmt::format("DICOM/{}/{}", info.label, dicom::InstanceFileId(++instance_n));
+      it.path = DicomFileId(info.label, ++instance_n);
       it.title = fmt::format("{} {}", sum.modality, sum.series_description);
       it.category = d->category;
       it.added_at = d->added_at;
@@ -349,6 +420,29 @@ Result<ExportReport> Export(vault::Vault& v, const ExportRequest& req,
 
   const fs::path out = req.out.lexically_normal();
   const fs::path partial = fs::path(out.string() + ".partial");
+
+  // Every document read for the export is on record, under its id, before the first byte.
+  std::optional<PartialFolder> partial_folder;
+  auto open_output = [&]() -> Status {
+    for (const auto& it : items) report.sent.push_back(it.doc_id);
+    DOSSIER_RETURN_IF_ERROR(PrepareOutput(out, partial));
+    partial_folder.emplace(partial);
+    std::map<std::string, std::string> details;
+    if (req.deidentify || req.jpeg_ls) {
+      details = {{"deidentify", req.deidentify ? "yes" : "no"},
+                 {"jpeg_ls", req.jpeg_ls ? "yes" : "no"}};
+    }
+    return v.AuditExportReads(report.export_id, kase.patient_id, report.sent, details);
+  };
+  // Transformed imaging is planned by its new sizes: read, transformed and spooled first.
+  std::unique_ptr<ImagingSpool> spool;
+  if (req.deidentify || req.jpeg_ls) {
+    DOSSIER_RETURN_IF_ERROR(open_output());
+    DOSSIER_ASSIGN_OR_RETURN(
+        spool, TransformImaging(v, req, report.export_id, partial, items, series, progress));
+    header.deidentified = req.deidentify;
+    header.jpeg_ls = req.jpeg_ls;
+  }
 
   if (req.inventory_only) {
     Inventory inv;
@@ -431,11 +525,7 @@ Result<ExportReport> Export(vault::Vault& v, const ExportRequest& req,
     header.parts.push_back({ps.name, Describe(ps)});
   }
 
-  // Every document read for the export is on record, under its id, before the first byte.
-  for (const auto& it : items) report.sent.push_back(it.doc_id);
-  DOSSIER_RETURN_IF_ERROR(PrepareOutput(out, partial));
-  PartialFolder folder(partial);
-  DOSSIER_RETURN_IF_ERROR(v.AuditExportReads(report.export_id, kase.patient_id, report.sent));
+  if (!spool) DOSSIER_RETURN_IF_ERROR(open_output());
 
   uint64_t total = 0, done = 0;
   for (const auto& it : items) total += it.size;
@@ -483,7 +573,9 @@ Result<ExportReport> Export(vault::Vault& v, const ExportRequest& req,
       const Item& it = items[i];
       DOSSIER_RETURN_IF_ERROR(w->BeginEntry(it.path, it.size));
       EntrySink sink(*w, done, tick);
-      DOSSIER_RETURN_IF_ERROR(v.ReadDocumentForExport(report.export_id, it.doc_id, sink));
+      DOSSIER_RETURN_IF_ERROR(it.spooled >= 0
+                                  ? spool->Read(it.spooled, sink)
+                                  : v.ReadDocumentForExport(report.export_id, it.doc_id, sink));
       DOSSIER_ASSIGN_OR_RETURN(ContentDigest d, w->EndEntry());
       digests[k][it.path] = d;
       ManifestFile mf{it.path,  it.doc_id, it.category,
@@ -538,12 +630,16 @@ Result<ExportReport> Export(vault::Vault& v, const ExportRequest& req,
     verifying = std::async(std::launch::async, part->Verifier(keep));
   }
   if (verifying.valid()) DOSSIER_RETURN_IF_ERROR(check(n - 1, verifying.get()));
+  if (spool) {
+    DOSSIER_RETURN_IF_ERROR(spool->Remove());
+    ImagingWarnings(req, *spool, items, report);
+  }
 
   // A part cannot hold its own hash: SHA256SUMS beside the parts (as sha256sum writes it).
   std::string sums;
   for (const auto& p : report.parts) sums += p.sha256_hex + "  " + p.name + "\n";
   DOSSIER_RETURN_IF_ERROR(WriteFileDurably(partial / "SHA256SUMS", AsBytes(sums)));
-  return Finish(v, req, kase, report, out, partial, folder);
+  return Finish(v, req, kase, report, out, partial, *partial_folder);
 }
 
 }  // namespace dossier::exporter

@@ -14,6 +14,8 @@
 #include "common/clock.h"
 #include "common/status.h"
 #include "exporter/age.h"
+#include "exporter/imaging.h"
+#include "sandbox/worker.h"
 #include "vault/vault.h"
 
 namespace dossier::exporter {
@@ -34,6 +36,12 @@ struct ExportRequest {
   bool inventory_only = false;               // one part listing what the consent covers
   bool include_handwritten = false;          // handwritten, unreadable and blank documents too
   const Clock* clock = nullptr;              // default: the system clock
+  // Imaging (imaging.h): --deidentify applies the DICOM PS3.15 Basic Profile (the patient
+  // shown as CASE^<case id>); --jpeg-ls re-compresses losslessly. Either one transforms every
+  // instance in the confined imaging worker before the plan, which then uses their new sizes.
+  bool deidentify = false;
+  bool jpeg_ls = false;
+  sandbox::Confinement confinement = sandbox::Confinement::kRequired;  // of that worker
 };
 
 struct ExportedPart {
@@ -51,6 +59,7 @@ struct ExportReport {
   std::vector<ExportedPart> parts;
   std::vector<std::string> sent;      // doc ids in the parts
   std::vector<std::string> warnings;  // left out, and why (ids only)
+  ImagingStats imaging;               // with --deidentify or --jpeg-ls
 };
 
 // Progress: the part being written (1-based), how many, bytes done of the total.
@@ -58,7 +67,8 @@ using ExportProgress = std::function<void(int part, int parts, uint64_t done, ui
 
 // Refusals: kRejected from the consent gate (audited as `export.refused`, nothing written),
 // kNotFound for an unknown case, clinic or document, kRejected for a document too large for
-// any part or an existing output folder, kInvalidArgument for a --docs id of the wrong kind.
+// any part or an existing output folder, kInvalidArgument for a --docs id of the wrong kind
+// or --deidentify / --jpeg-ls with an inventory (which holds no images).
 Result<ExportReport> Export(vault::Vault& vault, const ExportRequest& request,
                             const ExportProgress& progress = nullptr);
 

@@ -47,17 +47,21 @@ std::string PartOf(const BundleHeader& h) { return fmt::format("{} / {}", h.part
 json Header(const BundleHeader& h) {
   json parts = json::array();
   for (const auto& [name, holds] : h.parts) parts.push_back({{"name", name}, {"holds", holds}});
-  return {{"format", "dossier-export-v1"},
-          {"export_id", h.export_id},
-          {"request_id", h.request_id},
-          {"consent_id", h.consent_id},
-          {"clinic", {{"id", h.clinic_id}, {"name", h.clinic_name}}},
-          {"from", h.sender},
-          {"purpose", h.purpose},
-          {"urgent", h.urgent},
-          {"created_at", h.created_at},
-          {"part", h.part},
-          {"parts", parts}};
+  json j = {{"format", "dossier-export-v1"},
+            {"export_id", h.export_id},
+            {"request_id", h.request_id},
+            {"consent_id", h.consent_id},
+            {"clinic", {{"id", h.clinic_id}, {"name", h.clinic_name}}},
+            {"from", h.sender},
+            {"purpose", h.purpose},
+            {"urgent", h.urgent},
+            {"created_at", h.created_at},
+            {"part", h.part},
+            {"parts", parts}};
+  if (h.deidentified || h.jpeg_ls) {
+    j["imaging"] = {{"deidentified", h.deidentified}, {"jpeg_ls_lossless", h.jpeg_ls}};
+  }
+  return j;
 }
 
 constexpr const char* kHtmlHead =
@@ -162,7 +166,14 @@ std::string IndexHtml(const BundleHeader& h, const std::vector<ManifestFile>& fi
   if (!series.empty()) {
     out +=
         "<h2>Снимки DICOM / DICOM imaging</h2>\n<p>Откройте DICOMDIR программой просмотра "
-        "DICOM / Open DICOMDIR in a DICOM viewer.</p>\n<table><tr><th>Серия / Series</th>"
+        "DICOM / Open DICOMDIR in a DICOM viewer.</p>\n";
+    if (h.deidentified) {
+      out +=
+          "<p>Снимки обезличены (DICOM PS3.15, базовый профиль; даты сохранены) / The images "
+          "are de-identified (DICOM PS3.15 Basic Profile; dates kept).</p>\n";
+    }
+    out +=
+        "<table><tr><th>Серия / Series</th>"
         "<th>Модальность / Modality</th><th>Описание / Description</th><th>Дата / Date</th>"
         "<th>Снимков здесь / Images here</th></tr>\n";
     for (const auto& s : series) {

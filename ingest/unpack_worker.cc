@@ -22,7 +22,7 @@ namespace {
 
 using internal::DecodeLimits;
 using internal::OcrSession;
-using internal::ReadWhole;
+using sandbox::ReadWhole;
 using sandbox::WriteFrame;
 
 // Streams what the unpacker finds to the parent, as frames on stdout. A DICOM entry is held

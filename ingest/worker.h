@@ -37,11 +37,6 @@ struct WorkerOptions : sandbox::WorkerOptions {
 // requests until stdin closes. Returns the exit code (5 when it could not be confined).
 int RunUnpackWorker();
 
-// Entry point of the export worker: confined to reading /usr and writing in its folder
-// (sandbox::kWritableDirFd), it de-identifies instances it receives as sealed memfds and writes
-// them there, then the DICOMDIR. It holds the export's UID key (it can only map UIDs) and no other.
-int RunExportWorker();
-
 // One running unpack worker, owned by the parent: a sandbox::Worker and the requests it
 // understands. Move-only; kills the child on destruction.
 class UnpackWorker {
@@ -73,37 +68,6 @@ class UnpackWorker {
   explicit UnpackWorker(sandbox::Worker worker) : worker_(std::move(worker)) {}
   Status Send(char type, std::string_view payload, const File& file);
   sandbox::Worker worker_;
-};
-
-// A case's DICOM instances de-identified into a folder by a confined worker process
-// (`dossier dicom export`): the parent, which holds the keys, never parses them.
-class ExportWorker {
- public:
-  // Starts the worker, confined to `folder`, with the export's UID key (Vault::ExportUidKey).
-  static Result<ExportWorker> Start(WorkerOptions options, const std::filesystem::path& folder,
-                                    const SecureBuffer& uid_key);
-  struct Written {
-    uint64_t bytes = 0;
-    bool recompressed = false;
-    std::string kept_reason;
-    bool burned_in = false;  // dicom::ExportedInstance::burned_in_annotation
-  };
-  // De-identifies `instance` (a sealed memfd of a stored DICOM document) into `file_id`
-  // ("DICOM/S001/IM0001") of the folder. kRejected when the instance cannot be read.
-  Result<Written> Write(const std::string& file_id, const File& instance,
-                        const std::string& patient_name, const std::string& patient_id,
-                        bool jpeg_ls);
-  // Why the worker runs unconfined (sandbox::Confinement::kBestEffort only), or "".
-  const std::string& unconfined() const { return worker_.unconfined(); }
-  // The folder's DICOMDIR for the files written.
-  Status WriteDicomdir(const std::vector<std::string>& file_ids);
-
- private:
-  ExportWorker(UnpackWorker worker, int timeout_seconds)
-      : worker_(std::move(worker)), timeout_seconds_(timeout_seconds) {}
-  Status Finish(const std::string& what);
-  UnpackWorker worker_;
-  int timeout_seconds_;
 };
 
 }  // namespace dossier::ingest

@@ -133,4 +133,15 @@ std::vector<std::string> SplitNul(const std::string& s) {
   }
 }
 
+Result<std::vector<uint8_t>> ReadWhole(const File& file) {
+  std::vector<uint8_t> bytes;
+  std::vector<uint8_t> buf(size_t{1} << 20);
+  for (;;) {  // from the start, whatever the descriptor's offset (the parent wrote it)
+    const ssize_t n = ::pread(file.fd(), buf.data(), buf.size(), static_cast<off_t>(bytes.size()));
+    if (n < 0) return IoError("cannot read the file handed to the worker");
+    if (n == 0) return bytes;
+    bytes.insert(bytes.end(), buf.begin(), buf.begin() + n);
+  }
+}
+
 }  // namespace dossier::sandbox

@@ -49,4 +49,8 @@ Status SendFd(int sock, int fd);
 // Receives one descriptor sent by SendFd (close-on-exec). kIoError when none came.
 Result<File> RecvFd(int sock);
 
+// The whole of `file` (a sealed memfd the parent filled), read from its start whatever the
+// descriptor's offset: how a worker reads a document it was handed.
+Result<std::vector<uint8_t>> ReadWhole(const File& file);
+
 }  // namespace dossier::sandbox

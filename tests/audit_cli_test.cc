@@ -187,6 +187,7 @@ TEST_F(AuditCliTest, ADicomExportRecordsItsSeriesPseudonymAndOverride) {
   EXPECT_EQ(e["objects"], nlohmann::json::array({series, case_}));
   EXPECT_EQ(e["details"], nlohmann::json({{"pseudonym", "PATIENT^7K2Q"},
                                           {"allow_mismatch", "yes"},
+                                          {"jpeg_ls", "no"},
                                           {"mismatch_override", series}}));
   // One event for the export, not one read per instance.
   EXPECT_EQ(Log({"--action", "document.read"}).size(), 1u);  // the preview made at ingest

@@ -126,6 +126,7 @@ Status Vault::RecordDicomExport(const DicomExportRequest& request) {
   e.patient = c.patient_id;
   e.details["pseudonym"] = request.pseudonym;
   e.details["allow_mismatch"] = request.allow_mismatch ? "yes" : "no";
+  e.details["jpeg_ls"] = request.jpeg_ls ? "yes" : "no";
   if (!overridden.empty()) {
     std::string list;
     for (const auto& id : overridden) list += (list.empty() ? "" : ",") + id;

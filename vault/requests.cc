@@ -84,10 +84,15 @@ Status Vault::RecordExportRefused(const std::string& case_id, const std::string&
 }
 
 Status Vault::AuditExportReads(const std::string& export_id, const std::string& patient_id,
-                               const std::vector<std::string>& doc_ids) {
-  std::vector<std::string> objects{export_id};
-  objects.insert(objects.end(), doc_ids.begin(), doc_ids.end());
-  DOSSIER_RETURN_IF_ERROR(impl_->AuditAlone("export.read", objects, patient_id));
+                               const std::vector<std::string>& doc_ids,
+                               const std::map<std::string, std::string>& details) {
+  AuditEvent e;
+  e.action = "export.read";
+  e.objects = {export_id};
+  e.objects.insert(e.objects.end(), doc_ids.begin(), doc_ids.end());
+  e.patient = patient_id;
+  e.details = details;
+  DOSSIER_RETURN_IF_ERROR(impl_->AuditAlone(std::move(e)));
   impl_->export_reads_[export_id].insert(doc_ids.begin(), doc_ids.end());
   return Status::Ok();
 }

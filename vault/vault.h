@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -612,10 +613,12 @@ class Vault {
   Status RecordExportRefused(const std::string& case_id, const std::string& clinic_id,
                              const std::string& reason);
   // Every document an export reads is on record before the first byte: one `export.read`
-  // event naming the export and all of them, committed first. ReadDocumentForExport then
-  // decrypts one of them without an event of its own; kInternal for a document not announced.
+  // event naming the export and all of them, committed first, with `details` (what is done to
+  // them on the way out: `deidentify`, `jpeg_ls`). ReadDocumentForExport then decrypts one of
+  // them without an event of its own; kInternal for a document not announced.
   Status AuditExportReads(const std::string& export_id, const std::string& patient_id,
-                          const std::vector<std::string>& doc_ids);
+                          const std::vector<std::string>& doc_ids,
+                          const std::map<std::string, std::string>& details = {});
   Status ReadDocumentForExport(const std::string& export_id, const std::string& doc_id,
                                ByteSink& sink);
   // The ledger, oldest first; one case's requests when given. Audited as `export.list`.
@@ -659,15 +662,17 @@ class Vault {
 
   // `dossier dicom export`: puts the export of `series` (of `case_id`) on record as one
   // `dicom.export` event before any instance is decrypted: the series and the case as objects;
-  // details: the pseudonym the clinic sees, and with allow_mismatch, `mismatch_override`
-  // naming the exported series flagged as possibly another patient's (empty: the check had
-  // nothing to override). ReadExportedInstance then decrypts their instances with no event of
-  // their own. kNotFound (nothing recorded) for a series that is not the case's.
+  // details: the pseudonym the clinic sees, `allow_mismatch` and `jpeg_ls` (yes/no), and with
+  // allow_mismatch, `mismatch_override` naming the exported series flagged as possibly another
+  // patient's (absent: the check had nothing to override). ReadExportedInstance then decrypts
+  // their instances with no event of their own. kNotFound (nothing recorded) for a series that
+  // is not the case's.
   struct DicomExportRequest {
     std::string case_id;
     std::vector<std::string> series;
     std::string pseudonym;
     bool allow_mismatch = false;
+    bool jpeg_ls = false;
   };
   Status RecordDicomExport(const DicomExportRequest& request);
   // One instance of a series of a recorded DICOM export; kRejected for any other document.

@@ -34,15 +34,4 @@ UnpackLimits DecodeLimits(const std::string& text) {
   return l;
 }
 
-Result<std::vector<uint8_t>> ReadWhole(const File& file) {
-  std::vector<uint8_t> bytes;
-  std::vector<uint8_t> buf(size_t{1} << 20);
-  for (;;) {  // from the start, whatever the descriptor's offset (the parent wrote it)
-    const ssize_t n = ::pread(file.fd(), buf.data(), buf.size(), static_cast<off_t>(bytes.size()));
-    if (n < 0) return IoError("cannot read the instance");
-    if (n == 0) return bytes;
-    bytes.insert(bytes.end(), buf.begin(), buf.begin() + n);
-  }
-}
-
 }  // namespace dossier::ingest::internal

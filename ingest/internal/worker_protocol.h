@@ -17,8 +17,4 @@ namespace dossier::ingest::internal {
 std::string EncodeLimits(const UnpackLimits& limits);
 UnpackLimits DecodeLimits(const std::string& text);
 
-// The whole of `file` (a sealed memfd the parent filled), read from its start whatever the
-// descriptor's offset.
-Result<std::vector<uint8_t>> ReadWhole(const File& file);
-
 }  // namespace dossier::ingest::internal
