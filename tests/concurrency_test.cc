@@ -12,14 +12,13 @@
 
 #include <chrono>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <random>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "tests/test_util.h"
 #include "vault/audit.h"
@@ -174,17 +173,15 @@ std::set<std::string> Unique(const std::multiset<std::string>& names) {
 TEST_F(ConcurrencyTest, TwoIngestsIntoOneVaultAtOnceBothComplete) {
   const auto a = Folder("a", 300, 20000, 1);
   const auto b = Folder("b", 300, 20000, 2);
-  auto first = Spawn("a.log", {"--actor", "alpha", "ingest", "--case", cases_[0],
-                               (dir_ / "a").string()});
-  auto second = Spawn("b.log", {"--actor", "beta", "ingest", "--case", cases_[0],
-                                (dir_ / "b").string()});
+  auto first =
+      Spawn("a.log", {"--actor", "alpha", "ingest", "--case", cases_[0], (dir_ / "a").string()});
+  auto second =
+      Spawn("b.log", {"--actor", "beta", "ingest", "--case", cases_[0], (dir_ / "b").string()});
   EXPECT_EQ(first->Wait(), 0) << first->Err();
   EXPECT_EQ(second->Wait(), 0) << second->Err();
-  EXPECT_NE(first->Out().find("300 stored, 0 duplicate, 0 skipped, 0 rejected"),
-            std::string::npos)
+  EXPECT_NE(first->Out().find("300 stored, 0 duplicate, 0 skipped, 0 rejected"), std::string::npos)
       << first->Out();
-  EXPECT_NE(second->Out().find("300 stored, 0 duplicate, 0 skipped, 0 rejected"),
-            std::string::npos)
+  EXPECT_NE(second->Out().find("300 stored, 0 duplicate, 0 skipped, 0 rejected"), std::string::npos)
       << second->Out();
   EXPECT_EQ(first->Err().find("locked"), std::string::npos) << first->Err();
   EXPECT_EQ(second->Err().find("locked"), std::string::npos) << second->Err();
@@ -215,8 +212,8 @@ TEST_F(ConcurrencyTest, CliCommandsFinishWhileALongIngestRuns) {
     SCOPED_TRACE("round " + std::to_string(round));
     const std::string folder = "big" + std::to_string(round);
     Folder(folder, files, 4000, 10 + round);
-    auto ingest = Spawn(folder + ".log",
-                        {"ingest", "--case", cases_[round], (dir_ / folder).string()});
+    auto ingest =
+        Spawn(folder + ".log", {"ingest", "--case", cases_[round], (dir_ / folder).string()});
     ASSERT_TRUE(Eventually([&] { return !ObjectFiles().empty() || !ingest->Running(); }));
     bool during = ingest->Running();
     for (const std::vector<std::string>& args :
@@ -305,8 +302,8 @@ TEST_F(ConcurrencyTest, AnUpgradeAtUnlockWaitsForTheOtherProcessesToClose) {
   held->reset();
   EXPECT_EQ(upgrade.Wait(), 0) << upgrade.Err();
   EXPECT_EQ(upgrade.Err(), waiting);
-  testing::RunResult log =
-      testing::RunDossier(old_vault, pass_, {"--json", "audit", "log", "--action", "vault.upgrade"});
+  testing::RunResult log = testing::RunDossier(
+      old_vault, pass_, {"--json", "audit", "log", "--action", "vault.upgrade"});
   ASSERT_EQ(log.exit_code, 0) << log.err;
   EXPECT_EQ(nlohmann::json::parse(log.out).size(), 1u);
 }
@@ -331,8 +328,7 @@ TEST_F(ConcurrencyTest, IngestsKilledAtRandomBesideARunningIngestLeaveItWholeAnd
   }
   EXPECT_GE(kills, 1);
   EXPECT_EQ(survivor->Wait(), 0) << survivor->Err();
-  EXPECT_NE(survivor->Out().find("800 stored, 0 duplicate"), std::string::npos)
-      << survivor->Out();
+  EXPECT_NE(survivor->Out().find("800 stored, 0 duplicate"), std::string::npos) << survivor->Out();
   const auto names = DocNames(cases_[0]);  // an open alone: sweeps what the kills left
   EXPECT_EQ(names.size(), 800u);
   EXPECT_EQ(Unique(names), a);
@@ -359,8 +355,7 @@ TEST_F(ConcurrencyTest, AnotherProcessOpeningMidIngestSparesItsUncommittedObject
   // lock to record its listing, saying so.
   auto docs = Spawn("docs.log", {"docs", "--case", cases_[0]});
   const std::string waiting = "dossier: waiting for another dossier process (pid " +
-                              std::to_string(ingest->pid()) +
-                              ") to finish writing to the vault…\n";
+                              std::to_string(ingest->pid()) + ") to finish writing to the vault…\n";
   ASSERT_TRUE(Eventually([&] {
     return docs->Err().find("to finish writing") != std::string::npos || !docs->Running();
   })) << docs->Err();
@@ -402,8 +397,7 @@ TEST_F(ConcurrencyTest, OrphansBesideOtherProcessesAreSweptOnlyOnceOld) {
   for (const auto& id : {old_id, young_id}) {
     testing::WriteFile(vault_ / "objects" / id.substr(0, 2) / id, "left by a crash");
   }
-  fs::last_write_time(vault_ / "objects" / "ff" / old_id,
-                      fs::file_time_type::clock::now() - 2h);
+  fs::last_write_time(vault_ / "objects" / "ff" / old_id, fs::file_time_type::clock::now() - 2h);
   testing::WriteFile(vault_ / "tmp" / "aa.tmp", "a write of another process");
   testing::WriteFile(vault_ / "tmp" / "bb.tmp", "an old leftover");
   fs::last_write_time(vault_ / "tmp" / "bb.tmp", fs::file_time_type::clock::now() - 2h);

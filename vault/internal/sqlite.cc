@@ -162,8 +162,7 @@ Status Db::Error(std::string_view what) const {
 
 std::string Db::BusyMessage() const {
   const std::string holders = busy_ && busy_->policy.holders ? busy_->policy.holders() : "";
-  const std::string who =
-      holders.empty() ? "another dossier process" : holders;
+  const std::string who = holders.empty() ? "another dossier process" : holders;
   if (busy_ && busy_->timed_out) {
     const auto minutes =
         std::chrono::duration_cast<std::chrono::minutes>(busy_->policy.limit).count();
@@ -196,7 +195,8 @@ Result<Stmt> Db::Prepare(std::string_view sql) {
     return Stmt(s, this);
   }
   sqlite3_stmt* s = nullptr;
-  const int rc = sqlite3_prepare_v2(db_.get(), sql.data(), static_cast<int>(sql.size()), &s, nullptr);
+  const int rc =
+      sqlite3_prepare_v2(db_.get(), sql.data(), static_cast<int>(sql.size()), &s, nullptr);
   EndWait();
   if (rc != SQLITE_OK) {
     return Error(fmt::format("cannot prepare `{}`", sql.substr(0, 60)));
