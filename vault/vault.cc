@@ -112,7 +112,12 @@ Status Vault::Impl::FlushBatchIfFull() {
   batch_->documents = 0;
   batch_->bytes = 0;
   batch_->began = steady_clock::now();
-  DOSSIER_ASSIGN_OR_RETURN(batch_->tx, Transaction::Begin(db_));
+  auto next = Transaction::Begin(db_);
+  if (!next.ok()) {
+    batch_.reset();  // what follows is not batched: no row may outrun its object's fsync
+    return next.status();
+  }
+  batch_->tx = std::move(next).value();
   return Status::Ok();
 }
 
