@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/encoding.h"
 #include "tests/test_util.h"
 #include "vault/audit.h"
 #include "vault/vault.h"
@@ -422,6 +423,42 @@ TEST_F(ConcurrencyTest, OrphansBesideOtherProcessesAreSweptOnlyOnceOld) {
   ASSERT_TRUE(alone);
   EXPECT_EQ(alone->swept_orphans(), std::vector<std::string>{young_id});
   EXPECT_FALSE(fs::exists(vault_ / "tmp" / "aa.tmp"));
+}
+
+// A document being written when another process erases its patient, or closes its case, is
+// refused at its commit: nothing is filed under a destroyed key or in a closed case.
+TEST_F(ConcurrencyTest, AWriteInFlightIsRefusedWhenAnotherProcessErasesOrClosesMeanwhile) {
+  auto writer_vault = Open();
+  auto other = Open();  // to the lock and to SQLite, another process
+  ASSERT_TRUE(writer_vault && other);
+  const std::string bytes = testing::PseudoRandom(100000, 9);
+  auto begin = [&](const std::string& case_id) {
+    auto w = writer_vault->BeginDocument({.case_id = case_id, .name = "scan.pdf", .kind = "pdf"});
+    EXPECT_TRUE(w.ok()) << w.status().message();
+    EXPECT_TRUE((*w)->Write(AsBytes(bytes)).ok());
+    return std::move(w).value();
+  };
+
+  auto to_closed = begin(cases_[1]);
+  ASSERT_TRUE(other->CloseCase(cases_[1]).ok());
+  auto closed = to_closed->Commit();
+  ASSERT_FALSE(closed.ok());
+  EXPECT_EQ(closed.status().message(),
+            "case " + cases_[1] + " is closed: nothing can be added to it (`dossier case reopen " +
+                cases_[1] + "` opens it again)");
+
+  ASSERT_TRUE(writer_vault->GetPatient(patient_).ok());  // its key is cached now
+  auto to_erased = begin(cases_[0]);
+  ASSERT_TRUE(other->ErasePatient(patient_).ok());
+  auto erased = to_erased->Commit();
+  ASSERT_FALSE(erased.ok());
+  EXPECT_EQ(erased.status().code(), StatusCode::kRejected);
+  EXPECT_EQ(erased.status().message(), "case " + cases_[0] + " belongs to an erased patient");
+  auto edited = writer_vault->EditPatient(patient_, {.name = "Другое Имя"});
+  EXPECT_EQ(edited.status().code(), StatusCode::kRejected);
+  auto docs = writer_vault->ListDocuments(cases_[0]);
+  ASSERT_TRUE(docs.ok());
+  EXPECT_TRUE(docs->empty());
 }
 
 // A writer that waits too long fails saying who holds the vault, never "database is locked".

@@ -59,6 +59,10 @@ class DocumentWriterImpl final : public DocumentWriter {
     // orphan object that the next open sweeps.
     auto result = [&]() -> Status {
       DOSSIER_ASSIGN_OR_RETURN(auto tx, Vault::Impl::Tx::Begin(v_));
+      // Another process may have closed the case since BeginDocument (an erasure is caught
+      // by Keys).
+      DOSSIER_ASSIGN_OR_RETURN(Vault::Impl::CaseRef c, v_.FindCase(doc_.case_id));
+      DOSSIER_RETURN_IF_ERROR(Vault::Impl::CheckTakesDocuments(doc_.case_id, c));
       DOSSIER_ASSIGN_OR_RETURN(Stmt dup,
                                v_.db_.Prepare("SELECT id FROM documents WHERE case_id = ? AND "
                                               "content_mac = ? AND status = 'stored' LIMIT 1"));

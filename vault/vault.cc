@@ -221,21 +221,30 @@ AuditEvent Vault::Impl::FailureEvent(const std::string& action, std::vector<std:
 }
 
 Result<const Vault::Impl::PatientKeys*> Vault::Impl::Keys(const std::string& patient_id) {
-  if (auto it = patient_keys_.find(patient_id); it != patient_keys_.end()) return &it->second;
+  DOSSIER_ASSIGN_OR_RETURN(int64_t version, db_.QueryInt("PRAGMA data_version"));
+  auto cached = patient_keys_.find(patient_id);
+  if (cached != patient_keys_.end() && cached->second.checked_at == version) {
+    return &cached->second;
+  }
   DOSSIER_RETURN_IF_ERROR(CheckRows(internal::RowTable::kPatients, "id = ?1", {patient_id}));
   DOSSIER_ASSIGN_OR_RETURN(Stmt s,
                            db_.Prepare("SELECT wrapped_key, erased_at FROM patients WHERE id = ?"));
   s.Bind(1, patient_id);
   DOSSIER_ASSIGN_OR_RETURN(bool found, s.Step());
   if (!found) return NotFound("no patient " + patient_id);
-  if (s.IsNull(0)) {
+  if (s.IsNull(0)) {  // perhaps by another process, after this one cached the key
     return Rejected(fmt::format("patient {} was erased on {}: their data no longer exists",
                                 patient_id, s.Text(1)));
   }
+  if (cached != patient_keys_.end()) {  // the same key, perhaps rewrapped by a rotation
+    cached->second.checked_at = version;
+    return &cached->second;
+  }
   auto key = internal::Open(master_key_, s.Blob(0), "dossier-patient-key-v1:" + patient_id);
   if (!key.ok()) return Corrupt("the key of patient " + patient_id + " fails authentication");
-  return &patient_keys_.emplace(patient_id, PatientKeys::From(std::move(key).value()))
-              .first->second;
+  PatientKeys keys = PatientKeys::From(std::move(key).value());
+  keys.checked_at = version;
+  return &patient_keys_.emplace(patient_id, std::move(keys)).first->second;
 }
 
 Vault::Impl::PatientKeys Vault::Impl::PatientKeys::From(SecureBuffer patient_key) {

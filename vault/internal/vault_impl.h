@@ -77,6 +77,9 @@ class Vault::Impl {
     SecureBuffer field;  // seals catalog fields
     SecureBuffer wrap;   // seals object data keys
     SecureBuffer uid;    // keyed MACs of DICOM UIDs (grouping without UIDs in the clear)
+    // PRAGMA data_version when the patient was last seen not erased: another process's
+    // commit changes it, and the cached key is checked again (an erasure elsewhere).
+    int64_t checked_at = 0;
     static PatientKeys From(SecureBuffer patient_key);
   };
   // kRejected if the patient was erased.
