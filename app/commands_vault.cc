@@ -14,9 +14,15 @@ namespace dossier::app {
 Result<std::shared_ptr<vault::Vault>> Context::OpenVault(vault::OpenMode mode) const {
   DOSSIER_ASSIGN_OR_RETURN(SecretString pass,
                            ReadPassphrase(passphrase_source(), "Vault passphrase: ", false));
+  vault::VaultOptions options;
+  // Another dossier process holds the vault alone (a key rotation), or this one must wait
+  // for the others to close it: said on stderr, so a waiting command does not look hung.
+  options.on_wait = [](const std::string& message) {
+    std::fprintf(stderr, "dossier: %s\n", message.c_str());
+  };
   DOSSIER_ASSIGN_OR_RETURN(
       std::shared_ptr<vault::Vault> v,
-      vault::Vault::Open(vault_dir, pass.view(), {actor, "operator"}, {}, mode));
+      vault::Vault::Open(vault_dir, pass.view(), {actor, "operator"}, options, mode));
   opened = v;
   if (allow_unconfined_workers) DOSSIER_RETURN_IF_ERROR(v->RecordUnconfinedWorkersAllowed());
   if (!v->swept_orphans().empty()) {

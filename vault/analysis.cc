@@ -46,6 +46,8 @@ Status Vault::SetAnalysis(const std::string& doc_id, const std::string& verdict,
     return std::find(std::begin(kVerdicts), std::end(kVerdicts), v) != std::end(kVerdicts);
   };
   if (!known(verdict)) return InvalidArgument("unknown verdict " + verdict);
+  // Between two analyses of an ingest: where its batch lets a waiting process in.
+  DOSSIER_RETURN_IF_ERROR(impl_->FlushBatchIfFull());
   DOSSIER_ASSIGN_OR_RETURN(DocumentRecord d, GetDocument(doc_id));
   if (d.status == "removed") return DocumentRemoved(doc_id, d.removed_at);
   if (d.status == "erased") return Rejected("document " + doc_id + " was erased");

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <ctime>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -58,6 +59,10 @@ class DocumentWriterImpl final : public DocumentWriter {
     // orphan object that the next open sweeps.
     auto result = [&]() -> Status {
       DOSSIER_ASSIGN_OR_RETURN(auto tx, Vault::Impl::Tx::Begin(v_));
+      // Another process may have closed the case since BeginDocument (an erasure is caught
+      // by Keys).
+      DOSSIER_ASSIGN_OR_RETURN(Vault::Impl::CaseRef c, v_.FindCase(doc_.case_id));
+      DOSSIER_RETURN_IF_ERROR(Vault::Impl::CheckTakesDocuments(doc_.case_id, c));
       DOSSIER_ASSIGN_OR_RETURN(Stmt dup,
                                v_.db_.Prepare("SELECT id FROM documents WHERE case_id = ? AND "
                                               "content_mac = ? AND status = 'stored' LIMIT 1"));
@@ -453,6 +458,19 @@ Result<VerifyReport> Vault::Verify(bool quick, const ProgressFn& progress) {
     known.insert(r.object);
     ++report.checked;
     auto issue = [&](std::string problem, std::string detail) {
+      // Another process may have erased or removed it since the rows were read.
+      auto now = impl_->db_.Prepare(
+          r.case_id == "consent"
+              ? "SELECT CASE WHEN scan_wrapped_key IS NULL THEN 'erased' ELSE 'stored' END "
+                "FROM consents WHERE id = ?"
+              : "SELECT status FROM documents WHERE id = ?");
+      if (now.ok()) now->Bind(1, r.id);
+      auto found = now.ok() ? now->Step() : Result<bool>(false);
+      if (found.ok() && *found && now->Text(0) != "stored") {
+        --report.checked;
+        ++(now->Text(0) == "erased" ? report.erased_skipped : report.removed_skipped);
+        return;
+      }
       report.issues.push_back({r.id, r.object, std::move(problem), std::move(detail)});
     };
     auto size = impl_->objects_.FileSize(r.object);
@@ -482,10 +500,24 @@ Result<VerifyReport> Vault::Verify(bool quick, const ProgressFn& progress) {
     if (progress) progress(done, total);
   }
   DOSSIER_ASSIGN_OR_RETURN(auto listing, impl_->objects_.ListObjects());
+  // Other processes' writes: an object committed since the rows were read is known now, and
+  // one not committed yet is young (SweepOrphans).
+  DOSSIER_ASSIGN_OR_RETURN(bool others, impl_->lock_.OthersPresent());
+  const int64_t young = ::time(nullptr) - int64_t{impl_->options_.orphan_min_age_seconds};
   for (const auto& id : listing.objects) {
-    if (known.count(id) == 0) {
-      report.orphans.push_back({"", id, "orphan", "no catalog row refers to object " + id});
+    if (known.count(id) != 0) continue;
+    DOSSIER_ASSIGN_OR_RETURN(
+        Stmt now, impl_->db_.Prepare("SELECT 1 FROM documents WHERE object_id = ?1 AND status = "
+                                     "'stored' UNION ALL SELECT 1 FROM consents WHERE "
+                                     "scan_object_id = ?1 AND scan_wrapped_key IS NOT NULL"));
+    now.Bind(1, id);
+    DOSSIER_ASSIGN_OR_RETURN(bool committed, now.Step());
+    if (committed) continue;
+    if (others) {
+      DOSSIER_ASSIGN_OR_RETURN(auto written, impl_->objects_.ModifiedAt(id));
+      if (!written || *written >= young) continue;
     }
+    report.orphans.push_back({"", id, "orphan", "no catalog row refers to object " + id});
   }
   for (const auto& path : listing.strays) {
     report.orphans.push_back({"", "", "stray", "unexpected file " + path + " (not an object)"});

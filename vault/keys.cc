@@ -1,10 +1,7 @@
 // The key file, the sealed vault-wide secrets' names, and finishing an interrupted rotation.
 #include "vault/internal/keys.h"
 
-#include <fcntl.h>
 #include <sodium.h>
-#include <sys/file.h>
-#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -95,25 +92,6 @@ Result<KeyFile> SealMaster(const std::string& vault_id, std::string_view passphr
   DOSSIER_ASSIGN_OR_RETURN(SecureBuffer kek, DeriveKek(passphrase, k.salt, ops, mem));
   k.sealed_master = Seal(kek, master.span(), MasterKeyAd(vault_id));
   return k;
-}
-
-Result<int> LockVaultDir(const VaultDir& dir) {
-  const auto path = dir.PathOf(kLock);
-  DOSSIER_ASSIGN_OR_RETURN(File lock, dir.OpenOrCreate(kLock, O_RDWR));
-  const int fd = ::fcntl(lock.fd(), F_DUPFD_CLOEXEC, 0);  // the caller's; `lock` closes its own
-  if (fd < 0) return ErrnoError("cannot open lock file", path.string(), errno);
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    if (errno != EWOULDBLOCK) {
-      ::close(fd);
-      return ErrnoError("cannot lock", path.string(), errno);
-    }
-    // Another dossier process has the vault open; wait for it rather than fail.
-    if (::flock(fd, LOCK_EX) != 0) {
-      ::close(fd);
-      return ErrnoError("cannot lock", path.string(), errno);
-    }
-  }
-  return fd;
 }
 
 }  // namespace dossier::vault::internal

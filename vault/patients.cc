@@ -111,9 +111,11 @@ Result<AddedPatient> Vault::Impl::InsertPatient(const PatientInfo& info,
   const std::string pid = RandomId("pat");
   SecureBuffer pk = SecureBuffer::Random(internal::kKeyBytes);
   const Bytes wrapped = internal::Seal(master_key_, pk.span(), "dossier-patient-key-v1:" + pid);
-  patient_keys_.emplace(pid, PatientKeys::From(std::move(pk)));
-
   DOSSIER_ASSIGN_OR_RETURN(auto tx, Tx::Begin(*this));
+  PatientKeys keys = PatientKeys::From(std::move(pk));
+  // Current as of this transaction, which no other process can commit into (Keys).
+  DOSSIER_ASSIGN_OR_RETURN(keys.checked_at, db_.QueryInt("PRAGMA data_version"));
+  patient_keys_.emplace(pid, std::move(keys));
   DOSSIER_ASSIGN_OR_RETURN(
       Stmt s, db_.Prepare("INSERT INTO patients(id, created_at, wrapped_key, name_enc, "
                           "birth_date_enc, phone_enc, email_enc) VALUES (?,?,?,?,?,?,?)"));

@@ -60,6 +60,11 @@ Status Migrate(Db& db) {
   return Apply(db, version, kMigrations.size());
 }
 
+Result<bool> SchemaBehind(Db& db) {
+  DOSSIER_ASSIGN_OR_RETURN(size_t version, Version(db));
+  return version < kMigrations.size();
+}
+
 Status CheckSchema(Db& db) {
   DOSSIER_ASSIGN_OR_RETURN(size_t version, Version(db));
   DOSSIER_ASSIGN_OR_RETURN(Db reference, Db::Open(":memory:", Db::Mode::kReadWriteCreate));

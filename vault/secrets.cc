@@ -252,6 +252,15 @@ Status Vault::Impl::RotateMasterKey(std::string_view new_passphrase) {
   if (options_.legacy_derived_secrets) {
     return Internal("a vault opened as an older version cannot rotate its master key");
   }
+  // Alone: no other process may go on using the old master key, or read vault.key while it
+  // is replaced. Back to shared afterwards, whatever happened.
+  DOSSIER_RETURN_IF_ERROR(
+      lock_.Exclusive(internal::kRotationNote, "a key rotation must run alone"));
+  struct Shared {
+    internal::VaultLock& lock;
+    ~Shared() { (void)lock.Downgrade(); }
+  } shared{lock_};
+  DOSSIER_RETURN_IF_ERROR(CheckStillCurrent());
   DOSSIER_ASSIGN_OR_RETURN(internal::KeyFile old, internal::ReadKeyFile(dir_));
   SecureBuffer next = SecureBuffer::Random(internal::kKeyBytes);
   DOSSIER_ASSIGN_OR_RETURN(

@@ -7,6 +7,8 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <ctime>
 #include <set>
 
 #include "common/encoding.h"
@@ -58,7 +60,6 @@ std::string CurrentOsUser() {
 
 Vault::Impl::~Impl() {
   batch_.reset();  // an uncommitted batch rolls back while the catalog is still open
-  if (lock_fd_ >= 0) ::close(lock_fd_);
 }
 
 Result<Vault::Impl::Tx> Vault::Impl::Tx::Begin(Impl& v) {
@@ -92,17 +93,31 @@ Status Vault::Impl::Tx::Commit() {
 }
 
 Status Vault::Impl::FlushBatchIfFull() {
-  if (!batch_ || (batch_->documents < options_.batch_max_documents &&
-                  batch_->bytes < options_.batch_max_bytes)) {
-    return Status::Ok();
-  }
+  if (!batch_) return Status::Ok();
+  using std::chrono::steady_clock;
+  const auto held = steady_clock::now() - batch_->began;
+  const bool full = batch_->documents >= options_.batch_max_documents ||
+                    batch_->bytes >= options_.batch_max_bytes ||
+                    held >= std::chrono::seconds(options_.batch_max_seconds);
+  const bool yield =
+      held >= std::chrono::milliseconds(options_.batch_yield_after_ms) && lock_.WritersWaiting();
+  if (!full && !yield) return Status::Ok();
   if (Status st = CommitBatchTx(); !st.ok()) {
     batch_.reset();  // rolled back: the caller learns that this batch was lost
     return st;
   }
+  // Another process waits to write: it gets the lock before the next batch takes it again
+  // (SQLite's busy handler is not fair), or after half a second at most.
+  for (int i = 0; yield && i < 500 && lock_.WritersWaiting(); ++i) ::usleep(1000);
   batch_->documents = 0;
   batch_->bytes = 0;
-  DOSSIER_ASSIGN_OR_RETURN(batch_->tx, Transaction::Begin(db_));
+  batch_->began = steady_clock::now();
+  auto next = Transaction::Begin(db_);
+  if (!next.ok()) {
+    batch_.reset();  // what follows is not batched: no row may outrun its object's fsync
+    return next.status();
+  }
+  batch_->tx = std::move(next).value();
   return Status::Ok();
 }
 
@@ -206,21 +221,30 @@ AuditEvent Vault::Impl::FailureEvent(const std::string& action, std::vector<std:
 }
 
 Result<const Vault::Impl::PatientKeys*> Vault::Impl::Keys(const std::string& patient_id) {
-  if (auto it = patient_keys_.find(patient_id); it != patient_keys_.end()) return &it->second;
+  DOSSIER_ASSIGN_OR_RETURN(int64_t version, db_.QueryInt("PRAGMA data_version"));
+  auto cached = patient_keys_.find(patient_id);
+  if (cached != patient_keys_.end() && cached->second.checked_at == version) {
+    return &cached->second;
+  }
   DOSSIER_RETURN_IF_ERROR(CheckRows(internal::RowTable::kPatients, "id = ?1", {patient_id}));
   DOSSIER_ASSIGN_OR_RETURN(Stmt s,
                            db_.Prepare("SELECT wrapped_key, erased_at FROM patients WHERE id = ?"));
   s.Bind(1, patient_id);
   DOSSIER_ASSIGN_OR_RETURN(bool found, s.Step());
   if (!found) return NotFound("no patient " + patient_id);
-  if (s.IsNull(0)) {
+  if (s.IsNull(0)) {  // perhaps by another process, after this one cached the key
     return Rejected(fmt::format("patient {} was erased on {}: their data no longer exists",
                                 patient_id, s.Text(1)));
   }
+  if (cached != patient_keys_.end()) {  // the same key, perhaps rewrapped by a rotation
+    cached->second.checked_at = version;
+    return &cached->second;
+  }
   auto key = internal::Open(master_key_, s.Blob(0), "dossier-patient-key-v1:" + patient_id);
   if (!key.ok()) return Corrupt("the key of patient " + patient_id + " fails authentication");
-  return &patient_keys_.emplace(patient_id, PatientKeys::From(std::move(key).value()))
-              .first->second;
+  PatientKeys keys = PatientKeys::From(std::move(key).value());
+  keys.checked_at = version;
+  return &patient_keys_.emplace(patient_id, std::move(keys)).first->second;
 }
 
 Vault::Impl::PatientKeys Vault::Impl::PatientKeys::From(SecureBuffer patient_key) {
@@ -292,16 +316,22 @@ Result<SecureBuffer> Vault::Impl::UnwrapObjectKey(const ObjectBinding& b, const 
 }
 
 Status Vault::Impl::CheckpointWal(int wait_ms) {
-  for (int waited = 0;; waited += 100) {
-    {
-      DOSSIER_ASSIGN_OR_RETURN(Stmt s, db_.Prepare("PRAGMA wal_checkpoint(TRUNCATE)"));
-      DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
-      if (row && s.Int(0) == 0) return Status::Ok();  // column 0: 1 when blocked by a reader
+  // While it waits, an ingest batch of another process commits and lets go (vault_lock.h).
+  struct Signal {
+    internal::VaultLock* lock;
+    ~Signal() {
+      if (lock != nullptr) lock->EndWriteWait();
     }
+  } signal{wait_ms > 0 ? &lock_ : nullptr};
+  if (signal.lock != nullptr) lock_.BeginWriteWait();
+  for (int waited = 0;; waited += 100) {
+    DOSSIER_ASSIGN_OR_RETURN(bool done, db_.TryTruncateWal());
+    if (done) return Status::Ok();
     if (waited >= wait_ms) {
       return IoError(
-          "another process is reading the vault and holds old catalog pages; the "
-          "erasure is recorded and finishes with the next dossier command");
+          "another dossier process is using the vault and holds old catalog pages; the "
+          "erasure is recorded and finishes when it lets go (the next dossier command that "
+          "opens the vault tries again)");
     }
     ::usleep(100 * 1000);
   }
@@ -328,8 +358,12 @@ Status Vault::Impl::SealPatientRows(const std::string& patient_id) {
 }
 
 Status Vault::Impl::FoldUnlockFailures() {
-  DOSSIER_ASSIGN_OR_RETURN(auto failures, internal::ReadUnlockFailures(dir_));
-  if (!failures) return Status::Ok();
+  // Held by this process alone until removed: each failure is folded once, even when several
+  // processes open the vault at the same time.
+  DOSSIER_ASSIGN_OR_RETURN(auto claim, internal::UnlockFailuresClaim::Take(dir_));
+  if (!claim) return Status::Ok();
+  const auto& failures = claim->failures();
+  if (!failures) return claim->Remove(dir_);
   // Committed before the record goes: a crash in between counts these failures twice,
   // never zero times.
   AuditEvent e;
@@ -339,13 +373,17 @@ Status Vault::Impl::FoldUnlockFailures() {
   e.reason = StatusCodeId(StatusCode::kAuthFailed);
   e.purpose = failures->Describe();
   DOSSIER_RETURN_IF_ERROR(AuditAlone(std::move(e)));
-  return internal::RemoveUnlockFailures(dir_);
+  return claim->Remove(dir_);
 }
 
-Status Vault::Impl::SweepOrphans() {
-  DOSSIER_RETURN_IF_ERROR(objects_.SweepTemp().status());
+Status Vault::Impl::SweepOrphans(bool alone) {
+  // Not alone, what another process writes may not be committed yet: it commits within
+  // minutes (a batch every batch_max_seconds), so what is older belongs to no live write.
+  std::optional<int64_t> older_than;
+  if (!alone) older_than = ::time(nullptr) - int64_t{options_.orphan_min_age_seconds};
+  DOSSIER_RETURN_IF_ERROR(objects_.SweepTemp(older_than).status());
   DOSSIER_ASSIGN_OR_RETURN(std::vector<std::string> names, dir_.List(""));
-  for (const std::string& name : names) {  // vault.key.tmp_…, audit.pub.tmp_…
+  for (const std::string& name : names) {  // vault.key.tmp_…, audit.pub.tmp_…: made alone
     if (name.rfind("vault.key.tmp_", 0) == 0 || name.rfind("vault.key.new.tmp_", 0) == 0 ||
         name.rfind("audit.pub.tmp_", 0) == 0) {
       (void)dir_.Remove(name);
@@ -368,6 +406,10 @@ Status Vault::Impl::SweepOrphans() {
   }
   for (const auto& id : present) {
     if (known.count(id) != 0) continue;
+    if (older_than) {
+      DOSSIER_ASSIGN_OR_RETURN(auto written, objects_.ModifiedAt(id));
+      if (!written || *written >= *older_than) continue;
+    }
     DOSSIER_RETURN_IF_ERROR(objects_.Remove(id));
     swept_.push_back(id);
   }
@@ -466,15 +508,31 @@ Result<std::unique_ptr<Vault>> Vault::Open(const fs::path& dir, std::string_view
   DOSSIER_RETURN_IF_ERROR(internal::CheckIsVault(dir));
   DOSSIER_ASSIGN_OR_RETURN(internal::VaultDir vd, internal::VaultDir::Open(dir));
   DOSSIER_RETURN_IF_ERROR(internal::CheckFolder(vd, true).status());
-  auto impl = std::make_unique<Impl>(vd, actor, options);  // closes the lock on every error
-  DOSSIER_ASSIGN_OR_RETURN(KeyFile kf, internal::ReadKeyFile(vd));
+  for (int attempt = 1;; ++attempt) {
+    auto impl = std::make_unique<Impl>(vd, actor, options);  // lets go of the lock on errors
+    DOSSIER_ASSIGN_OR_RETURN(bool opened, impl->Unlock(passphrase, mode));
+    if (opened) return std::unique_ptr<Vault>(new Vault(std::move(impl)));
+    if (attempt == 3) {
+      return IoError("the key of the vault at " + dir.string() +
+                     " kept changing while it was opened (`dossier vault passwd` in other "
+                     "processes): run the command again");
+    }
+  }
+}
+
+Result<bool> Vault::Impl::Unlock(std::string_view passphrase, OpenMode mode) {
+  DOSSIER_ASSIGN_OR_RETURN(lock_, internal::VaultLock::Open(dir_, options_.on_wait));
+  // Whatever changes the key files (a rotation, settling one) holds the lock exclusively, so
+  // under the shared lock they hold still while the passphrase is tried.
+  DOSSIER_RETURN_IF_ERROR(lock_.Shared());
+  DOSSIER_ASSIGN_OR_RETURN(KeyFile kf, internal::ReadKeyFile(dir_));
   // A rotation interrupted after it staged its key file: the passphrase may be the new one
   // (whether that rotation committed is decided below, from the catalog).
   std::optional<KeyFile> staged;
-  DOSSIER_ASSIGN_OR_RETURN(auto staged_stat, vd.Stat(internal::kStagedKeyFile));
+  DOSSIER_ASSIGN_OR_RETURN(auto staged_stat, dir_.Stat(internal::kStagedKeyFile));
   if (staged_stat) {
-    const auto path = vd.PathOf(internal::kStagedKeyFile);
-    DOSSIER_ASSIGN_OR_RETURN(std::string text, vd.ReadSmall(internal::kStagedKeyFile, 64 << 10));
+    const auto path = dir_.PathOf(internal::kStagedKeyFile);
+    DOSSIER_ASSIGN_OR_RETURN(std::string text, dir_.ReadSmall(internal::kStagedKeyFile, 64 << 10));
     DOSSIER_ASSIGN_OR_RETURN(staged, internal::ParseKeyFile(text, path.string()));
     if (staged->vault_id != kf.vault_id) {
       return Corrupt(path.string() + " belongs to vault " + staged->vault_id + ", not " +
@@ -500,32 +558,104 @@ Result<std::unique_ptr<Vault>> Vault::Open(const fs::path& dir, std::string_view
   if (!master) {
     // The one exception: the time of the failure, for the next unlock to put on record. A
     // folder we cannot write to does not hide the wrong passphrase.
-    const Clock& clock = options.clock ? *options.clock : Clock::System();
-    (void)internal::RecordUnlockFailure(vd, FormatUtc(clock.Now()));
-    return AuthFailed("wrong passphrase for the vault at " + dir.string());
+    const Clock& clock = options_.clock ? *options_.clock : Clock::System();
+    (void)internal::RecordUnlockFailure(dir_, FormatUtc(clock.Now()));
+    return AuthFailed("wrong passphrase for the vault at " + dir_.path().string());
   }
+  master_key_ = std::move(*master);
+  vault_id_ = kf.vault_id;
 
-  impl->master_key_ = std::move(*master);
-  impl->vault_id_ = kf.vault_id;
-  DOSSIER_ASSIGN_OR_RETURN(impl->lock_fd_, internal::LockVaultDir(vd));
-  DOSSIER_ASSIGN_OR_RETURN(impl->db_, internal::OpenCatalog(vd, Db::Mode::kReadWrite));
-  DOSSIER_RETURN_IF_ERROR(ConfigureCatalog(impl->db_));
-  DOSSIER_RETURN_IF_ERROR(internal::CheckSchema(impl->db_));
-  DOSSIER_RETURN_IF_ERROR(internal::Migrate(impl->db_));
-  DOSSIER_ASSIGN_OR_RETURN(std::string catalog_id, internal::ReadMeta(impl->db_, "vault_id"));
+  // Alone, this open does the upkeep that must run alone; the try lets go of the shared lock
+  // for a moment, and so does waiting for the vault alone below: a rotation that ran then
+  // replaced vault.key, and this open starts again.
+  auto key_file_unchanged = [&]() -> Result<bool> {
+    DOSSIER_ASSIGN_OR_RETURN(KeyFile now, internal::ReadKeyFile(dir_));
+    return now.vault_id == kf.vault_id && now.salt == kf.salt &&
+           now.sealed_master == kf.sealed_master;
+  };
+  DOSSIER_ASSIGN_OR_RETURN(bool alone, lock_.TryExclusive(internal::kOpeningNote));
+  DOSSIER_ASSIGN_OR_RETURN(bool unchanged, key_file_unchanged());
+  if (!unchanged) return false;
+  DOSSIER_ASSIGN_OR_RETURN(db_, internal::OpenCatalog(dir_, Db::Mode::kReadWrite));
+  internal::BusyPolicy busy;
+  busy.limit = std::chrono::milliseconds(options_.busy_limit_ms);
+  busy.begin = [this] { lock_.BeginWriteWait(); };
+  busy.end = [this] { lock_.EndWriteWait(); };
+  busy.holders = [this] { return internal::VaultLock::DescribeProcesses(lock_.OtherHolders()); };
+  busy.long_wait = [this] {
+    if (!options_.on_wait) return;
+    options_.on_wait("waiting for " +
+                     internal::VaultLock::DescribeProcesses(lock_.OtherHolders()) +
+                     " to finish writing to the vault…");
+  };
+  db_.SetBusyPolicy(std::move(busy));
+  DOSSIER_RETURN_IF_ERROR(ConfigureCatalog(db_));
+  DOSSIER_RETURN_IF_ERROR(internal::CheckSchema(db_));
+  DOSSIER_ASSIGN_OR_RETURN(std::string catalog_id, internal::ReadMeta(db_, "vault_id"));
   if (catalog_id != kf.vault_id) {
     return Corrupt(fmt::format("the catalog belongs to vault {} but the key file to {}", catalog_id,
                                kf.vault_id));
   }
-  DOSSIER_RETURN_IF_ERROR(impl->FinishRotation(from_staged));
-  DOSSIER_RETURN_IF_ERROR(impl->LoadSecrets());
-  DOSSIER_RETURN_IF_ERROR(impl->FoldUnlockFailures());
-  DOSSIER_RETURN_IF_ERROR(impl->objects_.Prepare());
-  if (mode == OpenMode::kNormal) {
-    DOSSIER_RETURN_IF_ERROR(impl->SweepOrphans());
-    (void)impl->CheckpointWal(0);  // finishes an erasure a reader had held up; best effort
+  DOSSIER_ASSIGN_OR_RETURN(std::optional<AloneWork> work, WorkThatMustRunAlone());
+  if (work) {  // already alone: it says what it does now
+    DOSSIER_RETURN_IF_ERROR(lock_.Exclusive(work->note, work->why));
+    alone = true;
+    DOSSIER_ASSIGN_OR_RETURN(unchanged, key_file_unchanged());
+    if (!unchanged) return false;
   }
-  return std::unique_ptr<Vault>(new Vault(std::move(impl)));
+  DOSSIER_RETURN_IF_ERROR(internal::Migrate(db_));
+  DOSSIER_RETURN_IF_ERROR(FinishRotation(from_staged));
+  DOSSIER_RETURN_IF_ERROR(LoadSecrets());
+  DOSSIER_RETURN_IF_ERROR(FoldUnlockFailures());
+  DOSSIER_RETURN_IF_ERROR(objects_.Prepare());
+  if (mode == OpenMode::kNormal) {
+    DOSSIER_RETURN_IF_ERROR(SweepOrphans(alone));
+    (void)CheckpointWal(0);  // finishes an erasure a reader had held up; best effort
+  }
+  DOSSIER_RETURN_IF_ERROR(lock_.Downgrade());
+  return true;
+}
+
+Result<std::optional<Vault::Impl::AloneWork>> Vault::Impl::WorkThatMustRunAlone() {
+  auto must = [](const char* note, const char* why) {
+    return std::optional<AloneWork>(AloneWork{note, why});
+  };
+  DOSSIER_ASSIGN_OR_RETURN(bool behind, internal::SchemaBehind(db_));
+  if (behind) return must("schema upgrade", "a schema upgrade must run alone");
+  std::set<std::string> present;
+  {
+    DOSSIER_ASSIGN_OR_RETURN(Stmt s, db_.Prepare("SELECT key FROM meta WHERE key IN (?, ?, ?)"));
+    s.Bind(1, internal::kPendingKeyFile)
+        .Bind(2, internal::kRowMacKey.meta_key)
+        .Bind(3, internal::kContentMacKey.meta_key);
+    for (;;) {
+      DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      present.insert(s.Text(0));
+    }
+  }
+  DOSSIER_ASSIGN_OR_RETURN(auto staged, dir_.Stat(internal::kStagedKeyFile));
+  if (staged || present.count(internal::kPendingKeyFile) != 0) {
+    return must("finishing an interrupted key rotation",
+                "an interrupted key rotation must be finished alone");
+  }
+  if ((present.count(internal::kRowMacKey.meta_key) == 0 && !options_.legacy_without_row_macs) ||
+      (present.count(internal::kContentMacKey.meta_key) == 0 &&
+       !options_.legacy_derived_secrets)) {
+    return must("vault upgrade", "the one-time upgrade of this vault must run alone");
+  }
+  return std::optional<AloneWork>();
+}
+
+Status Vault::Impl::CheckStillCurrent() {
+  DOSSIER_ASSIGN_OR_RETURN(bool behind, internal::SchemaBehind(db_));
+  auto id = internal::ReadMeta(db_, "master_key_id");
+  if (behind || (id.ok() && *id != internal::MasterKeyId(master_key_))) {
+    return Rejected(
+        "another dossier process changed the vault's passphrase or upgraded it while this one "
+        "waited: nothing was changed; run the command again");
+  }
+  return Status::Ok();
 }
 
 Vault::Vault(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

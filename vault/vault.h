@@ -11,8 +11,12 @@
 // Keys: passphrase → Argon2id → key-encryption key → master key → one key per patient →
 // one data key per object and a field key for catalog columns (doc/FORMAT.md). Every call
 // that reads or changes personal data appends an audit event in the same SQLite transaction.
-// A Vault holds an exclusive lock on its directory while open; one Vault per process and
-// thread at a time. Errors carry ids, never personal data.
+// Any number of processes may have one vault open at once (a server, CLI commands, `audit
+// verify`): an open Vault holds a shared lock on its folder, and SQLite serialises their writes
+// (WAL, a busy handler with backoff). The lock is taken exclusively only for what must run
+// alone — a schema upgrade, settling an interrupted key rotation, ChangePassphrase — and a
+// call that waits for it says so through VaultOptions::on_wait (doc/FORMAT.md §Lock file).
+// Errors carry ids, never personal data.
 #pragma once
 
 #include <array>
@@ -57,6 +61,26 @@ struct VaultOptions {
   // crash loses at most that much work and the open transaction stays small.
   size_t batch_max_documents = 512;
   uint64_t batch_max_bytes = uint64_t{512} << 20;
+  // ... and after this many seconds (checked after each document and each analysis), so what
+  // a live process stores is committed within minutes and an orphan sweep by another process
+  // can tell it from what a dead one left (orphan_min_age_seconds).
+  uint32_t batch_max_seconds = 60;
+  // A batch that has held the catalog's write lock for this long commits early when another
+  // process waits to write (a `docs` beside a long ingest waits about one document, not the
+  // whole batch), and lets that process in before it goes on.
+  uint32_t batch_yield_after_ms = 100;
+  // How long a statement waits for another process that holds the catalog's write lock
+  // before it fails (kIoError naming the processes that have the vault open): 10 minutes.
+  uint32_t busy_limit_ms = 10 * 60 * 1000;
+  // While other processes have the vault open, an unreferenced object or temp file is
+  // deleted at open only once it is this old (1 hour): younger, it may be another process's
+  // work that is not committed yet. Alone, every one is.
+  uint32_t orphan_min_age_seconds = 3600;
+  // Told, once per wait, when a call waits for another process: "waiting for another dossier
+  // process (pid 1234: key rotation (vault passwd)) to finish…", "waiting for 2 other dossier
+  // processes (pids 1201, 1305) to close the vault: a key rotation must run alone". The CLI
+  // prints it on stderr; the library never prints. Called on the waiting thread; null: quiet.
+  std::function<void(const std::string& message)> on_wait;
   // Fault injection for tests: called before each batch commit; an error fails the commit
   // as a full disk would. Null in production.
   std::function<Status()> batch_commit_fault;
@@ -85,7 +109,8 @@ struct VaultOptions {
 };
 
 enum class OpenMode {
-  kNormal,  // sweeps leftovers of interrupted writes (temp files, orphan objects)
+  kNormal,  // sweeps leftovers of interrupted writes (temp files, orphan objects; while other
+            // processes have the vault open, only those older than orphan_min_age_seconds)
   kVerify,  // leaves them, so Verify() can report them
 };
 
@@ -433,6 +458,9 @@ class Vault {
   // Unlocks a vault. kAuthFailed on a wrong passphrase, with nothing in `dir` changed.
   // kCorrupt, before anything is read, when the folder or an entry in it is a symbolic link
   // or writable by group or others, or the folder belongs to another user.
+  // Waits (saying so through on_wait) while another process holds the vault alone, and for
+  // the other processes to close it when this open must upgrade the schema or settle an
+  // interrupted rotation. Alone, it also sweeps what interrupted writes left (OpenMode).
   static Result<std::unique_ptr<Vault>> Open(const fs::path& dir, std::string_view passphrase,
                                              const Actor& actor, const VaultOptions& options = {},
                                              OpenMode mode = OpenMode::kNormal);
@@ -456,6 +484,9 @@ class Vault {
   // vault.key opens the vault. A crash at any point leaves a vault that opens with exactly
   // one of the two passphrases (doc/FORMAT.md §Key rotation). kInvalidArgument for a
   // passphrase under 8 characters; kCorrupt if a wrapped key fails to open (nothing changed).
+  // It runs alone: it waits (saying so through on_wait) until every other process has closed
+  // the vault — another Vault open in this process too — and kRejected, nothing changed, if
+  // another process changed the passphrase meanwhile.
   Status ChangePassphrase(std::string_view new_passphrase);
 
   // Adds a patient after checking every field (kInvalidArgument naming the field and its

@@ -69,7 +69,4 @@ std::string LegacyAuditKeyAd(const std::string& vault_id);
 inline constexpr const char* kStagedKeyFile = "vault.key.new";
 inline constexpr const char* kPendingKeyFile = "pending_key_file";
 
-// Takes the vault's exclusive flock (waiting for another process that has it open).
-Result<int> LockVaultDir(const VaultDir& dir);
-
 }  // namespace dossier::vault::internal

@@ -380,11 +380,22 @@ void ObjectStore::WaitForFiles() const {
   if (queue_) queue_->Wait();
 }
 
-Result<size_t> ObjectStore::SweepTemp() const {
+Result<std::optional<int64_t>> ObjectStore::ModifiedAt(const std::string& object_id) const {
+  WaitForFiles();
+  DOSSIER_ASSIGN_OR_RETURN(auto st, dir_.Stat(PathFor(object_id)));
+  if (!st) return std::optional<int64_t>();
+  return std::optional<int64_t>(st->st_mtim.tv_sec);
+}
+
+Result<size_t> ObjectStore::SweepTemp(std::optional<int64_t> older_than) const {
   WaitForFiles();
   size_t n = 0;
   DOSSIER_ASSIGN_OR_RETURN(std::vector<std::string> names, dir_.List("tmp"));
   for (const std::string& name : names) {
+    if (older_than) {
+      DOSSIER_ASSIGN_OR_RETURN(auto st, dir_.Stat("tmp/" + name));
+      if (!st || st->st_mtim.tv_sec >= *older_than) continue;
+    }
     // unlinkat removes a link itself, never what it points to.
     if (dir_.Remove("tmp/" + name).ok()) ++n;
   }

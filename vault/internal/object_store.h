@@ -92,8 +92,12 @@ class ObjectStore {
   // Waits for every queued file operation; the first error since the last Flush(). Objects
   // finished without `durable` are on disk (not yet synced) only once this succeeded.
   Status Flush();
-  // Deletes leftovers of interrupted writes in tmp/; returns how many.
-  Result<size_t> SweepTemp() const;
+  // Deletes leftovers of interrupted writes in tmp/; returns how many. With `older_than`
+  // (seconds since the epoch), only files last written before then: a younger one may be a
+  // write of another live process (its temp file's time moves with every write).
+  Result<size_t> SweepTemp(std::optional<int64_t> older_than = std::nullopt) const;
+  // When the object's file was last written (seconds since the epoch); nullopt if missing.
+  Result<std::optional<int64_t>> ModifiedAt(const std::string& object_id) const;
 
  private:
   VaultDir dir_;

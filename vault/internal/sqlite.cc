@@ -3,7 +3,53 @@
 #include <fmt/format.h>
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <thread>
+
 namespace dossier::vault::internal {
+
+struct Db::Busy {
+  BusyPolicy policy;
+  bool waiting = false;  // a call into SQLite has waited since it began
+  bool said = false;     // long_wait was called for this wait
+  bool timed_out = false;
+  bool no_wait = false;
+  std::chrono::steady_clock::time_point since;
+};
+
+int Db::OnBusy(void* arg, int count) {
+  auto& b = *static_cast<Busy*>(arg);
+  if (b.no_wait) return 0;
+  const auto now = std::chrono::steady_clock::now();
+  if (!b.waiting) {
+    b.waiting = true;
+    b.said = false;
+    b.timed_out = false;
+    b.since = now;
+    if (b.policy.begin) b.policy.begin();
+  }
+  const auto waited = now - b.since;
+  if (waited >= b.policy.limit) {
+    b.timed_out = true;
+    return 0;
+  }
+  if (!b.said && waited >= std::chrono::seconds(2) && b.policy.long_wait) {
+    b.said = true;
+    b.policy.long_wait();
+  }
+  // Short sleeps first: the holder usually lets go within milliseconds (an ingest batch
+  // commits as soon as it sees a writer waiting, vault_lock.h).
+  std::this_thread::sleep_for(std::chrono::milliseconds(std::min(1 << std::min(count, 5), 20)));
+  return 1;
+}
+
+void Db::EndWait() const {
+  if (!busy_ || !busy_->waiting) return;
+  busy_->waiting = false;
+  if (busy_->policy.end) busy_->policy.end();
+}
+
+void Db::SetBusyPolicy(BusyPolicy policy) { busy_->policy = std::move(policy); }
 
 void Db::Closer::operator()(sqlite3* db) const { sqlite3_close_v2(db); }
 void Stmt::Releaser::operator()(sqlite3_stmt* s) const {
@@ -14,17 +60,22 @@ void Stmt::Releaser::operator()(sqlite3_stmt* s) const {
   }
 }
 
+Db::Db() = default;
 Db::~Db() { FinalizeCache(); }
 
 Db::Db(Db&& other) noexcept
-    : db_(std::move(other.db_)), path_(std::move(other.path_)), cache_(std::move(other.cache_)) {
+    : busy_(std::move(other.busy_)),
+      db_(std::move(other.db_)),
+      path_(std::move(other.path_)),
+      cache_(std::move(other.cache_)) {
   other.cache_.clear();
 }
 
 Db& Db::operator=(Db&& other) noexcept {
   if (this != &other) {
     FinalizeCache();
-    db_ = std::move(other.db_);
+    db_ = std::move(other.db_);  // closed before the state of its busy handler is replaced
+    busy_ = std::move(other.busy_);
     path_ = std::move(other.path_);
     cache_ = std::move(other.cache_);
     other.cache_.clear();
@@ -75,7 +126,8 @@ Result<Db> Db::Open(const std::filesystem::path& path, Mode mode) {
     return db.Error("cannot open catalog");
   }
   sqlite3_extended_result_codes(raw, 1);
-  sqlite3_busy_timeout(raw, 10000);
+  db.busy_ = std::make_unique<Busy>();
+  sqlite3_busy_handler(raw, &Db::OnBusy, db.busy_.get());
   // Whoever can write the vault folder can plant triggers or views in the catalog: no SQL
   // function with side effects may run from the schema, and the schema cannot be written
   // through pragmas (doc/SECURITY.md). The schema itself is compared with the migrations'
@@ -95,11 +147,12 @@ Status Db::Error(std::string_view what) const {
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB:
       return Corrupt(std::move(text));
+    case SQLITE_BUSY:
+      return IoError(BusyMessage());
     case SQLITE_IOERR:
     case SQLITE_FULL:
     case SQLITE_CANTOPEN:
     case SQLITE_READONLY:
-    case SQLITE_BUSY:
     case SQLITE_LOCKED:
       return IoError(std::move(text));
     default:
@@ -107,10 +160,28 @@ Status Db::Error(std::string_view what) const {
   }
 }
 
+std::string Db::BusyMessage() const {
+  const std::string holders = busy_ && busy_->policy.holders ? busy_->policy.holders() : "";
+  const std::string who = holders.empty() ? "another dossier process" : holders;
+  if (busy_ && busy_->timed_out) {
+    const auto minutes =
+        std::chrono::duration_cast<std::chrono::minutes>(busy_->policy.limit).count();
+    return fmt::format(
+        "the catalog {} stayed locked by {} for {}: let it finish, or stop it, then run this "
+        "command again",
+        path_, who,
+        minutes > 0 ? fmt::format("{} minute(s)", minutes)
+                    : fmt::format("{} ms", busy_->policy.limit.count()));
+  }
+  return fmt::format("the catalog {} is in use by {}: run this command again", path_, who);
+}
+
 Status Db::Exec(std::string_view sql) {
   char* err = nullptr;
   const std::string s(sql);
-  if (sqlite3_exec(db_.get(), s.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+  const int rc = sqlite3_exec(db_.get(), s.c_str(), nullptr, nullptr, &err);
+  EndWait();
+  if (rc != SQLITE_OK) {
     sqlite3_free(err);
     return Error("cannot execute SQL");
   }
@@ -124,11 +195,23 @@ Result<Stmt> Db::Prepare(std::string_view sql) {
     return Stmt(s, this);
   }
   sqlite3_stmt* s = nullptr;
-  if (sqlite3_prepare_v2(db_.get(), sql.data(), static_cast<int>(sql.size()), &s, nullptr) !=
-      SQLITE_OK) {
+  const int rc =
+      sqlite3_prepare_v2(db_.get(), sql.data(), static_cast<int>(sql.size()), &s, nullptr);
+  EndWait();
+  if (rc != SQLITE_OK) {
     return Error(fmt::format("cannot prepare `{}`", sql.substr(0, 60)));
   }
   return Stmt(s, this);
+}
+
+Result<bool> Db::TryTruncateWal() {
+  busy_->no_wait = true;
+  const int rc =
+      sqlite3_wal_checkpoint_v2(db_.get(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+  busy_->no_wait = false;
+  if (rc == SQLITE_OK) return true;
+  if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED) return false;
+  return Error("cannot checkpoint the catalog's WAL");
 }
 
 Result<int64_t> Db::QueryInt(std::string_view sql) {
@@ -169,6 +252,7 @@ Stmt& Stmt::BindNull(int index) {
 
 Result<bool> Stmt::Step() {
   const int rc = sqlite3_step(stmt_.get());
+  db_->EndWait();
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
   return db_->Error("statement failed");

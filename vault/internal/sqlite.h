@@ -2,8 +2,10 @@
 // sqlite3_errmsg, and a Transaction that rolls back unless committed. Private to vault/.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -22,11 +24,26 @@ namespace dossier::vault::internal {
 
 class Stmt;
 
+// How a connection waits while another process holds what it needs (the catalog's write lock,
+// mostly): SQLite calls the busy handler, which sleeps with backoff (1 ms doubling to 20 ms)
+// until `limit`; then the statement fails with kIoError saying who holds the vault and what
+// to do, never SQLite's "database is locked".
+struct BusyPolicy {
+  std::chrono::milliseconds limit{std::chrono::minutes(10)};
+  // A statement of this connection starts waiting / has stopped waiting (VaultLock's writer
+  // signal). Called on the waiting thread.
+  std::function<void()> begin, end;
+  // Called once per wait that lasts 2 s (to say so).
+  std::function<void()> long_wait;
+  // The other work that holds the vault, for the error: "another dossier process (pid 1201)".
+  std::function<std::string()> holders;
+};
+
 class Db {
  public:
   enum class Mode { kReadWrite, kReadWriteCreate, kReadOnly };
   static Result<Db> Open(const std::filesystem::path& path, Mode mode);
-  Db() = default;
+  Db();
   ~Db();  // finalizes the cached statements, then closes (checkpointing the WAL)
   Db(Db&& other) noexcept;
   Db& operator=(Db&& other) noexcept;
@@ -38,6 +55,11 @@ class Db {
   Result<Stmt> Prepare(std::string_view sql);
   // Runs a query that returns one integer (e.g. PRAGMA user_version).
   Result<int64_t> QueryInt(std::string_view sql);
+  // Replaces the default policy (10 minutes, no hooks) that Open sets.
+  void SetBusyPolicy(BusyPolicy policy);
+  // A TRUNCATE checkpoint that never waits: true when the WAL was moved into the catalog
+  // and emptied; false when a writer, or a reader of older pages, is in the way.
+  Result<bool> TryTruncateWal();
   sqlite3* raw() const { return db_.get(); }
   // "<what>: <sqlite message> (code N)" as an I/O or internal error.
   Status Error(std::string_view what) const;
@@ -49,6 +71,11 @@ class Db {
   friend class Stmt;
   void Recycle(sqlite3_stmt* s);  // a statement done with, reset, back into the cache
   void FinalizeCache();           // before closing: SQLite closes cleanly only without them
+  struct Busy;                    // the busy handler's state (sqlite.cc); fixed address
+  static int OnBusy(void* busy, int count);
+  void EndWait() const;  // after each call into SQLite that may have waited
+  std::string BusyMessage() const;
+  std::unique_ptr<Busy> busy_;
   std::unique_ptr<sqlite3, Closer> db_;
   std::string path_;
   std::unordered_map<std::string, std::vector<sqlite3_stmt*>> cache_;  // by SQL text

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "common/file_io.h"
 #include "common/status.h"
 #include "vault/internal/vault_dir.h"
 
@@ -17,7 +18,8 @@ namespace dossier::vault::internal {
 
 inline constexpr const char* kUnlockFailures = "unlock-failures";
 
-// Appends "<at>\n" (O_APPEND, mode 0600, never through a symlink).
+// Appends "<at>\n" (O_APPEND, mode 0600, never through a symlink), holding the record's
+// flock, so that no failure is appended to a record another process is folding.
 Status RecordUnlockFailure(const VaultDir& dir, const std::string& at);
 
 struct UnlockFailures {
@@ -35,5 +37,22 @@ Result<std::optional<UnlockFailures>> ReadUnlockFailures(const VaultDir& dir);
 
 // Removes the record and makes that durable.
 Status RemoveUnlockFailures(const VaultDir& dir);
+
+// The record, held (its flock, exclusively) by the one process that folds it: several
+// processes open a vault at once, and each failure must be folded once, and never lost.
+class UnlockFailuresClaim {
+ public:
+  // nullopt when there is no record, or another process holds it (folding it, or
+  // appending to it: it is folded by that one or by a later unlock).
+  static Result<std::optional<UnlockFailuresClaim>> Take(const VaultDir& dir);
+  // nullopt when the record is empty.
+  const std::optional<UnlockFailures>& failures() const { return failures_; }
+  // Removes the record (durably), then lets go of it.
+  Status Remove(const VaultDir& dir);
+
+ private:
+  File file_;
+  std::optional<UnlockFailures> failures_;
+};
 
 }  // namespace dossier::vault::internal

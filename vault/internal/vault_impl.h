@@ -2,6 +2,7 @@
 // documents.cc. Private to vault/.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <set>
@@ -17,6 +18,7 @@
 #include "vault/internal/object_store.h"
 #include "vault/internal/row_mac.h"
 #include "vault/internal/sqlite.h"
+#include "vault/internal/vault_lock.h"
 #include "vault/vault.h"
 
 namespace dossier::vault {
@@ -75,6 +77,9 @@ class Vault::Impl {
     SecureBuffer field;  // seals catalog fields
     SecureBuffer wrap;   // seals object data keys
     SecureBuffer uid;    // keyed MACs of DICOM UIDs (grouping without UIDs in the clear)
+    // PRAGMA data_version when the patient was last seen not erased: another process's
+    // commit changes it, and the cached key is checked again (an erasure elsewhere).
+    int64_t checked_at = 0;
     static PatientKeys From(SecureBuffer patient_key);
   };
   // kRejected if the patient was erased.
@@ -135,6 +140,7 @@ class Vault::Impl {
     std::unique_ptr<internal::Transaction> tx;
     size_t documents = 0;
     uint64_t bytes = 0;
+    std::chrono::steady_clock::time_point began = std::chrono::steady_clock::now();
   };
   std::optional<Batch> batch_;
   uint64_t committed_batches_ = 0;
@@ -154,6 +160,9 @@ class Vault::Impl {
     std::unique_ptr<internal::Transaction> own_;
     internal::Db* savepoint_db_ = nullptr;  // set while a savepoint is open
   };
+  // Commits the open batch and begins the next one when it is full, old
+  // (batch_max_seconds), or has held the write lock batch_yield_after_ms while another
+  // process waits to write (then lets that process in first). Called between documents.
   Status FlushBatchIfFull();
 
   // Row MACs (internal/row_mac.h) under the vault's row key, inside the caller's transaction.
@@ -203,7 +212,22 @@ class Vault::Impl {
   // Documents announced by Vault::AuditExportReads, per export id.
   std::map<std::string, std::set<std::string>> export_reads_;
 
-  Status SweepOrphans();
+  // Unlock (Vault::Open): the passphrase, the locks, the catalog, the upkeep. false: a
+  // rotation changed vault.key while this open let go of its lock; start again.
+  Result<bool> Unlock(std::string_view passphrase, OpenMode mode);
+  // What must run alone before this open may go on ("" when nothing): a schema upgrade, an
+  // interrupted rotation to settle, the one-time upgrade of an older vault.
+  struct AloneWork {
+    std::string note, why;
+  };
+  Result<std::optional<AloneWork>> WorkThatMustRunAlone();
+  // kRejected unless the catalog is still sealed for this master key and at this build's
+  // schema: after waiting for the vault alone, another process may have changed them.
+  Status CheckStillCurrent();
+  // Deletes temp files and objects no catalog row refers to. `alone`: all of them; otherwise
+  // only those older than orphan_min_age_seconds (a younger one may be another live
+  // process's, not committed yet).
+  Status SweepOrphans(bool alone);
   // Folds the record of failed unlocks into one `vault.unlock_failed` event, then removes it.
   Status FoldUnlockFailures();
   // Moves every WAL frame into the main file and truncates the WAL, waiting for readers to
@@ -215,9 +239,9 @@ class Vault::Impl {
   internal::VaultDir dir_;  // every entry is reached through it (vault_dir.h)
   Actor actor_;
   VaultOptions options_;
+  internal::VaultLock lock_;  // let go after the catalog is closed
   internal::Db db_;
   internal::ObjectStore objects_;
-  int lock_fd_ = -1;
   std::string vault_id_;
   SecureBuffer master_key_;
   SecureBuffer mac_key_;  // content MACs; sealed under the master key in meta.content_mac_key
