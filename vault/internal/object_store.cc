@@ -204,7 +204,6 @@ std::string ObjectStore::PathFor(const std::string& object_id) {
 }
 
 Result<std::optional<uint64_t>> ObjectStore::FileSize(const std::string& object_id) const {
-  WaitForFiles();
   DOSSIER_ASSIGN_OR_RETURN(auto st, dir_.Stat(PathFor(object_id)));
   if (!st) return std::optional<uint64_t>();
   if (!S_ISREG(st->st_mode)) {
@@ -261,7 +260,6 @@ Result<std::unique_ptr<ObjectWriter>> ObjectStore::Create(const std::string& obj
 
 Status ObjectStore::Read(const std::string& object_id, const SecureBuffer& data_key,
                          uint64_t expected_size, ByteSink* sink, uint64_t* plain_size) const {
-  WaitForFiles();
   auto file = dir_.OpenRegular(PathFor(object_id));  // never through a symbolic link
   if (!file.ok()) {
     if (file.status().code() == StatusCode::kNotFound) {  // the catalog says it exists
@@ -332,7 +330,6 @@ Status ObjectStore::Read(const std::string& object_id, const SecureBuffer& data_
 }
 
 Result<ObjectStore::Listing> ObjectStore::ListObjects() const {
-  WaitForFiles();
   Listing out;
   DOSSIER_ASSIGN_OR_RETURN(auto root, dir_.Stat("objects"));
   if (!root) return out;
@@ -369,19 +366,19 @@ Status ObjectStore::Remove(const std::string& object_id, bool durable) {
     queue_->Remove(path, false);
     return Status::Ok();
   }
-  WaitForFiles();
+  WaitForWrites();
   DOSSIER_RETURN_IF_ERROR(dir_.Remove(path));
   return durable ? dir_.SyncDir("objects/" + object_id.substr(0, 2)) : Status::Ok();
 }
 
 Status ObjectStore::Flush() { return queue_ ? queue_->Drain() : Status::Ok(); }
 
-void ObjectStore::WaitForFiles() const {
+void ObjectStore::WaitForWrites() const {
   if (queue_) queue_->Wait();
 }
 
 Result<size_t> ObjectStore::SweepTemp() const {
-  WaitForFiles();
+  WaitForWrites();
   size_t n = 0;
   DOSSIER_ASSIGN_OR_RETURN(std::vector<std::string> names, dir_.List("tmp"));
   for (const std::string& name : names) {

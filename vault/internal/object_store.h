@@ -58,7 +58,11 @@ class ObjectWriter {
 class Hasher;
 class FileQueue;
 
-// Not thread-safe: one writer or reader at a time (the vault is used from one thread).
+// Threads: Create, Remove, Flush, SweepTemp and WaitForWrites are called by one thread at a
+// time (the one holding the vault's writer); Read, FileSize and ListObjects by any number of
+// threads at once, also while a write runs. They see what is on disk, not what the file
+// thread still has queued: call WaitForWrites first when that matters (the writer reading an
+// object of its open batch).
 class ObjectStore {
  public:
   ObjectStore(VaultDir vault_dir, size_t chunk_size);
@@ -94,11 +98,13 @@ class ObjectStore {
   Status Flush();
   // Deletes leftovers of interrupted writes in tmp/; returns how many.
   Result<size_t> SweepTemp() const;
+  // Waits until every file operation queued so far has run (renames of finished objects,
+  // removals), leaving any error for Flush.
+  void WaitForWrites() const;
 
  private:
   VaultDir dir_;
   size_t chunk_size_;
-  void WaitForFiles() const;          // reads and listings see every queued write
   std::unique_ptr<Hasher> hasher_;    // one thread for the store's life, started on first use
   std::unique_ptr<FileQueue> queue_;  // likewise
 };
