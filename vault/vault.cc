@@ -58,14 +58,24 @@ std::string CurrentOsUser() {
 
 Vault::Impl::~Impl() {
   batch_.reset();  // an uncommitted batch rolls back while the catalog is still open
+  readers_.reset();  // every thread's reader closes before the writer, which removes the WAL
   if (lock_fd_ >= 0) ::close(lock_fd_);
 }
 
 Result<Vault::Impl::Tx> Vault::Impl::Tx::Begin(Impl& v) {
-  Tx tx;
-  if (v.batch_) {
+  Tx tx(v.Write());
+  if (v.batch_ && v.OwnsBatch()) {
+    if (!v.batch_->lost.ok()) {  // an early commit failed: this batch is gone
+      const Status lost = v.batch_->lost;
+      v.EndBatch();
+      return lost.WithContext("the open batch was rolled back");
+    }
+    if (!v.batch_->tx) {
+      DOSSIER_ASSIGN_OR_RETURN(v.batch_->tx, Transaction::Begin(v.db_));
+    }
     DOSSIER_RETURN_IF_ERROR(v.db_.Exec("SAVEPOINT dossier_tx"));
-    tx.savepoint_db_ = &v.db_;
+    tx.savepoint_of_ = &v;
+    ++v.batch_->savepoints;
   } else {
     DOSSIER_ASSIGN_OR_RETURN(tx.own_, Transaction::Begin(v.db_));
   }
@@ -73,36 +83,39 @@ Result<Vault::Impl::Tx> Vault::Impl::Tx::Begin(Impl& v) {
 }
 
 Vault::Impl::Tx::Tx(Tx&& other) noexcept
-    : own_(std::move(other.own_)), savepoint_db_(std::exchange(other.savepoint_db_, nullptr)) {}
+    : writer_(std::move(other.writer_)),
+      own_(std::move(other.own_)),
+      savepoint_of_(std::exchange(other.savepoint_of_, nullptr)) {}
 
 Vault::Impl::Tx::~Tx() {
-  if (savepoint_db_ != nullptr) {
-    (void)savepoint_db_->Exec("ROLLBACK TO dossier_tx");
-    (void)savepoint_db_->Exec("RELEASE dossier_tx");
+  if (savepoint_of_ != nullptr) {
+    (void)savepoint_of_->db_.Exec("ROLLBACK TO dossier_tx");
+    (void)savepoint_of_->db_.Exec("RELEASE dossier_tx");
+    if (savepoint_of_->batch_) --savepoint_of_->batch_->savepoints;
   }
+  own_.reset();  // rolled back unless committed, before the writer is let go
 }
 
 Status Vault::Impl::Tx::Commit() {
   if (own_) return own_->Commit();
-  if (savepoint_db_ != nullptr) {
-    DOSSIER_RETURN_IF_ERROR(savepoint_db_->Exec("RELEASE dossier_tx"));
-    savepoint_db_ = nullptr;
+  if (savepoint_of_ != nullptr) {
+    DOSSIER_RETURN_IF_ERROR(savepoint_of_->db_.Exec("RELEASE dossier_tx"));
+    if (savepoint_of_->batch_) --savepoint_of_->batch_->savepoints;
+    savepoint_of_ = nullptr;
   }
   return Status::Ok();
 }
 
 Status Vault::Impl::FlushBatchIfFull() {
-  if (!batch_ || (batch_->documents < options_.batch_max_documents &&
-                  batch_->bytes < options_.batch_max_bytes)) {
+  if (!batch_ || !OwnsBatch() ||
+      (batch_->documents < options_.batch_max_documents &&
+       batch_->bytes < options_.batch_max_bytes)) {
     return Status::Ok();
   }
-  if (Status st = CommitBatchTx(); !st.ok()) {
-    batch_.reset();  // rolled back: the caller learns that this batch was lost
+  if (Status st = CommitBatchEarly(); !st.ok()) {
+    EndBatch();  // rolled back: the caller learns that this batch was lost
     return st;
   }
-  batch_->documents = 0;
-  batch_->bytes = 0;
-  DOSSIER_ASSIGN_OR_RETURN(batch_->tx, Transaction::Begin(db_));
   return Status::Ok();
 }
 
@@ -112,27 +125,62 @@ Status Vault::Impl::CommitBatchTx() {
   if (options_.batch_commit_fault) DOSSIER_RETURN_IF_ERROR(options_.batch_commit_fault());
   DOSSIER_RETURN_IF_ERROR(dir_.SyncFilesystem());
   DOSSIER_RETURN_IF_ERROR(batch_->tx->Commit());
-  ++committed_batches_;
+  committed_batches_.fetch_add(1, std::memory_order_relaxed);
   return Status::Ok();
 }
 
+Status Vault::Impl::CommitBatchEarly() {
+  Status st = batch_->tx ? CommitBatchTx() : Status::Ok();
+  batch_->tx.reset();  // committed, or rolled back here
+  batch_->documents = 0;
+  batch_->bytes = 0;
+  if (!st.ok() && batch_->lost.ok()) batch_->lost = st;
+  return st;
+}
+
+void Vault::Impl::EndBatch() {
+  batch_.reset();  // rolls back what was not committed
+  batch_thread_.store(std::thread::id(), std::memory_order_relaxed);
+  {
+    std::lock_guard<std::mutex> lock(batch_slot_mu_);
+    batch_slot_taken_ = false;
+  }
+  batch_slot_cv_.notify_one();
+}
+
 Status Vault::BeginBatch() {
-  if (impl_->batch_) return Internal("a batch is already open");
-  Impl::Batch b;
-  DOSSIER_ASSIGN_OR_RETURN(b.tx, Transaction::Begin(impl_->db_));
-  impl_->batch_ = std::move(b);
+  if (impl_->OwnsBatch()) return Internal("a batch is already open");
+  {  // one batch at a time: wait for another thread's to end
+    std::unique_lock<std::mutex> lock(impl_->batch_slot_mu_);
+    impl_->batch_slot_cv_.wait(lock, [&] { return !impl_->batch_slot_taken_; });
+    impl_->batch_slot_taken_ = true;
+  }
+  auto w = impl_->Write();
+  impl_->batch_.emplace();
+  impl_->batch_thread_.store(std::this_thread::get_id(), std::memory_order_relaxed);
   return Status::Ok();
 }
 
 Status Vault::CommitBatch() {
-  if (!impl_->batch_) return Status::Ok();
-  const Status st = impl_->CommitBatchTx();
-  impl_->batch_.reset();  // on failure: rolled back; the objects are orphans for the next open
+  if (!impl_->OwnsBatch()) return Status::Ok();
+  auto w = impl_->Write();
+  Status st = impl_->batch_->lost;
+  if (st.ok()) {
+    // Even with no transaction open, queued removals of duplicates finish here.
+    st = impl_->batch_->tx ? impl_->CommitBatchTx() : impl_->objects_.Flush();
+  }
+  impl_->EndBatch();  // on failure: rolled back; the objects are orphans for the next open
   return st;
 }
 
-bool Vault::in_batch() const { return impl_->batch_.has_value(); }
-uint64_t Vault::committed_batches() const { return impl_->committed_batches_; }
+bool Vault::in_batch() const { return impl_->OwnsBatch(); }
+uint64_t Vault::committed_batches() const {
+  return impl_->committed_batches_.load(std::memory_order_relaxed);
+}
+AuditCommitStats Vault::audit_commit_stats() const {
+  return {impl_->audit_committed_events_.load(std::memory_order_relaxed),
+          impl_->audit_commits_.load(std::memory_order_relaxed)};
+}
 
 std::string Vault::Impl::Now() const {
   const Clock& c = options_.clock ? *options_.clock : Clock::System();
@@ -165,24 +213,10 @@ Status Vault::Impl::Audit(AuditEvent e) {
     e.encoding = 2;
     e.os_user = os_user_;
   }
+  if (!HoldsWriter()) return Internal("an audit event appended outside a write section");
   DOSSIER_RETURN_IF_ERROR(internal::AppendEvent(db_, e, signing_));
-  last_action_ = e.action;
-  last_outcome_ = e.outcome;
+  NoteEvent(e);
   return Status::Ok();
-}
-
-Status Vault::Impl::AuditAlone(const std::string& action, std::vector<std::string> objects,
-                               const std::string& patient, const std::string& outcome,
-                               const std::string& purpose) {
-  DOSSIER_ASSIGN_OR_RETURN(auto tx, Tx::Begin(*this));
-  DOSSIER_RETURN_IF_ERROR(Audit(action, std::move(objects), patient, outcome, purpose));
-  return tx.Commit();
-}
-
-Status Vault::Impl::AuditAlone(AuditEvent e) {
-  DOSSIER_ASSIGN_OR_RETURN(auto tx, Tx::Begin(*this));
-  DOSSIER_RETURN_IF_ERROR(Audit(std::move(e)));
-  return tx.Commit();
 }
 
 AuditEvent Vault::Impl::FailureEvent(const std::string& action, std::vector<std::string> objects,
@@ -205,24 +239,6 @@ AuditEvent Vault::Impl::FailureEvent(const std::string& action, std::vector<std:
   return e;
 }
 
-Result<const Vault::Impl::PatientKeys*> Vault::Impl::Keys(const std::string& patient_id) {
-  if (auto it = patient_keys_.find(patient_id); it != patient_keys_.end()) return &it->second;
-  DOSSIER_RETURN_IF_ERROR(CheckRows(internal::RowTable::kPatients, "id = ?1", {patient_id}));
-  DOSSIER_ASSIGN_OR_RETURN(Stmt s,
-                           db_.Prepare("SELECT wrapped_key, erased_at FROM patients WHERE id = ?"));
-  s.Bind(1, patient_id);
-  DOSSIER_ASSIGN_OR_RETURN(bool found, s.Step());
-  if (!found) return NotFound("no patient " + patient_id);
-  if (s.IsNull(0)) {
-    return Rejected(fmt::format("patient {} was erased on {}: their data no longer exists",
-                                patient_id, s.Text(1)));
-  }
-  auto key = internal::Open(master_key_, s.Blob(0), "dossier-patient-key-v1:" + patient_id);
-  if (!key.ok()) return Corrupt("the key of patient " + patient_id + " fails authentication");
-  return &patient_keys_.emplace(patient_id, PatientKeys::From(std::move(key).value()))
-              .first->second;
-}
-
 Vault::Impl::PatientKeys Vault::Impl::PatientKeys::From(SecureBuffer patient_key) {
   PatientKeys keys;
   keys.field = internal::DeriveSubkey(patient_key, 1, "dsfield_");
@@ -234,7 +250,7 @@ Vault::Impl::PatientKeys Vault::Impl::PatientKeys::From(SecureBuffer patient_key
 
 Result<Bytes> Vault::Impl::UidMac(const std::string& patient_id, std::string_view what,
                                   const std::string& uid) {
-  DOSSIER_ASSIGN_OR_RETURN(const PatientKeys* keys, Keys(patient_id));
+  DOSSIER_ASSIGN_OR_RETURN(auto keys, Keys(patient_id));
   std::string tagged(what);
   tagged += '\0';
   tagged += uid;
@@ -244,14 +260,9 @@ Result<Bytes> Vault::Impl::UidMac(const std::string& patient_id, std::string_vie
   return mac;
 }
 
-Result<const SecureBuffer*> Vault::Impl::PatientKey(const std::string& patient_id) {
-  DOSSIER_ASSIGN_OR_RETURN(const PatientKeys* keys, Keys(patient_id));
-  return &keys->key;
-}
-
 Result<Bytes> Vault::Impl::SealField(const std::string& patient_id, const std::string& where,
                                      const std::string& row_id, const std::string& text) {
-  DOSSIER_ASSIGN_OR_RETURN(const PatientKeys* keys, Keys(patient_id));
+  DOSSIER_ASSIGN_OR_RETURN(auto keys, Keys(patient_id));
   return internal::SealText(keys->field, text, where + ":" + row_id);
 }
 
@@ -263,7 +274,7 @@ Result<std::string> Vault::Impl::OpenField(const std::string& patient_id, const 
       return Corrupt(fmt::format("{} of {} is missing from the catalog", where, row_id));
     return std::string();
   }
-  DOSSIER_ASSIGN_OR_RETURN(const PatientKeys* keys, Keys(patient_id));
+  DOSSIER_ASSIGN_OR_RETURN(auto keys, Keys(patient_id));
   auto text = internal::OpenText(keys->field, sealed, where + ":" + row_id);
   if (!text.ok()) return Corrupt(fmt::format("{} of {} fails authentication", where, row_id));
   return text;
@@ -275,12 +286,12 @@ std::string Vault::Impl::ObjectBinding::Ad() const {
 }
 
 Result<Bytes> Vault::Impl::WrapObjectKey(const ObjectBinding& b, const SecureBuffer& data_key) {
-  DOSSIER_ASSIGN_OR_RETURN(const PatientKeys* keys, Keys(b.patient_id));
+  DOSSIER_ASSIGN_OR_RETURN(auto keys, Keys(b.patient_id));
   return internal::Seal(keys->wrap, data_key.span(), b.Ad());
 }
 
 Result<SecureBuffer> Vault::Impl::UnwrapObjectKey(const ObjectBinding& b, const Bytes& wrapped) {
-  DOSSIER_ASSIGN_OR_RETURN(const PatientKeys* keys, Keys(b.patient_id));
+  DOSSIER_ASSIGN_OR_RETURN(auto keys, Keys(b.patient_id));
   auto key = internal::Open(keys->wrap, wrapped, b.Ad());
   if (!key.ok()) {
     return Corrupt(
@@ -342,7 +353,23 @@ Status Vault::Impl::FoldUnlockFailures() {
   return internal::RemoveUnlockFailures(dir_);
 }
 
+Result<std::set<std::string>> Vault::Impl::LiveObjects() {
+  std::set<std::string> live;
+  // An erased or removed document's object is an orphan too: erasure and removal delete it
+  // after their commit, and a crash in between leaves it to the sweep.
+  DOSSIER_ASSIGN_OR_RETURN(Stmt s,
+                           Conn().Prepare("SELECT object_id FROM documents WHERE status = 'stored' "
+                                          "UNION SELECT scan_object_id FROM consents WHERE "
+                                          "scan_wrapped_key IS NOT NULL"));
+  for (;;) {
+    DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return live;
+    live.insert(s.Text(0));
+  }
+}
+
 Status Vault::Impl::SweepOrphans() {
+  objects_.WaitForWrites();
   DOSSIER_RETURN_IF_ERROR(objects_.SweepTemp().status());
   DOSSIER_ASSIGN_OR_RETURN(std::vector<std::string> names, dir_.List(""));
   for (const std::string& name : names) {  // vault.key.tmp_…, audit.pub.tmp_…
@@ -354,18 +381,7 @@ Status Vault::Impl::SweepOrphans() {
   DOSSIER_ASSIGN_OR_RETURN(auto listing, objects_.ListObjects());
   const auto& present = listing.objects;
   if (present.empty()) return Status::Ok();
-  std::set<std::string> known;
-  // An erased or removed document's object is an orphan too: erasure and removal delete it
-  // after their commit, and a crash in between leaves it to this sweep.
-  DOSSIER_ASSIGN_OR_RETURN(Stmt s,
-                           db_.Prepare("SELECT object_id FROM documents WHERE status = 'stored' "
-                                       "UNION SELECT scan_object_id FROM consents WHERE "
-                                       "scan_wrapped_key IS NOT NULL"));
-  for (;;) {
-    DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
-    known.insert(s.Text(0));
-  }
+  DOSSIER_ASSIGN_OR_RETURN(std::set<std::string> known, LiveObjects());
   for (const auto& id : present) {
     if (known.count(id) != 0) continue;
     DOSSIER_RETURN_IF_ERROR(objects_.Remove(id));
@@ -418,6 +434,7 @@ Status Vault::Create(const fs::path& dir_arg, std::string_view passphrase, const
   const internal::VaultDir& vd = impl->dir_;
 
   Status st = [&]() -> Status {
+    auto w = impl->Write();
     DOSSIER_ASSIGN_OR_RETURN(KeyFile kf,
                              internal::SealMaster(impl->vault_id_, passphrase, impl->master_key_,
                                                   options.kdf_opslimit, options.kdf_memlimit));
@@ -507,6 +524,7 @@ Result<std::unique_ptr<Vault>> Vault::Open(const fs::path& dir, std::string_view
 
   impl->master_key_ = std::move(*master);
   impl->vault_id_ = kf.vault_id;
+  auto w = impl->Write();  // the unlock writes: the sweep, an upgrade, folded failures
   DOSSIER_ASSIGN_OR_RETURN(impl->lock_fd_, internal::LockVaultDir(vd));
   DOSSIER_ASSIGN_OR_RETURN(impl->db_, internal::OpenCatalog(vd, Db::Mode::kReadWrite));
   DOSSIER_RETURN_IF_ERROR(ConfigureCatalog(impl->db_));
@@ -529,12 +547,14 @@ Result<std::unique_ptr<Vault>> Vault::Open(const fs::path& dir, std::string_view
 }
 
 Vault::Vault(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+// Called by one thread, after every other thread is done with the vault.
 Vault::~Vault() = default;
 
 const std::string& Vault::id() const { return impl_->vault_id_; }
 const std::vector<std::string>& Vault::swept_orphans() const { return impl_->swept_; }
 
 Status Vault::RecordUnconfinedWorkersAllowed() {
+  DOSSIER_ASSIGN_OR_RETURN(auto r, impl_->Read());
   return impl_->AuditAlone("worker.unconfined-allowed", {impl_->vault_id_}, "");
 }
 
@@ -542,6 +562,7 @@ Status Vault::ChangePassphrase(std::string_view new_passphrase) {
   if (new_passphrase.size() < 8) {
     return InvalidArgument("the new passphrase is too short: use at least 8 characters");
   }
+  auto w = impl_->Write();
   return impl_->RotateMasterKey(new_passphrase);
 }
 
