@@ -375,6 +375,46 @@ TEST_F(VaultThreadsTest, ASecondThreadsBatchWaitsForTheFirst) {
   EXPECT_EQ(ListedIds(ingest_case_), (std::set<std::string>{a1, b1}));
 }
 
+TEST_F(VaultThreadsTest, TwoThreadsStoreLargeDocumentsAtOnce) {
+  // One in a batch, one alone: they share the object store's file and hashing threads, and
+  // each document keeps its own bytes and its own content digest (a second copy of each is
+  // found to be a duplicate).
+  constexpr int kEach = 4;
+  std::map<std::string, std::string> stored;
+  std::mutex mu;
+  auto store_all = [&](const std::string& case_id, int seed, bool batch) {
+    if (batch) {
+      ASSERT_TRUE(v_->BeginBatch().ok());
+    }
+    for (int i = 0; i < kEach; ++i) {
+      const std::string content = PseudoRandom((1 << 20) + 4096 * i, seed + i);
+      Status error;
+      const std::string id = Store(case_id, "big" + std::to_string(i) + ".pdf", content, &error);
+      ASSERT_FALSE(id.empty()) << error.message();
+      std::lock_guard<std::mutex> lock(mu);
+      stored[id] = content;
+    }
+    for (int i = 0; i < kEach; ++i) {
+      auto w = v_->BeginDocument({case_id, "again.pdf", "pdf"});
+      ASSERT_TRUE(w.ok());
+      ASSERT_TRUE((*w)->Write(AsBytes(PseudoRandom((1 << 20) + 4096 * i, seed + i))).ok());
+      auto again = (*w)->Commit();
+      ASSERT_TRUE(again.ok()) << again.status().message();
+      EXPECT_TRUE(again->duplicate);
+    }
+    if (batch) {
+      ASSERT_TRUE(v_->CommitBatch().ok());
+    }
+  };
+  std::thread batched([&] { store_all(ingest_case_, 100, true); });
+  std::thread alone([&] { store_all(read_case_, 200, false); });
+  batched.join();
+  alone.join();
+  ASSERT_EQ(stored.size(), 2u * kEach);
+  for (const auto& [id, content] : stored) EXPECT_EQ(*Read(id), content) << id;
+  ExpectVerified();
+}
+
 TEST_F(VaultThreadsTest, RecordFailureKnowsWhatTheCallingThreadRecorded) {
   // A refusal already on record for this thread is not recorded twice; another thread's
   // refusal of the same act does not count for this one.

@@ -498,6 +498,7 @@ Result<VerifyReport> Vault::Verify(bool quick, const ProgressFn& progress) {
     done += r.stored;
     if (progress) progress(done, total);
   }
+  internal::ObjectStore::Listing listing;
   {
     // Orphans are looked for with the writer held: no store of this process is then half-way
     // (an object renamed in, its row not yet written), and the rows of an open batch count —
@@ -505,8 +506,8 @@ Result<VerifyReport> Vault::Verify(bool quick, const ProgressFn& progress) {
     auto writing = impl_->Write();
     impl_->objects_.WaitForWrites();
     DOSSIER_ASSIGN_OR_RETURN(known, impl_->LiveObjects());
+    DOSSIER_ASSIGN_OR_RETURN(listing, impl_->objects_.ListObjects());
   }
-  DOSSIER_ASSIGN_OR_RETURN(auto listing, impl_->objects_.ListObjects());
   for (const auto& id : listing.objects) {
     if (known.count(id) == 0) {
       report.orphans.push_back({"", id, "orphan", "no catalog row refers to object " + id});

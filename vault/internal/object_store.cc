@@ -60,6 +60,9 @@ class Hasher {
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait(lock, [this] { return !busy_; });
   }
+  // Held by the writer using the thread, from Start to Wait: writers of other threads hash
+  // their own bytes meanwhile rather than wait.
+  std::mutex& claim() { return claim_mu_; }
 
  private:
   void Run() {
@@ -76,6 +79,7 @@ class Hasher {
     }
   }
   ContentHasher* hasher_ = nullptr;
+  std::mutex claim_mu_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::span<const uint8_t> pending_;
@@ -138,7 +142,12 @@ void ObjectWriter::Seal(std::span<const uint8_t> plain, bool final) {
 
 Status ObjectWriter::Write(std::span<const uint8_t> data) {
   if (s_->finished) return Internal("write after finish on object " + s_->object_id);
-  const bool parallel = s_->digest && data.size() >= kParallelHashMin;
+  bool parallel = s_->digest && data.size() >= kParallelHashMin;
+  std::unique_lock<std::mutex> claim;
+  if (parallel) {
+    claim = std::unique_lock<std::mutex>(s_->hasher->claim(), std::try_to_lock);
+    parallel = claim.owns_lock();
+  }
   if (parallel) {
     s_->hasher->Start(*s_->digest, data);
   } else if (s_->digest) {

@@ -62,7 +62,9 @@ class FileQueue;
 // time (the one holding the vault's writer); Read, FileSize and ListObjects by any number of
 // threads at once, also while a write runs. They see what is on disk, not what the file
 // thread still has queued: call WaitForWrites first when that matters (the writer reading an
-// object of its open batch).
+// object of its open batch). ObjectWriters of different threads may Write at once: they share
+// the file thread, and the hashing thread serves one of them at a time (the others hash on
+// their own thread meanwhile).
 class ObjectStore {
  public:
   ObjectStore(VaultDir vault_dir, size_t chunk_size);
