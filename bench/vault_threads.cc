@@ -222,7 +222,7 @@ int main(int argc, char** argv) {
     std::this_thread::sleep_for(std::chrono::seconds(1));  // every thread's reader opened
     l.Record(true);
     t0 = Steady::now();
-    std::this_thread::sleep_for(std::chrono::seconds(2));  // listers alone
+    std::this_thread::sleep_for(std::chrono::seconds(5));  // listers alone
     l.Record(false);
     idle_seconds += Since(t0);
     auto idle = l.Stop();

@@ -225,7 +225,10 @@ Result<std::vector<DocumentRecord>> Vault::ListDocuments(const std::string& case
        {internal::RowTable::kDocumentCategories, internal::RowTable::kDocumentRemovals, internal::RowTable::kDocumentWarnings,
         internal::RowTable::kDicomInstances}) {
     DOSSIER_RETURN_IF_ERROR(
-        impl_->CheckRows(t, "doc_id IN (SELECT id FROM documents WHERE case_id = ?1)", {case_id}));
+        // Row by row of the (small) table, not the case's every document gathered first.
+        impl_->CheckRows(t, "EXISTS (SELECT 1 FROM documents d WHERE d.id = doc_id AND "
+                            "d.case_id = ?1)",
+                         {case_id}));
   }
   DOSSIER_ASSIGN_OR_RETURN(
       Stmt s, impl_->Conn().Prepare(std::string(kDocColumns) + " WHERE case_id = ? ORDER BY rowid"));
