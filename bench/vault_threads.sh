@@ -18,13 +18,10 @@ rounds=${4:-3}
 pause_ms=${5:-0}
 ./scripts/install-deps.sh >/dev/null
 ./scripts/build.sh >/dev/null
-work=bench/work
-mkdir -p "$work"
-iso=$work/ct-$n.iso
-[ -f "$iso" ] || ./build/samples/make_ct_disc --out "$iso" --instances "$n" >&2
-cat "$iso" > /dev/null  # warm the page cache
+source bench/lib.sh
+iso=$(ct_iso "$n")
 
-run=$work/vault-threads
+run=bench/work/vault-threads
 rm -rf "$run"; mkdir -p "$run"
 trap 'rm -rf "$run"' EXIT
 export DOSSIER_PASSPHRASE_FILE=$run/pass

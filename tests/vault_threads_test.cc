@@ -78,6 +78,14 @@ class VaultThreadsTest : public testing::TempDirTest {
     return out->doc_id;
   }
 
+  // Batch commits fail (as a full disk would) while fail_commits_ is set.
+  void OpenFailingBatchCommitsOnDemand() {
+    options_.batch_commit_fault = [this]() -> Status {
+      return fail_commits_ ? IoError("no space left on device (injected)") : Status::Ok();
+    };
+    Open();
+  }
+
   Result<std::string> Read(const std::string& doc_id) {
     StringSink sink;
     DOSSIER_RETURN_IF_ERROR(v_->ReadDocument(doc_id, sink));
@@ -110,6 +118,7 @@ class VaultThreadsTest : public testing::TempDirTest {
   std::unique_ptr<Vault> v_;
   std::string patient_, read_case_, ingest_case_;
   std::map<std::string, std::string> contents_;  // doc id → bytes, of read_case_
+  std::atomic<bool> fail_commits_{false};
 };
 
 TEST_F(VaultThreadsTest, ReadersAndListersRunWhileAnotherThreadIngestsInBatches) {
@@ -187,7 +196,9 @@ TEST_F(VaultThreadsTest, ReadersAndListersRunWhileAnotherThreadIngestsInBatches)
   EXPECT_EQ(ListedIds(ingest_case_), stored);
   // Every acknowledged read and listing has its event, and no more.
   const auto read_events = CountEvents(vault_dir_, "document.read");
-  for (const auto& [doc, n] : reads) EXPECT_EQ(read_events.count(doc) ? read_events.at(doc) : 0, n) << doc;
+  for (const auto& [doc, n] : reads) {
+    EXPECT_EQ(read_events.count(doc) ? read_events.at(doc) : 0, n) << doc;
+  }
   int all_reads = 0, all_read_events = 0;
   for (const auto& [doc, n] : reads) all_reads += n;
   for (const auto& [doc, n] : read_events) all_read_events += n;
@@ -199,11 +210,7 @@ TEST_F(VaultThreadsTest, ReadersAndListersRunWhileAnotherThreadIngestsInBatches)
 }
 
 TEST_F(VaultThreadsTest, ARolledBackBatchLosesItsOwnDocumentsNotTheReadsMadeMeanwhile) {
-  std::atomic<bool> fail_commits{false};
-  options_.batch_commit_fault = [&]() -> Status {
-    return fail_commits ? IoError("no space left on device (injected)") : Status::Ok();
-  };
-  Open();
+  OpenFailingBatchCommitsOnDemand();
   const std::string doc = contents_.begin()->first;
   ASSERT_TRUE(v_->BeginBatch().ok());
   const std::string a1 = Store(ingest_case_, "a1.dcm", "first of the batch");
@@ -217,12 +224,12 @@ TEST_F(VaultThreadsTest, ARolledBackBatchLosesItsOwnDocumentsNotTheReadsMadeMean
   EXPECT_TRUE(v_->in_batch());
   const std::string a3 = Store(ingest_case_, "a3.dcm", "third of the batch");
   const std::string a4 = Store(ingest_case_, "a4.dcm", "fourth of the batch");
-  fail_commits = true;
+  fail_commits_ = true;
   const Status st = v_->CommitBatch();
   EXPECT_EQ(st.code(), StatusCode::kIoError);
   EXPECT_EQ(st.message(), "no space left on device (injected)");
   EXPECT_FALSE(v_->in_batch());
-  fail_commits = false;
+  fail_commits_ = false;
 
   // What committed early stays; the rest of the batch is gone, events included.
   EXPECT_EQ(ListedIds(ingest_case_), (std::set<std::string>{a1, a2}));
@@ -238,22 +245,18 @@ TEST_F(VaultThreadsTest, ARolledBackBatchLosesItsOwnDocumentsNotTheReadsMadeMean
 }
 
 TEST_F(VaultThreadsTest, AFailedEarlyCommitLosesTheBatchButNotTheReadThatCausedIt) {
-  std::atomic<bool> fail_commits{false};
-  options_.batch_commit_fault = [&]() -> Status {
-    return fail_commits ? IoError("no space left on device (injected)") : Status::Ok();
-  };
-  Open();
+  OpenFailingBatchCommitsOnDemand();
   const std::string doc = contents_.begin()->first;
   ASSERT_TRUE(v_->BeginBatch().ok());
   const std::string a1 = Store(ingest_case_, "a1.dcm", "first of the batch");
-  fail_commits = true;
+  fail_commits_ = true;
   std::thread reader([&] {
     auto got = Read(doc);  // the batch cannot commit: the read is recorded all the same
     ASSERT_TRUE(got.ok()) << got.status().message();
     EXPECT_EQ(*got, contents_.at(doc));
   });
   reader.join();
-  fail_commits = false;
+  fail_commits_ = false;
   // The batch's owner learns at its next write that the batch was rolled back.
   Status error;
   EXPECT_EQ(Store(ingest_case_, "a2.dcm", "second of the batch", &error), "");
@@ -269,20 +272,16 @@ TEST_F(VaultThreadsTest, AFailedEarlyCommitLosesTheBatchButNotTheReadThatCausedI
 }
 
 TEST_F(VaultThreadsTest, AnotherThreadsWriteCommitsTheBatchFirstAndNeverJoinsIt) {
-  std::atomic<bool> fail_commits{false};
-  options_.batch_commit_fault = [&]() -> Status {
-    return fail_commits ? IoError("no space left on device (injected)") : Status::Ok();
-  };
-  Open();
+  OpenFailingBatchCommitsOnDemand();
   ASSERT_TRUE(v_->BeginBatch().ok());
   const std::string a1 = Store(ingest_case_, "a1.dcm", "first of the batch");
   std::string other;
   std::thread writer([&] { other = *v_->AddPatient({"Сидорова Анна", "1990-01-02", "", ""}); });
   writer.join();
   const std::string a2 = Store(ingest_case_, "a2.dcm", "second of the batch");
-  fail_commits = true;
+  fail_commits_ = true;
   EXPECT_EQ(v_->CommitBatch().code(), StatusCode::kIoError);
-  fail_commits = false;
+  fail_commits_ = false;
   EXPECT_EQ(ListedIds(ingest_case_), std::set<std::string>{a1});
   EXPECT_EQ(v_->GetPatient(other)->info.name, "Сидорова Анна");
   EXPECT_EQ(CountEvents(vault_dir_, "patient.add").count(other), 1u);

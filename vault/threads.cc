@@ -225,18 +225,7 @@ void Vault::Impl::NoteEvent(const AuditEvent& e) {
 // with whatever else is queued, at once.
 
 Status Vault::Impl::AuditAlone(AuditEvent e) {
-  if (options_.audit_fault) DOSSIER_RETURN_IF_ERROR(options_.audit_fault());
-  e.actor = actor_.name;
-  e.role = actor_.role;
-  if (options_.legacy_audit_encoding_v1) {
-    e.encoding = 1;
-    e.os_user.clear();
-    e.reason.clear();
-    e.details.clear();
-  } else {
-    e.encoding = 2;
-    e.os_user = os_user_;
-  }
+  DOSSIER_RETURN_IF_ERROR(StampEvent(e));
   // What could fail for this event alone fails here, never its group.
   DOSSIER_RETURN_IF_ERROR(internal::CheckEvent(e));
   PendingEvent mine{std::move(e), Status::Ok(), false};
@@ -303,13 +292,7 @@ Status Vault::Impl::CommitEvents(const std::vector<PendingEvent*>& group) {
 Status Vault::Impl::AuditAlone(const std::string& action, std::vector<std::string> objects,
                                const std::string& patient, const std::string& outcome,
                                const std::string& purpose) {
-  AuditEvent e;
-  e.action = action;
-  e.objects = std::move(objects);
-  e.patient = patient;
-  e.outcome = outcome;
-  e.purpose = purpose;
-  return AuditAlone(std::move(e));
+  return AuditAlone(MakeEvent(action, std::move(objects), patient, outcome, purpose));
 }
 
 }  // namespace dossier::vault

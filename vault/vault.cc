@@ -187,21 +187,20 @@ std::string Vault::Impl::Now() const {
   return FormatUtc(c.Now());
 }
 
-Status Vault::Impl::Audit(const std::string& action, std::vector<std::string> objects,
-                          const std::string& patient, const std::string& outcome,
-                          const std::string& purpose) {
+AuditEvent Vault::Impl::MakeEvent(const std::string& action, std::vector<std::string> objects,
+                                  const std::string& patient, const std::string& outcome,
+                                  const std::string& purpose) {
   AuditEvent e;
   e.action = action;
   e.objects = std::move(objects);
   e.patient = patient;
   e.outcome = outcome;
   e.purpose = purpose;
-  return Audit(std::move(e));
+  return e;
 }
 
-Status Vault::Impl::Audit(AuditEvent e) {
+Status Vault::Impl::StampEvent(AuditEvent& e) const {
   if (options_.audit_fault) DOSSIER_RETURN_IF_ERROR(options_.audit_fault());
-  e.at = Now();
   e.actor = actor_.name;
   e.role = actor_.role;
   if (options_.legacy_audit_encoding_v1) {
@@ -213,6 +212,18 @@ Status Vault::Impl::Audit(AuditEvent e) {
     e.encoding = 2;
     e.os_user = os_user_;
   }
+  return Status::Ok();
+}
+
+Status Vault::Impl::Audit(const std::string& action, std::vector<std::string> objects,
+                          const std::string& patient, const std::string& outcome,
+                          const std::string& purpose) {
+  return Audit(MakeEvent(action, std::move(objects), patient, outcome, purpose));
+}
+
+Status Vault::Impl::Audit(AuditEvent e) {
+  DOSSIER_RETURN_IF_ERROR(StampEvent(e));
+  e.at = Now();
   if (!HoldsWriter()) return Internal("an audit event appended outside a write section");
   DOSSIER_RETURN_IF_ERROR(internal::AppendEvent(db_, e, signing_));
   NoteEvent(e);

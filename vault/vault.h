@@ -11,16 +11,19 @@
 // Keys: passphrase → Argon2id → key-encryption key → master key → one key per patient →
 // one data key per object and a field key for catalog columns (doc/FORMAT.md). Every call
 // that reads or changes personal data appends an audit event in the same SQLite transaction.
-// Errors carry ids, never personal data.
+// A Vault holds an exclusive lock on its directory while open; one Vault per process at a
+// time, shared by its threads (below). Errors carry ids, never personal data.
 //
 // Threads. A Vault may be shared by any number of threads of one process:
 //  - Reads and listings (List*, Get*, Find*, Search, ReadDocument, ExportDocumentToFile,
-//    Verify …) run concurrently from any number of threads, each through a read-only SQLite
-//    connection of its own (opened at the thread's first read, kept until the thread ends), so
-//    they never wait for a writer: they see what was committed when each statement ran.
-//  - Writes (Add*, Edit*, Set*, Move, Remove, Erase*, Record*, DocumentWriter::Commit …) run
-//    one at a time, in the order they come, through one writer connection; a thread waits
-//    for the write before it, never fails because of it.
+//    RecordFailure, Verify …) run concurrently from any number of threads, each through a
+//    read-only SQLite connection of its own (opened at the thread's first read, kept until
+//    the thread ends, closed with the vault), so they never wait for a writer: they see what
+//    was committed when each statement ran. (Verify holds the writer while it lists objects.)
+//  - Writes (Add*, Edit*, Set*, Infer*, Open/Close/ReopenCase, Move, Remove, Erase*,
+//    Revoke*, RecordExport, BeginDocument, DocumentWriter::Commit …) run one at a time, in
+//    the order they come, through one writer connection; a thread waits for the write before
+//    it, never fails because of it. DocumentWriters of several threads may Write at once.
 //  - The audit events of reads (and of refusals) are group-committed: events recorded by many
 //    threads at once are appended in one transaction under one signed head, committed at once
 //    when the vault is idle. Each call returns once its own event is durable, and no

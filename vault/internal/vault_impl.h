@@ -95,6 +95,11 @@ class Vault::Impl {
   // purpose, details); when, who and the encoding are filled in here.
   Status Audit(AuditEvent e);
   Status AuditAlone(AuditEvent e);
+  static AuditEvent MakeEvent(const std::string& action, std::vector<std::string> objects,
+                              const std::string& patient, const std::string& outcome,
+                              const std::string& purpose);
+  // Runs the audit fault hook, then fills in who acts and the encoding.
+  Status StampEvent(AuditEvent& e) const;
   // The refusal or failure of `action`, with `why`'s code as the reason (Vault::RecordFailure).
   static AuditEvent FailureEvent(const std::string& action, std::vector<std::string> objects,
                                  const std::string& patient, const Status& why);
