@@ -6,10 +6,11 @@
 //
 // WORK gets a new vault. Its case of DOCUMENTS small documents is listed (ListDocuments: row
 // MACs checked, names decrypted, one `document.list` event each) by LISTERS threads, each
-// pausing PAUSE_MS between listings (0: back to back). ROUNDS times, alternately, the disc is
-// ingested into a new case alone and with the listers running; medians are reported. Then
-// LISTERS threads read a small document (one `document.read` event each) for APPEND_SECONDS,
-// with group commit and with one commit per event, in the same vault.
+// pausing PAUSE_MS between listings (0: back to back; their starts are spread over the
+// pause, as independent clients' would be). ROUNDS times, alternately, the disc is ingested
+// into a new case alone and with the listers running; medians are reported. Then LISTERS
+// threads read a small document (one `document.read` event each) for APPEND_SECONDS, with
+// group commit and with one commit per event, in the same vault.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -99,7 +100,9 @@ class Listers {
   Listers(vault::Vault& v, std::string case_id, int n, int pause_ms)
       : v_(v), case_(std::move(case_id)) {
     for (int i = 0; i < n; ++i) {
-      threads_.emplace_back([this, pause_ms] {
+      threads_.emplace_back([this, pause_ms, i, n] {
+        // Spread over the pause, as independent clients would be, not all at once.
+        std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms * i / n));
         std::vector<double> mine;
         while (!stop_) {
           const auto t0 = Steady::now();
