@@ -10,3 +10,14 @@ measure() {
 
 # The median of the numbers given as arguments.
 median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+
+# `ct_iso N` prints bench/work/ct-N.iso, a CT disc image of N instances, made on first use and
+# kept for the next run (the ingest benchmarks share it); its bytes are read once, so that
+# they come from the page cache.
+ct_iso() {
+  local iso=bench/work/ct-$1.iso
+  mkdir -p bench/work
+  [ -f "$iso" ] || ./build/samples/make_ct_disc --out "$iso" --instances "$1" >&2
+  cat "$iso" > /dev/null
+  echo "$iso"
+}

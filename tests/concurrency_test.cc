@@ -465,7 +465,9 @@ TEST_F(ConcurrencyTest, AWriteInFlightIsRefusedWhenAnotherProcessErasesOrClosesM
 TEST_F(ConcurrencyTest, AWriterThatWaitsPastTheLimitSaysWhatHoldsTheVault) {
   auto holder = Open();
   ASSERT_TRUE(holder);
-  ASSERT_TRUE(holder->BeginBatch().ok());  // holds the catalog's write lock
+  ASSERT_TRUE(holder->BeginBatch().ok());
+  // The batch's transaction begins with its first write, and holds the catalog's write lock.
+  ASSERT_TRUE(holder->AddPatient({"Сидоров Олег", "1971-01-02", "", ""}).ok());
   vault::VaultOptions options;
   options.busy_limit_ms = 300;
   auto v = Open(options);

@@ -52,7 +52,7 @@ Result<std::string> OwnerOf(Vault::Impl& v, const std::string& id) {
     default:
       return std::string();
   }
-  DOSSIER_ASSIGN_OR_RETURN(Stmt s, v.db_.Prepare(sql));
+  DOSSIER_ASSIGN_OR_RETURN(Stmt s, v.Conn().Prepare(sql));
   s.Bind(1, id);
   DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
   return row ? s.Text(0) : std::string();
@@ -72,11 +72,12 @@ Result<std::string> Vault::Impl::AddAuditNote(const std::string& patient_id,
 }
 
 Result<std::string> Vault::ReadAuditNote(const std::string& note_id) {
+  DOSSIER_ASSIGN_OR_RETURN(auto reading, impl_->Read());
   std::string patient;
   Bytes sealed;
   {
     DOSSIER_ASSIGN_OR_RETURN(
-        Stmt s, impl_->db_.Prepare("SELECT patient_id, text_enc FROM audit_notes WHERE id = ?"));
+        Stmt s, impl_->Conn().Prepare("SELECT patient_id, text_enc FROM audit_notes WHERE id = ?"));
     s.Bind(1, note_id);
     DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) return NotFound("no audit note " + note_id + " (see `dossier audit log`)");
@@ -92,6 +93,7 @@ Result<std::string> Vault::ReadAuditNote(const std::string& note_id) {
 }
 
 Status Vault::RecordDicomExport(const DicomExportRequest& request) {
+  DOSSIER_ASSIGN_OR_RETURN(auto reading, impl_->Read());
   DOSSIER_ASSIGN_OR_RETURN(Impl::CaseRef c, impl_->FindCase(request.case_id));
   if (c.status == "erased") {
     return Rejected("case " + request.case_id + " belongs to an erased patient");
@@ -102,13 +104,13 @@ Status Vault::RecordDicomExport(const DicomExportRequest& request) {
     DOSSIER_RETURN_IF_ERROR(
         impl_->CheckRows(internal::RowTable::kDicomSeries, "id = ?1", {series}));
     DOSSIER_ASSIGN_OR_RETURN(
-        Stmt s, impl_->db_.Prepare("SELECT mismatch FROM dicom_series WHERE id = ? AND case_id = ?"));
+        Stmt s, impl_->Conn().Prepare("SELECT mismatch FROM dicom_series WHERE id = ? AND case_id = ?"));
     s.Bind(1, series).Bind(2, request.case_id);
     DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) return NotFound("case " + request.case_id + " has no DICOM series " + series);
     if (!s.Text(0).empty()) overridden.push_back(series);
     DOSSIER_ASSIGN_OR_RETURN(
-        Stmt i, impl_->db_.Prepare("SELECT doc_id FROM dicom_instances WHERE series_id = ?"));
+        Stmt i, impl_->Conn().Prepare("SELECT doc_id FROM dicom_instances WHERE series_id = ?"));
     i.Bind(1, series);
     for (;;) {
       DOSSIER_ASSIGN_OR_RETURN(bool more, i.Step());
@@ -133,14 +135,17 @@ Status Vault::RecordDicomExport(const DicomExportRequest& request) {
     e.details["mismatch_override"] = list;
   }
   DOSSIER_RETURN_IF_ERROR(impl_->AuditAlone(std::move(e)));
+  std::lock_guard<std::mutex> lock(impl_->state_mu_);
   impl_->exportable_.insert(docs.begin(), docs.end());
   return Status::Ok();
 }
 
 Status Vault::RecordFailure(const std::string& action, const std::vector<std::string>& objects,
                             const Status& why) {
+  DOSSIER_ASSIGN_OR_RETURN(auto reading, impl_->Read());
   if (why.ok()) return Status::Ok();
-  if (impl_->last_action_ == action && impl_->last_outcome_ != "ok") return Status::Ok();
+  const Impl::LastEvent last = impl_->LastEventOfThread();
+  if (last.action == action && last.outcome != "ok") return Status::Ok();
   std::vector<std::string> shown;
   std::string patient;
   for (const auto& id : objects) {

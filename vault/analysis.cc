@@ -42,6 +42,7 @@ std::string Snippet(const std::string& text, size_t begin, size_t end, int words
 
 Status Vault::SetAnalysis(const std::string& doc_id, const std::string& verdict, int page_count,
                           const std::vector<PageRecord>& pages) {
+  auto writing = impl_->Write();
   auto known = [](const std::string& v) {
     return std::find(std::begin(kVerdicts), std::end(kVerdicts), v) != std::end(kVerdicts);
   };
@@ -52,7 +53,7 @@ Status Vault::SetAnalysis(const std::string& doc_id, const std::string& verdict,
   if (d.status == "removed") return DocumentRemoved(doc_id, d.removed_at);
   if (d.status == "erased") return Rejected("document " + doc_id + " was erased");
   DOSSIER_ASSIGN_OR_RETURN(auto tx, Impl::Tx::Begin(*impl_));
-  DOSSIER_ASSIGN_OR_RETURN(Stmt del, impl_->db_.Prepare("DELETE FROM pages WHERE doc_id = ?"));
+  DOSSIER_ASSIGN_OR_RETURN(Stmt del, impl_->Conn().Prepare("DELETE FROM pages WHERE doc_id = ?"));
   del.Bind(1, doc_id);
   DOSSIER_RETURN_IF_ERROR(del.Run());
   for (const PageRecord& p : pages) {
@@ -60,7 +61,7 @@ Status Vault::SetAnalysis(const std::string& doc_id, const std::string& verdict,
     DOSSIER_ASSIGN_OR_RETURN(Bytes text, impl_->SealField(d.patient_id, "pages.text",
                                                           PageRowId(doc_id, p.number), p.text));
     DOSSIER_ASSIGN_OR_RETURN(
-        Stmt ins, impl_->db_.Prepare("INSERT INTO pages(doc_id, number, verdict, confidence, "
+        Stmt ins, impl_->Conn().Prepare("INSERT INTO pages(doc_id, number, verdict, confidence, "
                                      "rotation, source, evidence, text_enc) "
                                      "VALUES (?,?,?,?,?,?,?,?)"));
     ins.Bind(1, doc_id).Bind(2, p.number).Bind(3, p.verdict);
@@ -69,7 +70,7 @@ Status Vault::SetAnalysis(const std::string& doc_id, const std::string& verdict,
     DOSSIER_RETURN_IF_ERROR(ins.Run());
   }
   DOSSIER_ASSIGN_OR_RETURN(
-      Stmt up, impl_->db_.Prepare("UPDATE documents SET verdict = ?, pages = ? WHERE id = ?"));
+      Stmt up, impl_->Conn().Prepare("UPDATE documents SET verdict = ?, pages = ? WHERE id = ?"));
   up.Bind(1, verdict).Bind(2, page_count).Bind(3, doc_id);
   DOSSIER_RETURN_IF_ERROR(up.Run());
   DOSSIER_RETURN_IF_ERROR(impl_->SealRows(internal::RowTable::kPages, "doc_id = ?1", {doc_id}));
@@ -79,6 +80,7 @@ Status Vault::SetAnalysis(const std::string& doc_id, const std::string& verdict,
 }
 
 Result<std::vector<PageRecord>> Vault::GetPages(const std::string& doc_id, bool with_text) {
+  DOSSIER_ASSIGN_OR_RETURN(auto reading, impl_->Read());
   DOSSIER_ASSIGN_OR_RETURN(DocumentRecord d, GetDocument(doc_id));
   if (with_text && d.status == "removed") return DocumentRemoved(doc_id, d.removed_at);
   if (with_text && d.status == "erased") return Rejected("document " + doc_id + " was erased");
@@ -92,7 +94,7 @@ Result<std::vector<PageRecord>> Vault::GetPages(const std::string& doc_id, bool 
     DOSSIER_RETURN_IF_ERROR(impl_->AuditAlone(std::move(e)));
   }
   DOSSIER_ASSIGN_OR_RETURN(
-      Stmt s, impl_->db_.Prepare("SELECT number, verdict, confidence, rotation, source, evidence, "
+      Stmt s, impl_->Conn().Prepare("SELECT number, verdict, confidence, rotation, source, evidence, "
                                  "text_enc FROM pages WHERE doc_id = ? ORDER BY number"));
   s.Bind(1, doc_id);
   DOSSIER_ASSIGN_OR_RETURN(
@@ -115,6 +117,7 @@ Result<std::vector<PageRecord>> Vault::GetPages(const std::string& doc_id, bool 
 }
 
 Result<std::vector<SearchHit>> Vault::Search(const std::string& case_id, const std::string& query) {
+  DOSSIER_ASSIGN_OR_RETURN(auto reading, impl_->Read());
   const std::u32string needle = FoldForSearch(query);
   if (needle.empty() || needle == U" ") return InvalidArgument("the search text is empty");
   DOSSIER_ASSIGN_OR_RETURN(Impl::CaseRef c, impl_->FindCase(case_id));
@@ -127,7 +130,7 @@ Result<std::vector<SearchHit>> Vault::Search(const std::string& case_id, const s
   // On record before any text is decrypted.
   DOSSIER_RETURN_IF_ERROR(impl_->AuditAlone("document.search", {case_id}, c.patient_id));
   DOSSIER_ASSIGN_OR_RETURN(
-      Stmt s, impl_->db_.Prepare(
+      Stmt s, impl_->Conn().Prepare(
                   "SELECT p.doc_id, p.number, p.text_enc, d.name_enc FROM pages p JOIN documents d "
                   "ON d.id = p.doc_id WHERE d.case_id = ? AND d.status = 'stored' "
                   "ORDER BY d.rowid, p.number"));

@@ -53,7 +53,7 @@ Status ChangeStatus(Vault::Impl& v, const std::string& case_id, const char* from
   if (c.status == kErased) return ErasedCase(case_id);
   if (c.status != from) return Rejected(already);
   DOSSIER_ASSIGN_OR_RETURN(auto tx, Vault::Impl::Tx::Begin(v));
-  DOSSIER_ASSIGN_OR_RETURN(Stmt s, v.db_.Prepare("UPDATE cases SET status = ? WHERE id = ?"));
+  DOSSIER_ASSIGN_OR_RETURN(Stmt s, v.Conn().Prepare("UPDATE cases SET status = ? WHERE id = ?"));
   s.Bind(1, to).Bind(2, case_id);
   DOSSIER_RETURN_IF_ERROR(s.Run());
   DOSSIER_RETURN_IF_ERROR(v.SealRows(internal::RowTable::kCases, "id = ?1", {case_id}));
@@ -65,12 +65,13 @@ Status ChangeStatus(Vault::Impl& v, const std::string& case_id, const char* from
 
 Result<std::string> Vault::OpenCase(const std::string& patient_id, const std::string& goal,
                                     const std::string& question) {
+  auto writing = impl_->Write();
   if (goal.empty()) return InvalidArgument("the case goal is empty");
-  DOSSIER_RETURN_IF_ERROR(impl_->PatientKey(patient_id).status());
+  DOSSIER_RETURN_IF_ERROR(impl_->Keys(patient_id).status());
   const std::string cid = RandomId("case");
   DOSSIER_ASSIGN_OR_RETURN(auto tx, Impl::Tx::Begin(*impl_));
   DOSSIER_ASSIGN_OR_RETURN(
-      Stmt s, impl_->db_.Prepare("INSERT INTO cases(id, patient_id, created_at, goal_enc, "
+      Stmt s, impl_->Conn().Prepare("INSERT INTO cases(id, patient_id, created_at, goal_enc, "
                                  "question_enc) VALUES (?,?,?,?,?)"));
   s.Bind(1, cid).Bind(2, patient_id).Bind(3, impl_->Now());
   DOSSIER_RETURN_IF_ERROR(impl_->BindSealed(s, 4, patient_id, "cases.goal", cid, goal));
@@ -83,10 +84,11 @@ Result<std::string> Vault::OpenCase(const std::string& patient_id, const std::st
 }
 
 Result<std::vector<CaseRecord>> Vault::ListCases(const std::optional<std::string>& patient_id) {
+  DOSSIER_ASSIGN_OR_RETURN(auto reading, impl_->Read());
   if (patient_id) {
     DOSSIER_RETURN_IF_ERROR(
         impl_->CheckRows(internal::RowTable::kPatients, "id = ?1", {*patient_id}));
-    DOSSIER_ASSIGN_OR_RETURN(Stmt s, impl_->db_.Prepare("SELECT 1 FROM patients WHERE id = ?"));
+    DOSSIER_ASSIGN_OR_RETURN(Stmt s, impl_->Conn().Prepare("SELECT 1 FROM patients WHERE id = ?"));
     s.Bind(1, *patient_id);
     DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) return NotFound("no patient " + *patient_id + " (see `dossier patient list`)");
@@ -96,7 +98,7 @@ Result<std::vector<CaseRecord>> Vault::ListCases(const std::optional<std::string
                  : impl_->CheckRows(internal::RowTable::kCases, "1", {}));
   DOSSIER_ASSIGN_OR_RETURN(
       Stmt s,
-      impl_->db_.Prepare(std::string(kCaseColumns) + (patient_id ? " WHERE c.patient_id = ?" : "") +
+      impl_->Conn().Prepare(std::string(kCaseColumns) + (patient_id ? " WHERE c.patient_id = ?" : "") +
                          " ORDER BY c.created_at, c.id"));
   if (patient_id) s.Bind(1, *patient_id);
   DOSSIER_ASSIGN_OR_RETURN(
@@ -106,9 +108,10 @@ Result<std::vector<CaseRecord>> Vault::ListCases(const std::optional<std::string
 }
 
 Result<CaseRecord> Vault::GetCase(const std::string& case_id) {
+  DOSSIER_ASSIGN_OR_RETURN(auto reading, impl_->Read());
   DOSSIER_RETURN_IF_ERROR(impl_->CheckRows(internal::RowTable::kCases, "id = ?1", {case_id}));
   DOSSIER_ASSIGN_OR_RETURN(Stmt s,
-                           impl_->db_.Prepare(std::string(kCaseColumns) + " WHERE c.id = ?"));
+                           impl_->Conn().Prepare(std::string(kCaseColumns) + " WHERE c.id = ?"));
   s.Bind(1, case_id);
   DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row) return NoSuchCase(case_id);
@@ -117,6 +120,7 @@ Result<CaseRecord> Vault::GetCase(const std::string& case_id) {
 
 Result<std::vector<std::string>> Vault::EditCase(const std::string& case_id,
                                                  const CaseChanges& changes) {
+  auto writing = impl_->Write();
   DOSSIER_ASSIGN_OR_RETURN(CaseRecord c, GetCase(case_id));
   if (c.status == kErased) return ErasedCase(case_id);
   if (changes.goal && changes.goal->empty()) return InvalidArgument("the case goal is empty");
@@ -126,6 +130,7 @@ Result<std::vector<std::string>> Vault::EditCase(const std::string& case_id,
 }
 
 Status Vault::CloseCase(const std::string& case_id) {
+  auto writing = impl_->Write();
   return ChangeStatus(*impl_, case_id, kOpen, kClosed, "case.close",
                       fmt::format("case {0} is already closed (`dossier case reopen {0}` opens "
                                   "it again)",
@@ -133,11 +138,13 @@ Status Vault::CloseCase(const std::string& case_id) {
 }
 
 Status Vault::ReopenCase(const std::string& case_id) {
+  auto writing = impl_->Write();
   return ChangeStatus(*impl_, case_id, kClosed, kOpen, "case.reopen",
                       fmt::format("case {} is already open", case_id));
 }
 
 Status Vault::CheckCaseOpen(const std::string& case_id) {
+  DOSSIER_ASSIGN_OR_RETURN(auto reading, impl_->Read());
   DOSSIER_ASSIGN_OR_RETURN(Impl::CaseRef c, impl_->FindCase(case_id));
   return Impl::CheckTakesDocuments(case_id, c);
 }
@@ -156,7 +163,7 @@ Status Vault::Impl::CheckTakesDocuments(const std::string& case_id, const CaseRe
 Result<Vault::Impl::CaseRef> Vault::Impl::FindCase(const std::string& case_id) {
   DOSSIER_RETURN_IF_ERROR(CheckRows(internal::RowTable::kCases, "id = ?1", {case_id}));
   DOSSIER_ASSIGN_OR_RETURN(Stmt s,
-                           db_.Prepare("SELECT patient_id, status FROM cases WHERE id = ?"));
+                           Conn().Prepare("SELECT patient_id, status FROM cases WHERE id = ?"));
   s.Bind(1, case_id);
   DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row) return NoSuchCase(case_id);

@@ -153,10 +153,11 @@ ConsentState ConsentRecord::StateOn(const std::string& date) const {
 // ---- settings ----
 
 Result<VaultSettings> Vault::GetSettings() {
+  DOSSIER_ASSIGN_OR_RETURN(auto reading, impl_->Read());
   DOSSIER_RETURN_IF_ERROR(impl_->CheckRows(RowTable::kSettings, "1", {}));
   VaultSettings out;
   out.time_zone = SystemTimeZone();
-  DOSSIER_ASSIGN_OR_RETURN(Stmt s, impl_->db_.Prepare("SELECT key, value FROM settings"));
+  DOSSIER_ASSIGN_OR_RETURN(Stmt s, impl_->Conn().Prepare("SELECT key, value FROM settings"));
   for (;;) {
     DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) break;
@@ -169,6 +170,7 @@ Result<VaultSettings> Vault::GetSettings() {
 }
 
 Status Vault::SetSettings(const VaultSettings& settings) {
+  auto writing = impl_->Write();
   VaultSettings v = settings;
   for (char& c : v.operator_country)
     c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -194,7 +196,7 @@ Status Vault::SetSettings(const VaultSettings& settings) {
         {"time_zone", &v.time_zone}}) {
     if (value->empty()) continue;
     DOSSIER_ASSIGN_OR_RETURN(
-        Stmt s, impl_->db_.Prepare("INSERT INTO settings(key, value) VALUES (?1, ?2) "
+        Stmt s, impl_->Conn().Prepare("INSERT INTO settings(key, value) VALUES (?1, ?2) "
                                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value"));
     s.Bind(1, key).Bind(2, *value);
     DOSSIER_RETURN_IF_ERROR(s.Run());
@@ -205,6 +207,7 @@ Status Vault::SetSettings(const VaultSettings& settings) {
 }
 
 Result<std::string> Vault::Today() {
+  DOSSIER_ASSIGN_OR_RETURN(auto reading, impl_->Read());
   DOSSIER_ASSIGN_OR_RETURN(VaultSettings s, GetSettings());
   const Clock& c = impl_->options_.clock ? *impl_->options_.clock : Clock::System();
   return FormatLocalDate(c.Now(), s.time_zone);
@@ -213,6 +216,7 @@ Result<std::string> Vault::Today() {
 // ---- clinics ----
 
 Result<std::string> Vault::AddClinic(const ClinicInfo& given) {
+  auto writing = impl_->Write();
   ClinicInfo info = given;
   DOSSIER_RETURN_IF_ERROR(CheckClinic(info));
   if (auto existing = FindClinic(info.name); existing.ok()) {
@@ -222,7 +226,7 @@ Result<std::string> Vault::AddClinic(const ClinicInfo& given) {
   const std::string id = RandomId("cli");
   DOSSIER_ASSIGN_OR_RETURN(auto tx, Impl::Tx::Begin(*impl_));
   DOSSIER_ASSIGN_OR_RETURN(Stmt s,
-                           impl_->db_.Prepare("INSERT INTO clinics(id, name, country, "
+                           impl_->Conn().Prepare("INSERT INTO clinics(id, name, country, "
                                               "email, note, created_at) VALUES (?,?,?,?,?,?)"));
   s.Bind(1, id).Bind(2, info.name).Bind(3, info.country).Bind(4, info.email).Bind(5, info.note);
   s.Bind(6, impl_->Now());
@@ -234,8 +238,9 @@ Result<std::string> Vault::AddClinic(const ClinicInfo& given) {
 }
 
 Result<std::vector<ClinicRecord>> Vault::ListClinics() {
+  DOSSIER_ASSIGN_OR_RETURN(auto reading, impl_->Read());
   DOSSIER_RETURN_IF_ERROR(impl_->CheckRows(RowTable::kClinics, "1", {}));
-  DOSSIER_ASSIGN_OR_RETURN(Stmt s, impl_->db_.Prepare("SELECT id, created_at, name, country, "
+  DOSSIER_ASSIGN_OR_RETURN(Stmt s, impl_->Conn().Prepare("SELECT id, created_at, name, country, "
                                                       "email, note FROM clinics ORDER BY name"));
   return s.Collect<ClinicRecord>([](const Stmt& r) -> Result<ClinicRecord> {
     return ClinicRecord{r.Text(0), r.Text(1), {r.Text(2), r.Text(3), r.Text(4), r.Text(5)}};
@@ -243,6 +248,7 @@ Result<std::vector<ClinicRecord>> Vault::ListClinics() {
 }
 
 Status Vault::EditClinic(const std::string& clinic_id, const ClinicInfo& given) {
+  auto writing = impl_->Write();
   DOSSIER_ASSIGN_OR_RETURN(ClinicRecord current, FindClinic(clinic_id));
   ClinicInfo info = given;
   if (info.name.empty()) info.name = current.info.name;
@@ -255,7 +261,7 @@ Status Vault::EditClinic(const std::string& clinic_id, const ClinicInfo& given) 
     }
   }
   DOSSIER_ASSIGN_OR_RETURN(auto tx, Impl::Tx::Begin(*impl_));
-  DOSSIER_ASSIGN_OR_RETURN(Stmt s, impl_->db_.Prepare("UPDATE clinics SET name = ?, country = ?, "
+  DOSSIER_ASSIGN_OR_RETURN(Stmt s, impl_->Conn().Prepare("UPDATE clinics SET name = ?, country = ?, "
                                                       "email = ?, note = ? WHERE id = ?"));
   s.Bind(1, info.name).Bind(2, info.country).Bind(3, info.email).Bind(4, info.note);
   s.Bind(5, current.id);
@@ -266,6 +272,7 @@ Status Vault::EditClinic(const std::string& clinic_id, const ClinicInfo& given) 
 }
 
 Result<ClinicRecord> Vault::FindClinic(const std::string& id_or_name) {
+  DOSSIER_ASSIGN_OR_RETURN(auto reading, impl_->Read());
   DOSSIER_ASSIGN_OR_RETURN(auto all, ListClinics());
   for (auto& c : all) {
     if (c.id == id_or_name || c.info.name == id_or_name) return std::move(c);
@@ -293,7 +300,8 @@ Result<ClinicRecord> Vault::FindClinic(const std::string& id_or_name) {
 // ---- consents ----
 
 Result<std::string> Vault::AddConsent(const NewConsent& c) {
-  DOSSIER_RETURN_IF_ERROR(impl_->PatientKey(c.patient_id).status());
+  auto writing = impl_->Write();
+  DOSSIER_RETURN_IF_ERROR(impl_->Keys(c.patient_id).status());
   DOSSIER_ASSIGN_OR_RETURN(ClinicRecord clinic, FindClinic(c.clinic_id));
   if (c.purposes.empty()) {
     return Rejected("--purpose is empty: give one or more of " + AllPurposeNames());
@@ -349,7 +357,7 @@ Result<std::string> Vault::AddConsent(const NewConsent& c) {
     DOSSIER_ASSIGN_OR_RETURN(auto tx, Impl::Tx::Begin(*impl_));
     DOSSIER_ASSIGN_OR_RETURN(
         Stmt s,
-        impl_->db_.Prepare(
+        impl_->Conn().Prepare(
             "INSERT INTO consents(id, patient_id, clinic_id, purposes, categories, actions, "
             "valid_from, valid_until, signed, representative_enc, authority_enc, "
             "scan_object_id, scan_wrapped_key, scan_size, scan_stored_size, scan_kind, "
@@ -393,10 +401,11 @@ Result<std::string> Vault::AddConsent(const NewConsent& c) {
 
 Result<std::vector<ConsentRecord>> Vault::ListConsents(
     const std::optional<std::string>& patient_id) {
+  DOSSIER_ASSIGN_OR_RETURN(auto reading, impl_->Read());
   if (patient_id) {
     DOSSIER_RETURN_IF_ERROR(
         impl_->CheckRows(internal::RowTable::kPatients, "id = ?1", {*patient_id}));
-    DOSSIER_ASSIGN_OR_RETURN(Stmt p, impl_->db_.Prepare("SELECT 1 FROM patients WHERE id = ?"));
+    DOSSIER_ASSIGN_OR_RETURN(Stmt p, impl_->Conn().Prepare("SELECT 1 FROM patients WHERE id = ?"));
     p.Bind(1, *patient_id);
     DOSSIER_ASSIGN_OR_RETURN(bool found, p.Step());
     if (!found) return NotFound("no patient " + *patient_id + " (see `dossier patient list`)");
@@ -404,7 +413,7 @@ Result<std::vector<ConsentRecord>> Vault::ListConsents(
   DOSSIER_RETURN_IF_ERROR(
       patient_id ? impl_->CheckRows(RowTable::kConsents, "patient_id = ?1", {*patient_id})
                  : impl_->CheckRows(RowTable::kConsents, "1", {}));
-  DOSSIER_ASSIGN_OR_RETURN(Stmt s, impl_->db_.Prepare(std::string(kConsentColumns) +
+  DOSSIER_ASSIGN_OR_RETURN(Stmt s, impl_->Conn().Prepare(std::string(kConsentColumns) +
                                                       (patient_id ? " WHERE patient_id = ?" : "") +
                                                       " ORDER BY recorded_at, id"));
   if (patient_id) s.Bind(1, *patient_id);
@@ -416,11 +425,12 @@ Result<std::vector<ConsentRecord>> Vault::ListConsents(
 }
 
 Result<ConsentRecord> Vault::GetConsent(const std::string& consent_id) {
+  DOSSIER_ASSIGN_OR_RETURN(auto reading, impl_->Read());
   DOSSIER_RETURN_IF_ERROR(impl_->CheckRows(RowTable::kConsents, "id = ?1", {consent_id}));
   ConsentRecord c;
   {
     DOSSIER_ASSIGN_OR_RETURN(Stmt s,
-                             impl_->db_.Prepare(std::string(kConsentColumns) + " WHERE id = ?"));
+                             impl_->Conn().Prepare(std::string(kConsentColumns) + " WHERE id = ?"));
     s.Bind(1, consent_id);
     DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) return NotFound("no consent " + consent_id + " (see `dossier consent list`)");
@@ -432,6 +442,7 @@ Result<ConsentRecord> Vault::GetConsent(const std::string& consent_id) {
 
 Status Vault::RevokeConsent(const std::string& consent_id, const std::string& reason,
                             const std::string& received_arg) {
+  auto writing = impl_->Write();
   if (!IsPlainLine(reason, 1000)) {
     return InvalidArgument("--reason must be one line of 1 to 1000 characters");
   }
@@ -450,7 +461,7 @@ Status Vault::RevokeConsent(const std::string& consent_id, const std::string& re
       impl_->SealField(c.patient_id, "consents.revocation_reason", consent_id, reason));
   DOSSIER_ASSIGN_OR_RETURN(auto tx, Impl::Tx::Begin(*impl_));
   DOSSIER_ASSIGN_OR_RETURN(
-      Stmt s, impl_->db_.Prepare("UPDATE consents SET revoked_at = ?, revocation_received = ?, "
+      Stmt s, impl_->Conn().Prepare("UPDATE consents SET revoked_at = ?, revocation_received = ?, "
                                  "revocation_reason_enc = ?, destruction_due = ? WHERE id = ?"));
   s.Bind(1, impl_->Now()).Bind(2, received).BindBlob(3, sealed);
   s.Bind(4, AddDays(received, kDestructionDays)).Bind(5, consent_id);

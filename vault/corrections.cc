@@ -46,7 +46,7 @@ Status Reseal(Vault::Impl& v, const SealedColumn& c, const std::string& id, cons
   std::vector<std::tuple<int64_t, std::string, Bytes>> rows;
   {
     DOSSIER_ASSIGN_OR_RETURN(
-        Stmt s, v.db_.Prepare(fmt::format("SELECT rowid, {}, {} FROM {} WHERE {} = ? AND {} IS "
+        Stmt s, v.Conn().Prepare(fmt::format("SELECT rowid, {}, {} FROM {} WHERE {} = ? AND {} IS "
                                           "NOT NULL",
                                           c.row_id, c.column, c.table, c.key, c.column)));
     s.Bind(1, id);
@@ -61,7 +61,7 @@ Status Reseal(Vault::Impl& v, const SealedColumn& c, const std::string& id, cons
     DOSSIER_ASSIGN_OR_RETURN(Bytes again, v.SealField(to, c.ad, row_id, plain));
     DOSSIER_ASSIGN_OR_RETURN(
         Stmt up,
-        v.db_.Prepare(fmt::format("UPDATE {} SET {} = ? WHERE rowid = ?", c.table, c.column)));
+        v.Conn().Prepare(fmt::format("UPDATE {} SET {} = ? WHERE rowid = ?", c.table, c.column)));
     up.BindBlob(1, again).Bind(2, rowid);
     DOSSIER_RETURN_IF_ERROR(up.Run());
   }
@@ -87,7 +87,7 @@ struct DocRow {
 
 Result<DocRow> ReadDocRow(Vault::Impl& v, const std::string& doc_id) {
   DOSSIER_ASSIGN_OR_RETURN(
-      Stmt s, v.db_.Prepare("SELECT object_id, status, size, stored_size, wrapped_key, "
+      Stmt s, v.Conn().Prepare("SELECT object_id, status, size, stored_size, wrapped_key, "
                             "content_mac, (SELECT removed_at FROM document_removals WHERE "
                             "doc_id = id) FROM documents WHERE id = ?"));
   s.Bind(1, doc_id);
@@ -135,7 +135,7 @@ Result<Target> ReadTarget(Vault& vault, Vault::Impl& v, const std::string& id) {
     {
       DOSSIER_ASSIGN_OR_RETURN(
           Stmt s,
-          v.db_.Prepare("SELECT study_id, case_id, mismatch FROM dicom_series WHERE id = ?"));
+          v.Conn().Prepare("SELECT study_id, case_id, mismatch FROM dicom_series WHERE id = ?"));
       s.Bind(1, id);
       DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
       if (!row) return NotFound("no DICOM series " + id + " (see `dossier docs --case ID`)");
@@ -153,7 +153,7 @@ Result<Target> ReadTarget(Vault& vault, Vault::Impl& v, const std::string& id) {
     std::vector<std::string> ids;
     {
       DOSSIER_ASSIGN_OR_RETURN(
-          Stmt s, v.db_.Prepare("SELECT i.doc_id FROM dicom_instances i JOIN documents d ON "
+          Stmt s, v.Conn().Prepare("SELECT i.doc_id FROM dicom_instances i JOIN documents d ON "
                                 "d.id = i.doc_id WHERE i.series_id = ? ORDER BY i.number, "
                                 "d.rowid"));
       s.Bind(1, id);
@@ -194,7 +194,7 @@ Result<std::string> FindByMac(Vault::Impl& v, const char* table, const std::stri
   if (mac.empty()) return std::string();
   DOSSIER_ASSIGN_OR_RETURN(
       Stmt s,
-      v.db_.Prepare(fmt::format("SELECT id FROM {} WHERE case_id = ? AND uid_mac = ?", table)));
+      v.Conn().Prepare(fmt::format("SELECT id FROM {} WHERE case_id = ? AND uid_mac = ?", table)));
   s.Bind(1, case_id).BindBlob(2, mac);
   DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
   return row ? s.Text(0) : std::string();
@@ -202,14 +202,14 @@ Result<std::string> FindByMac(Vault::Impl& v, const char* table, const std::stri
 
 Result<Bytes> UidMacOf(Vault::Impl& v, const char* table, const char* key, const std::string& id) {
   DOSSIER_ASSIGN_OR_RETURN(
-      Stmt s, v.db_.Prepare(fmt::format("SELECT uid_mac FROM {} WHERE {} = ?", table, key)));
+      Stmt s, v.Conn().Prepare(fmt::format("SELECT uid_mac FROM {} WHERE {} = ?", table, key)));
   s.Bind(1, id);
   DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
   return row ? s.Blob(0) : Bytes();
 }
 
 Status Run(Vault::Impl& v, const std::string& sql, const std::vector<std::string>& args) {
-  DOSSIER_ASSIGN_OR_RETURN(Stmt s, v.db_.Prepare(sql));
+  DOSSIER_ASSIGN_OR_RETURN(Stmt s, v.Conn().Prepare(sql));
   for (size_t i = 0; i < args.size(); ++i) s.Bind(static_cast<int>(i + 1), args[i]);
   return s.Run();
 }
@@ -235,7 +235,7 @@ Result<DicomPlace> PlaceSeries(Vault::Impl& v, const Target& t, const std::strin
   PatientInfo to;
   {
     DOSSIER_ASSIGN_OR_RETURN(
-        Stmt s, v.db_.Prepare("SELECT name_enc, birth_date_enc FROM patients WHERE id = ?"));
+        Stmt s, v.Conn().Prepare("SELECT name_enc, birth_date_enc FROM patients WHERE id = ?"));
     s.Bind(1, to_patient);
     DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) return NotFound("no patient " + to_patient);
@@ -249,7 +249,7 @@ Result<DicomPlace> PlaceSeries(Vault::Impl& v, const Target& t, const std::strin
     Bytes sealed;
     {
       DOSSIER_ASSIGN_OR_RETURN(
-          Stmt s, v.db_.Prepare("SELECT summary_enc FROM dicom_instances WHERE doc_id = ?"));
+          Stmt s, v.Conn().Prepare("SELECT summary_enc FROM dicom_instances WHERE doc_id = ?"));
       s.Bind(1, d.id);
       DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
       if (row) sealed = s.Blob(0);
@@ -279,7 +279,7 @@ Result<std::string> MoveStudy(Vault::Impl& v, const Target& t, const std::string
   {
     DOSSIER_ASSIGN_OR_RETURN(
         Stmt others,
-        v.db_.Prepare("SELECT COUNT(*) FROM dicom_series WHERE study_id = ? AND id != ?"));
+        v.Conn().Prepare("SELECT COUNT(*) FROM dicom_series WHERE study_id = ? AND id != ?"));
     others.Bind(1, t.study_id).Bind(2, t.id);
     DOSSIER_RETURN_IF_ERROR(others.Step().status());
     alone = others.Int(0) == 0;
@@ -304,7 +304,7 @@ Result<std::string> MoveStudy(Vault::Impl& v, const Target& t, const std::string
     Bytes sealed;
     {
       DOSSIER_ASSIGN_OR_RETURN(Stmt s,
-                               v.db_.Prepare("SELECT summary_enc FROM dicom_studies WHERE id = ?"));
+                               v.Conn().Prepare("SELECT summary_enc FROM dicom_studies WHERE id = ?"));
       s.Bind(1, t.study_id);
       DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
       if (row) sealed = s.Blob(0);
@@ -314,13 +314,13 @@ Result<std::string> MoveStudy(Vault::Impl& v, const Target& t, const std::string
     DOSSIER_ASSIGN_OR_RETURN(Bytes again,
                              v.SealField(to_patient, "dicom_studies.summary", study, summary));
     DOSSIER_ASSIGN_OR_RETURN(Stmt ins,
-                             v.db_.Prepare("INSERT INTO dicom_studies(id, case_id, summary_enc) "
+                             v.Conn().Prepare("INSERT INTO dicom_studies(id, case_id, summary_enc) "
                                            "VALUES (?,?,?)"));
     ins.Bind(1, study).Bind(2, to_case).BindBlob(3, again);
     DOSSIER_RETURN_IF_ERROR(ins.Run());
   }
   DOSSIER_ASSIGN_OR_RETURN(Stmt mac,
-                           v.db_.Prepare("UPDATE dicom_studies SET uid_mac = ? WHERE id = ?"));
+                           v.Conn().Prepare("UPDATE dicom_studies SET uid_mac = ? WHERE id = ?"));
   BindMac(mac, 1, p.study_mac);
   mac.Bind(2, study);
   DOSSIER_RETURN_IF_ERROR(mac.Run());
@@ -332,6 +332,7 @@ Result<std::string> MoveStudy(Vault::Impl& v, const Target& t, const std::string
 
 Result<MoveOutcome> Vault::Move(const std::string& id, const std::string& to_case,
                                 const DicomRecheckFn& recheck) {
+  auto writing = impl_->Write();
   Impl& v = *impl_;
   DOSSIER_ASSIGN_OR_RETURN(Target t, ReadTarget(*this, v, id));
   if (t.stored == 0) {
@@ -359,7 +360,7 @@ Result<MoveOutcome> Vault::Move(const std::string& id, const std::string& to_cas
   for (const DocRow& d : t.docs) {
     if (d.status != "stored" || d.content_mac.empty()) continue;
     DOSSIER_ASSIGN_OR_RETURN(
-        Stmt dup, v.db_.Prepare("SELECT id FROM documents WHERE case_id = ? AND content_mac = ? "
+        Stmt dup, v.Conn().Prepare("SELECT id FROM documents WHERE case_id = ? AND content_mac = ? "
                                 "AND status = 'stored' LIMIT 1"));
     dup.Bind(1, to_case).BindBlob(2, d.content_mac);
     DOSSIER_ASSIGN_OR_RETURN(bool found, dup.Step());
@@ -396,7 +397,7 @@ Result<MoveOutcome> Vault::Move(const std::string& id, const std::string& to_cas
       DOSSIER_ASSIGN_OR_RETURN(wrapped, v.WrapObjectKey(now, key));
     }
     DOSSIER_ASSIGN_OR_RETURN(
-        Stmt up, v.db_.Prepare("UPDATE documents SET case_id = ?, patient_id = ?, wrapped_key = ? "
+        Stmt up, v.Conn().Prepare("UPDATE documents SET case_id = ?, patient_id = ?, wrapped_key = ? "
                                "WHERE id = ?"));
     up.Bind(1, to_case).Bind(2, to.patient_id).Bind(4, d.id);
     BindMac(up, 3, wrapped);
@@ -408,7 +409,7 @@ Result<MoveOutcome> Vault::Move(const std::string& id, const std::string& to_cas
     }
     if (auto mac = place.instance_macs.find(d.id); mac != place.instance_macs.end()) {
       DOSSIER_ASSIGN_OR_RETURN(
-          Stmt im, v.db_.Prepare("UPDATE dicom_instances SET uid_mac = ? WHERE doc_id = ?"));
+          Stmt im, v.Conn().Prepare("UPDATE dicom_instances SET uid_mac = ? WHERE doc_id = ?"));
       im.BindBlob(1, mac->second).Bind(2, d.id);
       DOSSIER_RETURN_IF_ERROR(im.Run());
     }
@@ -417,7 +418,7 @@ Result<MoveOutcome> Vault::Move(const std::string& id, const std::string& to_cas
   if (t.kind == Kind::kSeries) {
     DOSSIER_ASSIGN_OR_RETURN(std::string study, MoveStudy(v, t, to_case, to.patient_id, place));
     DOSSIER_ASSIGN_OR_RETURN(
-        Stmt up, v.db_.Prepare("UPDATE dicom_series SET case_id = ?, study_id = ?, uid_mac = ?, "
+        Stmt up, v.Conn().Prepare("UPDATE dicom_series SET case_id = ?, study_id = ?, uid_mac = ?, "
                                "mismatch = ? WHERE id = ?"));
     up.Bind(1, to_case).Bind(2, study).Bind(4, place.mismatch).Bind(5, id);
     BindMac(up, 3, place.series_mac);
@@ -455,6 +456,7 @@ Result<MoveOutcome> Vault::Move(const std::string& id, const std::string& to_cas
 }
 
 Result<RemoveOutcome> Vault::Remove(const std::string& id, const std::string& reason) {
+  auto writing = impl_->Write();
   Impl& v = *impl_;
   if (reason.find_first_not_of(" \t\r\n") == std::string::npos) {
     return InvalidArgument("say why " + id + " is removed (--reason TEXT)");
@@ -479,7 +481,7 @@ Result<RemoveOutcome> Vault::Remove(const std::string& id, const std::string& re
       DOSSIER_ASSIGN_OR_RETURN(Bytes sealed,
                                v.SealField(t.patient_id, "document_removals.reason", d.id, reason));
       DOSSIER_ASSIGN_OR_RETURN(
-          Stmt ins, v.db_.Prepare("INSERT INTO document_removals(doc_id, removed_at, reason_enc) "
+          Stmt ins, v.Conn().Prepare("INSERT INTO document_removals(doc_id, removed_at, reason_enc) "
                                   "VALUES (?,?,?)"));
       ins.Bind(1, d.id).Bind(2, out.removed_at).BindBlob(3, sealed);
       DOSSIER_RETURN_IF_ERROR(ins.Run());

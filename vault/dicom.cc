@@ -27,6 +27,7 @@ Result<std::string> FindByMac(internal::Db& db, const char* sql, const std::stri
 
 Result<std::string> Vault::AddDicomInstance(const std::string& doc_id,
                                             const DicomInstanceInfo& info) {
+  auto writing = impl_->Write();
   DOSSIER_ASSIGN_OR_RETURN(DocumentRecord d, GetDocument(doc_id));
   if (d.status != "stored") return Rejected("document " + doc_id + " was erased");
   const std::string& pid = d.patient_id;
@@ -116,7 +117,7 @@ namespace {
 Result<std::pair<std::string, std::string>> SeriesOwner(Vault::Impl& v,
                                                         const std::string& series_id) {
   DOSSIER_RETURN_IF_ERROR(v.CheckRows(internal::RowTable::kDicomSeries, "id = ?1", {series_id}));
-  DOSSIER_ASSIGN_OR_RETURN(Stmt s, v.db_.Prepare("SELECT case_id FROM dicom_series "
+  DOSSIER_ASSIGN_OR_RETURN(Stmt s, v.Conn().Prepare("SELECT case_id FROM dicom_series "
                                                  "WHERE id = ?"));
   s.Bind(1, series_id);
   DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
@@ -131,6 +132,7 @@ Result<std::pair<std::string, std::string>> SeriesOwner(Vault::Impl& v,
 }  // namespace
 
 Status Vault::SetSeriesPreview(const std::string& series_id, std::span<const uint8_t> png) {
+  auto writing = impl_->Write();
   DOSSIER_ASSIGN_OR_RETURN(auto owner, SeriesOwner(*impl_, series_id));
   DOSSIER_ASSIGN_OR_RETURN(
       Bytes sealed,
@@ -138,7 +140,7 @@ Status Vault::SetSeriesPreview(const std::string& series_id, std::span<const uin
                        std::string(reinterpret_cast<const char*>(png.data()), png.size())));
   DOSSIER_ASSIGN_OR_RETURN(auto tx, Impl::Tx::Begin(*impl_));
   DOSSIER_ASSIGN_OR_RETURN(
-      Stmt up, impl_->db_.Prepare("UPDATE dicom_series SET preview_enc = ? WHERE id = ?"));
+      Stmt up, impl_->Conn().Prepare("UPDATE dicom_series SET preview_enc = ? WHERE id = ?"));
   up.BindBlob(1, sealed).Bind(2, series_id);
   DOSSIER_RETURN_IF_ERROR(up.Run());
   DOSSIER_RETURN_IF_ERROR(
@@ -147,11 +149,12 @@ Status Vault::SetSeriesPreview(const std::string& series_id, std::span<const uin
 }
 
 Result<std::vector<uint8_t>> Vault::GetSeriesPreview(const std::string& series_id) {
+  DOSSIER_ASSIGN_OR_RETURN(auto reading, impl_->Read());
   DOSSIER_ASSIGN_OR_RETURN(auto owner, SeriesOwner(*impl_, series_id));
   Bytes sealed;
   {  // copy the ciphertext and finish the statement before the audit write
     DOSSIER_ASSIGN_OR_RETURN(
-        Stmt s, impl_->db_.Prepare("SELECT preview_enc FROM dicom_series WHERE id = ?"));
+        Stmt s, impl_->Conn().Prepare("SELECT preview_enc FROM dicom_series WHERE id = ?"));
     s.Bind(1, series_id);
     DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row || s.IsNull(0)) return NotFound("series " + series_id + " has no preview");
@@ -165,15 +168,17 @@ Result<std::vector<uint8_t>> Vault::GetSeriesPreview(const std::string& series_i
 }
 
 Result<SecureBuffer> Vault::ExportUidKey(const std::string& case_id) {
+  DOSSIER_ASSIGN_OR_RETURN(auto reading, impl_->Read());
   DOSSIER_ASSIGN_OR_RETURN(Impl::CaseRef c, impl_->FindCase(case_id));
   if (c.status == "erased") return Rejected("case " + case_id + " belongs to an erased patient");
-  DOSSIER_ASSIGN_OR_RETURN(const Impl::PatientKeys* keys, impl_->Keys(c.patient_id));
+  DOSSIER_ASSIGN_OR_RETURN(auto keys, impl_->Keys(c.patient_id));
   // Derived from the patient key, which is random and only rewrapped by a key rotation: the
   // export UIDs of a patient stay the same across `vault passwd` (doc/FORMAT.md).
   return internal::DeriveSubkey(keys->uid, 1, "dsexport");
 }
 
 Result<std::vector<DicomSeriesRecord>> Vault::ListDicomSeries(const std::string& case_id) {
+  DOSSIER_ASSIGN_OR_RETURN(auto reading, impl_->Read());
   DOSSIER_ASSIGN_OR_RETURN(Impl::CaseRef c, impl_->FindCase(case_id));
   if (c.status == "erased") return Rejected("case " + case_id + " belongs to an erased patient");
   using internal::RowTable;
@@ -185,7 +190,7 @@ Result<std::vector<DicomSeriesRecord>> Vault::ListDicomSeries(const std::string&
   DOSSIER_RETURN_IF_ERROR(impl_->CheckRows(RowTable::kDocuments, "case_id = ?1", {case_id}));
   // A series whose every instance was removed has no summary left (vault/corrections.cc).
   DOSSIER_ASSIGN_OR_RETURN(
-      Stmt s, impl_->db_.Prepare(
+      Stmt s, impl_->Conn().Prepare(
                   "SELECT id, study_id, summary_enc, mismatch, preview_enc IS NOT NULL FROM "
                   "dicom_series s WHERE case_id = ? AND EXISTS (SELECT 1 FROM dicom_instances i "
                   "JOIN documents d ON d.id = i.doc_id WHERE i.series_id = s.id AND "
@@ -207,7 +212,7 @@ Result<std::vector<DicomSeriesRecord>> Vault::ListDicomSeries(const std::string&
     out.push_back(std::move(r));
   }
   DOSSIER_ASSIGN_OR_RETURN(
-      Stmt i, impl_->db_.Prepare(
+      Stmt i, impl_->Conn().Prepare(
                   "SELECT i.doc_id, i.series_id, i.summary_enc FROM dicom_instances i "
                   "JOIN dicom_series s ON s.id = i.series_id JOIN documents d ON d.id = i.doc_id "
                   "WHERE s.case_id = ? AND d.status = 'stored' ORDER BY i.number, d.rowid"));

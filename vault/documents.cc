@@ -44,8 +44,9 @@ class DocumentWriterImpl final : public DocumentWriter {
 
  private:
   Result<StoreOutcome> CommitObject(std::optional<ContentDigest> digest) {
+    auto writing = v_.Write();
     // 1. The object becomes durable (temp → fsync → rename → fsync dir) ...
-    const bool batched = v_.batch_.has_value();
+    const bool batched = v_.batch_.has_value() && v_.OwnsBatch();
     DOSSIER_ASSIGN_OR_RETURN(internal::WrittenObject obj, writer_->Finish(!batched));
     if (!digest) digest = obj.content_digest;
     // Duplicates are found by a keyed MAC of the digest: the catalog reveals nothing about
@@ -64,7 +65,7 @@ class DocumentWriterImpl final : public DocumentWriter {
       DOSSIER_ASSIGN_OR_RETURN(Vault::Impl::CaseRef c, v_.FindCase(doc_.case_id));
       DOSSIER_RETURN_IF_ERROR(Vault::Impl::CheckTakesDocuments(doc_.case_id, c));
       DOSSIER_ASSIGN_OR_RETURN(Stmt dup,
-                               v_.db_.Prepare("SELECT id FROM documents WHERE case_id = ? AND "
+                               v_.Conn().Prepare("SELECT id FROM documents WHERE case_id = ? AND "
                                               "content_mac = ? AND status = 'stored' LIMIT 1"));
       dup.Bind(1, doc_.case_id).BindBlob(2, content_mac);
       DOSSIER_ASSIGN_OR_RETURN(bool is_dup, dup.Step());
@@ -82,7 +83,7 @@ class DocumentWriterImpl final : public DocumentWriter {
                                                doc_.case_id, obj.plain_size, obj.stored_size};
       DOSSIER_ASSIGN_OR_RETURN(Bytes wrapped, v_.WrapObjectKey(binding, data_key_));
       DOSSIER_ASSIGN_OR_RETURN(
-          Stmt ins, v_.db_.Prepare(
+          Stmt ins, v_.Conn().Prepare(
                         "INSERT INTO documents(id, case_id, patient_id, object_id, name_enc, kind, "
                         "category, size, stored_size, wrapped_key, content_mac, added_at) "
                         "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"));
@@ -95,7 +96,7 @@ class DocumentWriterImpl final : public DocumentWriter {
       DOSSIER_RETURN_IF_ERROR(v_.SealRows(internal::RowTable::kDocuments, "id = ?1", {out.doc_id}));
       if (!doc_.category_reason.empty()) {
         DOSSIER_ASSIGN_OR_RETURN(
-            Stmt how, v_.db_.Prepare("INSERT INTO document_categories(doc_id, source, reason) "
+            Stmt how, v_.Conn().Prepare("INSERT INTO document_categories(doc_id, source, reason) "
                                      "VALUES (?, ?, ?)"));
         how.Bind(1, out.doc_id)
             .Bind(2, doc_.reply_to.empty() ? "inferred" : "reply")
@@ -203,6 +204,7 @@ Result<DocumentRecord> ReadDocRow(Vault::Impl& v, const Stmt& s) {
 }  // namespace
 
 Result<std::unique_ptr<DocumentWriter>> Vault::BeginDocument(const NewDocument& given) {
+  auto writing = impl_->Write();
   NewDocument doc = given;
   if (!doc.reply_to.empty()) {  // whatever it looks like, it is the clinic's reply
     doc.category = std::string(ToString(Category::kClinicReply));
@@ -210,7 +212,7 @@ Result<std::unique_ptr<DocumentWriter>> Vault::BeginDocument(const NewDocument& 
   }
   DOSSIER_ASSIGN_OR_RETURN(Impl::CaseRef c, impl_->FindCase(doc.case_id));
   DOSSIER_RETURN_IF_ERROR(Impl::CheckTakesDocuments(doc.case_id, c));
-  DOSSIER_RETURN_IF_ERROR(impl_->PatientKey(c.patient_id).status());
+  DOSSIER_RETURN_IF_ERROR(impl_->Keys(c.patient_id).status());
   const std::string object_id = internal::ObjectStore::NewObjectId();
   SecureBuffer data_key = SecureBuffer::Random(internal::kKeyBytes);
   DOSSIER_ASSIGN_OR_RETURN(auto writer,
@@ -220,6 +222,7 @@ Result<std::unique_ptr<DocumentWriter>> Vault::BeginDocument(const NewDocument& 
 }
 
 Result<std::vector<DocumentRecord>> Vault::ListDocuments(const std::string& case_id) {
+  DOSSIER_ASSIGN_OR_RETURN(auto reading, impl_->Read());
   DOSSIER_ASSIGN_OR_RETURN(CaseRecord c, GetCase(case_id));
   DOSSIER_RETURN_IF_ERROR(
       impl_->CheckRows(internal::RowTable::kDocuments, "case_id = ?1", {case_id}));
@@ -227,10 +230,13 @@ Result<std::vector<DocumentRecord>> Vault::ListDocuments(const std::string& case
        {internal::RowTable::kDocumentCategories, internal::RowTable::kDocumentRemovals, internal::RowTable::kDocumentWarnings,
         internal::RowTable::kDicomInstances}) {
     DOSSIER_RETURN_IF_ERROR(
-        impl_->CheckRows(t, "doc_id IN (SELECT id FROM documents WHERE case_id = ?1)", {case_id}));
+        // Row by row of the (small) table, not the case's every document gathered first.
+        impl_->CheckRows(t, "EXISTS (SELECT 1 FROM documents d WHERE d.id = doc_id AND "
+                            "d.case_id = ?1)",
+                         {case_id}));
   }
   DOSSIER_ASSIGN_OR_RETURN(
-      Stmt s, impl_->db_.Prepare(std::string(kDocColumns) + " WHERE case_id = ? ORDER BY rowid"));
+      Stmt s, impl_->Conn().Prepare(std::string(kDocColumns) + " WHERE case_id = ? ORDER BY rowid"));
   s.Bind(1, case_id);
   DOSSIER_ASSIGN_OR_RETURN(auto out, s.Collect<DocumentRecord>(
                                          [&](const Stmt& row) { return ReadDocRow(*impl_, row); }));
@@ -239,13 +245,14 @@ Result<std::vector<DocumentRecord>> Vault::ListDocuments(const std::string& case
 }
 
 Result<DocumentRecord> Vault::GetDocument(const std::string& doc_id) {
+  DOSSIER_ASSIGN_OR_RETURN(auto reading, impl_->Read());
   DOSSIER_RETURN_IF_ERROR(impl_->CheckRows(internal::RowTable::kDocuments, "id = ?1", {doc_id}));
   for (internal::RowTable t :
        {internal::RowTable::kDocumentCategories, internal::RowTable::kDocumentRemovals, internal::RowTable::kDocumentWarnings,
         internal::RowTable::kDicomInstances}) {
     DOSSIER_RETURN_IF_ERROR(impl_->CheckRows(t, "doc_id = ?1", {doc_id}));
   }
-  DOSSIER_ASSIGN_OR_RETURN(Stmt s, impl_->db_.Prepare(std::string(kDocColumns) + " WHERE id = ?"));
+  DOSSIER_ASSIGN_OR_RETURN(Stmt s, impl_->Conn().Prepare(std::string(kDocColumns) + " WHERE id = ?"));
   s.Bind(1, doc_id);
   DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row) return NotFound("no document " + doc_id + " (see `dossier docs --case ID`)");
@@ -257,11 +264,11 @@ namespace {
 // Sets the category and records how it was decided, in the caller's transaction.
 Status WriteCategory(Vault::Impl& v, const std::string& doc_id, Category category,
                      const std::string& source, const std::string& reason) {
-  DOSSIER_ASSIGN_OR_RETURN(Stmt s, v.db_.Prepare("UPDATE documents SET category = ? WHERE id = ?"));
+  DOSSIER_ASSIGN_OR_RETURN(Stmt s, v.Conn().Prepare("UPDATE documents SET category = ? WHERE id = ?"));
   s.Bind(1, ToString(category)).Bind(2, doc_id);
   DOSSIER_RETURN_IF_ERROR(s.Run());
   DOSSIER_ASSIGN_OR_RETURN(Stmt how,
-                           v.db_.Prepare("INSERT INTO document_categories(doc_id, source, reason) "
+                           v.Conn().Prepare("INSERT INTO document_categories(doc_id, source, reason) "
                                          "VALUES (?1, ?2, ?3) ON CONFLICT(doc_id) DO UPDATE SET "
                                          "source = excluded.source, reason = excluded.reason"));
   how.Bind(1, doc_id).Bind(2, source).Bind(3, reason);
@@ -273,6 +280,7 @@ Status WriteCategory(Vault::Impl& v, const std::string& doc_id, Category categor
 }  // namespace
 
 Status Vault::SetCategory(const std::string& doc_id, const std::string& category) {
+  auto writing = impl_->Write();
   const std::optional<Category> c = ParseCategory(category);
   if (!c) {
     return InvalidArgument("unknown category `" + category + "`: use one of " + AllCategoryNames());
@@ -287,6 +295,7 @@ Status Vault::SetCategory(const std::string& doc_id, const std::string& category
 }
 
 Status Vault::AddWarnings(const std::string& doc_id, const std::vector<std::string>& warnings) {
+  auto writing = impl_->Write();
   DOSSIER_ASSIGN_OR_RETURN(DocumentRecord d, GetDocument(doc_id));
   if (d.status != "stored") return Rejected("document " + doc_id + " was erased");
   std::vector<std::string> all = d.warnings;
@@ -298,7 +307,7 @@ Status Vault::AddWarnings(const std::string& doc_id, const std::vector<std::stri
                                                           doc_id, nlohmann::json(all).dump()));
   DOSSIER_ASSIGN_OR_RETURN(auto tx, Impl::Tx::Begin(*impl_));
   DOSSIER_ASSIGN_OR_RETURN(Stmt up,
-                           impl_->db_.Prepare("INSERT INTO document_warnings(doc_id, warnings_enc) "
+                           impl_->Conn().Prepare("INSERT INTO document_warnings(doc_id, warnings_enc) "
                                               "VALUES (?1, ?2) ON CONFLICT(doc_id) DO UPDATE SET "
                                               "warnings_enc = excluded.warnings_enc"));
   up.Bind(1, doc_id).BindBlob(2, sealed);
@@ -310,6 +319,7 @@ Status Vault::AddWarnings(const std::string& doc_id, const std::vector<std::stri
 }
 
 Result<CategoryRecord> Vault::GetCategory(const std::string& doc_id) {
+  DOSSIER_ASSIGN_OR_RETURN(auto reading, impl_->Read());
   DOSSIER_ASSIGN_OR_RETURN(DocumentRecord d, GetDocument(doc_id));
   return CategoryRecord{ParseCategory(d.category).value_or(Category::kOther), d.category_source,
                         d.category_reason};
@@ -317,6 +327,7 @@ Result<CategoryRecord> Vault::GetCategory(const std::string& doc_id) {
 
 Status Vault::InferCategory(const std::string& doc_id, Category category,
                             const std::string& reason) {
+  auto writing = impl_->Write();
   DOSSIER_ASSIGN_OR_RETURN(CategoryRecord current, GetCategory(doc_id));
   // A manager's choice always wins; a reply is a reply whatever its first page says.
   if (current.source == "manager" || current.source == "reply") return Status::Ok();
@@ -341,7 +352,7 @@ Status Vault::Impl::DecryptDocument(
       CheckRows(internal::RowTable::kDocumentRemovals, "doc_id = ?1", {doc_id}));
   {  // copy the row and finish the statement: no read snapshot is held while decrypting
     DOSSIER_ASSIGN_OR_RETURN(
-        Stmt s, db_.Prepare("SELECT patient_id, object_id, case_id, size, stored_size, status, "
+        Stmt s, Conn().Prepare("SELECT patient_id, object_id, case_id, size, stored_size, status, "
                             "wrapped_key, (SELECT removed_at FROM document_removals WHERE "
                             "doc_id = id) FROM documents WHERE id = ?"));
     s.Bind(1, doc_id);
@@ -380,7 +391,7 @@ Status Vault::Impl::DecryptDocument(
   }
   Status st = [&]() -> Status {
     DOSSIER_ASSIGN_OR_RETURN(SecureBuffer key, UnwrapObjectKey(binding, wrapped));
-    return objects_.Read(binding.object_id, key, binding.stored_size, &sink);
+    return ReadObject(binding.object_id, key, binding.stored_size, &sink);
   }();
   if (!st.ok()) {
     DOSSIER_RETURN_IF_ERROR(AuditAlone(FailureEvent(action, {doc_id}, binding.patient_id, st)));
@@ -390,6 +401,7 @@ Status Vault::Impl::DecryptDocument(
 }
 
 Status Vault::ReadDocument(const std::string& doc_id, ByteSink& sink) {
+  DOSSIER_ASSIGN_OR_RETURN(auto reading, impl_->Read());
   return impl_->DecryptDocument(doc_id, sink, "document.read", [&](const std::string& patient) {
     return impl_->AuditAlone("document.read", {doc_id}, patient);
   });
@@ -397,6 +409,7 @@ Status Vault::ReadDocument(const std::string& doc_id, ByteSink& sink) {
 
 Status Vault::ExportDocumentToFile(const std::string& doc_id, const std::string& file_name,
                                    ByteSink& sink) {
+  DOSSIER_ASSIGN_OR_RETURN(auto reading, impl_->Read());
   constexpr const char* kAction = "document.export_file";
   return impl_->DecryptDocument(doc_id, sink, kAction, [&](const std::string& patient) -> Status {
     DOSSIER_ASSIGN_OR_RETURN(auto tx, Impl::Tx::Begin(*impl_));
@@ -412,18 +425,25 @@ Status Vault::ExportDocumentToFile(const std::string& doc_id, const std::string&
 }
 
 Status Vault::ReadExportedInstance(const std::string& doc_id, ByteSink& sink) {
-  if (impl_->exportable_.count(doc_id) == 0) {
+  DOSSIER_ASSIGN_OR_RETURN(auto reading, impl_->Read());
+  bool exportable = false;
+  {
+    std::lock_guard<std::mutex> lock(impl_->state_mu_);
+    exportable = impl_->exportable_.count(doc_id) != 0;
+  }
+  if (!exportable) {
     return Rejected("document " + doc_id + " is not an instance of the series being exported");
   }
   return impl_->DecryptDocument(doc_id, sink, "dicom.export", nullptr);
 }
 
 Result<VerifyReport> Vault::Verify(bool quick, const ProgressFn& progress) {
+  DOSSIER_ASSIGN_OR_RETURN(auto reading, impl_->Read());
   for (internal::RowTable t : internal::kAllRowTables) {
     DOSSIER_RETURN_IF_ERROR(impl_->CheckRows(t, "1", {}));
   }
   DOSSIER_ASSIGN_OR_RETURN(
-      Stmt s, impl_->db_.Prepare(
+      Stmt s, impl_->Conn().Prepare(
                   "SELECT id, patient_id, object_id, status, size, stored_size, wrapped_key, "
                   "case_id FROM documents UNION ALL "
                   // A consent's signed scan is an object like a document's (vault/consents.cc).
@@ -455,11 +475,10 @@ Result<VerifyReport> Vault::Verify(bool quick, const ProgressFn& progress) {
       ++(r.status == "erased" ? report.erased_skipped : report.removed_skipped);
       continue;
     }
-    known.insert(r.object);
     ++report.checked;
     auto issue = [&](std::string problem, std::string detail) {
       // Another process may have erased or removed it since the rows were read.
-      auto now = impl_->db_.Prepare(
+      auto now = impl_->Conn().Prepare(
           r.case_id == "consent"
               ? "SELECT CASE WHEN scan_wrapped_key IS NULL THEN 'erased' ELSE 'stored' END "
                 "FROM consents WHERE id = ?"
@@ -486,7 +505,7 @@ Result<VerifyReport> Vault::Verify(bool quick, const ProgressFn& progress) {
       auto key = impl_->UnwrapObjectKey({r.patient, r.object, r.id, r.case_id, r.size, r.stored},
                                         r.wrapped);
       Status read =
-          key.ok() ? impl_->objects_.Read(r.object, *key, r.stored, nullptr, &plain) : key.status();
+          key.ok() ? impl_->ReadObject(r.object, *key, r.stored, nullptr, &plain) : key.status();
       if (!read.ok()) {
         issue("corrupt", read.message());
       } else if (plain != r.size) {
@@ -499,20 +518,21 @@ Result<VerifyReport> Vault::Verify(bool quick, const ProgressFn& progress) {
     done += r.stored;
     if (progress) progress(done, total);
   }
-  DOSSIER_ASSIGN_OR_RETURN(auto listing, impl_->objects_.ListObjects());
-  // Other processes' writes: an object committed since the rows were read is known now, and
-  // one not committed yet is young (SweepOrphans).
+  internal::ObjectStore::Listing listing;
+  {
+    // Orphans are looked for with the writer held: no store of this process is then half-way
+    // (an object renamed in, its row not yet written), and the rows of an open batch count —
+    // committed first, unless this thread owns it and sees them uncommitted.
+    auto writing = impl_->Write();
+    impl_->objects_.WaitForWrites();
+    DOSSIER_ASSIGN_OR_RETURN(known, impl_->LiveObjects());
+    DOSSIER_ASSIGN_OR_RETURN(listing, impl_->objects_.ListObjects());
+  }
+  // Another process's object not committed yet is young (SweepOrphans).
   DOSSIER_ASSIGN_OR_RETURN(bool others, impl_->lock_.OthersPresent());
   const int64_t young = ::time(nullptr) - int64_t{impl_->options_.orphan_min_age_seconds};
   for (const auto& id : listing.objects) {
     if (known.count(id) != 0) continue;
-    DOSSIER_ASSIGN_OR_RETURN(
-        Stmt now, impl_->db_.Prepare("SELECT 1 FROM documents WHERE object_id = ?1 AND status = "
-                                     "'stored' UNION ALL SELECT 1 FROM consents WHERE "
-                                     "scan_object_id = ?1 AND scan_wrapped_key IS NOT NULL"));
-    now.Bind(1, id);
-    DOSSIER_ASSIGN_OR_RETURN(bool committed, now.Step());
-    if (committed) continue;
     if (others) {
       DOSSIER_ASSIGN_OR_RETURN(auto written, impl_->objects_.ModifiedAt(id));
       if (!written || *written >= young) continue;

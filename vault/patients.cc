@@ -50,7 +50,7 @@ Result<PatientRecord> ReadPatientRow(Vault::Impl& v, const Stmt& s) {
 // One patient's row, decrypted; nothing audited.
 Result<PatientRecord> ReadPatient(Vault::Impl& v, const std::string& patient_id) {
   DOSSIER_RETURN_IF_ERROR(v.CheckRows(internal::RowTable::kPatients, "id = ?1", {patient_id}));
-  DOSSIER_ASSIGN_OR_RETURN(Stmt s, v.db_.Prepare(std::string(kPatientColumns) + " WHERE id = ?"));
+  DOSSIER_ASSIGN_OR_RETURN(Stmt s, v.Conn().Prepare(std::string(kPatientColumns) + " WHERE id = ?"));
   s.Bind(1, patient_id);
   DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row) return NotFound("no patient " + patient_id + " (see `dossier patient list`)");
@@ -69,7 +69,7 @@ std::u32string SameNameKey(const std::string& name) {
 Result<std::vector<std::string>> FindSamePatients(Vault::Impl& v, const PatientInfo& info) {
   DOSSIER_RETURN_IF_ERROR(v.CheckRows(internal::RowTable::kPatients, "erased_at IS NULL", {}));
   DOSSIER_ASSIGN_OR_RETURN(Stmt s,
-                           v.db_.Prepare(std::string(kPatientColumns) +
+                           v.Conn().Prepare(std::string(kPatientColumns) +
                                          " WHERE erased_at IS NULL ORDER BY created_at, id"));
   const std::u32string key = SameNameKey(info.name);
   std::vector<std::string> same;
@@ -87,6 +87,7 @@ Result<std::vector<std::string>> FindSamePatients(Vault::Impl& v, const PatientI
 }  // namespace
 
 Result<std::string> Vault::AddPatient(const PatientInfo& info) {
+  auto writing = impl_->Write();
   DOSSIER_ASSIGN_OR_RETURN(const std::string today, Today());
   DOSSIER_RETURN_IF_ERROR(CheckPatientInfo(info, today));
   DOSSIER_ASSIGN_OR_RETURN(AddedPatient added, impl_->InsertPatient(info, {}));
@@ -94,6 +95,7 @@ Result<std::string> Vault::AddPatient(const PatientInfo& info) {
 }
 
 Result<AddedPatient> Vault::AddPatient(const PatientInfo& info, SamePatient same) {
+  auto writing = impl_->Write();
   DOSSIER_ASSIGN_OR_RETURN(const std::string today, Today());
   DOSSIER_RETURN_IF_ERROR(CheckPatientInfo(info, today));
   DOSSIER_ASSIGN_OR_RETURN(std::vector<std::string> same_as, FindSamePatients(*impl_, info));
@@ -112,10 +114,9 @@ Result<AddedPatient> Vault::Impl::InsertPatient(const PatientInfo& info,
   SecureBuffer pk = SecureBuffer::Random(internal::kKeyBytes);
   const Bytes wrapped = internal::Seal(master_key_, pk.span(), "dossier-patient-key-v1:" + pid);
   DOSSIER_ASSIGN_OR_RETURN(auto tx, Tx::Begin(*this));
-  PatientKeys keys = PatientKeys::From(std::move(pk));
-  // Current as of this transaction, which no other process can commit into (Keys).
-  DOSSIER_ASSIGN_OR_RETURN(keys.checked_at, db_.QueryInt("PRAGMA data_version"));
-  patient_keys_.emplace(pid, std::move(keys));
+  // Current as of this transaction, which no other connection can commit into (Keys).
+  DOSSIER_ASSIGN_OR_RETURN(int64_t version, db_.QueryInt("PRAGMA data_version"));
+  CacheKeys(pid, PatientKeys::From(std::move(pk)), db_, version);
   DOSSIER_ASSIGN_OR_RETURN(
       Stmt s, db_.Prepare("INSERT INTO patients(id, created_at, wrapped_key, name_enc, "
                           "birth_date_enc, phone_enc, email_enc) VALUES (?,?,?,?,?,?,?)"));
@@ -136,6 +137,7 @@ Result<AddedPatient> Vault::Impl::InsertPatient(const PatientInfo& info,
 
 Result<std::vector<std::string>> Vault::EditPatient(const std::string& patient_id,
                                                     const PatientChanges& changes) {
+  auto writing = impl_->Write();
   DOSSIER_ASSIGN_OR_RETURN(PatientRecord p, ReadPatient(*impl_, patient_id));
   if (p.erased) {
     return Rejected(fmt::format("patient {} was erased on {}: there is nothing to edit", patient_id,
@@ -197,9 +199,10 @@ Result<std::vector<std::string>> Vault::Impl::EditSealedFields(internal::RowTabl
 }
 
 Result<std::vector<PatientRecord>> Vault::ListPatients() {
+  DOSSIER_ASSIGN_OR_RETURN(auto reading, impl_->Read());
   DOSSIER_RETURN_IF_ERROR(impl_->CheckRows(internal::RowTable::kPatients, "1", {}));
   DOSSIER_ASSIGN_OR_RETURN(
-      Stmt s, impl_->db_.Prepare(std::string(kPatientColumns) + " ORDER BY created_at, id"));
+      Stmt s, impl_->Conn().Prepare(std::string(kPatientColumns) + " ORDER BY created_at, id"));
   DOSSIER_ASSIGN_OR_RETURN(auto out, s.Collect<PatientRecord>([&](const Stmt& row) {
     return ReadPatientRow(*impl_, row);
   }));
@@ -208,16 +211,18 @@ Result<std::vector<PatientRecord>> Vault::ListPatients() {
 }
 
 Result<PatientRecord> Vault::GetPatient(const std::string& patient_id) {
+  DOSSIER_ASSIGN_OR_RETURN(auto reading, impl_->Read());
   DOSSIER_ASSIGN_OR_RETURN(PatientRecord p, ReadPatient(*impl_, patient_id));
   DOSSIER_RETURN_IF_ERROR(impl_->AuditAlone("patient.read", {patient_id}, patient_id));
   return p;
 }
 
 Status Vault::ErasePatient(const std::string& patient_id) {
+  auto writing = impl_->Write();
   DOSSIER_RETURN_IF_ERROR(impl_->CheckRows(internal::RowTable::kPatients, "id = ?1", {patient_id}));
   {
     DOSSIER_ASSIGN_OR_RETURN(Stmt find,
-                             impl_->db_.Prepare("SELECT erased_at FROM patients WHERE id = ?"));
+                             impl_->Conn().Prepare("SELECT erased_at FROM patients WHERE id = ?"));
     find.Bind(1, patient_id);
     DOSSIER_ASSIGN_OR_RETURN(bool row, find.Step());
     if (!row) return NotFound("no patient " + patient_id);
@@ -231,7 +236,7 @@ Status Vault::ErasePatient(const std::string& patient_id) {
   std::vector<std::string> objects;
   {
     DOSSIER_ASSIGN_OR_RETURN(
-        Stmt s, impl_->db_.Prepare("SELECT object_id FROM documents WHERE patient_id = ?1 UNION "
+        Stmt s, impl_->Conn().Prepare("SELECT object_id FROM documents WHERE patient_id = ?1 UNION "
                                    "SELECT scan_object_id FROM consents WHERE patient_id = ?1 "
                                    "AND scan_object_id IS NOT NULL"));
     s.Bind(1, patient_id);
@@ -267,7 +272,7 @@ Status Vault::ErasePatient(const std::string& patient_id) {
           "UPDATE dicom_instances SET uid_mac = NULL, summary_enc = NULL WHERE doc_id IN "
           "(SELECT id FROM documents WHERE patient_id = ?1)",
           "UPDATE audit_notes SET text_enc = NULL WHERE patient_id = ?1"}) {
-      DOSSIER_ASSIGN_OR_RETURN(Stmt s, impl_->db_.Prepare(sql));
+      DOSSIER_ASSIGN_OR_RETURN(Stmt s, impl_->Conn().Prepare(sql));
       s.Bind(1, patient_id);
       if (std::string_view(sql).find("?2") != std::string_view::npos) s.Bind(2, now);
       DOSSIER_RETURN_IF_ERROR(s.Run());
@@ -276,7 +281,7 @@ Status Vault::ErasePatient(const std::string& patient_id) {
     DOSSIER_RETURN_IF_ERROR(impl_->Audit("patient.erase", {patient_id}, patient_id));
     DOSSIER_RETURN_IF_ERROR(tx.Commit());
   }
-  impl_->patient_keys_.erase(patient_id);  // sodium_free zeroes it
+  impl_->ForgetKeys(patient_id);
   // Their object files go too. A crash before this leaves files that no live row names: the
   // next open sweeps them as orphans (SweepOrphans skips erased rows).
   Status removed = Status::Ok();

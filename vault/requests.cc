@@ -30,6 +30,7 @@ std::string ExportRequestRecord::StateAsOf(const std::string& date, const std::s
 std::string Vault::NowUtc() const { return impl_->Now(); }
 
 Result<ExportRequestRecord> Vault::RecordExport(const ExportRequestRecord& given) {
+  auto writing = impl_->Write();
   ExportRequestRecord r = given;
   r.actor = impl_->actor_.name;
   r.created_at = impl_->Now();
@@ -44,10 +45,10 @@ Result<ExportRequestRecord> Vault::RecordExport(const ExportRequestRecord& given
   for (const auto& p : r.parts) {
     parts.push_back({{"name", p.name}, {"size", p.size}, {"sha256", p.sha256_hex}});
   }
-  DOSSIER_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(impl_->db_));
+  DOSSIER_ASSIGN_OR_RETURN(auto tx, Impl::Tx::Begin(*impl_));
   {
     DOSSIER_ASSIGN_OR_RETURN(
-        Stmt s, impl_->db_.Prepare(
+        Stmt s, impl_->Conn().Prepare(
                     "INSERT INTO requests (id, export_id, case_id, patient_id, clinic_id, "
                     "consent_id, purpose, urgent, inventory_only, documents, parts, actor, "
                     "created_at, due) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
@@ -72,13 +73,15 @@ Result<ExportRequestRecord> Vault::RecordExport(const ExportRequestRecord& given
       r.inventory_only ? "export.inventory" : "export.create",
       {r.id, r.export_id, r.case_id, r.clinic_id, r.consent_id}, r.patient_id, "ok",
       std::string(ToString(r.purpose))));
-  DOSSIER_RETURN_IF_ERROR(tx->Commit());
+  DOSSIER_RETURN_IF_ERROR(tx.Commit());
+  std::lock_guard<std::mutex> lock(impl_->state_mu_);
   impl_->export_reads_.erase(r.export_id);
   return r;
 }
 
 Status Vault::RecordExportRefused(const std::string& case_id, const std::string& clinic_id,
                                   const std::string& reason) {
+  DOSSIER_ASSIGN_OR_RETURN(auto reading, impl_->Read());
   DOSSIER_ASSIGN_OR_RETURN(CaseRecord c, GetCase(case_id));
   return impl_->AuditAlone("export.refused", {case_id, clinic_id}, c.patient_id, "refused", reason);
 }
@@ -86,6 +89,7 @@ Status Vault::RecordExportRefused(const std::string& case_id, const std::string&
 Status Vault::AuditExportReads(const std::string& export_id, const std::string& patient_id,
                                const std::vector<std::string>& doc_ids,
                                const std::map<std::string, std::string>& details) {
+  DOSSIER_ASSIGN_OR_RETURN(auto reading, impl_->Read());
   AuditEvent e;
   e.action = "export.read";
   e.objects = {export_id};
@@ -93,14 +97,21 @@ Status Vault::AuditExportReads(const std::string& export_id, const std::string& 
   e.patient = patient_id;
   e.details = details;
   DOSSIER_RETURN_IF_ERROR(impl_->AuditAlone(std::move(e)));
+  std::lock_guard<std::mutex> lock(impl_->state_mu_);
   impl_->export_reads_[export_id].insert(doc_ids.begin(), doc_ids.end());
   return Status::Ok();
 }
 
 Status Vault::ReadDocumentForExport(const std::string& export_id, const std::string& doc_id,
                                     ByteSink& sink) {
-  auto it = impl_->export_reads_.find(export_id);
-  if (it == impl_->export_reads_.end() || it->second.count(doc_id) == 0) {
+  DOSSIER_ASSIGN_OR_RETURN(auto reading, impl_->Read());
+  bool announced = false;
+  {
+    std::lock_guard<std::mutex> lock(impl_->state_mu_);
+    auto it = impl_->export_reads_.find(export_id);
+    announced = it != impl_->export_reads_.end() && it->second.count(doc_id) != 0;
+  }
+  if (!announced) {
     return Internal(fmt::format("document {} was not announced for export {}", doc_id, export_id));
   }
   // Announced and audited by AuditExportReads: no event of its own (a failure still is).
@@ -119,7 +130,7 @@ Result<std::vector<ExportRequestRecord>> ReadRequests(Vault::Impl& v, const std:
                                       "request_id IN (SELECT id FROM requests WHERE " + where + ")",
                                       args));
   DOSSIER_ASSIGN_OR_RETURN(
-      Stmt s, v.db_.Prepare("SELECT id, export_id, case_id, patient_id, clinic_id, "
+      Stmt s, v.Conn().Prepare("SELECT id, export_id, case_id, patient_id, clinic_id, "
                             "consent_id, purpose, urgent, inventory_only, documents, parts, "
                             "actor, created_at, due, answered_at FROM requests WHERE " +
                             where + " ORDER BY created_at, rowid"));
@@ -159,7 +170,7 @@ Result<std::vector<ExportRequestRecord>> ReadRequests(Vault::Impl& v, const std:
     out.push_back(std::move(r));
   }
   for (auto& r : out) {
-    DOSSIER_ASSIGN_OR_RETURN(Stmt rs, v.db_.Prepare("SELECT doc_id FROM request_replies WHERE "
+    DOSSIER_ASSIGN_OR_RETURN(Stmt rs, v.Conn().Prepare("SELECT doc_id FROM request_replies WHERE "
                                                     "request_id = ? ORDER BY filed_at, rowid"));
     rs.Bind(1, r.id);
     for (;;) {
@@ -195,7 +206,7 @@ Result<std::vector<RequestDocumentRecord>> ReadRequestDocuments(Vault::Impl& v,
       v.CheckRows(internal::RowTable::kDocuments, "id IN (" + ids_sql + ")", {arg}));
   DOSSIER_RETURN_IF_ERROR(
       v.CheckRows(internal::RowTable::kDicomInstances, "doc_id IN (" + ids_sql + ")", {arg}));
-  DOSSIER_ASSIGN_OR_RETURN(Stmt s, v.db_.Prepare(select_sql));
+  DOSSIER_ASSIGN_OR_RETURN(Stmt s, v.Conn().Prepare(select_sql));
   s.Bind(1, arg);
   std::vector<RequestDocumentRecord> out;
   for (;;) {
@@ -213,6 +224,7 @@ Result<std::vector<RequestDocumentRecord>> ReadRequestDocuments(Vault::Impl& v,
 
 Result<std::vector<ExportRequestRecord>> Vault::ListRequests(
     const std::optional<std::string>& case_id) {
+  DOSSIER_ASSIGN_OR_RETURN(auto reading, impl_->Read());
   DOSSIER_ASSIGN_OR_RETURN(VaultSettings settings, GetSettings());
   DOSSIER_ASSIGN_OR_RETURN(
       auto out, case_id ? ReadRequests(*impl_, "case_id = ?1", {*case_id}, settings.time_zone)
@@ -222,6 +234,7 @@ Result<std::vector<ExportRequestRecord>> Vault::ListRequests(
 }
 
 Result<ExportRequestDetail> Vault::ShowRequest(const std::string& id) {
+  DOSSIER_ASSIGN_OR_RETURN(auto reading, impl_->Read());
   DOSSIER_ASSIGN_OR_RETURN(VaultSettings settings, GetSettings());
   ExportRequestDetail out;
   DOSSIER_ASSIGN_OR_RETURN(out.request, FindRequest(*impl_, id, settings.time_zone,
@@ -252,6 +265,7 @@ Result<ExportRequestDetail> Vault::ShowRequest(const std::string& id) {
 }
 
 Result<std::string> Vault::ReplyTarget(const std::string& id, const std::string& case_id) {
+  DOSSIER_ASSIGN_OR_RETURN(auto reading, impl_->Read());
   DOSSIER_ASSIGN_OR_RETURN(Impl::CaseRef c, impl_->FindCase(case_id));
   DOSSIER_ASSIGN_OR_RETURN(VaultSettings settings, GetSettings());
   auto refuse = [&](Status why) -> Status {

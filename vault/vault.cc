@@ -60,13 +60,24 @@ std::string CurrentOsUser() {
 
 Vault::Impl::~Impl() {
   batch_.reset();  // an uncommitted batch rolls back while the catalog is still open
+  readers_.reset();  // every thread's reader closes before the writer, which removes the WAL
 }
 
 Result<Vault::Impl::Tx> Vault::Impl::Tx::Begin(Impl& v) {
-  Tx tx;
-  if (v.batch_) {
+  Tx tx(v.Write());
+  if (v.batch_ && v.OwnsBatch()) {
+    if (!v.batch_->lost.ok()) {  // an early commit failed: this batch is gone
+      const Status lost = v.batch_->lost;
+      v.EndBatch();
+      return lost.WithContext("the open batch was rolled back");
+    }
+    if (!v.batch_->tx) {  // begins with the owner's first write; nothing is written unbatched
+      DOSSIER_ASSIGN_OR_RETURN(v.batch_->tx, Transaction::Begin(v.db_));
+      v.batch_->began = std::chrono::steady_clock::now();
+    }
     DOSSIER_RETURN_IF_ERROR(v.db_.Exec("SAVEPOINT dossier_tx"));
-    tx.savepoint_db_ = &v.db_;
+    tx.savepoint_of_ = &v;
+    ++v.batch_->savepoints;
   } else {
     DOSSIER_ASSIGN_OR_RETURN(tx.own_, Transaction::Begin(v.db_));
   }
@@ -74,26 +85,31 @@ Result<Vault::Impl::Tx> Vault::Impl::Tx::Begin(Impl& v) {
 }
 
 Vault::Impl::Tx::Tx(Tx&& other) noexcept
-    : own_(std::move(other.own_)), savepoint_db_(std::exchange(other.savepoint_db_, nullptr)) {}
+    : writer_(std::move(other.writer_)),
+      own_(std::move(other.own_)),
+      savepoint_of_(std::exchange(other.savepoint_of_, nullptr)) {}
 
 Vault::Impl::Tx::~Tx() {
-  if (savepoint_db_ != nullptr) {
-    (void)savepoint_db_->Exec("ROLLBACK TO dossier_tx");
-    (void)savepoint_db_->Exec("RELEASE dossier_tx");
+  if (savepoint_of_ != nullptr) {
+    (void)savepoint_of_->db_.Exec("ROLLBACK TO dossier_tx");
+    (void)savepoint_of_->db_.Exec("RELEASE dossier_tx");
+    if (savepoint_of_->batch_) --savepoint_of_->batch_->savepoints;
   }
+  own_.reset();  // rolled back unless committed, before the writer is let go
 }
 
 Status Vault::Impl::Tx::Commit() {
   if (own_) return own_->Commit();
-  if (savepoint_db_ != nullptr) {
-    DOSSIER_RETURN_IF_ERROR(savepoint_db_->Exec("RELEASE dossier_tx"));
-    savepoint_db_ = nullptr;
+  if (savepoint_of_ != nullptr) {
+    DOSSIER_RETURN_IF_ERROR(savepoint_of_->db_.Exec("RELEASE dossier_tx"));
+    if (savepoint_of_->batch_) --savepoint_of_->batch_->savepoints;
+    savepoint_of_ = nullptr;
   }
   return Status::Ok();
 }
 
 Status Vault::Impl::FlushBatchIfFull() {
-  if (!batch_) return Status::Ok();
+  if (!batch_ || !OwnsBatch() || !batch_->tx) return Status::Ok();
   using std::chrono::steady_clock;
   const auto held = steady_clock::now() - batch_->began;
   const bool full = batch_->documents >= options_.batch_max_documents ||
@@ -102,22 +118,13 @@ Status Vault::Impl::FlushBatchIfFull() {
   const bool yield =
       held >= std::chrono::milliseconds(options_.batch_yield_after_ms) && lock_.WritersWaiting();
   if (!full && !yield) return Status::Ok();
-  if (Status st = CommitBatchTx(); !st.ok()) {
-    batch_.reset();  // rolled back: the caller learns that this batch was lost
+  if (Status st = CommitBatchEarly(); !st.ok()) {
+    EndBatch();  // rolled back: the caller learns that this batch was lost
     return st;
   }
-  // Another process waits to write: it gets the lock before the next batch takes it again
-  // (SQLite's busy handler is not fair), or after half a second at most.
+  // Another process waits to write: it gets the lock before the batch's next transaction
+  // takes it again (SQLite's busy handler is not fair), or after half a second at most.
   for (int i = 0; yield && i < 500 && lock_.WritersWaiting(); ++i) ::usleep(1000);
-  batch_->documents = 0;
-  batch_->bytes = 0;
-  batch_->began = steady_clock::now();
-  auto next = Transaction::Begin(db_);
-  if (!next.ok()) {
-    batch_.reset();  // what follows is not batched: no row may outrun its object's fsync
-    return next.status();
-  }
-  batch_->tx = std::move(next).value();
   return Status::Ok();
 }
 
@@ -127,48 +134,82 @@ Status Vault::Impl::CommitBatchTx() {
   if (options_.batch_commit_fault) DOSSIER_RETURN_IF_ERROR(options_.batch_commit_fault());
   DOSSIER_RETURN_IF_ERROR(dir_.SyncFilesystem());
   DOSSIER_RETURN_IF_ERROR(batch_->tx->Commit());
-  ++committed_batches_;
+  committed_batches_.fetch_add(1, std::memory_order_relaxed);
   return Status::Ok();
 }
 
+Status Vault::Impl::CommitBatchEarly() {
+  Status st = batch_->tx ? CommitBatchTx() : Status::Ok();
+  batch_->tx.reset();  // committed, or rolled back here
+  batch_->documents = 0;
+  batch_->bytes = 0;
+  if (!st.ok() && batch_->lost.ok()) batch_->lost = st;
+  return st;
+}
+
+void Vault::Impl::EndBatch() {
+  batch_.reset();  // rolls back what was not committed
+  batch_thread_.store(std::thread::id(), std::memory_order_relaxed);
+  {
+    std::lock_guard<std::mutex> lock(batch_slot_mu_);
+    batch_slot_taken_ = false;
+  }
+  batch_slot_cv_.notify_one();
+}
+
 Status Vault::BeginBatch() {
-  if (impl_->batch_) return Internal("a batch is already open");
-  Impl::Batch b;
-  DOSSIER_ASSIGN_OR_RETURN(b.tx, Transaction::Begin(impl_->db_));
-  impl_->batch_ = std::move(b);
+  if (impl_->OwnsBatch()) return Internal("a batch is already open");
+  {  // one batch at a time: wait for another thread's to end
+    std::unique_lock<std::mutex> lock(impl_->batch_slot_mu_);
+    impl_->batch_slot_cv_.wait(lock, [&] { return !impl_->batch_slot_taken_; });
+    impl_->batch_slot_taken_ = true;
+  }
+  auto w = impl_->Write();
+  impl_->batch_.emplace();
+  impl_->batch_thread_.store(std::this_thread::get_id(), std::memory_order_relaxed);
   return Status::Ok();
 }
 
 Status Vault::CommitBatch() {
-  if (!impl_->batch_) return Status::Ok();
-  const Status st = impl_->CommitBatchTx();
-  impl_->batch_.reset();  // on failure: rolled back; the objects are orphans for the next open
+  if (!impl_->OwnsBatch()) return Status::Ok();
+  auto w = impl_->Write();
+  Status st = impl_->batch_->lost;
+  if (st.ok()) {
+    // Even with no transaction open, queued removals of duplicates finish here.
+    st = impl_->batch_->tx ? impl_->CommitBatchTx() : impl_->objects_.Flush();
+  }
+  impl_->EndBatch();  // on failure: rolled back; the objects are orphans for the next open
   return st;
 }
 
-bool Vault::in_batch() const { return impl_->batch_.has_value(); }
-uint64_t Vault::committed_batches() const { return impl_->committed_batches_; }
+bool Vault::in_batch() const { return impl_->OwnsBatch(); }
+uint64_t Vault::committed_batches() const {
+  return impl_->committed_batches_.load(std::memory_order_relaxed);
+}
+AuditCommitStats Vault::audit_commit_stats() const {
+  return {impl_->audit_committed_events_.load(std::memory_order_relaxed),
+          impl_->audit_commits_.load(std::memory_order_relaxed)};
+}
 
 std::string Vault::Impl::Now() const {
   const Clock& c = options_.clock ? *options_.clock : Clock::System();
   return FormatUtc(c.Now());
 }
 
-Status Vault::Impl::Audit(const std::string& action, std::vector<std::string> objects,
-                          const std::string& patient, const std::string& outcome,
-                          const std::string& purpose) {
+AuditEvent Vault::Impl::MakeEvent(const std::string& action, std::vector<std::string> objects,
+                                  const std::string& patient, const std::string& outcome,
+                                  const std::string& purpose) {
   AuditEvent e;
   e.action = action;
   e.objects = std::move(objects);
   e.patient = patient;
   e.outcome = outcome;
   e.purpose = purpose;
-  return Audit(std::move(e));
+  return e;
 }
 
-Status Vault::Impl::Audit(AuditEvent e) {
+Status Vault::Impl::StampEvent(AuditEvent& e) const {
   if (options_.audit_fault) DOSSIER_RETURN_IF_ERROR(options_.audit_fault());
-  e.at = Now();
   e.actor = actor_.name;
   e.role = actor_.role;
   if (options_.legacy_audit_encoding_v1) {
@@ -180,24 +221,22 @@ Status Vault::Impl::Audit(AuditEvent e) {
     e.encoding = 2;
     e.os_user = os_user_;
   }
-  DOSSIER_RETURN_IF_ERROR(internal::AppendEvent(db_, e, signing_));
-  last_action_ = e.action;
-  last_outcome_ = e.outcome;
   return Status::Ok();
 }
 
-Status Vault::Impl::AuditAlone(const std::string& action, std::vector<std::string> objects,
-                               const std::string& patient, const std::string& outcome,
-                               const std::string& purpose) {
-  DOSSIER_ASSIGN_OR_RETURN(auto tx, Tx::Begin(*this));
-  DOSSIER_RETURN_IF_ERROR(Audit(action, std::move(objects), patient, outcome, purpose));
-  return tx.Commit();
+Status Vault::Impl::Audit(const std::string& action, std::vector<std::string> objects,
+                          const std::string& patient, const std::string& outcome,
+                          const std::string& purpose) {
+  return Audit(MakeEvent(action, std::move(objects), patient, outcome, purpose));
 }
 
-Status Vault::Impl::AuditAlone(AuditEvent e) {
-  DOSSIER_ASSIGN_OR_RETURN(auto tx, Tx::Begin(*this));
-  DOSSIER_RETURN_IF_ERROR(Audit(std::move(e)));
-  return tx.Commit();
+Status Vault::Impl::Audit(AuditEvent e) {
+  DOSSIER_RETURN_IF_ERROR(StampEvent(e));
+  e.at = Now();
+  if (!HoldsWriter()) return Internal("an audit event appended outside a write section");
+  DOSSIER_RETURN_IF_ERROR(internal::AppendEvent(db_, e, signing_));
+  NoteEvent(e);
+  return Status::Ok();
 }
 
 AuditEvent Vault::Impl::FailureEvent(const std::string& action, std::vector<std::string> objects,
@@ -220,33 +259,6 @@ AuditEvent Vault::Impl::FailureEvent(const std::string& action, std::vector<std:
   return e;
 }
 
-Result<const Vault::Impl::PatientKeys*> Vault::Impl::Keys(const std::string& patient_id) {
-  DOSSIER_ASSIGN_OR_RETURN(int64_t version, db_.QueryInt("PRAGMA data_version"));
-  auto cached = patient_keys_.find(patient_id);
-  if (cached != patient_keys_.end() && cached->second.checked_at == version) {
-    return &cached->second;
-  }
-  DOSSIER_RETURN_IF_ERROR(CheckRows(internal::RowTable::kPatients, "id = ?1", {patient_id}));
-  DOSSIER_ASSIGN_OR_RETURN(Stmt s,
-                           db_.Prepare("SELECT wrapped_key, erased_at FROM patients WHERE id = ?"));
-  s.Bind(1, patient_id);
-  DOSSIER_ASSIGN_OR_RETURN(bool found, s.Step());
-  if (!found) return NotFound("no patient " + patient_id);
-  if (s.IsNull(0)) {  // perhaps by another process, after this one cached the key
-    return Rejected(fmt::format("patient {} was erased on {}: their data no longer exists",
-                                patient_id, s.Text(1)));
-  }
-  if (cached != patient_keys_.end()) {  // the same key, perhaps rewrapped by a rotation
-    cached->second.checked_at = version;
-    return &cached->second;
-  }
-  auto key = internal::Open(master_key_, s.Blob(0), "dossier-patient-key-v1:" + patient_id);
-  if (!key.ok()) return Corrupt("the key of patient " + patient_id + " fails authentication");
-  PatientKeys keys = PatientKeys::From(std::move(key).value());
-  keys.checked_at = version;
-  return &patient_keys_.emplace(patient_id, std::move(keys)).first->second;
-}
-
 Vault::Impl::PatientKeys Vault::Impl::PatientKeys::From(SecureBuffer patient_key) {
   PatientKeys keys;
   keys.field = internal::DeriveSubkey(patient_key, 1, "dsfield_");
@@ -258,7 +270,7 @@ Vault::Impl::PatientKeys Vault::Impl::PatientKeys::From(SecureBuffer patient_key
 
 Result<Bytes> Vault::Impl::UidMac(const std::string& patient_id, std::string_view what,
                                   const std::string& uid) {
-  DOSSIER_ASSIGN_OR_RETURN(const PatientKeys* keys, Keys(patient_id));
+  DOSSIER_ASSIGN_OR_RETURN(auto keys, Keys(patient_id));
   std::string tagged(what);
   tagged += '\0';
   tagged += uid;
@@ -268,14 +280,9 @@ Result<Bytes> Vault::Impl::UidMac(const std::string& patient_id, std::string_vie
   return mac;
 }
 
-Result<const SecureBuffer*> Vault::Impl::PatientKey(const std::string& patient_id) {
-  DOSSIER_ASSIGN_OR_RETURN(const PatientKeys* keys, Keys(patient_id));
-  return &keys->key;
-}
-
 Result<Bytes> Vault::Impl::SealField(const std::string& patient_id, const std::string& where,
                                      const std::string& row_id, const std::string& text) {
-  DOSSIER_ASSIGN_OR_RETURN(const PatientKeys* keys, Keys(patient_id));
+  DOSSIER_ASSIGN_OR_RETURN(auto keys, Keys(patient_id));
   return internal::SealText(keys->field, text, where + ":" + row_id);
 }
 
@@ -287,7 +294,7 @@ Result<std::string> Vault::Impl::OpenField(const std::string& patient_id, const 
       return Corrupt(fmt::format("{} of {} is missing from the catalog", where, row_id));
     return std::string();
   }
-  DOSSIER_ASSIGN_OR_RETURN(const PatientKeys* keys, Keys(patient_id));
+  DOSSIER_ASSIGN_OR_RETURN(auto keys, Keys(patient_id));
   auto text = internal::OpenText(keys->field, sealed, where + ":" + row_id);
   if (!text.ok()) return Corrupt(fmt::format("{} of {} fails authentication", where, row_id));
   return text;
@@ -299,12 +306,12 @@ std::string Vault::Impl::ObjectBinding::Ad() const {
 }
 
 Result<Bytes> Vault::Impl::WrapObjectKey(const ObjectBinding& b, const SecureBuffer& data_key) {
-  DOSSIER_ASSIGN_OR_RETURN(const PatientKeys* keys, Keys(b.patient_id));
+  DOSSIER_ASSIGN_OR_RETURN(auto keys, Keys(b.patient_id));
   return internal::Seal(keys->wrap, data_key.span(), b.Ad());
 }
 
 Result<SecureBuffer> Vault::Impl::UnwrapObjectKey(const ObjectBinding& b, const Bytes& wrapped) {
-  DOSSIER_ASSIGN_OR_RETURN(const PatientKeys* keys, Keys(b.patient_id));
+  DOSSIER_ASSIGN_OR_RETURN(auto keys, Keys(b.patient_id));
   auto key = internal::Open(keys->wrap, wrapped, b.Ad());
   if (!key.ok()) {
     return Corrupt(
@@ -376,11 +383,27 @@ Status Vault::Impl::FoldUnlockFailures() {
   return claim->Remove(dir_);
 }
 
+Result<std::set<std::string>> Vault::Impl::LiveObjects() {
+  std::set<std::string> live;
+  // An erased or removed document's object is an orphan too: erasure and removal delete it
+  // after their commit, and a crash in between leaves it to the sweep.
+  DOSSIER_ASSIGN_OR_RETURN(Stmt s,
+                           Conn().Prepare("SELECT object_id FROM documents WHERE status = 'stored' "
+                                          "UNION SELECT scan_object_id FROM consents WHERE "
+                                          "scan_wrapped_key IS NOT NULL"));
+  for (;;) {
+    DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return live;
+    live.insert(s.Text(0));
+  }
+}
+
 Status Vault::Impl::SweepOrphans(bool alone) {
   // Not alone, what another process writes may not be committed yet: it commits within
   // minutes (a batch every batch_max_seconds), so what is older belongs to no live write.
   std::optional<int64_t> older_than;
   if (!alone) older_than = ::time(nullptr) - int64_t{options_.orphan_min_age_seconds};
+  objects_.WaitForWrites();
   DOSSIER_RETURN_IF_ERROR(objects_.SweepTemp(older_than).status());
   DOSSIER_ASSIGN_OR_RETURN(std::vector<std::string> names, dir_.List(""));
   for (const std::string& name : names) {  // vault.key.tmp_…, audit.pub.tmp_…: made alone
@@ -392,18 +415,7 @@ Status Vault::Impl::SweepOrphans(bool alone) {
   DOSSIER_ASSIGN_OR_RETURN(auto listing, objects_.ListObjects());
   const auto& present = listing.objects;
   if (present.empty()) return Status::Ok();
-  std::set<std::string> known;
-  // An erased or removed document's object is an orphan too: erasure and removal delete it
-  // after their commit, and a crash in between leaves it to this sweep.
-  DOSSIER_ASSIGN_OR_RETURN(Stmt s,
-                           db_.Prepare("SELECT object_id FROM documents WHERE status = 'stored' "
-                                       "UNION SELECT scan_object_id FROM consents WHERE "
-                                       "scan_wrapped_key IS NOT NULL"));
-  for (;;) {
-    DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
-    known.insert(s.Text(0));
-  }
+  DOSSIER_ASSIGN_OR_RETURN(std::set<std::string> known, LiveObjects());
   for (const auto& id : present) {
     if (known.count(id) != 0) continue;
     if (older_than) {
@@ -460,6 +472,7 @@ Status Vault::Create(const fs::path& dir_arg, std::string_view passphrase, const
   const internal::VaultDir& vd = impl->dir_;
 
   Status st = [&]() -> Status {
+    auto w = impl->Write();
     DOSSIER_ASSIGN_OR_RETURN(KeyFile kf,
                              internal::SealMaster(impl->vault_id_, passphrase, impl->master_key_,
                                                   options.kdf_opslimit, options.kdf_memlimit));
@@ -573,22 +586,12 @@ Result<bool> Vault::Impl::Unlock(std::string_view passphrase, OpenMode mode) {
     return now.vault_id == kf.vault_id && now.salt == kf.salt &&
            now.sealed_master == kf.sealed_master;
   };
+  auto w = Write();  // the unlock writes: the sweep, an upgrade, folded failures
   DOSSIER_ASSIGN_OR_RETURN(bool alone, lock_.TryExclusive(internal::kOpeningNote));
   DOSSIER_ASSIGN_OR_RETURN(bool unchanged, key_file_unchanged());
   if (!unchanged) return false;
   DOSSIER_ASSIGN_OR_RETURN(db_, internal::OpenCatalog(dir_, Db::Mode::kReadWrite));
-  internal::BusyPolicy busy;
-  busy.limit = std::chrono::milliseconds(options_.busy_limit_ms);
-  busy.begin = [this] { lock_.BeginWriteWait(); };
-  busy.end = [this] { lock_.EndWriteWait(); };
-  busy.holders = [this] { return internal::VaultLock::DescribeProcesses(lock_.OtherHolders()); };
-  busy.long_wait = [this] {
-    if (!options_.on_wait) return;
-    options_.on_wait("waiting for " +
-                     internal::VaultLock::DescribeProcesses(lock_.OtherHolders()) +
-                     " to finish writing to the vault…");
-  };
-  db_.SetBusyPolicy(std::move(busy));
+  db_.SetBusyPolicy(BusyPolicyFor(true));
   DOSSIER_RETURN_IF_ERROR(ConfigureCatalog(db_));
   DOSSIER_RETURN_IF_ERROR(internal::CheckSchema(db_));
   DOSSIER_ASSIGN_OR_RETURN(std::string catalog_id, internal::ReadMeta(db_, "vault_id"));
@@ -614,6 +617,23 @@ Result<bool> Vault::Impl::Unlock(std::string_view passphrase, OpenMode mode) {
   }
   DOSSIER_RETURN_IF_ERROR(lock_.Downgrade());
   return true;
+}
+
+internal::BusyPolicy Vault::Impl::BusyPolicyFor(bool writer) {
+  internal::BusyPolicy busy;
+  busy.limit = std::chrono::milliseconds(options_.busy_limit_ms);
+  if (writer) {  // a batch of another process yields to it (FlushBatchIfFull)
+    busy.begin = [this] { lock_.BeginWriteWait(); };
+    busy.end = [this] { lock_.EndWriteWait(); };
+  }
+  busy.holders = [this] { return internal::VaultLock::DescribeProcesses(lock_.OtherHolders()); };
+  busy.long_wait = [this, writer] {
+    if (!options_.on_wait) return;
+    options_.on_wait("waiting for " +
+                     internal::VaultLock::DescribeProcesses(lock_.OtherHolders()) +
+                     (writer ? " to finish writing to the vault…" : " to let the catalog be read…"));
+  };
+  return busy;
 }
 
 Result<std::optional<Vault::Impl::AloneWork>> Vault::Impl::WorkThatMustRunAlone() {
@@ -659,12 +679,14 @@ Status Vault::Impl::CheckStillCurrent() {
 }
 
 Vault::Vault(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+// Called by one thread, after every other thread is done with the vault.
 Vault::~Vault() = default;
 
 const std::string& Vault::id() const { return impl_->vault_id_; }
 const std::vector<std::string>& Vault::swept_orphans() const { return impl_->swept_; }
 
 Status Vault::RecordUnconfinedWorkersAllowed() {
+  DOSSIER_ASSIGN_OR_RETURN(auto r, impl_->Read());
   return impl_->AuditAlone("worker.unconfined-allowed", {impl_->vault_id_}, "");
 }
 
@@ -672,6 +694,7 @@ Status Vault::ChangePassphrase(std::string_view new_passphrase) {
   if (new_passphrase.size() < 8) {
     return InvalidArgument("the new passphrase is too short: use at least 8 characters");
   }
+  auto w = impl_->Write();
   return impl_->RotateMasterKey(new_passphrase);
 }
 

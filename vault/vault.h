@@ -17,6 +17,30 @@
 // alone — a schema upgrade, settling an interrupted key rotation, ChangePassphrase — and a
 // call that waits for it says so through VaultOptions::on_wait (doc/FORMAT.md §Lock file).
 // Errors carry ids, never personal data.
+//
+// Threads. A Vault may be shared by any number of threads of one process:
+//  - Reads and listings (List*, Get*, Find*, Search, ReadDocument, ExportDocumentToFile,
+//    RecordFailure, Verify …) run concurrently from any number of threads, each through a
+//    read-only SQLite connection of its own (opened at the thread's first read, kept until
+//    the thread ends, closed with the vault), so they never wait for a writer: they see what
+//    was committed when each statement ran. (Verify holds the writer while it lists objects.)
+//  - Writes (Add*, Edit*, Set*, Infer*, Open/Close/ReopenCase, Move, Remove, Erase*,
+//    Revoke*, RecordExport, BeginDocument, DocumentWriter::Commit …) run one at a time, in
+//    the order they come, through one writer connection; a thread waits for the write before
+//    it, never fails because of it. DocumentWriters of several threads may Write at once.
+//  - The audit events of reads (and of refusals) are group-committed: events recorded by many
+//    threads at once are appended in one transaction under one signed head, committed at once
+//    when the vault is idle. Each call returns once its own event is durable, and no
+//    plaintext leaves before that. Such events never join an ingest batch: an open batch is
+//    committed first (between two of its documents), so a batch rolled back later loses only
+//    its own documents and events.
+//  - A batch (BeginBatch … CommitBatch) belongs to the thread that opened it: that thread
+//    stores its documents (BeginDocument, DocumentWriter::Write and Commit) and its other
+//    calls see the batch's uncommitted rows. One batch at a time: another thread's BeginBatch
+//    waits until the open one ends. Another thread's write first commits the open batch's
+//    work so far, and never joins it.
+//  - A DocumentWriter is used by one thread. ChangePassphrase, Open and the destructor need
+//    the vault to themselves: call them while no other thread uses it.
 #pragma once
 
 #include <array>
@@ -104,6 +128,11 @@ struct VaultOptions {
   // Fault injection for tests: called before each audit event is appended; an error fails
   // the event, and the call that records it, as a full disk would. Null in production.
   std::function<Status()> audit_fault;
+  // Benchmarks and tests: false commits each event recorded alone (reads, listings,
+  // refusals) in a transaction of its own, with its own fsync and signed head, one after the
+  // other, as before group commit. Default true: the events recorded by many threads at
+  // once share one commit (vault.h §Threads).
+  bool group_audit_events = true;
   // Clock for timestamps (tests fix it); null means the system clock.
   const Clock* clock = nullptr;
 };
@@ -341,6 +370,11 @@ struct VerifyReport {
 
 using ProgressFn = std::function<void(uint64_t done, uint64_t total)>;
 
+struct AuditCommitStats {
+  uint64_t events = 0;   // events recorded alone and committed
+  uint64_t commits = 0;  // transactions (each one fsync and one signed head) that held them
+};
+
 // The operator's settings (the company that coordinates the travel). Organisation data, not
 // personal data: kept in the clear, covered by row MACs.
 struct VaultSettings {
@@ -532,15 +566,25 @@ class Vault {
   // Group commit for many documents (a disc's 2,000 images). Between BeginBatch() and
   // CommitBatch(), committed DocumentWriters skip their own fsyncs and catalog commits; the
   // batch makes all objects durable with one filesystem sync and then commits every row and
-  // audit event in one transaction (also done automatically every `batch_max_*`). A batch
-  // that is never committed (crash, error, destruction) leaves only orphan objects, swept on
-  // the next open. Other calls may be made during a batch; they join its transaction.
+  // audit event in one transaction (also done automatically every `batch_max_*`, and early
+  // when another thread writes or records an event alone). A batch that is never committed
+  // (crash, error, destruction) leaves only orphan objects, swept on the next open. Other
+  // calls the opening thread makes during a batch join its transaction; events recorded
+  // alone (reads, listings, refusals) never do. The batch belongs to the calling thread:
+  // another thread's BeginBatch waits until it ends (vault.h §Threads). When an early commit
+  // fails, the batch is rolled back: the owner's next write (a DocumentWriter's Commit) or
+  // CommitBatch returns that error and ends the batch.
   Status BeginBatch();
   Status CommitBatch();
+  // Whether the calling thread has a batch open.
   bool in_batch() const;
-  // How many batch commits have succeeded, automatic ones included: documents stored while
-  // this was N are durable once it exceeds N, and lost if the batch fails first.
+  // How many batch commits have succeeded, automatic and early ones included: documents
+  // stored while this was N are durable once it exceeds N, and lost if the batch fails first.
   uint64_t committed_batches() const;
+  // Events recorded alone (reads, listings, refusals) and the transactions that committed
+  // them, since the vault was opened: with group commit, fewer transactions than events
+  // under concurrent load. For tests and benchmarks.
+  AuditCommitStats audit_commit_stats() const;
 
   Result<std::unique_ptr<DocumentWriter>> BeginDocument(const NewDocument& doc);
   Result<std::vector<DocumentRecord>> ListDocuments(const std::string& case_id);
@@ -673,8 +717,8 @@ class Vault {
   Status InferCategory(const std::string& doc_id, Category category, const std::string& reason);
 
   // Decrypts a document into `sink`, authenticating every chunk. Audited before the first
-  // byte leaves: the `document.read` event is committed first (inside a batch: recorded in
-  // the batch's transaction), and if it cannot be, `sink` receives nothing. A read that then
+  // byte leaves: the `document.read` event is committed first (in its own transaction, never
+  // an open batch's: group-committed with other threads' events), and if it cannot be, `sink` receives nothing. A read that then
   // fails adds a second event with outcome `failed`. kRejected when its patient was erased;
   // kCorrupt naming the document on any tampering.
   Status ReadDocument(const std::string& doc_id, ByteSink& sink);

@@ -119,34 +119,49 @@ Status WriteHead(Db& db, const MerkleFrontier& f, const SigningKey& key) {
 
 Status InitHead(Db& db, const SigningKey& key) { return WriteHead(db, MerkleFrontier(), key); }
 
-Status AppendEvent(Db& db, AuditEvent& e, const SigningKey& key) {
+Status CheckEvent(const AuditEvent& e) {
   bool utf8 = true;
   for (const std::string* field : {&e.at, &e.actor, &e.os_user, &e.role, &e.action, &e.patient,
                                    &e.outcome, &e.reason, &e.purpose}) {
     utf8 = utf8 && IsValidUtf8(*field);
   }
+  for (const auto& o : e.objects) utf8 = utf8 && IsValidUtf8(o);
   for (const auto& [k, v] : e.details) utf8 = utf8 && IsValidUtf8(k) && IsValidUtf8(v);
   if (!utf8) return InvalidArgument("audit fields must be UTF-8: check --actor / $USER");
   if (e.encoding == 1 && (!e.os_user.empty() || !e.reason.empty() || !e.details.empty())) {
     return Internal("an encoding-1 audit event cannot carry os_user, reason or details");
   }
-  DOSSIER_ASSIGN_OR_RETURN(Stmt head, db.Prepare("SELECT tree_size, frontier FROM audit_head"));
-  DOSSIER_ASSIGN_OR_RETURN(bool found, head.Step());
-  if (!found) return Corrupt("the audit log has no head");
-  DOSSIER_ASSIGN_OR_RETURN(MerkleFrontier f, MerkleFrontier::Parse(head.Blob(1), head.Int(0)));
-  e.seq = f.size() + 1;
-  const Bytes leaf = LeafHash(e);
-  f.Push(leaf);
-  DOSSIER_ASSIGN_OR_RETURN(
-      Stmt ins, db.Prepare("INSERT INTO audit_events(seq, at, actor, role, action, objects, "
-                           "patient, outcome, purpose, leaf_hash, root_after, encoding, os_user, "
-                           "reason, details) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"));
-  ins.Bind(1, e.seq).Bind(2, e.at).Bind(3, e.actor).Bind(4, e.role).Bind(5, e.action);
-  ins.Bind(6, nlohmann::json(e.objects).dump()).Bind(7, e.patient).Bind(8, e.outcome);
-  ins.Bind(9, e.purpose).BindBlob(10, leaf).BindBlob(11, f.Root());
-  ins.Bind(12, e.encoding).Bind(13, e.os_user).Bind(14, e.reason);
-  ins.Bind(15, nlohmann::json(e.details).dump());
-  DOSSIER_RETURN_IF_ERROR(ins.Run());
+  return Status::Ok();
+}
+
+Status AppendEvent(Db& db, AuditEvent& e, const SigningKey& key) {
+  return AppendEvents(db, {&e}, key);
+}
+
+Status AppendEvents(Db& db, const std::vector<AuditEvent*>& events, const SigningKey& key) {
+  for (const AuditEvent* e : events) DOSSIER_RETURN_IF_ERROR(CheckEvent(*e));
+  MerkleFrontier f;
+  {
+    DOSSIER_ASSIGN_OR_RETURN(Stmt head, db.Prepare("SELECT tree_size, frontier FROM audit_head"));
+    DOSSIER_ASSIGN_OR_RETURN(bool found, head.Step());
+    if (!found) return Corrupt("the audit log has no head");
+    DOSSIER_ASSIGN_OR_RETURN(f, MerkleFrontier::Parse(head.Blob(1), head.Int(0)));
+  }
+  for (AuditEvent* e : events) {
+    e->seq = f.size() + 1;
+    const Bytes leaf = LeafHash(*e);
+    f.Push(leaf);
+    DOSSIER_ASSIGN_OR_RETURN(
+        Stmt ins, db.Prepare("INSERT INTO audit_events(seq, at, actor, role, action, objects, "
+                             "patient, outcome, purpose, leaf_hash, root_after, encoding, "
+                             "os_user, reason, details) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"));
+    ins.Bind(1, e->seq).Bind(2, e->at).Bind(3, e->actor).Bind(4, e->role).Bind(5, e->action);
+    ins.Bind(6, nlohmann::json(e->objects).dump()).Bind(7, e->patient).Bind(8, e->outcome);
+    ins.Bind(9, e->purpose).BindBlob(10, leaf).BindBlob(11, f.Root());
+    ins.Bind(12, e->encoding).Bind(13, e->os_user).Bind(14, e->reason);
+    ins.Bind(15, nlohmann::json(e->details).dump());
+    DOSSIER_RETURN_IF_ERROR(ins.Run());
+  }
   return WriteHead(db, f, key);
 }
 

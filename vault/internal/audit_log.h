@@ -44,9 +44,15 @@ struct SigningKey {
   SecureBuffer secret;  // Ed25519, 64 bytes
 };
 
+// kInvalidArgument when a field of `e` is not UTF-8; kInternal for encoding-1 events that
+// carry fields encoding 1 does not have. AppendEvents checks it too.
+Status CheckEvent(const AuditEvent& e);
 // Appends `e` (seq and leaf assigned here) and re-signs the head. Must run inside the
 // caller's transaction, so the event commits or rolls back with the change it records.
 Status AppendEvent(Db& db, AuditEvent& e, const SigningKey& key);
+// Appends the events in order (seq and leaf assigned here, each row with the root after it)
+// and signs the head once, after the last: a group commit costs one signature.
+Status AppendEvents(Db& db, const std::vector<AuditEvent*>& events, const SigningKey& key);
 
 // Checks, on every unlock, that the catalog's audit public key is the one of the sealed
 // signing key and that the stored head's signature verifies with it: kCorrupt otherwise (a

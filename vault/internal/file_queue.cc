@@ -53,6 +53,7 @@ void FileQueue::Push(Job job) {
     std::lock_guard<std::mutex> lock(mu_);
     if (job.buffer) ++queued_buffers_;
     jobs_.push_back(std::move(job));
+    ++queued_jobs_;
   }
   cv_.notify_all();
 }
@@ -76,7 +77,8 @@ void FileQueue::Remove(std::string rel, bool durable) {
 
 void FileQueue::Wait() {
   std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait(lock, [this] { return jobs_.empty() && !running_job_; });
+  const uint64_t target = queued_jobs_;
+  cv_.wait(lock, [&] { return done_jobs_ >= target; });
 }
 
 Status FileQueue::Drain() {
@@ -92,7 +94,6 @@ void FileQueue::Run() {
     if (jobs_.empty()) return;  // stopping, with nothing left to do
     Job job = std::move(jobs_.front());
     jobs_.pop_front();
-    running_job_ = true;
     lock.unlock();
     Status st = RunJob(job);
     lock.lock();
@@ -101,7 +102,7 @@ void FileQueue::Run() {
       --queued_buffers_;
       if (free_.size() < max_queued_ + 1) free_.push_back(std::move(job.buffer));
     }
-    running_job_ = false;
+    ++done_jobs_;
     cv_.notify_all();
   }
 }

@@ -61,10 +61,11 @@ class FileQueue {
   // Deletes a finished file (fsyncing its folder when `durable`).
   void Remove(std::string rel, bool durable);
 
-  // Waits until everything queued has run; returns the first error since the last Drain()
-  // and forgets it.
+  // Waits until everything queued before the call has run (what other threads queue
+  // meanwhile does not keep it waiting); returns the first error since the last Drain() and
+  // forgets it. Thread-safe, like every call here.
   Status Drain();
-  // Waits until everything queued has run, leaving any error for Drain().
+  // Waits until everything queued before the call has run, leaving any error for Drain().
   void Wait();
 
  private:
@@ -88,7 +89,8 @@ class FileQueue {
   std::condition_variable cv_;
   std::deque<Job> jobs_;
   size_t queued_buffers_ = 0;
-  bool running_job_ = false;
+  uint64_t queued_jobs_ = 0;  // ever pushed
+  uint64_t done_jobs_ = 0;    // ever run, in order
   bool stop_ = false;
   Status error_;
   std::vector<DirectFile::Buffer> free_;

@@ -60,6 +60,9 @@ class Hasher {
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait(lock, [this] { return !busy_; });
   }
+  // Held by the writer using the thread, from Start to Wait: writers of other threads hash
+  // their own bytes meanwhile rather than wait.
+  std::mutex& claim() { return claim_mu_; }
 
  private:
   void Run() {
@@ -76,6 +79,7 @@ class Hasher {
     }
   }
   ContentHasher* hasher_ = nullptr;
+  std::mutex claim_mu_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::span<const uint8_t> pending_;
@@ -138,7 +142,12 @@ void ObjectWriter::Seal(std::span<const uint8_t> plain, bool final) {
 
 Status ObjectWriter::Write(std::span<const uint8_t> data) {
   if (s_->finished) return Internal("write after finish on object " + s_->object_id);
-  const bool parallel = s_->digest && data.size() >= kParallelHashMin;
+  bool parallel = s_->digest && data.size() >= kParallelHashMin;
+  std::unique_lock<std::mutex> claim;
+  if (parallel) {
+    claim = std::unique_lock<std::mutex>(s_->hasher->claim(), std::try_to_lock);
+    parallel = claim.owns_lock();
+  }
   if (parallel) {
     s_->hasher->Start(*s_->digest, data);
   } else if (s_->digest) {
@@ -204,7 +213,6 @@ std::string ObjectStore::PathFor(const std::string& object_id) {
 }
 
 Result<std::optional<uint64_t>> ObjectStore::FileSize(const std::string& object_id) const {
-  WaitForFiles();
   DOSSIER_ASSIGN_OR_RETURN(auto st, dir_.Stat(PathFor(object_id)));
   if (!st) return std::optional<uint64_t>();
   if (!S_ISREG(st->st_mode)) {
@@ -261,7 +269,6 @@ Result<std::unique_ptr<ObjectWriter>> ObjectStore::Create(const std::string& obj
 
 Status ObjectStore::Read(const std::string& object_id, const SecureBuffer& data_key,
                          uint64_t expected_size, ByteSink* sink, uint64_t* plain_size) const {
-  WaitForFiles();
   auto file = dir_.OpenRegular(PathFor(object_id));  // never through a symbolic link
   if (!file.ok()) {
     if (file.status().code() == StatusCode::kNotFound) {  // the catalog says it exists
@@ -332,7 +339,6 @@ Status ObjectStore::Read(const std::string& object_id, const SecureBuffer& data_
 }
 
 Result<ObjectStore::Listing> ObjectStore::ListObjects() const {
-  WaitForFiles();
   Listing out;
   DOSSIER_ASSIGN_OR_RETURN(auto root, dir_.Stat("objects"));
   if (!root) return out;
@@ -369,26 +375,25 @@ Status ObjectStore::Remove(const std::string& object_id, bool durable) {
     queue_->Remove(path, false);
     return Status::Ok();
   }
-  WaitForFiles();
+  WaitForWrites();
   DOSSIER_RETURN_IF_ERROR(dir_.Remove(path));
   return durable ? dir_.SyncDir("objects/" + object_id.substr(0, 2)) : Status::Ok();
 }
 
 Status ObjectStore::Flush() { return queue_ ? queue_->Drain() : Status::Ok(); }
 
-void ObjectStore::WaitForFiles() const {
+void ObjectStore::WaitForWrites() const {
   if (queue_) queue_->Wait();
 }
 
 Result<std::optional<int64_t>> ObjectStore::ModifiedAt(const std::string& object_id) const {
-  WaitForFiles();
   DOSSIER_ASSIGN_OR_RETURN(auto st, dir_.Stat(PathFor(object_id)));
   if (!st) return std::optional<int64_t>();
   return std::optional<int64_t>(st->st_mtim.tv_sec);
 }
 
 Result<size_t> ObjectStore::SweepTemp(std::optional<int64_t> older_than) const {
-  WaitForFiles();
+  WaitForWrites();
   size_t n = 0;
   DOSSIER_ASSIGN_OR_RETURN(std::vector<std::string> names, dir_.List("tmp"));
   for (const std::string& name : names) {

@@ -58,7 +58,13 @@ class ObjectWriter {
 class Hasher;
 class FileQueue;
 
-// Not thread-safe: one writer or reader at a time (the vault is used from one thread).
+// Threads: Create, Remove, Flush, SweepTemp and WaitForWrites are called by one thread at a
+// time (the one holding the vault's writer); Read, FileSize, ModifiedAt and ListObjects by any number of
+// threads at once, also while a write runs. They see what is on disk, not what the file
+// thread still has queued: call WaitForWrites first when that matters (the writer reading an
+// object of its open batch). ObjectWriters of different threads may Write at once: they share
+// the file thread, and the hashing thread serves one of them at a time (the others hash on
+// their own thread meanwhile).
 class ObjectStore {
  public:
   ObjectStore(VaultDir vault_dir, size_t chunk_size);
@@ -98,11 +104,13 @@ class ObjectStore {
   Result<size_t> SweepTemp(std::optional<int64_t> older_than = std::nullopt) const;
   // When the object's file was last written (seconds since the epoch); nullopt if missing.
   Result<std::optional<int64_t>> ModifiedAt(const std::string& object_id) const;
+  // Waits until every file operation queued so far has run (renames of finished objects,
+  // removals), leaving any error for Flush.
+  void WaitForWrites() const;
 
  private:
   VaultDir dir_;
   size_t chunk_size_;
-  void WaitForFiles() const;          // reads and listings see every queued write
   std::unique_ptr<Hasher> hasher_;    // one thread for the store's life, started on first use
   std::unique_ptr<FileQueue> queue_;  // likewise
 };

@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <atomic>
 #include <thread>
 
 namespace dossier::vault::internal {
@@ -67,6 +68,7 @@ Db::Db(Db&& other) noexcept
     : busy_(std::move(other.busy_)),
       db_(std::move(other.db_)),
       path_(std::move(other.path_)),
+      serial_(other.serial_),
       cache_(std::move(other.cache_)) {
   other.cache_.clear();
 }
@@ -77,6 +79,7 @@ Db& Db::operator=(Db&& other) noexcept {
     db_ = std::move(other.db_);  // closed before the state of its busy handler is replaced
     busy_ = std::move(other.busy_);
     path_ = std::move(other.path_);
+    serial_ = other.serial_;
     cache_ = std::move(other.cache_);
     other.cache_.clear();
   }
@@ -119,6 +122,8 @@ Result<Db> Db::Open(const std::filesystem::path& path, Mode mode) {
   Db db;
   db.db_.reset(raw);
   db.path_ = path.string();
+  static std::atomic<uint64_t> next_serial{1};
+  db.serial_ = next_serial.fetch_add(1, std::memory_order_relaxed);
   if (rc != SQLITE_OK) {
     if (rc == SQLITE_CANTOPEN && mode != Mode::kReadWriteCreate) {
       return NotFound("no catalog at " + path.string());

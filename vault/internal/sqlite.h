@@ -61,6 +61,9 @@ class Db {
   // and emptied; false when a writer, or a reader of older pages, is in the way.
   Result<bool> TryTruncateWal();
   sqlite3* raw() const { return db_.get(); }
+  // Unique among the connections this process opened: what a per-connection value (PRAGMA
+  // data_version) was read from.
+  uint64_t serial() const { return serial_; }
   // "<what>: <sqlite message> (code N)" as an I/O or internal error.
   Status Error(std::string_view what) const;
 
@@ -78,6 +81,7 @@ class Db {
   std::unique_ptr<Busy> busy_;
   std::unique_ptr<sqlite3, Closer> db_;
   std::string path_;
+  uint64_t serial_ = 0;
   std::unordered_map<std::string, std::vector<sqlite3_stmt*>> cache_;  // by SQL text
 };
 

@@ -2,14 +2,18 @@
 // documents.cc. Private to vault/.
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
 #include <functional>
 #include <map>
-#include <set>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "vault/internal/audit_log.h"
@@ -30,21 +34,62 @@ std::string CurrentOsUser();
 
 class Vault::Impl {
  public:
-  Impl(internal::VaultDir dir, Actor actor, VaultOptions options)
-      : os_user_(internal::CurrentOsUser()),
-        dir_(std::move(dir)),
-        actor_(std::move(actor)),
-        options_(options),
-        objects_(dir_, options.chunk_size) {}
+  Impl(internal::VaultDir dir, Actor actor, VaultOptions options);
   ~Impl();
 
   std::string Now() const;
+
+  // Threads (vault.h §Threads; vault/threads.cc). One writer path: a FIFO lock, recursive for
+  // the thread that holds it, guards the writer connection `db_` and every write — each
+  // transaction, the batch, SealRows, the object store's writes, the caches writes touch.
+  // Readers need no lock: each thread reads through a read-only connection of its own, so
+  // WAL readers never wait for the writer.
+  //
+  // Every public call enters a section first:
+  //   auto w = impl_->Write();                                   // a call that writes
+  //   DOSSIER_ASSIGN_OR_RETURN(auto r, impl_->Read());           // a call that only reads
+  // A write section entered by a thread that does not own the open batch first commits the
+  // batch's transaction (CommitBatchEarly), so that nothing but the batch owner's own writes
+  // ever joins it. A read section takes the writer only for the thread that owns the open
+  // batch (its reads see the batch's uncommitted rows); for any other thread it makes sure
+  // the thread's reader connection is open.
+  class Section {
+   public:
+    Section() = default;
+    Section(Section&& other) noexcept : v_(std::exchange(other.v_, nullptr)) {}
+    Section& operator=(Section&&) = delete;
+    ~Section();
+
+   private:
+    friend class Impl;
+    explicit Section(Impl* v) : v_(v) {}
+    Impl* v_ = nullptr;  // set while it holds the writer
+  };
+  Section Write();
+  Result<Section> Read();
+  // Whether the calling thread holds the writer / opened the open batch.
+  bool HoldsWriter() const {
+    return writer_thread_.load(std::memory_order_relaxed) == std::this_thread::get_id();
+  }
+  bool OwnsBatch() const {
+    return batch_thread_.load(std::memory_order_relaxed) == std::this_thread::get_id();
+  }
+  // The connection the calling thread reads and writes through: the writer's inside a write
+  // section, else the thread's own read-only connection (opened on first use).
+  internal::Db& Conn();
+  // Decrypts an object into `sink`; inside a write section it first waits for the object
+  // store's queued writes (an object of the open batch may still be on its way).
+  Status ReadObject(const std::string& object_id, const SecureBuffer& key, uint64_t stored_size,
+                    ByteSink* sink, uint64_t* plain_size = nullptr);
 
   // Appends an audit event inside the caller's open transaction.
   Status Audit(const std::string& action, std::vector<std::string> objects,
                const std::string& patient, const std::string& outcome = "ok",
                const std::string& purpose = "");
-  // Records an event in a transaction of its own.
+  // Records an event that changes nothing (a read, a listing, a refusal) in a transaction of
+  // its own, never an ingest batch's: group-committed with the events other threads record
+  // at the same time (one transaction, one signed head per group; vault/threads.cc). Returns
+  // once the event is durable; callers put it on record before any plaintext leaves.
   Status AuditAlone(const std::string& action, std::vector<std::string> objects,
                     const std::string& patient, const std::string& outcome = "ok",
                     const std::string& purpose = "");
@@ -52,12 +97,21 @@ class Vault::Impl {
   // purpose, details); when, who and the encoding are filled in here.
   Status Audit(AuditEvent e);
   Status AuditAlone(AuditEvent e);
+  static AuditEvent MakeEvent(const std::string& action, std::vector<std::string> objects,
+                              const std::string& patient, const std::string& outcome,
+                              const std::string& purpose);
+  // Runs the audit fault hook, then fills in who acts and the encoding.
+  Status StampEvent(AuditEvent& e) const;
   // The refusal or failure of `action`, with `why`'s code as the reason (Vault::RecordFailure).
   static AuditEvent FailureEvent(const std::string& action, std::vector<std::string> objects,
                                  const std::string& patient, const Status& why);
-  // The last event this Vault appended (its action and outcome), so that a refusal already on
-  // record is not recorded twice by RecordFailure.
-  std::string last_action_, last_outcome_;
+  // The last event the calling thread appended (its action and outcome), so that a refusal
+  // already on record is not recorded twice by RecordFailure.
+  struct LastEvent {
+    std::string action, outcome;
+  };
+  LastEvent LastEventOfThread();
+  void NoteEvent(const AuditEvent& e);
 
   // Decrypts a document into `sink`. `record(patient_id)` puts the act on record before the
   // first byte leaves (nothing is decrypted if it fails); null when the caller recorded it
@@ -68,7 +122,8 @@ class Vault::Impl {
   // Seals `text` (personal) under the patient's key as an audit note, in the caller's
   // transaction; returns its id for the event's details.
   Result<std::string> AddAuditNote(const std::string& patient_id, const std::string& text);
-  // The documents a recorded DICOM export may decrypt (Vault::RecordDicomExport).
+  // The documents a recorded DICOM export may decrypt (Vault::RecordDicomExport); under
+  // state_mu_.
   std::set<std::string> exportable_;
 
   // A patient's key and the subkeys derived from it, unwrapped once and cached.
@@ -77,9 +132,6 @@ class Vault::Impl {
     SecureBuffer field;  // seals catalog fields
     SecureBuffer wrap;   // seals object data keys
     SecureBuffer uid;    // keyed MACs of DICOM UIDs (grouping without UIDs in the clear)
-    // PRAGMA data_version when the patient was last seen not erased: another process's
-    // commit changes it, and the cached key is checked again (an erasure elsewhere).
-    int64_t checked_at = 0;
     static PatientKeys From(SecureBuffer patient_key);
   };
   // kRejected if the patient was erased.
@@ -112,8 +164,14 @@ class Vault::Impl {
                                                     const std::string& patient_id,
                                                     const std::vector<FieldEdit>& fields,
                                                     const std::string& action);
-  Result<const PatientKeys*> Keys(const std::string& patient_id);
-  Result<const SecureBuffer*> PatientKey(const std::string& patient_id);
+  // Shared: a key stays alive while a thread uses it, even when an erasure drops it from the
+  // cache meanwhile.
+  Result<std::shared_ptr<const PatientKeys>> Keys(const std::string& patient_id);
+  // Puts a new patient's keys in the cache, seen current on `conn` at PRAGMA data_version
+  // `version`; after an erasure, forgets them for good.
+  void CacheKeys(const std::string& patient_id, PatientKeys keys, const internal::Db& conn,
+                 int64_t version);
+  void ForgetKeys(const std::string& patient_id);
   // Keyed BLAKE2b of a DICOM UID under the patient's uid key, tagged with what it is.
   Result<Bytes> UidMac(const std::string& patient_id, std::string_view what,
                        const std::string& uid);
@@ -135,19 +193,31 @@ class Vault::Impl {
   Result<SecureBuffer> UnwrapObjectKey(const ObjectBinding& b, const Bytes& wrapped);
   Result<Bytes> WrapObjectKey(const ObjectBinding& b, const SecureBuffer& data_key);
 
-  // The open group commit, if any.
+  // The open group commit, if any: opened by one thread (batch_thread_), which alone stores
+  // into it. Its transaction begins with the owner's first write and ends with CommitBatch,
+  // an automatic flush, or an early commit when another thread needs the writer
+  // (CommitBatchEarly). Guarded by the writer.
   struct Batch {
-    std::unique_ptr<internal::Transaction> tx;
+    std::unique_ptr<internal::Transaction> tx;  // null between two transactions of the batch
     size_t documents = 0;
     uint64_t bytes = 0;
     std::chrono::steady_clock::time_point began = std::chrono::steady_clock::now();
+    int savepoints = 0;  // the owner's transactions open inside it
+    // An early commit failed: the batch was rolled back. Its owner learns it at its next
+    // write or at CommitBatch, which then end the batch.
+    Status lost;
   };
   std::optional<Batch> batch_;
-  uint64_t committed_batches_ = 0;
-  Status CommitBatchTx();  // syncfs, then COMMIT of the batch transaction
-  // Starts a transaction, or joins the open batch's (then the returned owner is null and
-  // Commit is a no-op).
-  // Inside a batch it is a SAVEPOINT, so a failed document rolls back alone.
+  std::atomic<uint64_t> committed_batches_{0};
+  Status CommitBatchTx();  // objects flushed, syncfs, then COMMIT of the batch transaction
+  // Commits the open batch's transaction now, between two of its owner's calls (its objects
+  // are complete); the owner's next write begins a new one. On failure the batch is rolled
+  // back and marked lost. Called with the writer held.
+  Status CommitBatchEarly();
+  void EndBatch();  // forgets the batch and lets another thread open one
+  // Starts a transaction, or joins the open batch's when the calling thread owns it (then
+  // the returned owner is null and Commit is a no-op). Inside a batch it is a SAVEPOINT, so
+  // a failed document rolls back alone. Holds the writer while it exists.
   class Tx {
    public:
     static Result<Tx> Begin(Impl& v);
@@ -156,9 +226,10 @@ class Vault::Impl {
     Status Commit();
 
    private:
-    Tx() = default;
+    explicit Tx(Section writer) : writer_(std::move(writer)) {}
+    Section writer_;
     std::unique_ptr<internal::Transaction> own_;
-    internal::Db* savepoint_db_ = nullptr;  // set while a savepoint is open
+    Impl* savepoint_of_ = nullptr;  // set while a savepoint of the batch is open
   };
   // Commits the open batch and begins the next one when it is full, old
   // (batch_max_seconds), or has held the write lock batch_yield_after_ms while another
@@ -169,12 +240,14 @@ class Vault::Impl {
   Status SealRows(internal::RowTable table, const std::string& where,
                   const std::vector<std::string>& args) {
     if (options_.legacy_without_row_macs) return Status::Ok();
+    if (!HoldsWriter()) return Internal("rows sealed outside a write section");
     return internal::SealRows(db_, row_key_, table, where, args);
   }
+  // On the calling thread's connection (Conn).
   Status CheckRows(internal::RowTable table, const std::string& where,
                    const std::vector<std::string>& args) {
     if (options_.legacy_without_row_macs) return Status::Ok();
-    return internal::CheckRows(db_, row_key_, table, where, args);
+    return internal::CheckRows(Conn(), row_key_, table, where, args);
   }
   // Every row of the patient's, in every covered table (after an erasure changed them all).
   Status SealPatientRows(const std::string& patient_id);
@@ -209,8 +282,9 @@ class Vault::Impl {
   Status FileReply(const std::string& request_id, const std::string& doc_id,
                    const std::string& case_id, const std::string& patient_id);
 
-  // Documents announced by Vault::AuditExportReads, per export id.
+  // Documents announced by Vault::AuditExportReads, per export id; under state_mu_.
   std::map<std::string, std::set<std::string>> export_reads_;
+  std::mutex state_mu_;
 
   // Unlock (Vault::Open): the passphrase, the locks, the catalog, the upkeep. false: a
   // rotation changed vault.key while this open let go of its lock; start again.
@@ -224,10 +298,17 @@ class Vault::Impl {
   // kRejected unless the catalog is still sealed for this master key and at this build's
   // schema: after waiting for the vault alone, another process may have changed them.
   Status CheckStillCurrent();
+  // How a connection waits for other processes' locks on the catalog: up to busy_limit_ms,
+  // saying so through on_wait; the writer's waits also tell other processes' batches to
+  // yield.
+  internal::BusyPolicy BusyPolicyFor(bool writer);
   // Deletes temp files and objects no catalog row refers to. `alone`: all of them; otherwise
   // only those older than orphan_min_age_seconds (a younger one may be another live
   // process's, not committed yet).
   Status SweepOrphans(bool alone);
+  // The objects that live catalog rows name (stored documents, consents' scans), as the
+  // calling thread's connection sees them.
+  Result<std::set<std::string>> LiveObjects();
   // Folds the record of failed unlocks into one `vault.unlock_failed` event, then removes it.
   Status FoldUnlockFailures();
   // Moves every WAL frame into the main file and truncates the WAL, waiting for readers to
@@ -240,15 +321,64 @@ class Vault::Impl {
   Actor actor_;
   VaultOptions options_;
   internal::VaultLock lock_;  // let go after the catalog is closed
-  internal::Db db_;
+  internal::Db db_;  // the writer's connection: only with the writer held
   internal::ObjectStore objects_;
   std::string vault_id_;
   SecureBuffer master_key_;
   SecureBuffer mac_key_;  // content MACs; sealed under the master key in meta.content_mac_key
   SecureBuffer row_key_;  // random, sealed under the master key in meta.row_mac_key
   internal::SigningKey signing_;
-  std::map<std::string, PatientKeys> patient_keys_;
   std::vector<std::string> swept_;
+
+  // Group commit of the events recorded alone (vault/threads.cc).
+  struct PendingEvent {
+    AuditEvent event;
+    Status result;
+    bool done = false;
+  };
+  Status CommitEvents(const std::vector<PendingEvent*>& group);  // with the writer held
+  std::atomic<uint64_t> audit_commits_{0}, audit_committed_events_{0};
+
+  // The readers' connections, shared with the threads holding them (vault/threads.cc).
+  struct ReaderPool;
+  Result<internal::Db*> Reader();
+
+ private:
+  void LockWriter();
+  void UnlockWriter();
+
+  std::mutex writer_mu_;  // guards the ticket counters below
+  std::condition_variable writer_cv_;
+  uint64_t writer_next_ = 0, writer_serving_ = 0;
+  std::atomic<std::thread::id> writer_thread_{};
+  int writer_depth_ = 0;  // the holder's
+  std::atomic<std::thread::id> batch_thread_{};
+  // One batch at a time: another thread's BeginBatch waits for the slot.
+  std::mutex batch_slot_mu_;
+  std::condition_variable batch_slot_cv_;
+  bool batch_slot_taken_ = false;
+  friend class Vault;
+
+  std::mutex audit_mu_;  // guards the queue and the leader flag
+  std::condition_variable audit_cv_;
+  std::deque<PendingEvent*> audit_queue_;
+  bool audit_leader_ = false;
+
+  std::mutex keys_mu_;
+  // A cached key is used as it is only while the connection reading sees nothing committed
+  // by another connection since it last saw the patient not erased (PRAGMA data_version, per
+  // connection serial): an erasure by another process or thread is then noticed.
+  struct CachedKeys {
+    std::shared_ptr<const PatientKeys> keys;
+    std::map<uint64_t, int64_t> seen;  // connection serial → data_version
+  };
+  std::map<std::string, CachedKeys> patient_keys_;
+  std::set<std::string> erased_keys_;  // never cached again
+
+  std::mutex last_mu_;
+  std::map<std::thread::id, LastEvent> last_events_;
+
+  std::shared_ptr<ReaderPool> readers_;
 };
 
 }  // namespace dossier::vault
