@@ -8,7 +8,7 @@ packages=(
   build-essential cmake ninja-build pkg-config time
   # libraries the code links
   libsodium-dev libseccomp-dev libssl-dev libsqlite3-dev libqpdf-dev libexif-dev libcli11-dev nlohmann-json3-dev libfmt-dev libarchive-dev nettle-dev zlib1g-dev
-  libpoppler-cpp-dev libtesseract-dev libleptonica-dev libdcmtk-dev libgtest-dev libgmock-dev
+  libpoppler-cpp-dev libtesseract-dev libleptonica-dev libdcmtk-dev libgtest-dev libgmock-dev libcpp-httplib-dev
   # OCR language data (osd is not pulled in by libtesseract-dev)
   tesseract-ocr tesseract-ocr-rus tesseract-ocr-eng tesseract-ocr-osd
   # test-only tools and data
