@@ -649,6 +649,21 @@ class Vault {
   Status SetSeriesPreview(const std::string& series_id, std::span<const uint8_t> png);
   Result<std::vector<uint8_t>> GetSeriesPreview(const std::string& series_id);
 
+  // Whose a record is, for an access check before anything is read (the server's role
+  // table): the patient of a patient ("pat_"), case ("case_"), document ("doc_") or DICOM
+  // series ("ser_") id, its case, and for a document its category and status. Reads ids,
+  // categories and statuses only — nothing personal is decrypted — and is not audited (the
+  // read that follows is). kNotFound for an unknown id or another kind; kCorrupt when the
+  // rows fail their MACs.
+  struct Owner {
+    std::string patient_id;
+    std::string case_id;   // empty for a patient
+    std::string category;  // a document's; else empty
+    std::string status;    // a document's (stored | removed | erased); a case's (open | closed)
+    bool patient_erased = false;
+  };
+  Result<Owner> OwnerOf(const std::string& id);
+
   // The key from which an export's replacement UIDs are made (dicom::KeyedUidMap): derived
   // from the patient's key, so one UID always gets the same replacement, in one export and
   // across exports of the same study, and nobody without the vault can link the two. The map
