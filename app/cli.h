@@ -63,6 +63,7 @@ void AddDicomCommands(CLI::App& app, Context& ctx);        // dicom export|previ
 void AddConsentCommands(CLI::App& app, Context& ctx);      // clinic ..., consent ...
 void AddSettingsCommand(CLI::App& vault, Context& ctx);    // vault settings
 void AddExportCommands(CLI::App& app, Context& ctx);       // export, export list
+void AddUserCommands(CLI::App& app, Context& ctx);         // user add|list|passwd|disable|rights
 
 // kInvalidArgument (exit 1) unless `value` is an id of kind `want`, saying what it is and how
 // to get the right one: "--case: pat_… is a patient, not a case: their cases are `dossier

@@ -210,6 +210,7 @@ int main(int argc, char** argv) {
   app::AddDicomCommands(cli, ctx);
   app::AddConsentCommands(cli, ctx);
   app::AddExportCommands(cli, ctx);
+  app::AddUserCommands(cli, ctx);
 
   try {
     cli.parse(argc, argv);
