@@ -30,6 +30,8 @@ std::string WhereListed(IdKind kind) {
     case IdKind::kRequest:
     case IdKind::kExport:
       return "`dossier export list` shows request ids (req_…)";
+    case IdKind::kUser:
+      return "`dossier user list` shows user ids";
     default:
       return "see `dossier --help`";
   }

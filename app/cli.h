@@ -64,6 +64,7 @@ void AddConsentCommands(CLI::App& app, Context& ctx);      // clinic ..., consen
 void AddSettingsCommand(CLI::App& vault, Context& ctx);    // vault settings
 void AddExportCommands(CLI::App& app, Context& ctx);       // export, export list
 void AddServeCommand(CLI::App& app, Context& ctx);         // serve
+void AddUserCommands(CLI::App& app, Context& ctx);         // user add|list|passwd|disable|rights
 
 // kInvalidArgument (exit 1) unless `value` is an id of kind `want`, saying what it is and how
 // to get the right one: "--case: pat_… is a patient, not a case: their cases are `dossier

@@ -211,6 +211,7 @@ int main(int argc, char** argv) {
   app::AddConsentCommands(cli, ctx);
   app::AddExportCommands(cli, ctx);
   app::AddServeCommand(cli, ctx);
+  app::AddUserCommands(cli, ctx);
 
   try {
     cli.parse(argc, argv);

@@ -49,6 +49,9 @@ Result<std::string> OwnerOf(Vault::Impl& v, const std::string& id) {
     case IdKind::kExport:
       sql = "SELECT patient_id FROM requests WHERE export_id = ?";
       break;
+    case IdKind::kUser:
+      sql = "SELECT coalesce(patient_id, '') FROM users WHERE id = ?";
+      break;
     default:
       return std::string();
   }
