@@ -24,6 +24,7 @@
 
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -90,10 +91,10 @@ struct CaseDocuments {
   // The analysed pages (no text) of each listed document that has a verdict, by document id.
   std::map<std::string, std::vector<vault::PageRecord>> pages;
   std::vector<SeriesView> series;
-  std::vector<RemovedView> removed;
-  // Whether a document is listed on its own: not a series' instance, not removed.
+  std::vector<RemovedView> removed;  // every removed entry (listed with --all)
+  std::set<std::string> in_series;   // the documents shown as their series, not one by one
+  // Whether a document is listed on its own: not an instance of a series, not removed.
   bool Listed(const vault::DocumentRecord& doc) const;
-  size_t dicom_instances = 0;  // instances of the case's series
 };
 
 // "CT, 24 instances, 2004-01-19, Chest (sr)": one line for a series, as `docs` and `ingest`
