@@ -19,6 +19,9 @@
 namespace dossier::exporter {
 struct ImagingStats;
 }
+namespace dossier::report {
+struct SeriesView;
+}
 
 namespace dossier::app {
 
@@ -83,6 +86,10 @@ void RecordFailure(const Context& ctx, const Status& why);
 // The JPEG-LS lines both exports print (exporter::ImagingStats): how many instances were
 // re-compressed, the sizes and ratio, and why the others were kept as they were.
 void PrintJpegLs(const exporter::ImagingStats& stats);
+
+// A series' row as `docs` and `dicom list` print it, and the lines under it saying what needs
+// attention (another patient's?, problems found at upload).
+void PrintSeries(const report::SeriesView& series);
 
 // Prints a JSON value to stdout, pretty; bytes that are not UTF-8 (a file name from an old
 // USB stick) are shown as U+FFFD rather than aborting.

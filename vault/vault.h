@@ -653,6 +653,9 @@ class Vault {
   Result<std::unique_ptr<DocumentWriter>> BeginDocument(const NewDocument& doc);
   Result<std::vector<DocumentRecord>> ListDocuments(const std::string& case_id);
   Result<DocumentRecord> GetDocument(const std::string& doc_id);
+  // GetDocument for showing the record to someone (`docs show`, the server's document
+  // route): audited as `document.show` (objects [document, case]) before it is returned.
+  Result<DocumentRecord> ShowDocument(const std::string& doc_id);
   Status SetCategory(const std::string& doc_id, const std::string& category);
 
   // Corrections (issue 14; doc/FORMAT.md §Moves and removals).
