@@ -34,8 +34,8 @@ Status ParseListen(const std::string& text, server::ServeOptions* o) {
     host = host.substr(1, host.size() - 2);
   }
   if (host.empty()) host = "127.0.0.1";
-  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
-      std::stoi(port) > 65535) {
+  if (port.empty() || port.size() > 5 ||
+      port.find_first_not_of("0123456789") != std::string::npos || std::stoi(port) > 65535) {
     return InvalidArgument("--listen " + text + ": the port must be a number from 0 to 65535");
   }
   o->host = host;
@@ -62,7 +62,8 @@ Status Serve(const Context& ctx, const ServeArgs& args) {
   DOSSIER_ASSIGN_OR_RETURN(auto srv, server::Server::Create(*v, options));
   DOSSIER_RETURN_IF_ERROR(v->RecordAccessEvent("server.start", {}, "", "ok"));
   const std::string scheme = options.tls_cert.empty() ? "http" : "https";
-  std::fprintf(stderr, "dossier: serving the vault %s at %s://%s:%d/ — stop with Ctrl-C or SIGTERM\n",
+  std::fprintf(stderr,
+               "dossier: serving the vault %s at %s://%s:%d/ — stop with Ctrl-C or SIGTERM\n",
                ctx.vault_dir.c_str(), scheme.c_str(), options.host.c_str(), srv->port());
   if (options.insecure_http) {
     std::fprintf(stderr,

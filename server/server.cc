@@ -70,7 +70,6 @@ bool ChangesState(const std::string& method) {
   return method != "GET" && method != "HEAD" && method != "OPTIONS";
 }
 
-
 IdKind KindFor(Object o) {
   switch (o) {
     case Object::kPatient:
@@ -129,7 +128,8 @@ std::shared_ptr<void> Slots::TryTake() {
   std::lock_guard<std::mutex> lock(mu_);
   if (free_ == 0) return nullptr;
   --free_;
-  return std::shared_ptr<void>(nullptr, [this](void*) {
+  static int held;  // any non-null address: the slot is the deleter
+  return std::shared_ptr<void>(&held, [this](void*) {
     std::lock_guard<std::mutex> l(mu_);
     ++free_;
   });
@@ -173,11 +173,11 @@ struct Server::Impl {
   std::unique_ptr<httplib::Server> http;
   int port = 0;
   std::shared_ptr<std::atomic<bool>> finished = std::make_shared<std::atomic<bool>>(false);
+  std::atomic<bool> run_called{false};
   std::function<void(const std::string&)> log;
 
   Impl(vault::Vault& v, ServeOptions o)
-      : vault(v),
-        state(std::make_unique<ServerState>(o, o.clock ? *o.clock : Clock::System())) {
+      : vault(v), state(std::make_unique<ServerState>(o, o.clock ? *o.clock : Clock::System())) {
     log = o.log ? o.log : [](const std::string& line) {
       std::fprintf(stderr, "%s\n", line.c_str());
       std::fflush(stderr);
@@ -227,7 +227,9 @@ struct Server::Impl {
       tls_note.user = who->user.id;
     }
     std::optional<vault::ActingAs> acting;
-    if (who) acting.emplace(vault, vault::Actor{who->user.id, std::string(vault::RoleName(who->user.role))});
+    if (who)
+      acting.emplace(vault,
+                     vault::Actor{who->user.id, std::string(vault::RoleName(who->user.role))});
     if (who && ChangesState(req.method) &&
         !internal::SameToken(req.get_header_value("X-CSRF-Token"), who->csrf)) {
       Refuse(res, ApiError::kCsrf,
@@ -237,11 +239,12 @@ struct Server::Impl {
     }
     if (who && (r.roles & internal::BitOf(who->user.role)) == 0) {
       Refuse(res, ApiError::kForbidden,
-             fmt::format("an account with the role {} may not use this", vault::RoleName(who->user.role)),
+             fmt::format("an account with the role {} may not use this",
+                         vault::RoleName(who->user.role)),
              "access.refused", {}, "", "role");
       return;
     }
-    Call call{req, res, who ? &*who : nullptr, vault, s, "", {}};
+    Call call{req, res, who ? &*who : nullptr, vault, s, "", {}, ""};
     if (r.object != Object::kNone) {
       call.id = req.matches[1];
       const IdKind want = KindFor(r.object);
@@ -269,6 +272,7 @@ struct Server::Impl {
       call.owner = std::move(owner).value();
     }
     Status st = r.handler(call);
+    if (!call.signed_in.empty()) tls_note.user = call.signed_in;
     if (!st.ok()) Fail(res, st, call.id, call.owner.patient_id);
   }
 
@@ -305,7 +309,8 @@ struct Server::Impl {
     svr.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
       tls_note = LogNote{Steady::now(), "-", ""};
       if (state->stopping.load()) {
-        SendError(res, ApiError::kUnavailable, "the server is shutting down: try again in a minute");
+        SendError(res, ApiError::kUnavailable,
+                  "the server is shutting down: try again in a minute");
         res.set_header("Connection", "close");
         return httplib::Server::HandlerResponse::Handled;
       }
@@ -325,11 +330,15 @@ struct Server::Impl {
         Dispatch(r, req, res);
       };
       const std::string method = r.method;
-      if (method == "GET") svr.Get(pattern, handler);
-      else if (method == "POST") svr.Post(pattern, handler);
-      else if (method == "DELETE") svr.Delete(pattern, handler);
+      if (method == "GET")
+        svr.Get(pattern, handler);
+      else if (method == "POST")
+        svr.Post(pattern, handler);
+      else if (method == "DELETE")
+        svr.Delete(pattern, handler);
     }
-    svr.set_error_handler([this](const httplib::Request&, httplib::Response& res) {
+    svr.set_error_handler(httplib::Server::HandlerWithResponse([this](const httplib::Request&,
+                                                                      httplib::Response& res) {
       if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
       switch (res.status) {
         case 404:
@@ -356,15 +365,15 @@ struct Server::Impl {
           }
       }
       return httplib::Server::HandlerResponse::Handled;
-    });
-    svr.set_exception_handler([this](const httplib::Request&, httplib::Response& res,
-                                     std::exception_ptr) {
-      SendStatus(res, Internal("an exception in a handler"));
-      tls_note.route += " (exception)";
-    });
+    }));
+    svr.set_exception_handler(
+        [this](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+          SendStatus(res, Internal("an exception in a handler"));
+          tls_note.route += " (exception)";
+        });
     svr.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
-      const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Steady::now() -
-                                                                            tls_note.start);
+      const auto ms =
+          std::chrono::duration_cast<std::chrono::milliseconds>(Steady::now() - tls_note.start);
       log(fmt::format("{} {} {} {} {} {}ms", FormatUtc(state->clock.Now()), req.method,
                       tls_note.route, res.status, tls_note.user.empty() ? "-" : tls_note.user,
                       ms.count()));
@@ -381,10 +390,12 @@ Result<std::unique_ptr<Server>> Server::Create(vault::Vault& vault, ServeOptions
   DOSSIER_RETURN_IF_ERROR(CheckServeOptions(options));
   auto impl = std::make_unique<Impl>(vault, options);
   if (!options.tls_cert.empty()) {
-    auto tls = std::make_unique<httplib::SSLServer>(options.tls_cert.c_str(), options.tls_key.c_str());
+    auto tls =
+        std::make_unique<httplib::SSLServer>(options.tls_cert.c_str(), options.tls_key.c_str());
     if (!tls->is_valid()) {
       return InvalidArgument("cannot load the TLS certificate " + options.tls_cert + " or key " +
-                             options.tls_key + ": check that both are PEM files and belong together");
+                             options.tls_key +
+                             ": check that both are PEM files and belong together");
     }
     impl->http = std::move(tls);
   } else {
@@ -408,6 +419,11 @@ Result<std::unique_ptr<Server>> Server::Create(vault::Vault& vault, ServeOptions
 int Server::port() const { return impl_->port; }
 
 Status Server::Run() {
+  impl_->run_called.store(true);
+  if (impl_->state->stopping.load()) {  // stopped before it listened
+    impl_->finished->store(true);
+    return Status::Ok();
+  }
   const bool ok = impl_->http->listen_after_bind();
   impl_->finished->store(true);
   if (!ok && !impl_->state->stopping.load()) return IoError("the server stopped listening");
@@ -431,7 +447,16 @@ void Server::Stop() {
     log("requests still running after the shutdown grace: leaving without them");
     std::_Exit(5);
   }).detach();
-  impl_->http->stop();
+  // httplib's stop() does nothing before its listening loop runs: wait for that, unless Run
+  // was never called (it then sees `stopping` and returns at once).
+  while (!finished->load()) {
+    if (impl_->http->is_running()) {
+      impl_->http->stop();
+      break;
+    }
+    if (!impl_->run_called.load()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
 }
 
 }  // namespace dossier::server

@@ -27,8 +27,8 @@ Result<Vault::Owner> Vault::OwnerOf(const std::string& id) {
     }
     case IdKind::kSeries: {
       DOSSIER_RETURN_IF_ERROR(impl_->CheckRows(RowTable::kDicomSeries, "id = ?1", {id}));
-      DOSSIER_ASSIGN_OR_RETURN(Stmt s,
-                               impl_->Conn().Prepare("SELECT case_id FROM dicom_series WHERE id = ?"));
+      DOSSIER_ASSIGN_OR_RETURN(
+          Stmt s, impl_->Conn().Prepare("SELECT case_id FROM dicom_series WHERE id = ?"));
       s.Bind(1, id);
       DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
       if (!row) return NotFound("no DICOM series " + id);
@@ -44,8 +44,7 @@ Result<Vault::Owner> Vault::OwnerOf(const std::string& id) {
     owner.case_id = case_id;
     if (owner.status.empty()) owner.status = c.status;
   }
-  DOSSIER_RETURN_IF_ERROR(
-      impl_->CheckRows(RowTable::kPatients, "id = ?1", {owner.patient_id}));
+  DOSSIER_RETURN_IF_ERROR(impl_->CheckRows(RowTable::kPatients, "id = ?1", {owner.patient_id}));
   DOSSIER_ASSIGN_OR_RETURN(
       Stmt p, impl_->Conn().Prepare("SELECT erased_at IS NOT NULL FROM patients WHERE id = ?"));
   p.Bind(1, owner.patient_id);

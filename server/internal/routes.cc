@@ -111,7 +111,8 @@ Status ParseLogin(const httplib::Request& req, std::string* name, std::string* p
   }
   json body = json::parse(req.body, nullptr, false);
   if (body.is_discarded() || !body.is_object()) {
-    return InvalidArgument("the body is not a JSON object: send {\"username\": …, \"password\": …}");
+    return InvalidArgument(
+        "the body is not a JSON object: send {\"username\": …, \"password\": …}");
   }
   for (const auto& [key, value] : body.items()) {
     if (key != "username" && key != "password") {
@@ -134,9 +135,9 @@ Status ParseLogin(const httplib::Request& req, std::string* name, std::string* p
 void Refuse429(httplib::Response& res, ApiError e, std::chrono::seconds left,
                const std::string& what) {
   const long minutes = (left.count() + 59) / 60;
-  SendError(res, e,
-            what + ": try again in " + std::to_string(minutes) +
-                (minutes == 1 ? " minute" : " minutes"));
+  SendError(
+      res, e,
+      what + ": try again in " + std::to_string(minutes) + (minutes == 1 ? " minute" : " minutes"));
   res.set_header("Retry-After", std::to_string(left.count()));
 }
 
@@ -176,6 +177,7 @@ Status Login(Call& c) {
   DOSSIER_RETURN_IF_ERROR(
       c.vault.RecordAccessEvent("session.login", {user->id}, user->patient_id, "ok"));
   const SessionStore::Issued issued = s.sessions.Create(user->id);
+  c.signed_in = user->id;
   c.res.set_header("Set-Cookie", s.SessionCookie(issued.token));
   SendJson(c.res, {{"user", user->id},
                    {"role", std::string(vault::RoleName(user->role))},
@@ -298,10 +300,11 @@ Status ShowDocument(Call& c) {
 
 const char* MimeOf(const std::string& kind) {
   static const std::pair<const char*, const char*> kTypes[] = {
-      {"pdf", "application/pdf"}, {"jpeg", "image/jpeg"},  {"png", "image/png"},
-      {"tiff", "image/tiff"},     {"bmp", "image/bmp"},    {"gif", "image/gif"},
-      {"webp", "image/webp"},     {"heic", "image/heic"},  {"dicom", "application/dicom"},
-      {"text", "text/plain; charset=utf-8"},
+      {"pdf", "application/pdf"},     {"jpeg", "image/jpeg"},
+      {"png", "image/png"},           {"tiff", "image/tiff"},
+      {"bmp", "image/bmp"},           {"gif", "image/gif"},
+      {"webp", "image/webp"},         {"heic", "image/heic"},
+      {"dicom", "application/dicom"}, {"text", "text/plain; charset=utf-8"},
   };
   for (const auto& [k, mime] : kTypes) {
     if (kind == k) return mime;
@@ -343,9 +346,8 @@ Status DocumentContent(Call& c) {
   const vault::Actor actor{c.who->user.id, std::string(vault::RoleName(c.who->user.role))};
   const std::string id = c.id;
   c.res.set_content_provider(
-      d.size, MimeOf(d.kind),
-      [v, actor, id, slot](size_t offset, size_t, httplib::DataSink& sink) {
-        if (offset != 0) return false;  // all of it is written in the first call
+      d.size, MimeOf(d.kind), [v, actor, id, slot](size_t offset, size_t, httplib::DataSink& sink) {
+        if (offset != 0) return false;      // all of it is written in the first call
         vault::ActingAs acting(*v, actor);  // the read is on record before the first byte
         SocketSink out(sink);
         return v->ReadDocument(id, out).ok();  // a failure cuts the answer short
@@ -363,7 +365,8 @@ Status DocumentText(Call& c) {
     }
     page = std::stoi(p);
   }
-  DOSSIER_ASSIGN_OR_RETURN(report::DocumentText text, report::LoadDocumentText(c.vault, c.id, page));
+  DOSSIER_ASSIGN_OR_RETURN(report::DocumentText text,
+                           report::LoadDocumentText(c.vault, c.id, page));
   SendJson(c.res, report::TextJson(text.pages, page));
   return Status::Ok();
 }

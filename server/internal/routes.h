@@ -54,8 +54,9 @@ struct Call {
   const Principal* who;
   vault::Vault& vault;
   ServerState& state;
-  std::string id;       // the path's {id}; empty for routes without one
+  std::string id;             // the path's {id}; empty for routes without one
   vault::Vault::Owner owner;  // whose it is (Object != kNone)
+  std::string signed_in;      // set by sign-in: the user the request log names
 };
 // Fills `call.res` (JSON or content) or returns the failure, which the dispatcher answers.
 using Handler = Status (*)(Call& call);
@@ -65,7 +66,7 @@ struct Route {
   const char* path;    // a template: "/api/cases/{id}/documents"
   unsigned roles;      // 0: anyone, signed in or not (the login route only)
   Object object;
-  bool long_request;   // takes one of the long-request slots (downloads)
+  bool long_request;  // takes one of the long-request slots (downloads)
   Handler handler;
 };
 

@@ -18,8 +18,8 @@ std::string Base64Url(const unsigned char* data, size_t n) {
 
 std::string Hash(const std::string& text) {
   unsigned char h[crypto_generichash_BYTES];
-  crypto_generichash(h, sizeof h, reinterpret_cast<const unsigned char*>(text.data()),
-                     text.size(), nullptr, 0);
+  crypto_generichash(h, sizeof h, reinterpret_cast<const unsigned char*>(text.data()), text.size(),
+                     nullptr, 0);
   return std::string(reinterpret_cast<const char*>(h), sizeof h);
 }
 
