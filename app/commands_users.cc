@@ -46,7 +46,9 @@ Status AddUser(const Context& ctx, const UserArgs& a) {
   if (!role) return InvalidArgument("--role: give one of " + vault::AllRoleNames());
   if (!a.patient.empty()) DOSSIER_RETURN_IF_ERROR(ExpectId(a.patient, IdKind::kPatient, "--patient"));
   vault::Rights rights;
-  if (!a.rights.empty()) DOSSIER_ASSIGN_OR_RETURN(rights, RightsOption(a.rights));
+  if (!a.rights.empty()) {
+    DOSSIER_ASSIGN_OR_RETURN(rights, RightsOption(a.rights));
+  }
   DOSSIER_ASSIGN_OR_RETURN(SecretString password, NewPassword(a));
   DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
   DOSSIER_ASSIGN_OR_RETURN(
