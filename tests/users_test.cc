@@ -2,7 +2,6 @@
 // real binary — exact messages and exit codes, Argon2id hashes, no login name or password in
 // any vault file, at most two hashes at once, ActingAs, tampered rows, erasure.
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 
 #include <atomic>
 #include <chrono>
@@ -28,20 +27,6 @@ using vault::Vault;
 
 constexpr const char* kPassword = "purple-otter-harbour";
 constexpr const char* kName = "anna.petrova@example.org";
-
-std::string QueryText(const fs::path& catalog, const std::string& sql) {
-  sqlite3* db = nullptr;
-  EXPECT_EQ(sqlite3_open_v2(catalog.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
-  sqlite3_stmt* s = nullptr;
-  EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr), SQLITE_OK) << sql;
-  std::string out;
-  if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0) != nullptr) {
-    out = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
-  }
-  sqlite3_finalize(s);
-  sqlite3_close(db);
-  return out;
-}
 
 std::vector<vault::AuditEvent> Events(const fs::path& dir, const std::string& action) {
   auto events = vault::ReadAuditLog(dir, {.action = action});
@@ -137,15 +122,15 @@ TEST_F(UsersTest, EveryBadAdditionIsRefusedWithItsMessageAndStoresNothing) {
          "them");
   expect(v_->AddUser(kName, Role::kPatient, kPassword, "pat_nosuch"), StatusCode::kNotFound,
          "no patient pat_nosuch (see `dossier patient list`)");
-  EXPECT_EQ(QueryText(catalog(), "SELECT count(*) FROM users"), "0");
+  EXPECT_EQ(testing::QueryText(catalog(), "SELECT count(*) FROM users"), "0");
   // No key is made until an account is.
-  EXPECT_EQ(QueryText(catalog(), "SELECT count(*) FROM meta WHERE key = 'user_name_key'"), "0");
+  EXPECT_EQ(testing::QueryText(catalog(), "SELECT count(*) FROM meta WHERE key = 'user_name_key'"), "0");
 
   ASSERT_TRUE(v_->AddUser(kName, Role::kAdmin, kPassword).ok());
   // The same name in other case is the same name; the message does not repeat it.
   expect(v_->AddUser("ANNA.PETROVA@EXAMPLE.ORG", Role::kManager, kPassword),
          StatusCode::kRejected, "a user with that name already exists");
-  EXPECT_EQ(QueryText(catalog(), "SELECT count(*) FROM users"), "1");
+  EXPECT_EQ(testing::QueryText(catalog(), "SELECT count(*) FROM users"), "1");
   EXPECT_EQ(Events(vault_dir(), "user.add").size(), 1u);
 }
 
@@ -154,7 +139,7 @@ TEST_F(UsersTest, PasswordsAreArgon2idAtTheInteractiveCostAndNoNameOrPasswordIsI
   ASSERT_TRUE(id.ok()) << id.status().message();
   ASSERT_TRUE(v_->SetUserPassword(kName, "another-long-password").ok());
   const std::string hash =
-      QueryText(catalog(), "SELECT password_hash FROM users WHERE id = '" + *id + "'");
+      testing::QueryText(catalog(), "SELECT password_hash FROM users WHERE id = '" + *id + "'");
   EXPECT_EQ(hash.rfind("$argon2id$v=19$m=65536,t=2,p=1$", 0), 0u) << hash;
   for (const char* secret : {kName, "Anna.Petrova@Example.org", "anna.petrova", kPassword,
                              "another-long-password"}) {
@@ -435,7 +420,7 @@ TEST_F(UsersTest, ErasingAPatientDisablesTheirAccountsAndForgetsTheNames) {
   EXPECT_EQ(v_->Authenticate(kName, kPassword).status().code(), StatusCode::kAuthFailed);
   EXPECT_EQ(v_->Authenticate("boris", kPassword).status().code(), StatusCode::kAuthFailed);
   EXPECT_TRUE(v_->Authenticate("olga", kPassword).ok());
-  EXPECT_EQ(QueryText(catalog(), "SELECT count(*) FROM users WHERE name_enc IS NOT NULL OR "
+  EXPECT_EQ(testing::QueryText(catalog(), "SELECT count(*) FROM users WHERE name_enc IS NOT NULL OR "
                                  "name_mac IS NOT NULL OR password_hash IS NOT NULL"),
             "1");
 
