@@ -367,7 +367,7 @@ Status Vault::Impl::DisablePatientAccounts(const std::string& patient_id) {
   {
     DOSSIER_ASSIGN_OR_RETURN(
         Stmt s, db_.Prepare("SELECT id FROM users WHERE patient_id = ? AND disabled_at IS NULL "
-                            "ORDER BY created_at, id"));
+                            "ORDER BY created_at, rowid"));
     s.Bind(1, patient_id);
     for (;;) {
       DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
@@ -458,7 +458,7 @@ Result<std::vector<UserRecord>> Vault::ListUsers() {
   DOSSIER_ASSIGN_OR_RETURN(auto keys, impl_->LoadUserNameKeys(false, nullptr));
   DOSSIER_RETURN_IF_ERROR(impl_->CheckRows(RowTable::kUsers, "1", {}));
   DOSSIER_ASSIGN_OR_RETURN(
-      Stmt s, impl_->Conn().Prepare(std::string(kUserColumns) + " ORDER BY created_at, id"));
+      Stmt s, impl_->Conn().Prepare(std::string(kUserColumns) + " ORDER BY created_at, rowid"));
   std::vector<UserRecord> out;
   for (;;) {
     DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
