@@ -358,7 +358,7 @@ TEST_F(UsersTest, AccessEventsTakeOnlySessionAndAccessActionsAndIds) {
   auto st = v_->RecordAccessEvent("document.read", {}, "", "ok");
   EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(st.message(),
-            "`document.read` is not an access event: they begin with session. or access.");
+            "`document.read` is not an access event: they begin with session., access. or server.");
   st = v_->RecordAccessEvent("session.login", {}, "", "maybe");
   EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(st.message(), "an access event's outcome is ok, refused or failed");

@@ -571,9 +571,10 @@ Result<UserRecord> Vault::Authenticate(const std::string& name, std::string_view
 Status Vault::RecordAccessEvent(const std::string& action, std::vector<std::string> objects,
                                 const std::string& patient_id, const std::string& outcome,
                                 const std::string& reason) {
-  if (action.rfind("session.", 0) != 0 && action.rfind("access.", 0) != 0) {
-    return InvalidArgument(
-        fmt::format("`{}` is not an access event: they begin with session. or access.", action));
+  if (action.rfind("session.", 0) != 0 && action.rfind("access.", 0) != 0 &&
+      action.rfind("server.", 0) != 0) {
+    return InvalidArgument(fmt::format(
+        "`{}` is not an access event: they begin with session., access. or server.", action));
   }
   if (outcome != "ok" && outcome != "refused" && outcome != "failed") {
     return InvalidArgument("an access event's outcome is ok, refused or failed");

@@ -888,9 +888,10 @@ class Vault {
   // was changed outside Dossier.
   Result<UserRecord> Authenticate(const std::string& name, std::string_view password);
   // Records an event about accounts and sessions that changes nothing else, group-committed
-  // like other lone events: `action` begins with "session." or "access." (session.login,
-  // session.logout, session.login_failed, session.locked, access.unauthenticated,
-  // access.refused …; kInvalidArgument otherwise); `objects` are ids (anything else is
+  // like other lone events: `action` begins with "session.", "access." or "server."
+  // (session.login, session.logout, session.login_failed, session.locked,
+  // access.unauthenticated, access.refused, server.start, server.stop, server.integrity …;
+  // kInvalidArgument otherwise); `objects` are ids (anything else is
   // recorded as "(not an id)"); `outcome` is ok, refused or failed; `reason` a code.
   Status RecordAccessEvent(const std::string& action, std::vector<std::string> objects,
                            const std::string& patient_id, const std::string& outcome,
