@@ -83,12 +83,10 @@ bool CaseDocuments::Listed(const vault::DocumentRecord& doc) const {
 }
 
 nlohmann::json PageJson(const vault::PageRecord& p) {
-  return {{"page", p.number},
-          {"verdict", p.verdict},
-          {"confidence", p.confidence},
-          {"rotation", p.rotation},
-          {"source", p.source},
-          {"evidence", nlohmann::json::parse(p.evidence, nullptr, false)}};
+  nlohmann::json evidence = nlohmann::json::parse(p.evidence, nullptr, false);
+  if (evidence.is_discarded()) evidence = nullptr;  // not JSON: said as null, never "<discarded>"
+  return {{"page", p.number},       {"verdict", p.verdict}, {"confidence", p.confidence},
+          {"rotation", p.rotation}, {"source", p.source},   {"evidence", evidence}};
 }
 
 nlohmann::json DocumentJson(const vault::DocumentRecord& d,

@@ -97,7 +97,7 @@ struct CaseDocuments {
   bool Listed(const vault::DocumentRecord& doc) const;
 };
 
-// "CT, 24 instances, 2004-01-19, Chest (sr)": one line for a series, as `docs` and `ingest`
+// "CT, 24 instances, 2004-01-19, Chest": one line for a series, as `docs` and `ingest`
 // name it (`date` is DICOM's YYYYMMDD; the object kind is said unless it is "image").
 std::string SeriesLine(const std::string& modality, int instances, const std::string& date,
                        const std::string& description, const std::string& object_kind);

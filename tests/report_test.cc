@@ -310,7 +310,7 @@ TEST_F(ReportTest, DocsShowRefusesWhatIsNotADocumentAndRecordsTheFailure) {
   EXPECT_EQ(missing.err, "dossier: no document doc_nosuch0000 (see `dossier docs --case ID`)\n");
   const json log = Json({"audit", "log"});
   EXPECT_EQ(log.back()["action"], "document.show");
-  EXPECT_EQ(log.back()["outcome"], "failed");
+  EXPECT_EQ(log.back()["outcome"], "refused");
   EXPECT_EQ(log.back()["objects"], json::array({"doc_nosuch0000"}));
 
   RunResult wrong = Run({"docs", "show", case_});
