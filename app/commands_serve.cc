@@ -58,6 +58,9 @@ Status Serve(const Context& ctx, const ServeArgs& args) {
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // A client that goes away mid-answer is an error of that request, not of the process
+  // (OpenSSL writes with write(2), which raises SIGPIPE).
+  ::signal(SIGPIPE, SIG_IGN);
   DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
   DOSSIER_ASSIGN_OR_RETURN(auto srv, server::Server::Create(*v, options));
   DOSSIER_RETURN_IF_ERROR(v->RecordAccessEvent("server.start", {}, "", "ok"));

@@ -1,8 +1,8 @@
 // `dossier serve` as an operator runs it: the real binary, a vault the CLI filled, a real
 // client on loopback. The API answers the same JSON as the CLI's --json; SIGTERM stops it
 // cleanly; the vault and its audit log verify afterwards.
-#include <httplib.h>
 #include <gtest/gtest.h>
+#include <httplib.h>
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -26,7 +26,8 @@ class ServeCliTest : public testing::CliTestBase {
   void SetUp() override {
     CliTestBase::SetUp();
     ASSERT_EQ(Run({"init"}).exit_code, 0);
-    patient_ = Json({"patient", "add", "--name", "Иванова Анна", "--birth-date", "1980-02-03"})["id"];
+    patient_ =
+        Json({"patient", "add", "--name", "Иванова Анна", "--birth-date", "1980-02-03"})["id"];
     other_ = Json({"patient", "add", "--name", "Петров Иван", "--birth-date", "1975-05-06"})["id"];
     case_ = Json({"case", "open", "--patient", patient_, "--goal", "second opinion"})["id"];
     other_case_ = Json({"case", "open", "--patient", other_, "--goal", "treatment"})["id"];
@@ -37,10 +38,11 @@ class ServeCliTest : public testing::CliTestBase {
     testing::WriteFile(dir_ / "pw", std::string(kPassword) + "\n");
     for (const auto& [name, role, patient] :
          std::vector<std::tuple<std::string, std::string, std::string>>{
-             {"manager@clinic", "manager", ""}, {"anna@example.org", "patient", patient_},
+             {"manager@clinic", "manager", ""},
+             {"anna@example.org", "patient", patient_},
              {"ivan@example.org", "patient", other_}}) {
-      std::vector<std::string> args = {"user", "add", name, "--role", role, "--password-file",
-                                       (dir_ / "pw").string()};
+      std::vector<std::string> args = {
+          "user", "add", name, "--role", role, "--password-file", (dir_ / "pw").string()};
       if (!patient.empty()) args.insert(args.end(), {"--patient", patient});
       testing::RunResult r = Run(args);
       ASSERT_EQ(r.exit_code, 0) << r.err;

@@ -3,8 +3,12 @@
 // headers of every answer, TLS, bad input, and what the audit log and the request log keep.
 #include "server/server.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -667,6 +671,79 @@ TEST_F(ServerTest, UnderTlsTheCookieIsSecureAndPlainHttpIsNotAnswered) {
   auto refused = server::Server::Create(*v_, bad);
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(ServerTest, AnAddressFailingOnManyNamesIsThrottledBehindATrustedProxy) {
+  StopServer();
+  server::ServeOptions o;
+  o.trust_proxy = true;
+  o.failures_per_address = 3;
+  StartServer(o);
+  auto login = [&](const std::string& name, const std::string& from) {
+    httplib::Headers h = {{"X-Forwarded-For", "10.0.0.1, " + from}};
+    return From(Client().Post("/api/session", h,
+                              json{{"username", name}, {"password", "wrong password here"}}.dump(),
+                              "application/json"));
+  };
+  EXPECT_EQ(login("a@example.org", "203.0.113.7").status, 401);
+  EXPECT_EQ(login("b@example.org", "203.0.113.7").status, 401);
+  EXPECT_EQ(login("c@example.org", "203.0.113.7").status, 401);
+  Answer throttled = login("d@example.org", "203.0.113.7");
+  EXPECT_EQ(throttled.status, 429);
+  EXPECT_EQ(throttled.body, json({{"error", "throttled"},
+                                  {"message",
+                                   "too many failed logins from your address: try "
+                                   "again in 15 minutes"}}));
+  // Another address (the proxy's last hop says which) is not slowed down.
+  EXPECT_EQ(login("d@example.org", "198.51.100.2").status, 401);
+}
+
+TEST_F(ServerTest, LongDownloadsCannotTakeTheThreadsShortRequestsNeed) {
+  StopServer();
+  const std::string big = testing::PseudoRandom(48 << 20, 7);
+  const std::string big_id = Store(case_a_, "scan.pdf", big);
+  server::ServeOptions o;
+  o.threads = 4;
+  o.long_requests = 1;
+  o.write_timeout = std::chrono::seconds(3);
+  StartServer(o);
+  Who m = Login("manager@clinic");
+  // A client that asks for the download and does not read it: the answer fills the socket's
+  // buffers and its thread waits, holding the one long-request slot.
+  std::thread stalled([&] {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(server_->port()));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int small = 4096;
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    const std::string request = "GET /api/documents/" + big_id +
+                                "/content HTTP/1.1\r\nHost: x\r\nCookie: " + m.cookie + "\r\n\r\n";
+    ASSERT_EQ(::send(fd, request.data(), request.size(), 0), static_cast<ssize_t>(request.size()));
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    ::close(fd);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  Answer busy = Get("/api/documents/" + doc_a_ + "/content", &m);
+  EXPECT_EQ(busy.status, 503);
+  EXPECT_EQ(busy.body, json({{"error", "unavailable"},
+                             {"message",
+                              "the server is busy with other downloads: try again in "
+                              "a minute"}}));
+  EXPECT_EQ(busy.Header("Retry-After"), "60");
+  EXPECT_EQ(Get("/api/me", &m).status, 200);  // short requests still answered
+  stalled.join();
+  // Once the stalled download has given up its slot, downloads are served again.
+  Answer again;
+  for (int i = 0; i < 100; ++i) {
+    again = Get("/api/documents/" + doc_a_ + "/content", &m);
+    if (again.status == 200) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(again.status, 200);
+  EXPECT_EQ(again.raw, "%PDF-1.4 the epicrisis of A");
 }
 
 }  // namespace
