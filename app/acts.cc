@@ -30,6 +30,8 @@ std::string WhereListed(IdKind kind) {
     case IdKind::kRequest:
     case IdKind::kExport:
       return "`dossier export list` shows request ids (req_…)";
+    case IdKind::kUser:
+      return "`dossier user list` shows user ids";
     default:
       return "see `dossier --help`";
   }
@@ -37,7 +39,7 @@ std::string WhereListed(IdKind kind) {
 
 // What to do with `id`, of kind `got`, where an id of kind `want` was asked for.
 std::string Hint(const std::string& id, IdKind got, IdKind want) {
-  if (want == IdKind::kRequest) return WhereListed(want);
+  if (want == IdKind::kRequest || want == IdKind::kUser) return WhereListed(want);
   switch (got) {
     case IdKind::kPatient:
       return fmt::format("their cases are `dossier case list --patient {}`", id);

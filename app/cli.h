@@ -19,6 +19,9 @@
 namespace dossier::exporter {
 struct ImagingStats;
 }
+namespace dossier::report {
+struct SeriesView;
+}
 
 namespace dossier::app {
 
@@ -63,6 +66,8 @@ void AddDicomCommands(CLI::App& app, Context& ctx);        // dicom export|previ
 void AddConsentCommands(CLI::App& app, Context& ctx);      // clinic ..., consent ...
 void AddSettingsCommand(CLI::App& vault, Context& ctx);    // vault settings
 void AddExportCommands(CLI::App& app, Context& ctx);       // export, export list
+void AddServeCommand(CLI::App& app, Context& ctx);         // serve
+void AddUserCommands(CLI::App& app, Context& ctx);         // user add|list|passwd|disable|rights
 
 // kInvalidArgument (exit 1) unless `value` is an id of kind `want`, saying what it is and how
 // to get the right one: "--case: pat_… is a patient, not a case: their cases are `dossier
@@ -81,6 +86,10 @@ void RecordFailure(const Context& ctx, const Status& why);
 // The JPEG-LS lines both exports print (exporter::ImagingStats): how many instances were
 // re-compressed, the sizes and ratio, and why the others were kept as they were.
 void PrintJpegLs(const exporter::ImagingStats& stats);
+
+// A series' row as `docs` and `dicom list` print it, and the lines under it saying what needs
+// attention (another patient's?, problems found at upload).
+void PrintSeries(const report::SeriesView& series);
 
 // Prints a JSON value to stdout, pretty; bytes that are not UTF-8 (a file name from an old
 // USB stick) are shown as U+FFFD rather than aborting.

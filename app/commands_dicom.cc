@@ -15,6 +15,7 @@
 #include "common/file_io.h"
 #include "exporter/dicom_folder.h"
 #include "exporter/imaging.h"
+#include "report/report.h"
 
 namespace dossier::app {
 namespace {
@@ -96,6 +97,25 @@ Status Preview(const Context& ctx, const std::string& series, const std::string&
   return Status::Ok();
 }
 
+// `dicom list --case ID`: the case's series, as `docs` shows them.
+Status ListSeries(const Context& ctx, const std::string& case_id) {
+  DOSSIER_RETURN_IF_ERROR(ExpectId(case_id, IdKind::kCase, "--case"));
+  DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
+  DOSSIER_ASSIGN_OR_RETURN(report::CaseDocuments listing, report::LoadCaseDocuments(*v, case_id));
+  if (ctx.json) {
+    auto arr = nlohmann::json::array();
+    for (const auto& s : listing.series) arr.push_back(report::SeriesJson(s, case_id));
+    PrintJson(arr);
+    return Status::Ok();
+  }
+  std::printf("%-14s %-8s %10s  %-10s %-7s %-11s %-20s %s\n", "ID", "KIND", "SIZE", "CATEGORY",
+              "STATUS", "VERDICT", "ADDED", "SERIES");
+  for (const auto& s : listing.series) PrintSeries(s);
+  const size_t n = listing.in_series.size();
+  std::printf("%zu series, %zu DICOM instance%s\n", listing.series.size(), n, n == 1 ? "" : "s");
+  return Status::Ok();
+}
+
 }  // namespace
 
 void PrintJpegLs(const exporter::ImagingStats& st) {
@@ -132,6 +152,19 @@ void AddDicomCommands(CLI::App& app, Context& ctx) {
     ctx.act = {"dicom.export", args->request.series};
     ctx.act.objects.push_back(args->request.case_id);
     ctx.action = [&ctx, args] { return Export(ctx, *args); };
+  });
+
+  auto list_case = std::make_shared<std::string>();
+  auto* list = dicom->add_subcommand(
+      "list",
+      "list a case's DICOM series as `docs` shows them: id, size, date added, modality,\n"
+      "instances, study date and description, and what needs attention (--json: the same\n"
+      "entries as `docs --json` gives for series)\n"
+      "  e.g. dossier dicom list --case case_ab12cd34ef");
+  list->add_option("--case", *list_case, "case id")->required();
+  list->callback([&ctx, list_case] {
+    ctx.act = {"dicom.list", {*list_case}};
+    ctx.action = [&ctx, list_case] { return ListSeries(ctx, *list_case); };
   });
 
   auto preview = std::make_shared<std::array<std::string, 2>>();

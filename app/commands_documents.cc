@@ -15,6 +15,7 @@
 #include "dicom/dicom.h"
 #include "ingest/ingest.h"
 #include "ocr/ocr.h"
+#include "report/report.h"
 
 namespace dossier::app {
 namespace {
@@ -36,18 +37,6 @@ class ProgressSink final : public ByteSink {
   uint64_t done_ = 0;
   Progress progress_;
 };
-
-// "CT, 24 instances, 2004-01-19, Chest" — one line for a series.
-std::string SeriesLine(const std::string& modality, int instances, const std::string& date,
-                       const std::string& description, const std::string& object_kind) {
-  std::string line = modality.empty() ? std::string("?") : modality;
-  line += fmt::format(", {} instance{}", instances, instances == 1 ? "" : "s");
-  if (date.size() == 8)
-    line += ", " + date.substr(0, 4) + "-" + date.substr(4, 2) + "-" + date.substr(6, 2);
-  if (!description.empty()) line += ", " + description;
-  if (!object_kind.empty() && object_kind != "image") line += " (" + object_kind + ")";
-  return line;
-}
 
 Status Ingest(const Context& ctx, const std::string& case_id, const std::vector<std::string>& paths,
               const std::string& reply_to) {
@@ -120,9 +109,10 @@ Status Ingest(const Context& ctx, const std::string& case_id, const std::vector<
     }
     size_t others = 0;
     for (const auto& s : report.series) {
-      std::printf("stored    dicom    %s  %s\n",
-                  SeriesLine(s.modality, s.instances, s.date, s.description, s.object_kind).c_str(),
-                  s.id.c_str());
+      std::printf(
+          "stored    dicom    %s  %s\n",
+          report::SeriesLine(s.modality, s.instances, s.date, s.description, s.object_kind).c_str(),
+          s.id.c_str());
       if (!s.mismatch.empty()) {
         ++others;
         std::printf("          ! ANOTHER PATIENT? %s — check that this disc is theirs\n",
@@ -170,222 +160,73 @@ Status Ingest(const Context& ctx, const std::string& case_id, const std::vector<
   return Status::Ok();
 }
 
-// The case's DICOM series as `docs` shows them: one entry per series, its instances counted.
-struct SeriesView {
-  const vault::DicomSeriesRecord* record = nullptr;
-  dicom::InstanceSummary first;
-  // Its problems and the warnings its instances were given at upload, counted.
-  std::vector<std::string> problems;
-  std::vector<std::string> on_disc;  // the patients its instances name, each once
-  std::string mismatch_facts;        // with a mismatch: on the disc beside the case's patient
-  uint64_t size = 0;
-  std::string added;
-};
-
-Result<std::vector<SeriesView>> ViewSeries(
-    const std::vector<vault::DicomSeriesRecord>& series,
-    const std::map<std::string, const vault::DocumentRecord*>& docs) {
-  std::vector<SeriesView> out;
-  for (const auto& r : series) {
-    SeriesView v;
-    v.record = &r;
-    DOSSIER_ASSIGN_OR_RETURN(v.first, dicom::FromJson(r.summary));
-    dicom::SeriesTally tally;
-    for (size_t k = 0; k < r.instance_summaries.size(); ++k) {
-      DOSSIER_ASSIGN_OR_RETURN(dicom::InstanceSummary s, dicom::FromJson(r.instance_summaries[k]));
-      tally.Add(s);
-      std::string who = dicom::PatientOnDisc(s);
-      if (std::find(v.on_disc.begin(), v.on_disc.end(), who) == v.on_disc.end()) {
-        v.on_disc.push_back(std::move(who));
-      }
-      const auto it = docs.find(r.doc_ids[k]);
-      if (it == docs.end()) continue;
-      for (const auto& w : it->second->warnings) tally.AddProblem(w);
-      v.size += it->second->size;
-      if (v.added.empty() || it->second->added_at < v.added) v.added = it->second->added_at;
-    }
-    v.problems = tally.Problems();
-    out.push_back(std::move(v));
+// The lines under a document's row in `docs`: how its category was inferred, and what needs
+// attention (the warnings given at upload, or for older documents, advice from `pages`).
+void PrintDocumentNotes(const vault::DocumentRecord& d,
+                        const std::vector<vault::PageRecord>& pages) {
+  if (d.category_source == "inferred" || d.category_source == "reply") {
+    std::printf("%14s category %s: %s\n", "", d.category.c_str(), d.category_reason.c_str());
   }
-  return out;
+  // Every warning given at upload, as the report said it.
+  if (!d.warnings.empty()) {
+    std::string all;
+    for (const auto& w : d.warnings) all += (all.empty() ? "" : "; ") + w;
+    std::printf("%-14s ! %s\n", "", all.c_str());
+    return;
+  }
+  // Stored before warnings were kept: the pages that need attention, from their verdicts.
+  if (d.verdict.empty() || d.verdict == "printed" || d.verdict == "blank") return;
+  std::vector<std::pair<int, std::string>> verdicts;
+  for (const auto& p : pages) verdicts.emplace_back(p.number, p.verdict);
+  std::printf("%-14s ! %s\n", "", ocr::Advice(ocr::FromVerdicts(d.pages, verdicts)).c_str());
 }
 
-// Removed documents, for `docs --all`: one entry each, a series' instances as one entry per
-// series and reason.
-struct RemovedView {
-  std::string id, kind, category, added, removed_at, reason;
-  uint64_t size = 0;
-  std::vector<std::string> doc_ids;  // a series' removed instances
-};
+}  // namespace
 
-std::vector<RemovedView> ViewRemoved(const std::vector<vault::DocumentRecord>& docs) {
-  std::vector<RemovedView> out;
-  std::map<std::pair<std::string, std::string>, size_t> series;  // (series, reason) → entry
-  for (const auto& d : docs) {
-    if (d.status != "removed") continue;
-    if (!d.series_id.empty()) {
-      auto [it, added] = series.try_emplace({d.series_id, d.removal_reason}, out.size());
-      if (added) {
-        out.push_back(
-            {d.series_id, "dicom", d.category, d.added_at, d.removed_at, d.removal_reason, 0, {}});
-      }
-      RemovedView& r = out[it->second];
-      r.size += d.size;
-      r.doc_ids.push_back(d.id);
-      r.removed_at = std::max(r.removed_at, d.removed_at);
-      continue;
-    }
-    out.push_back(
-        {d.id, d.kind, d.category, d.added_at, d.removed_at, d.removal_reason, d.size, {}});
+void PrintSeries(const report::SeriesView& s) {
+  const auto& f = s.first;
+  std::printf(
+      "%-14s %-8s %10s  %-10s %-7s %-11s %-20s %s\n", s.record.id.c_str(), "dicom",
+      HumanSize(s.size).c_str(), "imaging", "stored", "-", s.added.c_str(),
+      report::SeriesLine(f.modality, static_cast<int>(s.record.doc_ids.size()), f.study_date,
+                         f.series_description.empty() ? f.study_description : f.series_description,
+                         f.object_kind)
+          .c_str());
+  if (!s.record.mismatch.empty()) {
+    std::printf("%-14s ! ANOTHER PATIENT? %s\n%-14s   %s\n", "", s.record.mismatch.c_str(), "",
+                s.mismatch_facts.c_str());
   }
-  return out;
+  for (const auto& problem : s.problems) std::printf("%-14s ! %s\n", "", problem.c_str());
 }
+
+namespace {
 
 Status Docs(const Context& ctx, const std::string& case_id, bool all) {
   if (case_id.empty()) return InvalidArgument("give --case ID (see `dossier case list`)");
   DOSSIER_RETURN_IF_ERROR(ExpectId(case_id, IdKind::kCase, "--case"));
   DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
-  DOSSIER_ASSIGN_OR_RETURN(auto docs, v->ListDocuments(case_id));
-  DOSSIER_ASSIGN_OR_RETURN(auto dicom_series, v->ListDicomSeries(case_id));
-  std::map<std::string, const vault::DocumentRecord*> by_id;
-  for (const auto& d : docs) by_id[d.id] = &d;
-  DOSSIER_ASSIGN_OR_RETURN(auto series, ViewSeries(dicom_series, by_id));
-  if (std::any_of(series.begin(), series.end(),
-                  [](const SeriesView& s) { return !s.record->mismatch.empty(); })) {
-    // The facts to resolve a mismatch, for the operator's eyes: decrypted here, never logged.
-    DOSSIER_ASSIGN_OR_RETURN(vault::CaseRecord c, v->GetCase(case_id));
-    DOSSIER_ASSIGN_OR_RETURN(vault::PatientRecord p, v->GetPatient(c.patient_id));
-    for (SeriesView& s : series) {
-      if (s.record->mismatch.empty()) continue;
-      s.mismatch_facts = dicom::MismatchFacts(s.on_disc, p.info.name, p.info.birth_date);
-    }
-  }
-  std::set<std::string> in_series;  // shown as their series, not one by one
-  for (const auto& s : dicom_series) in_series.insert(s.doc_ids.begin(), s.doc_ids.end());
-  const std::vector<RemovedView> removed = ViewRemoved(docs);
+  DOSSIER_ASSIGN_OR_RETURN(report::CaseDocuments listing, report::LoadCaseDocuments(*v, case_id));
   if (ctx.json) {
-    auto arr = nlohmann::json::array();
-    for (const auto& d : docs) {
-      if (in_series.count(d.id) != 0 || d.status == "removed") continue;
-      nlohmann::json detail = nlohmann::json::array();
-      if (!d.verdict.empty()) {
-        DOSSIER_ASSIGN_OR_RETURN(auto pages, v->GetPages(d.id, false));
-        for (const auto& p : pages) {
-          detail.push_back({{"page", p.number},
-                            {"verdict", p.verdict},
-                            {"confidence", p.confidence},
-                            {"rotation", p.rotation},
-                            {"source", p.source},
-                            {"evidence", nlohmann::json::parse(p.evidence, nullptr, false)}});
-        }
-      }
-      arr.push_back({{"id", d.id},
-                     {"name", d.name},
-                     {"kind", d.kind},
-                     {"size", d.size},
-                     {"category", d.category},
-                     {"category_source", d.category_source},
-                     {"category_reason", d.category_reason},
-                     {"status", d.status},
-                     {"added", d.added_at},
-                     {"case", d.case_id},
-                     {"verdict", d.verdict.empty() ? nlohmann::json() : nlohmann::json(d.verdict)},
-                     {"pages", d.pages},
-                     {"pages_detail", detail},
-                     {"warnings", d.warnings}});
-    }
-    for (const auto& s : series) {
-      const auto& f = s.first;
-      arr.push_back({{"id", s.record->id},
-                     {"name", SeriesLine(f.modality, static_cast<int>(s.record->doc_ids.size()),
-                                         f.study_date, f.series_description, f.object_kind)},
-                     {"kind", "dicom-series"},
-                     {"category", "imaging"},
-                     {"category_source", "inferred"},
-                     {"category_reason", "DICOM images"},
-                     {"status", "stored"},
-                     {"object_kind", f.object_kind},
-                     {"modality", f.modality},
-                     {"description", f.series_description},
-                     {"study_description", f.study_description},
-                     {"date", f.study_date},
-                     {"instances", s.record->doc_ids.size()},
-                     {"size", s.size},
-                     {"added", s.added},
-                     {"case", case_id},
-                     {"study_id", s.record->study_id},
-                     {"study_uid", f.study_uid},
-                     {"series_uid", f.series_uid},
-                     {"dicom_patient", f.patient_name},
-                     {"dicom_birth_date", f.birth_date},
-                     {"mismatch", s.record->mismatch},
-                     {"mismatch_facts", s.mismatch_facts},
-                     {"preview", s.record->has_preview},
-                     {"problems", s.problems},
-                     {"documents", s.record->doc_ids}});
-    }
-    for (const auto& r : all ? removed : std::vector<RemovedView>()) {
-      nlohmann::json entry = {{"id", r.id},
-                              {"name", ""},  // deleted with the data
-                              {"kind", r.doc_ids.empty() ? r.kind : "dicom-series"},
-                              {"size", r.size},
-                              {"category", r.category},
-                              {"status", "removed"},
-                              {"added", r.added},
-                              {"case", case_id},
-                              {"removed", r.removed_at},
-                              {"removal_reason", r.reason}};
-      if (!r.doc_ids.empty()) {
-        entry["instances"] = r.doc_ids.size();
-        entry["documents"] = r.doc_ids;
-      }
-      arr.push_back(std::move(entry));
-    }
-    PrintJson(arr);
+    PrintJson(report::DocumentsJson(listing, all));
     return Status::Ok();
   }
+  const auto& series = listing.series;
+  const auto& removed = listing.removed;
   std::printf("%-14s %-8s %10s  %-10s %-7s %-11s %-20s %s\n", "ID", "KIND", "SIZE", "CATEGORY",
               "STATUS", "VERDICT", "ADDED", "NAME");
   size_t shown = 0;
-  for (const auto& d : docs) {
-    if (in_series.count(d.id) != 0 || d.status == "removed") continue;
+  for (const auto& d : listing.documents) {
+    if (!listing.Listed(d)) continue;
     ++shown;
     std::printf("%-14s %-8s %10s  %-10s %-7s %-11s %-20s %s\n", d.id.c_str(), d.kind.c_str(),
                 HumanSize(d.size).c_str(), d.category.c_str(), d.status.c_str(),
                 d.verdict.empty() ? "-" : d.verdict.c_str(), d.added_at.c_str(), d.name.c_str());
-    if (d.category_source == "inferred" || d.category_source == "reply") {
-      std::printf("%14s category %s: %s\n", "", d.category.c_str(), d.category_reason.c_str());
-    }
-    // Every warning given at upload, as the report said it.
-    if (!d.warnings.empty()) {
-      std::string all;
-      for (const auto& w : d.warnings) all += (all.empty() ? "" : "; ") + w;
-      std::printf("%-14s ! %s\n", "", all.c_str());
-      continue;
-    }
-    // Stored before warnings were kept: the pages that need attention, from their verdicts.
-    if (d.verdict.empty() || d.verdict == "printed" || d.verdict == "blank") continue;
-    DOSSIER_ASSIGN_OR_RETURN(auto pages, v->GetPages(d.id, false));
-    std::vector<std::pair<int, std::string>> verdicts;
-    for (const auto& p : pages) verdicts.emplace_back(p.number, p.verdict);
-    std::printf("%-14s ! %s\n", "", ocr::Advice(ocr::FromVerdicts(d.pages, verdicts)).c_str());
+    const auto pages = listing.pages.find(d.id);
+    PrintDocumentNotes(
+        d, pages == listing.pages.end() ? std::vector<vault::PageRecord>() : pages->second);
   }
-  for (const auto& s : series) {
-    const auto& f = s.first;
-    std::printf(
-        "%-14s %-8s %10s  %-10s %-7s %-11s %-20s %s\n", s.record->id.c_str(), "dicom",
-        HumanSize(s.size).c_str(), "imaging", "stored", "-", s.added.c_str(),
-        SeriesLine(f.modality, static_cast<int>(s.record->doc_ids.size()), f.study_date,
-                   f.series_description.empty() ? f.study_description : f.series_description,
-                   f.object_kind)
-            .c_str());
-    if (!s.record->mismatch.empty()) {
-      std::printf("%-14s ! ANOTHER PATIENT? %s\n%-14s   %s\n", "", s.record->mismatch.c_str(), "",
-                  s.mismatch_facts.c_str());
-    }
-    for (const auto& problem : s.problems) std::printf("%-14s ! %s\n", "", problem.c_str());
-  }
-  for (const auto& r : all ? removed : std::vector<RemovedView>()) {
+  for (const auto& s : series) PrintSeries(s);
+  for (const auto& r : all ? removed : std::vector<report::RemovedView>()) {
     const std::string what = r.doc_ids.empty() ? ""
                                                : fmt::format("{} instance{} ", r.doc_ids.size(),
                                                              r.doc_ids.size() == 1 ? "" : "s");
@@ -397,12 +238,54 @@ Status Docs(const Context& ctx, const std::string& case_id, bool all) {
   // Counted as `case list` and `patient show` count them.
   std::printf(
       "%s%s",
-      CountsText(static_cast<int64_t>(shown), static_cast<int64_t>(in_series.size())).c_str(),
+      CountsText(static_cast<int64_t>(shown), static_cast<int64_t>(listing.in_series.size()))
+          .c_str(),
       series.empty() ? "" : fmt::format(" in {} series", series.size()).c_str());
   if (!removed.empty()) {
     std::printf("; %zu removed%s", removed.size(), all ? "" : " (shown by --all)");
   }
   std::printf("\n");
+  return Status::Ok();
+}
+
+// `docs show DOC`: one document's record, its category and its pages' verdicts.
+Status ShowDocument(const Context& ctx, const std::string& doc) {
+  DOSSIER_RETURN_IF_ERROR(ExpectId(doc, IdKind::kDocument));
+  DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
+  DOSSIER_ASSIGN_OR_RETURN(nlohmann::json j, report::DocumentDetailJson(*v, doc));
+  if (ctx.json) {
+    PrintJson(j);
+    return Status::Ok();
+  }
+  const auto text = [&](const char* key) {
+    return j[key].is_null() ? std::string("-") : j[key].get<std::string>();
+  };
+  std::printf("id:        %s\nname:      %s\nkind:      %s\nsize:      %s\ncase:      %s\n",
+              doc.c_str(), text("name").c_str(), text("kind").c_str(),
+              HumanSize(j["size"].get<uint64_t>()).c_str(), text("case").c_str());
+  if (!j["series"].is_null()) std::printf("series:    %s\n", text("series").c_str());
+  std::printf("added:     %s\nstatus:    %s\n", text("added").c_str(), text("status").c_str());
+  if (!j["removed"].is_null()) {
+    std::printf("removed:   %s: %s\n", text("removed").c_str(), text("removal_reason").c_str());
+  }
+  const std::string source = text("category_source");
+  std::printf("category:  %s (%s%s)\n", text("category").c_str(), source.c_str(),
+              text("category_reason") == "" ? "" : (": " + text("category_reason")).c_str());
+  std::printf("verdict:   %s", text("verdict").c_str());
+  if (!j["verdict"].is_null()) {
+    const int pages = j["pages"].get<int>();
+    std::printf(", %d page%s", pages, pages == 1 ? "" : "s");
+  }
+  std::printf("\n");
+  for (const auto& p : j["pages_detail"]) {
+    std::printf("page %-4d  %-11s %.2f  %s%s\n", p["page"].get<int>(),
+                p["verdict"].get<std::string>().c_str(), p["confidence"].get<double>(),
+                p["source"].get<std::string>().c_str(),
+                p["rotation"].get<int>() == 0
+                    ? ""
+                    : fmt::format(", turned {}°", p["rotation"].get<int>()).c_str());
+  }
+  for (const auto& w : j["warnings"]) std::printf("! %s\n", w.get<std::string>().c_str());
   return Status::Ok();
 }
 
@@ -523,11 +406,7 @@ Status Search(const Context& ctx, const std::string& case_id,
   DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
   DOSSIER_ASSIGN_OR_RETURN(auto hits, v->Search(case_id, query));
   if (ctx.json) {
-    auto arr = nlohmann::json::array();
-    for (const auto& h : hits) {
-      arr.push_back({{"id", h.doc_id}, {"name", h.name}, {"page", h.page}, {"snippet", h.snippet}});
-    }
-    PrintJson(arr);
+    PrintJson(report::SearchJson(hits));
     return Status::Ok();
   }
   for (const auto& h : hits) {
@@ -541,24 +420,11 @@ Status Search(const Context& ctx, const std::string& case_id,
 Status Text(const Context& ctx, const std::string& doc, int page) {
   DOSSIER_RETURN_IF_ERROR(ExpectId(doc, IdKind::kDocument));
   DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
-  DOSSIER_ASSIGN_OR_RETURN(auto record, v->GetDocument(doc));
-  if (record.status == "removed") return vault::DocumentRemoved(doc, record.removed_at);
-  if (record.verdict.empty()) {
-    return NotFound("document " + doc +
-                    " has no checked pages (only PDFs, images and plain-text files are read)");
-  }
-  DOSSIER_ASSIGN_OR_RETURN(auto pages, v->GetPages(doc, true));
-  if (page > 0 && (page > static_cast<int>(pages.size()))) {
-    return NotFound(fmt::format("document {} has {} checked page(s)", doc, pages.size()));
-  }
+  DOSSIER_ASSIGN_OR_RETURN(report::DocumentText read, report::LoadDocumentText(*v, doc, page));
+  const vault::DocumentRecord& record = read.doc;
+  const std::vector<vault::PageRecord>& pages = read.pages;
   if (ctx.json) {
-    auto arr = nlohmann::json::array();
-    for (const auto& p : pages) {
-      if (page == 0 || p.number == page) {
-        arr.push_back({{"page", p.number}, {"verdict", p.verdict}, {"text", p.text}});
-      }
-    }
-    PrintJson(arr);
+    PrintJson(report::TextJson(pages, page));
     return Status::Ok();
   }
   for (const auto& p : pages) {
@@ -623,9 +489,20 @@ void AddDocumentCommands(CLI::App& app, Context& ctx) {
     ctx.act = {"document.categorize", {(*cat)[0]}};
     ctx.action = [&ctx, cat] { return SetCategory(ctx, (*cat)[0], (*cat)[1]); };
   });
+  auto show_doc = std::make_shared<std::string>();
+  auto* show = docs->add_subcommand(
+      "show",
+      "show one document: its name, kind, size, case, category (and why), status, and the\n"
+      "verdict of each checked page (audited as document.show; the text is `dossier text`)\n"
+      "  e.g. dossier docs show doc_ab12cd34ef --json");
+  show->add_option("DOC", *show_doc, "document id (from `dossier docs --case ID`)")->required();
+  show->callback([&ctx, show_doc] {
+    ctx.act = {"document.show", {*show_doc}};
+    ctx.action = [&ctx, show_doc] { return ShowDocument(ctx, *show_doc); };
+  });
   AddCorrectionCommands(*docs, ctx);
   docs->callback([&ctx, docs, docs_case, docs_all] {
-    if (!docs->get_subcommands().empty()) return;  // set-category, move, remove
+    if (!docs->get_subcommands().empty()) return;  // show, set-category, move, remove
     ctx.act = {"document.list", {*docs_case}};
     ctx.action = [&ctx, docs_case, docs_all] { return Docs(ctx, *docs_case, *docs_all); };
   });

@@ -14,31 +14,10 @@
 #include "app/cli.h"
 #include "common/clock.h"
 #include "common/file_io.h"
+#include "report/report.h"
 
 namespace dossier::app {
 namespace {
-
-nlohmann::json PatientJson(const vault::PatientRecord& p) {
-  return {{"id", p.id},
-          {"name", p.info.name},
-          {"birth_date", p.info.birth_date},
-          {"phone", p.info.phone},
-          {"email", p.info.email},
-          {"created", p.created_at},
-          {"erased", p.erased},
-          {"erased_at", p.erased_at}};
-}
-
-nlohmann::json CaseJson(const vault::CaseRecord& c) {
-  return {{"id", c.id},
-          {"patient", c.patient_id},
-          {"status", c.status},
-          {"goal", c.goal},
-          {"question", c.question},
-          {"documents", c.documents},
-          {"dicom_instances", c.dicom_instances},
-          {"created", c.created_at}};
-}
 
 constexpr size_t kMaxPatientJson = 64 << 10;
 constexpr const char* kFieldList = "name, birth_date, phone and email";
@@ -250,9 +229,7 @@ Status ListPatients(const Context& ctx) {
   DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
   DOSSIER_ASSIGN_OR_RETURN(auto patients, v->ListPatients());
   if (ctx.json) {
-    auto arr = nlohmann::json::array();
-    for (const auto& p : patients) arr.push_back(PatientJson(p));
-    PrintJson(arr);
+    PrintJson(report::PatientsJson(patients));
     return Status::Ok();
   }
   std::printf("%-16s %-10s %-20s %s\n", "ID", "BORN", "CREATED", "NAME");
@@ -269,10 +246,7 @@ Status ShowPatient(const Context& ctx, const std::string& id) {
   DOSSIER_ASSIGN_OR_RETURN(auto p, v->GetPatient(id));
   DOSSIER_ASSIGN_OR_RETURN(auto cases, v->ListCases(id));
   if (ctx.json) {
-    auto j = PatientJson(p);
-    j["cases"] = nlohmann::json::array();
-    for (const auto& c : cases) j["cases"].push_back(CaseJson(c));
-    PrintJson(j);
+    PrintJson(report::PatientDetailJson(p, cases));
     return Status::Ok();
   }
   if (p.erased) {
@@ -350,9 +324,7 @@ Status ListCases(const Context& ctx, const std::string& patient) {
   DOSSIER_ASSIGN_OR_RETURN(auto cases,
                            v->ListCases(patient.empty() ? std::nullopt : std::optional(patient)));
   if (ctx.json) {
-    auto arr = nlohmann::json::array();
-    for (const auto& c : cases) arr.push_back(CaseJson(c));
-    PrintJson(arr);
+    PrintJson(report::CasesJson(cases));
     return Status::Ok();
   }
   std::printf("%-17s %-16s %-7s %9s %15s  %-20s %s\n", "ID", "PATIENT", "STATUS", "DOCUMENTS",

@@ -210,6 +210,8 @@ int main(int argc, char** argv) {
   app::AddDicomCommands(cli, ctx);
   app::AddConsentCommands(cli, ctx);
   app::AddExportCommands(cli, ctx);
+  app::AddServeCommand(cli, ctx);
+  app::AddUserCommands(cli, ctx);
 
   try {
     cli.parse(argc, argv);

@@ -14,23 +14,25 @@
 namespace dossier::app {
 namespace {
 
-Result<SecretString> FromFile(const std::string& path) {
+Result<SecretString> FromFile(const std::string& path, const char* noun) {
   auto file = File::OpenRead(path);
   if (!file.ok()) {
     if (file.status().code() == StatusCode::kNotFound) {  // exit 2, as every missing file
-      return NotFound("no such passphrase file: " + path);
+      return NotFound(fmt::format("no such {} file: {}", noun, path));
     }
-    return file.status().WithContext("cannot read the passphrase file " + path);
+    return file.status().WithContext(fmt::format("cannot read the {} file {}", noun, path));
   }
   SecureBuffer buf(4096);
   DOSSIER_ASSIGN_OR_RETURN(size_t n, file->ReadFull({buf.data(), buf.size()}));
-  if (n == buf.size()) return InvalidArgument("the passphrase file " + path + " is too long");
+  if (n == buf.size()) {
+    return InvalidArgument(fmt::format("the {} file {} is too long", noun, path));
+  }
   while (n > 0 && (buf.data()[n - 1] == '\n' || buf.data()[n - 1] == '\r')) --n;
-  if (n == 0) return InvalidArgument("the passphrase file " + path + " is empty");
+  if (n == 0) return InvalidArgument(fmt::format("the {} file {} is empty", noun, path));
   return SecureBuffer::FromBytes({buf.data(), n});
 }
 
-Result<SecretString> PromptOnce(int tty, const std::string& prompt) {
+Result<SecretString> PromptOnce(int tty, const std::string& prompt, const char* noun) {
   (void)!::write(tty, prompt.data(), prompt.size());
   termios old{};
   const bool have_termios = ::tcgetattr(tty, &old) == 0;
@@ -47,27 +49,39 @@ Result<SecretString> PromptOnce(int tty, const std::string& prompt) {
   if (have_termios) ::tcsetattr(tty, TCSAFLUSH, &old);
   (void)!::write(tty, "\n", 1);
   if (n > 0 && buf.data()[n - 1] == '\r') --n;
-  if (n == 0) return InvalidArgument("no passphrase was entered");
+  if (n == 0) return InvalidArgument(fmt::format("no {} was entered", noun));
   return SecureBuffer::FromBytes({buf.data(), n});
+}
+
+// `noun` names the secret ("passphrase", "password"), `option` how to give it in a file.
+Result<SecretString> ReadSecret(const std::string& file, const std::string& prompt, bool confirm,
+                                const char* noun, const char* option) {
+  if (!file.empty()) return FromFile(file, noun);
+  const int tty = ::open("/dev/tty", O_RDWR | O_CLOEXEC);
+  if (tty < 0) {
+    return InvalidArgument(
+        fmt::format("no {}: give {} (there is no terminal to ask on)", noun, option));
+  }
+  File closer(tty, "/dev/tty");
+  DOSSIER_ASSIGN_OR_RETURN(SecretString first, PromptOnce(tty, prompt, noun));
+  if (!confirm) return first;
+  DOSSIER_ASSIGN_OR_RETURN(SecretString second, PromptOnce(tty, "Repeat it: ", noun));
+  if (first.view() != second.view()) {
+    return InvalidArgument(fmt::format("the two {}s differ", noun));
+  }
+  return first;
 }
 
 }  // namespace
 
 Result<SecretString> ReadPassphrase(const PassphraseSource& source, const std::string& prompt,
                                     bool confirm) {
-  if (!source.file.empty()) return FromFile(source.file);
-  const int tty = ::open("/dev/tty", O_RDWR | O_CLOEXEC);
-  if (tty < 0) {
-    return InvalidArgument(
-        "no passphrase: give --passphrase-file FILE or set DOSSIER_PASSPHRASE_FILE (there is "
-        "no terminal to ask on)");
-  }
-  File closer(tty, "/dev/tty");
-  DOSSIER_ASSIGN_OR_RETURN(SecretString first, PromptOnce(tty, prompt));
-  if (!confirm) return first;
-  DOSSIER_ASSIGN_OR_RETURN(SecretString second, PromptOnce(tty, "Repeat it: "));
-  if (first.view() != second.view()) return InvalidArgument("the two passphrases differ");
-  return first;
+  return ReadSecret(source.file, prompt, confirm, "passphrase",
+                    "--passphrase-file FILE or set DOSSIER_PASSPHRASE_FILE");
+}
+
+Result<SecretString> ReadPassword(const std::string& file, const std::string& prompt) {
+  return ReadSecret(file, prompt, true, "password", "--password-file FILE");
 }
 
 Progress::Progress(std::string label)

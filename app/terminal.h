@@ -21,6 +21,12 @@ struct PassphraseSource {
 Result<SecretString> ReadPassphrase(const PassphraseSource& source, const std::string& prompt,
                                     bool confirm);
 
+// A new password for an account (`dossier user add|passwd`): read from `file` as a
+// passphrase file is, or asked for twice on the terminal without echo. Never from argv or an
+// environment variable. kInvalidArgument when there is no file and no terminal, or the two
+// entries differ; kNotFound when the file does not exist.
+Result<SecretString> ReadPassword(const std::string& file, const std::string& prompt);
+
 // A one-line progress display on stderr, shown only on a terminal and only once the work has
 // taken longer than a second; redrawn at most ten times a second.
 class Progress {

@@ -6,7 +6,7 @@
 namespace dossier {
 namespace {
 
-constexpr std::array<std::pair<IdKind, std::string_view>, 11> kPrefixes = {{
+constexpr std::array<std::pair<IdKind, std::string_view>, 12> kPrefixes = {{
     {IdKind::kPatient, "pat_"},
     {IdKind::kCase, "case_"},
     {IdKind::kDocument, "doc_"},
@@ -18,6 +18,7 @@ constexpr std::array<std::pair<IdKind, std::string_view>, 11> kPrefixes = {{
     {IdKind::kVault, "vlt_"},
     {IdKind::kRequest, "req_"},
     {IdKind::kExport, "exp_"},
+    {IdKind::kUser, "usr_"},
 }};
 
 // RandomId uses lower-case Crockford base32; any lower-case letter is taken, so a mistyped id
@@ -62,6 +63,8 @@ std::string_view IdKindName(IdKind kind) {
       return "request";
     case IdKind::kExport:
       return "export";
+    case IdKind::kUser:
+      return "user";
     case IdKind::kUnknown:
       break;
   }

@@ -24,6 +24,7 @@ enum class IdKind {
   kVault,     // vlt_
   kRequest,   // req_  (an export to a clinic, in the request ledger)
   kExport,    // exp_  (the same export, as the audit events of its reads name it)
+  kUser,      // usr_  (an account of `dossier serve`)
 };
 
 // The kind of a well-formed id (prefix, `_`, 1 to 40 lower-case letters and digits);
@@ -31,7 +32,7 @@ enum class IdKind {
 IdKind KindOfId(std::string_view id);
 
 // "patient", "case", "document", "DICOM series", "DICOM study", "clinic", "consent",
-// "audit note", "vault", "request", "export"; "unknown" for kUnknown.
+// "audit note", "vault", "request", "export", "user"; "unknown" for kUnknown.
 std::string_view IdKindName(IdKind kind);
 
 // "pat_", "case_", … ; "" for kUnknown.

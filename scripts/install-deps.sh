@@ -12,7 +12,7 @@ packages=(
   # OCR language data (osd is not pulled in by libtesseract-dev)
   tesseract-ocr tesseract-ocr-rus tesseract-ocr-eng tesseract-ocr-osd
   # test-only tools and data
-  python3-pydicom 7zip age dicom3tools dcmtk poppler-utils qpdf sqlite3
+  python3-pydicom 7zip age dicom3tools dcmtk poppler-utils qpdf sqlite3 openssl
   # the OCR evaluation-set generator (samples/make_ocr_set.py) and its fonts
   python3-pil python3-numpy fonts-dejavu-core fonts-liberation fonts-freefont-ttf
   fonts-dancingscript fonts-ecolier-court fonts-dkg-handwriting fonts-breip fonts-bwht

@@ -6,7 +6,6 @@
 #include <dcmtk/dcmdata/dcfilefo.h>
 #include <dcmtk/dcmdata/dcuid.h>
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 
 #include <nlohmann/json.hpp>
 
@@ -109,18 +108,7 @@ class DocsMoveTest : public testing::CliTestBase {
   }
   // The first column of the first row of `sql` on the catalog, as text ("" for none).
   std::string Query(const std::string& sql) {
-    sqlite3* db = nullptr;
-    EXPECT_EQ(sqlite3_open_v2((vault_ / "catalog.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr),
-              SQLITE_OK);
-    sqlite3_stmt* s = nullptr;
-    EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr), SQLITE_OK) << sql;
-    std::string out;
-    if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0) != nullptr) {
-      out = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
-    }
-    sqlite3_finalize(s);
-    sqlite3_close(db);
-    return out;
+    return testing::QueryText(vault_ / "catalog.db", sql);
   }
   static std::vector<std::string> Objects(const std::string& id, const std::string& from,
                                           const std::string& to) {

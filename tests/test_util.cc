@@ -110,6 +110,20 @@ nlohmann::json CliTestBase::Json(const std::vector<std::string>& args) {
   return nlohmann::json::parse(r.out, nullptr, false);
 }
 
+std::string QueryText(const fs::path& catalog, const std::string& sql) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open_v2(catalog.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* s = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr), SQLITE_OK) << sql;
+  std::string out;
+  if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0) != nullptr) {
+    out = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
+  }
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  return out;
+}
+
 void RunSql(const fs::path& catalog, const std::string& sql) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(catalog.c_str(), &db), SQLITE_OK);

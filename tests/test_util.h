@@ -85,6 +85,9 @@ void WriteFile(const fs::path& path, std::string_view content);
 // Runs `sql` on a catalog as an attacker with file access would (no Dossier code involved);
 // a failing statement fails the test.
 void RunSql(const fs::path& catalog, const std::string& sql);
+// The first column of the first row of `sql` on a catalog, read-only, as text ("" for none
+// or NULL).
+std::string QueryText(const fs::path& catalog, const std::string& sql);
 std::string ReadFile(const fs::path& path);
 // `size` bytes of deterministic pseudo-random data from `seed`.
 std::string PseudoRandom(size_t size, uint64_t seed);

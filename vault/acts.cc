@@ -17,7 +17,7 @@ constexpr const char* kNoteField = "audit_notes.text";
 
 // The patient an id belongs to, for a failure's event; "" when the id names nothing known.
 // Read without the row MAC check: this only labels an event that records a failure.
-Result<std::string> OwnerOf(Vault::Impl& v, const std::string& id) {
+Result<std::string> PatientOfId(Vault::Impl& v, const std::string& id) {
   const char* sql = nullptr;
   switch (KindOfId(id)) {
     case IdKind::kPatient:
@@ -48,6 +48,9 @@ Result<std::string> OwnerOf(Vault::Impl& v, const std::string& id) {
       break;
     case IdKind::kExport:
       sql = "SELECT patient_id FROM requests WHERE export_id = ?";
+      break;
+    case IdKind::kUser:
+      sql = "SELECT coalesce(patient_id, '') FROM users WHERE id = ?";
       break;
     default:
       return std::string();
@@ -155,7 +158,7 @@ Status Vault::RecordFailure(const std::string& action, const std::vector<std::st
     }
     shown.push_back(id);
     if (patient.empty()) {
-      DOSSIER_ASSIGN_OR_RETURN(patient, OwnerOf(*impl_, id));
+      DOSSIER_ASSIGN_OR_RETURN(patient, PatientOfId(*impl_, id));
     }
   }
   return impl_->AuditAlone(Impl::FailureEvent(action, std::move(shown), patient, why));

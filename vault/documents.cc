@@ -259,6 +259,12 @@ Result<DocumentRecord> Vault::GetDocument(const std::string& doc_id) {
   return ReadDocRow(*impl_, s);
 }
 
+Result<DocumentRecord> Vault::ShowDocument(const std::string& doc_id) {
+  DOSSIER_ASSIGN_OR_RETURN(DocumentRecord d, GetDocument(doc_id));
+  DOSSIER_RETURN_IF_ERROR(impl_->AuditAlone("document.show", {doc_id, d.case_id}, d.patient_id));
+  return d;
+}
+
 namespace {
 
 // Sets the category and records how it was decided, in the caller's transaction.

@@ -278,6 +278,7 @@ Status Vault::ErasePatient(const std::string& patient_id) {
       DOSSIER_RETURN_IF_ERROR(s.Run());
     }
     DOSSIER_RETURN_IF_ERROR(impl_->SealPatientRows(patient_id));
+    DOSSIER_RETURN_IF_ERROR(impl_->DisablePatientAccounts(patient_id));
     DOSSIER_RETURN_IF_ERROR(impl_->Audit("patient.erase", {patient_id}, patient_id));
     DOSSIER_RETURN_IF_ERROR(tx.Commit());
   }

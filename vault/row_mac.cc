@@ -41,6 +41,9 @@ const Covered& Describe(RowTable t) {
        "documents, parts, actor, created_at, due, answered_at"},
       {"document_warnings", "the warning list of document", "doc_id", "warnings_enc IS NULL"},
       {"request_replies", "the reply link of document", "doc_id", "doc_id, request_id, filed_at"},
+      {"users", "user", "id",
+       "name_mac, name_enc IS NULL, role, patient_id, rights, password_hash, disabled_at, "
+       "created_at, updated_at"},
   };
   return kTables[static_cast<int>(t)];
 }

@@ -210,8 +210,9 @@ AuditEvent Vault::Impl::MakeEvent(const std::string& action, std::vector<std::st
 
 Status Vault::Impl::StampEvent(AuditEvent& e) const {
   if (options_.audit_fault) DOSSIER_RETURN_IF_ERROR(options_.audit_fault());
-  e.actor = actor_.name;
-  e.role = actor_.role;
+  const Actor* acting = ActingAs::Current(this);  // the server, for one of its users
+  e.actor = acting != nullptr ? acting->name : actor_.name;
+  e.role = acting != nullptr ? acting->role : actor_.role;
   if (options_.legacy_audit_encoding_v1) {
     e.encoding = 1;
     e.os_user.clear();

@@ -128,6 +128,9 @@ struct VaultOptions {
   // Fault injection for tests: called before each audit event is appended; an error fails
   // the event, and the call that records it, as a full disk would. Null in production.
   std::function<Status()> audit_fault;
+  // Tests only: called by every password hash or verification for this vault while it holds
+  // one of the process's two hashing slots (Accounts), before it hashes. Null in production.
+  std::function<void()> password_hash_hook;
   // Benchmarks and tests: false commits each event recorded alone (reads, listings,
   // refusals) in a transaction of its own, with its own fsync and signed head, one after the
   // other, as before group commit. Default true: the events recorded by many threads at
@@ -484,6 +487,67 @@ struct CategoryRecord {
   std::string reason;  // our fixed words ("DICOM image", "first page says «выписной эпикриз»")
 };
 
+// --- Accounts (the people who log in to `dossier serve`; doc/FORMAT.md §Users) -------------
+//
+//   auto id = v->AddUser("anna@example.org", Role::kPatient, password, patient_id);
+//   auto who = v->Authenticate("Anna@Example.org", typed);   // kAuthFailed, same for any miss
+//   { ActingAs as(*v, {who->id, std::string(RoleName(who->role))}); v->ListCases(...); }
+//
+// A login name is personal data (it may be an e-mail address): the catalog keeps it sealed
+// under a vault-wide key and finds it through a keyed MAC, never in the clear; errors and
+// audit events name the user's id (usr_…), never the name. Names are compared byte for byte
+// after lower-casing the ASCII letters A–Z (e-mail addresses are case-insensitive); no other
+// folding. Passwords are hashed with Argon2id (crypto_pwhash_str, libsodium's INTERACTIVE
+// cost: 2 passes, 64 MiB). At most two hashes (hashing or verifying) run at once in a process,
+// whichever vault they are for: the others wait their turn, so a storm of logins costs at
+// most 128 MiB, and waits rather than fails.
+enum class Role { kPatient, kRepresentative, kManager, kCompliance, kAdmin };
+// "patient", "representative", "manager", "compliance", "admin".
+std::string_view RoleName(Role role);
+// The role a name names; nullopt for anything else (case-sensitive).
+std::optional<Role> ParseRole(std::string_view name);
+// "patient|representative|manager|compliance|admin", for help and error messages.
+std::string AllRoleNames();
+
+// The rules AddUser checks, for the CLI to check before it unlocks (kInvalidArgument saying
+// the rule, never repeating the value): a login name is 1 to 254 bytes of UTF-8 on one line,
+// without control characters or a space at either end; a password has at least 12
+// characters and at most 1024 bytes.
+Status CheckUserName(const std::string& name);
+Status CheckUserPassword(std::string_view password);
+
+// What a representative may do for their one patient, as granted (each revocable).
+struct Rights {
+  bool view = false;     // see the patient's documents and verdicts
+  bool upload = false;   // upload documents into the patient's cases
+  bool replies = false;  // see the clinics' replies
+  bool operator==(const Rights&) const = default;
+};
+// "view,upload,replies" (those granted, in that order), or "none".
+std::string RightsText(const Rights& rights);
+// The inverse: a comma-separated list of view, upload and replies, or "none"; nullopt for
+// anything else (an unknown word, an empty list).
+std::optional<Rights> ParseRights(std::string_view text);
+
+struct UserRecord {
+  std::string id;          // usr_…
+  std::string name;        // login name, lower-cased as compared; "" once its patient was erased
+  Role role = Role::kPatient;
+  std::string patient_id;  // patient and representative: the one patient; else empty
+  Rights rights;           // representative only
+  bool disabled = false;
+  std::string disabled_at;  // UTC, when disabled
+  std::string created_at;
+};
+
+// How busy password hashing is in this process (for tests and monitoring).
+struct PasswordHashLoad {
+  int running = 0;  // hashes or verifications running now (at most 2)
+  int waiting = 0;  // waiting for one of the two slots
+  int peak = 0;     // the most that ever ran at once since the process started
+};
+PasswordHashLoad CurrentPasswordHashLoad();
+
 class Vault {
  public:
   // Creates a new vault in `dir` (which must not exist or be empty).
@@ -589,6 +653,9 @@ class Vault {
   Result<std::unique_ptr<DocumentWriter>> BeginDocument(const NewDocument& doc);
   Result<std::vector<DocumentRecord>> ListDocuments(const std::string& case_id);
   Result<DocumentRecord> GetDocument(const std::string& doc_id);
+  // GetDocument for showing the record to someone (`docs show`, the server's document
+  // route): audited as `document.show` (objects [document, case]) before it is returned.
+  Result<DocumentRecord> ShowDocument(const std::string& doc_id);
   Status SetCategory(const std::string& doc_id, const std::string& category);
 
   // Corrections (issue 14; doc/FORMAT.md §Moves and removals).
@@ -648,6 +715,21 @@ class Vault {
   // kNotFound if none.
   Status SetSeriesPreview(const std::string& series_id, std::span<const uint8_t> png);
   Result<std::vector<uint8_t>> GetSeriesPreview(const std::string& series_id);
+
+  // Whose a record is, for an access check before anything is read (the server's role
+  // table): the patient of a patient ("pat_"), case ("case_"), document ("doc_") or DICOM
+  // series ("ser_") id, its case, and for a document its category and status. Reads ids,
+  // categories and statuses only — nothing personal is decrypted — and is not audited (the
+  // read that follows is). kNotFound for an unknown id or another kind; kCorrupt when the
+  // rows fail their MACs.
+  struct Owner {
+    std::string patient_id;
+    std::string case_id;   // empty for a patient
+    std::string category;  // a document's; else empty
+    std::string status;    // a document's (stored | removed | erased); a case's (open | closed)
+    bool patient_erased = false;
+  };
+  Result<Owner> OwnerOf(const std::string& id);
 
   // The key from which an export's replacement UIDs are made (dicom::KeyedUidMap): derived
   // from the patient's key, so one UID always gets the same replacement, in one export and
@@ -767,11 +849,85 @@ class Vault {
   // Decrypts and authenticates every object (quick: presence and sizes only). Audited.
   Result<VerifyReport> Verify(bool quick, const ProgressFn& progress = nullptr);
 
+  // --- Accounts (see the section above Vault) ----------------------------------------------
+  //
+  // Adds an account; returns its id (usr_…). Checks, nothing stored on error:
+  //   kInvalidArgument  a malformed name (1 to 254 bytes of UTF-8, one line, no control
+  //                     characters, no white space at either end); a password under 12
+  //                     characters ("the password is too short: use at least 12 characters")
+  //                     or over 1024 bytes; a patient or representative without a patient
+  //                     id, a staff account with one; rights for any role but representative
+  //   kNotFound         no such patient
+  //   kRejected         the patient was erased; "a user with that name already exists"
+  // The password is hashed before the writer is taken. Audited as `user.add` (objects: the
+  // id; patient: the linked patient; details.role).
+  Result<std::string> AddUser(const std::string& name, Role role, const std::string& password,
+                              const std::string& patient_id = "", Rights rights = {});
+  // Every account, oldest first, names decrypted. Audited as `user.list`.
+  Result<std::vector<UserRecord>> ListUsers();
+  // One account by id (kNotFound "no user usr_…"); records nothing (the server asks on
+  // every request; what is done for the user is audited by that call).
+  Result<UserRecord> GetUser(const std::string& user_id);
+  // Sets a new password (the same rules as AddUser). kNotFound "no user with that name";
+  // kRejected for a disabled account. Audited as `user.passwd`.
+  Status SetUserPassword(const std::string& name, const std::string& password);
+  // Disables an account for good: it can no longer log in. kNotFound "no user with that
+  // name"; kRejected when already disabled. Audited as `user.disable`. (Erasing a patient
+  // disables the accounts linked to them, and forgets their login names, in the erasure's
+  // transaction, each with its `user.disable` event, purpose "patient erased".)
+  Status DisableUser(const std::string& name);
+  // Grants and revokes what a representative may do: kNotFound for an unknown id; kRejected
+  // for an account that is not a representative's, or disabled. Audited as `user.rights`
+  // with details.before and details.after ("view,upload", "none"); the same rights again
+  // change and record nothing.
+  Status SetRights(const std::string& user_id, Rights rights);
+  // Checks a login: the user's record, or kAuthFailed "wrong user name or password" for an
+  // unknown name, a wrong password or a disabled account alike — the same message and the
+  // same work (an unknown name verifies against a dummy hash). Records nothing itself (the
+  // server records login events through RecordAccessEvent). kCorrupt when the account's row
+  // was changed outside Dossier.
+  Result<UserRecord> Authenticate(const std::string& name, std::string_view password);
+  // Records an event about accounts and sessions that changes nothing else, group-committed
+  // like other lone events: `action` begins with "session.", "access." or "server."
+  // (session.login, session.logout, session.login_failed, session.locked,
+  // access.unauthenticated, access.refused, server.start, server.stop, server.integrity …;
+  // kInvalidArgument otherwise); `objects` are ids (anything else is
+  // recorded as "(not an id)"); `outcome` is ok, refused or failed; `reason` a code.
+  Status RecordAccessEvent(const std::string& action, std::vector<std::string> objects,
+                           const std::string& patient_id, const std::string& outcome,
+                           const std::string& reason = "");
+
   class Impl;
 
  private:
+  friend class ActingAs;
   explicit Vault(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
+};
+
+// Acting on behalf of a user (the server: one vault, many users, one thread per request).
+// While it lives, the audit events the constructing thread records through `vault` carry
+// `actor` (the user's id as the actor, their role name as the role) instead of the vault's
+// own actor. Thread-local: other threads are not affected. Nests: the innermost one counts,
+// and destroying it restores the one outside it (destroy them in reverse order, as scopes
+// do). `actor.name` must pass CheckActorName (vault/audit.h); a user id does. The Vault must
+// outlive it.
+//
+//   { ActingAs as(vault, {user.id, std::string(RoleName(user.role))}); vault.ListCases(pid); }
+class ActingAs {
+ public:
+  ActingAs(const Vault& vault, Actor actor);
+  ~ActingAs();
+  ActingAs(const ActingAs&) = delete;
+  ActingAs& operator=(const ActingAs&) = delete;
+
+  // The actor of the innermost ActingAs of the calling thread for the vault `impl`, or null.
+  static const Actor* Current(const Vault::Impl* impl);
+
+ private:
+  const Vault::Impl* impl_;
+  Actor actor_;
+  ActingAs* outer_;
 };
 
 }  // namespace dossier::vault

@@ -53,7 +53,11 @@ struct SealedSecret {
 inline constexpr SealedSecret kAuditSigningKey{"audit_signing_key", "dossier-audit-key-v2"};
 inline constexpr SealedSecret kRowMacKey{"row_mac_key", "dossier-row-mac-key-v1"};
 inline constexpr SealedSecret kContentMacKey{"content_mac_key", "dossier-content-mac-key-v1"};
-inline constexpr SealedSecret kSealedSecrets[] = {kAuditSigningKey, kRowMacKey, kContentMacKey};
+// Made by the first Vault::AddUser (a vault without accounts has none): the login names'
+// MAC and sealing keys are derived from it (doc/FORMAT.md §Users).
+inline constexpr SealedSecret kUserNameKey{"user_name_key", "dossier-user-name-key-v1"};
+inline constexpr SealedSecret kSealedSecrets[] = {kAuditSigningKey, kRowMacKey, kContentMacKey,
+                                                  kUserNameKey};
 std::string SecretAd(const SealedSecret& s, const std::string& vault_id);
 
 // Vaults made before the sealed secrets (doc/FORMAT.md §Upgrades): the content-MAC key was

@@ -37,6 +37,7 @@ enum class RowTable {
   kRequests,
   kDocumentWarnings,
   kRequestReplies,
+  kUsers,
 };
 inline constexpr RowTable kAllRowTables[] = {
     RowTable::kPatients,       RowTable::kCases,
@@ -46,7 +47,7 @@ inline constexpr RowTable kAllRowTables[] = {
     RowTable::kClinics,        RowTable::kConsents,
     RowTable::kSettings,       RowTable::kDocumentRemovals,
     RowTable::kRequests,       RowTable::kDocumentWarnings,
-    RowTable::kRequestReplies,
+    RowTable::kRequestReplies, RowTable::kUsers,
 };
 
 // (Re)computes the MAC of every row of `table` matching `where` (SQL over the table's

@@ -282,6 +282,24 @@ class Vault::Impl {
   Status FileReply(const std::string& request_id, const std::string& doc_id,
                    const std::string& case_id, const std::string& patient_id);
 
+  // Accounts (vault/users.cc). The keys of login names, derived from the sealed secret
+  // meta.user_name_key: `mac` finds a name (users.name_mac), `seal` seals it (users.name_enc).
+  struct UserNameKeys {
+    SecureBuffer mac, seal;
+  };
+  // The vault's user-name keys: cached, else read from meta (another process may have made
+  // them since this one unlocked). Null when the vault has none yet; with `create` (inside a
+  // write transaction) they are made and sealed into meta, `*created` is set, and they are
+  // not cached: the caller caches them (CacheUserNameKeys) once its transaction committed.
+  // kCorrupt when accounts exist but the key is missing or fails to open.
+  Result<std::shared_ptr<const UserNameKeys>> LoadUserNameKeys(bool create, bool* created);
+  void CacheUserNameKeys(std::shared_ptr<const UserNameKeys> keys);
+  // Erasing a patient: disables the accounts linked to them and forgets their login names and
+  // password hashes, with a `user.disable` event each, in the caller's transaction.
+  Status DisablePatientAccounts(const std::string& patient_id);
+  std::mutex user_keys_mu_;
+  std::shared_ptr<const UserNameKeys> user_keys_;  // under user_keys_mu_
+
   // Documents announced by Vault::AuditExportReads, per export id; under state_mu_.
   std::map<std::string, std::set<std::string>> export_reads_;
   std::mutex state_mu_;

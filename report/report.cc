@@ -1,0 +1,94 @@
+// People, search and text: the JSON of `patient …`, `case …`, `search` and `text`.
+#include "report/report.h"
+
+#include <fmt/format.h>
+
+namespace dossier::report {
+
+nlohmann::json PatientJson(const vault::PatientRecord& p) {
+  return {{"id", p.id},
+          {"name", p.info.name},
+          {"birth_date", p.info.birth_date},
+          {"phone", p.info.phone},
+          {"email", p.info.email},
+          {"created", p.created_at},
+          {"erased", p.erased},
+          {"erased_at", p.erased_at}};
+}
+
+nlohmann::json CaseJson(const vault::CaseRecord& c) {
+  return {{"id", c.id},
+          {"patient", c.patient_id},
+          {"status", c.status},
+          {"goal", c.goal},
+          {"question", c.question},
+          {"documents", c.documents},
+          {"dicom_instances", c.dicom_instances},
+          {"created", c.created_at}};
+}
+
+nlohmann::json PatientsJson(const std::vector<vault::PatientRecord>& patients) {
+  auto arr = nlohmann::json::array();
+  for (const auto& p : patients) arr.push_back(PatientJson(p));
+  return arr;
+}
+
+nlohmann::json CasesJson(const std::vector<vault::CaseRecord>& cases) {
+  auto arr = nlohmann::json::array();
+  for (const auto& c : cases) arr.push_back(CaseJson(c));
+  return arr;
+}
+
+nlohmann::json PatientDetailJson(const vault::PatientRecord& patient,
+                                 const std::vector<vault::CaseRecord>& cases) {
+  auto j = PatientJson(patient);
+  j["cases"] = CasesJson(cases);
+  return j;
+}
+
+Result<nlohmann::json> PatientDetailJson(vault::Vault& v, const std::string& patient_id) {
+  DOSSIER_ASSIGN_OR_RETURN(vault::PatientRecord p, v.GetPatient(patient_id));
+  DOSSIER_ASSIGN_OR_RETURN(auto cases, v.ListCases(patient_id));
+  return PatientDetailJson(p, cases);
+}
+
+nlohmann::json SearchJson(const std::vector<vault::SearchHit>& hits) {
+  auto arr = nlohmann::json::array();
+  for (const auto& h : hits) {
+    arr.push_back({{"id", h.doc_id}, {"name", h.name}, {"page", h.page}, {"snippet", h.snippet}});
+  }
+  return arr;
+}
+
+Result<nlohmann::json> CaseSearchJson(vault::Vault& v, const std::string& case_id,
+                                      const std::string& query) {
+  DOSSIER_ASSIGN_OR_RETURN(auto hits, v.Search(case_id, query));
+  return SearchJson(hits);
+}
+
+Result<DocumentText> LoadDocumentText(vault::Vault& v, const std::string& doc_id, int page) {
+  DocumentText out;
+  DOSSIER_ASSIGN_OR_RETURN(out.doc, v.GetDocument(doc_id));
+  if (out.doc.status == "removed") return vault::DocumentRemoved(doc_id, out.doc.removed_at);
+  if (out.doc.verdict.empty()) {
+    return NotFound("document " + doc_id +
+                    " has no checked pages (only PDFs, images and plain-text files are read)");
+  }
+  DOSSIER_ASSIGN_OR_RETURN(out.pages, v.GetPages(doc_id, true));
+  if (page > 0 && page > static_cast<int>(out.pages.size())) {
+    return NotFound(fmt::format("document {} has {} checked page(s)", doc_id, out.pages.size()));
+  }
+  return out;
+}
+
+nlohmann::json TextJson(const std::vector<vault::PageRecord>& pages, int page) {
+  auto arr = nlohmann::json::array();
+  for (const auto& p : pages) {
+    if (page == 0 || p.number == page) {
+      arr.push_back({{"page", p.number}, {"verdict", p.verdict}, {"text", p.text}});
+    }
+  }
+  return arr;
+}
+
+}  // namespace dossier::report

@@ -1,0 +1,156 @@
+// One JSON for the CLI and the server: what `dossier … --json` prints and what `dossier serve`
+// answers for the same thing, built in one place (doc/CLI.md §JSON shapes).
+//
+//   auto v = vault::Vault::Open(dir, passphrase, actor);
+//   DOSSIER_ASSIGN_OR_RETURN(nlohmann::json docs, report::CaseDocumentsJson(**v, case_id));
+//   std::cout << docs.dump(2);   // what `dossier docs --case ID --json` prints
+//
+// Why nlohmann::json is in this public header: JSON is the product of this library, and both
+// of its callers (app/, server/) already speak nlohmann::json; an own value type would only be
+// converted into it again at each edge. No other third-party type appears here.
+//
+// Two layers:
+//  - Serializers (PatientJson, DocumentJson, SeriesJson …): pure functions of records the
+//    caller already holds. They read no vault and record nothing.
+//  - Assemblers taking a vault::Vault& (CaseDocumentsJson, DocumentDetailJson …): they make
+//    the vault calls a listing needs, always the same calls in the same order, so the CLI and
+//    the server record the same audit events for the same answer. Errors are the vault's
+//    (ids, never personal data), plus those said on each function.
+//
+// What these print is personal data where the CLI already prints it (names, birth dates,
+// document names, snippets): the caller decides who may see it (the server's role table).
+// Thread-safety: the serializers are pure; the assemblers are as thread-safe as the Vault.
+#pragma once
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "dicom/dicom.h"
+#include "vault/vault.h"
+
+namespace dossier::report {
+
+// ---- People -------------------------------------------------------------------------------
+
+// One patient, as an element of `patient list --json`: id, name, birth_date, phone, email,
+// created, erased, erased_at (an erased patient's fields are "").
+nlohmann::json PatientJson(const vault::PatientRecord& patient);
+// One case, as an element of `case list --json`: id, patient, status, goal, question,
+// documents, dicom_instances, created.
+nlohmann::json CaseJson(const vault::CaseRecord& c);
+// `patient list --json`, `case list --json`: arrays of the above, in the order given.
+nlohmann::json PatientsJson(const std::vector<vault::PatientRecord>& patients);
+nlohmann::json CasesJson(const std::vector<vault::CaseRecord>& cases);
+// `patient show ID --json`: PatientJson with "cases": CasesJson.
+nlohmann::json PatientDetailJson(const vault::PatientRecord& patient,
+                                 const std::vector<vault::CaseRecord>& cases);
+// The same, read from the vault: GetPatient (audited `patient.read`), then ListCases
+// (`case.list`).
+Result<nlohmann::json> PatientDetailJson(vault::Vault& v, const std::string& patient_id);
+
+// ---- Documents ----------------------------------------------------------------------------
+
+// One analysed page, without its text: page, verdict, confidence, rotation, source, evidence
+// (the measurements behind the verdict, an object; null if the stored evidence is not JSON).
+nlohmann::json PageJson(const vault::PageRecord& page);
+
+// One document (not a DICOM instance, not removed) as an element of `docs --case ID --json`:
+// id, name, kind, size, category, category_source, category_reason, status, added, case,
+// verdict (null when not analysed), pages, pages_detail (PageJson of each of `pages`: give
+// none for a document without a verdict), warnings.
+nlohmann::json DocumentJson(const vault::DocumentRecord& doc,
+                            const std::vector<vault::PageRecord>& pages);
+
+// A case's DICOM series as `docs` shows it: one entry per series, its instances counted.
+struct SeriesView {
+  vault::DicomSeriesRecord record;
+  dicom::InstanceSummary first;       // the summary of its first instance
+  std::vector<std::string> problems;  // its problems and its instances' upload warnings
+  std::vector<std::string> on_disc;   // the patients its instances name, each once
+  std::string mismatch_facts;         // with a mismatch: who is on the disc, who is the patient
+  uint64_t size = 0;                  // its instances' bytes
+  std::string added;                  // when its first instance was stored
+};
+
+// A document removed (`docs --all`): one entry each; a series' removed instances are one entry
+// per series and reason.
+struct RemovedView {
+  std::string id, kind, category, added, removed_at, reason;
+  uint64_t size = 0;
+  std::vector<std::string> doc_ids;  // a series' removed instances; empty for a document
+};
+
+// Everything `docs --case ID` shows, read once (LoadCaseDocuments).
+struct CaseDocuments {
+  std::string case_id;
+  std::vector<vault::DocumentRecord> documents;  // every row, in the order stored
+  // The analysed pages (no text) of each listed document that has a verdict, by document id.
+  std::map<std::string, std::vector<vault::PageRecord>> pages;
+  std::vector<SeriesView> series;
+  std::vector<RemovedView> removed;  // every removed entry (listed with --all)
+  std::set<std::string> in_series;   // the documents shown as their series, not one by one
+  // Whether a document is listed on its own: not an instance of a series, not removed.
+  bool Listed(const vault::DocumentRecord& doc) const;
+};
+
+// "CT, 24 instances, 2004-01-19, Chest": one line for a series, as `docs` and `ingest`
+// name it (`date` is DICOM's YYYYMMDD; the object kind is said unless it is "image").
+std::string SeriesLine(const std::string& modality, int instances, const std::string& date,
+                       const std::string& description, const std::string& object_kind);
+
+// One series as an element of `docs --json` and of `dicom list --json` (kind "dicom-series").
+nlohmann::json SeriesJson(const SeriesView& series, const std::string& case_id);
+// One removed entry as an element of `docs --all --json`.
+nlohmann::json RemovedJson(const RemovedView& removed, const std::string& case_id);
+// `docs --case ID --json`: DocumentJson of each listed document, then SeriesJson of each
+// series, then (with `with_removed`, i.e. --all) RemovedJson of each removed entry.
+nlohmann::json DocumentsJson(const CaseDocuments& listing, bool with_removed);
+
+// Reads what `docs` shows, with these vault calls in this order: ListDocuments
+// (`document.list`), ListDicomSeries (`dicom.list`); when a series may be another patient's,
+// GetCase and GetPatient (`patient.read`) for the facts to resolve it; then GetPages without
+// text (not audited) of each listed document with a verdict. kCorrupt when a stored DICOM
+// summary does not parse.
+Result<CaseDocuments> LoadCaseDocuments(vault::Vault& v, const std::string& case_id);
+// LoadCaseDocuments, then DocumentsJson: what `docs --case ID [--all] --json` prints.
+Result<nlohmann::json> CaseDocumentsJson(vault::Vault& v, const std::string& case_id,
+                                         bool with_removed = false);
+// LoadCaseDocuments, then a JSON array of SeriesJson: what `dicom list --case ID --json`
+// prints (the server's /api/cases/{id}/series).
+Result<nlohmann::json> CaseSeriesJson(vault::Vault& v, const std::string& case_id);
+
+// One document in full, as `docs show DOC --json` prints it: DocumentJson (pages_detail
+// holds every analysed page, verdicts and evidence) and, for any document, "series" (the
+// series of a DICOM instance, else null), "removed" and "removal_reason" (null unless removed).
+nlohmann::json DocumentDetailJson(const vault::DocumentRecord& doc,
+                                  const std::vector<vault::PageRecord>& pages);
+// The same, read from the vault: ShowDocument (`document.show`), then GetPages without text
+// when it has a verdict.
+Result<nlohmann::json> DocumentDetailJson(vault::Vault& v, const std::string& doc_id);
+
+// ---- Text and search ------------------------------------------------------------------------
+
+// `search --case ID TEXT --json`: [{id, name, page, snippet}] in the vault's order.
+nlohmann::json SearchJson(const std::vector<vault::SearchHit>& hits);
+// Search (audited `document.search`, then `document.read` of the documents hit), then
+// SearchJson.
+Result<nlohmann::json> CaseSearchJson(vault::Vault& v, const std::string& case_id,
+                                      const std::string& query);
+
+// A document's text as `text DOC` reads it: its record and its pages with their text.
+struct DocumentText {
+  vault::DocumentRecord doc;
+  std::vector<vault::PageRecord> pages;  // every page; the caller picks one
+};
+// GetDocument, then GetPages with text (audited `document.read`, via "text"). kRejected for a
+// removed document (vault::DocumentRemoved); kNotFound for one without checked pages, or
+// when `page` (1-based; 0 for all) is past its last page.
+Result<DocumentText> LoadDocumentText(vault::Vault& v, const std::string& doc_id, int page);
+// `text DOC [--page N] --json`: [{page, verdict, text}] of every page, or of page `page`.
+nlohmann::json TextJson(const std::vector<vault::PageRecord>& pages, int page);
+
+}  // namespace dossier::report

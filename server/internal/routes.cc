@@ -1,0 +1,383 @@
+// The role table and the handlers it names. Read the table first: it is the whole access
+// policy of the API (doc/API.md §Routes has it in words).
+#include "server/internal/routes.h"
+
+#include <httplib.h>
+
+#include <nlohmann/json.hpp>
+
+#include "common/file_io.h"
+#include "common/ids.h"
+#include "report/report.h"
+#include "server/internal/errors.h"
+#include "server/internal/state.h"
+
+namespace dossier::server::internal {
+
+namespace {
+
+using nlohmann::json;
+
+Status Login(Call& c);
+Status Logout(Call& c);
+Status Me(Call& c);
+Status ListPatients(Call& c);
+Status ShowPatient(Call& c);
+Status ListCases(Call& c);
+Status ShowCase(Call& c);
+Status CaseDocuments(Call& c);
+Status CaseSeries(Call& c);
+Status CaseSearch(Call& c);
+Status ShowDocument(Call& c);
+Status DocumentContent(Call& c);
+Status DocumentText(Call& c);
+Status SeriesPreview(Call& c);
+
+}  // namespace
+
+const std::vector<Route>& Routes() {
+  // clang-format off
+  static const std::vector<Route> kRoutes = {
+    // method   path                              roles         object            long   handler
+    {"POST",   "/api/session",                    0,            Object::kNone,     false, Login},
+    {"DELETE", "/api/session",                    kEveryRole,   Object::kNone,     false, Logout},
+    {"GET",    "/api/me",                         kEveryRole,   Object::kNone,     false, Me},
+    {"GET",    "/api/patients",                   kManager,     Object::kNone,     false, ListPatients},
+    {"GET",    "/api/patients/{id}",              kPatientData, Object::kPatient,  false, ShowPatient},
+    {"GET",    "/api/cases",                      kPatientData, Object::kNone,     false, ListCases},
+    {"GET",    "/api/cases/{id}",                 kPatientData, Object::kCase,     false, ShowCase},
+    {"GET",    "/api/cases/{id}/documents",       kPatientData, Object::kCase,     false, CaseDocuments},
+    {"GET",    "/api/cases/{id}/series",          kPatientData, Object::kCase,     false, CaseSeries},
+    {"GET",    "/api/cases/{id}/search",          kManager,     Object::kCase,     false, CaseSearch},
+    {"GET",    "/api/documents/{id}",             kPatientData, Object::kDocument, false, ShowDocument},
+    {"GET",    "/api/documents/{id}/content",     kPatientData, Object::kDocument, true,  DocumentContent},
+    {"GET",    "/api/documents/{id}/text",        kPatientData, Object::kDocument, false, DocumentText},
+    {"GET",    "/api/series/{id}/preview",        kPatientData, Object::kSeries,   false, SeriesPreview},
+  };
+  // clang-format on
+  return kRoutes;
+}
+
+unsigned BitOf(vault::Role role) {
+  switch (role) {
+    case vault::Role::kPatient:
+      return kPatient;
+    case vault::Role::kRepresentative:
+      return kRepresentative;
+    case vault::Role::kManager:
+      return kManager;
+    case vault::Role::kCompliance:
+      return kCompliance;
+    case vault::Role::kAdmin:
+      return kAdmin;
+  }
+  return 0;
+}
+
+bool MaySee(const vault::UserRecord& who, Object object, const vault::Vault::Owner& owner) {
+  switch (who.role) {
+    case vault::Role::kManager:
+      return true;
+    case vault::Role::kPatient:
+      return !who.patient_id.empty() && owner.patient_id == who.patient_id;
+    case vault::Role::kRepresentative: {
+      if (who.patient_id.empty() || owner.patient_id != who.patient_id) return false;
+      if (object == Object::kDocument) {
+        return owner.category == "clinic-reply" ? who.rights.replies : who.rights.view;
+      }
+      if (object == Object::kSeries) return who.rights.view;
+      return who.rights.view || who.rights.replies;  // the patient, a case: what is granted
+    }
+    case vault::Role::kCompliance:
+    case vault::Role::kAdmin:
+      return false;
+  }
+  return false;
+}
+
+namespace {
+
+void SendJson(httplib::Response& res, const json& body, int status = 200) {
+  res.status = status;
+  res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
+}
+
+// ---- Session ---------------------------------------------------------------------------------
+
+// The login body: exactly {"username": string, "password": string}.
+Status ParseLogin(const httplib::Request& req, std::string* name, std::string* password) {
+  if (req.get_header_value("Content-Type").rfind("application/json", 0) != 0) {
+    return InvalidArgument("send the login as JSON, with Content-Type: application/json");
+  }
+  json body = json::parse(req.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object()) {
+    return InvalidArgument(
+        "the body is not a JSON object: send {\"username\": …, \"password\": …}");
+  }
+  for (const auto& [key, value] : body.items()) {
+    if (key != "username" && key != "password") {
+      return InvalidArgument("unknown field `" + key.substr(0, 40) +
+                             "`: a login has only username and password");
+    }
+    if (!value.is_string()) return InvalidArgument("`" + key + "` must be a string");
+  }
+  if (!body.contains("username") || !body.contains("password")) {
+    return InvalidArgument("a login needs both username and password");
+  }
+  *name = body["username"].get<std::string>();
+  *password = body["password"].get<std::string>();
+  if (name->empty() || name->size() > 256 || password->size() > 1024) {
+    return InvalidArgument("the user name must be 1 to 256 bytes, the password at most 1024");
+  }
+  return Status::Ok();
+}
+
+void Refuse429(httplib::Response& res, ApiError e, std::chrono::seconds left,
+               const std::string& what) {
+  const long minutes = (left.count() + 59) / 60;
+  SendError(
+      res, e,
+      what + ": try again in " + std::to_string(minutes) + (minutes == 1 ? " minute" : " minutes"));
+  res.set_header("Retry-After", std::to_string(left.count()));
+}
+
+Status Login(Call& c) {
+  std::string name, password;
+  DOSSIER_RETURN_IF_ERROR(ParseLogin(c.req, &name, &password));
+  ServerState& s = c.state;
+  const std::string address = s.ClientAddress(c.req);
+  vault::ActingAs anonymous(c.vault, {"anonymous", "anonymous"});
+  if (auto left = s.guard.AddressThrottled(address)) {
+    DOSSIER_RETURN_IF_ERROR(
+        c.vault.RecordAccessEvent("session.login_failed", {}, "", "refused", "throttled"));
+    Refuse429(c.res, ApiError::kThrottled, *left, "too many failed logins from your address");
+    return Status::Ok();
+  }
+  if (auto left = s.guard.NameLocked(name)) {
+    DOSSIER_RETURN_IF_ERROR(
+        c.vault.RecordAccessEvent("session.login_failed", {}, "", "refused", "locked"));
+    Refuse429(c.res, ApiError::kLocked, *left, "too many failed logins for this name");
+    return Status::Ok();
+  }
+  auto user = c.vault.Authenticate(name, password);
+  if (!user.ok()) {
+    if (user.status().code() != StatusCode::kAuthFailed) return user.status();
+    const bool locks = s.guard.Failed(name, address);
+    DOSSIER_RETURN_IF_ERROR(c.vault.RecordAccessEvent(
+        locks ? "session.locked" : "session.login_failed", {}, "", "refused", "bad_credentials"));
+    if (locks) {
+      Refuse429(c.res, ApiError::kLocked, s.options.lock, "too many failed logins for this name");
+    } else {
+      SendError(c.res, ApiError::kBadCredentials, "wrong user name or password");
+    }
+    return Status::Ok();
+  }
+  s.guard.Succeeded(name);
+  vault::ActingAs acting(c.vault, {user->id, std::string(vault::RoleName(user->role))});
+  DOSSIER_RETURN_IF_ERROR(
+      c.vault.RecordAccessEvent("session.login", {user->id}, user->patient_id, "ok"));
+  const SessionStore::Issued issued = s.sessions.Create(user->id);
+  c.signed_in = user->id;
+  c.res.set_header("Set-Cookie", s.SessionCookie(issued.token));
+  SendJson(c.res, {{"user", user->id},
+                   {"role", std::string(vault::RoleName(user->role))},
+                   {"csrf", issued.csrf}});
+  return Status::Ok();
+}
+
+Status Logout(Call& c) {
+  c.state.sessions.Remove(c.who->session_token);
+  DOSSIER_RETURN_IF_ERROR(
+      c.vault.RecordAccessEvent("session.logout", {c.who->user.id}, c.who->user.patient_id, "ok"));
+  c.res.set_header("Set-Cookie", c.state.SessionCookie(""));
+  c.res.status = 204;
+  return Status::Ok();
+}
+
+json RightsJson(const vault::Rights& r) {
+  json out = json::array();
+  if (r.view) out.push_back("view");
+  if (r.upload) out.push_back("upload");
+  if (r.replies) out.push_back("replies");
+  return out;
+}
+
+Status Me(Call& c) {
+  const vault::UserRecord& u = c.who->user;
+  json out = {{"user", u.id},
+              {"name", u.name},
+              {"role", std::string(vault::RoleName(u.role))},
+              {"patient", u.patient_id.empty() ? json() : json(u.patient_id)}};
+  if (u.role == vault::Role::kRepresentative) out["rights"] = RightsJson(u.rights);
+  SendJson(c.res, out);
+  return Status::Ok();
+}
+
+// ---- Patients and cases ----------------------------------------------------------------------
+
+Status ListPatients(Call& c) {
+  DOSSIER_ASSIGN_OR_RETURN(auto patients, c.vault.ListPatients());
+  SendJson(c.res, report::PatientsJson(patients));
+  return Status::Ok();
+}
+
+Status ShowPatient(Call& c) {
+  DOSSIER_ASSIGN_OR_RETURN(json out, report::PatientDetailJson(c.vault, c.id));
+  SendJson(c.res, out);
+  return Status::Ok();
+}
+
+Status ListCases(Call& c) {
+  std::optional<std::string> patient;
+  if (c.who->user.role != vault::Role::kManager) {
+    patient = c.who->user.patient_id;  // their own, whatever they ask
+  } else if (c.req.has_param("patient")) {
+    patient = c.req.get_param_value("patient");
+    if (KindOfId(*patient) != IdKind::kPatient) {
+      return InvalidArgument("?patient= takes a patient id (pat_…)");
+    }
+  }
+  DOSSIER_ASSIGN_OR_RETURN(auto cases, c.vault.ListCases(patient));
+  SendJson(c.res, report::CasesJson(cases));
+  return Status::Ok();
+}
+
+Status ShowCase(Call& c) {
+  DOSSIER_ASSIGN_OR_RETURN(vault::CaseRecord rec, c.vault.GetCase(c.id));
+  SendJson(c.res, report::CaseJson(rec));
+  return Status::Ok();
+}
+
+// What a patient or representative is shown of a listing: a representative only what is
+// granted, and neither the names another person's disc carries (a manager resolves those).
+json ForPatientSide(const vault::UserRecord& who, json listing) {
+  if (who.role == vault::Role::kManager || !listing.is_array()) return listing;
+  json out = json::array();
+  for (json& item : listing) {
+    const bool reply = item.value("category", "") == "clinic-reply";
+    if (who.role == vault::Role::kRepresentative &&
+        !(reply ? who.rights.replies : who.rights.view)) {
+      continue;
+    }
+    if (item.contains("mismatch_facts")) item["mismatch_facts"] = "";
+    out.push_back(std::move(item));
+  }
+  return out;
+}
+
+Status CaseDocuments(Call& c) {
+  DOSSIER_ASSIGN_OR_RETURN(json out, report::CaseDocumentsJson(c.vault, c.id));
+  SendJson(c.res, ForPatientSide(c.who->user, std::move(out)));
+  return Status::Ok();
+}
+
+Status CaseSeries(Call& c) {
+  DOSSIER_ASSIGN_OR_RETURN(json out, report::CaseSeriesJson(c.vault, c.id));
+  if (c.who->user.role == vault::Role::kRepresentative && !c.who->user.rights.view) {
+    out = json::array();
+  }
+  SendJson(c.res, ForPatientSide(c.who->user, std::move(out)));
+  return Status::Ok();
+}
+
+Status CaseSearch(Call& c) {
+  const std::string q = c.req.get_param_value("q");
+  if (q.empty() || q.size() > 200) {
+    return InvalidArgument("?q= takes the text to look for, 1 to 200 bytes");
+  }
+  DOSSIER_ASSIGN_OR_RETURN(json out, report::CaseSearchJson(c.vault, c.id, q));
+  SendJson(c.res, out);
+  return Status::Ok();
+}
+
+// ---- Documents -------------------------------------------------------------------------------
+
+Status ShowDocument(Call& c) {
+  DOSSIER_ASSIGN_OR_RETURN(json out, report::DocumentDetailJson(c.vault, c.id));
+  SendJson(c.res, out);
+  return Status::Ok();
+}
+
+const char* MimeOf(const std::string& kind) {
+  static const std::pair<const char*, const char*> kTypes[] = {
+      {"pdf", "application/pdf"},     {"jpeg", "image/jpeg"},
+      {"png", "image/png"},           {"tiff", "image/tiff"},
+      {"bmp", "image/bmp"},           {"gif", "image/gif"},
+      {"webp", "image/webp"},         {"heic", "image/heic"},
+      {"dicom", "application/dicom"}, {"text", "text/plain; charset=utf-8"},
+  };
+  for (const auto& [k, mime] : kTypes) {
+    if (kind == k) return mime;
+  }
+  return "application/octet-stream";
+}
+
+// Writes what the vault decrypts straight to the socket: nothing is buffered whole, nothing
+// touches the disk.
+class SocketSink final : public ByteSink {
+ public:
+  explicit SocketSink(httplib::DataSink& sink) : sink_(sink) {}
+  Status Write(std::span<const uint8_t> bytes) override {
+    if (!sink_.write(reinterpret_cast<const char*>(bytes.data()), bytes.size())) {
+      return IoError("the client went away during the download");
+    }
+    return Status::Ok();
+  }
+
+ private:
+  httplib::DataSink& sink_;
+};
+
+Status DocumentContent(Call& c) {
+  if (c.owner.status != "stored") {
+    return Rejected("document " + c.id + " was " + c.owner.status + ": its content is gone");
+  }
+  DOSSIER_ASSIGN_OR_RETURN(vault::DocumentRecord d, c.vault.GetDocument(c.id));
+  std::shared_ptr<void> slot = c.state.long_slots.TryTake();
+  if (!slot) {
+    SendError(c.res, ApiError::kUnavailable,
+              "the server is busy with other downloads: try again in a minute");
+    c.res.set_header("Retry-After", "60");
+    return Status::Ok();
+  }
+  // The name is personal (it may name the patient): the download is named by its id.
+  c.res.set_header("Content-Disposition", "attachment; filename=\"" + c.id + "\"");
+  vault::Vault* v = &c.vault;
+  const vault::Actor actor{c.who->user.id, std::string(vault::RoleName(c.who->user.role))};
+  const std::string id = c.id;
+  c.res.set_content_provider(
+      d.size, MimeOf(d.kind), [v, actor, id, slot](size_t offset, size_t, httplib::DataSink& sink) {
+        if (offset != 0) return false;      // all of it is written in the first call
+        vault::ActingAs acting(*v, actor);  // the read is on record before the first byte
+        SocketSink out(sink);
+        return v->ReadDocument(id, out).ok();  // a failure cuts the answer short
+      });
+  return Status::Ok();
+}
+
+Status DocumentText(Call& c) {
+  int page = 0;
+  if (c.req.has_param("page")) {
+    const std::string p = c.req.get_param_value("page");
+    if (p.empty() || p.size() > 6 || p.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoi(p) < 1) {
+      return InvalidArgument("?page= takes a page number, from 1");
+    }
+    page = std::stoi(p);
+  }
+  DOSSIER_ASSIGN_OR_RETURN(report::DocumentText text,
+                           report::LoadDocumentText(c.vault, c.id, page));
+  SendJson(c.res, report::TextJson(text.pages, page));
+  return Status::Ok();
+}
+
+Status SeriesPreview(Call& c) {
+  DOSSIER_ASSIGN_OR_RETURN(std::vector<uint8_t> png, c.vault.GetSeriesPreview(c.id));
+  c.res.status = 200;
+  c.res.set_content(std::string(png.begin(), png.end()), "image/png");
+  return Status::Ok();
+}
+
+}  // namespace
+
+}  // namespace dossier::server::internal

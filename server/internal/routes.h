@@ -1,0 +1,81 @@
+// The role table: every route of the API, registered once with the roles that may use it and
+// the check of whose object it names (doc/API.md §Routes). Handlers hold no access checks of
+// their own: the dispatcher (server.cc) runs this table's before any handler. Private to
+// server/.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "vault/vault.h"
+
+namespace httplib {
+struct Request;
+struct Response;
+}  // namespace httplib
+
+namespace dossier::server::internal {
+
+class SessionStore;
+class LoginGuard;
+
+// Who asks: a signed-in user, read again from the vault on every request (a disabled account
+// or a revoked right counts at once).
+struct Principal {
+  vault::UserRecord user;
+  std::string session_token;  // the cookie's value
+  std::string csrf;
+};
+
+// The roles a route allows, as a bit set.
+enum RoleBit : unsigned {
+  kPatient = 1u << 0,
+  kRepresentative = 1u << 1,
+  kManager = 1u << 2,
+  kCompliance = 1u << 3,
+  kAdmin = 1u << 4,
+};
+constexpr unsigned kEveryRole = kPatient | kRepresentative | kManager | kCompliance | kAdmin;
+constexpr unsigned kPatientData = kPatient | kRepresentative | kManager;
+unsigned BitOf(vault::Role role);
+
+// What the `{id}` of a route's path names; the dispatcher checks that the id is of that kind
+// (400 otherwise) and that the user may see it (404 otherwise, as for an id that does not
+// exist).
+enum class Object { kNone, kPatient, kCase, kDocument, kSeries };
+
+// What a handler gets: the request, the answer to fill, who asks (null only on the login
+// route), the vault, and the checked object.
+struct ServerState;
+struct Call {
+  const httplib::Request& req;
+  httplib::Response& res;
+  const Principal* who;
+  vault::Vault& vault;
+  ServerState& state;
+  std::string id;             // the path's {id}; empty for routes without one
+  vault::Vault::Owner owner;  // whose it is (Object != kNone)
+  std::string signed_in;      // set by sign-in: the user the request log names
+};
+// Fills `call.res` (JSON or content) or returns the failure, which the dispatcher answers.
+using Handler = Status (*)(Call& call);
+
+struct Route {
+  const char* method;  // GET, POST, DELETE
+  const char* path;    // a template: "/api/cases/{id}/documents"
+  unsigned roles;      // 0: anyone, signed in or not (the login route only)
+  Object object;
+  bool long_request;  // takes one of the long-request slots (downloads)
+  Handler handler;
+};
+
+// The whole table.
+const std::vector<Route>& Routes();
+
+// The object rule, in one place: whether `who` may see the object `owner` describes (a
+// manager any; a patient their own; a representative their patient's, as granted: clinic
+// replies with `replies`, everything else with `view`).
+bool MaySee(const vault::UserRecord& who, Object object, const vault::Vault::Owner& owner);
+
+}  // namespace dossier::server::internal

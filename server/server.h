@@ -1,0 +1,101 @@
+// `dossier serve`: the HTTP API over one unlocked vault (doc/API.md).
+//
+//   server::ServeOptions options;               // 127.0.0.1:8080, no TLS
+//   DOSSIER_ASSIGN_OR_RETURN(auto srv, server::Server::Create(vault, options));
+//   std::thread stopper([&] { WaitForSigterm(); srv->Stop(); });
+//   DOSSIER_RETURN_IF_ERROR(srv->Run());        // returns once requests in flight are done
+//
+// Every route is in one role table (server/internal/routes.cc): the roles that may use it and
+// the check of whose object it names run before any handler. Sessions live in the server's
+// memory (a restart signs everyone out). Answers carry a Content-Security-Policy with no
+// inline script, nosniff, no-referrer and Cache-Control: no-store; errors are
+// {"error": CODE, "message": TEXT} (server/internal/errors.h). The request log has the
+// method, the route's template, the status, the user id and the duration — never names,
+// tokens, passwords, document text or query strings.
+//
+// Thread-safety: Stop may be called from any thread; the rest from the thread that created
+// the server. The vault must outlive the server.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/clock.h"
+#include "common/status.h"
+
+namespace dossier::vault {
+class Vault;
+}
+
+namespace dossier::server {
+
+struct ServeOptions {
+  std::string host = "127.0.0.1";
+  int port = 8080;  // 0: any free port (tests; port() tells which)
+  // TLS: both files (PEM), or neither.
+  std::string tls_cert, tls_key;
+  // Plain HTTP on an address other than loopback (behind a TLS proxy); said on every start.
+  bool insecure_http = false;
+  // Believe X-Forwarded-For (the client's address for login throttling and the log).
+  bool trust_proxy = false;
+
+  // Threads answering requests; at most `long_requests` of them serve long ones (downloads)
+  // at once, so short requests always find a thread.
+  size_t threads = 16;
+  size_t long_requests = 12;
+  // Limits enforced before any handler: header lines and their total size, a request body
+  // (the API takes small JSON bodies; uploads get their own routes), and the socket timeouts.
+  size_t max_headers = 64;
+  size_t max_header_bytes = 16 * 1024;
+  size_t max_body_bytes = 64 * 1024;
+  std::chrono::seconds read_timeout{10};
+  std::chrono::seconds write_timeout{30};
+  std::chrono::seconds keep_alive_timeout{5};
+  // SIGTERM: requests in flight get this long to finish.
+  std::chrono::seconds shutdown_grace{30};
+
+  // Sessions end after this long unused, and this long after login in any case.
+  std::chrono::seconds session_idle{30 * 60};
+  std::chrono::seconds session_absolute{12 * 3600};
+  // Failed logins: a name is locked after this many in a row, for this long; an address
+  // failing this many times (on any names) within `lock` is throttled as long.
+  int failures_per_name = 5;
+  std::chrono::seconds lock{15 * 60};
+  int failures_per_address = 20;
+
+  // The time sessions and locks are measured by (tests inject one); null: the system clock.
+  const Clock* clock = nullptr;
+  // One line per request; null: stderr.
+  std::function<void(const std::string& line)> log;
+};
+
+// kInvalidArgument unless the options may be used: TLS files both or neither, a listening
+// address other than loopback only with TLS or --insecure-http.
+Status CheckServeOptions(const ServeOptions& options);
+
+class Server {
+ public:
+  // Checks the options, loads the TLS certificate and binds the port (so port() is known
+  // and a port in use fails here). kIoError when the port cannot be bound; kInvalidArgument
+  // for options CheckServeOptions refuses or TLS files that do not load.
+  static Result<std::unique_ptr<Server>> Create(vault::Vault& vault, ServeOptions options);
+  ~Server();
+
+  int port() const;
+  // Serves until Stop. Returns once every request in flight has finished, or after
+  // shutdown_grace with kIoError naming how many had not.
+  Status Run();
+  // Refuses new requests (503 on open connections; new connections are not accepted) and
+  // lets Run return once those in flight are done.
+  void Stop();
+
+ private:
+  struct Impl;
+  explicit Server(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace dossier::server

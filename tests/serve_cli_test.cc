@@ -1,0 +1,167 @@
+// `dossier serve` as an operator runs it: the real binary, a vault the CLI filled, a real
+// client on loopback. The API answers the same JSON as the CLI's --json; SIGTERM stops it
+// cleanly; the vault and its audit log verify afterwards.
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <thread>
+
+#include "tests/test_util.h"
+
+namespace dossier {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+constexpr const char* kPassword = "long enough password 1";
+
+class ServeCliTest : public testing::CliTestBase {
+ protected:
+  void SetUp() override {
+    CliTestBase::SetUp();
+    ASSERT_EQ(Run({"init"}).exit_code, 0);
+    patient_ =
+        Json({"patient", "add", "--name", "Иванова Анна", "--birth-date", "1980-02-03"})["id"];
+    other_ = Json({"patient", "add", "--name", "Петров Иван", "--birth-date", "1975-05-06"})["id"];
+    case_ = Json({"case", "open", "--patient", patient_, "--goal", "second opinion"})["id"];
+    other_case_ = Json({"case", "open", "--patient", other_, "--goal", "treatment"})["id"];
+    testing::RunResult in = Run({"ingest", "--case", case_,
+                                 std::string(DOSSIER_SAMPLES_DIR) + "/upload/mri-conclusion.jpg",
+                                 (testing::kPydicomFiles / "CT_small.dcm").string()});
+    ASSERT_EQ(in.exit_code, 0) << in.err;
+    testing::WriteFile(dir_ / "pw", std::string(kPassword) + "\n");
+    for (const auto& [name, role, patient] :
+         std::vector<std::tuple<std::string, std::string, std::string>>{
+             {"manager@clinic", "manager", ""},
+             {"anna@example.org", "patient", patient_},
+             {"ivan@example.org", "patient", other_}}) {
+      std::vector<std::string> args = {
+          "user", "add", name, "--role", role, "--password-file", (dir_ / "pw").string()};
+      if (!patient.empty()) args.insert(args.end(), {"--patient", patient});
+      testing::RunResult r = Run(args);
+      ASSERT_EQ(r.exit_code, 0) << r.err;
+    }
+  }
+
+  void TearDown() override {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    CliTestBase::TearDown();
+  }
+
+  // Starts `dossier serve --listen 127.0.0.1:0` and reads the port it says it serves on.
+  void Serve() {
+    pid_ = testing::SpawnDossier(vault_, pass_, {"serve", "--listen", "127.0.0.1:0"},
+                                 dir_ / "serve.out");
+    log_ = dir_ / "serve.out.err";  // what it says, and the request log
+    const std::regex served(R"(at http://127\.0\.0\.1:(\d+)/)");
+    for (int i = 0; i < 600 && port_ == 0; ++i) {
+      std::smatch m;
+      const std::string text = testing::ReadFile(log_);
+      if (std::regex_search(text, m, served)) port_ = std::stoi(m[1]);
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ASSERT_NE(port_, 0) << testing::ReadFile(log_);
+  }
+
+  // SIGTERM, then the exit code.
+  int Stop() {
+    ::kill(pid_, SIGTERM);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+
+  httplib::Headers SignIn(const std::string& name) {
+    httplib::Client c("127.0.0.1", port_);
+    auto r = c.Post("/api/session", json{{"username", name}, {"password", kPassword}}.dump(),
+                    "application/json");
+    EXPECT_TRUE(r && r->status == 200);
+    const std::string cookie = r->get_header_value("Set-Cookie");
+    return {{"Cookie", cookie.substr(0, cookie.find(';'))}};
+  }
+
+  json GetJson(const std::string& path, const httplib::Headers& h, int want = 200) {
+    httplib::Client c("127.0.0.1", port_);
+    auto r = c.Get(path, h);
+    EXPECT_TRUE(r);
+    if (!r) return json();
+    EXPECT_EQ(r->status, want) << path << ": " << r->body;
+    return json::parse(r->body, nullptr, false);
+  }
+
+  std::string patient_, other_, case_, other_case_;
+  pid_t pid_ = -1;
+  int port_ = 0;
+  fs::path log_;
+};
+
+TEST_F(ServeCliTest, TheApiAnswersWhatTheCliPrintsAndStopsCleanlyOnSigterm) {
+  const json docs = Json({"docs", "--case", case_});
+  const json cases = Json({"case", "list"});
+  const json series = Json({"dicom", "list", "--case", case_});
+  ASSERT_EQ(series.size(), 1u);
+  const std::string series_id = series[0]["id"];
+  std::string doc_id;
+  for (const auto& d : docs) {
+    if (d.value("kind", "") == "jpeg") doc_id = d["id"];
+  }
+  ASSERT_FALSE(doc_id.empty()) << docs.dump();
+  const json doc = Json({"docs", "show", doc_id});
+  Serve();
+  const httplib::Headers m = SignIn("manager@clinic");
+  EXPECT_EQ(GetJson("/api/cases/" + case_ + "/documents", m), docs);
+  EXPECT_EQ(GetJson("/api/cases", m), cases);
+  EXPECT_EQ(GetJson("/api/cases/" + case_ + "/series", m), series);
+  EXPECT_EQ(GetJson("/api/documents/" + doc_id, m), doc);
+  // The series' preview: a PNG for whoever may see the case, as a missing one for others.
+  httplib::Client c("127.0.0.1", port_);
+  auto png = c.Get("/api/series/" + series_id + "/preview", SignIn("anna@example.org"));
+  ASSERT_TRUE(png);
+  EXPECT_EQ(png->status, 200);
+  EXPECT_EQ(png->get_header_value("Content-Type"), "image/png");
+  EXPECT_EQ(png->body.substr(1, 3), "PNG");
+  const json hidden =
+      GetJson("/api/series/" + series_id + "/preview", SignIn("ivan@example.org"), 404);
+  EXPECT_EQ(hidden["message"], "no DICOM series " + series_id);
+  EXPECT_EQ(Stop(), 0);
+  const std::string log = testing::ReadFile(log_);
+  EXPECT_NE(log.find("dossier: stopping: finishing the requests in flight (up to 30 s)"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("dossier: stopped; the vault is closed"), std::string::npos) << log;
+  EXPECT_EQ(log.find("Иванова"), std::string::npos);
+  // Nothing half-done: the vault and its log verify, and the server's run is on record.
+  testing::RunResult verify = Run({"vault", "verify"});
+  EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+  testing::RunResult audit = Run({"audit", "verify"});
+  EXPECT_EQ(audit.exit_code, 0) << audit.out << audit.err;
+  const json events = Json({"audit", "log", "--action", "server."});
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0]["action"], "server.start");
+  EXPECT_EQ(events[1]["action"], "server.stop");
+}
+
+TEST_F(ServeCliTest, PlainHttpBeyondLoopbackIsRefusedBeforeTheVaultIsOpened) {
+  testing::RunResult r = Run({"serve", "--listen", "0.0.0.0:0"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err,
+            "dossier: --listen 0.0.0.0: only loopback is served without TLS. Give --tls-cert and "
+            "--tls-key, or, behind a TLS proxy, --insecure-http\n");
+  testing::RunResult port = Run({"serve", "--listen", "127.0.0.1:99999"});
+  EXPECT_EQ(port.exit_code, 1);
+  EXPECT_EQ(port.err,
+            "dossier: --listen 127.0.0.1:99999: the port must be a number from 0 to 65535\n");
+}
+
+}  // namespace
+}  // namespace dossier

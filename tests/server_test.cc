@@ -1,0 +1,750 @@
+// dossier serve over real HTTP on loopback, against a real vault (issue 19): the role table
+// for every route and role, sessions (expiry and lockout on an injected clock), CSRF, the
+// headers of every answer, TLS, bad input, and what the audit log and the request log keep.
+#include "server/server.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "common/encoding.h"
+#include "tests/test_util.h"
+#include "vault/audit.h"
+#include "vault/vault.h"
+
+namespace dossier {
+namespace {
+
+using nlohmann::json;
+using testing::kPassphrase;
+
+class FakeClock final : public Clock {
+ public:
+  std::chrono::system_clock::time_point Now() const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return now_;
+  }
+  void Advance(std::chrono::seconds s) {
+    std::lock_guard<std::mutex> lock(mu_);
+    now_ += s;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::chrono::system_clock::time_point now_ =
+      std::chrono::system_clock::time_point(std::chrono::seconds(1795000000));
+};
+
+constexpr const char* kPassword = "long enough password 1";
+
+struct Answer {
+  int status = 0;
+  json body;
+  std::string raw;
+  httplib::Headers headers;
+  std::string Header(const std::string& k) const {
+    auto it = headers.find(k);
+    return it == headers.end() ? "" : it->second;
+  }
+};
+
+// A signed-in client: its cookie and CSRF token.
+struct Who {
+  std::string cookie, csrf, user;
+};
+
+class ServerTest : public testing::TempDirTest {
+ protected:
+  void SetUp() override {
+    TempDirTest::SetUp();
+    const vault::Actor op{"t", "operator"};
+    ASSERT_TRUE(vault::Vault::Create(dir_ / "vault", kPassphrase, op).ok());
+    auto v = vault::Vault::Open(dir_ / "vault", kPassphrase, op);
+    ASSERT_TRUE(v.ok()) << v.status().message();
+    v_ = std::move(v).value();
+    pat_a_ = *v_->AddPatient({"Кузнецова Мария", "1985-07-12", "", ""});
+    pat_b_ = *v_->AddPatient({"Орлов Пётр", "1970-01-02", "", ""});
+    case_a_ = *v_->OpenCase(pat_a_, "second opinion", "");
+    case_b_ = *v_->OpenCase(pat_b_, "second opinion", "");
+    doc_a_ = Store(case_a_, "epicrisis.pdf", "%PDF-1.4 the epicrisis of A");
+    reply_a_ = Store(case_a_, "answer.pdf", "%PDF-1.4 the clinic's answer to A");
+    ASSERT_TRUE(v_->SetCategory(reply_a_, "clinic-reply").ok());
+    doc_b_ = Store(case_b_, "epicrisis.pdf", "%PDF-1.4 the epicrisis of B");
+    vault::PageRecord page{1, "printed", 0.97, 0, "text layer", "{}", "Заключение: норма"};
+    ASSERT_TRUE(v_->SetAnalysis(doc_a_, "printed", 1, {page}).ok());
+    ASSERT_TRUE(v_->SetAnalysis(doc_b_, "printed", 1, {page}).ok());
+    AddUser("manager@clinic", vault::Role::kManager);
+    AddUser("compliance@clinic", vault::Role::kCompliance);
+    AddUser("admin@clinic", vault::Role::kAdmin);
+    AddUser("maria@example.org", vault::Role::kPatient, pat_a_);
+    AddUser("petr@example.org", vault::Role::kPatient, pat_b_);
+    AddUser("son@example.org", vault::Role::kRepresentative, pat_a_, {true, false, false});
+    AddUser("daughter@example.org", vault::Role::kRepresentative, pat_a_, {false, false, true});
+    StartServer();
+  }
+
+  void TearDown() override {
+    StopServer();
+    v_.reset();
+    TempDirTest::TearDown();
+  }
+
+  std::string Store(const std::string& case_id, const std::string& name, const std::string& data) {
+    auto w = v_->BeginDocument({case_id, name, "pdf"});
+    EXPECT_TRUE(w.ok()) << w.status().message();
+    EXPECT_TRUE((*w)->Write(AsBytes(data)).ok());
+    auto out = (*w)->Commit();
+    EXPECT_TRUE(out.ok()) << out.status().message();
+    return out->doc_id;
+  }
+
+  void AddUser(const std::string& name, vault::Role role, const std::string& patient = "",
+               vault::Rights rights = {}) {
+    auto id = v_->AddUser(name, role, kPassword, patient, rights);
+    ASSERT_TRUE(id.ok()) << id.status().message();
+    users_[name] = *id;
+  }
+
+  void StartServer(server::ServeOptions options = {}) {
+    options.port = 0;
+    options.clock = &clock_;
+    options.log = [this](const std::string& line) {
+      std::lock_guard<std::mutex> lock(log_mu_);
+      log_ += line + "\n";
+    };
+    auto s = server::Server::Create(*v_, options);
+    ASSERT_TRUE(s.ok()) << s.status().message();
+    server_ = std::move(s).value();
+    serving_ = std::thread([this] { EXPECT_TRUE(server_->Run().ok()); });
+  }
+
+  void StopServer() {
+    if (!server_) return;
+    server_->Stop();
+    serving_.join();
+    server_.reset();
+  }
+
+  httplib::Client Client() {
+    httplib::Client c("127.0.0.1", server_->port());
+    c.set_read_timeout(30, 0);
+    return c;
+  }
+
+  static Answer From(const httplib::Result& r) {
+    Answer a;
+    if (!r) return a;
+    a.status = r->status;
+    a.raw = r->body;
+    a.headers = r->headers;
+    a.body = json::parse(r->body, nullptr, false);
+    return a;
+  }
+
+  Answer Get(const std::string& path, const Who* who = nullptr) {
+    httplib::Headers h;
+    if (who) h.emplace("Cookie", who->cookie);
+    return From(Client().Get(path, h));
+  }
+  Answer Delete(const std::string& path, const Who* who, bool csrf = true) {
+    httplib::Headers h;
+    if (who) h.emplace("Cookie", who->cookie);
+    if (who && csrf) h.emplace("X-CSRF-Token", who->csrf);
+    return From(Client().Delete(path, h));
+  }
+  Answer Post(const std::string& path, const std::string& body,
+              const std::string& type = "application/json") {
+    return From(Client().Post(path, body, type));
+  }
+
+  Answer LoginAnswer(const std::string& name, const std::string& password = kPassword) {
+    return Post("/api/session", json{{"username", name}, {"password", password}}.dump());
+  }
+
+  Who Login(const std::string& name) {
+    Answer a = LoginAnswer(name);
+    EXPECT_EQ(a.status, 200) << a.raw;
+    Who w;
+    const std::string set = a.Header("Set-Cookie");
+    w.cookie = set.substr(0, set.find(';'));
+    w.csrf = a.body.value("csrf", "");
+    w.user = a.body.value("user", "");
+    return w;
+  }
+
+  // The request log once it has `lines` lines (the server writes a line after the answer).
+  std::string Log(size_t lines) {
+    for (int i = 0; i < 200; ++i) {
+      {
+        std::lock_guard<std::mutex> lock(log_mu_);
+        if (static_cast<size_t>(std::count(log_.begin(), log_.end(), '\n')) >= lines) return log_;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    std::lock_guard<std::mutex> lock(log_mu_);
+    return log_;
+  }
+
+  // Audit events of `action`, read in the test's own vault connection.
+  std::vector<vault::AuditEvent> Events(const std::string& action) {
+    std::vector<vault::AuditEvent> out;
+    vault::AuditFilter filter;
+    filter.action = action;
+    auto events = vault::ReadAuditLog(dir_ / "vault", filter);
+    EXPECT_TRUE(events.ok()) << events.status().message();
+    if (!events.ok()) return out;
+    for (const auto& e : *events) {
+      if (e.action == action) out.push_back(e);
+    }
+    return out;
+  }
+
+  FakeClock clock_;
+  std::unique_ptr<vault::Vault> v_;
+  std::unique_ptr<server::Server> server_;
+  std::thread serving_;
+  std::mutex log_mu_;
+  std::string log_;
+  std::map<std::string, std::string> users_;
+  std::string pat_a_, pat_b_, case_a_, case_b_, doc_a_, reply_a_, doc_b_;
+};
+
+TEST_F(ServerTest, EveryRouteAnswersEveryRoleAsTheRoleTableSays) {
+  const std::map<std::string, std::string> login = {{"manager", "manager@clinic"},
+                                                    {"compliance", "compliance@clinic"},
+                                                    {"admin", "admin@clinic"},
+                                                    {"patient", "maria@example.org"},
+                                                    {"representative", "son@example.org"},
+                                                    {"replies-only", "daughter@example.org"}};
+  std::map<std::string, Who> who;
+  for (const auto& [role, name] : login) who[role] = Login(name);
+  // 200 allowed · 403 the role may not · 404 not theirs (as for an id that does not exist).
+  struct Row {
+    std::string path;
+    std::map<std::string, int> expect;  // by role; anonymous always 401
+  };
+  const std::vector<Row> rows = {
+      {"/api/me",
+       {{"manager", 200},
+        {"compliance", 200},
+        {"admin", 200},
+        {"patient", 200},
+        {"representative", 200},
+        {"replies-only", 200}}},
+      {"/api/patients",
+       {{"manager", 200},
+        {"compliance", 403},
+        {"admin", 403},
+        {"patient", 403},
+        {"representative", 403},
+        {"replies-only", 403}}},
+      {"/api/patients/" + pat_a_,
+       {{"manager", 200},
+        {"compliance", 403},
+        {"admin", 403},
+        {"patient", 200},
+        {"representative", 200},
+        {"replies-only", 200}}},
+      {"/api/patients/" + pat_b_,
+       {{"manager", 200},
+        {"compliance", 403},
+        {"admin", 403},
+        {"patient", 404},
+        {"representative", 404},
+        {"replies-only", 404}}},
+      {"/api/cases",
+       {{"manager", 200},
+        {"compliance", 403},
+        {"admin", 403},
+        {"patient", 200},
+        {"representative", 200},
+        {"replies-only", 200}}},
+      {"/api/cases/" + case_a_,
+       {{"manager", 200},
+        {"compliance", 403},
+        {"admin", 403},
+        {"patient", 200},
+        {"representative", 200},
+        {"replies-only", 200}}},
+      {"/api/cases/" + case_b_,
+       {{"manager", 200},
+        {"compliance", 403},
+        {"admin", 403},
+        {"patient", 404},
+        {"representative", 404},
+        {"replies-only", 404}}},
+      {"/api/cases/" + case_a_ + "/documents",
+       {{"manager", 200},
+        {"compliance", 403},
+        {"admin", 403},
+        {"patient", 200},
+        {"representative", 200},
+        {"replies-only", 200}}},
+      {"/api/cases/" + case_b_ + "/documents",
+       {{"manager", 200},
+        {"compliance", 403},
+        {"admin", 403},
+        {"patient", 404},
+        {"representative", 404},
+        {"replies-only", 404}}},
+      {"/api/cases/" + case_a_ + "/series",
+       {{"manager", 200},
+        {"compliance", 403},
+        {"admin", 403},
+        {"patient", 200},
+        {"representative", 200},
+        {"replies-only", 200}}},
+      {"/api/cases/" + case_a_ + "/search?q=%D0%BD%D0%BE%D1%80%D0%BC%D0%B0",
+       {{"manager", 200},
+        {"compliance", 403},
+        {"admin", 403},
+        {"patient", 403},
+        {"representative", 403},
+        {"replies-only", 403}}},
+      {"/api/documents/" + doc_a_,
+       {{"manager", 200},
+        {"compliance", 403},
+        {"admin", 403},
+        {"patient", 200},
+        {"representative", 200},
+        {"replies-only", 404}}},
+      {"/api/documents/" + reply_a_,
+       {{"manager", 200},
+        {"compliance", 403},
+        {"admin", 403},
+        {"patient", 200},
+        {"representative", 404},
+        {"replies-only", 200}}},
+      {"/api/documents/" + doc_b_,
+       {{"manager", 200},
+        {"compliance", 403},
+        {"admin", 403},
+        {"patient", 404},
+        {"representative", 404},
+        {"replies-only", 404}}},
+      {"/api/documents/" + doc_a_ + "/content",
+       {{"manager", 200},
+        {"compliance", 403},
+        {"admin", 403},
+        {"patient", 200},
+        {"representative", 200},
+        {"replies-only", 404}}},
+      {"/api/documents/" + doc_b_ + "/content",
+       {{"manager", 200},
+        {"compliance", 403},
+        {"admin", 403},
+        {"patient", 404},
+        {"representative", 404},
+        {"replies-only", 404}}},
+      {"/api/documents/" + doc_a_ + "/text",
+       {{"manager", 200},
+        {"compliance", 403},
+        {"admin", 403},
+        {"patient", 200},
+        {"representative", 200},
+        {"replies-only", 404}}},
+      {"/api/documents/" + doc_b_ + "/text",
+       {{"manager", 200},
+        {"compliance", 403},
+        {"admin", 403},
+        {"patient", 404},
+        {"representative", 404},
+        {"replies-only", 404}}},
+  };
+  for (const Row& row : rows) {
+    Answer anon = Get(row.path);
+    EXPECT_EQ(anon.status, 401) << row.path;
+    EXPECT_EQ(anon.body.value("error", ""), "unauthenticated") << row.path;
+    for (const auto& [role, status] : row.expect) {
+      Answer a = Get(row.path, &who[role]);
+      EXPECT_EQ(a.status, status) << role << " GET " << row.path << ": " << a.raw;
+      if (status == 403) {
+        EXPECT_EQ(a.body.value("error", ""), "forbidden") << row.path;
+      }
+      if (status == 404) {
+        EXPECT_EQ(a.body.value("error", ""), "not_found") << row.path;
+      }
+    }
+  }
+  // Another patient's id answers exactly as an id that does not exist.
+  Answer theirs = Get("/api/documents/" + doc_b_, &who["patient"]);
+  Answer none = Get("/api/documents/doc_zzzzzzzzzzzzzzzz", &who["patient"]);
+  EXPECT_EQ(theirs.body["message"], "no document " + doc_b_);
+  EXPECT_EQ(none.body["message"], "no document doc_zzzzzzzzzzzzzzzz");
+  EXPECT_EQ(none.status, 404);
+  // A patient's case list is their own, whatever they ask for.
+  Answer cases = Get("/api/cases?patient=" + pat_b_, &who["patient"]);
+  ASSERT_EQ(cases.status, 200);
+  ASSERT_EQ(cases.body.size(), 1u);
+  EXPECT_EQ(cases.body[0]["id"], case_a_);
+  // Listings show a representative what is granted: documents, or clinic replies.
+  auto ids = [](const json& listing) {
+    std::vector<std::string> out;
+    for (const auto& d : listing) out.push_back(d.value("id", ""));
+    return out;
+  };
+  EXPECT_EQ(ids(Get("/api/cases/" + case_a_ + "/documents", &who["representative"]).body),
+            std::vector<std::string>{doc_a_});
+  EXPECT_EQ(ids(Get("/api/cases/" + case_a_ + "/documents", &who["replies-only"]).body),
+            std::vector<std::string>{reply_a_});
+  EXPECT_EQ(ids(Get("/api/cases/" + case_a_ + "/documents", &who["patient"]).body),
+            (std::vector<std::string>{doc_a_, reply_a_}));
+  // The refusals are on record: the cross-patient attempts with the object and its patient.
+  bool recorded = false;
+  for (const auto& e : Events("access.refused")) {
+    if (e.reason == "not_theirs" && e.objects == std::vector<std::string>{doc_b_} &&
+        e.patient == pat_b_ && e.actor == users_["maria@example.org"] && e.role == "patient") {
+      recorded = true;
+    }
+  }
+  EXPECT_TRUE(recorded);
+}
+
+TEST_F(ServerTest, TheContentIsTheDocumentAndItsReadIsOnRecordAsTheUser) {
+  Who maria = Login("maria@example.org");
+  Answer a = Get("/api/documents/" + doc_a_ + "/content", &maria);
+  ASSERT_EQ(a.status, 200) << a.raw;
+  EXPECT_EQ(a.raw, "%PDF-1.4 the epicrisis of A");
+  EXPECT_EQ(a.Header("Content-Type"), "application/pdf");
+  EXPECT_EQ(a.Header("Content-Disposition"), "attachment; filename=\"" + doc_a_ + "\"");
+  EXPECT_EQ(a.Header("Cache-Control"), "no-store");
+  auto reads = Events("document.read");
+  ASSERT_FALSE(reads.empty());
+  EXPECT_EQ(reads.back().actor, users_["maria@example.org"]);
+  EXPECT_EQ(reads.back().role, "patient");
+  EXPECT_EQ(reads.back().objects.front(), doc_a_);
+}
+
+TEST_F(ServerTest, EveryAnswerCarriesTheSecurityHeaders) {
+  Who m = Login("manager@clinic");
+  for (const Answer& a : {Get("/api/me", &m), Get("/api/me"), Get("/api/nothing-here", &m),
+                          Post("/api/session", "{")}) {
+    EXPECT_EQ(a.Header("Content-Security-Policy"),
+              "default-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; "
+              "form-action 'self'; frame-ancestors 'none'")
+        << a.raw;
+    EXPECT_EQ(a.Header("X-Content-Type-Options"), "nosniff");
+    EXPECT_EQ(a.Header("Referrer-Policy"), "no-referrer");
+    EXPECT_EQ(a.Header("Cache-Control"), "no-store");
+    EXPECT_EQ(a.Header("Content-Type"), "application/json");
+  }
+  EXPECT_EQ(Get("/api/nothing-here", &m).body,
+            json({{"error", "not_found"},
+                  {"message", "no such route in the API (doc/API.md lists them)"}}));
+}
+
+TEST_F(ServerTest, SignInAnswersTheUserAndSetsAStrictHttpOnlyCookie) {
+  Answer a = LoginAnswer("Maria@Example.org");  // names are compared case-insensitively
+  ASSERT_EQ(a.status, 200) << a.raw;
+  EXPECT_EQ(a.body["user"], users_["maria@example.org"]);
+  EXPECT_EQ(a.body["role"], "patient");
+  EXPECT_EQ(a.body["csrf"].get<std::string>().size(), 43u);
+  const std::string cookie = a.Header("Set-Cookie");
+  EXPECT_EQ(cookie.substr(0, 16), "dossier_session=");
+  EXPECT_EQ(cookie.substr(cookie.find(';')), "; Path=/; HttpOnly; SameSite=Strict");
+  EXPECT_EQ(cookie.find(';') - 16, 43u);
+  Who w{cookie.substr(0, cookie.find(';')), a.body["csrf"], a.body["user"]};
+  Answer me = Get("/api/me", &w);
+  EXPECT_EQ(me.body, json({{"user", users_["maria@example.org"]},
+                           {"name", "maria@example.org"},
+                           {"role", "patient"},
+                           {"patient", pat_a_}}));
+  auto logins = Events("session.login");
+  ASSERT_EQ(logins.size(), 1u);
+  EXPECT_EQ(logins[0].actor, users_["maria@example.org"]);
+  EXPECT_EQ(logins[0].patient, pat_a_);
+}
+
+TEST_F(ServerTest, AWrongPasswordAndAnUnknownNameGetTheSameAnswer) {
+  Answer wrong = LoginAnswer("maria@example.org", "not the password at all");
+  Answer unknown = LoginAnswer("nobody@example.org", "not the password at all");
+  EXPECT_EQ(wrong.status, 401);
+  EXPECT_EQ(wrong.body,
+            json({{"error", "bad_credentials"}, {"message", "wrong user name or password"}}));
+  EXPECT_EQ(unknown.raw, wrong.raw);
+  EXPECT_EQ(Events("session.login_failed").size(), 2u);
+}
+
+TEST_F(ServerTest, FiveFailuresLockTheNameForFifteenMinutes) {
+  for (int i = 1; i <= 4; ++i) {
+    EXPECT_EQ(LoginAnswer("maria@example.org", "wrong password here").status, 401) << i;
+  }
+  Answer fifth = LoginAnswer("maria@example.org", "wrong password here");
+  EXPECT_EQ(fifth.status, 429);
+  EXPECT_EQ(fifth.body, json({{"error", "locked"},
+                              {"message",
+                               "too many failed logins for this name: try again in "
+                               "15 minutes"}}));
+  EXPECT_EQ(fifth.Header("Retry-After"), "900");
+  EXPECT_EQ(Events("session.locked").size(), 1u);
+  // Locked: even the right password is refused, without being checked.
+  clock_.Advance(std::chrono::seconds(14 * 60));
+  Answer still = LoginAnswer("maria@example.org");
+  EXPECT_EQ(still.status, 429);
+  EXPECT_EQ(still.Header("Retry-After"), "60");
+  EXPECT_EQ(still.body["message"], "too many failed logins for this name: try again in 1 minute");
+  // Another name is not locked.
+  EXPECT_EQ(LoginAnswer("petr@example.org").status, 200);
+  clock_.Advance(std::chrono::seconds(60));
+  EXPECT_EQ(LoginAnswer("maria@example.org").status, 200);
+}
+
+TEST_F(ServerTest, SessionsEndAfterThirtyIdleMinutesAndTwelveHoursInAnyCase) {
+  Who idle = Login("maria@example.org");
+  Who busy = Login("manager@clinic");
+  clock_.Advance(std::chrono::seconds(29 * 60));
+  EXPECT_EQ(Get("/api/me", &idle).status, 200);
+  clock_.Advance(std::chrono::seconds(30 * 60));
+  Answer gone = Get("/api/me", &idle);
+  EXPECT_EQ(gone.status, 401);
+  EXPECT_EQ(gone.body["error"], "unauthenticated");
+  // Used every 20 minutes, a session still ends 12 hours after sign-in.
+  Who fresh = Login("petr@example.org");
+  for (int i = 0; i < 35; ++i) {
+    clock_.Advance(std::chrono::seconds(20 * 60));
+    ASSERT_EQ(Get("/api/me", &fresh).status, 200) << i;
+  }
+  clock_.Advance(std::chrono::seconds(20 * 60));  // 12 h since sign-in
+  EXPECT_EQ(Get("/api/me", &fresh).status, 401);
+  EXPECT_EQ(Get("/api/me", &busy).status, 401);
+}
+
+TEST_F(ServerTest, SigningOutNeedsTheCsrfTokenAndEndsTheSession) {
+  Who w = Login("maria@example.org");
+  Answer no_token = Delete("/api/session", &w, false);
+  EXPECT_EQ(no_token.status, 403);
+  EXPECT_EQ(no_token.body["error"], "csrf");
+  Who forged = w;
+  forged.csrf = std::string(43, 'A');
+  EXPECT_EQ(Delete("/api/session", &forged).status, 403);
+  EXPECT_EQ(Get("/api/me", &w).status, 200);  // still signed in
+  Answer out = Delete("/api/session", &w);
+  EXPECT_EQ(out.status, 204);
+  EXPECT_EQ(out.Header("Set-Cookie"),
+            "dossier_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+  EXPECT_EQ(Get("/api/me", &w).status, 401);
+  EXPECT_EQ(Events("session.logout").size(), 1u);
+  bool csrf_refusal = false;
+  for (const auto& e : Events("access.refused")) csrf_refusal |= e.reason == "csrf";
+  EXPECT_TRUE(csrf_refusal);
+}
+
+TEST_F(ServerTest, ADisabledAccountLosesItsSessionAtOnce) {
+  Who w = Login("son@example.org");
+  EXPECT_EQ(Get("/api/me", &w).status, 200);
+  ASSERT_TRUE(v_->DisableUser("son@example.org").ok());
+  Answer a = Get("/api/me", &w);
+  EXPECT_EQ(a.status, 401);
+  EXPECT_EQ(a.body["message"], "this account is disabled: ask the coordinator's office");
+  EXPECT_EQ(LoginAnswer("son@example.org").status, 401);
+}
+
+TEST_F(ServerTest, ARevokedRightCountsAtTheNextRequest) {
+  Who w = Login("son@example.org");
+  EXPECT_EQ(Get("/api/documents/" + doc_a_, &w).status, 200);
+  ASSERT_TRUE(v_->SetRights(users_["son@example.org"], {}).ok());
+  EXPECT_EQ(Get("/api/documents/" + doc_a_, &w).status, 404);
+}
+
+TEST_F(ServerTest, BadInputGetsItsCodeAndChangesNothing) {
+  struct Case {
+    std::string body, type;
+    int status;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {"{", "application/json", 400,
+       "the body is not a JSON object: send {\"username\": …, \"password\": …}"},
+      {"[1,2]", "application/json", 400,
+       "the body is not a JSON object: send {\"username\": …, \"password\": …}"},
+      {R"({"username": 5, "password": "x"})", "application/json", 400,
+       "`username` must be a string"},
+      {R"({"username": "a", "password": "b", "admin": true})", "application/json", 400,
+       "unknown field `admin`: a login has only username and password"},
+      {R"({"username": "a"})", "application/json", 400, "a login needs both username and password"},
+      {"username=a&password=b", "application/x-www-form-urlencoded", 400,
+       "send the login as JSON, with Content-Type: application/json"},
+  };
+  for (const Case& c : cases) {
+    Answer a = Post("/api/session", c.body, c.type);
+    EXPECT_EQ(a.status, c.status) << c.body;
+    EXPECT_EQ(a.body, json({{"error", "invalid_input"}, {"message", c.message}})) << c.body;
+  }
+  Answer big = Post("/api/session", std::string(65 * 1024, 'x'));
+  EXPECT_EQ(big.status, 413);
+  EXPECT_EQ(big.body, json({{"error", "too_large"},
+                            {"message", "the request body is over the server's limit of 64 KiB"}}));
+  httplib::Headers many;
+  for (int i = 0; i < 70; ++i) many.emplace("X-Filler-" + std::to_string(i), "x");
+  Answer headers = From(Client().Get("/api/me", many));
+  EXPECT_EQ(headers.status, 413);
+  EXPECT_EQ(headers.body["error"], "too_large");
+  Who m = Login("manager@clinic");
+  Answer wrong_kind = Get("/api/cases/" + doc_a_ + "/documents", &m);
+  EXPECT_EQ(wrong_kind.status, 400);
+  EXPECT_EQ(wrong_kind.body["message"], "the path needs a case id (case_…)");
+  Answer no_query = Get("/api/cases/" + case_a_ + "/search", &m);
+  EXPECT_EQ(no_query.status, 400);
+  EXPECT_EQ(no_query.body["message"], "?q= takes the text to look for, 1 to 200 bytes");
+  // Nothing was signed in by any of it, and the server still answers.
+  EXPECT_TRUE(Events("session.login").size() == 1u);
+  EXPECT_EQ(Get("/api/me", &m).status, 200);
+}
+
+TEST_F(ServerTest, TheLogHasRouteTemplatesAndIdsNeverNamesQueriesOrTokens) {
+  Who m = Login("manager@clinic");
+  Answer hits = Get("/api/cases/" + case_a_ + "/search?q=%D0%BD%D0%BE%D1%80%D0%BC%D0%B0", &m);
+  ASSERT_EQ(hits.status, 200) << hits.raw;
+  EXPECT_EQ(hits.body.size(), 1u);
+  (void)LoginAnswer("maria@example.org", "a wrong password here");
+  const std::string log = Log(3);
+  EXPECT_NE(log.find(" GET /api/cases/{id}/search 200 " + users_["manager@clinic"] + " "),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find(" POST /api/session 200 " + users_["manager@clinic"] + " "), std::string::npos)
+      << log;
+  EXPECT_NE(log.find(" POST /api/session 401 - "), std::string::npos) << log;
+  for (const std::string& secret :
+       {std::string("норма"), std::string("%D0%BD"), std::string("maria@"), case_a_,
+        m.cookie.substr(16), m.csrf, std::string("a wrong password")}) {
+    EXPECT_EQ(log.find(secret), std::string::npos) << secret;
+  }
+}
+
+TEST_F(ServerTest, ListeningBeyondLoopbackNeedsTlsOrInsecureHttp) {
+  server::ServeOptions o;
+  o.host = "0.0.0.0";
+  Status st = server::CheckServeOptions(o);
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(st.message(),
+            "--listen 0.0.0.0: only loopback is served without TLS. Give --tls-cert and "
+            "--tls-key, or, behind a TLS proxy, --insecure-http");
+  o.insecure_http = true;
+  EXPECT_TRUE(server::CheckServeOptions(o).ok());
+  o = {};
+  o.host = "::1";
+  EXPECT_TRUE(server::CheckServeOptions(o).ok());
+  o.tls_cert = "cert.pem";
+  EXPECT_EQ(server::CheckServeOptions(o).message(),
+            "--tls-cert and --tls-key go together: give both, or neither");
+}
+
+TEST_F(ServerTest, UnderTlsTheCookieIsSecureAndPlainHttpIsNotAnswered) {
+  const auto [rc, out] = testing::Shell(
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost -keyout '" +
+      (dir_ / "key.pem").string() + "' -out '" + (dir_ / "cert.pem").string() + "' 2>&1");
+  ASSERT_EQ(rc, 0) << out;
+  StopServer();
+  server::ServeOptions o;
+  o.tls_cert = (dir_ / "cert.pem").string();
+  o.tls_key = (dir_ / "key.pem").string();
+  StartServer(o);
+  httplib::SSLClient tls("127.0.0.1", server_->port());
+  tls.set_ca_cert_path(o.tls_cert.c_str());
+  tls.enable_server_certificate_verification(false);  // issued for localhost, asked as 127.0.0.1
+  auto r =
+      tls.Post("/api/session", json{{"username", "manager@clinic"}, {"password", kPassword}}.dump(),
+               "application/json");
+  ASSERT_TRUE(r) << httplib::to_string(r.error());
+  EXPECT_EQ(r->status, 200);
+  const std::string cookie = r->get_header_value("Set-Cookie");
+  EXPECT_EQ(cookie.substr(cookie.find(';')), "; Path=/; HttpOnly; SameSite=Strict; Secure");
+  EXPECT_EQ(r->get_header_value("Strict-Transport-Security"), "max-age=31536000");
+  httplib::Client plain("127.0.0.1", server_->port());
+  plain.set_read_timeout(5, 0);
+  auto p = plain.Get("/api/me");
+  EXPECT_TRUE(!p || p->status != 200);
+  // A certificate that does not load is refused before anything listens.
+  server::ServeOptions bad = o;
+  bad.tls_key = o.tls_cert;
+  auto refused = server::Server::Create(*v_, bad);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(ServerTest, AnAddressFailingOnManyNamesIsThrottledBehindATrustedProxy) {
+  StopServer();
+  server::ServeOptions o;
+  o.trust_proxy = true;
+  o.failures_per_address = 3;
+  StartServer(o);
+  auto login = [&](const std::string& name, const std::string& from) {
+    httplib::Headers h = {{"X-Forwarded-For", "10.0.0.1, " + from}};
+    return From(Client().Post("/api/session", h,
+                              json{{"username", name}, {"password", "wrong password here"}}.dump(),
+                              "application/json"));
+  };
+  EXPECT_EQ(login("a@example.org", "203.0.113.7").status, 401);
+  EXPECT_EQ(login("b@example.org", "203.0.113.7").status, 401);
+  EXPECT_EQ(login("c@example.org", "203.0.113.7").status, 401);
+  Answer throttled = login("d@example.org", "203.0.113.7");
+  EXPECT_EQ(throttled.status, 429);
+  EXPECT_EQ(throttled.body, json({{"error", "throttled"},
+                                  {"message",
+                                   "too many failed logins from your address: try "
+                                   "again in 15 minutes"}}));
+  // Another address (the proxy's last hop says which) is not slowed down.
+  EXPECT_EQ(login("d@example.org", "198.51.100.2").status, 401);
+}
+
+TEST_F(ServerTest, LongDownloadsCannotTakeTheThreadsShortRequestsNeed) {
+  StopServer();
+  const std::string big = testing::PseudoRandom(48 << 20, 7);
+  const std::string big_id = Store(case_a_, "scan.pdf", big);
+  server::ServeOptions o;
+  o.threads = 4;
+  o.long_requests = 1;
+  o.write_timeout = std::chrono::seconds(3);
+  StartServer(o);
+  Who m = Login("manager@clinic");
+  // A client that asks for the download and does not read it: the answer fills the socket's
+  // buffers and its thread waits, holding the one long-request slot.
+  std::thread stalled([&] {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(server_->port()));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int small = 4096;
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    const std::string request = "GET /api/documents/" + big_id +
+                                "/content HTTP/1.1\r\nHost: x\r\nCookie: " + m.cookie + "\r\n\r\n";
+    ASSERT_EQ(::send(fd, request.data(), request.size(), 0), static_cast<ssize_t>(request.size()));
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    ::close(fd);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  Answer busy = Get("/api/documents/" + doc_a_ + "/content", &m);
+  EXPECT_EQ(busy.status, 503);
+  EXPECT_EQ(busy.body, json({{"error", "unavailable"},
+                             {"message",
+                              "the server is busy with other downloads: try again in "
+                              "a minute"}}));
+  EXPECT_EQ(busy.Header("Retry-After"), "60");
+  EXPECT_EQ(Get("/api/me", &m).status, 200);  // short requests still answered
+  stalled.join();
+  // Once the stalled download has given up its slot, downloads are served again.
+  Answer again;
+  for (int i = 0; i < 100; ++i) {
+    again = Get("/api/documents/" + doc_a_ + "/content", &m);
+    if (again.status == 200) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(again.status, 200);
+  EXPECT_EQ(again.raw, "%PDF-1.4 the epicrisis of A");
+}
+
+}  // namespace
+}  // namespace dossier
