@@ -12,7 +12,7 @@ dossier=./build/app/dossier
 export DOSSIER_VAULT=./demo-vault
 # A demo passphrase in a file (never on the command line); a real vault's is typed or kept safe.
 export DOSSIER_PASSPHRASE_FILE=./demo-passphrase.txt
-rm -rf "$DOSSIER_VAULT" "$DOSSIER_PASSPHRASE_FILE" demo-checkpoint.txt demo-disc.iso
+rm -rf "$DOSSIER_VAULT" "$DOSSIER_PASSPHRASE_FILE" demo-checkpoint.txt demo-disc.iso demo-password.txt demo-serve.log
 (umask 077; head -c 24 /dev/urandom | base64 > "$DOSSIER_PASSPHRASE_FILE")
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -57,6 +57,45 @@ step "dossier export   (self-contained AES-256 ZIP parts, each read back; the pa
 $dossier export --case "$case_id" --recipient "$clinic" --out demo-export --max-part 25MB
 ls -l demo-export
 $dossier export list
+step "dossier user add; dossier serve   (the HTTP API: each account sees what its role allows)"
+(umask 077; head -c 18 /dev/urandom | base64 > demo-password.txt)
+$dossier user add manager@demo.example --role manager --password-file demo-password.txt
+$dossier user add ivanov@demo.example --role patient --patient "$patient" --password-file demo-password.txt
+$dossier serve --listen 127.0.0.1:0 2> demo-serve.log &
+serve_pid=$!
+port=""
+for _ in $(seq 300); do
+  port=$(grep -o 'http://127\.0\.0\.1:[0-9]*' demo-serve.log | cut -d: -f3 || true)
+  [ -n "$port" ] && break
+  sleep 0.1
+done
+python3 - "$port" "$case_id" <<'PY'
+import json, sys, urllib.error, urllib.request
+port, case_id = sys.argv[1:]
+password = open("demo-password.txt").read().strip()
+def call(path, cookie=None, body=None):
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}",
+                                 data=json.dumps(body).encode() if body else None,
+                                 headers={"Content-Type": "application/json"})
+    if cookie:
+        req.add_header("Cookie", cookie)
+    try:
+        with urllib.request.urlopen(req) as r:
+            return r.status, r.headers, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, json.loads(e.read())
+for user in ("manager@demo.example", "ivanov@demo.example"):
+    _, headers, me = call("/api/session", body={"username": user, "password": password})
+    cookie = headers["Set-Cookie"].split(";")[0]
+    _, _, docs = call(f"/api/cases/{case_id}/documents", cookie)
+    status, _, patients = call("/api/patients", cookie)
+    said = f"{len(patients)} patient(s)" if status == 200 else patients["error"]
+    print(f"{me['role']:>8}: GET /api/cases/{{id}}/documents: {len(docs)} entries; "
+          f"GET /api/patients: {status} {said}")
+PY
+kill -TERM "$serve_pid"
+wait "$serve_pid"
+tail -4 demo-serve.log
 step "dossier vault verify"
 $dossier vault verify
 step "dossier audit checkpoint   (no passphrase needed)"
