@@ -437,16 +437,18 @@ void Server::Stop() {
   auto finished = impl_->finished;
   auto log = impl_->log;
   const auto grace = impl_->state->options.shutdown_grace;
-  std::thread([finished, log, grace] {
-    const auto until = Steady::now() + grace;
-    while (Steady::now() < until) {
+  if (impl_->run_called.load()) {  // a server that never ran has nothing in flight
+    std::thread([finished, log, grace] {
+      const auto until = Steady::now() + grace;
+      while (Steady::now() < until) {
+        if (finished->load()) return;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
       if (finished->load()) return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    if (finished->load()) return;
-    log("requests still running after the shutdown grace: leaving without them");
-    std::_Exit(5);
-  }).detach();
+      log("requests still running after the shutdown grace: leaving without them");
+      std::_Exit(5);
+    }).detach();
+  }
   // httplib's stop() does nothing before its listening loop runs: wait for that, unless Run
   // was never called (it then sees `stopping` and returns at once).
   while (!finished->load()) {
