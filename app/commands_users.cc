@@ -44,7 +44,8 @@ Status AddUser(const Context& ctx, const UserArgs& a) {
   DOSSIER_RETURN_IF_ERROR(vault::CheckUserName(a.name));
   const auto role = vault::ParseRole(a.role);
   if (!role) return InvalidArgument("--role: give one of " + vault::AllRoleNames());
-  if (!a.patient.empty()) DOSSIER_RETURN_IF_ERROR(ExpectId(a.patient, IdKind::kPatient, "--patient"));
+  if (!a.patient.empty())
+    DOSSIER_RETURN_IF_ERROR(ExpectId(a.patient, IdKind::kPatient, "--patient"));
   vault::Rights rights;
   if (!a.rights.empty()) {
     DOSSIER_ASSIGN_OR_RETURN(rights, RightsOption(a.rights));
@@ -155,10 +156,11 @@ void AddUserCommands(CLI::App& app, Context& ctx) {
                        "  dossier --json user list")
       ->callback([&ctx] { ctx.action = [&ctx] { return ListUsers(ctx); }; });
 
-  auto* passwd = user->add_subcommand("passwd",
-                                      "set a new password for an account\n"
-                                      "Example:\n"
-                                      "  dossier user passwd anna@example.org --password-file new.pw");
+  auto* passwd =
+      user->add_subcommand("passwd",
+                           "set a new password for an account\n"
+                           "Example:\n"
+                           "  dossier user passwd anna@example.org --password-file new.pw");
   passwd->add_option("NAME", a->name, "login name")->required();
   passwd->add_option("--password-file", a->password_file, password_help);
   passwd->callback([&ctx, a] {
@@ -183,9 +185,10 @@ void AddUserCommands(CLI::App& app, Context& ctx) {
       "  dossier user rights usr_… --rights view,upload,replies\n"
       "  dossier user rights usr_… --rights none");
   rights->add_option("ID", a->id, "the representative's user id (usr_…)")->required();
-  rights->add_option("--rights", a->rights,
-                     "view (documents and verdicts), upload, replies (the clinics' answers),\n"
-                     "comma-separated; none revokes them all")
+  rights
+      ->add_option("--rights", a->rights,
+                   "view (documents and verdicts), upload, replies (the clinics' answers),\n"
+                   "comma-separated; none revokes them all")
       ->required();
   rights->callback([&ctx, a] {
     ctx.act = {"user.rights", {a->id}};

@@ -134,12 +134,13 @@ class Listers {
 
 void PrintLatencies(const char* what, const std::vector<double>& ms, double seconds) {
   std::printf("| %s | %zu | %.0f | %.1f | %.1f | %.1f |\n", what, ms.size(), ms.size() / seconds,
-              Percentile(ms, 50), Percentile(ms, 99), ms.empty() ? 0.0 : *std::max_element(ms.begin(), ms.end()));
+              Percentile(ms, 50), Percentile(ms, 99),
+              ms.empty() ? 0.0 : *std::max_element(ms.begin(), ms.end()));
 }
 
 // `threads` threads reading `doc` for `seconds`: events per second and per commit.
-void Appends(const std::string& dir, const std::string& pass, const std::string& doc,
-             int threads, double seconds, bool grouped) {
+void Appends(const std::string& dir, const std::string& pass, const std::string& doc, int threads,
+             double seconds, bool grouped) {
   auto v = OpenVault(dir, pass, grouped);
   const vault::AuditCommitStats before = v->audit_commit_stats();
   std::atomic<bool> stop{false};
@@ -245,10 +246,12 @@ int main(int argc, char** argv) {
   }
   v.reset();
 
-  std::printf("Case of %d documents; %d listing threads, %d ms pause between listings; "
-              "%d rounds.\n\n",
-              documents, listers, pause_ms, rounds);
-  std::printf("| listing | lists | lists/s | p50 ms | p99 ms | max ms |\n|---|---:|---:|---:|---:|---:|\n");
+  std::printf(
+      "Case of %d documents; %d listing threads, %d ms pause between listings; "
+      "%d rounds.\n\n",
+      documents, listers, pause_ms, rounds);
+  std::printf(
+      "| listing | lists | lists/s | p50 ms | p99 ms | max ms |\n|---|---:|---:|---:|---:|---:|\n");
   double alone_seconds = 0;
   for (double ms : alone) alone_seconds += ms / 1000;
   PrintLatencies("one thread, nothing else running", alone, alone_seconds);
@@ -265,8 +268,9 @@ int main(int argc, char** argv) {
               Median(ingest_listed));
   std::printf("\nratio of the medians: %.2f\n", Median(ingest_listed) / Median(ingest_alone));
 
-  std::printf("\n| audited reads | threads | events | events/s | commits | events/commit |\n"
-              "|---|---:|---:|---:|---:|---:|\n");
+  std::printf(
+      "\n| audited reads | threads | events | events/s | commits | events/commit |\n"
+      "|---|---:|---:|---:|---:|---:|\n");
   Appends(dir, *pass, small_doc, listers, append_seconds, true);
   Appends(dir, *pass, small_doc, listers, append_seconds, false);
   return 0;

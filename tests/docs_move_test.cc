@@ -56,8 +56,7 @@ class DocsMoveTest : public testing::CliTestBase {
   }
   // The audit events of `action`, oldest first.
   // The events of `action` with `outcome` (refusals are on record too, as `refused`).
-  std::vector<nlohmann::json> Events(const std::string& action,
-                                     const std::string& outcome = "ok") {
+  std::vector<nlohmann::json> Events(const std::string& action, const std::string& outcome = "ok") {
     std::vector<nlohmann::json> out;
     for (const auto& e : Json({"audit", "log"})) {
       if (e["action"] == action && e["outcome"] == outcome) out.push_back(e);
@@ -417,9 +416,9 @@ TEST_F(DocsMoveTest, ARemovedDocumentIsGoneButItsRecordAndReasonStay) {
   const auto listed = Docs(ivanov_case_);
   ASSERT_EQ(listed.size(), 1u);
   EXPECT_EQ(listed[0]["id"], note);
-  EXPECT_NE(
-      Run({"docs", "--case", ivanov_case_}).out.find("1 document, 0 DICOM instances; 1 removed (shown by --all)\n"),
-      std::string::npos);
+  EXPECT_NE(Run({"docs", "--case", ivanov_case_})
+                .out.find("1 document, 0 DICOM instances; 1 removed (shown by --all)\n"),
+            std::string::npos);
   const auto all = Docs(ivanov_case_, true);
   ASSERT_EQ(all.size(), 2u);
   EXPECT_EQ(all[1]["id"], doc);
@@ -433,7 +432,8 @@ TEST_F(DocsMoveTest, ARemovedDocumentIsGoneButItsRecordAndReasonStay) {
                      std::string(all[1]["added"]) + " (removed " + date + ": " + reason + ")\n"),
       std::string::npos)
       << table.out;
-  EXPECT_NE(table.out.find("1 document, 0 DICOM instances; 1 removed\n"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("1 document, 0 DICOM instances; 1 removed\n"), std::string::npos)
+      << table.out;
   // `case list` counts what `docs` counts: the removed document is not among them.
   for (const auto& c : Json({"case", "list"})) {
     if (c["id"] == ivanov_case_) {
@@ -542,7 +542,8 @@ TEST_F(DocsMoveTest, ARemovedSeriesIsOneRecordAndTheSameDiscCanComeAgain) {
   EXPECT_EQ(all[1]["removal_reason"], "blurred");
   RunResult table = Run({"docs", "--case", ivanov_case_, "--all"});
   EXPECT_NE(table.out.find("2 instances (removed "), std::string::npos) << table.out;
-  EXPECT_NE(table.out.find("0 documents, 0 DICOM instances; 2 removed\n"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("0 documents, 0 DICOM instances; 2 removed\n"), std::string::npos)
+      << table.out;
 
   const auto events = Events("dicom.series_remove");
   ASSERT_EQ(events.size(), 1u);

@@ -124,12 +124,13 @@ TEST_F(UsersTest, EveryBadAdditionIsRefusedWithItsMessageAndStoresNothing) {
          "no patient pat_nosuch (see `dossier patient list`)");
   EXPECT_EQ(testing::QueryText(catalog(), "SELECT count(*) FROM users"), "0");
   // No key is made until an account is.
-  EXPECT_EQ(testing::QueryText(catalog(), "SELECT count(*) FROM meta WHERE key = 'user_name_key'"), "0");
+  EXPECT_EQ(testing::QueryText(catalog(), "SELECT count(*) FROM meta WHERE key = 'user_name_key'"),
+            "0");
 
   ASSERT_TRUE(v_->AddUser(kName, Role::kAdmin, kPassword).ok());
   // The same name in other case is the same name; the message does not repeat it.
-  expect(v_->AddUser("ANNA.PETROVA@EXAMPLE.ORG", Role::kManager, kPassword),
-         StatusCode::kRejected, "a user with that name already exists");
+  expect(v_->AddUser("ANNA.PETROVA@EXAMPLE.ORG", Role::kManager, kPassword), StatusCode::kRejected,
+         "a user with that name already exists");
   EXPECT_EQ(testing::QueryText(catalog(), "SELECT count(*) FROM users"), "1");
   EXPECT_EQ(Events(vault_dir(), "user.add").size(), 1u);
 }
@@ -141,15 +142,13 @@ TEST_F(UsersTest, PasswordsAreArgon2idAtTheInteractiveCostAndNoNameOrPasswordIsI
   const std::string hash =
       testing::QueryText(catalog(), "SELECT password_hash FROM users WHERE id = '" + *id + "'");
   EXPECT_EQ(hash.rfind("$argon2id$v=19$m=65536,t=2,p=1$", 0), 0u) << hash;
-  for (const char* secret : {kName, "Anna.Petrova@Example.org", "anna.petrova", kPassword,
-                             "another-long-password"}) {
-    EXPECT_EQ(testing::FilesContaining(vault_dir(), secret), std::vector<std::string>{})
-        << secret;
+  for (const char* secret :
+       {kName, "Anna.Petrova@Example.org", "anna.petrova", kPassword, "another-long-password"}) {
+    EXPECT_EQ(testing::FilesContaining(vault_dir(), secret), std::vector<std::string>{}) << secret;
   }
   v_.reset();  // closed: the WAL is checkpointed into the catalog
   for (const char* secret : {kName, "anna.petrova", kPassword, "another-long-password"}) {
-    EXPECT_EQ(testing::FilesContaining(vault_dir(), secret), std::vector<std::string>{})
-        << secret;
+    EXPECT_EQ(testing::FilesContaining(vault_dir(), secret), std::vector<std::string>{}) << secret;
   }
 }
 
@@ -262,7 +261,8 @@ TEST_F(UsersTest, PasswdDisableAndRightsAreAuditedWithIdsOnly) {
 
   auto st = v_->SetRights(*mid, Rights{.view = true});
   EXPECT_EQ(st.code(), StatusCode::kRejected);
-  EXPECT_EQ(st.message(), "user " + *mid + " is a manager account: only representatives have rights");
+  EXPECT_EQ(st.message(),
+            "user " + *mid + " is a manager account: only representatives have rights");
   st = v_->SetRights("usr_nosuch", Rights{});
   EXPECT_EQ(st.code(), StatusCode::kNotFound);
   EXPECT_EQ(st.message(), "no user usr_nosuch (see `dossier user list`)");
@@ -274,8 +274,8 @@ TEST_F(UsersTest, PasswdDisableAndRightsAreAuditedWithIdsOnly) {
   EXPECT_TRUE(v_->GetUser(*rid)->disabled);
   st = v_->DisableUser("boris@example.org");
   EXPECT_EQ(st.code(), StatusCode::kRejected);
-  EXPECT_EQ(st.message(), "user " + *rid + " is already disabled (since " +
-                              v_->GetUser(*rid)->disabled_at + ")");
+  EXPECT_EQ(st.message(),
+            "user " + *rid + " is already disabled (since " + v_->GetUser(*rid)->disabled_at + ")");
   st = v_->SetUserPassword("boris@example.org", "a-brand-new-password");
   EXPECT_EQ(st.code(), StatusCode::kRejected);
   EXPECT_EQ(st.message(), "user " + *rid + " is disabled: its password cannot be changed");
@@ -384,8 +384,10 @@ TEST_F(UsersTest, AnotherAccountsPasswordHashCopiedInIsCaught) {
   auto a = v_->AddUser("a@example.org", Role::kAdmin, kPassword);
   auto b = v_->AddUser("b@example.org", Role::kManager, "a-different-password");
   ASSERT_TRUE(a.ok() && b.ok());
-  testing::RunSql(catalog(), "UPDATE users SET password_hash = (SELECT password_hash FROM users "
-                             "WHERE id = '" + *b + "') WHERE id = '" + *a + "'");
+  testing::RunSql(catalog(),
+                  "UPDATE users SET password_hash = (SELECT password_hash FROM users "
+                  "WHERE id = '" +
+                      *b + "') WHERE id = '" + *a + "'");
   auto login = v_->Authenticate("a@example.org", "a-different-password");
   EXPECT_EQ(login.status().code(), StatusCode::kCorrupt);
 }
@@ -420,8 +422,9 @@ TEST_F(UsersTest, ErasingAPatientDisablesTheirAccountsAndForgetsTheNames) {
   EXPECT_EQ(v_->Authenticate(kName, kPassword).status().code(), StatusCode::kAuthFailed);
   EXPECT_EQ(v_->Authenticate("boris", kPassword).status().code(), StatusCode::kAuthFailed);
   EXPECT_TRUE(v_->Authenticate("olga", kPassword).ok());
-  EXPECT_EQ(testing::QueryText(catalog(), "SELECT count(*) FROM users WHERE name_enc IS NOT NULL OR "
-                                 "name_mac IS NOT NULL OR password_hash IS NOT NULL"),
+  EXPECT_EQ(testing::QueryText(catalog(),
+                               "SELECT count(*) FROM users WHERE name_enc IS NOT NULL OR "
+                               "name_mac IS NOT NULL OR password_hash IS NOT NULL"),
             "1");
 
   auto disabled = Events(vault_dir(), "user.disable");
@@ -459,7 +462,8 @@ class UserCliTest : public testing::CliTestBase {
   void SetUp() override {
     CliTestBase::SetUp();
     ASSERT_EQ(Run({"init"}).exit_code, 0);
-    patient_ = Line(Run({"patient", "add", "--name", "Петрова Анна", "--birth-date", "1969-04-12"}));
+    patient_ =
+        Line(Run({"patient", "add", "--name", "Петрова Анна", "--birth-date", "1969-04-12"}));
     pw_ = dir_ / "pw";
     testing::WriteFile(pw_, std::string(kPassword) + "\n");
   }
@@ -484,7 +488,8 @@ class UserCliTest : public testing::CliTestBase {
 };
 
 TEST_F(UserCliTest, AddThenListShowsEveryAccount) {
-  const std::string pid = Line(Add({"Anna@Example.org", "--role", "patient", "--patient", patient_}));
+  const std::string pid =
+      Line(Add({"Anna@Example.org", "--role", "patient", "--patient", patient_}));
   EXPECT_EQ(KindOfId(pid), IdKind::kUser) << pid;
   const std::string rid = Line(Add({"boris@example.org", "--role", "representative", "--patient",
                                     patient_, "--rights", "view,replies"}));
@@ -535,9 +540,9 @@ TEST_F(UserCliTest, BadAdditionsSayWhatToDoWithTheirExitCode) {
               "a manager account belongs to no patient: give no patient id");
   ExpectError(Add({"olga", "--role", "manager", "--rights", "view"}), 1,
               "only a representative account has rights; this one is a manager account");
-  ExpectError(Add({"boris", "--role", "representative", "--patient", patient_, "--rights",
-                   "view,delete"}),
-              1, "--rights: give one or more of view, upload and replies, comma-separated, or none");
+  ExpectError(
+      Add({"boris", "--role", "representative", "--patient", patient_, "--rights", "view,delete"}),
+      1, "--rights: give one or more of view, upload and replies, comma-separated, or none");
   ExpectError(Add({"olga", "--role", "patient", "--patient", "pat_nosuch"}), 2,
               "no patient pat_nosuch (see `dossier patient list`)");
   ExpectError(Run({"user", "add", "olga", "--role", "manager"}), 1,
@@ -619,10 +624,10 @@ TEST_F(UserCliTest, HelpTeachesWithExamples) {
   for (const char* cmd : {"list", "passwd", "disable", "rights"}) {
     r = Run({"user", cmd, "--help"});
     EXPECT_EQ(r.exit_code, 0) << cmd;
-    EXPECT_NE(r.out.find(std::string("dossier ") + (std::string(cmd) == "list" ? "--json user list"
-                                                                                : "user " +
-                                                                                      std::string(cmd))),
-              std::string::npos)
+    EXPECT_NE(
+        r.out.find(std::string("dossier ") +
+                   (std::string(cmd) == "list" ? "--json user list" : "user " + std::string(cmd))),
+        std::string::npos)
         << r.out;
   }
 }

@@ -62,8 +62,8 @@ class VaultThreadsTest : public testing::TempDirTest {
 
   // Stores one document (in the calling thread's batch, if it has one); "" on failure, and
   // then `error` says why.
-  std::string Store(const std::string& case_id, const std::string& name,
-                    const std::string& content, Status* error = nullptr) {
+  std::string Store(const std::string& case_id, const std::string& name, const std::string& content,
+                    Status* error = nullptr) {
     auto w = v_->BeginDocument({case_id, name, "pdf"});
     if (!w.ok()) {
       if (error) *error = w.status();
@@ -421,9 +421,8 @@ TEST_F(VaultThreadsTest, RecordFailureKnowsWhatTheCallingThreadRecorded) {
   ASSERT_TRUE(v_->Remove(doc, "scanned twice").ok());
   StringSink sink;
   EXPECT_EQ(v_->ReadDocument(doc, sink).code(), StatusCode::kRejected);  // recorded, refused
-  std::thread other([&] {
-    EXPECT_TRUE(v_->RecordFailure("document.read", {doc}, Rejected("removed")).ok());
-  });
+  std::thread other(
+      [&] { EXPECT_TRUE(v_->RecordFailure("document.read", {doc}, Rejected("removed")).ok()); });
   other.join();
   EXPECT_TRUE(v_->RecordFailure("document.read", {doc}, Rejected("removed")).ok());
   AuditFilter filter;

@@ -30,12 +30,14 @@ Result<std::string> PatientOfId(Vault::Impl& v, const std::string& id) {
       sql = "SELECT patient_id FROM documents WHERE id = ?";
       break;
     case IdKind::kSeries:
-      sql = "SELECT c.patient_id FROM dicom_series s JOIN cases c ON c.id = s.case_id "
-            "WHERE s.id = ?";
+      sql =
+          "SELECT c.patient_id FROM dicom_series s JOIN cases c ON c.id = s.case_id "
+          "WHERE s.id = ?";
       break;
     case IdKind::kStudy:
-      sql = "SELECT c.patient_id FROM dicom_studies s JOIN cases c ON c.id = s.case_id "
-            "WHERE s.id = ?";
+      sql =
+          "SELECT c.patient_id FROM dicom_studies s JOIN cases c ON c.id = s.case_id "
+          "WHERE s.id = ?";
       break;
     case IdKind::kConsent:
       sql = "SELECT patient_id FROM consents WHERE id = ?";
@@ -88,8 +90,8 @@ Result<std::string> Vault::ReadAuditNote(const std::string& note_id) {
     sealed = s.Blob(1);
   }
   if (sealed.empty()) {
-    return Rejected(fmt::format("audit note {} was erased together with patient {}", note_id,
-                                patient));
+    return Rejected(
+        fmt::format("audit note {} was erased together with patient {}", note_id, patient));
   }
   DOSSIER_RETURN_IF_ERROR(impl_->AuditAlone("audit.note.read", {note_id}, patient));
   return impl_->OpenField(patient, kNoteField, note_id, sealed, true);
@@ -107,7 +109,8 @@ Status Vault::RecordDicomExport(const DicomExportRequest& request) {
     DOSSIER_RETURN_IF_ERROR(
         impl_->CheckRows(internal::RowTable::kDicomSeries, "id = ?1", {series}));
     DOSSIER_ASSIGN_OR_RETURN(
-        Stmt s, impl_->Conn().Prepare("SELECT mismatch FROM dicom_series WHERE id = ? AND case_id = ?"));
+        Stmt s,
+        impl_->Conn().Prepare("SELECT mismatch FROM dicom_series WHERE id = ? AND case_id = ?"));
     s.Bind(1, series).Bind(2, request.case_id);
     DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) return NotFound("case " + request.case_id + " has no DICOM series " + series);

@@ -62,8 +62,8 @@ Status Vault::SetAnalysis(const std::string& doc_id, const std::string& verdict,
                                                           PageRowId(doc_id, p.number), p.text));
     DOSSIER_ASSIGN_OR_RETURN(
         Stmt ins, impl_->Conn().Prepare("INSERT INTO pages(doc_id, number, verdict, confidence, "
-                                     "rotation, source, evidence, text_enc) "
-                                     "VALUES (?,?,?,?,?,?,?,?)"));
+                                        "rotation, source, evidence, text_enc) "
+                                        "VALUES (?,?,?,?,?,?,?,?)"));
     ins.Bind(1, doc_id).Bind(2, p.number).Bind(3, p.verdict);
     ins.BindReal(4, p.confidence).Bind(5, p.rotation).Bind(6, p.source).Bind(7, p.evidence);
     ins.BindBlob(8, text);
@@ -94,8 +94,9 @@ Result<std::vector<PageRecord>> Vault::GetPages(const std::string& doc_id, bool 
     DOSSIER_RETURN_IF_ERROR(impl_->AuditAlone(std::move(e)));
   }
   DOSSIER_ASSIGN_OR_RETURN(
-      Stmt s, impl_->Conn().Prepare("SELECT number, verdict, confidence, rotation, source, evidence, "
-                                 "text_enc FROM pages WHERE doc_id = ? ORDER BY number"));
+      Stmt s,
+      impl_->Conn().Prepare("SELECT number, verdict, confidence, rotation, source, evidence, "
+                            "text_enc FROM pages WHERE doc_id = ? ORDER BY number"));
   s.Bind(1, doc_id);
   DOSSIER_ASSIGN_OR_RETURN(
       auto pages, s.Collect<PageRecord>([&](const Stmt& row) -> Result<PageRecord> {

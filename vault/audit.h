@@ -5,8 +5,9 @@
 //   if (!report->intact()) ...;       // report->problems says what was tampered with
 //
 // Every event is a leaf of an RFC 6962 Merkle tree; the vault keeps a head (size, root)
-// signed with its Ed25519 key in each transaction that appends events, and a checkpoint is that head exported as
-// text so a later verify can prove the log still extends it. Format: doc/FORMAT.md §Audit.
+// signed with its Ed25519 key in each transaction that appends events, and a checkpoint is that
+// head exported as text so a later verify can prove the log still extends it. Format: doc/FORMAT.md
+// §Audit.
 #pragma once
 
 #include <cstdint>

@@ -72,7 +72,7 @@ Result<std::string> Vault::OpenCase(const std::string& patient_id, const std::st
   DOSSIER_ASSIGN_OR_RETURN(auto tx, Impl::Tx::Begin(*impl_));
   DOSSIER_ASSIGN_OR_RETURN(
       Stmt s, impl_->Conn().Prepare("INSERT INTO cases(id, patient_id, created_at, goal_enc, "
-                                 "question_enc) VALUES (?,?,?,?,?)"));
+                                    "question_enc) VALUES (?,?,?,?,?)"));
   s.Bind(1, cid).Bind(2, patient_id).Bind(3, impl_->Now());
   DOSSIER_RETURN_IF_ERROR(impl_->BindSealed(s, 4, patient_id, "cases.goal", cid, goal));
   DOSSIER_RETURN_IF_ERROR(impl_->BindSealed(s, 5, patient_id, "cases.question", cid, question));
@@ -96,10 +96,10 @@ Result<std::vector<CaseRecord>> Vault::ListCases(const std::optional<std::string
   DOSSIER_RETURN_IF_ERROR(
       patient_id ? impl_->CheckRows(internal::RowTable::kCases, "patient_id = ?1", {*patient_id})
                  : impl_->CheckRows(internal::RowTable::kCases, "1", {}));
-  DOSSIER_ASSIGN_OR_RETURN(
-      Stmt s,
-      impl_->Conn().Prepare(std::string(kCaseColumns) + (patient_id ? " WHERE c.patient_id = ?" : "") +
-                         " ORDER BY c.created_at, c.id"));
+  DOSSIER_ASSIGN_OR_RETURN(Stmt s,
+                           impl_->Conn().Prepare(std::string(kCaseColumns) +
+                                                 (patient_id ? " WHERE c.patient_id = ?" : "") +
+                                                 " ORDER BY c.created_at, c.id"));
   if (patient_id) s.Bind(1, *patient_id);
   DOSSIER_ASSIGN_OR_RETURN(
       auto out, s.Collect<CaseRecord>([&](const Stmt& row) { return ReadCaseRow(*impl_, row); }));

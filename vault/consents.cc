@@ -197,7 +197,7 @@ Status Vault::SetSettings(const VaultSettings& settings) {
     if (value->empty()) continue;
     DOSSIER_ASSIGN_OR_RETURN(
         Stmt s, impl_->Conn().Prepare("INSERT INTO settings(key, value) VALUES (?1, ?2) "
-                                   "ON CONFLICT(key) DO UPDATE SET value = excluded.value"));
+                                      "ON CONFLICT(key) DO UPDATE SET value = excluded.value"));
     s.Bind(1, key).Bind(2, *value);
     DOSSIER_RETURN_IF_ERROR(s.Run());
     DOSSIER_RETURN_IF_ERROR(impl_->SealRows(RowTable::kSettings, "key = ?1", {key}));
@@ -227,7 +227,7 @@ Result<std::string> Vault::AddClinic(const ClinicInfo& given) {
   DOSSIER_ASSIGN_OR_RETURN(auto tx, Impl::Tx::Begin(*impl_));
   DOSSIER_ASSIGN_OR_RETURN(Stmt s,
                            impl_->Conn().Prepare("INSERT INTO clinics(id, name, country, "
-                                              "email, note, created_at) VALUES (?,?,?,?,?,?)"));
+                                                 "email, note, created_at) VALUES (?,?,?,?,?,?)"));
   s.Bind(1, id).Bind(2, info.name).Bind(3, info.country).Bind(4, info.email).Bind(5, info.note);
   s.Bind(6, impl_->Now());
   DOSSIER_RETURN_IF_ERROR(s.Run());
@@ -241,7 +241,7 @@ Result<std::vector<ClinicRecord>> Vault::ListClinics() {
   DOSSIER_ASSIGN_OR_RETURN(auto reading, impl_->Read());
   DOSSIER_RETURN_IF_ERROR(impl_->CheckRows(RowTable::kClinics, "1", {}));
   DOSSIER_ASSIGN_OR_RETURN(Stmt s, impl_->Conn().Prepare("SELECT id, created_at, name, country, "
-                                                      "email, note FROM clinics ORDER BY name"));
+                                                         "email, note FROM clinics ORDER BY name"));
   return s.Collect<ClinicRecord>([](const Stmt& r) -> Result<ClinicRecord> {
     return ClinicRecord{r.Text(0), r.Text(1), {r.Text(2), r.Text(3), r.Text(4), r.Text(5)}};
   });
@@ -261,8 +261,9 @@ Status Vault::EditClinic(const std::string& clinic_id, const ClinicInfo& given) 
     }
   }
   DOSSIER_ASSIGN_OR_RETURN(auto tx, Impl::Tx::Begin(*impl_));
-  DOSSIER_ASSIGN_OR_RETURN(Stmt s, impl_->Conn().Prepare("UPDATE clinics SET name = ?, country = ?, "
-                                                      "email = ?, note = ? WHERE id = ?"));
+  DOSSIER_ASSIGN_OR_RETURN(Stmt s,
+                           impl_->Conn().Prepare("UPDATE clinics SET name = ?, country = ?, "
+                                                 "email = ?, note = ? WHERE id = ?"));
   s.Bind(1, info.name).Bind(2, info.country).Bind(3, info.email).Bind(4, info.note);
   s.Bind(5, current.id);
   DOSSIER_RETURN_IF_ERROR(s.Run());
@@ -413,9 +414,10 @@ Result<std::vector<ConsentRecord>> Vault::ListConsents(
   DOSSIER_RETURN_IF_ERROR(
       patient_id ? impl_->CheckRows(RowTable::kConsents, "patient_id = ?1", {*patient_id})
                  : impl_->CheckRows(RowTable::kConsents, "1", {}));
-  DOSSIER_ASSIGN_OR_RETURN(Stmt s, impl_->Conn().Prepare(std::string(kConsentColumns) +
-                                                      (patient_id ? " WHERE patient_id = ?" : "") +
-                                                      " ORDER BY recorded_at, id"));
+  DOSSIER_ASSIGN_OR_RETURN(Stmt s,
+                           impl_->Conn().Prepare(std::string(kConsentColumns) +
+                                                 (patient_id ? " WHERE patient_id = ?" : "") +
+                                                 " ORDER BY recorded_at, id"));
   if (patient_id) s.Bind(1, *patient_id);
   DOSSIER_ASSIGN_OR_RETURN(auto out, s.Collect<ConsentRecord>([&](const Stmt& row) {
     return ReadConsentRow(*impl_, row);
@@ -462,7 +464,7 @@ Status Vault::RevokeConsent(const std::string& consent_id, const std::string& re
   DOSSIER_ASSIGN_OR_RETURN(auto tx, Impl::Tx::Begin(*impl_));
   DOSSIER_ASSIGN_OR_RETURN(
       Stmt s, impl_->Conn().Prepare("UPDATE consents SET revoked_at = ?, revocation_received = ?, "
-                                 "revocation_reason_enc = ?, destruction_due = ? WHERE id = ?"));
+                                    "revocation_reason_enc = ?, destruction_due = ? WHERE id = ?"));
   s.Bind(1, impl_->Now()).Bind(2, received).BindBlob(3, sealed);
   s.Bind(4, AddDays(received, kDestructionDays)).Bind(5, consent_id);
   DOSSIER_RETURN_IF_ERROR(s.Run());

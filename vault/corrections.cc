@@ -47,8 +47,8 @@ Status Reseal(Vault::Impl& v, const SealedColumn& c, const std::string& id, cons
   {
     DOSSIER_ASSIGN_OR_RETURN(
         Stmt s, v.Conn().Prepare(fmt::format("SELECT rowid, {}, {} FROM {} WHERE {} = ? AND {} IS "
-                                          "NOT NULL",
-                                          c.row_id, c.column, c.table, c.key, c.column)));
+                                             "NOT NULL",
+                                             c.row_id, c.column, c.table, c.key, c.column)));
     s.Bind(1, id);
     for (;;) {
       DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
@@ -88,8 +88,8 @@ struct DocRow {
 Result<DocRow> ReadDocRow(Vault::Impl& v, const std::string& doc_id) {
   DOSSIER_ASSIGN_OR_RETURN(
       Stmt s, v.Conn().Prepare("SELECT object_id, status, size, stored_size, wrapped_key, "
-                            "content_mac, (SELECT removed_at FROM document_removals WHERE "
-                            "doc_id = id) FROM documents WHERE id = ?"));
+                               "content_mac, (SELECT removed_at FROM document_removals WHERE "
+                               "doc_id = id) FROM documents WHERE id = ?"));
   s.Bind(1, doc_id);
   DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row) return NotFound("no document " + doc_id + " (see `dossier docs --case ID`)");
@@ -154,8 +154,8 @@ Result<Target> ReadTarget(Vault& vault, Vault::Impl& v, const std::string& id) {
     {
       DOSSIER_ASSIGN_OR_RETURN(
           Stmt s, v.Conn().Prepare("SELECT i.doc_id FROM dicom_instances i JOIN documents d ON "
-                                "d.id = i.doc_id WHERE i.series_id = ? ORDER BY i.number, "
-                                "d.rowid"));
+                                   "d.id = i.doc_id WHERE i.series_id = ? ORDER BY i.number, "
+                                   "d.rowid"));
       s.Bind(1, id);
       for (;;) {
         DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
@@ -303,8 +303,8 @@ Result<std::string> MoveStudy(Vault::Impl& v, const Target& t, const std::string
     study = RandomId("stu");
     Bytes sealed;
     {
-      DOSSIER_ASSIGN_OR_RETURN(Stmt s,
-                               v.Conn().Prepare("SELECT summary_enc FROM dicom_studies WHERE id = ?"));
+      DOSSIER_ASSIGN_OR_RETURN(
+          Stmt s, v.Conn().Prepare("SELECT summary_enc FROM dicom_studies WHERE id = ?"));
       s.Bind(1, t.study_id);
       DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
       if (row) sealed = s.Blob(0);
@@ -315,7 +315,7 @@ Result<std::string> MoveStudy(Vault::Impl& v, const Target& t, const std::string
                              v.SealField(to_patient, "dicom_studies.summary", study, summary));
     DOSSIER_ASSIGN_OR_RETURN(Stmt ins,
                              v.Conn().Prepare("INSERT INTO dicom_studies(id, case_id, summary_enc) "
-                                           "VALUES (?,?,?)"));
+                                              "VALUES (?,?,?)"));
     ins.Bind(1, study).Bind(2, to_case).BindBlob(3, again);
     DOSSIER_RETURN_IF_ERROR(ins.Run());
   }
@@ -361,7 +361,7 @@ Result<MoveOutcome> Vault::Move(const std::string& id, const std::string& to_cas
     if (d.status != "stored" || d.content_mac.empty()) continue;
     DOSSIER_ASSIGN_OR_RETURN(
         Stmt dup, v.Conn().Prepare("SELECT id FROM documents WHERE case_id = ? AND content_mac = ? "
-                                "AND status = 'stored' LIMIT 1"));
+                                   "AND status = 'stored' LIMIT 1"));
     dup.Bind(1, to_case).BindBlob(2, d.content_mac);
     DOSSIER_ASSIGN_OR_RETURN(bool found, dup.Step());
     if (found) {
@@ -397,8 +397,9 @@ Result<MoveOutcome> Vault::Move(const std::string& id, const std::string& to_cas
       DOSSIER_ASSIGN_OR_RETURN(wrapped, v.WrapObjectKey(now, key));
     }
     DOSSIER_ASSIGN_OR_RETURN(
-        Stmt up, v.Conn().Prepare("UPDATE documents SET case_id = ?, patient_id = ?, wrapped_key = ? "
-                               "WHERE id = ?"));
+        Stmt up,
+        v.Conn().Prepare("UPDATE documents SET case_id = ?, patient_id = ?, wrapped_key = ? "
+                         "WHERE id = ?"));
     up.Bind(1, to_case).Bind(2, to.patient_id).Bind(4, d.id);
     BindMac(up, 3, wrapped);
     DOSSIER_RETURN_IF_ERROR(up.Run());
@@ -419,7 +420,7 @@ Result<MoveOutcome> Vault::Move(const std::string& id, const std::string& to_cas
     DOSSIER_ASSIGN_OR_RETURN(std::string study, MoveStudy(v, t, to_case, to.patient_id, place));
     DOSSIER_ASSIGN_OR_RETURN(
         Stmt up, v.Conn().Prepare("UPDATE dicom_series SET case_id = ?, study_id = ?, uid_mac = ?, "
-                               "mismatch = ? WHERE id = ?"));
+                                  "mismatch = ? WHERE id = ?"));
     up.Bind(1, to_case).Bind(2, study).Bind(4, place.mismatch).Bind(5, id);
     BindMac(up, 3, place.series_mac);
     DOSSIER_RETURN_IF_ERROR(up.Run());
@@ -481,8 +482,9 @@ Result<RemoveOutcome> Vault::Remove(const std::string& id, const std::string& re
       DOSSIER_ASSIGN_OR_RETURN(Bytes sealed,
                                v.SealField(t.patient_id, "document_removals.reason", d.id, reason));
       DOSSIER_ASSIGN_OR_RETURN(
-          Stmt ins, v.Conn().Prepare("INSERT INTO document_removals(doc_id, removed_at, reason_enc) "
-                                  "VALUES (?,?,?)"));
+          Stmt ins,
+          v.Conn().Prepare("INSERT INTO document_removals(doc_id, removed_at, reason_enc) "
+                           "VALUES (?,?,?)"));
       ins.Bind(1, d.id).Bind(2, out.removed_at).BindBlob(3, sealed);
       DOSSIER_RETURN_IF_ERROR(ins.Run());
       for (const char* sql :

@@ -118,7 +118,7 @@ Result<std::pair<std::string, std::string>> SeriesOwner(Vault::Impl& v,
                                                         const std::string& series_id) {
   DOSSIER_RETURN_IF_ERROR(v.CheckRows(internal::RowTable::kDicomSeries, "id = ?1", {series_id}));
   DOSSIER_ASSIGN_OR_RETURN(Stmt s, v.Conn().Prepare("SELECT case_id FROM dicom_series "
-                                                 "WHERE id = ?"));
+                                                    "WHERE id = ?"));
   s.Bind(1, series_id);
   DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row) return NotFound("no DICOM series " + series_id + " (see `dossier docs --case ID`)");

@@ -66,7 +66,7 @@ class DocumentWriterImpl final : public DocumentWriter {
       DOSSIER_RETURN_IF_ERROR(Vault::Impl::CheckTakesDocuments(doc_.case_id, c));
       DOSSIER_ASSIGN_OR_RETURN(Stmt dup,
                                v_.Conn().Prepare("SELECT id FROM documents WHERE case_id = ? AND "
-                                              "content_mac = ? AND status = 'stored' LIMIT 1"));
+                                                 "content_mac = ? AND status = 'stored' LIMIT 1"));
       dup.Bind(1, doc_.case_id).BindBlob(2, content_mac);
       DOSSIER_ASSIGN_OR_RETURN(bool is_dup, dup.Step());
       if (is_dup) {
@@ -97,7 +97,7 @@ class DocumentWriterImpl final : public DocumentWriter {
       if (!doc_.category_reason.empty()) {
         DOSSIER_ASSIGN_OR_RETURN(
             Stmt how, v_.Conn().Prepare("INSERT INTO document_categories(doc_id, source, reason) "
-                                     "VALUES (?, ?, ?)"));
+                                        "VALUES (?, ?, ?)"));
         how.Bind(1, out.doc_id)
             .Bind(2, doc_.reply_to.empty() ? "inferred" : "reply")
             .Bind(3, doc_.category_reason);
@@ -227,16 +227,17 @@ Result<std::vector<DocumentRecord>> Vault::ListDocuments(const std::string& case
   DOSSIER_RETURN_IF_ERROR(
       impl_->CheckRows(internal::RowTable::kDocuments, "case_id = ?1", {case_id}));
   for (internal::RowTable t :
-       {internal::RowTable::kDocumentCategories, internal::RowTable::kDocumentRemovals, internal::RowTable::kDocumentWarnings,
-        internal::RowTable::kDicomInstances}) {
+       {internal::RowTable::kDocumentCategories, internal::RowTable::kDocumentRemovals,
+        internal::RowTable::kDocumentWarnings, internal::RowTable::kDicomInstances}) {
     DOSSIER_RETURN_IF_ERROR(
         // Row by row of the (small) table, not the case's every document gathered first.
-        impl_->CheckRows(t, "EXISTS (SELECT 1 FROM documents d WHERE d.id = doc_id AND "
-                            "d.case_id = ?1)",
+        impl_->CheckRows(t,
+                         "EXISTS (SELECT 1 FROM documents d WHERE d.id = doc_id AND "
+                         "d.case_id = ?1)",
                          {case_id}));
   }
-  DOSSIER_ASSIGN_OR_RETURN(
-      Stmt s, impl_->Conn().Prepare(std::string(kDocColumns) + " WHERE case_id = ? ORDER BY rowid"));
+  DOSSIER_ASSIGN_OR_RETURN(Stmt s, impl_->Conn().Prepare(std::string(kDocColumns) +
+                                                         " WHERE case_id = ? ORDER BY rowid"));
   s.Bind(1, case_id);
   DOSSIER_ASSIGN_OR_RETURN(auto out, s.Collect<DocumentRecord>(
                                          [&](const Stmt& row) { return ReadDocRow(*impl_, row); }));
@@ -248,11 +249,12 @@ Result<DocumentRecord> Vault::GetDocument(const std::string& doc_id) {
   DOSSIER_ASSIGN_OR_RETURN(auto reading, impl_->Read());
   DOSSIER_RETURN_IF_ERROR(impl_->CheckRows(internal::RowTable::kDocuments, "id = ?1", {doc_id}));
   for (internal::RowTable t :
-       {internal::RowTable::kDocumentCategories, internal::RowTable::kDocumentRemovals, internal::RowTable::kDocumentWarnings,
-        internal::RowTable::kDicomInstances}) {
+       {internal::RowTable::kDocumentCategories, internal::RowTable::kDocumentRemovals,
+        internal::RowTable::kDocumentWarnings, internal::RowTable::kDicomInstances}) {
     DOSSIER_RETURN_IF_ERROR(impl_->CheckRows(t, "doc_id = ?1", {doc_id}));
   }
-  DOSSIER_ASSIGN_OR_RETURN(Stmt s, impl_->Conn().Prepare(std::string(kDocColumns) + " WHERE id = ?"));
+  DOSSIER_ASSIGN_OR_RETURN(Stmt s,
+                           impl_->Conn().Prepare(std::string(kDocColumns) + " WHERE id = ?"));
   s.Bind(1, doc_id);
   DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row) return NotFound("no document " + doc_id + " (see `dossier docs --case ID`)");
@@ -270,13 +272,14 @@ namespace {
 // Sets the category and records how it was decided, in the caller's transaction.
 Status WriteCategory(Vault::Impl& v, const std::string& doc_id, Category category,
                      const std::string& source, const std::string& reason) {
-  DOSSIER_ASSIGN_OR_RETURN(Stmt s, v.Conn().Prepare("UPDATE documents SET category = ? WHERE id = ?"));
+  DOSSIER_ASSIGN_OR_RETURN(Stmt s,
+                           v.Conn().Prepare("UPDATE documents SET category = ? WHERE id = ?"));
   s.Bind(1, ToString(category)).Bind(2, doc_id);
   DOSSIER_RETURN_IF_ERROR(s.Run());
-  DOSSIER_ASSIGN_OR_RETURN(Stmt how,
-                           v.Conn().Prepare("INSERT INTO document_categories(doc_id, source, reason) "
-                                         "VALUES (?1, ?2, ?3) ON CONFLICT(doc_id) DO UPDATE SET "
-                                         "source = excluded.source, reason = excluded.reason"));
+  DOSSIER_ASSIGN_OR_RETURN(
+      Stmt how, v.Conn().Prepare("INSERT INTO document_categories(doc_id, source, reason) "
+                                 "VALUES (?1, ?2, ?3) ON CONFLICT(doc_id) DO UPDATE SET "
+                                 "source = excluded.source, reason = excluded.reason"));
   how.Bind(1, doc_id).Bind(2, source).Bind(3, reason);
   DOSSIER_RETURN_IF_ERROR(how.Run());
   DOSSIER_RETURN_IF_ERROR(v.SealRows(internal::RowTable::kDocuments, "id = ?1", {doc_id}));
@@ -312,10 +315,10 @@ Status Vault::AddWarnings(const std::string& doc_id, const std::vector<std::stri
   DOSSIER_ASSIGN_OR_RETURN(Bytes sealed, impl_->SealField(d.patient_id, "documents.warnings",
                                                           doc_id, nlohmann::json(all).dump()));
   DOSSIER_ASSIGN_OR_RETURN(auto tx, Impl::Tx::Begin(*impl_));
-  DOSSIER_ASSIGN_OR_RETURN(Stmt up,
-                           impl_->Conn().Prepare("INSERT INTO document_warnings(doc_id, warnings_enc) "
-                                              "VALUES (?1, ?2) ON CONFLICT(doc_id) DO UPDATE SET "
-                                              "warnings_enc = excluded.warnings_enc"));
+  DOSSIER_ASSIGN_OR_RETURN(
+      Stmt up, impl_->Conn().Prepare("INSERT INTO document_warnings(doc_id, warnings_enc) "
+                                     "VALUES (?1, ?2) ON CONFLICT(doc_id) DO UPDATE SET "
+                                     "warnings_enc = excluded.warnings_enc"));
   up.Bind(1, doc_id).BindBlob(2, sealed);
   DOSSIER_RETURN_IF_ERROR(up.Run());
   DOSSIER_RETURN_IF_ERROR(
@@ -359,8 +362,8 @@ Status Vault::Impl::DecryptDocument(
   {  // copy the row and finish the statement: no read snapshot is held while decrypting
     DOSSIER_ASSIGN_OR_RETURN(
         Stmt s, Conn().Prepare("SELECT patient_id, object_id, case_id, size, stored_size, status, "
-                            "wrapped_key, (SELECT removed_at FROM document_removals WHERE "
-                            "doc_id = id) FROM documents WHERE id = ?"));
+                               "wrapped_key, (SELECT removed_at FROM document_removals WHERE "
+                               "doc_id = id) FROM documents WHERE id = ?"));
     s.Bind(1, doc_id);
     DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) return NotFound("no document " + doc_id + " (see `dossier docs --case ID`)");

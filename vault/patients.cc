@@ -50,7 +50,8 @@ Result<PatientRecord> ReadPatientRow(Vault::Impl& v, const Stmt& s) {
 // One patient's row, decrypted; nothing audited.
 Result<PatientRecord> ReadPatient(Vault::Impl& v, const std::string& patient_id) {
   DOSSIER_RETURN_IF_ERROR(v.CheckRows(internal::RowTable::kPatients, "id = ?1", {patient_id}));
-  DOSSIER_ASSIGN_OR_RETURN(Stmt s, v.Conn().Prepare(std::string(kPatientColumns) + " WHERE id = ?"));
+  DOSSIER_ASSIGN_OR_RETURN(Stmt s,
+                           v.Conn().Prepare(std::string(kPatientColumns) + " WHERE id = ?"));
   s.Bind(1, patient_id);
   DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row) return NotFound("no patient " + patient_id + " (see `dossier patient list`)");
@@ -70,7 +71,7 @@ Result<std::vector<std::string>> FindSamePatients(Vault::Impl& v, const PatientI
   DOSSIER_RETURN_IF_ERROR(v.CheckRows(internal::RowTable::kPatients, "erased_at IS NULL", {}));
   DOSSIER_ASSIGN_OR_RETURN(Stmt s,
                            v.Conn().Prepare(std::string(kPatientColumns) +
-                                         " WHERE erased_at IS NULL ORDER BY created_at, id"));
+                                            " WHERE erased_at IS NULL ORDER BY created_at, id"));
   const std::u32string key = SameNameKey(info.name);
   std::vector<std::string> same;
   for (;;) {
@@ -237,8 +238,8 @@ Status Vault::ErasePatient(const std::string& patient_id) {
   {
     DOSSIER_ASSIGN_OR_RETURN(
         Stmt s, impl_->Conn().Prepare("SELECT object_id FROM documents WHERE patient_id = ?1 UNION "
-                                   "SELECT scan_object_id FROM consents WHERE patient_id = ?1 "
-                                   "AND scan_object_id IS NOT NULL"));
+                                      "SELECT scan_object_id FROM consents WHERE patient_id = ?1 "
+                                      "AND scan_object_id IS NOT NULL"));
     s.Bind(1, patient_id);
     for (;;) {
       DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());

@@ -20,8 +20,9 @@ std::string ExportRequestRecord::StateAsOf(const std::string& date, const std::s
   if (!answered_at.empty() && answered_on <= date) return "answered";
   if (urgent) {
     // Due at a moment: today, the moment is now; a later date counts to its end.
-    const bool late = date == today ? now_utc > due : date > today ? due.substr(0, 10) <= date
-                                                                  : due.substr(0, 10) < date;
+    const bool late = date == today  ? now_utc > due
+                      : date > today ? due.substr(0, 10) <= date
+                                     : due.substr(0, 10) < date;
     return late ? "overdue" : "sent";
   }
   return date > due ? "overdue" : "sent";
@@ -69,10 +70,9 @@ Result<ExportRequestRecord> Vault::RecordExport(const ExportRequestRecord& given
     DOSSIER_RETURN_IF_ERROR(s.Run());
   }
   DOSSIER_RETURN_IF_ERROR(impl_->SealRows(internal::RowTable::kRequests, "id = ?1", {r.id}));
-  DOSSIER_RETURN_IF_ERROR(impl_->Audit(
-      r.inventory_only ? "export.inventory" : "export.create",
-      {r.id, r.export_id, r.case_id, r.clinic_id, r.consent_id}, r.patient_id, "ok",
-      std::string(ToString(r.purpose))));
+  DOSSIER_RETURN_IF_ERROR(impl_->Audit(r.inventory_only ? "export.inventory" : "export.create",
+                                       {r.id, r.export_id, r.case_id, r.clinic_id, r.consent_id},
+                                       r.patient_id, "ok", std::string(ToString(r.purpose))));
   DOSSIER_RETURN_IF_ERROR(tx.Commit());
   std::lock_guard<std::mutex> lock(impl_->state_mu_);
   impl_->export_reads_.erase(r.export_id);
@@ -131,9 +131,9 @@ Result<std::vector<ExportRequestRecord>> ReadRequests(Vault::Impl& v, const std:
                                       args));
   DOSSIER_ASSIGN_OR_RETURN(
       Stmt s, v.Conn().Prepare("SELECT id, export_id, case_id, patient_id, clinic_id, "
-                            "consent_id, purpose, urgent, inventory_only, documents, parts, "
-                            "actor, created_at, due, answered_at FROM requests WHERE " +
-                            where + " ORDER BY created_at, rowid"));
+                               "consent_id, purpose, urgent, inventory_only, documents, parts, "
+                               "actor, created_at, due, answered_at FROM requests WHERE " +
+                               where + " ORDER BY created_at, rowid"));
   for (size_t i = 0; i < args.size(); ++i) s.Bind(static_cast<int>(i + 1), args[i]);
   std::vector<ExportRequestRecord> out;
   for (;;) {
@@ -171,7 +171,7 @@ Result<std::vector<ExportRequestRecord>> ReadRequests(Vault::Impl& v, const std:
   }
   for (auto& r : out) {
     DOSSIER_ASSIGN_OR_RETURN(Stmt rs, v.Conn().Prepare("SELECT doc_id FROM request_replies WHERE "
-                                                    "request_id = ? ORDER BY filed_at, rowid"));
+                                                       "request_id = ? ORDER BY filed_at, rowid"));
     rs.Bind(1, r.id);
     for (;;) {
       DOSSIER_ASSIGN_OR_RETURN(bool row, rs.Step());

@@ -140,8 +140,9 @@ Result<Db*> Vault::Impl::Reader() {
     DOSSIER_RETURN_IF_ERROR(internal::CheckSchema(opened));
     DOSSIER_ASSIGN_OR_RETURN(std::string id, internal::ReadMeta(opened, "vault_id"));
     if (id != vault_id_) {
-      return Corrupt(fmt::format("the catalog now belongs to vault {}, not {}: check who changed {}",
-                                 id, vault_id_, dir_.path().string()));
+      return Corrupt(
+          fmt::format("the catalog now belongs to vault {}, not {}: check who changed {}", id,
+                      vault_id_, dir_.path().string()));
     }
     std::lock_guard<std::mutex> lock(readers_->mu);
     readers_->all.push_back(std::make_unique<Db>(std::move(opened)));
@@ -176,8 +177,8 @@ Result<std::shared_ptr<const Vault::Impl::PatientKeys>> Vault::Impl::Keys(
   Bytes wrapped;
   {
     // Perhaps erased by another process or thread after this one cached the key.
-    DOSSIER_ASSIGN_OR_RETURN(internal::Stmt s,
-                             conn.Prepare("SELECT wrapped_key, erased_at FROM patients WHERE id = ?"));
+    DOSSIER_ASSIGN_OR_RETURN(
+        internal::Stmt s, conn.Prepare("SELECT wrapped_key, erased_at FROM patients WHERE id = ?"));
     s.Bind(1, patient_id);
     DOSSIER_ASSIGN_OR_RETURN(bool found, s.Step());
     if (!found) return NotFound("no patient " + patient_id);

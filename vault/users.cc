@@ -34,10 +34,8 @@ constexpr const char* kDummyHash =
     "pDYe0TOW2QpKMe8VdLRXJptvddQQw76mcXcwS4ZzVW0";
 
 constexpr std::pair<Role, std::string_view> kRoles[] = {
-    {Role::kPatient, "patient"},
-    {Role::kRepresentative, "representative"},
-    {Role::kManager, "manager"},
-    {Role::kCompliance, "compliance"},
+    {Role::kPatient, "patient"}, {Role::kRepresentative, "representative"},
+    {Role::kManager, "manager"}, {Role::kCompliance, "compliance"},
     {Role::kAdmin, "admin"},
 };
 
@@ -103,7 +101,8 @@ bool VerifyPassword(const VaultOptions& options, const std::string& hash,
 }  // namespace
 
 Status CheckUserName(const std::string& name) {
-  if (name.empty()) return InvalidArgument("the user name is empty: give the name they log in with");
+  if (name.empty())
+    return InvalidArgument("the user name is empty: give the name they log in with");
   if (name.size() > kMaxNameBytes) {
     return InvalidArgument(
         fmt::format("the user name is too long: use at most {} bytes", kMaxNameBytes));
@@ -121,11 +120,11 @@ Status CheckUserName(const std::string& name) {
 }
 
 Status CheckUserPassword(std::string_view password) {
-  const size_t chars = static_cast<size_t>(std::count_if(
-      password.begin(), password.end(), [](char c) { return (c & 0xC0) != 0x80; }));
+  const size_t chars = static_cast<size_t>(
+      std::count_if(password.begin(), password.end(), [](char c) { return (c & 0xC0) != 0x80; }));
   if (chars < kMinPasswordChars) {
-    return InvalidArgument(fmt::format("the password is too short: use at least {} characters",
-                                       kMinPasswordChars));
+    return InvalidArgument(
+        fmt::format("the password is too short: use at least {} characters", kMinPasswordChars));
   }
   if (password.size() > kMaxPasswordBytes) {
     return InvalidArgument(
@@ -169,9 +168,10 @@ Result<UserRow> ReadUserRow(const Vault::Impl::UserNameKeys* keys, const Stmt& s
   UserRecord& u = row.record;
   u.id = s.Text(0);
   auto corrupt = [&](const std::string& what) {
-    return Corrupt(fmt::format("user {} in the catalog is damaged: {}; restore the vault from a "
-                               "backup",
-                               u.id, what));
+    return Corrupt(
+        fmt::format("user {} in the catalog is damaged: {}; restore the vault from a "
+                    "backup",
+                    u.id, what));
   };
   const auto role = ParseRole(s.Text(2));
   if (!role) return corrupt("unknown role");
@@ -235,8 +235,9 @@ Status NoSuchId(const std::string& user_id) {
 // A patient an account may be linked to: known, with its row MAC, and not erased.
 Status CheckLinkedPatient(Vault::Impl& v, const std::string& patient_id) {
   if (KindOfId(patient_id) != IdKind::kPatient) {
-    return InvalidArgument("the patient of an account must be a patient id (pat_…): `dossier "
-                           "patient list` shows them");
+    return InvalidArgument(
+        "the patient of an account must be a patient id (pat_…): `dossier "
+        "patient list` shows them");
   }
   DOSSIER_RETURN_IF_ERROR(v.CheckRows(RowTable::kPatients, "id = ?1", {patient_id}));
   DOSSIER_ASSIGN_OR_RETURN(Stmt s, v.Conn().Prepare("SELECT erased_at FROM patients WHERE id = ?"));
@@ -376,10 +377,10 @@ Status Vault::Impl::DisablePatientAccounts(const std::string& patient_id) {
     }
   }
   // Their login names go with the patient's data, whoever the account was for.
-  DOSSIER_ASSIGN_OR_RETURN(
-      Stmt up, db_.Prepare("UPDATE users SET disabled_at = coalesce(disabled_at, ?2), "
-                           "name_mac = NULL, name_enc = NULL, password_hash = NULL, "
-                           "updated_at = ?2 WHERE patient_id = ?1"));
+  DOSSIER_ASSIGN_OR_RETURN(Stmt up,
+                           db_.Prepare("UPDATE users SET disabled_at = coalesce(disabled_at, ?2), "
+                                       "name_mac = NULL, name_enc = NULL, password_hash = NULL, "
+                                       "updated_at = ?2 WHERE patient_id = ?1"));
   up.Bind(1, patient_id).Bind(2, Now());
   DOSSIER_RETURN_IF_ERROR(up.Run());
   DOSSIER_RETURN_IF_ERROR(SealRows(RowTable::kUsers, "patient_id = ?1", {patient_id}));
@@ -405,9 +406,8 @@ Result<std::string> Vault::AddUser(const std::string& name, Role role, const std
         fmt::format("a {} account belongs to no patient: give no patient id", role_name));
   }
   if (role != Role::kRepresentative && rights != Rights{}) {
-    return InvalidArgument(
-        fmt::format("only a representative account has rights; this one is a {} account",
-                    role_name));
+    return InvalidArgument(fmt::format(
+        "only a representative account has rights; this one is a {} account", role_name));
   }
   const std::string normalized = Normalized(name);
   // Refused before the password is hashed, and checked again under the writer.
@@ -487,8 +487,8 @@ Status Vault::SetUserPassword(const std::string& name, const std::string& passwo
     DOSSIER_ASSIGN_OR_RETURN(auto u, FindByName(*impl_, normalized));
     if (!u) return NoSuchName();
     if (u->record.disabled) {
-      return Rejected(fmt::format("user {} is disabled: its password cannot be changed",
-                                  u->record.id));
+      return Rejected(
+          fmt::format("user {} is disabled: its password cannot be changed", u->record.id));
     }
     return std::move(u->record);
   };
@@ -501,7 +501,8 @@ Status Vault::SetUserPassword(const std::string& name, const std::string& passwo
   DOSSIER_ASSIGN_OR_RETURN(UserRecord u, find());
   DOSSIER_ASSIGN_OR_RETURN(auto tx, Impl::Tx::Begin(*impl_));
   DOSSIER_ASSIGN_OR_RETURN(
-      Stmt s, impl_->db_.Prepare("UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?"));
+      Stmt s,
+      impl_->db_.Prepare("UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?"));
   s.Bind(1, hash).Bind(2, impl_->Now()).Bind(3, u.id);
   DOSSIER_RETURN_IF_ERROR(s.Run());
   DOSSIER_RETURN_IF_ERROR(impl_->SealRows(RowTable::kUsers, "id = ?1", {u.id}));
@@ -537,8 +538,8 @@ Status Vault::SetRights(const std::string& user_id, Rights rights) {
   if (!found) return NoSuchId(user_id);
   const UserRecord& u = found->record;
   if (u.role != Role::kRepresentative) {
-    return Rejected(fmt::format("user {} is a {} account: only representatives have rights",
-                                u.id, RoleName(u.role)));
+    return Rejected(fmt::format("user {} is a {} account: only representatives have rights", u.id,
+                                RoleName(u.role)));
   }
   if (u.disabled) return Rejected(fmt::format("user {} is disabled", u.id));
   if (u.rights == rights) return Status::Ok();
@@ -583,9 +584,9 @@ Status Vault::RecordAccessEvent(const std::string& action, std::vector<std::stri
   for (std::string& o : objects) {
     if (!IsWellFormedId(o)) o = "(not an id)";  // a mistyped id may hold a name
   }
-  AuditEvent e = Impl::MakeEvent(action, std::move(objects),
-                                 KindOfId(patient_id) == IdKind::kPatient ? patient_id : "",
-                                 outcome, "");
+  AuditEvent e =
+      Impl::MakeEvent(action, std::move(objects),
+                      KindOfId(patient_id) == IdKind::kPatient ? patient_id : "", outcome, "");
   e.reason = reason;
   return impl_->AuditAlone(std::move(e));
 }

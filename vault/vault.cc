@@ -3,8 +3,8 @@
 #include "vault/vault.h"
 
 #include <fmt/format.h>
-#include <sodium.h>
 #include <pwd.h>
+#include <sodium.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -59,7 +59,7 @@ std::string CurrentOsUser() {
 }  // namespace internal
 
 Vault::Impl::~Impl() {
-  batch_.reset();  // an uncommitted batch rolls back while the catalog is still open
+  batch_.reset();    // an uncommitted batch rolls back while the catalog is still open
   readers_.reset();  // every thread's reader closes before the writer, which removes the WAL
 }
 
@@ -630,9 +630,9 @@ internal::BusyPolicy Vault::Impl::BusyPolicyFor(bool writer) {
   busy.holders = [this] { return internal::VaultLock::DescribeProcesses(lock_.OtherHolders()); };
   busy.long_wait = [this, writer] {
     if (!options_.on_wait) return;
-    options_.on_wait("waiting for " +
-                     internal::VaultLock::DescribeProcesses(lock_.OtherHolders()) +
-                     (writer ? " to finish writing to the vault…" : " to let the catalog be read…"));
+    options_.on_wait(
+        "waiting for " + internal::VaultLock::DescribeProcesses(lock_.OtherHolders()) +
+        (writer ? " to finish writing to the vault…" : " to let the catalog be read…"));
   };
   return busy;
 }
@@ -661,8 +661,7 @@ Result<std::optional<Vault::Impl::AloneWork>> Vault::Impl::WorkThatMustRunAlone(
                 "an interrupted key rotation must be finished alone");
   }
   if ((present.count(internal::kRowMacKey.meta_key) == 0 && !options_.legacy_without_row_macs) ||
-      (present.count(internal::kContentMacKey.meta_key) == 0 &&
-       !options_.legacy_derived_secrets)) {
+      (present.count(internal::kContentMacKey.meta_key) == 0 && !options_.legacy_derived_secrets)) {
     return must("vault upgrade", "the one-time upgrade of this vault must run alone");
   }
   return std::optional<AloneWork>();

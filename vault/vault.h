@@ -530,8 +530,8 @@ std::string RightsText(const Rights& rights);
 std::optional<Rights> ParseRights(std::string_view text);
 
 struct UserRecord {
-  std::string id;          // usr_…
-  std::string name;        // login name, lower-cased as compared; "" once its patient was erased
+  std::string id;    // usr_…
+  std::string name;  // login name, lower-cased as compared; "" once its patient was erased
   Role role = Role::kPatient;
   std::string patient_id;  // patient and representative: the one patient; else empty
   Rights rights;           // representative only
@@ -800,9 +800,9 @@ class Vault {
 
   // Decrypts a document into `sink`, authenticating every chunk. Audited before the first
   // byte leaves: the `document.read` event is committed first (in its own transaction, never
-  // an open batch's: group-committed with other threads' events), and if it cannot be, `sink` receives nothing. A read that then
-  // fails adds a second event with outcome `failed`. kRejected when its patient was erased;
-  // kCorrupt naming the document on any tampering.
+  // an open batch's: group-committed with other threads' events), and if it cannot be, `sink`
+  // receives nothing. A read that then fails adds a second event with outcome `failed`. kRejected
+  // when its patient was erased; kCorrupt naming the document on any tampering.
   Status ReadDocument(const std::string& doc_id, ByteSink& sink);
 
   // `dossier get`: decrypts a document into `sink` as ReadDocument does, but on record as

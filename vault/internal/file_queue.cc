@@ -19,7 +19,9 @@ std::string ParentOf(const std::string& rel) {
 
 FileQueue::FileQueue(VaultDir dir, size_t buffer_size, size_t max_queued)
     : dir_(std::move(dir)),
-      buffer_size_(buffer_size), max_queued_(max_queued), thread_([this] { Run(); }) {}
+      buffer_size_(buffer_size),
+      max_queued_(max_queued),
+      thread_([this] { Run(); }) {}
 
 FileQueue::~FileQueue() {
   {

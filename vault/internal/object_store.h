@@ -59,8 +59,8 @@ class Hasher;
 class FileQueue;
 
 // Threads: Create, Remove, Flush, SweepTemp and WaitForWrites are called by one thread at a
-// time (the one holding the vault's writer); Read, FileSize, ModifiedAt and ListObjects by any number of
-// threads at once, also while a write runs. They see what is on disk, not what the file
+// time (the one holding the vault's writer); Read, FileSize, ModifiedAt and ListObjects by any
+// number of threads at once, also while a write runs. They see what is on disk, not what the file
 // thread still has queued: call WaitForWrites first when that matters (the writer reading an
 // object of its open batch). ObjectWriters of different threads may Write at once: they share
 // the file thread, and the hashing thread serves one of them at a time (the others hash on

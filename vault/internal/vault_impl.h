@@ -339,7 +339,7 @@ class Vault::Impl {
   Actor actor_;
   VaultOptions options_;
   internal::VaultLock lock_;  // let go after the catalog is closed
-  internal::Db db_;  // the writer's connection: only with the writer held
+  internal::Db db_;           // the writer's connection: only with the writer held
   internal::ObjectStore objects_;
   std::string vault_id_;
   SecureBuffer master_key_;
