@@ -21,7 +21,7 @@ struct BundleHeader {
   bool deidentified = false;  // the imaging went through --deidentify
   bool jpeg_ls = false;       // and/or --jpeg-ls
   std::string created_at;     // UTC
-  int part = 1;            // this part, 1-based
+  int part = 1;               // this part, 1-based
   // Every part: its file name and what it holds ("4 documents; series S001 (CT, 120 images)").
   std::vector<std::pair<std::string, std::string>> parts;
 };

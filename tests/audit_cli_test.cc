@@ -130,8 +130,7 @@ TEST_F(AuditCliTest, RefusedAndFailedCommandsRecordTheirRealOutcome) {
   const std::string doc = IngestEpicrisis();
   RunResult missing = Run({"get", "doc_nosuch0000", "-o", (dir_ / "x.pdf").string()});
   EXPECT_EQ(missing.exit_code, 2);
-  EXPECT_EQ(missing.err,
-            "dossier: no document doc_nosuch0000 (see `dossier docs --case ID`)\n");
+  EXPECT_EQ(missing.err, "dossier: no document doc_nosuch0000 (see `dossier docs --case ID`)\n");
   nlohmann::json e = Last("document.export_file");
   EXPECT_EQ(e["outcome"], "refused");
   EXPECT_EQ(e["reason"], "kNotFound");
@@ -169,9 +168,8 @@ TEST_F(AuditCliTest, RefusedAndFailedCommandsRecordTheirRealOutcome) {
 
 TEST_F(AuditCliTest, ADicomExportRecordsItsSeriesPseudonymAndOverride) {
   const std::string series = IngestForeignSeries();
-  RunResult refused =
-      Run({"dicom", "export", "--case", case_, "-o", (dir_ / "x").string(), "--pseudonym",
-           "PATIENT^7K2Q"});
+  RunResult refused = Run({"dicom", "export", "--case", case_, "-o", (dir_ / "x").string(),
+                           "--pseudonym", "PATIENT^7K2Q"});
   EXPECT_EQ(refused.exit_code, 2);
   nlohmann::json e = Last("dicom.export");
   EXPECT_EQ(e["outcome"], "refused");
@@ -192,8 +190,8 @@ TEST_F(AuditCliTest, ADicomExportRecordsItsSeriesPseudonymAndOverride) {
   // One event for the export, not one read per instance.
   EXPECT_EQ(Log({"--action", "document.read"}).size(), 1u);  // the preview made at ingest
 
-  ASSERT_EQ(Run({"dicom", "export", "--case", case_, "--series", series, "--allow-mismatch",
-                 "-o", (dir_ / "y").string()})
+  ASSERT_EQ(Run({"dicom", "export", "--case", case_, "--series", series, "--allow-mismatch", "-o",
+                 (dir_ / "y").string()})
                 .exit_code,
             0);
   e = Last("dicom.export");
@@ -240,10 +238,10 @@ TEST_F(AuditCliTest, TheLogHasAHeaderAndFilters) {
                       " +operator  case\\.list +ok +- +" + patient_ + " *")))
       << row;
 
-  EXPECT_EQ(Log({"--action", "case."}).size(), 2u);        // case.open, case.list
+  EXPECT_EQ(Log({"--action", "case."}).size(), 2u);  // case.open, case.list
   EXPECT_EQ(Log({"--action", "case.list"}).size(), 1u);
-  EXPECT_EQ(Log({"--action", "case"}).size(), 0u);          // exact unless it ends in a dot
-  EXPECT_EQ(Log({"--patient", patient_}).size(), 3u);       // patient.add, case.open, case.list
+  EXPECT_EQ(Log({"--action", "case"}).size(), 0u);     // exact unless it ends in a dot
+  EXPECT_EQ(Log({"--patient", patient_}).size(), 3u);  // patient.add, case.open, case.list
   EXPECT_EQ(Log({"--until", "2000-01-01"}).size(), 0u);
   EXPECT_EQ(Log({"--since", "2000-01-01", "--until", "2999-12-31"}).size(), Log().size());
 
@@ -297,11 +295,14 @@ TEST_F(AuditCliTest, AnIdOfTheWrongKindSaysWhatItIsAndHowToGetTheRightOne) {
        patient_ + " is a patient, not a document: their cases are `dossier case list --patient " +
            patient_ + "`"},
       {{"docs", "--case", patient_},
-       "--case: " + patient_ + " is a patient, not a case: their cases are `dossier case list "
-       "--patient " + patient_ + "`"},
+       "--case: " + patient_ +
+           " is a patient, not a case: their cases are `dossier case list "
+           "--patient " +
+           patient_ + "`"},
       {{"ingest", "--case", doc, "x"},
-       "--case: " + doc + " is a document, not a case: give the case it is in (`dossier case "
-       "list`)"},
+       "--case: " + doc +
+           " is a document, not a case: give the case it is in (`dossier case "
+           "list`)"},
       {{"case", "list", "--patient", case_},
        "--patient: " + case_ +
            " is a case, not a patient: `dossier case list` shows whose it is, `dossier patient "
@@ -313,8 +314,9 @@ TEST_F(AuditCliTest, AnIdOfTheWrongKindSaysWhatItIsAndHowToGetTheRightOne) {
        "--series: stu_0000000000 is a DICOM study, not a DICOM series: its series (ser_…) are "
        "listed by `dossier docs --case CASE`"},
       {{"dicom", "export", "--case", series, "-o", "x"},
-       "--case: " + series + " is a DICOM series, not a case: give the case it is in (`dossier "
-       "case list`)"},
+       "--case: " + series +
+           " is a DICOM series, not a case: give the case it is in (`dossier "
+           "case list`)"},
       {{"get", "Иванов", "-o", "x"},
        "the value given is not a document id (doc_…): `dossier docs --case CASE` shows document "
        "ids"},
@@ -328,7 +330,8 @@ TEST_F(AuditCliTest, AnIdOfTheWrongKindSaysWhatItIsAndHowToGetTheRightOne) {
 TEST_F(AuditCliTest, MissingFilesAndFoldersAreNotFoundEverywhere) {
   RunResult pass = RunDossier(vault_, dir_ / "no-such-pass", {"patient", "list"});
   EXPECT_EQ(pass.exit_code, 2);
-  EXPECT_EQ(pass.err, "dossier: no such passphrase file: " + (dir_ / "no-such-pass").string() + "\n");
+  EXPECT_EQ(pass.err,
+            "dossier: no such passphrase file: " + (dir_ / "no-such-pass").string() + "\n");
 
   RunResult checkpoint = Run({"audit", "verify", "--checkpoint", (dir_ / "no-such.cp").string()});
   EXPECT_EQ(checkpoint.exit_code, 2);
@@ -359,7 +362,8 @@ TEST_F(AuditCliTest, HelpAndDocCliShowOneTableOfExitCodesAndEveryCommand) {
   const std::string help = Run({"--help"}).out;
   const std::string doc = testing::ReadFile(kDoc / "CLI.md");
   for (const char* line :
-       {"  0  done", "  1  usage: unknown command or option, malformed value, an id of the wrong kind",
+       {"  0  done",
+        "  1  usage: unknown command or option, malformed value, an id of the wrong kind",
         "  2  not found or refused: no such file, folder, vault, patient, case or document;",
         "  3  integrity failure: damage or tampering found",
         "  4  authentication failed: wrong passphrase",
