@@ -34,7 +34,8 @@ const Row& RowOf(ApiError e) {
   for (const Row& r : kTable) {
     if (r.error == e) return r;
   }
-  return kTable[std::size(kTable) - 2];  // internal
+  static constexpr Row kInternalRow{ApiError::kInternal, 500, "internal"};
+  return kInternalRow;  // every ApiError has a row; this is never reached
 }
 
 }  // namespace
