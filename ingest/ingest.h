@@ -14,6 +14,8 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -104,6 +106,26 @@ struct IngestProgress {
 };
 using IngestProgressFn = std::function<void(const IngestProgress&)>;
 
+// The bytes of an upload that is not a file on disk — the server's encrypted spool
+// (server/internal/spool.h) — read at any offset and decrypted as they are read. Called from
+// one thread at a time, not always the one that made it.
+class UploadSource {
+ public:
+  virtual ~UploadSource() = default;
+  virtual uint64_t size() const = 0;
+  // Fills `out` with the bytes from `offset`, fewer only at the end; kIoError or kCorrupt
+  // when the bytes cannot be had (the item is then rejected with that message).
+  virtual Result<size_t> ReadAt(uint64_t offset, std::span<uint8_t> out) = 0;
+};
+
+// One file of an upload through the server: its path as the user's computer had it,
+// relative and "/"-separated ("scan.jpg", "CD/DICOM/IM0001"; checked safe by the caller),
+// and its bytes.
+struct UploadFile {
+  std::string path;
+  std::shared_ptr<UploadSource> source;
+};
+
 // Ingests `paths` into `case_id`. Returns an error only when the vault itself fails (I/O,
 // integrity), the case does not exist or is closed, `reply_to` names no request of the case,
 // or a path given is missing, unreadable, a link or neither a file nor a folder — all of
@@ -113,5 +135,16 @@ using IngestProgressFn = std::function<void(const IngestProgress&)>;
 Status IngestPaths(vault::Vault& vault, const std::string& case_id,
                    const std::vector<std::filesystem::path>& paths, const IngestOptions& options,
                    IngestReport& report, const IngestProgressFn& progress = nullptr);
+
+// As IngestPaths, for files that arrive through the server. The files of one call are one
+// upload: files whose paths share a first folder form one group, as a folder given to
+// IngestPaths does (its DICOMDIR cross-checked, its viewer software skipped together); files
+// are handled in the order of their paths. The unpack worker reads each through this process
+// (doc/FORMAT.md, "Unpack worker protocol"): nothing is written to disk, whatever the format,
+// and this process holds at most a few MiB of each file at a time. kInvalidArgument for an
+// unsafe or duplicate path (nothing stored); the rest as IngestPaths.
+Status IngestUploads(vault::Vault& vault, const std::string& case_id,
+                     const std::vector<UploadFile>& files, const IngestOptions& options,
+                     IngestReport& report, const IngestProgressFn& progress = nullptr);
 
 }  // namespace dossier::ingest
