@@ -65,20 +65,7 @@ Status Ingest(const Context& ctx, const std::string& case_id, const std::vector<
   // Refused before anything was read (a bad path): the message says it all.
   if (!st.ok() && report.items.empty() && report.series.empty()) return st;
   if (ctx.json) {
-    auto arr = nlohmann::json::array();
-    for (const auto& i : report.items) {
-      arr.push_back({{"path", i.path},
-                     {"kind", i.kind},
-                     {"size", i.size},
-                     {"status", i.status},
-                     {"reason", i.reason},
-                     {"id", i.doc_id},
-                     {"verdict", i.verdict},
-                     {"pages", i.pages},
-                     {"advice", i.advice},
-                     {"series", i.series}});
-    }
-    PrintJson(arr);
+    PrintJson(report::IngestItemsJson(report));
   } else {
     std::map<std::string, size_t> skipped;  // group → files, shown as one line each
     size_t dicom_duplicates = 0;

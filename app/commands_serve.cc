@@ -50,6 +50,10 @@ Status Serve(const Context& ctx, const ServeArgs& args) {
   options.tls_key = args.tls_key;
   options.insecure_http = args.insecure_http;
   options.trust_proxy = args.trust_proxy;
+  // Unfinished uploads, encrypted under a key only this process holds (doc/FORMAT.md
+  // §Upload spool); ingested as `dossier ingest` would.
+  options.spool_dir = (std::filesystem::path(ctx.vault_dir) / "spool").string();
+  options.ingest.worker.confinement = ctx.worker_confinement();
   DOSSIER_RETURN_IF_ERROR(server::CheckServeOptions(options));
   // SIGTERM and SIGINT go to one thread, which stops the server; every thread the server
   // starts inherits the blocked mask.
@@ -84,7 +88,9 @@ Status Serve(const Context& ctx, const ServeArgs& args) {
     while (!done.load()) {
       const int sig = sigtimedwait(&stop_signals, nullptr, &tick);
       if (sig == SIGTERM || sig == SIGINT) {
-        std::fprintf(stderr, "dossier: stopping: finishing the requests in flight (up to %lld s)\n",
+        std::fprintf(stderr,
+                     "dossier: stopping: finishing the requests in flight (up to %lld s); "
+                     "unfinished uploads are dropped, finished ones stored\n",
                      static_cast<long long>(options.shutdown_grace.count()));
         srv->Stop();
         return;
@@ -108,8 +114,11 @@ void AddServeCommand(CLI::App& app, Context& ctx) {
       "serve",
       "serve the vault over HTTP for the portal and its API (doc/API.md): the vault is\n"
       "unlocked once; patients, representatives, managers, compliance officers and admins\n"
-      "sign in with their own accounts (`dossier user add`). Stops on Ctrl-C or SIGTERM after\n"
-      "the requests in flight.\n"
+      "sign in with their own accounts (`dossier user add`). Uploads resume after a dropped\n"
+      "connection (tus) and are ingested as jobs; until complete they are kept encrypted in\n"
+      "the vault's spool/ under a key only the running server holds. Stops on Ctrl-C or\n"
+      "SIGTERM after the requests in flight: finished uploads are stored, unfinished ones\n"
+      "dropped.\n"
       "  e.g. dossier serve                                   (http://127.0.0.1:8080/)\n"
       "       dossier serve --listen 0.0.0.0:8443 --tls-cert cert.pem --tls-key key.pem");
   serve->add_option("--listen", args->listen,

@@ -6,7 +6,7 @@
 namespace dossier {
 namespace {
 
-constexpr std::array<std::pair<IdKind, std::string_view>, 12> kPrefixes = {{
+constexpr std::array<std::pair<IdKind, std::string_view>, 14> kPrefixes = {{
     {IdKind::kPatient, "pat_"},
     {IdKind::kCase, "case_"},
     {IdKind::kDocument, "doc_"},
@@ -19,6 +19,8 @@ constexpr std::array<std::pair<IdKind, std::string_view>, 12> kPrefixes = {{
     {IdKind::kRequest, "req_"},
     {IdKind::kExport, "exp_"},
     {IdKind::kUser, "usr_"},
+    {IdKind::kJob, "job_"},
+    {IdKind::kUpload, "upl_"},
 }};
 
 // RandomId uses lower-case Crockford base32; any lower-case letter is taken, so a mistyped id
@@ -65,6 +67,10 @@ std::string_view IdKindName(IdKind kind) {
       return "export";
     case IdKind::kUser:
       return "user";
+    case IdKind::kJob:
+      return "job";
+    case IdKind::kUpload:
+      return "upload";
     case IdKind::kUnknown:
       break;
   }

@@ -25,6 +25,8 @@ enum class IdKind {
   kRequest,   // req_  (an export to a clinic, in the request ledger)
   kExport,    // exp_  (the same export, as the audit events of its reads name it)
   kUser,      // usr_  (an account of `dossier serve`)
+  kJob,       // job_  (a server job: an ingest; in the server's memory only)
+  kUpload,    // upl_  (an unfinished upload to the server; in its memory only)
 };
 
 // The kind of a well-formed id (prefix, `_`, 1 to 40 lower-case letters and digits);
@@ -32,7 +34,7 @@ enum class IdKind {
 IdKind KindOfId(std::string_view id);
 
 // "patient", "case", "document", "DICOM series", "DICOM study", "clinic", "consent",
-// "audit note", "vault", "request", "export", "user"; "unknown" for kUnknown.
+// "audit note", "vault", "request", "export", "user", "job", "upload"; "unknown" for kUnknown.
 std::string_view IdKindName(IdKind kind);
 
 // "pat_", "case_", … ; "" for kUnknown.

@@ -91,4 +91,43 @@ nlohmann::json TextJson(const std::vector<vault::PageRecord>& pages, int page) {
   return arr;
 }
 
+nlohmann::json IngestItemsJson(const ingest::IngestReport& r) {
+  auto arr = nlohmann::json::array();
+  for (const auto& i : r.items) {
+    arr.push_back({{"path", i.path},
+                   {"kind", i.kind},
+                   {"size", i.size},
+                   {"status", i.status},
+                   {"reason", i.reason},
+                   {"id", i.doc_id},
+                   {"verdict", i.verdict},
+                   {"pages", i.pages},
+                   {"advice", i.advice},
+                   {"series", i.series}});
+  }
+  return arr;
+}
+
+nlohmann::json IngestJson(const ingest::IngestReport& r) {
+  auto series = nlohmann::json::array();
+  for (const auto& s : r.series) {
+    series.push_back({{"id", s.id},
+                      {"modality", s.modality},
+                      {"description", s.description},
+                      {"date", s.date},
+                      {"object_kind", s.object_kind},
+                      {"instances", s.instances},
+                      {"mismatch", s.mismatch},
+                      {"problems", s.problems}});
+  }
+  nlohmann::json counts = nlohmann::json::object();
+  for (const char* status : {"stored", "duplicate", "skipped", "rejected", "missing"}) {
+    counts[status] = r.Count(status);
+  }
+  return {{"items", IngestItemsJson(r)},
+          {"series", std::move(series)},
+          {"counts", std::move(counts)},
+          {"worker_crashes", r.worker_crashes}};
+}
+
 }  // namespace dossier::report

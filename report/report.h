@@ -30,6 +30,7 @@
 
 #include "common/status.h"
 #include "dicom/dicom.h"
+#include "ingest/ingest.h"
 #include "vault/vault.h"
 
 namespace dossier::report {
@@ -152,5 +153,14 @@ struct DocumentText {
 Result<DocumentText> LoadDocumentText(vault::Vault& v, const std::string& doc_id, int page);
 // `text DOC [--page N] --json`: [{page, verdict, text}] of every page, or of page `page`.
 nlohmann::json TextJson(const std::vector<vault::PageRecord>& pages, int page);
+
+// `ingest --json`: one object per item of the upload ({path, kind, size, status, reason, id,
+// verdict, pages, advice, series}), in report order.
+nlohmann::json IngestItemsJson(const ingest::IngestReport& r);
+// The whole report, as a server job's result: {items: IngestItemsJson, series: [{id,
+// modality, description, date, object_kind, instances, mismatch, problems}], counts: {stored,
+// duplicate, skipped, rejected, missing}, worker_crashes}. A series' mismatch_facts (the
+// names on another patient's disc) are left out: a manager sees them in the case's listing.
+nlohmann::json IngestJson(const ingest::IngestReport& r);
 
 }  // namespace dossier::report

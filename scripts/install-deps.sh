@@ -1,7 +1,18 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages Dossier needs to build, run and test.
-# Idempotent: only missing packages are installed; apt is not touched when all are present.
+# Installs the Debian 12 packages Dossier needs to build, run and test, and web/'s npm
+# packages from its lockfile (`npm ci`).
+# Idempotent: only missing packages are installed; apt is not touched when all are present,
+# npm only when web/node_modules is missing or older than web/package-lock.json.
 set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+
+# web/: the npm packages the portal and its tests use, exactly as the lockfile says.
+npm_packages() {
+  local lock=$root/web/package-lock.json stamp=$root/web/node_modules/.package-lock.json
+  if [ -f "$stamp" ] && [ "$stamp" -nt "$lock" ]; then return; fi
+  echo "install-deps: npm ci in web/"
+  (cd "$root/web" && npm ci --no-audit --no-fund --loglevel=error)
+}
 
 packages=(
   # toolchain
@@ -21,6 +32,9 @@ packages=(
   libarchive-tools ocrmypdf
 )
 
+# Node.js and npm: Debian's, unless the machine has them already.
+command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
+
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
@@ -30,6 +44,7 @@ done
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages present"
+  npm_packages
   exit 0
 fi
 
@@ -43,3 +58,4 @@ echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
+npm_packages

@@ -9,12 +9,17 @@
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
+#include <regex>
 #include <thread>
 
 #include "common/ids.h"
 #include "server/internal/errors.h"
+#include "server/internal/jobs.h"
 #include "server/internal/routes.h"
+#include "server/internal/spool.h"
 #include "server/internal/state.h"
+#include "server/internal/upload_routes.h"
+#include "server/internal/uploads.h"
 #include "vault/vault.h"
 
 namespace dossier::server {
@@ -75,7 +80,10 @@ IdKind KindFor(Object o) {
     case Object::kPatient:
       return IdKind::kPatient;
     case Object::kCase:
+    case Object::kCaseUpload:
       return IdKind::kCase;
+    case Object::kJob:
+      return IdKind::kJob;
     case Object::kDocument:
       return IdKind::kDocument;
     case Object::kSeries:
@@ -92,6 +100,9 @@ std::string PatternOf(const std::string& path) {
     if (path.compare(i, 4, "{id}") == 0) {
       out += "([^/]+)";
       i += 3;
+    } else if (path.compare(i, 5, "{sub}") == 0) {
+      out += "([^/]+)";
+      i += 4;
     } else {
       out += path[i];
     }
@@ -175,6 +186,61 @@ struct Server::Impl {
   std::shared_ptr<std::atomic<bool>> finished = std::make_shared<std::atomic<bool>>(false);
   std::atomic<bool> run_called{false};
   std::function<void(const std::string&)> log;
+  // Uploads: the spool, the jobs that ingest them, and the janitor that expires what is left.
+  std::unique_ptr<internal::Spool> spool;
+  std::unique_ptr<internal::Jobs> jobs;
+  std::unique_ptr<internal::Uploads> uploads;
+  std::thread janitor;
+  std::mutex janitor_mu;
+  std::condition_variable janitor_cv;
+  bool janitor_stop = false;
+
+  Status StartUploads() {
+    const ServeOptions& o = state->options;
+    if (o.spool_dir.empty()) return InvalidArgument("the server needs a spool folder for uploads");
+    DOSSIER_ASSIGN_OR_RETURN(spool, internal::Spool::Open(o.spool_dir));
+    jobs = std::make_unique<internal::Jobs>(state->clock, o.keep_jobs);
+    internal::Uploads::Options u;
+    u.limits = {{vault::Role::kPatient, o.patient_uploads},
+                {vault::Role::kRepresentative, o.patient_uploads},
+                {vault::Role::kManager, o.manager_uploads}};
+    u.expiry = o.upload_expiry;
+    u.batch_idle = o.batch_idle;
+    u.ingest = o.ingest;
+    uploads =
+        std::make_unique<internal::Uploads>(vault, *spool, *jobs, state->clock, std::move(u));
+    state->spool = spool.get();
+    state->jobs = jobs.get();
+    state->uploads = uploads.get();
+    janitor = std::thread([this, every = o.janitor_interval] {
+      std::unique_lock<std::mutex> lock(janitor_mu);
+      while (!janitor_cv.wait_for(lock, every, [this] { return janitor_stop; })) {
+        lock.unlock();
+        uploads->Tick();
+        lock.lock();
+      }
+    });
+    return Status::Ok();
+  }
+
+  // After the last request: open batches are ingested with what is complete, unfinished
+  // uploads deleted, and every job run to its end.
+  void StopUploads() {
+    if (!uploads) return;
+    {
+      std::lock_guard<std::mutex> lock(janitor_mu);
+      janitor_stop = true;
+    }
+    janitor_cv.notify_all();
+    if (janitor.joinable()) janitor.join();
+    uploads->Shutdown();
+    if (const size_t n = jobs->pending(); n > 0) {
+      log(fmt::format("finishing {} ingest job{} of finished uploads", n, n == 1 ? "" : "s"));
+    }
+    jobs->Drain();
+  }
+
+  ~Impl() { StopUploads(); }
 
   Impl(vault::Vault& v, ServeOptions o)
       : vault(v), state(std::make_unique<ServerState>(o, o.clock ? *o.clock : Clock::System())) {
@@ -196,7 +262,8 @@ struct Server::Impl {
     SendError(res, e, message);
   }
 
-  void Dispatch(const Route& r, const httplib::Request& req, httplib::Response& res) {
+  void Dispatch(const Route& r, const httplib::Request& req, httplib::Response& res,
+                const httplib::ContentReader* body) {
     tls_note.route = r.path;
     ServerState& s = *state;
     std::optional<Principal> who;
@@ -244,8 +311,24 @@ struct Server::Impl {
              "access.refused", {}, "", "role");
       return;
     }
-    Call call{req, res, who ? &*who : nullptr, vault, s, "", {}, ""};
-    if (r.object != Object::kNone) {
+    Call call{req, res, who ? &*who : nullptr, vault, s, "", {}, "", "", body, nullptr};
+    if (req.matches.size() > 2) call.sub = req.matches[2];
+    if (r.object == Object::kJob) {
+      call.id = req.matches[1];
+      const std::string missing = "no job " + call.id.substr(0, 64) +
+                                  " (jobs are forgotten a day after they end, and when the "
+                                  "server restarts)";
+      call.job = KindOfId(call.id) == IdKind::kJob ? s.jobs->Find(call.id) : nullptr;
+      if (!call.job) {
+        SendError(res, ApiError::kNotFound, missing);
+        return;
+      }
+      if (!internal::MayFollowJob(who->user, *call.job)) {
+        Refuse(res, ApiError::kNotFound, missing, "access.refused", {call.id},
+               call.job->owner().patient_id, "not_theirs");
+        return;
+      }
+    } else if (r.object != Object::kNone) {
       call.id = req.matches[1];
       const IdKind want = KindFor(r.object);
       if (KindOfId(call.id) != want) {
@@ -287,12 +370,35 @@ struct Server::Impl {
     SendStatus(res, st);
   }
 
+  // Routes that read their own body, by method and path pattern.
+  std::vector<std::pair<std::string, std::regex>> stream_routes;
+
+  bool IsStreamRoute(const httplib::Request& req) const {
+    for (const auto& [method, re] : stream_routes) {
+      if (method == req.method && std::regex_match(req.path, re)) return true;
+    }
+    return false;
+  }
+  // A body longer than small routes take, or of a length not declared in advance.
+  bool BodyOverLimit(const httplib::Request& req) const {
+    if (req.has_header("Transfer-Encoding")) return true;
+    const std::string len = req.get_header_value("Content-Length");
+    if (len.empty()) return false;
+    if (len.size() > 12 || len.find_first_not_of("0123456789") != std::string::npos) return true;
+    return std::stoull(len) > state->options.max_body_bytes;
+  }
+
   void Configure() {
     httplib::Server& svr = *http;
     const ServeOptions& o = state->options;
     const size_t threads = o.threads;
     svr.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-    svr.set_payload_max_length(o.max_body_bytes);
+    // Upload routes read bodies this large as they arrive; every other route's body is held
+    // to max_body_bytes before routing (the pre-routing handler).
+    svr.set_payload_max_length(std::max({o.max_body_bytes, o.max_multipart_bytes,
+                                         o.patient_uploads.per_upload,
+                                         o.manager_uploads.per_upload}) +
+                               (1 << 20));
     svr.set_read_timeout(o.read_timeout);
     svr.set_write_timeout(o.write_timeout);
     svr.set_keep_alive_timeout(o.keep_alive_timeout.count());
@@ -322,20 +428,45 @@ struct Server::Impl {
         res.set_header("Connection", "close");
         return httplib::Server::HandlerResponse::Handled;
       }
+      if (!IsStreamRoute(req) && BodyOverLimit(req)) {
+        SendError(res, ApiError::kTooLarge,
+                  fmt::format("the request body is over the server's limit of {} KiB",
+                              state->options.max_body_bytes / 1024));
+        res.set_header("Connection", "close");
+        return httplib::Server::HandlerResponse::Handled;
+      }
       return httplib::Server::HandlerResponse::Unhandled;
     });
     for (const Route& r : internal::Routes()) {
       const std::string pattern = PatternOf(r.path);
       auto handler = [this, &r](const httplib::Request& req, httplib::Response& res) {
-        Dispatch(r, req, res);
+        Dispatch(r, req, res, nullptr);
       };
       const std::string method = r.method;
+      if (r.load == internal::Load::kStream) {
+        // The body is read by the handler as it arrives; a request without one (an empty
+        // PATCH) reaches the plain handler.
+        auto reader = [this, &r](const httplib::Request& req, httplib::Response& res,
+                                 const httplib::ContentReader& body) {
+          Dispatch(r, req, res, &body);
+          // Whatever of the body the handler did not read must not be taken for the next
+          // request on this connection.
+          if (res.status >= 400) res.set_header("Connection", "close");
+        };
+        stream_routes.emplace_back(method, std::regex(pattern));
+        if (method == "POST") svr.Post(pattern, reader);
+        if (method == "PATCH") svr.Patch(pattern, reader);
+      }
       if (method == "GET")
         svr.Get(pattern, handler);
       else if (method == "POST")
         svr.Post(pattern, handler);
+      else if (method == "PATCH")
+        svr.Patch(pattern, handler);
       else if (method == "DELETE")
         svr.Delete(pattern, handler);
+      else if (method == "OPTIONS")
+        svr.Options(pattern, handler);
     }
     svr.set_error_handler(httplib::Server::HandlerWithResponse([this](const httplib::Request&,
                                                                       httplib::Response& res) {
@@ -384,6 +515,7 @@ struct Server::Impl {
 Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Server::~Server() {
   if (impl_ && impl_->http->is_running()) Stop();
+  if (impl_) impl_->StopUploads();
 }
 
 Result<std::unique_ptr<Server>> Server::Create(vault::Vault& vault, ServeOptions options) {
@@ -401,6 +533,7 @@ Result<std::unique_ptr<Server>> Server::Create(vault::Vault& vault, ServeOptions
   } else {
     impl->http = std::make_unique<httplib::Server>();
   }
+  DOSSIER_RETURN_IF_ERROR(impl->StartUploads());
   impl->Configure();
   if (options.port == 0) {
     impl->port = impl->http->bind_to_any_port(options.host);
@@ -422,10 +555,12 @@ Status Server::Run() {
   impl_->run_called.store(true);
   if (impl_->state->stopping.load()) {  // stopped before it listened
     impl_->finished->store(true);
+    impl_->StopUploads();
     return Status::Ok();
   }
   const bool ok = impl_->http->listen_after_bind();
   impl_->finished->store(true);
+  impl_->StopUploads();
   if (!ok && !impl_->state->stopping.load()) return IoError("the server stopped listening");
   return Status::Ok();
 }

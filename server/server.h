@@ -19,18 +19,27 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 
 #include "common/clock.h"
 #include "common/status.h"
+#include "ingest/ingest.h"
 
 namespace dossier::vault {
 class Vault;
 }
 
 namespace dossier::server {
+
+// What one role may upload (doc/API.md §Uploads).
+struct UploadLimits {
+  uint64_t per_upload = 0;  // bytes of one file, or of one multipart request
+  uint64_t per_day = 0;     // bytes received in any 24 hours, unfinished uploads' rest counted
+  size_t parallel = 0;      // unfinished uploads at once
+};
 
 struct ServeOptions {
   std::string host = "127.0.0.1";
@@ -42,10 +51,10 @@ struct ServeOptions {
   // Believe X-Forwarded-For (the client's address for login throttling and the log).
   bool trust_proxy = false;
 
-  // Threads answering requests; at most `long_requests` of them serve long ones (downloads)
-  // at once, so short requests always find a thread.
-  size_t threads = 16;
-  size_t long_requests = 12;
+  // Threads answering requests; at most `long_requests` of them serve long ones (downloads,
+  // upload bodies, event streams) at once, so short requests always find a thread.
+  size_t threads = 40;
+  size_t long_requests = 32;
   // Limits enforced before any handler: header lines and their total size, a request body
   // (the API takes small JSON bodies; uploads get their own routes), and the socket timeouts.
   size_t max_headers = 64;
@@ -66,6 +75,22 @@ struct ServeOptions {
   std::chrono::seconds lock{15 * 60};
   int failures_per_address = 20;
 
+  // Uploads (doc/API.md §Uploads). The encrypted spool's folder (`dossier serve`: the
+  // vault's `spool/`); the limits per role (a representative has a patient's); how long an
+  // unfinished upload is kept, and a batch nobody closes waits; the largest multipart
+  // request (larger files go through tus); how often expired uploads and idle batches are
+  // looked for; ended jobs are kept this long.
+  std::string spool_dir;
+  UploadLimits patient_uploads{5'000'000'000, 20'000'000'000, 8};
+  UploadLimits manager_uploads{20'000'000'000, 200'000'000'000, 32};
+  std::chrono::seconds upload_expiry{24 * 3600};
+  std::chrono::seconds batch_idle{10 * 60};
+  uint64_t max_multipart_bytes = uint64_t{512} << 20;
+  std::chrono::milliseconds janitor_interval{30'000};
+  std::chrono::seconds keep_jobs{24 * 3600};
+  // How uploads are ingested (workers, OCR), as `dossier ingest` does.
+  ingest::IngestOptions ingest;
+
   // The time sessions and locks are measured by (tests inject one); null: the system clock.
   const Clock* clock = nullptr;
   // One line per request; null: stderr.
@@ -85,8 +110,9 @@ class Server {
   ~Server();
 
   int port() const;
-  // Serves until Stop. Returns once every request in flight has finished, or after
-  // shutdown_grace with kIoError naming how many had not.
+  // Serves until Stop. Returns once every request in flight has finished (uploads in flight
+  // are cut), the files of finished uploads (and of open batches) are ingested and unfinished
+  // uploads deleted; a request still running after shutdown_grace ends the process.
   Status Run();
   // Refuses new requests (503 on open connections; new connections are not accepted) and
   // lets Run return once those in flight are done.

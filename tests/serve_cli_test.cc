@@ -9,8 +9,10 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <set>
 #include <thread>
 
+#include "common/encoding.h"
 #include "tests/test_util.h"
 
 namespace dossier {
@@ -161,6 +163,83 @@ TEST_F(ServeCliTest, PlainHttpBeyondLoopbackIsRefusedBeforeTheVaultIsOpened) {
   EXPECT_EQ(port.exit_code, 1);
   EXPECT_EQ(port.err,
             "dossier: --listen 127.0.0.1:99999: the port must be a number from 0 to 65535\n");
+}
+
+// SIGTERM in the middle of uploads (issue 20): what was finished is stored — a file alone, and
+// the complete files of a batch nobody closed — what was not is dropped, and nothing is left
+// in the spool; the vault and its audit log verify.
+TEST_F(ServeCliTest, OnSigtermFinishedUploadsAreStoredAndUnfinishedOnesDropped) {
+  Serve();
+  httplib::Client c("127.0.0.1", port_);
+  auto r = c.Post("/api/session",
+                  json{{"username", "anna@example.org"}, {"password", kPassword}}.dump(),
+                  "application/json");
+  ASSERT_TRUE(r && r->status == 200);
+  const std::string cookie = r->get_header_value("Set-Cookie").substr(
+      0, r->get_header_value("Set-Cookie").find(';'));
+  const std::string csrf = json::parse(r->body)["csrf"];
+  auto upload = [&](const std::string& name, const std::string& batch, const std::string& bytes,
+                    size_t send) {
+    std::string meta = "filename " + ToBase64(AsBytes(name));
+    if (!batch.empty()) meta += ",batch " + ToBase64(AsBytes(batch));
+    httplib::Headers h = {{"Cookie", cookie},
+                          {"X-CSRF-Token", csrf},
+                          {"Tus-Resumable", "1.0.0"},
+                          {"Upload-Length", std::to_string(bytes.size())},
+                          {"Upload-Metadata", meta}};
+    auto created = c.Post("/api/cases/" + case_ + "/tus/", h, "", "text/plain");
+    EXPECT_TRUE(created && created->status == 201);
+    if (!created) return;
+    h.erase("Upload-Length");
+    h.erase("Upload-Metadata");
+    h.emplace("Upload-Offset", "0");
+    auto sent = c.Patch(created->get_header_value("Location"), h, bytes.substr(0, send),
+                        "application/offset+octet-stream");
+    EXPECT_TRUE(sent && sent->status == 204);
+  };
+  upload("alone.txt", "", "finished alone\n", 15);
+  upload("batch.txt", "b1", "finished in a batch\n", 20);
+  upload("half.txt", "", "UNFINISHED-CANARY half of it\n", 10);
+  EXPECT_EQ(Stop(), 0);
+  const std::string log = testing::ReadFile(log_);
+  EXPECT_NE(log.find("dossier: stopped; the vault is closed"), std::string::npos) << log;
+  std::set<std::string> names;
+  for (const auto& d : Json({"docs", "--case", case_})) names.insert(d.value("name", ""));
+  EXPECT_EQ(names.count("alone.txt"), 1u);
+  EXPECT_EQ(names.count("batch.txt"), 1u);
+  EXPECT_EQ(names.count("half.txt"), 0u);
+  size_t left = 0;
+  for (const auto& e : fs::recursive_directory_iterator(vault_ / "spool")) left += e.is_regular_file();
+  EXPECT_EQ(left, 0u);
+  testing::RunResult verify = Run({"vault", "verify"});
+  EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+  testing::RunResult audit = Run({"audit", "verify"});
+  EXPECT_EQ(audit.exit_code, 0) << audit.out << audit.err;
+}
+
+// The real tus-js-client (web/, from npm), as the portal will use it: 1 MiB PATCHes, aborted
+// halfway and resumed from the server's offset; the stored document is the file.
+TEST_F(ServeCliTest, TusJsClientUploadsAbortsAndResumesToAnIdenticalDocument) {
+  Serve();
+  const fs::path root = fs::path(DOSSIER_SAMPLES_DIR).parent_path();
+  ASSERT_TRUE(fs::exists(root / "web/node_modules/tus-js-client"))
+      << "run scripts/install-deps.sh: it installs web/'s npm packages";
+  const fs::path file = dir_ / "scan.bin";
+  std::string bytes;
+  for (int i = 0; bytes.size() < 5 * 1024 * 1024; ++i) bytes += "line " + std::to_string(i) + "\n";
+  testing::WriteFile(file, bytes);
+  const std::string cmd = "node " + (root / "tests/web/tus_upload.mjs").string() +
+                          " http://127.0.0.1:" + std::to_string(port_) + " " + case_ +
+                          " anna@example.org " + (dir_ / "pw").string() + " " + file.string() +
+                          " 'scans/scan.bin' > " + (dir_ / "node.out").string() + " 2>&1";
+  const int rc = std::system(cmd.c_str());
+  const std::string out = testing::ReadFile(dir_ / "node.out");
+  ASSERT_EQ(rc, 0) << out;
+  const json result = json::parse(out, nullptr, false);
+  EXPECT_EQ(result["status"], "stored") << out;
+  EXPECT_EQ(result["path"], "scans/scan.bin");
+  EXPECT_EQ(result["size"], bytes.size());
+  EXPECT_EQ(Stop(), 0);
 }
 
 }  // namespace

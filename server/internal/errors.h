@@ -22,9 +22,13 @@ enum class ApiError {
   kForbidden,        // 403 forbidden: the role may not use this route
   kNotFound,         // 404 not_found: no such route or object (or one the user may not see)
   kConflict,         // 409 conflict: refused by the state of the data (removed, erased, closed)
-  kTooLarge,         // 413 too_large: headers or body over the server's limits
+  kPrecondition,     // 412 tus_version: a tus request without Tus-Resumable: 1.0.0
+  kTooLarge,         // 413 too_large: headers or body over the server's limits, an upload over
+                     //     the role's size limit
+  kMediaType,        // 415 media_type: a tus PATCH not sent as application/offset+octet-stream
   kLocked,           // 429 locked: too many failed logins for this name; Retry-After says when
   kThrottled,        // 429 throttled: too many failed logins from this address
+  kQuota,            // 429 quota: the role's uploads per day or at once are used up
   kIntegrity,        // 500 integrity: the vault failed a check (tampering); audited
   kInternal,         // 500 internal: a failure of the server; the log has the route
   kUnavailable,      // 503 unavailable: the server is shutting down, or all long-request slots

@@ -11,6 +11,7 @@
 #include "report/report.h"
 #include "server/internal/errors.h"
 #include "server/internal/state.h"
+#include "server/internal/upload_routes.h"
 
 namespace dossier::server::internal {
 
@@ -38,21 +39,32 @@ Status SeriesPreview(Call& c);
 const std::vector<Route>& Routes() {
   // clang-format off
   static const std::vector<Route> kRoutes = {
-    // method   path                              roles         object            long   handler
-    {"POST",   "/api/session",                    0,            Object::kNone,     false, Login},
-    {"DELETE", "/api/session",                    kEveryRole,   Object::kNone,     false, Logout},
-    {"GET",    "/api/me",                         kEveryRole,   Object::kNone,     false, Me},
-    {"GET",    "/api/patients",                   kManager,     Object::kNone,     false, ListPatients},
-    {"GET",    "/api/patients/{id}",              kPatientData, Object::kPatient,  false, ShowPatient},
-    {"GET",    "/api/cases",                      kPatientData, Object::kNone,     false, ListCases},
-    {"GET",    "/api/cases/{id}",                 kPatientData, Object::kCase,     false, ShowCase},
-    {"GET",    "/api/cases/{id}/documents",       kPatientData, Object::kCase,     false, CaseDocuments},
-    {"GET",    "/api/cases/{id}/series",          kPatientData, Object::kCase,     false, CaseSeries},
-    {"GET",    "/api/cases/{id}/search",          kManager,     Object::kCase,     false, CaseSearch},
-    {"GET",    "/api/documents/{id}",             kPatientData, Object::kDocument, false, ShowDocument},
-    {"GET",    "/api/documents/{id}/content",     kPatientData, Object::kDocument, true,  DocumentContent},
-    {"GET",    "/api/documents/{id}/text",        kPatientData, Object::kDocument, false, DocumentText},
-    {"GET",    "/api/series/{id}/preview",        kPatientData, Object::kSeries,   false, SeriesPreview},
+    // method    path                                  roles         object               load           handler
+    {"POST",    "/api/session",                        0,            Object::kNone,       Load::kShort,  Login},
+    {"DELETE",  "/api/session",                        kEveryRole,   Object::kNone,       Load::kShort,  Logout},
+    {"GET",     "/api/me",                             kEveryRole,   Object::kNone,       Load::kShort,  Me},
+    {"GET",     "/api/patients",                       kManager,     Object::kNone,       Load::kShort,  ListPatients},
+    {"GET",     "/api/patients/{id}",                  kPatientData, Object::kPatient,    Load::kShort,  ShowPatient},
+    {"GET",     "/api/cases",                          kPatientData, Object::kNone,       Load::kShort,  ListCases},
+    {"GET",     "/api/cases/{id}",                     kPatientData, Object::kCase,       Load::kShort,  ShowCase},
+    {"GET",     "/api/cases/{id}/documents",           kPatientData, Object::kCase,       Load::kShort,  CaseDocuments},
+    {"GET",     "/api/cases/{id}/series",              kPatientData, Object::kCase,       Load::kShort,  CaseSeries},
+    {"GET",     "/api/cases/{id}/search",              kManager,     Object::kCase,       Load::kShort,  CaseSearch},
+    {"GET",     "/api/documents/{id}",                 kPatientData, Object::kDocument,   Load::kShort,  ShowDocument},
+    {"GET",     "/api/documents/{id}/content",         kPatientData, Object::kDocument,   Load::kLong,   DocumentContent},
+    {"GET",     "/api/documents/{id}/text",            kPatientData, Object::kDocument,   Load::kShort,  DocumentText},
+    {"GET",     "/api/series/{id}/preview",            kPatientData, Object::kSeries,     Load::kShort,  SeriesPreview},
+    // Uploads and the jobs that ingest them (upload_routes.cc).
+    {"POST",    "/api/cases/{id}/uploads",             kPatientData, Object::kCaseUpload, Load::kStream, MultipartUpload},
+    {"OPTIONS", "/api/cases/{id}/tus/?",               kPatientData, Object::kCaseUpload, Load::kShort,  TusOptions},
+    {"POST",    "/api/cases/{id}/tus/?",               kPatientData, Object::kCaseUpload, Load::kShort,  TusCreate},
+    {"GET",     "/api/cases/{id}/tus/{sub}",           kPatientData, Object::kCaseUpload, Load::kShort,  TusHead},
+    {"PATCH",   "/api/cases/{id}/tus/{sub}",           kPatientData, Object::kCaseUpload, Load::kStream, TusPatch},
+    {"DELETE",  "/api/cases/{id}/tus/{sub}",           kPatientData, Object::kCaseUpload, Load::kShort,  TusDelete},
+    {"POST",    "/api/cases/{id}/batches/{sub}/close", kPatientData, Object::kCaseUpload, Load::kShort,  CloseBatch},
+    {"GET",     "/api/jobs",                           kPatientData, Object::kNone,       Load::kShort,  ListJobs},
+    {"GET",     "/api/jobs/{id}",                      kPatientData, Object::kJob,        Load::kShort,  ShowJob},
+    {"GET",     "/api/jobs/{id}/events",               kPatientData, Object::kJob,        Load::kLong,   JobEvents},
   };
   // clang-format on
   return kRoutes;
@@ -86,6 +98,7 @@ bool MaySee(const vault::UserRecord& who, Object object, const vault::Vault::Own
         return owner.category == "clinic-reply" ? who.rights.replies : who.rights.view;
       }
       if (object == Object::kSeries) return who.rights.view;
+      if (object == Object::kCaseUpload) return who.rights.upload;
       return who.rights.view || who.rights.replies;  // the patient, a case: what is granted
     }
     case vault::Role::kCompliance:

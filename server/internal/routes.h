@@ -4,6 +4,7 @@
 // server/.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,7 @@
 namespace httplib {
 struct Request;
 struct Response;
+class ContentReader;
 }  // namespace httplib
 
 namespace dossier::server::internal {
@@ -43,11 +45,14 @@ unsigned BitOf(vault::Role role);
 // What the `{id}` of a route's path names; the dispatcher checks that the id is of that kind
 // (400 otherwise) and that the user may see it (404 otherwise, as for an id that does not
 // exist).
-enum class Object { kNone, kPatient, kCase, kDocument, kSeries };
+// kCaseUpload is a case the user may upload to (a representative needs the `upload` right);
+// kJob a job of the user's (a manager: any job), looked up in the server's jobs.
+enum class Object { kNone, kPatient, kCase, kDocument, kSeries, kCaseUpload, kJob };
 
 // What a handler gets: the request, the answer to fill, who asks (null only on the login
 // route), the vault, and the checked object.
 struct ServerState;
+class Job;
 struct Call {
   const httplib::Request& req;
   httplib::Response& res;
@@ -57,16 +62,25 @@ struct Call {
   std::string id;             // the path's {id}; empty for routes without one
   vault::Vault::Owner owner;  // whose it is (Object != kNone)
   std::string signed_in;      // set by sign-in: the user the request log names
+  std::string sub;            // the path's second part ({upload}, {batch}), unchecked
+  // A kStream route's body, read by the handler (null when the request has none).
+  const httplib::ContentReader* body = nullptr;
+  std::shared_ptr<Job> job;  // Object::kJob
 };
 // Fills `call.res` (JSON or content) or returns the failure, which the dispatcher answers.
 using Handler = Status (*)(Call& call);
 
+// How long a route holds its thread: kLong takes one of the long-request slots (downloads,
+// event streams); kStream does too, and reads its own body as it arrives (uploads), so the
+// server's small-body limit does not apply to it.
+enum class Load { kShort, kLong, kStream };
+
 struct Route {
-  const char* method;  // GET, POST, DELETE
-  const char* path;    // a template: "/api/cases/{id}/documents"
+  const char* method;  // GET (HEAD too), POST, PATCH, DELETE, OPTIONS
+  const char* path;    // a template: "/api/cases/{id}/documents", "/api/cases/{id}/tus/{sub}"
   unsigned roles;      // 0: anyone, signed in or not (the login route only)
   Object object;
-  bool long_request;  // takes one of the long-request slots (downloads)
+  Load load;
   Handler handler;
 };
 

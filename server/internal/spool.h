@@ -71,6 +71,10 @@ class SpoolFile {
   // the client resumes from there). kInvalidArgument after Remove.
   Status Append(std::span<const uint8_t> data);
 
+  // Ends an upload whose length was not known in advance (a part of a multipart request,
+  // created with the request's length): length() becomes offset().
+  void Finish();
+
   // The complete file as an ingest::UploadSource: decrypted as it is read, one chunk at a
   // time. kInvalidArgument unless complete().
   Result<std::shared_ptr<ingest::UploadSource>> Reader();

@@ -31,6 +31,10 @@ class Slots {
   size_t free_;
 };
 
+class Spool;
+class Jobs;
+class Uploads;
+
 struct ServerState {
   ServeOptions options;
   const Clock& clock;
@@ -39,6 +43,10 @@ struct ServerState {
   Slots long_slots;
   bool tls = false;
   std::atomic<bool> stopping{false};
+  // Uploads and the jobs that ingest them (set by Server::Create).
+  Spool* spool = nullptr;
+  Jobs* jobs = nullptr;
+  Uploads* uploads = nullptr;
 
   ServerState(ServeOptions o, const Clock& c);
   // Where the request comes from: the peer, or with --trust-proxy the last address of

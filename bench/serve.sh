@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Uploads through `dossier serve` (issue 20), against `dossier ingest` of the same file, in the
+# same run. Markdown to stdout.
+#
+#   bench/serve.sh [INSTANCES=2000] [ROUNDS=3] [CLIENTS=20] [CLIENT_INSTANCES=96]
+#
+# 1. A CT disc image of INSTANCES slices (2000 ≈ 1 GB, as bench/ingest_iso.sh) uploaded
+#    through tus on loopback in 8 MB PATCHes (bench/serve_client.cc, as tus-js-client does
+#    it), timed from the creation of the upload to the end of its ingest job — against
+#    `dossier ingest` of the same image (which also pays for its Argon2id unlock: shown
+#    apart). The two alternate, ROUNDS times each, each run after a `sync`, each into a new
+#    vault (see bench/ingest_iso.sh for why vaults are deleted only at the end).
+# 2. CLIENTS uploads at once, each of its own disc image of CLIENT_INSTANCES slices (96 ≈
+#    50 MB), the server's resident memory sampled every 10 ms from after the sign-in (its
+#    baseline: the vault unlocked, Argon2id's memory returned) to the end of the last job.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n=${1:-2000}
+rounds=${2:-3}
+clients=${3:-20}
+client_n=${4:-96}
+./scripts/install-deps.sh >/dev/null
+./scripts/build.sh >/dev/null
+source bench/lib.sh
+iso=$(ct_iso "$n")
+size=$(stat -c %s "$iso")
+work=bench/work/serve
+rm -rf "$work"; mkdir -p "$work"
+serve_pid=
+trap '[ -n "$serve_pid" ] && kill "$serve_pid" 2>/dev/null; rm -rf "$work"' EXIT
+export DOSSIER_PASSPHRASE_FILE=$work/pass
+head -c 24 /dev/urandom | base64 > "$DOSSIER_PASSPHRASE_FILE"
+head -c 18 /dev/urandom | base64 > "$work/password"
+dossier=./build/app/dossier
+client=./build/bench/serve_client
+
+# A new vault with a patient, a case and a manager account; prints the case id.
+new_vault() {
+  export DOSSIER_VAULT=$1
+  $dossier init >/dev/null 2>&1
+  local patient case_id
+  patient=$($dossier patient add --name Bench --birth-date 1970-01-01)
+  case_id=$($dossier case open --patient "$patient" --goal bench)
+  $dossier user add bench@clinic --role manager --password-file "$work/password" >/dev/null
+  echo "$case_id"
+}
+
+# Starts `dossier serve` on the vault in $DOSSIER_VAULT; sets $serve_pid and $port.
+serve() {
+  $dossier serve --listen 127.0.0.1:0 2> "$work/serve.log" &
+  serve_pid=$!
+  port=
+  for _ in $(seq 600); do
+    port=$(sed -n 's|.*at http://127\.0\.0\.1:\([0-9]*\)/.*|\1|p' "$work/serve.log")
+    [ -n "$port" ] && return
+    sleep 0.05
+  done
+  cat "$work/serve.log" >&2; exit 1
+}
+
+stop() { kill -TERM "$serve_pid"; wait "$serve_pid"; serve_pid=; }
+
+cli_runs=() unlock_runs=() tus_runs=() upload_runs=() job_runs=()
+for round in $(seq "$rounds"); do
+  case_id=$(new_vault "$work/cli-$round")
+  read -r w _ < <(measure $dossier case list)  # the fixed cost: Argon2id unlock
+  unlock_runs+=("$w")
+  sync
+  read -r w _ < <(measure $dossier ingest --case "$case_id" "$iso")
+  cli_runs+=("$w")
+  summary=$(tail -1 "$work/out.txt")
+
+  case_id=$(new_vault "$work/srv-$round")
+  serve
+  sync
+  read -r up job total < <($client one "$port" bench@clinic "$work/password" "$case_id" "$iso" 8388608)
+  tus_runs+=("$total"); upload_runs+=("$up"); job_runs+=("$job")
+  stop
+done
+
+cli=$(median "${cli_runs[@]}")
+unlock=$(median "${unlock_runs[@]}")
+tus=$(median "${tus_runs[@]}")
+echo "Disc: $n CT instances, $(awk -v b="$size" 'BEGIN{printf "%.0f", b/1e6}') MB ISO; $(nproc) cores. dossier ingest: $summary"
+echo
+echo "| what | runs s | median s |"
+echo "|---|---|---|"
+echo "| \`dossier ingest\` (with its unlock) | ${cli_runs[*]} | $cli |"
+echo "| its Argon2id unlock alone (\`case list\`) | ${unlock_runs[*]} | $unlock |"
+echo "| tus upload in 8 MB PATCHes + ingest job | ${tus_runs[*]} | $tus |"
+echo "| — of which the upload | ${upload_runs[*]} | $(median "${upload_runs[@]}") |"
+echo "| — of which the job after the last PATCH | ${job_runs[*]} | $(median "${job_runs[@]}") |"
+echo
+awk -v t="$tus" -v c="$cli" -v u="$unlock" 'BEGIN {
+  printf "Through the server: %.2f× the wall time of `dossier ingest` (goal ≤ 1.3×); %.2f× its time without the unlock.\n", t / c, t / (c - u) }'
+echo
+
+for round in $(seq "$rounds"); do rm -rf "$work/cli-$round" "$work/srv-$round"; done
+for i in $(seq 0 $((clients - 1))); do
+  ./build/samples/make_ct_disc --out "$work/client-$i.iso" --instances "$client_n" >/dev/null
+done
+each=$(stat -c %s "$work/client-0.iso")
+case_id=$(new_vault "$work/many")
+serve
+read -r total base peak < <($client many "$port" bench@clinic "$work/password" "$case_id" \
+  "$work/client-{}.iso" 8388608 "$clients" "$serve_pid")
+stop
+echo "$clients uploads at once of $(awk -v b="$each" 'BEGIN{printf "%.0f", b/1e6}') MB each (CT disc images), 8 MB PATCHes: all stored in ${total} s."
+echo
+echo "| server RSS | MiB |"
+echo "|---|---|"
+awk -v b="$base" -v p="$peak" 'BEGIN {
+  printf "| after the unlock and sign-in | %.0f |\n| peak during the uploads and their jobs | %.0f |\n| peak beyond the unlock (goal ≤ 128) | %.0f |\n", b/1024, p/1024, (p-b)/1024 }'
