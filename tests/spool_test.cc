@@ -41,24 +41,17 @@ class SpoolTest : public testing::TempDirTest {
     return spool.ok() ? std::move(spool).value() : nullptr;
   }
 
-  std::vector<fs::path> RunFolders() const {
-    std::vector<fs::path> out;
-    for (const auto& e : fs::directory_iterator(SpoolDir())) {
-      if (e.path().filename().string().starts_with("run-")) out.push_back(e.path());
-    }
-    std::sort(out.begin(), out.end());
-    return out;
-  }
-
-  // The upload files (up-…) under the spool, oldest first is not promised: sorted by name.
-  std::vector<fs::path> UploadFiles() const {
+  // What under the spool is named `prefix`…, sorted: run folders (run-) or uploads (up-).
+  std::vector<fs::path> Named(std::string_view prefix) const {
     std::vector<fs::path> out;
     for (const auto& e : fs::recursive_directory_iterator(SpoolDir())) {
-      if (e.path().filename().string().starts_with("up-")) out.push_back(e.path());
+      if (e.path().filename().string().starts_with(prefix)) out.push_back(e.path());
     }
     std::sort(out.begin(), out.end());
     return out;
   }
+  std::vector<fs::path> RunFolders() const { return Named("run-"); }
+  std::vector<fs::path> UploadFiles() const { return Named("up-"); }
 
   static std::shared_ptr<SpoolFile> Filled(Spool& spool, const std::string& data) {
     auto file = spool.Create(data.size());
