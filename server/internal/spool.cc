@@ -1,0 +1,395 @@
+#include "server/internal/spool.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sodium.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "common/encoding.h"
+#include "common/file_io.h"
+#include "common/secure_buffer.h"
+
+// Nothing here is fsynced: the spool is worth nothing after a restart (its key is gone), so
+// a crash may lose or tear any of it without harm.
+
+namespace dossier::server::internal {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr size_t kChunkBytes = Spool::kChunkBytes;
+constexpr size_t kNonceBytes = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
+constexpr size_t kTagBytes = crypto_aead_xchacha20poly1305_ietf_ABYTES;
+constexpr size_t kSlotBytes = kChunkBytes + kNonceBytes + kTagBytes;
+constexpr size_t kIdBytes = 16;
+constexpr size_t kAdBytes = kIdBytes + 8 + 4;
+constexpr char kRunPrefix[] = "run-";
+constexpr char kLockName[] = "lock";
+
+using FileId = std::array<uint8_t, kIdBytes>;
+
+std::string RandomHex(size_t bytes) {
+  std::vector<uint8_t> raw(bytes);
+  randombytes_buf(raw.data(), raw.size());
+  return ToHex(raw);
+}
+
+Status WriteError(int err) {
+  if (err == ENOSPC || err == EDQUOT) {
+    return IoError("the server's disk is full: the upload can resume once space is freed");
+  }
+  return IoError(fmt::format("cannot write the upload spool: {}", std::strerror(err)));
+}
+
+Status DamagedChunk(uint64_t index) {
+  return Corrupt(
+      fmt::format("the upload's spooled copy is damaged (chunk {}): upload it again", index));
+}
+
+Status Removed() { return InvalidArgument("the upload's spooled copy was removed"); }
+
+int OpenAt(int dirfd, const char* name, int flags, mode_t mode = 0) {
+  int fd;
+  do {
+    fd = ::openat(dirfd, name, flags | O_CLOEXEC | O_NOFOLLOW, mode);
+  } while (fd < 0 && errno == EINTR);
+  return fd;
+}
+
+int Flock(int fd, int op) {
+  for (;;) {
+    if (::flock(fd, op) == 0) return 0;
+    if (errno != EINTR) return errno;
+  }
+}
+
+// Deletes the run folders in `dir` of processes no longer running: those whose lock can be
+// taken. A folder is only named run-… once its lock is held (Spool::Open), so a folder being
+// made is never taken for an abandoned one.
+void SweepAbandoned(int dirfd, const fs::path& dir, const std::string& own) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (!name.starts_with(kRunPrefix) || name == own) continue;
+    File run(OpenAt(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY), name);
+    if (!run.is_open()) continue;
+    File lock(OpenAt(run.fd(), kLockName, O_RDONLY), kLockName);
+    if (lock.is_open() && Flock(lock.fd(), LOCK_EX | LOCK_NB) != 0) continue;  // still running
+    fs::remove_all(entry.path(), ec);
+  }
+}
+
+// One spooled upload's state, shared by its SpoolFile and the readers handed out: the
+// descriptor stays open (and the bytes readable) until the last of them goes, even after
+// the name was unlinked.
+struct SpoolState {
+  std::shared_ptr<const SecureBuffer> key;
+  std::shared_ptr<const File> dir;  // the run folder, for unlinkat
+  std::string name;
+  FileId id{};
+  File file;
+  uint64_t length = 0;
+  std::mutex mu;
+  uint64_t offset = 0;   // guarded by mu
+  bool removed = false;  // guarded by mu
+
+  std::array<uint8_t, kAdBytes> Ad(uint64_t index, uint32_t size) const {
+    std::array<uint8_t, kAdBytes> ad{};
+    std::memcpy(ad.data(), id.data(), kIdBytes);
+    for (int i = 0; i < 8; ++i) ad[kIdBytes + i] = static_cast<uint8_t>(index >> (8 * i));
+    for (int i = 0; i < 4; ++i) ad[kIdBytes + 8 + i] = static_cast<uint8_t>(size >> (8 * i));
+    return ad;
+  }
+
+  size_t ChunkSize(uint64_t index, uint64_t end) const {
+    return static_cast<size_t>(std::min<uint64_t>(kChunkBytes, end - index * kChunkBytes));
+  }
+
+  // Seals `plain` as chunk `index` into `slot` and writes it at the chunk's place.
+  Status WriteChunk(uint64_t index, std::span<const uint8_t> plain, std::vector<uint8_t>& slot) {
+    const auto ad = Ad(index, static_cast<uint32_t>(plain.size()));
+    randombytes_buf(slot.data(), kNonceBytes);
+    unsigned long long sealed = 0;
+    crypto_aead_xchacha20poly1305_ietf_encrypt(slot.data() + kNonceBytes, &sealed, plain.data(),
+                                               plain.size(), ad.data(), ad.size(), nullptr,
+                                               slot.data(), key->data());
+    const size_t total = kNonceBytes + static_cast<size_t>(sealed);
+    const off_t at = static_cast<off_t>(index * kSlotBytes);
+    for (size_t done = 0; done < total;) {
+      const ssize_t n = ::pwrite(file.fd(), slot.data() + done, total - done, at + done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return WriteError(errno);
+      if (n == 0) return WriteError(ENOSPC);
+      done += static_cast<size_t>(n);
+    }
+    return Status::Ok();
+  }
+
+  // Reads and opens chunk `index` (`size` plaintext bytes) into `plain`.
+  Status ReadChunk(uint64_t index, size_t size, std::vector<uint8_t>& slot, uint8_t* plain) {
+    const size_t total = kNonceBytes + size + kTagBytes;
+    const off_t at = static_cast<off_t>(index * kSlotBytes);
+    for (size_t done = 0; done < total;) {
+      const ssize_t n = ::pread(file.fd(), slot.data() + done, total - done, at + done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return ErrnoError("cannot read the upload spool file", name, errno);
+      if (n == 0) return DamagedChunk(index);
+      done += static_cast<size_t>(n);
+    }
+    const auto ad = Ad(index, static_cast<uint32_t>(size));
+    if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+            plain, nullptr, nullptr, slot.data() + kNonceBytes, size + kTagBytes, ad.data(),
+            ad.size(), slot.data(), key->data()) != 0) {
+      return DamagedChunk(index);
+    }
+    return Status::Ok();
+  }
+
+  void Unlink() {
+    if (!removed) ::unlinkat(dir->fd(), name.c_str(), 0);
+    removed = true;
+  }
+};
+
+// A complete upload read back: one chunk decrypted at a time, the last one kept for the
+// next read (ingest reads in small pieces, mostly forward).
+class SpoolReader final : public ingest::UploadSource {
+ public:
+  explicit SpoolReader(std::shared_ptr<SpoolState> state) : state_(std::move(state)) {}
+
+  uint64_t size() const override { return state_->length; }
+
+  Result<size_t> ReadAt(uint64_t offset, std::span<uint8_t> out) override {
+    std::lock_guard<std::mutex> lock(state_->mu);
+    const uint64_t length = state_->length;
+    if (offset >= length || out.empty()) return size_t{0};
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(out.size(), length - offset));
+    if (plain_.empty()) {
+      plain_ = SecureBuffer(kChunkBytes);
+      slot_.resize(kSlotBytes);
+    }
+    for (size_t copied = 0; copied < n;) {
+      const uint64_t at = offset + copied;
+      const uint64_t index = at / kChunkBytes;
+      const size_t size = state_->ChunkSize(index, length);
+      if (index != cached_) {
+        cached_ = kNone;
+        DOSSIER_RETURN_IF_ERROR(state_->ReadChunk(index, size, slot_, plain_.data()));
+        cached_ = index;
+      }
+      const size_t within = static_cast<size_t>(at - index * kChunkBytes);
+      const size_t take = std::min(size - within, n - copied);
+      std::memcpy(out.data() + copied, plain_.data() + within, take);
+      copied += take;
+    }
+    return n;
+  }
+
+ private:
+  static constexpr uint64_t kNone = ~uint64_t{0};
+  std::shared_ptr<SpoolState> state_;
+  SecureBuffer plain_;  // the cached chunk; zeroed when freed
+  std::vector<uint8_t> slot_;
+  uint64_t cached_ = kNone;
+};
+
+}  // namespace
+
+struct Spool::Impl {
+  fs::path run_path;
+  std::shared_ptr<const File> run;
+  File lock;  // flock'd for this Spool's life: the folder is in use
+  std::shared_ptr<const SecureBuffer> key;
+};
+
+struct SpoolFile::Impl {
+  std::shared_ptr<SpoolState> state;
+};
+
+Spool::Spool(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Spool::~Spool() {
+  std::error_code ec;
+  fs::remove_all(impl_->run_path, ec);
+}
+
+Result<std::unique_ptr<Spool>> Spool::Open(const fs::path& dir) {
+  EnsureSodium();
+  const std::string shown = dir.string();
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return IoError(
+        fmt::format("cannot make the upload spool folder {}: {}", shown, std::strerror(errno)));
+  }
+  File top(OpenAt(AT_FDCWD, dir.c_str(), O_RDONLY | O_DIRECTORY), shown);
+  if (!top.is_open()) {
+    const int err = errno;
+    struct stat st {};
+    if (::lstat(dir.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+      return IoError(fmt::format(
+          "the upload spool folder {} is a symbolic link: make it a real folder", shown));
+    }
+    return IoError(
+        fmt::format("cannot open the upload spool folder {}: {}", shown, std::strerror(err)));
+  }
+  ::fchmod(top.fd(), 0700);  // best effort, for a folder that was made by hand
+
+  // The run folder gets its name only once its lock is held: see SweepAbandoned.
+  const std::string hex = RandomHex(8);
+  const std::string making = "new-" + hex;
+  const std::string name = kRunPrefix + hex;
+  auto fail = [&](const char* what) {
+    const int err = errno;
+    std::error_code ec;
+    fs::remove_all(dir / making, ec);
+    return IoError(fmt::format("cannot {} in the upload spool folder {}: {}", what, shown,
+                               std::strerror(err)));
+  };
+  if (::mkdirat(top.fd(), making.c_str(), 0700) != 0) return fail("make a folder");
+  auto run = std::make_shared<File>(OpenAt(top.fd(), making.c_str(), O_RDONLY | O_DIRECTORY), name);
+  if (!run->is_open()) return fail("open a folder");
+  File lock(OpenAt(run->fd(), kLockName, O_RDWR | O_CREAT | O_EXCL, 0600), kLockName);
+  if (!lock.is_open()) return fail("make a lock file");
+  if (const int err = Flock(lock.fd(), LOCK_EX | LOCK_NB); err != 0) {
+    errno = err;
+    return fail("lock a folder");
+  }
+  if (::renameat(top.fd(), making.c_str(), top.fd(), name.c_str()) != 0)
+    return fail("name a folder");
+
+  SweepAbandoned(top.fd(), dir, name);
+
+  auto impl = std::make_unique<Impl>();
+  impl->run_path = dir / name;
+  impl->run = std::move(run);
+  impl->lock = std::move(lock);
+  impl->key = std::make_shared<const SecureBuffer>(
+      SecureBuffer::Random(crypto_aead_xchacha20poly1305_ietf_KEYBYTES));
+  return std::unique_ptr<Spool>(new Spool(std::move(impl)));
+}
+
+Result<std::shared_ptr<SpoolFile>> Spool::Create(uint64_t length) {
+  auto state = std::make_shared<SpoolState>();
+  randombytes_buf(state->id.data(), state->id.size());
+  state->name = "up-" + ToHex(state->id);
+  state->key = impl_->key;
+  state->dir = impl_->run;
+  state->length = length;
+  state->file = File(OpenAt(impl_->run->fd(), state->name.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600),
+                     state->name);
+  if (!state->file.is_open()) return WriteError(errno);
+  auto impl = std::make_unique<SpoolFile::Impl>();
+  impl->state = std::move(state);
+  return std::shared_ptr<SpoolFile>(new SpoolFile(std::move(impl)));
+}
+
+// st_size, not st_blocks: the bytes written, which is what the limits count (the files are
+// written front to back, so they are never sparse and the two differ only by rounding).
+uint64_t Spool::bytes_on_disk() const {
+  uint64_t total = 0;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(impl_->run_path, ec)) {
+    struct stat st {};
+    if (::fstatat(impl_->run->fd(), entry.path().filename().c_str(), &st, AT_SYMLINK_NOFOLLOW) ==
+            0 &&
+        S_ISREG(st.st_mode)) {
+      total += static_cast<uint64_t>(st.st_size);
+    }
+  }
+  return total;
+}
+
+SpoolFile::SpoolFile(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+SpoolFile::~SpoolFile() {
+  std::lock_guard<std::mutex> lock(impl_->state->mu);
+  impl_->state->Unlink();
+}
+
+uint64_t SpoolFile::length() const { return impl_->state->length; }
+
+uint64_t SpoolFile::offset() const {
+  std::lock_guard<std::mutex> lock(impl_->state->mu);
+  return impl_->state->offset;
+}
+
+Status SpoolFile::Append(std::span<const uint8_t> data) {
+  SpoolState& s = *impl_->state;
+  std::lock_guard<std::mutex> lock(s.mu);
+  if (s.removed) return Removed();
+  if (data.size() > s.length - s.offset) {
+    return InvalidArgument(
+        fmt::format("{} bytes at offset {} go past the upload's length of {} bytes", data.size(),
+                    s.offset, s.length));
+  }
+  if (data.empty()) return Status::Ok();
+  const uint64_t end = s.offset + data.size();
+  std::vector<uint8_t> slot(kSlotBytes);
+  uint64_t index = s.offset / kChunkBytes;
+  const size_t kept = static_cast<size_t>(s.offset % kChunkBytes);
+  size_t used = 0;
+
+  // A partial last chunk is read back, grown and sealed again with a fresh nonce. Its old
+  // content stays in `tail` until the whole append is written, to be put back if a write
+  // fails: offset() then still names bytes that can be read.
+  SecureBuffer tail;
+  if (kept > 0) {
+    tail = SecureBuffer(kChunkBytes);
+    DOSSIER_RETURN_IF_ERROR(s.ReadChunk(index, kept, slot, tail.data()));
+    used = std::min(kChunkBytes - kept, data.size());
+    std::memcpy(tail.data() + kept, data.data(), used);
+    Status st = s.WriteChunk(index, {tail.data(), kept + used}, slot);
+    for (uint64_t i = index + 1; st.ok() && used < data.size(); ++i) {
+      const size_t take = std::min(kChunkBytes, data.size() - used);
+      st = s.WriteChunk(i, data.subspan(used, take), slot);
+      used += take;
+    }
+    if (!st.ok()) {
+      // Put the old tail back: its blocks are already allocated, so even a full disk takes it.
+      (void)s.WriteChunk(index, {tail.data(), kept}, slot);
+      return st;
+    }
+  } else {
+    for (uint64_t i = index; used < data.size(); ++i) {
+      const size_t take = std::min(kChunkBytes, data.size() - used);
+      DOSSIER_RETURN_IF_ERROR(s.WriteChunk(i, data.subspan(used, take), slot));
+      used += take;
+    }
+  }
+  s.offset = end;
+  return Status::Ok();
+}
+
+Result<std::shared_ptr<ingest::UploadSource>> SpoolFile::Reader() {
+  SpoolState& s = *impl_->state;
+  std::lock_guard<std::mutex> lock(s.mu);
+  if (s.removed) return Removed();
+  if (s.offset != s.length) {
+    return InvalidArgument(
+        fmt::format("the upload is not complete: {} of {} bytes received", s.offset, s.length));
+  }
+  return std::shared_ptr<ingest::UploadSource>(std::make_shared<SpoolReader>(impl_->state));
+}
+
+void SpoolFile::Remove() {
+  SpoolState& s = *impl_->state;
+  std::lock_guard<std::mutex> lock(s.mu);
+  s.Unlink();
+  // With no reader left (none can be made now) the space is freed at once; a reader still
+  // reading keeps the descriptor, and the bytes, until it goes.
+  if (impl_->state.use_count() == 1) s.file = File();
+}
+
+}  // namespace dossier::server::internal
