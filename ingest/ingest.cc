@@ -1,6 +1,7 @@
 #include "ingest/ingest.h"
 
 #include <algorithm>
+#include <functional>
 #include <vector>
 
 #include "common/file_io.h"
@@ -8,6 +9,7 @@
 #include "ingest/internal/dicom_collection.h"
 #include "ingest/internal/entry_store.h"
 #include "ingest/internal/item.h"
+#include "ingest/internal/item_input.h"
 #include "ingest/internal/ocr_queue.h"
 #include "ingest/internal/progress.h"
 #include "ingest/internal/unpack_reader.h"
@@ -26,6 +28,7 @@ size_t IngestReport::Count(std::string_view status) const {
 namespace {
 
 using internal::Item;
+using internal::ItemInput;
 using internal::ItemStatus;
 using internal::Line;
 using internal::PlannedItem;
@@ -49,9 +52,10 @@ class Ingester final : public internal::ItemSink {
         dicom_(vault, case_id, patient_, worker_, log_, *this, report),
         ocr_(vault, options, log_, patient_, progress_) {}
 
-  Status Run(const std::vector<fs::path>& paths) {
+  // Plans the upload with `plan_upload`, then ingests every planned item.
+  Status Run(const std::function<Status(std::vector<PlannedItem>&)>& plan_upload) {
     std::vector<PlannedItem> plan;
-    DOSSIER_RETURN_IF_ERROR(internal::PlanPaths(paths, options_, plan));
+    DOSSIER_RETURN_IF_ERROR(plan_upload(plan));
     uint64_t bytes = 0;
     for (const auto& p : plan) bytes += p.size;
     progress_.Plan(plan.size(), bytes);
@@ -112,15 +116,16 @@ class Ingester final : public internal::ItemSink {
         return Status::Ok();
       }
     }
-    auto file = File::OpenRegular(p.source);
-    if (!file.ok()) return reject(file.status().message());
+    auto opened = internal::OpenItem(p);
+    if (!opened.ok()) return reject(opened.status().message());
+    ItemInput& input = **opened;
     std::vector<uint8_t> buf(1 << 20);
-    auto head_n = file->ReadFull({buf.data(), kSniffBytes});
+    auto head_n = input.ReadFull({buf.data(), kSniffBytes});
     if (!head_n.ok()) return reject(head_n.status().message());
     const Sniffed sniffed = Sniff({buf.data(), *head_n}, p.size);
     if (sniffed.kind == "pdf") {
       DOSSIER_ASSIGN_OR_RETURN(std::string refusal,
-                               worker_.CheckPdf(*file, options_.unpack.pdf_check_bytes));
+                               worker_.CheckPdf(input, options_.unpack.pdf_check_bytes));
       if (!refusal.empty()) {
         Add(Line(p.display, "pdf", p.size, ItemStatus::kRejected, std::move(refusal)));
         return Status::Ok();
@@ -129,25 +134,26 @@ class Ingester final : public internal::ItemSink {
     if (!sniffed.container.empty()) {
       // Unpacked by a worker; then the DICOMDIRs found inside are cross-checked.
       const size_t first = log_.size();
-      const Status st = reader_.Read(p, *file, sniffed.kind, /*whole=*/false);
+      const Status st = reader_.Read(p, input, sniffed.kind, /*whole=*/false);
       if (st.ok()) dicom_.CrossCheck(first);
       if (!p.in_folder) FinishGroup();
       return st;
     }
     // DICOM is parsed only by a worker: it reads the file and sends it back, summarised.
     if (sniffed.kind == "dicom" || sniffed.kind == "dicomdir") {
-      return reader_.Read(p, *file, sniffed.kind, /*whole=*/true);
+      return reader_.Read(p, input, sniffed.kind, /*whole=*/true);
     }
-    return StoreWhole(p, *file, buf, *head_n);
+    return StoreWhole(p, input, buf, *head_n);
   }
 
   // A plain file, streamed into the store from the head already read into `buf`.
-  Status StoreWhole(const PlannedItem& p, File& file, std::vector<uint8_t>& buf, size_t head_n) {
+  Status StoreWhole(const PlannedItem& p, ItemInput& input, std::vector<uint8_t>& buf,
+                    size_t head_n) {
     store_.Begin(p.display, false);
     for (size_t n = head_n; n > 0;) {
       DOSSIER_RETURN_IF_ERROR(store_.Data({buf.data(), n}));
       progress_.Bytes(n);
-      auto next = file.Read(buf);
+      auto next = input.Read(buf);
       if (!next.ok()) {
         Add(store_.Abandon(next.status().message()));
         return Status::Ok();
@@ -205,11 +211,11 @@ class Ingester final : public internal::ItemSink {
   size_t group_start_ = 0;  // its first line
 };
 
-}  // namespace
-
-Status IngestPaths(vault::Vault& vault, const std::string& case_id,
-                   const std::vector<fs::path>& paths, const IngestOptions& options,
-                   IngestReport& report, const IngestProgressFn& progress) {
+// The upload planned by `plan`, ingested: one group commit, the report written whatever
+// happens (IngestPaths and IngestUploads differ only in how they plan).
+Status IngestPlanned(vault::Vault& vault, const std::string& case_id, const IngestOptions& options,
+                     IngestReport& report, const IngestProgressFn& progress,
+                     const std::function<Status(std::vector<PlannedItem>&)>& plan) {
   DOSSIER_RETURN_IF_ERROR(vault.CheckCaseOpen(case_id));
   IngestOptions resolved = options;
   if (!options.reply_to.empty()) {
@@ -220,7 +226,7 @@ Status IngestPaths(vault::Vault& vault, const std::string& case_id,
   const bool own_batch = !vault.in_batch();
   if (own_batch) DOSSIER_RETURN_IF_ERROR(vault.BeginBatch());
   Ingester ingester(vault, case_id, resolved, report, progress);
-  const Status st = ingester.Run(paths);
+  const Status st = ingester.Run(plan);
   // What was stored before a failure is committed too: the report already lists it.
   const Status committed = own_batch ? vault.CommitBatch() : Status::Ok();
   if (st.ok() && committed.ok() && !vault.in_batch()) {
@@ -236,6 +242,24 @@ Status IngestPaths(vault::Vault& vault, const std::string& case_id,
         "(the report says which): ingest them again");
   }
   return Status::Ok();
+}
+
+}  // namespace
+
+Status IngestPaths(vault::Vault& vault, const std::string& case_id,
+                   const std::vector<fs::path>& paths, const IngestOptions& options,
+                   IngestReport& report, const IngestProgressFn& progress) {
+  return IngestPlanned(
+      vault, case_id, options, report, progress,
+      [&](std::vector<PlannedItem>& plan) { return internal::PlanPaths(paths, options, plan); });
+}
+
+Status IngestUploads(vault::Vault& vault, const std::string& case_id,
+                     const std::vector<UploadFile>& files, const IngestOptions& options,
+                     IngestReport& report, const IngestProgressFn& progress) {
+  return IngestPlanned(
+      vault, case_id, options, report, progress,
+      [&](std::vector<PlannedItem>& plan) { return internal::PlanUploads(files, options, plan); });
 }
 
 }  // namespace dossier::ingest

@@ -140,9 +140,12 @@ Status IngestPaths(vault::Vault& vault, const std::string& case_id,
 // upload: files whose paths share a first folder form one group, as a folder given to
 // IngestPaths does (its DICOMDIR cross-checked, its viewer software skipped together); files
 // are handled in the order of their paths. The unpack worker reads each through this process
-// (doc/FORMAT.md, "Unpack worker protocol"): nothing is written to disk, whatever the format,
-// and this process holds at most a few MiB of each file at a time. kInvalidArgument for an
-// unsafe or duplicate path (nothing stored); the rest as IngestPaths.
+// (doc/FORMAT.md, "Range channel"): nothing is written to disk, whatever the format, and this
+// process holds at most a few MiB of each file at a time, whatever its size — one 1 MiB
+// buffer serving the worker's requests (at most 1 MiB each), one 1 MiB buffer for what it
+// stores itself. A source that fails rejects its file with the source's message; the others
+// go on. kInvalidArgument for an unsafe or duplicate path, naming each (nothing stored); the
+// rest as IngestPaths.
 Status IngestUploads(vault::Vault& vault, const std::string& case_id,
                      const std::vector<UploadFile>& files, const IngestOptions& options,
                      IngestReport& report, const IngestProgressFn& progress = nullptr);

@@ -7,9 +7,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <clocale>
 #include <cstring>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <vector>
 
@@ -91,6 +93,60 @@ ArchivePtr NewRawReader() {
   archive_read_support_format_raw(a.get());
   return a;
 }
+
+// An item as libarchive reads it: in blocks of 1 MiB from a RandomInput, skipping and
+// seeking without reading (ZIP's central directory is at the end, 7z's header too).
+class ArchiveInput {
+ public:
+  explicit ArchiveInput(RandomInput& input) : input_(input), block_(kBlock) {}
+
+  // Opens `a` on the input, from its start (ReadArchive may open it twice).
+  int Open(archive* a) {
+    pos_ = 0;
+    archive_read_set_callback_data(a, this);
+    archive_read_set_read_callback(a, &ArchiveInput::ReadBlock);
+    archive_read_set_skip_callback(a, &ArchiveInput::Skip);
+    archive_read_set_seek_callback(a, &ArchiveInput::Seek);
+    return archive_read_open1(a);
+  }
+
+ private:
+  static constexpr size_t kBlock = size_t{1} << 20;
+
+  static la_ssize_t ReadBlock(archive* a, void* data, const void** out) {
+    auto* self = static_cast<ArchiveInput*>(data);
+    auto n = self->input_.ReadAt(self->pos_, self->block_);
+    if (!n.ok()) {
+      archive_set_error(a, EIO, "%s", n.status().message().c_str());
+      return ARCHIVE_FATAL;
+    }
+    self->pos_ += *n;
+    *out = self->block_.data();
+    return static_cast<la_ssize_t>(*n);
+  }
+  static la_int64_t Skip(archive*, void* data, la_int64_t request) {
+    auto* self = static_cast<ArchiveInput*>(data);
+    const uint64_t left = self->input_.size() - std::min(self->pos_, self->input_.size());
+    const uint64_t skip = std::min(static_cast<uint64_t>(std::max<la_int64_t>(request, 0)), left);
+    self->pos_ += skip;
+    return static_cast<la_int64_t>(skip);
+  }
+  static la_int64_t Seek(archive*, void* data, la_int64_t offset, int whence) {
+    auto* self = static_cast<ArchiveInput*>(data);
+    const la_int64_t base = whence == SEEK_SET   ? 0
+                            : whence == SEEK_CUR ? static_cast<la_int64_t>(self->pos_)
+                                                 : static_cast<la_int64_t>(self->input_.size());
+    if (offset < -base || offset > std::numeric_limits<la_int64_t>::max() - base) {
+      return ARCHIVE_FATAL;
+    }
+    self->pos_ = static_cast<uint64_t>(base + offset);
+    return static_cast<la_int64_t>(self->pos_);
+  }
+
+  RandomInput& input_;
+  std::vector<uint8_t> block_;
+  uint64_t pos_ = 0;
+};
 
 // While a nested archive or a PDF is held in memory, the parent hears from the worker every
 // this many bytes, so its stall watchdog only fires on a worker that is really stuck.
@@ -347,31 +403,30 @@ class Reader {
 
 }  // namespace
 
-Status CheckPdfFile(File f, uint64_t max_bytes) {
-  DOSSIER_ASSIGN_OR_RETURN(uint64_t size, f.Size());
-  if (size > max_bytes) return Status::Ok();  // too large to hold: stored unchecked
-  std::vector<uint8_t> bytes(size);
-  DOSSIER_ASSIGN_OR_RETURN(size_t n, f.ReadFull(bytes));
-  bytes.resize(n);
+Status CheckPdfInput(RandomInput& input, uint64_t max_bytes) {
+  if (input.size() > max_bytes) return Status::Ok();  // too large to hold: stored unchecked
+  std::vector<uint8_t> bytes(input.size());
+  for (size_t at = 0; at < bytes.size();) {
+    DOSSIER_ASSIGN_OR_RETURN(size_t n, input.ReadAt(at, {bytes.data() + at, bytes.size() - at}));
+    if (n == 0) break;
+    at += n;
+  }
   return ocr::CheckPdf(bytes);
 }
 
-Status Unpack(File f, const std::string& display, const UnpackLimits& limits, UnpackSink& sink) {
+Status Unpack(RandomInput& input, const std::string& display, const UnpackLimits& limits,
+              UnpackSink& sink) {
   // libarchive converts entry names to the locale's charset; make that UTF-8.
   static const bool locale_set = std::setlocale(LC_CTYPE, "C.UTF-8") != nullptr;
   (void)locale_set;
-  DOSSIER_ASSIGN_OR_RETURN(uint64_t size, f.Size());
-  Budget budget{limits, size};
+  Budget budget{limits, input.size()};
   uint8_t head[6] = {};
-  const ssize_t got = ::pread(f.fd(), head, sizeof(head), 0);
-  const bool compressed = got > 0 && IsCompressedStream({head, static_cast<size_t>(got)});
+  auto got = input.ReadAt(0, head);
+  const bool compressed = got.ok() && IsCompressedStream({head, *got});
   Reader reader(limits, budget, sink);
-  return reader.ReadArchive(
-      [&](archive* a) {
-        if (::lseek(f.fd(), 0, SEEK_SET) != 0) return ARCHIVE_FATAL;
-        return archive_read_open_fd(a, f.fd(), 1 << 20);
-      },
-      compressed, display + "/", StreamName(display), 0, "send the file again");
+  ArchiveInput source(input);
+  return reader.ReadArchive([&](archive* a) { return source.Open(a); }, compressed, display + "/",
+                            StreamName(display), 0, "send the file again");
 }
 
 }  // namespace dossier::ingest

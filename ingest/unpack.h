@@ -4,7 +4,7 @@
 // process (worker.h), never in the process that holds the vault's keys.
 //
 //   UnpackLimits limits;                       // documented defaults below
-//   Status st = Unpack("/upload/disc.iso", "disc.iso", limits, sink);
+//   Status st = Unpack(input, "disc.iso", limits, sink);   // input: a RandomInput
 //
 // Only ZIP (incl. Zip64), 7z, RAR (v4 and v5), tar (plain, gzip, xz, zstd, bzip2) and
 // ISO-9660 (with Joliet and Rock Ridge) are enabled — never libarchive's "all".
@@ -62,12 +62,26 @@ class UnpackSink {
   virtual Status Heartbeat() { return Status::Ok(); }
 };
 
-// Unpacks the archive open as `file` (read from its start; seekable). Entry problems are reported
+// The bytes of one item as a worker reads them, at any offset: the descriptor it was handed
+// (read with pread), or a range channel on which it asks its parent for them, at most 1 MiB
+// at a time (internal/random_input.h; doc/FORMAT.md, "Range channel"). One thread at a time.
+class RandomInput {
+ public:
+  virtual ~RandomInput() = default;
+  virtual uint64_t size() const = 0;
+  // Fills `out` with the bytes from `offset`, fewer only at the end (0 at or past it);
+  // kIoError when they cannot be had (the message says why: the parent's, for a channel).
+  virtual Result<size_t> ReadAt(uint64_t offset, std::span<uint8_t> out) = 0;
+};
+
+// Unpacks the archive in `input` (libarchive reads it 1 MiB at a time: ISO and tar in order,
+// ZIP and 7z with seeks). Entry problems are reported
 // through the sink; the returned status is an error only when the archive as a whole cannot be read
 // any further (not an archive, truncated, encrypted headers, a limit for the whole item): its
 // message says why, in words a patient can act on, and the sink has already received every entry
 // read before.
-Status Unpack(File file, const std::string& display, const UnpackLimits& limits, UnpackSink& sink);
+Status Unpack(RandomInput& input, const std::string& display, const UnpackLimits& limits,
+              UnpackSink& sink);
 
 inline constexpr const char* kViewerSoftware = "disc viewer software";
 inline constexpr const char* kSystemClutter = "system files (.DS_Store, Thumbs.db, __MACOSX)";
@@ -77,9 +91,10 @@ inline constexpr const char* kSystemClutter = "system files (.DS_Store, Thumbs.d
 // operating systems leave behind.
 std::string SkipGroupForName(const std::string& path);
 
-// Checks the PDF open as `file` with Poppler (see ocr::CheckPdf) if it is at most `max_bytes`
-// (larger ones pass unchecked). Untrusted parsing: call it only inside a worker.
-Status CheckPdfFile(File file, uint64_t max_bytes);
+// Checks the PDF in `input` with Poppler (see ocr::CheckPdf) if it is at most `max_bytes`
+// (larger ones pass unchecked), read into memory whole. Untrusted parsing: call it only
+// inside a worker.
+Status CheckPdfInput(RandomInput& input, uint64_t max_bytes);
 
 // Entry names as archives store them → safe UTF-8 relative path, or the reason it is unsafe.
 // Undecodable bytes are read as CP866 (Russian Windows ZIPs without the UTF-8 flag).

@@ -6,12 +6,16 @@
 #include <clocale>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/content_digest.h"
 #include "dicom/dicom.h"
 #include "ingest/internal/ocr_session.h"
+#include "ingest/internal/random_input.h"
 #include "ingest/internal/worker_protocol.h"
 #include "ingest/worker.h"
 #include "sandbox/frame.h"
@@ -20,8 +24,11 @@
 namespace dossier::ingest {
 namespace {
 
+using internal::ChannelInput;
 using internal::DecodeLimits;
+using internal::DescriptorInput;
 using internal::OcrSession;
+using internal::RangeFault;
 using sandbox::ReadWhole;
 using sandbox::WriteFrame;
 
@@ -142,16 +149,43 @@ class FrameSink final : public UnpackSink {
 
 // A single file sent as one entry named `display` (loose DICOM files: they are summarised
 // here, never in the parent).
-Status SendWholeFile(File file, const std::string& display, FrameSink& sink) {
+Status SendWholeFile(RandomInput& input, const std::string& display, FrameSink& sink) {
   DOSSIER_RETURN_IF_ERROR(sink.BeginEntry(display));
   std::vector<uint8_t> buf(size_t{1} << 20);
-  for (;;) {
-    auto n = file.Read(buf);
+  for (uint64_t at = 0;;) {
+    auto n = input.ReadAt(at, buf);
     if (!n.ok()) return sink.EndEntry(n.status());
     if (*n == 0) break;
+    at += *n;
     DOSSIER_RETURN_IF_ERROR(sink.EntryData({buf.data(), *n}));
   }
   return sink.EndEntry(Status::Ok());
+}
+
+// The fault a test asked for (DOSSIER_WORKER_FAULT) on the range channel of `display`.
+RangeFault RangeFaultFor(const std::string& display) {
+  const char* f = std::getenv("DOSSIER_WORKER_FAULT");
+  const std::string fault = f != nullptr ? f : "";
+  for (const auto& [kind, value] : {std::pair{"range-outside:", RangeFault::kOutside},
+                                    std::pair{"range-too-long:", RangeFault::kTooLong}}) {
+    const std::string_view k = kind;
+    if (fault.rfind(k, 0) == 0 && display.find(fault.substr(k.size())) != std::string::npos) {
+      return value;
+    }
+  }
+  return RangeFault::kNone;
+}
+
+// The item a 'U', 'W' or 'P' request hands over with its `fields` fields: the descriptor
+// itself, or — one more field, "channel=N" — a range channel over N bytes. nullptr when the
+// request is malformed.
+Result<std::unique_ptr<RandomInput>> InputOf(File file, const std::vector<std::string>& parts,
+                                             size_t fields, const std::string& display) {
+  if (parts.size() == fields) return DescriptorInput(std::move(file));
+  if (parts.size() != fields + 1) return std::unique_ptr<RandomInput>();
+  const auto bytes = internal::ParseChannelField(parts.back());
+  if (!bytes) return std::unique_ptr<RandomInput>();
+  return ChannelInput(std::move(file), *bytes, RangeFaultFor(display));
 }
 
 // A preview PNG of the DICOM instance in `file` (a sealed memfd of a stored document).
@@ -177,17 +211,25 @@ int RunUnpackWorker() {
     Status st;
     auto file = sandbox::RecvFd(STDIN_FILENO);
     if (!file.ok()) return 1;
-    if (req->type == 'U' && parts.size() == 2) {
-      FrameSink sink(STDOUT_FILENO);
-      st = Unpack(std::move(file).value(), parts[0], DecodeLimits(parts[1]), sink);
-    } else if (req->type == 'W' && parts.size() == 1) {
-      FrameSink sink(STDOUT_FILENO);
-      st = SendWholeFile(std::move(file).value(), parts[0], sink);
+    if (req->type == 'U' || req->type == 'W' || req->type == 'P') {
+      const size_t fields = req->type == 'U' ? 2 : 1;
+      const std::string display = req->type == 'P' ? std::string() : parts[0];
+      auto input = InputOf(std::move(file).value(), parts, fields, display);
+      if (input.ok() && *input == nullptr) return 1;
+      if (!input.ok()) {
+        st = input.status();
+      } else if (req->type == 'U') {
+        FrameSink sink(STDOUT_FILENO);
+        st = Unpack(**input, display, DecodeLimits(parts[1]), sink);
+      } else if (req->type == 'W') {
+        FrameSink sink(STDOUT_FILENO);
+        st = SendWholeFile(**input, display, sink);
+      } else {
+        st = CheckPdfInput(**input, std::stoull(parts[0]));
+      }
     } else if (req->type == 'V') {
       auto png = RenderPreview(std::move(file).value());
       st = png.ok() ? WriteFrame(STDOUT_FILENO, 'Q', *png) : png.status();
-    } else if (req->type == 'P' && parts.size() == 1) {
-      st = CheckPdfFile(std::move(file).value(), std::stoull(parts[0]));
     } else if (req->type == 'N' && parts.size() == 1) {
       auto n = ocr_session.Count(std::move(file).value(), parts[0]);
       st = n.ok() ? WriteFrame(STDOUT_FILENO, 'C', *n) : n.status();

@@ -17,8 +17,9 @@ Status UnpackWorker::Send(char type, std::string_view payload, const File& file)
   return sandbox::SendFd(request_fd(), file.fd());
 }
 
-Status UnpackWorker::SendCheckPdf(const File& file, uint64_t max_bytes) {
-  return Send('P', std::to_string(max_bytes), file);
+Status UnpackWorker::SendCheckPdf(const File& file, uint64_t max_bytes,
+                                  std::optional<uint64_t> channel) {
+  return Send('P', std::to_string(max_bytes) + internal::ChannelField(channel), file);
 }
 
 Status UnpackWorker::SendCountPages(const File& file, const std::string& kind) {
@@ -31,13 +32,15 @@ Status UnpackWorker::SendAnalyzePage(const File& file, const std::string& kind, 
 
 Status UnpackWorker::SendPreview(const File& file) { return Send('V', std::string_view(), file); }
 
-Status UnpackWorker::SendWhole(const File& file, const std::string& display) {
-  return Send('W', display, file);
+Status UnpackWorker::SendWhole(const File& file, const std::string& display,
+                               std::optional<uint64_t> channel) {
+  return Send('W', display + internal::ChannelField(channel), file);
 }
 
 Status UnpackWorker::SendUnpack(const File& file, const std::string& display,
-                                const UnpackLimits& limits) {
-  return Send('U', display + '\0' + internal::EncodeLimits(limits), file);
+                                const UnpackLimits& limits, std::optional<uint64_t> channel) {
+  return Send(
+      'U', display + '\0' + internal::EncodeLimits(limits) + internal::ChannelField(channel), file);
 }
 
 }  // namespace dossier::ingest

@@ -8,7 +8,9 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -49,14 +51,20 @@ class UnpackWorker {
   int request_fd() const { return worker_.request_fd(); }
   // Why the worker runs unconfined (only with sandbox::Confinement::kBestEffort), or "".
   const std::string& unconfined() const { return worker_.unconfined(); }
-  // The worker receives `file` itself (a descriptor, never a path) and reads it from the start.
-  Status SendUnpack(const File& file, const std::string& display, const UnpackLimits& limits);
+  // The worker receives `file` itself (a descriptor, never a path) and reads it from the start
+  // — or, `channel` set, `file` is the worker's end of a range channel over that many bytes,
+  // on which it asks this process for them (doc/FORMAT.md, "Range channel"; the caller
+  // serves the other end and closes its copy of this one once sent).
+  Status SendUnpack(const File& file, const std::string& display, const UnpackLimits& limits,
+                    std::optional<uint64_t> channel = std::nullopt);
   // Sends one file back as a single entry named `display`, summarised if it is DICOM.
-  Status SendWhole(const File& file, const std::string& display);
+  Status SendWhole(const File& file, const std::string& display,
+                   std::optional<uint64_t> channel = std::nullopt);
   // A preview PNG of a DICOM instance ('Q', then 'F'; see dicom::Preview).
   Status SendPreview(const File& file);
   // Asks the worker to open a PDF with Poppler; it answers with one 'F' frame.
-  Status SendCheckPdf(const File& file, uint64_t max_bytes);
+  Status SendCheckPdf(const File& file, uint64_t max_bytes,
+                      std::optional<uint64_t> channel = std::nullopt);
   // The OCR check (ocr/): how many pages a document of `kind` has ('C', then 'F'), and the
   // analysis of one page as JSON ('G', then 'F').
   Status SendCountPages(const File& file, const std::string& kind);

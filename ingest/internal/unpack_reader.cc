@@ -11,7 +11,7 @@
 
 namespace dossier::ingest::internal {
 
-Status UnpackReader::Read(const PlannedItem& p, const File& file, const std::string& kind,
+Status UnpackReader::Read(const PlannedItem& p, const ItemInput& input, const std::string& kind,
                           bool whole) {
   item_ = &p;
   kind_ = kind;
@@ -19,10 +19,19 @@ Status UnpackReader::Read(const PlannedItem& p, const File& file, const std::str
   whole_ = whole;
   entries_ = bytes_ = unlisted_refused_ = unlisted_skipped_ = 0;
   listed_ = 0;
-  DOSSIER_ASSIGN_OR_RETURN(File copy, file.Reopen());
+  DOSSIER_ASSIGN_OR_RETURN(Handoff item, input.ForWorker());
   DOSSIER_RETURN_IF_ERROR(worker_.Send([&](UnpackWorker& w) {
-    return whole ? w.SendWhole(copy, p.display) : w.SendUnpack(copy, p.display, options_.unpack);
+    return whole ? w.SendWhole(item.file, p.display, item.channel)
+                 : w.SendUnpack(item.file, p.display, options_.unpack, item.channel);
   }));
+  item.Sent();
+  range_ = item.server.get();
+  const Status st = ReadReplies();
+  range_ = nullptr;
+  return st;
+}
+
+Status UnpackReader::ReadReplies() {
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::seconds(options_.worker.item_seconds);
   sandbox::Frame buffer;  // reused: data frames are up to 1 MiB each
@@ -33,6 +42,14 @@ Status UnpackReader::Read(const PlannedItem& p, const File& file, const std::str
     const int wait_ms = static_cast<int>(
         std::max<int64_t>(0, std::min<int64_t>(left, options_.worker.stall_seconds * 1000)));
     const Status got = sandbox::ReadFrame(worker_.reply_fd(), wait_ms, buffer);
+    if (range_ != nullptr && (!got.ok() || buffer.type == 'F' || range_->violated())) {
+      range_->Stop();  // what the channel saw is final
+      if (range_->violated()) {
+        Violation(range_->violation());
+        Summarize();
+        return Status::Ok();
+      }
+    }
     if (!got.ok()) {
       // The worker crashed or hung on hostile bytes, or the item ran out of time: that entry
       // (or the item) is rejected, the worker replaced, the ingest goes on.
@@ -48,6 +65,12 @@ Status UnpackReader::Read(const PlannedItem& p, const File& file, const std::str
     DOSSIER_ASSIGN_OR_RETURN(const bool more, Handle(buffer));
     if (!more) return Status::Ok();
   }
+}
+
+std::string UnpackReader::Reason(std::string worker_said) const {
+  if (range_ == nullptr) return worker_said;
+  const Status failure = range_->failure();
+  return failure.ok() ? worker_said : failure.message();
 }
 
 Result<bool> UnpackReader::Handle(const sandbox::Frame& frame) {
@@ -90,7 +113,7 @@ Result<bool> UnpackReader::Handle(const sandbox::Frame& frame) {
       } else if (end.empty()) {
         return violation("an entry end without its digest");
       } else {
-        outcome = Rejected(end);
+        outcome = Rejected(Reason(end));
       }
       DOSSIER_ASSIGN_OR_RETURN(Item item, store_.End(outcome, &digest));
       DOSSIER_RETURN_IF_ERROR(sink_.Ended(item));
@@ -116,11 +139,18 @@ Result<bool> UnpackReader::Handle(const sandbox::Frame& frame) {
       return true;
     case 'H':  // still working (buffering a large nested archive or PDF)
       return true;
-    case 'F':
+    case 'F': {
       if (store_.open()) sink_.Add(store_.Abandon("the archive ended in the middle of this file"));
       Summarize();
-      if (parts.size() == 2) RejectItem(parts[1]);
+      const Status unread = range_ != nullptr ? range_->failure() : Status::Ok();
+      if (!unread.ok()) {
+        // The upload's bytes could not all be had; a whole file's one entry said so already.
+        if (!whole_ || entries_ == 0) RejectItem(unread.message());
+      } else if (parts.size() == 2) {
+        RejectItem(parts[1]);
+      }
       return false;
+    }
     default:
       return violation("an unknown message");
   }

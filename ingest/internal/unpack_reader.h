@@ -5,7 +5,7 @@
 // the item as if the worker crashed. Private to ingest/.
 //
 //   UnpackReader reader(slot, store, options, progress, sink);
-//   DOSSIER_RETURN_IF_ERROR(reader.Read(planned, file, sniffed.kind, /*whole=*/false));
+//   DOSSIER_RETURN_IF_ERROR(reader.Read(planned, input, sniffed.kind, /*whole=*/false));
 #pragma once
 
 #include <cstdint>
@@ -16,7 +16,9 @@
 #include "ingest/ingest.h"
 #include "ingest/internal/entry_store.h"
 #include "ingest/internal/item.h"
+#include "ingest/internal/item_input.h"
 #include "ingest/internal/progress.h"
+#include "ingest/internal/range_server.h"
 #include "ingest/internal/walk.h"
 #include "ingest/internal/worker_slot.h"
 #include "sandbox/frame.h"
@@ -44,13 +46,19 @@ class UnpackReader {
                Progress& progress, ItemSink& sink)
       : worker_(worker), store_(store), options_(options), progress_(progress), sink_(sink) {}
 
-  // Sends `file` (planned as `p`, sniffed as `kind`) to the worker to be unpacked — or,
+  // Sends `input` (planned as `p`, sniffed as `kind`) to the worker to be unpacked — or,
   // `whole`, sent back as a single entry (DICOM, summarised by the worker) — and reads its
   // answers until the item ends. Errors are the vault's, or no worker could run; everything
-  // the worker does wrong is the item's report.
-  Status Read(const PlannedItem& p, const File& file, const std::string& kind, bool whole);
+  // the worker does wrong is the item's report. An upload reaches the worker through a range
+  // channel: a request that breaks its rules is a breach of the protocol, and when the
+  // upload's own bytes cannot be had the item (or its entry) is refused with the upload's
+  // reason, not the unpacker's.
+  Status Read(const PlannedItem& p, const ItemInput& input, const std::string& kind, bool whole);
 
  private:
+  Status ReadReplies();
+  // The upload's failure to give its bytes, if it failed, else `worker_said`.
+  std::string Reason(std::string worker_said) const;
   // One frame of the item's answers: false when the item has ended.
   Result<bool> Handle(const sandbox::Frame& frame);
   // The item ends early: the worker is replaced, the open entry (or the item) carries
@@ -75,6 +83,7 @@ class UnpackReader {
   std::string kind_;
   std::string prefix_;  // its display path and "/": every entry's path starts so
   bool whole_ = false;
+  RangeServer* range_ = nullptr;  // serving the item's range channel, if it has one
   uint64_t entries_ = 0, bytes_ = 0, unlisted_refused_ = 0, unlisted_skipped_ = 0;
   size_t listed_ = 0;  // refused and skipped lines of this item, capped
 };

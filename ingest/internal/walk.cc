@@ -8,6 +8,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <map>
+#include <set>
+
+#include "common/encoding.h"
+#include "ingest/internal/entry_names.h"
 
 namespace dossier::ingest::internal {
 namespace fs = std::filesystem;
@@ -75,7 +80,7 @@ Status Plan(const fs::path& root, const IngestOptions& options, std::vector<Plan
       return LimitExceeded(
           fmt::format("the upload holds more than {} files: split it", options.max_files));
     }
-    PlannedItem item{p, display, static_cast<uint64_t>(s.st_size), in_folder, 0, ""};
+    PlannedItem item{p, display, static_cast<uint64_t>(s.st_size), in_folder, 0, "", nullptr};
     if (S_ISLNK(s.st_mode)) {
       item.refuse = "symbolic link: not followed — upload the file it points to";
       item.size = 0;
@@ -105,6 +110,29 @@ Status Plan(const fs::path& root, const IngestOptions& options, std::vector<Plan
   return Status::Ok();
 }
 
+// Why the path of an uploaded file is not safe to use as given, or "" when it is.
+std::string UploadPathProblem(const std::string& path) {
+  if (path.empty()) return "is empty";
+  if (path.size() > kMaxNameBytes) return "is longer than 4096 bytes";
+  if (std::any_of(path.begin(), path.end(),
+                  [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7F; })) {
+    return "holds a control character";
+  }
+  if (!IsValidUtf8(path)) return "is not UTF-8";
+  if (path.find('\\') != std::string::npos) {
+    return "holds a backslash (folders are separated by \"/\")";
+  }
+  if (path[0] == '/') return "is absolute";
+  for (size_t start = 0; start <= path.size();) {
+    const size_t end = std::min(path.find('/', start), path.size());
+    const std::string_view part(path.data() + start, end - start);
+    if (part == "..") return "leads outside the upload (\"..\")";
+    if (part.empty() || part == ".") return "has an empty or \".\" folder name";
+    start = end + 1;
+  }
+  return "";
+}
+
 }  // namespace
 
 Status PlanPaths(const std::vector<fs::path>& paths, const IngestOptions& options,
@@ -114,6 +142,61 @@ Status PlanPaths(const std::vector<fs::path>& paths, const IngestOptions& option
     const size_t first = out.size();
     DOSSIER_RETURN_IF_ERROR(Plan(paths[i], options, out));
     for (size_t k = first; k < out.size(); ++k) out[k].root = i;
+  }
+  return Status::Ok();
+}
+
+}  // namespace dossier::ingest::internal
+
+namespace dossier::ingest::internal {
+
+Status PlanUploads(const std::vector<UploadFile>& files, const IngestOptions& options,
+                   std::vector<PlannedItem>& out) {
+  std::vector<std::string> bad;
+  std::set<std::string> seen, repeated;
+  for (const UploadFile& f : files) {
+    std::string why = UploadPathProblem(f.path);
+    if (why.empty() && !seen.insert(f.path).second) {
+      if (!repeated.insert(f.path).second) continue;  // named once, however often it comes
+      why = "is given twice";
+    }
+    if (why.empty() && f.source == nullptr) why = "has no bytes";
+    if (!why.empty()) bad.push_back(fmt::format("the path \"{}\" {}", PrintableName(f.path), why));
+  }
+  if (!bad.empty()) {
+    std::string list;
+    for (const std::string& b : bad) list += (list.empty() ? "" : "; ") + b;
+    return InvalidArgument(fmt::format(
+        "cannot ingest the upload: {}. Nothing was stored: send the files again, each once, "
+        "with relative paths (\"folder/file\")",
+        list));
+  }
+  if (out.size() + files.size() > options.max_files) {
+    return LimitExceeded(
+        fmt::format("the upload holds more than {} files: split it", options.max_files));
+  }
+  std::vector<const UploadFile*> sorted;
+  for (const UploadFile& f : files) sorted.push_back(&f);
+  std::sort(sorted.begin(), sorted.end(), [](const UploadFile* a, const UploadFile* b) {
+    return fs::path(a->path) < fs::path(b->path);
+  });
+  size_t next_root = 0;
+  std::map<std::string, size_t> roots;  // first folder → its group
+  for (const UploadFile* f : sorted) {
+    PlannedItem item;
+    item.display = f->path;
+    item.size = f->source->size();
+    item.upload = f->source;
+    const size_t slash = f->path.find('/');
+    item.in_folder = slash != std::string::npos;
+    if (!item.in_folder) {
+      item.root = next_root++;
+    } else {
+      const auto [at, added] = roots.emplace(f->path.substr(0, slash), next_root);
+      if (added) ++next_root;
+      item.root = at->second;
+    }
+    out.push_back(std::move(item));
   }
   return Status::Ok();
 }

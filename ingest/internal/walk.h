@@ -1,5 +1,6 @@
 // The walk over the paths of an upload: every file named or found in a folder, in order,
-// without following symbolic links. Private to ingest/.
+// without following symbolic links — or the files of an upload through the server, checked
+// and put in the same order. Private to ingest/.
 //
 //   std::vector<PlannedItem> plan;
 //   DOSSIER_RETURN_IF_ERROR(PlanPaths(paths, options, plan));
@@ -8,6 +9,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -24,6 +26,8 @@ struct PlannedItem {
   bool in_folder = false;  // found by walking a folder (not named on the command line)
   size_t root = 0;         // which argument it came from
   std::string refuse;      // non-empty: refused before reading (not a regular file, ...)
+  // Set for an upload through the server (then `source` is empty): where its bytes are.
+  std::shared_ptr<UploadSource> upload;
 };
 
 // Appends the files of every path to `out`, folders walked in sorted order. Every path is
@@ -34,5 +38,15 @@ struct PlannedItem {
 // folder that is not a regular file is planned as refused.
 Status PlanPaths(const std::vector<std::filesystem::path>& paths, const IngestOptions& options,
                  std::vector<PlannedItem>& out);
+
+// Appends the files of an upload through the server to `out`, in the order a folder is
+// walked (component by component: "CD/A/x" before "CD/A-B/y"). A file whose path has a
+// folder is planned as found in a folder, grouped with the others of its first folder; a
+// file without one is its own group. When any path is unsafe — empty, absolute, with a
+// "..", "." or empty component, a backslash, a control character, not UTF-8, longer than
+// 4096 bytes — or given twice, or a file has no source, nothing is planned and the
+// kInvalidArgument names each such path. kLimitExceeded past IngestOptions::max_files.
+Status PlanUploads(const std::vector<UploadFile>& files, const IngestOptions& options,
+                   std::vector<PlannedItem>& out);
 
 }  // namespace dossier::ingest::internal

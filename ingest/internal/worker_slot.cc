@@ -52,17 +52,25 @@ std::string WorkerSlot::Lost(const Status& got, const char* doing) {
   return "Dossier could not read this file (its reader failed) — the manager has been told";
 }
 
-Result<std::string> WorkerSlot::CheckPdf(const File& source, uint64_t max_bytes) {
-  DOSSIER_ASSIGN_OR_RETURN(File copy, source.Reopen());
-  DOSSIER_RETURN_IF_ERROR(Send([&](UnpackWorker& w) { return w.SendCheckPdf(copy, max_bytes); }));
+Result<std::string> WorkerSlot::CheckPdf(const ItemInput& input, uint64_t max_bytes) {
+  DOSSIER_ASSIGN_OR_RETURN(Handoff pdf, input.ForWorker());
+  DOSSIER_RETURN_IF_ERROR(
+      Send([&](UnpackWorker& w) { return w.SendCheckPdf(pdf.file, max_bytes, pdf.channel); }));
+  pdf.Sent();
   sandbox::Frame reply;
   const Status got = sandbox::ReadFrame(worker_->reply_fd(), options_.stall_seconds * 1000, reply);
-  if (!got.ok()) return Lost(got, "PDF check");
-  const auto parts = sandbox::SplitNul(reply.payload);
-  if (reply.type != 'F') {
+  if (pdf.server) pdf.server->Stop();
+  const std::string violation = pdf.server ? pdf.server->violation() : std::string();
+  if (!violation.empty() || (got.ok() && reply.type != 'F')) {
     Drop();
-    return std::string("the PDF check misbehaved on this file: it may be hostile — send it again");
+    return "the PDF check misbehaved on this file" +
+           (violation.empty() ? std::string() : " (" + violation + ")") +
+           ": it may be hostile — send it again";
   }
+  if (!got.ok()) return Lost(got, "PDF check");
+  // The upload's bytes could not all be had: that, not what Poppler made of the rest.
+  if (pdf.server && !pdf.server->failure().ok()) return pdf.server->failure().message();
+  const auto parts = sandbox::SplitNul(reply.payload);
   return parts.size() == 2 ? parts[1] : std::string();
 }
 

@@ -15,6 +15,7 @@
 #include "common/file_io.h"
 #include "common/status.h"
 #include "ingest/ingest.h"
+#include "ingest/internal/item_input.h"
 #include "ingest/worker.h"
 
 namespace dossier::ingest::internal {
@@ -40,7 +41,7 @@ class WorkerSlot {
 
   // Opens a PDF with Poppler in the worker: why it is refused, or "" when it opens. Fails
   // only if no worker can run.
-  Result<std::string> CheckPdf(const File& source, uint64_t max_bytes);
+  Result<std::string> CheckPdf(const ItemInput& input, uint64_t max_bytes);
   // The worker's PNG preview of the DICOM instance in `instance` (a sealed memfd); empty
   // when it cannot be rendered or the worker misbehaved (then it is dropped).
   Result<std::vector<uint8_t>> Preview(const File& instance);

@@ -1,0 +1,91 @@
+#include "ingest/internal/random_input.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "ingest/internal/worker_protocol.h"
+#include "sandbox/frame.h"
+
+namespace dossier::ingest::internal {
+namespace {
+
+class Descriptor final : public RandomInput {
+ public:
+  Descriptor(File file, uint64_t size) : file_(std::move(file)), size_(size) {}
+  uint64_t size() const override { return size_; }
+  Result<size_t> ReadAt(uint64_t offset, std::span<uint8_t> out) override {
+    size_t got = 0;
+    while (got < out.size()) {
+      const ssize_t n =
+          ::pread(file_.fd(), out.data() + got, out.size() - got, static_cast<off_t>(offset + got));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return IoError(std::string("cannot read the upload: ") + std::strerror(errno));
+      if (n == 0) break;
+      got += static_cast<size_t>(n);
+    }
+    return got;
+  }
+
+ private:
+  File file_;
+  uint64_t size_;
+};
+
+class Channel final : public RandomInput {
+ public:
+  Channel(File channel, uint64_t size, RangeFault fault)
+      : channel_(std::move(channel)), size_(size), fault_(fault) {}
+  uint64_t size() const override { return size_; }
+  Result<size_t> ReadAt(uint64_t offset, std::span<uint8_t> out) override {
+    if (offset >= size_) return size_t{0};
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(out.size(), size_ - offset));
+    for (size_t got = 0; got < want;) {
+      const uint32_t length = static_cast<uint32_t>(std::min<size_t>(want - got, kMaxRange));
+      DOSSIER_RETURN_IF_ERROR(Ask(offset + got, length));
+      if (!sandbox::ReadFrame(channel_.fd(), -1, reply_).ok()) return Broken();
+      if (reply_.type == kRangeError) return IoError(reply_.payload);
+      if (reply_.type != kRangeData || reply_.payload.size() != length) return Broken();
+      std::memcpy(out.data() + got, reply_.payload.data(), length);
+      got += length;
+    }
+    return want;
+  }
+
+ private:
+  Status Ask(uint64_t offset, uint32_t length) {
+    if (fault_ == RangeFault::kOutside) offset = size_ + 1;
+    if (fault_ == RangeFault::kTooLong) length = kMaxRange + 1;
+    fault_ = RangeFault::kNone;
+    if (!sandbox::WriteFrame(channel_.fd(), kRangeAsk, EncodeRangeAsk(offset, length)).ok()) {
+      return Broken();
+    }
+    return Status::Ok();
+  }
+  static Status Broken() { return IoError("the upload's range channel closed"); }
+
+  File channel_;
+  uint64_t size_;
+  RangeFault fault_;
+  sandbox::Frame reply_;  // reused: up to kMaxRange bytes
+};
+
+}  // namespace
+
+Result<std::unique_ptr<RandomInput>> DescriptorInput(File file) {
+  struct stat st {};
+  if (::fstat(file.fd(), &st) != 0) {
+    return IoError(std::string("cannot read the upload: ") + std::strerror(errno));
+  }
+  return std::unique_ptr<RandomInput>(
+      std::make_unique<Descriptor>(std::move(file), static_cast<uint64_t>(st.st_size)));
+}
+
+std::unique_ptr<RandomInput> ChannelInput(File channel, uint64_t size, RangeFault fault) {
+  return std::make_unique<Channel>(std::move(channel), size, fault);
+}
+
+}  // namespace dossier::ingest::internal
