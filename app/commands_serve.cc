@@ -54,6 +54,8 @@ Status Serve(const Context& ctx, const ServeArgs& args) {
   // §Upload spool); ingested as `dossier ingest` would.
   options.spool_dir = (std::filesystem::path(ctx.vault_dir) / "spool").string();
   options.ingest.worker.confinement = ctx.worker_confinement();
+  // Documents waiting for the OCR check are held in memory: a server keeps that small.
+  options.ingest.ocr_pending_bytes = uint64_t{64} << 20;
   DOSSIER_RETURN_IF_ERROR(server::CheckServeOptions(options));
   // SIGTERM and SIGINT go to one thread, which stops the server; every thread the server
   // starts inherits the blocked mask.

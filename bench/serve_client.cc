@@ -4,8 +4,9 @@
 //   serve_client one PORT USER PASSWORD_FILE CASE FILE PIECE
 //       one upload; prints "upload_s job_s total_s" (the job: from the last PATCH to its end)
 //   serve_client many PORT USER PASSWORD_FILE CASE FILE PIECE N SERVER_PID
-//       N uploads at once, of FILE with "{}" replaced by 0 … N-1; prints "total_s baseline_rss_kib peak_rss_kib" (the server's
-//       VmRSS sampled every 10 ms from after the sign-ins to the last job's end)
+//       N uploads at once, of FILE with "{}" replaced by 0 … N-1; prints "total_s baseline_rss_kib
+//       peak_rss_kib" (the server's VmRSS sampled every 10 ms from after the sign-ins to the last
+//       job's end)
 #include <httplib.h>
 
 #include <atomic>
@@ -66,8 +67,8 @@ double Seconds(Clock::time_point a, Clock::time_point b) {
 }
 
 // One upload: the job's id, and when its last byte was answered.
-std::string Upload(int port, const Session& s, const std::string& case_id,
-                   const std::string& file, size_t piece, const std::string& name) {
+std::string Upload(int port, const Session& s, const std::string& case_id, const std::string& file,
+                   size_t piece, const std::string& name) {
   std::ifstream in(file, std::ios::binary | std::ios::ate);
   if (!in) Die("cannot read " + file);
   const uint64_t size = static_cast<uint64_t>(in.tellg());

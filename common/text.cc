@@ -47,10 +47,20 @@ const char* Translit(char32_t c) {
   return nullptr;
 }
 
+// In one pass: replacing in place moves the rest of the string at every hit, which made a
+// 3 MB text file take 20 s of CPU to check for the patient's name.
 void ReplaceAll(std::string& s, std::string_view from, std::string_view to) {
-  for (size_t at = 0; (at = s.find(from, at)) != std::string::npos; at += to.size()) {
-    s.replace(at, from.size(), to);
+  size_t hit = s.find(from);
+  if (hit == std::string::npos) return;
+  std::string out;
+  out.reserve(s.size());
+  size_t at = 0;
+  for (; hit != std::string::npos; at = hit + from.size(), hit = s.find(from, at)) {
+    out.append(s, at, hit - at);
+    out.append(to);
   }
+  out.append(s, at);
+  s.swap(out);
 }
 
 }  // namespace

@@ -60,6 +60,7 @@ class Ingester final : public internal::ItemSink {
     for (const auto& p : plan) bytes += p.size;
     progress_.Plan(plan.size(), bytes);
     for (const PlannedItem& p : plan) {
+      progress_.Current(p.display);
       DOSSIER_RETURN_IF_ERROR(IngestOne(p).WithContext(p.display));
       progress_.ItemDone();
       if (ocr_.full()) DOSSIER_RETURN_IF_ERROR(ocr_.Run());

@@ -103,6 +103,9 @@ struct IngestProgress {
   uint64_t bytes_done = 0, bytes_total = 0;
   size_t items_done = 0, items_total = 0;
   int pages_done = 0, pages_total = 0;  // the OCR check, while it runs
+  // The item being read: its path as the report shows it (the user's own file name: for their
+  // screen, never a log).
+  std::string current;
 };
 using IngestProgressFn = std::function<void(const IngestProgress&)>;
 

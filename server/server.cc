@@ -207,8 +207,7 @@ struct Server::Impl {
     u.expiry = o.upload_expiry;
     u.batch_idle = o.batch_idle;
     u.ingest = o.ingest;
-    uploads =
-        std::make_unique<internal::Uploads>(vault, *spool, *jobs, state->clock, std::move(u));
+    uploads = std::make_unique<internal::Uploads>(vault, *spool, *jobs, state->clock, std::move(u));
     state->spool = spool.get();
     state->jobs = jobs.get();
     state->uploads = uploads.get();
@@ -395,10 +394,10 @@ struct Server::Impl {
     svr.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
     // Upload routes read bodies this large as they arrive; every other route's body is held
     // to max_body_bytes before routing (the pre-routing handler).
-    svr.set_payload_max_length(std::max({o.max_body_bytes, o.max_multipart_bytes,
-                                         o.patient_uploads.per_upload,
-                                         o.manager_uploads.per_upload}) +
-                               (1 << 20));
+    svr.set_payload_max_length(
+        std::max({o.max_body_bytes, o.max_multipart_bytes, o.patient_uploads.per_upload,
+                  o.manager_uploads.per_upload}) +
+        (1 << 20));
     svr.set_read_timeout(o.read_timeout);
     svr.set_write_timeout(o.write_timeout);
     svr.set_keep_alive_timeout(o.keep_alive_timeout.count());

@@ -171,12 +171,12 @@ TEST_F(ServeCliTest, PlainHttpBeyondLoopbackIsRefusedBeforeTheVaultIsOpened) {
 TEST_F(ServeCliTest, OnSigtermFinishedUploadsAreStoredAndUnfinishedOnesDropped) {
   Serve();
   httplib::Client c("127.0.0.1", port_);
-  auto r = c.Post("/api/session",
-                  json{{"username", "anna@example.org"}, {"password", kPassword}}.dump(),
-                  "application/json");
+  auto r =
+      c.Post("/api/session", json{{"username", "anna@example.org"}, {"password", kPassword}}.dump(),
+             "application/json");
   ASSERT_TRUE(r && r->status == 200);
-  const std::string cookie = r->get_header_value("Set-Cookie").substr(
-      0, r->get_header_value("Set-Cookie").find(';'));
+  const std::string cookie =
+      r->get_header_value("Set-Cookie").substr(0, r->get_header_value("Set-Cookie").find(';'));
   const std::string csrf = json::parse(r->body)["csrf"];
   auto upload = [&](const std::string& name, const std::string& batch, const std::string& bytes,
                     size_t send) {
@@ -209,7 +209,8 @@ TEST_F(ServeCliTest, OnSigtermFinishedUploadsAreStoredAndUnfinishedOnesDropped) 
   EXPECT_EQ(names.count("batch.txt"), 1u);
   EXPECT_EQ(names.count("half.txt"), 0u);
   size_t left = 0;
-  for (const auto& e : fs::recursive_directory_iterator(vault_ / "spool")) left += e.is_regular_file();
+  for (const auto& e : fs::recursive_directory_iterator(vault_ / "spool"))
+    left += e.is_regular_file();
   EXPECT_EQ(left, 0u);
   testing::RunResult verify = Run({"vault", "verify"});
   EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;

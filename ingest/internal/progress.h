@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "ingest/ingest.h"
 
@@ -20,6 +21,8 @@ class Progress {
     now_.bytes_done += n;
     Report();
   }
+  // The item being read now (its display path); not reported until something moves.
+  void Current(const std::string& path) { now_.current = path; }
   void ItemDone() {
     now_.items_done += 1;
     Report();

@@ -80,11 +80,11 @@ json Job::Snapshot() const {
   if (state_ == State::kFailed) {
     // The same words and code an API error would carry (errors.h); 5xx say only what to do.
     const ApiError e = ErrorOf(error_.code());
-    out["error"] = {{"error", CodeOf(e)},
-                    {"message", HttpStatusOf(e) >= 500
-                                    ? "the job failed on the server's side: its log has the "
-                                      "reason; try again, or tell the coordinator's office"
-                                    : error_.message()}};
+    out["error"] = {
+        {"error", CodeOf(e)},
+        {"message", HttpStatusOf(e) >= 500 ? "the job failed on the server's side: its log has the "
+                                             "reason; try again, or tell the coordinator's office"
+                                           : error_.message()}};
   }
   return out;
 }
@@ -131,8 +131,7 @@ std::shared_ptr<Job> Jobs::Find(const std::string& id) const {
   return it == jobs_.end() ? nullptr : it->second;
 }
 
-std::vector<std::shared_ptr<Job>> Jobs::List(
-    const std::function<bool(const Job&)>& visible) const {
+std::vector<std::shared_ptr<Job>> Jobs::List(const std::function<bool(const Job&)>& visible) const {
   std::vector<std::shared_ptr<Job>> out;
   {
     std::lock_guard<std::mutex> lock(mu_);

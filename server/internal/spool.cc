@@ -101,8 +101,8 @@ struct SpoolState {
   std::string name;
   FileId id{};
   File file;
-  uint64_t length = 0;
   std::mutex mu;
+  uint64_t length = 0;   // guarded by mu (Finish may lower it to offset)
   uint64_t offset = 0;   // guarded by mu
   bool removed = false;  // guarded by mu
 
@@ -318,7 +318,15 @@ SpoolFile::~SpoolFile() {
   impl_->state->Unlink();
 }
 
-uint64_t SpoolFile::length() const { return impl_->state->length; }
+uint64_t SpoolFile::length() const {
+  std::lock_guard<std::mutex> lock(impl_->state->mu);
+  return impl_->state->length;
+}
+
+void SpoolFile::Finish() {
+  std::lock_guard<std::mutex> lock(impl_->state->mu);
+  impl_->state->length = impl_->state->offset;
+}
 
 uint64_t SpoolFile::offset() const {
   std::lock_guard<std::mutex> lock(impl_->state->mu);

@@ -96,14 +96,14 @@ bool WithinSize(Call& c, uint64_t length) {
   const UploadLimits& limits = c.state.uploads->LimitsOf(c.who->user.role);
   if (length <= limits.per_upload) return true;
   const bool patient_side = c.who->user.role != vault::Role::kManager;
-  SendError(c.res, ApiError::kTooLarge,
-            fmt::format("this upload is {}; the limit for {} is {} — {}", DecimalSize(length),
-                        patient_side ? (c.who->user.role == vault::Role::kPatient
-                                            ? "patients"
-                                            : "representatives")
-                                     : "managers",
-                        DecimalSize(limits.per_upload),
-                        patient_side ? "ask your manager" : "ask the server's administrator"));
+  SendError(
+      c.res, ApiError::kTooLarge,
+      fmt::format("this upload is {}; the limit for {} is {} — {}", DecimalSize(length),
+                  patient_side
+                      ? (c.who->user.role == vault::Role::kPatient ? "patients" : "representatives")
+                      : "managers",
+                  DecimalSize(limits.per_upload),
+                  patient_side ? "ask your manager" : "ask the server's administrator"));
   return false;
 }
 
@@ -195,13 +195,17 @@ Status TusCreate(Call& c) {
   }
   const std::string metadata = c.req.get_header_value("Upload-Metadata");
   DOSSIER_ASSIGN_OR_RETURN(auto meta, ParseMetadata(metadata));
-  std::string path = meta["relativePath"];
-  if (path.empty()) path = meta["filename"];
+  auto field = [&](const char* key) {
+    auto it = meta.find(key);
+    return it == meta.end() ? std::string() : it->second;
+  };
+  std::string path = field("relativePath");
+  if (path.empty()) path = field("filename");
   if (path.empty()) {
     return InvalidArgument(
         "Upload-Metadata needs `filename` (and `relativePath` for a file of a folder)");
   }
-  const std::string batch = meta["batch"];
+  const std::string batch = field("batch");
   if (meta.count("batch") && !SafeBatchName(batch)) {
     return InvalidArgument("Upload-Metadata: `batch` must be 1 to 64 letters, digits, _ or -");
   }
@@ -256,8 +260,9 @@ Status TusPatch(Call& c) {
   const uint64_t at = up->file->offset();
   if (*offset != at) {
     c.res.set_header("Upload-Offset", std::to_string(at));
-    SendError(c.res, ApiError::kConflict,
-              fmt::format("the upload is at byte {}, not {}: resume from byte {}", at, *offset, at));
+    SendError(
+        c.res, ApiError::kConflict,
+        fmt::format("the upload is at byte {}, not {}: resume from byte {}", at, *offset, at));
     return Status::Ok();
   }
   const uint64_t room = up->file->length() - at;
@@ -379,8 +384,8 @@ Status MultipartUpload(Call& c) {
           return false;
         }
         // A browser sends a folder's files with their relative paths as file names.
-        auto up = uploads.Create(c.who->user, c.id, c.owner.patient_id, *length, part.filename,
-                                 "", "");
+        auto up =
+            uploads.Create(c.who->user, c.id, c.owner.patient_id, *length, part.filename, "", "");
         if (!up.ok()) {
           quota = up.status().code() == StatusCode::kLimitExceeded;
           failed = up.status();
@@ -454,8 +459,8 @@ Status JobEvents(Call& c) {
           const bool end = job->finished();
           json snap = job->Snapshot();
           if (!end) snap.erase("result");
-          event = std::string("event: ") + (end ? "end" : "progress") + "\ndata: " +
-                  snap.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n";
+          event = std::string("event: ") + (end ? "end" : "progress") +
+                  "\ndata: " + snap.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n";
         }
         if (!sink.write(event.data(), event.size())) return false;
         if (job->finished() && *seen == job->version()) {

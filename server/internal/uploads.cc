@@ -53,12 +53,12 @@ std::string DecimalSize(uint64_t bytes) {
   if (unit == 0) return fmt::format("{} bytes", bytes);
   // 5.0 GB is "5 GB"; one decimal below 100, none above.
   const std::string n = v < 100 ? fmt::format("{:.1f}", v) : fmt::format("{:.0f}", v);
-  const std::string trimmed = n.size() > 2 && n.substr(n.size() - 2) == ".0" ? n.substr(0, n.size() - 2) : n;
+  const std::string trimmed =
+      n.size() > 2 && n.substr(n.size() - 2) == ".0" ? n.substr(0, n.size() - 2) : n;
   return trimmed + " " + kUnits[unit];
 }
 
-Uploads::Uploads(vault::Vault& vault, Spool& spool, Jobs& jobs, const Clock& clock,
-                 Options options)
+Uploads::Uploads(vault::Vault& vault, Spool& spool, Jobs& jobs, const Clock& clock, Options options)
     : vault_(vault), spool_(spool), jobs_(jobs), clock_(clock), options_(std::move(options)) {}
 
 const UploadLimits& Uploads::LimitsOf(vault::Role role) const {
@@ -270,21 +270,23 @@ std::string Uploads::SubmitLocked(std::vector<std::shared_ptr<Upload>> files) {
   }
   vault::Vault* vault = &vault_;
   const ingest::IngestOptions* options = &options_.ingest;
-  auto job = jobs_.Submit(owner, [vault, options, actor, owner, sources = std::move(sources), files,
-                                  refusal](Job& job) -> Status {
-    if (!refusal.empty()) return Corrupt(refusal);
-    vault::ActingAs acting(*vault, actor);
-    ingest::IngestReport report;
-    const Status st = ingest::IngestUploads(
-        *vault, owner.case_id, sources, *options, report, [&](const ingest::IngestProgress& p) {
-          job.SetProgress({p.bytes_done, p.bytes_total, p.items_done, p.items_total,
-                           p.pages_done, p.pages_total, ""});
-        });
-    // The spooled copies are gone once the vault has them (or refused them).
-    for (const auto& f : files) f->file->Remove();
-    job.SetResult(report::IngestJson(report));
-    return st;
-  });
+  auto job = jobs_.Submit(
+      owner,
+      [vault, options, actor, owner, sources = std::move(sources), files,
+       refusal](Job& job) -> Status {
+        if (!refusal.empty()) return Corrupt(refusal);
+        vault::ActingAs acting(*vault, actor);
+        ingest::IngestReport report;
+        const Status st = ingest::IngestUploads(
+            *vault, owner.case_id, sources, *options, report, [&](const ingest::IngestProgress& p) {
+              job.SetProgress({p.bytes_done, p.bytes_total, p.items_done, p.items_total,
+                               p.pages_done, p.pages_total, p.current});
+            });
+        // The spooled copies are gone once the vault has them (or refused them).
+        for (const auto& f : files) f->file->Remove();
+        job.SetResult(report::IngestJson(report));
+        return st;
+      });
   for (const auto& f : files) f->job_id = job->id();
   return job->id();
 }

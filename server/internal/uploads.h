@@ -34,8 +34,8 @@ using server::UploadLimits;
 struct Upload {
   std::string id;  // upl_…
   std::string user_id, role, patient_id, case_id;
-  std::string path;   // relative path on the user's computer (personal: never logged)
-  std::string batch;  // "" when ingested as soon as it is complete
+  std::string path;      // relative path on the user's computer (personal: never logged)
+  std::string batch;     // "" when ingested as soon as it is complete
   std::string metadata;  // Upload-Metadata as sent, for HEAD
   std::shared_ptr<SpoolFile> file;
   TimePoint created, expires;
@@ -47,8 +47,8 @@ class Uploads {
  public:
   struct Options {
     std::map<vault::Role, UploadLimits> limits;
-    std::chrono::seconds expiry{24 * 3600};       // unfinished uploads are deleted after
-    std::chrono::seconds batch_idle{10 * 60};     // a batch nobody closes is closed after
+    std::chrono::seconds expiry{24 * 3600};    // unfinished uploads are deleted after
+    std::chrono::seconds batch_idle{10 * 60};  // a batch nobody closes is closed after
     ingest::IngestOptions ingest;
   };
   // Keeps references to all of them.
