@@ -34,9 +34,9 @@ head -c 18 /dev/urandom | base64 > "$work/password"
 dossier=./build/app/dossier
 client=./build/bench/serve_client
 
-# A new vault with a patient, a case and a manager account; prints the case id.
+# A new vault at $DOSSIER_VAULT with a patient, a case and a manager account; prints the
+# case id.
 new_vault() {
-  export DOSSIER_VAULT=$1
   $dossier init >/dev/null 2>&1
   local patient case_id
   patient=$($dossier patient add --name Bench --birth-date 1970-01-01)
@@ -62,7 +62,8 @@ stop() { kill -TERM "$serve_pid"; wait "$serve_pid"; serve_pid=; }
 
 cli_runs=() unlock_runs=() tus_runs=() upload_runs=() job_runs=()
 for round in $(seq "$rounds"); do
-  case_id=$(new_vault "$work/cli-$round")
+  export DOSSIER_VAULT=$work/cli-$round
+  case_id=$(new_vault)
   read -r w _ < <(measure $dossier case list)  # the fixed cost: Argon2id unlock
   unlock_runs+=("$w")
   sync
@@ -70,7 +71,8 @@ for round in $(seq "$rounds"); do
   cli_runs+=("$w")
   summary=$(tail -1 "$work/out.txt")
 
-  case_id=$(new_vault "$work/srv-$round")
+  export DOSSIER_VAULT=$work/srv-$round
+  case_id=$(new_vault)
   serve
   sync
   read -r up job total < <($client one "$port" bench@clinic "$work/password" "$case_id" "$iso" 8388608)
@@ -100,7 +102,8 @@ for i in $(seq 0 $((clients - 1))); do
   ./build/samples/make_ct_disc --out "$work/client-$i.iso" --instances "$client_n" >/dev/null
 done
 each=$(stat -c %s "$work/client-0.iso")
-case_id=$(new_vault "$work/many")
+export DOSSIER_VAULT=$work/many
+case_id=$(new_vault)
 serve
 read -r total base peak < <($client many "$port" bench@clinic "$work/password" "$case_id" \
   "$work/client-{}.iso" 8388608 "$clients" "$serve_pid")

@@ -57,7 +57,7 @@ step "dossier export   (self-contained AES-256 ZIP parts, each read back; the pa
 $dossier export --case "$case_id" --recipient "$clinic" --out demo-export --max-part 25MB
 ls -l demo-export
 $dossier export list
-step "dossier user add; dossier serve   (the HTTP API: each account sees what its role allows)"
+step "dossier user add; dossier serve   (the HTTP API: each account sees what its role allows; a resumable upload)"
 (umask 077; head -c 18 /dev/urandom | base64 > demo-password.txt)
 $dossier user add manager@demo.example --role manager --password-file demo-password.txt
 $dossier user add ivanov@demo.example --role patient --patient "$patient" --password-file demo-password.txt
@@ -92,6 +92,27 @@ for user in ("manager@demo.example", "ivanov@demo.example"):
     said = f"{len(patients)} patient(s)" if status == 200 else patients["error"]
     print(f"{me['role']:>8}: GET /api/cases/{{id}}/documents: {len(docs)} entries; "
           f"GET /api/patients: {status} {said}")
+# The patient uploads a letter with tus (doc/API.md §Uploads), in two PATCHes as over a
+# connection that drops, and follows the ingest job.
+import base64, time
+data = ("Иванов И. И.: записка, отправленная из дома — " + time.strftime("%Y-%m-%d %H:%M:%S") + "\n").encode() * 40
+def tus(method, path, headers, body=b""):
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=body or None,
+                                 method=method, headers={"Cookie": cookie, "X-CSRF-Token": me["csrf"],
+                                                         "Tus-Resumable": "1.0.0", **headers})
+    with urllib.request.urlopen(req) as r:
+        return r.headers
+name = base64.b64encode("записка из дома.txt".encode()).decode()
+at = tus("POST", f"/api/cases/{case_id}/tus/",
+         {"Upload-Length": str(len(data)), "Upload-Metadata": f"filename {name}"})["Location"]
+half = len(data) // 2
+tus("PATCH", at, {"Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"}, data[:half])
+job = tus("PATCH", at, {"Upload-Offset": str(half), "Content-Type": "application/offset+octet-stream"},
+          data[half:])["Dossier-Job"]
+while (state := call(f"/api/jobs/{job}", cookie)[2])["state"] not in ("done", "failed"):
+    time.sleep(0.2)
+item = state["result"]["items"][0]
+print(f"{me['role']:>8}: tus upload of {len(data)} bytes in 2 PATCHes → {job}: {item['path']} {item['status']} {item['id']}")
 PY
 kill -TERM "$serve_pid"
 wait "$serve_pid"
