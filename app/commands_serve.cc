@@ -3,12 +3,14 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <ctime>
 #include <thread>
 
 #include "app/cli.h"
+#include "exporter/exporter.h"
 #include "server/server.h"
 
 namespace dossier::app {
@@ -20,7 +22,19 @@ struct ServeArgs {
   std::string tls_cert, tls_key;
   bool insecure_http = false;
   bool trust_proxy = false;
+  std::string patient_max_upload, manager_max_upload;
 };
+
+// A role's largest upload from --…-max-upload; the day's bytes grow to hold at least four.
+Status SetMaxUpload(const std::string& text, const char* flag, server::UploadLimits* limits) {
+  if (text.empty()) return Status::Ok();
+  auto size = exporter::ParseSize(text);
+  if (!size.ok()) return size.status().WithContext(flag);
+  if (*size == 0) return InvalidArgument(std::string(flag) + ": the limit must be above 0");
+  limits->per_upload = *size;
+  limits->per_day = std::max(limits->per_day, 4 * *size);
+  return Status::Ok();
+}
 
 // "HOST:PORT", "[v6]:PORT" or ":PORT" (loopback).
 Status ParseListen(const std::string& text, server::ServeOptions* o) {
@@ -50,6 +64,10 @@ Status Serve(const Context& ctx, const ServeArgs& args) {
   options.tls_key = args.tls_key;
   options.insecure_http = args.insecure_http;
   options.trust_proxy = args.trust_proxy;
+  DOSSIER_RETURN_IF_ERROR(
+      SetMaxUpload(args.patient_max_upload, "--patient-max-upload", &options.patient_uploads));
+  DOSSIER_RETURN_IF_ERROR(
+      SetMaxUpload(args.manager_max_upload, "--manager-max-upload", &options.manager_uploads));
   // Unfinished uploads, encrypted under a key only this process holds (doc/FORMAT.md
   // §Upload spool); ingested as `dossier ingest` would.
   options.spool_dir = (std::filesystem::path(ctx.vault_dir) / "spool").string();
@@ -132,6 +150,11 @@ void AddServeCommand(CLI::App& app, Context& ctx) {
   serve->add_flag("--trust-proxy", args->trust_proxy,
                   "believe X-Forwarded-For (behind your own proxy): the client's address for\n"
                   "login throttling");
+  serve->add_option("--patient-max-upload", args->patient_max_upload,
+                    "the largest file a patient or representative may upload (default 5GB; a\n"
+                    "dual-layer DVD image needs 9GB); 24 hours allow at least four");
+  serve->add_option("--manager-max-upload", args->manager_max_upload,
+                    "the largest file a manager may upload (default 20GB)");
   serve->callback([&ctx, args] { ctx.action = [&ctx, args] { return Serve(ctx, *args); }; });
 }
 

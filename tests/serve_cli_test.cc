@@ -60,9 +60,10 @@ class ServeCliTest : public testing::CliTestBase {
   }
 
   // Starts `dossier serve --listen 127.0.0.1:0` and reads the port it says it serves on.
-  void Serve() {
-    pid_ = testing::SpawnDossier(vault_, pass_, {"serve", "--listen", "127.0.0.1:0"},
-                                 dir_ / "serve.out");
+  void Serve(std::vector<std::string> more = {}) {
+    std::vector<std::string> args = {"serve", "--listen", "127.0.0.1:0"};
+    args.insert(args.end(), more.begin(), more.end());
+    pid_ = testing::SpawnDossier(vault_, pass_, args, dir_ / "serve.out");
     log_ = dir_ / "serve.out.err";  // what it says, and the request log
     const std::regex served(R"(at http://127\.0\.0\.1:(\d+)/)");
     for (int i = 0; i < 600 && port_ == 0; ++i) {
@@ -240,6 +241,34 @@ TEST_F(ServeCliTest, TusJsClientUploadsAbortsAndResumesToAnIdenticalDocument) {
   EXPECT_EQ(result["status"], "stored") << out;
   EXPECT_EQ(result["path"], "scans/scan.bin");
   EXPECT_EQ(result["size"], bytes.size());
+  EXPECT_EQ(Stop(), 0);
+}
+
+// The administrator sets a role's upload size when starting the server; the refusal says it.
+TEST_F(ServeCliTest, TheUploadLimitIsTheOneTheServerWasStartedWith) {
+  testing::RunResult bad = Run({"serve", "--patient-max-upload", "lots"});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_EQ(bad.err,
+            "dossier: --patient-max-upload: `lots` is not a size: write e.g. 25MB (25,000,000 "
+            "bytes, as mail providers count), 18MiB or 18M (18 × 2^20 bytes), 1.5G, or a number "
+            "of bytes such as 500000\n");
+  Serve({"--patient-max-upload", "1.5kB"});
+  httplib::Client c("127.0.0.1", port_);
+  auto r =
+      c.Post("/api/session", json{{"username", "anna@example.org"}, {"password", kPassword}}.dump(),
+             "application/json");
+  ASSERT_TRUE(r && r->status == 200);
+  const std::string set = r->get_header_value("Set-Cookie");
+  httplib::Headers h = {{"Cookie", set.substr(0, set.find(';'))},
+                        {"X-CSRF-Token", json::parse(r->body)["csrf"].get<std::string>()},
+                        {"Tus-Resumable", "1.0.0"},
+                        {"Upload-Length", "2000"},
+                        {"Upload-Metadata", "filename " + ToBase64(AsBytes(std::string("a.bin")))}};
+  auto created = c.Post("/api/cases/" + case_ + "/tus/", h, "", "text/plain");
+  ASSERT_TRUE(created);
+  EXPECT_EQ(created->status, 413);
+  EXPECT_EQ(json::parse(created->body)["message"],
+            "this upload is 2 kB; the limit for patients is 1.5 kB — ask your manager");
   EXPECT_EQ(Stop(), 0);
 }
 
