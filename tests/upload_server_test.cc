@@ -551,6 +551,23 @@ TEST_F(UploadServerTest, SeveralUsersUploadAtOnceAndEachGetsTheirOwnDocuments) {
   }
 }
 
+TEST_F(UploadServerTest, AJobThatFailsSaysWhyAndStoresNothing) {
+  const std::string at = CreateOk(maria_, 10, "late.txt");
+  // The manager closes the case while the patient is still sending.
+  ASSERT_TRUE(v_->CloseCase(case_a_).ok());
+  const std::string job = UploadAll(maria_, at, "0123456789", 10);
+  const json done = Finished(maria_, job);
+  EXPECT_EQ(done["state"], "failed");
+  EXPECT_EQ(done["error"]["error"], "conflict");
+  EXPECT_EQ(done["error"]["message"],
+            "case " + case_a_ + " is closed: it takes no uploads until a manager reopens it");
+  EXPECT_EQ(done["result"]["items"], json::array());
+  // A closed case takes no new upload either.
+  Answer refused = Create(maria_, case_a_, 10, "filename " + B64("later.txt"));
+  EXPECT_EQ(refused.status, 409);
+  EXPECT_EQ(refused.body["message"], done["error"]["message"]);
+}
+
 TEST_F(UploadServerTest, SmallRoutesRefuseLargeOrUndeclaredBodiesBeforeReadingThem) {
   Answer big =
       From(Client().Post("/api/session", std::string(100 * 1024, ' '), "application/json"));

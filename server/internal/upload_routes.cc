@@ -210,7 +210,7 @@ Status TusCreate(Call& c) {
     return InvalidArgument("Upload-Metadata: `batch` must be 1 to 64 letters, digits, _ or -");
   }
   if (!WithinSize(c, *length)) return Status::Ok();
-  DOSSIER_RETURN_IF_ERROR(c.vault.CheckCaseOpen(c.id));
+  DOSSIER_RETURN_IF_ERROR(CaseTakesUploads(c.vault, c.id));
   auto up = c.state.uploads->Create(c.who->user, c.id, c.owner.patient_id, *length, path, batch,
                                     metadata);
   if (!up.ok()) return CreateFailed(c, up.status());
@@ -357,7 +357,7 @@ Status MultipartUpload(Call& c) {
     return Status::Ok();
   }
   if (!WithinSize(c, *length)) return Status::Ok();
-  DOSSIER_RETURN_IF_ERROR(c.vault.CheckCaseOpen(c.id));
+  DOSSIER_RETURN_IF_ERROR(CaseTakesUploads(c.vault, c.id));
   std::shared_ptr<void> slot = LongSlot(c);
   if (!slot) return Status::Ok();
 

@@ -58,6 +58,15 @@ std::string DecimalSize(uint64_t bytes) {
   return trimmed + " " + kUnits[unit];
 }
 
+Status CaseTakesUploads(vault::Vault& vault, const std::string& case_id) {
+  Status st = vault.CheckCaseOpen(case_id);
+  if (st.code() == StatusCode::kRejected) {
+    return Rejected("case " + case_id +
+                    " is closed: it takes no uploads until a manager reopens it");
+  }
+  return st;
+}
+
 Uploads::Uploads(vault::Vault& vault, Spool& spool, Jobs& jobs, const Clock& clock, Options options)
     : vault_(vault), spool_(spool), jobs_(jobs), clock_(clock), options_(std::move(options)) {}
 
@@ -276,6 +285,12 @@ std::string Uploads::SubmitLocked(std::vector<std::shared_ptr<Upload>> files) {
        refusal](Job& job) -> Status {
         if (!refusal.empty()) return Corrupt(refusal);
         vault::ActingAs acting(*vault, actor);
+        // Closed while the files were on their way: nothing is stored.
+        if (Status open = CaseTakesUploads(*vault, owner.case_id); !open.ok()) {
+          for (const auto& f : files) f->file->Remove();
+          job.SetResult(report::IngestJson({}));
+          return open;
+        }
         ingest::IngestReport report;
         const Status st = ingest::IngestUploads(
             *vault, owner.case_id, sources, *options, report, [&](const ingest::IngestProgress& p) {

@@ -115,6 +115,10 @@ class Uploads {
   std::map<std::string, std::vector<std::pair<TimePoint, uint64_t>>> received_;
 };
 
+// Whether `case_id` takes uploads: kRejected, in words for the people of the portal, when it
+// is closed (a manager reopens it); the vault's failures as they are.
+Status CaseTakesUploads(vault::Vault& vault, const std::string& case_id);
+
 // "5.1 GB" (decimal, one digit after the point below 100).
 std::string DecimalSize(uint64_t bytes);
 
