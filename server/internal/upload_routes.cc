@@ -444,33 +444,37 @@ Status JobEvents(Call& c) {
   std::shared_ptr<Job> job = c.job;
   ServerState* state = &c.state;
   auto seen = std::make_shared<uint64_t>(0);
-  c.res.set_chunked_content_provider(
-      "text/event-stream", [job, state, seen, slot](size_t, httplib::DataSink& sink) {
-        const uint64_t now = job->Wait(*seen, std::chrono::seconds(15));
-        if (state->stopping.load()) {
-          sink.done();
-          return true;
-        }
-        std::string event;
-        if (now == *seen && !job->finished()) {
-          event = ": still working\n\n";  // keeps proxies from closing a quiet stream
-        } else {
-          *seen = now;
-          const bool end = job->finished();
-          json snap = job->Snapshot();
-          if (!end) snap.erase("result");
-          event = std::string("event: ") + (end ? "end" : "progress") +
-                  "\ndata: " + snap.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n";
-        }
-        if (!sink.write(event.data(), event.size())) return false;
-        if (job->finished() && *seen == job->version()) {
-          sink.done();
-        } else {
-          // At most ten events a second: a progress bar needs no more.
-          std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        }
-        return true;
-      });
+  c.res.set_chunked_content_provider("text/event-stream", [job, state, seen, slot](
+                                                              size_t, httplib::DataSink& sink) {
+    // Up to 15 s for news, a second at a time: a stopping server ends the stream at once.
+    uint64_t now = job->version();
+    for (int i = 0; i < 15 && now == *seen && !job->finished() && !state->stopping.load(); ++i) {
+      now = job->Wait(*seen, std::chrono::seconds(1));
+    }
+    if (state->stopping.load()) {
+      sink.done();
+      return true;
+    }
+    std::string event;
+    if (now == *seen && !job->finished()) {
+      event = ": still working\n\n";  // keeps proxies from closing a quiet stream
+    } else {
+      *seen = now;
+      const bool end = job->finished();
+      json snap = job->Snapshot();
+      if (!end) snap.erase("result");
+      event = std::string("event: ") + (end ? "end" : "progress") +
+              "\ndata: " + snap.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n";
+    }
+    if (!sink.write(event.data(), event.size())) return false;
+    if (job->finished() && *seen == job->version()) {
+      sink.done();
+    } else {
+      // At most ten events a second: a progress bar needs no more.
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return true;
+  });
   return Status::Ok();
 }
 
