@@ -46,7 +46,7 @@ class Spool {
   // made (the disk is full: the message says so).
   Result<std::shared_ptr<SpoolFile>> Create(uint64_t length);
 
-  // Bytes the spool's files take on disk now (for the limits and the tests).
+  // Bytes the spool's files take on disk now (for the tests; no limit reads it yet).
   uint64_t bytes_on_disk() const;
 
  private:
