@@ -26,7 +26,7 @@ const fs::path kDicomdirTests = testing::kPydicomFiles / "dicomdirtests";
 
 std::string B64(const std::string& s) { return ToBase64(AsBytes(s)); }
 
-// Bytes that are no known format: stored as they are. `canary` repeated through them.
+// Lines of letters (stored as a text document), `canary` repeated through them.
 std::string Payload(size_t n, const std::string& canary = "DOSSIER-CANARY-5e1f") {
   std::string out;
   out.reserve(n);
@@ -117,8 +117,10 @@ class UploadServerTest : public ServerTest {
     httplib::Headers h = {{"Cookie", w.cookie}, {"X-CSRF-Token", w.csrf}};
     return From(Client().Post("/api/cases/" + case_a_ + "/batches/" + batch + "/close", h, "", ""));
   }
-  // Every file under `root` (not following links) that holds `needle`.
-  static std::vector<std::string> FilesHolding(const fs::path& root, const std::string& needle) {
+  // Every file under `root` (not following links), changed since `since`, that holds `needle`.
+  static std::vector<std::string> FilesHolding(
+      const fs::path& root, const std::string& needle,
+      fs::file_time_type since = fs::file_time_type::min()) {
     std::vector<std::string> out;
     std::error_code ec;
     for (fs::recursive_directory_iterator
@@ -127,6 +129,7 @@ class UploadServerTest : public ServerTest {
          it != end; it.increment(ec)) {
       if (ec) break;
       if (!it->is_regular_file(ec) || it->file_size(ec) > (uint64_t{256} << 20)) continue;
+      if (it->last_write_time(ec) < since) continue;
       std::ifstream in(it->path(), std::ios::binary);
       std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
       if (text.find(needle) != std::string::npos) out.push_back(it->path().string());
@@ -340,7 +343,13 @@ TEST_F(UploadServerTest, ATerminatedOrExpiredUploadIsGoneAndItsSpoolWithIt) {
 }
 
 TEST_F(UploadServerTest, UploadsCutAtRandomPointsResumeToAByteIdenticalDocument) {
-  const std::string bytes = Payload(5 * 1024 * 1024 + 777, "CUT-AND-RESUMED");
+  // Drawn at random: a canary written in this file would be found in the test's own source
+  // and binary when they live under /tmp.
+  std::random_device seed;
+  const std::string canary = "CANARY-" + std::to_string(seed()) + "-" + std::to_string(seed());
+  const std::string bytes = Payload(5 * 1024 * 1024 + 777, canary);
+  // What the server could have written to /tmp is newer than this.
+  const auto start = fs::file_time_type::clock::now() - std::chrono::seconds(2);
   const std::string at = CreateOk(maria_, bytes.size(), "scan.bin");
   std::mt19937 rng(20261129);
   uint64_t offset = 0;
@@ -390,15 +399,14 @@ TEST_F(UploadServerTest, UploadsCutAtRandomPointsResumeToAByteIdenticalDocument)
     EXPECT_EQ(now, offset + sent);
     offset = now;
     // While the upload is unfinished, no file in the vault, the spool or /tmp holds its bytes.
-    EXPECT_EQ(FilesHolding(dir_, "CUT-AND-RESUMED"), std::vector<std::string>{});
-    EXPECT_EQ(FilesHolding(fs::temp_directory_path(), "CUT-AND-RESUMED"),
-              std::vector<std::string>{});
+    EXPECT_EQ(FilesHolding(dir_, canary), std::vector<std::string>{});
+    EXPECT_EQ(FilesHolding(fs::temp_directory_path(), canary, start), std::vector<std::string>{});
   }
   const std::string job = UploadAll(maria_, at, bytes, 8 * 1024 * 1024);
   const json done = Finished(maria_, job);
   ASSERT_EQ(done["result"]["items"].size(), 1u) << done.dump();
   EXPECT_TRUE(Content(maria_, done["result"]["items"][0]["id"]) == bytes);  // byte-identical
-  EXPECT_EQ(FilesHolding(dir_, "CUT-AND-RESUMED"), std::vector<std::string>{});
+  EXPECT_EQ(FilesHolding(dir_, canary), std::vector<std::string>{});
 }
 
 TEST_F(UploadServerTest, ADiscSentAsABatchOfFilesIsOneUploadWithItsSeriesAndDicomdirCheck) {
