@@ -139,6 +139,12 @@ Status IngestPaths(vault::Vault& vault, const std::string& case_id,
                    const std::vector<std::filesystem::path>& paths, const IngestOptions& options,
                    IngestReport& report, const IngestProgressFn& progress = nullptr);
 
+// Why `path`, an uploaded file's path, cannot be used as given — "is absolute", "leads
+// outside the upload (\"..\")", … — or "" when it can: relative, "/"-separated, UTF-8,
+// without control characters, backslashes, or empty, "." or ".." folder names. The rule of
+// IngestUploads, which the server applies before it takes a byte.
+std::string UploadPathProblem(const std::string& path);
+
 // As IngestPaths, for files that arrive through the server. The files of one call are one
 // upload: files whose paths share a first folder form one group, as a folder given to
 // IngestPaths does (its DICOMDIR cross-checked, its viewer software skipped together); files

@@ -270,19 +270,24 @@ TEST_F(UploadServerTest, EachRoleHasItsLimitsAndTheMessageSaysWhoCanRaiseThem) {
 }
 
 TEST_F(UploadServerTest, PathsLeadingOutOfTheUploadAreRefusedWithTheirName) {
-  for (const std::string bad : {"../etc/passwd", "/etc/passwd", "CD/../../x", "a//b", ""}) {
-    Answer a = Create(maria_, case_a_, 10, "filename " + B64("x") + ",relativePath " + B64(bad));
-    if (bad.empty()) {
-      EXPECT_EQ(a.status, 201) << "an empty relativePath falls back on filename";
-      continue;
-    }
-    EXPECT_EQ(a.status, 400) << bad;
-    EXPECT_EQ(a.body["message"],
-              "the path `" + bad +
-                  "` is refused: a file's path must be relative, \"/\"-separated and without "
-                  "`..` (e.g. CD/DICOM/IM0001)")
-        << bad;
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"../etc/passwd", "leads outside the upload (\"..\")"},
+      {"/etc/passwd", "is absolute"},
+      {"CD/../../x", "leads outside the upload (\"..\")"},
+      {"a//b", "has an empty or \".\" folder name"},
+      {"CD\\IM1", "holds a backslash (folders are separated by \"/\")"},
+  };
+  for (const auto& [path, why] : bad) {
+    Answer a = Create(maria_, case_a_, 10, "filename " + B64("x") + ",relativePath " + B64(path));
+    EXPECT_EQ(a.status, 400) << path;
+    EXPECT_EQ(a.body["message"], "the path `" + path + "` " + why +
+                                     ": a file's path must be relative and \"/\"-separated, "
+                                     "e.g. CD/DICOM/IM0001")
+        << path;
   }
+  // An empty relativePath falls back on the file name.
+  EXPECT_EQ(Create(maria_, case_a_, 10, "filename " + B64("x") + ",relativePath " + B64("")).status,
+            201);
   Answer unnamed = Create(maria_, case_a_, 10, "");
   EXPECT_EQ(unnamed.status, 400);
   EXPECT_EQ(unnamed.body["message"],

@@ -110,29 +110,6 @@ Status Plan(const fs::path& root, const IngestOptions& options, std::vector<Plan
   return Status::Ok();
 }
 
-// Why the path of an uploaded file is not safe to use as given, or "" when it is.
-std::string UploadPathProblem(const std::string& path) {
-  if (path.empty()) return "is empty";
-  if (path.size() > kMaxNameBytes) return "is longer than 4096 bytes";
-  if (std::any_of(path.begin(), path.end(),
-                  [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7F; })) {
-    return "holds a control character";
-  }
-  if (!IsValidUtf8(path)) return "is not UTF-8";
-  if (path.find('\\') != std::string::npos) {
-    return "holds a backslash (folders are separated by \"/\")";
-  }
-  if (path[0] == '/') return "is absolute";
-  for (size_t start = 0; start <= path.size();) {
-    const size_t end = std::min(path.find('/', start), path.size());
-    const std::string_view part(path.data() + start, end - start);
-    if (part == "..") return "leads outside the upload (\"..\")";
-    if (part.empty() || part == ".") return "has an empty or \".\" folder name";
-    start = end + 1;
-  }
-  return "";
-}
-
 }  // namespace
 
 Status PlanPaths(const std::vector<fs::path>& paths, const IngestOptions& options,
@@ -202,3 +179,29 @@ Status PlanUploads(const std::vector<UploadFile>& files, const IngestOptions& op
 }
 
 }  // namespace dossier::ingest::internal
+
+namespace dossier::ingest {
+
+std::string UploadPathProblem(const std::string& path) {
+  if (path.empty()) return "is empty";
+  if (path.size() > internal::kMaxNameBytes) return "is longer than 4096 bytes";
+  if (std::any_of(path.begin(), path.end(),
+                  [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7F; })) {
+    return "holds a control character";
+  }
+  if (!IsValidUtf8(path)) return "is not UTF-8";
+  if (path.find('\\') != std::string::npos) {
+    return "holds a backslash (folders are separated by \"/\")";
+  }
+  if (path[0] == '/') return "is absolute";
+  for (size_t start = 0; start <= path.size();) {
+    const size_t end = std::min(path.find('/', start), path.size());
+    const std::string_view part(path.data() + start, end - start);
+    if (part == "..") return "leads outside the upload (\"..\")";
+    if (part.empty() || part == ".") return "has an empty or \".\" folder name";
+    start = end + 1;
+  }
+  return "";
+}
+
+}  // namespace dossier::ingest

@@ -91,12 +91,11 @@ Result<std::shared_ptr<Upload>> Uploads::Create(const vault::UserRecord& who,
                                                 const std::string& patient_id, uint64_t length,
                                                 const std::string& path, const std::string& batch,
                                                 const std::string& metadata) {
-  auto safe = ingest::SafeEntryPath(path);
-  if (!IsValidUtf8(path) || !safe.ok() || *safe != path) {
-    return InvalidArgument(fmt::format(
-        "the path `{}` is refused: a file's path must be relative, \"/\"-separated and without "
-        "`..` (e.g. CD/DICOM/IM0001)",
-        path.substr(0, 200)));
+  if (const std::string why = ingest::UploadPathProblem(path); !why.empty()) {
+    return InvalidArgument(
+        fmt::format("the path `{}` {}: a file's path must be relative and \"/\"-separated, e.g. "
+                    "CD/DICOM/IM0001",
+                    path.substr(0, 200), why));
   }
   const UploadLimits& limits = LimitsOf(who.role);
   const std::string role = RolePlural(who.role);
