@@ -93,18 +93,9 @@ bool SafeBatchName(const std::string& b) {
 
 // The role's size limit for one upload, before a byte is taken (413).
 bool WithinSize(Call& c, uint64_t length) {
-  const UploadLimits& limits = c.state.uploads->LimitsOf(c.who->user.role);
-  if (length <= limits.per_upload) return true;
-  const bool patient_side = c.who->user.role != vault::Role::kManager;
-  SendError(
-      c.res, ApiError::kTooLarge,
-      fmt::format("this upload is {}; the limit for {} is {} — {}", DecimalSize(length),
-                  patient_side
-                      ? (c.who->user.role == vault::Role::kPatient ? "patients" : "representatives")
-                      : "managers",
-                  DecimalSize(limits.per_upload),
-                  patient_side ? "ask your manager" : "ask the server's administrator"));
-  return false;
+  const Status st = c.state.uploads->CheckSize(c.who->user, length);
+  if (!st.ok()) SendError(c.res, ApiError::kTooLarge, st.message());
+  return st.ok();
 }
 
 // The answer to a refused Uploads::Create: its limits are 429, the rest as any failure.

@@ -76,6 +76,14 @@ const UploadLimits& Uploads::LimitsOf(vault::Role role) const {
   return it == options_.limits.end() ? kNone : it->second;
 }
 
+Status Uploads::CheckSize(const vault::UserRecord& who, uint64_t length) const {
+  const UploadLimits& limits = LimitsOf(who.role);
+  if (length <= limits.per_upload) return Status::Ok();
+  return LimitExceeded(fmt::format("this upload is {}; the limit for {} is {} — {}",
+                                   DecimalSize(length), RolePlural(who.role),
+                                   DecimalSize(limits.per_upload), WhoRaises(who.role)));
+}
+
 uint64_t Uploads::ReceivedToday(const std::string& user_id) {
   auto& log = received_[user_id];
   const TimePoint since = clock_.Now() - std::chrono::hours(24);
@@ -97,13 +105,9 @@ Result<std::shared_ptr<Upload>> Uploads::Create(const vault::UserRecord& who,
                     "CD/DICOM/IM0001",
                     path.substr(0, 200), why));
   }
+  DOSSIER_RETURN_IF_ERROR(CheckSize(who, length));
   const UploadLimits& limits = LimitsOf(who.role);
   const std::string role = RolePlural(who.role);
-  if (length > limits.per_upload) {
-    return LimitExceeded(fmt::format("this upload is {}; the limit for {} is {} — {}",
-                                     DecimalSize(length), role, DecimalSize(limits.per_upload),
-                                     WhoRaises(who.role)));
-  }
   std::lock_guard<std::mutex> lock(mu_);
   size_t open = 0;
   uint64_t reserved = 0;
@@ -281,24 +285,27 @@ std::string Uploads::SubmitLocked(std::vector<std::shared_ptr<Upload>> files) {
   auto job = jobs_.Submit(
       owner,
       [vault, options, actor, owner, sources = std::move(sources), files,
-       refusal](Job& job) -> Status {
-        if (!refusal.empty()) return Corrupt(refusal);
-        vault::ActingAs acting(*vault, actor);
-        // Closed while the files were on their way: nothing is stored.
-        if (Status open = CaseTakesUploads(*vault, owner.case_id); !open.ok()) {
-          for (const auto& f : files) f->file->Remove();
-          job.SetResult(report::IngestJson({}));
-          return open;
-        }
+       refusal](Job& running) -> Status {
         ingest::IngestReport report;
-        const Status st = ingest::IngestUploads(
-            *vault, owner.case_id, sources, *options, report, [&](const ingest::IngestProgress& p) {
-              job.SetProgress({p.bytes_done, p.bytes_total, p.items_done, p.items_total,
-                               p.pages_done, p.pages_total, p.current});
-            });
+        Status st;
+        if (!refusal.empty()) {
+          st = Corrupt(refusal);
+        } else {
+          vault::ActingAs acting(*vault, actor);
+          // A case closed while the files were on their way takes nothing.
+          st = CaseTakesUploads(*vault, owner.case_id);
+          if (st.ok()) {
+            st = ingest::IngestUploads(
+                *vault, owner.case_id, sources, *options, report,
+                [&](const ingest::IngestProgress& p) {
+                  running.SetProgress({p.bytes_done, p.bytes_total, p.items_done, p.items_total,
+                                       p.pages_done, p.pages_total, p.current});
+                });
+          }
+        }
         // The spooled copies are gone once the vault has them (or refused them).
         for (const auto& f : files) f->file->Remove();
-        job.SetResult(report::IngestJson(report));
+        running.SetResult(report::IngestJson(report));
         return st;
       });
   for (const auto& f : files) f->job_id = job->id();

@@ -90,6 +90,10 @@ class Uploads {
   // deleted. The jobs then run to their end (Jobs::Drain).
   void Shutdown();
 
+  // kLimitExceeded, saying the limit and who can raise it, when one file of `length` bytes is
+  // more than `who`'s role may upload.
+  Status CheckSize(const vault::UserRecord& who, uint64_t length) const;
+
   size_t unfinished() const;
   const UploadLimits& LimitsOf(vault::Role role) const;
 
