@@ -298,10 +298,11 @@ class TessAnalyzer final : public Analyzer {
           if (!dict.getKey("/Width").isInteger() || !dict.getKey("/Height").isInteger()) return;
           const double iw = static_cast<double>(dict.getKey("/Width").getIntValue());
           const double ih = static_cast<double>(dict.getKey("/Height").getIntValue());
-          // The same shape as the page (either way round) and at least 100 DPI over it.
+          // The same shape as the page (either way round) and at least 40 DPI over it: a
+          // coarse scan is still a scan, read at its own resolution.
           for (const auto& [pw, ph] : {std::pair{w_in, h_in}, std::pair{h_in, w_in}}) {
             const double aspect = (iw / ih) / (pw / ph);
-            if (aspect > 0.85 && aspect < 1.18 && iw / pw >= 100 && ih / ph >= 100) {
+            if (aspect > 0.85 && aspect < 1.18 && iw / pw >= 40 && ih / ph >= 40) {
               s.full_page = true;
               s.dpi = std::max(s.dpi, iw / pw);
             }
@@ -336,10 +337,10 @@ class TessAnalyzer final : public Analyzer {
       r.text = std::move(text);
       return r;
     }
-    // A scan (or a page of drawings): render it, about 300 DPI for body text but no finer than
-    // the scan itself, and read the picture.
-    const double dpi =
-        scan.full_page ? std::clamp(scan.dpi, 150.0, 1.0 * options_.dpi) : 1.0 * options_.dpi;
+    // A scan is rendered at its own resolution (no finer than 300 DPI), so its pixels are the
+    // scanner's, and read like an image file: small letters are scaled up there, as for a
+    // JPEG. A page of drawings or vector text without a text layer is rendered at 300 DPI.
+    const double dpi = scan.full_page ? std::min(scan.dpi, 1.0 * options_.dpi) : 1.0 * options_.dpi;
     poppler::page_renderer renderer;
     renderer.set_image_format(poppler::image::format_gray8);
     renderer.set_render_hint(poppler::page_renderer::antialiasing, true);
@@ -381,6 +382,156 @@ class TessAnalyzer final : public Analyzer {
     return heights[heights.size() / 2];
   }
 
+  // What Tesseract read of one page image, and how well.
+  struct Reading {
+    std::string text;
+    int words = 0, wordlike = 0;
+    double conf_sum = 0, conf_weight = 0;
+    l_int32 confident_ink = 0;  // ink pixels inside words read with confidence ≥ 70
+    size_t good_letters = 0;    // bytes of word-like words read with confidence ≥ 70
+    int text_lines = 0, strong_lines = 0, weak_lines = 0;
+    std::vector<double> heights;  // of the lines that did not read weakly
+  };
+
+  // Reads `page` (8-bit grey at `dpi`) with Tesseract; `ink` is the same page's ink, turned
+  // the same way, to measure how much of it the words explain. Leaves the engine cleared.
+  Reading Read(PIX* page, int dpi, PIX* ink) {
+    Reading out;
+    ocr_.SetImage(page);
+    ocr_.SetSourceResolution(dpi);
+    if (ocr_.Recognize(nullptr) != 0) {
+      ocr_.Clear();
+      return out;
+    }
+    std::unique_ptr<char[]> text(ocr_.GetUTF8Text());
+    if (text) out.text = text.get();
+    while (!out.text.empty() && std::isspace(static_cast<unsigned char>(out.text.back()))) {
+      out.text.pop_back();
+    }
+    std::unique_ptr<tesseract::ResultIterator> it(ocr_.GetIterator());
+    if (it) {
+      do {
+        std::unique_ptr<char[]> word(it->GetUTF8Text(tesseract::RIL_WORD));
+        if (!word || word[0] == '\0') continue;
+        const float conf = it->Confidence(tesseract::RIL_WORD);
+        const size_t len = std::strlen(word.get());
+        ++out.words;
+        out.conf_sum += conf * static_cast<double>(len);
+        out.conf_weight += static_cast<double>(len);
+        const bool like = WordLike(word.get());
+        if (conf >= 50 && like) ++out.wordlike;
+        if (conf >= 70 && like) out.good_letters += len;
+        int x1, y1, x2, y2;
+        if (conf >= 70 && it->BoundingBox(tesseract::RIL_WORD, &x1, &y1, &x2, &y2)) {
+          out.confident_ink += CountInRect(ink, x1, y1, x2 - x1, y2 - y1);
+        }
+      } while (it->Next(tesseract::RIL_WORD));
+    }
+    // Lines: printed lines are alike in height; handwritten ones read with low confidence.
+    std::unique_ptr<tesseract::ResultIterator> lines(ocr_.GetIterator());
+    if (lines) {
+      do {
+        int x1, y1, x2, y2;
+        if (!lines->BoundingBox(tesseract::RIL_TEXTLINE, &x1, &y1, &x2, &y2)) continue;
+        std::unique_ptr<char[]> t(lines->GetUTF8Text(tesseract::RIL_TEXTLINE));
+        if (!t || std::strlen(t.get()) < 2) continue;
+        ++out.text_lines;
+        const float conf = lines->Confidence(tesseract::RIL_TEXTLINE);
+        if (conf < 60) {
+          ++out.weak_lines;
+        } else {
+          out.heights.push_back(y2 - y1);
+          if (conf >= 85) ++out.strong_lines;
+        }
+      } while (lines->Next(tesseract::RIL_TEXTLINE));
+    }
+    ocr_.Clear();
+    return out;
+  }
+
+  // Ink the verdict need not explain, as a 1-bit mask the size of `ink`: pictures (photos,
+  // halftones, ultrasound images, logos), black scanner borders and bands, punch holes, and
+  // long thin strokes (table rules, ECG traces, frames). `flat` is the grey page with its
+  // paper flattened to 200, `th` the letters' height in pixels (0: unknown).
+  static PixPtr SetAsideMask(PIX* flat, PIX* ink, int dpi, double th) {
+    const l_int32 W = pixGetWidth(ink), H = pixGetHeight(ink);
+    PixPtr mask(pixCreate(W, H, 1));
+    if (!mask) return mask;
+    if (th <= 0) th = dpi / 10.0;  // about 11 pt print
+    const double mm = dpi / 25.4;
+    const auto pad = static_cast<l_int32>(std::max(2.0, th / 3));
+    const auto set_box = [&](l_int32 x, l_int32 y, l_int32 w, l_int32 h) {
+      BoxPtr b(boxCreate(std::max(0, x - pad), std::max(0, y - pad), w + 2 * pad, h + 2 * pad));
+      pixSetInRect(mask.get(), b.get());
+    };
+
+    // 1. Straight rules (tables, form lines, frames), by opening with a bar longer than any
+    // letter: a handwritten word that touches a form's line keeps its ink.
+    const auto bar = static_cast<l_int32>(std::max(8 * th, 10 * mm));
+    PixPtr rules(pixOpenBrick(nullptr, ink, bar, 1));
+    PixPtr vrules(pixOpenBrick(nullptr, ink, 1, bar));
+    if (!rules || !vrules) return PixPtr();
+    pixOr(rules.get(), rules.get(), vrules.get());
+    PixPtr rest(pixSubtract(nullptr, ink, rules.get()));
+    if (!rest) return PixPtr();
+    pixOr(mask.get(), mask.get(), rules.get());
+
+    // 2. Connected pieces of the rest too large to be letters or handwritten words.
+    PIXA* pixa = nullptr;
+    BOXA* boxa = pixConnCompPixa(rest.get(), &pixa, 8);
+    for (l_int32 i = 0; boxa != nullptr && i < boxaGetCount(boxa); ++i) {
+      l_int32 x, y, w, h;
+      if (boxaGetBoxGeometry(boxa, i, &x, &y, &w, &h) != 0 || w < 4 || h < 4) continue;
+      PixPtr piece(pixaGetPix(pixa, i, L_CLONE));
+      l_int32 n = 0;
+      pixCountPixels(piece.get(), &n, nullptr);
+      const double fill = 1.0 * n / (1.0 * w * h);
+      const bool touches = x <= 1 || y <= 1 || x + w >= W - 1 || y + h >= H - 1;
+      const bool big = w > 20 * th || h > 6 * th;
+      const bool edge_band = touches && (w > W / 8 || h > H / 8);
+      // A punch hole: round, 4–9 mm across, its centre within 35 mm of an edge.
+      const double cx = x + w / 2.0, cy = y + h / 2.0;
+      const bool near_edge = std::min({cx, cy, W - cx, H - cy}) < 35 * mm;
+      const bool hole =
+          w >= 4 * mm && w <= 9 * mm && h >= 0.8 * w && h <= 1.25 * w && fill >= 0.55 && near_edge;
+      if (hole || ((big || edge_band) && fill >= 0.3)) {
+        set_box(x, y, w, h);  // solid: a photo's dark mass, a black band, a hole
+      } else if (big || edge_band) {
+        pixRasterop(mask.get(), x, y, w, h, PIX_SRC | PIX_DST, piece.get(), 0, 0);  // strokes
+      }
+    }
+    pixaDestroy(&pixa);
+    boxaDestroy(&boxa);
+
+    // 3. Pictures in grey tones: areas that stay dark-to-mid grey when every stroke a letter
+    // could have is opened away (0.6 mm, or a third of the letters' height for large or
+    // blurred type), mostly solid, and at least 5 letters tall and wide.
+    PixPtr tone(pixThresholdToBinary(flat, 175));
+    const auto brick = static_cast<l_int32>(std::max({3.0, 0.6 * mm, th / 3}));
+    PixPtr solid(tone ? pixOpenBrick(nullptr, tone.get(), brick, brick) : nullptr);
+    if (solid) {
+      const auto join = static_cast<l_int32>(std::max(3.0, 2 * mm));
+      PixPtr joined(pixCloseBrick(nullptr, solid.get(), join, join));
+      BOXA* areas = joined ? pixConnComp(joined.get(), nullptr, 8) : nullptr;
+      for (l_int32 i = 0; areas != nullptr && i < boxaGetCount(areas); ++i) {
+        l_int32 x, y, w, h;
+        if (boxaGetBoxGeometry(areas, i, &x, &y, &w, &h) != 0 || w <= 5 * th || h <= 5 * th) {
+          continue;
+        }
+        if (CountInRect(solid.get(), x, y, w, h) >= 0.25 * w * h) set_box(x, y, w, h);
+      }
+      boxaDestroy(&areas);
+    }
+
+    // 4. Halftones and dithered pictures (many dots, no solid mass), found by Leptonica.
+    if (dpi >= 150 && dpi <= 600) {
+      l_int32 found = 0;
+      PixPtr ht(pixGenerateHalftoneMask(ink, nullptr, &found, nullptr));
+      if (ht && found) pixOr(mask.get(), mask.get(), ht.get());
+    }
+    return mask;
+  }
+
   // The heart: one grey page image at `dpi`.
   PageResult AnalyzeGray(PIX* gray, int dpi) {
     PageResult r;
@@ -403,6 +554,11 @@ class TessAnalyzer final : public Analyzer {
       }
     }
     const double area = 1.0 * pixGetWidth(gray) * pixGetHeight(gray);
+    const auto unreadable = [&r](double confidence) {
+      r.verdict = Verdict::kUnreadable;
+      r.confidence = confidence;
+      return r;
+    };
 
     // Ink: the background is flattened to 200 (shading, yellowed paper), then whatever is
     // clearly darker counts — not scanner noise, not the faint other side of the sheet —
@@ -410,29 +566,36 @@ class TessAnalyzer final : public Analyzer {
     PixPtr flat(pixBackgroundNormSimple(gray, nullptr, nullptr));
     PixPtr binary(flat ? pixThresholdToBinary(flat.get(), 130) : nullptr);
     PixPtr faint(flat ? pixThresholdToBinary(flat.get(), 175) : nullptr);
-    if (!binary || !faint) {
-      r.verdict = Verdict::kUnreadable;
-      r.confidence = 0.5;
-      return r;
-    }
+    if (!binary || !faint) return unreadable(0.5);
     const int speck = std::max(2, dpi / 100);
     PixPtr ink(pixSelectBySize(binary.get(), speck, speck, 8, L_SELECT_IF_EITHER, L_SELECT_IF_GTE,
                                nullptr));
-    l_int32 ink_pixels = 0, dark_pixels = 0;
-    pixCountPixels(ink.get(), &ink_pixels, nullptr);
-    e.ink_coverage = ink_pixels / area;
     PixPtr dark(pixThresholdToBinary(gray, 128));  // the raw picture, not normalised
-    if (dark) pixCountPixels(dark.get(), &dark_pixels, nullptr);
+    if (!ink || !dark) return unreadable(0.5);
+
+    // Pictures, borders, punch holes and rules are set aside: the verdict judges the text.
+    PixPtr aside = SetAsideMask(flat.get(), ink.get(), dpi, e.text_height);
+    if (!aside) return unreadable(0.5);
+    l_int32 aside_pixels = 0;
+    pixCountPixels(aside.get(), &aside_pixels, nullptr);
+    e.set_aside = aside_pixels / area;
+    for (PIX* p : {ink.get(), faint.get(), dark.get()}) pixSubtract(p, p, aside.get());
+    PixPtr clean(pixCopy(nullptr, gray));
+    if (!clean) return unreadable(0.5);
+    pixSetMasked(clean.get(), aside.get(), 255);  // paper where the pictures were
+    gray = clean.get();
+
+    l_int32 ink_pixels = 0, dark_pixels = 0, faint_pixels = 0;
+    pixCountPixels(ink.get(), &ink_pixels, nullptr);
+    pixCountPixels(dark.get(), &dark_pixels, nullptr);
+    pixCountPixels(faint.get(), &faint_pixels, nullptr);
+    e.ink_coverage = ink_pixels / area;
+    e.faint_coverage = faint_pixels / area;
     if ((dark_pixels / area > 0.2 && e.ink_coverage < 0.01) || e.ink_coverage > 0.3) {
       // Dark specks all over and no letter-sized ink, or ink over a third of the page (text
-      // is 2–10%): noise, a failed scan or a photograph — not a page to read.
-      r.verdict = Verdict::kUnreadable;
-      r.confidence = 0.6;
-      return r;
+      // is 2–10%): noise or a failed scan — not a page to read.
+      return unreadable(0.6);
     }
-    l_int32 faint_pixels = 0;
-    pixCountPixels(faint.get(), &faint_pixels, nullptr);
-    e.faint_coverage = faint_pixels / area;
     // Sharpness: the strongest edges of the page. Print and pen strokes have crisp edges;
     // a shaken phone photo does not.
     PixPtr edges(pixSobelEdgeFilter(gray, L_ALL_EDGES));
@@ -448,15 +611,13 @@ class TessAnalyzer final : public Analyzer {
     }
     l_int32 components = 0;
     pixCountConnComp(ink.get(), 8, &components);
-    if (components > area / 400) {  // a page of noise: layout analysis could take minutes
-      r.verdict = Verdict::kUnreadable;
-      r.confidence = 0.6;
-      return r;
-    }
+    if (components > area / 400)
+      return unreadable(0.6);  // noise: layout analysis could take
+                               // minutes
 
-    // Orientation: upside-down print reads like handwriting, so fix it first.
-    PixPtr upright;
-    PIX* page = gray;
+    // Orientation: upside-down print reads like handwriting. OSD proposes a turn; it is taken
+    // only when the turned page reads better than the page as it came.
+    Reading reading = Read(gray, dpi, ink.get());
     osd_.SetImage(gray);
     osd_.SetSourceResolution(dpi);
     int deg = 0;
@@ -465,74 +626,31 @@ class TessAnalyzer final : public Analyzer {
     if (osd_.DetectOrientationScript(&deg, &deg_conf, &script, &script_conf) && deg_conf > 1.5 &&
         deg % 90 == 0 && deg != 0) {
       // `deg`: how far the page was turned clockwise; turning it back rights it.
-      upright.reset(pixRotateOrth(gray, (4 - deg / 90) % 4));
-      if (upright) {
-        page = upright.get();
-        r.rotation = deg;
+      const int quarter = (4 - deg / 90) % 4;
+      PixPtr upright(pixRotateOrth(gray, quarter));
+      PixPtr ink_upright(pixRotateOrth(ink.get(), quarter));
+      if (upright && ink_upright) {
+        Reading turned = Read(upright.get(), dpi, ink_upright.get());
+        // Tesseract reads some sideways pages itself: the turn stands unless the page as it
+        // came reads clearly better (an upside-down guess on a coarse scan).
+        if (1.05 * static_cast<double>(turned.good_letters) >=
+            static_cast<double>(reading.good_letters)) {
+          reading = std::move(turned);
+          r.rotation = deg;
+        }
       }
     }
     osd_.Clear();
 
-    ocr_.SetImage(page);
-    ocr_.SetSourceResolution(dpi);
-    if (ocr_.Recognize(nullptr) != 0) {
-      ocr_.Clear();
-      r.verdict = Verdict::kUnreadable;
-      r.confidence = 0.5;
-      return r;
-    }
-    std::unique_ptr<char[]> text(ocr_.GetUTF8Text());
-    if (text) r.text = text.get();
-    while (!r.text.empty() && std::isspace(static_cast<unsigned char>(r.text.back()))) {
-      r.text.pop_back();
-    }
-
-    // The binary image in the orientation Tesseract read, to measure ink inside words.
-    PixPtr ink_upright(r.rotation != 0 ? pixRotateOrth(ink.get(), (4 - r.rotation / 90) % 4)
-                                       : pixClone(ink.get()));
-    double conf_sum = 0, conf_weight = 0;
-    int wordlike = 0;
-    l_int32 confident_ink = 0;
-    std::unique_ptr<tesseract::ResultIterator> it(ocr_.GetIterator());
-    if (it) {
-      do {
-        std::unique_ptr<char[]> word(it->GetUTF8Text(tesseract::RIL_WORD));
-        if (!word || word[0] == '\0') continue;
-        const float conf = it->Confidence(tesseract::RIL_WORD);
-        const double len = static_cast<double>(std::strlen(word.get()));
-        ++e.words;
-        conf_sum += conf * len;
-        conf_weight += len;
-        if (conf >= 50 && WordLike(word.get())) ++wordlike;
-        int x1, y1, x2, y2;
-        if (conf >= 70 && it->BoundingBox(tesseract::RIL_WORD, &x1, &y1, &x2, &y2)) {
-          confident_ink += CountInRect(ink_upright.get(), x1, y1, x2 - x1, y2 - y1);
-        }
-      } while (it->Next(tesseract::RIL_WORD));
-    }
-    e.mean_confidence = conf_weight > 0 ? conf_sum / conf_weight : 0;
-    e.wordlike_share = e.words > 0 ? 1.0 * wordlike / e.words : 0;
-    e.text_ink_share = ink_pixels > 0 ? std::min(1.0, 1.0 * confident_ink / ink_pixels) : 0;
-
-    // Lines: printed lines are alike in height; handwritten ones read with low confidence.
-    std::vector<double> heights;
-    std::unique_ptr<tesseract::ResultIterator> lines(ocr_.GetIterator());
-    if (lines) {
-      do {
-        int x1, y1, x2, y2;
-        if (!lines->BoundingBox(tesseract::RIL_TEXTLINE, &x1, &y1, &x2, &y2)) continue;
-        std::unique_ptr<char[]> t(lines->GetUTF8Text(tesseract::RIL_TEXTLINE));
-        if (!t || std::strlen(t.get()) < 2) continue;
-        ++e.text_lines;
-        const float conf = lines->Confidence(tesseract::RIL_TEXTLINE);
-        if (conf < 60) {
-          ++e.weak_lines;
-        } else {
-          heights.push_back(y2 - y1);
-          if (conf >= 85) ++e.strong_lines;
-        }
-      } while (lines->Next(tesseract::RIL_TEXTLINE));
-    }
+    r.text = std::move(reading.text);
+    e.words = reading.words;
+    e.mean_confidence = reading.conf_weight > 0 ? reading.conf_sum / reading.conf_weight : 0;
+    e.wordlike_share = e.words > 0 ? 1.0 * reading.wordlike / e.words : 0;
+    e.text_ink_share = ink_pixels > 0 ? std::min(1.0, 1.0 * reading.confident_ink / ink_pixels) : 0;
+    e.text_lines = reading.text_lines;
+    e.strong_lines = reading.strong_lines;
+    e.weak_lines = reading.weak_lines;
+    std::vector<double>& heights = reading.heights;
     if (heights.size() >= 2) {
       std::sort(heights.begin(), heights.end());
       const double median = heights[heights.size() / 2];
@@ -542,7 +660,6 @@ class TessAnalyzer final : public Analyzer {
     } else if (heights.size() == 1) {
       e.line_regularity = 1;
     }
-    ocr_.Clear();
     const Classified c = Classify(e);
     r.verdict = c.verdict;
     r.confidence = c.confidence;

@@ -85,12 +85,20 @@ constexpr double kFaintText = 0.002;
 // Print: the mean word confidence and the share of the ink inside confidently read words.
 constexpr double kPrintConfidence = 85;
 constexpr double kPrintInk = 0.75;
+// A page more than half covered by what was set aside (pictures, dark bands, noise) with no
+// text beside it is not a blank sheet.
+constexpr double kMostlyPicture = 0.5;
 // Crisp print or pen strokes have edges at least this strong (Sobel, 8-bit); blur lowers it.
 constexpr double kSharpEdges = 60;
 
 }  // namespace
 
 Classified Classify(const PageEvidence& e) {
+  if (e.ink_coverage < kBlankInk && e.set_aside > kMostlyPicture && e.words < 3) {
+    // Pictures, darkness or noise over most of the page, and no text beside them: nothing a
+    // clinic could read (a failed scan, a photo of the wrong thing).
+    return {Verdict::kUnreadable, 0.6};
+  }
   if (e.ink_coverage < kBlankInk) {
     // Little ink: a line or two of print (a cover sheet, "page 2 of 2") still reads well.
     if (e.words >= 1 && e.mean_confidence >= kPrintConfidence && e.wordlike_share >= 0.5) {

@@ -57,6 +57,8 @@ struct PageEvidence {
   int text_lines = 0;
   int strong_lines = 0;  // lines read with high confidence (print)
   int weak_lines = 0;    // lines read with low confidence (handwriting, smudges)
+  double set_aside = 0;  // share of the page left out as pictures, borders, punch holes and
+                         // rules (0–1): ink there is not text the verdict must explain
 };
 
 struct PageResult {

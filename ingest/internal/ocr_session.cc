@@ -57,7 +57,8 @@ Result<std::string> OcrSession::Page(File file, const std::string& kind, int pag
                         {"text_lines", e.text_lines},
                         {"strong_lines", e.strong_lines},
                         {"weak_lines", e.weak_lines},
-                        {"text_height", e.text_height}}}};
+                        {"text_height", e.text_height},
+                        {"set_aside", e.set_aside}}}};
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
