@@ -159,6 +159,12 @@ bool WordLike(const std::string& utf8) {
   return n == 1 ? false : (upper_inside == 0 || all_caps);
 }
 
+// Grey structure over this share of the page (darker than 175 on paper flattened to 200)
+// is something to look at; below it, a blank sheet with specks (classify.cc: kFaintText).
+constexpr double kStructure = 0.002;
+// Letters shorter than this (pixels, as the image came) are too small to read.
+constexpr double kTinyLetters = 5;
+
 class TessAnalyzer final : public Analyzer {
  public:
   explicit TessAnalyzer(OcrOptions o) : options_(std::move(o)) {}
@@ -387,16 +393,19 @@ class TessAnalyzer final : public Analyzer {
     std::string text;
     int words = 0, wordlike = 0;
     double conf_sum = 0, conf_weight = 0;
-    l_int32 confident_ink = 0;  // ink pixels inside words read with confidence ≥ 70
-    size_t good_letters = 0;    // bytes of word-like words read with confidence ≥ 70
+    l_int32 confident_ink = 0;    // ink pixels inside words read with confidence ≥ 70
+    l_int32 unexplained_ink = 0;  // ink neither in such words nor in repeated shapes
+    size_t good_letters = 0;      // bytes of word-like words read with confidence ≥ 70
     int text_lines = 0, strong_lines = 0, weak_lines = 0;
     std::vector<double> heights;  // of the lines that did not read weakly
   };
 
-  // Reads `page` (8-bit grey at `dpi`) with Tesseract; `ink` is the same page's ink, turned
-  // the same way, to measure how much of it the words explain. Leaves the engine cleared.
-  Reading Read(PIX* page, int dpi, PIX* ink) {
+  // Reads `page` (8-bit grey at `dpi`) with Tesseract; `ink` is the same page's ink and
+  // `repeated` its repeated shapes, turned the same way, to measure how much of the ink the
+  // words explain, and how much neither they nor type do. Leaves the engine cleared.
+  Reading Read(PIX* page, int dpi, PIX* ink, PIX* repeated) {
     Reading out;
+    PixPtr words(pixCreate(pixGetWidth(ink), pixGetHeight(ink), 1));
     ocr_.SetImage(page);
     ocr_.SetSourceResolution(dpi);
     if (ocr_.Recognize(nullptr) != 0) {
@@ -424,8 +433,17 @@ class TessAnalyzer final : public Analyzer {
         int x1, y1, x2, y2;
         if (conf >= 70 && it->BoundingBox(tesseract::RIL_WORD, &x1, &y1, &x2, &y2)) {
           out.confident_ink += CountInRect(ink, x1, y1, x2 - x1, y2 - y1);
+          BoxPtr b(boxCreate(x1, y1, x2 - x1, y2 - y1));
+          if (words) pixSetInRect(words.get(), b.get());
         }
       } while (it->Next(tesseract::RIL_WORD));
+    }
+    if (words) {
+      PixPtr rest(pixSubtract(nullptr, ink, words.get()));
+      if (rest) {
+        pixSubtract(rest.get(), rest.get(), repeated);
+        pixCountPixels(rest.get(), &out.unexplained_ink, nullptr);
+      }
     }
     // Lines: printed lines are alike in height; handwritten ones read with low confidence.
     std::unique_ptr<tesseract::ResultIterator> lines(ocr_.GetIterator());
@@ -494,10 +512,10 @@ class TessAnalyzer final : public Analyzer {
       const bool near_edge = std::min({cx, cy, W - cx, H - cy}) < 35 * mm;
       const bool hole =
           w >= 4 * mm && w <= 9 * mm && h >= 0.8 * w && h <= 1.25 * w && fill >= 0.55 && near_edge;
-      if (hole || ((big || edge_band) && fill >= 0.3)) {
-        set_box(x, y, w, h);  // solid: a photo's dark mass, a black band, a hole
-      } else if (big || edge_band) {
-        pixRasterop(mask.get(), x, y, w, h, PIX_SRC | PIX_DST, piece.get(), 0, 0);  // strokes
+      if (hole) {
+        set_box(x, y, w, h);
+      } else if (big || edge_band) {  // its own pixels: a tablecloth around the page is a ring
+        pixRasterop(mask.get(), x, y, w, h, PIX_SRC | PIX_DST, piece.get(), 0, 0);
       }
     }
     pixaDestroy(&pixa);
@@ -512,15 +530,19 @@ class TessAnalyzer final : public Analyzer {
     if (solid) {
       const auto join = static_cast<l_int32>(std::max(3.0, 2 * mm));
       PixPtr joined(pixCloseBrick(nullptr, solid.get(), join, join));
-      BOXA* areas = joined ? pixConnComp(joined.get(), nullptr, 8) : nullptr;
+      PIXA* pieces = nullptr;
+      BOXA* areas = joined ? pixConnCompPixa(joined.get(), &pieces, 8) : nullptr;
       for (l_int32 i = 0; areas != nullptr && i < boxaGetCount(areas); ++i) {
         l_int32 x, y, w, h;
         if (boxaGetBoxGeometry(areas, i, &x, &y, &w, &h) != 0 || w <= 5 * th || h <= 5 * th) {
           continue;
         }
-        if (CountInRect(solid.get(), x, y, w, h) >= 0.25 * w * h) set_box(x, y, w, h);
+        if (CountInRect(solid.get(), x, y, w, h) < 0.25 * w * h) continue;
+        PixPtr piece(pixaGetPix(pieces, i, L_CLONE));
+        pixRasterop(mask.get(), x, y, w, h, PIX_SRC | PIX_DST, piece.get(), 0, 0);
       }
       boxaDestroy(&areas);
+      pixaDestroy(&pieces);
     }
 
     // 4. Halftones and dithered pictures (many dots, no solid mass), found by Leptonica.
@@ -529,6 +551,52 @@ class TessAnalyzer final : public Analyzer {
       PixPtr ht(pixGenerateHalftoneMask(ink, nullptr, &found, nullptr));
       if (ht && found) pixOr(mask.get(), mask.get(), ht.get());
     }
+    // With a margin: the soft rim of a photo or a band is not text either.
+    return PixPtr(pixDilateBrick(nullptr, mask.get(), 2 * pad + 1, 2 * pad + 1));
+  }
+
+  // The letter-sized shapes of `ink` that recur near-identically on the page (Leptonica's
+  // JBIG2 correlation classer, as a compressor finds repeated symbols), as a 1-bit mask the
+  // size of `ink`, and their share of those shapes. Print repeats every letter of its
+  // typeface; a hand never draws one twice the same. Independent of whether Tesseract knows
+  // the language or the typeface.
+  static PixPtr RepeatedGlyphs(PIX* ink, double th, double* share) {
+    *share = 0;
+    PixPtr mask(pixCreate(pixGetWidth(ink), pixGetHeight(ink), 1));
+    if (!mask || th <= 0) return mask;
+    const auto lo = static_cast<l_int32>(std::max(3.0, 0.4 * th));  // not dots and commas
+    const auto hi = static_cast<l_int32>(3 * th);
+    PixPtr letters(pixSelectBySize(ink, lo, lo, 8, L_SELECT_HEIGHT, L_SELECT_IF_GTE, nullptr));
+    BOXA* boxa = nullptr;
+    PIXA* pixa = nullptr;
+    JBCLASSER* c = jbCorrelationInit(JB_CONN_COMPS, hi, hi, 0.8f, 0.6f);
+    if (letters && c != nullptr &&
+        jbGetComponents(letters.get(), JB_CONN_COMPS, hi, hi, &boxa, &pixa) == 0 &&
+        jbAddPageComponents(c, letters.get(), boxa, pixa) == 0 && c->naclass != nullptr &&
+        numaGetCount(c->naclass) == boxaGetCount(boxa) && boxaGetCount(boxa) >= 20) {
+      const l_int32 n = boxaGetCount(boxa);
+      std::vector<int> members(static_cast<size_t>(c->nclass), 0);
+      std::vector<l_int32> cls(static_cast<size_t>(n), -1);
+      for (l_int32 i = 0; i < n; ++i) {
+        numaGetIValue(c->naclass, i, &cls[static_cast<size_t>(i)]);
+        const l_int32 k = cls[static_cast<size_t>(i)];
+        if (k >= 0 && k < c->nclass) ++members[static_cast<size_t>(k)];
+      }
+      int repeated = 0;
+      for (l_int32 i = 0; i < n; ++i) {
+        const l_int32 k = cls[static_cast<size_t>(i)];
+        if (k < 0 || k >= c->nclass || members[static_cast<size_t>(k)] < 3) continue;
+        ++repeated;
+        l_int32 x, y, w, h;
+        boxaGetBoxGeometry(boxa, i, &x, &y, &w, &h);
+        PixPtr piece(pixaGetPix(pixa, i, L_CLONE));
+        pixRasterop(mask.get(), x, y, w, h, PIX_SRC | PIX_DST, piece.get(), 0, 0);
+      }
+      *share = 1.0 * repeated / n;
+    }
+    boxaDestroy(&boxa);
+    pixaDestroy(&pixa);
+    jbClasserDestroy(&c);
     return mask;
   }
 
@@ -540,6 +608,7 @@ class TessAnalyzer final : public Analyzer {
     // Letters too small for Tesseract (a 50 DPI scan, a photo taken from afar) are scaled up
     // to ~24 px; Tesseract reads them then, where it would see scribbles.
     e.text_height = TextHeight(gray);
+    const double letters = e.text_height;  // as they came, before any scaling
     PixPtr enlarged;
     if (e.text_height > 0 && e.text_height < 18) {
       const double side = std::max(pixGetWidth(gray), pixGetHeight(gray));
@@ -564,8 +633,28 @@ class TessAnalyzer final : public Analyzer {
     // clearly darker counts — not scanner noise, not the faint other side of the sheet —
     // and specks under ~0.25 mm are dropped.
     PixPtr flat(pixBackgroundNormSimple(gray, nullptr, nullptr));
-    PixPtr binary(flat ? pixThresholdToBinary(flat.get(), 130) : nullptr);
-    PixPtr faint(flat ? pixThresholdToBinary(flat.get(), 175) : nullptr);
+    if (!flat) return unreadable(0.5);
+    // Faint print (a carbon copy, a pale photocopy): grey structure over the page but hardly
+    // a dark pixel. Its contrast is stretched so its letters count as ink and Tesseract sees
+    // them dark; a blank sheet (no structure) is left alone, and a blur stays soft — its
+    // edges are measured after the stretch, relative to its own contrast.
+    {
+      PixPtr grey(pixThresholdToBinary(flat.get(), 175));
+      l_int32 grey_pixels = 0;
+      if (grey) pixCountPixels(grey.get(), &grey_pixels, nullptr);
+      l_uint32 darkest = 0;  // the darkest 0.2% of the page
+      if (grey_pixels / area >= kStructure &&
+          pixGetRankValue(flat.get(), 1, 0.002f, &darkest) == 0 && darkest > 100) {
+        const auto lo = static_cast<l_int32>(darkest) - 20;
+        PixPtr stretched(pixGammaTRC(nullptr, flat.get(), 1.0f, lo, 210));
+        if (stretched) {
+          flat = std::move(stretched);
+          gray = flat.get();
+        }
+      }
+    }
+    PixPtr binary(pixThresholdToBinary(flat.get(), 130));
+    PixPtr faint(pixThresholdToBinary(flat.get(), 175));
     if (!binary || !faint) return unreadable(0.5);
     const int speck = std::max(2, dpi / 100);
     PixPtr ink(pixSelectBySize(binary.get(), speck, speck, 8, L_SELECT_IF_EITHER, L_SELECT_IF_GTE,
@@ -573,12 +662,25 @@ class TessAnalyzer final : public Analyzer {
     PixPtr dark(pixThresholdToBinary(gray, 128));  // the raw picture, not normalised
     if (!ink || !dark) return unreadable(0.5);
 
+    // A page of noise (salt and pepper, a failed scan): layout analysis could take minutes,
+    // and setting aside would take the whole page for a picture.
+    l_int32 components = 0;
+    pixCountConnComp(ink.get(), 8, &components);
+    if (components > area / 400) return unreadable(0.6);
+
     // Pictures, borders, punch holes and rules are set aside: the verdict judges the text.
     PixPtr aside = SetAsideMask(flat.get(), ink.get(), dpi, e.text_height);
     if (!aside) return unreadable(0.5);
     l_int32 aside_pixels = 0;
     pixCountPixels(aside.get(), &aside_pixels, nullptr);
     e.set_aside = aside_pixels / area;
+    l_int32 raw_ink = 0;
+    pixCountPixels(ink.get(), &raw_ink, nullptr);
+    if (raw_ink / area > 0.3 && e.set_aside > 0.5) {
+      // Ink over a third of the page, most of it pictures or noise: a failed scan or a
+      // photograph, not a page to read (noise could keep layout analysis busy for minutes).
+      return unreadable(0.6);
+    }
     for (PIX* p : {ink.get(), faint.get(), dark.get()}) pixSubtract(p, p, aside.get());
     PixPtr clean(pixCopy(nullptr, gray));
     if (!clean) return unreadable(0.5);
@@ -591,6 +693,10 @@ class TessAnalyzer final : public Analyzer {
     pixCountPixels(faint.get(), &faint_pixels, nullptr);
     e.ink_coverage = ink_pixels / area;
     e.faint_coverage = faint_pixels / area;
+    // Letters under 5 px as they came (a photo from across the room, a thumbnail) are too
+    // small for a clinic to read, whatever Tesseract guesses from them scaled up. A 60 DPI
+    // scan of 11 pt print has letters of 6–7 px.
+    if (letters > 0 && letters < kTinyLetters && e.ink_coverage >= 0.0008) return unreadable(0.6);
     if ((dark_pixels / area > 0.2 && e.ink_coverage < 0.01) || e.ink_coverage > 0.3) {
       // Dark specks all over and no letter-sized ink, or ink over a third of the page (text
       // is 2–10%): noise or a failed scan — not a page to read.
@@ -602,6 +708,8 @@ class TessAnalyzer final : public Analyzer {
     l_uint32 edge = 0;
     if (edges) pixGetRankValue(edges.get(), 2, 0.998f, &edge);
     e.sharpness = edge;
+    PixPtr repeated = RepeatedGlyphs(ink.get(), e.text_height, &e.repeated_glyphs);
+    if (!repeated) return unreadable(0.5);
 
     if (e.ink_coverage < 0.00005) {  // not a letter's worth of ink: do not wake Tesseract
       const Classified c = Classify(e);
@@ -609,15 +717,10 @@ class TessAnalyzer final : public Analyzer {
       r.confidence = c.confidence;
       return r;
     }
-    l_int32 components = 0;
-    pixCountConnComp(ink.get(), 8, &components);
-    if (components > area / 400)
-      return unreadable(0.6);  // noise: layout analysis could take
-                               // minutes
 
     // Orientation: upside-down print reads like handwriting. OSD proposes a turn; it is taken
     // only when the turned page reads better than the page as it came.
-    Reading reading = Read(gray, dpi, ink.get());
+    Reading reading = Read(gray, dpi, ink.get(), repeated.get());
     osd_.SetImage(gray);
     osd_.SetSourceResolution(dpi);
     int deg = 0;
@@ -629,8 +732,9 @@ class TessAnalyzer final : public Analyzer {
       const int quarter = (4 - deg / 90) % 4;
       PixPtr upright(pixRotateOrth(gray, quarter));
       PixPtr ink_upright(pixRotateOrth(ink.get(), quarter));
-      if (upright && ink_upright) {
-        Reading turned = Read(upright.get(), dpi, ink_upright.get());
+      PixPtr repeated_upright(pixRotateOrth(repeated.get(), quarter));
+      if (upright && ink_upright && repeated_upright) {
+        Reading turned = Read(upright.get(), dpi, ink_upright.get(), repeated_upright.get());
         // Tesseract reads some sideways pages itself: the turn stands unless the page as it
         // came reads clearly better (an upside-down guess on a coarse scan).
         if (1.05 * static_cast<double>(turned.good_letters) >=
@@ -647,6 +751,7 @@ class TessAnalyzer final : public Analyzer {
     e.mean_confidence = reading.conf_weight > 0 ? reading.conf_sum / reading.conf_weight : 0;
     e.wordlike_share = e.words > 0 ? 1.0 * reading.wordlike / e.words : 0;
     e.text_ink_share = ink_pixels > 0 ? std::min(1.0, 1.0 * reading.confident_ink / ink_pixels) : 0;
+    e.unexplained_ink = ink_pixels > 0 ? 1.0 * reading.unexplained_ink / ink_pixels : 0;
     e.text_lines = reading.text_lines;
     e.strong_lines = reading.strong_lines;
     e.weak_lines = reading.weak_lines;

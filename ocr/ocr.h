@@ -55,10 +55,14 @@ struct PageEvidence {
   double sharpness = 0;        // mean gradient at ink edges (blurred pages score low)
   double text_height = 0;      // median height of letter-sized ink, pixels, as read
   int text_lines = 0;
-  int strong_lines = 0;  // lines read with high confidence (print)
-  int weak_lines = 0;    // lines read with low confidence (handwriting, smudges)
-  double set_aside = 0;  // share of the page left out as pictures, borders, punch holes and
-                         // rules (0–1): ink there is not text the verdict must explain
+  int strong_lines = 0;        // lines read with high confidence (print)
+  int weak_lines = 0;          // lines read with low confidence (handwriting, smudges)
+  double repeated_glyphs = 0;  // share of letter-sized ink shapes that recur near-identically
+                               // (0–1): type repeats itself, a hand never does
+  double unexplained_ink = 0;  // share of the ink neither in confidently read words nor in
+                               // repeated shapes (0–1): what only a hand explains
+  double set_aside = 0;        // share of the page left out as pictures, borders, punch holes and
+                               // rules (0–1): ink there is not text the verdict must explain
 };
 
 struct PageResult {

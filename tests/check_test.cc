@@ -67,7 +67,12 @@ TEST_F(CheckTest, EveryPageIsJudgedAndItsTextIsSearchable) {
   ASSERT_EQ(pages->size(), 1u);
   EXPECT_EQ((*pages)[0].rotation, 180);
   EXPECT_EQ((*pages)[0].source, "ocr");
-  EXPECT_GT(nlohmann::json::parse((*pages)[0].evidence).at("words").get<int>(), 10);
+  const auto evidence = nlohmann::json::parse((*pages)[0].evidence);
+  EXPECT_GT(evidence.at("words").get<int>(), 10);
+  // What the verdict set aside and how much of the ink is type are kept, as numbers.
+  EXPECT_EQ(evidence.at("set_aside").get<double>(), 0);
+  EXPECT_GT(evidence.at("repeated_glyphs").get<double>(), 0.5);
+  EXPECT_LT(evidence.at("unexplained_ink").get<double>(), 0.1);
   auto pdf_pages = v_->GetPages(Find(r, "up/two-pages.pdf").doc_id, true);
   ASSERT_EQ(pdf_pages->size(), 2u);
   EXPECT_EQ((*pdf_pages)[1].text, "Blood count normal");

@@ -103,6 +103,26 @@ TEST_F(OcrTest, TinyLettersAreScaledUpBeforeReading) {
   EXPECT_GE(d->pages[0].evidence.text_height, 18);
 }
 
+TEST_F(OcrTest, AScanInsideAPdfIsReadAtItsOwnResolutionAndNotTurnedWithoutCause) {
+  // The same 60 DPI conclusion wrapped in a PDF by img2pdf, as a scanner app would: it was
+  // rendered at 300 DPI (smoothed blobs), read upside down ("rotation": 180) and called
+  // handwritten. At its own resolution it is scaled up like the JPEG and read upright.
+  const fs::path jpeg = fs::path(DOSSIER_SAMPLES_DIR) / "upload" / "mri-conclusion.jpg";
+  const fs::path pdf = dir_ / "mri-conclusion.pdf";
+  ASSERT_EQ(
+      std::system(("/usr/bin/python3 -m img2pdf " + jpeg.string() + " -o " + pdf.string()).c_str()),
+      0);
+  auto d = analyzer_->AnalyzePdf(Bytes(testing::ReadFile(pdf)));
+  ASSERT_TRUE(d.ok()) << d.status().message();
+  ASSERT_EQ(d->pages.size(), 1u);
+  EXPECT_EQ(d->verdict, Verdict::kPrinted);
+  EXPECT_EQ(d->pages[0].rotation, 0);
+  EXPECT_EQ(d->pages[0].source, "ocr");
+  EXPECT_NE(d->pages[0].text.find("Conclusion: MR signs of L4-L5 disc herniation."),
+            std::string::npos)
+      << d->pages[0].text;
+}
+
 TEST_F(OcrTest, EveryPageOfAMultiPageTiffIsJudgedAndTheWorstDecides) {
   const std::string tiff = testing::ReadFile(kSet / "two-pages.tiff");
   EXPECT_EQ(*analyzer_->CountPages(Bytes(tiff), false), 2);

@@ -58,6 +58,8 @@ Result<std::string> OcrSession::Page(File file, const std::string& kind, int pag
                         {"strong_lines", e.strong_lines},
                         {"weak_lines", e.weak_lines},
                         {"text_height", e.text_height},
+                        {"repeated_glyphs", e.repeated_glyphs},
+                        {"unexplained_ink", e.unexplained_ink},
                         {"set_aside", e.set_aside}}}};
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
