@@ -375,14 +375,17 @@ class TessAnalyzer final : public Analyzer {
     if (!bin) return 0;
     BOXA* boxa = pixConnComp(bin.get(), nullptr, 8);
     if (boxa == nullptr) return 0;
-    std::vector<l_int32> heights;
+    std::vector<l_int32> heights, tiny;
     for (l_int32 i = 0; i < boxaGetCount(boxa) && heights.size() < 20000; ++i) {
       l_int32 x, y, w, h;
-      if (boxaGetBoxGeometry(boxa, i, &x, &y, &w, &h) == 0 && h >= 4 && h <= 300 && w <= 4 * h) {
-        heights.push_back(h);
-      }
+      if (boxaGetBoxGeometry(boxa, i, &x, &y, &w, &h) != 0 || h > 300 || w > 4 * h) continue;
+      if (h >= 4) heights.push_back(h);
+      if (h >= 2 && h < 4) tiny.push_back(h);
     }
     boxaDestroy(&boxa);
+    // Hardly a letter of 4 px but a crowd of smaller shapes: text too small to read (a
+    // photo from across the room), not a page without text.
+    if (heights.size() < 20 && tiny.size() >= 20 && tiny.size() > 2 * heights.size()) return 3;
     if (heights.size() < 20) return 0;
     std::nth_element(heights.begin(), heights.begin() + heights.size() / 2, heights.end());
     return heights[heights.size() / 2];
@@ -395,10 +398,60 @@ class TessAnalyzer final : public Analyzer {
     double conf_sum = 0, conf_weight = 0;
     l_int32 confident_ink = 0;    // ink pixels inside words read with confidence ≥ 70
     l_int32 unexplained_ink = 0;  // ink neither in such words nor in repeated shapes
+    int wandering_lines = 0;
+    int shapes = 0, shapes_on_baseline = 0;  // letter-sized shapes in lines, and those on
+                                             // their line's baseline
     size_t good_letters = 0;      // bytes of word-like words read with confidence ≥ 70
     int text_lines = 0, strong_lines = 0, weak_lines = 0;
     std::vector<double> heights;  // of the lines that did not read weakly
   };
+
+  // Counts the shapes of ink in one text line (box x, y, w, h of `ink`) that are at least a
+  // third of its height, and those whose bottom sits on the line's baseline: a straight line
+  // fitted to the bottoms, refitted without those far off it (descenders, commas). Type sits
+  // on one baseline, old or coarse type too; a hand's words and letters wander off it.
+  // Returns whether the line wanders: under 60% of its shapes on its baseline.
+  static bool OnBaseline(PIX* ink, l_int32 x, l_int32 y, l_int32 w, l_int32 h, int* shapes,
+                         int* on) {
+    if (w < 8 || h < 8) return false;
+    BoxPtr box(boxCreate(x, y, w, h));
+    PixPtr line(pixClipRectangle(ink, box.get(), nullptr));
+    BOXA* boxa = line ? pixConnComp(line.get(), nullptr, 8) : nullptr;
+    std::vector<std::pair<double, double>> pts;  // (centre x, bottom y)
+    for (l_int32 i = 0; boxa != nullptr && i < boxaGetCount(boxa); ++i) {
+      l_int32 bx, by, bw, bh;
+      if (boxaGetBoxGeometry(boxa, i, &bx, &by, &bw, &bh) == 0 && 3 * bh >= h) {
+        pts.emplace_back(bx + bw / 2.0, by + bh);
+      }
+    }
+    boxaDestroy(&boxa);
+    if (pts.size() < 4) return false;
+    const double tol = std::max(2.0, 0.06 * h);
+    std::vector<bool> use(pts.size(), true);
+    double a = 0, b = 0;  // bottom = a + b·x
+    for (int round = 0; round < 3; ++round) {
+      double n = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
+      for (size_t i = 0; i < pts.size(); ++i) {
+        if (!use[i]) continue;
+        const auto [px, py] = pts[i];
+        n += 1, sx += px, sy += py, sxx += px * px, sxy += px * py;
+      }
+      if (n < 2) break;
+      const double d = n * sxx - sx * sx;
+      b = std::abs(d) > 1e-9 ? (n * sxy - sx * sy) / d : 0;
+      a = (sy - b * sx) / n;
+      // Keep the shapes near the fit; the bottoms of descenders and of wandering words go.
+      const double keep = round == 0 ? 4 * tol : 2 * tol;
+      for (size_t i = 0; i < pts.size(); ++i) {
+        use[i] = std::abs(pts[i].second - (a + b * pts[i].first)) <= keep;
+      }
+    }
+    int here = 0;
+    for (const auto& [px, py] : pts) here += std::abs(py - (a + b * px)) <= tol;
+    *shapes += static_cast<int>(pts.size());
+    *on += here;
+    return here < 0.6 * static_cast<double>(pts.size());
+  }
 
   // Reads `page` (8-bit grey at `dpi`) with Tesseract; `ink` is the same page's ink and
   // `repeated` its repeated shapes, turned the same way, to measure how much of the ink the
@@ -454,6 +507,8 @@ class TessAnalyzer final : public Analyzer {
         std::unique_ptr<char[]> t(lines->GetUTF8Text(tesseract::RIL_TEXTLINE));
         if (!t || std::strlen(t.get()) < 2) continue;
         ++out.text_lines;
+        out.wandering_lines +=
+            OnBaseline(ink, x1, y1, x2 - x1, y2 - y1, &out.shapes, &out.shapes_on_baseline);
         const float conf = lines->Confidence(tesseract::RIL_TEXTLINE);
         if (conf < 60) {
           ++out.weak_lines;
@@ -751,6 +806,8 @@ class TessAnalyzer final : public Analyzer {
     e.mean_confidence = reading.conf_weight > 0 ? reading.conf_sum / reading.conf_weight : 0;
     e.wordlike_share = e.words > 0 ? 1.0 * reading.wordlike / e.words : 0;
     e.text_ink_share = ink_pixels > 0 ? std::min(1.0, 1.0 * reading.confident_ink / ink_pixels) : 0;
+    e.wandering_lines = reading.wandering_lines;
+    e.on_baseline = reading.shapes > 0 ? 1.0 * reading.shapes_on_baseline / reading.shapes : 0;
     e.unexplained_ink = ink_pixels > 0 ? 1.0 * reading.unexplained_ink / ink_pixels : 0;
     e.text_lines = reading.text_lines;
     e.strong_lines = reading.strong_lines;

@@ -88,6 +88,9 @@ constexpr double kPrintConfidence = 83;
 // type leave at most this share of its ink unexplained. Printed pages of the real-material
 // tuning split: ≤ 0.05 but two (0.15, 0.19); handwriting: ≥ 0.20, forms ≥ 0.11.
 constexpr double kExplainedPrint = 0.1;
+// Type sits on its baseline: on the real-material tuning split, printed pages have 0.84–1.0
+// of their letter-sized shapes on their line's baseline, handwriting 0.31–0.70.
+constexpr double kTypeBaseline = 0.8;
 // Grey haze at least twice the crisp ink: a blurred page.
 constexpr double kHaze = 2;
 constexpr double kPrintInk = 0.75;
@@ -121,8 +124,11 @@ Classified Classify(const PageEvidence& e) {
   // Print reads with high confidence and its words explain the ink. A signature or a stamp
   // adds a weak line or two and some unexplained ink, no more; remnants of a picture or a
   // tablecloth may add more weak lines, but then type or read words explain nearly all ink.
+  // Its shapes sit on their baselines, where they could be measured (a hand that Tesseract
+  // reads well, as a carbon copy of neat handwriting, does not).
   const bool few_weak = e.weak_lines <= std::max(2, e.text_lines / 6);
-  if (reads_well && e.text_ink_share >= kPrintInk &&
+  const bool type_lines = e.on_baseline == 0 || e.on_baseline >= kTypeBaseline;
+  if (reads_well && type_lines && e.text_ink_share >= kPrintInk &&
       (few_weak || e.unexplained_ink <= kExplainedPrint)) {
     return {Verdict::kPrinted, std::min(0.99, e.mean_confidence / 100)};
   }
@@ -134,6 +140,13 @@ Classified Classify(const PageEvidence& e) {
   if (e.sharpness < kSharpEdges && e.mean_confidence < kPrintConfidence) {
     return {Verdict::kUnreadable, 0.7};
   }
+  // Type Tesseract half reads (an old typeface and spelling, a coarse binarised scan): every
+  // shape on its line's baseline as only type sits, words that read as words, and no rules
+  // set aside — no lines to fill in, so not a form.
+  if (e.on_baseline >= kTypeBaseline && e.mean_confidence >= 60 && wordlike_words >= 3 &&
+      e.wordlike_share >= 0.5 && e.set_aside < 0.01 && e.unexplained_ink <= 0.4) {
+    return {Verdict::kPrinted, 0.7};
+  }
   // Letters still under 10 px after scaling up (the scan was too coarse): unreadable, not
   // handwriting.
   if (e.text_height > 0 && e.text_height < 10) return {Verdict::kUnreadable, 0.6};
@@ -141,6 +154,9 @@ Classified Classify(const PageEvidence& e) {
   // filled in by hand. A handwritten page can have a line or two that reads well, but then
   // its words explain little of the ink.
   if (e.strong_lines >= 2 && e.text_ink_share >= 0.3) return {Verdict::kMixed, 0.6};
+  // Shapes that sit on their baselines like type are not a hand's, even where they read badly:
+  // print with something else on it.
+  if (e.on_baseline >= kTypeBaseline) return {Verdict::kMixed, 0.5};
   return {Verdict::kHandwritten, std::min(0.95, 0.5 + (1 - e.text_ink_share) / 2)};
 }
 
