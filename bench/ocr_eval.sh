@@ -21,7 +21,9 @@ for a in "$@"; do
   case $a in
     real) splits+=(tuning heldout) ;;
     real-tuning | real-heldout) splits+=("${a#real-}") ;;
-    *[!0-9]* | '') echo "ocr_eval.sh: '$a' is not a seed, 'real', 'real-tuning' or 'real-heldout'" >&2; exit 1 ;;
+    *[!0-9]* | '')
+      echo "ocr_eval.sh: '$a' is not a seed, 'real', 'real-tuning' or 'real-heldout'" >&2
+      exit 1 ;;
     *) seeds+=("$a") ;;
   esac
 done
@@ -33,11 +35,17 @@ cores=$(nproc)  # before OMP_THREAD_LIMIT, which GNU nproc honours
 export OMP_THREAD_LIMIT=1  # Debian's Tesseract is built with OpenMP: 2–3× slower without
 
 # The real-material splits that are missing or older than their generator, made side by side.
+stale() {
+  [ -f "$1/labels.tsv" ] || return 0
+  for f in samples/{make_real_set,real_material,real_pages,page_effects,make_ocr_set}.py; do
+    [ "$f" -nt "$1/labels.tsv" ] && return 0
+  done
+  return 1
+}
 pids=()
 for split in "${splits[@]}"; do
   set_dir=bench/work/real-$split
-  if [ ! -f "$set_dir/labels.tsv" ] || [ samples/make_real_set.py -nt "$set_dir/labels.tsv" ] ||
-     [ samples/make_ocr_set.py -nt "$set_dir/labels.tsv" ]; then
+  if stale "$set_dir"; then
     rm -rf "$set_dir"
     /usr/bin/python3 samples/make_real_set.py "$set_dir" --split "$split" &
     pids+=($!)
