@@ -98,12 +98,14 @@ class SetWriter:
 def printed(w):
     """Printed pages of every kind the issue lists, three of most, a few turned."""
     rng, split, save, s = w.rng, w.split, w.save, w.material
-    for k in range(3):
-        data, truth = magazine(rng, split, k)
-        save("magazine", "printed", "jpg", data, group="pictures", truth=truth)
-    for k in range(3):
-        data, truth = book_page(rng, split, k)
-        save("book-illustration", "printed", "jpg", data, group="pictures", truth=truth)
+
+    def with_pictures(kind, make, pages):
+        for k in range(pages):
+            data, truth = make(rng, split, k)
+            save(kind, "printed", "jpg", data, group="pictures", truth=truth)
+
+    with_pictures("magazine", magazine, 3)
+    with_pictures("book-illustration", book_page, 3)
     for k in range(3):
         img, dpi, truth = old_russian(rng, split, k)
         save("old-russian", "printed", "tif" if k == 1 else "png", (img, dpi), group="degraded",
@@ -127,18 +129,10 @@ def printed(w):
                        "L4-L5: posterior median disc herniation 6 mm, compressing the left L5 "
                        "root.\nConclusion: MR signs of L4-L5 disc herniation.\n"
                        "Radiologist: Petrov K.S.")
-    for k in range(3):
-        data, truth = epicrisis(rng, split, k)
-        save("epicrisis-stamp", "printed", "jpg", data, group="pictures", truth=truth)
-    for k in range(3):
-        data, truth = ultrasound(rng, split, k)
-        save("ultrasound", "printed", "jpg", data, group="pictures", truth=truth)
-    for k in range(2):
-        data, truth = ecg(rng, split, k)
-        save("ecg", "printed", "jpg", data, group="pictures", truth=truth)
-    for k in range(3):
-        data, truth = letterhead_table(rng, split, k)
-        save("letterhead-table", "printed", "jpg", data, group="pictures", truth=truth)
+    with_pictures("epicrisis-stamp", epicrisis, 3)
+    with_pictures("ultrasound", ultrasound, 3)
+    with_pictures("ecg", ecg, 2)
+    with_pictures("letterhead-table", letterhead_table, 3)
     for k in range(3):
         img, truth = typewriter_page(rng, split, TYPEWRITERS[k])
         img = carbon(rng, img)
