@@ -1,6 +1,9 @@
-// Measures the OCR check on a labelled page set (samples/make_ocr_set.py): the confusion
-// matrix of verdicts, rotations found, and the character error rate (CER) of the text against
-// the ground truth. Markdown to stdout; one line of evidence per page to stderr.
+// Measures the OCR check on a labelled page set (samples/make_ocr_set.py,
+// samples/make_real_set.py): the confusion matrix of verdicts, a table of verdicts per kind of
+// page (when labels.tsv has the sixth column, `kind`), rotations found, and the character
+// error rate (CER) of the text against the ground truth. A `.pdf` is analysed as a PDF (its
+// first page), anything else as an image. Markdown to stdout; one line of evidence per page
+// to stderr.
 //
 //   ocr_eval SET_DIR [THREADS]      (run with OMP_THREAD_LIMIT=1; see bench/ocr_eval.sh)
 //   ocr_eval --cer TRUTH.txt TEXT.txt    prints the CER of TEXT against TRUTH, in percent
@@ -12,7 +15,9 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <span>
 #include <sstream>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -25,6 +30,7 @@ using dossier::ocr::Verdict;
 struct Row {
   std::string file, verdict, group, truth_file;
   int rotation = 0;
+  std::string kind;  // optional sixth column: what the page is (magazine, hand-stamp, …)
 };
 
 std::string ReadAll(const std::filesystem::path& p) {
@@ -96,7 +102,8 @@ int main(int argc, char** argv) {
       std::istringstream ls(line);
       for (std::string x; std::getline(ls, x, '\t');) f.push_back(x);
       if (f.size() < 4) continue;
-      rows.push_back({f[0], f[1], f[3], f.size() > 4 ? f[4] : "", std::stoi(f[2])});
+      rows.push_back({f[0], f[1], f[3], f.size() > 4 ? f[4] : "", std::stoi(f[2]),
+                      f.size() > 5 ? f[5] : ""});
     }
   }
   struct Out {
@@ -119,13 +126,19 @@ int main(int argc, char** argv) {
       }
       for (size_t i; (i = next++) < rows.size();) {
         const std::string bytes = ReadAll(dir / rows[i].file);
+        const std::span<const uint8_t> data{reinterpret_cast<const uint8_t*>(bytes.data()),
+                                            bytes.size()};
+        const bool pdf = rows[i].file.ends_with(".pdf") || rows[i].file.ends_with(".PDF");
         const auto start = std::chrono::steady_clock::now();
-        auto a = (*analyzer)->AnalyzeImage(
-            {reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
+        auto a = pdf ? (*analyzer)->AnalyzePdf(data, 1, 1) : (*analyzer)->AnalyzeImage(data);
         Out& o = outs[i];
         o.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        const std::string kind = rows[i].kind.empty() ? "" : "  kind " + rows[i].kind;
         if (!a.ok() || a->pages.empty()) {
           o.verdict = "error";
+          std::lock_guard<std::mutex> lock(err_mu);
+          fmt::print(stderr, "{:28} want {:11} got {:11} {}{}\n", rows[i].file, rows[i].verdict,
+                     o.verdict, a.ok() ? "no pages" : a.status().message(), kind);
           continue;
         }
         const auto& p = a->pages[0];
@@ -144,9 +157,9 @@ int main(int argc, char** argv) {
           o.cer = truth.empty() ? 0 : 1.0 * Levenshtein(got, truth) / truth.size();
         }
         std::lock_guard<std::mutex> lock(err_mu);
-        fmt::print(stderr, "{:28} want {:11} got {:11} rot {:3}/{:3} {:5.1f}s cer {:6.3f}  {}\n",
+        fmt::print(stderr, "{:28} want {:11} got {:11} rot {:3}/{:3} {:5.1f}s cer {:6.3f}  {}{}\n",
                    rows[i].file, rows[i].verdict, o.verdict, rows[i].rotation, o.rotation,
-                   o.seconds, o.cer, o.evidence);
+                   o.seconds, o.cer, o.evidence, kind);
       }
     });
   }
@@ -180,6 +193,28 @@ int main(int argc, char** argv) {
     fmt::print("| {} |", want);
     for (const auto& got : names) fmt::print(" {} |", m[{want, got}]);
     fmt::print(" {} |\n", m[{want, "error"}]);
+  }
+  // Per kind of page, in the order the kinds first appear in labels.tsv.
+  std::vector<std::pair<std::string, std::string>> kinds;  // (kind, label)
+  std::map<std::pair<std::string, std::string>, std::map<std::string, int>> per_kind;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (rows[i].kind.empty()) continue;
+    const std::pair<std::string, std::string> key{rows[i].kind, rows[i].verdict};
+    if (!per_kind.contains(key)) kinds.push_back(key);
+    ++per_kind[key][outs[i].verdict];
+    ++per_kind[key]["pages"];
+  }
+  if (!kinds.empty()) {
+    fmt::print("\nVerdicts per kind of page:\n\n| kind | label | pages | {} | error |\n|---|---|",
+               fmt::join(names, " | "));
+    for (size_t k = 0; k <= names.size() + 1; ++k) fmt::print("---:|");
+    fmt::print("\n");
+    for (const auto& key : kinds) {
+      auto& c = per_kind[key];
+      fmt::print("| {} | {} | {} |", key.first, key.second, c["pages"]);
+      for (const auto& got : names) fmt::print(" {} |", c[got]);
+      fmt::print(" {} |\n", c["error"]);
+    }
   }
   fmt::print("\nVerdict accuracy: {}/{} = {:.1f}%. Handwritten pages called printed: {}. ", right,
              rows.size(), 100.0 * right / rows.size(), hand_as_printed);

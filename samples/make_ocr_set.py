@@ -119,9 +119,11 @@ def printed_page(rng, paragraphs, font_path, size, margin=160):
     return img, "\n".join(truth)
 
 
-def hand_page(rng, paragraphs, font_path, size, margin=170):
-    """Handwriting: a script font, each word slightly rotated, resized and off the baseline."""
-    img = Image.new("L", (W, H), 255)
+def hand_page(rng, paragraphs, font_path, size, margin=170, page=None):
+    """Handwriting: a script font, each word slightly rotated, resized and off the baseline.
+    page: (width, height), the default page when None (as for every page below)."""
+    w, h = page or (W, H)
+    img = Image.new("L", (w, h), 255)
     d = ImageDraw.Draw(img)
     x, y = margin, margin
     ink = rng.randint(20, 90)
@@ -130,10 +132,10 @@ def hand_page(rng, paragraphs, font_path, size, margin=170):
             s = int(size * rng.uniform(0.85, 1.15))
             f = font(font_path, s)
             wlen = int(d.textlength(word, font=f)) + 20
-            if x + wlen > W - margin:
+            if x + wlen > w - margin:
                 x = margin + rng.randint(-20, 30)
                 y += int(size * rng.uniform(1.4, 1.8))
-            if y + size * 2 > H - margin:
+            if y + size * 2 > h - margin:
                 return img
             tile = Image.new("L", (wlen + 40, int(s * 2)), 0)
             ImageDraw.Draw(tile).text((20, s // 4), word, font=f, fill=255)
@@ -145,9 +147,10 @@ def hand_page(rng, paragraphs, font_path, size, margin=170):
     return img
 
 
-def cyrillic_hand_page(rng, paragraphs, size):
+def cyrillic_hand_page(rng, paragraphs, size, page=None):
     """Cyrillic 'handwriting': italic letters one by one, each tilted, sized and shifted."""
-    img = Image.new("L", (W, H), 255)
+    w, h = page or (W, H)
+    img = Image.new("L", (w, h), 255)
     margin, x, y = 170, 170, 170
     ink = rng.randint(20, 90)
     fp = rng.choice(CYR_ITALIC)
@@ -155,9 +158,9 @@ def cyrillic_hand_page(rng, paragraphs, size):
         for word in para.split():
             letters = [(ch, int(size * rng.uniform(0.8, 1.2))) for ch in word]
             wlen = sum(int(font(fp, s).getlength(ch)) for ch, s in letters) + 30
-            if x + wlen > W - margin:
+            if x + wlen > w - margin:
                 x, y = margin + rng.randint(-20, 30), y + int(size * rng.uniform(1.5, 1.9))
-            if y + size * 2 > H - margin:
+            if y + size * 2 > h - margin:
                 return img
             drift = rng.uniform(-8, 8)
             for ch, s in letters:

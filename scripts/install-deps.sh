@@ -28,6 +28,10 @@ packages=(
   python3-pil python3-numpy fonts-dejavu-core fonts-liberation fonts-freefont-ttf
   fonts-dancingscript fonts-ecolier-court fonts-dkg-handwriting fonts-breip fonts-bwht
   fonts-humor-sans fonts-femkeklaver fonts-kaushanscript
+  # the real-material evaluation set (samples/make_real_set.py): scikit-image's photographs,
+  # textures and photographed pages, old and typewriter faces, PDFs of scans
+  python3-skimage python3-img2pdf fonts-oldstandard fonts-gnutypewriter fonts-cmu
+  fonts-paratype
   # benchmark reference tools
   libarchive-tools ocrmypdf
 )
