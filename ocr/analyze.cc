@@ -401,7 +401,7 @@ class TessAnalyzer final : public Analyzer {
     int wandering_lines = 0;
     int shapes = 0, shapes_on_baseline = 0;  // letter-sized shapes in lines, and those on
                                              // their line's baseline
-    size_t good_letters = 0;      // bytes of word-like words read with confidence ≥ 70
+    size_t good_letters = 0;                 // bytes of word-like words read with confidence ≥ 70
     int text_lines = 0, strong_lines = 0, weak_lines = 0;
     std::vector<double> heights;  // of the lines that did not read weakly
   };
@@ -739,7 +739,13 @@ class TessAnalyzer final : public Analyzer {
     for (PIX* p : {ink.get(), faint.get(), dark.get()}) pixSubtract(p, p, aside.get());
     PixPtr clean(pixCopy(nullptr, gray));
     if (!clean) return unreadable(0.5);
-    pixSetMasked(clean.get(), aside.get(), 255);  // paper where the pictures were
+    // Paper where the pictures were, at the paper's own shade: white around a grey sheet
+    // would make Tesseract's threshold take the whole sheet for one black shape.
+    l_float32 paper = 255;
+    if (PixPtr kept = PixPtr(pixInvert(nullptr, aside.get()))) {
+      pixGetRankValueMasked(gray, kept.get(), 0, 0, 2, 0.6f, &paper, nullptr);
+    }
+    pixSetMasked(clean.get(), aside.get(), static_cast<l_uint32>(std::lround(paper)));
     gray = clean.get();
 
     l_int32 ink_pixels = 0, dark_pixels = 0, faint_pixels = 0;

@@ -59,9 +59,9 @@ struct PageEvidence {
   int weak_lines = 0;          // lines read with low confidence (handwriting, smudges)
   double repeated_glyphs = 0;  // share of letter-sized ink shapes that recur near-identically
                                // (0–1): type repeats itself, a hand never does
-  double on_baseline = 0;  // share of the letter-sized shapes in text lines that sit exactly on
-                          // their line's baseline (0–1): type does, a hand wanders
-  int wandering_lines = 0;  // text lines with under 60% of their shapes on the baseline
+  double on_baseline = 0;      // share of the letter-sized shapes in text lines that sit exactly on
+                               // their line's baseline (0–1): type does, a hand wanders
+  int wandering_lines = 0;     // text lines with under 60% of their shapes on the baseline
   double unexplained_ink = 0;  // share of the ink neither in confidently read words nor in
                                // repeated shapes (0–1): what only a hand explains
   double set_aside = 0;        // share of the page left out as pictures, borders, punch holes and
