@@ -73,6 +73,9 @@ TEST_F(CheckTest, EveryPageIsJudgedAndItsTextIsSearchable) {
   EXPECT_EQ(evidence.at("set_aside").get<double>(), 0);
   EXPECT_GT(evidence.at("repeated_glyphs").get<double>(), 0.5);
   EXPECT_LT(evidence.at("unexplained_ink").get<double>(), 0.1);
+  EXPECT_GE(evidence.at("on_baseline").get<double>(), 0.8);
+  EXPECT_EQ(evidence.at("wandering_lines").get<int>(), 0);
+  EXPECT_EQ(evidence.size(), 17u);  // the keys of ocr::PageEvidence, no more
   auto pdf_pages = v_->GetPages(Find(r, "up/two-pages.pdf").doc_id, true);
   ASSERT_EQ(pdf_pages->size(), 2u);
   EXPECT_EQ((*pdf_pages)[1].text, "Blood count normal");

@@ -123,6 +123,61 @@ TEST_F(OcrTest, AScanInsideAPdfIsReadAtItsOwnResolutionAndNotTurnedWithoutCause)
       << d->pages[0].text;
 }
 
+// A page of the small set as a scan with what real paperwork carries: a photograph (a real
+// one, scikit-image's camera.png), the black band of an open scanner lid along one edge, and
+// two punch holes. Written as a PNG in `out`; fails the test if Python cannot.
+void WithPictureBandAndHoles(const fs::path& page, const fs::path& out, bool photo = true) {
+  const std::string script =
+      "import sys\n"
+      "from PIL import Image, ImageDraw\n"
+      "page = Image.open(sys.argv[1]).convert('L')\n"
+      "W, H = page.size\n"
+      "img = Image.new('L', (W, 2 * H), 250)\n"
+      "img.paste(page, (0, 0))\n"
+      "if sys.argv[3] == 'photo':\n"
+      "    cam = Image.open('/usr/lib/python3/dist-packages/skimage/data/camera.png')\n"
+      "    img.paste(cam.convert('L').resize((600, 600)), (W - 760, H + 40))\n"
+      "d = ImageDraw.Draw(img)\n"
+      "d.rectangle((W - 70, 0, W, 2 * H), fill=12)\n"
+      "for y in (H // 2, H + H // 2):\n"
+      "    d.ellipse((40, y - 35, 110, y + 35), fill=20)\n"
+      "img.save(sys.argv[2], dpi=(300, 300))\n";
+  const fs::path py = out.parent_path() / "compose.py";
+  testing::WriteFile(py, script);
+  ASSERT_EQ(std::system(("/usr/bin/python3 " + py.string() + " " + page.string() + " " +
+                         out.string() + (photo ? " photo" : " none"))
+                            .c_str()),
+            0);
+}
+
+TEST_F(OcrTest, PicturesBordersAndPunchHolesAreSetAsideAndTheTextIsJudged) {
+  // Printed text beside a photograph, a black band and punch holes stays printed: the
+  // picture, the band and the holes are set aside, and how much is kept as evidence.
+  const fs::path printed = dir_ / "printed.png";
+  WithPictureBandAndHoles(kSet / "printed-en.png", printed);
+  auto p = analyzer_->AnalyzeImage(Bytes(testing::ReadFile(printed)));
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  EXPECT_EQ(p->verdict, Verdict::kPrinted);
+  EXPECT_GT(p->pages[0].evidence.set_aside, 0.12);  // the photo alone is 13% of the page
+  EXPECT_LT(p->pages[0].evidence.unexplained_ink, 0.1);
+
+  // A blank sheet with the band and the holes is blank, not unreadable or handwritten.
+  const fs::path blank = dir_ / "blank.png";
+  WithPictureBandAndHoles(kSet / "blank.png", blank, /*photo=*/false);
+  auto b = analyzer_->AnalyzeImage(Bytes(testing::ReadFile(blank)));
+  ASSERT_TRUE(b.ok()) << b.status().message();
+  EXPECT_EQ(b->verdict, Verdict::kBlank);
+  EXPECT_GT(b->pages[0].evidence.set_aside, 0.03);
+
+  // Setting aside the band and the holes leaves handwriting handwritten.
+  const fs::path hand = dir_ / "hand.png";
+  WithPictureBandAndHoles(kSet / "handwritten.png", hand, /*photo=*/false);
+  auto h = analyzer_->AnalyzeImage(Bytes(testing::ReadFile(hand)));
+  ASSERT_TRUE(h.ok()) << h.status().message();
+  EXPECT_EQ(h->verdict, Verdict::kHandwritten);
+  EXPECT_LT(h->pages[0].evidence.on_baseline, 0.8);
+}
+
 TEST_F(OcrTest, EveryPageOfAMultiPageTiffIsJudgedAndTheWorstDecides) {
   const std::string tiff = testing::ReadFile(kSet / "two-pages.tiff");
   EXPECT_EQ(*analyzer_->CountPages(Bytes(tiff), false), 2);

@@ -90,9 +90,10 @@ std::string WorkerReason(const std::vector<std::string>& parts) {
 // The evidence a page's verdict rests on (ocr::PageEvidence), the only keys stored from a
 // worker's answer: they are stored in the clear.
 constexpr std::string_view kEvidenceKeys[] = {
-    "words",          "mean_confidence", "wordlike_share",  "ink_coverage",    "faint_coverage",
-    "text_ink_share", "line_regularity", "sharpness",       "text_lines",      "strong_lines",
-    "weak_lines",     "text_height",     "repeated_glyphs", "unexplained_ink", "set_aside"};
+    "words",           "mean_confidence", "wordlike_share",  "ink_coverage",    "faint_coverage",
+    "text_ink_share",  "line_regularity", "sharpness",       "text_lines",      "strong_lines",
+    "weak_lines",      "text_height",     "repeated_glyphs", "unexplained_ink", "on_baseline",
+    "wandering_lines", "set_aside"};
 
 // The worker's page, checked field by field: it comes from a process that read hostile bytes.
 std::optional<vault::PageRecord> ParsePage(const std::string& payload, int want) {

@@ -60,6 +60,8 @@ Result<std::string> OcrSession::Page(File file, const std::string& kind, int pag
                         {"text_height", e.text_height},
                         {"repeated_glyphs", e.repeated_glyphs},
                         {"unexplained_ink", e.unexplained_ink},
+                        {"on_baseline", e.on_baseline},
+                        {"wandering_lines", e.wandering_lines},
                         {"set_aside", e.set_aside}}}};
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
