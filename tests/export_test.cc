@@ -144,13 +144,15 @@ TEST_F(ExportTest, EveryRefusalOfTheGateSaysWhyAndWritesNothing) {
   const std::string note = by_name_.at("patient-note.txt");
   RunResult cats = Export(out);
   EXPECT_EQ(cats.exit_code, 2);
-  // The unreadable lab scan is left out before the gate (a warning); the conclusion and the
-  // note are outside the consent.
+  // The conclusion, the note and the lab scan are outside the consent. (The 50 DPI lab scan
+  // was unreadable, and left out before the gate, until issue 22: it is printed now.)
+  const std::string lab = by_name_.at("lab-results.png");
   EXPECT_NE(cats.err.find("dossier: consent " + consent_ +
-                          " does not cover 2 of the chosen "
+                          " does not cover 3 of the chosen "
                           "documents: "),
             std::string::npos)
       << cats.err;
+  EXPECT_NE(cats.err.find(lab + " (lab)"), std::string::npos) << cats.err;
   EXPECT_NE(cats.err.find(conclusion + " (conclusion)"), std::string::npos) << cats.err;
   EXPECT_NE(cats.err.find(note + " (" + category_.at(note) + ")"), std::string::npos) << cats.err;
   EXPECT_EQ(cats.err.find("mri-conclusion"), std::string::npos) << "file names are personal data";

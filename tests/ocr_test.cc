@@ -151,31 +151,28 @@ void WithPictureBandAndHoles(const fs::path& page, const fs::path& out, bool pho
 }
 
 TEST_F(OcrTest, PicturesBordersAndPunchHolesAreSetAsideAndTheTextIsJudged) {
+  // One page of the small set with the distractions, analysed.
+  const auto composed = [&](const std::string& name, bool photo) {
+    const fs::path out = dir_ / ("composed-" + name);
+    WithPictureBandAndHoles(kSet / name, out, photo);
+    auto d = analyzer_->AnalyzeImage(Bytes(testing::ReadFile(out)));
+    EXPECT_TRUE(d.ok()) << name << ": " << d.status().message();
+    return d.ok() && d->pages.size() == 1 ? d->pages[0] : PageResult{};
+  };
   // Printed text beside a photograph, a black band and punch holes stays printed: the
   // picture, the band and the holes are set aside, and how much is kept as evidence.
-  const fs::path printed = dir_ / "printed.png";
-  WithPictureBandAndHoles(kSet / "printed-en.png", printed);
-  auto p = analyzer_->AnalyzeImage(Bytes(testing::ReadFile(printed)));
-  ASSERT_TRUE(p.ok()) << p.status().message();
-  EXPECT_EQ(p->verdict, Verdict::kPrinted);
-  EXPECT_GT(p->pages[0].evidence.set_aside, 0.12);  // the photo alone is 13% of the page
-  EXPECT_LT(p->pages[0].evidence.unexplained_ink, 0.1);
-
+  const PageResult p = composed("printed-en.png", true);
+  EXPECT_EQ(p.verdict, Verdict::kPrinted);
+  EXPECT_GT(p.evidence.set_aside, 0.12);  // the photo alone is 13% of the page
+  EXPECT_LT(p.evidence.unexplained_ink, 0.1);
   // A blank sheet with the band and the holes is blank, not unreadable or handwritten.
-  const fs::path blank = dir_ / "blank.png";
-  WithPictureBandAndHoles(kSet / "blank.png", blank, /*photo=*/false);
-  auto b = analyzer_->AnalyzeImage(Bytes(testing::ReadFile(blank)));
-  ASSERT_TRUE(b.ok()) << b.status().message();
-  EXPECT_EQ(b->verdict, Verdict::kBlank);
-  EXPECT_GT(b->pages[0].evidence.set_aside, 0.03);
-
+  const PageResult b = composed("blank.png", false);
+  EXPECT_EQ(b.verdict, Verdict::kBlank);
+  EXPECT_GT(b.evidence.set_aside, 0.03);
   // Setting aside the band and the holes leaves handwriting handwritten.
-  const fs::path hand = dir_ / "hand.png";
-  WithPictureBandAndHoles(kSet / "handwritten.png", hand, /*photo=*/false);
-  auto h = analyzer_->AnalyzeImage(Bytes(testing::ReadFile(hand)));
-  ASSERT_TRUE(h.ok()) << h.status().message();
-  EXPECT_EQ(h->verdict, Verdict::kHandwritten);
-  EXPECT_LT(h->pages[0].evidence.on_baseline, 0.8);
+  const PageResult h = composed("handwritten.png", false);
+  EXPECT_EQ(h.verdict, Verdict::kHandwritten);
+  EXPECT_LT(h.evidence.on_baseline, 0.8);
 }
 
 TEST_F(OcrTest, EveryPageOfAMultiPageTiffIsJudgedAndTheWorstDecides) {
