@@ -285,6 +285,30 @@ TEST_F(ExportTest, PartsFitTheLimitOpenAloneIn7ZipAndCarryAValidDicomdir) {
 TEST_F(ExportTest, HandwrittenPagesStayBehindAndTooLargeFilesAreRefusedByIdAndSize) {
   SetPassword();
   Consent("epicrisis,conclusion,lab,imaging,other");
+  // A handwritten page and a blurred one (the OCR check's small set) stay behind, named by id.
+  const fs::path extra = dir_ / "extra";
+  fs::create_directories(extra);
+  for (const char* name : {"handwritten.png", "blurred.png"}) {
+    fs::copy_file(fs::path(DOSSIER_OCR_SMALL_SET) / name, extra / name);
+  }
+  RunResult in = Run({"ingest", "--case", case_, extra.string()});
+  ASSERT_EQ(in.exit_code, 0) << in.err;
+  std::map<std::string, std::string> verdicts;  // id → verdict of the two pages
+  for (const auto& d : Json({"docs", "--case", case_})) {
+    const std::string name = d["name"];
+    if (name.find("extra/") == 0) verdicts[d["id"]] = d["verdict"];
+  }
+  ASSERT_EQ(verdicts.size(), 2u);
+  for (const auto& [id, verdict] : verdicts) {
+    EXPECT_TRUE(verdict == "handwritten" || verdict == "unreadable") << verdict;
+  }
+  RunResult sent = Export(dir_ / "o0");
+  ASSERT_EQ(sent.exit_code, 0) << sent.err;
+  EXPECT_NE(sent.err.find("left out 2 document(s) clinics do not accept: "), std::string::npos)
+      << sent.err;
+  for (const auto& [id, verdict] : verdicts) {
+    EXPECT_NE(sent.err.find(id), std::string::npos) << sent.err;
+  }
   // A size that is not one is exit 1 with the accepted forms.
   RunResult bad = Export(dir_ / "o1", {"--max-part", "18 parsecs"});
   EXPECT_EQ(bad.exit_code, 1);
