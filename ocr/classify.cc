@@ -140,6 +140,9 @@ Classified Classify(const PageEvidence& e) {
   if (e.sharpness < kSharpEdges && e.mean_confidence < kPrintConfidence) {
     return {Verdict::kUnreadable, 0.7};
   }
+  // Grey haze at least twice the crisp ink and nothing read as print: blurred text with a
+  // crisp line or two on it (a heading, a stamp) — what Tesseract guesses there is no reading.
+  if (e.faint_coverage >= kHaze * e.ink_coverage) return {Verdict::kUnreadable, 0.6};
   // Type Tesseract half reads (an old typeface and spelling, a coarse binarised scan): every
   // shape on its line's baseline as only type sits, words that read as words, and no rules
   // set aside — no lines to fill in, so not a form.

@@ -94,6 +94,40 @@ TEST_F(CheckTest, EveryPageIsJudgedAndItsTextIsSearchable) {
             std::vector<std::string>{});
 }
 
+TEST_F(CheckTest, AnUnreadablePageIsNoEvidenceOfItsCategory) {
+  // A lab sheet whose body is blurred beyond reading under a crisp heading: Tesseract reads
+  // "LABORATORY REPORT" and guesses at the rest. The page is unreadable, and a heading read
+  // off an unreadable page does not make it a lab result (only printed or mixed pages are
+  // evidence): it stays `other` by default.
+  const fs::path script = dir_ / "lab.py";
+  testing::WriteFile(
+      script,
+      "import sys\n"
+      "from PIL import Image, ImageDraw, ImageFont, ImageFilter\n"
+      "img = Image.new('L', (1400, 1000), 255)\n"
+      "d = ImageDraw.Draw(img)\n"
+      "f = ImageFont.truetype('/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf', 64)\n"
+      "for i, t in enumerate(['Hemoglobin 142 g/L (130-160)', 'WBC 6.1 x10^9/L (4.0-9.0)',\n"
+      "                       'Platelets 250 x10^9/L (180-320)', 'ESR 12 mm/h (2-15)']):\n"
+      "    d.text((150, 280 + 130 * i), t, font=f, fill=0)\n"
+      "img = img.filter(ImageFilter.GaussianBlur(7))\n"
+      "bold = ImageFont.truetype('/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf', 60)\n"
+      "ImageDraw.Draw(img).text((150, 120), 'LABORATORY REPORT', font=bold, fill=0)\n"
+      "img.save(sys.argv[1], dpi=(300, 300))\n");
+  const fs::path lab = dir_ / "lab.png";
+  ASSERT_EQ(std::system(("/usr/bin/python3 " + script.string() + " " + lab.string()).c_str()), 0);
+  const IngestReport r = Ingest({lab});
+  const auto& item = Find(r, "lab.png");
+  EXPECT_EQ(item.verdict, "unreadable");
+  auto pages = v_->GetPages(item.doc_id, true);
+  ASSERT_TRUE(pages.ok());
+  ASSERT_EQ(pages->size(), 1u);
+  EXPECT_NE((*pages)[0].text.find("LABORATORY REPORT"), std::string::npos) << (*pages)[0].text;
+  auto doc = v_->GetDocument(item.doc_id);
+  ASSERT_TRUE(doc.ok());
+  EXPECT_EQ(doc->category, "other");
+  EXPECT_EQ(doc->category_source, "default");
+}
 TEST_F(CheckTest, ADocumentThatNamesSomeoneElseIsFlagged) {
   // Short lines, one per page: the test PDFs have no line breaks.
   const std::vector<std::string> body = {
