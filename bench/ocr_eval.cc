@@ -102,8 +102,8 @@ int main(int argc, char** argv) {
       std::istringstream ls(line);
       for (std::string x; std::getline(ls, x, '\t');) f.push_back(x);
       if (f.size() < 4) continue;
-      rows.push_back({f[0], f[1], f[3], f.size() > 4 ? f[4] : "", std::stoi(f[2]),
-                      f.size() > 5 ? f[5] : ""});
+      rows.push_back(
+          {f[0], f[1], f[3], f.size() > 4 ? f[4] : "", std::stoi(f[2]), f.size() > 5 ? f[5] : ""});
     }
   }
   struct Out {
