@@ -125,9 +125,12 @@ Classified Classify(const PageEvidence& e) {
   // adds a weak line or two and some unexplained ink, no more; remnants of a picture or a
   // tablecloth may add more weak lines, but then type or read words explain nearly all ink.
   // Its shapes sit on their baselines, where they could be measured (a hand that Tesseract
-  // reads well, as a carbon copy of neat handwriting, does not).
+  // reads well, as a carbon copy of neat handwriting at confidence 84, does not), unless it
+  // reads at a confidence no handwriting in any set reached (a noisy skewed scan's letters
+  // can sit a pixel or two off their line).
   const bool few_weak = e.weak_lines <= std::max(2, e.text_lines / 6);
-  const bool type_lines = e.on_baseline == 0 || e.on_baseline >= kTypeBaseline;
+  const bool type_lines =
+      e.on_baseline == 0 || e.on_baseline >= kTypeBaseline || e.mean_confidence >= 90;
   if (reads_well && type_lines && e.text_ink_share >= kPrintInk &&
       (few_weak || e.unexplained_ink <= kExplainedPrint)) {
     return {Verdict::kPrinted, std::min(0.99, e.mean_confidence / 100)};
