@@ -53,10 +53,14 @@ class NullSink final : public ByteSink {
   std::exit(1);
 }
 
+// VaultOptions::audit_batch_gap_ms for every open; negative: the vault's default.
+int gap_ms = -1;
+
 std::unique_ptr<vault::Vault> OpenVault(const std::string& dir, const std::string& pass,
                                         bool grouped) {
   vault::VaultOptions options;
   options.group_audit_events = grouped;
+  if (gap_ms >= 0) options.audit_batch_gap_ms = gap_ms;
   auto v = vault::Vault::Open(dir, pass, {"bench", "operator"}, options);
   if (!v.ok()) Die("open", v.status());
   return std::move(v).value();
@@ -176,7 +180,7 @@ int main(int argc, char** argv) {
   if (argc < 4 || std::getenv("DOSSIER_PASSPHRASE_FILE") == nullptr) {
     std::fprintf(stderr,
                  "usage: DOSSIER_PASSPHRASE_FILE=F vault_threads_bench WORK DOSSIER_BINARY DISC "
-                 "[LISTERS] [DOCUMENTS] [ROUNDS] [PAUSE_MS] [APPEND_SECONDS]\n");
+                 "[LISTERS] [DOCUMENTS] [ROUNDS] [PAUSE_MS] [APPEND_SECONDS] [GAP_MS]\n");
     return 1;
   }
   const std::string work = argv[1], program = argv[2], disc = argv[3];
@@ -185,6 +189,7 @@ int main(int argc, char** argv) {
   const int rounds = argc > 6 ? std::atoi(argv[6]) : 3;
   const int pause_ms = argc > 7 ? std::atoi(argv[7]) : 0;
   const double append_seconds = argc > 8 ? std::atof(argv[8]) : 5;
+  gap_ms = argc > 9 ? std::atoi(argv[9]) : -1;
   auto pass = ReadSmallFile(std::getenv("DOSSIER_PASSPHRASE_FILE"));
   if (!pass.ok()) Die("passphrase", pass.status());
   while (!pass->empty() && pass->back() == '\n') pass->pop_back();
@@ -248,8 +253,9 @@ int main(int argc, char** argv) {
 
   std::printf(
       "Case of %d documents; %d listing threads, %d ms pause between listings; "
-      "%d rounds.\n\n",
-      documents, listers, pause_ms, rounds);
+      "%d rounds; audit_batch_gap_ms %d.\n\n",
+      documents, listers, pause_ms, rounds,
+      gap_ms >= 0 ? gap_ms : vault::VaultOptions().audit_batch_gap_ms);
   std::printf(
       "| listing | lists | lists/s | p50 ms | p99 ms | max ms |\n|---|---:|---:|---:|---:|---:|\n");
   double alone_seconds = 0;

@@ -452,7 +452,9 @@ TEST_F(UploadServerTest, ADiscSentAsABatchOfFilesIsOneUploadWithItsSeriesAndDico
   for (const auto& s : r["series"]) instances += s["instances"].get<int>();
   EXPECT_EQ(instances, 31);
   for (const auto& i : r["items"]) {
-    if (i["kind"] == "dicom") EXPECT_EQ(i["advice"], "") << i.dump();  // all listed
+    if (i["kind"] == "dicom") {
+      EXPECT_EQ(i["advice"], "") << i.dump();  // all listed
+    }
   }
   // The batch is closed: closing it again finds nothing.
   EXPECT_EQ(CloseBatch(maria_, "disc-1").status, 404);

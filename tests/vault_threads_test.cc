@@ -353,6 +353,49 @@ TEST_F(VaultThreadsTest, EventsRecordedAtOnceShareOneCommitAndOneSignedHead) {
   ExpectVerified();
 }
 
+// Readers beside another thread's open batch: their events wait until the batch's transaction
+// is VaultOptions::audit_batch_gap_ms old, then commit it once, all together — so that many
+// readers do not cut one ingest into hundreds of small syncs (bench/vault_threads.sh).
+TEST_F(VaultThreadsTest, ReadsBesideABatchWaitForItsGapThenCommitItOnceTogether) {
+  options_.audit_batch_gap_ms = 1500;
+  Open();
+  const std::string doc = contents_.begin()->first;
+  constexpr int kReaders = 8;
+  using Steady = std::chrono::steady_clock;
+  std::atomic<int> ready{0};
+  std::atomic<bool> go{false};
+  std::vector<Steady::time_point> returned(kReaders);
+  std::vector<std::thread> readers;
+  for (int i = 0; i < kReaders; ++i) {
+    readers.emplace_back([&, i] {
+      EXPECT_TRUE(v_->GetDocument(doc).ok());  // opens this thread's reader
+      ++ready;
+      while (!go) std::this_thread::yield();
+      EXPECT_EQ(*Read(doc), contents_.at(doc));
+      returned[i] = Steady::now();
+    });
+  }
+  while (ready < kReaders) std::this_thread::yield();
+  ASSERT_TRUE(v_->BeginBatch().ok());
+  const auto began = Steady::now();  // the batch's transaction begins with its first write
+  const std::string stored = Store(ingest_case_, "a1.dcm", "in the batch");
+  const uint64_t batches = v_->committed_batches();
+  const AuditCommitStats before = v_->audit_commit_stats();
+  go = true;
+  for (auto& r : readers) r.join();
+  for (int i = 0; i < kReaders; ++i) {
+    EXPECT_GE(returned[i] - began, std::chrono::milliseconds(1500)) << "reader " << i;
+  }
+  EXPECT_EQ(v_->committed_batches(), batches + 1);  // committed early, once
+  const AuditCommitStats after = v_->audit_commit_stats();
+  EXPECT_EQ(after.events - before.events, uint64_t{kReaders});
+  EXPECT_EQ(after.commits - before.commits, 1u);
+  ASSERT_TRUE(v_->CommitBatch().ok());
+  EXPECT_EQ(ListedIds(ingest_case_), std::set<std::string>{stored});
+  EXPECT_EQ(CountEvents(vault_dir_, "document.read")[doc], kReaders);
+  ExpectVerified();
+}
+
 TEST_F(VaultThreadsTest, ASecondThreadsBatchWaitsForTheFirst) {
   ASSERT_TRUE(v_->BeginBatch().ok());
   const std::string a1 = Store(ingest_case_, "a1.dcm", "first thread's");

@@ -221,28 +221,33 @@ Result<std::unique_ptr<DocumentWriter>> Vault::BeginDocument(const NewDocument& 
       *impl_, doc, c.patient_id, object_id, std::move(data_key), std::move(writer)));
 }
 
-Result<std::vector<DocumentRecord>> Vault::ListDocuments(const std::string& case_id) {
+Result<DocumentList> Vault::ListDocuments(const std::string& case_id) {
   DOSSIER_ASSIGN_OR_RETURN(auto reading, impl_->Read());
-  DOSSIER_ASSIGN_OR_RETURN(CaseRecord c, GetCase(case_id));
-  DOSSIER_RETURN_IF_ERROR(
-      impl_->CheckRows(internal::RowTable::kDocuments, "case_id = ?1", {case_id}));
-  for (internal::RowTable t :
-       {internal::RowTable::kDocumentCategories, internal::RowTable::kDocumentRemovals,
-        internal::RowTable::kDocumentWarnings, internal::RowTable::kDicomInstances}) {
+  // Not GetCase: its document counts would scan the case's every row again.
+  DOSSIER_ASSIGN_OR_RETURN(Impl::CaseRef c, impl_->FindCase(case_id));
+  auto read = [&]() -> Result<std::vector<DocumentRecord>> {
     DOSSIER_RETURN_IF_ERROR(
-        // Row by row of the (small) table, not the case's every document gathered first.
-        impl_->CheckRows(t,
-                         "EXISTS (SELECT 1 FROM documents d WHERE d.id = doc_id AND "
-                         "d.case_id = ?1)",
-                         {case_id}));
-  }
-  DOSSIER_ASSIGN_OR_RETURN(Stmt s, impl_->Conn().Prepare(std::string(kDocColumns) +
-                                                         " WHERE case_id = ? ORDER BY rowid"));
-  s.Bind(1, case_id);
-  DOSSIER_ASSIGN_OR_RETURN(auto out, s.Collect<DocumentRecord>(
-                                         [&](const Stmt& row) { return ReadDocRow(*impl_, row); }));
+        impl_->CheckRows(internal::RowTable::kDocuments, "case_id = ?1", {case_id}));
+    for (internal::RowTable t :
+         {internal::RowTable::kDocumentCategories, internal::RowTable::kDocumentRemovals,
+          internal::RowTable::kDocumentWarnings, internal::RowTable::kDicomInstances}) {
+      DOSSIER_RETURN_IF_ERROR(
+          // Row by row of the (small) table, not the case's every document gathered first.
+          impl_->CheckRows(t,
+                           "EXISTS (SELECT 1 FROM documents d WHERE d.id = doc_id AND "
+                           "d.case_id = ?1)",
+                           {case_id}));
+    }
+    DOSSIER_ASSIGN_OR_RETURN(Stmt s, impl_->Conn().Prepare(std::string(kDocColumns) +
+                                                           " WHERE case_id = ? ORDER BY rowid"));
+    s.Bind(1, case_id);
+    return s.Collect<DocumentRecord>([&](const Stmt& row) { return ReadDocRow(*impl_, row); });
+  };
+  // Kept while nothing in the case changes (Impl::CaseListing): a server's listings of a
+  // large case cost neither a check and a decryption of every row nor a copy each time.
+  DOSSIER_ASSIGN_OR_RETURN(Impl::Listing listed, impl_->CaseListing(case_id, c.patient_id, read));
   DOSSIER_RETURN_IF_ERROR(impl_->AuditAlone("document.list", {case_id}, c.patient_id));
-  return out;
+  return DocumentList(std::move(listed));
 }
 
 Result<DocumentRecord> Vault::GetDocument(const std::string& doc_id) {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "vault/internal/audit_log.h"
 #include "vault/internal/crypto.h"
@@ -226,6 +227,53 @@ void Vault::Impl::ForgetKeys(const std::string& patient_id) {
   std::lock_guard<std::mutex> lock(keys_mu_);
   erased_keys_.insert(patient_id);
   patient_keys_.erase(patient_id);  // sodium_free zeroes it once no thread uses it
+  std::erase_if(listings_, [&](const auto& entry) {
+    if (entry.second.patient_id != patient_id) return false;
+    listed_records_ -= entry.second.documents->size();
+    return true;
+  });
+}
+
+Result<Vault::Impl::Listing> Vault::Impl::CaseListing(
+    const std::string& case_id, const std::string& patient_id,
+    const std::function<Result<std::vector<DocumentRecord>>()>& read) {
+  std::optional<int64_t> version;
+  if (!HoldsWriter()) {
+    DOSSIER_ASSIGN_OR_RETURN(internal::Stmt s,
+                             Conn().Prepare("SELECT version FROM case_changes WHERE case_id = ?"));
+    s.Bind(1, case_id);
+    DOSSIER_ASSIGN_OR_RETURN(bool found, s.Step());
+    if (found) version = s.Int(0);
+  }
+  if (version) {
+    std::lock_guard<std::mutex> lock(keys_mu_);
+    auto it = listings_.find(case_id);
+    if (it != listings_.end() && it->second.version == *version) {
+      it->second.used = ++listings_tick_;
+      return it->second.documents;
+    }
+  }
+  // Read after the version: a change committed in between makes the rows newer than the
+  // version they are kept under, so the next call reads them again; never the other way.
+  DOSSIER_ASSIGN_OR_RETURN(std::vector<DocumentRecord> rows, read());
+  listings_read_.fetch_add(1, std::memory_order_relaxed);
+  auto listing = std::make_shared<const std::vector<DocumentRecord>>(std::move(rows));
+  if (!version || listing->size() > kListedRecordsKept) return listing;
+  std::lock_guard<std::mutex> lock(keys_mu_);
+  if (erased_keys_.count(patient_id) != 0) return listing;
+  if (auto old = listings_.find(case_id); old != listings_.end()) {
+    listed_records_ -= old->second.documents->size();
+    listings_.erase(old);
+  }
+  while (!listings_.empty() && listed_records_ + listing->size() > kListedRecordsKept) {
+    auto oldest = std::min_element(listings_.begin(), listings_.end(),
+                                   [](auto& a, auto& b) { return a.second.used < b.second.used; });
+    listed_records_ -= oldest->second.documents->size();
+    listings_.erase(oldest);
+  }
+  listed_records_ += listing->size();
+  listings_[case_id] = CachedListing{patient_id, *version, listing, ++listings_tick_};
+  return listing;
 }
 
 Vault::Impl::LastEvent Vault::Impl::LastEventOfThread() {
@@ -261,7 +309,18 @@ Status Vault::Impl::AuditAlone(AuditEvent e) {
   for (;;) {
     if (!writer) audit_cv_.wait(lock, [&] { return mine.done || !audit_leader_; });
     if (mine.done) break;
-    if (!writer) audit_leader_ = true;
+    if (!writer) {
+      audit_leader_ = true;
+      // An open batch commits first (CommitEvents): let it run audit_batch_gap_ms since its
+      // transaction began, and take what else is queued by then.
+      if (const int64_t began = batch_tx_began_ns_.load(); began != 0) {
+        const auto due = std::chrono::steady_clock::time_point(std::chrono::nanoseconds(began)) +
+                         std::chrono::milliseconds(options_.audit_batch_gap_ms);
+        lock.unlock();
+        std::this_thread::sleep_until(due);
+        lock.lock();
+      }
+    }
     std::vector<PendingEvent*> group;
     if (options_.group_audit_events) {
       group.assign(audit_queue_.begin(), audit_queue_.end());

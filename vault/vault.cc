@@ -74,6 +74,8 @@ Result<Vault::Impl::Tx> Vault::Impl::Tx::Begin(Impl& v) {
     if (!v.batch_->tx) {  // begins with the owner's first write; nothing is written unbatched
       DOSSIER_ASSIGN_OR_RETURN(v.batch_->tx, Transaction::Begin(v.db_));
       v.batch_->began = std::chrono::steady_clock::now();
+      v.batch_tx_began_ns_.store(
+          std::chrono::nanoseconds(v.batch_->began.time_since_epoch()).count());
     }
     DOSSIER_RETURN_IF_ERROR(v.db_.Exec("SAVEPOINT dossier_tx"));
     tx.savepoint_of_ = &v;
@@ -141,6 +143,7 @@ Status Vault::Impl::CommitBatchTx() {
 Status Vault::Impl::CommitBatchEarly() {
   Status st = batch_->tx ? CommitBatchTx() : Status::Ok();
   batch_->tx.reset();  // committed, or rolled back here
+  batch_tx_began_ns_.store(0);
   batch_->documents = 0;
   batch_->bytes = 0;
   if (!st.ok() && batch_->lost.ok()) batch_->lost = st;
@@ -149,6 +152,7 @@ Status Vault::Impl::CommitBatchEarly() {
 
 void Vault::Impl::EndBatch() {
   batch_.reset();  // rolls back what was not committed
+  batch_tx_began_ns_.store(0);
   batch_thread_.store(std::thread::id(), std::memory_order_relaxed);
   {
     std::lock_guard<std::mutex> lock(batch_slot_mu_);
@@ -189,6 +193,10 @@ uint64_t Vault::committed_batches() const {
 AuditCommitStats Vault::audit_commit_stats() const {
   return {impl_->audit_committed_events_.load(std::memory_order_relaxed),
           impl_->audit_commits_.load(std::memory_order_relaxed)};
+}
+
+uint64_t Vault::listings_read() const {
+  return impl_->listings_read_.load(std::memory_order_relaxed);
 }
 
 std::string Vault::Impl::Now() const {

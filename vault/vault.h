@@ -24,6 +24,8 @@
 //    read-only SQLite connection of its own (opened at the thread's first read, kept until
 //    the thread ends, closed with the vault), so they never wait for a writer: they see what
 //    was committed when each statement ran. (Verify holds the writer while it lists objects.)
+//    A case's listing is kept, checked and decrypted, while nothing in the case changes
+//    (ListDocuments; doc/FORMAT.md §Case changes), and shared by the threads that list it.
 //  - Writes (Add*, Edit*, Set*, Infer*, Open/Close/ReopenCase, Move, Remove, Erase*,
 //    Revoke*, RecordExport, BeginDocument, DocumentWriter::Commit …) run one at a time, in
 //    the order they come, through one writer connection; a thread waits for the write before
@@ -136,6 +138,11 @@ struct VaultOptions {
   // other, as before group commit. Default true: the events recorded by many threads at
   // once share one commit (vault.h §Threads).
   bool group_audit_events = true;
+  // While another thread's ingest batch is open, a group of such events first commits the
+  // batch (its objects synced to disk): each group waits until the batch's transaction is this
+  // old, gathering the events that arrive meanwhile, so that many readers do not turn one
+  // ingest into hundreds of small syncs. The most a read waits for the ingest beside it.
+  int audit_batch_gap_ms = 10;
   // Clock for timestamps (tests fix it); null means the system clock.
   const Clock* clock = nullptr;
 };
@@ -235,6 +242,26 @@ struct DocumentRecord {
   std::string removal_reason;
   // What its upload said about it (AddWarnings), decrypted; empty when erased.
   std::vector<std::string> warnings;
+};
+
+// A case's documents as ListDocuments gives them, in the order stored: read-only and shared,
+// so that a listing kept in memory is given to many threads without a copy. Converts to a
+// std::vector (a copy) where one is needed.
+class DocumentList {
+ public:
+  using Records = std::vector<DocumentRecord>;
+  explicit DocumentList(std::shared_ptr<const Records> records) : records_(std::move(records)) {}
+  Records::const_iterator begin() const { return records_->begin(); }
+  Records::const_iterator end() const { return records_->end(); }
+  size_t size() const { return records_->size(); }
+  bool empty() const { return records_->empty(); }
+  const DocumentRecord& operator[](size_t i) const { return (*records_)[i]; }
+  const DocumentRecord& front() const { return records_->front(); }
+  const DocumentRecord& back() const { return records_->back(); }
+  operator const Records&() const { return *records_; }  // NOLINT: a copy where one is needed
+
+ private:
+  std::shared_ptr<const Records> records_;
 };
 
 // The refusal to read a removed document: kRejected "doc_… was removed on DATE (reason shown
@@ -649,9 +676,16 @@ class Vault {
   // them, since the vault was opened: with group commit, fewer transactions than events
   // under concurrent load. For tests and benchmarks.
   AuditCommitStats audit_commit_stats() const;
+  // How many times ListDocuments read a case's rows from the catalog (each row's MAC checked,
+  // its name opened) since the vault was opened. A listing of a case in which nothing changed
+  // since this open last read it — by any process — is given again from memory instead; only
+  // its `document.list` event is new. For tests and benchmarks.
+  uint64_t listings_read() const;
 
   Result<std::unique_ptr<DocumentWriter>> BeginDocument(const NewDocument& doc);
-  Result<std::vector<DocumentRecord>> ListDocuments(const std::string& case_id);
+  // A case's documents, removed and erased ones included, each row's MAC checked and its name
+  // opened; audited as `document.list` (objects [case]) before it is returned.
+  Result<DocumentList> ListDocuments(const std::string& case_id);
   Result<DocumentRecord> GetDocument(const std::string& doc_id);
   // GetDocument for showing the record to someone (`docs show`, the server's document
   // route): audited as `document.show` (objects [document, case]) before it is returned.

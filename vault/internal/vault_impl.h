@@ -208,6 +208,9 @@ class Vault::Impl {
     Status lost;
   };
   std::optional<Batch> batch_;
+  // When the open batch's transaction began (steady clock, ns), 0 while none is open: read
+  // by an audit group's leader without the writer (VaultOptions::audit_batch_gap_ms).
+  std::atomic<int64_t> batch_tx_began_ns_{0};
   std::atomic<uint64_t> committed_batches_{0};
   Status CommitBatchTx();  // objects flushed, syncfs, then COMMIT of the batch transaction
   // Commits the open batch's transaction now, between two of its owner's calls (its objects
@@ -392,6 +395,30 @@ class Vault::Impl {
   };
   std::map<std::string, CachedKeys> patient_keys_;
   std::set<std::string> erased_keys_;  // never cached again
+
+ public:
+  // A case's documents as ListDocuments returns them: rows checked, names opened.
+  using Listing = std::shared_ptr<const std::vector<DocumentRecord>>;
+  // The case's listing as `read` makes it, kept and given again while the case's change
+  // counter (case_changes, bumped by triggers in the transaction of any change, whichever
+  // process makes it) still has the value read before `read` ran. Not kept for the writer's
+  // connection, which sees uncommitted rows; least recently used dropped beyond
+  // kListedRecordsKept records; an erased patient's dropped at once (ForgetKeys).
+  Result<Listing> CaseListing(const std::string& case_id, const std::string& patient_id,
+                              const std::function<Result<std::vector<DocumentRecord>>()>& read);
+  static constexpr size_t kListedRecordsKept = 50000;
+  std::atomic<uint64_t> listings_read_{0};
+
+ private:
+  struct CachedListing {
+    std::string patient_id;
+    int64_t version = 0;
+    Listing documents;
+    uint64_t used = 0;  // listings_tick_ when last given
+  };
+  std::map<std::string, CachedListing> listings_;  // case id →; under keys_mu_
+  uint64_t listings_tick_ = 0;
+  size_t listed_records_ = 0;
 
   std::mutex last_mu_;
   std::map<std::thread::id, LastEvent> last_events_;
