@@ -368,10 +368,38 @@ class TessAnalyzer final : public Analyzer {
     return AnalyzeGray(pix.get(), static_cast<int>(dpi));
   }
 
-  // The median height of the letter-sized blobs of ink (pixels), 0 if there are too few.
+  // Faint print (a carbon copy, a pale photocopy) on a page flattened to 200: grey structure
+  // over the page but hardly a dark pixel. Its contrast stretched, so that its letters count
+  // as ink whole, not as their darkest specks; null for any other page (a blank sheet has no
+  // structure; a page with dark print needs no stretch).
+  static PixPtr StretchFaint(PIX* flat) {
+    const double area = 1.0 * pixGetWidth(flat) * pixGetHeight(flat);
+    PixPtr grey(pixThresholdToBinary(flat, 175));
+    l_int32 grey_pixels = 0;
+    if (grey) pixCountPixels(grey.get(), &grey_pixels, nullptr);
+    l_uint32 darkest = 0;  // the darkest 0.2% of the page
+    if (grey_pixels / area < kStructure || pixGetRankValue(flat, 1, 0.002f, &darkest) != 0 ||
+        darkest <= 100) {
+      return nullptr;
+    }
+    return PixPtr(pixGammaTRC(nullptr, flat, 1.0f, static_cast<l_int32>(darkest) - 20, 210));
+  }
+
+  // The median height of the letter-sized blobs of ink (pixels), 0 if there are too few, 3
+  // for a crowd of shapes too small to be letters. Faint print breaks into such specks at the
+  // ink threshold: a faint page whose specks look like that is measured again stretched.
   static double TextHeight(PIX* gray) {
     PixPtr flat(pixBackgroundNormSimple(gray, nullptr, nullptr));
-    PixPtr bin(flat ? pixThresholdToBinary(flat.get(), 130) : nullptr);
+    if (!flat) return 0;
+    const double height = BlobHeight(flat.get());
+    if (height != 3) return height;
+    PixPtr stretched = StretchFaint(flat.get());
+    return stretched ? BlobHeight(stretched.get()) : height;
+  }
+
+  // TextHeight on a page flattened to 200.
+  static double BlobHeight(PIX* flat) {
+    PixPtr bin(pixThresholdToBinary(flat, 130));
     if (!bin) return 0;
     BOXA* boxa = pixConnComp(bin.get(), nullptr, 8);
     if (boxa == nullptr) return 0;
@@ -693,20 +721,9 @@ class TessAnalyzer final : public Analyzer {
     // a dark pixel. Its contrast is stretched so its letters count as ink and Tesseract sees
     // them dark; a blank sheet (no structure) is left alone, and a blur stays soft — its
     // edges are measured after the stretch, relative to its own contrast.
-    {
-      PixPtr grey(pixThresholdToBinary(flat.get(), 175));
-      l_int32 grey_pixels = 0;
-      if (grey) pixCountPixels(grey.get(), &grey_pixels, nullptr);
-      l_uint32 darkest = 0;  // the darkest 0.2% of the page
-      if (grey_pixels / area >= kStructure &&
-          pixGetRankValue(flat.get(), 1, 0.002f, &darkest) == 0 && darkest > 100) {
-        const auto lo = static_cast<l_int32>(darkest) - 20;
-        PixPtr stretched(pixGammaTRC(nullptr, flat.get(), 1.0f, lo, 210));
-        if (stretched) {
-          flat = std::move(stretched);
-          gray = flat.get();
-        }
-      }
+    if (PixPtr stretched = StretchFaint(flat.get())) {
+      flat = std::move(stretched);
+      gray = flat.get();
     }
     PixPtr binary(pixThresholdToBinary(flat.get(), 130));
     PixPtr faint(pixThresholdToBinary(flat.get(), 175));
