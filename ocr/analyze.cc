@@ -164,6 +164,13 @@ bool WordLike(const std::string& utf8) {
 constexpr double kStructure = 0.002;
 // Letters shorter than this (pixels, as the image came) are too small to read.
 constexpr double kTinyLetters = 5;
+// A skew this large (degrees) is levelled before reading, when Leptonica's measure of it is
+// at least this sure (its own default for deskewing).
+constexpr double kSkewDegrees = 1.0;
+constexpr double kSkewSure = 3.0;
+// Skews are looked for up to this many degrees either way: Leptonica's default, 7, reports no
+// confidence for a phone photo at 6°, at the edge of its sweep.
+constexpr l_float32 kSkewRange = 12;
 
 class TessAnalyzer final : public Analyzer {
  public:
@@ -794,6 +801,29 @@ class TessAnalyzer final : public Analyzer {
       r.verdict = c.verdict;
       r.confidence = c.confidence;
       return r;
+    }
+
+    // Skew: a sheet photographed or laid askew has its lines at a slant, and Tesseract reads
+    // a slant of more than a few degrees badly — a phone photo of a printed epicrisis at 6°
+    // gave 4 words, level it gives 64. Measured on the text's ink (Leptonica's sweep, ±12°),
+    // levelled when it is at least 1° and the measure is sure of it. After the measures above:
+    // levelling blurs the edges a little.
+    PixPtr level_gray, level_ink, level_repeated;
+    {
+      l_float32 angle = 0, sure = 0;
+      if (pixFindSkewSweepAndSearch(ink.get(), &angle, &sure, 4, 2, kSkewRange, 1, 0.01f) == 0 &&
+          sure >= kSkewSure && std::abs(angle) >= kSkewDegrees) {
+        const l_float32 radians = angle * 3.14159265f / 180;
+        level_gray.reset(pixRotate(gray, radians, L_ROTATE_AREA_MAP, L_BRING_IN_WHITE, 0, 0));
+        level_ink.reset(pixRotate(ink.get(), radians, L_ROTATE_SAMPLING, L_BRING_IN_WHITE, 0, 0));
+        level_repeated.reset(
+            pixRotate(repeated.get(), radians, L_ROTATE_SAMPLING, L_BRING_IN_WHITE, 0, 0));
+        if (level_gray && level_ink && level_repeated) {
+          gray = level_gray.get();
+          ink = std::move(level_ink);
+          repeated = std::move(level_repeated);
+        }
+      }
     }
 
     // Orientation: upside-down print reads like handwriting. OSD proposes a turn; it is taken
