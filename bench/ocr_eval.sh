@@ -11,6 +11,9 @@
 #                                      the real-material set's two splits
 #   bench/ocr_eval.sh real             the real-material set only (both splits)
 #   bench/ocr_eval.sh real-tuning      one split (or real-heldout)
+#   bench/ocr_eval.sh real-heldout-2   the held-out split drawn again with another seed (any
+#                                      N ≥ 2): pages no one has seen, for a rule set after the
+#                                      first draw's results were known
 #   bench/ocr_eval.sh SEED...          these synthetic seeds only
 # Arguments mix: `bench/ocr_eval.sh 7 real-heldout`. A set is generated once into bench/work/
 # and again only when its generator changes.
@@ -20,9 +23,10 @@ seeds=() splits=()
 for a in "$@"; do
   case $a in
     real) splits+=(tuning heldout) ;;
-    real-tuning | real-heldout) splits+=("${a#real-}") ;;
+    real-tuning | real-heldout | real-heldout-[2-9] | real-heldout-[1-9][0-9]) splits+=("${a#real-}") ;;
     *[!0-9]* | '')
-      echo "ocr_eval.sh: '$a' is not a seed, 'real', 'real-tuning' or 'real-heldout'" >&2
+      echo "ocr_eval.sh: '$a' is not a seed, 'real', 'real-tuning', 'real-heldout' or" \
+        "'real-heldout-N' (N ≥ 2)" >&2
       exit 1 ;;
     *) seeds+=("$a") ;;
   esac
@@ -47,7 +51,11 @@ for split in "${splits[@]}"; do
   set_dir=bench/work/real-$split
   if stale "$set_dir"; then
     rm -rf "$set_dir"
-    /usr/bin/python3 samples/make_real_set.py "$set_dir" --split "$split" &
+    case $split in
+      heldout-*) draw=(--draw "${split#heldout-}") ;;
+      *) draw=() ;;
+    esac
+    /usr/bin/python3 samples/make_real_set.py "$set_dir" --split "${split%%-*}" "${draw[@]}" &
     pids+=($!)
   fi
 done
@@ -64,6 +72,8 @@ done
 for split in "${splits[@]}"; do
   if [ "$split" = tuning ]; then
     echo "### Real-material set, tuning split"
+  elif [ "$split" != heldout ]; then
+    echo "### Real-material set, held-out split, draw ${split#heldout-} (pages first seen here)"
   else
     echo "### Real-material set, held-out split (no threshold tuned on it)"
   fi

@@ -23,6 +23,7 @@
 
 #include "common/encoding.h"
 #include "ocr/internal/pdf.h"
+#include "ocr/internal/thresholds.h"
 #include "ocr/ocr.h"
 
 namespace dossier::ocr {
@@ -158,19 +159,6 @@ bool WordLike(const std::string& utf8) {
   const bool all_caps = upper_inside == n - 1;
   return n == 1 ? false : (upper_inside == 0 || all_caps);
 }
-
-// Grey structure over this share of the page (darker than 175 on paper flattened to 200)
-// is something to look at; below it, a blank sheet with specks (classify.cc: kFaintText).
-constexpr double kStructure = 0.002;
-// Letters shorter than this (pixels, as the image came) are too small to read.
-constexpr double kTinyLetters = 5;
-// A skew this large (degrees) is levelled before reading, when Leptonica's measure of it is
-// at least this sure (its own default for deskewing).
-constexpr double kSkewDegrees = 1.0;
-constexpr double kSkewSure = 3.0;
-// Skews are looked for up to this many degrees either way: Leptonica's default, 7, reports no
-// confidence for a phone photo at 6°, at the edge of its sweep.
-constexpr l_float32 kSkewRange = 12;
 
 class TessAnalyzer final : public Analyzer {
  public:
@@ -392,14 +380,15 @@ class TessAnalyzer final : public Analyzer {
     return PixPtr(pixGammaTRC(nullptr, flat, 1.0f, static_cast<l_int32>(darkest) - 20, 210));
   }
 
-  // The median height of the letter-sized blobs of ink (pixels), 0 if there are too few, 3
-  // for a crowd of shapes too small to be letters. Faint print breaks into such specks at the
-  // ink threshold: a faint page whose specks look like that is measured again stretched.
+  // The median height of the letter-sized blobs of ink (pixels), 0 if there are too few,
+  // kSmallestLetter - 1 for a crowd of shapes too small to be letters. Faint print breaks into such
+  // specks at the ink threshold: a faint page whose specks look like that is measured again
+  // stretched.
   static double TextHeight(PIX* gray) {
     PixPtr flat(pixBackgroundNormSimple(gray, nullptr, nullptr));
     if (!flat) return 0;
     const double height = BlobHeight(flat.get());
-    if (height != 3) return height;
+    if (height != kSmallestLetter - 1) return height;
     PixPtr stretched = StretchFaint(flat.get());
     return stretched ? BlobHeight(stretched.get()) : height;
   }
@@ -414,13 +403,15 @@ class TessAnalyzer final : public Analyzer {
     for (l_int32 i = 0; i < boxaGetCount(boxa) && heights.size() < 20000; ++i) {
       l_int32 x, y, w, h;
       if (boxaGetBoxGeometry(boxa, i, &x, &y, &w, &h) != 0 || h > 300 || w > 4 * h) continue;
-      if (h >= 4) heights.push_back(h);
-      if (h >= 2 && h < 4) tiny.push_back(h);
+      if (h >= kSmallestLetter) heights.push_back(h);
+      if (h >= 2 && h < kSmallestLetter) tiny.push_back(h);
     }
     boxaDestroy(&boxa);
     // Hardly a letter of 4 px but a crowd of smaller shapes: text too small to read (a
     // photo from across the room), not a page without text.
-    if (heights.size() < 20 && tiny.size() >= 20 && tiny.size() > 2 * heights.size()) return 3;
+    if (heights.size() < 20 && tiny.size() >= 20 && tiny.size() > 2 * heights.size()) {
+      return kSmallestLetter - 1;
+    }
     if (heights.size() < 20) return 0;
     std::nth_element(heights.begin(), heights.begin() + heights.size() / 2, heights.end());
     return heights[heights.size() / 2];
@@ -755,7 +746,7 @@ class TessAnalyzer final : public Analyzer {
     e.set_aside = aside_pixels / area;
     l_int32 raw_ink = 0;
     pixCountPixels(ink.get(), &raw_ink, nullptr);
-    if (raw_ink / area > 0.3 && e.set_aside > 0.5) {
+    if (raw_ink / area > kInkedOver && e.set_aside > kMostlyPicture) {
       // Ink over a third of the page, most of it pictures or noise: a failed scan or a
       // photograph, not a page to read (noise could keep layout analysis busy for minutes).
       return unreadable(0.6);
@@ -778,10 +769,14 @@ class TessAnalyzer final : public Analyzer {
     pixCountPixels(faint.get(), &faint_pixels, nullptr);
     e.ink_coverage = ink_pixels / area;
     e.faint_coverage = faint_pixels / area;
-    // Letters under 5 px as they came (a photo from across the room, a thumbnail) are too
-    // small for a clinic to read, whatever Tesseract guesses from them scaled up. A 60 DPI
-    // scan of 11 pt print has letters of 6–7 px.
-    if (letters > 0 && letters < kTinyLetters && e.ink_coverage >= 0.0008) return unreadable(0.6);
+    // A crowd of shapes under 4 px as they came (a photo from across the room, a thumbnail)
+    // is too small for a clinic to read, whatever Tesseract guesses from it scaled up. Letters
+    // of 4 px are read: a 60 DPI scan of 10 pt print has them and reads well scaled up;
+    // smaller type that measures 4 px reads as noise, blurred by the scaling (unreadable by
+    // its sharpness, classify.cc).
+    if (letters > 0 && letters < kSmallestLetter && e.ink_coverage >= 0.0008) {
+      return unreadable(0.6);
+    }
     if ((dark_pixels / area > 0.2 && e.ink_coverage < 0.01) || e.ink_coverage > 0.3) {
       // Dark specks all over and no letter-sized ink, or ink over a third of the page (text
       // is 2–10%): noise or a failed scan — not a page to read.

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "ocr/internal/thresholds.h"
 #include "ocr/ocr.h"
 
 namespace dossier::ocr {
@@ -73,38 +74,9 @@ DocumentAnalysis FromVerdicts(int page_count,
   return d;
 }
 
-namespace {
-
-// Below this share of the page, there is no ink worth reading (a blank back side, specks).
-constexpr double kBlankInk = 0.0008;
-// Grey haze (darker than 175 on paper flattened to 200) over this share of a page without
-// crisp ink is text blurred beyond reading. The evaluation set's blank pages — scanner
-// noise, the other side showing through at 10%, grey paper — stay under 0.0006; its blurred
-// pages start at 0.0055.
-constexpr double kFaintText = 0.002;
-// Print: the mean word confidence and the share of the ink inside confidently read words.
-constexpr double kPrintConfidence = 83;
-// Print whose weak lines are remnants (of a picture, a tablecloth): read words and repeated
-// type leave at most this share of its ink unexplained. Printed pages of the real-material
-// tuning split: ≤ 0.05 but two (0.15, 0.19); handwriting: ≥ 0.20, forms ≥ 0.11.
-constexpr double kExplainedPrint = 0.1;
-// Type sits on its baseline: on the real-material tuning split, printed pages have 0.84–1.0
-// of their letter-sized shapes on their line's baseline, handwriting 0.31–0.70.
-constexpr double kTypeBaseline = 0.8;
-// Grey haze at least twice the crisp ink: a blurred page.
-constexpr double kHaze = 2;
-constexpr double kPrintInk = 0.75;
-// A page more than half covered by what was set aside (pictures, dark bands, noise) with no
-// text read beside it is neither a blank sheet nor handwriting.
-constexpr double kMostlyPicture = 0.5;
-// Crisp print or pen strokes have edges at least this strong (Sobel, 8-bit); blur lowers it.
-constexpr double kSharpEdges = 60;
-
-}  // namespace
-
 Classified Classify(const PageEvidence& e) {
   const double wordlike_words = e.words * e.wordlike_share;
-  const bool reads_well = wordlike_words >= 3 && e.mean_confidence >= kPrintConfidence;
+  const bool reads_well = wordlike_words >= kFewWords && e.mean_confidence >= kPrintConfidence;
   if (e.set_aside > kMostlyPicture && !reads_well) {
     // Pictures, darkness or noise over most of the page, and no text read beside them:
     // nothing a clinic could read (a failed scan, a photo of the wrong thing, a sheet far
@@ -137,7 +109,7 @@ Classified Classify(const PageEvidence& e) {
   }
   // A word or two read out of grey haze (blur, motion, a blurred photo on a tablecloth): not
   // text anyone can read.
-  if (wordlike_words < 3 && e.words < 10 && e.faint_coverage >= kHaze * e.ink_coverage) {
+  if (wordlike_words < kFewWords && e.words < 10 && e.faint_coverage >= kHaze * e.ink_coverage) {
     return {Verdict::kUnreadable, 0.6};
   }
   if (e.sharpness < kSharpEdges && e.mean_confidence < kPrintConfidence) {
@@ -146,20 +118,22 @@ Classified Classify(const PageEvidence& e) {
   // Grey haze at least twice the crisp ink and nothing read as print: blurred text with a
   // crisp line or two on it (a heading, a stamp) — what Tesseract guesses there is no reading.
   if (e.faint_coverage >= kHaze * e.ink_coverage) return {Verdict::kUnreadable, 0.6};
-  // Type Tesseract half reads (an old typeface and spelling, a coarse binarised scan): every
-  // shape on its line's baseline as only type sits, words that read as words, and no rules
-  // set aside — no lines to fill in, so not a form.
-  if (e.on_baseline >= kTypeBaseline && e.mean_confidence >= 60 && wordlike_words >= 3 &&
-      e.wordlike_share >= 0.5 && e.set_aside < 0.01 && e.unexplained_ink <= 0.4) {
-    return {Verdict::kPrinted, 0.7};
+  // Type Tesseract reads badly (an old typeface and pre-1918 spelling binarised at 100 DPI
+  // reads at confidence 40–60, with half its ink in no word it trusts): its shapes still sit
+  // on their line's baseline as only type sits (no handwriting of the tuning split above 0.65,
+  // its old Russian 0.87–0.96), a few words read as words, and no rules were set aside: no
+  // lines to fill in, so not a form. Blurred type sits on its baselines too, but was called
+  // unreadable above.
+  if (e.on_baseline >= kTypeBaseline && wordlike_words >= kFewWords && e.set_aside < kNoRules) {
+    return {Verdict::kPrinted, e.mean_confidence >= 60 ? 0.7 : 0.6};
   }
-  // Letters still under 10 px after scaling up (the scan was too coarse): unreadable, not
+  // Letters still too small after scaling up (the scan was too coarse): unreadable, not
   // handwriting.
-  if (e.text_height > 0 && e.text_height < 10) return {Verdict::kUnreadable, 0.6};
+  if (e.text_height > 0 && e.text_height < kSmallestLetters) return {Verdict::kUnreadable, 0.6};
   // Printed lines, yet not a printed page (weak lines, or ink no word explains): a form
   // filled in by hand. A handwritten page can have a line or two that reads well, but then
   // its words explain little of the ink.
-  if (e.strong_lines >= 2 && e.text_ink_share >= 0.3) return {Verdict::kMixed, 0.6};
+  if (e.strong_lines >= 2 && e.text_ink_share >= kFormPrintInk) return {Verdict::kMixed, 0.6};
   // Shapes that sit on their baselines like type are not a hand's, even where they read badly:
   // print with something else on it.
   if (e.on_baseline >= kTypeBaseline) return {Verdict::kMixed, 0.5};

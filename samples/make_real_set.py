@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The real-material page set that measures the OCR check (doc/OCR.md, bench/ocr_eval.sh).
 
-    /usr/bin/python3 samples/make_real_set.py OUT_DIR --split tuning|heldout
+    /usr/bin/python3 samples/make_real_set.py OUT_DIR --split tuning|heldout [--draw N]
 
 Pages of the five classes (printed, mixed, handwritten, unreadable, blank) composed from
 real material that Debian packages ship: scikit-image's photographs, textures and its two
@@ -14,6 +14,8 @@ photos on a tablecloth, low-resolution scans inside PDFs.
 
 Two splits that share no photograph, texture or text: `tuning` (thresholds may be set on
 it) and `heldout` (none may be: it checks them). Deterministic: seeded from the split name.
+`--draw N` (N ≥ 2) draws the split's pages again from the same material with another seed:
+pages no one has looked at, to check a rule set after the first draw's results were seen.
 OUT_DIR/labels.tsv has make_ocr_set.py's columns (file, verdict, rotation, group, truth)
 and a sixth, `kind`: what the page is (magazine, ecg, hand-stamp, blank-border …). Groups:
 clean and degraded printed pages as in make_ocr_set.py, `pictures` for printed pages with
@@ -44,10 +46,11 @@ class SetWriter:
     """The pages of one split as they are written: files, labels.tsv rows, and the random
     numbers, drawn in one fixed order (the set is the same on every run)."""
 
-    def __init__(self, out, split):
+    def __init__(self, out, split, draw=1):
         self.out, self.split = out, split
         self.material = SPLITS[split]
-        self.rng = random.Random("dossier-real-set-" + split)
+        seed = "dossier-real-set-" + split + (f"-draw-{draw}" if draw > 1 else "")
+        self.rng = random.Random(seed)
         self.rows = []
         self.hands = 0
 
@@ -316,12 +319,17 @@ def unreadable(w):
 
 
 def main():
-    if len(sys.argv) != 4 or sys.argv[2] != "--split" or sys.argv[3] not in SPLITS:
+    args = sys.argv[1:]
+    draw = 1
+    if len(args) == 5 and args[3] == "--draw" and args[4].isdigit() and int(args[4]) >= 2:
+        draw = int(args[4])
+        args = args[:3]
+    if len(args) != 3 or args[1] != "--split" or args[2] not in SPLITS:
         print(__doc__.split("\n\n")[1], file=sys.stderr)
         sys.exit(1)
-    out, split = sys.argv[1], sys.argv[3]
+    out, split = args[0], args[2]
     os.makedirs(out, exist_ok=True)
-    w = SetWriter(out, split)
+    w = SetWriter(out, split, draw)
     for pages in (printed, handwritten, mixed, blanks, unreadable):
         pages(w)
     w.write_labels()
