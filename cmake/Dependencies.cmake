@@ -20,5 +20,6 @@ pkg_check_modules(TESSERACT REQUIRED IMPORTED_TARGET tesseract)
 pkg_check_modules(LEPTONICA REQUIRED IMPORTED_TARGET lept)
 pkg_check_modules(QPDF REQUIRED IMPORTED_TARGET libqpdf)  # finds the scanned pages of a PDF
 pkg_check_modules(EXIF REQUIRED IMPORTED_TARGET libexif)  # the orientation of phone photos
+pkg_check_modules(HEIF REQUIRED IMPORTED_TARGET libheif)  # iPhone photos (HEIC), decoded in the worker
 pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)  # dossier serve (TLS via OpenSSL)
 find_package(OpenSSL 3 REQUIRED COMPONENTS SSL)

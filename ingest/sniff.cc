@@ -58,6 +58,25 @@ bool IsOfficeZip(std::span<const uint8_t> h) {
   return office;
 }
 
+// A HEIC photo (HEVC-coded HEIF, what iPhones save): an ISO base media file whose `ftyp` box
+// names a HEVC brand, as its major brand or a compatible one. HEIF of other codings (AVIF)
+// and sequences without a HEVC brand stay `other`.
+bool IsHeic(std::span<const uint8_t> h) {
+  if (h.size() < 16 || !StartsWith(h, "ftyp", 4)) return false;
+  const uint32_t box =
+      (uint32_t{h[0]} << 24) | (uint32_t{h[1]} << 16) | (uint32_t{h[2]} << 8) | h[3];
+  const size_t end =
+      std::min<size_t>(std::max<uint32_t>(box, 16), std::min<size_t>(h.size(), 4096));
+  for (size_t at = 8; at + 4 <= end; at += 4) {
+    if (at == 12) continue;  // the minor version, not a brand
+    const std::string_view brand(reinterpret_cast<const char*>(h.data()) + at, 4);
+    for (std::string_view hevc : {"heic", "heix", "heim", "heis", "hevc", "hevx"}) {
+      if (brand == hevc) return true;
+    }
+  }
+  return false;
+}
+
 Sniffed Accept(const char* kind) { return {kind, "", ""}; }
 Sniffed Refuse(std::string reason) { return {"", std::move(reason), ""}; }
 Sniffed Archive(const char* container) { return {"archive", "", container}; }
@@ -90,6 +109,7 @@ Sniffed Sniff(std::span<const uint8_t> h, uint64_t total_size) {
   if (StartsWith(h, "ustar", 257)) return Archive("tar");
   if (StartsWith(h, "PK\x03\x04")) return IsOfficeZip(h) ? Accept("office") : Archive("zip");
   if (StartsWith(h, "\xFF\xD8\xFF")) return Accept("jpeg");
+  if (IsHeic(h)) return Accept("heic");
   if (StartsWith(h, "\x89PNG\r\n\x1A\n")) return Accept("png");
   if (StartsWith(h, std::string_view("II*\0", 4)) || StartsWith(h, std::string_view("MM\0*", 4)) ||
       StartsWith(h, std::string_view("II+\0", 4))) {
@@ -114,8 +134,8 @@ Sniffed Sniff(std::span<const uint8_t> h, uint64_t total_size) {
   if (StartsWith(h, "\x28\xB5\x2F\xFD")) return Archive("zstd");
   if (StartsWith(h, "BZh")) return Archive("bzip2");
   if (StartsWith(h, "GIF87a") || StartsWith(h, "GIF89a") || StartsWith(h, "BM") ||
-      (StartsWith(h, "RIFF") && StartsWith(h, "WEBP", 8)) || StartsWith(h, "ftypheic", 4) ||
-      StartsWith(h, "ftypheix", 4) || StartsWith(h, "ftypmif1", 4)) {
+      (StartsWith(h, "RIFF") && StartsWith(h, "WEBP", 8)) || StartsWith(h, "ftypmif1", 4) ||
+      StartsWith(h, "ftypmsf1", 4) || StartsWith(h, "ftypavif", 4)) {
     return Accept("other");
   }
   // Last of the binary checks, after every fixed-offset magic: scanners that prepend junk.
@@ -133,8 +153,8 @@ Sniffed Sniff(std::span<const uint8_t> h, uint64_t total_size) {
     }
   }
   return Refuse(
-      "unrecognised content: Dossier accepts PDF, JPEG, PNG, TIFF, DICOM, Office documents and "
-      "text — save the document in one of these formats");
+      "unrecognised content: Dossier accepts PDF, JPEG, PNG, TIFF, HEIC, DICOM, Office documents "
+      "and text — save the document in one of these formats");
 }
 
 std::string NameKindNote(std::string_view name, std::string_view kind) {

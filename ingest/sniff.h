@@ -15,9 +15,9 @@ namespace dossier::ingest {
 inline constexpr size_t kSniffBytes = 36 * 1024;
 
 struct Sniffed {
-  // pdf | jpeg | png | tiff | dicom | dicomdir | office | text | other (a known, harmless format
-  // that Dossier stores but cannot analyse: GIF, BMP, WebP, HEIC), archive | disc-image (to be
-  // unpacked) — or "" when refused.
+  // pdf | jpeg | png | tiff | heic | dicom | dicomdir | office | text | other (a known, harmless
+  // format that Dossier stores but cannot analyse: GIF, BMP, WebP, AVIF), archive | disc-image
+  // (to be unpacked) — or "" when refused.
   std::string kind;
   // Why the file is refused, in words a patient can act on; empty when accepted.
   std::string reason;

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <leptonica/allheaders.h>
 #include <libexif/exif-data.h>
+#include <libheif/heif.h>
 #include <poppler/cpp/poppler-document.h>
 #include <poppler/cpp/poppler-global.h>
 #include <poppler/cpp/poppler-image.h>
@@ -53,6 +54,93 @@ void Silence() {
 PixPtr ToGray(PIX* pix) {
   if (pixGetDepth(pix) == 32) return PixPtr(pixConvertRGBToLuminance(pix));
   return PixPtr(pixConvertTo8(pix, 0));
+}
+
+struct HeifContextFree {
+  void operator()(heif_context* c) const { heif_context_free(c); }
+};
+struct HeifHandleRelease {
+  void operator()(heif_image_handle* h) const { heif_image_handle_release(h); }
+};
+struct HeifImageRelease {
+  void operator()(heif_image* i) const { heif_image_release(i); }
+};
+
+constexpr const char* kDamagedHeic = "damaged HEIC photo: it cannot be read — send it again";
+
+// The refusal of an image with more pixels than Dossier decodes.
+Status TooManyPixels(int64_t max_pixels) {
+  return Rejected(fmt::format(
+      "image larger than {} megapixels: not analysed — send a smaller scan (300 DPI) or photo",
+      max_pixels / 1'000'000));
+}
+
+// An ISO base media file (HEIC, AVIF, MP4 …): its first box is `ftyp`.
+bool IsBmff(std::span<const uint8_t> bytes) {
+  return bytes.size() >= 12 && std::memcmp(bytes.data() + 4, "ftyp", 4) == 0;
+}
+
+// The primary picture of a HEIC/HEIF photo as 8-bit grey, turned and mirrored as its own
+// `irot`/`imir` boxes say (libheif applies them: an EXIF orientation inside is not applied
+// again). Refused, with a reason a patient can act on: image sequences (a burst, an
+// animation) with no still picture, codings libheif cannot decode, more pixels than
+// `max_pixels` (checked on the declared size, before decoding), damaged or truncated files.
+Result<PixPtr> DecodeHeif(std::span<const uint8_t> bytes, int64_t max_pixels) {
+  const std::unique_ptr<heif_context, HeifContextFree> ctx(heif_context_alloc());
+  if (!ctx) return Rejected(kDamagedHeic);
+  if (heif_context_read_from_memory_without_copy(ctx.get(), bytes.data(), bytes.size(), nullptr)
+              .code != heif_error_Ok ||
+      heif_context_get_number_of_top_level_images(ctx.get()) < 1) {
+    // A sequence without a still picture (a burst, an animation: brand msf1, hevc) has
+    // tracks where a photo has items, and libheif reads only items.
+    const heif_brand2 brand = heif_read_main_brand(bytes.data(), static_cast<int>(bytes.size()));
+    if (brand == heif_fourcc_to_brand("msf1") || brand == heif_fourcc_to_brand("hevc") ||
+        brand == heif_fourcc_to_brand("hevx")) {
+      return Rejected(
+          "HEIC image sequence (a burst or an animation), not a photo: send one photo, or save "
+          "it as JPEG");
+    }
+    return Rejected(kDamagedHeic);
+  }
+  heif_image_handle* raw_handle = nullptr;
+  if (heif_context_get_primary_image_handle(ctx.get(), &raw_handle).code != heif_error_Ok) {
+    return Rejected(kDamagedHeic);
+  }
+  const std::unique_ptr<heif_image_handle, HeifHandleRelease> handle(raw_handle);
+  const int64_t w = heif_image_handle_get_ispe_width(handle.get());
+  const int64_t h = heif_image_handle_get_ispe_height(handle.get());
+  if (w <= 0 || h <= 0) return Rejected(kDamagedHeic);
+  if (w * h > max_pixels) return TooManyPixels(max_pixels);
+  heif_image* raw_image = nullptr;
+  const heif_error err = heif_decode_image(handle.get(), &raw_image, heif_colorspace_RGB,
+                                           heif_chroma_interleaved_RGB, nullptr);
+  const std::unique_ptr<heif_image, HeifImageRelease> image(raw_image);
+  if (err.code == heif_error_Unsupported_feature || err.code == heif_error_Unsupported_filetype) {
+    return Rejected(
+        "HEIC photo in a coding Dossier cannot decode: save it as JPEG and send it again");
+  }
+  if (err.code != heif_error_Ok || !image) return Rejected(kDamagedHeic);
+  int stride = 0;
+  const uint8_t* rgb =
+      heif_image_get_plane_readonly(image.get(), heif_channel_interleaved, &stride);
+  const int iw = heif_image_get_width(image.get(), heif_channel_interleaved);
+  const int ih = heif_image_get_height(image.get(), heif_channel_interleaved);
+  if (rgb == nullptr || iw <= 0 || ih <= 0 || 1LL * iw * ih > max_pixels) {
+    return Rejected(kDamagedHeic);
+  }
+  PixPtr gray(pixCreate(iw, ih, 8));
+  if (!gray) return Rejected("image in a format Dossier cannot read");
+  l_uint32* line = pixGetData(gray.get());
+  const l_int32 wpl = pixGetWpl(gray.get());
+  for (int y = 0; y < ih; ++y, line += wpl) {
+    const uint8_t* px = rgb + static_cast<ptrdiff_t>(y) * stride;
+    for (int x = 0; x < iw; ++x, px += 3) {
+      // Leptonica's luminance weights (pixConvertRGBToLuminance: 0.3, 0.5, 0.2).
+      const int v = (3 * px[0] + 5 * px[1] + 2 * px[2] + 5) / 10;
+      SET_DATA_BYTE(line, x, std::min(v, 255));
+    }
+  }
+  return gray;
 }
 
 struct ExifUnref {
@@ -218,12 +306,19 @@ class TessAnalyzer final : public Analyzer {
 
   Result<DocumentAnalysis> AnalyzeImage(std::span<const uint8_t> bytes, int only,
                                         const PageFn& on_page) override {
-    l_int32 format = IFF_UNKNOWN;
-    if (bytes.size() < 12 || findFileFormatBuffer(bytes.data(), &format) != 0) {
-      return Rejected("not an image Dossier can read (JPEG, PNG or TIFF)");
-    }
     std::vector<PixPtr> pages;
-    if (L_FORMAT_IS_TIFF(format)) {
+    l_int32 format = IFF_UNKNOWN;
+    if (IsBmff(bytes)) {
+      DOSSIER_ASSIGN_OR_RETURN(PixPtr gray, DecodeHeif(bytes, options_.max_image_pixels));
+      pages.push_back(std::move(gray));
+    } else if (bytes.size() < 12 || findFileFormatBuffer(bytes.data(), &format) != 0) {
+      return Rejected("not an image Dossier can read (JPEG, PNG, TIFF or HEIC)");
+    } else if (l_int32 w = 0, h = 0; pixReadHeaderMem(bytes.data(), bytes.size(), nullptr, &w, &h,
+                                                      nullptr, nullptr, nullptr) == 0 &&
+                                     1LL * w * h > options_.max_image_pixels) {
+      // The declared size, before a byte is decoded: a decompression bomb stops here.
+      return TooManyPixels(options_.max_image_pixels);
+    } else if (L_FORMAT_IS_TIFF(format)) {
       PIXA* pixa = pixaReadMemMultipageTiff(bytes.data(), bytes.size());
       if (pixa == nullptr || pixaGetCount(pixa) == 0) {
         pixaDestroy(&pixa);

@@ -102,6 +102,9 @@ struct OcrOptions {
   int max_pages = 300;                // pages past this are not analysed (reported)
   int dpi = 300;                      // rendering of scanned PDF pages, body-text equivalent
   int max_image_side = 3600;          // larger photos are scaled down to this (pixels)
+  // Images over this many pixels are refused before they are decoded (a 48-megapixel phone
+  // photo and a 600 DPI A4 scan pass; a decompression bomb does not).
+  int64_t max_image_pixels = 64'000'000;
 };
 
 // One Tesseract engine (plus one for orientation). Not thread-safe: one per worker process,

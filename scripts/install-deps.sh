@@ -20,10 +20,12 @@ packages=(
   # libraries the code links
   libsodium-dev libseccomp-dev libssl-dev libsqlite3-dev libqpdf-dev libexif-dev libcli11-dev nlohmann-json3-dev libfmt-dev libarchive-dev nettle-dev zlib1g-dev
   libpoppler-cpp-dev libtesseract-dev libleptonica-dev libdcmtk-dev libgtest-dev libgmock-dev libcpp-httplib-dev
+  libheif-dev
   # OCR language data (osd is not pulled in by libtesseract-dev)
   tesseract-ocr tesseract-ocr-rus tesseract-ocr-eng tesseract-ocr-osd
   # test-only tools and data
   python3-pydicom 7zip age dicom3tools dcmtk poppler-utils qpdf sqlite3 openssl
+  libheif-examples  # heif-enc: real HEIC photos for the tests
   # the OCR evaluation-set generator (samples/make_ocr_set.py) and its fonts
   python3-pil python3-numpy fonts-dejavu-core fonts-liberation fonts-freefont-ttf
   fonts-dancingscript fonts-ecolier-court fonts-dkg-handwriting fonts-breip fonts-bwht

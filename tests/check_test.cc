@@ -164,6 +164,47 @@ TEST_F(CheckTest, HiddenTextInAScannedPdfInsideAZipDoesNotMakeItPrinted) {
   EXPECT_EQ(Find(r, "scans.zip/epicrisis-scan.pdf").verdict, "handwritten");
 }
 
+// An iPhone photo as it comes (HEIC, made here by heif-enc, libheif's real encoder): stored
+// as uploaded, byte for byte, and checked like a JPEG in the worker; one cut short is stored
+// too, its page unreadable with the reason.
+TEST_F(CheckTest, AHeicPhotoIsStoredAsUploadedAndChecked) {
+  const fs::path jpg = dir_ / "page.jpg";
+  ASSERT_EQ(std::system(("/usr/bin/python3 -c \"import sys; from PIL import Image; "
+                         "Image.open(sys.argv[1]).convert('RGB').save(sys.argv[2], quality=90)\" " +
+                         (kSet / "printed-ru.png").string() + " " + jpg.string())
+                            .c_str()),
+            0);
+  const fs::path heic = dir_ / "IMG_0412.HEIC";
+  ASSERT_EQ(
+      std::system(
+          ("heif-enc -q 90 " + jpg.string() + " -o " + heic.string() + " >/dev/null").c_str()),
+      0);
+  const std::string bytes = testing::ReadFile(heic);
+  testing::WriteFile(dir_ / "IMG_0413.HEIC", bytes.substr(0, bytes.size() / 2));
+  const IngestReport r = Ingest({heic, dir_ / "IMG_0413.HEIC"});
+  const ItemReport& photo = Find(r, "IMG_0412.HEIC");
+  EXPECT_EQ(photo.status, "stored");
+  EXPECT_EQ(photo.kind, "heic");
+  EXPECT_EQ(photo.verdict, "printed");
+  EXPECT_EQ(photo.advice, "");
+  testing::StringSink back;
+  ASSERT_TRUE(v_->ReadDocument(photo.doc_id, back).ok());
+  EXPECT_EQ(back.data, bytes);
+  auto hits = v_->Search(case_, "ИВАНОВ ИВАН");
+  ASSERT_TRUE(hits.ok());
+  ASSERT_EQ(hits->size(), 1u);
+  EXPECT_EQ((*hits)[0].doc_id, photo.doc_id);
+
+  const ItemReport& cut = Find(r, "IMG_0413.HEIC");
+  EXPECT_EQ(cut.status, "stored");
+  EXPECT_EQ(cut.kind, "heic");
+  EXPECT_EQ(cut.verdict, "unreadable");
+  auto pages = v_->GetPages(cut.doc_id, false);
+  ASSERT_EQ(pages->size(), 1u);
+  EXPECT_EQ(nlohmann::json::parse((*pages)[0].evidence).at("error"),
+            "damaged HEIC photo: it cannot be read — send it again");
+}
+
 TEST_F(CheckTest, AHangingOrCrashingPageCostsThatPageOnly) {
   testing::WriteFile(dir_ / "three.pdf", testing::TextPdf({"Page one", "Page two", "Page three"}));
   // The next document has a text layer: no OCR, so the short deadline cannot catch it on a

@@ -66,6 +66,22 @@ TEST(SniffTest, DocumentsAndImagesByContentNotName) {
   EXPECT_EQ(SniffBytes(ZipHead({"[Content_Types].xml", "xl/viewer.exe"})).container, "zip");
   EXPECT_EQ(SniffBytes(ZipHead({"readme.txt", "word/x.xml"})).container, "zip");
   EXPECT_EQ(SniffBytes("GIF89a....").kind, "other");
+  // HEIC by the HEVC brands of its ftyp box, major or compatible; other HEIF (AVIF) stays other.
+  const auto ftyp = [](const std::string& brands) {
+    return std::string("\0\0\0", 3) + static_cast<char>(8 + brands.size()) + "ftyp" + brands;
+  };
+  EXPECT_EQ(SniffBytes(ftyp(std::string("heic\0\0\0\0mif1heic", 16))).kind, "heic");
+  EXPECT_EQ(SniffBytes(ftyp(std::string("mif1\0\0\0\0mif1heix", 16))).kind, "heic");
+  EXPECT_EQ(SniffBytes(ftyp(std::string("msf1\0\0\0\0msf1hevc", 16))).kind, "heic");
+  EXPECT_EQ(SniffBytes(ftyp(std::string("avif\0\0\0\0mif1avif", 16))).kind, "other");
+  EXPECT_EQ(SniffBytes(ftyp(std::string("mif1\0\0\0\0mif1avif", 16))).kind, "other");
+  // "heic" as the minor version is no brand; past the box's end, no brand of it.
+  EXPECT_EQ(SniffBytes(ftyp(std::string("mif1heicmif1avif", 16))).kind, "other");
+  EXPECT_EQ(SniffBytes(std::string("\0\0\0\x10"
+                                   "ftypmif1\0\0\0\0heic",
+                                   20))
+                .kind,
+            "other");
   EXPECT_EQ(SniffBytes("Выписка: жалоб нет.\r\nДиагноз: здоров.\n").kind, "text");
 }
 
@@ -78,7 +94,7 @@ TEST(SniffTest, RefusalsSayWhatIsWrongAndWhatToDo) {
   EXPECT_EQ(SniffBytes("#!/bin/sh\nrm -rf /\n").reason,
             "executable program: not a medical document, refused for safety");
   EXPECT_EQ(SniffBytes(testing::PseudoRandom(5000, 9)).reason,
-            "unrecognised content: Dossier accepts PDF, JPEG, PNG, TIFF, DICOM, Office "
+            "unrecognised content: Dossier accepts PDF, JPEG, PNG, TIFF, HEIC, DICOM, Office "
             "documents and text — save the document in one of these formats");
 }
 

@@ -7,6 +7,7 @@
 
 #include <cstdlib>
 
+#include "tests/analyzer_test_base.h"
 #include "tests/test_util.h"
 
 namespace dossier::ocr {
@@ -14,29 +15,15 @@ namespace {
 
 const fs::path kSet = DOSSIER_OCR_SMALL_SET;
 
-std::span<const uint8_t> Bytes(const std::string& s) {
-  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
-}
-
-class OcrTest : public testing::TempDirTest {
+class OcrTest : public AnalyzerTestBase {
  protected:
-  static void SetUpTestSuite() {
-    auto a = Analyzer::Create({});
-    ASSERT_TRUE(a.ok()) << a.status().message();
-    analyzer_ = std::move(a).value().release();
-  }
-  static void TearDownTestSuite() { delete analyzer_; }
-
   static DocumentAnalysis Image(const std::string& name) {
     const std::string bytes = testing::ReadFile(kSet / name);
     auto r = analyzer_->AnalyzeImage(Bytes(bytes));
     EXPECT_TRUE(r.ok()) << name << ": " << r.status().message();
     return r.ok() ? *r : DocumentAnalysis{};
   }
-
-  static Analyzer* analyzer_;
 };
-Analyzer* OcrTest::analyzer_ = nullptr;
 
 TEST_F(OcrTest, PrintedRussianIsPrintedAndItsTextIsRead) {
   const DocumentAnalysis d = Image("printed-ru.png");

@@ -129,7 +129,7 @@ Status EntryStore::Decide(bool more) {
                        : vault::NewDocument{case_id_, item_.path, s.kind, "other", digested_, "",
                                             options_.reply_to}));
   if (options_.ocr && (s.kind == "pdf" || s.kind == "jpeg" || s.kind == "png" || s.kind == "tiff" ||
-                       s.kind == "text")) {
+                       s.kind == "heic" || s.kind == "text")) {
     ocr_bytes_.emplace();
     KeepForOcr(head_);
   }
