@@ -2,7 +2,7 @@
 """The labelled page set that measures the OCR check (doc/OCR.md, bench/ocr_eval.sh).
 
     /usr/bin/python3 samples/make_ocr_set.py OUT_DIR [--small] [--seed N]
-    /usr/bin/python3 samples/make_ocr_set.py OUT_DIR --scanned-pdf PAGES   (bench/ocr_pdf.sh)
+    /usr/bin/python3 samples/make_ocr_set.py OUT_DIR --scanned-pdf PAGES [--dense]   (bench/ocr_pdf.sh)
     /usr/bin/python3 samples/make_ocr_set.py OUT_DIR --text-pdf PAGES      (bench/ocr_pdf.sh)
 
 Writes page images and OUT_DIR/labels.tsv: file, expected verdict, rotation (degrees
@@ -278,20 +278,31 @@ def blank_page(rng, kind):
     return Image.fromarray(np.clip(a, 0, 255).astype(np.uint8))
 
 
-def scanned_pdf(out, pages, rng):
-    """A scanned Russian epicrisis: full A4 pages at 300 DPI, scanner-degraded, image only."""
+SERIF_FONTS = ["truetype/dejavu/DejaVuSerif.ttf", "truetype/freefont/FreeSerif.ttf",
+               "truetype/liberation/LiberationSerif-Regular.ttf"]
+
+
+def scanned_pdf(out, pages, rng, dense=False):
+    """A scanned Russian epicrisis: full A4 pages at 300 DPI, scanner-degraded, image only.
+    Sparse (epicrisis-scan.pdf): eight paragraphs of 10 pt in four faces, about half a page.
+    Dense (epicrisis-dense.pdf): 11 pt serif filling the page, ~40 lines, as a full epicrisis."""
     global W, H
     W, H = 2480, 3508
     images, truth = [], []
     for n in range(pages):
-        paras = [RU[(n + k) % len(RU)] for k in range(8)]
-        img, text = printed_page(rng, paras, PRINT_FONTS[n % 4], 42, margin=200)
+        if dense:
+            paras = [RU[(n + k) % len(RU)] for k in range(40)]  # more than a page holds
+            img, text = printed_page(rng, paras, SERIF_FONTS[n % 3], 46, margin=200)
+        else:
+            paras = [RU[(n + k) % len(RU)] for k in range(8)]
+            img, text = printed_page(rng, paras, PRINT_FONTS[n % 4], 42, margin=200)
         scan, _ = degrade(rng, img, 300, skew=0.8, noise=6, jpeg=75, blur=0.4, shade=False)
         images.append(scan.convert("L"))
         truth.append(text)
-    images[0].save(os.path.join(out, "epicrisis-scan.pdf"), save_all=True,
-                   append_images=images[1:], resolution=300)
-    with open(os.path.join(out, "epicrisis-scan.txt"), "w", encoding="utf-8") as f:
+    name = "epicrisis-dense" if dense else "epicrisis-scan"
+    images[0].save(os.path.join(out, name + ".pdf"), save_all=True, append_images=images[1:],
+                   resolution=300)
+    with open(os.path.join(out, name + ".txt"), "w", encoding="utf-8") as f:
         f.write("\n".join(truth) + "\n")
 
 
@@ -325,7 +336,8 @@ def main():
     out = sys.argv[1]
     if "--scanned-pdf" in sys.argv:
         os.makedirs(out, exist_ok=True)
-        scanned_pdf(out, int(sys.argv[sys.argv.index("--scanned-pdf") + 1]), random.Random(5))
+        scanned_pdf(out, int(sys.argv[sys.argv.index("--scanned-pdf") + 1]), random.Random(5),
+                    dense="--dense" in sys.argv)
         return
     if "--text-pdf" in sys.argv:
         os.makedirs(out, exist_ok=True)
