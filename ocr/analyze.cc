@@ -17,10 +17,12 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <qpdf/QPDF.hh>
 #include <qpdf/QPDFPageDocumentHelper.hh>
 #include <qpdf/QPDFPageObjectHelper.hh>
+#include <string_view>
 
 #include "common/encoding.h"
 #include "ocr/internal/pdf.h"
@@ -271,10 +273,11 @@ class TessAnalyzer final : public Analyzer {
 
   Result<DocumentAnalysis> AnalyzePdf(std::span<const uint8_t> pdf, int first, int count,
                                       const PageFn& on_page) override {
-    DOSSIER_ASSIGN_OR_RETURN(auto doc, internal::OpenPdf(pdf));
+    DOSSIER_RETURN_IF_ERROR(OpenCached(pdf));
+    poppler::document* doc = pdf_.doc.get();
+    const std::vector<ScanImage>& scans = pdf_.scans;
     DocumentAnalysis out;
     out.page_count = doc->pages();
-    const std::vector<ScanImage> scans = FindScanImages(pdf, out.page_count);
     const int last = std::min(
         {out.page_count, count < 0 ? out.page_count : first - 1 + count, options_.max_pages});
     for (int n = std::max(1, first); n <= last; ++n) {
@@ -973,9 +976,39 @@ class TessAnalyzer final : public Analyzer {
 
   static void Finish(DocumentAnalysis& d) { d.verdict = WorstVerdict(d.pages); }
 
+  // The PDF last opened, kept while the same bytes are asked about: ingest asks for one page
+  // at a time, and opening a 300-page PDF with Poppler and finding its scans with qpdf for
+  // each page made the check quadratic in the page count. Known by its address, size and a
+  // hash of its bytes (hashing is ~100× cheaper than parsing), so a new document in a reused
+  // buffer is never mistaken for the last.
+  struct OpenedPdf {
+    const uint8_t* data = nullptr;
+    size_t size = 0;
+    size_t hash = 0;
+    std::unique_ptr<poppler::document> doc;
+    std::vector<ScanImage> scans;
+  };
+
+  Status OpenCached(std::span<const uint8_t> pdf) {
+    const size_t hash = std::hash<std::string_view>{}(
+        std::string_view(reinterpret_cast<const char*>(pdf.data()), pdf.size()));
+    if (pdf_.doc && pdf_.data == pdf.data() && pdf_.size == pdf.size() && pdf_.hash == hash) {
+      return Status::Ok();
+    }
+    pdf_ = OpenedPdf{};
+    DOSSIER_ASSIGN_OR_RETURN(auto doc, internal::OpenPdf(pdf));
+    pdf_.scans = FindScanImages(pdf, doc->pages());
+    pdf_.doc = std::move(doc);
+    pdf_.data = pdf.data();
+    pdf_.size = pdf.size();
+    pdf_.hash = hash;
+    return Status::Ok();
+  }
+
   OcrOptions options_;
   tesseract::TessBaseAPI ocr_;
   tesseract::TessBaseAPI osd_;
+  OpenedPdf pdf_;
 };
 
 }  // namespace

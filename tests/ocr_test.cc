@@ -337,6 +337,31 @@ TEST_F(OcrTest, ABornDigitalPdfIsPrintedByItsTextLayerWithoutOcr) {
   EXPECT_EQ(d->pages[0].evidence.words, 5);
 }
 
+// Ingest asks for one page at a time; the PDF is opened once and kept while the same bytes
+// are asked about (it was opened, and its scans looked for, once per page: quadratic). A new
+// document of the same size in the same buffer is a new document.
+TEST_F(OcrTest, APdfAskedPageByPageIsOpenedOnceButANewOneInTheSameBufferIsNew) {
+  // Another page count, padded to the same size after %%EOF.
+  std::string pdf = testing::TextPdf({"Alpha page one", "Alpha page two"});
+  const std::string other = testing::TextPdf({"Bravo one", "Bravo two", "Bravo three"});
+  ASSERT_LT(pdf.size(), other.size());
+  pdf.resize(other.size(), '\n');
+  for (int n : {1, 2}) {
+    auto d = analyzer_->AnalyzePdf(Bytes(pdf), n, 1);
+    ASSERT_TRUE(d.ok()) << d.status().message();
+    ASSERT_EQ(d->pages.size(), 1u);
+    EXPECT_EQ(d->pages[0].text, n == 1 ? "Alpha page one" : "Alpha page two");
+  }
+  const char* const before = pdf.data();
+  pdf.replace(0, pdf.size(), other);  // same buffer, same size, other bytes
+  ASSERT_EQ(pdf.data(), before);
+  auto d = analyzer_->AnalyzePdf(Bytes(pdf), 3, 1);
+  ASSERT_TRUE(d.ok()) << d.status().message();
+  EXPECT_EQ(d->page_count, 3);
+  ASSERT_EQ(d->pages.size(), 1u);
+  EXPECT_EQ(d->pages[0].text, "Bravo three");
+}
+
 TEST_F(OcrTest, HiddenTextOverAScanIsNoProofOfPrint) {
   const std::string jpeg = testing::ReadFile(kSet / "handwritten.jpg");
   ASSERT_NE(testing::JpegSize(jpeg).first, 0);
