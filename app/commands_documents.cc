@@ -316,8 +316,8 @@ std::string SafeFileName(const std::string& name, const std::string& doc_id,
   }
   if (out.empty()) {
     static const std::map<std::string, std::string> kExtension = {
-        {"pdf", ".pdf"},  {"jpeg", ".jpg"},  {"png", ".png"}, {"tiff", ".tif"}, {"heic", ".heic"},
-        {"text", ".txt"}, {"dicom", ".dcm"}, {"dicomdir", ""}};
+        {"pdf", ".pdf"},   {"jpeg", ".jpg"}, {"png", ".png"},   {"tiff", ".tif"},
+        {"heic", ".heic"}, {"text", ".txt"}, {"dicom", ".dcm"}, {"dicomdir", ""}};
     const auto it = kExtension.find(kind);
     out = doc_id + (it == kExtension.end() ? "" : it->second);
   }

@@ -38,9 +38,9 @@ bool Unacceptable(const std::string& verdict) {
 }
 
 std::string Extension(const std::string& kind) {
-  static const std::map<std::string, std::string> kExt = {{"pdf", "PDF"},  {"jpeg", "JPG"},
-                                                          {"png", "PNG"},  {"tiff", "TIF"}, {"heic", "HEI"},
-                                                          {"text", "TXT"}, {"office", "DOC"}};
+  static const std::map<std::string, std::string> kExt = {
+      {"pdf", "PDF"},  {"jpeg", "JPG"}, {"png", "PNG"},   {"tiff", "TIF"},
+      {"heic", "HEI"}, {"text", "TXT"}, {"office", "DOC"}};
   auto it = kExt.find(kind);
   return it == kExt.end() ? "BIN" : it->second;
 }

@@ -869,7 +869,7 @@ class TessAnalyzer final : public Analyzer {
     e.faint_coverage = faint_pixels / area;
     // A crowd of shapes under 4 px as they came (a photo from across the room, a thumbnail)
     // is too small for a clinic to read, whatever Tesseract guesses from it scaled up. Letters
-    // of 4 px are read: a 60 DPI scan of 10 pt print has them and reads well scaled up;
+    // of 4 px are read: a 60 DPI scan of 10 pt print has them and reads well scaled up, while
     // smaller type that measures 4 px reads as noise, blurred by the scaling (unreadable by
     // its sharpness, classify.cc).
     if (letters > 0 && letters < kSmallestLetter && e.ink_coverage >= 0.0008) {
