@@ -872,10 +872,10 @@ class TessAnalyzer final : public Analyzer {
     // of 4 px are read: a 60 DPI scan of 10 pt print has them and reads well scaled up, while
     // smaller type that measures 4 px reads as noise, blurred by the scaling (unreadable by
     // its sharpness, classify.cc).
-    if (letters > 0 && letters < kSmallestLetter && e.ink_coverage >= 0.0008) {
+    if (letters > 0 && letters < kSmallestLetter && e.ink_coverage >= kBlankInk) {
       return unreadable(0.6);
     }
-    if ((dark_pixels / area > 0.2 && e.ink_coverage < 0.01) || e.ink_coverage > 0.3) {
+    if ((dark_pixels / area > 0.2 && e.ink_coverage < 0.01) || e.ink_coverage > kInkedOver) {
       // Dark specks all over and no letter-sized ink, or ink over a third of the page (text
       // is 2–10%): noise or a failed scan — not a page to read.
       return unreadable(0.6);
