@@ -41,7 +41,7 @@ $dossier docs move "$note" --to-case "$followup"
 step "dossier clinic add; dossier consent add   (what a transfer needs, recorded)"
 clinic=$($dossier clinic add "Charité – Universitätsmedizin Berlin" --country DE --email international@charite.de)
 consent=$($dossier consent add --patient "$patient" --recipient "$clinic" --purpose second-opinion \
-  --categories epicrisis,conclusion,imaging --until "$(date -d '+6 months' +%F)" --scan samples/upload/epicrisis.pdf)
+  --categories epicrisis,conclusion,lab,imaging --until "$(date -d '+6 months' +%F)" --scan samples/upload/epicrisis.pdf)
 $dossier consent list --patient "$patient"
 step "dossier docs --case $case_id"
 $dossier docs --case "$case_id"
