@@ -979,8 +979,9 @@ class TessAnalyzer final : public Analyzer {
   // The PDF last opened, kept while the same bytes are asked about: ingest asks for one page
   // at a time, and opening a 300-page PDF with Poppler and finding its scans with qpdf for
   // each page made the check quadratic in the page count. Known by its address, size and a
-  // hash of its bytes (hashing is ~100× cheaper than parsing), so a new document in a reused
-  // buffer is never mistaken for the last.
+  // hash of its first and last MiB (where a PDF's header, trailer and cross-references are;
+  // bounded, so a 1 GiB scan is not hashed whole for every page); a caller that overwrites
+  // its buffer with another document calls ForgetDocument() as well (ingest's worker does).
   struct OpenedPdf {
     const uint8_t* data = nullptr;
     size_t size = 0;
@@ -989,9 +990,18 @@ class TessAnalyzer final : public Analyzer {
     std::vector<ScanImage> scans;
   };
 
+  static size_t EndsHash(std::span<const uint8_t> pdf) {
+    constexpr size_t kEnd = size_t{1} << 20;
+    const auto view = [](std::span<const uint8_t> s) {
+      return std::string_view(reinterpret_cast<const char*>(s.data()), s.size());
+    };
+    if (pdf.size() <= 2 * kEnd) return std::hash<std::string_view>{}(view(pdf));
+    return std::hash<std::string_view>{}(view(pdf.first(kEnd))) * 31 +
+           std::hash<std::string_view>{}(view(pdf.last(kEnd)));
+  }
+
   Status OpenCached(std::span<const uint8_t> pdf) {
-    const size_t hash = std::hash<std::string_view>{}(
-        std::string_view(reinterpret_cast<const char*>(pdf.data()), pdf.size()));
+    const size_t hash = EndsHash(pdf);
     if (pdf_.doc && pdf_.data == pdf.data() && pdf_.size == pdf.size() && pdf_.hash == hash) {
       return Status::Ok();
     }
@@ -1004,6 +1014,8 @@ class TessAnalyzer final : public Analyzer {
     pdf_.hash = hash;
     return Status::Ok();
   }
+
+  void ForgetDocument() override { pdf_ = OpenedPdf{}; }
 
   OcrOptions options_;
   tesseract::TessBaseAPI ocr_;

@@ -122,12 +122,15 @@ class Analyzer {
   // kRejected for a damaged or password-protected PDF.
   virtual Result<DocumentAnalysis> AnalyzePdf(std::span<const uint8_t> pdf, int first = 1,
                                               int count = -1, const PageFn& on_page = {}) = 0;
-  // JPEG, PNG or TIFF, EXIF orientation honoured: every page of a multi-page TIFF, or only
-  // page `page` (1-based) when it is not 0.
+  // JPEG, PNG, TIFF or HEIC, turned as the file says: every page of a multi-page TIFF, or
+  // only page `page` (1-based) when it is not 0.
   virtual Result<DocumentAnalysis> AnalyzeImage(std::span<const uint8_t> image, int page = 0,
                                                 const PageFn& on_page = {}) = 0;
   // Pages in a PDF (`pdf`) or a TIFF, without analysing them; kRejected if unreadable.
   virtual Result<int> CountPages(std::span<const uint8_t> doc, bool pdf) = 0;
+  // The PDF last analysed is kept open while the same bytes are asked about again (page by
+  // page). A caller that overwrites its buffer with another document says so here.
+  virtual void ForgetDocument() = 0;
 };
 
 // The page classifier, apart from Tesseract so it can be tested and tuned alone.

@@ -102,6 +102,8 @@ Status OcrSession::Load(File file) {
   if (::fstat(file.fd(), &st) != 0) return IoError("cannot read the document");
   if (loaded_ && st.st_dev == dev_ && st.st_ino == ino_) return Status::Ok();
   if (st.st_size > (int64_t{1} << 30)) return Rejected("larger than 1 GiB: not analysed");
+  if (analyzer_) analyzer_->ForgetDocument();  // its buffer is about to hold another document
+  loaded_ = false;
   bytes_.resize(static_cast<size_t>(st.st_size));
   size_t got = 0;
   while (got < bytes_.size()) {
