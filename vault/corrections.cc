@@ -83,13 +83,19 @@ struct DocRow {
   std::string id, object_id, status, removed_at;
   uint64_t size = 0, stored_size = 0;
   Bytes wrapped, content_mac;
+  // Its rendition (Vault::StoreRendition), when it has one: another object, another key.
+  std::string rendition_object;
+  uint64_t rendition_size = 0, rendition_stored_size = 0;
+  Bytes rendition_wrapped;
 };
 
 Result<DocRow> ReadDocRow(Vault::Impl& v, const std::string& doc_id) {
   DOSSIER_ASSIGN_OR_RETURN(
-      Stmt s, v.Conn().Prepare("SELECT object_id, status, size, stored_size, wrapped_key, "
-                               "content_mac, (SELECT removed_at FROM document_removals WHERE "
-                               "doc_id = id) FROM documents WHERE id = ?"));
+      Stmt s, v.Conn().Prepare("SELECT d.object_id, d.status, d.size, d.stored_size, "
+                               "d.wrapped_key, d.content_mac, (SELECT removed_at FROM "
+                               "document_removals WHERE doc_id = d.id), r.object_id, r.size, "
+                               "r.stored_size, r.wrapped_key FROM documents d LEFT JOIN "
+                               "renditions r ON r.doc_id = d.id WHERE d.id = ?"));
   s.Bind(1, doc_id);
   DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row) return NotFound("no document " + doc_id + " (see `dossier docs --case ID`)");
@@ -102,6 +108,10 @@ Result<DocRow> ReadDocRow(Vault::Impl& v, const std::string& doc_id) {
   d.stored_size = static_cast<uint64_t>(s.Int(3));
   d.wrapped = s.Blob(4);
   d.content_mac = s.Blob(5);
+  d.rendition_object = s.Text(7);
+  d.rendition_size = static_cast<uint64_t>(s.Int(8));
+  d.rendition_stored_size = static_cast<uint64_t>(s.Int(9));
+  d.rendition_wrapped = s.Blob(10);
   return d;
 }
 
@@ -396,6 +406,19 @@ Result<MoveOutcome> Vault::Move(const std::string& id, const std::string& to_cas
       DOSSIER_ASSIGN_OR_RETURN(SecureBuffer key, v.UnwrapObjectKey(from, d.wrapped));
       DOSSIER_ASSIGN_OR_RETURN(wrapped, v.WrapObjectKey(now, key));
     }
+    if (!d.rendition_object.empty()) {  // bound to the case and patient as the document is
+      const Impl::ObjectBinding from{t.patient_id, d.rendition_object, d.id,
+                                     t.case_id,    d.rendition_size,   d.rendition_stored_size};
+      Impl::ObjectBinding now = from;
+      now.patient_id = to.patient_id;
+      now.case_id = to_case;
+      DOSSIER_ASSIGN_OR_RETURN(SecureBuffer key, v.UnwrapObjectKey(from, d.rendition_wrapped));
+      DOSSIER_ASSIGN_OR_RETURN(Bytes rewrapped, v.WrapObjectKey(now, key));
+      DOSSIER_ASSIGN_OR_RETURN(
+          Stmt re, v.Conn().Prepare("UPDATE renditions SET wrapped_key = ? WHERE doc_id = ?"));
+      re.BindBlob(1, rewrapped).Bind(2, d.id);
+      DOSSIER_RETURN_IF_ERROR(re.Run());
+    }
     DOSSIER_ASSIGN_OR_RETURN(
         Stmt up,
         v.Conn().Prepare("UPDATE documents SET case_id = ?, patient_id = ?, wrapped_key = ? "
@@ -492,9 +515,11 @@ Result<RemoveOutcome> Vault::Remove(const std::string& id, const std::string& re
             "name_enc = NULL WHERE id = ?1",
             "DELETE FROM pages WHERE doc_id = ?1",
             "UPDATE document_warnings SET warnings_enc = NULL WHERE doc_id = ?1",
-            "UPDATE dicom_instances SET uid_mac = NULL, summary_enc = NULL WHERE doc_id = ?1"}) {
+            "UPDATE dicom_instances SET uid_mac = NULL, summary_enc = NULL WHERE doc_id = ?1",
+            "DELETE FROM renditions WHERE doc_id = ?1"}) {
         DOSSIER_RETURN_IF_ERROR(Run(v, sql, {d.id}));
       }
+      if (!d.rendition_object.empty()) objects.push_back(d.rendition_object);
       DOSSIER_RETURN_IF_ERROR(v.SealRows(RowTable::kDocuments, "id = ?1", {d.id}));
       DOSSIER_RETURN_IF_ERROR(v.SealRows(RowTable::kDocumentWarnings, "doc_id = ?1", {d.id}));
       DOSSIER_RETURN_IF_ERROR(v.SealRows(RowTable::kDocumentRemovals, "doc_id = ?1", {d.id}));

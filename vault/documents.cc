@@ -139,7 +139,9 @@ constexpr const char* kDocColumns =
     "(SELECT series_id FROM dicom_instances WHERE doc_id = id), "
     "(SELECT removed_at FROM document_removals WHERE doc_id = id), "
     "(SELECT reason_enc FROM document_removals WHERE doc_id = id), "
-    "(SELECT warnings_enc FROM document_warnings WHERE doc_id = id) "
+    "(SELECT warnings_enc FROM document_warnings WHERE doc_id = id), "
+    "(SELECT kind FROM renditions WHERE doc_id = id), "
+    "(SELECT size FROM renditions WHERE doc_id = id) "
     "FROM documents";
 
 // A removed document whose row saying when and why was deleted.
@@ -198,6 +200,8 @@ Result<DocumentRecord> ReadDocRow(Vault::Impl& v, const Stmt& s) {
                                                            d.id, s.Blob(17), true));
   }
   DOSSIER_ASSIGN_OR_RETURN(d.warnings, OpenWarnings(v, d.patient_id, d.id, s.Blob(18)));
+  d.rendition = s.Text(19);
+  d.rendition_size = static_cast<uint64_t>(s.Int(20));
   return d;
 }
 
@@ -221,6 +225,68 @@ Result<std::unique_ptr<DocumentWriter>> Vault::BeginDocument(const NewDocument& 
       *impl_, doc, c.patient_id, object_id, std::move(data_key), std::move(writer)));
 }
 
+Status Vault::StoreRendition(const std::string& doc_id, const std::string& kind,
+                             std::span<const uint8_t> bytes) {
+  if (kind != "jpeg") return InvalidArgument("a rendition is a JPEG, not " + kind);
+  if (bytes.empty()) return InvalidArgument("an empty rendition of document " + doc_id);
+  auto writing = impl_->Write();
+  // Its document: stored, without a rendition (checked again when the row is written).
+  auto check = [&]() -> Result<std::pair<std::string, std::string>> {
+    DOSSIER_RETURN_IF_ERROR(impl_->CheckRows(internal::RowTable::kDocuments, "id = ?1", {doc_id}));
+    DOSSIER_ASSIGN_OR_RETURN(
+        Stmt s, impl_->Conn().Prepare("SELECT patient_id, case_id, status, EXISTS (SELECT 1 FROM "
+                                      "renditions WHERE doc_id = id) FROM documents WHERE id = ?"));
+    s.Bind(1, doc_id);
+    DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return NotFound("no document " + doc_id);
+    if (s.Text(2) != "stored") {
+      return Rejected("document " + doc_id + " is " + s.Text(2) + ": it takes no rendition");
+    }
+    if (s.Int(3) != 0) return Rejected("document " + doc_id + " has a rendition already");
+    return std::make_pair(s.Text(0), s.Text(1));
+  };
+  DOSSIER_ASSIGN_OR_RETURN(auto owner, check());
+  DOSSIER_RETURN_IF_ERROR(impl_->Keys(owner.first).status());
+  const std::string object_id = internal::ObjectStore::NewObjectId();
+  SecureBuffer data_key = SecureBuffer::Random(internal::kKeyBytes);
+  DOSSIER_ASSIGN_OR_RETURN(auto writer, impl_->objects_.Create(object_id, data_key, false));
+  DOSSIER_RETURN_IF_ERROR(writer->Write(bytes));
+  // Durable before a row refers to it (as a document's object: DocumentWriterImpl).
+  const bool batched = impl_->batch_.has_value() && impl_->OwnsBatch();
+  DOSSIER_ASSIGN_OR_RETURN(internal::WrittenObject obj, writer->Finish(!batched));
+  Status st = [&]() -> Status {
+    DOSSIER_ASSIGN_OR_RETURN(auto tx, Impl::Tx::Begin(*impl_));
+    // Another process may have moved, removed or erased it meanwhile.
+    DOSSIER_ASSIGN_OR_RETURN(owner, check());
+    const auto& [patient_id, case_id] = owner;
+    const Impl::ObjectBinding binding{patient_id, object_id,      doc_id,
+                                      case_id,    obj.plain_size, obj.stored_size};
+    DOSSIER_ASSIGN_OR_RETURN(Bytes wrapped, impl_->WrapObjectKey(binding, data_key));
+    DOSSIER_ASSIGN_OR_RETURN(
+        Stmt ins, impl_->Conn().Prepare("INSERT INTO renditions(doc_id, kind, object_id, size, "
+                                        "stored_size, wrapped_key, added_at) "
+                                        "VALUES (?,?,?,?,?,?,?)"));
+    ins.Bind(1, doc_id).Bind(2, kind).Bind(3, object_id);
+    ins.Bind(4, static_cast<int64_t>(obj.plain_size))
+        .Bind(5, static_cast<int64_t>(obj.stored_size));
+    ins.BindBlob(6, wrapped).Bind(7, impl_->Now());
+    DOSSIER_RETURN_IF_ERROR(ins.Run());
+    DOSSIER_RETURN_IF_ERROR(
+        impl_->SealRows(internal::RowTable::kRenditions, "doc_id = ?1", {doc_id}));
+    DOSSIER_RETURN_IF_ERROR(impl_->Audit("document.render", {doc_id, case_id}, patient_id));
+    return tx.Commit();
+  }();
+  if (!st.ok()) {
+    (void)impl_->objects_.Remove(object_id, !batched);  // no row refers to it
+    return st.WithContext("the rendition of document " + doc_id);
+  }
+  if (batched) {
+    impl_->batch_->bytes += obj.stored_size;
+    DOSSIER_RETURN_IF_ERROR(impl_->FlushBatchIfFull());
+  }
+  return Status::Ok();
+}
+
 Result<DocumentList> Vault::ListDocuments(const std::string& case_id) {
   DOSSIER_ASSIGN_OR_RETURN(auto reading, impl_->Read());
   // Not GetCase: its document counts would scan the case's every row again.
@@ -230,7 +296,8 @@ Result<DocumentList> Vault::ListDocuments(const std::string& case_id) {
         impl_->CheckRows(internal::RowTable::kDocuments, "case_id = ?1", {case_id}));
     for (internal::RowTable t :
          {internal::RowTable::kDocumentCategories, internal::RowTable::kDocumentRemovals,
-          internal::RowTable::kDocumentWarnings, internal::RowTable::kDicomInstances}) {
+          internal::RowTable::kDocumentWarnings, internal::RowTable::kDicomInstances,
+          internal::RowTable::kRenditions}) {
       DOSSIER_RETURN_IF_ERROR(
           // Row by row of the (small) table, not the case's every document gathered first.
           impl_->CheckRows(t,
@@ -357,21 +424,35 @@ Status DocumentRemoved(const std::string& doc_id, const std::string& removed_at)
 
 Status Vault::Impl::DecryptDocument(
     const std::string& doc_id, ByteSink& sink, const std::string& action,
-    const std::function<Status(const std::string& patient_id)>& record) {
+    const std::function<Status(const std::string& patient_id)>& record, DocumentCopy copy) {
+  const bool rendition = copy == DocumentCopy::kRendition;
   ObjectBinding binding;
   std::string status, removed_at;
   Bytes wrapped;
   DOSSIER_RETURN_IF_ERROR(CheckRows(internal::RowTable::kDocuments, "id = ?1", {doc_id}));
   DOSSIER_RETURN_IF_ERROR(
       CheckRows(internal::RowTable::kDocumentRemovals, "doc_id = ?1", {doc_id}));
+  if (rendition) {
+    DOSSIER_RETURN_IF_ERROR(CheckRows(internal::RowTable::kRenditions, "doc_id = ?1", {doc_id}));
+  }
   {  // copy the row and finish the statement: no read snapshot is held while decrypting
     DOSSIER_ASSIGN_OR_RETURN(
-        Stmt s, Conn().Prepare("SELECT patient_id, object_id, case_id, size, stored_size, status, "
-                               "wrapped_key, (SELECT removed_at FROM document_removals WHERE "
-                               "doc_id = id) FROM documents WHERE id = ?"));
+        Stmt s,
+        Conn().Prepare(rendition
+                           ? "SELECT d.patient_id, r.object_id, d.case_id, r.size, r.stored_size, "
+                             "d.status, r.wrapped_key, (SELECT removed_at FROM document_removals "
+                             "WHERE doc_id = d.id), r.doc_id IS NULL FROM documents d LEFT JOIN "
+                             "renditions r ON r.doc_id = d.id WHERE d.id = ?"
+                           : "SELECT patient_id, object_id, case_id, size, stored_size, status, "
+                             "wrapped_key, (SELECT removed_at FROM document_removals WHERE "
+                             "doc_id = id), 0 FROM documents WHERE id = ?"));
     s.Bind(1, doc_id);
     DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) return NotFound("no document " + doc_id + " (see `dossier docs --case ID`)");
+    if (s.Int(8) != 0 && s.Text(5) == "stored") {
+      return NotFound("document " + doc_id +
+                      " has no rendition: only a HEIC photo gets one (its JPEG copy)");
+    }
     binding = {s.Text(0),
                s.Text(1),
                doc_id,
@@ -414,28 +495,40 @@ Status Vault::Impl::DecryptDocument(
   return st;
 }
 
-Status Vault::ReadDocument(const std::string& doc_id, ByteSink& sink) {
+Status Vault::ReadDocument(const std::string& doc_id, ByteSink& sink, DocumentCopy copy) {
   DOSSIER_ASSIGN_OR_RETURN(auto reading, impl_->Read());
-  return impl_->DecryptDocument(doc_id, sink, "document.read", [&](const std::string& patient) {
-    return impl_->AuditAlone("document.read", {doc_id}, patient);
-  });
+  return impl_->DecryptDocument(
+      doc_id, sink, "document.read",
+      [&](const std::string& patient) {
+        AuditEvent e;
+        e.action = "document.read";
+        e.objects = {doc_id};
+        e.patient = patient;
+        if (copy == DocumentCopy::kRendition) e.details = {{"copy", "rendition"}};
+        return impl_->AuditAlone(std::move(e));
+      },
+      copy);
 }
 
 Status Vault::ExportDocumentToFile(const std::string& doc_id, const std::string& file_name,
-                                   ByteSink& sink) {
+                                   ByteSink& sink, DocumentCopy copy) {
   DOSSIER_ASSIGN_OR_RETURN(auto reading, impl_->Read());
   constexpr const char* kAction = "document.export_file";
-  return impl_->DecryptDocument(doc_id, sink, kAction, [&](const std::string& patient) -> Status {
-    DOSSIER_ASSIGN_OR_RETURN(auto tx, Impl::Tx::Begin(*impl_));
-    DOSSIER_ASSIGN_OR_RETURN(std::string note, impl_->AddAuditNote(patient, file_name));
-    AuditEvent e;
-    e.action = kAction;
-    e.objects = {doc_id};
-    e.patient = patient;
-    e.details = {{"name_note", note}};
-    DOSSIER_RETURN_IF_ERROR(impl_->Audit(std::move(e)));
-    return tx.Commit();
-  });
+  return impl_->DecryptDocument(
+      doc_id, sink, kAction,
+      [&](const std::string& patient) -> Status {
+        DOSSIER_ASSIGN_OR_RETURN(auto tx, Impl::Tx::Begin(*impl_));
+        DOSSIER_ASSIGN_OR_RETURN(std::string note, impl_->AddAuditNote(patient, file_name));
+        AuditEvent e;
+        e.action = kAction;
+        e.objects = {doc_id};
+        e.patient = patient;
+        e.details = {{"name_note", note}};
+        if (copy == DocumentCopy::kRendition) e.details["copy"] = "rendition";
+        DOSSIER_RETURN_IF_ERROR(impl_->Audit(std::move(e)));
+        return tx.Commit();
+      },
+      copy);
 }
 
 Status Vault::ReadExportedInstance(const std::string& doc_id, ByteSink& sink) {
@@ -464,6 +557,10 @@ Result<VerifyReport> Vault::Verify(bool quick, const ProgressFn& progress) {
                   "SELECT id, patient_id, scan_object_id, CASE WHEN scan_wrapped_key IS NULL "
                   "THEN 'erased' ELSE 'stored' END, scan_size, scan_stored_size, "
                   "scan_wrapped_key, 'consent' FROM consents WHERE scan_object_id IS NOT NULL "
+                  "UNION ALL "
+                  // A document's rendition (a HEIC photo's JPEG copy) is one more object.
+                  "SELECT r.doc_id, d.patient_id, r.object_id, d.status, r.size, r.stored_size, "
+                  "r.wrapped_key, d.case_id FROM renditions r JOIN documents d ON d.id = r.doc_id "
                   "ORDER BY 1"));
   struct Row {
     std::string id, patient, object, status;

@@ -239,7 +239,9 @@ Status Vault::ErasePatient(const std::string& patient_id) {
     DOSSIER_ASSIGN_OR_RETURN(
         Stmt s, impl_->Conn().Prepare("SELECT object_id FROM documents WHERE patient_id = ?1 UNION "
                                       "SELECT scan_object_id FROM consents WHERE patient_id = ?1 "
-                                      "AND scan_object_id IS NOT NULL"));
+                                      "AND scan_object_id IS NOT NULL UNION "
+                                      "SELECT object_id FROM renditions WHERE doc_id IN "
+                                      "(SELECT id FROM documents WHERE patient_id = ?1)"));
     s.Bind(1, patient_id);
     for (;;) {
       DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
@@ -272,7 +274,10 @@ Status Vault::ErasePatient(const std::string& patient_id) {
           "(SELECT id FROM cases WHERE patient_id = ?1)",
           "UPDATE dicom_instances SET uid_mac = NULL, summary_enc = NULL WHERE doc_id IN "
           "(SELECT id FROM documents WHERE patient_id = ?1)",
-          "UPDATE audit_notes SET text_enc = NULL WHERE patient_id = ?1"}) {
+          "UPDATE audit_notes SET text_enc = NULL WHERE patient_id = ?1",
+          // A rendition's row holds its data key: it goes whole (its object below).
+          "DELETE FROM renditions WHERE doc_id IN "
+          "(SELECT id FROM documents WHERE patient_id = ?1)"}) {
       DOSSIER_ASSIGN_OR_RETURN(Stmt s, impl_->Conn().Prepare(sql));
       s.Bind(1, patient_id);
       if (std::string_view(sql).find("?2") != std::string_view::npos) s.Bind(2, now);

@@ -103,7 +103,7 @@ Status Vault::AuditExportReads(const std::string& export_id, const std::string& 
 }
 
 Status Vault::ReadDocumentForExport(const std::string& export_id, const std::string& doc_id,
-                                    ByteSink& sink) {
+                                    ByteSink& sink, DocumentCopy copy) {
   DOSSIER_ASSIGN_OR_RETURN(auto reading, impl_->Read());
   bool announced = false;
   {
@@ -115,7 +115,7 @@ Status Vault::ReadDocumentForExport(const std::string& export_id, const std::str
     return Internal(fmt::format("document {} was not announced for export {}", doc_id, export_id));
   }
   // Announced and audited by AuditExportReads: no event of its own (a failure still is).
-  return impl_->DecryptDocument(doc_id, sink, "export.read", nullptr);
+  return impl_->DecryptDocument(doc_id, sink, "export.read", nullptr, copy);
 }
 
 namespace {

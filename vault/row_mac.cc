@@ -44,6 +44,8 @@ const Covered& Describe(RowTable t) {
       {"users", "user", "id",
        "name_mac, name_enc IS NULL, role, patient_id, rights, password_hash, disabled_at, "
        "created_at, updated_at"},
+      {"renditions", "the rendition of document", "doc_id",
+       "kind, object_id, size, stored_size, added_at"},
   };
   return kTables[static_cast<int>(t)];
 }

@@ -399,7 +399,10 @@ Result<std::set<std::string>> Vault::Impl::LiveObjects() {
   DOSSIER_ASSIGN_OR_RETURN(Stmt s,
                            Conn().Prepare("SELECT object_id FROM documents WHERE status = 'stored' "
                                           "UNION SELECT scan_object_id FROM consents WHERE "
-                                          "scan_wrapped_key IS NOT NULL"));
+                                          "scan_wrapped_key IS NOT NULL "
+                                          "UNION SELECT r.object_id FROM renditions r JOIN "
+                                          "documents d ON d.id = r.doc_id WHERE "
+                                          "d.status = 'stored'"));
   for (;;) {
     DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) return live;

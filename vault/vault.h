@@ -242,7 +242,15 @@ struct DocumentRecord {
   std::string removal_reason;
   // What its upload said about it (AddWarnings), decrypted; empty when erased.
   std::vector<std::string> warnings;
+  // Its rendition (StoreRendition) — "jpeg": a HEIC photo's JPEG copy — and its size; ""
+  // when it has none.
+  std::string rendition;
+  uint64_t rendition_size = 0;
 };
+
+// Which of a document's objects a read decrypts: the document as uploaded, or its
+// rendition (StoreRendition).
+enum class DocumentCopy { kAsUploaded, kRendition };
 
 // A case's documents as ListDocuments gives them, in the order stored: read-only and shared,
 // so that a listing kept in memory is given to many threads without a copy. Converts to a
@@ -806,12 +814,13 @@ class Vault {
   // Every document an export reads is on record before the first byte: one `export.read`
   // event naming the export and all of them, committed first, with `details` (what is done to
   // them on the way out: `deidentify`, `jpeg_ls`). ReadDocumentForExport then decrypts one of
-  // them without an event of its own; kInternal for a document not announced.
+  // them without an event of its own (or its rendition, with DocumentCopy::kRendition: a HEIC
+  // photo is sent as its JPEG copy); kInternal for a document not announced.
   Status AuditExportReads(const std::string& export_id, const std::string& patient_id,
                           const std::vector<std::string>& doc_ids,
                           const std::map<std::string, std::string>& details = {});
   Status ReadDocumentForExport(const std::string& export_id, const std::string& doc_id,
-                               ByteSink& sink);
+                               ByteSink& sink, DocumentCopy copy = DocumentCopy::kAsUploaded);
   // The ledger, oldest first; one case's requests when given. Audited as `export.list`.
   Result<std::vector<ExportRequestRecord>> ListRequests(const std::optional<std::string>& case_id);
   // One request, by its request id ("req_…") or export id ("exp_…"), with the documents it
@@ -837,7 +846,20 @@ class Vault {
   // an open batch's: group-committed with other threads' events), and if it cannot be, `sink`
   // receives nothing. A read that then fails adds a second event with outcome `failed`. kRejected
   // when its patient was erased; kCorrupt naming the document on any tampering.
-  Status ReadDocument(const std::string& doc_id, ByteSink& sink);
+  // With DocumentCopy::kRendition, the document's rendition instead (kNotFound when it has
+  // none), on record the same way with details.copy = "rendition".
+  Status ReadDocument(const std::string& doc_id, ByteSink& sink,
+                      DocumentCopy copy = DocumentCopy::kAsUploaded);
+
+  // Keeps `bytes` as the rendition of stored document `doc_id`: a copy in a form anyone can
+  // open, made from it (a HEIC photo's JPEG, `kind` "jpeg"). A second sealed object of the
+  // same document, with its own data key, durable before its row refers to it; it is moved,
+  // removed and erased with the document, counted by Verify, and listings show it
+  // (DocumentRecord::rendition). Joins the open batch like a document. Audited as
+  // `document.render` (objects [document, case]). kRejected for a document that is not
+  // stored or has a rendition already, kInvalidArgument for another kind or no bytes.
+  Status StoreRendition(const std::string& doc_id, const std::string& kind,
+                        std::span<const uint8_t> bytes);
 
   // `dossier get`: decrypts a document into `sink` as ReadDocument does, but on record as
   // `document.export_file`: a copy leaves the vault as a file. The file's name (personal
@@ -845,7 +867,7 @@ class Vault {
   // the event names in details.name_note (doc/FORMAT.md §Audit log). An erased document is
   // refused, and a failed decryption recorded, under the same action.
   Status ExportDocumentToFile(const std::string& doc_id, const std::string& file_name,
-                              ByteSink& sink);
+                              ByteSink& sink, DocumentCopy copy = DocumentCopy::kAsUploaded);
 
   // An audit note's text, decrypted; audited as `audit.note.read`. kNotFound for an unknown
   // note, kRejected when its patient was erased.

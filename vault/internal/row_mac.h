@@ -38,6 +38,7 @@ enum class RowTable {
   kDocumentWarnings,
   kRequestReplies,
   kUsers,
+  kRenditions,
 };
 inline constexpr RowTable kAllRowTables[] = {
     RowTable::kPatients,       RowTable::kCases,
@@ -48,6 +49,7 @@ inline constexpr RowTable kAllRowTables[] = {
     RowTable::kSettings,       RowTable::kDocumentRemovals,
     RowTable::kRequests,       RowTable::kDocumentWarnings,
     RowTable::kRequestReplies, RowTable::kUsers,
+    RowTable::kRenditions,
 };
 
 // (Re)computes the MAC of every row of `table` matching `where` (SQL over the table's

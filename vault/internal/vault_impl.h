@@ -116,9 +116,11 @@ class Vault::Impl {
   // Decrypts a document into `sink`. `record(patient_id)` puts the act on record before the
   // first byte leaves (nothing is decrypted if it fails); null when the caller recorded it
   // already (a DICOM export). An erased document is refused, and a decryption that fails is
-  // recorded, as `action`.
+  // recorded, as `action`. With DocumentCopy::kRendition, the document's rendition
+  // (kNotFound when it has none).
   Status DecryptDocument(const std::string& doc_id, ByteSink& sink, const std::string& action,
-                         const std::function<Status(const std::string& patient_id)>& record);
+                         const std::function<Status(const std::string& patient_id)>& record,
+                         DocumentCopy copy = DocumentCopy::kAsUploaded);
   // Seals `text` (personal) under the patient's key as an audit note, in the caller's
   // transaction; returns its id for the event's details.
   Result<std::string> AddAuditNote(const std::string& patient_id, const std::string& text);
