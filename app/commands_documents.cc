@@ -85,6 +85,9 @@ Status Ingest(const Context& ctx, const std::string& case_id, const std::vector<
                   i.doc_id.empty() || i.status != "stored" ? "" : ("  " + i.doc_id).c_str(),
                   i.verdict.empty() ? "" : ("  " + i.verdict).c_str(),
                   i.reason.empty() ? "" : ("  — " + i.reason).c_str());
+      if (i.rendition == "jpeg") {
+        std::printf("          + a JPEG copy is kept beside it: exports send that\n");
+      }
       if (!i.advice.empty()) std::printf("          ! %s\n", i.advice.c_str());
     }
     for (const auto& [group, n] : skipped) {
@@ -153,6 +156,10 @@ void PrintDocumentNotes(const vault::DocumentRecord& d,
                         const std::vector<vault::PageRecord>& pages) {
   if (d.category_source == "inferred" || d.category_source == "reply") {
     std::printf("%14s category %s: %s\n", "", d.category.c_str(), d.category_reason.c_str());
+  }
+  if (d.rendition == "jpeg") {
+    std::printf("%14s + JPEG copy, %s: exports send it (`dossier get %s -o FOLDER/ --jpeg-copy`)\n",
+                "", HumanSize(d.rendition_size).c_str(), d.id.c_str());
   }
   // Every warning given at upload, as the report said it.
   if (!d.warnings.empty()) {
@@ -252,6 +259,10 @@ Status ShowDocument(const Context& ctx, const std::string& doc) {
               HumanSize(j["size"].get<uint64_t>()).c_str(), text("case").c_str());
   if (!j["series"].is_null()) std::printf("series:    %s\n", text("series").c_str());
   std::printf("added:     %s\nstatus:    %s\n", text("added").c_str(), text("status").c_str());
+  if (!j["rendition"].is_null()) {
+    std::printf("copy:      JPEG, %s (exports send it; `dossier get %s -o FOLDER/ --jpeg-copy`)\n",
+                HumanSize(j["rendition"]["size"].get<uint64_t>()).c_str(), doc.c_str());
+  }
   if (!j["removed"].is_null()) {
     std::printf("removed:   %s: %s\n", text("removed").c_str(), text("removal_reason").c_str());
   }
@@ -337,7 +348,8 @@ Status MakeFolders(const fs::path& folder) {
   return IoError("cannot make the folder " + folder.string() + ": " + ec.message());
 }
 
-Status Get(const Context& ctx, const std::string& doc, const std::string& out, bool force) {
+Status Get(const Context& ctx, const std::string& doc, const std::string& out, bool force,
+           bool jpeg_copy) {
   DOSSIER_RETURN_IF_ERROR(ExpectId(doc, IdKind::kDocument));
   std::error_code ec;
   // -o names a folder when it is one, or ends in "/": the file goes in under its own name.
@@ -347,9 +359,19 @@ Status Get(const Context& ctx, const std::string& doc, const std::string& out, b
   }
   DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
   DOSSIER_ASSIGN_OR_RETURN(vault::DocumentRecord record, v->GetDocument(doc));
-  const fs::path target = into_folder
-                              ? fs::path(out) / SafeFileName(record.name, record.id, record.kind)
-                              : fs::path(out);
+  if (jpeg_copy && record.rendition != "jpeg" && record.status == "stored") {
+    return NotFound("document " + doc +
+                    " has no JPEG copy: only a HEIC photo gets one (leave out --jpeg-copy)");
+  }
+  const vault::DocumentCopy copy =
+      jpeg_copy ? vault::DocumentCopy::kRendition : vault::DocumentCopy::kAsUploaded;
+  const fs::path target =
+      into_folder
+          ? fs::path(out) /
+                SafeFileName(jpeg_copy ? fs::path(record.name).replace_extension(".jpg").string()
+                                       : record.name,
+                             record.id, jpeg_copy ? "jpeg" : record.kind)
+          : fs::path(out);
   // Never named in a message: it is the document's original name (personal data).
   auto exists = [&] {
     return into_folder ? Rejected(out + " already holds a file with document " + doc +
@@ -370,9 +392,9 @@ Status Get(const Context& ctx, const std::string& doc, const std::string& out, b
       DurableFileSink::Create(target, force ? DurableFileSink::Existing::kReplace
                                             : DurableFileSink::Existing::kRefuse));
   {
-    ProgressSink sink(file, record.size, "decrypting");
+    ProgressSink sink(file, jpeg_copy ? record.rendition_size : record.size, "decrypting");
     const std::filesystem::path where = std::filesystem::absolute(out, ec);  // sealed, audited
-    DOSSIER_RETURN_IF_ERROR(v->ExportDocumentToFile(doc, ec ? out : where.string(), sink));
+    DOSSIER_RETURN_IF_ERROR(v->ExportDocumentToFile(doc, ec ? out : where.string(), sink, copy));
   }
   if (Status st = file.Commit(); !st.ok()) {
     // Made by someone else meanwhile: not replaced.
@@ -538,9 +560,15 @@ void AddDocumentCommands(CLI::App& app, Context& ctx) {
                 "under its original name (its last part only, made safe)")
       ->required();
   g->add_flag("--force", *force, "replace the file if it exists");
-  g->callback([&ctx, get, force] {
+  auto jpeg_copy = std::make_shared<bool>(false);
+  g->add_flag("--jpeg-copy", *jpeg_copy,
+              "a HEIC photo's JPEG copy (what exports send) instead of the photo as uploaded; "
+              "into a folder it is named as the photo, ending in .jpg");
+  g->callback([&ctx, get, force, jpeg_copy] {
     ctx.act = {"document.export_file", {(*get)[0]}};
-    ctx.action = [&ctx, get, force] { return Get(ctx, (*get)[0], (*get)[1], *force); };
+    ctx.action = [&ctx, get, force, jpeg_copy] {
+      return Get(ctx, (*get)[0], (*get)[1], *force, *jpeg_copy);
+    };
   });
 }
 

@@ -58,6 +58,9 @@ struct Item {
   int series = -1;                 // index into `series` for DICOM instances
   dicom::InstanceSummary summary;  // DICOM instances only
   int spooled = -1;                // its index in the imaging spool (--deidentify, --jpeg-ls)
+  // What of the document is sent: a HEIC photo goes as its JPEG copy, which any computer
+  // opens (vault::Vault::StoreRendition); everything else as uploaded.
+  vault::DocumentCopy copy = vault::DocumentCopy::kAsUploaded;
 };
 
 struct SeriesInfo {
@@ -362,13 +365,16 @@ Result<ExportReport> Export(vault::Vault& v, const ExportRequest& req,
     const auto* d = by_id.at(id);
     Item it;
     it.doc_id = d->id;
-    it.path = fmt::format("DOCS/D{:04d}.{}", ++doc_n, Extension(d->kind));
+    const bool as_jpeg = d->rendition == "jpeg";
+    it.copy = as_jpeg ? vault::DocumentCopy::kRendition : vault::DocumentCopy::kAsUploaded;
+    it.path = fmt::format("DOCS/D{:04d}.{}", ++doc_n, Extension(as_jpeg ? "jpeg" : d->kind));
     it.title = req.deidentify ? d->category : d->name;  // a file's name may be the patient's
+    if (as_jpeg) it.title += " (sent as JPEG)";
     it.category = d->category;
     it.added_at = d->added_at;
     it.verdict = d->verdict;
     it.pages = d->pages;
-    it.size = d->size;
+    it.size = as_jpeg ? d->rendition_size : d->size;
     items.push_back(std::move(it));
   }
   for (const auto& s : all_series) {
@@ -573,9 +579,9 @@ Result<ExportReport> Export(vault::Vault& v, const ExportRequest& req,
       const Item& it = items[i];
       DOSSIER_RETURN_IF_ERROR(w->BeginEntry(it.path, it.size));
       EntrySink sink(*w, done, tick);
-      DOSSIER_RETURN_IF_ERROR(it.spooled >= 0
-                                  ? spool->Read(it.spooled, sink)
-                                  : v.ReadDocumentForExport(report.export_id, it.doc_id, sink));
+      DOSSIER_RETURN_IF_ERROR(
+          it.spooled >= 0 ? spool->Read(it.spooled, sink)
+                          : v.ReadDocumentForExport(report.export_id, it.doc_id, sink, it.copy));
       DOSSIER_ASSIGN_OR_RETURN(ContentDigest d, w->EndEntry());
       digests[k][it.path] = d;
       ManifestFile mf{it.path,  it.doc_id, it.category,

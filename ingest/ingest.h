@@ -70,6 +70,9 @@ struct ItemReport {
   std::string advice;
   // A stored DICOM instance: the series it was filed under (IngestReport::series).
   std::string series;
+  // "jpeg" when a copy a clinic can open was kept beside the document as uploaded (a HEIC
+  // photo's, made with its OCR check: vault::Vault::StoreRendition), else "".
+  std::string rendition;
 };
 
 // A DICOM series that received instances in this upload (doc/DICOM.md).

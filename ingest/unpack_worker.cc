@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <clocale>
 #include <cstdlib>
 #include <cstring>
@@ -18,6 +19,7 @@
 #include "ingest/internal/random_input.h"
 #include "ingest/internal/worker_protocol.h"
 #include "ingest/worker.h"
+#include "ocr/ocr.h"
 #include "sandbox/frame.h"
 #include "sandbox/worker.h"
 
@@ -194,6 +196,26 @@ Result<std::vector<uint8_t>> RenderPreview(File file) {
   return dicom::Preview(bytes);
 }
 
+// A JPEG copy of the HEIC photo in `file` (a sealed memfd of a stored document), sent as 'D'
+// frames of at most 1 MiB: the parent checks and stores it (ocr_pool.h).
+Status SendJpegCopy(File file) {
+  // Fault injection for tests: a worker that hostile bytes took over sends what it likes.
+  if (const char* f = std::getenv("DOSSIER_WORKER_FAULT"); f != nullptr) {
+    if (std::string_view(f) == "forge:jpeg-copy") return WriteFrame(STDOUT_FILENO, 'D', "MZ\x90");
+    if (std::string_view(f) == "abort:jpeg-copy") std::abort();
+  }
+  DOSSIER_ASSIGN_OR_RETURN(std::vector<uint8_t> heic, ReadWhole(file));
+  DOSSIER_ASSIGN_OR_RETURN(std::vector<uint8_t> jpeg,
+                           ocr::HeicToJpeg(heic, ocr::OcrOptions().max_image_pixels));
+  constexpr size_t kFrame = size_t{1} << 20;
+  for (size_t at = 0; at < jpeg.size(); at += kFrame) {
+    const size_t n = std::min(kFrame, jpeg.size() - at);
+    DOSSIER_RETURN_IF_ERROR(WriteFrame(
+        STDOUT_FILENO, 'D', std::string_view(reinterpret_cast<const char*>(jpeg.data() + at), n)));
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 int RunUnpackWorker() {
@@ -230,6 +252,8 @@ int RunUnpackWorker() {
     } else if (req->type == 'V') {
       auto png = RenderPreview(std::move(file).value());
       st = png.ok() ? WriteFrame(STDOUT_FILENO, 'Q', *png) : png.status();
+    } else if (req->type == 'J') {
+      st = SendJpegCopy(std::move(file).value());
     } else if (req->type == 'N' && parts.size() == 1) {
       auto n = ocr_session.Count(std::move(file).value(), parts[0]);
       st = n.ok() ? WriteFrame(STDOUT_FILENO, 'C', *n) : n.status();

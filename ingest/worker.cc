@@ -32,6 +32,8 @@ Status UnpackWorker::SendAnalyzePage(const File& file, const std::string& kind, 
 
 Status UnpackWorker::SendPreview(const File& file) { return Send('V', std::string_view(), file); }
 
+Status UnpackWorker::SendJpegCopy(const File& file) { return Send('J', std::string_view(), file); }
+
 Status UnpackWorker::SendWhole(const File& file, const std::string& display,
                                std::optional<uint64_t> channel) {
   return Send('W', display + internal::ChannelField(channel), file);

@@ -69,6 +69,9 @@ class UnpackWorker {
   // analysis of one page as JSON ('G', then 'F').
   Status SendCountPages(const File& file, const std::string& kind);
   Status SendAnalyzePage(const File& file, const std::string& kind, int page);
+  // A JPEG copy of a stored HEIC photo (ocr::HeicToJpeg): 'D' frames of at most 1 MiB, then
+  // 'F' (empty, or the refusal).
+  Status SendJpegCopy(const File& file);
   // Kills the child (SIGKILL) and reaps it; returns how it ended, e.g. "stopped by signal 6".
   std::string Stop() { return worker_.Stop(); }
 

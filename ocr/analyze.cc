@@ -82,12 +82,12 @@ bool IsBmff(std::span<const uint8_t> bytes) {
   return bytes.size() >= 12 && std::memcmp(bytes.data() + 4, "ftyp", 4) == 0;
 }
 
-// The primary picture of a HEIC/HEIF photo as 8-bit grey, turned and mirrored as its own
-// `irot`/`imir` boxes say (libheif applies them: an EXIF orientation inside is not applied
+// The primary picture of a HEIC/HEIF photo in colour (32 bpp), turned and mirrored as its
+// own `irot`/`imir` boxes say (libheif applies them: an EXIF orientation inside is not applied
 // again). Refused, with a reason a patient can act on: image sequences (a burst, an
 // animation) with no still picture, codings libheif cannot decode, more pixels than
 // `max_pixels` (checked on the declared size, before decoding), damaged or truncated files.
-Result<PixPtr> DecodeHeif(std::span<const uint8_t> bytes, int64_t max_pixels) {
+Result<PixPtr> DecodeHeifRgb(std::span<const uint8_t> bytes, int64_t max_pixels) {
   const std::unique_ptr<heif_context, HeifContextFree> ctx(heif_context_alloc());
   if (!ctx) return Rejected(kDamagedHeic);
   if (heif_context_read_from_memory_without_copy(ctx.get(), bytes.data(), bytes.size(), nullptr)
@@ -130,18 +130,22 @@ Result<PixPtr> DecodeHeif(std::span<const uint8_t> bytes, int64_t max_pixels) {
   if (rgb == nullptr || iw <= 0 || ih <= 0 || 1LL * iw * ih > max_pixels) {
     return Rejected(kDamagedHeic);
   }
-  PixPtr gray(pixCreate(iw, ih, 8));
-  if (!gray) return Rejected("image in a format Dossier cannot read");
-  l_uint32* line = pixGetData(gray.get());
-  const l_int32 wpl = pixGetWpl(gray.get());
+  PixPtr pix(pixCreate(iw, ih, 32));
+  if (!pix) return Rejected("image in a format Dossier cannot read");
+  l_uint32* line = pixGetData(pix.get());
+  const l_int32 wpl = pixGetWpl(pix.get());
   for (int y = 0; y < ih; ++y, line += wpl) {
     const uint8_t* px = rgb + static_cast<ptrdiff_t>(y) * stride;
-    for (int x = 0; x < iw; ++x, px += 3) {
-      // Leptonica's luminance weights (pixConvertRGBToLuminance: 0.3, 0.5, 0.2).
-      const int v = (3 * px[0] + 5 * px[1] + 2 * px[2] + 5) / 10;
-      SET_DATA_BYTE(line, x, std::min(v, 255));
-    }
+    for (int x = 0; x < iw; ++x, px += 3) composeRGBPixel(px[0], px[1], px[2], line + x);
   }
+  return pix;
+}
+
+// The same picture as 8-bit grey, for the analysis.
+Result<PixPtr> DecodeHeif(std::span<const uint8_t> bytes, int64_t max_pixels) {
+  DOSSIER_ASSIGN_OR_RETURN(PixPtr rgb, DecodeHeifRgb(bytes, max_pixels));
+  PixPtr gray = ToGray(rgb.get());
+  if (!gray) return Rejected("image in a format Dossier cannot read");
   return gray;
 }
 
@@ -1029,6 +1033,20 @@ Result<std::unique_ptr<Analyzer>> Analyzer::Create(const OcrOptions& options) {
   auto a = std::make_unique<TessAnalyzer>(options);
   DOSSIER_RETURN_IF_ERROR(a->Init());
   return std::unique_ptr<Analyzer>(std::move(a));
+}
+
+Result<std::vector<uint8_t>> HeicToJpeg(std::span<const uint8_t> heic, int64_t max_pixels) {
+  if (!IsBmff(heic)) return Rejected(kDamagedHeic);
+  DOSSIER_ASSIGN_OR_RETURN(PixPtr rgb, DecodeHeifRgb(heic, max_pixels));
+  l_uint8* data = nullptr;
+  size_t size = 0;
+  if (pixWriteMemJpeg(&data, &size, rgb.get(), kHeicJpegQuality, 0) != 0 || data == nullptr) {
+    lept_free(data);
+    return Rejected("the JPEG copy could not be made");
+  }
+  std::vector<uint8_t> jpeg(data, data + size);
+  lept_free(data);
+  return jpeg;
 }
 
 }  // namespace dossier::ocr

@@ -30,6 +30,18 @@ Status CheckLanguageData(const std::filesystem::path& tessdata,
 // owner password opens and is accepted). Poppler's own messages are silenced.
 Status CheckPdf(std::span<const uint8_t> pdf);
 
+// The quality HeicToJpeg writes at: a photographed page stays as legible as the HEIC, at
+// about twice its size.
+inline constexpr int kHeicJpegQuality = 90;
+
+// A JPEG of a HEIC photo's primary picture, for whoever cannot open HEIC (a clinic on
+// Windows): turned and mirrored as the photo's `irot`/`imir` say, so it needs no EXIF
+// orientation, and with no metadata at all — the photo's EXIF (where it was taken, the
+// phone) is not carried over. Refused as the analysis refuses the photo: a sequence, a
+// coding libheif lacks, more than `max_pixels` declared, a damaged file. Runs on untrusted
+// bytes: call it only inside a worker process.
+Result<std::vector<uint8_t>> HeicToJpeg(std::span<const uint8_t> heic, int64_t max_pixels);
+
 // "Tesseract 5.3.0, Poppler 22.12.0" — the libraries this build links.
 std::string LibraryVersions();
 

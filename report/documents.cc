@@ -106,7 +106,11 @@ nlohmann::json DocumentJson(const vault::DocumentRecord& d,
           {"verdict", OrNull(d.verdict)},
           {"pages", d.pages},
           {"pages_detail", detail},
-          {"warnings", d.warnings}};
+          {"warnings", d.warnings},
+          // A HEIC photo's JPEG copy, which exports send (Vault::StoreRendition).
+          {"rendition", d.rendition.empty()
+                            ? nlohmann::json()
+                            : nlohmann::json({{"kind", d.rendition}, {"size", d.rendition_size}})}};
 }
 
 nlohmann::json SeriesJson(const SeriesView& s, const std::string& case_id) {

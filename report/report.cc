@@ -94,16 +94,18 @@ nlohmann::json TextJson(const std::vector<vault::PageRecord>& pages, int page) {
 nlohmann::json IngestItemsJson(const ingest::IngestReport& r) {
   auto arr = nlohmann::json::array();
   for (const auto& i : r.items) {
-    arr.push_back({{"path", i.path},
-                   {"kind", i.kind},
-                   {"size", i.size},
-                   {"status", i.status},
-                   {"reason", i.reason},
-                   {"id", i.doc_id},
-                   {"verdict", i.verdict},
-                   {"pages", i.pages},
-                   {"advice", i.advice},
-                   {"series", i.series}});
+    arr.push_back(
+        {{"path", i.path},
+         {"kind", i.kind},
+         {"size", i.size},
+         {"status", i.status},
+         {"reason", i.reason},
+         {"id", i.doc_id},
+         {"verdict", i.verdict},
+         {"pages", i.pages},
+         {"advice", i.advice},
+         {"series", i.series},
+         {"rendition", i.rendition.empty() ? nlohmann::json() : nlohmann::json(i.rendition)}});
   }
   return arr;
 }

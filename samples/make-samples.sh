@@ -42,9 +42,19 @@ pdf "$work/mri.pdf" "MRI OF THE LUMBAR SPINE - CONCLUSION" "" "Patient: Ivanov I
 pdf "$work/lab.pdf" "LABORATORY REPORT - COMPLETE BLOOD COUNT" "" "Patient: Ivanov I.P." \
   "Hemoglobin 142 g/L (130-160)" "WBC 6.1 x10^9/L (4.0-9.0)" "Platelets 250 x10^9/L (180-320)"
 
-# The same kind of page as a patient's phone photo (JPEG) and a scan (PNG).
+pdf "$work/neuro.pdf" "NEUROLOGIST'S CONCLUSION" "" "Patient: Ivanov I.P., 1980" \
+  "Complaints: low back pain radiating to the left leg since October 2026." \
+  "Left L5 radiculopathy, moderate. Lasegue sign positive on the left at 40 degrees." \
+  "Conclusion: L5 radiculopathy caused by the L4-L5 disc herniation." \
+  "Neurologist: Sidorova E.M."
+
+# The same kind of page as a patient's phone photo (JPEG), a scan (PNG), and an iPhone photo
+# (HEIC, libheif's encoder: Debian's libheif-examples).
 pdftoppm -jpeg -r 60 -singlefile "$work/mri.pdf" mri-conclusion
 pdftoppm -png -gray -r 50 -singlefile "$work/lab.pdf" lab-results
+pdftoppm -jpeg -r 100 -singlefile "$work/neuro.pdf" "$work/neuro"
+mkdir -p ../phone
+heif-enc -q 60 "$work/neuro.jpg" -o ../phone/neurologist-photo.heic >/dev/null
 
 # A file as found on an MRI disc: DICOM without extension.
 mkdir -p disc/DICOM

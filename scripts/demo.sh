@@ -30,6 +30,8 @@ case_id=$($dossier case open --patient "$patient" --goal "Neurosurgical consulta
 echo "$case_id"
 step "dossier ingest --case $case_id samples/upload"
 $dossier ingest --case "$case_id" samples/upload
+step "dossier ingest   (an iPhone photo in HEIC: checked, and kept with a JPEG copy that exports send)"
+$dossier ingest --case "$case_id" samples/phone/neurologist-photo.heic
 step "dossier ingest --case $case_id demo-disc.iso   (a synthetic CT disc: 40 images, DICOMDIR, viewer)"
 ./build/samples/make_ct_disc --out demo-disc.iso --instances 40 --size 256 >/dev/null
 $dossier ingest --case "$case_id" demo-disc.iso | tail -4

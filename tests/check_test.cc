@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <nlohmann/json.hpp>
+#include <tuple>
 
 #include "archive_util.h"
 #include "ingest/ingest.h"
@@ -194,6 +195,16 @@ TEST_F(CheckTest, AHeicPhotoIsStoredAsUploadedAndChecked) {
   ASSERT_TRUE(hits.ok());
   ASSERT_EQ(hits->size(), 1u);
   EXPECT_EQ((*hits)[0].doc_id, photo.doc_id);
+  // Its JPEG copy, which a clinic on any computer opens, is kept beside it: the page as
+  // photographed, its own size, with no EXIF from the photo.
+  EXPECT_EQ(photo.rendition, "jpeg");
+  testing::StringSink copy;
+  ASSERT_TRUE(v_->ReadDocument(photo.doc_id, copy, vault::DocumentCopy::kRendition).ok());
+  EXPECT_EQ(testing::JpegSize(copy.data), testing::JpegSize(testing::ReadFile(jpg)));
+  EXPECT_EQ(copy.data.find("Exif"), std::string::npos);
+  auto doc = v_->GetDocument(photo.doc_id);
+  EXPECT_EQ(doc->rendition, "jpeg");
+  EXPECT_EQ(doc->rendition_size, copy.data.size());
 
   const ItemReport& cut = Find(r, "IMG_0413.HEIC");
   EXPECT_EQ(cut.status, "stored");
@@ -203,6 +214,47 @@ TEST_F(CheckTest, AHeicPhotoIsStoredAsUploadedAndChecked) {
   ASSERT_EQ(pages->size(), 1u);
   EXPECT_EQ(nlohmann::json::parse((*pages)[0].evidence).at("error"),
             "damaged HEIC photo: it cannot be read — send it again");
+  EXPECT_EQ(cut.rendition, "");  // nothing to copy; the advice says to send it again
+  // The reason, not "blurred, dark or too small": nothing of it could be decoded.
+  EXPECT_EQ(cut.advice, "damaged HEIC photo: it cannot be read — send it again");
+}
+
+// The copy comes from a worker that read hostile bytes: what is not one whole JPEG is not
+// kept, nor is anything from a worker that crashed; the photo itself is stored and checked,
+// and its advice says that it will be sent as it is.
+TEST_F(CheckTest, AJpegCopyThatIsNotOneIsNotKept) {
+  for (const auto& [png, fault, why] :
+       {std::tuple<std::string, std::string, std::string>{"printed-ru.png", "forge:jpeg-copy",
+                                                          "the worker broke the protocol"},
+        {"printed-en.png", "abort:jpeg-copy", "the analysis crashed on this page"}}) {
+    SCOPED_TRACE(fault);
+    const fs::path jpg = dir_ / (png + ".jpg");
+    ASSERT_EQ(
+        std::system(("/usr/bin/python3 -c \"import sys; from PIL import Image; "
+                     "Image.open(sys.argv[1]).convert('RGB').save(sys.argv[2], quality=90)\" " +
+                     (kSet / png).string() + " " + jpg.string())
+                        .c_str()),
+        0);
+    const fs::path heic = dir_ / (png + ".HEIC");
+    ASSERT_EQ(
+        std::system(
+            ("heif-enc -q 90 " + jpg.string() + " -o " + heic.string() + " >/dev/null").c_str()),
+        0);
+    ::setenv("DOSSIER_WORKER_FAULT", fault.c_str(), 1);
+    const IngestReport r = Ingest({heic});
+    ::unsetenv("DOSSIER_WORKER_FAULT");
+    const ItemReport& photo = Find(r, heic.filename().string());
+    EXPECT_EQ(photo.status, "stored");
+    EXPECT_EQ(photo.verdict, "printed");
+    EXPECT_EQ(photo.rendition, "");
+    EXPECT_EQ(photo.advice,
+              "no JPEG copy could be made (" + why + "): an export sends the HEIC photo as it is");
+    auto doc = v_->GetDocument(photo.doc_id);
+    EXPECT_EQ(doc->rendition, "");
+    testing::StringSink none;
+    EXPECT_EQ(v_->ReadDocument(photo.doc_id, none, vault::DocumentCopy::kRendition).code(),
+              StatusCode::kNotFound);
+  }
 }
 
 TEST_F(CheckTest, AHangingOrCrashingPageCostsThatPageOnly) {

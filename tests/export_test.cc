@@ -325,6 +325,45 @@ TEST_F(ExportTest, HandwrittenPagesStayBehindAndTooLargeFilesAreRefusedByIdAndSi
   EXPECT_FALSE(fs::exists(dir_ / "o2.partial"));
 }
 
+// An iPhone photo goes to the clinic as its JPEG copy, which Windows opens without an extra
+// codec: DOCS/D0001.JPG, byte for byte what `get --jpeg-copy` gives, titled as sent.
+TEST_F(ExportTest, AHeicPhotoIsSentAsItsJpegCopy) {
+  SetPassword();
+  Consent("conclusion");
+  RunResult ingest =
+      Run({"--json", "ingest", "--case", case_,
+           (fs::path(DOSSIER_SAMPLES_DIR) / "phone" / "neurologist-photo.heic").string()});
+  ASSERT_EQ(ingest.exit_code, 0) << ingest.err;
+  const auto items = nlohmann::json::parse(ingest.out);
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items[0]["kind"], "heic");
+  EXPECT_EQ(items[0]["verdict"], "printed");
+  EXPECT_EQ(items[0]["rendition"], "jpeg");
+  const std::string photo = items[0]["id"];
+  ASSERT_EQ(Run({"get", photo, "-o", (dir_ / "copy.jpg").string(), "--jpeg-copy"}).exit_code, 0);
+  const std::string copy = testing::ReadFile(dir_ / "copy.jpg");
+  ASSERT_EQ(copy.substr(0, 3), "\xFF\xD8\xFF");
+
+  RunResult r = Export(dir_ / "out", {"--docs", photo});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::vector<fs::path> parts;
+  for (const auto& e : fs::directory_iterator(dir_ / "out")) {
+    if (e.path().extension() == ".zip") parts.push_back(e.path());
+  }
+  ASSERT_EQ(parts.size(), 1u);
+  auto [x_rc, xo] = Shell("7zz x -p'correct horse battery staple' -o" + (dir_ / "x").string() +
+                          " " + parts[0].string());
+  ASSERT_EQ(x_rc, 0) << xo;
+  EXPECT_EQ(testing::ReadFile(dir_ / "x" / "DOCS" / "D0001.JPG"), copy);
+  EXPECT_FALSE(fs::exists(dir_ / "x" / "DOCS" / "D0001.HEI"));
+  const auto m = nlohmann::json::parse(testing::ReadFile(dir_ / "x" / "MANIFEST.json"));
+  ASSERT_EQ(m["files"].size(), 1u);
+  EXPECT_EQ(m["files"][0]["path"], "DOCS/D0001.JPG");
+  EXPECT_EQ(m["files"][0]["doc_id"], photo);
+  EXPECT_EQ(m["files"][0]["title"], "neurologist-photo.heic (sent as JPEG)");
+  EXPECT_EQ(m["files"][0]["size"], copy.size());
+}
+
 TEST_F(ExportTest, AnInventoryListsWhatTheConsentCoversAndOnlyCountsTheRest) {
   SetPassword();
   Consent("epicrisis,imaging");

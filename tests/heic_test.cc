@@ -224,6 +224,50 @@ TEST_F(HeicTest, DamagedSequencesAndOversizedHeicPhotosAreRefusedWithAReason) {
             "photo");
 }
 
+// The JPEG copy a clinic opens (exports send it): upright as the photo is shown — turned by
+// its irot box once, never again by its EXIF — and with no metadata at all, so no viewer turns
+// it again and the photo's EXIF (where it was taken) does not travel. It reads as the photo.
+TEST_F(HeicTest, TheJpegCopyIsUprightOnceAndCarriesNoExif) {
+  PIX* page = pixRead((kSet / "printed-en.png").c_str());
+  const int w = pixGetWidth(page), h = pixGetHeight(page);
+  pixDestroy(&page);
+  for (const auto& [quarters, display] : {std::pair{1, heif_orientation_rotate_270_cw},
+                                          std::pair{3, heif_orientation_rotate_90_cw}}) {
+    SCOPED_TRACE(quarters);
+    const std::string heic = Heic("printed-en.png", quarters, display, static_cast<int>(display));
+    auto jpeg = HeicToJpeg(Bytes(heic), OcrOptions().max_image_pixels);
+    ASSERT_TRUE(jpeg.ok()) << jpeg.status().message();
+    const std::string bytes(jpeg->begin(), jpeg->end());
+    l_int32 jw = 0, jh = 0, bps = 0, spp = 0;
+    ASSERT_EQ(pixReadHeaderMem(jpeg->data(), jpeg->size(), nullptr, &jw, &jh, &bps, &spp, nullptr),
+              0);
+    EXPECT_EQ(jw, w);  // the page's own size: turned upright, not left sideways
+    EXPECT_EQ(jh, h);
+    EXPECT_EQ(spp, 3);  // colour, as photographed
+    EXPECT_EQ(bytes.find("Exif"), std::string::npos);
+    EXPECT_EQ(bytes.substr(0, 3), "\xFF\xD8\xFF");
+    const PageResult p = Page(bytes);
+    EXPECT_EQ(p.verdict, Verdict::kPrinted);
+    EXPECT_EQ(p.rotation, 0);  // upright: the OCR check found no turn left to make
+    EXPECT_NE(p.text.find("Discharge summary."), std::string::npos) << p.text;
+  }
+  // What the analysis refuses makes no copy, for the same reason.
+  const std::string good = Heic("printed-en.png", 0, heif_orientation_normal, 0);
+  auto cut = HeicToJpeg(Bytes(good.substr(0, good.size() / 2)), OcrOptions().max_image_pixels);
+  EXPECT_EQ(cut.status().code(), StatusCode::kRejected);
+  EXPECT_EQ(cut.status().message(), "damaged HEIC photo: it cannot be read — send it again");
+  std::string huge = good;  // 10,000 × 10,000 declared in its `ispe` box
+  const size_t ispe = huge.find("ispe");
+  ASSERT_NE(ispe, std::string::npos);
+  const char side[4] = {0, 0, 0x27, 0x10};
+  huge.replace(ispe + 8, 4, side, 4);
+  huge.replace(ispe + 12, 4, side, 4);
+  auto big = HeicToJpeg(Bytes(huge), OcrOptions().max_image_pixels);
+  EXPECT_EQ(big.status().message(),
+            "image larger than 64 megapixels: not analysed — send a smaller scan (300 DPI) or "
+            "photo");
+}
+
 // The pixel budget holds for every image, before decoding: an 80-megapixel PNG (1 bit per
 // pixel, a few kilobytes) would take 80 MB as grey.
 TEST_F(HeicTest, EveryImageOverThePixelBudgetIsRefusedBeforeDecoding) {

@@ -93,7 +93,8 @@ class ReportTest : public testing::CliTestBase {
                                            {"rotation", 0},
                                            {"source", "text file"},
                                            {"evidence", {{"words", 11}}}}})},
-            {"warnings", json::array()}};
+            {"warnings", json::array()},
+            {"rendition", nullptr}};  // no JPEG copy: not a HEIC photo
   }
 
   std::unique_ptr<vault::Vault> v_;

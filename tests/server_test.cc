@@ -238,6 +238,36 @@ TEST_F(ServerTest, TheContentIsTheDocumentAndItsReadIsOnRecordAsTheUser) {
   EXPECT_EQ(reads.back().objects.front(), doc_a_);
 }
 
+// A browser shows no HEIC: ?copy=jpeg gives a photo's JPEG copy, on record as such.
+TEST_F(ServerTest, AHeicPhotosJpegCopyIsGivenOnAsking) {
+  auto w = v_->BeginDocument({case_a_, "IMG_0412.HEIC", "heic"});
+  ASSERT_TRUE(w.ok());
+  ASSERT_TRUE((*w)->Write(AsBytes(std::string("....ftypheic the photo"))).ok());
+  const std::string photo = (*w)->Commit()->doc_id;
+  ASSERT_TRUE(v_->StoreRendition(photo, "jpeg", AsBytes(std::string("\xFF\xD8\xFF copy"))).ok());
+  Who maria = Login("maria@example.org");
+  Answer shown = Get("/api/documents/" + photo, &maria);
+  ASSERT_EQ(shown.status, 200) << shown.raw;
+  EXPECT_EQ(shown.body["rendition"], nlohmann::json({{"kind", "jpeg"}, {"size", 8}}));
+  Answer copy = Get("/api/documents/" + photo + "/content?copy=jpeg", &maria);
+  ASSERT_EQ(copy.status, 200) << copy.raw;
+  EXPECT_EQ(copy.raw, "\xFF\xD8\xFF copy");
+  EXPECT_EQ(copy.Header("Content-Type"), "image/jpeg");
+  auto reads = Events("document.read");
+  ASSERT_FALSE(reads.empty());
+  EXPECT_EQ(reads.back().objects.front(), photo);
+  EXPECT_EQ(reads.back().details.at("copy"), "rendition");
+  Answer heic = Get("/api/documents/" + photo + "/content", &maria);
+  EXPECT_EQ(heic.raw, "....ftypheic the photo");
+  EXPECT_EQ(heic.Header("Content-Type"), "image/heic");
+  Answer none = Get("/api/documents/" + doc_a_ + "/content?copy=jpeg", &maria);
+  EXPECT_EQ(none.status, 404) << none.raw;
+  EXPECT_EQ(none.body["message"],
+            "document " + doc_a_ + " has no JPEG copy: only a HEIC photo gets one");
+  Answer png = Get("/api/documents/" + photo + "/content?copy=png", &maria);
+  EXPECT_EQ(png.status, 400) << png.raw;
+}
+
 TEST_F(ServerTest, EveryAnswerCarriesTheSecurityHeaders) {
   Who m = Login("manager@clinic");
   for (const Answer& a : {Get("/api/me", &m), Get("/api/me"), Get("/api/nothing-here", &m),

@@ -66,6 +66,7 @@ void ItemLog::WriteTo(IngestReport& report) {
     r.pages = i.pages;
     for (const std::string& a : i.advice) r.advice += (r.advice.empty() ? "" : "; ") + a;
     r.series = std::move(i.series);
+    r.rendition = std::move(i.rendition);
     report.items.push_back(std::move(r));
   }
   items_.clear();

@@ -10,6 +10,7 @@
 #include <deque>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 
 #include "common/encoding.h"
 #include "ocr/ocr.h"
@@ -25,14 +26,30 @@ using sandbox::SplitNul;
 
 struct Task {
   size_t job = 0;
-  int page = 0;  // 0: count the pages
+  int page = 0;  // 0: count the pages; kJpegCopy: make the JPEG copy of a HEIC photo
 };
+constexpr int kJpegCopy = -1;
+
+// The largest JPEG copy taken from a worker: a 64-megapixel photo at quality 90 is ~30 MB.
+constexpr size_t kMaxJpegCopyBytes = size_t{64} << 20;
+
+// Whether `jpeg` is one whole JPEG file: it begins with a start-of-image marker and a
+// segment, and ends with the end-of-image marker.
+bool IsWholeJpeg(const std::vector<uint8_t>& jpeg) {
+  return jpeg.size() >= 4 && jpeg[0] == 0xFF && jpeg[1] == 0xD8 && jpeg[2] == 0xFF &&
+         jpeg[jpeg.size() - 2] == 0xFF && jpeg[jpeg.size() - 1] == 0xD9;
+}
 
 struct JobState {
   int page_count = -1;  // not known yet
   std::vector<std::optional<vault::PageRecord>> pages;
   int pages_done = 0;
   std::string error;
+  std::set<std::string> page_failures;  // why pages could not be analysed
+  int pages_failed = 0;
+  bool copy_pending = false;  // a HEIC photo's JPEG copy is still to come
+  std::vector<uint8_t> copy;
+  std::string copy_error;
   bool reported = false;
 };
 
@@ -152,6 +169,10 @@ Status RunOcr(std::vector<OcrJob>& jobs, const WorkerOptions& options, int worke
       ++pages_known;
       tasks.push_back({j, 1});
     }
+    if (jobs[j].kind == "heic") {
+      state[j].copy_pending = true;
+      tasks.push_back({j, kJpegCopy});
+    }
   }
   std::vector<Slot> slots(static_cast<size_t>(std::max(1, workers)));
 
@@ -160,12 +181,16 @@ Status RunOcr(std::vector<OcrJob>& jobs, const WorkerOptions& options, int worke
     JobState& s = state[j];
     if (s.reported) return Status::Ok();
     const bool failed = !s.error.empty();
-    if (!failed && (s.page_count < 0 || s.pages_done < s.page_count)) return Status::Ok();
+    if (!failed && (s.page_count < 0 || s.pages_done < s.page_count || s.copy_pending)) {
+      return Status::Ok();
+    }
     s.reported = true;
     OcrResult r;
     r.job = j;
     r.error = s.error;
     r.page_count = std::max(0, s.page_count);
+    r.jpeg_copy = std::move(s.copy);
+    r.jpeg_copy_error = s.copy_error;
     if (!failed) {
       std::vector<std::pair<int, std::string>> verdicts;
       for (auto& p : s.pages) {
@@ -174,7 +199,11 @@ Status RunOcr(std::vector<OcrJob>& jobs, const WorkerOptions& options, int worke
       }
       const ocr::DocumentAnalysis d = ocr::FromVerdicts(s.page_count, verdicts);
       r.verdict = d.verdict;
-      r.advice = ocr::Advice(d);
+      // Not one page could be analysed, all for one reason ("damaged HEIC photo: … send it
+      // again"): that reason is the advice, not "blurred, dark or too small".
+      r.advice = s.pages_failed == s.page_count && s.page_failures.size() == 1
+                     ? *s.page_failures.begin()
+                     : ocr::Advice(d);
     }
     return done(std::move(r));
   };
@@ -184,10 +213,16 @@ Status RunOcr(std::vector<OcrJob>& jobs, const WorkerOptions& options, int worke
     const Task t = *slot.task;
     slot.task.reset();
     JobState& s = state[t.job];
-    if (t.page == 0) {
+    if (t.page == kJpegCopy) {
+      s.copy_pending = false;
+      s.copy.clear();
+      s.copy_error = why;
+    } else if (t.page == 0) {
       s.error = why;
     } else if (!s.pages[static_cast<size_t>(t.page - 1)]) {
       s.pages[static_cast<size_t>(t.page - 1)] = FailedPage(t.page, why);
+      s.page_failures.insert(why);
+      ++s.pages_failed;
       ++s.pages_done;
       ++pages_done;
       if (progress) progress(pages_done, pages_known);
@@ -208,7 +243,10 @@ Status RunOcr(std::vector<OcrJob>& jobs, const WorkerOptions& options, int worke
       if (slot.task || tasks.empty()) continue;
       const Task t = tasks.front();
       tasks.pop_front();
-      if (!state[t.job].error.empty()) continue;  // its document already failed
+      if (!state[t.job].error.empty()) {  // its document already failed
+        state[t.job].copy_pending = false;
+        continue;
+      }
       if (!slot.worker) {
         DOSSIER_ASSIGN_OR_RETURN(UnpackWorker w, UnpackWorker::Start(options));
         slot.worker.emplace(std::move(w));
@@ -217,8 +255,9 @@ Status RunOcr(std::vector<OcrJob>& jobs, const WorkerOptions& options, int worke
       slot.answered = false;
       slot.deadline = Clock::now() + std::chrono::seconds(options.page_seconds);
       const OcrJob& job = jobs[t.job];
-      const Status sent = t.page == 0 ? slot.worker->SendCountPages(job.bytes, job.kind)
-                                      : slot.worker->SendAnalyzePage(job.bytes, job.kind, t.page);
+      const Status sent = t.page == kJpegCopy ? slot.worker->SendJpegCopy(job.bytes)
+                          : t.page == 0       ? slot.worker->SendCountPages(job.bytes, job.kind)
+                                        : slot.worker->SendAnalyzePage(job.bytes, job.kind, t.page);
       if (!sent.ok()) DOSSIER_RETURN_IF_ERROR(lose_worker(slot, "the analysis could not start"));
     }
     std::vector<pollfd> fds;
@@ -253,7 +292,23 @@ Status RunOcr(std::vector<OcrJob>& jobs, const WorkerOptions& options, int worke
       }
       const Task t = *slot.task;
       JobState& s = state[t.job];
-      if (frame.type == 'C' && t.page == 0 && !slot.answered) {
+      if (t.page == kJpegCopy && frame.type == 'D') {
+        if (s.copy.size() + frame.payload.size() > kMaxJpegCopyBytes) {
+          DOSSIER_RETURN_IF_ERROR(lose_worker(slot, "the worker broke the protocol"));
+          continue;
+        }
+        s.copy.insert(s.copy.end(), frame.payload.begin(), frame.payload.end());
+      } else if (t.page == kJpegCopy && frame.type == 'F') {
+        if (!frame.payload.empty()) {  // refused: the analysis says why, in its own words
+          DOSSIER_RETURN_IF_ERROR(fail_task(slot, WorkerReason(SplitNul(frame.payload))));
+        } else if (!IsWholeJpeg(s.copy)) {
+          DOSSIER_RETURN_IF_ERROR(lose_worker(slot, "the worker broke the protocol"));
+        } else {
+          slot.task.reset();
+          s.copy_pending = false;
+          DOSSIER_RETURN_IF_ERROR(finish_if_complete(t.job));
+        }
+      } else if (frame.type == 'C' && t.page == 0 && !slot.answered) {
         int count = 0;
         try {
           count = std::stoi(frame.payload);

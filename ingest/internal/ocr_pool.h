@@ -16,7 +16,7 @@ namespace dossier::ingest::internal {
 
 struct OcrJob {
   std::string doc_id;
-  std::string kind;  // pdf | tiff | jpeg | png | text
+  std::string kind;  // pdf | tiff | jpeg | png | heic | text (a HEIC photo also gets its JPEG copy)
   File bytes;        // the document, in a sealed memfd (memory, never disk)
   size_t item = 0;   // its line in the ingest report
 };
@@ -28,6 +28,10 @@ struct OcrResult {
   ocr::Verdict verdict = ocr::Verdict::kBlank;  // the worst page's (when no error)
   std::string advice;                           // for the patient; empty when every page is fine
   std::string error;  // why the document could not be analysed at all (then no pages)
+  // A HEIC photo's JPEG copy (ocr::HeicToJpeg), checked to be one whole JPEG file; or why
+  // none was made (one of the fixed reasons of a refused page).
+  std::vector<uint8_t> jpeg_copy;
+  std::string jpeg_copy_error;
 };
 
 // Analyses every job; `done` is called once per job, in completion order, and may fail the

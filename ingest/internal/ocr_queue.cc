@@ -59,6 +59,14 @@ Status OcrQueue::Record(OcrResult&& r) {
   item.verdict = r.verdict;
   item.pages = r.page_count;
   AddAdvice(item, r.advice);
+  if (!r.jpeg_copy.empty()) {
+    DOSSIER_RETURN_IF_ERROR(vault_.StoreRendition(job.doc_id, "jpeg", r.jpeg_copy));
+    item.rendition = "jpeg";
+  } else if (job.kind == "heic" && r.verdict != ocr::Verdict::kUnreadable) {
+    // (An unreadable photo's advice says already to send it again.)
+    AddAdvice(item, "no JPEG copy could be made (" + r.jpeg_copy_error +
+                        "): an export sends the HEIC photo as it is");
+  }
   DOSSIER_ASSIGN_OR_RETURN(bool theirs, LooksLikeThePatients(r));
   if (!theirs) {
     // The facts to decide by, for the operator's eyes only: kept sealed with the document.

@@ -345,7 +345,17 @@ Status DocumentContent(Call& c) {
   if (c.owner.status != "stored") {
     return Rejected("document " + c.id + " was " + c.owner.status + ": its content is gone");
   }
+  // ?copy=jpeg: a HEIC photo's JPEG copy, which every browser shows.
+  const std::string copy_param = c.req.has_param("copy") ? c.req.get_param_value("copy") : "";
+  if (c.req.has_param("copy") && copy_param != "jpeg") {
+    return InvalidArgument("?copy= takes jpeg (a HEIC photo's JPEG copy)");
+  }
+  const vault::DocumentCopy copy =
+      copy_param == "jpeg" ? vault::DocumentCopy::kRendition : vault::DocumentCopy::kAsUploaded;
   DOSSIER_ASSIGN_OR_RETURN(vault::DocumentRecord d, c.vault.GetDocument(c.id));
+  if (copy == vault::DocumentCopy::kRendition && d.rendition != "jpeg") {
+    return NotFound("document " + c.id + " has no JPEG copy: only a HEIC photo gets one");
+  }
   std::shared_ptr<void> slot = c.state.long_slots.TryTake();
   if (!slot) {
     SendError(c.res, ApiError::kUnavailable,
@@ -358,12 +368,14 @@ Status DocumentContent(Call& c) {
   vault::Vault* v = &c.vault;
   const vault::Actor actor{c.who->user.id, std::string(vault::RoleName(c.who->user.role))};
   const std::string id = c.id;
+  const bool as_jpeg = copy == vault::DocumentCopy::kRendition;
   c.res.set_content_provider(
-      d.size, MimeOf(d.kind), [v, actor, id, slot](size_t offset, size_t, httplib::DataSink& sink) {
+      as_jpeg ? d.rendition_size : d.size, MimeOf(as_jpeg ? "jpeg" : d.kind),
+      [v, actor, id, slot, copy](size_t offset, size_t, httplib::DataSink& sink) {
         if (offset != 0) return false;      // all of it is written in the first call
         vault::ActingAs acting(*v, actor);  // the read is on record before the first byte
         SocketSink out(sink);
-        return v->ReadDocument(id, out).ok();  // a failure cuts the answer short
+        return v->ReadDocument(id, out, copy).ok();  // a failure cuts the answer short
       });
   return Status::Ok();
 }
