@@ -170,16 +170,8 @@ TEST_F(CheckTest, HiddenTextInAScannedPdfInsideAZipDoesNotMakeItPrinted) {
 // too, its page unreadable with the reason.
 TEST_F(CheckTest, AHeicPhotoIsStoredAsUploadedAndChecked) {
   const fs::path jpg = dir_ / "page.jpg";
-  ASSERT_EQ(std::system(("/usr/bin/python3 -c \"import sys; from PIL import Image; "
-                         "Image.open(sys.argv[1]).convert('RGB').save(sys.argv[2], quality=90)\" " +
-                         (kSet / "printed-ru.png").string() + " " + jpg.string())
-                            .c_str()),
-            0);
   const fs::path heic = dir_ / "IMG_0412.HEIC";
-  ASSERT_EQ(
-      std::system(
-          ("heif-enc -q 90 " + jpg.string() + " -o " + heic.string() + " >/dev/null").c_str()),
-      0);
+  testing::MakeHeicPhoto(kSet / "printed-ru.png", jpg, heic);
   const std::string bytes = testing::ReadFile(heic);
   testing::WriteFile(dir_ / "IMG_0413.HEIC", bytes.substr(0, bytes.size() / 2));
   const IngestReport r = Ingest({heic, dir_ / "IMG_0413.HEIC"});
@@ -229,17 +221,8 @@ TEST_F(CheckTest, AJpegCopyThatIsNotOneIsNotKept) {
         {"printed-en.png", "abort:jpeg-copy", "the analysis crashed on this page"}}) {
     SCOPED_TRACE(fault);
     const fs::path jpg = dir_ / (png + ".jpg");
-    ASSERT_EQ(
-        std::system(("/usr/bin/python3 -c \"import sys; from PIL import Image; "
-                     "Image.open(sys.argv[1]).convert('RGB').save(sys.argv[2], quality=90)\" " +
-                     (kSet / png).string() + " " + jpg.string())
-                        .c_str()),
-        0);
     const fs::path heic = dir_ / (png + ".HEIC");
-    ASSERT_EQ(
-        std::system(
-            ("heif-enc -q 90 " + jpg.string() + " -o " + heic.string() + " >/dev/null").c_str()),
-        0);
+    testing::MakeHeicPhoto(kSet / png, jpg, heic);
     ::setenv("DOSSIER_WORKER_FAULT", fault.c_str(), 1);
     const IngestReport r = Ingest({heic});
     ::unsetenv("DOSSIER_WORKER_FAULT");

@@ -135,16 +135,7 @@ TEST_F(HeicTest, APrintedPageHandwritingAndABlankSheetGetTheVerdictsOfTheirJpegs
     SCOPED_TRACE(png);
     const fs::path jpg = dir_ / (std::string(png) + ".jpg");
     const fs::path heic = dir_ / (std::string(png) + ".heic");
-    ASSERT_EQ(
-        std::system(("/usr/bin/python3 -c \"import sys; from PIL import Image; "
-                     "Image.open(sys.argv[1]).convert('RGB').save(sys.argv[2], quality=90)\" " +
-                     (kSet / png).string() + " " + jpg.string())
-                        .c_str()),
-        0);
-    ASSERT_EQ(
-        std::system(
-            ("heif-enc -q 90 " + jpg.string() + " -o " + heic.string() + " >/dev/null").c_str()),
-        0);
+    testing::MakeHeicPhoto(kSet / png, jpg, heic);
     const PageResult from_jpeg = Page(testing::ReadFile(jpg));
     const PageResult from_heic = Page(testing::ReadFile(heic));
     EXPECT_EQ(from_jpeg.verdict, want);

@@ -262,6 +262,18 @@ std::string TextPdf(const std::vector<std::string>& texts) {
   return PdfFromObjects(objs);
 }
 
+void MakeHeicPhoto(const fs::path& image, const fs::path& jpeg, const fs::path& heic) {
+  ASSERT_EQ(std::system(("/usr/bin/python3 -c \"import sys; from PIL import Image; "
+                         "Image.open(sys.argv[1]).convert('RGB').save(sys.argv[2], quality=90)\" " +
+                         image.string() + " " + jpeg.string())
+                            .c_str()),
+            0);
+  ASSERT_EQ(
+      std::system(
+          ("heif-enc -q 90 " + jpeg.string() + " -o " + heic.string() + " >/dev/null").c_str()),
+      0);
+}
+
 std::pair<int, int> JpegSize(const std::string& j) {
   for (size_t i = 2; i + 9 < j.size();) {
     if (static_cast<uint8_t>(j[i]) != 0xFF) return {0, 0};

@@ -115,6 +115,10 @@ void FlipByte(const fs::path& path, uint64_t offset);
 std::string MinimalPdf(std::string_view text);  // TextPdf of one page
 // A born-digital PDF: one page per text, Helvetica 14 pt, one line (no wrapping).
 std::string TextPdf(const std::vector<std::string>& texts);
+// An iPhone-like photo of `image` as the real encoder makes it: a JPEG at quality 90 (`jpeg`,
+// written by PIL) turned into HEIC at quality 90 by `heif-enc` (`heic`). Both paths are
+// written; a test assertion fails if either tool does.
+void MakeHeicPhoto(const fs::path& image, const fs::path& jpeg, const fs::path& heic);
 // (width, height) from a baseline JPEG's SOF0 segment; (0, 0) if there is none.
 std::pair<int, int> JpegSize(const std::string& jpeg);
 // A scanned page as scanner software makes it: a grey JPEG at 300 DPI filling the page, and

@@ -394,26 +394,26 @@ Result<MoveOutcome> Vault::Move(const std::string& id, const std::string& to_cas
     }
   }
 
+  // An object's data key, bound to the document's old case and patient, wrapped for the new.
+  auto rewrap = [&](const DocRow& d, const std::string& object, uint64_t size, uint64_t stored,
+                    const Bytes& wrapped) -> Result<Bytes> {
+    const Impl::ObjectBinding from{t.patient_id, object, d.id, t.case_id, size, stored};
+    Impl::ObjectBinding now = from;
+    now.patient_id = to.patient_id;
+    now.case_id = to_case;
+    DOSSIER_ASSIGN_OR_RETURN(SecureBuffer key, v.UnwrapObjectKey(from, wrapped));
+    return v.WrapObjectKey(now, key);
+  };
   DOSSIER_ASSIGN_OR_RETURN(auto tx, Impl::Tx::Begin(v));
   for (const DocRow& d : t.docs) {
     Bytes wrapped;  // a removed document has no key left
     if (d.status == "stored") {
-      const Impl::ObjectBinding from{t.patient_id, d.object_id, d.id,
-                                     t.case_id,    d.size,      d.stored_size};
-      Impl::ObjectBinding now = from;
-      now.patient_id = to.patient_id;
-      now.case_id = to_case;
-      DOSSIER_ASSIGN_OR_RETURN(SecureBuffer key, v.UnwrapObjectKey(from, d.wrapped));
-      DOSSIER_ASSIGN_OR_RETURN(wrapped, v.WrapObjectKey(now, key));
+      DOSSIER_ASSIGN_OR_RETURN(wrapped, rewrap(d, d.object_id, d.size, d.stored_size, d.wrapped));
     }
     if (!d.rendition_object.empty()) {  // bound to the case and patient as the document is
-      const Impl::ObjectBinding from{t.patient_id, d.rendition_object, d.id,
-                                     t.case_id,    d.rendition_size,   d.rendition_stored_size};
-      Impl::ObjectBinding now = from;
-      now.patient_id = to.patient_id;
-      now.case_id = to_case;
-      DOSSIER_ASSIGN_OR_RETURN(SecureBuffer key, v.UnwrapObjectKey(from, d.rendition_wrapped));
-      DOSSIER_ASSIGN_OR_RETURN(Bytes rewrapped, v.WrapObjectKey(now, key));
+      DOSSIER_ASSIGN_OR_RETURN(
+          Bytes rewrapped, rewrap(d, d.rendition_object, d.rendition_size, d.rendition_stored_size,
+                                  d.rendition_wrapped));
       DOSSIER_ASSIGN_OR_RETURN(
           Stmt re, v.Conn().Prepare("UPDATE renditions SET wrapped_key = ? WHERE doc_id = ?"));
       re.BindBlob(1, rewrapped).Bind(2, d.id);
