@@ -47,11 +47,12 @@ for round in $(seq "$rounds"); do
     file=$work/photo.jpg
     [ "$kind" = heic ] && file=$work/photo.heic
     read -r w _ < <(measure $dossier ingest --case "$case_id" "$file")
+    if [ "$kind" = heic ] && ! grep -q "JPEG copy is kept" "$work/out.txt"; then
+      cat "$work/out.txt" >&2; exit 1
+    fi
     read -r unlock _ < <(measure $dossier case list)
     w=$(awk -v a="$w" -v b="$unlock" 'BEGIN { printf "%.2f", a - b }')
     if [ "$kind" = jpeg ]; then jpeg_runs+=("$w"); else heic_runs+=("$w"); fi
-    [ "$kind" = heic ] && grep -q "JPEG copy is kept" "$work/out.txt" ||
-      [ "$kind" = jpeg ] || { cat "$work/out.txt" >&2; exit 1; }
   done
 done
 
