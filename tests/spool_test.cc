@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sodium.h>
 #include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -15,6 +16,7 @@
 #include <atomic>
 #include <fstream>
 #include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -23,6 +25,12 @@
 #include "tests/test_util.h"
 
 namespace dossier {
+namespace server::internal {
+// The cipher's name in the test's name, not its bytes.
+void PrintTo(Spool::Cipher c, std::ostream* os) {
+  *os << (c == Spool::Cipher::kFastest ? "fastest" : "xchacha20");
+}
+}  // namespace server::internal
 namespace {
 
 using server::internal::Spool;
@@ -31,13 +39,19 @@ using server::internal::SpoolFile;
 constexpr size_t K = Spool::kChunkBytes;
 constexpr uint64_t kSlot = K + 24 + 16;  // nonce, chunk, tag
 
-class SpoolTest : public testing::TempDirTest {
+// Every test runs with both ciphers: AES-256-GCM (this machine has AES-NI: checked below)
+// and XChaCha20-Poly1305, the fallback elsewhere.
+class SpoolTest : public testing::TempDirTest, public ::testing::WithParamInterface<Spool::Cipher> {
  protected:
   fs::path SpoolDir() const { return dir_ / "spool"; }
 
   std::unique_ptr<Spool> OpenSpool() {
-    auto spool = Spool::Open(SpoolDir());
+    auto spool = Spool::Open(SpoolDir(), GetParam());
     EXPECT_TRUE(spool.ok()) << spool.status().ToString();
+    if (spool.ok()) {
+      EXPECT_EQ((*spool)->aes(),
+                GetParam() == Spool::Cipher::kFastest && crypto_aead_aes256gcm_is_available() == 1);
+    }
     return spool.ok() ? std::move(spool).value() : nullptr;
   }
 
@@ -119,7 +133,7 @@ void Overwrite(const fs::path& path, uint64_t offset, const std::string& bytes) 
   f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
-TEST_F(SpoolTest, RoundTripsEveryLengthAppendedInOddPieces) {
+TEST_P(SpoolTest, RoundTripsEveryLengthAppendedInOddPieces) {
   auto spool = OpenSpool();
   ASSERT_NE(spool, nullptr);
   const std::vector<size_t> lengths = {0, 1, K - 1, K, K + 1, 3 * K + K / 2};
@@ -160,7 +174,7 @@ TEST_F(SpoolTest, RoundTripsEveryLengthAppendedInOddPieces) {
   }
 }
 
-TEST_F(SpoolTest, NoFileEverHoldsThePlaintext) {
+TEST_P(SpoolTest, NoFileEverHoldsThePlaintext) {
   auto spool = OpenSpool();
   ASSERT_NE(spool, nullptr);
   const std::string canary = "CANARY-upload-plaintext-7f3a";  // 28 bytes: straddles boundaries
@@ -184,7 +198,7 @@ TEST_F(SpoolTest, NoFileEverHoldsThePlaintext) {
   EXPECT_EQ(testing::FilesContaining(dir_, canary), std::vector<std::string>{});
 }
 
-TEST_F(SpoolTest, FilesAndFoldersAreOnlyTheServers) {
+TEST_P(SpoolTest, FilesAndFoldersAreOnlyTheServers) {
   auto spool = OpenSpool();
   ASSERT_NE(spool, nullptr);
   auto file = Filled(*spool, "abc");
@@ -197,7 +211,7 @@ TEST_F(SpoolTest, FilesAndFoldersAreOnlyTheServers) {
   EXPECT_EQ(st.st_mode & 07777, 0600u);
 }
 
-TEST_F(SpoolTest, AppendPastTheLengthIsRefusedAndChangesNothing) {
+TEST_P(SpoolTest, AppendPastTheLengthIsRefusedAndChangesNothing) {
   auto spool = OpenSpool();
   ASSERT_NE(spool, nullptr);
   auto file = spool->Create(10);
@@ -219,7 +233,23 @@ TEST_F(SpoolTest, AppendPastTheLengthIsRefusedAndChangesNothing) {
   EXPECT_EQ((*file)->Append(AsBytes("x")).code(), StatusCode::kInvalidArgument);
 }
 
-TEST_F(SpoolTest, AFlippedByteDamagesItsChunkOnly) {
+// No two chunks sealed under the spool's key share a nonce, whichever file they are in — with
+// AES-GCM a repeated nonce would give the key away.
+TEST_P(SpoolTest, NoTwoSealsShareANonce) {
+  auto spool = OpenSpool();
+  const std::string data = testing::PseudoRandom(3 * K, 7);
+  auto one = Filled(*spool, data);
+  auto two = Filled(*spool, data);  // the same bytes again, in another file
+  std::set<std::string> nonces;
+  for (const auto& path : UploadFiles()) {
+    const std::string raw = testing::ReadFile(path);
+    ASSERT_EQ(raw.size(), 3 * kSlot);
+    for (uint64_t i = 0; i < 3; ++i) nonces.insert(raw.substr(i * kSlot, 12));
+  }
+  EXPECT_EQ(nonces.size(), 6u);
+}
+
+TEST_P(SpoolTest, AFlippedByteDamagesItsChunkOnly) {
   ASSERT_NO_FATAL_FAILURE(SpoolTampered());
   testing::FlipByte(path_, 2 * kSlot + 1000);
   ExpectDamaged(2);
@@ -229,14 +259,14 @@ TEST_F(SpoolTest, AFlippedByteDamagesItsChunkOnly) {
   EXPECT_EQ(Read(*reader, 2 * K - 5, 10).status().message(), Damaged(2));
 }
 
-TEST_F(SpoolTest, AFlippedNonceByteDamagesItsChunk) {
+TEST_P(SpoolTest, AFlippedNonceByteDamagesItsChunk) {
   ASSERT_NO_FATAL_FAILURE(SpoolTampered());
   testing::FlipByte(path_, 1 * kSlot + 3);
   ExpectDamaged(1);
   ExpectReads(0);
 }
 
-TEST_F(SpoolTest, SwappedChunksAreDamaged) {
+TEST_P(SpoolTest, SwappedChunksAreDamaged) {
   ASSERT_NO_FATAL_FAILURE(SpoolTampered());
   const std::string zero = Bytes(path_, 0, kSlot);
   const std::string one = Bytes(path_, kSlot, kSlot);
@@ -247,7 +277,7 @@ TEST_F(SpoolTest, SwappedChunksAreDamaged) {
   ExpectReads(2);
 }
 
-TEST_F(SpoolTest, AChunkFromAnotherUploadAtTheSameIndexIsDamaged) {
+TEST_P(SpoolTest, AChunkFromAnotherUploadAtTheSameIndexIsDamaged) {
   ASSERT_NO_FATAL_FAILURE(SpoolTampered());
   auto other = Filled(*spool_, data_);  // the same bytes, the same key, another file id
   const auto files = UploadFiles();
@@ -258,7 +288,7 @@ TEST_F(SpoolTest, AChunkFromAnotherUploadAtTheSameIndexIsDamaged) {
   EXPECT_TRUE(Read(*ReaderOf(*other), 0, data_.size()).value() == data_);
 }
 
-TEST_F(SpoolTest, ACutFileIsDamaged) {
+TEST_P(SpoolTest, ACutFileIsDamaged) {
   ASSERT_NO_FATAL_FAILURE(SpoolTampered());
   fs::resize_file(path_, 3 * kSlot + 10);
   ExpectDamaged(3);
@@ -267,7 +297,7 @@ TEST_F(SpoolTest, ACutFileIsDamaged) {
   ExpectDamaged(0);
 }
 
-TEST_F(SpoolTest, AnEarlierWriteOfAGrowingChunkCannotBeReplayed) {
+TEST_P(SpoolTest, AnEarlierWriteOfAGrowingChunkCannotBeReplayed) {
   auto spool = OpenSpool();
   ASSERT_NE(spool, nullptr);
   const std::string data = testing::PseudoRandom(K + 500, 3);
@@ -283,7 +313,7 @@ TEST_F(SpoolTest, AnEarlierWriteOfAGrowingChunkCannotBeReplayed) {
   EXPECT_EQ(got.status().message(), Damaged(1));
 }
 
-TEST_F(SpoolTest, ADamagedPartialChunkStopsTheNextAppend) {
+TEST_P(SpoolTest, ADamagedPartialChunkStopsTheNextAppend) {
   auto spool = OpenSpool();
   ASSERT_NE(spool, nullptr);
   auto file = spool->Create(K + 200);
@@ -298,7 +328,7 @@ TEST_F(SpoolTest, ADamagedPartialChunkStopsTheNextAppend) {
 
 // A write refused midway (here by RLIMIT_FSIZE: EFBIG, as ENOSPC would) leaves offset() where
 // it was and the bytes before it readable: the client resumes from there.
-TEST_F(SpoolTest, AWriteThatFailsMidwayLeavesTheOffsetAndTheBytesBeforeIt) {
+TEST_P(SpoolTest, AWriteThatFailsMidwayLeavesTheOffsetAndTheBytesBeforeIt) {
   auto spool = OpenSpool();
   ASSERT_NE(spool, nullptr);
   const std::string data = testing::PseudoRandom(3 * K, 5);
@@ -323,7 +353,7 @@ TEST_F(SpoolTest, AWriteThatFailsMidwayLeavesTheOffsetAndTheBytesBeforeIt) {
   EXPECT_TRUE(Read(*ReaderOf(**file), 0, data.size()).value() == data);
 }
 
-TEST_F(SpoolTest, RemoveDeletesTheFileAndItsBytes) {
+TEST_P(SpoolTest, RemoveDeletesTheFileAndItsBytes) {
   auto spool = OpenSpool();
   ASSERT_NE(spool, nullptr);
   EXPECT_EQ(spool->bytes_on_disk(), 0u);
@@ -349,7 +379,7 @@ TEST_F(SpoolTest, RemoveDeletesTheFileAndItsBytes) {
   EXPECT_EQ(UploadFiles().size(), 0u);
 }
 
-TEST_F(SpoolTest, AReaderKeepsTheBytesReadableAfterTheFileGoes) {
+TEST_P(SpoolTest, AReaderKeepsTheBytesReadableAfterTheFileGoes) {
   auto spool = OpenSpool();
   ASSERT_NE(spool, nullptr);
   const std::string data = testing::PseudoRandom(2 * K + 9, 2);
@@ -362,7 +392,7 @@ TEST_F(SpoolTest, AReaderKeepsTheBytesReadableAfterTheFileGoes) {
   EXPECT_TRUE(Read(*reader, K + 1, 100).value() == data.substr(K + 1, 100));
 }
 
-TEST_F(SpoolTest, ThreadsAppendAndReadAtOnce) {
+TEST_P(SpoolTest, ThreadsAppendAndReadAtOnce) {
   auto spool = OpenSpool();
   ASSERT_NE(spool, nullptr);
   const std::string shared_data = testing::PseudoRandom(2 * K + 77, 9);
@@ -391,7 +421,7 @@ TEST_F(SpoolTest, ThreadsAppendAndReadAtOnce) {
   EXPECT_EQ(good.load(), 4);
 }
 
-TEST_F(SpoolTest, RunFoldersOfLiveProcessesStayAndOfDeadOnesGo) {
+TEST_P(SpoolTest, RunFoldersOfLiveProcessesStayAndOfDeadOnesGo) {
   auto first = OpenSpool();
   ASSERT_NE(first, nullptr);
   auto kept = Filled(*first, "still uploading");
@@ -432,7 +462,7 @@ TEST_F(SpoolTest, RunFoldersOfLiveProcessesStayAndOfDeadOnesGo) {
   EXPECT_EQ(RunFolders().size(), 1u);
 }
 
-TEST_F(SpoolTest, OpenRefusesASymbolicLink) {
+TEST_P(SpoolTest, OpenRefusesASymbolicLink) {
   fs::create_directory(dir_ / "elsewhere");
   fs::create_directory_symlink(dir_ / "elsewhere", SpoolDir());
   auto spool = Spool::Open(SpoolDir());
@@ -443,7 +473,7 @@ TEST_F(SpoolTest, OpenRefusesASymbolicLink) {
   EXPECT_TRUE(fs::is_empty(dir_ / "elsewhere"));
 }
 
-TEST_F(SpoolTest, OpenNamesAFolderItCannotMake) {
+TEST_P(SpoolTest, OpenNamesAFolderItCannotMake) {
   auto spool = Spool::Open(dir_ / "missing" / "spool");
   ASSERT_FALSE(spool.ok());
   EXPECT_EQ(spool.status().code(), StatusCode::kIoError);
@@ -451,6 +481,12 @@ TEST_F(SpoolTest, OpenNamesAFolderItCannotMake) {
                                           (dir_ / "missing" / "spool").string() +
                                           ": No such file or directory");
 }
+
+INSTANTIATE_TEST_SUITE_P(Ciphers, SpoolTest,
+                         ::testing::Values(Spool::Cipher::kFastest, Spool::Cipher::kXChaCha20),
+                         [](const auto& info) {
+                           return info.param == Spool::Cipher::kFastest ? "AesGcm" : "XChaCha20";
+                         });
 
 }  // namespace
 }  // namespace dossier

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <mutex>
@@ -31,8 +32,12 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr size_t kChunkBytes = Spool::kChunkBytes;
+// A chunk's slot holds a nonce field of XChaCha20-Poly1305's size; AES-256-GCM uses the first
+// 12 bytes of it. Both add a 16-byte tag.
 constexpr size_t kNonceBytes = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
 constexpr size_t kTagBytes = crypto_aead_xchacha20poly1305_ietf_ABYTES;
+static_assert(crypto_aead_aes256gcm_ABYTES == kTagBytes);
+static_assert(crypto_aead_aes256gcm_NPUBBYTES <= kNonceBytes);
 constexpr size_t kSlotBytes = kChunkBytes + kNonceBytes + kTagBytes;
 constexpr size_t kIdBytes = 16;
 constexpr size_t kAdBytes = kIdBytes + 8 + 4;
@@ -92,11 +97,77 @@ void SweepAbandoned(int dirfd, const fs::path& dir, const std::string& own) {
   }
 }
 
+// The spool's cipher, under a key made for this process: AES-256-GCM where the CPU has AES-NI
+// and PCLMUL (about four times as fast as XChaCha20-Poly1305 there, which the server pays
+// twice per uploaded byte: sealed on arrival, opened for the ingest), XChaCha20-Poly1305
+// elsewhere. AES-GCM's 96-bit nonces are never random: a fixed random prefix and a counter,
+// so that no two seals under the key share one however many chunks the server spools.
+class SpoolCipher {
+ public:
+  explicit SpoolCipher(Spool::Cipher choice)
+      : aes_(choice == Spool::Cipher::kFastest && crypto_aead_aes256gcm_is_available() == 1),
+        key_(SecureBuffer::Random(crypto_aead_xchacha20poly1305_ietf_KEYBYTES)) {
+    static_assert(crypto_aead_aes256gcm_KEYBYTES == crypto_aead_xchacha20poly1305_ietf_KEYBYTES);
+    if (aes_) {
+      // The expanded key lives in sodium_malloc memory too (16-byte aligned: its size is a
+      // multiple of 16, and sodium_malloc puts it at the end of a page).
+      state_ = SecureBuffer(sizeof(crypto_aead_aes256gcm_state));
+      crypto_aead_aes256gcm_beforenm(reinterpret_cast<crypto_aead_aes256gcm_state*>(state_.data()),
+                                     key_.data());
+      randombytes_buf(prefix_.data(), prefix_.size());
+    }
+  }
+  bool aes() const { return aes_; }
+
+  // Seals `plain` into `out` (kNonceBytes, then the ciphertext and its tag); returns the
+  // bytes written.
+  size_t Seal(std::span<const uint8_t> plain, std::span<const uint8_t> ad, uint8_t* out) {
+    unsigned long long sealed = 0;
+    if (aes_) {
+      std::memset(out, 0, kNonceBytes);
+      std::memcpy(out, prefix_.data(), prefix_.size());
+      const uint64_t n = counter_.fetch_add(1, std::memory_order_relaxed);
+      for (int i = 0; i < 8; ++i) out[prefix_.size() + i] = static_cast<uint8_t>(n >> (8 * i));
+      crypto_aead_aes256gcm_encrypt_afternm(out + kNonceBytes, &sealed, plain.data(), plain.size(),
+                                            ad.data(), ad.size(), nullptr, out, State());
+    } else {
+      randombytes_buf(out, kNonceBytes);
+      crypto_aead_xchacha20poly1305_ietf_encrypt(out + kNonceBytes, &sealed, plain.data(),
+                                                 plain.size(), ad.data(), ad.size(), nullptr, out,
+                                                 key_.data());
+    }
+    return kNonceBytes + static_cast<size_t>(sealed);
+  }
+
+  // Opens what Seal wrote (`sealed`: nonce, ciphertext, tag) into `plain`; false when it does
+  // not authenticate.
+  bool Open(std::span<const uint8_t> sealed, std::span<const uint8_t> ad, uint8_t* plain) {
+    const uint8_t* nonce = sealed.data();
+    const uint8_t* body = sealed.data() + kNonceBytes;
+    const size_t size = sealed.size() - kNonceBytes;
+    return aes_ ? crypto_aead_aes256gcm_decrypt_afternm(plain, nullptr, nullptr, body, size,
+                                                        ad.data(), ad.size(), nonce, State()) == 0
+                : crypto_aead_xchacha20poly1305_ietf_decrypt(plain, nullptr, nullptr, body, size,
+                                                             ad.data(), ad.size(), nonce,
+                                                             key_.data()) == 0;
+  }
+
+ private:
+  const crypto_aead_aes256gcm_state* State() const {
+    return reinterpret_cast<const crypto_aead_aes256gcm_state*>(state_.data());
+  }
+  const bool aes_;
+  const SecureBuffer key_;
+  SecureBuffer state_;
+  std::array<uint8_t, 4> prefix_{};
+  std::atomic<uint64_t> counter_{0};
+};
+
 // One spooled upload's state, shared by its SpoolFile and the readers handed out: the
 // descriptor stays open (and the bytes readable) until the last of them goes, even after
 // the name was unlinked.
 struct SpoolState {
-  std::shared_ptr<const SecureBuffer> key;
+  std::shared_ptr<SpoolCipher> cipher;
   std::shared_ptr<const File> dir;  // the run folder, for unlinkat
   std::string name;
   FileId id{};
@@ -121,12 +192,7 @@ struct SpoolState {
   // Seals `plain` as chunk `index` into `slot` and writes it at the chunk's place.
   Status WriteChunk(uint64_t index, std::span<const uint8_t> plain, std::vector<uint8_t>& slot) {
     const auto ad = Ad(index, static_cast<uint32_t>(plain.size()));
-    randombytes_buf(slot.data(), kNonceBytes);
-    unsigned long long sealed = 0;
-    crypto_aead_xchacha20poly1305_ietf_encrypt(slot.data() + kNonceBytes, &sealed, plain.data(),
-                                               plain.size(), ad.data(), ad.size(), nullptr,
-                                               slot.data(), key->data());
-    const size_t total = kNonceBytes + static_cast<size_t>(sealed);
+    const size_t total = cipher->Seal(plain, ad, slot.data());
     const off_t at = static_cast<off_t>(index * kSlotBytes);
     for (size_t done = 0; done < total;) {
       const ssize_t n = ::pwrite(file.fd(), slot.data() + done, total - done, at + done);
@@ -150,11 +216,7 @@ struct SpoolState {
       done += static_cast<size_t>(n);
     }
     const auto ad = Ad(index, static_cast<uint32_t>(size));
-    if (crypto_aead_xchacha20poly1305_ietf_decrypt(
-            plain, nullptr, nullptr, slot.data() + kNonceBytes, size + kTagBytes, ad.data(),
-            ad.size(), slot.data(), key->data()) != 0) {
-      return DamagedChunk(index);
-    }
+    if (!cipher->Open({slot.data(), total}, ad, plain)) return DamagedChunk(index);
     return Status::Ok();
   }
 
@@ -212,7 +274,7 @@ struct Spool::Impl {
   fs::path run_path;
   std::shared_ptr<const File> run;
   File lock;  // flock'd for this Spool's life: the folder is in use
-  std::shared_ptr<const SecureBuffer> key;
+  std::shared_ptr<SpoolCipher> cipher;
 };
 
 struct SpoolFile::Impl {
@@ -226,7 +288,7 @@ Spool::~Spool() {
   fs::remove_all(impl_->run_path, ec);
 }
 
-Result<std::unique_ptr<Spool>> Spool::Open(const fs::path& dir) {
+Result<std::unique_ptr<Spool>> Spool::Open(const fs::path& dir, Cipher cipher) {
   EnsureSodium();
   const std::string shown = dir.string();
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
@@ -275,16 +337,17 @@ Result<std::unique_ptr<Spool>> Spool::Open(const fs::path& dir) {
   impl->run_path = dir / name;
   impl->run = std::move(run);
   impl->lock = std::move(lock);
-  impl->key = std::make_shared<const SecureBuffer>(
-      SecureBuffer::Random(crypto_aead_xchacha20poly1305_ietf_KEYBYTES));
+  impl->cipher = std::make_shared<SpoolCipher>(cipher);
   return std::unique_ptr<Spool>(new Spool(std::move(impl)));
 }
+
+bool Spool::aes() const { return impl_->cipher->aes(); }
 
 Result<std::shared_ptr<SpoolFile>> Spool::Create(uint64_t length) {
   auto state = std::make_shared<SpoolState>();
   randombytes_buf(state->id.data(), state->id.size());
   state->name = "up-" + ToHex(state->id);
-  state->key = impl_->key;
+  state->cipher = impl_->cipher;
   state->dir = impl_->run;
   state->length = length;
   state->file = File(OpenAt(impl_->run->fd(), state->name.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600),
