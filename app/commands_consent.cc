@@ -8,6 +8,7 @@
 #include "common/clock.h"
 #include "common/file_io.h"
 #include "exporter/fhir.h"
+#include "ingest/sniff.h"
 
 namespace dossier::app {
 namespace {
@@ -84,7 +85,11 @@ Result<std::string> ScanKind(const std::vector<uint8_t>& b) {
   if (starts({0xFF, 0xD8, 0xFF})) return std::string("jpeg");
   if (starts({0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'})) return std::string("png");
   if (starts({'I', 'I', 42, 0}) || starts({'M', 'M', 0, 42})) return std::string("tiff");
-  return Rejected("--scan is not a PDF or an image (JPEG, PNG, TIFF): scan the signed consent");
+  // The signed paper photographed with an iPhone: HEIC, recognised as ingest recognises it.
+  if (ingest::Sniff(b, b.size()).kind == "heic") return std::string("heic");
+  return Rejected(
+      "--scan is not a PDF or an image (JPEG, PNG, TIFF, HEIC): scan or photograph the signed "
+      "consent");
 }
 
 struct ConsentArgs {
@@ -312,7 +317,8 @@ void AddConsentCommands(CLI::App& app, Context& ctx) {
       ->required();
   cadd->add_option("--until", a->until, "last day it is valid (YYYY-MM-DD, inclusive)")->required();
   cadd->add_option("--from", a->from, "first day it is valid (default: today)");
-  cadd->add_option("--scan", a->scan, "the signed consent, scanned (PDF, JPEG, PNG or TIFF)");
+  cadd->add_option("--scan", a->scan,
+                   "the signed consent, scanned or photographed (PDF, JPEG, PNG, TIFF or HEIC)");
   cadd->add_option("--signed", a->signed_how, "paper (default) or electronic");
   cadd->add_option("--representative", a->representative,
                    "who signed for the patient (with --authority)");

@@ -52,7 +52,8 @@ json ConsentToFhir(const vault::ConsentRecord& c, const vault::ClinicRecord& cli
     static const std::map<std::string, std::string> kTypes = {{"pdf", "application/pdf"},
                                                               {"jpeg", "image/jpeg"},
                                                               {"png", "image/png"},
-                                                              {"tiff", "image/tiff"}};
+                                                              {"tiff", "image/tiff"},
+                                                              {"heic", "image/heic"}};
     json attachment = {{"contentType", kTypes.count(c.scan_kind) ? kTypes.at(c.scan_kind)
                                                                  : "application/octet-stream"},
                        {"size", c.scan_size},

@@ -190,7 +190,8 @@ TEST_F(ConsentTest, BadInputNamesTheFieldAndStoresNothing) {
        "of a document (a power of attorney, a guardianship decision)"},
       {{"--scan", (kUpload / "patient-note.txt").string()},
        2,
-       "--scan is not a PDF or an image (JPEG, PNG, TIFF): scan the signed consent"},
+       "--scan is not a PDF or an image (JPEG, PNG, TIFF, HEIC): scan or photograph the signed "
+       "consent"},
   };
   for (const auto& c : cases) {
     RunResult r = Run(Add(c.extra));
@@ -213,6 +214,21 @@ TEST_F(ConsentTest, BadInputNamesTheFieldAndStoresNothing) {
     objects += f.is_regular_file();
   }
   EXPECT_EQ(objects, 0);
+}
+
+// The signed consent photographed with an iPhone: kept as it came, shown as a HEIC, and
+// typed as one in the FHIR resource.
+TEST_F(ConsentTest, ASignedConsentPhotographedInHeicIsTakenAsItsScan) {
+  const fs::path photo = fs::path(DOSSIER_SAMPLES_DIR) / "phone" / "neurologist-photo.heic";
+  const std::string id = Line(Run(Add({"--scan", photo.string()})));
+  ASSERT_EQ(id.rfind("con_", 0), 0u) << id;
+  const auto c = Json({"consent", "show", id});
+  EXPECT_EQ(c["scan"]["kind"], "heic");
+  EXPECT_EQ(c["scan"]["size"], fs::file_size(photo));
+  EXPECT_EQ(c["scan"]["sha256"], testing::FileSha256(photo));
+  const auto r = Json({"consent", "show", id, "--fhir"});
+  EXPECT_EQ(r["sourceAttachment"]["contentType"], "image/heic");
+  EXPECT_EQ(Run({"vault", "verify"}).exit_code, 0);
 }
 
 TEST_F(ConsentTest, FhirConsentHasTheRequiredElementsAndSatisfiesPpc1) {

@@ -330,10 +330,10 @@ Result<std::string> Vault::AddConsent(const NewConsent& c) {
         "--representative and --authority go together: a representative signs on the strength of "
         "a document (a power of attorney, a guardianship decision)");
   }
-  static constexpr std::string_view kScanKinds[] = {"pdf", "jpeg", "png", "tiff"};
+  static constexpr std::string_view kScanKinds[] = {"pdf", "jpeg", "png", "tiff", "heic"};
   if (!c.scan.empty() && std::find(std::begin(kScanKinds), std::end(kScanKinds), c.scan_kind) ==
                              std::end(kScanKinds)) {
-    return Rejected("--scan must be a PDF or an image (JPEG, PNG, TIFF)");
+    return Rejected("--scan must be a PDF or an image (JPEG, PNG, TIFF, HEIC)");
   }
 
   const std::string id = RandomId("con");
