@@ -273,6 +273,11 @@ TEST_F(CheckTest, AHangingOrCrashingPageCostsThatPageOnly) {
   ASSERT_EQ(one->size(), 1u);
   EXPECT_EQ(nlohmann::json::parse((*one)[0].evidence).at("error"),
             "the analysis crashed on this page");
+  // A crash is ours, not the file's: the patient is not told "the analysis crashed", and
+  // not that the file is damaged either.
+  EXPECT_EQ(Find(r2, "one.pdf").advice,
+            "it is unreadable (blurred, dark or too small) — scan it again, or photograph it "
+            "flat in good light");
 }
 
 }  // namespace

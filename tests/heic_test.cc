@@ -117,6 +117,17 @@ int HeicExifOrientation(const std::string& heic) {
   return orientation;
 }
 
+// `heic` with its own size box (`ispe`) saying 10,000 × 10,000 pixels; its data unchanged.
+std::string Declaring10000x10000(std::string heic) {
+  const size_t ispe = heic.find("ispe");
+  EXPECT_NE(ispe, std::string::npos);
+  if (ispe == std::string::npos) return heic;
+  const char side[4] = {0, 0, 0x27, 0x10};  // 10000, big-endian
+  heic.replace(ispe + 8, 4, side, 4);
+  heic.replace(ispe + 12, 4, side, 4);
+  return heic;
+}
+
 class HeicTest : public AnalyzerTestBase {
  protected:
   static PageResult Page(const std::string& bytes) {
@@ -204,12 +215,7 @@ TEST_F(HeicTest, DamagedSequencesAndOversizedHeicPhotosAreRefusedWithAReason) {
             "it as JPEG");
   // 10,000 × 10,000 pixels declared (the photo's own size box, `ispe`): refused before any
   // decoding — the declared size is all that was looked at (the data is for 1400 × 700).
-  std::string huge = good;
-  const size_t ispe = huge.find("ispe");
-  ASSERT_NE(ispe, std::string::npos);
-  const char side[4] = {0, 0, 0x27, 0x10};  // 10000, big-endian
-  huge.replace(ispe + 8, 4, side, 4);
-  huge.replace(ispe + 12, 4, side, 4);
+  const std::string huge = Declaring10000x10000(good);
   EXPECT_EQ(refusal(huge),
             "image larger than 64 megapixels: not analysed — send a smaller scan (300 DPI) or "
             "photo");
@@ -247,12 +253,7 @@ TEST_F(HeicTest, TheJpegCopyIsUprightOnceAndCarriesNoExif) {
   auto cut = HeicToJpeg(Bytes(good.substr(0, good.size() / 2)), OcrOptions().max_image_pixels);
   EXPECT_EQ(cut.status().code(), StatusCode::kRejected);
   EXPECT_EQ(cut.status().message(), "damaged HEIC photo: it cannot be read — send it again");
-  std::string huge = good;  // 10,000 × 10,000 declared in its `ispe` box
-  const size_t ispe = huge.find("ispe");
-  ASSERT_NE(ispe, std::string::npos);
-  const char side[4] = {0, 0, 0x27, 0x10};
-  huge.replace(ispe + 8, 4, side, 4);
-  huge.replace(ispe + 12, 4, side, 4);
+  const std::string huge = Declaring10000x10000(good);
   auto big = HeicToJpeg(Bytes(huge), OcrOptions().max_image_pixels);
   EXPECT_EQ(big.status().message(),
             "image larger than 64 megapixels: not analysed — send a smaller scan (300 DPI) or "

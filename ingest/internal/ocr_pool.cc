@@ -45,8 +45,8 @@ struct JobState {
   std::vector<std::optional<vault::PageRecord>> pages;
   int pages_done = 0;
   std::string error;
-  std::set<std::string> page_failures;  // why pages could not be analysed
-  int pages_failed = 0;
+  std::set<std::string> page_refusals;  // why the worker refused pages (its fixed words)
+  int pages_refused = 0;
   bool copy_pending = false;  // a HEIC photo's JPEG copy is still to come
   std::vector<uint8_t> copy;
   std::string copy_error;
@@ -199,17 +199,19 @@ Status RunOcr(std::vector<OcrJob>& jobs, const WorkerOptions& options, int worke
       }
       const ocr::DocumentAnalysis d = ocr::FromVerdicts(s.page_count, verdicts);
       r.verdict = d.verdict;
-      // Not one page could be analysed, all for one reason ("damaged HEIC photo: … send it
-      // again"): that reason is the advice, not "blurred, dark or too small".
-      r.advice = s.pages_failed == s.page_count && s.page_failures.size() == 1
-                     ? *s.page_failures.begin()
+      // Not one page could be analysed, every one refused for one reason ("damaged HEIC
+      // photo: … send it again"): that reason is the advice, not "blurred, dark or too small".
+      // (Pages lost to a crash or a timeout keep the usual advice.)
+      r.advice = s.pages_refused == s.page_count && s.page_refusals.size() == 1
+                     ? *s.page_refusals.begin()
                      : ocr::Advice(d);
     }
     return done(std::move(r));
   };
 
   // The task of `slot` ended badly: its page (or its document) cannot be vouched for.
-  auto fail_task = [&](Slot& slot, const std::string& why) -> Status {
+  // `refused`: the worker said why (one of WorkerReason's), not a crash or a timeout.
+  auto fail_task = [&](Slot& slot, const std::string& why, bool refused = false) -> Status {
     const Task t = *slot.task;
     slot.task.reset();
     JobState& s = state[t.job];
@@ -221,8 +223,10 @@ Status RunOcr(std::vector<OcrJob>& jobs, const WorkerOptions& options, int worke
       s.error = why;
     } else if (!s.pages[static_cast<size_t>(t.page - 1)]) {
       s.pages[static_cast<size_t>(t.page - 1)] = FailedPage(t.page, why);
-      s.page_failures.insert(why);
-      ++s.pages_failed;
+      if (refused) {
+        s.page_refusals.insert(why);
+        ++s.pages_refused;
+      }
       ++s.pages_done;
       ++pages_done;
       if (progress) progress(pages_done, pages_known);
@@ -336,7 +340,8 @@ Status RunOcr(std::vector<OcrJob>& jobs, const WorkerOptions& options, int worke
         if (progress) progress(pages_done, pages_known);
       } else if (frame.type == 'F') {
         if (!slot.answered) {  // the worker refused: the reason says why
-          DOSSIER_RETURN_IF_ERROR(fail_task(slot, WorkerReason(SplitNul(frame.payload))));
+          DOSSIER_RETURN_IF_ERROR(
+              fail_task(slot, WorkerReason(SplitNul(frame.payload)), /*refused=*/true));
           continue;
         }
         slot.task.reset();
