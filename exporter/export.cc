@@ -438,6 +438,13 @@ Result<ExportReport> Export(vault::Vault& v, const ExportRequest& req,
       details = {{"deidentify", req.deidentify ? "yes" : "no"},
                  {"jpeg_ls", req.jpeg_ls ? "yes" : "no"}};
     }
+    // What left as a JPEG copy rather than as uploaded, by id.
+    std::string copies;
+    for (const auto& it : items) {
+      if (it.copy == vault::DocumentCopy::kRendition)
+        copies += (copies.empty() ? "" : ",") + it.doc_id;
+    }
+    if (!copies.empty()) details["jpeg_copies"] = copies;
     return v.AuditExportReads(report.export_id, kase.patient_id, report.sent, details);
   };
   // Transformed imaging is planned by its new sizes: read, transformed and spooled first.

@@ -362,6 +362,12 @@ TEST_F(ExportTest, AHeicPhotoIsSentAsItsJpegCopy) {
   EXPECT_EQ(m["files"][0]["doc_id"], photo);
   EXPECT_EQ(m["files"][0]["title"], "neurologist-photo.heic (sent as JPEG)");
   EXPECT_EQ(m["files"][0]["size"], copy.size());
+  // On record: the export read it, and sent its copy.
+  const auto log = Json({"audit", "log"});
+  auto read = std::find_if(log.rbegin(), log.rend(),
+                           [](const nlohmann::json& e) { return e["action"] == "export.read"; });
+  ASSERT_NE(read, log.rend());
+  EXPECT_EQ((*read)["details"]["jpeg_copies"], photo);
 }
 
 TEST_F(ExportTest, AnInventoryListsWhatTheConsentCoversAndOnlyCountsTheRest) {
