@@ -2,14 +2,16 @@
 # The OCR check against ocrmypdf on the same scanned documents, in the same run: two 10-page
 # 300 DPI scanned Russian epicrises (image-only PDFs, samples/make_ocr_set.py --scanned-pdf) —
 # `dense`, 11 pt serif filling each page (~40 lines, a full epicrisis: the figure to quote),
-# and `sparse`, half pages of 10 pt (the earlier figure, kept beside it) — wall time and
-# character error rate of each tool; then a 300-page born-digital PDF, which must need no OCR
-# at all. Markdown to stdout.
+# `lab`, a 10-page laboratory report of 11 pt serif rows mixing Russian with Latin codes, units
+# and drug names (WBC, ×10^9/л, Amoxicillin: `--lab-pdf`), and `sparse`, half pages of 10 pt
+# (the earlier figure, kept beside it) — wall time and character error rate of each tool; then
+# a 300-page born-digital PDF, which must need no OCR at all. Markdown to stdout.
 #
-#   bench/ocr_pdf.sh [ROUNDS]   (default 2)
+#   bench/ocr_pdf.sh [ROUNDS] [KINDS]   (default 2, "dense lab sparse")
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-2}
+kinds=${2:-dense lab sparse}
 ./scripts/install-deps.sh >/dev/null
 ./scripts/build.sh >/dev/null
 work=bench/work/ocr-pdf
@@ -17,6 +19,7 @@ mkdir -p "$work"
 [ -f "$work/epicrisis-scan.pdf" ] || /usr/bin/python3 samples/make_ocr_set.py "$work" --scanned-pdf 10
 [ -f "$work/epicrisis-dense.pdf" ] ||
   /usr/bin/python3 samples/make_ocr_set.py "$work" --scanned-pdf 10 --dense
+[ -f "$work/lab-scan.pdf" ] || /usr/bin/python3 samples/make_ocr_set.py "$work" --lab-pdf 10
 [ -f "$work/born-digital.pdf" ] || /usr/bin/python3 samples/make_ocr_set.py "$work" --text-pdf 300
 source bench/lib.sh
 export OMP_THREAD_LIMIT=1  # ocrmypdf's best setting on 2 cores, as the issue says; ours too
@@ -34,8 +37,12 @@ new_case() {  # a fresh vault at $DOSSIER_VAULT with one case; prints the case i
 
 echo "| pages | lines/page | run | ocrmypdf -j 2 s | CER % | dossier ingest s | of which unlock s | CER % | verdict |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|---|"
-for kind in dense sparse; do
-  if [ "$kind" = dense ]; then scan=$work/epicrisis-dense.pdf; else scan=$work/epicrisis-scan.pdf; fi
+for kind in $kinds; do
+  case $kind in
+    dense) scan=$work/epicrisis-dense.pdf ;;
+    lab) scan=$work/lab-scan.pdf ;;
+    *) scan=$work/epicrisis-scan.pdf ;;
+  esac
   per_page=$(( $(wc -l < "${scan%.pdf}.txt") / 10 ))
   for r in $(seq "$rounds"); do
     rm -f "$work/ocrmypdf.pdf"

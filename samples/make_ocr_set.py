@@ -306,6 +306,60 @@ def scanned_pdf(out, pages, rng, dense=False):
         f.write("\n".join(truth) + "\n")
 
 
+# A Russian laboratory report is full of Latin: analyte codes, units, drug names (issue 23
+# asks for the error rate on such a page, not only on prose).
+LAB_ROWS = [
+    ("Гемоглобин", "HGB", (120, 175), "г/л", "130-160"),
+    ("Эритроциты", "RBC", (3.8, 5.6), "×10^12/л", "4,0-5,5"),
+    ("Лейкоциты", "WBC", (3.5, 11.0), "×10^9/л", "4,0-9,0"),
+    ("Тромбоциты", "PLT", (150, 400), "×10^9/л", "180-320"),
+    ("Гематокрит", "HCT", (35, 52), "%", "40-48"),
+    ("Средний объём эритроцита", "MCV", (78, 100), "fL", "80-100"),
+    ("Нейтрофилы", "NEU", (40, 75), "%", "47-72"),
+    ("Лимфоциты", "LYM", (18, 45), "%", "19-37"),
+    ("СОЭ", "ESR", (2, 30), "мм/ч", "2-15"),
+    ("Аланинаминотрансфераза", "ALT", (8, 60), "U/L", "0-41"),
+    ("Аспартатаминотрансфераза", "AST", (8, 55), "U/L", "0-40"),
+    ("Креатинин", "CREA", (55, 130), "мкмоль/л", "62-106"),
+    ("Глюкоза", "GLU", (3.5, 7.5), "ммоль/л", "3,9-6,1"),
+    ("С-реактивный белок", "CRP", (0.5, 25), "mg/L", "0-5"),
+    ("Холестерин общий", "CHOL", (3.0, 7.5), "ммоль/л", "3,0-5,2"),
+    ("Билирубин общий", "TBIL", (4, 30), "мкмоль/л", "3,4-20,5"),
+]
+LAB_DRUGS = ["Amoxicillin 500 mg", "Omeprazole 20 mg", "Metformin 850 mg", "Bisoprolol 5 mg",
+             "Atorvastatin 20 mg", "Diclofenac 75 mg/3 ml", "Enoxaparin 0,4 ml"]
+
+
+def lab_lines(rng, n):
+    """Page n of a laboratory report: a heading, the patient, rows of analytes with their
+    Latin codes and units, and a prescription line or two."""
+    lines = ["КЛИНИКО-ДИАГНОСТИЧЕСКАЯ ЛАБОРАТОРИЯ", f"Общий анализ крови (CBC), бланк № {4711 + n}",
+             f"Пациент: Иванов И.П., 1980 г.р. Дата: {10 + n:02d}.11.2026"]
+    for name, code, (lo, hi), unit, ref in LAB_ROWS + LAB_ROWS[:8]:
+        v = rng.uniform(lo, hi)
+        value = f"{v:.1f}".replace(".", ",") if hi < 20 else f"{int(v)}"
+        lines.append(f"{name} ({code}) {value} {unit} норма {ref}")
+    for drug in rng.sample(LAB_DRUGS, 2):
+        lines.append(f"Назначено: {drug} 2 раза в день, 7 дней")
+    return lines
+
+
+def lab_pdf(out, pages, rng):
+    """A scanned laboratory report (lab-scan.pdf): 300 DPI, 11 pt serif, one row per line."""
+    global W, H
+    W, H = 2480, 3508
+    images, truth = [], []
+    for n in range(pages):
+        img, text = printed_page(rng, lab_lines(rng, n), SERIF_FONTS[n % 3], 46, margin=200)
+        scan, _ = degrade(rng, img, 300, skew=0.8, noise=6, jpeg=75, blur=0.4, shade=False)
+        images.append(scan.convert("L"))
+        truth.append(text)
+    images[0].save(os.path.join(out, "lab-scan.pdf"), save_all=True, append_images=images[1:],
+                   resolution=300)
+    with open(os.path.join(out, "lab-scan.txt"), "w", encoding="utf-8") as f:
+        f.write("\n".join(truth) + "\n")
+
+
 def text_pdf(out, pages):
     """A born-digital PDF: Helvetica text on every page, no images."""
     objs = ["<< /Type /Catalog /Pages 2 0 R >>", "",
@@ -338,6 +392,10 @@ def main():
         os.makedirs(out, exist_ok=True)
         scanned_pdf(out, int(sys.argv[sys.argv.index("--scanned-pdf") + 1]), random.Random(5),
                     dense="--dense" in sys.argv)
+        return
+    if "--lab-pdf" in sys.argv:
+        os.makedirs(out, exist_ok=True)
+        lab_pdf(out, int(sys.argv[sys.argv.index("--lab-pdf") + 1]), random.Random(11))
         return
     if "--text-pdf" in sys.argv:
         os.makedirs(out, exist_ok=True)
