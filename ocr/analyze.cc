@@ -25,6 +25,7 @@
 #include <string_view>
 
 #include "common/encoding.h"
+#include "ocr/internal/lab_codes.h"
 #include "ocr/internal/pdf.h"
 #include "ocr/internal/thresholds.h"
 #include "ocr/ocr.h"
@@ -598,11 +599,15 @@ class TessAnalyzer final : public Analyzer {
     while (!out.text.empty() && std::isspace(static_cast<unsigned char>(out.text.back()))) {
       out.text.pop_back();
     }
+    std::vector<ReadWord> read_words;
     std::unique_ptr<tesseract::ResultIterator> it(ocr_.GetIterator());
     if (it) {
       do {
         std::unique_ptr<char[]> word(it->GetUTF8Text(tesseract::RIL_WORD));
         if (!word || word[0] == '\0') continue;
+        ReadWord& rw = read_words.emplace_back();
+        rw.text = word.get();
+        if (it->BoundingBox(tesseract::RIL_WORD, &rw.x1, &rw.y1, &rw.x2, &rw.y2)) rw.boxed = true;
         const float conf = it->Confidence(tesseract::RIL_WORD);
         const size_t len = std::strlen(word.get());
         ++out.words;
@@ -647,7 +652,76 @@ class TessAnalyzer final : public Analyzer {
       } while (lines->Next(tesseract::RIL_TEXTLINE));
     }
     ocr_.Clear();
+    out.text = RestoreLabCodes(page, dpi, std::move(out.text), read_words);
     return out;
+  }
+
+  struct ReadWord {
+    std::string text;
+    int x1 = 0, y1 = 0, x2 = 0, y2 = 0;
+    bool boxed = false;
+  };
+
+  // `text`, read from `page` as `words`, with the laboratory codes read as Cyrillic put back
+  // into Latin (internal/lab_codes.h), words of capitals read again with the English model
+  // alone where that could tell; and "×" for an x before "10^".
+  std::string RestoreLabCodes(PIX* page, int dpi, std::string text,
+                              const std::vector<ReadWord>& words) {
+    std::vector<std::string> latin(words.size());
+    bool english_set = false;
+    for (size_t i = 0; i < words.size(); ++i) {
+      const auto w = internal::SplitCapsWord(words[i].text);
+      if (!w) continue;
+      std::string code = internal::LatinCode(*w);
+      if (code.empty() && internal::WorthReadingAgain(*w) && words[i].boxed && English()) {
+        if (!english_set) {
+          english_.SetImage(page);
+          english_.SetSourceResolution(dpi);
+          english_set = true;
+        }
+        const int pad = std::max(2, (words[i].y2 - words[i].y1) / 4);
+        const int x = std::max(0, words[i].x1 - pad), y = std::max(0, words[i].y1 - pad);
+        english_.SetRectangle(x, y, words[i].x2 + pad - x, words[i].y2 + pad - y);
+        std::unique_ptr<char[]> again(english_.GetUTF8Text());
+        if (again) code = internal::LatinCode(*w, Trimmed(again.get()));
+      }
+      if (!code.empty()) latin[i] = w->lead + code + w->trail;
+    }
+    if (english_set) english_.Clear();
+    // Words come in the order of the text: each is found from where the last one ended.
+    size_t at = 0;
+    for (size_t i = 0; i < words.size(); ++i) {
+      const size_t found = text.find(words[i].text, at);
+      if (found == std::string::npos) continue;
+      if (latin[i].empty()) {
+        at = found + words[i].text.size();
+      } else {
+        text.replace(found, words[i].text.size(), latin[i]);
+        at = found + latin[i].size();
+      }
+    }
+    return internal::MultiplicationSigns(std::move(text));
+  }
+
+  static std::string Trimmed(std::string_view s) {
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+    return std::string(s);
+  }
+
+  // The English model alone, for words read again; started on first use. False when the
+  // configured languages have no English, or it cannot start (words are then left as read).
+  bool English() {
+    if (english_state_ == 0) {
+      english_state_ = -1;
+      if (options_.languages.find("eng") == std::string::npos) return false;
+      const std::string dir = options_.tessdata.string();
+      if (english_.Init(dir.c_str(), "eng", tesseract::OEM_LSTM_ONLY) != 0) return false;
+      english_.SetPageSegMode(tesseract::PSM_SINGLE_WORD);
+      english_.SetVariable("debug_file", "/dev/null");
+      english_state_ = 1;
+    }
+    return english_state_ == 1;
   }
 
   // Ink the verdict need not explain, as a 1-bit mask the size of `ink`: pictures (photos,
@@ -1024,6 +1098,8 @@ class TessAnalyzer final : public Analyzer {
   OcrOptions options_;
   tesseract::TessBaseAPI ocr_;
   tesseract::TessBaseAPI osd_;
+  tesseract::TessBaseAPI english_;  // English() starts it
+  int english_state_ = 0;           // 0 not tried, 1 running, -1 unavailable
   OpenedPdf pdf_;
 };
 

@@ -7,6 +7,7 @@
 
 #include <cstdlib>
 
+#include "ocr/internal/lab_codes.h"
 #include "tests/analyzer_test_base.h"
 #include "tests/test_util.h"
 
@@ -44,6 +45,66 @@ TEST_F(OcrTest, AnUpsideDownPageIsTurnedBackBeforeReading) {
   EXPECT_EQ(d.pages[0].rotation, 180);
   EXPECT_EQ(d.verdict, Verdict::kPrinted);
   EXPECT_NE(d.pages[0].text.find("Discharge summary."), std::string::npos) << d.pages[0].text;
+}
+
+// Tesseract's rus+eng reads this page's "(MCH)" as "(МСН)" and "(GGT)" as "(ССТ)", in
+// Cyrillic, and the × of "×10^9/л" as a Cyrillic х.
+TEST_F(OcrTest, LaboratoryCodesReadAsCyrillicAreLatinAgainButRussianAbbreviationsStay) {
+  const DocumentAnalysis d = Image("lab-ru.png");
+  ASSERT_EQ(d.pages.size(), 1u);
+  EXPECT_EQ(d.verdict, Verdict::kPrinted);
+  const std::string& text = d.pages[0].text;
+  for (const char* expected : {
+           "(MCH) 29,1",   // letters that look the same in both scripts: by the list
+           "(GGT) 31",     // read as (ССТ): read again in English
+           "266 ×10^9/л",  // the multiplication sign
+           "(TSH) 2,1",    // read right the first time, and left so
+           "АСТ 25 Ед/л",  // Russian abbreviations that look like codes stay Cyrillic
+           "СОЭ 12 мм/ч",  //
+           "МНО 1,0",      //
+       }) {
+    EXPECT_NE(text.find(expected), std::string::npos) << expected << " in\n" << text;
+  }
+}
+
+TEST(LabCodesTest, TheRulesOnWords) {
+  using namespace internal;
+  const auto w = SplitCapsWord("(НСВ),");
+  ASSERT_TRUE(w.has_value());
+  EXPECT_EQ(w->lead, "(");
+  EXPECT_EQ(w->core, "НСВ");
+  EXPECT_EQ(w->trail, "),");
+  EXPECT_EQ(SplitCapsWord("НВА1С")->core, "НВА1С");
+  EXPECT_FALSE(SplitCapsWord("Нсв"));          // not all capitals
+  EXPECT_FALSE(SplitCapsWord("HGB"));          // no Cyrillic: nothing to put back
+  EXPECT_FALSE(SplitCapsWord("Н"));            // one letter
+  EXPECT_FALSE(SplitCapsWord("ЛАБОРАТОРИЯ"));  // a word, not a code
+  EXPECT_EQ(LookAlikeLatin("НСТ"), "HCT");
+  EXPECT_EQ(LookAlikeLatin("НВА1С"), "HBA1C");
+  EXPECT_EQ(LookAlikeLatin("ГУМ"), "");  // Г looks like no Latin letter
+  EXPECT_TRUE(IsLabCode("HCT"));
+  EXPECT_FALSE(IsLabCode("HCB"));
+  EXPECT_TRUE(IsRussianAbbreviation("АСТ"));
+  EXPECT_FALSE(IsRussianAbbreviation("НСТ"));
+  const auto code = [](std::string_view word, std::string_view english = {}) {
+    return LatinCode(*SplitCapsWord(word), english);
+  };
+  EXPECT_EQ(code("(НСТ)"), "HCT");           // looks the same: the list decides
+  EXPECT_EQ(code("(НСВ)"), "");              // HCB is no code: read it again
+  EXPECT_EQ(code("(НСВ)", "(HGB)"), "HGB");  // which reads a code that looks different
+  EXPECT_EQ(code("(НСВ)", "(HGR)"), "");     // no code
+  EXPECT_EQ(code("(ГУМ)", "LYM."), "LYM");
+  EXPECT_EQ(code("РТ", "PT"), "");  // PT, but looking just as it was read: no news
+  EXPECT_EQ(code("МСН"), "MCH");
+  EXPECT_EQ(code("АЛТ", "ALT"), "");  // a Russian abbreviation stays, whatever it reads as
+  EXPECT_FALSE(WorthReadingAgain(*SplitCapsWord("АЛТ")));
+  EXPECT_FALSE(WorthReadingAgain(*SplitCapsWord("НСТ")));  // already known
+  EXPECT_TRUE(WorthReadingAgain(*SplitCapsWord("НСВ")));
+  EXPECT_EQ(LatinCaps("(HGB),"), "HGB");
+  EXPECT_EQ(LatinCaps("(HgB)"), "");
+  EXPECT_EQ(MultiplicationSigns("4,8 х10^12/л; 4,8x10^12/л; X10^9"),
+            "4,8 ×10^12/л; 4,8×10^12/л; ×10^9");
+  EXPECT_EQ(MultiplicationSigns("box10^3 х10 x 10^9"), "box10^3 х10 x 10^9");
 }
 
 TEST_F(OcrTest, APhonePhotoIsReadTheWayItsExifSaysToShowIt) {
