@@ -56,7 +56,14 @@ Status Ingest(const Context& ctx, const std::string& case_id, const std::vector<
     st =
         ingest::IngestPaths(*v, case_id, p, options, report, [&](const ingest::IngestProgress& pr) {
           if (pr.pages_total > 0) {
-            progress.UpdateCount("checking pages", pr.pages_done, pr.pages_total);
+            // Verdicts come before the text where a sample of a page makes them sure.
+            std::string known;
+            for (const auto& [verdict, n] : pr.verdicts) {
+              known += (known.empty() ? "" : ", ") + std::to_string(n) + " " + verdict;
+            }
+            progress.UpdateCount(
+                known.empty() ? "checking pages" : "checking pages (verdicts: " + known + ")",
+                pr.pages_done, pr.pages_total);
           } else {
             progress.Update(pr.bytes_done, pr.bytes_total, pr.items_done, pr.items_total);
           }

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -54,6 +55,20 @@ struct IngestOptions {
   std::string reply_to;
 };
 
+// One page of a stored document as the OCR check came to know it (doc/OCR.md step 4b), times
+// in seconds from the start of the ingest.
+struct PageCheck {
+  int page = 0;         // 1-based
+  std::string verdict;  // the page's final verdict
+  // The verdict was known from a sample of the page's lines, before its text was read whole.
+  bool from_sample = false;
+  double verdict_seconds = 0;  // when its verdict was known
+  double text_seconds = 0;     // when its text was (the page's analysis ended)
+  // How long its analysis took to reach the verdict, from asking a worker for it (0 for a
+  // page whose analysis failed).
+  double analysis_seconds = 0;
+};
+
 struct ItemReport {
   std::string path;  // as given, or folder/archive name + path inside it
   std::string kind;  // sniffed kind, "" if unknown
@@ -73,6 +88,8 @@ struct ItemReport {
   // "jpeg" when a copy a clinic can open was kept beside the document as uploaded (a HEIC
   // photo's, made with its OCR check: vault::Vault::StoreRendition), else "".
   std::string rendition;
+  // The OCR check of each page, by page number (empty when not checked).
+  std::vector<PageCheck> page_checks;
 };
 
 // A DICOM series that received instances in this upload (doc/DICOM.md).
@@ -106,6 +123,9 @@ struct IngestProgress {
   uint64_t bytes_done = 0, bytes_total = 0;
   size_t items_done = 0, items_total = 0;
   int pages_done = 0, pages_total = 0;  // the OCR check, while it runs
+  // Pages of this upload whose verdict is known, by verdict name ("printed": 7), often before
+  // their text: the verdict comes first where a sample of the page's lines makes it sure.
+  std::map<std::string, int> verdicts;
   // The item being read: its path as the report shows it (the user's own file name: for their
   // screen, never a log).
   std::string current;

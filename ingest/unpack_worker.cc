@@ -257,8 +257,9 @@ int RunUnpackWorker() {
     } else if (req->type == 'N' && parts.size() == 1) {
       auto n = ocr_session.Count(std::move(file).value(), parts[0]);
       st = n.ok() ? WriteFrame(STDOUT_FILENO, 'C', *n) : n.status();
-    } else if (req->type == 'A' && parts.size() == 2) {
-      auto page = ocr_session.Page(std::move(file).value(), parts[0], std::stoi(parts[1]));
+    } else if (req->type == 'A' && (parts.size() == 2 || parts.size() == 3)) {
+      auto page = ocr_session.Page(std::move(file).value(), parts[0], std::stoi(parts[1]),
+                                   parts.size() == 3 && parts[2] == "verdict-first");
       st = page.ok() ? WriteFrame(STDOUT_FILENO, 'G', *page) : page.status();
     } else {
       return 1;

@@ -26,8 +26,11 @@ Status UnpackWorker::SendCountPages(const File& file, const std::string& kind) {
   return Send('N', kind, file);
 }
 
-Status UnpackWorker::SendAnalyzePage(const File& file, const std::string& kind, int page) {
-  return Send('A', kind + '\0' + std::to_string(page), file);
+Status UnpackWorker::SendAnalyzePage(const File& file, const std::string& kind, int page,
+                                     bool verdict_first) {
+  std::string fields = kind + '\0' + std::to_string(page);
+  if (verdict_first) fields += std::string(1, '\0') + "verdict-first";
+  return Send('A', fields, file);
 }
 
 Status UnpackWorker::SendPreview(const File& file) { return Send('V', std::string_view(), file); }

@@ -66,9 +66,11 @@ class UnpackWorker {
   Status SendCheckPdf(const File& file, uint64_t max_bytes,
                       std::optional<uint64_t> channel = std::nullopt);
   // The OCR check (ocr/): how many pages a document of `kind` has ('C', then 'F'), and the
-  // analysis of one page as JSON ('G', then 'F').
+  // analysis of one page as JSON ('G', then 'F'); `verdict_first`: its verdict alone where a
+  // sample of its lines makes it sure ("text_pending"), its text when asked again.
   Status SendCountPages(const File& file, const std::string& kind);
-  Status SendAnalyzePage(const File& file, const std::string& kind, int page);
+  Status SendAnalyzePage(const File& file, const std::string& kind, int page,
+                         bool verdict_first = false);
   // A JPEG copy of a stored HEIC photo (ocr::HeicToJpeg): 'D' frames of at most 1 MiB, then
   // 'F' (empty, or the refusal).
   Status SendJpegCopy(const File& file);

@@ -17,6 +17,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <functional>
 #include <limits>
 #include <qpdf/QPDF.hh>
@@ -286,9 +287,14 @@ class TessAnalyzer final : public Analyzer {
     const int last = std::min(
         {out.page_count, count < 0 ? out.page_count : first - 1 + count, options_.max_pages});
     for (int n = std::max(1, first); n <= last; ++n) {
-      std::unique_ptr<poppler::page> page(doc->create_page(n - 1));
-      if (!page) continue;
-      PageResult r = AnalyzePdfPage(*page, scans[n - 1]);
+      page_key_ = PageKey(pdf, pdf_.hash, n);
+      std::optional<PageResult> kept = FromKept(page_key_);
+      std::unique_ptr<poppler::page> page;
+      if (!kept) {
+        page.reset(doc->create_page(n - 1));
+        if (!page) continue;
+      }
+      PageResult r = kept ? std::move(*kept) : AnalyzePdfPage(*page, scans[n - 1]);
       r.number = n;
       if (on_page) on_page(r);
       out.pages.push_back(std::move(r));
@@ -314,6 +320,18 @@ class TessAnalyzer final : public Analyzer {
 
   Result<DocumentAnalysis> AnalyzeImage(std::span<const uint8_t> bytes, int only,
                                         const PageFn& on_page) override {
+    const size_t hash = EndsHash(bytes);
+    if (only != 0) {  // the text of a page whose verdict came first is read without decoding
+      if (std::optional<PageResult> kept = FromKept(PageKey(bytes, hash, only))) {
+        DocumentAnalysis out;
+        out.page_count = 0;  // not counted again: the caller asked for one page it knows
+        kept->number = only;
+        if (on_page) on_page(*kept);
+        out.pages.push_back(std::move(*kept));
+        Finish(out);
+        return out;
+      }
+    }
     std::vector<PixPtr> pages;
     l_int32 format = IFF_UNKNOWN;
     if (IsBmff(bytes)) {
@@ -355,6 +373,7 @@ class TessAnalyzer final : public Analyzer {
         gray.reset(pixScaleAreaMap(gray.get(), f, f));
         dpi = static_cast<int>(dpi * f);
       }
+      page_key_ = PageKey(bytes, hash, static_cast<int>(i) + 1);
       PageResult r = AnalyzeGray(gray.get(), dpi);
       r.number = static_cast<int>(i) + 1;
       if (on_page) on_page(r);
@@ -585,7 +604,7 @@ class TessAnalyzer final : public Analyzer {
   // Reads `page` (8-bit grey at `dpi`) with Tesseract; `ink` is the same page's ink and
   // `repeated` its repeated shapes, turned the same way, to measure how much of the ink the
   // words explain, and how much neither they nor type do. Leaves the engine cleared.
-  Reading Read(PIX* page, int dpi, PIX* ink, PIX* repeated) {
+  Reading Read(PIX* page, int dpi, PIX* ink, PIX* repeated, bool for_text = true) {
     Reading out;
     PixPtr words(pixCreate(pixGetWidth(ink), pixGetHeight(ink), 1));
     ocr_.SetImage(page);
@@ -652,7 +671,7 @@ class TessAnalyzer final : public Analyzer {
       } while (lines->Next(tesseract::RIL_TEXTLINE));
     }
     ocr_.Clear();
-    out.text = RestoreLabCodes(page, dpi, std::move(out.text), read_words);
+    if (for_text) out.text = RestoreLabCodes(page, dpi, std::move(out.text), read_words);
     return out;
   }
 
@@ -857,6 +876,115 @@ class TessAnalyzer final : public Analyzer {
     return mask;
   }
 
+  // The evidence of `reading`, over `ink_pixels` of ink, into `e`.
+  static void TakeReading(Reading& reading, l_int32 ink_pixels, PageEvidence& e) {
+    e.words = reading.words;
+    e.mean_confidence = reading.conf_weight > 0 ? reading.conf_sum / reading.conf_weight : 0;
+    e.wordlike_share = e.words > 0 ? 1.0 * reading.wordlike / e.words : 0;
+    e.text_ink_share = ink_pixels > 0 ? std::min(1.0, 1.0 * reading.confident_ink / ink_pixels) : 0;
+    e.wandering_lines = reading.wandering_lines;
+    e.on_baseline = reading.shapes > 0 ? 1.0 * reading.shapes_on_baseline / reading.shapes : 0;
+    e.unexplained_ink = ink_pixels > 0 ? 1.0 * reading.unexplained_ink / ink_pixels : 0;
+    e.text_lines = reading.text_lines;
+    e.strong_lines = reading.strong_lines;
+    e.weak_lines = reading.weak_lines;
+    std::vector<double>& heights = reading.heights;
+    e.line_regularity = 0;
+    if (heights.size() >= 2) {
+      std::sort(heights.begin(), heights.end());
+      const double median = heights[heights.size() / 2];
+      double dev = 0;
+      for (double h : heights) dev += std::abs(h - median);
+      e.line_regularity = std::max(0.0, 1.0 - dev / heights.size() / std::max(1.0, median));
+    } else if (heights.size() == 1) {
+      e.line_regularity = 1;
+    }
+  }
+
+  // The rows of text lines in `ink` (1 bpp), top to bottom, from its horizontal projection:
+  // runs of rows with ink at least `min_height` tall, gaps under a third of `th` closed.
+  static std::vector<std::pair<int, int>> TextRows(PIX* ink, double th) {
+    std::vector<std::pair<int, int>> rows;
+    NUMA* counts = pixCountPixelsByRow(ink, nullptr);
+    if (!counts) return rows;
+    const int h = numaGetCount(counts);
+    const int w = pixGetWidth(ink);
+    const int min_ink = std::max(3, w / 400);  // a few letters' worth across the row
+    const int gap = std::max(1, static_cast<int>(th / 3));
+    int start = -1, last = -1;
+    for (int y = 0; y < h; ++y) {
+      l_int32 n = 0;
+      numaGetIValue(counts, y, &n);
+      if (n >= min_ink) {
+        if (start < 0 || y - last > gap) {
+          if (start >= 0) rows.emplace_back(start, last + 1);
+          start = y;
+        }
+        last = y;
+      }
+    }
+    if (start >= 0) rows.emplace_back(start, last + 1);
+    numaDestroy(&counts);
+    const double min_height = std::max(4.0, th / 2);
+    std::erase_if(rows, [&](const auto& r) { return r.second - r.first < min_height; });
+    return rows;
+  }
+
+  // The verdict from a sample of the page's lines (doc/OCR.md step 4b): a band of
+  // kSampleLines text lines from the middle of the page, read alone. Known only when it is
+  // sure: the band reads as print and the rest of the page's ink is as much type as the
+  // band's (repeated shapes), so nothing a hand wrote hides outside it. Nullopt otherwise
+  // (the full reading decides), and for a page of fewer than OcrOptions::sample_min_lines
+  // lines (reading it all is about as quick).
+  std::optional<Classified> SampleVerdict(PIX* gray, int dpi, PIX* ink, PIX* repeated,
+                                          const PageEvidence& page) {
+    const auto rows = TextRows(ink, page.text_height > 0 ? page.text_height : dpi / 10.0);
+    if (rows.empty() || static_cast<int>(rows.size()) < options_.sample_min_lines) {
+      return std::nullopt;
+    }
+    const size_t n = std::min<size_t>(rows.size(), kSampleLines);
+    const size_t first = (rows.size() - n) / 2;
+    const size_t last = first + n - 1;
+    const int pad = std::max(2, (rows[last].second - rows[first].first) / static_cast<int>(n) / 2);
+    const int top = std::max(0, rows[first].first - pad);
+    const int bottom = std::min(pixGetHeight(gray), rows[last].second + pad);
+    BoxPtr band(boxCreate(0, top, pixGetWidth(gray), bottom - top));
+    PixPtr band_gray(pixClipRectangle(gray, band.get(), nullptr));
+    PixPtr band_ink(pixClipRectangle(ink, band.get(), nullptr));
+    PixPtr band_repeated(pixClipRectangle(repeated, band.get(), nullptr));
+    if (!band_gray || !band_ink || !band_repeated) return std::nullopt;
+    // Letters of the lines above and below that reach into the band (a page a little askew)
+    // are painted over: slivers read as garbage.
+    {
+      PixPtr inner(pixRemoveBorderConnComps(band_ink.get(), 8));
+      if (!inner) return std::nullopt;
+      PixPtr slivers(pixXor(nullptr, band_ink.get(), inner.get()));
+      PixPtr wide(slivers ? pixDilateBrick(nullptr, slivers.get(), 5, 5) : nullptr);
+      if (!wide) return std::nullopt;
+      pixSetMasked(band_gray.get(), wide.get(), 255);
+      band_ink = std::move(inner);
+      pixAnd(band_repeated.get(), band_repeated.get(), band_ink.get());
+    }
+    l_int32 ink_in = 0, ink_all = 0, rep_in = 0, rep_all = 0;
+    pixCountPixels(band_ink.get(), &ink_in, nullptr);
+    pixCountPixels(ink, &ink_all, nullptr);
+    PixPtr rep_ink_all(pixAnd(nullptr, ink, repeated));
+    PixPtr rep_ink_in(pixAnd(nullptr, band_ink.get(), band_repeated.get()));
+    if (!rep_ink_all || !rep_ink_in) return std::nullopt;
+    pixCountPixels(rep_ink_in.get(), &rep_in, nullptr);
+    pixCountPixels(rep_ink_all.get(), &rep_all, nullptr);
+    const l_int32 ink_out = ink_all - ink_in, rep_out = rep_all - rep_in;
+    Reading reading = Read(band_gray.get(), dpi, band_ink.get(), band_repeated.get(), false);
+    PageEvidence e = page;
+    TakeReading(reading, ink_in, e);
+    const Classified c = Classify(e);
+    const double unrepeated_in = ink_in > 0 ? 1.0 - 1.0 * rep_in / ink_in : 1;
+    const double unrepeated_out = ink_out > 0 ? 1.0 - 1.0 * rep_out / ink_out : 0;
+    if (c.verdict != Verdict::kPrinted) return std::nullopt;
+    if (unrepeated_out > unrepeated_in + kSampleUnrepeatedMargin) return std::nullopt;
+    return c;
+  }
+
   // The heart: one grey page image at `dpi`.
   PageResult AnalyzeGray(PIX* gray, int dpi) {
     PageResult r;
@@ -999,7 +1127,26 @@ class TessAnalyzer final : public Analyzer {
 
     // Orientation: upside-down print reads like handwriting. OSD proposes a turn; it is taken
     // only when the turned page reads better than the page as it came.
-    Reading reading = Read(gray, dpi, ink.get(), repeated.get());
+    if (verdict_first_) {
+      if (const auto early = SampleVerdict(gray, dpi, ink.get(), repeated.get(), e)) {
+        // Sure from the sample: the verdict now, the page kept for its text (asked next).
+        r.early_verdict = r.verdict = early->verdict;
+        r.confidence = early->confidence;
+        r.text_pending = true;
+        Keep({page_key_, r, PixPtr(pixClone(gray)), std::move(ink), std::move(repeated), dpi,
+              ink_pixels});
+        return r;
+      }
+    }
+    return ReadWhole(std::move(r), gray, dpi, ink.get(), repeated.get(), ink_pixels);
+  }
+
+  // The rest of AnalyzeGray: the page read whole (turned by OSD where it reads better so),
+  // its evidence and verdict. `r` holds the evidence measured before reading.
+  PageResult ReadWhole(PageResult r, PIX* gray, int dpi, PIX* ink, PIX* repeated,
+                       l_int32 ink_pixels) {
+    PageEvidence& e = r.evidence;
+    Reading reading = Read(gray, dpi, ink, repeated);
     osd_.SetImage(gray);
     osd_.SetSourceResolution(dpi);
     int deg = 0;
@@ -1010,8 +1157,8 @@ class TessAnalyzer final : public Analyzer {
       // `deg`: how far the page was turned clockwise; turning it back rights it.
       const int quarter = (4 - deg / 90) % 4;
       PixPtr upright(pixRotateOrth(gray, quarter));
-      PixPtr ink_upright(pixRotateOrth(ink.get(), quarter));
-      PixPtr repeated_upright(pixRotateOrth(repeated.get(), quarter));
+      PixPtr ink_upright(pixRotateOrth(ink, quarter));
+      PixPtr repeated_upright(pixRotateOrth(repeated, quarter));
       if (upright && ink_upright && repeated_upright) {
         Reading turned = Read(upright.get(), dpi, ink_upright.get(), repeated_upright.get());
         // Tesseract reads some sideways pages itself: the turn stands unless the page as it
@@ -1026,30 +1173,51 @@ class TessAnalyzer final : public Analyzer {
     osd_.Clear();
 
     r.text = std::move(reading.text);
-    e.words = reading.words;
-    e.mean_confidence = reading.conf_weight > 0 ? reading.conf_sum / reading.conf_weight : 0;
-    e.wordlike_share = e.words > 0 ? 1.0 * reading.wordlike / e.words : 0;
-    e.text_ink_share = ink_pixels > 0 ? std::min(1.0, 1.0 * reading.confident_ink / ink_pixels) : 0;
-    e.wandering_lines = reading.wandering_lines;
-    e.on_baseline = reading.shapes > 0 ? 1.0 * reading.shapes_on_baseline / reading.shapes : 0;
-    e.unexplained_ink = ink_pixels > 0 ? 1.0 * reading.unexplained_ink / ink_pixels : 0;
-    e.text_lines = reading.text_lines;
-    e.strong_lines = reading.strong_lines;
-    e.weak_lines = reading.weak_lines;
-    std::vector<double>& heights = reading.heights;
-    if (heights.size() >= 2) {
-      std::sort(heights.begin(), heights.end());
-      const double median = heights[heights.size() / 2];
-      double dev = 0;
-      for (double h : heights) dev += std::abs(h - median);
-      e.line_regularity = std::max(0.0, 1.0 - dev / heights.size() / std::max(1.0, median));
-    } else if (heights.size() == 1) {
-      e.line_regularity = 1;
-    }
+    TakeReading(reading, ink_pixels, e);
     const Classified c = Classify(e);
     r.verdict = c.verdict;
     r.confidence = c.confidence;
+    r.text_pending = false;
     return r;
+  }
+
+  // A page whose verdict came from a sample (SetVerdictFirst), kept as measured for its text.
+  struct Prepared {
+    size_t key = 0;  // PageKey of its document and number
+    PageResult r;    // its evidence before reading, and the sample's verdict
+    PixPtr gray, ink, repeated;
+    int dpi = 0;
+    l_int32 ink_pixels = 0;
+  };
+  // Pages kept at once (~11 MB each for an A4 page at 300 DPI): two workers keep the ten pages
+  // of a document between its verdicts and its texts.
+  static constexpr size_t kKeptPages = 6;
+
+  void Keep(Prepared p) {
+    if (prepared_.size() >= kKeptPages) prepared_.pop_front();
+    prepared_.push_back(std::move(p));
+  }
+  // The page kept under `key`, taken out; nullopt when it is not kept (read it from scratch).
+  std::optional<Prepared> TakeKept(size_t key) {
+    for (auto it = prepared_.begin(); it != prepared_.end(); ++it) {
+      if (it->key != key) continue;
+      Prepared p = std::move(*it);
+      prepared_.erase(it);
+      return p;
+    }
+    return std::nullopt;
+  }
+  // The text of a kept page, read whole; nullopt when it is not kept.
+  std::optional<PageResult> FromKept(size_t key) {
+    auto p = TakeKept(key);
+    if (!p) return std::nullopt;
+    return ReadWhole(std::move(p->r), p->gray.get(), p->dpi, p->ink.get(), p->repeated.get(),
+                     p->ink_pixels);
+  }
+  // A page's identity: its document's bytes (address, size, hash of the ends) and number.
+  static size_t PageKey(std::span<const uint8_t> doc, size_t hash, int number) {
+    return ((reinterpret_cast<size_t>(doc.data()) * 31 + doc.size()) * 31 + hash) * 31 +
+           static_cast<size_t>(number);
   }
 
   static void Finish(DocumentAnalysis& d) { d.verdict = WorstVerdict(d.pages); }
@@ -1094,10 +1262,14 @@ class TessAnalyzer final : public Analyzer {
   }
 
   void ForgetDocument() override { pdf_ = OpenedPdf{}; }
+  void SetVerdictFirst(bool on) override { verdict_first_ = on; }
 
   OcrOptions options_;
   tesseract::TessBaseAPI ocr_;
   tesseract::TessBaseAPI osd_;
+  bool verdict_first_ = false;      // SetVerdictFirst
+  size_t page_key_ = 0;             // PageKey of the page being analysed
+  std::deque<Prepared> prepared_;   // pages whose text is still to read, oldest first
   tesseract::TessBaseAPI english_;  // English() starts it
   int english_state_ = 0;           // 0 not tried, 1 running, -1 unavailable
   OpenedPdf pdf_;

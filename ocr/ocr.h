@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -89,6 +90,11 @@ struct PageResult {
   std::string source;     // "text layer" (born-digital PDF) or "ocr"
   std::string text;       // UTF-8, as read
   PageEvidence evidence;
+  // The verdict as known from a sample of the page's lines, before the page was read whole
+  // (Analyzer::SetVerdictFirst); nullopt when the sample was not sure, or not taken.
+  std::optional<Verdict> early_verdict;
+  // The verdict is the sample's and the text is still to be read: ask for the page again.
+  bool text_pending = false;
 };
 
 struct DocumentAnalysis {
@@ -117,6 +123,10 @@ struct OcrOptions {
   // Images over this many pixels are refused before they are decoded (a 48-megapixel phone
   // photo and a 600 DPI A4 scan pass; a decompression bomb does not).
   int64_t max_image_pixels = 64'000'000;
+  // Pages of at least this many text lines get their verdict from a sample of their lines
+  // first (Analyzer::SetVerdictFirst); shorter ones are read whole at once. bench/ocr_eval
+  // --sample-all sets 1, to check the sample's rule on every page of a set.
+  int sample_min_lines = 9;
 };
 
 // One Tesseract engine (plus one for orientation). Not thread-safe: one per worker process,
@@ -143,6 +153,15 @@ class Analyzer {
   // The PDF last analysed is kept open while the same bytes are asked about again (page by
   // page). A caller that overwrites its buffer with another document says so here.
   virtual void ForgetDocument() = 0;
+  // The verdict first (doc/OCR.md step 4b). On: a page of at least
+  // OcrOptions::sample_min_lines lines is judged from a sample of them, and where that makes
+  // the verdict sure, the page comes back at once with that verdict, `early_verdict` set,
+  // no text and `text_pending`; asking for the same page of the same bytes again reads it
+  // whole, from what was measured (the last few such pages are kept, ~11 MB each; an older
+  // one is decoded again). A page the sample does not make sure of is read whole at once, as
+  // with it off (the default). The whole reading's verdict is the page's: it can differ from
+  // the sample's, which bench/ocr_eval counts on every labelled set.
+  virtual void SetVerdictFirst(bool on) = 0;
 };
 
 // The page classifier, apart from Tesseract so it can be tested and tuned alone.

@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+
 namespace dossier::report {
 
 nlohmann::json PatientJson(const vault::PatientRecord& p) {
@@ -91,6 +93,21 @@ nlohmann::json TextJson(const std::vector<vault::PageRecord>& pages, int page) {
   return arr;
 }
 
+namespace {
+nlohmann::json PageChecksJson(const std::vector<ingest::PageCheck>& checks) {
+  auto arr = nlohmann::json::array();
+  for (const auto& c : checks) {
+    arr.push_back({{"page", c.page},
+                   {"verdict", c.verdict},
+                   {"from_sample", c.from_sample},
+                   {"verdict_seconds", std::round(c.verdict_seconds * 1000) / 1000},
+                   {"text_seconds", std::round(c.text_seconds * 1000) / 1000},
+                   {"analysis_seconds", std::round(c.analysis_seconds * 1000) / 1000}});
+  }
+  return arr;
+}
+}  // namespace
+
 nlohmann::json IngestItemsJson(const ingest::IngestReport& r) {
   auto arr = nlohmann::json::array();
   for (const auto& i : r.items) {
@@ -105,7 +122,8 @@ nlohmann::json IngestItemsJson(const ingest::IngestReport& r) {
          {"pages", i.pages},
          {"advice", i.advice},
          {"series", i.series},
-         {"rendition", i.rendition.empty() ? nlohmann::json() : nlohmann::json(i.rendition)}});
+         {"rendition", i.rendition.empty() ? nlohmann::json() : nlohmann::json(i.rendition)},
+         {"page_checks", PageChecksJson(i.page_checks)}});
   }
   return arr;
 }

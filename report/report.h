@@ -155,7 +155,8 @@ Result<DocumentText> LoadDocumentText(vault::Vault& v, const std::string& doc_id
 nlohmann::json TextJson(const std::vector<vault::PageRecord>& pages, int page);
 
 // `ingest --json`: one object per item of the upload ({path, kind, size, status, reason, id,
-// verdict, pages, advice, series}), in report order.
+// verdict, pages, advice, series, rendition, page_checks: [{page, verdict, from_sample,
+// verdict_seconds, text_seconds, analysis_seconds}]}), in report order.
 nlohmann::json IngestItemsJson(const ingest::IngestReport& r);
 // The whole report, as a server job's result: {items: IngestItemsJson, series: [{id,
 // modality, description, date, object_kind, instances, mismatch, problems}], counts: {stored,

@@ -464,6 +464,10 @@ def main():
         save("lab-ru.png", img, "printed", truth=truth)
         blurred, _ = printed_page(rng, EN[1:2], PRINT_FONTS[0], 30, margin=80)
         save("blurred.png", blurred.filter(ImageFilter.GaussianBlur(6)), "unreadable")
+        # A page long enough for its verdict to come first from a sample of its lines.
+        W, H = 1400, 1500
+        img, truth = printed_page(rng, RU[:3], PRINT_FONTS[0], 40, margin=80)
+        save("printed-long.png", img, "printed", group="clean", truth=truth)
     else:
         n = 0
         for i, fp in enumerate(PRINT_FONTS):

@@ -240,6 +240,44 @@ TEST_F(CheckTest, AJpegCopyThatIsNotOneIsNotKept) {
   }
 }
 
+// The verdict first (doc/OCR.md step 4b): a page of many lines has its verdict from a sample
+// of them before its text; the report says when each came, and the page's whole text is
+// stored. A worker that never sends a page's text costs that page, and the ingest ends.
+TEST_F(CheckTest, APagesVerdictComesBeforeItsText) {
+  const IngestReport r = Ingest({kSet / "printed-long.png", kSet / "printed-ru.png"});
+  const ItemReport& item = Find(r, "printed-long.png");
+  EXPECT_EQ(item.verdict, "printed");
+  ASSERT_EQ(item.page_checks.size(), 1u);
+  const PageCheck& c = item.page_checks[0];
+  EXPECT_EQ(c.page, 1);
+  EXPECT_EQ(c.verdict, "printed");
+  EXPECT_TRUE(c.from_sample);
+  EXPECT_GT(c.analysis_seconds, 0);
+  EXPECT_GT(c.verdict_seconds, 0);
+  EXPECT_LT(c.verdict_seconds, c.text_seconds);
+  auto pages = v_->GetPages(item.doc_id, true);
+  ASSERT_EQ(pages->size(), 1u);
+  EXPECT_NE((*pages)[0].text.find("Выписной эпикриз."), std::string::npos) << (*pages)[0].text;
+  // Few lines: the verdict and the text together.
+  const ItemReport& short_page = Find(r, "printed-ru.png");
+  ASSERT_EQ(short_page.page_checks.size(), 1u);
+  EXPECT_FALSE(short_page.page_checks[0].from_sample);
+  EXPECT_EQ(short_page.page_checks[0].verdict_seconds, short_page.page_checks[0].text_seconds);
+
+  ::setenv("DOSSIER_WORKER_FAULT", "forge:text-pending", 1);
+  const IngestReport forged = Ingest({kSet / "printed-en.png"});
+  ::unsetenv("DOSSIER_WORKER_FAULT");
+  const ItemReport& lost = Find(forged, "printed-en.png");
+  EXPECT_EQ(lost.verdict, "unreadable");
+  ASSERT_EQ(lost.page_checks.size(), 1u);
+  EXPECT_EQ(lost.page_checks[0].verdict, "unreadable");
+  EXPECT_FALSE(lost.page_checks[0].from_sample);
+  auto lost_pages = v_->GetPages(lost.doc_id, false);
+  ASSERT_EQ(lost_pages->size(), 1u);
+  EXPECT_EQ(nlohmann::json::parse((*lost_pages)[0].evidence).at("error"),
+            "the worker broke the protocol");
+}
+
 TEST_F(CheckTest, AHangingOrCrashingPageCostsThatPageOnly) {
   testing::WriteFile(dir_ / "three.pdf", testing::TextPdf({"Page one", "Page two", "Page three"}));
   // The next document has a text layer: no OCR, so the short deadline cannot catch it on a

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <sstream>
 
 #include "ocr/internal/lab_codes.h"
 #include "tests/analyzer_test_base.h"
@@ -65,6 +66,89 @@ TEST_F(OcrTest, LaboratoryCodesReadAsCyrillicAreLatinAgainButRussianAbbreviation
        }) {
     EXPECT_NE(text.find(expected), std::string::npos) << expected << " in\n" << text;
   }
+}
+
+// The verdict first (doc/OCR.md step 4b): a page of enough lines is judged from a sample of
+// them; asked again, it is read whole from what was measured, to the verdict and the text of
+// a page read whole at once.
+TEST_F(OcrTest, TheVerdictComesFirstFromASampleAndTheTextWhenAskedAgain) {
+  const std::string bytes = testing::ReadFile(kSet / "printed-long.png");
+  auto whole = analyzer_->AnalyzeImage(Bytes(bytes), 1);
+  ASSERT_TRUE(whole.ok());
+  ASSERT_EQ(whole->pages.size(), 1u);
+  EXPECT_FALSE(whole->pages[0].early_verdict.has_value());
+  EXPECT_NE(whole->pages[0].text.find("Выписной эпикриз."), std::string::npos);
+
+  analyzer_->SetVerdictFirst(true);
+  auto first = analyzer_->AnalyzeImage(Bytes(bytes), 1);
+  ASSERT_TRUE(first.ok());
+  const PageResult& p = first->pages[0];
+  EXPECT_TRUE(p.text_pending);
+  EXPECT_EQ(p.verdict, Verdict::kPrinted);
+  EXPECT_EQ(p.early_verdict, Verdict::kPrinted);
+  EXPECT_EQ(p.text, "");
+  auto text = analyzer_->AnalyzeImage(Bytes(bytes), 1);
+  analyzer_->SetVerdictFirst(false);
+  ASSERT_TRUE(text.ok());
+  const PageResult& t = text->pages[0];
+  EXPECT_FALSE(t.text_pending);
+  EXPECT_EQ(t.verdict, Verdict::kPrinted);
+  EXPECT_EQ(t.early_verdict, Verdict::kPrinted);  // the sample's, kept
+  EXPECT_EQ(t.text, whole->pages[0].text);
+  EXPECT_EQ(t.evidence.words, whole->pages[0].evidence.words);
+  EXPECT_EQ(t.evidence.mean_confidence, whole->pages[0].evidence.mean_confidence);
+
+  // Read whole, the page is no longer kept: asked again it is measured from scratch.
+  auto again = analyzer_->AnalyzeImage(Bytes(bytes), 1);
+  EXPECT_FALSE(again->pages[0].early_verdict.has_value());
+  EXPECT_EQ(again->pages[0].text, whole->pages[0].text);
+
+  // A page of a few lines is read whole at once: a sample would save nothing.
+  const std::string short_page = testing::ReadFile(kSet / "printed-ru.png");
+  analyzer_->SetVerdictFirst(true);
+  auto at_once = analyzer_->AnalyzeImage(Bytes(short_page), 1);
+  analyzer_->SetVerdictFirst(false);
+  EXPECT_FALSE(at_once->pages[0].text_pending);
+  EXPECT_FALSE(at_once->pages[0].early_verdict.has_value());
+  EXPECT_NE(at_once->pages[0].text, "");
+}
+
+// On every page of the small set, sampled however few its lines: where the sample is sure,
+// its verdict is the page's read whole, and the verdict with the sample is the verdict
+// without. A form filled in by hand and a handwritten page are never sure from a sample.
+// (bench/ocr_eval --sample-all checks the same on the whole evaluation set: doc/OCR.md.)
+TEST(SampleVerdictTest, WhereTheSampleIsSureItsVerdictIsThePages) {
+  OcrOptions options;
+  options.sample_min_lines = 1;
+  auto a = Analyzer::Create(options);
+  ASSERT_TRUE(a.ok());
+  std::istringstream labels(testing::ReadFile(kSet / "labels.tsv"));
+  std::string line;
+  std::getline(labels, line);  // header
+  int pages = 0, sure = 0;
+  while (std::getline(labels, line)) {
+    const std::string file = line.substr(0, line.find('\t'));
+    SCOPED_TRACE(file);
+    const std::string bytes = testing::ReadFile(kSet / file);
+    (*a)->SetVerdictFirst(true);
+    auto first = (*a)->AnalyzeImage(Bytes(bytes), 1);
+    auto then =
+        first.ok() && first->pages[0].text_pending ? (*a)->AnalyzeImage(Bytes(bytes), 1) : first;
+    (*a)->SetVerdictFirst(false);
+    auto whole = (*a)->AnalyzeImage(Bytes(bytes), 1);
+    ASSERT_TRUE(first.ok() && then.ok() && whole.ok());
+    ++pages;
+    EXPECT_EQ(then->pages[0].verdict, whole->pages[0].verdict);
+    if (!first->pages[0].text_pending) continue;
+    ++sure;
+    EXPECT_EQ(first->pages[0].verdict, whole->pages[0].verdict);
+    EXPECT_NE(file, "form-filled.png");
+    EXPECT_NE(file, "handwritten.png");
+  }
+  EXPECT_EQ(pages, 10);
+  // The printed pages that read well: two upright, the EXIF-turned photo, the lab and the
+  // long page (the upside-down one reads badly as it came, and waits for its turn).
+  EXPECT_GE(sure, 4);
 }
 
 TEST(LabCodesTest, TheRulesOnWords) {

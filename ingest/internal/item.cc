@@ -1,5 +1,6 @@
 #include "ingest/internal/item.h"
 
+#include <algorithm>
 #include <iterator>
 #include <set>
 
@@ -67,6 +68,9 @@ void ItemLog::WriteTo(IngestReport& report) {
     for (const std::string& a : i.advice) r.advice += (r.advice.empty() ? "" : "; ") + a;
     r.series = std::move(i.series);
     r.rendition = std::move(i.rendition);
+    std::sort(i.page_checks.begin(), i.page_checks.end(),
+              [](const PageCheck& a, const PageCheck& b) { return a.page < b.page; });
+    r.page_checks = std::move(i.page_checks);
     report.items.push_back(std::move(r));
   }
   items_.clear();

@@ -50,7 +50,8 @@ struct Item {
   // with "; " in the report); a stored document keeps them (Vault::AddWarnings).
   std::vector<std::string> advice;
   std::string series;
-  std::string rendition;  // "jpeg": a HEIC photo's JPEG copy is kept beside it
+  std::string rendition;               // "jpeg": a HEIC photo's JPEG copy is kept beside it
+  std::vector<PageCheck> page_checks;  // as the OCR check came to know each page
 };
 
 // Adds `advice` to the item's, unless it is empty or said already.

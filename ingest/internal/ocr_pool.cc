@@ -27,7 +27,12 @@ using sandbox::SplitNul;
 struct Task {
   size_t job = 0;
   int page = 0;  // 0: count the pages; kJpegCopy: make the JPEG copy of a HEIC photo
+  // A page's text, after its verdict came first from a sample of its lines (doc/OCR.md step
+  // 4b); otherwise a page is asked for its verdict first.
+  bool text = false;
 };
+// The pages a worker keeps between their verdict and their text (ocr::Analyzer's kKeptPages).
+constexpr size_t kKeptPages = 6;
 constexpr int kJpegCopy = -1;
 
 // The largest JPEG copy taken from a worker: a 64-megapixel photo at quality 90 is ~30 MB.
@@ -56,8 +61,11 @@ struct JobState {
 struct Slot {
   std::optional<UnpackWorker> worker;
   std::optional<Task> task;
-  Clock::time_point deadline;
+  Clock::time_point deadline, started;
   bool answered = false;  // the task's 'C' or 'G' frame arrived
+  // Pages (job, page) whose verdict this worker gave first, newest last: it keeps them for
+  // their text, which goes to it when it can.
+  std::deque<std::pair<size_t, int>> kept;
 };
 
 // A page the analysis could not finish: it cannot be vouched for.
@@ -121,7 +129,11 @@ constexpr std::string_view kEvidenceKeys[] = {
     "wandering_lines", "set_aside"};
 
 // The worker's page, checked field by field: it comes from a process that read hostile bytes.
-std::optional<vault::PageRecord> ParsePage(const std::string& payload, int want) {
+// Whether the worker sent the verdict alone ("text_pending") is read first, by PagePending.
+// `want_pending`: the verdict alone is expected (a page asked verdict-first whose sample was
+// sure); a page asked for its text must come with it.
+std::optional<vault::PageRecord> ParsePage(const std::string& payload, int want,
+                                           bool want_pending) {
   try {
     const auto j = nlohmann::json::parse(payload);
     vault::PageRecord p;
@@ -131,6 +143,8 @@ std::optional<vault::PageRecord> ParsePage(const std::string& payload, int want)
     p.rotation = j.at("rotation").get<int>();
     p.source = j.at("source").get<std::string>();
     p.text = j.at("text").get<std::string>();
+    const bool pending = j.value("text_pending", false);
+    if (pending != want_pending || (pending && !p.text.empty())) return std::nullopt;
     ocr::Verdict v;
     if (p.number != want || !ocr::ParseVerdict(p.verdict, &v) || !(p.confidence >= 0) ||
         p.confidence > 1 || p.rotation % 90 != 0 || p.rotation < 0 || p.rotation > 270 ||
@@ -152,13 +166,26 @@ std::optional<vault::PageRecord> ParsePage(const std::string& payload, int want)
   }
 }
 
+// Whether a 'G' payload says the page's text is still to come; false for anything unreadable
+// (ParsePage refuses it then).
+bool PagePending(const std::string& payload) {
+  try {
+    const auto j = nlohmann::json::parse(payload);
+    const auto it = j.find("text_pending");
+    return it != j.end() && it->is_boolean() && it->get<bool>();
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
 }  // namespace
 
 Status RunOcr(std::vector<OcrJob>& jobs, const WorkerOptions& options, int workers,
               const std::function<Status(OcrResult&&)>& done,
-              const std::function<void(int, int)>& progress) {
+              const std::function<void(int, int)>& progress, const VerdictKnownFn& verdict_known) {
   std::vector<JobState> state(jobs.size());
-  std::deque<Task> tasks;
+  std::deque<Task> tasks;       // counts, copies, pages asked verdict-first: handed out first
+  std::deque<Task> text_tasks;  // the texts of pages whose verdict came first
   int pages_known = 0, pages_done = 0;
   for (size_t j = 0; j < jobs.size(); ++j) {
     if (jobs[j].kind == "pdf" || jobs[j].kind == "tiff" || jobs[j].kind == "text") {
@@ -244,9 +271,21 @@ Status RunOcr(std::vector<OcrJob>& jobs, const WorkerOptions& options, int worke
   for (;;) {
     // Hand out work.
     for (Slot& slot : slots) {
-      if (slot.task || tasks.empty()) continue;
-      const Task t = tasks.front();
-      tasks.pop_front();
+      if (slot.task || (tasks.empty() && text_tasks.empty())) continue;
+      Task t;
+      if (!tasks.empty()) {
+        t = tasks.front();
+        tasks.pop_front();
+      } else {
+        // A text goes to the worker that kept its page when it can (no decoding again).
+        auto it = std::find_if(text_tasks.begin(), text_tasks.end(), [&slot](const Task& x) {
+          return std::find(slot.kept.begin(), slot.kept.end(), std::pair{x.job, x.page}) !=
+                 slot.kept.end();
+        });
+        if (it == text_tasks.end()) it = text_tasks.begin();
+        t = *it;
+        text_tasks.erase(it);
+      }
       if (!state[t.job].error.empty()) {  // its document already failed
         state[t.job].copy_pending = false;
         continue;
@@ -254,14 +293,17 @@ Status RunOcr(std::vector<OcrJob>& jobs, const WorkerOptions& options, int worke
       if (!slot.worker) {
         DOSSIER_ASSIGN_OR_RETURN(UnpackWorker w, UnpackWorker::Start(options));
         slot.worker.emplace(std::move(w));
+        slot.kept.clear();
       }
       slot.task = t;
       slot.answered = false;
+      slot.started = Clock::now();
       slot.deadline = Clock::now() + std::chrono::seconds(options.page_seconds);
       const OcrJob& job = jobs[t.job];
       const Status sent = t.page == kJpegCopy ? slot.worker->SendJpegCopy(job.bytes)
-                          : t.page == 0       ? slot.worker->SendCountPages(job.bytes, job.kind)
-                                        : slot.worker->SendAnalyzePage(job.bytes, job.kind, t.page);
+                          : t.page == 0
+                              ? slot.worker->SendCountPages(job.bytes, job.kind)
+                              : slot.worker->SendAnalyzePage(job.bytes, job.kind, t.page, !t.text);
       if (!sent.ok()) DOSSIER_RETURN_IF_ERROR(lose_worker(slot, "the analysis could not start"));
     }
     std::vector<pollfd> fds;
@@ -328,12 +370,28 @@ Status RunOcr(std::vector<OcrJob>& jobs, const WorkerOptions& options, int worke
         pages_known += count;
         for (int p = 1; p <= count; ++p) tasks.push_back({t.job, p});
       } else if (frame.type == 'G' && t.page > 0 && !slot.answered) {
-        auto page = ParsePage(frame.payload, t.page);
+        // A page asked verdict-first may come with its verdict alone; one asked for its text
+        // must bring it (else a worker could send no text for ever).
+        const bool pending = !t.text && PagePending(frame.payload);
+        auto page = ParsePage(frame.payload, t.page, pending);
         if (!page) {
           DOSSIER_RETURN_IF_ERROR(lose_worker(slot, "the worker broke the protocol"));
           continue;
         }
         slot.answered = true;
+        ocr::Verdict v = ocr::Verdict::kUnreadable;
+        ocr::ParseVerdict(page->verdict, &v);
+        if (verdict_known) {
+          verdict_known(t.job, t.page, v, /*whole=*/!pending,
+                        std::chrono::duration<double>(Clock::now() - slot.started).count());
+        }
+        if (pending) {
+          text_tasks.push_back({t.job, t.page, /*text=*/true});
+          slot.kept.emplace_back(t.job, t.page);
+          if (slot.kept.size() > kKeptPages) slot.kept.pop_front();
+          continue;
+        }
+        std::erase(slot.kept, std::pair{t.job, t.page});
         s.pages[static_cast<size_t>(t.page - 1)] = std::move(*page);
         ++s.pages_done;
         ++pages_done;

@@ -34,11 +34,19 @@ struct OcrResult {
   std::string jpeg_copy_error;
 };
 
+// A page's verdict became known: first from a sample of its lines (`whole` false: its text is
+// still being read; doc/OCR.md step 4b), then from the page read whole (`whole` true, always,
+// with the page's final verdict). `seconds`: since the worker was asked for it.
+using VerdictKnownFn =
+    std::function<void(size_t job, int page, ocr::Verdict, bool whole, double seconds)>;
+
 // Analyses every job; `done` is called once per job, in completion order, and may fail the
 // run (a vault error). Worker crashes and timeouts cost a page (it is "unreadable"), never
-// the run. `progress(pages_done, pages_known)` after each page.
+// the run. `progress(pages_done, pages_known)` after each page; `verdict_known` as each
+// page's verdict comes (a worker's verdict that is no verdict name stops it).
 Status RunOcr(std::vector<OcrJob>& jobs, const WorkerOptions& options, int workers,
               const std::function<Status(OcrResult&&)>& done,
-              const std::function<void(int, int)>& progress);
+              const std::function<void(int, int)>& progress,
+              const VerdictKnownFn& verdict_known = {});
 
 }  // namespace dossier::ingest::internal

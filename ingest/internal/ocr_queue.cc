@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "common/text.h"
 #include "ingest/categorize.h"
@@ -33,11 +34,43 @@ Status OcrQueue::Run() {
                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const Status st = RunOcr(
       jobs_, options_.worker, workers, [&](OcrResult&& r) { return Record(std::move(r)); },
-      [&](int done, int total) { progress_.Pages(done, total); });
+      [&](int done, int total) { progress_.Pages(done, total); },
+      [&](size_t job, int page, ocr::Verdict v, bool whole, double seconds) {
+        PageKnown(log_[jobs_[job].item], page, ocr::VerdictName(v), whole, seconds);
+      });
   jobs_.clear();
   pending_ = 0;
   progress_.PagesDone();
   return st;
+}
+
+void OcrQueue::PageKnown(Item& item, int page, const std::string& verdict, bool whole,
+                         double analysis_seconds) {
+  auto it = std::find_if(item.page_checks.begin(), item.page_checks.end(),
+                         [page](const PageCheck& c) { return c.page == page; });
+  if (it == item.page_checks.end()) {
+    item.page_checks.push_back({.page = page});
+    it = item.page_checks.end() - 1;
+  }
+  PageCheck& c = *it;
+  const double now = progress_.Seconds();
+  if (!whole) {
+    c.verdict = verdict;
+    c.from_sample = true;
+    c.verdict_seconds = now;
+    c.analysis_seconds = analysis_seconds;
+    progress_.Verdict(verdict);
+    return;
+  }
+  if (c.verdict.empty() || c.verdict != verdict) {
+    // First known now, or the sample said otherwise: the page read whole decides.
+    const std::string before = std::exchange(c.verdict, verdict);
+    c.from_sample = false;
+    c.verdict_seconds = now;
+    c.analysis_seconds = analysis_seconds;
+    progress_.Verdict(verdict, before);
+  }
+  c.text_seconds = now;
 }
 
 Status OcrQueue::Record(OcrResult&& r) {
@@ -46,6 +79,14 @@ Status OcrQueue::Record(OcrResult&& r) {
   if (!r.error.empty()) {
     AddAdvice(item, "not checked: " + r.error);
     return Status::Ok();
+  }
+  // Pages the analysis could not finish (a crash, a timeout) are known only now.
+  for (const auto& p : r.pages) {
+    if (std::none_of(item.page_checks.begin(), item.page_checks.end(), [&p](const PageCheck& c) {
+          return c.page == p.number && c.text_seconds > 0;
+        })) {
+      PageKnown(item, p.number, p.verdict, /*whole=*/true, 0);
+    }
   }
   DOSSIER_RETURN_IF_ERROR(
       vault_.SetAnalysis(job.doc_id, ocr::VerdictName(r.verdict), r.page_count, r.pages));

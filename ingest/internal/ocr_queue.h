@@ -41,6 +41,10 @@ class OcrQueue {
 
  private:
   Status Record(OcrResult&& r);
+  // Page `page` of `item`'s document has its verdict (RunOcr's VerdictKnownFn): its PageCheck
+  // and the progress say so.
+  void PageKnown(Item& item, int page, const std::string& verdict, bool whole,
+                 double analysis_seconds);
   // The wrong-patient check: a readable document of some length that names neither the
   // first nor the last word of the patient's name (surname first or last), in any script or
   // common transliteration, is probably someone else's.

@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <nlohmann/json.hpp>
+#include <string_view>
 
 #include "ingest/internal/plain_text.h"
 
@@ -21,7 +22,8 @@ Result<std::string> OcrSession::Count(File file, const std::string& kind) {
   return std::string("1");
 }
 
-Result<std::string> OcrSession::Page(File file, const std::string& kind, int page) {
+Result<std::string> OcrSession::Page(File file, const std::string& kind, int page,
+                                     bool verdict_first) {
   // Fault injection for tests: "hang:ocr-page-N" / "abort:ocr-page-N".
   if (const char* f = std::getenv("DOSSIER_WORKER_FAULT"); f != nullptr) {
     const std::string fault = f, target = ":ocr-page-" + std::to_string(page);
@@ -33,8 +35,13 @@ Result<std::string> OcrSession::Page(File file, const std::string& kind, int pag
   DOSSIER_RETURN_IF_ERROR(Load(std::move(file)));
   if (kind == "text") return TextPage(page);
   DOSSIER_ASSIGN_OR_RETURN(ocr::Analyzer * a, GetAnalyzer());
+  // Fault injection for tests: "forge:text-pending" sends every page without its text.
+  const char* fault = std::getenv("DOSSIER_WORKER_FAULT");
+  const bool forge_pending = fault != nullptr && std::string_view(fault) == "forge:text-pending";
+  a->SetVerdictFirst(verdict_first);
   Result<ocr::DocumentAnalysis> d =
       kind == "pdf" ? a->AnalyzePdf(bytes_, page, 1) : a->AnalyzeImage(bytes_, page);
+  a->SetVerdictFirst(false);
   if (!d.ok()) return d.status();
   if (d->pages.size() != 1) return Rejected("the page could not be read");
   const ocr::PageResult& r = d->pages[0];
@@ -44,7 +51,8 @@ Result<std::string> OcrSession::Page(File file, const std::string& kind, int pag
                       {"confidence", r.confidence},
                       {"rotation", r.rotation},
                       {"source", r.source},
-                      {"text", r.text},
+                      {"text", forge_pending ? std::string() : r.text},
+                      {"text_pending", r.text_pending || forge_pending},
                       {"evidence",
                        {{"words", e.words},
                         {"mean_confidence", e.mean_confidence},

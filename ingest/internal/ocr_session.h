@@ -23,8 +23,11 @@ class OcrSession {
   // "<count>" pages of a document of `kind` (pdf | tiff | jpeg | png | text), or a refusal.
   // A plain-text document's pages are its text cut at line breaks (plain_text.h).
   Result<std::string> Count(File file, const std::string& kind);
-  // One page's analysis as JSON (doc/FORMAT.md, "Unpack worker protocol").
-  Result<std::string> Page(File file, const std::string& kind, int page);
+  // One page's analysis as JSON (doc/FORMAT.md, "Unpack worker protocol"). `verdict_first`:
+  // the verdict alone where a sample of the page's lines makes it sure, with `text_pending`
+  // (ocr::Analyzer::SetVerdictFirst); asking for the page again then gives its text.
+  Result<std::string> Page(File file, const std::string& kind, int page,
+                           bool verdict_first = false);
 
  private:
   Status Load(File file);

@@ -2,6 +2,7 @@
 // IngestProgressFn (if any) after each change. Private to ingest/.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 
@@ -34,6 +35,16 @@ class Progress {
   }
   // The OCR check ended: no pages to show (not reported until something else moves).
   void PagesDone() { now_.pages_done = now_.pages_total = 0; }
+  // A page's verdict is known (`before`: the verdict it replaces, "" for none).
+  void Verdict(const std::string& verdict, const std::string& before = "") {
+    if (!before.empty() && --now_.verdicts[before] == 0) now_.verdicts.erase(before);
+    ++now_.verdicts[verdict];
+    Report();
+  }
+  // Seconds since the upload began (since this was made).
+  double Seconds() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  }
 
  private:
   void Report() {
@@ -41,6 +52,7 @@ class Progress {
   }
   const IngestProgressFn& fn_;
   IngestProgress now_;
+  const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 
 }  // namespace dossier::ingest::internal

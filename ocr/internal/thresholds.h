@@ -66,5 +66,10 @@ inline constexpr double kSkewSure = 3.0;
 // Skews are looked for up to this many degrees either way: Leptonica's default, 7, reports no
 // confidence for a phone photo at 6°, at the edge of its sweep.
 inline constexpr float kSkewRange = 12;
+// The sample of the verdict first (analyze.cc, SampleVerdict): this many text lines from the
+// middle of a page of at least twice as many, read alone; sure only when the rest of the
+// page's ink is no more unrepeated (not type) than the band's plus this margin.
+inline constexpr int kSampleLines = 6;
+inline constexpr double kSampleUnrepeatedMargin = 0.10;
 
 }  // namespace dossier::ocr

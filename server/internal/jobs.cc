@@ -74,7 +74,8 @@ json Job::Snapshot() const {
                 {"items_total", progress_.items_total},
                 {"pages_done", progress_.pages_done},
                 {"pages_total", progress_.pages_total},
-                {"current", progress_.current}}},
+                {"current", progress_.current},
+                {"verdicts", progress_.verdicts}}},
               {"result", result_},
               {"error", json()}};
   if (state_ == State::kFailed) {

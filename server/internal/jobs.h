@@ -44,6 +44,8 @@ struct JobProgress {
   uint64_t items_done = 0, items_total = 0;
   int pages_done = 0, pages_total = 0;
   std::string current;  // the item being worked on (the user's own file name: never logged)
+  // Pages whose verdict is known, by verdict: often before their text (doc/OCR.md step 4b).
+  std::map<std::string, int> verdicts;
 };
 
 class Job {

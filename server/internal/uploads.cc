@@ -299,7 +299,7 @@ std::string Uploads::SubmitLocked(std::vector<std::shared_ptr<Upload>> files) {
                 *vault, owner.case_id, sources, *options, report,
                 [&](const ingest::IngestProgress& p) {
                   running.SetProgress({p.bytes_done, p.bytes_total, p.items_done, p.items_total,
-                                       p.pages_done, p.pages_total, p.current});
+                                       p.pages_done, p.pages_total, p.current, p.verdicts});
                 });
           }
         }
