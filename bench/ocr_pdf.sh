@@ -5,7 +5,10 @@
 # `lab`, a 10-page laboratory report of 11 pt serif rows mixing Russian with Latin codes, units
 # and drug names (WBC, ×10^9/л, Amoxicillin: `--lab-pdf`), and `sparse`, half pages of 10 pt
 # (the earlier figure, kept beside it) — wall time and character error rate of each tool; then
-# a 300-page born-digital PDF, which must need no OCR at all. Markdown to stdout.
+# a 300-page born-digital PDF, which must need no OCR at all. With each scan, from the ingest
+# report's times: the verdict first (issue 23) — how many pages had it from a sample, the
+# slowest page from its analysis' start to its verdict, the last verdict and the last text.
+# Markdown to stdout.
 #
 #   bench/ocr_pdf.sh [ROUNDS] [KINDS]   (default 2, "dense lab sparse")
 set -euo pipefail
@@ -35,8 +38,8 @@ new_case() {  # a fresh vault at $DOSSIER_VAULT with one case; prints the case i
   ./build/app/dossier case open --patient "$p" --goal bench
 }
 
-echo "| pages | lines/page | run | ocrmypdf -j 2 s | CER % | dossier ingest s | of which unlock s | CER % | verdict |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|---|"
+echo "| pages | lines/page | run | ocrmypdf -j 2 s | CER % | dossier ingest s | of which unlock s | CER % | verdict | verdicts from a sample | slowest verdict after its page's start s | last verdict s | last text s |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|"
 for kind in $kinds; do
   case $kind in
     dense) scan=$work/epicrisis-dense.pdf ;;
@@ -51,11 +54,22 @@ for kind in $kinds; do
     export DOSSIER_VAULT=$work/vault-$kind-$r
     case_id=$(new_case)
     read -r w_unlock _ < <(measure ./build/app/dossier case list)
-    read -r w_ours _ < <(measure ./build/app/dossier ingest --case "$case_id" "$scan")
+    read -r w_ours _ < <(measure ./build/app/dossier --json ingest --case "$case_id" "$scan")
+    cp "$work/out.txt" "$work/report.json"  # measure keeps the command's output there
+    # The verdict first (issue 23), from the report's own times (page_checks): how many pages
+    # had it from a sample, the slowest from asking a worker for a page to its verdict, and
+    # when the last verdict and the last text came, from the start of the ingest.
+    times=$(/usr/bin/python3 -c '
+import json, sys
+checks = json.load(open(sys.argv[1]))[0]["page_checks"]
+print(sum(c["from_sample"] for c in checks), len(checks),
+      max(c["analysis_seconds"] for c in checks), max(c["verdict_seconds"] for c in checks),
+      max(c["text_seconds"] for c in checks))' "$work/report.json")
+    read -r sampled checked slowest last_verdict last_text <<< "$times"
     doc=$(./build/app/dossier --json docs --case "$case_id" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
     verdict=$(./build/app/dossier --json docs --case "$case_id" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["verdict"])')
     ./build/app/dossier text "$doc" | grep -v '^--- page' > "$work/dossier.txt"
-    echo "| $kind | $per_page | $r | $w_ref | $(cer "$work/ocrmypdf.txt") | $w_ours | $w_unlock | $(cer "$work/dossier.txt") | $verdict |"
+    echo "| $kind | $per_page | $r | $w_ref | $(cer "$work/ocrmypdf.txt") | $w_ours | $w_unlock | $(cer "$work/dossier.txt") | $verdict | $sampled/$checked | $slowest | $last_verdict | $last_text |"
   done
 done
 echo

@@ -304,9 +304,9 @@ class TessAnalyzer final : public Analyzer {
   }
 
   Result<int> CountPages(std::span<const uint8_t> bytes, bool pdf) override {
-    if (pdf) {
-      DOSSIER_ASSIGN_OR_RETURN(auto doc, internal::OpenPdf(bytes));
-      return std::min(doc->pages(), options_.max_pages);
+    if (pdf) {  // kept open: the pages are asked for next
+      DOSSIER_RETURN_IF_ERROR(OpenCached(bytes));
+      return std::min(pdf_.doc->pages(), options_.max_pages);
     }
     l_int32 n = 0;
     FILE* f = fmemopen(const_cast<uint8_t*>(bytes.data()), bytes.size(), "rb");
@@ -469,18 +469,23 @@ class TessAnalyzer final : public Analyzer {
     renderer.set_render_hint(poppler::page_renderer::antialiasing, true);
     renderer.set_render_hint(poppler::page_renderer::text_antialiasing, true);
     const poppler::image img = renderer.render_page(&page, dpi, dpi);
-    if (!img.is_valid() || img.width() < 16 || img.height() < 16) {
+    PixPtr pix(img.is_valid() && img.width() >= 16 && img.height() >= 16
+                   ? pixCreate(img.width(), img.height(), 8)
+                   : nullptr);
+    if (!pix) {
       PageResult r;
       r.source = "ocr";
       r.verdict = Verdict::kUnreadable;
       r.confidence = 0.5;
       return r;
     }
-    PixPtr pix(pixCreate(img.width(), img.height(), 8));
+    l_uint32* data = pixGetData(pix.get());
+    const l_int32 wpl = pixGetWpl(pix.get());
     for (int y = 0; y < img.height(); ++y) {
       const auto* src = reinterpret_cast<const uint8_t*>(img.const_data()) +
                         static_cast<ptrdiff_t>(y) * img.bytes_per_row();
-      for (int x = 0; x < img.width(); ++x) pixSetPixel(pix.get(), x, y, src[x]);
+      l_uint32* line = data + static_cast<ptrdiff_t>(y) * wpl;
+      for (int x = 0; x < img.width(); ++x) SET_DATA_BYTE(line, x, src[x]);
     }
     return AnalyzeGray(pix.get(), static_cast<int>(dpi));
   }
@@ -932,8 +937,9 @@ class TessAnalyzer final : public Analyzer {
 
   // The verdict from a sample of the page's lines (doc/OCR.md step 4b): a band of
   // kSampleLines text lines from the middle of the page, read alone. Known only when it is
-  // sure: the band reads as print and the rest of the page's ink is as much type as the
-  // band's (repeated shapes), so nothing a hand wrote hides outside it. Nullopt otherwise
+  // sure: the band reads as print, nothing was set aside (no form's rules, no picture), and
+  // the rest of the page's ink is as much type as the band's (repeated shapes), so nothing a
+  // hand wrote hides outside it. Nullopt otherwise
   // (the full reading decides), and for a page of fewer than OcrOptions::sample_min_lines
   // lines (reading it all is about as quick).
   std::optional<Classified> SampleVerdict(PIX* gray, int dpi, PIX* ink, PIX* repeated,
@@ -981,6 +987,8 @@ class TessAnalyzer final : public Analyzer {
     const double unrepeated_in = ink_in > 0 ? 1.0 - 1.0 * rep_in / ink_in : 1;
     const double unrepeated_out = ink_out > 0 ? 1.0 - 1.0 * rep_out / ink_out : 0;
     if (c.verdict != Verdict::kPrinted) return std::nullopt;
+    // A form (its rules set aside) is where print and a hand meet: never sure from a sample.
+    if (page.set_aside >= kNoRules) return std::nullopt;
     if (unrepeated_out > unrepeated_in + kSampleUnrepeatedMargin) return std::nullopt;
     return c;
   }
