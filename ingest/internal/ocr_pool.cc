@@ -26,7 +26,7 @@ using sandbox::SplitNul;
 
 struct Task {
   size_t job = 0;
-  int page = 0;  // 0: count the pages; kJpegCopy: make the JPEG copy of a HEIC photo
+  int page = 0;  // 0: count the pages; kJpegCopy: the JPEG copy of a HEIC photo; kWarmUp
   // A page's text, after its verdict came first from a sample of its lines (doc/OCR.md step
   // 4b); otherwise a page is asked for its verdict first.
   bool text = false;
@@ -34,6 +34,9 @@ struct Task {
 // The pages a worker keeps between their verdict and their text (ocr::Analyzer's kKeptPages).
 constexpr size_t kKeptPages = 6;
 constexpr int kJpegCopy = -1;
+// A worker with nothing to do while another counts a document's pages counts them too: it
+// starts its engine and opens the document it will be asked about (the count is not used).
+constexpr int kWarmUp = -2;
 
 // The largest JPEG copy taken from a worker: a 64-megapixel photo at quality 90 is ~30 MB.
 constexpr size_t kMaxJpegCopyBytes = size_t{64} << 20;
@@ -66,6 +69,7 @@ struct Slot {
   // Pages (job, page) whose verdict this worker gave first, newest last: it keeps them for
   // their text, which goes to it when it can.
   std::deque<std::pair<size_t, int>> kept;
+  size_t warmed = 0;  // 1 + the job it last warmed up on (kWarmUp), 0 for none
 };
 
 // A page the analysis could not finish: it cannot be vouched for.
@@ -241,6 +245,7 @@ Status RunOcr(std::vector<OcrJob>& jobs, const WorkerOptions& options, int worke
   auto fail_task = [&](Slot& slot, const std::string& why, bool refused = false) -> Status {
     const Task t = *slot.task;
     slot.task.reset();
+    if (t.page == kWarmUp) return Status::Ok();  // the count that matters says what failed
     JobState& s = state[t.job];
     if (t.page == kJpegCopy) {
       s.copy_pending = false;
@@ -271,7 +276,18 @@ Status RunOcr(std::vector<OcrJob>& jobs, const WorkerOptions& options, int worke
   for (;;) {
     // Hand out work.
     for (Slot& slot : slots) {
-      if (slot.task || (tasks.empty() && text_tasks.empty())) continue;
+      if (slot.task) continue;
+      if (tasks.empty() && text_tasks.empty()) {
+        // Idle while another worker counts a document's pages: warm up on that document.
+        for (const Slot& other : slots) {
+          if (other.task && other.task->page == 0 && slot.warmed != other.task->job + 1) {
+            tasks.push_back({other.task->job, kWarmUp});
+            slot.warmed = other.task->job + 1;
+            break;
+          }
+        }
+        if (tasks.empty()) continue;
+      }
       Task t;
       if (!tasks.empty()) {
         t = tasks.front();
@@ -301,7 +317,7 @@ Status RunOcr(std::vector<OcrJob>& jobs, const WorkerOptions& options, int worke
       slot.deadline = Clock::now() + std::chrono::seconds(options.page_seconds);
       const OcrJob& job = jobs[t.job];
       const Status sent = t.page == kJpegCopy ? slot.worker->SendJpegCopy(job.bytes)
-                          : t.page == 0
+                          : t.page == 0 || t.page == kWarmUp
                               ? slot.worker->SendCountPages(job.bytes, job.kind)
                               : slot.worker->SendAnalyzePage(job.bytes, job.kind, t.page, !t.text);
       if (!sent.ok()) DOSSIER_RETURN_IF_ERROR(lose_worker(slot, "the analysis could not start"));
@@ -354,6 +370,8 @@ Status RunOcr(std::vector<OcrJob>& jobs, const WorkerOptions& options, int worke
           s.copy_pending = false;
           DOSSIER_RETURN_IF_ERROR(finish_if_complete(t.job));
         }
+      } else if (frame.type == 'C' && t.page == kWarmUp && !slot.answered) {
+        slot.answered = true;  // its count is not used
       } else if (frame.type == 'C' && t.page == 0 && !slot.answered) {
         int count = 0;
         try {
