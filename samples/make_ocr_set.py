@@ -468,6 +468,26 @@ def main():
         W, H = 1400, 1500
         img, truth = printed_page(rng, RU[:3], PRINT_FONTS[0], 40, margin=80)
         save("printed-long.png", img, "printed", group="clean", truth=truth)
+        # The same print in a frame above an empty table: its rules are set aside, so no
+        # sample decides it.
+        table = img.copy()
+        d = ImageDraw.Draw(table)
+        d.rectangle((40, 40, 1360, 1460), outline=0, width=4)
+        for y in range(880, 1460, 80):
+            d.line((40, y, 1360, y), fill=0, width=4)
+        d.line((700, 880, 700, 1460), fill=0, width=4)
+        save("printed-table.png", table, "printed")
+        # Print in the middle, handwriting above and below it: a sample of the middle reads as
+        # print, and the rest of the page says otherwise.
+        both = Image.new("L", (1400, 1500), 255)
+        both.paste(hand_page(rng, [translit(RU[0])], HAND_FONTS[0], 56, margin=60,
+                             page=(1400, 420)), (0, 0))
+        W, H = 1400, 660
+        middle, _ = printed_page(rng, RU[1:3], PRINT_FONTS[0], 40, margin=60)
+        both.paste(middle, (0, 420))
+        both.paste(hand_page(rng, [translit(RU[2])], HAND_FONTS[1], 56, margin=60,
+                             page=(1400, 420)), (0, 1080))
+        save("print-between-hands.png", both, "mixed")
     else:
         n = 0
         for i, fp in enumerate(PRINT_FONTS):
