@@ -1197,12 +1197,8 @@ class TessAnalyzer final : public Analyzer {
     int dpi = 0;
     l_int32 ink_pixels = 0;
   };
-  // Pages kept at once (~11 MB each for an A4 page at 300 DPI): two workers keep the ten pages
-  // of a document between its verdicts and its texts.
-  static constexpr size_t kKeptPages = 6;
-
   void Keep(Prepared p) {
-    if (prepared_.size() >= kKeptPages) prepared_.pop_front();
+    if (prepared_.size() >= Analyzer::kKeptPages) prepared_.pop_front();
     prepared_.push_back(std::move(p));
   }
   // The page kept under `key`, taken out; nullopt when it is not kept (read it from scratch).

@@ -157,11 +157,14 @@ class Analyzer {
   // OcrOptions::sample_min_lines lines is judged from a sample of them, and where that makes
   // the verdict sure, the page comes back at once with that verdict, `early_verdict` set,
   // no text and `text_pending`; asking for the same page of the same bytes again reads it
-  // whole, from what was measured (the last few such pages are kept, ~11 MB each; an older
-  // one is decoded again). A page the sample does not make sure of is read whole at once, as
+  // whole, from what was measured (the last kKeptPages such pages are kept; an older one is
+  // decoded again). A page the sample does not make sure of is read whole at once, as
   // with it off (the default). The whole reading's verdict is the page's: it can differ from
   // the sample's, which bench/ocr_eval counts on every labelled set.
   virtual void SetVerdictFirst(bool on) = 0;
+  // How many such pages are kept at once (~11 MB each for an A4 page at 300 DPI): two
+  // workers keep the ten pages of a document between its verdicts and its texts.
+  static constexpr size_t kKeptPages = 6;
 };
 
 // The page classifier, apart from Tesseract so it can be tested and tuned alone.

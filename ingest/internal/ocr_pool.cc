@@ -31,8 +31,6 @@ struct Task {
   // 4b); otherwise a page is asked for its verdict first.
   bool text = false;
 };
-// The pages a worker keeps between their verdict and their text (ocr::Analyzer's kKeptPages).
-constexpr size_t kKeptPages = 6;
 constexpr int kJpegCopy = -1;
 // A worker with nothing to do while another counts a document's pages counts them too: it
 // starts its engine and opens the document it will be asked about (the count is not used).
@@ -406,7 +404,7 @@ Status RunOcr(std::vector<OcrJob>& jobs, const WorkerOptions& options, int worke
         if (pending) {
           text_tasks.push_back({t.job, t.page, /*text=*/true});
           slot.kept.emplace_back(t.job, t.page);
-          if (slot.kept.size() > kKeptPages) slot.kept.pop_front();
+          if (slot.kept.size() > ocr::Analyzer::kKeptPages) slot.kept.pop_front();
           continue;
         }
         std::erase(slot.kept, std::pair{t.job, t.page});
