@@ -332,7 +332,8 @@ class TessAnalyzer final : public Analyzer {
         return out;
       }
     }
-    std::vector<PixPtr> pages;
+    std::vector<PixPtr> pages;  // decoded: pages first, first + 1, …
+    int first = 1, page_count = 0;
     l_int32 format = IFF_UNKNOWN;
     if (IsBmff(bytes)) {
       DOSSIER_ASSIGN_OR_RETURN(PixPtr gray, DecodeHeif(bytes, options_.max_image_pixels));
@@ -344,6 +345,20 @@ class TessAnalyzer final : public Analyzer {
                                      1LL * w * h > options_.max_image_pixels) {
       // The declared size, before a byte is decoded: a decompression bomb stops here.
       return TooManyPixels(options_.max_image_pixels);
+    } else if (L_FORMAT_IS_TIFF(format) && only != 0) {
+      // One page asked (ingest asks page by page): that page alone is decoded, after its own
+      // declared size. Decoding every page for each made a 50-page fax quadratic.
+      l_int32 w = 0, h = 0, bps = 0, spp = 0, res = 0, cmap = 0, tiff_format = 0;
+      if (readHeaderMemTiff(bytes.data(), bytes.size(), only - 1, &w, &h, &bps, &spp, &res, &cmap,
+                            &tiff_format) != 0) {
+        return Rejected("damaged TIFF image: it cannot be read — send it again");
+      }
+      if (1LL * w * h > options_.max_image_pixels) return TooManyPixels(options_.max_image_pixels);
+      PixPtr pix(pixReadMemTiff(bytes.data(), bytes.size(), only - 1));
+      if (!pix) return Rejected("damaged TIFF image: it cannot be read — send it again");
+      pages.push_back(std::move(pix));
+      first = only;
+      DOSSIER_ASSIGN_OR_RETURN(page_count, CountPages(bytes, /*pdf=*/false));
     } else if (L_FORMAT_IS_TIFF(format)) {
       PIXA* pixa = pixaReadMemMultipageTiff(bytes.data(), bytes.size());
       if (pixa == nullptr || pixaGetCount(pixa) == 0) {
@@ -360,9 +375,11 @@ class TessAnalyzer final : public Analyzer {
       pages.push_back(std::move(pix));
     }
     DocumentAnalysis out;
-    out.page_count = static_cast<int>(pages.size());
-    for (size_t i = 0; i < pages.size() && static_cast<int>(i) < options_.max_pages; ++i) {
-      if (only != 0 && static_cast<int>(i) + 1 != only) continue;
+    out.page_count = page_count > 0 ? page_count : static_cast<int>(pages.size());
+    for (size_t i = 0; i < pages.size(); ++i) {
+      const int number = first + static_cast<int>(i);
+      if (number > options_.max_pages) break;
+      if (only != 0 && number != only) continue;
       PixPtr gray = ToGray(pages[i].get());
       if (!gray) return Rejected("image in a format Dossier cannot read");
       int dpi = pixGetXRes(pages[i].get());
@@ -373,9 +390,9 @@ class TessAnalyzer final : public Analyzer {
         gray.reset(pixScaleAreaMap(gray.get(), f, f));
         dpi = static_cast<int>(dpi * f);
       }
-      page_key_ = PageKey(bytes, hash, static_cast<int>(i) + 1);
+      page_key_ = PageKey(bytes, hash, number);
       PageResult r = AnalyzeGray(gray.get(), dpi);
-      r.number = static_cast<int>(i) + 1;
+      r.number = number;
       if (on_page) on_page(r);
       out.pages.push_back(std::move(r));
     }

@@ -471,6 +471,13 @@ TEST_F(OcrTest, EveryPageOfAMultiPageTiffIsJudgedAndTheWorstDecides) {
   auto second = analyzer_->AnalyzeImage(Bytes(tiff), 2);  // one page, as a worker asks
   ASSERT_EQ(second->pages.size(), 1u);
   EXPECT_EQ(second->pages[0].number, 2);
+  EXPECT_EQ(second->pages[0].verdict, Verdict::kHandwritten);  // that page, decoded alone
+  EXPECT_EQ(second->page_count, 2);
+  auto first = analyzer_->AnalyzeImage(Bytes(tiff), 1);
+  ASSERT_EQ(first->pages.size(), 1u);
+  EXPECT_EQ(first->pages[0].number, 1);
+  EXPECT_EQ(first->pages[0].verdict, Verdict::kPrinted);
+  EXPECT_EQ(first->pages[0].text, d->pages[0].text);
 }
 
 TEST_F(OcrTest, ABornDigitalPdfIsPrintedByItsTextLayerWithoutOcr) {
