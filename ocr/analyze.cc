@@ -961,6 +961,8 @@ class TessAnalyzer final : public Analyzer {
   // lines (reading it all is about as quick).
   std::optional<Classified> SampleVerdict(PIX* gray, int dpi, PIX* ink, PIX* repeated,
                                           const PageEvidence& page) {
+    // A form (its rules set aside) is where print and a hand meet: never sure from a sample.
+    if (page.set_aside >= kNoRules) return std::nullopt;
     const auto rows = TextRows(ink, page.text_height > 0 ? page.text_height : dpi / 10.0);
     if (rows.empty() || static_cast<int>(rows.size()) < options_.sample_min_lines) {
       return std::nullopt;
@@ -1004,8 +1006,6 @@ class TessAnalyzer final : public Analyzer {
     const double unrepeated_in = ink_in > 0 ? 1.0 - 1.0 * rep_in / ink_in : 1;
     const double unrepeated_out = ink_out > 0 ? 1.0 - 1.0 * rep_out / ink_out : 0;
     if (c.verdict != Verdict::kPrinted) return std::nullopt;
-    // A form (its rules set aside) is where print and a hand meet: never sure from a sample.
-    if (page.set_aside >= kNoRules) return std::nullopt;
     if (unrepeated_out > unrepeated_in + kSampleUnrepeatedMargin) return std::nullopt;
     return c;
   }
