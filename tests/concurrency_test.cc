@@ -318,12 +318,17 @@ TEST_F(ConcurrencyTest, IngestsKilledAtRandomBesideARunningIngestLeaveItWholeAnd
   auto survivor = Spawn("a.log", {"ingest", "--case", cases_[0], (dir_ / "a").string()});
   ASSERT_TRUE(Eventually([&] { return !ObjectFiles().empty() || !survivor->Running(); }));
   int kills = 0;
-  for (int i = 0; i < 4 && survivor->Running(); ++i) {
+  // A random moment of the victim's run: a victim that ended first (a fast machine) makes
+  // the next wait shorter, so that some victim is killed while the survivor runs.
+  uint32_t longest_ms = 2000;
+  for (int i = 0; i < 8 && survivor->Running(); ++i) {
     auto victim = Spawn("b.log", {"ingest", "--case", cases_[1], (dir_ / "b").string()});
-    std::this_thread::sleep_for(std::chrono::milliseconds(200 + rng() % 2000));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100 + rng() % longest_ms));
     if (victim->Running()) {
       ::kill(victim->pid(), SIGKILL);
       ++kills;
+    } else {
+      longest_ms = std::max<uint32_t>(100, longest_ms / 2);
     }
     victim->Wait();
   }
