@@ -10,6 +10,9 @@
 #include <mutex>
 #include <set>
 #include <thread>
+
+#include <sys/wait.h>
+#include <unistd.h>
 #include <vector>
 
 #include "common/encoding.h"
@@ -112,6 +115,45 @@ class VaultThreadsTest : public testing::TempDirTest {
     EXPECT_TRUE(audit->intact()) << (audit->problems.empty() ? "" : audit->problems.front());
   }
 
+  // The audit journals in the vault folder.
+  std::vector<fs::path> Journals() {
+    std::vector<fs::path> out;
+    for (const auto& e : fs::directory_iterator(vault_dir_)) {
+      if (e.path().filename().string().rfind("audit-journal.", 0) == 0) out.push_back(e.path());
+    }
+    return out;
+  }
+
+  // A process opens the vault, stores a document in a batch, answers `reads` reads of `doc`
+  // from another thread beside it, and dies before the batch commits (as a killed one does:
+  // _exit, nothing after). Its journal is left in the vault.
+  void DieWithReadsJournaled(const std::string& doc, int reads) {
+    v_.reset();
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      auto v = Vault::Open(vault_dir_, kPassphrase, actor_, options_);
+      if (!v.ok()) ::_exit(2);
+      v_ = std::move(v).value();
+      if (!v_->BeginBatch().ok() || Store(ingest_case_, "a1.dcm", "never committed").empty()) {
+        ::_exit(3);
+      }
+      bool answered = true;
+      std::thread reader([&] {
+        for (int i = 0; i < reads; ++i) answered = answered && Read(doc).ok();
+      });
+      reader.join();
+      const bool journaled =
+          v_->audit_commit_stats().journaled_events == static_cast<uint64_t>(reads);
+      ::_exit(answered && journaled ? 0 : 4);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFEXITED(status));
+    ASSERT_EQ(WEXITSTATUS(status), 0);
+    ASSERT_EQ(Journals().size(), 1u);
+  }
+
   fs::path vault_dir_;
   Actor actor_{"alice", "operator"};
   VaultOptions options_;
@@ -209,21 +251,21 @@ TEST_F(VaultThreadsTest, ReadersAndListersRunWhileAnotherThreadIngestsInBatches)
   ExpectVerified();
 }
 
-TEST_F(VaultThreadsTest, ARolledBackBatchLosesItsOwnDocumentsNotTheReadsMadeMeanwhile) {
+TEST_F(VaultThreadsTest, ARolledBackBatchLosesItsOwnDocumentsNotTheReadsMadeBesideIt) {
   OpenFailingBatchCommitsOnDemand();
   const std::string doc = contents_.begin()->first;
   ASSERT_TRUE(v_->BeginBatch().ok());
   const std::string a1 = Store(ingest_case_, "a1.dcm", "first of the batch");
   const std::string a2 = Store(ingest_case_, "a2.dcm", "second of the batch");
   const uint64_t batches = v_->committed_batches();
-  // Another thread reads while the batch is open: its event is committed in its own
-  // transaction, after the batch's work so far, which commits early.
+  // Another thread reads while the batch is open: its event is made durable in the journal,
+  // and the batch is not committed for it.
   std::thread reader([&] { EXPECT_EQ(*Read(doc), contents_.at(doc)); });
   reader.join();
-  EXPECT_EQ(v_->committed_batches(), batches + 1);
+  EXPECT_EQ(v_->committed_batches(), batches);
+  EXPECT_EQ(v_->audit_commit_stats().journaled_events, 1u);
   EXPECT_TRUE(v_->in_batch());
   const std::string a3 = Store(ingest_case_, "a3.dcm", "third of the batch");
-  const std::string a4 = Store(ingest_case_, "a4.dcm", "fourth of the batch");
   fail_commits_ = true;
   const Status st = v_->CommitBatch();
   EXPECT_EQ(st.code(), StatusCode::kIoError);
@@ -231,32 +273,47 @@ TEST_F(VaultThreadsTest, ARolledBackBatchLosesItsOwnDocumentsNotTheReadsMadeMean
   EXPECT_FALSE(v_->in_batch());
   fail_commits_ = false;
 
-  // What committed early stays; the rest of the batch is gone, events included.
-  EXPECT_EQ(ListedIds(ingest_case_), (std::set<std::string>{a1, a2}));
+  // The whole batch is gone, its events included; the read's event waits in the journal and
+  // goes first into the next commit: here the listing's, which comes after it.
+  EXPECT_EQ(CountEvents(vault_dir_, "document.read")[doc], 0);
+  EXPECT_TRUE(ListedIds(ingest_case_).empty());
   const auto stores = CountEvents(vault_dir_, "document.store");
-  EXPECT_EQ(stores.count(a1), 1u);
-  EXPECT_EQ(stores.count(a2), 1u);
-  EXPECT_EQ(stores.count(a3), 0u);
-  EXPECT_EQ(stores.count(a4), 0u);
-  EXPECT_EQ(CountEvents(vault_dir_, "document.read")[doc], 1);
+  EXPECT_EQ(stores.count(a1) + stores.count(a2) + stores.count(a3), 0u);
+  auto log = ReadAuditLog(vault_dir_, {});
+  ASSERT_TRUE(log.ok()) << log.status().message();
+  ASSERT_GE(log->size(), 2u);
+  const AuditEvent& read = (*log)[log->size() - 2];
+  const AuditEvent& listing = log->back();
+  EXPECT_EQ(read.action, "document.read");
+  EXPECT_EQ(read.objects, std::vector<std::string>{doc});
+  EXPECT_EQ(listing.action, "document.list");
+  EXPECT_EQ(listing.objects, std::vector<std::string>{ingest_case_});
+  EXPECT_LE(read.at, listing.at);
   Open();  // sweeps the lost documents' objects
-  EXPECT_EQ(v_->swept_orphans().size(), 2u);
+  EXPECT_EQ(v_->swept_orphans().size(), 3u);
   ExpectVerified();
 }
 
-TEST_F(VaultThreadsTest, AFailedEarlyCommitLosesTheBatchButNotTheReadThatCausedIt) {
+TEST_F(VaultThreadsTest, AReadWhoseJournalFailsCommitsTheBatchAndIsRecordedEvenIfThatFails) {
+  std::atomic<bool> fail_journal{false};
+  options_.journal_fault = [&]() -> Status {
+    return fail_journal ? IoError("no space left on device (injected)") : Status::Ok();
+  };
   OpenFailingBatchCommitsOnDemand();
   const std::string doc = contents_.begin()->first;
   ASSERT_TRUE(v_->BeginBatch().ok());
   const std::string a1 = Store(ingest_case_, "a1.dcm", "first of the batch");
+  fail_journal = true;
   fail_commits_ = true;
   std::thread reader([&] {
-    auto got = Read(doc);  // the batch cannot commit: the read is recorded all the same
+    auto got = Read(doc);  // neither the journal nor the batch can be written: recorded alone
     ASSERT_TRUE(got.ok()) << got.status().message();
     EXPECT_EQ(*got, contents_.at(doc));
   });
   reader.join();
   fail_commits_ = false;
+  fail_journal = false;
+  EXPECT_EQ(v_->audit_commit_stats().journaled_events, 0u);
   // The batch's owner learns at its next write that the batch was rolled back.
   Status error;
   EXPECT_EQ(Store(ingest_case_, "a2.dcm", "second of the batch", &error), "");
@@ -353,10 +410,10 @@ TEST_F(VaultThreadsTest, EventsRecordedAtOnceShareOneCommitAndOneSignedHead) {
   ExpectVerified();
 }
 
-// Readers beside another thread's open batch: their events wait until the batch's transaction
-// is VaultOptions::audit_batch_gap_ms old, then commit it once, all together — so that many
-// readers do not cut one ingest into hundreds of small syncs (bench/vault_threads.sh).
-TEST_F(VaultThreadsTest, ReadsBesideABatchWaitForItsGapThenCommitItOnceTogether) {
+// Reads beside an open batch never commit it (each commit would sync the ingest's objects):
+// their events are made durable in the journal, at most every audit_batch_gap_ms, all that
+// arrived meanwhile together, and go into the log with the batch's next commit.
+TEST_F(VaultThreadsTest, ReadsBesideABatchAreJournaledTogetherAndCommittedWithIt) {
   options_.audit_batch_gap_ms = 1500;
   Open();
   const std::string doc = contents_.begin()->first;
@@ -377,22 +434,83 @@ TEST_F(VaultThreadsTest, ReadsBesideABatchWaitForItsGapThenCommitItOnceTogether)
   }
   while (ready < kReaders) std::this_thread::yield();
   ASSERT_TRUE(v_->BeginBatch().ok());
-  const auto began = Steady::now();  // the batch's transaction begins with its first write
   const std::string stored = Store(ingest_case_, "a1.dcm", "in the batch");
   const uint64_t batches = v_->committed_batches();
   const AuditCommitStats before = v_->audit_commit_stats();
+  auto journals = [&] {
+    int n = 0;
+    for (const auto& e : fs::directory_iterator(vault_dir_)) {
+      n += e.path().filename().string().rfind("audit-journal.", 0) == 0;
+    }
+    return n;
+  };
+  // The first read beside the batch is journaled at once.
+  std::thread first([&] { EXPECT_EQ(*Read(doc), contents_.at(doc)); });
+  first.join();
+  const auto first_written = Steady::now();
+  EXPECT_EQ(v_->audit_commit_stats().journal_writes - before.journal_writes, 1u);
+  EXPECT_EQ(journals(), 1);
+  EXPECT_EQ(CountEvents(vault_dir_, "document.read")[doc], 0);  // not in the log yet
+  // The next ones wait for the gap and share one write.
   go = true;
   for (auto& r : readers) r.join();
   for (int i = 0; i < kReaders; ++i) {
-    EXPECT_GE(returned[i] - began, std::chrono::milliseconds(1500)) << "reader " << i;
+    EXPECT_GE(returned[i] - first_written, std::chrono::milliseconds(1400)) << "reader " << i;
   }
-  EXPECT_EQ(v_->committed_batches(), batches + 1);  // committed early, once
   const AuditCommitStats after = v_->audit_commit_stats();
-  EXPECT_EQ(after.events - before.events, uint64_t{kReaders});
-  EXPECT_EQ(after.commits - before.commits, 1u);
+  EXPECT_EQ(after.journaled_events - before.journaled_events, uint64_t{kReaders + 1});
+  EXPECT_EQ(after.journal_writes - before.journal_writes, 2u);
+  EXPECT_EQ(after.commits, before.commits);
+  EXPECT_EQ(v_->committed_batches(), batches);  // never committed for a read
+  EXPECT_EQ(CountEvents(vault_dir_, "document.read")[doc], 0);
   ASSERT_TRUE(v_->CommitBatch().ok());
   EXPECT_EQ(ListedIds(ingest_case_), std::set<std::string>{stored});
-  EXPECT_EQ(CountEvents(vault_dir_, "document.read")[doc], kReaders);
+  EXPECT_EQ(CountEvents(vault_dir_, "document.read")[doc], kReaders + 1);
+  EXPECT_EQ(journals(), 0);  // folded, and gone
+  ExpectVerified();
+}
+
+TEST_F(VaultThreadsTest, AJournalLeftByAProcessThatDiedIsFoldedByTheNextOpen) {
+  const std::string doc = contents_.begin()->first;
+  DieWithReadsJournaled(doc, 2);
+  EXPECT_EQ(CountEvents(vault_dir_, "document.read")[doc], 0);
+  Open();
+  EXPECT_TRUE(Journals().empty());
+  EXPECT_EQ(CountEvents(vault_dir_, "document.read")[doc], 2);  // every answered read
+  EXPECT_TRUE(ListedIds(ingest_case_).empty());                 // the batch never committed
+  EXPECT_EQ(v_->swept_orphans().size(), 1u);
+  ExpectVerified();
+}
+
+// Whoever can write the vault folder, without the passphrase, cannot put an event into the log
+// through a journal; a record cut short (never durable, so never answered) is left out.
+TEST_F(VaultThreadsTest, AJournalChangedOutsideDossierIsRefusedByNameAndACutRecordIsLeftOut) {
+  const std::string doc = contents_.begin()->first;
+  DieWithReadsJournaled(doc, 2);
+  const fs::path cut = Journals().front();
+  fs::resize_file(cut, fs::file_size(cut) - 5);  // the second record's MAC loses its end
+  Open();
+  EXPECT_TRUE(Journals().empty());
+  EXPECT_EQ(CountEvents(vault_dir_, "document.read")[doc], 1);
+
+  DieWithReadsJournaled(doc, 1);
+  const fs::path changed = Journals().front();
+  std::string bytes = testing::ReadFile(changed);
+  const size_t at = bytes.find("document.read");
+  ASSERT_NE(at, std::string::npos);
+  bytes.replace(at, 13, "document.list");  // a forged record: same length, another action
+  testing::WriteFile(changed, bytes);
+  auto refused = Vault::Open(vault_dir_, kPassphrase, actor_, options_);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kCorrupt);
+  EXPECT_EQ(refused.status().message(),
+            changed.string() +
+                ": record 1 fails authentication: the journal was changed outside Dossier; move "
+                "it out of the vault (keep it as evidence) and open it again");
+  fs::remove(changed);
+  Open();
+  EXPECT_EQ(CountEvents(vault_dir_, "document.read")[doc], 1);
+  EXPECT_EQ(CountEvents(vault_dir_, "document.list").count(doc), 0u);
   ExpectVerified();
 }
 

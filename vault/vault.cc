@@ -76,6 +76,8 @@ Result<Vault::Impl::Tx> Vault::Impl::Tx::Begin(Impl& v) {
       v.batch_->began = std::chrono::steady_clock::now();
       v.batch_tx_began_ns_.store(
           std::chrono::nanoseconds(v.batch_->began.time_since_epoch()).count());
+      std::lock_guard<std::mutex> journal(v.journal_mu_);
+      v.journal_open_ = v.journal_.enabled();
     }
     DOSSIER_RETURN_IF_ERROR(v.db_.Exec("SAVEPOINT dossier_tx"));
     tx.savepoint_of_ = &v;
@@ -131,12 +133,22 @@ Status Vault::Impl::FlushBatchIfFull() {
 }
 
 Status Vault::Impl::CommitBatchTx() {
+  {
+    std::lock_guard<std::mutex> journal(journal_mu_);
+    journal_open_ = false;  // events recorded from now on wait for the commit, then go alone
+  }
   // Every object of the batch reaches the disk before any row that names it is committed.
   DOSSIER_RETURN_IF_ERROR(objects_.Flush());
   if (options_.batch_commit_fault) DOSSIER_RETURN_IF_ERROR(options_.batch_commit_fault());
+  // The events journaled beside this transaction commit with it.
+  std::lock_guard<std::mutex> journal(journal_mu_);
+  const bool folding = !journal_.pending().empty();
+  if (folding) DOSSIER_RETURN_IF_ERROR(FoldJournalLocked());
   DOSSIER_RETURN_IF_ERROR(dir_.SyncFilesystem());
   DOSSIER_RETURN_IF_ERROR(batch_->tx->Commit());
   committed_batches_.fetch_add(1, std::memory_order_relaxed);
+  // Failing to remove the journal only folds its events twice at the next open.
+  if (folding) (void)journal_.Folded();
   return Status::Ok();
 }
 
@@ -153,6 +165,10 @@ Status Vault::Impl::CommitBatchEarly() {
 void Vault::Impl::EndBatch() {
   batch_.reset();  // rolls back what was not committed
   batch_tx_began_ns_.store(0);
+  {
+    std::lock_guard<std::mutex> journal(journal_mu_);
+    journal_open_ = false;  // what it holds is folded by the next commit of events
+  }
   batch_thread_.store(std::thread::id(), std::memory_order_relaxed);
   {
     std::lock_guard<std::mutex> lock(batch_slot_mu_);
@@ -192,7 +208,9 @@ uint64_t Vault::committed_batches() const {
 }
 AuditCommitStats Vault::audit_commit_stats() const {
   return {impl_->audit_committed_events_.load(std::memory_order_relaxed),
-          impl_->audit_commits_.load(std::memory_order_relaxed)};
+          impl_->audit_commits_.load(std::memory_order_relaxed),
+          impl_->audit_journaled_events_.load(std::memory_order_relaxed),
+          impl_->audit_journal_writes_.load(std::memory_order_relaxed)};
 }
 
 uint64_t Vault::listings_read() const {
@@ -622,6 +640,8 @@ Result<bool> Vault::Impl::Unlock(std::string_view passphrase, OpenMode mode) {
   DOSSIER_RETURN_IF_ERROR(FinishRotation(from_staged));
   DOSSIER_RETURN_IF_ERROR(LoadSecrets());
   DOSSIER_RETURN_IF_ERROR(FoldUnlockFailures());
+  if (!row_key_.empty()) journal_ = internal::AuditJournal(dir_, JournalKey());
+  DOSSIER_RETURN_IF_ERROR(FoldLeftJournals());
   DOSSIER_RETURN_IF_ERROR(objects_.Prepare());
   if (mode == OpenMode::kNormal) {
     DOSSIER_RETURN_IF_ERROR(SweepOrphans(alone));

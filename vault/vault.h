@@ -130,6 +130,9 @@ struct VaultOptions {
   // Fault injection for tests: called before each audit event is appended; an error fails
   // the event, and the call that records it, as a full disk would. Null in production.
   std::function<Status()> audit_fault;
+  // Fault injection for tests: called before each write to the audit journal; an error makes
+  // the group commit instead, as a journal that cannot be written does. Null in production.
+  std::function<Status()> journal_fault;
   // Tests only: called by every password hash or verification for this vault while it holds
   // one of the process's two hashing slots (Accounts), before it hashes. Null in production.
   std::function<void()> password_hash_hook;
@@ -138,10 +141,11 @@ struct VaultOptions {
   // other, as before group commit. Default true: the events recorded by many threads at
   // once share one commit (vault.h §Threads).
   bool group_audit_events = true;
-  // While another thread's ingest batch is open, a group of such events first commits the
-  // batch (its objects synced to disk): each group waits until the batch's transaction is this
-  // old, gathering the events that arrive meanwhile, so that many readers do not turn one
-  // ingest into hundreds of small syncs. The most a read waits for the ingest beside it.
+  // While another thread's ingest batch is open, such events never commit it: a group is made
+  // durable in the audit journal (doc/FORMAT.md §Audit journal), and the batch's next commit
+  // folds it into the log. Beside a batch, groups are written at most this often, each taking
+  // the events that arrived meanwhile, so that many readers back to back leave the cores to
+  // the ingest. The most a read waits for its turn beside an ingest.
   int audit_batch_gap_ms = 10;
   // Clock for timestamps (tests fix it); null means the system clock.
   const Clock* clock = nullptr;
@@ -411,6 +415,8 @@ using ProgressFn = std::function<void(uint64_t done, uint64_t total)>;
 struct AuditCommitStats {
   uint64_t events = 0;   // events recorded alone and committed
   uint64_t commits = 0;  // transactions (each one fsync and one signed head) that held them
+  uint64_t journaled_events = 0;  // events recorded alone beside a batch, into the journal
+  uint64_t journal_writes = 0;    // the journal's writes (each one fdatasync) that held them
 };
 
 // The operator's settings (the company that coordinates the travel). Organisation data, not

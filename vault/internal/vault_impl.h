@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "vault/internal/audit_journal.h"
 #include "vault/internal/audit_log.h"
 #include "vault/internal/keys.h"
 #include "vault/internal/layout.h"
@@ -361,6 +362,25 @@ class Vault::Impl {
   };
   Status CommitEvents(const std::vector<PendingEvent*>& group);  // with the writer held
   std::atomic<uint64_t> audit_commits_{0}, audit_committed_events_{0};
+  std::atomic<uint64_t> audit_journaled_events_{0}, audit_journal_writes_{0};
+
+  // The audit journal (internal/audit_journal.h): while a batch's transaction is open, a
+  // group of events recorded alone is made durable there instead of committing the batch.
+  // journal_open_: a batch transaction is open that will fold the journal when it commits.
+  // Guarded by journal_mu_, taken after the writer when both are held.
+  std::mutex journal_mu_;
+  internal::AuditJournal journal_;
+  bool journal_open_ = false;
+  std::atomic<int64_t> journal_last_write_ns_{0};  // steady clock: the last group journaled
+  // Whether `group` was journaled (durable), or must be committed (false: no batch
+  // transaction is open, or the journal cannot be written).
+  bool JournalEvents(const std::vector<PendingEvent*>& group);
+  // Appends the journal's events to the writer's open transaction (journal_mu_ held); after
+  // that transaction commits, journal_.Folded().
+  Status FoldJournalLocked();
+  // At unlock: the journals of processes that ended first, folded (internal/audit_journal.h).
+  Status FoldLeftJournals();
+  SecureBuffer JournalKey() const;
 
   // The readers' connections, shared with the threads holding them (vault/threads.cc).
   struct ReaderPool;
