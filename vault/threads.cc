@@ -357,6 +357,7 @@ Status Vault::Impl::AuditAlone(AuditEvent e) {
 }
 
 Status Vault::Impl::CommitEvents(const std::vector<PendingEvent*>& group) {
+  if (options_.audit_group_hook) options_.audit_group_hook();
   if (batch_ && batch_->tx) {
     // Read events are never part of an ingest batch: the batch commits first (between two of
     // its owner's calls, so its objects are complete), and a batch rolled back later loses
@@ -367,10 +368,10 @@ Status Vault::Impl::CommitEvents(const std::vector<PendingEvent*>& group) {
     (void)CommitBatchEarly();  // a failure is the batch's, reported to its owner
   }
   DOSSIER_ASSIGN_OR_RETURN(auto tx, internal::Transaction::Begin(db_));
-  // What a batch rolled back left in the journal goes first: it was recorded earlier.
+  // What is still in the journal (a batch rolled back, or ended) goes first: it came earlier.
   std::lock_guard<std::mutex> journal(journal_mu_);
-  const bool folding = !journal_.pending().empty();
-  if (folding) DOSSIER_RETURN_IF_ERROR(FoldJournalLocked());
+  const internal::AuditJournal::Snapshot taken = journal_.Take();
+  if (taken.events > 0) DOSSIER_RETURN_IF_ERROR(FoldJournalLocked(taken));
   std::vector<AuditEvent*> events;
   events.reserve(group.size());
   for (PendingEvent* p : group) {
@@ -381,7 +382,7 @@ Status Vault::Impl::CommitEvents(const std::vector<PendingEvent*>& group) {
   DOSSIER_RETURN_IF_ERROR(tx->Commit());
   audit_commits_.fetch_add(1, std::memory_order_relaxed);
   audit_committed_events_.fetch_add(group.size(), std::memory_order_relaxed);
-  if (folding) (void)journal_.Folded();  // failing, its events fold twice at the next open
+  (void)journal_.Folded(taken);  // failing, its events fold twice at the next open
   return Status::Ok();
 }
 
@@ -409,12 +410,21 @@ bool Vault::Impl::JournalEvents(const std::vector<PendingEvent*>& group) {
   return true;
 }
 
-Status Vault::Impl::FoldJournalLocked() {
-  std::vector<AuditEvent> copies = journal_.pending();
+Status Vault::Impl::FoldJournalLocked(const internal::AuditJournal::Snapshot& taken) {
+  std::vector<AuditEvent> copies(journal_.pending().begin(),
+                                 journal_.pending().begin() + static_cast<std::ptrdiff_t>(taken.events));
   std::vector<AuditEvent*> events;
   events.reserve(copies.size());
   for (AuditEvent& e : copies) events.push_back(&e);
   return internal::AppendEvents(db_, events, signing_);
+}
+
+Status Vault::Impl::CommitJournalLocked() {
+  DOSSIER_ASSIGN_OR_RETURN(auto tx, internal::Transaction::Begin(db_));
+  const internal::AuditJournal::Snapshot taken = journal_.Take();
+  DOSSIER_RETURN_IF_ERROR(FoldJournalLocked(taken));
+  DOSSIER_RETURN_IF_ERROR(tx->Commit());
+  return journal_.Folded(taken);
 }
 
 Status Vault::Impl::FoldLeftJournals() {

@@ -133,22 +133,27 @@ Status Vault::Impl::FlushBatchIfFull() {
 }
 
 Status Vault::Impl::CommitBatchTx() {
-  {
-    std::lock_guard<std::mutex> journal(journal_mu_);
-    journal_open_ = false;  // events recorded from now on wait for the commit, then go alone
-  }
   // Every object of the batch reaches the disk before any row that names it is committed.
   DOSSIER_RETURN_IF_ERROR(objects_.Flush());
   if (options_.batch_commit_fault) DOSSIER_RETURN_IF_ERROR(options_.batch_commit_fault());
-  // The events journaled beside this transaction commit with it.
-  std::lock_guard<std::mutex> journal(journal_mu_);
-  const bool folding = !journal_.pending().empty();
-  if (folding) DOSSIER_RETURN_IF_ERROR(FoldJournalLocked());
+  // The events journaled beside this transaction commit with it; those journaled while it
+  // syncs wait for the next commit.
+  internal::AuditJournal::Snapshot taken;
+  {
+    std::lock_guard<std::mutex> journal(journal_mu_);
+    taken = journal_.Take();
+    if (taken.events > 0) DOSSIER_RETURN_IF_ERROR(FoldJournalLocked(taken));
+  }
   DOSSIER_RETURN_IF_ERROR(dir_.SyncFilesystem());
   DOSSIER_RETURN_IF_ERROR(batch_->tx->Commit());
   committed_batches_.fetch_add(1, std::memory_order_relaxed);
-  // Failing to remove the journal only folds its events twice at the next open.
-  if (folding) (void)journal_.Folded();
+  std::lock_guard<std::mutex> journal(journal_mu_);
+  journal_open_ = false;  // until the batch's next transaction begins
+  // Failing to remove a journal only folds its events twice at the next open.
+  (void)journal_.Folded(taken);
+  // What came while the batch synced commits now, on its own: the log never lags an idle
+  // batch. A failure leaves it in the journal, for the next commit or open.
+  if (!journal_.pending().empty()) (void)CommitJournalLocked();
   return Status::Ok();
 }
 
@@ -156,6 +161,10 @@ Status Vault::Impl::CommitBatchEarly() {
   Status st = batch_->tx ? CommitBatchTx() : Status::Ok();
   batch_->tx.reset();  // committed, or rolled back here
   batch_tx_began_ns_.store(0);
+  {
+    std::lock_guard<std::mutex> journal(journal_mu_);
+    journal_open_ = false;
+  }
   batch_->documents = 0;
   batch_->bytes = 0;
   if (!st.ok() && batch_->lost.ok()) batch_->lost = st;
@@ -167,7 +176,7 @@ void Vault::Impl::EndBatch() {
   batch_tx_began_ns_.store(0);
   {
     std::lock_guard<std::mutex> journal(journal_mu_);
-    journal_open_ = false;  // what it holds is folded by the next commit of events
+    journal_open_ = false;  // what it still holds goes with the next commit of events
   }
   batch_thread_.store(std::thread::id(), std::memory_order_relaxed);
   {

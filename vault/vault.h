@@ -130,6 +130,9 @@ struct VaultOptions {
   // Fault injection for tests: called before each audit event is appended; an error fails
   // the event, and the call that records it, as a full disk would. Null in production.
   std::function<Status()> audit_fault;
+  // Tests only: called as a group of events recorded alone begins its commit (the writer
+  // held), so that a test can hold it up while other events queue. Null in production.
+  std::function<void()> audit_group_hook;
   // Fault injection for tests: called before each write to the audit journal; an error makes
   // the group commit instead, as a journal that cannot be written does. Null in production.
   std::function<Status()> journal_fault;

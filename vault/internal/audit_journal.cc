@@ -135,14 +135,26 @@ Status AuditJournal::Append(const std::vector<AuditEvent*>& events) {
   return Status::Ok();
 }
 
-Status AuditJournal::Folded() {
-  pending_.clear();
-  if (!file_) return Status::Ok();
-  const std::string name = std::move(name_);
-  file_.reset();  // its flock goes with it
-  records_ = 0;
-  DOSSIER_RETURN_IF_ERROR(dir_->Remove(name));
-  return dir_->SyncDir();
+AuditJournal::Snapshot AuditJournal::Take() {
+  if (file_) {
+    taken_.emplace_back(std::move(name_), std::move(*file_));
+    file_.reset();
+    records_ = 0;
+  }
+  return {pending_.size(), taken_.size()};
+}
+
+Status AuditJournal::Folded(const Snapshot& taken) {
+  pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(taken.events));
+  Status st;
+  for (size_t i = 0; i < taken.files; ++i) {
+    const std::string name = taken_[i].first;
+    taken_[i].second = File();  // its flock goes with it
+    if (Status removed = dir_->Remove(name); st.ok()) st = removed;
+  }
+  taken_.erase(taken_.begin(), taken_.begin() + static_cast<std::ptrdiff_t>(taken.files));
+  if (taken.files > 0 && st.ok()) st = dir_->SyncDir();
+  return st;
 }
 
 Result<std::vector<LeftJournal>> ClaimLeftJournals(const VaultDir& dir,

@@ -9,8 +9,9 @@
 //
 //   AuditJournal journal(dir, DeriveSubkey(row_key, 1, "dsjournl"));
 //   DOSSIER_RETURN_IF_ERROR(journal.Append(events));  // durable when it returns
-//   ... AppendEvents(db, journal.pending()) in the committing transaction, commit ...
-//   DOSSIER_RETURN_IF_ERROR(journal.Folded());        // the file goes
+//   auto taken = journal.Take();    // AppendEvents of its events in the committing transaction
+//   ... commit ...
+//   DOSSIER_RETURN_IF_ERROR(journal.Folded(taken));   // its files go
 #pragma once
 
 #include <optional>
@@ -39,18 +40,27 @@ class AuditJournal {
   Status Append(const std::vector<AuditEvent*>& events);
   // The events journaled and not yet folded, oldest first.
   const std::vector<AuditEvent>& pending() const { return pending_; }
-  // After the transaction holding pending() committed: the file is removed (durably) and the
-  // next Append makes a new one. A crash before the removal folds these events twice at the
-  // next open, never zero times.
-  Status Folded();
+  // What a committing transaction takes: the events pending now, and the files holding them.
+  // Events appended after Take go to a new file, for the next one.
+  struct Snapshot {
+    size_t events = 0;
+    size_t files = 0;
+  };
+  Snapshot Take();
+  // After the transaction holding the snapshot's events committed: they are dropped and their
+  // files removed (durably). A crash before the removal folds these events twice at the next
+  // open, never zero times.
+  Status Folded(const Snapshot& taken);
   bool enabled() const { return dir_ != nullptr; }
 
  private:
   const VaultDir* dir_ = nullptr;
   SecureBuffer key_;
-  std::optional<File> file_;  // holds its flock
+  std::optional<File> file_;  // the file appended to, holding its flock
   std::string name_;
   int64_t records_ = 0;  // in the current file
+  // Files taken (Take) and not yet removed, oldest first; each holds its flock.
+  std::vector<std::pair<std::string, File>> taken_;
   std::vector<AuditEvent> pending_;
 };
 

@@ -366,7 +366,8 @@ class Vault::Impl {
 
   // The audit journal (internal/audit_journal.h): while a batch's transaction is open, a
   // group of events recorded alone is made durable there instead of committing the batch.
-  // journal_open_: a batch transaction is open that will fold the journal when it commits.
+  // journal_open_: a batch transaction is open, whose commit (or the one after it) folds the
+  // journal.
   // Guarded by journal_mu_, taken after the writer when both are held.
   std::mutex journal_mu_;
   internal::AuditJournal journal_;
@@ -375,9 +376,12 @@ class Vault::Impl {
   // Whether `group` was journaled (durable), or must be committed (false: no batch
   // transaction is open, or the journal cannot be written).
   bool JournalEvents(const std::vector<PendingEvent*>& group);
-  // Appends the journal's events to the writer's open transaction (journal_mu_ held); after
-  // that transaction commits, journal_.Folded().
-  Status FoldJournalLocked();
+  // Appends the events `taken` (journal_.Take()) to the writer's open transaction, with
+  // journal_mu_ held; once it commits, journal_.Folded(taken).
+  Status FoldJournalLocked(const internal::AuditJournal::Snapshot& taken);
+  // What the journal holds, committed in a transaction of its own (the writer and
+  // journal_mu_ held, no transaction open).
+  Status CommitJournalLocked();
   // At unlock: the journals of processes that ended first, folded (internal/audit_journal.h).
   Status FoldLeftJournals();
   SecureBuffer JournalKey() const;
