@@ -33,9 +33,10 @@
 //  - The audit events of reads (and of refusals) are group-committed: events recorded by many
 //    threads at once are appended in one transaction under one signed head, committed at once
 //    when the vault is idle. Each call returns once its own event is durable, and no
-//    plaintext leaves before that. Such events never join an ingest batch: an open batch is
-//    committed first (between two of its documents), so a batch rolled back later loses only
-//    its own documents and events.
+//    plaintext leaves before that. Such events never join an ingest batch, and never commit
+//    one: while a batch's transaction is open they are made durable in the audit journal and
+//    go into the log with the batch's next commit (doc/FORMAT.md §Audit journal), so a batch
+//    rolled back loses only its own documents and events.
 //  - A batch (BeginBatch … CommitBatch) belongs to the thread that opened it: that thread
 //    stores its documents (BeginDocument, DocumentWriter::Write and Commit) and its other
 //    calls see the batch's uncommitted rows. One batch at a time: another thread's BeginBatch
@@ -675,7 +676,7 @@ class Vault {
   // CommitBatch(), committed DocumentWriters skip their own fsyncs and catalog commits; the
   // batch makes all objects durable with one filesystem sync and then commits every row and
   // audit event in one transaction (also done automatically every `batch_max_*`, and early
-  // when another thread writes or records an event alone). A batch that is never committed
+  // when another thread writes; reads beside it wait in the journal). A batch never committed
   // (crash, error, destruction) leaves only orphan objects, swept on the next open. Other
   // calls the opening thread makes during a batch join its transaction; events recorded
   // alone (reads, listings, refusals) never do. The batch belongs to the calling thread:

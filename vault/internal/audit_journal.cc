@@ -126,7 +126,10 @@ Status AuditJournal::Append(const std::vector<AuditEvent*>& events) {
   if (!st.ok()) {
     // Cut back to the last whole record, so that the next ones follow it.
     if (end < 0 || ::ftruncate(file_->fd(), end) != 0 || ::lseek(file_->fd(), end, SEEK_SET) < 0) {
-      file_.reset();  // the next Append makes a new file; this one is folded as left behind
+      // Kept, locked, until its earlier events are folded; the next Append makes a new file.
+      taken_.emplace_back(std::move(name_), std::move(*file_));
+      file_.reset();
+      records_ = 0;
     }
     return st;
   }

@@ -89,8 +89,9 @@ class Vault::Impl {
                const std::string& purpose = "");
   // Records an event that changes nothing (a read, a listing, a refusal) in a transaction of
   // its own, never an ingest batch's: group-committed with the events other threads record
-  // at the same time (one transaction, one signed head per group; vault/threads.cc). Returns
-  // once the event is durable; callers put it on record before any plaintext leaves.
+  // at the same time (one transaction, one signed head per group; vault/threads.cc), or,
+  // beside an open batch, journaled with them. Returns once the event is durable; callers
+  // put it on record before any plaintext leaves.
   Status AuditAlone(const std::string& action, std::vector<std::string> objects,
                     const std::string& patient, const std::string& outcome = "ok",
                     const std::string& purpose = "");
