@@ -2,6 +2,8 @@
 // batch, group-committed audit events, and batches that roll back while others read. Real
 // vault, real SQLite, real threads.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -10,9 +12,6 @@
 #include <mutex>
 #include <set>
 #include <thread>
-
-#include <sys/wait.h>
-#include <unistd.h>
 #include <vector>
 
 #include "common/encoding.h"

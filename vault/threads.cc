@@ -411,8 +411,9 @@ bool Vault::Impl::JournalEvents(const std::vector<PendingEvent*>& group) {
 }
 
 Status Vault::Impl::FoldJournalLocked(const internal::AuditJournal::Snapshot& taken) {
-  std::vector<AuditEvent> copies(journal_.pending().begin(),
-                                 journal_.pending().begin() + static_cast<std::ptrdiff_t>(taken.events));
+  std::vector<AuditEvent> copies(
+      journal_.pending().begin(),
+      journal_.pending().begin() + static_cast<std::ptrdiff_t>(taken.events));
   std::vector<AuditEvent*> events;
   events.reserve(copies.size());
   for (AuditEvent& e : copies) events.push_back(&e);

@@ -72,8 +72,8 @@ Result<AuditEvent> ParseEvent(std::string_view body) {
 
 }  // namespace
 
-Bytes EncodeJournalRecord(const SecureBuffer& mac_key, const std::string& file_name,
-                          int64_t number, const AuditEvent& e) {
+Bytes EncodeJournalRecord(const SecureBuffer& mac_key, const std::string& file_name, int64_t number,
+                          const AuditEvent& e) {
   AuditEvent numbered = e;
   numbered.seq = number;
   const std::string body = CanonicalEncoding(numbered);
@@ -114,8 +114,8 @@ Status AuditJournal::Append(const std::vector<AuditEvent*>& events) {
   }
   Bytes out;
   for (size_t i = 0; i < events.size(); ++i) {
-    const Bytes r = EncodeJournalRecord(key_, name_, records_ + 1 + static_cast<int64_t>(i),
-                                        *events[i]);
+    const Bytes r =
+        EncodeJournalRecord(key_, name_, records_ + 1 + static_cast<int64_t>(i), *events[i]);
     out.insert(out.end(), r.begin(), r.end());
   }
   const off_t end = ::lseek(file_->fd(), 0, SEEK_END);
@@ -168,13 +168,14 @@ Result<std::vector<LeftJournal>> ClaimLeftJournals(const VaultDir& dir,
     if (name.rfind(kJournalPrefix, 0) != 0) continue;
     DOSSIER_ASSIGN_OR_RETURN(File f, dir.OpenRegular(name));
     if (Flock(f, LOCK_EX | LOCK_NB) != 0) continue;  // its process is still writing it
-    if (!StillLinked(f)) continue;                    // folded meanwhile by another open
+    if (!StillLinked(f)) continue;                   // folded meanwhile by another open
     const std::string shown = dir.PathOf(name).string();
     DOSSIER_ASSIGN_OR_RETURN(uint64_t size, f.Size());
     if (size > uint64_t{1} << 30) {
-      return Corrupt(fmt::format("{} is {} bytes, no audit journal is: move it out of the vault "
-                                 "(keep it as evidence) and open it again",
-                                 shown, size));
+      return Corrupt(
+          fmt::format("{} is {} bytes, no audit journal is: move it out of the vault "
+                      "(keep it as evidence) and open it again",
+                      shown, size));
     }
     std::string data(size, '\0');
     DOSSIER_ASSIGN_OR_RETURN(size_t got,
@@ -185,28 +186,32 @@ Result<std::vector<LeftJournal>> ClaimLeftJournals(const VaultDir& dir,
     for (int64_t number = 1;; ++number) {
       if (data.size() - at < 4) break;  // the end, or a record cut short: never durable
       uint32_t n = 0;
-      for (int i = 0; i < 4; ++i) n |= static_cast<uint32_t>(static_cast<uint8_t>(data[at + i])) << (8 * i);
+      for (int i = 0; i < 4; ++i)
+        n |= static_cast<uint32_t>(static_cast<uint8_t>(data[at + i])) << (8 * i);
       if (n > kMaxRecordBytes) {
-        return Corrupt(fmt::format("{}: record {} claims {} bytes: the journal was changed "
-                                   "outside Dossier; move it out of the vault (keep it as "
-                                   "evidence) and open it again",
-                                   shown, number, n));
+        return Corrupt(
+            fmt::format("{}: record {} claims {} bytes: the journal was changed "
+                        "outside Dossier; move it out of the vault (keep it as "
+                        "evidence) and open it again",
+                        shown, number, n));
       }
       if (data.size() - at - 4 < n + kMacBytes) break;  // cut short
       const std::string_view body(data.data() + at + 4, n);
       const Bytes mac(data.begin() + at + 4 + n, data.begin() + at + 4 + n + kMacBytes);
       if (mac != RecordMac(mac_key, name, body)) {
-        return Corrupt(fmt::format("{}: record {} fails authentication: the journal was changed "
-                                   "outside Dossier; move it out of the vault (keep it as "
-                                   "evidence) and open it again",
-                                   shown, number));
+        return Corrupt(
+            fmt::format("{}: record {} fails authentication: the journal was changed "
+                        "outside Dossier; move it out of the vault (keep it as "
+                        "evidence) and open it again",
+                        shown, number));
       }
       auto e = ParseEvent(body);
       if (!e.ok()) return e.status().WithContext(fmt::format("{}: record {}", shown, number));
       if (e->seq != number) {
-        return Corrupt(fmt::format("{}: record {} is numbered {}: records were moved outside "
-                                   "Dossier; move it out of the vault and open it again",
-                                   shown, number, e->seq));
+        return Corrupt(
+            fmt::format("{}: record {} is numbered {}: records were moved outside "
+                        "Dossier; move it out of the vault and open it again",
+                        shown, number, e->seq));
       }
       j.events.push_back(std::move(e).value());
       at += 4 + n + kMacBytes;

@@ -81,7 +81,7 @@ Result<std::vector<LeftJournal>> ClaimLeftJournals(const VaultDir& dir,
 
 // The journal's record of one event: "<u32 little-endian length><JSON><32-byte MAC>".
 // Exposed for tests.
-Bytes EncodeJournalRecord(const SecureBuffer& mac_key, const std::string& file_name,
-                          int64_t number, const AuditEvent& e);
+Bytes EncodeJournalRecord(const SecureBuffer& mac_key, const std::string& file_name, int64_t number,
+                          const AuditEvent& e);
 
 }  // namespace dossier::vault::internal
