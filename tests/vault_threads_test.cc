@@ -465,6 +465,22 @@ TEST_F(VaultThreadsTest, ReadsBesideABatchAreJournaledTogetherAndCommittedWithIt
   ExpectVerified();
 }
 
+TEST_F(VaultThreadsTest, ReadsJournaledBesideABatchThatNeverCommitsAreInTheLogOnceItCloses) {
+  const std::string doc = contents_.begin()->first;
+  ASSERT_TRUE(v_->BeginBatch().ok());
+  const std::string a1 = Store(ingest_case_, "a1.dcm", "never committed");
+  std::thread reader([&] { EXPECT_EQ(*Read(doc), contents_.at(doc)); });
+  reader.join();
+  EXPECT_EQ(CountEvents(vault_dir_, "document.read")[doc], 0);
+  v_.reset();  // the batch rolls back; the read's event does not wait for the next open
+  EXPECT_EQ(CountEvents(vault_dir_, "document.read")[doc], 1);
+  EXPECT_TRUE(Journals().empty());
+  Open();
+  EXPECT_EQ(CountEvents(vault_dir_, "document.read")[doc], 1);
+  EXPECT_EQ(v_->swept_orphans().size(), 1u);
+  ExpectVerified();
+}
+
 TEST_F(VaultThreadsTest, AJournalLeftByAProcessThatDiedIsFoldedByTheNextOpen) {
   const std::string doc = contents_.begin()->first;
   DieWithReadsJournaled(doc, 2);

@@ -60,6 +60,11 @@ std::string CurrentOsUser() {
 
 Vault::Impl::~Impl() {
   batch_.reset();    // an uncommitted batch rolls back while the catalog is still open
+  {
+    // Reads journaled beside it go into the log now; failing, the next open folds them.
+    std::lock_guard<std::mutex> journal(journal_mu_);
+    if (!journal_.pending().empty()) (void)CommitJournalLocked();
+  }
   readers_.reset();  // every thread's reader closes before the writer, which removes the WAL
 }
 
