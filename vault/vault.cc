@@ -59,7 +59,7 @@ std::string CurrentOsUser() {
 }  // namespace internal
 
 Vault::Impl::~Impl() {
-  batch_.reset();    // an uncommitted batch rolls back while the catalog is still open
+  batch_.reset();  // an uncommitted batch rolls back while the catalog is still open
   {
     // Reads journaled beside it go into the log now; failing, the next open folds them.
     std::lock_guard<std::mutex> journal(journal_mu_);
