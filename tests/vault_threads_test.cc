@@ -522,6 +522,26 @@ TEST_F(VaultThreadsTest, AJournalChangedOutsideDossierIsRefusedByNameAndACutReco
   Open();
   EXPECT_EQ(CountEvents(vault_dir_, "document.read")[doc], 1);
   EXPECT_EQ(CountEvents(vault_dir_, "document.list").count(doc), 0u);
+
+  // A whole record taken out of the middle: each record's MAC still holds, its number not.
+  DieWithReadsJournaled(doc, 2);
+  const fs::path dropped = Journals().front();
+  bytes = testing::ReadFile(dropped);
+  const size_t first = 4 +
+                       (static_cast<uint8_t>(bytes[0]) | static_cast<uint8_t>(bytes[1]) << 8 |
+                        static_cast<uint8_t>(bytes[2]) << 16) +
+                       32;
+  testing::WriteFile(dropped, bytes.substr(first));
+  refused = Vault::Open(vault_dir_, kPassphrase, actor_, options_);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kCorrupt);
+  EXPECT_EQ(refused.status().message(),
+            dropped.string() +
+                ": record 1 is numbered 2: records were moved outside Dossier; move it out of the "
+                "vault and open it again");
+  fs::remove(dropped);
+  Open();
+  EXPECT_EQ(CountEvents(vault_dir_, "document.read")[doc], 1);
   ExpectVerified();
 }
 
