@@ -153,6 +153,16 @@ class VaultThreadsTest : public testing::TempDirTest {
     ASSERT_EQ(Journals().size(), 1u);
   }
 
+  // The vault refuses to open (kCorrupt, "<journal><why>") until `journal` is taken out.
+  void ExpectRefusedUntilRemoved(const fs::path& journal, const std::string& why) {
+    auto refused = Vault::Open(vault_dir_, kPassphrase, actor_, options_);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.status().code(), StatusCode::kCorrupt);
+    EXPECT_EQ(refused.status().message(), journal.string() + why);
+    fs::remove(journal);
+    Open();
+  }
+
   fs::path vault_dir_;
   Actor actor_{"alice", "operator"};
   VaultOptions options_;
@@ -511,15 +521,10 @@ TEST_F(VaultThreadsTest, AJournalChangedOutsideDossierIsRefusedByNameAndACutReco
   ASSERT_NE(at, std::string::npos);
   bytes.replace(at, 13, "document.list");  // a forged record: same length, another action
   testing::WriteFile(changed, bytes);
-  auto refused = Vault::Open(vault_dir_, kPassphrase, actor_, options_);
-  ASSERT_FALSE(refused.ok());
-  EXPECT_EQ(refused.status().code(), StatusCode::kCorrupt);
-  EXPECT_EQ(refused.status().message(),
-            changed.string() +
-                ": record 1 fails authentication: the journal was changed outside Dossier; move "
-                "it out of the vault (keep it as evidence) and open it again");
-  fs::remove(changed);
-  Open();
+  ExpectRefusedUntilRemoved(changed,
+                            ": record 1 fails authentication: the journal was changed outside "
+                            "Dossier; move it out of the vault (keep it as evidence) and open it "
+                            "again");
   EXPECT_EQ(CountEvents(vault_dir_, "document.read")[doc], 1);
   EXPECT_EQ(CountEvents(vault_dir_, "document.list").count(doc), 0u);
 
@@ -532,15 +537,9 @@ TEST_F(VaultThreadsTest, AJournalChangedOutsideDossierIsRefusedByNameAndACutReco
                         static_cast<uint8_t>(bytes[2]) << 16) +
                        32;
   testing::WriteFile(dropped, bytes.substr(first));
-  refused = Vault::Open(vault_dir_, kPassphrase, actor_, options_);
-  ASSERT_FALSE(refused.ok());
-  EXPECT_EQ(refused.status().code(), StatusCode::kCorrupt);
-  EXPECT_EQ(refused.status().message(),
-            dropped.string() +
-                ": record 1 is numbered 2: records were moved outside Dossier; move it out of the "
-                "vault and open it again");
-  fs::remove(dropped);
-  Open();
+  ExpectRefusedUntilRemoved(dropped,
+                            ": record 1 is numbered 2: records were moved outside Dossier; move it "
+                            "out of the vault and open it again");
   EXPECT_EQ(CountEvents(vault_dir_, "document.read")[doc], 1);
   ExpectVerified();
 }
