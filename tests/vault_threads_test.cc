@@ -544,6 +544,61 @@ TEST_F(VaultThreadsTest, AJournalChangedOutsideDossierIsRefusedByNameAndACutReco
   ExpectVerified();
 }
 
+TEST_F(VaultThreadsTest, AWholeBatchNeverCommitsBeforeItsEndAndAbandonedLeavesNothing) {
+  options_.batch_max_documents = 2;
+  Open();
+  const size_t stores = CountEvents(vault_dir_, "document.store").size();
+  const uint64_t batches = v_->committed_batches();
+  ASSERT_TRUE(v_->BeginBatch(Vault::BatchMode::kWhole).ok());
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) {
+    ids.push_back(Store(ingest_case_, "w" + std::to_string(i) + ".dcm", PseudoRandom(5000, i)));
+    ASSERT_FALSE(ids.back().empty());
+  }
+  // Five documents, past a limit of two: none committed, none seen by another thread.
+  EXPECT_EQ(v_->committed_batches(), batches);
+  std::thread other([&] { EXPECT_EQ(ListedIds(ingest_case_), std::set<std::string>{}); });
+  other.join();
+  // The owner's own read goes to the journal: a commit for it would break the batch.
+  EXPECT_EQ(*Read(ids[0]), PseudoRandom(5000, 0));
+  EXPECT_EQ(v_->committed_batches(), batches);
+  EXPECT_FALSE(v_->batch_gave_way());
+  v_->AbandonBatch();
+  EXPECT_FALSE(v_->in_batch());
+  EXPECT_EQ(ListedIds(ingest_case_), std::set<std::string>{});
+  EXPECT_EQ(CountEvents(vault_dir_, "document.store").size(), stores);
+  ExpectVerified();  // no orphan: the batch's objects went with it
+  Open();
+  EXPECT_EQ(CountEvents(vault_dir_, "document.read")[ids[0]], 1);  // the read is on record
+}
+
+TEST_F(VaultThreadsTest, AWholeBatchGivesWayToAnotherThreadsWriteAndKeepsNothing) {
+  ASSERT_TRUE(v_->BeginBatch(Vault::BatchMode::kWhole).ok());
+  const std::string a1 = Store(ingest_case_, "a1.dcm", "first of the batch");
+  ASSERT_FALSE(a1.empty());
+  std::string other;
+  std::thread writer([&] { other = *v_->AddPatient({"Сидорова Анна", "1990-01-02", "", ""}); });
+  writer.join();  // not held up by the batch
+  EXPECT_TRUE(v_->batch_gave_way());
+  // The batch refuses every later write of its owner: none may commit alone.
+  const std::string why =
+      "the open batch was rolled back: the batch gave way to another write and was rolled "
+      "back: nothing of it is kept";
+  for (const char* name : {"a2.dcm", "a3.dcm"}) {
+    Status refused;
+    EXPECT_EQ(Store(ingest_case_, name, "later in the batch", &refused), "");
+    EXPECT_EQ(refused.code(), StatusCode::kRejected);
+    EXPECT_EQ(refused.message(), why);
+  }
+  const Status end = v_->CommitBatch();
+  EXPECT_EQ(end.code(), StatusCode::kRejected);
+  EXPECT_FALSE(v_->batch_gave_way());
+  EXPECT_EQ(ListedIds(ingest_case_), std::set<std::string>{});
+  EXPECT_EQ(v_->GetPatient(other)->info.name, "Сидорова Анна");
+  EXPECT_EQ(CountEvents(vault_dir_, "document.store").count(a1), 0u);
+  ExpectVerified();
+}
+
 TEST_F(VaultThreadsTest, ASecondThreadsBatchWaitsForTheFirst) {
   ASSERT_TRUE(v_->BeginBatch().ok());
   const std::string a1 = Store(ingest_case_, "a1.dcm", "first thread's");

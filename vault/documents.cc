@@ -113,10 +113,17 @@ class DocumentWriterImpl final : public DocumentWriter {
     }();
     // On failure the object stays: if the commit did reach the disk its row needs it, and if
     // not, the next open sweeps it as an orphan.
-    if (!result.ok()) return result;
+    if (!result.ok()) {
+      // A whole batch that gave way keeps nothing: this object was never in a transaction.
+      if (batched && v_.batch_->whole && !v_.batch_->lost.ok()) {
+        (void)v_.objects_.Remove(object_id_, false);
+      }
+      return result;
+    }
     if (out.duplicate) {
       DOSSIER_RETURN_IF_ERROR(v_.objects_.Remove(object_id_, !batched));
     } else if (batched) {
+      if (v_.batch_->whole) v_.batch_->objects.push_back(object_id_);
       v_.batch_->documents += 1;
       v_.batch_->bytes += obj.stored_size;
       DOSSIER_RETURN_IF_ERROR(v_.FlushBatchIfFull());

@@ -102,7 +102,7 @@ Vault::Impl::Section Vault::Impl::Write() {
   LockWriter();
   // Nothing but the owner's own writes joins a batch: another thread's write (or what it
   // reads on the writer's connection) comes after the batch's work so far is committed.
-  if (writer_depth_ == 1 && batch_ && batch_->tx && !OwnsBatch()) (void)CommitBatchEarly();
+  if (writer_depth_ == 1 && batch_ && batch_->tx && !OwnsBatch()) (void)LetOtherWriteIn();
   return Section(this);
 }
 
@@ -338,8 +338,10 @@ Status Vault::Impl::AuditAlone(AuditEvent e) {
     lock.unlock();
     Status st;
     // A group beside an open batch is made durable in the journal, never by committing the
-    // batch; otherwise (or when the journal fails) it commits.
-    if (writer || !JournalEvents(group)) {
+    // batch; otherwise (or when the journal fails) it commits. So is the owner's own read
+    // inside a whole batch (BatchMode::kWhole), which a commit would roll back.
+    const bool owns_whole = writer && OwnsBatch() && batch_->whole && batch_->tx;
+    if ((writer && !owns_whole) || !JournalEvents(group)) {
       Section w = Write();
       st = CommitEvents(group);
     }
@@ -365,7 +367,7 @@ Status Vault::Impl::CommitEvents(const std::vector<PendingEvent*>& group) {
     if (batch_->savepoints > 0) {
       return Internal("an event recorded alone inside a transaction of the batch");
     }
-    (void)CommitBatchEarly();  // a failure is the batch's, reported to its owner
+    (void)LetOtherWriteIn();  // a failure is the batch's, reported to its owner
   }
   DOSSIER_ASSIGN_OR_RETURN(auto tx, internal::Transaction::Begin(db_));
   // What is still in the journal (a batch rolled back, or ended) goes first: it came earlier.

@@ -73,7 +73,8 @@ Result<Vault::Impl::Tx> Vault::Impl::Tx::Begin(Impl& v) {
   if (v.batch_ && v.OwnsBatch()) {
     if (!v.batch_->lost.ok()) {  // an early commit failed: this batch is gone
       const Status lost = v.batch_->lost;
-      v.EndBatch();
+      // A whole batch refuses every write until its owner ends it: none may commit alone.
+      if (!v.batch_->whole) v.EndBatch();
       return lost.WithContext("the open batch was rolled back");
     }
     if (!v.batch_->tx) {  // begins with the owner's first write; nothing is written unbatched
@@ -117,6 +118,13 @@ Status Vault::Impl::Tx::Commit() {
   return Status::Ok();
 }
 
+namespace {
+// Why a whole batch (BatchMode::kWhole) was rolled back.
+Status GaveWay() {
+  return Rejected("the batch gave way to another write and was rolled back: nothing of it is kept");
+}
+}  // namespace
+
 Status Vault::Impl::FlushBatchIfFull() {
   if (!batch_ || !OwnsBatch() || !batch_->tx) return Status::Ok();
   using std::chrono::steady_clock;
@@ -127,6 +135,11 @@ Status Vault::Impl::FlushBatchIfFull() {
   const bool yield =
       held >= std::chrono::milliseconds(options_.batch_yield_after_ms) && lock_.WritersWaiting();
   if (!full && !yield) return Status::Ok();
+  if (batch_->whole) {  // it never commits before its end, and gives way to another write
+    if (!yield) return Status::Ok();
+    DropBatchTx(GaveWay());
+    return batch_->lost;  // the batch stays open, refusing every write, until its owner ends it
+  }
   if (Status st = CommitBatchEarly(); !st.ok()) {
     EndBatch();  // rolled back: the caller learns that this batch was lost
     return st;
@@ -176,8 +189,31 @@ Status Vault::Impl::CommitBatchEarly() {
   return st;
 }
 
+Status Vault::Impl::LetOtherWriteIn() {
+  if (!batch_->whole) return CommitBatchEarly();
+  DropBatchTx(GaveWay());
+  return Status::Ok();
+}
+
+void Vault::Impl::DropBatchTx(const Status& why) {
+  batch_->tx.reset();
+  batch_tx_began_ns_.store(0);
+  {
+    std::lock_guard<std::mutex> journal(journal_mu_);
+    journal_open_ = false;  // what the journal holds goes with the next commit of events
+  }
+  // No committed row names them: the rollback left them orphans.
+  for (const std::string& id : batch_->objects) (void)objects_.Remove(id, false);
+  batch_->objects.clear();
+  batch_->documents = 0;
+  batch_->bytes = 0;
+  if (batch_->lost.ok()) batch_->lost = why;
+  if (batch_->whole) batch_gave_way_.store(true);
+}
+
 void Vault::Impl::EndBatch() {
   batch_.reset();  // rolls back what was not committed
+  batch_gave_way_.store(false);
   batch_tx_began_ns_.store(0);
   {
     std::lock_guard<std::mutex> journal(journal_mu_);
@@ -191,7 +227,7 @@ void Vault::Impl::EndBatch() {
   batch_slot_cv_.notify_one();
 }
 
-Status Vault::BeginBatch() {
+Status Vault::BeginBatch(BatchMode mode) {
   if (impl_->OwnsBatch()) return Internal("a batch is already open");
   {  // one batch at a time: wait for another thread's to end
     std::unique_lock<std::mutex> lock(impl_->batch_slot_mu_);
@@ -200,9 +236,21 @@ Status Vault::BeginBatch() {
   }
   auto w = impl_->Write();
   impl_->batch_.emplace();
+  impl_->batch_->whole = mode == BatchMode::kWhole;
+  impl_->batch_gave_way_.store(false);
   impl_->batch_thread_.store(std::this_thread::get_id(), std::memory_order_relaxed);
   return Status::Ok();
 }
+
+void Vault::AbandonBatch() {
+  if (!impl_->OwnsBatch()) return;
+  auto w = impl_->Write();
+  if (impl_->batch_->tx) impl_->DropBatchTx(Rejected("the batch was abandoned"));
+  (void)impl_->objects_.Flush();  // the deletions done
+  impl_->EndBatch();
+}
+
+bool Vault::batch_gave_way() const { return impl_->batch_gave_way_.load(); }
 
 Status Vault::CommitBatch() {
   if (!impl_->OwnsBatch()) return Status::Ok();

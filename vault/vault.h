@@ -683,8 +683,23 @@ class Vault {
   // another thread's BeginBatch waits until it ends (vault.h §Threads). When an early commit
   // fails, the batch is rolled back: the owner's next write (a DocumentWriter's Commit) or
   // CommitBatch returns that error and ends the batch.
-  Status BeginBatch();
+  //
+  // kWhole: all or nothing (an upload ingested while its bytes still arrive, which must
+  // store nothing unless it arrives whole). The batch never commits before CommitBatch;
+  // another write — of another thread, another process, an event recorded alone whose
+  // journal fails — does not wait for it: the batch gives way, rolled back with the objects
+  // it wrote, and its owner's next write or CommitBatch returns kRejected (batch_gave_way()
+  // tells at once). AbandonBatch rolls it back on purpose.
+  enum class BatchMode { kCommitAsItGoes, kWhole };
+  Status BeginBatch(BatchMode mode = BatchMode::kCommitAsItGoes);
   Status CommitBatch();
+  // Rolls back the calling thread's open batch, deletes the objects of its documents not yet
+  // committed, and ends it. Nothing of it is left but what earlier commits made durable
+  // (none, for kWhole).
+  void AbandonBatch();
+  // Whether the open batch is whole and has given way to another write (see above): any
+  // thread may ask (the sources of an upload still arriving stop waiting).
+  bool batch_gave_way() const;
   // Whether the calling thread has a batch open.
   bool in_batch() const;
   // How many batch commits have succeeded, automatic and early ones included: documents

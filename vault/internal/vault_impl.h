@@ -210,6 +210,9 @@ class Vault::Impl {
     // An early commit failed: the batch was rolled back. Its owner learns it at its next
     // write or at CommitBatch, which then end the batch.
     Status lost;
+    bool whole = false;  // BatchMode::kWhole
+    // kWhole: the objects of the documents in `tx`, deleted when it is rolled back.
+    std::vector<std::string> objects;
   };
   std::optional<Batch> batch_;
   // When the open batch's transaction began (steady clock, ns), 0 while none is open: read
@@ -221,6 +224,13 @@ class Vault::Impl {
   // are complete); the owner's next write begins a new one. On failure the batch is rolled
   // back and marked lost. Called with the writer held.
   Status CommitBatchEarly();
+  // Ends the open batch's transaction so that another write can go ahead: commits it, or,
+  // when the batch is whole (BatchMode::kWhole), rolls it back (DropBatchTx). Writer held.
+  Status LetOtherWriteIn();
+  // Rolls back the open batch's transaction, deletes the objects of its documents and marks
+  // the batch lost with `why` (unless it already was). Writer held.
+  void DropBatchTx(const Status& why);
+  std::atomic<bool> batch_gave_way_{false};
   void EndBatch();  // forgets the batch and lets another thread open one
   // Starts a transaction, or joins the open batch's when the calling thread owns it (then
   // the returned owner is null and Commit is a no-op). Inside a batch it is a SAVEPOINT, so
