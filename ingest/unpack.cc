@@ -40,11 +40,38 @@ void SupportFilters(archive* a) {
   archive_read_support_filter_zstd(a);
 }
 
-ArchivePtr NewReader() {
+// What an item's first bytes say it is, where that is sure: a disc image or a tar archive,
+// which are read front to back, so an upload still arriving can be read as it comes.
+enum class Known { kUnknown, kIso9660, kTar };
+
+Known KnownByHead(std::span<const uint8_t> head) {
+  auto at = [&](size_t offset, std::string_view magic) {
+    return head.size() >= offset + magic.size() &&
+           std::equal(magic.begin(), magic.end(), head.begin() + static_cast<long>(offset),
+                      [](char m, uint8_t h) { return static_cast<uint8_t>(m) == h; });
+  };
+  // ISO 9660's first volume descriptor (ECMA-119 §8.1) at sector 16; POSIX tar's magic.
+  if (at(32769, "CD001")) return Known::kIso9660;
+  if (at(257, "ustar")) return Known::kTar;
+  return Known::kUnknown;
+}
+
+ArchivePtr NewReader(Known known = Known::kUnknown) {
   ArchivePtr a(archive_read_new());
+  SupportFilters(a.get());
+  // A format the first bytes name is the only one offered: the other formats' bidders would
+  // read elsewhere first (ZIP's looks for a central directory at the end), which, for an
+  // upload still arriving, means waiting for its last byte.
+  if (known == Known::kIso9660) {
+    archive_read_support_format_iso9660(a.get());
+    return a;
+  }
+  if (known == Known::kTar) {
+    archive_read_support_format_tar(a.get());
+    return a;
+  }
   // Exactly the formats Dossier accepts; "support_format_all" would also parse cpio, cab, xar,
   // lha, mtree, warc… — attack surface with no use here.
-  SupportFilters(a.get());
   archive_read_support_format_zip(a.get());
   archive_read_support_format_7zip(a.get());
   archive_read_support_format_rar(a.get());
@@ -187,8 +214,8 @@ class Reader {
   // returned as kRejected, `resend` telling the patient what to do.
   Status ReadArchive(const std::function<int(archive*)>& open, bool compressed,
                      const std::string& prefix, const std::string& single_name, int depth,
-                     const char* resend) {
-    ArchivePtr a = NewReader();
+                     const char* resend, Known known = Known::kUnknown) {
+    ArchivePtr a = NewReader(compressed ? Known::kUnknown : known);
     if (open(a.get()) == ARCHIVE_OK) return ReadAll(a.get(), prefix, depth);
     const std::string msg = LibError(a.get());
     if (MentionsEncryption(msg)) return Rejected(kPasswordReason);
@@ -420,13 +447,14 @@ Status Unpack(RandomInput& input, const std::string& display, const UnpackLimits
   static const bool locale_set = std::setlocale(LC_CTYPE, "C.UTF-8") != nullptr;
   (void)locale_set;
   Budget budget{limits, input.size()};
-  uint8_t head[6] = {};
+  std::vector<uint8_t> head(32774);
   auto got = input.ReadAt(0, head);
-  const bool compressed = got.ok() && IsCompressedStream({head, *got});
+  const std::span<const uint8_t> read(head.data(), got.ok() ? *got : 0);
+  const bool compressed = IsCompressedStream(read);
   Reader reader(limits, budget, sink);
   ArchiveInput source(input);
   return reader.ReadArchive([&](archive* a) { return source.Open(a); }, compressed, display + "/",
-                            StreamName(display), 0, "send the file again");
+                            StreamName(display), 0, "send the file again", KnownByHead(read));
 }
 
 }  // namespace dossier::ingest

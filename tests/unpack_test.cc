@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
+#include <fstream>
 
 #include "ingest/ingest.h"
 #include "sandbox/confine.h"
@@ -457,6 +459,76 @@ TEST_F(UnpackTest, ALooseFileAndTheSameFileInAnArchiveAreOneDocument) {
   EXPECT_EQ(
       Ingest({dir_ / "first.tar", dir_ / "note.txt"}),
       (std::vector<std::string>{"first.tar/note.txt text stored", "note.txt text duplicate"}));
+}
+
+}  // namespace
+}  // namespace dossier::ingest
+
+namespace dossier::ingest {
+namespace {
+
+// The bytes of an upload still arriving: reads that reach into its last MiB fail, as they
+// would wait for bytes not yet sent. Remembers whether one was tried.
+class StillArriving final : public RandomInput {
+ public:
+  explicit StillArriving(std::string bytes) : bytes_(std::move(bytes)) {}
+  uint64_t size() const override { return bytes_.size(); }
+  Result<size_t> ReadAt(uint64_t offset, std::span<uint8_t> out) override {
+    if (offset >= bytes_.size()) return size_t{0};
+    const size_t n = std::min<uint64_t>(out.size(), bytes_.size() - offset);
+    if (offset + n > bytes_.size() - (size_t{1} << 20)) {
+      reached_end_ = true;
+      return IoError("not arrived yet");
+    }
+    std::memcpy(out.data(), bytes_.data() + offset, n);
+    return n;
+  }
+  bool reached_end() const { return reached_end_; }
+
+ private:
+  const std::string bytes_;
+  bool reached_end_ = false;
+};
+
+class EntryNames final : public UnpackSink {
+ public:
+  Status BeginEntry(const std::string& path) override {
+    names.push_back(path);
+    return Status::Ok();
+  }
+  Status EntryData(std::span<const uint8_t>) override { return Status::Ok(); }
+  Status EndEntry(const Status& outcome) override { return outcome; }
+  Status Refused(const std::string& path, const std::string& reason) override {
+    names.push_back(path + " refused: " + reason);
+    return Status::Ok();
+  }
+  Status Skipped(const std::string& path, const std::string&) override {
+    names.push_back(path + " skipped");
+    return Status::Ok();
+  }
+  std::vector<std::string> names;
+};
+
+TEST_F(UnpackTest, ADiscImageOrATarIsReadFrontToBackWithoutWaitingForItsEnd) {
+  // The server ingests an upload as it arrives (doc/API.md §Uploads): a disc image and a tar
+  // must come out before their last bytes are in. ZIP's bidder, offered them too, would read
+  // the end first, looking for a central directory.
+  for (const char* format : {"iso9660", "pax"}) {
+    const fs::path path = dir_ / "disc";
+    WriteArchive(path, format, "", "",
+                 {{"DICOM/IM0001", "first slice"}, {"DICOM/IM0002", "second slice"}});
+    std::ifstream in(path, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    bytes.append(size_t{3} << 20, '\0');  // a disc's padding: the last MiB not arrived yet
+    StillArriving input(bytes);
+    EntryNames sink;
+    const Status st = Unpack(input, "disc", UnpackLimits{}, sink);
+    EXPECT_TRUE(st.ok()) << format << ": " << st.message();
+    EXPECT_EQ(sink.names, (std::vector<std::string>{"disc/DICOM/IM0001", "disc/DICOM/IM0002"}))
+        << format;
+    EXPECT_FALSE(input.reached_end()) << format;
+    fs::remove(path);
+  }
 }
 
 }  // namespace
