@@ -213,10 +213,12 @@ class Ingester final : public internal::ItemSink {
 };
 
 // The upload planned by `plan`, ingested: one group commit, the report written whatever
-// happens (IngestPaths and IngestUploads differ only in how they plan).
+// happens (IngestPaths and IngestUploads differ only in how they plan). With `give_up` set,
+// all or nothing (IngestArriving): `*kept` false when nothing was.
 Status IngestPlanned(vault::Vault& vault, const std::string& case_id, const IngestOptions& options,
                      IngestReport& report, const IngestProgressFn& progress,
-                     const std::function<Status(std::vector<PlannedItem>&)>& plan) {
+                     const std::function<Status(std::vector<PlannedItem>&)>& plan,
+                     const std::function<bool()>& give_up = nullptr, bool* kept = nullptr) {
   DOSSIER_RETURN_IF_ERROR(vault.CheckCaseOpen(case_id));
   IngestOptions resolved = options;
   if (!options.reply_to.empty()) {
@@ -224,12 +226,27 @@ Status IngestPlanned(vault::Vault& vault, const std::string& case_id, const Inge
   }
   // One group commit for the whole upload (committing itself every few hundred files): a
   // disc's 2,000 images cost a handful of filesystem syncs, not 6,000 fsyncs.
+  const bool whole = static_cast<bool>(give_up);
   const bool own_batch = !vault.in_batch();
-  if (own_batch) DOSSIER_RETURN_IF_ERROR(vault.BeginBatch());
+  if (whole && !own_batch) return Internal("an upload still arriving is ingested in no batch");
+  if (own_batch) {
+    DOSSIER_RETURN_IF_ERROR(vault.BeginBatch(whole ? vault::Vault::BatchMode::kWhole
+                                                   : vault::Vault::BatchMode::kCommitAsItGoes));
+  }
   Ingester ingester(vault, case_id, resolved, report, progress);
   const Status st = ingester.Run(plan);
+  if (whole && (!st.ok() || give_up() || vault.batch_gave_way())) {
+    vault.AbandonBatch();
+    *kept = false;
+    return Status::Ok();
+  }
   // What was stored before a failure is committed too: the report already lists it.
   const Status committed = own_batch ? vault.CommitBatch() : Status::Ok();
+  if (whole && !committed.ok()) {
+    *kept = false;  // rolled back: the files are ingested again, and a failure said then
+    return Status::Ok();
+  }
+  if (kept != nullptr) *kept = true;
   if (st.ok() && committed.ok() && !vault.in_batch()) {
     // Best effort: everything is stored already; a series without a preview shows none.
     (void)ingester.MakePreviews();
@@ -261,6 +278,20 @@ Status IngestUploads(vault::Vault& vault, const std::string& case_id,
   return IngestPlanned(
       vault, case_id, options, report, progress,
       [&](std::vector<PlannedItem>& plan) { return internal::PlanUploads(files, options, plan); });
+}
+
+Status IngestArriving(vault::Vault& vault, const std::string& case_id,
+                      const std::vector<UploadFile>& files, const IngestOptions& options,
+                      IngestReport& report, const std::function<bool()>& give_up, bool& kept,
+                      const IngestProgressFn& progress) {
+  kept = false;
+  IngestReport whole;
+  DOSSIER_RETURN_IF_ERROR(IngestPlanned(
+      vault, case_id, options, whole, progress,
+      [&](std::vector<PlannedItem>& plan) { return internal::PlanUploads(files, options, plan); },
+      give_up, &kept));
+  if (kept) report = std::move(whole);
+  return Status::Ok();
 }
 
 }  // namespace dossier::ingest

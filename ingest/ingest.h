@@ -182,4 +182,18 @@ Status IngestUploads(vault::Vault& vault, const std::string& case_id,
                      const std::vector<UploadFile>& files, const IngestOptions& options,
                      IngestReport& report, const IngestProgressFn& progress = nullptr);
 
+// As IngestUploads, for files whose bytes are still arriving (the server ingests a large
+// upload as it comes in, doc/API.md §Uploads): all or nothing. Their sources wait for the
+// bytes, and return an error when they stop waiting. Everything goes into one batch that
+// commits only at the end (vault::Vault::BatchMode::kWhole). When the ingest cannot finish
+// whole — `give_up` says so once the files are read, the batch gave way to another write,
+// the ingest or its commit failed, or the case closed — nothing is kept: `kept` is false,
+// `report` untouched, and the files are to be ingested again, by IngestUploads, once
+// complete. Otherwise `kept` is true and the rest is as IngestUploads. Errors only as
+// IngestUploads's checks before anything is read.
+Status IngestArriving(vault::Vault& vault, const std::string& case_id,
+                      const std::vector<UploadFile>& files, const IngestOptions& options,
+                      IngestReport& report, const std::function<bool()>& give_up, bool& kept,
+                      const IngestProgressFn& progress = nullptr);
+
 }  // namespace dossier::ingest

@@ -206,6 +206,8 @@ struct Server::Impl {
                 {vault::Role::kManager, o.manager_uploads}};
     u.expiry = o.upload_expiry;
     u.batch_idle = o.batch_idle;
+    u.arriving_min_bytes = o.arriving_min_bytes;
+    u.arriving_stall = o.arriving_stall;
     u.ingest = o.ingest;
     uploads = std::make_unique<internal::Uploads>(vault, *spool, *jobs, state->clock, std::move(u));
     state->spool = spool.get();

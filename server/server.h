@@ -88,6 +88,12 @@ struct ServeOptions {
   uint64_t max_multipart_bytes = uint64_t{512} << 20;
   std::chrono::milliseconds janitor_interval{30'000};
   std::chrono::seconds keep_jobs{24 * 3600};
+  // A tus upload of at least `arriving_min_bytes`, in no batch, is ingested as its bytes
+  // arrive when no other job is waiting (all or nothing: ingest::IngestArriving); that
+  // ingest gives way, to be done again once the upload is complete, when another job waits
+  // or no byte came for `arriving_stall`.
+  uint64_t arriving_min_bytes = uint64_t{32} << 20;
+  std::chrono::seconds arriving_stall{20};
   // How uploads are ingested (workers, OCR), as `dossier ingest` does.
   ingest::IngestOptions ingest;
 

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <random>
 
+#include "tests/archive_util.h"
 #include "tests/server_fixture.h"
 
 namespace dossier {
@@ -135,6 +136,67 @@ class UploadServerTest : public ServerTest {
       if (text.find(needle) != std::string::npos) out.push_back(it->path().string());
     }
     return out;
+  }
+
+  // Restarts the server so that every tus upload alone is ingested as it arrives.
+  void ServeIngestingAsUploadsArrive() {
+    StopServer();
+    server::ServeOptions o;
+    o.arriving_min_bytes = 1;
+    o.arriving_stall = std::chrono::seconds(30);
+    StartServer(o);
+    maria_ = Login("maria@example.org");
+  }
+  // A tar archive (read front to back) of `n` text files of 1 MiB, `canary` through them.
+  std::string Tar(int n, const std::string& canary, std::vector<std::string>& contents) {
+    std::vector<testing::Entry> entries;
+    for (int i = 0; i < n; ++i) {
+      contents.push_back(Payload((size_t{1} << 20) + static_cast<size_t>(i), canary));
+      entries.push_back({"scans/scan" + std::to_string(i) + ".txt", contents.back()});
+    }
+    const fs::path tar = dir_ / "scans.tar";
+    testing::WriteArchive(tar, "pax", "", "", entries);
+    std::ifstream in(tar, std::ios::binary);
+    std::string out((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    fs::remove(tar);
+    return out;
+  }
+  // The user's running job in case A once it has read `bytes` bytes; "" if none comes to.
+  std::string RunningJobWith(const Who& w, uint64_t bytes) {
+    for (int i = 0; i < 400; ++i) {
+      for (const auto& j : Get("/api/jobs", &w).body) {
+        if (j["case"] == case_a_ && j["state"] == "running" &&
+            j["progress"]["bytes_done"].get<uint64_t>() >= bytes) {
+          return j["id"];
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    return "";
+  }
+  // Waits until `job` answers 404 (forgotten); whether it did.
+  bool Forgotten(const Who& w, const std::string& job) {
+    for (int i = 0; i < 400; ++i) {
+      if (Get("/api/jobs/" + job, &w).status == 404) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    return false;
+  }
+  std::vector<std::string> CaseDocumentIds(const Who& w) {
+    std::vector<std::string> out;
+    for (const auto& d : Get("/api/cases/" + case_a_ + "/documents", &w).body) {
+      out.push_back(d.value("id", ""));
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+  // Object files in the vault.
+  size_t Objects() {
+    size_t n = 0;
+    for (const auto& e : fs::recursive_directory_iterator(dir_ / "vault" / "objects")) {
+      n += e.is_regular_file() ? 1 : 0;
+    }
+    return n;
   }
 
   Who maria_;
@@ -628,6 +690,95 @@ TEST_F(UploadServerTest, SmallRoutesRefuseLargeOrUndeclaredBodiesBeforeReadingTh
   // Within the limit, the route reads its body as usual.
   Answer small = From(Client().Post("/api/session", std::string(1000, ' '), "application/json"));
   EXPECT_EQ(small.status, 400);
+}
+
+}  // namespace
+}  // namespace dossier
+
+namespace dossier {
+namespace {
+
+TEST_F(UploadServerTest, AnUploadIsIngestedAsItArrivesAndKeptOnlyOnceItIsComplete) {
+  ServeIngestingAsUploadsArrive();
+  std::vector<std::string> contents;
+  const std::string tar = Tar(4, "CANARY-ARRIVING", contents);
+  const std::vector<std::string> before = CaseDocumentIds(maria_);
+  const size_t objects = Objects();
+  const std::string at = CreateOk(maria_, tar.size(), "scans.tar");
+  // Two and a half of its four files sent: the job reads them while the rest is on its way
+  // (its progress moves in the 1 MiB pieces the unpack worker asks for)...
+  const size_t half = (size_t{5} << 20) / 2;
+  ASSERT_EQ(Patch(maria_, at, 0, tar.substr(0, half)).status, 204);
+  const std::string job = RunningJobWith(maria_, 1 << 20);
+  ASSERT_EQ(job.rfind("job_", 0), 0u) << job;
+  // ... and nothing of it is in the case before the last byte is in.
+  EXPECT_EQ(CaseDocumentIds(maria_), before);
+  EXPECT_EQ(Get("/api/jobs/" + job, &maria_).body["state"], "running");
+  const std::string handed = UploadAll(maria_, at, tar, 1 << 20);
+  EXPECT_EQ(handed, job);  // the job that was reading it ends with the report
+  const json done = Finished(maria_, job);
+  EXPECT_EQ(done["state"], "done") << done.dump();
+  ASSERT_EQ(done["result"]["items"].size(), 4u) << done.dump();
+  for (size_t i = 0; i < 4; ++i) {
+    const json item = done["result"]["items"][i];
+    EXPECT_EQ(item["path"], "scans.tar/scans/scan" + std::to_string(i) + ".txt");
+    EXPECT_EQ(item["status"], "stored");
+    EXPECT_TRUE(Content(maria_, item["id"]) == contents[i]) << i;  // byte-identical
+  }
+  EXPECT_EQ(CaseDocumentIds(maria_).size(), before.size() + 4);
+  EXPECT_EQ(Objects(), objects + 4);
+  EXPECT_EQ(FilesHolding(dir_, "CANARY-ARRIVING"), std::vector<std::string>{});
+}
+
+TEST_F(UploadServerTest, AnUploadCancelledWhileItWasIngestedLeavesNothing) {
+  ServeIngestingAsUploadsArrive();
+  std::vector<std::string> contents;
+  const std::string tar = Tar(4, "CANARY-CANCELLED", contents);
+  const std::vector<std::string> before = CaseDocumentIds(maria_);
+  const size_t objects = Objects();
+  const size_t stores = Events("document.store").size();
+  const std::string at = CreateOk(maria_, tar.size(), "scans.tar");
+  ASSERT_EQ(Patch(maria_, at, 0, tar.substr(0, (size_t{5} << 20) / 2)).status, 204);
+  const std::string job = RunningJobWith(maria_, 1 << 20);
+  ASSERT_FALSE(job.empty());
+  httplib::Headers h = {
+      {"Cookie", maria_.cookie}, {"X-CSRF-Token", maria_.csrf}, {"Tus-Resumable", "1.0.0"}};
+  EXPECT_EQ(From(Client().Delete(at, h)).status, 204);
+  // The job gives up, and is forgotten: its id was never handed out.
+  EXPECT_TRUE(Forgotten(maria_, job));
+  EXPECT_EQ(Head(maria_, at).status, 404);
+  EXPECT_EQ(CaseDocumentIds(maria_), before);
+  EXPECT_EQ(Objects(), objects);  // the objects it wrote were deleted with its batch
+  EXPECT_EQ(Events("document.store").size(), stores);
+  auto report = v_->Verify(false);
+  ASSERT_TRUE(report.ok()) << report.status().message();
+  EXPECT_TRUE(report->intact());
+  EXPECT_TRUE(report->orphans.empty());
+}
+
+TEST_F(UploadServerTest, AnIngestThatGaveUpWaitingIsDoneAgainOnceTheUploadIsComplete) {
+  ServeIngestingAsUploadsArrive();
+  std::vector<std::string> contents;
+  const std::string tar = Tar(4, "CANARY-STALLED", contents);
+  const size_t before = CaseDocumentIds(maria_).size();
+  const std::string at = CreateOk(maria_, tar.size(), "scans.tar");
+  ASSERT_EQ(Patch(maria_, at, 0, tar.substr(0, (size_t{5} << 20) / 2)).status, 204);
+  const std::string first = RunningJobWith(maria_, 1 << 20);
+  ASSERT_FALSE(first.empty());
+  // The connection drops: no byte for 30 s (arriving_stall) frees the vault for others.
+  clock_.Advance(std::chrono::seconds(31));
+  EXPECT_TRUE(Forgotten(maria_, first));
+  EXPECT_EQ(CaseDocumentIds(maria_).size(), before);
+  // The client comes back and resumes; the upload is ingested whole, once.
+  const std::string second = UploadAll(maria_, at, tar, 1 << 20);
+  ASSERT_EQ(second.rfind("job_", 0), 0u) << second;
+  EXPECT_NE(second, first);
+  const json done = Finished(maria_, second);
+  ASSERT_EQ(done["result"]["items"].size(), 4u) << done.dump();
+  for (size_t i = 0; i < 4; ++i) {
+    EXPECT_TRUE(Content(maria_, done["result"]["items"][i]["id"]) == contents[i]) << i;
+  }
+  EXPECT_EQ(CaseDocumentIds(maria_).size(), before + 4);
 }
 
 }  // namespace

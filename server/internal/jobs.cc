@@ -181,6 +181,11 @@ void Jobs::RunLoop() {
   }
 }
 
+void Jobs::Discard(const std::string& id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  jobs_.erase(id);
+}
+
 void Jobs::Forget() {
   const TimePoint now = clock_.Now();
   for (auto it = jobs_.begin(); it != jobs_.end();) {

@@ -107,6 +107,9 @@ class Jobs {
   // nothing and fail the job at once ("the server is shutting down").
   void Drain();
   size_t pending() const;
+  // Forgets a job now, ended or not: its id answers 404 from now on (an ingest that began
+  // while its upload arrived, given up before the upload was complete).
+  void Discard(const std::string& id);
 
  private:
   void RunLoop();

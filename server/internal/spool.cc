@@ -11,7 +11,9 @@
 #include <array>
 #include <atomic>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <system_error>
@@ -173,9 +175,11 @@ struct SpoolState {
   FileId id{};
   File file;
   std::mutex mu;
-  uint64_t length = 0;   // guarded by mu (Finish may lower it to offset)
-  uint64_t offset = 0;   // guarded by mu
-  bool removed = false;  // guarded by mu
+  uint64_t length = 0;               // guarded by mu (Finish may lower it to offset)
+  uint64_t offset = 0;               // guarded by mu
+  bool removed = false;              // guarded by mu
+  std::condition_variable moved;     // offset grew, or the file was removed
+  std::vector<uint8_t> append_slot;  // Append's sealed chunk (guarded by mu)
 
   std::array<uint8_t, kAdBytes> Ad(uint64_t index, uint32_t size) const {
     std::array<uint8_t, kAdBytes> ad{};
@@ -223,22 +227,32 @@ struct SpoolState {
   void Unlink() {
     if (!removed) ::unlinkat(dir->fd(), name.c_str(), 0);
     removed = true;
+    moved.notify_all();
   }
 };
 
-// A complete upload read back: one chunk decrypted at a time, the last one kept for the
-// next read (ingest reads in small pieces, mostly forward).
+// An upload read back: one chunk decrypted at a time, the last one kept for the next read
+// (ingest reads in small pieces, mostly forward). With `stop` set the upload may still be
+// arriving: a read waits for its bytes.
 class SpoolReader final : public ingest::UploadSource {
  public:
-  explicit SpoolReader(std::shared_ptr<SpoolState> state) : state_(std::move(state)) {}
+  SpoolReader(std::shared_ptr<SpoolState> state, std::function<bool(uint64_t)> stop)
+      : state_(std::move(state)), stop_(std::move(stop)) {}
 
   uint64_t size() const override { return state_->length; }
 
   Result<size_t> ReadAt(uint64_t offset, std::span<uint8_t> out) override {
-    std::lock_guard<std::mutex> lock(state_->mu);
+    std::unique_lock<std::mutex> lock(state_->mu);
     const uint64_t length = state_->length;
     if (offset >= length || out.empty()) return size_t{0};
     const size_t n = static_cast<size_t>(std::min<uint64_t>(out.size(), length - offset));
+    while (stop_ && state_->offset < offset + n) {
+      if (state_->removed || stop_(state_->offset)) {
+        return Rejected("the upload stopped before these bytes arrived");
+      }
+      state_->moved.wait_for(lock, std::chrono::milliseconds(100));
+    }
+    if (state_->removed && stop_) return Rejected("the upload was removed");
     if (plain_.empty()) {
       plain_ = SecureBuffer(kChunkBytes);
       slot_.resize(kSlotBytes);
@@ -246,11 +260,13 @@ class SpoolReader final : public ingest::UploadSource {
     for (size_t copied = 0; copied < n;) {
       const uint64_t at = offset + copied;
       const uint64_t index = at / kChunkBytes;
-      const size_t size = state_->ChunkSize(index, length);
-      if (index != cached_) {
+      // Bytes of a chunk still arriving are sealed as far as they came (SpoolFile::Append).
+      const size_t size = state_->ChunkSize(index, state_->offset);
+      if (index != cached_ || size != cached_size_) {
         cached_ = kNone;
         DOSSIER_RETURN_IF_ERROR(state_->ReadChunk(index, size, slot_, plain_.data()));
         cached_ = index;
+        cached_size_ = size;
       }
       const size_t within = static_cast<size_t>(at - index * kChunkBytes);
       const size_t take = std::min(size - within, n - copied);
@@ -263,9 +279,11 @@ class SpoolReader final : public ingest::UploadSource {
  private:
   static constexpr uint64_t kNone = ~uint64_t{0};
   std::shared_ptr<SpoolState> state_;
+  const std::function<bool(uint64_t)> stop_;
   SecureBuffer plain_;  // the cached chunk; zeroed when freed
   std::vector<uint8_t> slot_;
   uint64_t cached_ = kNone;
+  size_t cached_size_ = 0;
 };
 
 }  // namespace
@@ -407,7 +425,8 @@ Status SpoolFile::Append(std::span<const uint8_t> data) {
   }
   if (data.empty()) return Status::Ok();
   const uint64_t end = s.offset + data.size();
-  std::vector<uint8_t> slot(kSlotBytes);
+  std::vector<uint8_t>& slot = s.append_slot;  // one per file, not a fresh MiB per request
+  slot.resize(kSlotBytes);
   uint64_t index = s.offset / kChunkBytes;
   const size_t kept = static_cast<size_t>(s.offset % kChunkBytes);
   size_t used = 0;
@@ -440,6 +459,7 @@ Status SpoolFile::Append(std::span<const uint8_t> data) {
     }
   }
   s.offset = end;
+  s.moved.notify_all();
   return Status::Ok();
 }
 
@@ -451,7 +471,17 @@ Result<std::shared_ptr<ingest::UploadSource>> SpoolFile::Reader() {
     return InvalidArgument(
         fmt::format("the upload is not complete: {} of {} bytes received", s.offset, s.length));
   }
-  return std::shared_ptr<ingest::UploadSource>(std::make_shared<SpoolReader>(impl_->state));
+  return std::shared_ptr<ingest::UploadSource>(
+      std::make_shared<SpoolReader>(impl_->state, nullptr));
+}
+
+Result<std::shared_ptr<ingest::UploadSource>> SpoolFile::ArrivingReader(
+    std::function<bool(uint64_t)> stop) {
+  SpoolState& s = *impl_->state;
+  std::lock_guard<std::mutex> lock(s.mu);
+  if (s.removed) return Removed();
+  return std::shared_ptr<ingest::UploadSource>(
+      std::make_shared<SpoolReader>(impl_->state, std::move(stop)));
 }
 
 void SpoolFile::Remove() {

@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <span>
 
@@ -87,6 +88,14 @@ class SpoolFile {
   // The complete file as an ingest::UploadSource: decrypted as it is read, one chunk at a
   // time. kInvalidArgument unless complete().
   Result<std::shared_ptr<ingest::UploadSource>> Reader();
+
+  // The file as an ingest::UploadSource while it may still be arriving (an upload ingested
+  // as it comes in): a read waits until its bytes are in, and fails (kRejected) once the
+  // file is removed or, while it waits, `stop` says so (asked every 100 ms, with the bytes
+  // received so far; the file's lock is held: it must not call this file). kInvalidArgument
+  // after Remove.
+  Result<std::shared_ptr<ingest::UploadSource>> ArrivingReader(
+      std::function<bool(uint64_t received)> stop);
 
   // Deletes the file now (a terminated, expired or ingested upload); later calls fail.
   void Remove();

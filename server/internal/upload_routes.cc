@@ -205,6 +205,7 @@ Status TusCreate(Call& c) {
   auto up = c.state.uploads->Create(c.who->user, c.id, c.owner.patient_id, *length, path, batch,
                                     metadata);
   if (!up.ok()) return CreateFailed(c, up.status());
+  c.state.uploads->StartArriving(*up);
   c.res.status = 201;
   c.res.set_header("Location", TusLocation(c.id, (*up)->id));
   c.res.set_header("Upload-Expires", HttpDate((*up)->expires));

@@ -198,6 +198,10 @@ void Uploads::EndWrite(Upload& up) {
   std::lock_guard<std::mutex> lock(mu_);
   up.writing = false;
   if (!up.file->complete() || !up.job_id.empty()) return;
+  if (!up.arriving_job.empty()) {  // handed over already: that job reads it to its end
+    up.job_id = up.arriving_job;
+    return;
+  }
   // A file of a batch waits for the batch; a file alone is ingested now.
   if (!up.batch.empty() && batches_.count(BatchKey(up.user_id, up.case_id, up.batch))) return;
   auto it = uploads_.find(up.id);
@@ -266,50 +270,127 @@ void Uploads::CloseLocked(const std::string& key) {
   if (!files.empty()) SubmitLocked(std::move(files));
 }
 
-std::string Uploads::SubmitLocked(std::vector<std::shared_ptr<Upload>> files) {
+namespace {
+
+JobOwner OwnerOf(const Upload& first) {
+  return {first.user_id, first.patient_id, first.case_id, "ingest"};
+}
+
+ingest::IngestProgressFn ProgressOf(Job& running) {
+  return [&running](const ingest::IngestProgress& p) {
+    running.SetProgress({p.bytes_done, p.bytes_total, p.items_done, p.items_total, p.pages_done,
+                         p.pages_total, p.current, p.verdicts});
+  };
+}
+
+// The work of an ingest job of complete uploads: their files, read back from the spool, into
+// the vault; the report as the job's result; the spooled copies deleted.
+Status IngestComplete(vault::Vault& vault, const ingest::IngestOptions& options,
+                      const std::vector<std::shared_ptr<Upload>>& files, Job& running) {
   const Upload& first = *files.front();
-  JobOwner owner{first.user_id, first.patient_id, first.case_id, "ingest"};
-  const vault::Actor actor{first.user_id, first.role};
+  ingest::IngestReport report;
   std::vector<ingest::UploadFile> sources;
-  std::string refusal;
+  Status st;
   for (const auto& f : files) {
     auto reader = f->file->Reader();
     if (!reader.ok()) {
-      refusal = reader.status().message();
+      st = Corrupt(reader.status().message());
       break;
     }
     sources.push_back({f->path, std::move(reader).value()});
   }
+  if (st.ok()) {
+    vault::ActingAs acting(vault, {first.user_id, first.role});
+    // A case closed while the files were on their way takes nothing.
+    st = CaseTakesUploads(vault, first.case_id);
+    if (st.ok()) {
+      st = ingest::IngestUploads(vault, first.case_id, sources, options, report,
+                                 ProgressOf(running));
+    }
+  }
+  // The spooled copies are gone once the vault has them (or refused them).
+  for (const auto& f : files) f->file->Remove();
+  running.SetResult(report::IngestJson(report));
+  return st;
+}
+
+}  // namespace
+
+std::string Uploads::SubmitLocked(std::vector<std::shared_ptr<Upload>> files) {
   vault::Vault* vault = &vault_;
   const ingest::IngestOptions* options = &options_.ingest;
-  auto job = jobs_.Submit(
-      owner,
-      [vault, options, actor, owner, sources = std::move(sources), files,
-       refusal](Job& running) -> Status {
-        ingest::IngestReport report;
-        Status st;
-        if (!refusal.empty()) {
-          st = Corrupt(refusal);
-        } else {
-          vault::ActingAs acting(*vault, actor);
-          // A case closed while the files were on their way takes nothing.
-          st = CaseTakesUploads(*vault, owner.case_id);
-          if (st.ok()) {
-            st = ingest::IngestUploads(
-                *vault, owner.case_id, sources, *options, report,
-                [&](const ingest::IngestProgress& p) {
-                  running.SetProgress({p.bytes_done, p.bytes_total, p.items_done, p.items_total,
-                                       p.pages_done, p.pages_total, p.current, p.verdicts});
-                });
-          }
-        }
-        // The spooled copies are gone once the vault has them (or refused them).
-        for (const auto& f : files) f->file->Remove();
-        running.SetResult(report::IngestJson(report));
-        return st;
-      });
+  auto job = jobs_.Submit(OwnerOf(*files.front()), [vault, options, files](Job& running) {
+    return IngestComplete(*vault, *options, files, running);
+  });
   for (const auto& f : files) f->job_id = job->id();
   return job->id();
+}
+
+void Uploads::StartArriving(const std::shared_ptr<Upload>& up) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!up->batch.empty() || up->file->length() < options_.arriving_min_bytes ||
+      up->file->length() == 0 || jobs_.pending() > 0 || !uploads_.count(up->id)) {
+    return;
+  }
+  auto job = jobs_.Submit(OwnerOf(*up),
+                          [this, up](Job& running) { return IngestWhileArriving(running, up); });
+  if (!job->finished()) up->arriving_job = job->id();
+}
+
+Status Uploads::IngestWhileArriving(Job& running, const std::shared_ptr<Upload>& up) {
+  // A read waiting for bytes stops when another job waits for this one to end, when the
+  // vault's batch gave way to another write, or when no byte came for arriving_stall (the
+  // connection dropped: the client may resume much later).
+  struct Watch {
+    uint64_t offset = 0;
+    TimePoint moved;
+    bool stopped = false;
+  };
+  auto watch = std::make_shared<Watch>();
+  watch->moved = clock_.Now();
+  auto stop = [this, watch](uint64_t offset) {
+    if (offset != watch->offset) {
+      watch->offset = offset;
+      watch->moved = clock_.Now();
+    }
+    watch->stopped = watch->stopped || jobs_.pending() > 1 || vault_.batch_gave_way() ||
+                     clock_.Now() - watch->moved >= options_.arriving_stall;
+    return watch->stopped;
+  };
+  auto reader = up->file->ArrivingReader(stop);
+  bool kept = false;
+  ingest::IngestReport report;
+  Status st;
+  if (reader.ok()) {
+    std::shared_ptr<ingest::UploadSource> source = std::move(reader).value();
+    const uint64_t length = source->size();
+    vault::ActingAs acting(vault_, {up->user_id, up->role});
+    st = ingest::IngestArriving(
+        vault_, up->case_id, {{up->path, source}}, options_.ingest, report,
+        [&] {
+          // Nothing is kept before the last byte is in (the client may still cancel): wait
+          // for it, as a read does.
+          uint8_t last = 0;
+          return !source->ReadAt(length - 1, {&last, 1}).ok();
+        },
+        kept, ProgressOf(running));
+  }
+  if (kept) {
+    up->file->Remove();
+    running.SetResult(report::IngestJson(report));
+    return st;
+  }
+  // Given up: ingested again once complete — now, in this job, if it already is.
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    up->arriving_job.clear();
+    if (!up->file->complete() || !uploads_.count(up->id)) {
+      jobs_.Discard(running.id());  // its id was never given out
+      return Status::Ok();
+    }
+    up->job_id = running.id();
+  }
+  return IngestComplete(vault_, options_.ingest, {up}, running);
 }
 
 void Uploads::Tick() {

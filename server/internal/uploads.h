@@ -41,6 +41,9 @@ struct Upload {
   TimePoint created, expires;
   bool writing = false;  // a PATCH is appending (another one is refused)
   std::string job_id;    // the ingest job once complete and handed over
+  // The job ingesting it while it arrives (Options::arriving_min_bytes), until it is
+  // complete (then also job_id) or that job gives up.
+  std::string arriving_job;
 };
 
 class Uploads {
@@ -49,6 +52,9 @@ class Uploads {
     std::map<vault::Role, UploadLimits> limits;
     std::chrono::seconds expiry{24 * 3600};    // unfinished uploads are deleted after
     std::chrono::seconds batch_idle{10 * 60};  // a batch nobody closes is closed after
+    // Uploads alone this large are ingested as they arrive (server::ServeOptions).
+    uint64_t arriving_min_bytes = uint64_t{32} << 20;
+    std::chrono::seconds arriving_stall{20};
     ingest::IngestOptions ingest;
   };
   // Keeps references to all of them.
@@ -72,6 +78,16 @@ class Uploads {
   // Ends a write: when the upload is complete and in no batch, it goes to an ingest job.
   void EndWrite(Upload& up);
   Status Append(Upload& up, std::span<const uint8_t> bytes);
+
+  // Starts ingesting `up` (a tus upload just created, in no batch, of at least
+  // Options::arriving_min_bytes) as its bytes arrive, when no other job is queued or running:
+  // all or nothing (ingest::IngestArriving). The job holds the upload's arriving_job until
+  // it is complete — then it is its job_id as well, and that job ends with the report. If the
+  // ingest gives up first (another job waits, the vault's batch gave way to another write,
+  // no byte came for arriving_stall, the upload was cancelled or expired), nothing is kept:
+  // once complete the upload is ingested again, by that job if it already is, else by a job
+  // of its own, and the first job is forgotten (404: its id was never given out).
+  void StartArriving(const std::shared_ptr<Upload>& up);
 
   // Deletes an upload (tus termination).
   void Terminate(const std::string& id);
@@ -99,6 +115,8 @@ class Uploads {
 
  private:
   std::string SubmitLocked(std::vector<std::shared_ptr<Upload>> files);
+  // The work of a job that ingests an upload as it arrives (StartArriving).
+  Status IngestWhileArriving(Job& running, const std::shared_ptr<Upload>& up);
   void CloseLocked(const std::string& key);
   uint64_t ReceivedToday(const std::string& user_id);
 
