@@ -86,16 +86,24 @@ std::string Upload(int port, const Session& s, const std::string& case_id, const
     Die("create: " + (created ? created->body : std::string("no answer")));
   }
   const std::string at = created->get_header_value("Location");
-  std::string buf(piece, '\0');
+  // Each PATCH body streams from the file, as a browser sends a Blob slice: no copy of the
+  // whole piece in memory.
+  std::string buf(size_t{1} << 20, '\0');
   std::string job;
   for (uint64_t off = 0; off < size;) {
-    in.read(buf.data(), static_cast<std::streamsize>(piece));
-    const size_t n = static_cast<size_t>(in.gcount());
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(piece, size - off));
     httplib::Headers p = {{"Cookie", s.cookie},
                           {"X-CSRF-Token", s.csrf},
                           {"Tus-Resumable", "1.0.0"},
                           {"Upload-Offset", std::to_string(off)}};
-    auto r = c.Patch(at, p, buf.data(), n, "application/offset+octet-stream");
+    auto send = [&](size_t at_piece, size_t length, httplib::DataSink& sink) {
+      in.seekg(static_cast<std::streamoff>(off + at_piece));
+      const size_t take = std::min(length, buf.size());
+      in.read(buf.data(), static_cast<std::streamsize>(take));
+      const size_t got = static_cast<size_t>(in.gcount());
+      return got > 0 && sink.write(buf.data(), got);
+    };
+    auto r = c.Patch(at, p, n, send, "application/offset+octet-stream");
     if (!r || r->status != 204) Die("patch: " + (r ? r->body : std::string("no answer")));
     off += n;
     job = r->get_header_value("Dossier-Job");

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <openssl/evp.h>
 #include <sodium.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -99,30 +100,70 @@ void SweepAbandoned(int dirfd, const fs::path& dir, const std::string& own) {
   }
 }
 
+// One AES-256-GCM seal or open with OpenSSL (three times as fast as libsodium 1.0.18's on
+// this kind of CPU: 4.6 against 1.3 GB/s). The key schedule exists only for the call, in a
+// context OpenSSL wipes when it is freed; the key itself stays in sodium_malloc memory.
+class AesGcmCall {
+ public:
+  AesGcmCall() : ctx_(EVP_CIPHER_CTX_new()) {}
+  ~AesGcmCall() { EVP_CIPHER_CTX_free(ctx_); }
+  AesGcmCall(const AesGcmCall&) = delete;
+  AesGcmCall& operator=(const AesGcmCall&) = delete;
+
+  // `out`: the ciphertext, then the 16-byte tag.
+  bool Seal(const uint8_t* key, const uint8_t* nonce, std::span<const uint8_t> ad,
+            std::span<const uint8_t> plain, uint8_t* out) {
+    int len = 0;
+    return ctx_ != nullptr &&
+           EVP_EncryptInit_ex(ctx_, EVP_aes_256_gcm(), nullptr, key, nonce) == 1 &&
+           EVP_EncryptUpdate(ctx_, nullptr, &len, ad.data(), static_cast<int>(ad.size())) == 1 &&
+           EVP_EncryptUpdate(ctx_, out, &len, plain.data(), static_cast<int>(plain.size())) ==
+               1 &&
+           EVP_EncryptFinal_ex(ctx_, out + len, &len) == 1 &&
+           EVP_CIPHER_CTX_ctrl(ctx_, EVP_CTRL_GCM_GET_TAG, kTag, out + plain.size()) == 1;
+  }
+  // `sealed`: the ciphertext, then the tag. False (and `plain` wiped) when it does not
+  // authenticate.
+  bool Open(const uint8_t* key, const uint8_t* nonce, std::span<const uint8_t> ad,
+            std::span<const uint8_t> sealed, uint8_t* plain) {
+    if (sealed.size() < kTag) return false;
+    const size_t size = sealed.size() - kTag;
+    int len = 0;
+    std::array<uint8_t, kTag> tag;
+    std::memcpy(tag.data(), sealed.data() + size, kTag);
+    const bool ok =
+        ctx_ != nullptr && EVP_DecryptInit_ex(ctx_, EVP_aes_256_gcm(), nullptr, key, nonce) == 1 &&
+        EVP_DecryptUpdate(ctx_, nullptr, &len, ad.data(), static_cast<int>(ad.size())) == 1 &&
+        EVP_DecryptUpdate(ctx_, plain, &len, sealed.data(), static_cast<int>(size)) == 1 &&
+        EVP_CIPHER_CTX_ctrl(ctx_, EVP_CTRL_GCM_SET_TAG, kTag, tag.data()) == 1 &&
+        EVP_DecryptFinal_ex(ctx_, plain + len, &len) == 1;
+    if (!ok) sodium_memzero(plain, size);
+    return ok;
+  }
+
+ private:
+  static constexpr int kTag = 16;
+  EVP_CIPHER_CTX* ctx_;
+};
+
 // The spool's cipher, under a key made for this process: AES-256-GCM where the CPU has AES-NI
-// and PCLMUL (about four times as fast as XChaCha20-Poly1305 there, which the server pays
-// twice per uploaded byte: sealed on arrival, opened for the ingest), XChaCha20-Poly1305
-// elsewhere. AES-GCM's 96-bit nonces are never random: a fixed random prefix and a counter,
-// so that no two seals under the key share one however many chunks the server spools.
+// and PCLMUL (OpenSSL's, about fifteen times as fast as XChaCha20-Poly1305 there, which the
+// server pays twice per uploaded byte: sealed on arrival, opened for the ingest),
+// XChaCha20-Poly1305 elsewhere. AES-GCM's 96-bit nonces are never random: a fixed random
+// prefix and a counter, so that no two seals under the key share one however many chunks the
+// server spools.
 class SpoolCipher {
  public:
   explicit SpoolCipher(Spool::Cipher choice)
       : aes_(choice == Spool::Cipher::kFastest && crypto_aead_aes256gcm_is_available() == 1),
         key_(SecureBuffer::Random(crypto_aead_xchacha20poly1305_ietf_KEYBYTES)) {
     static_assert(crypto_aead_aes256gcm_KEYBYTES == crypto_aead_xchacha20poly1305_ietf_KEYBYTES);
-    if (aes_) {
-      // The expanded key lives in sodium_malloc memory too (16-byte aligned: its size is a
-      // multiple of 16, and sodium_malloc puts it at the end of a page).
-      state_ = SecureBuffer(sizeof(crypto_aead_aes256gcm_state));
-      crypto_aead_aes256gcm_beforenm(reinterpret_cast<crypto_aead_aes256gcm_state*>(state_.data()),
-                                     key_.data());
-      randombytes_buf(prefix_.data(), prefix_.size());
-    }
+    if (aes_) randombytes_buf(prefix_.data(), prefix_.size());
   }
   bool aes() const { return aes_; }
 
   // Seals `plain` into `out` (kNonceBytes, then the ciphertext and its tag); returns the
-  // bytes written.
+  // bytes written, 0 if OpenSSL failed.
   size_t Seal(std::span<const uint8_t> plain, std::span<const uint8_t> ad, uint8_t* out) {
     unsigned long long sealed = 0;
     if (aes_) {
@@ -130,8 +171,9 @@ class SpoolCipher {
       std::memcpy(out, prefix_.data(), prefix_.size());
       const uint64_t n = counter_.fetch_add(1, std::memory_order_relaxed);
       for (int i = 0; i < 8; ++i) out[prefix_.size() + i] = static_cast<uint8_t>(n >> (8 * i));
-      crypto_aead_aes256gcm_encrypt_afternm(out + kNonceBytes, &sealed, plain.data(), plain.size(),
-                                            ad.data(), ad.size(), nullptr, out, State());
+      AesGcmCall call;
+      if (!call.Seal(key_.data(), out, ad, plain, out + kNonceBytes)) return 0;
+      sealed = plain.size() + kTagBytes;
     } else {
       randombytes_buf(out, kNonceBytes);
       crypto_aead_xchacha20poly1305_ietf_encrypt(out + kNonceBytes, &sealed, plain.data(),
@@ -145,22 +187,19 @@ class SpoolCipher {
   // not authenticate.
   bool Open(std::span<const uint8_t> sealed, std::span<const uint8_t> ad, uint8_t* plain) {
     const uint8_t* nonce = sealed.data();
-    const uint8_t* body = sealed.data() + kNonceBytes;
-    const size_t size = sealed.size() - kNonceBytes;
-    return aes_ ? crypto_aead_aes256gcm_decrypt_afternm(plain, nullptr, nullptr, body, size,
-                                                        ad.data(), ad.size(), nonce, State()) == 0
-                : crypto_aead_xchacha20poly1305_ietf_decrypt(plain, nullptr, nullptr, body, size,
-                                                             ad.data(), ad.size(), nonce,
-                                                             key_.data()) == 0;
+    const std::span<const uint8_t> body = sealed.subspan(kNonceBytes);
+    if (aes_) {
+      AesGcmCall call;
+      return call.Open(key_.data(), nonce, ad, body, plain);
+    }
+    return crypto_aead_xchacha20poly1305_ietf_decrypt(plain, nullptr, nullptr, body.data(),
+                                                      body.size(), ad.data(), ad.size(), nonce,
+                                                      key_.data()) == 0;
   }
 
  private:
-  const crypto_aead_aes256gcm_state* State() const {
-    return reinterpret_cast<const crypto_aead_aes256gcm_state*>(state_.data());
-  }
   const bool aes_;
   const SecureBuffer key_;
-  SecureBuffer state_;
   std::array<uint8_t, 4> prefix_{};
   std::atomic<uint64_t> counter_{0};
 };
@@ -197,6 +236,7 @@ struct SpoolState {
   Status WriteChunk(uint64_t index, std::span<const uint8_t> plain, std::vector<uint8_t>& slot) {
     const auto ad = Ad(index, static_cast<uint32_t>(plain.size()));
     const size_t total = cipher->Seal(plain, ad, slot.data());
+    if (total == 0) return Internal("OpenSSL could not seal a chunk of the upload spool");
     const off_t at = static_cast<off_t>(index * kSlotBytes);
     for (size_t done = 0; done < total;) {
       const ssize_t n = ::pwrite(file.fd(), slot.data() + done, total - done, at + done);
