@@ -117,8 +117,7 @@ class AesGcmCall {
     return ctx_ != nullptr &&
            EVP_EncryptInit_ex(ctx_, EVP_aes_256_gcm(), nullptr, key, nonce) == 1 &&
            EVP_EncryptUpdate(ctx_, nullptr, &len, ad.data(), static_cast<int>(ad.size())) == 1 &&
-           EVP_EncryptUpdate(ctx_, out, &len, plain.data(), static_cast<int>(plain.size())) ==
-               1 &&
+           EVP_EncryptUpdate(ctx_, out, &len, plain.data(), static_cast<int>(plain.size())) == 1 &&
            EVP_EncryptFinal_ex(ctx_, out + len, &len) == 1 &&
            EVP_CIPHER_CTX_ctrl(ctx_, EVP_CTRL_GCM_GET_TAG, kTag, out + plain.size()) == 1;
   }
@@ -245,6 +244,10 @@ struct SpoolState {
       if (n == 0) return WriteError(ENOSPC);
       done += static_cast<size_t>(n);
     }
+    // Written back now, in the background: an ingest batch committing while the upload
+    // arrives syncs the whole filesystem (Vault::CommitBatch), which would otherwise wait
+    // for all of it. Only ciphertext reaches the disk; a failure here changes nothing.
+    (void)::sync_file_range(file.fd(), at, static_cast<off_t>(total), SYNC_FILE_RANGE_WRITE);
     return Status::Ok();
   }
 
