@@ -146,7 +146,7 @@ class AesGcmCall {
 };
 
 // The spool's cipher, under a key made for this process: AES-256-GCM where the CPU has AES-NI
-// and PCLMUL (OpenSSL's, about fifteen times as fast as XChaCha20-Poly1305 there, which the
+// and PCLMUL (OpenSSL's, about fourteen times as fast as XChaCha20-Poly1305 there, which the
 // server pays twice per uploaded byte: sealed on arrival, opened for the ingest),
 // XChaCha20-Poly1305 elsewhere. AES-GCM's 96-bit nonces are never random: a fixed random
 // prefix and a counter, so that no two seals under the key share one however many chunks the
