@@ -421,6 +421,57 @@ TEST_P(SpoolTest, ThreadsAppendAndReadAtOnce) {
   EXPECT_EQ(good.load(), 4);
 }
 
+TEST_P(SpoolTest, AnArrivingReaderWaitsForItsBytesAndStopsWhenAskedOrRemoved) {
+  auto spool = OpenSpool();
+  ASSERT_NE(spool, nullptr);
+  const std::string data = testing::PseudoRandom(3 * K + 5, 11);
+  auto file = spool->Create(data.size());
+  ASSERT_TRUE(file.ok());
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> asked{0};
+  auto reader = (*file)->ArrivingReader([&](uint64_t received) {
+    asked = received;
+    return stop.load();
+  });
+  ASSERT_TRUE(reader.ok());
+  ASSERT_TRUE((*file)->Append(AsBytes(std::string_view(data).substr(0, K + 7))).ok());
+  // Bytes that are in, even of a chunk still growing, are read at once.
+  auto got = Read(**reader, K, 7);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_TRUE(*got == data.substr(K, 7));
+  // Bytes that are not wait for the append that brings them.
+  std::thread writer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    EXPECT_TRUE((*file)->Append(AsBytes(std::string_view(data).substr(K + 7))).ok());
+  });
+  got = Read(**reader, 2 * K, K + 5);
+  writer.join();
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_TRUE(*got == data.substr(2 * K));
+  // Waiting for bytes that never come ends when `stop` says so (asked with what came), or
+  // when the file is removed.
+  auto second = spool->Create(2 * K);
+  ASSERT_TRUE(second.ok());
+  auto waiting = (*second)->ArrivingReader([&](uint64_t received) {
+    asked = received;
+    return stop.load();
+  });
+  ASSERT_TRUE((*second)->Append(AsBytes(std::string_view(data).substr(0, 100))).ok());
+  stop = true;
+  got = Read(**waiting, 0, 200);
+  EXPECT_EQ(got.status().code(), StatusCode::kRejected);
+  EXPECT_EQ(got.status().message(), "the upload stopped before these bytes arrived");
+  EXPECT_EQ(asked.load(), 100u);
+  stop = false;
+  std::thread remover([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    (*second)->Remove();
+  });
+  got = Read(**waiting, 0, 200);
+  remover.join();
+  EXPECT_EQ(got.status().code(), StatusCode::kRejected);
+}
+
 TEST_P(SpoolTest, RunFoldersOfLiveProcessesStayAndOfDeadOnesGo) {
   auto first = OpenSpool();
   ASSERT_NE(first, nullptr);

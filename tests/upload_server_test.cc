@@ -161,6 +161,23 @@ class UploadServerTest : public ServerTest {
     fs::remove(tar);
     return out;
   }
+  // A tar of four 1 MiB files, `canary` through them, half sent as a tus upload, and the
+  // job reading it as it arrives.
+  struct HalfSent {
+    std::vector<std::string> contents;  // of the files, in order
+    std::string tar, at, job;
+  };
+  HalfSent SendHalfOfATar(const std::string& canary) {
+    HalfSent h;
+    h.tar = Tar(4, canary, h.contents);
+    h.at = CreateOk(maria_, h.tar.size(), "scans.tar");
+    // Two and a half of its four files: the job reads them while the rest is on its way (its
+    // progress moves in the 1 MiB pieces the unpack worker asks for).
+    EXPECT_EQ(Patch(maria_, h.at, 0, h.tar.substr(0, (size_t{5} << 20) / 2)).status, 204);
+    h.job = RunningJobWith(maria_, 1 << 20);
+    EXPECT_EQ(h.job.rfind("job_", 0), 0u) << h.job;
+    return h;
+  }
   // The user's running job in case A once it has read `bytes` bytes; "" if none comes to.
   std::string RunningJobWith(const Who& w, uint64_t bytes) {
     for (int i = 0; i < 400; ++i) {
@@ -692,38 +709,25 @@ TEST_F(UploadServerTest, SmallRoutesRefuseLargeOrUndeclaredBodiesBeforeReadingTh
   EXPECT_EQ(small.status, 400);
 }
 
-}  // namespace
-}  // namespace dossier
-
-namespace dossier {
-namespace {
-
 TEST_F(UploadServerTest, AnUploadIsIngestedAsItArrivesAndKeptOnlyOnceItIsComplete) {
   ServeIngestingAsUploadsArrive();
-  std::vector<std::string> contents;
-  const std::string tar = Tar(4, "CANARY-ARRIVING", contents);
   const std::vector<std::string> before = CaseDocumentIds(maria_);
   const size_t objects = Objects();
-  const std::string at = CreateOk(maria_, tar.size(), "scans.tar");
-  // Two and a half of its four files sent: the job reads them while the rest is on its way
-  // (its progress moves in the 1 MiB pieces the unpack worker asks for)...
-  const size_t half = (size_t{5} << 20) / 2;
-  ASSERT_EQ(Patch(maria_, at, 0, tar.substr(0, half)).status, 204);
-  const std::string job = RunningJobWith(maria_, 1 << 20);
-  ASSERT_EQ(job.rfind("job_", 0), 0u) << job;
-  // ... and nothing of it is in the case before the last byte is in.
+  const HalfSent h = SendHalfOfATar("CANARY-ARRIVING");
+  ASSERT_FALSE(h.job.empty());
+  // The job is reading, and nothing of it is in the case before the last byte is in.
   EXPECT_EQ(CaseDocumentIds(maria_), before);
-  EXPECT_EQ(Get("/api/jobs/" + job, &maria_).body["state"], "running");
-  const std::string handed = UploadAll(maria_, at, tar, 1 << 20);
-  EXPECT_EQ(handed, job);  // the job that was reading it ends with the report
-  const json done = Finished(maria_, job);
+  EXPECT_EQ(Get("/api/jobs/" + h.job, &maria_).body["state"], "running");
+  const std::string handed = UploadAll(maria_, h.at, h.tar, 1 << 20);
+  EXPECT_EQ(handed, h.job);  // the job that was reading it ends with the report
+  const json done = Finished(maria_, h.job);
   EXPECT_EQ(done["state"], "done") << done.dump();
   ASSERT_EQ(done["result"]["items"].size(), 4u) << done.dump();
   for (size_t i = 0; i < 4; ++i) {
     const json item = done["result"]["items"][i];
     EXPECT_EQ(item["path"], "scans.tar/scans/scan" + std::to_string(i) + ".txt");
     EXPECT_EQ(item["status"], "stored");
-    EXPECT_TRUE(Content(maria_, item["id"]) == contents[i]) << i;  // byte-identical
+    EXPECT_TRUE(Content(maria_, item["id"]) == h.contents[i]) << i;  // byte-identical
   }
   EXPECT_EQ(CaseDocumentIds(maria_).size(), before.size() + 4);
   EXPECT_EQ(Objects(), objects + 4);
@@ -732,21 +736,17 @@ TEST_F(UploadServerTest, AnUploadIsIngestedAsItArrivesAndKeptOnlyOnceItIsComplet
 
 TEST_F(UploadServerTest, AnUploadCancelledWhileItWasIngestedLeavesNothing) {
   ServeIngestingAsUploadsArrive();
-  std::vector<std::string> contents;
-  const std::string tar = Tar(4, "CANARY-CANCELLED", contents);
   const std::vector<std::string> before = CaseDocumentIds(maria_);
   const size_t objects = Objects();
   const size_t stores = Events("document.store").size();
-  const std::string at = CreateOk(maria_, tar.size(), "scans.tar");
-  ASSERT_EQ(Patch(maria_, at, 0, tar.substr(0, (size_t{5} << 20) / 2)).status, 204);
-  const std::string job = RunningJobWith(maria_, 1 << 20);
-  ASSERT_FALSE(job.empty());
-  httplib::Headers h = {
+  const HalfSent h = SendHalfOfATar("CANARY-CANCELLED");
+  ASSERT_FALSE(h.job.empty());
+  httplib::Headers tus = {
       {"Cookie", maria_.cookie}, {"X-CSRF-Token", maria_.csrf}, {"Tus-Resumable", "1.0.0"}};
-  EXPECT_EQ(From(Client().Delete(at, h)).status, 204);
+  EXPECT_EQ(From(Client().Delete(h.at, tus)).status, 204);
   // The job gives up, and is forgotten: its id was never handed out.
-  EXPECT_TRUE(Forgotten(maria_, job));
-  EXPECT_EQ(Head(maria_, at).status, 404);
+  EXPECT_TRUE(Forgotten(maria_, h.job));
+  EXPECT_EQ(Head(maria_, h.at).status, 404);
   EXPECT_EQ(CaseDocumentIds(maria_), before);
   EXPECT_EQ(Objects(), objects);  // the objects it wrote were deleted with its batch
   EXPECT_EQ(Events("document.store").size(), stores);
@@ -758,25 +758,22 @@ TEST_F(UploadServerTest, AnUploadCancelledWhileItWasIngestedLeavesNothing) {
 
 TEST_F(UploadServerTest, AnIngestThatGaveUpWaitingIsDoneAgainOnceTheUploadIsComplete) {
   ServeIngestingAsUploadsArrive();
-  std::vector<std::string> contents;
-  const std::string tar = Tar(4, "CANARY-STALLED", contents);
   const size_t before = CaseDocumentIds(maria_).size();
-  const std::string at = CreateOk(maria_, tar.size(), "scans.tar");
-  ASSERT_EQ(Patch(maria_, at, 0, tar.substr(0, (size_t{5} << 20) / 2)).status, 204);
-  const std::string first = RunningJobWith(maria_, 1 << 20);
+  const HalfSent h = SendHalfOfATar("CANARY-STALLED");
+  const std::string& first = h.job;
   ASSERT_FALSE(first.empty());
   // The connection drops: no byte for 30 s (arriving_stall) frees the vault for others.
   clock_.Advance(std::chrono::seconds(31));
   EXPECT_TRUE(Forgotten(maria_, first));
   EXPECT_EQ(CaseDocumentIds(maria_).size(), before);
   // The client comes back and resumes; the upload is ingested whole, once.
-  const std::string second = UploadAll(maria_, at, tar, 1 << 20);
+  const std::string second = UploadAll(maria_, h.at, h.tar, 1 << 20);
   ASSERT_EQ(second.rfind("job_", 0), 0u) << second;
   EXPECT_NE(second, first);
   const json done = Finished(maria_, second);
   ASSERT_EQ(done["result"]["items"].size(), 4u) << done.dump();
   for (size_t i = 0; i < 4; ++i) {
-    EXPECT_TRUE(Content(maria_, done["result"]["items"][i]["id"]) == contents[i]) << i;
+    EXPECT_TRUE(Content(maria_, done["result"]["items"][i]["id"]) == h.contents[i]) << i;
   }
   EXPECT_EQ(CaseDocumentIds(maria_).size(), before + 4);
 }
