@@ -50,10 +50,20 @@ Known KnownByHead(std::span<const uint8_t> head) {
            std::equal(magic.begin(), magic.end(), head.begin() + static_cast<long>(offset),
                       [](char m, uint8_t h) { return static_cast<uint8_t>(m) == h; });
   };
-  // ISO 9660's first volume descriptor (ECMA-119 §8.1) at sector 16; POSIX tar's magic.
+  // ISO 9660's first volume descriptor (ECMA-119 §8.1) at sector 16; POSIX tar's magic, in
+  // a first header whose checksum holds (the sum of its bytes, the checksum field counted as
+  // spaces, in octal at 148).
   if (at(32769, "CD001")) return Known::kIso9660;
-  if (at(257, "ustar")) return Known::kTar;
-  return Known::kUnknown;
+  if (!at(257, "ustar") || head.size() < 512) return Known::kUnknown;
+  unsigned sum = 0;
+  for (size_t b = 0; b < 512; ++b) sum += (b >= 148 && b < 156) ? ' ' : head[b];
+  unsigned stored = 0;
+  size_t i = 148;
+  while (i < 156 && head[i] == ' ') ++i;  // some writers pad it with leading spaces
+  for (; i < 156 && head[i] >= '0' && head[i] <= '7'; ++i) {
+    stored = stored * 8 + (head[i] - '0');
+  }
+  return sum == stored ? Known::kTar : Known::kUnknown;
 }
 
 ArchivePtr NewReader(Known known = Known::kUnknown) {
