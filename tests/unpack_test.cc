@@ -490,6 +490,21 @@ class StillArriving final : public RandomInput {
   bool reached_end_ = false;
 };
 
+class InMemory final : public RandomInput {
+ public:
+  explicit InMemory(std::string bytes) : bytes_(std::move(bytes)) {}
+  uint64_t size() const override { return bytes_.size(); }
+  Result<size_t> ReadAt(uint64_t offset, std::span<uint8_t> out) override {
+    if (offset >= bytes_.size()) return size_t{0};
+    const size_t n = std::min<uint64_t>(out.size(), bytes_.size() - offset);
+    std::memcpy(out.data(), bytes_.data() + offset, n);
+    return n;
+  }
+
+ private:
+  const std::string bytes_;
+};
+
 class EntryNames final : public UnpackSink {
  public:
   Status BeginEntry(const std::string& path) override {
@@ -529,6 +544,29 @@ TEST_F(UnpackTest, ADiscImageOrATarIsReadFrontToBackWithoutWaitingForItsEnd) {
     EXPECT_FALSE(input.reached_end()) << format;
     fs::remove(path);
   }
+}
+
+TEST_F(UnpackTest, AZipWithTarsMagicWhereATarHasItIsStillReadAsAZip) {
+  // "ustar" at byte 257 alone does not make a tar: the first header's checksum must hold too.
+  // A stored ZIP entry whose content puts "ustar" exactly there is read as the ZIP it is.
+  const fs::path path = dir_ / "scans.zip";
+  auto zip = [&](const std::string& content) {
+    WriteArchive(path, "zip", "", "zip:compression=store", {{"scan.txt", content}});
+    std::ifstream in(path, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  const std::string probe(600, 'x');
+  const size_t at = zip(probe).find(probe);  // where the entry's bytes begin
+  ASSERT_LT(at, 257u);
+  std::string content = probe;
+  content.replace(257 - at, 5, "ustar");
+  const std::string bytes = zip(content);
+  ASSERT_EQ(bytes.substr(257, 5), "ustar");
+  InMemory input(bytes);
+  EntryNames sink;
+  const Status st = Unpack(input, "scans.zip", UnpackLimits{}, sink);
+  EXPECT_TRUE(st.ok()) << st.message();
+  EXPECT_EQ(sink.names, std::vector<std::string>{"scans.zip/scan.txt"});
 }
 
 }  // namespace
