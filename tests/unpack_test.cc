@@ -461,48 +461,30 @@ TEST_F(UnpackTest, ALooseFileAndTheSameFileInAnArchiveAreOneDocument) {
       (std::vector<std::string>{"first.tar/note.txt text stored", "note.txt text duplicate"}));
 }
 
-}  // namespace
-}  // namespace dossier::ingest
-
-namespace dossier::ingest {
-namespace {
-
-// The bytes of an upload still arriving: reads that reach into its last MiB fail, as they
-// would wait for bytes not yet sent. Remembers whether one was tried.
-class StillArriving final : public RandomInput {
+// An item's bytes in memory, of which the last `missing` may not have arrived yet (an upload
+// still arriving): a read that reaches into them fails, as it would wait for them, and is
+// remembered.
+class InMemory final : public RandomInput {
  public:
-  explicit StillArriving(std::string bytes) : bytes_(std::move(bytes)) {}
+  explicit InMemory(std::string bytes, size_t missing = 0)
+      : bytes_(std::move(bytes)), missing_(missing) {}
   uint64_t size() const override { return bytes_.size(); }
   Result<size_t> ReadAt(uint64_t offset, std::span<uint8_t> out) override {
     if (offset >= bytes_.size()) return size_t{0};
     const size_t n = std::min<uint64_t>(out.size(), bytes_.size() - offset);
-    if (offset + n > bytes_.size() - (size_t{1} << 20)) {
-      reached_end_ = true;
+    if (offset + n > bytes_.size() - missing_) {
+      reached_missing_ = true;
       return IoError("not arrived yet");
     }
     std::memcpy(out.data(), bytes_.data() + offset, n);
     return n;
   }
-  bool reached_end() const { return reached_end_; }
+  bool reached_missing() const { return reached_missing_; }
 
  private:
   const std::string bytes_;
-  bool reached_end_ = false;
-};
-
-class InMemory final : public RandomInput {
- public:
-  explicit InMemory(std::string bytes) : bytes_(std::move(bytes)) {}
-  uint64_t size() const override { return bytes_.size(); }
-  Result<size_t> ReadAt(uint64_t offset, std::span<uint8_t> out) override {
-    if (offset >= bytes_.size()) return size_t{0};
-    const size_t n = std::min<uint64_t>(out.size(), bytes_.size() - offset);
-    std::memcpy(out.data(), bytes_.data() + offset, n);
-    return n;
-  }
-
- private:
-  const std::string bytes_;
+  const size_t missing_;
+  bool reached_missing_ = false;
 };
 
 class EntryNames final : public UnpackSink {
@@ -535,13 +517,13 @@ TEST_F(UnpackTest, ADiscImageOrATarIsReadFrontToBackWithoutWaitingForItsEnd) {
     std::ifstream in(path, std::ios::binary);
     std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     bytes.append(size_t{3} << 20, '\0');  // a disc's padding: the last MiB not arrived yet
-    StillArriving input(bytes);
+    InMemory input(bytes, size_t{1} << 20);
     EntryNames sink;
     const Status st = Unpack(input, "disc", UnpackLimits{}, sink);
     EXPECT_TRUE(st.ok()) << format << ": " << st.message();
     EXPECT_EQ(sink.names, (std::vector<std::string>{"disc/DICOM/IM0001", "disc/DICOM/IM0002"}))
         << format;
-    EXPECT_FALSE(input.reached_end()) << format;
+    EXPECT_FALSE(input.reached_missing()) << format;
     fs::remove(path);
   }
 }
