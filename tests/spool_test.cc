@@ -470,6 +470,7 @@ TEST_P(SpoolTest, AnArrivingReaderWaitsForItsBytesAndStopsWhenAskedOrRemoved) {
   got = Read(**waiting, 0, 200);
   remover.join();
   EXPECT_EQ(got.status().code(), StatusCode::kRejected);
+  EXPECT_EQ(got.status().message(), "the upload stopped before these bytes arrived");
 }
 
 TEST_P(SpoolTest, RunFoldersOfLiveProcessesStayAndOfDeadOnesGo) {
