@@ -693,9 +693,10 @@ class Vault {
   enum class BatchMode { kCommitAsItGoes, kWhole };
   Status BeginBatch(BatchMode mode = BatchMode::kCommitAsItGoes);
   Status CommitBatch();
-  // Rolls back the calling thread's open batch, deletes the objects of its documents not yet
-  // committed, and ends it. Nothing of it is left but what earlier commits made durable
-  // (none, for kWhole).
+  // Rolls back what the calling thread's open batch has not committed, and ends it. For a
+  // whole batch that is all of it, and the objects its documents wrote are deleted at once;
+  // for another, earlier commits stay and the objects of the rest are orphans that the next
+  // open sweeps.
   void AbandonBatch();
   // Whether the open batch is whole and has given way to another write (see above): any
   // thread may ask (the sources of an upload still arriving stop waiting).
