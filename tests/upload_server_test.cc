@@ -207,6 +207,18 @@ class UploadServerTest : public ServerTest {
     std::sort(out.begin(), out.end());
     return out;
   }
+  // Whether the spool comes to hold no upload file within 5 s.
+  bool SpoolEmptiesSoon() {
+    for (int i = 0; i < 200; ++i) {
+      size_t files = 0;
+      for (const auto& e : fs::recursive_directory_iterator(dir_ / "spool")) {
+        files += e.path().filename().string().starts_with("up-") ? 1 : 0;
+      }
+      if (files == 0) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    return false;
+  }
   // Object files in the vault.
   size_t Objects() {
     size_t n = 0;
@@ -254,6 +266,8 @@ TEST_F(UploadServerTest, ATusUploadInPiecesIsStoredByteIdenticalByAJobOfTheUploa
   EXPECT_EQ(head.Header("Upload-Offset"), std::to_string(bytes.size()));
   EXPECT_EQ(head.Header("Dossier-Job"), job);
   EXPECT_EQ(FilesHolding(dir_ / "spool", "DOSSIER-CANARY"), std::vector<std::string>{});
+  // Its spooled (encrypted) copy is deleted just after the job ends.
+  EXPECT_TRUE(SpoolEmptiesSoon());
   // The document's addition is on record as the patient's own.
   bool found = false;
   for (const auto& e : Events("document.store")) {
@@ -732,6 +746,7 @@ TEST_F(UploadServerTest, AnUploadIsIngestedAsItArrivesAndKeptOnlyOnceItIsComplet
   EXPECT_EQ(CaseDocumentIds(maria_).size(), before.size() + 4);
   EXPECT_EQ(Objects(), objects + 4);
   EXPECT_EQ(FilesHolding(dir_, "CANARY-ARRIVING"), std::vector<std::string>{});
+  EXPECT_TRUE(SpoolEmptiesSoon());
 }
 
 TEST_F(UploadServerTest, AnUploadCancelledWhileItWasIngestedLeavesNothing) {

@@ -176,6 +176,7 @@ void Jobs::RunLoop() {
     job->Start();
     Status st = work(*job);
     job->Finish(st, clock_.Now());
+    if (job->cleanup_) std::exchange(job->cleanup_, nullptr)();
     std::lock_guard<std::mutex> lock(mu_);
     running_ = false;
   }

@@ -309,7 +309,9 @@ Status IngestComplete(vault::Vault& vault, const ingest::IngestOptions& options,
     }
   }
   // The spooled copies are gone once the vault has them (or refused them).
-  for (const auto& f : files) f->file->Remove();
+  running.ThenCleanUp([files] {
+    for (const auto& f : files) f->file->Remove();
+  });
   running.SetResult(report::IngestJson(report));
   return st;
 }
@@ -376,7 +378,7 @@ Status Uploads::IngestWhileArriving(Job& running, const std::shared_ptr<Upload>&
         kept, ProgressOf(running));
   }
   if (kept) {
-    up->file->Remove();
+    running.ThenCleanUp([up] { up->file->Remove(); });
     running.SetResult(report::IngestJson(report));
     return st;
   }
