@@ -592,6 +592,8 @@ TEST_F(VaultThreadsTest, AWholeBatchGivesWayToAnotherThreadsWriteAndKeepsNothing
   }
   const Status end = v_->CommitBatch();
   EXPECT_EQ(end.code(), StatusCode::kRejected);
+  EXPECT_EQ(end.message(),
+            "the batch gave way to another write and was rolled back: nothing of it is kept");
   EXPECT_FALSE(v_->batch_gave_way());
   EXPECT_EQ(ListedIds(ingest_case_), std::set<std::string>{});
   EXPECT_EQ(v_->GetPatient(other)->info.name, "Сидорова Анна");
