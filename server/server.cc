@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "common/ids.h"
+#include "server/internal/connection.h"
 #include "server/internal/errors.h"
 #include "server/internal/jobs.h"
 #include "server/internal/routes.h"
@@ -532,7 +533,7 @@ Result<std::unique_ptr<Server>> Server::Create(vault::Vault& vault, ServeOptions
     }
     impl->http = std::move(tls);
   } else {
-    impl->http = std::make_unique<httplib::Server>();
+    impl->http = std::make_unique<internal::BufferedServer>();
   }
   DOSSIER_RETURN_IF_ERROR(impl->StartUploads());
   impl->Configure();

@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "common/encoding.h"
+#include "server/internal/connection.h"
 #include "tests/server_fixture.h"
 #include "tests/test_util.h"
 #include "vault/audit.h"
@@ -586,6 +587,63 @@ TEST_F(ServerTest, LongDownloadsCannotTakeTheThreadsShortRequestsNeed) {
   }
   EXPECT_EQ(again.status, 200);
   EXPECT_EQ(again.raw, "%PDF-1.4 the epicrisis of A");
+}
+
+TEST_F(ServerTest, RequestsSentTogetherOnOneConnectionAreEachAnswered) {
+  // A client may send its next request before the answer to the last (HTTP/1.1 pipelining,
+  // or a retry racing an answer): the bytes that came with one request begin the next one.
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(server_->port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  timeval wait{20, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+  const std::string two =
+      "GET /api/me HTTP/1.1\r\nHost: x\r\n\r\n"
+      "GET /api/cases HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  ASSERT_EQ(::send(fd, two.data(), two.size(), 0), static_cast<ssize_t>(two.size()));
+  std::string answers;
+  char buf[4096];
+  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) answers.append(buf, n);
+  ::close(fd);
+  size_t count = 0;
+  for (size_t at = 0; (at = answers.find("HTTP/1.1 401 Unauthorized\r\n", at)) != std::string::npos;
+       ++at) {
+    ++count;
+  }
+  EXPECT_EQ(count, 2u) << answers;
+  const auto second = answers.rfind("HTTP/1.1 ");
+  EXPECT_NE(answers.find("Connection: close", second), std::string::npos);
+}
+
+// httplib asks its stream for a request body 4 KiB at a time; ConnectionStream answers from
+// one receive of up to 128 KiB, where httplib's own stream polls and receives for each 4 KiB.
+TEST(ConnectionStreamTest, ABodyAskedForIn4KiBPiecesIsReceivedInLargeOnes) {
+  int ends[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, ends), 0);
+  const std::string body = testing::PseudoRandom(size_t{1} << 20, 5);
+  std::thread sender([&] {
+    for (size_t at = 0; at < body.size();) {
+      const ssize_t n = ::send(ends[1], body.data() + at, body.size() - at, 0);
+      if (n <= 0) break;
+      at += static_cast<size_t>(n);
+    }
+    ::close(ends[1]);
+  });
+  server::internal::ConnectionStream stream(ends[0], std::chrono::seconds(10),
+                                            std::chrono::seconds(10));
+  std::string got;
+  char piece[4096];
+  for (ssize_t n; (n = stream.read(piece, sizeof piece)) > 0;) got.append(piece, n);
+  sender.join();
+  ::close(ends[0]);
+  EXPECT_EQ(got.size(), body.size());
+  EXPECT_TRUE(got == body);
+  // 256 receives in 4 KiB pieces; a socket pair hands over at least 32 KiB at a time.
+  EXPECT_LE(stream.receives(), 64u);
+  EXPECT_GE(stream.receives(), 8u);  // 128 KiB at most each
 }
 
 }  // namespace
