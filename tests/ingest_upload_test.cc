@@ -2,8 +2,10 @@
 // bytes as IngestPaths for every format; the unpack worker reading each upload through this
 // process (a range channel), whatever the format needs — seeks for ZIP and 7z, streaming for
 // tar and ISO; an upload that cannot be read, or a worker that asks for what it may not,
-// costing one item; unsafe paths refused before anything is stored; and this process holding
-// at most 1 MiB of an upload at a time, however large it is. The uploads are in-test sources
+// costing one item; unsafe paths refused before anything is stored; this process holding
+// at most 1 MiB of an upload at a time, however large it is; and the worker asking for the
+// next MiB while it works on the one it has (a read ahead), without a refused read ahead
+// costing anything. The uploads are in-test sources
 // backed by files (no spool), the worker is the real `dossier` binary.
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -15,8 +17,11 @@
 #include <fstream>
 #include <map>
 #include <optional>
+#include <thread>
 
 #include "ingest/ingest.h"
+#include "ingest/internal/random_input.h"
+#include "ingest/internal/range_server.h"
 #include "tests/archive_util.h"
 #include "tests/ingest_util.h"
 #include "tests/test_util.h"
@@ -391,6 +396,25 @@ uint64_t PeakResident() {
   return 0;
 }
 
+TEST_F(IngestUploadTest, AReadAheadRefusedIsNotHeldAgainstAnItemThatNeverNeededIt) {
+  // A tar that ends early in its second MiB, padded with 2 MiB of zeros (as tape tools pad
+  // it): reading its second MiB, the worker reads ahead into the padding, which the damaged
+  // spool refuses; then it finds the tar's end and never needs those bytes.
+  const fs::path tar = dir_ / "padded.tar";
+  WriteArchive(tar, "pax", "", "",
+               {{"scan.jpg", ReadFile(kUpload / "mri-conclusion.jpg"), size_t{1} << 20}});
+  std::string bytes = ReadFile(tar);
+  ASSERT_GT(bytes.size(), size_t{1} << 20);
+  ASSERT_LT(bytes.size(), size_t{2} << 20);
+  bytes.append(size_t{2} << 20, '\0');
+  testing::WriteFile(tar, bytes);
+  UploadFile upload = Upload("padded.tar", tar);
+  sources_["padded.tar"]->fail_at = (uint64_t{5} << 20) / 2;
+  const IngestReport r = Uploads({upload});
+  EXPECT_EQ(Lines(r), std::vector<std::string>{"padded.tar/scan.jpg jpeg stored"});
+  EXPECT_TRUE(r.worker_crashes.empty());
+}
+
 TEST_F(IngestUploadTest, ALargeUploadIsReadOneMebibyteAtATime) {
   // A 300 MB tar: the worker streams it by asking for 1 MiB at a time, this process answers
   // each from the source and holds no more of it than that.
@@ -409,6 +433,63 @@ TEST_F(IngestUploadTest, ALargeUploadIsReadOneMebibyteAtATime) {
   EXPECT_GE(source->bytes_read(), source->size());
   EXPECT_LE(source->longest(), (uint64_t{1} << 20) + 4096);
   EXPECT_LT(PeakResident() - std::min(PeakResident(), peak_before), uint64_t{64} << 20);
+}
+
+// The channel itself, both ends in this process: after a read in order the parent is asked
+// for the next MiB at once, and reads it from the source while the first is being used.
+class RangeChannelTest : public testing::TempDirTest {};
+
+TEST_F(RangeChannelTest, AReadInOrderHasTheNextMebibyteAskedForAtOnce) {
+  const std::string bytes = testing::PseudoRandom(3 << 20, 11);
+  testing::WriteFile(dir_ / "upload", bytes);
+  auto source = std::make_shared<FileSource>(dir_ / "upload", 0);
+  File worker_end;
+  auto server = internal::RangeServer::Start(source, worker_end);
+  ASSERT_TRUE(server.ok()) << server.status().message();
+  auto input = internal::ChannelInput(std::move(worker_end), bytes.size());
+  const auto read = [&](uint64_t at, size_t n) {
+    std::vector<uint8_t> out(n);
+    auto got = input->ReadAt(at, out);
+    EXPECT_TRUE(got.ok()) << got.status().message();
+    return std::string(out.begin(), out.end());
+  };
+  const auto source_reaches = [&](uint64_t n) {
+    for (int i = 0; i < 500 && source->bytes_read() < n; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return source->bytes_read();
+  };
+  constexpr size_t kMiB = size_t{1} << 20;
+  EXPECT_EQ(read(0, kMiB), bytes.substr(0, kMiB));
+  EXPECT_EQ(source_reaches(2 * kMiB), 2 * kMiB);  // the second MiB, not yet asked for
+  EXPECT_EQ(read(kMiB, kMiB), bytes.substr(kMiB, kMiB));
+  EXPECT_EQ(source_reaches(3 * kMiB), 3 * kMiB);  // the third; nothing lies beyond it
+  // Out of order: the answer read ahead is dropped, and the bytes asked for are had.
+  EXPECT_EQ(read(100, 200), bytes.substr(100, 200));
+  EXPECT_EQ(read(2 * kMiB, kMiB), bytes.substr(2 * kMiB, kMiB));
+  input.reset();
+  (*server)->Stop();
+  EXPECT_EQ((*server)->violation(), "");
+  EXPECT_TRUE((*server)->failure().ok());
+}
+
+TEST_F(RangeChannelTest, BytesWhoseReadAheadWasRefusedAreAskedForAgainAndTheirRefusalCounts) {
+  const std::string bytes = testing::PseudoRandom(3 << 20, 12);
+  testing::WriteFile(dir_ / "upload", bytes);
+  auto source = std::make_shared<FileSource>(dir_ / "upload", 0);
+  source->fail_at = (uint64_t{3} << 20) / 2;
+  File worker_end;
+  auto server = internal::RangeServer::Start(source, worker_end);
+  ASSERT_TRUE(server.ok()) << server.status().message();
+  auto input = internal::ChannelInput(std::move(worker_end), bytes.size());
+  std::vector<uint8_t> out(size_t{1} << 20);
+  ASSERT_TRUE(input->ReadAt(0, out).ok());  // and the second MiB read ahead: refused
+  const auto second = input->ReadAt(uint64_t{1} << 20, out);
+  EXPECT_EQ(second.status().code(), StatusCode::kIoError);
+  EXPECT_EQ(second.status().message(), kSpoolFailure);
+  input.reset();
+  (*server)->Stop();
+  EXPECT_EQ((*server)->failure().message(), kSpoolFailure);  // what the item is rejected with
 }
 
 }  // namespace

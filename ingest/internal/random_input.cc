@@ -45,10 +45,7 @@ class Channel final : public RandomInput {
     const size_t want = static_cast<size_t>(std::min<uint64_t>(out.size(), size_ - offset));
     for (size_t got = 0; got < want;) {
       const uint32_t length = static_cast<uint32_t>(std::min<size_t>(want - got, kMaxRange));
-      DOSSIER_RETURN_IF_ERROR(Ask(offset + got, length));
-      if (!sandbox::ReadFrame(channel_.fd(), -1, reply_).ok()) return Broken();
-      if (reply_.type == kRangeError) return IoError(reply_.payload);
-      if (reply_.type != kRangeData || reply_.payload.size() != length) return Broken();
+      DOSSIER_RETURN_IF_ERROR(Fetch(offset + got, length));
       std::memcpy(out.data() + got, reply_.payload.data(), length);
       got += length;
     }
@@ -56,11 +53,41 @@ class Channel final : public RandomInput {
   }
 
  private:
-  Status Ask(uint64_t offset, uint32_t length) {
+  // The bytes [at, at + length) into reply_: the read ahead's answer when it asked for just
+  // these and got them, else an answer to a request of their own. A read that continues the
+  // one before asks for the next piece at once, so that the parent reads and decrypts it while
+  // this one is used (ISO 9660 and tar are read in order, 1 MiB at a time).
+  Status Fetch(uint64_t at, uint32_t length) {
+    bool have = false;
+    if (ahead_) {
+      ahead_ = false;
+      if (!sandbox::ReadFrame(channel_.fd(), -1, reply_).ok()) return Broken();
+      if (reply_.type == kRangeData && reply_.payload.size() != ahead_length_) return Broken();
+      if (reply_.type != kRangeData && reply_.type != kRangeError) return Broken();
+      // Not these bytes, or refused: dropped, and asked for again below.
+      have = reply_.type == kRangeData && ahead_at_ == at && ahead_length_ == length;
+    }
+    if (!have) {
+      DOSSIER_RETURN_IF_ERROR(Ask(kRangeAsk, at, length));
+      if (!sandbox::ReadFrame(channel_.fd(), -1, reply_).ok()) return Broken();
+      if (reply_.type == kRangeError) return IoError(reply_.payload);
+      if (reply_.type != kRangeData || reply_.payload.size() != length) return Broken();
+    }
+    const bool in_order = at == next_;
+    next_ = at + length;
+    if (in_order && next_ < size_) {
+      ahead_at_ = next_;
+      ahead_length_ = static_cast<uint32_t>(std::min<uint64_t>(kMaxRange, size_ - next_));
+      DOSSIER_RETURN_IF_ERROR(Ask(kRangeAhead, ahead_at_, ahead_length_));
+      ahead_ = true;
+    }
+    return Status::Ok();
+  }
+  Status Ask(char type, uint64_t offset, uint32_t length) {
     if (fault_ == RangeFault::kOutside) offset = size_ + 1;
     if (fault_ == RangeFault::kTooLong) length = kMaxRange + 1;
     fault_ = RangeFault::kNone;
-    if (!sandbox::WriteFrame(channel_.fd(), kRangeAsk, EncodeRangeAsk(offset, length)).ok()) {
+    if (!sandbox::WriteFrame(channel_.fd(), type, EncodeRangeAsk(offset, length)).ok()) {
       return Broken();
     }
     return Status::Ok();
@@ -71,6 +98,10 @@ class Channel final : public RandomInput {
   uint64_t size_;
   RangeFault fault_;
   sandbox::Frame reply_;  // reused: up to kMaxRange bytes
+  uint64_t next_ = 0;     // where the last read ended
+  bool ahead_ = false;    // a read ahead of [ahead_at_, + ahead_length_) awaits its answer
+  uint64_t ahead_at_ = 0;
+  uint32_t ahead_length_ = 0;
 };
 
 }  // namespace

@@ -67,7 +67,9 @@ void RangeServer::Serve() {
     if (!sandbox::ReadFrame(channel_.fd(), -1, ask).ok()) return;
     uint64_t offset = 0;
     uint32_t length = 0;
-    if (ask.type != kRangeAsk || !DecodeRangeAsk(ask.payload, offset, length) || length == 0) {
+    const bool ahead = ask.type == kRangeAhead;
+    if ((ask.type != kRangeAsk && !ahead) || !DecodeRangeAsk(ask.payload, offset, length) ||
+        length == 0) {
       return Violate("a malformed range request");
     }
     if (length > kMaxRange) return Violate("asked for more than 1 MiB at once");
@@ -82,7 +84,7 @@ void RangeServer::Serve() {
                                    offset + *got, size));
     }
     if (!failed.ok()) {
-      {
+      if (!ahead) {  // the worker may never need a read ahead's bytes: it asks again if it does
         std::lock_guard lock(mu_);
         if (failure_.ok()) failure_ = failed;
       }

@@ -25,8 +25,12 @@ UnpackLimits DecodeLimits(const std::string& text);
 inline constexpr uint32_t kMaxRange = uint32_t{1} << 20;
 
 // Frames on a range channel: the worker asks ('r': offset u64 LE, length u32 LE), the parent
-// answers with exactly those bytes ('d') or says why it cannot ('e': a message).
+// answers with exactly those bytes ('d') or says why it cannot ('e': a message). A read ahead
+// ('a', the same payload) asks for the bytes the worker expects to need next, while it works
+// on those it has: answered the same way, in order, but a refusal of it is not held against
+// the item (the worker asks again with 'r' if it does need them).
 inline constexpr char kRangeAsk = 'r';
+inline constexpr char kRangeAhead = 'a';
 inline constexpr char kRangeData = 'd';
 inline constexpr char kRangeError = 'e';
 std::string EncodeRangeAsk(uint64_t offset, uint32_t length);
