@@ -421,6 +421,48 @@ TEST_P(SpoolTest, ThreadsAppendAndReadAtOnce) {
   EXPECT_EQ(good.load(), 4);
 }
 
+TEST_P(SpoolTest, AReaderKeepingUpWithAppendsReadsWhatHasArrivedWhole) {
+  // Appends of odd sizes seal the last chunk again and again, while a reader reads the tail
+  // over and over: whole chunks are sealed and read while appends go on, but the last chunk
+  // is sealed again together with the offset's move, so that a reader never takes the new
+  // chunk for the old length.
+  auto spool = OpenSpool();
+  ASSERT_NE(spool, nullptr);
+  const std::string data = testing::PseudoRandom(3 * K + 5, 13);
+  auto file = spool->Create(data.size());
+  ASSERT_TRUE(file.ok());
+  auto reader = (*file)->ArrivingReader([](uint64_t) { return false; });
+  ASSERT_TRUE(reader.ok());
+  std::thread appender([&] {
+    for (size_t sent = 0; sent < data.size();) {
+      const size_t take = std::min<size_t>(9001, data.size() - sent);
+      ASSERT_TRUE((*file)->Append(AsBytes(std::string_view(data).substr(sent, take))).ok());
+      sent += take;
+    }
+  });
+  size_t reads = 0, wrong = 0;
+  std::string failure;
+  // Read what has come so far, over and over, as fast as it goes, while the appends go on.
+  for (uint64_t end = 0; end < data.size();) {
+    end = (*file)->offset();
+    const uint64_t from = end > 70000 ? end - 70000 : 0;  // the tail, and the chunk before it
+    auto got = Read(**reader, from, end - from);
+    ++reads;
+    if (!got.ok()) {
+      failure = got.status().message();
+      break;
+    }
+    if (*got != data.substr(from, end - from)) ++wrong;
+  }
+  appender.join();
+  EXPECT_EQ(failure, "");
+  EXPECT_EQ(wrong, 0u);
+  EXPECT_GT(reads, 100u);
+  auto all = Read(**reader, 0, data.size());
+  ASSERT_TRUE(all.ok());
+  EXPECT_TRUE(*all == data);
+}
+
 TEST_P(SpoolTest, AnArrivingReaderWaitsForItsBytesAndStopsWhenAskedOrRemoved) {
   auto spool = OpenSpool();
   ASSERT_NE(spool, nullptr);

@@ -7,6 +7,7 @@
 #include <system_error>
 #include <vector>
 
+#include "common/secure_buffer.h"
 #include "ingest/internal/worker_protocol.h"
 #include "sandbox/frame.h"
 
@@ -61,7 +62,7 @@ void RangeServer::Violate(std::string what) {
 void RangeServer::Serve() {
   const uint64_t size = source_->size();
   sandbox::Frame ask;
-  std::vector<uint8_t> buf;  // kMaxRange, from the first request on
+  SecureBuffer buf;  // kMaxRange of plaintext, from the first request on: locked, wiped
   for (;;) {
     // Ends when the worker closes its end (the item is done, or it died) or Stop() closes ours.
     if (!sandbox::ReadFrame(channel_.fd(), -1, ask).ok()) return;
@@ -76,7 +77,7 @@ void RangeServer::Serve() {
     if (offset > size || length > size - offset) {
       return Violate("asked for bytes beyond the end of the file");
     }
-    buf.resize(kMaxRange);
+    if (buf.empty()) buf = SecureBuffer(kMaxRange);
     const auto got = source_->ReadAt(offset, {buf.data(), length});
     Status failed = got.ok() ? Status::Ok() : got.status();
     if (got.ok() && *got != length) {

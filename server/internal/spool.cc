@@ -212,12 +212,16 @@ struct SpoolState {
   std::string name;
   FileId id{};
   File file;
+  // Appends take append_mu for their whole length (one at a time; `file` stays open), and mu
+  // only to read or move the offset and to seal again the tail chunk that is still arriving:
+  // whole chunks are sealed, written and read back without holding up one another.
+  std::mutex append_mu;
   std::mutex mu;
   uint64_t length = 0;               // guarded by mu (Finish may lower it to offset)
   uint64_t offset = 0;               // guarded by mu
   bool removed = false;              // guarded by mu
   std::condition_variable moved;     // offset grew, or the file was removed
-  std::vector<uint8_t> append_slot;  // Append's sealed chunk (guarded by mu)
+  std::vector<uint8_t> append_slot;  // Append's sealed chunk (guarded by append_mu)
 
   std::array<uint8_t, kAdBytes> Ad(uint64_t index, uint32_t size) const {
     std::array<uint8_t, kAdBytes> ad{};
@@ -285,6 +289,7 @@ class SpoolReader final : public ingest::UploadSource {
   uint64_t size() const override { return state_->length; }
 
   Result<size_t> ReadAt(uint64_t offset, std::span<uint8_t> out) override {
+    std::lock_guard<std::mutex> reading(read_mu_);  // the buffers below are this reader's
     std::unique_lock<std::mutex> lock(state_->mu);
     const uint64_t length = state_->length;
     if (offset >= length || out.empty()) return size_t{0};
@@ -305,14 +310,30 @@ class SpoolReader final : public ingest::UploadSource {
       const uint64_t index = at / kChunkBytes;
       // Bytes of a chunk still arriving are sealed as far as they came (SpoolFile::Append).
       const size_t size = state_->ChunkSize(index, state_->offset);
-      if (index != cached_ || size != cached_size_) {
-        cached_ = kNone;
-        DOSSIER_RETURN_IF_ERROR(state_->ReadChunk(index, size, slot_, plain_.data()));
-        cached_ = index;
-        cached_size_ = size;
-      }
       const size_t within = static_cast<size_t>(at - index * kChunkBytes);
       const size_t take = std::min(size - within, n - copied);
+      // A chunk that is whole, or the last of a complete upload, is never sealed again: it is
+      // read without holding up the upload's appends. The tail of an upload still arriving is
+      // read under the lock, since the next append seals it again.
+      const bool final = size == kChunkBytes || state_->offset == state_->length;
+      if (final) lock.unlock();
+      if (within == 0 && take == size) {  // all of it: opened straight into `out`
+        const Status st = state_->ReadChunk(index, size, slot_, out.data() + copied);
+        if (final) lock.lock();
+        DOSSIER_RETURN_IF_ERROR(st);
+        copied += take;
+        continue;
+      }
+      if (index != cached_ || size != cached_size_) {
+        cached_ = kNone;
+        const Status st = state_->ReadChunk(index, size, slot_, plain_.data());
+        if (final) lock.lock();
+        DOSSIER_RETURN_IF_ERROR(st);
+        cached_ = index;
+        cached_size_ = size;
+      } else if (final) {
+        lock.lock();
+      }
       std::memcpy(out.data() + copied, plain_.data() + within, take);
       copied += take;
     }
@@ -323,6 +344,7 @@ class SpoolReader final : public ingest::UploadSource {
   static constexpr uint64_t kNone = ~uint64_t{0};
   std::shared_ptr<SpoolState> state_;
   const std::function<bool(uint64_t)> stop_;
+  std::mutex read_mu_;  // one read at a time: the members below
   SecureBuffer plain_;  // the cached chunk; zeroed when freed
   std::vector<uint8_t> slot_;
   uint64_t cached_ = kNone;
@@ -448,6 +470,7 @@ uint64_t SpoolFile::length() const {
 }
 
 void SpoolFile::Finish() {
+  std::lock_guard<std::mutex> appending(impl_->state->append_mu);
   std::lock_guard<std::mutex> lock(impl_->state->mu);
   impl_->state->length = impl_->state->offset;
 }
@@ -459,7 +482,8 @@ uint64_t SpoolFile::offset() const {
 
 Status SpoolFile::Append(std::span<const uint8_t> data) {
   SpoolState& s = *impl_->state;
-  std::lock_guard<std::mutex> lock(s.mu);
+  std::lock_guard<std::mutex> appending(s.append_mu);
+  std::unique_lock<std::mutex> lock(s.mu);
   if (s.removed) return Removed();
   if (data.size() > s.length - s.offset) {
     return InvalidArgument(
@@ -467,41 +491,41 @@ Status SpoolFile::Append(std::span<const uint8_t> data) {
                     s.offset, s.length));
   }
   if (data.empty()) return Status::Ok();
-  const uint64_t end = s.offset + data.size();
+  const uint64_t start = s.offset;
+  lock.unlock();
   std::vector<uint8_t>& slot = s.append_slot;  // one per file, not a fresh MiB per request
   slot.resize(kSlotBytes);
-  uint64_t index = s.offset / kChunkBytes;
-  const size_t kept = static_cast<size_t>(s.offset % kChunkBytes);
-  size_t used = 0;
+  const uint64_t index = start / kChunkBytes;
+  const size_t kept = static_cast<size_t>(start % kChunkBytes);
+  // The bytes that grow a partial last chunk, and the chunks after it.
+  const size_t grow = kept > 0 ? std::min(kChunkBytes - kept, data.size()) : 0;
 
-  // A partial last chunk is read back, grown and sealed again with a fresh nonce. Its old
-  // content stays in `tail` until the whole append is written, to be put back if a write
-  // fails: offset() then still names bytes that can be read.
-  SecureBuffer tail;
+  // The chunks past the last one first: no reader reads them before the offset moves, so they
+  // are sealed and written while readers read.
+  size_t used = grow;
+  for (uint64_t i = index + (kept > 0 ? 1 : 0); used < data.size(); ++i) {
+    const size_t take = std::min(kChunkBytes, data.size() - used);
+    DOSSIER_RETURN_IF_ERROR(s.WriteChunk(i, data.subspan(used, take), slot));
+    used += take;
+  }
+  lock.lock();
+  if (s.removed) return Removed();
+  // A partial last chunk is read back, grown and sealed again with a fresh nonce, under mu
+  // with the offset's move (a reader reads that chunk under mu, by the offset). Its old content
+  // stays in `tail`, to be put back if the write fails: offset() then still names bytes that
+  // can be read.
   if (kept > 0) {
-    tail = SecureBuffer(kChunkBytes);
+    SecureBuffer tail(kChunkBytes);
     DOSSIER_RETURN_IF_ERROR(s.ReadChunk(index, kept, slot, tail.data()));
-    used = std::min(kChunkBytes - kept, data.size());
-    std::memcpy(tail.data() + kept, data.data(), used);
-    Status st = s.WriteChunk(index, {tail.data(), kept + used}, slot);
-    for (uint64_t i = index + 1; st.ok() && used < data.size(); ++i) {
-      const size_t take = std::min(kChunkBytes, data.size() - used);
-      st = s.WriteChunk(i, data.subspan(used, take), slot);
-      used += take;
-    }
+    std::memcpy(tail.data() + kept, data.data(), grow);
+    const Status st = s.WriteChunk(index, {tail.data(), kept + grow}, slot);
     if (!st.ok()) {
-      // Put the old tail back: its blocks are already allocated, so even a full disk takes it.
+      // Its blocks are already allocated, so even a full disk takes the old tail back.
       (void)s.WriteChunk(index, {tail.data(), kept}, slot);
       return st;
     }
-  } else {
-    for (uint64_t i = index; used < data.size(); ++i) {
-      const size_t take = std::min(kChunkBytes, data.size() - used);
-      DOSSIER_RETURN_IF_ERROR(s.WriteChunk(i, data.subspan(used, take), slot));
-      used += take;
-    }
   }
-  s.offset = end;
+  s.offset = start + data.size();
   s.moved.notify_all();
   return Status::Ok();
 }
@@ -529,6 +553,7 @@ Result<std::shared_ptr<ingest::UploadSource>> SpoolFile::ArrivingReader(
 
 void SpoolFile::Remove() {
   SpoolState& s = *impl_->state;
+  std::lock_guard<std::mutex> appending(s.append_mu);  // an append in flight ends first
   std::lock_guard<std::mutex> lock(s.mu);
   s.Unlink();
   // With no reader left (none can be made now) the space is freed at once; a reader still
