@@ -108,7 +108,8 @@ Status WriteFrame(int fd, char type, std::string_view payload) {
   return WriteFrame(fd, type, {reinterpret_cast<const uint8_t*>(payload.data()), payload.size()});
 }
 
-Status ReadFrame(int fd, int timeout_ms, Frame& frame) {
+Result<bool> ReadFrameInto(int fd, int timeout_ms, char type, std::span<uint8_t> into,
+                           Frame& frame) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   const bool has_deadline = timeout_ms >= 0;
   uint8_t header[5];
@@ -116,10 +117,19 @@ Status ReadFrame(int fd, int timeout_ms, Frame& frame) {
   uint32_t n = 0;
   for (int i = 0; i < 4; ++i) n |= static_cast<uint32_t>(header[1 + i]) << (8 * i);
   if (n > kMaxFrame) return Corrupt("the worker sent an oversized frame");
+  if (static_cast<char>(header[0]) == type && n == into.size() && !into.empty()) {
+    DOSSIER_RETURN_IF_ERROR(ReadExact(fd, into.data(), n, deadline, has_deadline, false));
+    return true;
+  }
   frame.type = static_cast<char>(header[0]);
   frame.payload.resize(n);
-  return ReadExact(fd, reinterpret_cast<uint8_t*>(frame.payload.data()), n, deadline, has_deadline,
-                   false);
+  DOSSIER_RETURN_IF_ERROR(ReadExact(fd, reinterpret_cast<uint8_t*>(frame.payload.data()), n,
+                                    deadline, has_deadline, false));
+  return false;
+}
+
+Status ReadFrame(int fd, int timeout_ms, Frame& frame) {
+  return ReadFrameInto(fd, timeout_ms, 0, {}, frame).status();
 }
 
 std::vector<std::string> SplitNul(const std::string& s) {

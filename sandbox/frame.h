@@ -40,6 +40,10 @@ Status WriteFrame(int fd, char type, std::string_view payload);
 // waiting at most `timeout_ms` (-1: forever). kNotFound at a clean end of stream,
 // kLimitExceeded on timeout, kCorrupt on a malformed frame.
 Status ReadFrame(int fd, int timeout_ms, Frame& frame);
+// As ReadFrame, but a frame of `type` whose payload is exactly `into.size()` bytes is read
+// straight into `into` (no copy of a MiB of data): true. Any other frame goes to `frame`: false.
+Result<bool> ReadFrameInto(int fd, int timeout_ms, char type, std::span<uint8_t> into,
+                           Frame& frame);
 
 // "a\0b" → {"a", "b"}
 std::vector<std::string> SplitNul(const std::string& s);

@@ -44,34 +44,31 @@ class Channel final : public RandomInput {
     if (offset >= size_) return size_t{0};
     const size_t want = static_cast<size_t>(std::min<uint64_t>(out.size(), size_ - offset));
     for (size_t got = 0; got < want;) {
-      const uint32_t length = static_cast<uint32_t>(std::min<size_t>(want - got, kMaxRange));
-      DOSSIER_RETURN_IF_ERROR(Fetch(offset + got, length));
-      std::memcpy(out.data() + got, reply_.payload.data(), length);
+      const size_t length = std::min<size_t>(want - got, kMaxRange);
+      DOSSIER_RETURN_IF_ERROR(Fetch(offset + got, out.subspan(got, length)));
       got += length;
     }
     return want;
   }
 
  private:
-  // The bytes [at, at + length) into reply_: the read ahead's answer when it asked for just
-  // these and got them, else an answer to a request of their own. A read that continues the
-  // one before asks for the next piece at once, so that the parent reads and decrypts it while
-  // this one is used (ISO 9660 and tar are read in order, 1 MiB at a time).
-  Status Fetch(uint64_t at, uint32_t length) {
+  // The bytes at `at` into `into` (at most kMaxRange): the read ahead's answer when it asked
+  // for just these and got them, else an answer to a request of their own. A read that
+  // continues the one before asks for the next piece at once, so that the parent reads and
+  // decrypts it while this one is used (ISO 9660 and tar are read in order, 1 MiB at a time).
+  Status Fetch(uint64_t at, std::span<uint8_t> into) {
+    const auto length = static_cast<uint32_t>(into.size());
     bool have = false;
     if (ahead_) {
       ahead_ = false;
-      if (!sandbox::ReadFrame(channel_.fd(), -1, reply_).ok()) return Broken();
-      if (reply_.type == kRangeData && reply_.payload.size() != ahead_length_) return Broken();
-      if (reply_.type != kRangeData && reply_.type != kRangeError) return Broken();
+      const bool wanted = ahead_at_ == at && ahead_length_ == length;
       // Not these bytes, or refused: dropped, and asked for again below.
-      have = reply_.type == kRangeData && ahead_at_ == at && ahead_length_ == length;
+      DOSSIER_ASSIGN_OR_RETURN(have, Answer(wanted ? into : std::span<uint8_t>(), ahead_length_));
     }
     if (!have) {
       DOSSIER_RETURN_IF_ERROR(Ask(kRangeAsk, at, length));
-      if (!sandbox::ReadFrame(channel_.fd(), -1, reply_).ok()) return Broken();
-      if (reply_.type == kRangeError) return IoError(reply_.payload);
-      if (reply_.type != kRangeData || reply_.payload.size() != length) return Broken();
+      DOSSIER_ASSIGN_OR_RETURN(const bool got, Answer(into, length));
+      if (!got) return IoError(reply_.payload);
     }
     const bool in_order = at == next_;
     next_ = at + length;
@@ -82,6 +79,17 @@ class Channel final : public RandomInput {
       ahead_ = true;
     }
     return Status::Ok();
+  }
+  // The answer to a request of `length` bytes: true when its bytes went into `into`; false
+  // when it was refused (the parent's message in reply_), or, with `into` empty, read and
+  // dropped. Anything else breaks the protocol.
+  Result<bool> Answer(std::span<uint8_t> into, uint32_t length) {
+    auto got = sandbox::ReadFrameInto(channel_.fd(), -1, kRangeData, into, reply_);
+    if (!got.ok()) return Broken();
+    if (*got) return true;
+    if (reply_.type == kRangeError) return false;
+    if (reply_.type == kRangeData && into.empty() && reply_.payload.size() == length) return false;
+    return Broken();
   }
   Status Ask(char type, uint64_t offset, uint32_t length) {
     if (fault_ == RangeFault::kOutside) offset = size_ + 1;
@@ -97,7 +105,7 @@ class Channel final : public RandomInput {
   File channel_;
   uint64_t size_;
   RangeFault fault_;
-  sandbox::Frame reply_;  // reused: up to kMaxRange bytes
+  sandbox::Frame reply_;  // refusals, and read aheads dropped: up to kMaxRange bytes
   uint64_t next_ = 0;     // where the last read ended
   bool ahead_ = false;    // a read ahead of [ahead_at_, + ahead_length_) awaits its answer
   uint64_t ahead_at_ = 0;
