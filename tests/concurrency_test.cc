@@ -313,7 +313,8 @@ TEST_F(ConcurrencyTest, IngestsKilledAtRandomBesideARunningIngestLeaveItWholeAnd
   const unsigned seed = std::random_device{}();
   SCOPED_TRACE("seed " + std::to_string(seed));
   std::mt19937 rng(seed);
-  const auto a = Folder("a", 800, 8000, 3);
+  // The survivor runs long enough for victims to be killed beside it on a fast machine too.
+  const auto a = Folder("a", 1600, 8000, 3);
   const auto b = Folder("b", 150, 30000, 4);
   auto survivor = Spawn("a.log", {"ingest", "--case", cases_[0], (dir_ / "a").string()});
   ASSERT_TRUE(Eventually([&] { return !ObjectFiles().empty() || !survivor->Running(); }));
@@ -334,9 +335,9 @@ TEST_F(ConcurrencyTest, IngestsKilledAtRandomBesideARunningIngestLeaveItWholeAnd
   }
   EXPECT_GE(kills, 1);
   EXPECT_EQ(survivor->Wait(), 0) << survivor->Err();
-  EXPECT_NE(survivor->Out().find("800 stored, 0 duplicate"), std::string::npos) << survivor->Out();
+  EXPECT_NE(survivor->Out().find("1600 stored, 0 duplicate"), std::string::npos) << survivor->Out();
   const auto names = DocNames(cases_[0]);  // an open alone: sweeps what the kills left
-  EXPECT_EQ(names.size(), 800u);
+  EXPECT_EQ(names.size(), 1600u);
   EXPECT_EQ(Unique(names), a);
   ExpectClean();
   // The interrupted upload completes on a second try, each document once.
