@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "common/text.h"
@@ -174,15 +175,67 @@ std::vector<std::string> ReferencedFiles(DcmDataset& ds) {
 
 }  // namespace
 
-Status internal::Parse(std::span<const uint8_t> bytes, DcmFileFormat& ff) {
+namespace {
+
+// A DcmInputBufferStream over memory that can give DCMTK a factory for more streams over the
+// same memory. Given one, DCMTK skips a value longer than its read limit, noting where it
+// lies, and reads it only when asked (it does that with files); a plain buffer stream has
+// none, so every value is copied. A deflated data set gets no factory (its bytes in memory
+// are not its values).
+class InPlaceStream final : public DcmInputBufferStream {
+ public:
+  InPlaceStream(std::span<const uint8_t> bytes, offile_off_t start) : bytes_(bytes), start_(start) {
+    setBuffer(bytes.data() + start, static_cast<offile_off_t>(bytes.size()) - start);
+    setEos();
+  }
+  DcmInputStreamFactory* newFactory() const override;
+  OFCondition installCompressionFilter(E_StreamCompression filter) override {
+    compressed_ = true;
+    return DcmInputBufferStream::installCompressionFilter(filter);
+  }
+
+ private:
+  std::span<const uint8_t> bytes_;
+  offile_off_t start_;
+  bool compressed_ = false;
+};
+
+class InPlaceFactory final : public DcmInputStreamFactory {
+ public:
+  InPlaceFactory(std::span<const uint8_t> bytes, offile_off_t start)
+      : bytes_(bytes), start_(start) {}
+  DcmInputStream* create() const override { return new InPlaceStream(bytes_, start_); }
+  DcmInputStreamFactory* clone() const override { return new InPlaceFactory(*this); }
+  // DCMTK asks only to tell its own factories apart; this one acts as a file's would.
+  DcmInputStreamFactoryType ident() const override { return DFT_DcmInputFileStreamFactory; }
+
+ private:
+  std::span<const uint8_t> bytes_;
+  offile_off_t start_;
+};
+
+DcmInputStreamFactory* InPlaceStream::newFactory() const {
+  if (compressed_) return nullptr;
+  return new InPlaceFactory(bytes_, start_ + tell());
+}
+
+}  // namespace
+
+Status internal::Parse(std::span<const uint8_t> bytes, DcmFileFormat& ff, Values values) {
   Init();
   if (!LooksLikeDicom(bytes)) {
     return Rejected(
         "not DICOM: no DICOM header at the start (stray bytes, or another kind of file)");
   }
-  DcmInputBufferStream in;
-  in.setBuffer(bytes.data(), static_cast<offile_off_t>(bytes.size()));
-  in.setEos();
+  std::unique_ptr<DcmInputBufferStream> stream;
+  if (values == Values::kInPlace) {
+    stream = std::make_unique<InPlaceStream>(bytes, 0);
+  } else {
+    stream = std::make_unique<DcmInputBufferStream>();
+    stream->setBuffer(bytes.data(), static_cast<offile_off_t>(bytes.size()));
+    stream->setEos();
+  }
+  DcmInputBufferStream& in = *stream;
   ff.transferInit();
   const OFCondition read = ff.read(in, EXS_Unknown, EGL_noChange, DCM_MaxReadLength);
   ff.transferEnd();
@@ -197,7 +250,7 @@ Status internal::Parse(std::span<const uint8_t> bytes, DcmFileFormat& ff) {
 
 Result<InstanceSummary> Summarize(std::span<const uint8_t> bytes) {
   DcmFileFormat ff;
-  DOSSIER_RETURN_IF_ERROR(internal::Parse(bytes, ff));
+  DOSSIER_RETURN_IF_ERROR(internal::Parse(bytes, ff, internal::Values::kInPlace));
   DcmDataset& ds = *ff.getDataset();
   InstanceSummary s;
   DcmMetaInfo* meta = ff.getMetaInfo();
@@ -267,7 +320,7 @@ Result<InstanceSummary> Summarize(std::span<const uint8_t> bytes) {
 
 Result<std::vector<uint8_t>> WithMetaHeader(std::span<const uint8_t> bytes) {
   DcmFileFormat ff;
-  DOSSIER_RETURN_IF_ERROR(internal::Parse(bytes, ff));
+  DOSSIER_RETURN_IF_ERROR(internal::Parse(bytes, ff, internal::Values::kInPlace));
   return internal::Serialize(ff, ff.getDataset()->getOriginalXfer(), EWM_fileformat);
 }
 

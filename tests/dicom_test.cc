@@ -15,6 +15,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "dicom/internal/parse.h"
 #include "tests/test_util.h"
 
 namespace dossier::dicom {
@@ -85,6 +86,58 @@ TEST(DicomTest, BrokenFilesAreRefusedWithTheirReason) {
   EXPECT_EQ(stray.status().code(), StatusCode::kRejected);
   EXPECT_EQ(stray.status().message(),
             "not DICOM: no DICOM header at the start (stray bytes, or another kind of file)");
+}
+
+// A slice's pixel data as DCMTK gives it from `ff` (loading it if it was left in place).
+std::string Pixels(DcmFileFormat& ff) {
+  DcmElement* pixels = nullptr;
+  if (ff.getDataset()->findAndGetElement(DCM_PixelData, pixels).bad()) return "";
+  Uint8* value = nullptr;
+  if (pixels->getUint8Array(value).bad() || value == nullptr) return "";
+  return std::string(reinterpret_cast<const char*>(value), pixels->getLength());
+}
+
+TEST(DicomTest, ASummaryLeavesThePixelDataWhereItIsUntilAsked) {
+  // Summaries parse in place: a slice's pixels are not copied into DCMTK's element (the
+  // largest cost of parsing a disc), and read back whole from the same bytes when asked.
+  const std::string bytes = testing::ReadFile(kPydicomFiles / "CT_small.dcm");
+  const std::span<const uint8_t> span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  DcmFileFormat in_place, copied;
+  ASSERT_TRUE(internal::Parse(span, in_place, internal::Values::kInPlace).ok());
+  ASSERT_TRUE(internal::Parse(span, copied).ok());
+  DcmElement* pixels = nullptr;
+  ASSERT_TRUE(in_place.getDataset()->findAndGetElement(DCM_PixelData, pixels).good());
+  EXPECT_FALSE(pixels->valueLoaded());
+  ASSERT_TRUE(copied.getDataset()->findAndGetElement(DCM_PixelData, pixels).good());
+  EXPECT_TRUE(pixels->valueLoaded());
+  const std::string expected = Pixels(copied);
+  EXPECT_EQ(expected.size(), 128u * 128u * 2u);
+  EXPECT_TRUE(Pixels(in_place) == expected);
+
+  // The same slice as a bare data set (no preamble, no meta header): given a meta header, it
+  // keeps every pixel, read from where the parse left them.
+  auto bare = internal::Serialize(copied, copied.getDataset()->getOriginalXfer(), EWM_dataset);
+  ASSERT_TRUE(bare.ok()) << bare.status().message();
+  auto fixed = WithMetaHeader(*bare);
+  ASSERT_TRUE(fixed.ok()) << fixed.status().message();
+  DcmFileFormat again;
+  ASSERT_TRUE(internal::Parse(*fixed, again).ok());
+  EXPECT_TRUE(Pixels(again) == expected);
+  auto summary = Summarize(*fixed);
+  ASSERT_TRUE(summary.ok());
+  EXPECT_TRUE(summary->meta_header);
+  EXPECT_EQ(summary->rows, 128);
+
+  // A deflated data set's bytes in memory are not its values: those are read as they come.
+  const std::string deflated = testing::ReadFile(kPydicomFiles / "image_dfl.dcm");
+  const std::span<const uint8_t> dfl(reinterpret_cast<const uint8_t*>(deflated.data()),
+                                     deflated.size());
+  DcmFileFormat dfl_in_place, dfl_copied;
+  ASSERT_TRUE(internal::Parse(dfl, dfl_in_place, internal::Values::kInPlace).ok());
+  ASSERT_TRUE(internal::Parse(dfl, dfl_copied).ok());
+  const std::string dfl_pixels = Pixels(dfl_copied);
+  EXPECT_GT(dfl_pixels.size(), 4096u);
+  EXPECT_TRUE(Pixels(dfl_in_place) == dfl_pixels);
 }
 
 TEST(DicomTest, JpegTwoThousandIsKeptButFlagged) {
