@@ -510,6 +510,11 @@ struct Server::Impl {
       log(fmt::format("{} {} {} {} {} {}ms", FormatUtc(state->clock.Now()), req.method,
                       tls_note.route, res.status, tls_note.user.empty() ? "-" : tls_note.user,
                       ms.count()));
+      if (state->options.on_answer) {
+        AnswerRecord answer{req.method, tls_note.route, res.status, {}, res.body};
+        answer.headers.assign(res.headers.begin(), res.headers.end());
+        state->options.on_answer(answer);
+      }
     });
   }
 };

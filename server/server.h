@@ -23,6 +23,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/status.h"
@@ -39,6 +41,15 @@ struct UploadLimits {
   uint64_t per_upload = 0;  // bytes of one file, or of one multipart request
   uint64_t per_day = 0;     // bytes received in any 24 hours, unfinished uploads' rest counted
   size_t parallel = 0;      // unfinished uploads at once
+};
+
+// One answer as it left (ServeOptions::on_answer).
+struct AnswerRecord {
+  std::string method;
+  std::string route;  // the template in the role table ("/api/cases/{id}"); "-" when none ran
+  int status = 0;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;  // empty when the answer was streamed (a download, events)
 };
 
 struct ServeOptions {
@@ -101,6 +112,9 @@ struct ServeOptions {
   const Clock* clock = nullptr;
   // One line per request; null: stderr.
   std::function<void(const std::string& line)> log;
+  // Every answer as it leaves (tests: tests/api/contract.mjs checks each one against
+  // doc/openapi.yaml); null: none.
+  std::function<void(const AnswerRecord&)> on_answer;
 };
 
 // kInvalidArgument unless the options may be used: TLS files both or neither, a listening

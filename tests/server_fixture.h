@@ -5,14 +5,18 @@
 
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <sys/wait.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "common/encoding.h"
 #include "server/server.h"
@@ -92,8 +96,35 @@ class ServerTest : public testing::TempDirTest {
 
   void TearDown() override {
     StopServer();
+    ExpectAnswersKeepTheContract();
     v_.reset();
     TempDirTest::TearDown();
+  }
+
+  // Every answer this test received, against doc/openapi.yaml (tests/api/contract.mjs): a route
+  // the document does not describe, or an answer that does not match it, fails the test.
+  void ExpectAnswersKeepTheContract() {
+    std::string lines;
+    {
+      std::lock_guard<std::mutex> lock(answers_mu_);
+      lines.swap(answers_);
+    }
+    if (lines.empty()) return;
+    const std::filesystem::path file = dir_ / "answers.jsonl";
+    testing::WriteFile(file, lines);
+    const auto [rc, out] = Contract("--answers " + file.string());
+    EXPECT_EQ(rc, 0) << out;
+  }
+
+  // tests/api/contract.mjs with `args`: its exit status and what it printed.
+  std::pair<int, std::string> Contract(const std::string& args) {
+    const std::filesystem::path root = std::filesystem::path(DOSSIER_SAMPLES_DIR).parent_path();
+    const std::filesystem::path out = dir_ / "contract.out";
+    const std::string cmd = "node " + (root / "tests/api/contract.mjs").string() + " --spec " +
+                            (root / "doc/openapi.yaml").string() + " " + args + " > " +
+                            out.string() + " 2>&1";
+    const int rc = std::system(cmd.c_str());
+    return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, testing::ReadFile(out)};
   }
 
   std::string Store(const std::string& case_id, const std::string& name, const std::string& data) {
@@ -120,6 +151,19 @@ class ServerTest : public testing::TempDirTest {
     options.log = [this](const std::string& line) {
       std::lock_guard<std::mutex> lock(log_mu_);
       log_ += line + "\n";
+    };
+    options.on_answer = [this](const server::AnswerRecord& a) {
+      const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+      json headers = json::array();
+      for (const auto& [k, v] : a.headers) headers.push_back({k, v});
+      const json line = {{"test", info ? info->name() : "?"},
+                         {"method", a.method},
+                         {"route", a.route},
+                         {"status", a.status},
+                         {"headers", headers},
+                         {"body", a.body}};
+      std::lock_guard<std::mutex> lock(answers_mu_);
+      answers_ += line.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
     };
     auto s = server::Server::Create(*v_, options);
     ASSERT_TRUE(s.ok()) << s.status().message();
@@ -214,6 +258,8 @@ class ServerTest : public testing::TempDirTest {
   std::thread serving_;
   std::mutex log_mu_;
   std::string log_;
+  std::mutex answers_mu_;
+  std::string answers_;  // what the server answered, one JSON line each (on_answer)
   std::map<std::string, std::string> users_;
   std::string pat_a_, pat_b_, case_a_, case_b_, doc_a_, reply_a_, doc_b_;
 };

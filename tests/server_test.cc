@@ -20,6 +20,7 @@
 
 #include "common/encoding.h"
 #include "server/internal/connection.h"
+#include "server/internal/routes.h"
 #include "tests/server_fixture.h"
 #include "tests/test_util.h"
 #include "vault/audit.h"
@@ -240,6 +241,28 @@ TEST_F(ServerTest, TheContentIsTheDocumentAndItsReadIsOnRecordAsTheUser) {
 }
 
 // A browser shows no HEIC: ?copy=jpeg gives a photo's JPEG copy, on record as such.
+TEST_F(ServerTest, ADownloadResumesFromTheByteItWasCutAt) {
+  // A browser resuming a cut download asks for the rest with Range: 206 and those bytes.
+  Who maria = Login("maria@example.org");
+  const std::string whole = "%PDF-1.4 the epicrisis of A";
+  const auto range = [&](const std::string& r) {
+    return From(Client().Get("/api/documents/" + doc_a_ + "/content",
+                             {{"Cookie", maria.cookie}, {"Range", r}}));
+  };
+  const size_t before = Events("document.read").size();
+  Answer rest = range("bytes=9-");
+  EXPECT_EQ(rest.status, 206) << rest.raw;
+  EXPECT_EQ(rest.raw, whole.substr(9));
+  EXPECT_EQ(rest.Header("Content-Range"), "bytes 9-26/27");
+  Answer middle = range("bytes=5-10");
+  EXPECT_EQ(middle.status, 206);
+  EXPECT_EQ(middle.raw, "1.4 th");
+  Answer tail = range("bytes=-4");
+  EXPECT_EQ(tail.status, 206);
+  EXPECT_EQ(tail.raw, "of A");
+  EXPECT_EQ(Events("document.read").size(), before + 3);  // each one a read on record
+}
+
 TEST_F(ServerTest, AHeicPhotosJpegCopyIsGivenOnAsking) {
   auto w = v_->BeginDocument({case_a_, "IMG_0412.HEIC", "heic"});
   ASSERT_TRUE(w.ok());
@@ -587,6 +610,50 @@ TEST_F(ServerTest, LongDownloadsCannotTakeTheThreadsShortRequestsNeed) {
   }
   EXPECT_EQ(again.status, 200);
   EXPECT_EQ(again.raw, "%PDF-1.4 the epicrisis of A");
+}
+
+TEST_F(ServerTest, TheContractDescribesEveryRouteOfTheRoleTableAndNoOther) {
+  json table = json::array();
+  for (const auto& r : server::internal::Routes())
+    table.push_back({{"method", r.method}, {"path", r.path}});
+  testing::WriteFile(dir_ / "routes.json", table.dump());
+  const auto [rc, out] = Contract("--routes " + (dir_ / "routes.json").string());
+  EXPECT_EQ(rc, 0) << out;
+  // A route the document lacks fails; so does an operation the table lacks.
+  table.push_back({{"method", "GET"}, {"path", "/api/audit"}});
+  table.erase(table.begin());  // POST /api/session
+  testing::WriteFile(dir_ / "routes.json", table.dump());
+  const auto [rc2, out2] = Contract("--routes " + (dir_ / "routes.json").string());
+  EXPECT_EQ(rc2, 1);
+  EXPECT_EQ(out2,
+            "the route GET /api/audit is not in doc/openapi.yaml\n"
+            "doc/openapi.yaml describes POST /api/session, which the role table does not have\n");
+}
+
+TEST_F(ServerTest, TheContractCheckRefusesAnswersTheDocumentDoesNotDescribe) {
+  // The check itself can fail: an undocumented field, route and status.
+  Who m = Login("manager@clinic");
+  const Answer real = Get("/api/me", &m);
+  ASSERT_EQ(real.status, 200);
+  const auto me = [&](int status, const json& body) {
+    json headers = json::array();
+    for (const auto& [k, v] : real.headers) headers.push_back({k, v});
+    return json{{"test", "T"},      {"method", "GET"},    {"route", "/api/me"},
+                {"status", status}, {"headers", headers}, {"body", body.dump()}}
+        .dump();
+  };
+  json extra = real.body;
+  extra["password"] = "x";
+  json elsewhere = json::parse(me(200, real.body));
+  elsewhere["route"] = "/api/everything";
+  testing::WriteFile(dir_ / "bad.jsonl",
+                     me(200, extra) + "\n" + elsewhere.dump() + "\n" + me(418, real.body) + "\n");
+  const auto [rc, out] = Contract("--answers " + (dir_ / "bad.jsonl").string());
+  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(out,
+            "T: GET /api/me → 200: body: (body) must NOT have additional properties\n"
+            "T: GET /api/everything → 200: the route is not in doc/openapi.yaml\n"
+            "T: GET /api/me → 418: status 418 is not among the operation's responses\n");
 }
 
 TEST_F(ServerTest, RequestsSentTogetherOnOneConnectionAreEachAnswered) {

@@ -4,6 +4,7 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "common/file_io.h"
@@ -327,11 +328,19 @@ const char* MimeOf(const std::string& kind) {
 
 // Writes what the vault decrypts straight to the socket: nothing is buffered whole, nothing
 // touches the disk.
+// The bytes [from, from + length) of a document read into it go to the client; the others are
+// passed over (a read is decrypted from its start, and ends at its end: a read cut short would
+// be on record as a failure).
 class SocketSink final : public ByteSink {
  public:
-  explicit SocketSink(httplib::DataSink& sink) : sink_(sink) {}
+  SocketSink(httplib::DataSink& sink, uint64_t from, uint64_t length)
+      : sink_(sink), from_(from), end_(from + length) {}
   Status Write(std::span<const uint8_t> bytes) override {
-    if (!sink_.write(reinterpret_cast<const char*>(bytes.data()), bytes.size())) {
+    const uint64_t at = seen_;
+    seen_ += bytes.size();
+    const uint64_t lo = std::max(at, from_), hi = std::min(seen_, end_);
+    if (lo < hi && !sink_.write(reinterpret_cast<const char*>(bytes.data() + (lo - at)),
+                                static_cast<size_t>(hi - lo))) {
       return IoError("the client went away during the download");
     }
     return Status::Ok();
@@ -339,6 +348,8 @@ class SocketSink final : public ByteSink {
 
  private:
   httplib::DataSink& sink_;
+  uint64_t from_, end_;
+  uint64_t seen_ = 0;
 };
 
 Status DocumentContent(Call& c) {
@@ -371,10 +382,11 @@ Status DocumentContent(Call& c) {
   const bool as_jpeg = copy == vault::DocumentCopy::kRendition;
   c.res.set_content_provider(
       as_jpeg ? d.rendition_size : d.size, MimeOf(as_jpeg ? "jpeg" : d.kind),
-      [v, actor, id, slot, copy](size_t offset, size_t, httplib::DataSink& sink) {
-        if (offset != 0) return false;      // all of it is written in the first call
+      // Called once for the whole document, or once for each range a `Range` header asks for
+      // (206, which httplib answers with its Content-Range): each call is a read on record.
+      [v, actor, id, slot, copy](size_t offset, size_t length, httplib::DataSink& sink) {
         vault::ActingAs acting(*v, actor);  // the read is on record before the first byte
-        SocketSink out(sink);
+        SocketSink out(sink, offset, length);
         return v->ReadDocument(id, out, copy).ok();  // a failure cuts the answer short
       });
   return Status::Ok();
