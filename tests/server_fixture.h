@@ -3,9 +3,13 @@
 // injected clock and the request log kept in memory.
 #pragma once
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -176,6 +180,24 @@ class ServerTest : public testing::TempDirTest {
     server_->Stop();
     serving_.join();
     server_.reset();
+  }
+
+  // A raw TCP connection to the server, for requests written by hand; -1 when it fails.
+  // `receive_buffer`, when not 0, is the socket's SO_RCVBUF, set before connecting.
+  int Connect(int receive_buffer = 0) const {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (receive_buffer != 0) {
+      ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
+    }
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(server_->port()));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      ::close(fd);
+      return -1;
+    }
+    return fd;
   }
 
   httplib::Client Client() {

@@ -577,14 +577,8 @@ TEST_F(ServerTest, LongDownloadsCannotTakeTheThreadsShortRequestsNeed) {
   // A client that asks for the download and does not read it: the answer fills the socket's
   // buffers and its thread waits, holding the one long-request slot.
   std::thread stalled([&] {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(server_->port()));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    int small = 4096;
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    const int fd = Connect(4096);
+    ASSERT_GE(fd, 0);
     const std::string request = "GET /api/documents/" + big_id +
                                 "/content HTTP/1.1\r\nHost: x\r\nCookie: " + m.cookie + "\r\n\r\n";
     ASSERT_EQ(::send(fd, request.data(), request.size(), 0), static_cast<ssize_t>(request.size()));
@@ -659,12 +653,8 @@ TEST_F(ServerTest, TheContractCheckRefusesAnswersTheDocumentDoesNotDescribe) {
 TEST_F(ServerTest, RequestsSentTogetherOnOneConnectionAreEachAnswered) {
   // A client may send its next request before the answer to the last (HTTP/1.1 pipelining,
   // or a retry racing an answer): the bytes that came with one request begin the next one.
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(server_->port()));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  const int fd = Connect();
+  ASSERT_GE(fd, 0);
   timeval wait{20, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
   const std::string two =

@@ -460,12 +460,8 @@ TEST_F(UploadServerTest, UploadsCutAtRandomPointsResumeToAByteIdenticalDocument)
     const pid_t pid = ::fork();
     ASSERT_GE(pid, 0);
     if (pid == 0) {
-      const int s = ::socket(AF_INET, SOCK_STREAM, 0);
-      sockaddr_in addr{};
-      addr.sin_family = AF_INET;
-      addr.sin_port = htons(static_cast<uint16_t>(server_->port()));
-      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-      if (::connect(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) ::_exit(1);
+      const int s = Connect();
+      if (s < 0) ::_exit(1);
       const std::string head =
           "PATCH " + at + " HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: " + maria_.cookie +
           "\r\nX-CSRF-Token: " + maria_.csrf +
@@ -680,12 +676,8 @@ TEST_F(UploadServerTest, SmallRoutesRefuseLargeOrUndeclaredBodiesBeforeReadingTh
   // Only the headers are sent: the answer comes from them alone, before any body byte. (A
   // client that goes on sending after the answer may see the connection reset instead.)
   auto exchange = [&](const std::string& headers) {
-    const int s = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(server_->port()));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(::connect(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    const int s = Connect();
+    EXPECT_GE(s, 0);
     const std::string request =
         "POST /api/session HTTP/1.1\r\nHost: 127.0.0.1\r\n"
         "Content-Type: application/json\r\n" +
