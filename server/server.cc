@@ -515,6 +515,9 @@ struct Server::Impl {
         answer.headers.assign(res.headers.begin(), res.headers.end());
         state->options.on_answer(answer);
       }
+      // An answer httplib gives before the pre-routing handler runs (a malformed request) must
+      // not be logged under this request's route.
+      tls_note = LogNote{Steady::now(), "-", ""};
     });
   }
 };

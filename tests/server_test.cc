@@ -260,7 +260,25 @@ TEST_F(ServerTest, ADownloadResumesFromTheByteItWasCutAt) {
   Answer tail = range("bytes=-4");
   EXPECT_EQ(tail.status, 206);
   EXPECT_EQ(tail.raw, "of A");
-  EXPECT_EQ(Events("document.read").size(), before + 3);  // each one a read on record
+  // Past the end: cut to the last byte (a PDF viewer asks for a block), or refused.
+  Answer block = range("bytes=0-65535");
+  EXPECT_EQ(block.status, 206);
+  EXPECT_EQ(block.raw, whole);
+  EXPECT_EQ(block.Header("Content-Range"), "bytes 0-26/27");
+  Answer longer = range("bytes=-100");
+  EXPECT_EQ(longer.status, 206);
+  EXPECT_EQ(longer.raw, whole);
+  EXPECT_EQ(Events("document.read").size(), before + 5);  // each one a read on record
+  for (const auto& [r, why] :
+       {std::pair{"bytes=27-", "the document has 27 bytes: a range must begin before its end"},
+        std::pair{"bytes=30-40", "the document has 27 bytes: a range must begin before its end"},
+        std::pair{"bytes=0-0,5-6", "ask for one range of bytes at a time"}}) {
+    Answer refused = range(r);
+    EXPECT_EQ(refused.status, 416) << r;
+    EXPECT_EQ(refused.body, json({{"error", "invalid_input"}, {"message", why}})) << r;
+    EXPECT_EQ(refused.Header("Content-Range"), "bytes */27") << r;
+  }
+  EXPECT_EQ(Events("document.read").size(), before + 5);  // refused before any read
 }
 
 TEST_F(ServerTest, AHeicPhotosJpegCopyIsGivenOnAsking) {

@@ -2,6 +2,7 @@
 // policy of the API (doc/API.md §Routes has it in words).
 #include "server/internal/routes.h"
 
+#include <fmt/format.h>
 #include <httplib.h>
 
 #include <algorithm>
@@ -352,6 +353,43 @@ class SocketSink final : public ByteSink {
   uint64_t seen_ = 0;
 };
 
+// The bytes a download of `d` sends: the document's, or its JPEG copy's.
+uint64_t ContentSize(vault::DocumentCopy copy, const vault::DocumentRecord& d) {
+  return copy == vault::DocumentCopy::kRendition ? d.rendition_size : d.size;
+}
+
+// httplib 0.11 answers a `Range` as the client wrote it, never checking it against the length
+// (a range past the end would have the content provider called for ever). One range is served,
+// its end cut to the last byte as RFC 9110 says; one that starts past the end, or several
+// (each would decrypt the whole document again), are 416 with `Content-Range: bytes */SIZE`.
+bool RangeIsServed(Call& c, uint64_t total) {
+  if (c.req.ranges.empty()) return true;
+  // httplib's own Request, not const where it lives: the range it will apply is set here.
+  auto& ranges = const_cast<httplib::Ranges&>(c.req.ranges);
+  auto refuse = [&](const std::string& why) {
+    ranges.clear();  // or httplib would cut the refusal's JSON to the range
+    SendError(c.res, ApiError::kInvalidInput, why);
+    c.res.status = 416;
+    c.res.set_header("Content-Range", "bytes */" + std::to_string(total));
+    return false;
+  };
+  if (ranges.size() > 1) return refuse("ask for one range of bytes at a time");
+  auto& [first, last] = ranges.front();
+  const auto size = static_cast<ssize_t>(total);
+  if (first < 0) {  // the last `last` bytes
+    if (last <= 0 || size == 0) return refuse("the range asks for no bytes of the document");
+    first = std::max<ssize_t>(0, size - last);
+    last = size - 1;
+    return true;
+  }
+  if (first >= size) {
+    return refuse(
+        fmt::format("the document has {} bytes: a range must begin before its end", total));
+  }
+  if (last < 0 || last >= size) last = size - 1;
+  return last >= first || refuse("the range ends before it begins");
+}
+
 Status DocumentContent(Call& c) {
   if (c.owner.status != "stored") {
     return Rejected("document " + c.id + " was " + c.owner.status + ": its content is gone");
@@ -374,6 +412,8 @@ Status DocumentContent(Call& c) {
     c.res.set_header("Retry-After", "60");
     return Status::Ok();
   }
+  const uint64_t total = ContentSize(copy, d);
+  if (!RangeIsServed(c, total)) return Status::Ok();
   // The name is personal (it may name the patient): the download is named by its id.
   c.res.set_header("Content-Disposition", "attachment; filename=\"" + c.id + "\"");
   vault::Vault* v = &c.vault;
@@ -381,10 +421,11 @@ Status DocumentContent(Call& c) {
   const std::string id = c.id;
   const bool as_jpeg = copy == vault::DocumentCopy::kRendition;
   c.res.set_content_provider(
-      as_jpeg ? d.rendition_size : d.size, MimeOf(as_jpeg ? "jpeg" : d.kind),
+      total, MimeOf(as_jpeg ? "jpeg" : d.kind),
       // Called once for the whole document, or once for each range a `Range` header asks for
       // (206, which httplib answers with its Content-Range): each call is a read on record.
-      [v, actor, id, slot, copy](size_t offset, size_t length, httplib::DataSink& sink) {
+      [v, actor, id, slot, copy, total](size_t offset, size_t length, httplib::DataSink& sink) {
+        if (offset >= total || length > total - offset) return false;  // RangeIsServed's job
         vault::ActingAs acting(*v, actor);  // the read is on record before the first byte
         SocketSink out(sink, offset, length);
         return v->ReadDocument(id, out, copy).ok();  // a failure cuts the answer short
