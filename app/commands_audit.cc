@@ -11,6 +11,7 @@
 #include "common/clock.h"
 #include "common/encoding.h"
 #include "common/file_io.h"
+#include "report/report.h"
 #include "vault/audit.h"
 
 namespace dossier::app {
@@ -49,21 +50,7 @@ Status Log(const Context& ctx, const LogArgs& a) {
   DOSSIER_ASSIGN_OR_RETURN(auto events, vault::ReadAuditLog(ctx.vault_dir, filter));
   if (ctx.json) {
     auto arr = nlohmann::json::array();
-    for (const auto& e : events) {
-      arr.push_back({{"seq", e.seq},
-                     {"at", e.at},
-                     {"actor", e.actor},
-                     {"os_user", e.os_user},
-                     {"role", e.role},
-                     {"action", e.action},
-                     {"objects", e.objects},
-                     {"patient", e.patient},
-                     {"outcome", e.outcome},
-                     {"reason", e.reason},
-                     {"purpose", e.purpose},
-                     {"details", e.details},
-                     {"encoding", e.encoding}});
-    }
+    for (const auto& e : events) arr.push_back(report::AuditEventJson(e));
     PrintJson(arr);
     return Status::Ok();
   }

@@ -150,4 +150,12 @@ nlohmann::json IngestJson(const ingest::IngestReport& r) {
           {"worker_crashes", r.worker_crashes}};
 }
 
+nlohmann::json AuditEventJson(const vault::AuditEvent& e) {
+  return {{"seq", e.seq},         {"at", e.at},           {"actor", e.actor},
+          {"os_user", e.os_user}, {"role", e.role},       {"action", e.action},
+          {"objects", e.objects}, {"patient", e.patient}, {"outcome", e.outcome},
+          {"reason", e.reason},   {"purpose", e.purpose}, {"details", e.details},
+          {"encoding", e.encoding}};
+}
+
 }  // namespace dossier::report

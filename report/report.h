@@ -53,6 +53,12 @@ nlohmann::json PatientDetailJson(const vault::PatientRecord& patient,
 // (`case.list`).
 Result<nlohmann::json> PatientDetailJson(vault::Vault& v, const std::string& patient_id);
 
+// ---- Audit --------------------------------------------------------------------------------
+
+// One audit event, as an element of `audit log --json`: seq, at, actor, os_user, role,
+// action, objects, patient, outcome, reason, purpose, details, encoding.
+nlohmann::json AuditEventJson(const vault::AuditEvent& e);
+
 // ---- Documents ----------------------------------------------------------------------------
 
 // One analysed page, without its text: page, verdict, confidence, rotation, source, evidence

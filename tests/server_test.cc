@@ -175,6 +175,13 @@ TEST_F(ServerTest, EveryRouteAnswersEveryRoleAsTheRoleTableSays) {
         {"patient", 404},
         {"representative", 404},
         {"replies-only", 404}}},
+      {"/api/audit",
+       {{"manager", 403},
+        {"compliance", 200},
+        {"admin", 403},
+        {"patient", 403},
+        {"representative", 403},
+        {"replies-only", 403}}},
   };
   for (const Row& row : rows) {
     Answer anon = Get(row.path);
@@ -632,13 +639,13 @@ TEST_F(ServerTest, TheContractDescribesEveryRouteOfTheRoleTableAndNoOther) {
   const auto [rc, out] = Contract("--routes " + (dir_ / "routes.json").string());
   EXPECT_EQ(rc, 0) << out;
   // A route the document lacks fails; so does an operation the table lacks.
-  table.push_back({{"method", "GET"}, {"path", "/api/audit"}});
+  table.push_back({{"method", "GET"}, {"path", "/api/users"}});
   table.erase(table.begin());  // POST /api/session
   testing::WriteFile(dir_ / "routes.json", table.dump());
   const auto [rc2, out2] = Contract("--routes " + (dir_ / "routes.json").string());
   EXPECT_EQ(rc2, 1);
   EXPECT_EQ(out2,
-            "the route GET /api/audit is not in doc/openapi.yaml\n"
+            "the route GET /api/users is not in doc/openapi.yaml\n"
             "doc/openapi.yaml describes POST /api/session, which the role table does not have\n");
 }
 
@@ -666,6 +673,69 @@ TEST_F(ServerTest, TheContractCheckRefusesAnswersTheDocumentDoesNotDescribe) {
             "T: GET /api/me → 200: body: (body) must NOT have additional properties\n"
             "T: GET /api/everything → 200: the route is not in doc/openapi.yaml\n"
             "T: GET /api/me → 418: status 418 is not among the operation's responses\n");
+}
+
+TEST_F(ServerTest, TheComplianceOfficerPagesThroughTheAuditLogByItsFilters) {
+  Who maria = Login("maria@example.org");
+  for (int i = 0; i < 5; ++i) Get("/api/documents/" + doc_a_, &maria);  // five looks at A's
+  Get("/api/documents/" + doc_b_, &maria);                              // one refused
+  Who c = Login("compliance@clinic");
+  // What Maria did to patient A's documents (the fixture stored them: not hers), two at a
+  // time, oldest first.
+  const std::string reads = "/api/audit?patient=" + pat_a_ +
+                            "&action=document.&actor=" + users_["maria@example.org"] + "&limit=2";
+  std::vector<int64_t> seqs;
+  std::string after;
+  for (int page = 0; page < 10; ++page) {
+    Answer a = Get(reads + (after.empty() ? "" : "&after=" + after), &c);
+    ASSERT_EQ(a.status, 200) << a.raw;
+    for (const json& e : a.body["events"]) {
+      EXPECT_EQ(e["action"], "document.show");
+      EXPECT_EQ(e["patient"], pat_a_);
+      EXPECT_EQ(e["actor"], users_["maria@example.org"]);
+      EXPECT_EQ(e["role"], "patient");
+      EXPECT_EQ(e["objects"], json::array({doc_a_, case_a_}));
+      EXPECT_EQ(e["outcome"], "ok");
+      seqs.push_back(e["seq"].get<int64_t>());
+    }
+    if (a.body["next"].is_null()) break;
+    EXPECT_EQ(a.body["events"].size(), 2u);
+    after = a.body["next"].get<std::string>();
+    EXPECT_EQ(after, std::to_string(seqs.back()));
+  }
+  EXPECT_EQ(seqs.size(), 5u);
+  EXPECT_TRUE(std::is_sorted(seqs.begin(), seqs.end()));
+  EXPECT_EQ(std::adjacent_find(seqs.begin(), seqs.end()), seqs.end());
+  // The refusal, by its outcome: another patient's document, on record with its reason.
+  Answer refused = Get("/api/audit?outcome=refused&actor=" + users_["maria@example.org"], &c);
+  ASSERT_EQ(refused.status, 200) << refused.raw;
+  ASSERT_EQ(refused.body["events"].size(), 1u) << refused.raw;
+  EXPECT_EQ(refused.body["events"][0]["objects"], json::array({doc_b_}));
+  EXPECT_EQ(refused.body["events"][0]["reason"], "not_theirs");
+  EXPECT_TRUE(refused.body["next"].is_null());
+  // A period with nothing in it (the clock of this test is in 2026).
+  Answer none = Get("/api/audit?since=2030-01-01", &c);
+  EXPECT_EQ(none.body, json({{"events", json::array()}, {"next", nullptr}}));
+  // Filters badly written, or not filters: 400 with what to write instead.
+  const std::vector<std::pair<std::string, std::string>> bad_filters = {
+      {"patient=case_1", "?patient= takes a patient id (pat_…)"},
+      {"outcome=maybe", "?outcome= takes ok, refused or failed"},
+      {"since=29.11.2026", "?since= takes a date, YYYY-MM-DD"},
+      {"since=2026-11-29&until=2026-11-01", "?until=2026-11-01 is before ?since=2026-11-29"},
+      {"limit=0", "?limit= takes a number of events, 1 to 1000"},
+      {"limit=1001", "?limit= takes a number of events, 1 to 1000"},
+      {"after=-1", "?after= takes the `next` of the page before"},
+      {"action=DROP%20TABLE",
+       "?action= takes an action (document.read), or every action that begins so "
+       "when it ends in a dot (document.)"},
+      {"patient_id=" + pat_a_,
+       "?patient_id= is not a filter of the audit log: patient, actor, action, "
+       "outcome, since, until, limit, after"}};
+  for (const auto& [query, why] : bad_filters) {
+    Answer bad = Get("/api/audit?" + query, &c);
+    EXPECT_EQ(bad.status, 400) << query;
+    EXPECT_EQ(bad.body, json({{"error", "invalid_input"}, {"message", why}})) << query;
+  }
 }
 
 TEST_F(ServerTest, RequestsSentTogetherOnOneConnectionAreEachAnswered) {

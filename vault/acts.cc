@@ -76,6 +76,10 @@ Result<std::string> Vault::Impl::AddAuditNote(const std::string& patient_id,
   return id;
 }
 
+Result<std::vector<AuditEvent>> Vault::ReadAudit(const AuditFilter& filter) {
+  return ReadAuditLog(impl_->dir_.path(), filter);
+}
+
 Result<std::string> Vault::ReadAuditNote(const std::string& note_id) {
   DOSSIER_ASSIGN_OR_RETURN(auto reading, impl_->Read());
   std::string patient;

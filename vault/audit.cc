@@ -60,8 +60,11 @@ Result<std::vector<Row>> LoadRows(Db& db, const AuditFilter* filter) {
       add("action = ?", a);
     }
   }
+  if (filter && filter->outcome) add("outcome = ?", *filter->outcome);
+  if (filter && filter->after > 0) where.push_back("seq > " + std::to_string(filter->after));
   for (size_t i = 0; i < where.size(); ++i) sql += (i == 0 ? " WHERE " : " AND ") + where[i];
   sql += " ORDER BY seq";
+  if (filter && filter->limit > 0) sql += " LIMIT " + std::to_string(filter->limit);
   DOSSIER_ASSIGN_OR_RETURN(Stmt s, db.Prepare(sql));
   for (size_t i = 0; i < args.size(); ++i) s.Bind(static_cast<int>(i + 1), args[i]);
   std::vector<Row> rows;

@@ -57,6 +57,9 @@ struct AuditFilter {
   std::optional<std::string> actor;    // only events whose claimed actor is exactly this
   // Only this action; one ending in "." is a prefix ("document." : every document action).
   std::optional<std::string> action;
+  std::optional<std::string> outcome;  // only events with this outcome: ok | refused | failed
+  int64_t after = 0;                   // only events after this seq (the cursor of a page)
+  size_t limit = 0;                    // at most this many, oldest first; 0: all of them
 };
 
 // kCorrupt when the catalog's schema was changed outside Dossier.

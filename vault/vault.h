@@ -63,6 +63,7 @@
 #include "common/file_io.h"
 #include "common/secure_buffer.h"
 #include "common/status.h"
+#include "vault/audit.h"
 
 namespace dossier::vault {
 
@@ -898,6 +899,8 @@ class Vault {
   // An audit note's text, decrypted; audited as `audit.note.read`. kNotFound for an unknown
   // note, kRejected when its patient was erased.
   Result<std::string> ReadAuditNote(const std::string& note_id);
+  // The audit log's events that `filter` selects (ReadAuditLog in audit.h, on this vault).
+  Result<std::vector<AuditEvent>> ReadAudit(const AuditFilter& filter);
 
   // `dossier dicom export`: puts the export of `series` (of `case_id`) on record as one
   // `dicom.export` event before any instance is decrypted: the series and the case as objects;

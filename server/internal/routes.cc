@@ -7,7 +7,9 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <set>
 
+#include "common/clock.h"
 #include "common/file_io.h"
 #include "common/ids.h"
 #include "report/report.h"
@@ -35,6 +37,7 @@ Status ShowDocument(Call& c);
 Status DocumentContent(Call& c);
 Status DocumentText(Call& c);
 Status SeriesPreview(Call& c);
+Status ListAudit(Call& c);
 
 }  // namespace
 
@@ -67,6 +70,8 @@ const std::vector<Route>& Routes() {
     {"GET",     "/api/jobs",                           kPatientData, Object::kNone,       Load::kShort,  ListJobs},
     {"GET",     "/api/jobs/{id}",                      kPatientData, Object::kJob,        Load::kShort,  ShowJob},
     {"GET",     "/api/jobs/{id}/events",               kPatientData, Object::kJob,        Load::kLong,   JobEvents},
+    // The compliance officer's.
+    {"GET",     "/api/audit",                          kCompliance,  Object::kNone,       Load::kShort,  ListAudit},
   };
   // clang-format on
   return kRoutes;
@@ -453,6 +458,92 @@ Status SeriesPreview(Call& c) {
   DOSSIER_ASSIGN_OR_RETURN(std::vector<uint8_t> png, c.vault.GetSeriesPreview(c.id));
   c.res.status = 200;
   c.res.set_content(std::string(png.begin(), png.end()), "image/png");
+  return Status::Ok();
+}
+
+// ---- Audit ------------------------------------------------------------------------------------
+
+// GET /api/audit: the audit log, oldest first, a page at a time (doc/API.md §Audit).
+Status ListAudit(Call& c) {
+  constexpr size_t kPage = 100, kMaxPage = 1000;
+  static const std::set<std::string> kFilters = {"patient", "actor", "action", "outcome",
+                                                 "since",   "until", "limit",  "after"};
+  for (const auto& [name, value] : c.req.params) {
+    if (kFilters.count(name) == 0) {
+      return InvalidArgument("?" + name +
+                             "= is not a filter of the audit log: patient, actor, action, "
+                             "outcome, since, until, limit, after");
+    }
+  }
+  const auto param = [&](const char* name) -> std::optional<std::string> {
+    if (!c.req.has_param(name)) return std::nullopt;
+    return c.req.get_param_value(name);
+  };
+  const auto number = [](const std::string& text, uint64_t max) -> std::optional<uint64_t> {
+    if (text.empty() || text.size() > 18 ||
+        text.find_first_not_of("0123456789") != std::string::npos) {
+      return std::nullopt;
+    }
+    const uint64_t n = std::stoull(text);
+    return n <= max ? std::optional<uint64_t>(n) : std::nullopt;
+  };
+  vault::AuditFilter filter;
+  if (auto p = param("patient")) {
+    if (KindOfId(*p) != IdKind::kPatient) {
+      return InvalidArgument("?patient= takes a patient id (pat_…)");
+    }
+    filter.patient = *p;
+  }
+  if (auto a = param("actor")) {
+    if (a->empty() || a->size() > vault::kMaxActorBytes) {
+      return InvalidArgument(
+          "?actor= takes a user id (usr_…) or an actor's name, at most 64 bytes");
+    }
+    filter.actor = *a;
+  }
+  if (auto a = param("action")) {
+    if (a->empty() || a->size() > 64 ||
+        a->find_first_not_of("abcdefghijklmnopqrstuvwxyz_.") != std::string::npos) {
+      return InvalidArgument(
+          "?action= takes an action (document.read), or every action that begins so when it "
+          "ends in a dot (document.)");
+    }
+    filter.action = *a;
+  }
+  if (auto o = param("outcome")) {
+    if (*o != "ok" && *o != "refused" && *o != "failed") {
+      return InvalidArgument("?outcome= takes ok, refused or failed");
+    }
+    filter.outcome = *o;
+  }
+  for (const char* name : {"since", "until"}) {
+    auto d = param(name);
+    if (!d) continue;
+    if (!ParseDate(*d)) return InvalidArgument(fmt::format("?{}= takes a date, YYYY-MM-DD", name));
+    (std::string_view(name) == "since" ? filter.since : filter.until) = *d;
+  }
+  if (filter.since && filter.until && *filter.until < *filter.since) {
+    return InvalidArgument("?until=" + *filter.until + " is before ?since=" + *filter.since);
+  }
+  size_t limit = kPage;
+  if (auto l = param("limit")) {
+    auto n = number(*l, kMaxPage);
+    if (!n || *n == 0) return InvalidArgument("?limit= takes a number of events, 1 to 1000");
+    limit = static_cast<size_t>(*n);
+  }
+  if (auto a = param("after")) {
+    auto n = number(*a, uint64_t{1} << 62);
+    if (!n) return InvalidArgument("?after= takes the `next` of the page before");
+    filter.after = static_cast<int64_t>(*n);
+  }
+  filter.limit = limit + 1;  // one more: whether a next page exists
+  DOSSIER_ASSIGN_OR_RETURN(auto events, c.vault.ReadAudit(filter));
+  const bool more = events.size() > limit;
+  if (more) events.resize(limit);
+  json page = json::array();
+  for (const auto& e : events) page.push_back(report::AuditEventJson(e));
+  SendJson(c.res, {{"events", std::move(page)},
+                   {"next", more ? json(std::to_string(events.back().seq)) : json(nullptr)}});
   return Status::Ok();
 }
 
