@@ -79,6 +79,7 @@ bool ChangesState(const std::string& method) {
 IdKind KindFor(Object o) {
   switch (o) {
     case Object::kPatient:
+    case Object::kPatientAccess:
       return IdKind::kPatient;
     case Object::kCase:
     case Object::kCaseUpload:

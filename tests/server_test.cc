@@ -175,6 +175,20 @@ TEST_F(ServerTest, EveryRouteAnswersEveryRoleAsTheRoleTableSays) {
         {"patient", 404},
         {"representative", 404},
         {"replies-only", 404}}},
+      {"/api/patients/" + pat_a_ + "/access-report",
+       {{"manager", 403},
+        {"compliance", 200},
+        {"admin", 403},
+        {"patient", 200},
+        {"representative", 200},
+        {"replies-only", 200}}},
+      {"/api/patients/" + pat_b_ + "/access-report",
+       {{"manager", 403},
+        {"compliance", 200},
+        {"admin", 403},
+        {"patient", 404},
+        {"representative", 404},
+        {"replies-only", 404}}},
       {"/api/audit",
        {{"manager", 403},
         {"compliance", 200},
@@ -736,6 +750,60 @@ TEST_F(ServerTest, TheComplianceOfficerPagesThroughTheAuditLogByItsFilters) {
     EXPECT_EQ(bad.status, 400) << query;
     EXPECT_EQ(bad.body, json({{"error", "invalid_input"}, {"message", why}})) << query;
   }
+}
+
+TEST_F(ServerTest, APatientsAccessReportSaysWhoDidWhatWithTheirData) {
+  Who maria = Login("maria@example.org");
+  Who m = Login("manager@clinic");
+  Get("/api/documents/" + doc_a_ + "/content", &m);  // the manager reads A's epicrisis
+  Get("/api/documents/" + doc_b_, &maria);           // Maria tries B's: on B's report, not hers
+  const std::string manager = users_["manager@clinic"];
+  // As JSON: every event about her, oldest first; the last is the manager's read.
+  Answer mine = Get("/api/patients/" + pat_a_ + "/access-report", &maria);
+  ASSERT_EQ(mine.status, 200) << mine.raw;
+  EXPECT_EQ(mine.body["patient"], pat_a_);
+  const json& events = mine.body["events"];
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.back(), json({{"time", events.back()["time"]},
+                                 {"actor_id", manager},
+                                 {"actor_role", "manager"},
+                                 {"action", "document.read"},
+                                 {"objects", json::array({doc_a_})},
+                                 {"request_id", ""},
+                                 {"outcome", "ok"}}));
+  for (const json& e : events) EXPECT_NE(e["objects"], json::array({doc_b_})) << e;
+  Who c = Login("compliance@clinic");
+  Answer theirs = Get("/api/patients/" + pat_b_ + "/access-report", &c);
+  ASSERT_EQ(theirs.status, 200);
+  EXPECT_EQ(theirs.body["events"].back()["actor_id"], users_["maria@example.org"]);
+  EXPECT_EQ(theirs.body["events"].back()["outcome"], "refused");
+  // As CSV, for a spreadsheet: a BOM, the header row, one CRLF line per event, the same events.
+  Answer csv = Get("/api/patients/" + pat_a_ + "/access-report?format=csv", &c);
+  ASSERT_EQ(csv.status, 200);
+  EXPECT_EQ(csv.Header("Content-Type"), "text/csv; charset=utf-8");
+  EXPECT_EQ(csv.Header("Content-Disposition"),
+            "attachment; filename=\"access-report-" + pat_a_ + ".csv\"");
+  const std::string header =
+      "\xEF\xBB\xBFtime,actor_id,actor_role,action,objects,request_id,outcome\r\n";
+  ASSERT_EQ(csv.raw.rfind(header, 0), 0u) << csv.raw;
+  const std::string last = events.back()["time"].get<std::string>() + "," + manager +
+                           ",manager,document.read," + doc_a_ + ",,ok\r\n";
+  EXPECT_EQ(csv.raw.substr(csv.raw.size() - last.size()), last);
+  EXPECT_EQ(std::count(csv.raw.begin(), csv.raw.end(), '\n'),
+            static_cast<std::ptrdiff_t>(events.size() + 1));
+  // An actor's name (the CLI's --actor) a spreadsheet would run as a formula is text there.
+  {
+    vault::ActingAs hostile(*v_, {"=HYPERLINK(\"x\",\"y\")", "operator"});
+    ASSERT_TRUE(v_->GetPatient(pat_a_).ok());
+  }
+  Answer quoted = Get("/api/patients/" + pat_a_ + "/access-report?format=csv", &c);
+  EXPECT_NE(quoted.raw.find(",\"'=HYPERLINK(\"\"x\"\",\"\"y\"\")\",operator,patient.read,"),
+            std::string::npos)
+      << quoted.raw;
+  Answer bad = Get("/api/patients/" + pat_a_ + "/access-report?format=xlsx", &c);
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(bad.body,
+            json({{"error", "invalid_input"}, {"message", "?format= takes json or csv"}}));
 }
 
 TEST_F(ServerTest, RequestsSentTogetherOnOneConnectionAreEachAnswered) {

@@ -3,6 +3,7 @@
 #include "server/internal/routes.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <httplib.h>
 
 #include <algorithm>
@@ -38,6 +39,7 @@ Status DocumentContent(Call& c);
 Status DocumentText(Call& c);
 Status SeriesPreview(Call& c);
 Status ListAudit(Call& c);
+Status AccessReport(Call& c);
 
 }  // namespace
 
@@ -72,6 +74,8 @@ const std::vector<Route>& Routes() {
     {"GET",     "/api/jobs/{id}/events",               kPatientData, Object::kJob,        Load::kLong,   JobEvents},
     // The compliance officer's.
     {"GET",     "/api/audit",                          kCompliance,  Object::kNone,       Load::kShort,  ListAudit},
+    {"GET",     "/api/patients/{id}/access-report",    kCompliance | kPatient | kRepresentative,
+                                                                         Object::kPatientAccess, Load::kShort, AccessReport},
   };
   // clang-format on
   return kRoutes;
@@ -94,6 +98,11 @@ unsigned BitOf(vault::Role role) {
 }
 
 bool MaySee(const vault::UserRecord& who, Object object, const vault::Vault::Owner& owner) {
+  if (object == Object::kPatientAccess) {
+    if (who.role == vault::Role::kCompliance) return true;
+    return !who.patient_id.empty() && owner.patient_id == who.patient_id &&
+           (who.role == vault::Role::kPatient || who.role == vault::Role::kRepresentative);
+  }
   switch (who.role) {
     case vault::Role::kManager:
       return true;
@@ -544,6 +553,64 @@ Status ListAudit(Call& c) {
   for (const auto& e : events) page.push_back(report::AuditEventJson(e));
   SendJson(c.res, {{"events", std::move(page)},
                    {"next", more ? json(std::to_string(events.back().seq)) : json(nullptr)}});
+  return Status::Ok();
+}
+
+// A CSV field: quoted when it holds a comma, a quote or a line break; one a spreadsheet would
+// take for a formula (=, +, -, @) begins with an apostrophe.
+std::string CsvField(const std::string& value) {
+  std::string v = value;
+  if (!v.empty() && std::string_view("=+-@").find(v.front()) != std::string_view::npos) {
+    v.insert(0, "'");
+  }
+  if (v.find_first_of(",\"\r\n") == std::string::npos) return v;
+  std::string out = "\"";
+  for (char ch : v) out += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+  return out + "\"";
+}
+
+// GET /api/patients/{id}/access-report: every event about the patient — who, when, what, under
+// which request, with what outcome — as JSON, or with ?format=csv as a spreadsheet opens it
+// (UTF-8 with a BOM, a header row). The report 152-FZ art. 14 gives a patient the right to.
+Status AccessReport(Call& c) {
+  for (const auto& [name, value] : c.req.params) {
+    if (name != "format") return InvalidArgument("?" + name + "= is not asked here: only ?format=");
+  }
+  const std::string format = c.req.has_param("format") ? c.req.get_param_value("format") : "json";
+  if (format != "json" && format != "csv") return InvalidArgument("?format= takes json or csv");
+  vault::AuditFilter filter;
+  filter.patient = c.id;
+  DOSSIER_ASSIGN_OR_RETURN(auto events, c.vault.ReadAudit(filter));
+  const auto request_of = [](const vault::AuditEvent& e) {
+    for (const auto& o : e.objects) {
+      if (KindOfId(o) == IdKind::kRequest) return o;
+    }
+    return std::string();
+  };
+  if (format == "csv") {
+    std::string csv = "\xEF\xBB\xBFtime,actor_id,actor_role,action,objects,request_id,outcome\r\n";
+    for (const auto& e : events) {
+      csv += CsvField(e.at) + "," + CsvField(e.actor) + "," + CsvField(e.role) + "," +
+             CsvField(e.action) + "," + CsvField(fmt::format("{}", fmt::join(e.objects, " "))) +
+             "," + CsvField(request_of(e)) + "," + CsvField(e.outcome) + "\r\n";
+    }
+    c.res.set_header("Content-Disposition",
+                     "attachment; filename=\"access-report-" + c.id + ".csv\"");
+    c.res.set_content(csv, "text/csv; charset=utf-8");
+    c.res.status = 200;
+    return Status::Ok();
+  }
+  json rows = json::array();
+  for (const auto& e : events) {
+    rows.push_back({{"time", e.at},
+                    {"actor_id", e.actor},
+                    {"actor_role", e.role},
+                    {"action", e.action},
+                    {"objects", e.objects},
+                    {"request_id", request_of(e)},
+                    {"outcome", e.outcome}});
+  }
+  SendJson(c.res, {{"patient", c.id}, {"events", std::move(rows)}});
   return Status::Ok();
 }
 

@@ -47,7 +47,9 @@ unsigned BitOf(vault::Role role);
 // exist).
 // kCaseUpload is a case the user may upload to (a representative needs the `upload` right);
 // kJob a job of the user's (a manager: any job), looked up in the server's jobs.
-enum class Object { kNone, kPatient, kCase, kDocument, kSeries, kCaseUpload, kJob };
+// kPatientAccess: a patient's record of access (their access report), which the compliance
+// officer sees for every patient, and a patient or representative for their own.
+enum class Object { kNone, kPatient, kPatientAccess, kCase, kDocument, kSeries, kCaseUpload, kJob };
 
 // What a handler gets: the request, the answer to fill, who asks (null only on the login
 // route), the vault, and the checked object.
