@@ -189,6 +189,20 @@ TEST_F(ServerTest, EveryRouteAnswersEveryRoleAsTheRoleTableSays) {
         {"patient", 404},
         {"representative", 404},
         {"replies-only", 404}}},
+      {"/api/audit/verify",
+       {{"manager", 403},
+        {"compliance", 200},
+        {"admin", 403},
+        {"patient", 403},
+        {"representative", 403},
+        {"replies-only", 403}}},
+      {"/api/audit/checkpoint",
+       {{"manager", 403},
+        {"compliance", 200},
+        {"admin", 403},
+        {"patient", 403},
+        {"representative", 403},
+        {"replies-only", 403}}},
       {"/api/audit",
        {{"manager", 403},
         {"compliance", 200},
@@ -804,6 +818,46 @@ TEST_F(ServerTest, APatientsAccessReportSaysWhoDidWhatWithTheirData) {
   EXPECT_EQ(bad.status, 400);
   EXPECT_EQ(bad.body,
             json({{"error", "invalid_input"}, {"message", "?format= takes json or csv"}}));
+}
+
+TEST_F(ServerTest, TheComplianceOfficerVerifiesTheLogAndTakesACheckpointOutside) {
+  Who c = Login("compliance@clinic");
+  auto key = vault::ReadAuditPublicKey(dir_ / "vault");
+  ASSERT_TRUE(key.ok());
+  Answer self = Get("/api/audit/verify", &c);
+  ASSERT_EQ(self.status, 200) << self.raw;
+  EXPECT_EQ(self.body["intact"], true);
+  EXPECT_EQ(self.body["anchored"], false);  // checked against itself only
+  EXPECT_EQ(self.body["public_key"], *key);
+  EXPECT_EQ(self.body["problems"], json::array());
+  Answer pinned = Get("/api/audit/verify?pinned_key=" + *key, &c);
+  EXPECT_EQ(pinned.body["intact"], true);
+  EXPECT_EQ(pinned.body["anchored"], true);
+  Answer other = Get("/api/audit/verify?pinned_key=" + std::string(64, '0'), &c);
+  EXPECT_EQ(other.status, 200);
+  EXPECT_EQ(other.body["intact"], false);
+  EXPECT_EQ(other.body["problems"],
+            json::array({"the audit log is signed by key " + key->substr(0, 16) +
+                         " but you pinned 0000000000000000"}));
+  Answer bad = Get("/api/audit/verify?pinned_key=xyz", &c);
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(
+      bad.body,
+      json({{"error", "invalid_input"},
+            {"message", "a pinned audit key is 64 hex characters (`dossier audit pubkey`)"}}));
+  // A checkpoint taken through the server: the log, grown since, still extends it.
+  Answer cp = Get("/api/audit/checkpoint", &c);
+  ASSERT_EQ(cp.status, 200) << cp.raw;
+  EXPECT_EQ(cp.Header("Content-Disposition"), "attachment; filename=\"audit-checkpoint.txt\"");
+  Get("/api/me", &c);
+  Login("maria@example.org");  // one more event
+  auto later = vault::VerifyAuditLog(dir_ / "vault", {.checkpoint = cp.raw});
+  ASSERT_TRUE(later.ok()) << later.status().message();
+  EXPECT_TRUE(later->intact()) << later->problems.front();
+  ASSERT_TRUE(later->checkpoint_size.has_value());
+  EXPECT_LT(*later->checkpoint_size, later->events);
+  EXPECT_GE(*later->checkpoint_size, self.body["events"].get<int64_t>());  // lone events come
+                                                                           // in group commits
 }
 
 TEST_F(ServerTest, RequestsSentTogetherOnOneConnectionAreEachAnswered) {

@@ -80,6 +80,14 @@ Result<std::vector<AuditEvent>> Vault::ReadAudit(const AuditFilter& filter) {
   return ReadAuditLog(impl_->dir_.path(), filter);
 }
 
+Result<AuditVerifyReport> Vault::VerifyAudit(const AuditAnchors& anchors) {
+  return VerifyAuditLog(impl_->dir_.path(), anchors);
+}
+
+Result<std::string> Vault::AuditCheckpoint(const std::string& now) {
+  return WriteCheckpoint(impl_->dir_.path(), now);
+}
+
 Result<std::string> Vault::ReadAuditNote(const std::string& note_id) {
   DOSSIER_ASSIGN_OR_RETURN(auto reading, impl_->Read());
   std::string patient;

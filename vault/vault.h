@@ -901,6 +901,9 @@ class Vault {
   Result<std::string> ReadAuditNote(const std::string& note_id);
   // The audit log's events that `filter` selects (ReadAuditLog in audit.h, on this vault).
   Result<std::vector<AuditEvent>> ReadAudit(const AuditFilter& filter);
+  // VerifyAuditLog and WriteCheckpoint (audit.h), on this vault.
+  Result<AuditVerifyReport> VerifyAudit(const AuditAnchors& anchors);
+  Result<std::string> AuditCheckpoint(const std::string& now);
 
   // `dossier dicom export`: puts the export of `series` (of `case_id`) on record as one
   // `dicom.export` event before any instance is decrypted: the series and the case as objects;

@@ -40,6 +40,8 @@ Status DocumentText(Call& c);
 Status SeriesPreview(Call& c);
 Status ListAudit(Call& c);
 Status AccessReport(Call& c);
+Status VerifyAudit(Call& c);
+Status AuditCheckpoint(Call& c);
 
 }  // namespace
 
@@ -74,6 +76,8 @@ const std::vector<Route>& Routes() {
     {"GET",     "/api/jobs/{id}/events",               kPatientData, Object::kJob,        Load::kLong,   JobEvents},
     // The compliance officer's.
     {"GET",     "/api/audit",                          kCompliance,  Object::kNone,       Load::kShort,  ListAudit},
+    {"GET",     "/api/audit/verify",                   kCompliance,  Object::kNone,       Load::kShort,  VerifyAudit},
+    {"GET",     "/api/audit/checkpoint",               kCompliance,  Object::kNone,       Load::kShort,  AuditCheckpoint},
     {"GET",     "/api/patients/{id}/access-report",    kCompliance | kPatient | kRepresentative,
                                                                          Object::kPatientAccess, Load::kShort, AccessReport},
   };
@@ -611,6 +615,35 @@ Status AccessReport(Call& c) {
                     {"outcome", e.outcome}});
   }
   SendJson(c.res, {{"patient", c.id}, {"events", std::move(rows)}});
+  return Status::Ok();
+}
+
+// GET /api/audit/verify[?pinned_key=HEX]: the whole log checked, as `dossier audit verify
+// --json` prints it. A log that fails is still 200: `intact` false and its `problems`.
+Status VerifyAudit(Call& c) {
+  for (const auto& [name, value] : c.req.params) {
+    if (name != "pinned_key") {
+      return InvalidArgument("?" + name + "= is not asked here: only ?pinned_key=");
+    }
+  }
+  vault::AuditAnchors anchors;
+  if (c.req.has_param("pinned_key")) anchors.pinned_key_hex = c.req.get_param_value("pinned_key");
+  DOSSIER_ASSIGN_OR_RETURN(vault::AuditVerifyReport r, c.vault.VerifyAudit(anchors));
+  json j = {{"intact", r.intact()},           {"events", r.events},     {"root", r.root_hex},
+            {"public_key", r.public_key_hex}, {"anchored", r.anchored}, {"problems", r.problems}};
+  SendJson(c.res, j);
+  return Status::Ok();
+}
+
+// GET /api/audit/checkpoint: the signed head of the log now, as text to keep outside the vault
+// (doc/FORMAT.md §Audit): a later verify proves the log still extends it.
+Status AuditCheckpoint(Call& c) {
+  if (!c.req.params.empty()) return InvalidArgument("this takes no query");
+  const std::string now = FormatUtc(c.state.clock.Now());
+  DOSSIER_ASSIGN_OR_RETURN(std::string text, c.vault.AuditCheckpoint(now));
+  c.res.set_header("Content-Disposition", "attachment; filename=\"audit-checkpoint.txt\"");
+  c.res.set_content(text, "text/plain; charset=utf-8");
+  c.res.status = 200;
   return Status::Ok();
 }
 
