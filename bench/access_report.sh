@@ -30,15 +30,7 @@ fill_start=$(date +%s.%N)
 patient=$(./build/bench/audit_events "$DOSSIER_VAULT" "$patients" "$events" 4)
 fill_s=$(awk -v a="$fill_start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", b - a }')
 $dossier user add audit@clinic --role compliance --password-file "$work/password" >/dev/null
-$dossier serve --listen 127.0.0.1:0 2> "$work/serve.log" &
-serve_pid=$!
-port=
-for _ in $(seq 600); do
-  port=$(sed -n 's|.*at http://127\.0\.0\.1:\([0-9]*\)/.*|\1|p' "$work/serve.log")
-  [ -n "$port" ] && break
-  sleep 0.05
-done
-[ -n "$port" ] || { cat "$work/serve.log" >&2; exit 1; }
+serve
 body=$(python3 -c 'import json,sys; print(json.dumps({"username": "audit@clinic", "password": open(sys.argv[1]).read().strip()}))' "$work/password")
 curl -sf -c "$work/jar" -H 'Content-Type: application/json' -d "$body" \
   "http://127.0.0.1:$port/api/session" > /dev/null

@@ -21,3 +21,18 @@ ct_iso() {
   cat "$iso" > /dev/null
   echo "$iso"
 }
+
+# Starts `dossier serve` (./build/app/dossier) on the vault in $DOSSIER_VAULT, its log in
+# $work/serve.log; sets $serve_pid and $port once it listens.
+serve() {
+  ./build/app/dossier serve --listen 127.0.0.1:0 2> "$work/serve.log" &
+  serve_pid=$!
+  port=
+  for _ in $(seq 600); do
+    port=$(sed -n 's|.*at http://127\.0\.0\.1:\([0-9]*\)/.*|\1|p' "$work/serve.log")
+    [ -n "$port" ] && return
+    sleep 0.05
+  done
+  cat "$work/serve.log" >&2; exit 1
+}
+

@@ -45,18 +45,6 @@ new_vault() {
   echo "$case_id"
 }
 
-# Starts `dossier serve` on the vault in $DOSSIER_VAULT; sets $serve_pid and $port.
-serve() {
-  $dossier serve --listen 127.0.0.1:0 2> "$work/serve.log" &
-  serve_pid=$!
-  port=
-  for _ in $(seq 600); do
-    port=$(sed -n 's|.*at http://127\.0\.0\.1:\([0-9]*\)/.*|\1|p' "$work/serve.log")
-    [ -n "$port" ] && return
-    sleep 0.05
-  done
-  cat "$work/serve.log" >&2; exit 1
-}
 
 stop() { kill -TERM "$serve_pid"; wait "$serve_pid"; serve_pid=; }
 
