@@ -15,7 +15,8 @@
 
 int main(int argc, char** argv) {
   if (argc != 5 || std::getenv("DOSSIER_PASSPHRASE_FILE") == nullptr) {
-    std::fprintf(stderr, "usage: DOSSIER_PASSPHRASE_FILE=F audit_events VAULT PATIENTS EVENTS THREADS\n");
+    std::fprintf(stderr,
+                 "usage: DOSSIER_PASSPHRASE_FILE=F audit_events VAULT PATIENTS EVENTS THREADS\n");
     return 2;
   }
   std::ifstream pf(std::getenv("DOSSIER_PASSPHRASE_FILE"));

@@ -151,10 +151,10 @@ nlohmann::json IngestJson(const ingest::IngestReport& r) {
 }
 
 nlohmann::json AuditEventJson(const vault::AuditEvent& e) {
-  return {{"seq", e.seq},         {"at", e.at},           {"actor", e.actor},
-          {"os_user", e.os_user}, {"role", e.role},       {"action", e.action},
-          {"objects", e.objects}, {"patient", e.patient}, {"outcome", e.outcome},
-          {"reason", e.reason},   {"purpose", e.purpose}, {"details", e.details},
+  return {{"seq", e.seq},          {"at", e.at},           {"actor", e.actor},
+          {"os_user", e.os_user},  {"role", e.role},       {"action", e.action},
+          {"objects", e.objects},  {"patient", e.patient}, {"outcome", e.outcome},
+          {"reason", e.reason},    {"purpose", e.purpose}, {"details", e.details},
           {"encoding", e.encoding}};
 }
 

@@ -29,9 +29,9 @@ struct Row {
 // Whether the catalog has the columns of encoding 2 (schema 008): a vault not unlocked since
 // this version was installed has only encoding-1 events, and is read as it is.
 Result<bool> HasEncodingColumns(Db& db) {
-  DOSSIER_ASSIGN_OR_RETURN(
-      int64_t n, db.QueryInt("SELECT count(*) FROM pragma_table_info('audit_events') "
-                             "WHERE name = 'encoding'"));
+  DOSSIER_ASSIGN_OR_RETURN(int64_t n,
+                           db.QueryInt("SELECT count(*) FROM pragma_table_info('audit_events') "
+                                       "WHERE name = 'encoding'"));
   return n > 0;
 }
 
