@@ -122,11 +122,7 @@ Status Verify(const Context& ctx, const std::string& checkpoint_file, const std:
   }
   DOSSIER_ASSIGN_OR_RETURN(auto r, vault::VerifyAuditLog(ctx.vault_dir, anchors));
   if (ctx.json) {
-    nlohmann::json j = {{"intact", r.intact()},   {"events", r.events},
-                        {"root", r.root_hex},     {"public_key", r.public_key_hex},
-                        {"anchored", r.anchored}, {"problems", r.problems}};
-    if (r.checkpoint_size) j["checkpoint_size"] = *r.checkpoint_size;
-    PrintJson(j);
+    PrintJson(report::AuditVerifyJson(r));
   } else {
     for (const auto& p : r.problems) std::printf("problem: %s\n", p.c_str());
     if (r.intact()) {

@@ -125,6 +125,7 @@ class FrameSink final : public UnpackSink {
   // slices of one size then cost no allocation, and no page faults, each.
   Result<std::string> SendHeld() {
     auto result = SendHeldOnce();
+    held_.clear();
     if (held_.capacity() > kKeptBytes) std::vector<uint8_t>().swap(held_);
     return result;
   }
@@ -132,26 +133,19 @@ class FrameSink final : public UnpackSink {
     if (state_ == Held::kDicom || dicom::LooksLikeDicom(held_)) {
       auto summary = dicom::Summarize(held_);
       if (!summary.ok()) {
-        const Status sent = Send(held_);  // the parent still sees what it was, and its size
-        held_.clear();
-        DOSSIER_RETURN_IF_ERROR(sent);
+        DOSSIER_RETURN_IF_ERROR(Send(held_));  // the parent still sees what it was, and its size
         return summary.status().message();
       }
       DOSSIER_RETURN_IF_ERROR(WriteFrame(fd_, 'M', dicom::ToJson(*summary)));
       if (!summary->meta_header) {
         auto fixed = dicom::WithMetaHeader(held_);
         if (fixed.ok()) {
-          held_.clear();
-          return Sent(Send(*fixed));
+          DOSSIER_RETURN_IF_ERROR(Send(*fixed));
+          return std::string();
         }
       }
     }
-    const Status sent = Send(held_);
-    held_.clear();
-    return Sent(sent);
-  }
-  static Result<std::string> Sent(const Status& st) {
-    if (!st.ok()) return st;
+    DOSSIER_RETURN_IF_ERROR(Send(held_));
     return std::string();
   }
 

@@ -158,4 +158,12 @@ nlohmann::json AuditEventJson(const vault::AuditEvent& e) {
           {"encoding", e.encoding}};
 }
 
+nlohmann::json AuditVerifyJson(const vault::AuditVerifyReport& r) {
+  nlohmann::json j = {{"intact", r.intact()},   {"events", r.events},
+                      {"root", r.root_hex},     {"public_key", r.public_key_hex},
+                      {"anchored", r.anchored}, {"problems", r.problems}};
+  if (r.checkpoint_size) j["checkpoint_size"] = *r.checkpoint_size;
+  return j;
+}
+
 }  // namespace dossier::report

@@ -58,6 +58,9 @@ Result<nlohmann::json> PatientDetailJson(vault::Vault& v, const std::string& pat
 // One audit event, as an element of `audit log --json`: seq, at, actor, os_user, role,
 // action, objects, patient, outcome, reason, purpose, details, encoding.
 nlohmann::json AuditEventJson(const vault::AuditEvent& e);
+// `audit verify --json`: intact, events, root, public_key, anchored, problems, and
+// checkpoint_size when a checkpoint was checked.
+nlohmann::json AuditVerifyJson(const vault::AuditVerifyReport& r);
 
 // ---- Documents ----------------------------------------------------------------------------
 

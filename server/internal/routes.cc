@@ -629,9 +629,7 @@ Status VerifyAudit(Call& c) {
   vault::AuditAnchors anchors;
   if (c.req.has_param("pinned_key")) anchors.pinned_key_hex = c.req.get_param_value("pinned_key");
   DOSSIER_ASSIGN_OR_RETURN(vault::AuditVerifyReport r, c.vault.VerifyAudit(anchors));
-  json j = {{"intact", r.intact()},           {"events", r.events},     {"root", r.root_hex},
-            {"public_key", r.public_key_hex}, {"anchored", r.anchored}, {"problems", r.problems}};
-  SendJson(c.res, j);
+  SendJson(c.res, report::AuditVerifyJson(r));
   return Status::Ok();
 }
 
