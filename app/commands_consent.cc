@@ -9,49 +9,16 @@
 #include "common/file_io.h"
 #include "exporter/fhir.h"
 #include "ingest/sniff.h"
+#include "report/report.h"
 
 namespace dossier::app {
 namespace {
-
-nlohmann::json ClinicJson(const vault::ClinicRecord& c) {
-  return {{"id", c.id},
-          {"name", c.info.name},
-          {"country", c.info.country},
-          {"email", c.info.email},
-          {"note", c.info.note},
-          {"created", c.created_at}};
-}
 
 template <typename E>
 std::vector<std::string> Names(const std::vector<E>& items) {
   std::vector<std::string> out;
   for (const E& e : items) out.emplace_back(ToString(e));
   return out;
-}
-
-nlohmann::json ConsentJson(const vault::ConsentRecord& c, const std::string& today) {
-  return {{"id", c.id},
-          {"patient", c.patient_id},
-          {"recipient", c.clinic_id},
-          {"purposes", Names(c.purposes)},
-          {"categories", Names(c.categories)},
-          {"actions", c.actions},
-          {"from", c.valid_from},
-          {"until", c.valid_until},
-          {"signed", c.signed_how},
-          {"representative", c.representative},
-          {"authority", c.authority},
-          {"scan", c.has_scan ? nlohmann::json{{"kind", c.scan_kind},
-                                               {"size", c.scan_size},
-                                               {"sha256", c.scan_sha256_hex}}
-                              : nlohmann::json(nullptr)},
-          {"recorded_by", c.recorded_by},
-          {"recorded_at", c.recorded_at},
-          {"state", ToString(c.StateOn(today))},
-          {"revoked_at", c.revoked_at},
-          {"revocation_received", c.revocation_received},
-          {"revocation_reason", c.revocation_reason},
-          {"destruction_due", c.destruction_due}};
 }
 
 // "a,b" → codes, every unknown one named with the allowed list (exit 2).
@@ -78,15 +45,8 @@ Result<std::vector<E>> ParseList(const std::string& option, const std::string& t
 
 // The scan's kind from its first bytes: PDF or an image, nothing else.
 Result<std::string> ScanKind(const std::vector<uint8_t>& b) {
-  auto starts = [&](std::initializer_list<uint8_t> magic) {
-    return b.size() >= magic.size() && std::equal(magic.begin(), magic.end(), b.begin());
-  };
-  if (starts({'%', 'P', 'D', 'F', '-'})) return std::string("pdf");
-  if (starts({0xFF, 0xD8, 0xFF})) return std::string("jpeg");
-  if (starts({0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'})) return std::string("png");
-  if (starts({'I', 'I', 42, 0}) || starts({'M', 'M', 0, 42})) return std::string("tiff");
-  // The signed paper photographed with an iPhone: HEIC, recognised as ingest recognises it.
-  if (ingest::Sniff(b, b.size()).kind == "heic") return std::string("heic");
+  std::string kind = ingest::ConsentScanKind(b);
+  if (!kind.empty()) return kind;
   return Rejected(
       "--scan is not a PDF or an image (JPEG, PNG, TIFF, HEIC): scan or photograph the signed "
       "consent");
@@ -129,61 +89,38 @@ Status AddConsent(const Context& ctx, const ConsentArgs& a) {
 Status ListConsents(const Context& ctx, const std::string& patient, const std::string& state) {
   DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
   DOSSIER_ASSIGN_OR_RETURN(
-      auto all, v->ListConsents(patient.empty() ? std::nullopt : std::optional(patient)));
-  DOSSIER_ASSIGN_OR_RETURN(const std::string today, v->Today());
-  std::vector<const vault::ConsentRecord*> shown;
-  for (const auto& c : all) {
-    const vault::ConsentState s = c.StateOn(today);
-    const bool keep =
-        state.empty() || (state == "active" && s == vault::ConsentState::kActive) ||
-        (state == "expired" && s == vault::ConsentState::kExpired) ||
-        (state == "revoked" && s == vault::ConsentState::kRevoked) ||
-        (state == "destruction-due" && !c.destruction_due.empty() && c.destruction_due <= today);
-    if (keep) shown.push_back(&c);
-  }
+      nlohmann::json shown,
+      report::ConsentsJson(*v, patient.empty() ? std::nullopt : std::optional(patient), state));
   if (ctx.json) {
-    auto arr = nlohmann::json::array();
-    for (const auto* c : shown) arr.push_back(ConsentJson(*c, today));
-    PrintJson(arr);
+    PrintJson(shown);
     return Status::Ok();
   }
   std::printf("%-14s  %-14s  %-14s  %-10s  %-10s  %-13s  %s\n", "CONSENT", "PATIENT", "RECIPIENT",
               "FROM", "UNTIL", "STATE", "PURPOSES / CATEGORIES");
-  for (const auto* c : shown) {
-    std::string state_text(ToString(c->StateOn(today)));
-    if (!c->destruction_due.empty()) state_text += ", destroy by " + c->destruction_due;
-    std::printf("%-14s  %-14s  %-14s  %-10s  %-10s  %-13s  %s / %s\n", c->id.c_str(),
-                c->patient_id.c_str(), c->clinic_id.c_str(), c->valid_from.c_str(),
-                c->valid_until.c_str(), state_text.c_str(),
-                fmt::format("{}", fmt::join(Names(c->purposes), ",")).c_str(),
-                fmt::format("{}", fmt::join(Names(c->categories), ",")).c_str());
+  for (const auto& c : shown) {
+    std::string state_text = c["state"];
+    const std::string due = c["destruction_due"];
+    if (!due.empty()) state_text += ", destroy by " + due;
+    std::printf("%-14s  %-14s  %-14s  %-10s  %-10s  %-13s  %s / %s\n",
+                c["id"].get<std::string>().c_str(), c["patient"].get<std::string>().c_str(),
+                c["recipient"].get<std::string>().c_str(), c["from"].get<std::string>().c_str(),
+                c["until"].get<std::string>().c_str(), state_text.c_str(),
+                fmt::format("{}", fmt::join(c["purposes"].get<std::vector<std::string>>(), ","))
+                    .c_str(),
+                fmt::format("{}", fmt::join(c["categories"].get<std::vector<std::string>>(), ","))
+                    .c_str());
   }
   return Status::Ok();
 }
 
 Status ShowConsent(const Context& ctx, const std::string& id, bool fhir) {
   DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
-  DOSSIER_ASSIGN_OR_RETURN(vault::ConsentRecord c, v->GetConsent(id));
-  DOSSIER_ASSIGN_OR_RETURN(vault::ClinicRecord clinic, v->FindClinic(c.clinic_id));
-  DOSSIER_ASSIGN_OR_RETURN(vault::VaultSettings settings, v->GetSettings());
-  DOSSIER_ASSIGN_OR_RETURN(const std::string today, v->Today());
   if (fhir) {
-    PrintJson(exporter::ConsentToFhir(c, clinic, settings, today));
+    DOSSIER_ASSIGN_OR_RETURN(nlohmann::json j, exporter::ConsentFhirJson(*v, id));
+    PrintJson(j);
     return Status::Ok();
   }
-  nlohmann::json j = ConsentJson(c, today);
-  j["recipient_name"] = clinic.info.name;
-  j["recipient_country"] = clinic.info.country;
-  j["cross_border"] = settings.operator_country.empty()
-                          ? nlohmann::json(
-                                "unknown: set the operator's country with "
-                                "`dossier vault settings --country CC`")
-                          : nlohmann::json(settings.operator_country != clinic.info.country);
-  j["operator"] = settings.operator_name;
-  j["how_to_withdraw"] =
-      "a written statement to " +
-      (settings.operator_name.empty() ? std::string("the operator") : settings.operator_name) +
-      ", at any time: recorded with `dossier consent revoke`, it stops further transfers at once";
+  DOSSIER_ASSIGN_OR_RETURN(nlohmann::json j, report::ConsentDetailJson(*v, id));
   if (ctx.json) {
     PrintJson(j);
     return Status::Ok();
@@ -206,7 +143,7 @@ Status ListClinics(const Context& ctx) {
   DOSSIER_ASSIGN_OR_RETURN(auto all, v->ListClinics());
   if (ctx.json) {
     auto arr = nlohmann::json::array();
-    for (const auto& c : all) arr.push_back(ClinicJson(c));
+    for (const auto& c : all) arr.push_back(report::ClinicJson(c));
     PrintJson(arr);
     return Status::Ok();
   }
@@ -221,7 +158,7 @@ Status ListClinics(const Context& ctx) {
 Status ShowClinic(const Context& ctx, const std::string& id) {
   DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
   DOSSIER_ASSIGN_OR_RETURN(vault::ClinicRecord c, v->FindClinic(id));
-  const nlohmann::json j = ClinicJson(c);
+  const nlohmann::json j = report::ClinicJson(c);
   if (ctx.json) {
     PrintJson(j);
     return Status::Ok();

@@ -8,6 +8,7 @@
 #include "app/cli.h"
 #include "exporter/export.h"
 #include "exporter/exporter.h"
+#include "report/report.h"
 
 namespace dossier::app {
 namespace {
@@ -118,27 +119,9 @@ Status RunExport(const Context& ctx, const ExportArgs& a) {
       }));
   for (const auto& w : rep.warnings) std::fprintf(stderr, "dossier: warning: %s\n", w.c_str());
   if (ctx.json) {
-    nlohmann::json parts = nlohmann::json::array();
-    for (const auto& p : rep.parts) {
-      parts.push_back({{"name", p.name},
-                       {"size", p.size},
-                       {"sha256", p.sha256_hex},
-                       {"documents", p.documents},
-                       {"dicom_instances", p.instances}});
-    }
-    nlohmann::json j = {{"request_id", rep.request_id},
-                        {"export_id", rep.export_id},
-                        {"consent_id", rep.consent_id},
-                        {"clinic_id", rep.clinic_id},
-                        {"purpose", ToString(rep.purpose)},
-                        {"due", rep.due},
-                        {"parts", parts},
-                        {"documents", rep.sent},
-                        {"warnings", rep.warnings},
-                        {"encrypted", !a.no_encryption},
-                        {"sealing", age               ? "age"
-                                    : a.no_encryption ? "none"
-                                                      : "zip-aes256"}};
+    nlohmann::json j = exporter::ExportReportJson(rep);
+    j.update({        {"encrypted", !a.no_encryption},
+        {"sealing", age ? "age" : a.no_encryption ? "none" : "zip-aes256"}});
     PrintImaging(a, rep, &j);
     if (generated) j["password"] = r.password;
     PrintJson(j);
@@ -176,49 +159,31 @@ Status RunExport(const Context& ctx, const ExportArgs& a) {
   return Status::Ok();
 }
 
-// What `export list --json` and `export show --json` both say of a request.
-nlohmann::json RequestJson(const vault::ExportRequestRecord& r, const std::string& state) {
-  return {{"request_id", r.id},
-          {"export_id", r.export_id},
-          {"case_id", r.case_id},
-          {"clinic_id", r.clinic_id},
-          {"consent_id", r.consent_id},
-          {"purpose", ToString(r.purpose)},
-          {"urgent", r.urgent},
-          {"inventory_only", r.inventory_only},
-          {"sent_at", r.created_at},
-          {"due", r.due},
-          {"state", state},
-          {"answered_at", r.answered_at}};
-}
-
 Status ListExports(const Context& ctx, const std::string& case_id, bool overdue,
                    const std::string& as_of) {
   if (!as_of.empty() && !ParseDate(as_of)) {
     return InvalidArgument("--as-of must be a date written YYYY-MM-DD");
   }
   DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
+  if (ctx.json) {
+    report::RequestQuery q;
+    if (!case_id.empty()) q.case_id = case_id;
+    q.overdue = overdue;
+    q.as_of = as_of;
+    DOSSIER_ASSIGN_OR_RETURN(nlohmann::json arr, report::RequestsJson(*v, q));
+    PrintJson(arr);
+    return Status::Ok();
+  }
   DOSSIER_ASSIGN_OR_RETURN(
       auto all, v->ListRequests(case_id.empty() ? std::nullopt : std::optional(case_id)));
   DOSSIER_ASSIGN_OR_RETURN(const std::string today, v->Today());
   const std::string date = as_of.empty() ? today : as_of;
   const std::string now = v->NowUtc();
-  nlohmann::json arr = nlohmann::json::array();
-  if (!ctx.json) {
-    std::printf("%-14s  %-14s  %-14s  %-20s  %-20s  %-8s  %-20s  %s\n", "REQUEST", "CASE", "CLINIC",
-                "SENT", "DUE", "STATE", "ANSWERED", "PARTS");
-  }
+  std::printf("%-14s  %-14s  %-14s  %-20s  %-20s  %-8s  %-20s  %s\n", "REQUEST", "CASE", "CLINIC",
+              "SENT", "DUE", "STATE", "ANSWERED", "PARTS");
   for (const auto& r : all) {
     const std::string state = r.StateAsOf(date, today, now);
     if (overdue && state != "overdue") continue;
-    if (ctx.json) {
-      nlohmann::json j = RequestJson(r, state);
-      j["documents"] = r.documents.size();
-      j["parts"] = r.parts.size();
-      j["replies"] = r.replies.size();
-      arr.push_back(std::move(j));
-      continue;
-    }
     // The answer's time shows once the request counts as answered on the date asked about.
     const std::string answered = state == "answered" ? r.answered_at : "-";
     std::printf("%-14s  %-14s  %-14s  %-20s  %-20s  %-8s  %-20s  %zu%s\n", r.id.c_str(),
@@ -226,44 +191,22 @@ Status ListExports(const Context& ctx, const std::string& case_id, bool overdue,
                 state.c_str(), answered.c_str(), r.parts.size(),
                 r.inventory_only ? " (inventory)" : "");
   }
-  if (ctx.json) PrintJson(arr);
   return Status::Ok();
-}
-
-// A document of a request as `export show` lists it (ids and categories, never a name).
-nlohmann::json RequestDocumentJson(const vault::RequestDocumentRecord& d) {
-  nlohmann::json j = {
-      {"id", d.doc_id}, {"kind", d.kind}, {"category", d.category}, {"status", d.status}};
-  if (!d.series_id.empty()) j["series_id"] = d.series_id;
-  if (!d.filed_at.empty()) j["filed_at"] = d.filed_at;
-  return j;
 }
 
 Status ShowExport(const Context& ctx, const std::string& id) {
   if (KindOfId(id) != IdKind::kExport) DOSSIER_RETURN_IF_ERROR(ExpectId(id, IdKind::kRequest));
   DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
+  if (ctx.json) {
+    DOSSIER_ASSIGN_OR_RETURN(nlohmann::json j, report::RequestDetailJson(*v, id));
+    PrintJson(j);
+    return Status::Ok();
+  }
   DOSSIER_ASSIGN_OR_RETURN(vault::ExportRequestDetail detail, v->ShowRequest(id));
   const vault::ExportRequestRecord& r = detail.request;
   DOSSIER_ASSIGN_OR_RETURN(vault::ClinicRecord clinic, v->FindClinic(r.clinic_id));
   DOSSIER_ASSIGN_OR_RETURN(const std::string today, v->Today());
   const std::string state = r.StateAsOf(today, today, v->NowUtc());
-  if (ctx.json) {
-    nlohmann::json parts = nlohmann::json::array(), docs = nlohmann::json::array(),
-                   replies = nlohmann::json::array();
-    for (const auto& p : r.parts) {
-      parts.push_back({{"name", p.name}, {"size", p.size}, {"sha256", p.sha256_hex}});
-    }
-    for (const auto& d : detail.documents) docs.push_back(RequestDocumentJson(d));
-    for (const auto& d : detail.replies) replies.push_back(RequestDocumentJson(d));
-    nlohmann::json j = RequestJson(r, state);
-    j["clinic_name"] = clinic.info.name;
-    j["sent_by"] = r.actor;
-    j["parts"] = parts;
-    j["documents"] = docs;
-    j["replies"] = replies;
-    PrintJson(j);
-    return Status::Ok();
-  }
   auto field = [](const char* name, const std::string& value) {
     std::printf("%-10s %s\n", name, value.c_str());
   };

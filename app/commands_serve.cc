@@ -71,6 +71,8 @@ Status Serve(const Context& ctx, const ServeArgs& args) {
   // Unfinished uploads, encrypted under a key only this process holds (doc/FORMAT.md
   // §Upload spool); ingested as `dossier ingest` would.
   options.spool_dir = (std::filesystem::path(ctx.vault_dir) / "spool").string();
+  // Exports' encrypted parts, kept 14 days for the manager to download (doc/API.md §Exports).
+  options.exports_dir = (std::filesystem::path(ctx.vault_dir) / "exports").string();
   options.ingest.worker.confinement = ctx.worker_confinement();
   // Documents waiting for the OCR check are held in memory: a server keeps that small.
   options.ingest.ocr_pending_bytes = uint64_t{64} << 20;

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/cli.h"
+#include "report/report.h"
 
 namespace dossier::app {
 namespace {
@@ -31,15 +32,6 @@ Result<SecretString> NewPassword(const UserArgs& a) {
   return password;
 }
 
-nlohmann::json RightsJson(const vault::UserRecord& u) {
-  auto arr = nlohmann::json::array();
-  if (u.role != vault::Role::kRepresentative) return arr;
-  if (u.rights.view) arr.push_back("view");
-  if (u.rights.upload) arr.push_back("upload");
-  if (u.rights.replies) arr.push_back("replies");
-  return arr;
-}
-
 Status AddUser(const Context& ctx, const UserArgs& a) {
   DOSSIER_RETURN_IF_ERROR(vault::CheckUserName(a.name));
   const auto role = vault::ParseRole(a.role);
@@ -62,16 +54,7 @@ Status ListUsers(const Context& ctx) {
   DOSSIER_ASSIGN_OR_RETURN(auto users, v->ListUsers());
   if (ctx.json) {
     auto arr = nlohmann::json::array();
-    for (const auto& u : users) {
-      arr.push_back({{"id", u.id},
-                     {"name", u.name},
-                     {"role", vault::RoleName(u.role)},
-                     {"patient", u.patient_id},
-                     {"rights", RightsJson(u)},
-                     {"status", u.disabled ? "disabled" : "active"},
-                     {"disabled_at", u.disabled_at},
-                     {"created", u.created_at}});
-    }
+    for (const auto& u : users) arr.push_back(report::UserJson(u));
     PrintJson(arr);
     return Status::Ok();
   }

@@ -655,4 +655,20 @@ Result<ExportReport> Export(vault::Vault& v, const ExportRequest& req,
   return Finish(v, req, kase, report, out, partial, *partial_folder);
 }
 
+nlohmann::json ExportReportJson(const ExportReport& rep) {
+  nlohmann::json parts = nlohmann::json::array();
+  for (const auto& p : rep.parts) {
+    parts.push_back({{"name", p.name},
+                     {"size", p.size},
+                     {"sha256", p.sha256_hex},
+                     {"documents", p.documents},
+                     {"dicom_instances", p.instances}});
+  }
+  return {{"request_id", rep.request_id}, {"export_id", rep.export_id},
+          {"consent_id", rep.consent_id}, {"clinic_id", rep.clinic_id},
+          {"purpose", ToString(rep.purpose)}, {"due", rep.due},
+          {"parts", parts},                 {"documents", rep.sent},
+          {"warnings", rep.warnings}};
+}
+
 }  // namespace dossier::exporter

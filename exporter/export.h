@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -71,6 +72,11 @@ using ExportProgress = std::function<void(int part, int parts, uint64_t done, ui
 // or --deidentify / --jpeg-ls with an inventory (which holds no images).
 Result<ExportReport> Export(vault::Vault& vault, const ExportRequest& request,
                             const ExportProgress& progress = nullptr);
+
+// What `export --json` says of an export: {request_id, export_id, consent_id, clinic_id,
+// purpose, due, parts: [{name, size, sha256, documents, dicom_instances}], documents,
+// warnings}.
+nlohmann::json ExportReportJson(const ExportReport& rep);
 
 // A strong password for the parts (about 120 bits), for the manager to send by another channel.
 std::string GeneratePassword();

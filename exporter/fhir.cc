@@ -95,4 +95,12 @@ json ConsentToFhir(const vault::ConsentRecord& c, const vault::ClinicRecord& cli
   return r;
 }
 
+Result<nlohmann::json> ConsentFhirJson(vault::Vault& v, const std::string& consent_id) {
+  DOSSIER_ASSIGN_OR_RETURN(vault::ConsentRecord c, v.GetConsent(consent_id));
+  DOSSIER_ASSIGN_OR_RETURN(vault::ClinicRecord clinic, v.FindClinic(c.clinic_id));
+  DOSSIER_ASSIGN_OR_RETURN(vault::VaultSettings settings, v.GetSettings());
+  DOSSIER_ASSIGN_OR_RETURN(const std::string today, v.Today());
+  return ConsentToFhir(c, clinic, settings, today);
+}
+
 }  // namespace dossier::exporter

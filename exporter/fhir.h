@@ -14,11 +14,15 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "common/status.h"
 #include "vault/vault.h"
 
 namespace dossier::exporter {
 
 nlohmann::json ConsentToFhir(const vault::ConsentRecord& consent, const vault::ClinicRecord& clinic,
                              const vault::VaultSettings& settings, const std::string& today);
+// `consent show ID --fhir`: the consent, its clinic, the vault's settings and today read from
+// `v`, then ConsentToFhir. The vault's errors (kNotFound for an unknown consent).
+Result<nlohmann::json> ConsentFhirJson(vault::Vault& v, const std::string& consent_id);
 
 }  // namespace dossier::exporter

@@ -172,4 +172,16 @@ std::string NameKindNote(std::string_view name, std::string_view kind) {
   return "named ." + ext + " but holds plain text: stored as text";
 }
 
+std::string ConsentScanKind(std::span<const uint8_t> b) {
+  auto starts = [&](std::initializer_list<uint8_t> magic) {
+    return b.size() >= magic.size() && std::equal(magic.begin(), magic.end(), b.begin());
+  };
+  if (starts({'%', 'P', 'D', 'F', '-'})) return "pdf";
+  if (starts({0xFF, 0xD8, 0xFF})) return "jpeg";
+  if (starts({0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'})) return "png";
+  if (starts({'I', 'I', 42, 0}) || starts({'M', 'M', 0, 42})) return "tiff";
+  if (Sniff(b, b.size()).kind == "heic") return "heic";
+  return "";
+}
+
 }  // namespace dossier::ingest

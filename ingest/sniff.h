@@ -40,4 +40,9 @@ Sniffed Sniff(std::span<const uint8_t> head, uint64_t total_size);
 // an image, an Office document, DICOM or an archive; "" otherwise. `name` may be a path.
 std::string NameKindNote(std::string_view name, std::string_view kind);
 
+// A signed consent's scan, by its first bytes: "pdf", "jpeg", "png", "tiff" or "heic" (the
+// signed paper photographed with an iPhone, recognised as Sniff recognises it); "" for
+// anything else, which a consent does not take.
+std::string ConsentScanKind(std::span<const uint8_t> bytes);
+
 }  // namespace dossier::ingest

@@ -23,6 +23,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
@@ -162,6 +163,43 @@ struct DocumentText {
 Result<DocumentText> LoadDocumentText(vault::Vault& v, const std::string& doc_id, int page);
 // `text DOC [--page N] --json`: [{page, verdict, text}] of every page, or of page `page`.
 nlohmann::json TextJson(const std::vector<vault::PageRecord>& pages, int page);
+
+// ---- Clinics, consents, requests, accounts ------------------------------------------------
+
+// `clinic list --json` element: {id, name, country, email, note, created}.
+nlohmann::json ClinicJson(const vault::ClinicRecord& c);
+// `consent list --json` element, its state on `today`: {id, patient, recipient, purposes,
+// categories, actions, from, until, signed, representative, authority, scan: {kind, size,
+// sha256} | null, recorded_by, recorded_at, state, revoked_at, revocation_received,
+// revocation_reason, destruction_due}.
+nlohmann::json ConsentJson(const vault::ConsentRecord& c, const std::string& today);
+// `consent list [--patient ID] [--state S] --json`. `state` is "", active, expired, revoked
+// or destruction-due (the caller checks it).
+Result<nlohmann::json> ConsentsJson(vault::Vault& v, const std::optional<std::string>& patient,
+                                    const std::string& state);
+// `consent show ID --json`: ConsentJson and the recipient's name and country, whether the
+// transfer crosses a border, the operator, and how to withdraw.
+Result<nlohmann::json> ConsentDetailJson(vault::Vault& v, const std::string& consent_id);
+
+// What `export list --json` and `export show --json` both say of a request: {request_id,
+// export_id, case_id, clinic_id, consent_id, purpose, urgent, inventory_only, sent_at, due,
+// state, answered_at}.
+nlohmann::json RequestJson(const vault::ExportRequestRecord& r, const std::string& state);
+// `export list [--case ID] [--overdue] [--as-of DATE] --json`: RequestJson with the counts of
+// documents, parts and replies. `as_of` "" is today; `patient`, when given, keeps only that
+// patient's requests (a patient's own view).
+struct RequestQuery {
+  std::optional<std::string> case_id, patient_id;
+  bool overdue = false;
+  std::string as_of;
+};
+Result<nlohmann::json> RequestsJson(vault::Vault& v, const RequestQuery& q);
+// `export show ID --json` (a req_ or its exp_ id): RequestJson with the clinic's name, who sent
+// it, the parts, the documents sent and the replies filed.
+Result<nlohmann::json> RequestDetailJson(vault::Vault& v, const std::string& id);
+
+// `user list --json` element: {id, name, role, patient, rights, status, disabled_at, created}.
+nlohmann::json UserJson(const vault::UserRecord& u);
 
 // `ingest --json`: one object per item of the upload ({path, kind, size, status, reason, id,
 // verdict, pages, advice, series, rendition, page_checks: [{page, verdict, from_sample,

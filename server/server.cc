@@ -15,6 +15,7 @@
 #include "common/ids.h"
 #include "server/internal/connection.h"
 #include "server/internal/errors.h"
+#include "server/internal/export_routes.h"
 #include "server/internal/jobs.h"
 #include "server/internal/routes.h"
 #include "server/internal/spool.h"
@@ -90,6 +91,16 @@ IdKind KindFor(Object o) {
       return IdKind::kDocument;
     case Object::kSeries:
       return IdKind::kSeries;
+    case Object::kClinic:
+      return IdKind::kClinic;
+    case Object::kConsent:
+      return IdKind::kConsent;
+    case Object::kRequest:
+      return IdKind::kRequest;
+    case Object::kExport:
+      return IdKind::kExport;
+    case Object::kUser:
+      return IdKind::kUser;
     case Object::kNone:
       break;
   }
@@ -215,11 +226,13 @@ struct Server::Impl {
     state->spool = spool.get();
     state->jobs = jobs.get();
     state->uploads = uploads.get();
+    DOSSIER_RETURN_IF_ERROR(internal::KeepExports(vault, *state));
     janitor = std::thread([this, every = o.janitor_interval] {
       std::unique_lock<std::mutex> lock(janitor_mu);
       while (!janitor_cv.wait_for(lock, every, [this] { return janitor_stop; })) {
         lock.unlock();
         uploads->Tick();
+        internal::ExpireExports(vault, *state);
         lock.lock();
       }
     });
@@ -340,6 +353,11 @@ struct Server::Impl {
         return;
       }
       const std::string missing = fmt::format("no {} {}", IdKindName(want), call.id);
+      if (r.object == Object::kClinic) {  // nobody's: the handler finds it
+        Status st = r.handler(call);
+        if (!st.ok()) Fail(res, st, call.id, "");
+        return;
+      }
       auto owner = vault.OwnerOf(call.id);
       if (!owner.ok()) {
         if (owner.status().code() == StatusCode::kNotFound) {
@@ -376,19 +394,29 @@ struct Server::Impl {
   // Routes that read their own body, by method and path pattern.
   std::vector<std::pair<std::string, std::regex>> stream_routes;
 
-  bool IsStreamRoute(const httplib::Request& req) const {
-    for (const auto& [method, re] : stream_routes) {
+  // Routes that take a form (a consent with its scan): a larger body, read whole.
+  std::vector<std::pair<std::string, std::regex>> form_routes;
+
+  static bool Matches(const std::vector<std::pair<std::string, std::regex>>& routes,
+                      const httplib::Request& req) {
+    for (const auto& [method, re] : routes) {
       if (method == req.method && std::regex_match(req.path, re)) return true;
     }
     return false;
   }
-  // A body longer than small routes take, or of a length not declared in advance.
+  bool IsStreamRoute(const httplib::Request& req) const { return Matches(stream_routes, req); }
+  // The body a route that is not a stream route takes.
+  size_t BodyLimit(const httplib::Request& req) const {
+    return Matches(form_routes, req) ? state->options.max_form_bytes
+                                     : state->options.max_body_bytes;
+  }
+  // A body longer than the route takes, or of a length not declared in advance.
   bool BodyOverLimit(const httplib::Request& req) const {
     if (req.has_header("Transfer-Encoding")) return true;
     const std::string len = req.get_header_value("Content-Length");
     if (len.empty()) return false;
     if (len.size() > 12 || len.find_first_not_of("0123456789") != std::string::npos) return true;
-    return std::stoull(len) > state->options.max_body_bytes;
+    return std::stoull(len) > BodyLimit(req);
   }
 
   void Configure() {
@@ -399,7 +427,8 @@ struct Server::Impl {
     // Upload routes read bodies this large as they arrive; every other route's body is held
     // to max_body_bytes before routing (the pre-routing handler).
     svr.set_payload_max_length(
-        std::max({o.max_body_bytes, o.max_multipart_bytes, o.patient_uploads.per_upload,
+        std::max({o.max_body_bytes, o.max_form_bytes, o.max_multipart_bytes,
+                  o.patient_uploads.per_upload,
                   o.manager_uploads.per_upload}) +
         (1 << 20));
     svr.set_read_timeout(o.read_timeout);
@@ -434,7 +463,7 @@ struct Server::Impl {
       if (!IsStreamRoute(req) && BodyOverLimit(req)) {
         SendError(res, ApiError::kTooLarge,
                   fmt::format("the request body is over the server's limit of {} KiB",
-                              state->options.max_body_bytes / 1024));
+                              BodyLimit(req) / 1024));
         res.set_header("Connection", "close");
         return httplib::Server::HandlerResponse::Handled;
       }
@@ -446,6 +475,7 @@ struct Server::Impl {
         Dispatch(r, req, res, nullptr);
       };
       const std::string method = r.method;
+      if (r.load == internal::Load::kForm) form_routes.emplace_back(method, std::regex(pattern));
       if (r.load == internal::Load::kStream) {
         // The body is read by the handler as it arrives; a request without one (an empty
         // PATCH) reaches the plain handler.

@@ -71,6 +71,8 @@ struct ServeOptions {
   size_t max_headers = 64;
   size_t max_header_bytes = 16 * 1024;
   size_t max_body_bytes = 64 * 1024;
+  // The body of a form route (a consent with its signed scan), read whole into memory.
+  size_t max_form_bytes = 20 << 20;
   std::chrono::seconds read_timeout{10};
   std::chrono::seconds write_timeout{30};
   std::chrono::seconds keep_alive_timeout{5};
@@ -92,6 +94,10 @@ struct ServeOptions {
   // request (larger files go through tus); how often expired uploads and idle batches are
   // looked for; ended jobs are kept this long.
   std::string spool_dir;
+  // Exports (doc/API.md §Exports): the folder their encrypted parts are written to
+  // (`dossier serve`: the vault's `exports/`), and how long they are kept there.
+  std::string exports_dir;
+  std::chrono::seconds export_keep{14 * 24 * 3600};
   UploadLimits patient_uploads{5'000'000'000, 20'000'000'000, 8};
   UploadLimits manager_uploads{20'000'000'000, 200'000'000'000, 32};
   std::chrono::seconds upload_expiry{24 * 3600};

@@ -305,8 +305,8 @@ TEST_F(ServerTest, ADownloadResumesFromTheByteItWasCutAt) {
   EXPECT_EQ(longer.raw, whole);
   EXPECT_EQ(Events("document.read").size(), before + 5);  // each one a read on record
   for (const auto& [r, why] :
-       {std::pair{"bytes=27-", "the document has 27 bytes: a range must begin before its end"},
-        std::pair{"bytes=30-40", "the document has 27 bytes: a range must begin before its end"},
+       {std::pair{"bytes=27-", "it has 27 bytes: a range must begin before its end"},
+        std::pair{"bytes=30-40", "it has 27 bytes: a range must begin before its end"},
         std::pair{"bytes=0-0,5-6", "ask for one range of bytes at a time"}}) {
     Answer refused = range(r);
     EXPECT_EQ(refused.status, 416) << r;

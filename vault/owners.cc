@@ -1,4 +1,6 @@
 // Vault::OwnerOf: whose a record is, reading ids only (vault.h).
+#include <fmt/format.h>
+
 #include "common/ids.h"
 #include "vault/internal/vault_impl.h"
 
@@ -32,6 +34,36 @@ Result<Vault::Owner> Vault::OwnerOf(const std::string& id) {
       s.Bind(1, id);
       DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
       if (!row) return NotFound("no DICOM series " + id);
+      case_id = s.Text(0);
+      break;
+    }
+    case IdKind::kConsent:
+    case IdKind::kUser: {
+      const bool consent = KindOfId(id) == IdKind::kConsent;
+      DOSSIER_RETURN_IF_ERROR(impl_->CheckRows(consent ? RowTable::kConsents : RowTable::kUsers,
+                                               "id = ?1", {id}));
+      DOSSIER_ASSIGN_OR_RETURN(
+          Stmt s, impl_->Conn().Prepare(consent ? "SELECT patient_id, '' FROM consents WHERE id = ?"
+                                                : "SELECT patient_id, role FROM users WHERE id = ?"));
+      s.Bind(1, id);
+      DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) return NotFound(fmt::format("no {} {}", IdKindName(KindOfId(id)), id));
+      owner.patient_id = s.IsNull(0) ? "" : s.Text(0);
+      owner.role = s.Text(1);
+      if (owner.patient_id.empty()) return owner;  // a staff account: nobody's
+      break;
+    }
+    case IdKind::kRequest:
+    case IdKind::kExport: {
+      DOSSIER_RETURN_IF_ERROR(impl_->CheckRows(
+          RowTable::kRequests, KindOfId(id) == IdKind::kRequest ? "id = ?1" : "export_id = ?1",
+          {id}));
+      DOSSIER_ASSIGN_OR_RETURN(
+          Stmt s, impl_->Conn().Prepare("SELECT case_id FROM requests WHERE id = ?1 OR "
+                                        "export_id = ?1"));
+      s.Bind(1, id);
+      DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) return NotFound(fmt::format("no {} {}", IdKindName(KindOfId(id)), id));
       case_id = s.Text(0);
       break;
     }

@@ -786,8 +786,8 @@ class Vault {
   Result<std::vector<uint8_t>> GetSeriesPreview(const std::string& series_id);
 
   // Whose a record is, for an access check before anything is read (the server's role
-  // table): the patient of a patient ("pat_"), case ("case_"), document ("doc_") or DICOM
-  // series ("ser_") id, its case, and for a document its category and status. Reads ids,
+  // table): the patient of a patient ("pat_"), case ("case_"), document ("doc_"), DICOM
+  // series ("ser_"), consent ("con_"), request ("req_", or its "exp_") or user ("usr_") id, its case, and for a document its category and status. Reads ids,
   // categories and statuses only — nothing personal is decrypted — and is not audited (the
   // read that follows is). kNotFound for an unknown id or another kind; kCorrupt when the
   // rows fail their MACs.
@@ -797,6 +797,7 @@ class Vault {
     std::string category;  // a document's; else empty
     std::string status;    // a document's (stored | removed | erased); a case's (open | closed)
     bool patient_erased = false;
+    std::string role;  // a user's (usr_…); a staff account's patient_id is empty
   };
   Result<Owner> OwnerOf(const std::string& id);
 
@@ -978,8 +979,9 @@ class Vault {
   // Records an event about accounts and sessions that changes nothing else, group-committed
   // like other lone events: `action` begins with "session.", "access." or "server."
   // (session.login, session.logout, session.login_failed, session.locked,
-  // access.unauthenticated, access.refused, server.start, server.stop, server.integrity …;
-  // kInvalidArgument otherwise); `objects` are ids (anything else is
+  // access.unauthenticated, access.refused, server.start, server.stop, server.integrity …),
+  // or is export.download or export.expired (a kept export's part sent, or deleted once kept
+  // long enough); kInvalidArgument otherwise; `objects` are ids (anything else is
   // recorded as "(not an id)"); `outcome` is ok, refused or failed; `reason` a code.
   Status RecordAccessEvent(const std::string& action, std::vector<std::string> objects,
                            const std::string& patient_id, const std::string& outcome,

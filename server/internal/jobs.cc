@@ -59,7 +59,14 @@ void Job::Finish(const Status& st, TimePoint at) {
   Changed();
 }
 
-json Job::Snapshot() const {
+void Job::SetSecret(std::string key, std::string_view value) {
+  std::lock_guard<std::mutex> lock(mu_);
+  secret_key_ = std::move(key);
+  secret_ = std::make_unique<SecureBuffer>(value.size());
+  std::copy(value.begin(), value.end(), secret_->data());
+}
+
+json Job::Snapshot(bool reveal) const {
   std::lock_guard<std::mutex> lock(mu_);
   json out = {{"id", id_},
               {"kind", owner_.kind},
@@ -78,6 +85,14 @@ json Job::Snapshot() const {
                 {"verdicts", progress_.verdicts}}},
               {"result", result_},
               {"error", json()}};
+  if (!secret_key_.empty() && out["result"].is_object()) {
+    out["result"][secret_key_] = nullptr;
+    if (reveal && secret_ && state_ == State::kDone) {
+      out["result"][secret_key_] =
+          std::string(reinterpret_cast<const char*>(secret_->data()), secret_->size());
+      secret_.reset();  // shown once
+    }
+  }
   if (state_ == State::kFailed) {
     // The same words and code an API error would carry (errors.h); 5xx say only what to do.
     const ApiError e = ErrorOf(error_.code());

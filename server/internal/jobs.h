@@ -20,10 +20,12 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
 #include "common/clock.h"
+#include "common/secure_buffer.h"
 #include "common/status.h"
 
 namespace dossier::server::internal {
@@ -66,8 +68,13 @@ class Job {
   // the job's thread before the next job starts.
   void ThenCleanUp(std::function<void()> cleanup) { cleanup_ = std::move(cleanup); }
 
+  // A secret of the result (an export's generated password) that is shown once: in the first
+  // snapshot taken with `reveal` after the job ended, as result[key]; every snapshot after it
+  // has null there. Kept in locked memory until then, and wiped.
+  void SetSecret(std::string key, std::string_view value);
+
   // The job as the API shows it (doc/API.md §Jobs), and its version (+1 on every change).
-  nlohmann::json Snapshot() const;
+  nlohmann::json Snapshot(bool reveal = false) const;
   uint64_t version() const;
   bool finished() const;
   // Waits until the version passes `seen`, the job ends, or `timeout`; returns the version.
@@ -90,6 +97,8 @@ class Job {
   Status error_;
   std::optional<TimePoint> finished_at_;
   std::function<void()> cleanup_;  // set and run by the job's own thread
+  std::string secret_key_;
+  mutable std::unique_ptr<SecureBuffer> secret_;  // null once shown
   uint64_t version_ = 1;
 };
 

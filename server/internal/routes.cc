@@ -15,6 +15,8 @@
 #include "common/ids.h"
 #include "report/report.h"
 #include "server/internal/errors.h"
+#include "server/internal/export_routes.h"
+#include "server/internal/manage_routes.h"
 #include "server/internal/state.h"
 #include "server/internal/upload_routes.h"
 
@@ -44,6 +46,10 @@ Status VerifyAudit(Call& c);
 Status AuditCheckpoint(Call& c);
 
 }  // namespace
+
+constexpr unsigned kStaffRecords = kManager | kCompliance;  // clinics, consents
+constexpr unsigned kRequests = kPatientData | kCompliance;  // the ledger (a patient: their own)
+constexpr unsigned kAccounts = kManager | kAdmin;
 
 const std::vector<Route>& Routes() {
   // clang-format off
@@ -80,6 +86,36 @@ const std::vector<Route>& Routes() {
     {"GET",     "/api/audit/checkpoint",               kCompliance,  Object::kNone,       Load::kShort,  AuditCheckpoint},
     {"GET",     "/api/patients/{id}/access-report",    kCompliance | kPatient | kRepresentative,
                                                                          Object::kPatientAccess, Load::kShort, AccessReport},
+    // The manager's records (manage_routes.cc).
+    {"POST",    "/api/patients",                       kManager,     Object::kNone,       Load::kShort,  AddPatient},
+    {"PATCH",   "/api/patients/{id}",                  kManager,     Object::kPatient,    Load::kShort,  EditPatient},
+    {"POST",    "/api/cases",                          kManager,     Object::kNone,       Load::kShort,  OpenCase},
+    {"PATCH",   "/api/cases/{id}",                     kManager,     Object::kCase,       Load::kShort,  EditCase},
+    {"POST",    "/api/cases/{id}/close",               kManager,     Object::kCase,       Load::kShort,  CloseCase},
+    {"POST",    "/api/cases/{id}/reopen",              kManager,     Object::kCase,       Load::kShort,  ReopenCase},
+    {"PATCH",   "/api/documents/{id}",                 kManager,     Object::kDocument,   Load::kShort,  SetDocumentCategory},
+    {"POST",    "/api/documents/{id}/move",            kManager,     Object::kDocument,   Load::kShort,  MoveDocument},
+    {"POST",    "/api/documents/{id}/remove",          kManager,     Object::kDocument,   Load::kShort,  RemoveDocument},
+    {"POST",    "/api/series/{id}/move",               kManager,     Object::kSeries,     Load::kShort,  MoveDocument},
+    {"POST",    "/api/series/{id}/remove",             kManager,     Object::kSeries,     Load::kShort,  RemoveDocument},
+    // Clinics, consents and the request ledger: the manager's, which compliance reads.
+    {"GET",     "/api/clinics",                        kStaffRecords, Object::kNone,      Load::kShort,  ListClinics},
+    {"POST",    "/api/clinics",                        kManager,     Object::kNone,       Load::kShort,  AddClinic},
+    {"PATCH",   "/api/clinics/{id}",                   kManager,     Object::kClinic,     Load::kShort,  EditClinic},
+    {"GET",     "/api/consents",                       kStaffRecords, Object::kNone,      Load::kShort,  ListConsents},
+    {"POST",    "/api/consents",                       kManager,     Object::kNone,       Load::kForm,   AddConsent},
+    {"GET",     "/api/consents/{id}",                  kStaffRecords, Object::kConsent,   Load::kShort,  ShowConsent},
+    {"POST",    "/api/consents/{id}/revoke",           kManager,     Object::kConsent,    Load::kShort,  RevokeConsent},
+    {"GET",     "/api/requests",                       kRequests,    Object::kNone,       Load::kShort,  ListRequests},
+    {"GET",     "/api/requests/{id}",                  kRequests,    Object::kRequest,    Load::kShort,  ShowRequest},
+    // Exports to clinics (export_routes.cc).
+    {"POST",    "/api/cases/{id}/exports",             kManager,     Object::kCase,       Load::kShort,  StartExport},
+    {"GET",     "/api/exports/{id}",                   kManager,     Object::kExport,     Load::kShort,  ShowExport},
+    {"GET",     "/api/exports/{id}/parts/{sub}",       kManager,     Object::kExport,     Load::kLong,   ExportPart},
+    // Accounts: an admin keeps staff accounts, a manager those of patients and representatives.
+    {"GET",     "/api/users",                          kAccounts,    Object::kNone,       Load::kShort,  ListUsers},
+    {"POST",    "/api/users",                          kAccounts,    Object::kNone,       Load::kShort,  AddUser},
+    {"PATCH",   "/api/users/{id}",                     kAccounts,    Object::kUser,       Load::kShort,  EditUser},
   };
   // clang-format on
   return kRoutes;
@@ -102,6 +138,15 @@ unsigned BitOf(vault::Role role) {
 }
 
 bool MaySee(const vault::UserRecord& who, Object object, const vault::Vault::Owner& owner) {
+  if (object == Object::kUser) {
+    const bool staff = owner.patient_id.empty();
+    return who.role == vault::Role::kAdmin ? staff : who.role == vault::Role::kManager && !staff;
+  }
+  if (object == Object::kClinic) return true;  // the role table decides
+  if (who.role == vault::Role::kCompliance &&
+      (object == Object::kConsent || object == Object::kRequest)) {
+    return true;
+  }
   if (object == Object::kPatientAccess) {
     if (who.role == vault::Role::kCompliance) return true;
     return !who.patient_id.empty() && owner.patient_id == who.patient_id &&
@@ -376,38 +421,6 @@ uint64_t ContentSize(vault::DocumentCopy copy, const vault::DocumentRecord& d) {
   return copy == vault::DocumentCopy::kRendition ? d.rendition_size : d.size;
 }
 
-// httplib 0.11 answers a `Range` as the client wrote it, never checking it against the length
-// (a range past the end would have the content provider called for ever). One range is served,
-// its end cut to the last byte as RFC 9110 says; one that starts past the end, or several
-// (each would decrypt the whole document again), are 416 with `Content-Range: bytes */SIZE`.
-bool RangeIsServed(Call& c, uint64_t total) {
-  if (c.req.ranges.empty()) return true;
-  // httplib's own Request, not const where it lives: the range it will apply is set here.
-  auto& ranges = const_cast<httplib::Ranges&>(c.req.ranges);
-  auto refuse = [&](const std::string& why) {
-    ranges.clear();  // or httplib would cut the refusal's JSON to the range
-    SendError(c.res, ApiError::kInvalidInput, why);
-    c.res.status = 416;
-    c.res.set_header("Content-Range", "bytes */" + std::to_string(total));
-    return false;
-  };
-  if (ranges.size() > 1) return refuse("ask for one range of bytes at a time");
-  auto& [first, last] = ranges.front();
-  const auto size = static_cast<ssize_t>(total);
-  if (first < 0) {  // the last `last` bytes
-    if (last <= 0 || size == 0) return refuse("the range asks for no bytes of the document");
-    first = std::max<ssize_t>(0, size - last);
-    last = size - 1;
-    return true;
-  }
-  if (first >= size) {
-    return refuse(
-        fmt::format("the document has {} bytes: a range must begin before its end", total));
-  }
-  if (last < 0 || last >= size) last = size - 1;
-  return last >= first || refuse("the range ends before it begins");
-}
-
 Status DocumentContent(Call& c) {
   if (c.owner.status != "stored") {
     return Rejected("document " + c.id + " was " + c.owner.status + ": its content is gone");
@@ -646,5 +659,37 @@ Status AuditCheckpoint(Call& c) {
 }
 
 }  // namespace
+
+// httplib 0.11 answers a `Range` as the client wrote it, never checking it against the length
+// (a range past the end would have the content provider called for ever). One range is served,
+// its end cut to the last byte as RFC 9110 says; one that starts past the end, or several
+// (each would decrypt the whole document again), are 416 with `Content-Range: bytes */SIZE`.
+bool RangeIsServed(Call& c, uint64_t total) {
+  if (c.req.ranges.empty()) return true;
+  // httplib's own Request, not const where it lives: the range it will apply is set here.
+  auto& ranges = const_cast<httplib::Ranges&>(c.req.ranges);
+  auto refuse = [&](const std::string& why) {
+    ranges.clear();  // or httplib would cut the refusal's JSON to the range
+    SendError(c.res, ApiError::kInvalidInput, why);
+    c.res.status = 416;
+    c.res.set_header("Content-Range", "bytes */" + std::to_string(total));
+    return false;
+  };
+  if (ranges.size() > 1) return refuse("ask for one range of bytes at a time");
+  auto& [first, last] = ranges.front();
+  const auto size = static_cast<ssize_t>(total);
+  if (first < 0) {  // the last `last` bytes
+    if (last <= 0 || size == 0) return refuse("the range asks for no bytes");
+    first = std::max<ssize_t>(0, size - last);
+    last = size - 1;
+    return true;
+  }
+  if (first >= size) {
+    return refuse(
+        fmt::format("it has {} bytes: a range must begin before its end", total));
+  }
+  if (last < 0 || last >= size) last = size - 1;
+  return last >= first || refuse("the range ends before it begins");
+}
 
 }  // namespace dossier::server::internal

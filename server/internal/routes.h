@@ -49,7 +49,24 @@ unsigned BitOf(vault::Role role);
 // kJob a job of the user's (a manager: any job), looked up in the server's jobs.
 // kPatientAccess: a patient's record of access (their access report), which the compliance
 // officer sees for every patient, and a patient or representative for their own.
-enum class Object { kNone, kPatient, kPatientAccess, kCase, kDocument, kSeries, kCaseUpload, kJob };
+// kClinic is checked for its kind only (a clinic is nobody's); kConsent, kRequest and kExport
+// are a patient's (the compliance officer sees them all); kUser an account, which an admin
+// keeps for staff and a manager for patients and representatives.
+enum class Object {
+  kNone,
+  kPatient,
+  kPatientAccess,
+  kCase,
+  kDocument,
+  kSeries,
+  kCaseUpload,
+  kJob,
+  kClinic,
+  kConsent,
+  kRequest,
+  kExport,
+  kUser,
+};
 
 // What a handler gets: the request, the answer to fill, who asks (null only on the login
 // route), the vault, and the checked object.
@@ -75,7 +92,9 @@ using Handler = Status (*)(Call& call);
 // How long a route holds its thread: kLong takes one of the long-request slots (downloads,
 // event streams); kStream does too, and reads its own body as it arrives (uploads), so the
 // server's small-body limit does not apply to it.
-enum class Load { kShort, kLong, kStream };
+// kForm is short, but takes a body up to the server's form limit, read whole by httplib and
+// parsed as JSON or multipart/form-data (a consent with its signed scan).
+enum class Load { kShort, kLong, kStream, kForm };
 
 struct Route {
   const char* method;  // GET (HEAD too), POST, PATCH, DELETE, OPTIONS
@@ -85,6 +104,10 @@ struct Route {
   Load load;
   Handler handler;
 };
+
+// For a download of `total` bytes: whether its `Range` header (if any) is served — one
+// range, its end cut to the last byte; otherwise the 416 answer is set and false returned.
+bool RangeIsServed(Call& c, uint64_t total);
 
 // The whole table.
 const std::vector<Route>& Routes();

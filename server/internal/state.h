@@ -3,7 +3,9 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -47,6 +49,15 @@ struct ServerState {
   Spool* spool = nullptr;
   Jobs* jobs = nullptr;
   Uploads* uploads = nullptr;
+
+  // Exports whose parts are in options.exports_dir: export id → its request and when it was
+  // made (read from the ledger at start, added to by each export job).
+  struct KeptExport {
+    std::string request_id, patient_id;
+    std::chrono::system_clock::time_point created;
+  };
+  std::mutex exports_mu;
+  std::map<std::string, KeptExport> exports;
 
   ServerState(ServeOptions o, const Clock& c);
   // Where the request comes from: the peer, or with --trust-proxy the last address of

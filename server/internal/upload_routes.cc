@@ -426,7 +426,7 @@ Status ListJobs(Call& c) {
 }
 
 Status ShowJob(Call& c) {
-  SendJson(c.res, c.job->Snapshot(), 200);
+  SendJson(c.res, c.job->Snapshot(/*reveal=*/true), 200);
   return Status::Ok();
 }
 
@@ -453,7 +453,7 @@ Status JobEvents(Call& c) {
     } else {
       *seen = now;
       const bool end = job->finished();
-      json snap = job->Snapshot();
+      json snap = job->Snapshot(/*reveal=*/end);
       if (!end) snap.erase("result");
       event = std::string("event: ") + (end ? "end" : "progress") +
               "\ndata: " + snap.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n";
