@@ -150,6 +150,7 @@ class ServerTest : public testing::TempDirTest {
   void StartServer(server::ServeOptions options = {}) {
     options.port = 0;
     if (options.spool_dir.empty()) options.spool_dir = (dir_ / "spool").string();
+    if (options.exports_dir.empty()) options.exports_dir = (dir_ / "exports").string();
     options.ingest.worker.program = DOSSIER_BINARY;  // a test binary cannot be its own worker
     options.clock = &clock_;
     options.log = [this](const std::string& line) {
@@ -230,6 +231,16 @@ class ServerTest : public testing::TempDirTest {
   Answer Post(const std::string& path, const std::string& body,
               const std::string& type = "application/json") {
     return From(Client().Post(path, body, type));
+  }
+  // A write as `who` (with their CSRF token): POST, PATCH or DELETE with a JSON body.
+  Answer Send(const std::string& method, const std::string& path, const json& body,
+              const Who& who) {
+    httplib::Headers h = {{"Cookie", who.cookie}, {"X-CSRF-Token", who.csrf}};
+    const std::string text = body.is_null() ? "" : body.dump();
+    httplib::Client c = Client();
+    if (method == "PATCH") return From(c.Patch(path, h, text, "application/json"));
+    if (method == "DELETE") return From(c.Delete(path, h, text, "application/json"));
+    return From(c.Post(path, h, text, "application/json"));
   }
 
   Answer LoginAnswer(const std::string& name, const std::string& password = kPassword) {

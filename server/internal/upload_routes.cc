@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "common/encoding.h"
+#include "common/ids.h"
 #include "server/internal/errors.h"
 #include "server/internal/jobs.h"
 #include "server/internal/spool.h"
@@ -200,11 +201,26 @@ Status TusCreate(Call& c) {
   if (meta.count("batch") && !SafeBatchName(batch)) {
     return InvalidArgument("Upload-Metadata: `batch` must be 1 to 64 letters, digits, _ or -");
   }
+  // A clinic's reply, filed by a manager: checked against the case's requests before a byte
+  // comes (a refusal is on record as `export.reply`).
+  std::string reply_to;
+  if (meta.count("reply_to")) {
+    const std::string target = field("reply_to");
+    if (c.who->user.role != vault::Role::kManager) {
+      return InvalidArgument("Upload-Metadata: `reply_to` is for a manager filing a clinic's reply");
+    }
+    if (KindOfId(target) != IdKind::kRequest && KindOfId(target) != IdKind::kExport) {
+      return InvalidArgument(
+          "Upload-Metadata: `reply_to` takes the request id the clinic quotes (req_…)");
+    }
+    DOSSIER_ASSIGN_OR_RETURN(reply_to, c.vault.ReplyTarget(target, c.id));
+  }
   if (!WithinSize(c, *length)) return Status::Ok();
   DOSSIER_RETURN_IF_ERROR(CaseTakesUploads(c.vault, c.id));
   auto up = c.state.uploads->Create(c.who->user, c.id, c.owner.patient_id, *length, path, batch,
                                     metadata);
   if (!up.ok()) return CreateFailed(c, up.status());
+  (*up)->reply_to = reply_to;
   c.state.uploads->StartArriving(*up);
   c.res.status = 201;
   c.res.set_header("Location", TusLocation(c.id, (*up)->id));

@@ -304,8 +304,9 @@ Status IngestComplete(vault::Vault& vault, const ingest::IngestOptions& options,
     // A case closed while the files were on their way takes nothing.
     st = CaseTakesUploads(vault, first.case_id);
     if (st.ok()) {
-      st = ingest::IngestUploads(vault, first.case_id, sources, options, report,
-                                 ProgressOf(running));
+      ingest::IngestOptions opts = options;
+      opts.reply_to = first.reply_to;  // a batch's files are one reply, as its first says
+      st = ingest::IngestUploads(vault, first.case_id, sources, opts, report, ProgressOf(running));
     }
   }
   // The spooled copies are gone once the vault has them (or refused them).
@@ -330,7 +331,8 @@ std::string Uploads::SubmitLocked(std::vector<std::shared_ptr<Upload>> files) {
 
 void Uploads::StartArriving(const std::shared_ptr<Upload>& up) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (!up->batch.empty() || up->file->length() < options_.arriving_min_bytes ||
+  if (!up->batch.empty() || !up->reply_to.empty() ||
+      up->file->length() < options_.arriving_min_bytes ||
       up->file->length() == 0 || jobs_.pending() > 0 || !uploads_.count(up->id)) {
     return;
   }

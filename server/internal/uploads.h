@@ -37,6 +37,7 @@ struct Upload {
   std::string path;      // relative path on the user's computer (personal: never logged)
   std::string batch;     // "" when ingested as soon as it is complete
   std::string metadata;  // Upload-Metadata as sent, for HEAD
+  std::string reply_to;  // a clinic's reply to this request (req_…), filed as such
   std::shared_ptr<SpoolFile> file;
   TimePoint created, expires;
   bool writing = false;  // a PATCH is appending (another one is refused)
