@@ -101,14 +101,13 @@ Status ListConsents(const Context& ctx, const std::string& patient, const std::s
     std::string state_text = c["state"];
     const std::string due = c["destruction_due"];
     if (!due.empty()) state_text += ", destroy by " + due;
-    std::printf("%-14s  %-14s  %-14s  %-10s  %-10s  %-13s  %s / %s\n",
-                c["id"].get<std::string>().c_str(), c["patient"].get<std::string>().c_str(),
-                c["recipient"].get<std::string>().c_str(), c["from"].get<std::string>().c_str(),
-                c["until"].get<std::string>().c_str(), state_text.c_str(),
-                fmt::format("{}", fmt::join(c["purposes"].get<std::vector<std::string>>(), ","))
-                    .c_str(),
-                fmt::format("{}", fmt::join(c["categories"].get<std::vector<std::string>>(), ","))
-                    .c_str());
+    std::printf(
+        "%-14s  %-14s  %-14s  %-10s  %-10s  %-13s  %s / %s\n", c["id"].get<std::string>().c_str(),
+        c["patient"].get<std::string>().c_str(), c["recipient"].get<std::string>().c_str(),
+        c["from"].get<std::string>().c_str(), c["until"].get<std::string>().c_str(),
+        state_text.c_str(),
+        fmt::format("{}", fmt::join(c["purposes"].get<std::vector<std::string>>(), ",")).c_str(),
+        fmt::format("{}", fmt::join(c["categories"].get<std::vector<std::string>>(), ",")).c_str());
   }
   return Status::Ok();
 }

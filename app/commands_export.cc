@@ -120,8 +120,10 @@ Status RunExport(const Context& ctx, const ExportArgs& a) {
   for (const auto& w : rep.warnings) std::fprintf(stderr, "dossier: warning: %s\n", w.c_str());
   if (ctx.json) {
     nlohmann::json j = exporter::ExportReportJson(rep);
-    j.update({        {"encrypted", !a.no_encryption},
-        {"sealing", age ? "age" : a.no_encryption ? "none" : "zip-aes256"}});
+    j.update({{"encrypted", !a.no_encryption},
+              {"sealing", age               ? "age"
+                          : a.no_encryption ? "none"
+                                            : "zip-aes256"}});
     PrintImaging(a, rep, &j);
     if (generated) j["password"] = r.password;
     PrintJson(j);

@@ -13,9 +13,26 @@
 # 2. CLIENTS uploads at once, each of its own disc image of CLIENT_INSTANCES slices (96 ≈
 #    50 MB), the server's resident memory sampled every 10 ms from after the sign-in (its
 #    baseline: the vault unlocked, Argon2id's memory returned) to the end of the last job.
+#
+#   bench/serve.sh load [DOCS=10000] [INSTANCES=2000] [SECONDS=20]
+#
+# 3. The API under load (issue 21): `wrk` with 20 connections against
+#    GET /api/cases/{id}/documents for a case of DOCS documents (text files of about 2 KB,
+#    ingested first), for SECONDS with the server idle, then from just before a disc image of
+#    INSTANCES slices (2000 ≈ 1 GB) is uploaded through tus until its ingest into another case
+#    has ended.
+#    Goal: p99 ≤ 50 ms and no errors under the upload.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-n=${1:-2000}
+mode=all
+if [ "${1:-}" = load ]; then mode=load; shift; fi
+if [ "$mode" = load ]; then
+  docs=${1:-10000}
+  n=${2:-2000}
+  seconds=${3:-20}
+  set --
+fi
+n=${n:-${1:-2000}}
 rounds=${2:-3}
 clients=${3:-20}
 client_n=${4:-96}
@@ -47,6 +64,63 @@ new_vault() {
 
 
 stop() { kill -TERM "$serve_pid"; wait "$serve_pid"; serve_pid=; }
+
+# `wrk_row LABEL FILE`: a table row of wrk's --latency output.
+wrk_row() {
+  awk -v label="$1" '
+    /Latency Distribution/ { dist = 1 }
+    dist && $1 == "50%" { p50 = $2 } dist && $1 == "90%" { p90 = $2 } dist && $1 == "99%" { p99 = $2 }
+    /requests in/ { reqs = $1 }
+    /Non-2xx or 3xx responses/ { bad = $NF }
+    /Socket errors/ { sock = $0; sub(/.*Socket errors: /, "", sock) }
+    /Requests\/sec/ { rps = $2 }
+    END { printf "| %s | %s | %s | %s | %s | %s | %s |\n", label, reqs, rps, p50, p90, p99,
+          (bad == "" ? 0 : bad) (sock == "" ? "" : "; sockets: " sock) }' "$2"
+}
+
+if [ "$mode" = load ]; then
+  export DOSSIER_VAULT=$work/load
+  case_id=$(new_vault)
+  patient=$($dossier case list --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["patient"])')
+  disc_case=$($dossier case open --patient "$patient" --goal disc)
+  mkdir -p "$work/docs"
+  python3 - "$work/docs" "$docs" <<'PY'
+import random, sys
+out, n = sys.argv[1], int(sys.argv[2])
+words = "пациент обследование заключение анализ кровь давление терапия операция контроль".split()
+for i in range(n):
+    rng = random.Random(i)
+    with open(f"{out}/note-{i:05d}.txt", "w") as f:
+        f.write(f"Выписка {i}\n" + " ".join(rng.choice(words) for _ in range(260)) + "\n")
+PY
+  read -r fill _ < <(measure $dossier ingest --case "$case_id" "$work/docs")
+  serve
+  base=http://127.0.0.1:$port
+  curl -sf -c "$work/jar" -H 'Content-Type: application/json' \
+    -d "{\"username\": \"bench@clinic\", \"password\": \"$(cat "$work/password")\"}" \
+    "$base/api/session" > /dev/null
+  cookie=$(awk '$6 == "dossier_session" { print $7 }' "$work/jar")
+  url=$base/api/cases/$case_id/documents
+  bytes=$(curl -sf -b "$work/jar" "$url" | wc -c)
+  wrk -t2 -c20 -d"${seconds}s" --latency -H "Cookie: dossier_session=$cookie" "$url" > "$work/wrk-idle.txt"
+  # wrk runs from just before the upload begins until its ingest job has ended (SIGINT: wrk
+  # stops and reports what it measured).
+  wrk -t2 -c20 -d600s --latency -H "Cookie: dossier_session=$cookie" "$url" > "$work/wrk-busy.txt" &
+  wrk_pid=$!
+  sleep 0.5
+  read -r up job total < <($client one "$port" bench@clinic "$work/password" "$disc_case" "$iso" 8388608)
+  kill -INT "$wrk_pid"
+  wait "$wrk_pid" || true
+  stop
+  echo "Case of $docs documents (text, about 2 KB each; ingested in $fill s); its listing is $bytes bytes of JSON. $(nproc) cores."
+  echo "Under load: a $(awk -v b="$size" 'BEGIN{printf "%.0f", b/1e6}') MB disc image of $n CT slices uploaded in 8 MB PATCHes and ingested into another case (upload $up s, job after it $job s, $total s in all)."
+  echo
+  echo "| wrk, 20 connections, GET /api/cases/{id}/documents | requests | per second | p50 | p90 | p99 | errors |"
+  echo "|---|---:|---:|---:|---:|---:|---|"
+  wrk_row "server otherwise idle, ${seconds} s" "$work/wrk-idle.txt"
+  wrk_row "during the upload and its ingest" "$work/wrk-busy.txt"
+  exit 0
+fi
 
 cli_runs=() unlock_runs=() tus_runs=() upload_runs=() job_runs=()
 for round in $(seq "$rounds"); do

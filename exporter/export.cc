@@ -664,10 +664,14 @@ nlohmann::json ExportReportJson(const ExportReport& rep) {
                      {"documents", p.documents},
                      {"dicom_instances", p.instances}});
   }
-  return {{"request_id", rep.request_id}, {"export_id", rep.export_id},
-          {"consent_id", rep.consent_id}, {"clinic_id", rep.clinic_id},
-          {"purpose", ToString(rep.purpose)}, {"due", rep.due},
-          {"parts", parts},                 {"documents", rep.sent},
+  return {{"request_id", rep.request_id},
+          {"export_id", rep.export_id},
+          {"consent_id", rep.consent_id},
+          {"clinic_id", rep.clinic_id},
+          {"purpose", ToString(rep.purpose)},
+          {"due", rep.due},
+          {"parts", parts},
+          {"documents", rep.sent},
           {"warnings", rep.warnings}};
 }
 

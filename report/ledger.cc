@@ -56,10 +56,10 @@ json ConsentJson(const vault::ConsentRecord& c, const std::string& today) {
           {"signed", c.signed_how},
           {"representative", c.representative},
           {"authority", c.authority},
-          {"scan", c.has_scan ? json{{"kind", c.scan_kind},
-                                     {"size", c.scan_size},
-                                     {"sha256", c.scan_sha256_hex}}
-                              : json(nullptr)},
+          {"scan",
+           c.has_scan
+               ? json{{"kind", c.scan_kind}, {"size", c.scan_size}, {"sha256", c.scan_sha256_hex}}
+               : json(nullptr)},
           {"recorded_by", c.recorded_by},
           {"recorded_at", c.recorded_at},
           {"state", ToString(c.StateOn(today))},

@@ -26,6 +26,7 @@ packages=(
   # test-only tools and data
   python3-pydicom 7zip age dicom3tools dcmtk poppler-utils qpdf sqlite3 openssl
   libheif-examples  # heif-enc: real HEIC photos for the tests
+  wrk curl  # bench/serve.sh load: the API under load while a disc is ingested
   # the OCR evaluation-set generator (samples/make_ocr_set.py) and its fonts
   python3-pil python3-numpy fonts-dejavu-core fonts-liberation fonts-freefont-ttf
   fonts-dancingscript fonts-ecolier-court fonts-dkg-handwriting fonts-breip fonts-bwht

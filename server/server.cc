@@ -428,8 +428,7 @@ struct Server::Impl {
     // to max_body_bytes before routing (the pre-routing handler).
     svr.set_payload_max_length(
         std::max({o.max_body_bytes, o.max_form_bytes, o.max_multipart_bytes,
-                  o.patient_uploads.per_upload,
-                  o.manager_uploads.per_upload}) +
+                  o.patient_uploads.per_upload, o.manager_uploads.per_upload}) +
         (1 << 20));
     svr.set_read_timeout(o.read_timeout);
     svr.set_write_timeout(o.write_timeout);

@@ -59,7 +59,8 @@ class ManageTest : public ServerTest {
   // A clinic and a consent of patient A to it, through the API, the consent with its scan.
   std::pair<std::string, std::string> ClinicAndConsent() {
     Answer clinic = Send("POST", "/api/clinics",
-                         {{"name", "Charité International"}, {"country", "DE"},
+                         {{"name", "Charité International"},
+                          {"country", "DE"},
                           {"email", "international@charite.de"}},
                          manager_);
     EXPECT_EQ(clinic.status, 201) << clinic.raw;
@@ -69,9 +70,8 @@ class ManageTest : public ServerTest {
                           {"categories", {"epicrisis", "conclusion", "lab", "other"}},
                           {"from", "2026-01-01"},
                           {"until", "2027-12-31"}};
-    httplib::MultipartFormDataItems form = {
-        {"consent", consent.dump(), "", "application/json"},
-        {"scan", kScan, "consent.pdf", "application/pdf"}};
+    httplib::MultipartFormDataItems form = {{"consent", consent.dump(), "", "application/json"},
+                                            {"scan", kScan, "consent.pdf", "application/pdf"}};
     httplib::Headers h = {{"Cookie", manager_.cookie}, {"X-CSRF-Token", manager_.csrf}};
     Answer added = From(Client().Post("/api/consents", h, form));
     EXPECT_EQ(added.status, 201) << added.raw;
@@ -206,8 +206,8 @@ TEST_F(ManageTest, EveryRouteAnswersEveryRoleAsTheRoleTableSays) {
 
 TEST_F(ManageTest, AManagerKeepsPatientsCasesAndDocumentsRightOverHttp) {
   // A patient added; the same person again is refused unless said to be another.
-  const json anna = {{"name", "Смирнова Анна"}, {"birth_date", "1990-03-04"},
-                     {"phone", "+7 900 123-45-67"}};
+  const json anna = {
+      {"name", "Смирнова Анна"}, {"birth_date", "1990-03-04"}, {"phone", "+7 900 123-45-67"}};
   Answer added = Send("POST", "/api/patients", anna, manager_);
   ASSERT_EQ(added.status, 201) << added.raw;
   const std::string pat = added.body["id"];
@@ -224,13 +224,13 @@ TEST_F(ManageTest, AManagerKeepsPatientsCasesAndDocumentsRightOverHttp) {
   EXPECT_EQ(edited.body, (json{{"id", pat}, {"changed", {"phone"}}}));
   EXPECT_EQ(v_->GetPatient(pat)->info.phone, "");
   // A case opened, corrected, closed (and then refuses uploads), reopened.
-  Answer opened = Send("POST", "/api/cases", {{"patient", pat}, {"goal", "treatment abroad"}},
-                       manager_);
+  Answer opened =
+      Send("POST", "/api/cases", {{"patient", pat}, {"goal", "treatment abroad"}}, manager_);
   ASSERT_EQ(opened.status, 201) << opened.raw;
   const std::string kase = opened.body["id"];
-  EXPECT_EQ(Send("PATCH", "/api/cases/" + kase, {{"question", "Is surgery needed?"}}, manager_)
-                .body,
-            (json{{"id", kase}, {"changed", {"question"}}}));
+  EXPECT_EQ(
+      Send("PATCH", "/api/cases/" + kase, {{"question", "Is surgery needed?"}}, manager_).body,
+      (json{{"id", kase}, {"changed", {"question"}}}));
   EXPECT_EQ(Send("POST", "/api/cases/" + kase + "/close", nullptr, manager_).body,
             (json{{"id", kase}, {"status", "closed"}}));
   Answer twice = Send("POST", "/api/cases/" + kase + "/close", nullptr, manager_);
@@ -239,7 +239,8 @@ TEST_F(ManageTest, AManagerKeepsPatientsCasesAndDocumentsRightOverHttp) {
   EXPECT_EQ(Send("POST", "/api/cases/" + kase + "/reopen", nullptr, manager_).body["status"],
             "open");
   // A document: its category chosen, moved to the right patient's case, and another removed.
-  Answer category = Send("PATCH", "/api/documents/" + doc_a_, {{"category", "epicrisis"}}, manager_);
+  Answer category =
+      Send("PATCH", "/api/documents/" + doc_a_, {{"category", "epicrisis"}}, manager_);
   EXPECT_EQ(category.body, (json{{"id", doc_a_}, {"category", "epicrisis"}}));
   EXPECT_EQ(v_->GetCategory(doc_a_)->source, "manager");
   Answer moved = Send("POST", "/api/documents/" + doc_a_ + "/move", {{"to_case", kase}}, manager_);
@@ -247,17 +248,16 @@ TEST_F(ManageTest, AManagerKeepsPatientsCasesAndDocumentsRightOverHttp) {
   EXPECT_EQ(moved.body["from_case"], case_a_);
   EXPECT_EQ(moved.body["to_patient"], pat);
   EXPECT_EQ(v_->GetDocument(doc_a_)->case_id, kase);
-  Answer removed =
-      Send("POST", "/api/documents/" + doc_b_ + "/remove", {{"reason", "another patient's letter"}},
-           manager_);
+  Answer removed = Send("POST", "/api/documents/" + doc_b_ + "/remove",
+                        {{"reason", "another patient's letter"}}, manager_);
   ASSERT_EQ(removed.status, 200) << removed.raw;
   EXPECT_EQ(removed.body["documents"], json::array({doc_b_}));
   EXPECT_EQ(v_->GetDocument(doc_b_)->status, "removed");
   // Each is on record as the manager did it.
   const std::string manager_id = users_["manager@clinic"];
-  for (const char* action : {"patient.add", "patient.edit", "case.edit", "case.close",
-                             "case.reopen", "document.categorize", "document.move",
-                             "document.remove"}) {
+  for (const char* action :
+       {"patient.add", "patient.edit", "case.edit", "case.close", "case.reopen",
+        "document.categorize", "document.move", "document.remove"}) {
     const auto events = Events(action);
     ASSERT_FALSE(events.empty()) << action;
     EXPECT_EQ(events.back().actor, manager_id) << action;
@@ -265,22 +265,36 @@ TEST_F(ManageTest, AManagerKeepsPatientsCasesAndDocumentsRightOverHttp) {
   // Bad input: its code and exact words, and nothing changed.
   const std::vector<std::tuple<std::string, std::string, json, std::string>> bad = {
       {"POST", "/api/patients", {{"name", "X"}}, "a patient needs `birth_date`"},
-      {"POST", "/api/patients", {{"name", "X"}, {"birth_date", "1990-03-04"}, {"age", 3}},
+      {"POST",
+       "/api/patients",
+       {{"name", "X"}, {"birth_date", "1990-03-04"}, {"age", 3}},
        "`age` is not a field of a patient: it has name, birth_date, phone, email, duplicate_ok"},
-      {"POST", "/api/patients", {{"name", 5}, {"birth_date", "1990-03-04"}},
+      {"POST",
+       "/api/patients",
+       {{"name", 5}, {"birth_date", "1990-03-04"}},
        "`name` must be a string"},
-      {"POST", "/api/patients", {{"name", "X"}, {"birth_date", "2990-01-01"}},
+      {"POST",
+       "/api/patients",
+       {{"name", "X"}, {"birth_date", "2990-01-01"}},
        "field `birth_date` must not be in the future (today is "},
       {"PATCH", "/api/patients/" + pat, json::object(),
        "nothing to change: give one or more of name, birth_date, phone, email"},
-      {"POST", "/api/cases", {{"patient", case_a_}, {"goal", "x"}},
+      {"POST",
+       "/api/cases",
+       {{"patient", case_a_}, {"goal", "x"}},
        "`patient` takes a patient id (pat_…)"},
-      {"PATCH", "/api/cases/" + kase, {{"goal", ""}},
+      {"PATCH",
+       "/api/cases/" + kase,
+       {{"goal", ""}},
        "`goal` is empty: a case needs one (to remove the question, give \"question\": \"\")"},
-      {"PATCH", "/api/documents/" + reply_a_, {{"category", "letters"}},
+      {"PATCH",
+       "/api/documents/" + reply_a_,
+       {{"category", "letters"}},
        "`category` takes one of epicrisis, conclusion, lab, imaging, referral, clinic-reply, "
        "other"},
-      {"POST", "/api/documents/" + reply_a_ + "/remove", {{"reason", "  "}},
+      {"POST",
+       "/api/documents/" + reply_a_ + "/remove",
+       {{"reason", "  "}},
        "`reason` is empty: say why " + reply_a_ + " is removed (kept sealed with its record)"},
   };
   for (const auto& [method, path, body, message] : bad) {
@@ -312,10 +326,9 @@ TEST_F(ManageTest, ARequestGoesFromConsentToAnswerOverHttp) {
   ASSERT_EQ(listed.status, 200);
   ASSERT_EQ(listed.body.size(), 1u);
   EXPECT_EQ(listed.body[0]["state"], "active");
-  EXPECT_EQ(listed.body[0]["scan"],
-            (json{{"kind", "pdf"},
-                  {"size", std::string(kScan).size()},
-                  {"sha256", Sha256Hex(kScan)}}));
+  EXPECT_EQ(
+      listed.body[0]["scan"],
+      (json{{"kind", "pdf"}, {"size", std::string(kScan).size()}, {"sha256", Sha256Hex(kScan)}}));
   Answer fhir = Get("/api/consents/" + consent + "?format=fhir", &compliance_);
   EXPECT_EQ(fhir.Header("Content-Type"), "application/fhir+json");
   EXPECT_EQ(fhir.body["resourceType"], "Consent");
@@ -379,8 +392,8 @@ TEST_F(ManageTest, ARequestGoesFromConsentToAnswerOverHttp) {
   EXPECT_EQ(hers.body[0]["replies"], 1);
   // A reply naming a request of another case is refused before a byte comes.
   h.erase("Upload-Metadata");
-  h.emplace("Upload-Metadata", "filename " + ToBase64(AsBytes("r.txt")) + ",reply_to " +
-                                   ToBase64(AsBytes(request)));
+  h.emplace("Upload-Metadata",
+            "filename " + ToBase64(AsBytes("r.txt")) + ",reply_to " + ToBase64(AsBytes(request)));
   Answer wrong = From(Client().Post("/api/cases/" + case_b_ + "/tus/", h, "", "text/plain"));
   EXPECT_EQ(wrong.status, 409) << wrong.raw;
   // The compliance officer sees the export, its download and the reply in the audit log and in
@@ -402,9 +415,8 @@ TEST_F(ManageTest, ARequestGoesFromConsentToAnswerOverHttp) {
   }
   EXPECT_TRUE(download_under_request);
   // A revoked consent stops the next export: the job fails with the gate's refusal.
-  Answer revoked =
-      Send("POST", "/api/consents/" + consent + "/revoke", {{"reason", "letter of 2026-11-17"}},
-           manager_);
+  Answer revoked = Send("POST", "/api/consents/" + consent + "/revoke",
+                        {{"reason", "letter of 2026-11-17"}}, manager_);
   ASSERT_EQ(revoked.status, 200) << revoked.raw;
   EXPECT_EQ(revoked.body["state"], "revoked");
   const json refused = Export(clinic);
@@ -450,26 +462,29 @@ TEST_F(ManageTest, AnExportsPartsAreDeletedFourteenDaysLaterOnRecord) {
 TEST_F(ManageTest, AccountsAreKeptByTheirKeepersOverHttp) {
   Who admin = Login("admin@clinic");
   // An admin adds staff; a manager patients and representatives, and grants rights.
-  Answer staff = Send("POST", "/api/users",
-                      {{"name", "second.manager@clinic"}, {"role", "manager"},
-                       {"password", kPassword}},
-                      admin);
+  Answer staff = Send(
+      "POST", "/api/users",
+      {{"name", "second.manager@clinic"}, {"role", "manager"}, {"password", kPassword}}, admin);
   ASSERT_EQ(staff.status, 201) << staff.raw;
-  Answer refused = Send("POST", "/api/users",
-                        {{"name", "x@clinic"}, {"role", "admin"}, {"password", kPassword}},
-                        manager_);
+  Answer refused =
+      Send("POST", "/api/users", {{"name", "x@clinic"}, {"role", "admin"}, {"password", kPassword}},
+           manager_);
   EXPECT_EQ(refused.status, 403);
-  EXPECT_EQ(refused.body["message"], "an account with the role manager may not add a admin account");
+  EXPECT_EQ(refused.body["message"],
+            "an account with the role manager may not add a admin account");
   Answer rep = Send("POST", "/api/users",
-                    {{"name", "wife@example.org"}, {"role", "representative"},
-                     {"password", kPassword}, {"patient", pat_b_},
+                    {{"name", "wife@example.org"},
+                     {"role", "representative"},
+                     {"password", kPassword},
+                     {"patient", pat_b_},
                      {"rights", {"replies"}}},
                     manager_);
   ASSERT_EQ(rep.status, 201) << rep.raw;
   const std::string rep_id = rep.body["id"];
   Who wife = Login("wife@example.org");
   EXPECT_EQ(Get("/api/cases/" + case_b_ + "/documents", &wife).body, json::array());
-  Answer granted = Send("PATCH", "/api/users/" + rep_id, {{"rights", {"view", "replies"}}}, manager_);
+  Answer granted =
+      Send("PATCH", "/api/users/" + rep_id, {{"rights", {"view", "replies"}}}, manager_);
   ASSERT_EQ(granted.status, 200) << granted.raw;
   EXPECT_EQ(granted.body["rights"], json::array({"view", "replies"}));
   EXPECT_EQ(Get("/api/cases/" + case_b_ + "/documents", &wife).body.size(), 1u);  // at once

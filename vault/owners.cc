@@ -40,11 +40,12 @@ Result<Vault::Owner> Vault::OwnerOf(const std::string& id) {
     case IdKind::kConsent:
     case IdKind::kUser: {
       const bool consent = KindOfId(id) == IdKind::kConsent;
-      DOSSIER_RETURN_IF_ERROR(impl_->CheckRows(consent ? RowTable::kConsents : RowTable::kUsers,
-                                               "id = ?1", {id}));
+      DOSSIER_RETURN_IF_ERROR(
+          impl_->CheckRows(consent ? RowTable::kConsents : RowTable::kUsers, "id = ?1", {id}));
       DOSSIER_ASSIGN_OR_RETURN(
-          Stmt s, impl_->Conn().Prepare(consent ? "SELECT patient_id, '' FROM consents WHERE id = ?"
-                                                : "SELECT patient_id, role FROM users WHERE id = ?"));
+          Stmt s,
+          impl_->Conn().Prepare(consent ? "SELECT patient_id, '' FROM consents WHERE id = ?"
+                                        : "SELECT patient_id, role FROM users WHERE id = ?"));
       s.Bind(1, id);
       DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
       if (!row) return NotFound(fmt::format("no {} {}", IdKindName(KindOfId(id)), id));
@@ -55,9 +56,9 @@ Result<Vault::Owner> Vault::OwnerOf(const std::string& id) {
     }
     case IdKind::kRequest:
     case IdKind::kExport: {
-      DOSSIER_RETURN_IF_ERROR(impl_->CheckRows(
-          RowTable::kRequests, KindOfId(id) == IdKind::kRequest ? "id = ?1" : "export_id = ?1",
-          {id}));
+      DOSSIER_RETURN_IF_ERROR(
+          impl_->CheckRows(RowTable::kRequests,
+                           KindOfId(id) == IdKind::kRequest ? "id = ?1" : "export_id = ?1", {id}));
       DOSSIER_ASSIGN_OR_RETURN(
           Stmt s, impl_->Conn().Prepare("SELECT case_id FROM requests WHERE id = ?1 OR "
                                         "export_id = ?1"));

@@ -787,10 +787,10 @@ class Vault {
 
   // Whose a record is, for an access check before anything is read (the server's role
   // table): the patient of a patient ("pat_"), case ("case_"), document ("doc_"), DICOM
-  // series ("ser_"), consent ("con_"), request ("req_", or its "exp_") or user ("usr_") id, its case, and for a document its category and status. Reads ids,
-  // categories and statuses only — nothing personal is decrypted — and is not audited (the
-  // read that follows is). kNotFound for an unknown id or another kind; kCorrupt when the
-  // rows fail their MACs.
+  // series ("ser_"), consent ("con_"), request ("req_", or its "exp_") or user ("usr_") id, its
+  // case, and for a document its category and status. Reads ids, categories and statuses only —
+  // nothing personal is decrypted — and is not audited (the read that follows is). kNotFound for an
+  // unknown id or another kind; kCorrupt when the rows fail their MACs.
   struct Owner {
     std::string patient_id;
     std::string case_id;   // empty for a patient

@@ -165,8 +165,8 @@ Status ExportPart(Call& c) {
   DOSSIER_ASSIGN_OR_RETURN(json request, report::RequestDetailJson(c.vault, c.id));
   const auto names = PartNames(request);
   if (n > names.size()) {
-    return NotFound(fmt::format("export {} has {} part{}", c.id, names.size(),
-                                names.size() == 1 ? "" : "s"));
+    return NotFound(
+        fmt::format("export {} has {} part{}", c.id, names.size(), names.size() == 1 ? "" : "s"));
   }
   const fs::path file = ExportsDir(c.state) / c.id / names[n - 1];
   const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -191,9 +191,9 @@ Status ExportPart(Call& c) {
   }
   const auto total = static_cast<uint64_t>(st.st_size);
   if (!RangeIsServed(c, total)) return Status::Ok();
-  DOSSIER_RETURN_IF_ERROR(c.vault.RecordAccessEvent(
-      "export.download", {c.id, request["request_id"].get<std::string>()}, c.owner.patient_id,
-      "ok"));
+  DOSSIER_RETURN_IF_ERROR(
+      c.vault.RecordAccessEvent("export.download", {c.id, request["request_id"].get<std::string>()},
+                                c.owner.patient_id, "ok"));
   c.res.set_header("Content-Disposition", "attachment; filename=\"" + names[n - 1] + "\"");
   c.res.set_content_provider(
       total, "application/zip",

@@ -35,14 +35,15 @@ void SendJson(httplib::Response& res, const json& body, int status = 200) {
 // A key is named in a message only when it looks like a field name: a name typed there is
 // personal data.
 std::string KeyForMessage(const std::string& key) {
-  const bool plain = !key.empty() && key.size() <= 32 &&
-                     std::all_of(key.begin(), key.end(), [](char ch) {
-                       return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_';
-                     });
+  const bool plain =
+      !key.empty() && key.size() <= 32 && std::all_of(key.begin(), key.end(), [](char ch) {
+        return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_';
+      });
   return plain ? "`" + key + "`" : "a key";
 }
 
-Result<json> CheckBody(const json& body, const char* what, std::initializer_list<BodyField> fields) {
+Result<json> CheckBody(const json& body, const char* what,
+                       std::initializer_list<BodyField> fields) {
   std::string names;
   bool any_required = false;
   for (const BodyField& f : fields) {
@@ -62,12 +63,11 @@ Result<json> CheckBody(const json& body, const char* what, std::initializer_list
           fmt::format("{} is not a field of {}: it has {}", KeyForMessage(key), what, names));
     }
     const bool ok =
-        field->type == 's'   ? value.is_string()
-        : field->type == 'b' ? value.is_boolean()
-                             : value.is_array() && std::all_of(value.begin(), value.end(),
-                                                               [](const json& v) {
-                                                                 return v.is_string();
-                                                               });
+        field->type == 's' ? value.is_string()
+        : field->type == 'b'
+            ? value.is_boolean()
+            : value.is_array() && std::all_of(value.begin(), value.end(),
+                                              [](const json& v) { return v.is_string(); });
     if (!ok) {
       return InvalidArgument(fmt::format("`{}` must be {}", key,
                                          field->type == 's'   ? "a string"
@@ -95,8 +95,7 @@ std::optional<std::string> Opt(const json& body, const char* key) {
 // Only the query parameters named; kInvalidArgument for any other.
 Status OnlyParams(const Call& c, std::initializer_list<const char*> allowed) {
   for (const auto& [name, value] : c.req.params) {
-    if (std::none_of(allowed.begin(), allowed.end(),
-                     [&](const char* a) { return name == a; })) {
+    if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return name == a; })) {
       std::string list;
       for (const char* a : allowed) list += (list.empty() ? "?" : ", ?") + std::string(a) + "=";
       return InvalidArgument("?" + name.substr(0, 40) + "= is not asked here" +
@@ -130,13 +129,15 @@ Result<std::vector<E>> Codes(const json& list, const char* field, P parse,
     }
     if (std::find(out.begin(), out.end(), *e) == out.end()) out.push_back(*e);
   }
-  if (out.empty()) return InvalidArgument(fmt::format("`{}` needs one or more of {}", field, allowed));
+  if (out.empty())
+    return InvalidArgument(fmt::format("`{}` needs one or more of {}", field, allowed));
   return out;
 }
 
 }  // namespace
 
-Result<json> ReadJsonBody(const Call& c, const char* what, std::initializer_list<BodyField> fields) {
+Result<json> ReadJsonBody(const Call& c, const char* what,
+                          std::initializer_list<BodyField> fields) {
   if (c.req.get_header_value("Content-Type").rfind("application/json", 0) != 0) {
     return InvalidArgument("send the body as JSON, with Content-Type: application/json");
   }
@@ -170,8 +171,9 @@ Status AddPatient(Call& c) {
 // changed (none: nothing written or recorded).
 Status EditPatient(Call& c) {
   DOSSIER_ASSIGN_OR_RETURN(
-      json body, ReadJsonBody(c, "a patient",
-                              {{"name", 's'}, {"birth_date", 's'}, {"phone", 's'}, {"email", 's'}}));
+      json body,
+      ReadJsonBody(c, "a patient",
+                   {{"name", 's'}, {"birth_date", 's'}, {"phone", 's'}, {"email", 's'}}));
   vault::PatientChanges changes{Opt(body, "name"), Opt(body, "birth_date"), Opt(body, "phone"),
                                 Opt(body, "email")};
   DOSSIER_ASSIGN_OR_RETURN(auto changed, c.vault.EditPatient(c.id, changes));
@@ -182,8 +184,8 @@ Status EditPatient(Call& c) {
 // POST /api/cases: `dossier case open`. 201 {"id"}.
 Status OpenCase(Call& c) {
   DOSSIER_ASSIGN_OR_RETURN(
-      json body, ReadJsonBody(c, "a case",
-                              {{"patient", 's', true}, {"goal", 's', true}, {"question", 's'}}));
+      json body,
+      ReadJsonBody(c, "a case", {{"patient", 's', true}, {"goal", 's', true}, {"question", 's'}}));
   const std::string patient = Str(body, "patient");
   DOSSIER_RETURN_IF_ERROR(ExpectBodyId(patient, IdKind::kPatient, "patient"));
   if (Str(body, "goal").empty()) return InvalidArgument("`goal` is empty: a case needs one");
@@ -224,8 +226,7 @@ Status ReopenCase(Call& c) { return SetCaseOpen(c, true); }
 
 // PATCH /api/documents/{id}: a manager's category ({"category"}), as `dossier docs category`.
 Status SetDocumentCategory(Call& c) {
-  DOSSIER_ASSIGN_OR_RETURN(json body,
-                           ReadJsonBody(c, "a document", {{"category", 's', true}}));
+  DOSSIER_ASSIGN_OR_RETURN(json body, ReadJsonBody(c, "a document", {{"category", 's', true}}));
   const std::string category = Str(body, "category");
   if (!ParseCategory(category)) {
     return InvalidArgument("`category` takes one of " + AllCategoryNames());
@@ -291,11 +292,10 @@ Status ListClinics(Call& c) {
 
 // POST /api/clinics: `dossier clinic add`. 201 {"id"}; a name already registered is 409.
 Status AddClinic(Call& c) {
-  DOSSIER_ASSIGN_OR_RETURN(json body, ReadJsonBody(c, "a clinic",
-                                                   {{"name", 's', true},
-                                                    {"country", 's', true},
-                                                    {"email", 's'},
-                                                    {"note", 's'}}));
+  DOSSIER_ASSIGN_OR_RETURN(
+      json body,
+      ReadJsonBody(c, "a clinic",
+                   {{"name", 's', true}, {"country", 's', true}, {"email", 's'}, {"note", 's'}}));
   DOSSIER_ASSIGN_OR_RETURN(std::string id,
                            c.vault.AddClinic({Str(body, "name"), Str(body, "country"),
                                               Str(body, "email"), Str(body, "note")}));
@@ -363,9 +363,9 @@ Status ShowConsent(Call& c) {
 // `scan` (PDF, JPEG, PNG, TIFF or HEIC). 201 {"id"}.
 Status AddConsent(Call& c) {
   static const std::initializer_list<BodyField> kFields = {
-      {"patient", 's', true},   {"recipient", 's', true}, {"purposes", 'a', true},
-      {"categories", 'a', true}, {"until", 's', true},    {"from", 's'},
-      {"signed", 's'},          {"representative", 's'},  {"authority", 's'}};
+      {"patient", 's', true},    {"recipient", 's', true}, {"purposes", 'a', true},
+      {"categories", 'a', true}, {"until", 's', true},     {"from", 's'},
+      {"signed", 's'},           {"representative", 's'},  {"authority", 's'}};
   json body;
   vault::NewConsent consent;
   const std::string type = c.req.get_header_value("Content-Type");
@@ -420,8 +420,8 @@ Status AddConsent(Call& c) {
 
 // POST /api/consents/{id}/revoke: `dossier consent revoke`, {"reason", "received"}.
 Status RevokeConsent(Call& c) {
-  DOSSIER_ASSIGN_OR_RETURN(json body, ReadJsonBody(c, "a withdrawal",
-                                                   {{"reason", 's', true}, {"received", 's'}}));
+  DOSSIER_ASSIGN_OR_RETURN(
+      json body, ReadJsonBody(c, "a withdrawal", {{"reason", 's', true}, {"received", 's'}}));
   const std::string received = Str(body, "received");
   if (!received.empty() && !ParseDate(received)) {
     return InvalidArgument("`received` takes a date, YYYY-MM-DD (the day the withdrawal came)");

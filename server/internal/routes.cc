@@ -685,8 +685,7 @@ bool RangeIsServed(Call& c, uint64_t total) {
     return true;
   }
   if (first >= size) {
-    return refuse(
-        fmt::format("it has {} bytes: a range must begin before its end", total));
+    return refuse(fmt::format("it has {} bytes: a range must begin before its end", total));
   }
   if (last < 0 || last >= size) last = size - 1;
   return last >= first || refuse("the range ends before it begins");

@@ -207,7 +207,8 @@ Status TusCreate(Call& c) {
   if (meta.count("reply_to")) {
     const std::string target = field("reply_to");
     if (c.who->user.role != vault::Role::kManager) {
-      return InvalidArgument("Upload-Metadata: `reply_to` is for a manager filing a clinic's reply");
+      return InvalidArgument(
+          "Upload-Metadata: `reply_to` is for a manager filing a clinic's reply");
     }
     if (KindOfId(target) != IdKind::kRequest && KindOfId(target) != IdKind::kExport) {
       return InvalidArgument(

@@ -332,8 +332,8 @@ std::string Uploads::SubmitLocked(std::vector<std::shared_ptr<Upload>> files) {
 void Uploads::StartArriving(const std::shared_ptr<Upload>& up) {
   std::lock_guard<std::mutex> lock(mu_);
   if (!up->batch.empty() || !up->reply_to.empty() ||
-      up->file->length() < options_.arriving_min_bytes ||
-      up->file->length() == 0 || jobs_.pending() > 0 || !uploads_.count(up->id)) {
+      up->file->length() < options_.arriving_min_bytes || up->file->length() == 0 ||
+      jobs_.pending() > 0 || !uploads_.count(up->id)) {
     return;
   }
   auto job = jobs_.Submit(OwnerOf(*up),
