@@ -82,7 +82,6 @@ if [ "$mode" = load ]; then
   export DOSSIER_VAULT=$work/load
   case_id=$(new_vault)
   patient=$($dossier case list --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["patient"])')
-  disc_case=$($dossier case open --patient "$patient" --goal disc)
   mkdir -p "$work/docs"
   python3 - "$work/docs" "$docs" <<'PY'
 import random, sys
@@ -96,29 +95,50 @@ PY
   read -r fill _ < <(measure $dossier ingest --case "$case_id" "$work/docs")
   serve
   base=http://127.0.0.1:$port
-  curl -sf -c "$work/jar" -H 'Content-Type: application/json' \
+  csrf=$(curl -sf -c "$work/jar" -H 'Content-Type: application/json' \
     -d "{\"username\": \"bench@clinic\", \"password\": \"$(cat "$work/password")\"}" \
-    "$base/api/session" > /dev/null
+    "$base/api/session" | python3 -c 'import json,sys; print(json.load(sys.stdin)["csrf"])')
   cookie=$(awk '$6 == "dossier_session" { print $7 }' "$work/jar")
   url=$base/api/cases/$case_id/documents
+  page="$url?limit=100&offset=$((docs / 2))"
   bytes=$(curl -sf -b "$work/jar" "$url" | wc -c)
+  page_bytes=$(curl -sf -b "$work/jar" "$page" | wc -c)
+  first=$(curl -sf -b "$work/jar" -o /dev/null -w '%{time_total}' "$url")
+  # `busy LABEL URL FILE`: wrk from just before a disc is uploaded through tus until its
+  # ingest job has ended (SIGINT: wrk stops and reports what it measured).
+  busy() {
+    local disc_case
+    disc_case=$(curl -sf -b "$work/jar" -H "X-CSRF-Token: $csrf" -H 'Content-Type: application/json' \
+      -d "{\"patient\": \"$patient\", \"goal\": \"disc\"}" "$base/api/cases" |
+      python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+    wrk -t2 -c20 -d600s --latency -H "Cookie: dossier_session=$cookie" "$2" > "$3" &
+    local wrk_pid=$!
+    sleep 0.5
+    read -r up job total < <($client one "$port" bench@clinic "$work/password" "$disc_case" "$iso" 8388608)
+    kill -INT "$wrk_pid"
+    wait "$wrk_pid" || true
+    echo "| $1 | $up | $job | $total |" >> "$work/uploads.md"
+  }
+  : > "$work/uploads.md"
+  wrk -t2 -c20 -d"${seconds}s" --latency -H "Cookie: dossier_session=$cookie" "$page" > "$work/wrk-page-idle.txt"
   wrk -t2 -c20 -d"${seconds}s" --latency -H "Cookie: dossier_session=$cookie" "$url" > "$work/wrk-idle.txt"
-  # wrk runs from just before the upload begins until its ingest job has ended (SIGINT: wrk
-  # stops and reports what it measured).
-  wrk -t2 -c20 -d600s --latency -H "Cookie: dossier_session=$cookie" "$url" > "$work/wrk-busy.txt" &
-  wrk_pid=$!
-  sleep 0.5
-  read -r up job total < <($client one "$port" bench@clinic "$work/password" "$disc_case" "$iso" 8388608)
-  kill -INT "$wrk_pid"
-  wait "$wrk_pid" || true
+  busy "a page (limit=100)" "$page" "$work/wrk-page-busy.txt"
+  busy "the whole listing" "$url" "$work/wrk-busy.txt"
   stop
-  echo "Case of $docs documents (text, about 2 KB each; ingested in $fill s); its listing is $bytes bytes of JSON. $(nproc) cores."
-  echo "Under load: a $(awk -v b="$size" 'BEGIN{printf "%.0f", b/1e6}') MB disc image of $n CT slices uploaded in 8 MB PATCHes and ingested into another case (upload $up s, job after it $job s, $total s in all)."
+  echo "Case of $docs documents (text, about 2 KB each; ingested in $fill s); its whole listing is $bytes bytes of JSON (the first request, which builds it: $first s), a page of 100 $page_bytes bytes. $(nproc) cores."
   echo
   echo "| wrk, 20 connections, GET /api/cases/{id}/documents | requests | per second | p50 | p90 | p99 | errors |"
   echo "|---|---:|---:|---:|---:|---:|---|"
-  wrk_row "server otherwise idle, ${seconds} s" "$work/wrk-idle.txt"
-  wrk_row "during the upload and its ingest" "$work/wrk-busy.txt"
+  wrk_row "a page (?limit=100&offset=$((docs / 2))), server otherwise idle, ${seconds} s" "$work/wrk-page-idle.txt"
+  wrk_row "a page, during a disc's upload and ingest" "$work/wrk-page-busy.txt"
+  wrk_row "the whole listing, server otherwise idle, ${seconds} s" "$work/wrk-idle.txt"
+  wrk_row "the whole listing, during a disc's upload and ingest" "$work/wrk-busy.txt"
+  echo
+  echo "The disc ($(awk -v b="$size" 'BEGIN{printf "%.0f", b/1e6}') MB, $n CT slices, 8 MB PATCHes) under each load:"
+  echo
+  echo "| load | upload s | job after it s | in all s |"
+  echo "|---|---:|---:|---:|"
+  cat "$work/uploads.md"
   exit 0
 fi
 

@@ -178,11 +178,15 @@ nlohmann::json DocumentsJson(const CaseDocuments& listing, bool with_removed) {
   return arr;
 }
 
-Result<CaseDocuments> LoadCaseDocuments(vault::Vault& v, const std::string& case_id) {
+namespace {
+
+// LoadCaseDocuments after its two listings were read.
+Result<CaseDocuments> AssembleCaseDocuments(vault::Vault& v, const std::string& case_id,
+                                            const vault::DocumentList& documents,
+                                            std::vector<vault::DicomSeriesRecord> dicom_series) {
   CaseDocuments out;
   out.case_id = case_id;
-  DOSSIER_ASSIGN_OR_RETURN(out.documents, v.ListDocuments(case_id));
-  DOSSIER_ASSIGN_OR_RETURN(auto dicom_series, v.ListDicomSeries(case_id));
+  out.documents = documents;
   std::map<std::string, const vault::DocumentRecord*> by_id;
   for (const auto& d : out.documents) by_id[d.id] = &d;
   for (const auto& s : dicom_series) out.in_series.insert(s.doc_ids.begin(), s.doc_ids.end());
@@ -198,11 +202,72 @@ Result<CaseDocuments> LoadCaseDocuments(vault::Vault& v, const std::string& case
     }
   }
   out.removed = ViewRemoved(out.documents);
+  DOSSIER_ASSIGN_OR_RETURN(auto pages, v.GetCasePages(case_id));
   for (const auto& d : out.documents) {
     if (!out.Listed(d) || d.verdict.empty()) continue;
-    DOSSIER_ASSIGN_OR_RETURN(out.pages[d.id], v.GetPages(d.id, false));
+    auto it = pages.find(d.id);
+    out.pages[d.id] = it == pages.end() ? std::vector<vault::PageRecord>() : std::move(it->second);
   }
   return out;
+}
+
+}  // namespace
+
+Result<CaseDocuments> LoadCaseDocuments(vault::Vault& v, const std::string& case_id) {
+  DOSSIER_ASSIGN_OR_RETURN(vault::DocumentList documents, v.ListDocuments(case_id));
+  DOSSIER_ASSIGN_OR_RETURN(auto dicom_series, v.ListDicomSeries(case_id));
+  return AssembleCaseDocuments(v, case_id, documents, std::move(dicom_series));
+}
+
+Result<std::shared_ptr<const std::vector<ListingEntry>>> ListingCache::Get(
+    vault::Vault& v, const std::string& case_id) {
+  DOSSIER_ASSIGN_OR_RETURN(vault::DocumentList documents, v.ListDocuments(case_id));
+  DOSSIER_ASSIGN_OR_RETURN(auto dicom_series, v.ListDicomSeries(case_id));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = kept_.find(case_id);
+    if (it != kept_.end() && it->second.documents.identity() == documents.identity()) {
+      it->second.used = ++tick_;
+      return it->second.entries;
+    }
+  }
+  DOSSIER_ASSIGN_OR_RETURN(CaseDocuments listing,
+                           AssembleCaseDocuments(v, case_id, documents, std::move(dicom_series)));
+  auto entries = std::make_shared<std::vector<ListingEntry>>();
+  bool mismatch = false;
+  for (nlohmann::json& j : DocumentsJson(listing, false)) {
+    ListingEntry e;
+    e.full = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    e.reply = j.value("category", "") == "clinic-reply";
+    if (j.contains("mismatch_facts")) {
+      mismatch = mismatch || !j["mismatch_facts"].get<std::string>().empty();
+      j["mismatch_facts"] = "";
+    }
+    e.patient_side = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    entries->push_back(std::move(e));
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  ++built_;
+  std::shared_ptr<const std::vector<ListingEntry>> done = std::move(entries);
+  if (mismatch || done->size() > max_entries_) return done;
+  if (auto old = kept_.find(case_id); old != kept_.end()) {
+    kept_entries_ -= old->second.entries->size();
+    kept_.erase(old);
+  }
+  while (!kept_.empty() && kept_entries_ + done->size() > max_entries_) {
+    auto oldest = std::min_element(kept_.begin(), kept_.end(),
+                                   [](auto& a, auto& b) { return a.second.used < b.second.used; });
+    kept_entries_ -= oldest->second.entries->size();
+    kept_.erase(oldest);
+  }
+  kept_entries_ += done->size();
+  kept_.insert_or_assign(case_id, Kept{documents, done, ++tick_});
+  return done;
+}
+
+uint64_t ListingCache::built() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return built_;
 }
 
 Result<nlohmann::json> CaseDocumentsJson(vault::Vault& v, const std::string& case_id,

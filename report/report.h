@@ -23,6 +23,8 @@
 #pragma once
 
 #include <map>
+#include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
@@ -123,10 +125,44 @@ nlohmann::json DocumentsJson(const CaseDocuments& listing, bool with_removed);
 
 // Reads what `docs` shows, with these vault calls in this order: ListDocuments
 // (`document.list`), ListDicomSeries (`dicom.list`); when a series may be another patient's,
-// GetCase and GetPatient (`patient.read`) for the facts to resolve it; then GetPages without
-// text (not audited) of each listed document with a verdict. kCorrupt when a stored DICOM
+// GetCase and GetPatient (`patient.read`) for the facts to resolve it; then GetCasePages (the
+// pages without text of every document, in one read; not audited). kCorrupt when a stored DICOM
 // summary does not parse.
 Result<CaseDocuments> LoadCaseDocuments(vault::Vault& v, const std::string& case_id);
+// A case's listing (`docs --case ID --json`) kept as its entries' JSON text, for a server that
+// answers it whole or a part at a time, to many readers: each entry as a manager is shown it,
+// and as a patient or representative is (mismatch_facts emptied), with whether it is a
+// clinic's reply (a representative sees those with the `replies` right, the rest with
+// `view`). Get makes the same vault calls, recorded the same way, as LoadCaseDocuments; while
+// the vault gives the listing it keeps (DocumentList::identity: nothing in the case changed),
+// the entries are not built again. Not kept: a listing with a series that may be another
+// patient's (its facts name the patient, who may be renamed), or over `max_entries` in all
+// (least recently asked for dropped first). Thread-safe.
+struct ListingEntry {
+  std::string full;          // the entry's JSON
+  std::string patient_side;  // the same, as a patient or representative is shown it
+  bool reply = false;
+};
+class ListingCache {
+ public:
+  explicit ListingCache(size_t max_entries = 100'000) : max_entries_(max_entries) {}
+  Result<std::shared_ptr<const std::vector<ListingEntry>>> Get(vault::Vault& v,
+                                                               const std::string& case_id);
+  uint64_t built() const;  // listings built, not found kept (tests)
+
+ private:
+  struct Kept {
+    vault::DocumentList documents;  // held, so that its identity stays its own
+    std::shared_ptr<const std::vector<ListingEntry>> entries;
+    uint64_t used = 0;
+  };
+  const size_t max_entries_;
+  mutable std::mutex mu_;
+  std::map<std::string, Kept> kept_;
+  size_t kept_entries_ = 0;
+  uint64_t tick_ = 0, built_ = 0;
+};
+
 // LoadCaseDocuments, then DocumentsJson: what `docs --case ID [--all] --json` prints.
 Result<nlohmann::json> CaseDocumentsJson(vault::Vault& v, const std::string& case_id,
                                          bool with_removed = false);

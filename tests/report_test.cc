@@ -58,6 +58,11 @@ class ReportTest : public testing::CliTestBase {
     }
     return *v_;
   }
+  template <typename T>
+  static T Ok(Result<T> r) {
+    EXPECT_TRUE(r.ok()) << r.status().message();
+    return r.ok() ? std::move(r).value() : T();
+  }
   static json Ok(Result<json> r) {
     EXPECT_TRUE(r.ok()) << r.status().message();
     return r.ok() ? *r : json();
@@ -226,6 +231,43 @@ TEST_F(ReportTest, CaseDocumentsAreDocsJsonWithTheSameEvents) {
   v_.reset();
   EXPECT_EQ(alone, json::array({series}));
   EXPECT_EQ(Json({"dicom", "list", "--case", case_}), alone);
+}
+
+// The server's listing kept as JSON text: the same entries and the same events as
+// CaseDocumentsJson on every call, built again only when the case changed.
+TEST_F(ReportTest, AKeptListingIsTheListingAndIsBuiltAgainOnlyWhenTheCaseChanges) {
+  const json listing = Ok(report::CaseDocumentsJson(V(), case_));
+  report::ListingCache cache;
+  auto text = [](const std::vector<report::ListingEntry>& entries, bool full) {
+    json out = json::array();
+    for (const auto& e : entries) out.push_back(json::parse(full ? e.full : e.patient_side));
+    return out;
+  };
+  const size_t before = EventCount();
+  auto first = Ok(cache.Get(V(), case_));
+  auto second = Ok(cache.Get(V(), case_));
+  EXPECT_EQ(cache.built(), 1u);
+  EXPECT_EQ(first, second);  // the same entries, not built again
+  EXPECT_EQ(text(*first, true), listing);
+  EXPECT_EQ(text(*first, false), listing);  // no mismatch: nothing to hide
+  EXPECT_EQ(std::count_if(first->begin(), first->end(),
+                          [](const report::ListingEntry& e) { return e.reply; }),
+            0);
+  // Each call is recorded as a listing is, kept or not.
+  const auto events = EventsAfter(before);
+  EXPECT_EQ(events, (std::vector<std::pair<std::string, json>>{
+                        {"document.list", json::array({case_})},
+                        {"dicom.list", json::array({case_})},
+                        {"document.list", json::array({case_})},
+                        {"dicom.list", json::array({case_})}}));
+  // A change in the case (another process: the CLI) is in the next listing.
+  v_.reset();
+  report::ListingCache* kept = &cache;
+  ASSERT_EQ(Run({"docs", "set-category", note_, "clinic-reply"}).exit_code, 0);
+  auto third = Ok(kept->Get(V(), case_));
+  EXPECT_EQ(kept->built(), 2u);
+  EXPECT_EQ(text(*third, true), Ok(report::CaseDocumentsJson(V(), case_)));
+  EXPECT_TRUE((*third)[1].reply);
 }
 
 TEST_F(ReportTest, RemovedDocumentsAreListedWithAllAndShownWithTheirReason) {

@@ -459,6 +459,37 @@ TEST_F(ManageTest, AnExportsPartsAreDeletedFourteenDaysLaterOnRecord) {
   EXPECT_EQ(expired[0].patient, pat_a_);
 }
 
+TEST_F(ManageTest, ACaseListingComesAPartAtATime) {
+  const std::string base = "/api/cases/" + case_a_ + "/documents";
+  Answer first = Get(base + "?limit=1", &manager_);
+  ASSERT_EQ(first.status, 200) << first.raw;
+  ASSERT_EQ(first.body.size(), 1u);
+  EXPECT_EQ(first.body[0]["id"], doc_a_);
+  EXPECT_EQ(first.Header("X-Total-Count"), "2");
+  EXPECT_EQ(first.Header("Link"), "<" + base + "?limit=1&offset=1>; rel=\"next\"");
+  Answer next = Get(base + "?limit=1&offset=1", &manager_);
+  ASSERT_EQ(next.body.size(), 1u);
+  EXPECT_EQ(next.body[0]["id"], reply_a_);
+  EXPECT_EQ(next.Header("Link"), "");  // the last part
+  EXPECT_EQ(Get(base + "?limit=5&offset=9", &manager_).body, json::array());
+  // The whole listing is the parts together; a representative's parts are of what is granted.
+  EXPECT_EQ(Get(base, &manager_).body, json::array({first.body[0], next.body[0]}));
+  Who son = Login("son@example.org");
+  Answer his = Get(base + "?limit=5", &son);
+  EXPECT_EQ(his.Header("X-Total-Count"), "1");
+  EXPECT_EQ(his.body.size(), 1u);
+  for (const auto& [query, message] : std::vector<std::pair<std::string, std::string>>{
+           {"?limit=0", "?limit= takes a number of entries, 1 to 1000"},
+           {"?limit=1001", "?limit= takes a number of entries, 1 to 1000"},
+           {"?offset=1", "?offset= goes with ?limit="},
+           {"?limit=1&offset=-1", "?offset= takes the entry to begin at, 0 for the first"},
+           {"?sort=name", "?sort= is not asked here: only ?limit= and ?offset="}}) {
+    Answer a = Get(base + query, &manager_);
+    EXPECT_EQ(a.status, 400) << query;
+    EXPECT_EQ(a.body["message"], message) << query;
+  }
+}
+
 TEST_F(ManageTest, AccountsAreKeptByTheirKeepersOverHttp) {
   Who admin = Login("admin@clinic");
   // An admin adds staff; a manager patients and representatives, and grants rights.

@@ -772,25 +772,37 @@ TEST_F(ServerTest, APatientsAccessReportSaysWhoDidWhatWithTheirData) {
   Get("/api/documents/" + doc_a_ + "/content", &m);  // the manager reads A's epicrisis
   Get("/api/documents/" + doc_b_, &maria);           // Maria tries B's: on B's report, not hers
   const std::string manager = users_["manager@clinic"];
-  // As JSON: every event about her, oldest first; the last is the manager's read.
+  // As JSON: every event about her, oldest first: the manager's read, then her asking for
+  // this report (on record before it is read).
   Answer mine = Get("/api/patients/" + pat_a_ + "/access-report", &maria);
   ASSERT_EQ(mine.status, 200) << mine.raw;
   EXPECT_EQ(mine.body["patient"], pat_a_);
   const json& events = mine.body["events"];
-  ASSERT_FALSE(events.empty());
+  ASSERT_GE(events.size(), 2u);
+  EXPECT_EQ(events[events.size() - 2], json({{"time", events[events.size() - 2]["time"]},
+                                             {"actor_id", manager},
+                                             {"actor_role", "manager"},
+                                             {"action", "document.read"},
+                                             {"objects", json::array({doc_a_})},
+                                             {"request_id", ""},
+                                             {"outcome", "ok"}}));
   EXPECT_EQ(events.back(), json({{"time", events.back()["time"]},
-                                 {"actor_id", manager},
-                                 {"actor_role", "manager"},
-                                 {"action", "document.read"},
-                                 {"objects", json::array({doc_a_})},
+                                 {"actor_id", users_["maria@example.org"]},
+                                 {"actor_role", "patient"},
+                                 {"action", "audit.report"},
+                                 {"objects", json::array({pat_a_})},
                                  {"request_id", ""},
                                  {"outcome", "ok"}}));
   for (const json& e : events) EXPECT_NE(e["objects"], json::array({doc_b_})) << e;
   Who c = Login("compliance@clinic");
   Answer theirs = Get("/api/patients/" + pat_b_ + "/access-report", &c);
   ASSERT_EQ(theirs.status, 200);
-  EXPECT_EQ(theirs.body["events"].back()["actor_id"], users_["maria@example.org"]);
-  EXPECT_EQ(theirs.body["events"].back()["outcome"], "refused");
+  const json& b_events = theirs.body["events"];
+  ASSERT_GE(b_events.size(), 2u);
+  EXPECT_EQ(b_events[b_events.size() - 2]["actor_id"], users_["maria@example.org"]);
+  EXPECT_EQ(b_events[b_events.size() - 2]["outcome"], "refused");
+  EXPECT_EQ(b_events.back()["actor_id"], users_["compliance@clinic"]);
+  EXPECT_EQ(b_events.back()["action"], "audit.report");
   // As CSV, for a spreadsheet: a BOM, the header row, one CRLF line per event, the same events.
   Answer csv = Get("/api/patients/" + pat_a_ + "/access-report?format=csv", &c);
   ASSERT_EQ(csv.status, 200);
@@ -800,11 +812,14 @@ TEST_F(ServerTest, APatientsAccessReportSaysWhoDidWhatWithTheirData) {
   const std::string header =
       "\xEF\xBB\xBFtime,actor_id,actor_role,action,objects,request_id,outcome\r\n";
   ASSERT_EQ(csv.raw.rfind(header, 0), 0u) << csv.raw;
-  const std::string last = events.back()["time"].get<std::string>() + "," + manager +
-                           ",manager,document.read," + doc_a_ + ",,ok\r\n";
+  const std::string read = "\r\n" + events[events.size() - 2]["time"].get<std::string>() + "," +
+                           manager + ",manager,document.read," + doc_a_ + ",,ok\r\n";
+  EXPECT_NE(csv.raw.find(read), std::string::npos) << csv.raw;
+  const std::string last =
+      "," + users_["compliance@clinic"] + ",compliance,audit.report," + pat_a_ + ",,ok\r\n";
   EXPECT_EQ(csv.raw.substr(csv.raw.size() - last.size()), last);
   EXPECT_EQ(std::count(csv.raw.begin(), csv.raw.end(), '\n'),
-            static_cast<std::ptrdiff_t>(events.size() + 1));
+            static_cast<std::ptrdiff_t>(events.size() + 2));  // the header, and this asking
   // An actor's name (the CLI's --actor) a spreadsheet would run as a formula is text there.
   {
     vault::ActingAs hostile(*v_, {"=HYPERLINK(\"x\",\"y\")", "operator"});
@@ -858,6 +873,14 @@ TEST_F(ServerTest, TheComplianceOfficerVerifiesTheLogAndTakesACheckpointOutside)
   EXPECT_LT(*later->checkpoint_size, later->events);
   EXPECT_GE(*later->checkpoint_size, self.body["events"].get<int64_t>());  // lone events come
                                                                            // in group commits
+  // Reading the log is itself on record, as the compliance officer who read it.
+  const auto verified = Events("audit.verify");
+  ASSERT_FALSE(verified.empty());
+  EXPECT_EQ(verified.back().actor, users_["compliance@clinic"]);
+  Get("/api/audit?limit=1&patient=" + pat_a_, &c);
+  const auto read = Events("audit.read");
+  ASSERT_EQ(read.size(), 1u);
+  EXPECT_EQ(read[0].patient, pat_a_);
 }
 
 TEST_F(ServerTest, RequestsSentTogetherOnOneConnectionAreEachAnswered) {

@@ -358,7 +358,8 @@ TEST_F(UsersTest, AccessEventsTakeOnlySessionAndAccessActionsAndIds) {
   auto st = v_->RecordAccessEvent("document.read", {}, "", "ok");
   EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(st.message(),
-            "`document.read` is not an access event: they begin with session., access. or server.");
+            "`document.read` is not an access event: they begin with session., access., server. or "
+            "audit. (or are export.download, export.expired)");
   st = v_->RecordAccessEvent("session.login", {}, "", "maybe");
   EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(st.message(), "an access event's outcome is ok, refused or failed");

@@ -117,6 +117,36 @@ Result<std::vector<PageRecord>> Vault::GetPages(const std::string& doc_id, bool 
   return pages;
 }
 
+Result<std::map<std::string, std::vector<PageRecord>>> Vault::GetCasePages(
+    const std::string& case_id) {
+  DOSSIER_ASSIGN_OR_RETURN(auto reading, impl_->Read());
+  DOSSIER_ASSIGN_OR_RETURN(Impl::CaseRef c, impl_->FindCase(case_id));
+  (void)c;
+  DOSSIER_RETURN_IF_ERROR(
+      impl_->CheckRows(internal::RowTable::kPages,
+                       "doc_id IN (SELECT id FROM documents WHERE case_id = ?1)", {case_id}));
+  DOSSIER_ASSIGN_OR_RETURN(
+      Stmt s, impl_->Conn().Prepare(
+                  "SELECT doc_id, number, verdict, confidence, rotation, source, evidence FROM "
+                  "pages WHERE doc_id IN (SELECT id FROM documents WHERE case_id = ?) "
+                  "ORDER BY doc_id, number"));
+  s.Bind(1, case_id);
+  std::map<std::string, std::vector<PageRecord>> out;
+  for (;;) {
+    DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    PageRecord p;
+    p.number = static_cast<int>(s.Int(1));
+    p.verdict = s.Text(2);
+    p.confidence = s.Real(3);
+    p.rotation = static_cast<int>(s.Int(4));
+    p.source = s.Text(5);
+    p.evidence = s.Text(6);
+    out[s.Text(0)].push_back(std::move(p));
+  }
+  return out;
+}
+
 Result<std::vector<SearchHit>> Vault::Search(const std::string& case_id, const std::string& query) {
   DOSSIER_ASSIGN_OR_RETURN(auto reading, impl_->Read());
   const std::u32string needle = FoldForSearch(query);

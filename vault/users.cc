@@ -573,11 +573,11 @@ Status Vault::RecordAccessEvent(const std::string& action, std::vector<std::stri
                                 const std::string& patient_id, const std::string& outcome,
                                 const std::string& reason) {
   if (action.rfind("session.", 0) != 0 && action.rfind("access.", 0) != 0 &&
-      action.rfind("server.", 0) != 0 && action != "export.download" &&
-      action != "export.expired") {
+      action.rfind("server.", 0) != 0 && action.rfind("audit.", 0) != 0 &&
+      action != "export.download" && action != "export.expired") {
     return InvalidArgument(fmt::format(
-        "`{}` is not an access event: they begin with session., access. or server. (or are "
-        "export.download, export.expired)",
+        "`{}` is not an access event: they begin with session., access., server. or audit. (or "
+        "are export.download, export.expired)",
         action));
   }
   if (outcome != "ok" && outcome != "refused" && outcome != "failed") {

@@ -276,6 +276,10 @@ class DocumentList {
   const DocumentRecord& front() const { return records_->front(); }
   const DocumentRecord& back() const { return records_->back(); }
   operator const Records&() const { return *records_; }  // NOLINT: a copy where one is needed
+  // The same for two lists while one of them is held: the vault gave the listing it keeps,
+  // so nothing the listing shows changed in the case between them (doc/FORMAT.md §Case
+  // changes).
+  const void* identity() const { return records_.get(); }
 
  private:
   std::shared_ptr<const Records> records_;
@@ -766,6 +770,10 @@ class Vault {
   // memory, audited as `document.read` with details.via = "text" before anything is
   // decrypted: if the event cannot be recorded, nothing is returned).
   Result<std::vector<PageRecord>> GetPages(const std::string& doc_id, bool with_text);
+  // The analysed pages of every document of a case, without their text, by document id (a
+  // document without pages has no entry): what GetPages(doc, false) gives for each, in one
+  // read (a case's listing). Records nothing; kNotFound for an unknown case.
+  Result<std::map<std::string, std::vector<PageRecord>>> GetCasePages(const std::string& case_id);
   // Pages of a case's documents whose text contains `query`: case-insensitive, Cyrillic
   // and Latin, ё = е, any white space matching any. Decrypts in memory only. Audited as
   // `document.search` — with the case, never the query (it may be a name) — before any text
@@ -977,10 +985,11 @@ class Vault {
   // was changed outside Dossier.
   Result<UserRecord> Authenticate(const std::string& name, std::string_view password);
   // Records an event about accounts and sessions that changes nothing else, group-committed
-  // like other lone events: `action` begins with "session.", "access." or "server."
+  // like other lone events: `action` begins with "session.", "access.", "server." or "audit."
   // (session.login, session.logout, session.login_failed, session.locked,
   // access.unauthenticated, access.refused, server.start, server.stop, server.integrity …),
-  // or is export.download or export.expired (a kept export's part sent, or deleted once kept
+  // audit.read, audit.report, audit.verify (the compliance officer reading the log), or is
+  // export.download or export.expired (a kept export's part sent, or deleted once kept
   // long enough); kInvalidArgument otherwise; `objects` are ids (anything else is
   // recorded as "(not an id)"); `outcome` is ok, refused or failed; `reason` a code.
   Status RecordAccessEvent(const std::string& action, std::vector<std::string> objects,

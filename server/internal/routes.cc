@@ -343,9 +343,69 @@ json ForPatientSide(const vault::UserRecord& who, json listing) {
   return out;
 }
 
+// GET /api/cases/{id}/documents[?limit=N&offset=M]: the listing, or the part of it from entry
+// M (0 first), N entries (1 to 1000) — what a page of the portal shows. A part says the whole
+// listing's length in `X-Total-Count`, and where the next part is in `Link` (rel="next").
 Status CaseDocuments(Call& c) {
-  DOSSIER_ASSIGN_OR_RETURN(json out, report::CaseDocumentsJson(c.vault, c.id));
-  SendJson(c.res, ForPatientSide(c.who->user, std::move(out)));
+  for (const auto& [name, value] : c.req.params) {
+    if (name != "limit" && name != "offset") {
+      return InvalidArgument("?" + name.substr(0, 40) +
+                             "= is not asked here: only ?limit= and ?offset=");
+    }
+  }
+  const auto number = [&](const char* name, size_t lo, size_t hi) -> std::optional<size_t> {
+    const std::string text = c.req.get_param_value(name);
+    if (text.empty() || text.size() > 9 || text.find_first_not_of("0123456789") != std::string::npos) {
+      return std::nullopt;
+    }
+    const size_t n = std::stoul(text);
+    return n >= lo && n <= hi ? std::optional<size_t>(n) : std::nullopt;
+  };
+  std::optional<size_t> limit, offset;
+  if (c.req.has_param("limit") && !(limit = number("limit", 1, 1000))) {
+    return InvalidArgument("?limit= takes a number of entries, 1 to 1000");
+  }
+  if (c.req.has_param("offset") && !(offset = number("offset", 0, 100'000'000))) {
+    return InvalidArgument("?offset= takes the entry to begin at, 0 for the first");
+  }
+  if (offset && !limit) return InvalidArgument("?offset= goes with ?limit=");
+  // The listing's entries as JSON text, kept while the case does not change: a page of a
+  // 10,000-document case is a few string copies (doc/PERFORMANCE.md).
+  DOSSIER_ASSIGN_OR_RETURN(auto entries, c.state.listings.Get(c.vault, c.id));
+  const vault::UserRecord& who = c.who->user;
+  const bool manager = who.role == vault::Role::kManager;
+  std::vector<const std::string*> shown;  // what `who` is shown: ForPatientSide's rule
+  shown.reserve(entries->size());
+  for (const report::ListingEntry& e : *entries) {
+    if (who.role == vault::Role::kRepresentative &&
+        !(e.reply ? who.rights.replies : who.rights.view)) {
+      continue;
+    }
+    shown.push_back(manager ? &e.full : &e.patient_side);
+  }
+  const size_t total = shown.size();
+  const size_t from = limit ? std::min(total, offset.value_or(0)) : 0;
+  const size_t to = limit ? std::min(total, from + *limit) : total;
+  if (limit) {
+    c.res.set_header("X-Total-Count", std::to_string(total));
+    if (to < total) {
+      c.res.set_header("Link", fmt::format("</api/cases/{}/documents?limit={}&offset={}>; "
+                                           "rel=\"next\"",
+                                           c.id, *limit, to));
+    }
+  }
+  size_t bytes = 2;
+  for (size_t i = from; i < to; ++i) bytes += shown[i]->size() + 1;
+  std::string body;
+  body.reserve(bytes);
+  body += '[';
+  for (size_t i = from; i < to; ++i) {
+    if (i > from) body += ',';
+    body += *shown[i];
+  }
+  body += ']';
+  c.res.status = 200;
+  c.res.set_content(std::move(body), "application/json");
   return Status::Ok();
 }
 
@@ -563,6 +623,9 @@ Status ListAudit(Call& c) {
     filter.after = static_cast<int64_t>(*n);
   }
   filter.limit = limit + 1;  // one more: whether a next page exists
+  // Reading the log is on record too, before it is read (a patient's filter names them).
+  DOSSIER_RETURN_IF_ERROR(c.vault.RecordAccessEvent(
+      "audit.read", {}, filter.patient ? *filter.patient : std::string(), "ok"));
   DOSSIER_ASSIGN_OR_RETURN(auto events, c.vault.ReadAudit(filter));
   const bool more = events.size() > limit;
   if (more) events.resize(limit);
@@ -597,6 +660,8 @@ Status AccessReport(Call& c) {
   if (format != "json" && format != "csv") return InvalidArgument("?format= takes json or csv");
   vault::AuditFilter filter;
   filter.patient = c.id;
+  // On record before it is read, so the report a patient asks for next shows who asked before.
+  DOSSIER_RETURN_IF_ERROR(c.vault.RecordAccessEvent("audit.report", {c.id}, c.id, "ok"));
   DOSSIER_ASSIGN_OR_RETURN(auto events, c.vault.ReadAudit(filter));
   const auto request_of = [](const vault::AuditEvent& e) {
     for (const auto& o : e.objects) {
@@ -641,6 +706,7 @@ Status VerifyAudit(Call& c) {
   }
   vault::AuditAnchors anchors;
   if (c.req.has_param("pinned_key")) anchors.pinned_key_hex = c.req.get_param_value("pinned_key");
+  DOSSIER_RETURN_IF_ERROR(c.vault.RecordAccessEvent("audit.verify", {}, "", "ok"));
   DOSSIER_ASSIGN_OR_RETURN(vault::AuditVerifyReport r, c.vault.VerifyAudit(anchors));
   SendJson(c.res, report::AuditVerifyJson(r));
   return Status::Ok();

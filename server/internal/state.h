@@ -11,6 +11,7 @@
 #include <string>
 
 #include "common/clock.h"
+#include "report/report.h"
 #include "server/internal/sessions.h"
 #include "server/server.h"
 
@@ -56,6 +57,8 @@ struct ServerState {
     std::string request_id, patient_id;
     std::chrono::system_clock::time_point created;
   };
+  // Case listings as JSON text, kept while their case does not change.
+  report::ListingCache listings;
   std::mutex exports_mu;
   std::map<std::string, KeptExport> exports;
 
