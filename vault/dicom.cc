@@ -187,7 +187,13 @@ Result<std::vector<DicomSeriesRecord>> Vault::ListDicomSeries(const std::string&
   DOSSIER_RETURN_IF_ERROR(
       impl_->CheckRows(RowTable::kDicomInstances,
                        "series_id IN (SELECT id FROM dicom_series WHERE case_id = ?1)", {case_id}));
-  DOSSIER_RETURN_IF_ERROR(impl_->CheckRows(RowTable::kDocuments, "case_id = ?1", {case_id}));
+  // The rows of the instances' documents, whose status the query reads: not the case's every
+  // document (a case of 10,000 letters has no series to check them for).
+  DOSSIER_RETURN_IF_ERROR(impl_->CheckRows(
+      RowTable::kDocuments,
+      "id IN (SELECT i.doc_id FROM dicom_instances i JOIN dicom_series s ON s.id = i.series_id "
+      "WHERE s.case_id = ?1)",
+      {case_id}));
   // A series whose every instance was removed has no summary left (vault/corrections.cc).
   DOSSIER_ASSIGN_OR_RETURN(
       Stmt s, impl_->Conn().Prepare(
