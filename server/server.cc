@@ -434,6 +434,7 @@ struct Server::Impl {
     svr.set_write_timeout(o.write_timeout);
     svr.set_keep_alive_timeout(o.keep_alive_timeout.count());
     svr.set_keep_alive_max_count(100);
+    svr.set_tcp_nodelay(true);  // no 40 ms wait on a delayed ACK (connection.cc says why)
     httplib::Headers headers = {
         {"Content-Security-Policy", kContentSecurityPolicy},
         {"X-Content-Type-Options", "nosniff"},

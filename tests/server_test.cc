@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -881,6 +882,40 @@ TEST_F(ServerTest, TheComplianceOfficerVerifiesTheLogAndTakesACheckpointOutside)
   const auto read = Events("audit.read");
   ASSERT_EQ(read.size(), 1u);
   EXPECT_EQ(read[0].patient, pat_a_);
+}
+
+TEST_F(ServerTest, ConnectionsSendWithoutWaitingForDelayedAcks) {
+  // The server answers its headers and body in two writes: with Nagle's algorithm on, a
+  // client that does not set TCP_NODELAY (wrk, many scripts) waits 40 ms for each answer of a
+  // keep-alive connection. The server's end of the connection must have TCP_NODELAY set.
+  const int fd = Connect();
+  ASSERT_GE(fd, 0);
+  const std::string request = "GET /api/me HTTP/1.1\r\nHost: x\r\n\r\n";
+  ASSERT_EQ(::send(fd, request.data(), request.size(), 0), static_cast<ssize_t>(request.size()));
+  char buf[4096];
+  ASSERT_GT(::recv(fd, buf, sizeof buf, 0), 0);  // answered: the server has accepted it
+  sockaddr_in mine{};
+  socklen_t len = sizeof mine;
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&mine), &len), 0);
+  // The server runs in this process: its end is the socket whose peer is our end.
+  int found = 0, nodelay = -1;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+    const int other = std::atoi(entry.path().filename().c_str());
+    sockaddr_in peer{};
+    socklen_t plen = sizeof peer;
+    if (other == fd || ::getpeername(other, reinterpret_cast<sockaddr*>(&peer), &plen) != 0 ||
+        peer.sin_family != AF_INET || peer.sin_port != mine.sin_port) {
+      continue;
+    }
+    ++found;
+    int on = 0;
+    socklen_t olen = sizeof on;
+    ASSERT_EQ(::getsockopt(other, IPPROTO_TCP, TCP_NODELAY, &on, &olen), 0);
+    nodelay = on;
+  }
+  ::close(fd);
+  EXPECT_EQ(found, 1);
+  EXPECT_EQ(nodelay, 1);
 }
 
 TEST_F(ServerTest, RequestsSentTogetherOnOneConnectionAreEachAnswered) {
