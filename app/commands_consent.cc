@@ -14,13 +14,6 @@
 namespace dossier::app {
 namespace {
 
-template <typename E>
-std::vector<std::string> Names(const std::vector<E>& items) {
-  std::vector<std::string> out;
-  for (const E& e : items) out.emplace_back(ToString(e));
-  return out;
-}
-
 // "a,b" → codes, every unknown one named with the allowed list (exit 2).
 template <typename E, typename P>
 Result<std::vector<E>> ParseList(const std::string& option, const std::string& text, P parse,

@@ -6,33 +6,16 @@
 #include <nlohmann/json.hpp>
 
 #include "app/cli.h"
-#include "dicom/dicom.h"
+#include "report/report.h"
 
 namespace dossier::app {
 namespace {
 
-// The wrong-patient check of ingest (dicom::PatientMismatch), run again for a series that
-// moves to another patient, with the UIDs the vault files it by.
-Result<vault::DicomRecheck> RecheckInstance(const std::string& summary,
-                                            const vault::PatientInfo& patient) {
-  DOSSIER_ASSIGN_OR_RETURN(dicom::InstanceSummary s, dicom::FromJson(summary));
-  return vault::DicomRecheck{s.study_uid, s.series_uid, s.sop_instance_uid,
-                             dicom::PatientMismatch(s, patient.name, patient.birth_date)};
-}
-
 Status Move(const Context& ctx, const std::string& id, const std::string& to_case) {
   DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
-  DOSSIER_ASSIGN_OR_RETURN(vault::MoveOutcome m, v->Move(id, to_case, RecheckInstance));
+  DOSSIER_ASSIGN_OR_RETURN(vault::MoveOutcome m, v->Move(id, to_case, report::RecheckInstance));
   if (ctx.json) {
-    nlohmann::json out = {{"id", m.id},
-                          {"kind", m.series ? "dicom-series" : "document"},
-                          {"from_case", m.from_case},
-                          {"to_case", m.to_case},
-                          {"from_patient", m.from_patient},
-                          {"to_patient", m.to_patient},
-                          {"documents", m.doc_ids}};
-    if (m.series) out["mismatch"] = m.mismatch;
-    PrintJson(out);
+    PrintJson(report::MoveOutcomeJson(m));
   } else {
     const std::string what = m.series ? fmt::format("{} ({} instance{})", m.id, m.doc_ids.size(),
                                                     m.doc_ids.size() == 1 ? "" : "s")
@@ -66,11 +49,7 @@ Status Remove(const Context& ctx, const std::string& id, const std::string& reas
   DOSSIER_ASSIGN_OR_RETURN(auto v, ctx.OpenVault());
   DOSSIER_ASSIGN_OR_RETURN(vault::RemoveOutcome r, v->Remove(id, reason));
   if (ctx.json) {
-    PrintJson({{"id", r.id},
-               {"kind", r.series ? "dicom-series" : "document"},
-               {"case", r.case_id},
-               {"removed", r.removed_at},
-               {"documents", r.doc_ids}});
+    PrintJson(report::RemoveOutcomeJson(r));
     return Status::Ok();
   }
   const std::string what = r.series ? fmt::format("{} ({} instance{})", r.id, r.doc_ids.size(),

@@ -35,6 +35,33 @@ json RequestDocumentJson(const vault::RequestDocumentRecord& d) {
 
 }  // namespace
 
+Result<vault::DicomRecheck> RecheckInstance(const std::string& summary,
+                                            const vault::PatientInfo& patient) {
+  DOSSIER_ASSIGN_OR_RETURN(dicom::InstanceSummary s, dicom::FromJson(summary));
+  return vault::DicomRecheck{s.study_uid, s.series_uid, s.sop_instance_uid,
+                             dicom::PatientMismatch(s, patient.name, patient.birth_date)};
+}
+
+json MoveOutcomeJson(const vault::MoveOutcome& m) {
+  json out = {{"id", m.id},
+              {"kind", m.series ? "dicom-series" : "document"},
+              {"from_case", m.from_case},
+              {"to_case", m.to_case},
+              {"from_patient", m.from_patient},
+              {"to_patient", m.to_patient},
+              {"documents", m.doc_ids}};
+  if (m.series) out["mismatch"] = m.mismatch;
+  return out;
+}
+
+json RemoveOutcomeJson(const vault::RemoveOutcome& r) {
+  return {{"id", r.id},
+          {"kind", r.series ? "dicom-series" : "document"},
+          {"case", r.case_id},
+          {"removed", r.removed_at},
+          {"documents", r.doc_ids}};
+}
+
 json ClinicJson(const vault::ClinicRecord& c) {
   return {{"id", c.id},
           {"name", c.info.name},

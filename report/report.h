@@ -200,6 +200,20 @@ Result<DocumentText> LoadDocumentText(vault::Vault& v, const std::string& doc_id
 // `text DOC [--page N] --json`: [{page, verdict, text}] of every page, or of page `page`.
 nlohmann::json TextJson(const std::vector<vault::PageRecord>& pages, int page);
 
+// ---- Corrections -----------------------------------------------------------------------------
+
+// The wrong-patient check of ingest (dicom::PatientMismatch), run again for a DICOM instance
+// whose series moves to another patient, with the UIDs the vault files it by: the
+// vault::DicomRecheckFn of `docs move` (the CLI's and the server's).
+Result<vault::DicomRecheck> RecheckInstance(const std::string& summary,
+                                            const vault::PatientInfo& patient);
+// `docs move --json`: {id, kind (document | dicom-series), from_case, to_case, from_patient,
+// to_patient, documents, and for a series mismatch (our words: why its disc may be another
+// patient's than its new case's, "" when nothing says so)}.
+nlohmann::json MoveOutcomeJson(const vault::MoveOutcome& m);
+// `docs remove --json`: {id, kind, case, removed, documents}.
+nlohmann::json RemoveOutcomeJson(const vault::RemoveOutcome& r);
+
 // ---- Clinics, consents, requests, accounts ------------------------------------------------
 
 // `clinic list --json` element: {id, name, country, email, note, created}.

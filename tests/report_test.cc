@@ -255,11 +255,11 @@ TEST_F(ReportTest, AKeptListingIsTheListingAndIsBuiltAgainOnlyWhenTheCaseChanges
             0);
   // Each call is recorded as a listing is, kept or not.
   const auto events = EventsAfter(before);
-  EXPECT_EQ(events, (std::vector<std::pair<std::string, json>>{
-                        {"document.list", json::array({case_})},
-                        {"dicom.list", json::array({case_})},
-                        {"document.list", json::array({case_})},
-                        {"dicom.list", json::array({case_})}}));
+  EXPECT_EQ(events,
+            (std::vector<std::pair<std::string, json>>{{"document.list", json::array({case_})},
+                                                       {"dicom.list", json::array({case_})},
+                                                       {"document.list", json::array({case_})},
+                                                       {"dicom.list", json::array({case_})}}));
   // A change in the case (another process: the CLI) is in the next listing.
   v_.reset();
   report::ListingCache* kept = &cache;

@@ -258,6 +258,19 @@ class ServerTest : public testing::TempDirTest {
     return w;
   }
 
+  // The job once it has ended (polled with GET /api/jobs/{id}: the answer that shows it ended
+  // is the one returned).
+  json Finished(const Who& w, const std::string& job) {
+    for (int i = 0; i < 1200; ++i) {
+      Answer a = Get("/api/jobs/" + job, &w);
+      EXPECT_EQ(a.status, 200) << a.raw;
+      if (a.status != 200) return json();
+      if (a.body["state"] == "done" || a.body["state"] == "failed") return a.body;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ADD_FAILURE() << "job " << job << " did not end";
+    return json();
+  }
   // The request log once it has `lines` lines (the server writes a line after the answer).
   std::string Log(size_t lines) {
     for (int i = 0; i < 200; ++i) {

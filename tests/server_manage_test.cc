@@ -42,20 +42,6 @@ class ManageTest : public ServerTest {
     compliance_ = Login("compliance@clinic");
   }
 
-  // The job once it has ended (this poll takes its answers without `reveal`: only the last
-  // one, which shows the ended job, is returned).
-  json Finished(const Who& w, const std::string& job) {
-    for (int i = 0; i < 1200; ++i) {
-      Answer a = Get("/api/jobs/" + job, &w);
-      EXPECT_EQ(a.status, 200) << a.raw;
-      if (a.status != 200) return json();
-      if (a.body["state"] == "done" || a.body["state"] == "failed") return a.body;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    ADD_FAILURE() << "job " << job << " did not end";
-    return json();
-  }
-
   // A clinic and a consent of patient A to it, through the API, the consent with its scan.
   std::pair<std::string, std::string> ClinicAndConsent() {
     Answer clinic = Send("POST", "/api/clinics",

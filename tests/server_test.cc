@@ -644,8 +644,8 @@ TEST_F(ServerTest, LongDownloadsCannotTakeTheThreadsShortRequestsNeed) {
   EXPECT_EQ(busy.status, 503);
   EXPECT_EQ(busy.body, json({{"error", "unavailable"},
                              {"message",
-                              "the server is busy with other downloads: try again in "
-                              "a minute"}}));
+                              "the server is busy with other uploads and downloads: try "
+                              "again in a minute"}}));
   EXPECT_EQ(busy.Header("Retry-After"), "60");
   EXPECT_EQ(Get("/api/me", &m).status, 200);  // short requests still answered
   stalled.join();

@@ -97,18 +97,6 @@ class UploadServerTest : public ServerTest {
     }
     return job;
   }
-  // The job once it has ended.
-  json Finished(const Who& w, const std::string& job) {
-    for (int i = 0; i < 1200; ++i) {
-      Answer a = Get("/api/jobs/" + job, &w);
-      EXPECT_EQ(a.status, 200) << a.raw;
-      if (a.status != 200) return json();
-      if (a.body["state"] == "done" || a.body["state"] == "failed") return a.body;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    ADD_FAILURE() << "job " << job << " did not end";
-    return json();
-  }
   std::string Content(const Who& w, const std::string& doc) {
     Answer a = Get("/api/documents/" + doc + "/content", &w);
     EXPECT_EQ(a.status, 200) << a.raw;

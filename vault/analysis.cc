@@ -79,6 +79,21 @@ Status Vault::SetAnalysis(const std::string& doc_id, const std::string& verdict,
   return tx.Commit();
 }
 
+namespace {
+// A page's analysis from a row whose columns, from `first`, are number, verdict, confidence,
+// rotation, source and evidence.
+PageRecord PageOf(const Stmt& row, int first) {
+  PageRecord p;
+  p.number = static_cast<int>(row.Int(first));
+  p.verdict = row.Text(first + 1);
+  p.confidence = row.Real(first + 2);
+  p.rotation = static_cast<int>(row.Int(first + 3));
+  p.source = row.Text(first + 4);
+  p.evidence = row.Text(first + 5);
+  return p;
+}
+}  // namespace
+
 Result<std::vector<PageRecord>> Vault::GetPages(const std::string& doc_id, bool with_text) {
   DOSSIER_ASSIGN_OR_RETURN(auto reading, impl_->Read());
   DOSSIER_ASSIGN_OR_RETURN(DocumentRecord d, GetDocument(doc_id));
@@ -100,13 +115,7 @@ Result<std::vector<PageRecord>> Vault::GetPages(const std::string& doc_id, bool 
   s.Bind(1, doc_id);
   DOSSIER_ASSIGN_OR_RETURN(
       auto pages, s.Collect<PageRecord>([&](const Stmt& row) -> Result<PageRecord> {
-        PageRecord p;
-        p.number = static_cast<int>(row.Int(0));
-        p.verdict = row.Text(1);
-        p.confidence = row.Real(2);
-        p.rotation = static_cast<int>(row.Int(3));
-        p.source = row.Text(4);
-        p.evidence = row.Text(5);
+        PageRecord p = PageOf(row, 0);
         if (with_text) {
           DOSSIER_ASSIGN_OR_RETURN(
               p.text, impl_->OpenField(d.patient_id, "pages.text", PageRowId(doc_id, p.number),
@@ -135,14 +144,7 @@ Result<std::map<std::string, std::vector<PageRecord>>> Vault::GetCasePages(
   for (;;) {
     DOSSIER_ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) break;
-    PageRecord p;
-    p.number = static_cast<int>(s.Int(1));
-    p.verdict = s.Text(2);
-    p.confidence = s.Real(3);
-    p.rotation = static_cast<int>(s.Int(4));
-    p.source = s.Text(5);
-    p.evidence = s.Text(6);
-    out[s.Text(0)].push_back(std::move(p));
+    out[s.Text(0)].push_back(PageOf(s, 1));
   }
   return out;
 }

@@ -182,13 +182,8 @@ Status ExportPart(Call& c) {
   });
   struct stat st {};
   if (::fstat(fd, &st) != 0) return IoError("cannot read the part");
-  std::shared_ptr<void> slot = c.state.long_slots.TryTake();
-  if (!slot) {
-    SendError(c.res, ApiError::kUnavailable,
-              "the server is busy with other downloads: try again in a minute");
-    c.res.set_header("Retry-After", "60");
-    return Status::Ok();
-  }
+  std::shared_ptr<void> slot = LongSlot(c);
+  if (!slot) return Status::Ok();
   const auto total = static_cast<uint64_t>(st.st_size);
   if (!RangeIsServed(c, total)) return Status::Ok();
   DOSSIER_RETURN_IF_ERROR(

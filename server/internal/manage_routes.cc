@@ -14,7 +14,6 @@
 #include "common/category.h"
 #include "common/clock.h"
 #include "common/ids.h"
-#include "dicom/dicom.h"
 #include "exporter/fhir.h"
 #include "ingest/sniff.h"
 #include "report/report.h"
@@ -241,23 +240,9 @@ Status MoveDocument(Call& c) {
   DOSSIER_ASSIGN_OR_RETURN(json body, ReadJsonBody(c, "a move", {{"to_case", 's', true}}));
   const std::string to_case = Str(body, "to_case");
   DOSSIER_RETURN_IF_ERROR(ExpectBodyId(to_case, IdKind::kCase, "to_case"));
-  // The wrong-patient check of ingest, run again for a series that moves to another patient.
-  auto recheck = [](const std::string& summary,
-                    const vault::PatientInfo& patient) -> Result<vault::DicomRecheck> {
-    DOSSIER_ASSIGN_OR_RETURN(dicom::InstanceSummary s, dicom::FromJson(summary));
-    return vault::DicomRecheck{s.study_uid, s.series_uid, s.sop_instance_uid,
-                               dicom::PatientMismatch(s, patient.name, patient.birth_date)};
-  };
-  DOSSIER_ASSIGN_OR_RETURN(vault::MoveOutcome m, c.vault.Move(c.id, to_case, recheck));
-  json out = {{"id", m.id},
-              {"kind", m.series ? "dicom-series" : "document"},
-              {"from_case", m.from_case},
-              {"to_case", m.to_case},
-              {"from_patient", m.from_patient},
-              {"to_patient", m.to_patient},
-              {"documents", m.doc_ids}};
-  if (m.series) out["mismatch"] = !m.mismatch.empty();
-  SendJson(c.res, out);
+  DOSSIER_ASSIGN_OR_RETURN(vault::MoveOutcome m,
+                           c.vault.Move(c.id, to_case, report::RecheckInstance));
+  SendJson(c.res, report::MoveOutcomeJson(m));
   return Status::Ok();
 }
 
@@ -271,11 +256,7 @@ Status RemoveDocument(Call& c) {
                            " is removed (kept sealed with its record)");
   }
   DOSSIER_ASSIGN_OR_RETURN(vault::RemoveOutcome r, c.vault.Remove(c.id, reason));
-  SendJson(c.res, {{"id", r.id},
-                   {"kind", r.series ? "dicom-series" : "document"},
-                   {"case", r.case_id},
-                   {"removed", r.removed_at},
-                   {"documents", r.doc_ids}});
+  SendJson(c.res, report::RemoveOutcomeJson(r));
   return Status::Ok();
 }
 

@@ -355,7 +355,8 @@ Status CaseDocuments(Call& c) {
   }
   const auto number = [&](const char* name, size_t lo, size_t hi) -> std::optional<size_t> {
     const std::string text = c.req.get_param_value(name);
-    if (text.empty() || text.size() > 9 || text.find_first_not_of("0123456789") != std::string::npos) {
+    if (text.empty() || text.size() > 9 ||
+        text.find_first_not_of("0123456789") != std::string::npos) {
       return std::nullopt;
     }
     const size_t n = std::stoul(text);
@@ -496,13 +497,8 @@ Status DocumentContent(Call& c) {
   if (copy == vault::DocumentCopy::kRendition && d.rendition != "jpeg") {
     return NotFound("document " + c.id + " has no JPEG copy: only a HEIC photo gets one");
   }
-  std::shared_ptr<void> slot = c.state.long_slots.TryTake();
-  if (!slot) {
-    SendError(c.res, ApiError::kUnavailable,
-              "the server is busy with other downloads: try again in a minute");
-    c.res.set_header("Retry-After", "60");
-    return Status::Ok();
-  }
+  std::shared_ptr<void> slot = LongSlot(c);
+  if (!slot) return Status::Ok();
   const uint64_t total = ContentSize(copy, d);
   if (!RangeIsServed(c, total)) return Status::Ok();
   // The name is personal (it may name the patient): the download is named by its id.
@@ -755,6 +751,16 @@ bool RangeIsServed(Call& c, uint64_t total) {
   }
   if (last < 0 || last >= size) last = size - 1;
   return last >= first || refuse("the range ends before it begins");
+}
+
+std::shared_ptr<void> LongSlot(Call& c) {
+  std::shared_ptr<void> slot = c.state.long_slots.TryTake();
+  if (!slot) {
+    SendError(c.res, ApiError::kUnavailable,
+              "the server is busy with other uploads and downloads: try again in a minute");
+    c.res.set_header("Retry-After", "60");
+  }
+  return slot;
 }
 
 }  // namespace dossier::server::internal

@@ -109,6 +109,10 @@ struct Route {
 // range, its end cut to the last byte; otherwise the 416 answer is set and false returned.
 bool RangeIsServed(Call& c, uint64_t total);
 
+// One of the long-request slots for the whole of a download, upload body or event stream;
+// null when all are taken, the 503 answer (Retry-After: 60) then set.
+std::shared_ptr<void> LongSlot(Call& c);
+
 // The whole table.
 const std::vector<Route>& Routes();
 

@@ -141,16 +141,6 @@ class SpoolWriter {
   std::vector<uint8_t> buf_;
 };
 
-std::shared_ptr<void> LongSlot(Call& c) {
-  std::shared_ptr<void> slot = c.state.long_slots.TryTake();
-  if (!slot) {
-    SendError(c.res, ApiError::kUnavailable,
-              "the server is busy with other uploads and downloads: try again in a minute");
-    c.res.set_header("Retry-After", "60");
-  }
-  return slot;
-}
-
 std::string TusLocation(const std::string& case_id, const std::string& upload_id) {
   return "/api/cases/" + case_id + "/tus/" + upload_id;
 }
