@@ -300,6 +300,31 @@ TEST_F(ManageTest, AManagerKeepsPatientsCasesAndDocumentsRightOverHttp) {
   EXPECT_EQ(not_json.body["message"], "the body is not valid JSON");
   Answer form = From(Client().Post("/api/cases", h, "goal=x", "application/x-www-form-urlencoded"));
   EXPECT_EQ(form.body["message"], "send the body as JSON, with Content-Type: application/json");
+  // Over the limits, before any handler: a JSON body over 64 KiB; a consent's form over
+  // 20 MiB (its length declared: nothing of it is read).
+  Answer big = From(Client().Post("/api/patients", h, "{\"name\": \"" + std::string(70 << 10, 'x') +
+                                                          "\", \"birth_date\": \"1990-03-04\"}",
+                                  "application/json"));
+  EXPECT_EQ(big.status, 413);
+  EXPECT_EQ(big.body, (json{{"error", "too_large"},
+                            {"message", "the request body is over the server's limit of 64 KiB"}}));
+  const int fd = Connect();
+  ASSERT_GE(fd, 0);
+  const std::string head = "POST /api/consents HTTP/1.1\r\nHost: x\r\nCookie: " + manager_.cookie +
+                           "\r\nX-CSRF-Token: " + manager_.csrf +
+                           "\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+                           "Content-Length: " +
+                           std::to_string((20 << 20) + 1) + "\r\n\r\n";
+  ASSERT_EQ(::send(fd, head.data(), head.size(), 0), static_cast<ssize_t>(head.size()));
+  std::string answer;
+  char buf[4096];
+  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) answer.append(buf, n);
+  ::close(fd);
+  EXPECT_EQ(answer.rfind("HTTP/1.1 413", 0), 0u) << answer;
+  EXPECT_NE(answer.find("the request body is over the server's limit of 20480 KiB"),
+            std::string::npos);
+  EXPECT_EQ(v_->ListPatients()->size(), 3u);
+  EXPECT_EQ(v_->ListConsents(std::nullopt)->size(), 0u);
 }
 
 // A request over HTTP from consent to answer: the consent with its scan, the export as a job,
@@ -372,10 +397,26 @@ TEST_F(ManageTest, ARequestGoesFromConsentToAnswerOverHttp) {
   EXPECT_EQ(mine.body["state"], "answered");
   ASSERT_EQ(mine.body["replies"].size(), 1u);
   EXPECT_EQ(mine.body["replies"][0]["category"], "clinic-reply");
-  Answer hers = Get("/api/requests", &*std::make_unique<Who>(Login("maria@example.org")));
+  Who patient = Login("maria@example.org");
+  Answer hers = Get("/api/requests", &patient);
   ASSERT_EQ(hers.body.size(), 1u);
   EXPECT_EQ(hers.body[0]["state"], "answered");
   EXPECT_EQ(hers.body[0]["replies"], 1);
+  // A second reply sent as a form, `?reply_to=`; a patient may not file one.
+  httplib::MultipartFormDataItems files = {
+      {"files", "Дополнение клиники.\n", "addendum.txt", "text/plain"}};
+  httplib::Headers fh = {{"Cookie", manager_.cookie}, {"X-CSRF-Token", manager_.csrf}};
+  Answer formed =
+      From(Client().Post("/api/cases/" + case_a_ + "/uploads?reply_to=" + request, fh, files));
+  ASSERT_EQ(formed.status, 202) << formed.raw;
+  EXPECT_EQ(Finished(manager_, formed.body["job"])["state"], "done");
+  EXPECT_EQ(Get("/api/requests/" + request, &manager_).body["replies"].size(), 2u);
+  Who maria = Login("maria@example.org");
+  httplib::Headers mh = {{"Cookie", maria.cookie}, {"X-CSRF-Token", maria.csrf}};
+  Answer hers_refused =
+      From(Client().Post("/api/cases/" + case_a_ + "/uploads?reply_to=" + request, mh, files));
+  EXPECT_EQ(hers_refused.status, 400);
+  EXPECT_EQ(hers_refused.body["message"], "?reply_to= is for a manager filing a clinic's reply");
   // A reply naming a request of another case is refused before a byte comes.
   h.erase("Upload-Metadata");
   h.emplace("Upload-Metadata",

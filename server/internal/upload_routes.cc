@@ -141,6 +141,19 @@ class SpoolWriter {
   std::vector<uint8_t> buf_;
 };
 
+// A clinic's reply, filed by a manager (`where` names how it came): the request it answers,
+// checked against the case's requests before a byte comes (a refusal is on record as
+// `export.reply`).
+Result<std::string> ReplyTo(Call& c, const std::string& target, const std::string& where) {
+  if (c.who->user.role != vault::Role::kManager) {
+    return InvalidArgument(where + " is for a manager filing a clinic's reply");
+  }
+  if (KindOfId(target) != IdKind::kRequest && KindOfId(target) != IdKind::kExport) {
+    return InvalidArgument(where + " takes the request id the clinic quotes (req_…)");
+  }
+  return c.vault.ReplyTarget(target, c.id);
+}
+
 std::string TusLocation(const std::string& case_id, const std::string& upload_id) {
   return "/api/cases/" + case_id + "/tus/" + upload_id;
 }
@@ -191,20 +204,10 @@ Status TusCreate(Call& c) {
   if (meta.count("batch") && !SafeBatchName(batch)) {
     return InvalidArgument("Upload-Metadata: `batch` must be 1 to 64 letters, digits, _ or -");
   }
-  // A clinic's reply, filed by a manager: checked against the case's requests before a byte
-  // comes (a refusal is on record as `export.reply`).
   std::string reply_to;
   if (meta.count("reply_to")) {
-    const std::string target = field("reply_to");
-    if (c.who->user.role != vault::Role::kManager) {
-      return InvalidArgument(
-          "Upload-Metadata: `reply_to` is for a manager filing a clinic's reply");
-    }
-    if (KindOfId(target) != IdKind::kRequest && KindOfId(target) != IdKind::kExport) {
-      return InvalidArgument(
-          "Upload-Metadata: `reply_to` takes the request id the clinic quotes (req_…)");
-    }
-    DOSSIER_ASSIGN_OR_RETURN(reply_to, c.vault.ReplyTarget(target, c.id));
+    DOSSIER_ASSIGN_OR_RETURN(reply_to,
+                             ReplyTo(c, field("reply_to"), "Upload-Metadata: `reply_to`"));
   }
   if (!WithinSize(c, *length)) return Status::Ok();
   DOSSIER_RETURN_IF_ERROR(CaseTakesUploads(c.vault, c.id));
@@ -357,6 +360,16 @@ Status MultipartUpload(Call& c) {
   }
   if (!WithinSize(c, *length)) return Status::Ok();
   DOSSIER_RETURN_IF_ERROR(CaseTakesUploads(c.vault, c.id));
+  for (const auto& [name, value] : c.req.params) {
+    if (name != "reply_to") {
+      return InvalidArgument("?" + name.substr(0, 40) + "= is not asked here: only ?reply_to=");
+    }
+  }
+  // A clinic's reply sent as a form: ?reply_to=, checked before a byte is read.
+  std::string reply_to;
+  if (c.req.has_param("reply_to")) {
+    DOSSIER_ASSIGN_OR_RETURN(reply_to, ReplyTo(c, c.req.get_param_value("reply_to"), "?reply_to="));
+  }
   std::shared_ptr<void> slot = LongSlot(c);
   if (!slot) return Status::Ok();
 
@@ -412,6 +425,7 @@ Status MultipartUpload(Call& c) {
     if (quota) return CreateFailed(c, failed);
     return failed;
   }
+  files.front()->reply_to = reply_to;  // the job's files are one reply, as its first says
   const std::string job = uploads.IngestNow(std::move(files));
   c.res.set_header("Location", "/api/jobs/" + job);
   SendJson(c.res, {{"job", job}}, 202);
