@@ -137,7 +137,9 @@ Result<CaseDocuments> LoadCaseDocuments(vault::Vault& v, const std::string& case
 // the vault gives the listing it keeps (DocumentList::identity: nothing in the case changed),
 // the entries are not built again. Not kept: a listing with a series that may be another
 // patient's (its facts name the patient, who may be renamed), or over `max_entries` in all
-// (least recently asked for dropped first). Thread-safe.
+// (least recently asked for dropped first; 50,000 entries are about 60 MB, as many as the
+// vault keeps records of). Names and verdicts are personal data: this is memory only, as
+// the vault's own kept listings are. Thread-safe.
 struct ListingEntry {
   std::string full;          // the entry's JSON
   std::string patient_side;  // the same, as a patient or representative is shown it
@@ -145,7 +147,7 @@ struct ListingEntry {
 };
 class ListingCache {
  public:
-  explicit ListingCache(size_t max_entries = 100'000) : max_entries_(max_entries) {}
+  explicit ListingCache(size_t max_entries = 50'000) : max_entries_(max_entries) {}
   Result<std::shared_ptr<const std::vector<ListingEntry>>> Get(vault::Vault& v,
                                                                const std::string& case_id);
   uint64_t built() const;  // listings built, not found kept (tests)
