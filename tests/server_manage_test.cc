@@ -302,9 +302,10 @@ TEST_F(ManageTest, AManagerKeepsPatientsCasesAndDocumentsRightOverHttp) {
   EXPECT_EQ(form.body["message"], "send the body as JSON, with Content-Type: application/json");
   // Over the limits, before any handler: a JSON body over 64 KiB; a consent's form over
   // 20 MiB (its length declared: nothing of it is read).
-  Answer big = From(Client().Post("/api/patients", h, "{\"name\": \"" + std::string(70 << 10, 'x') +
-                                                          "\", \"birth_date\": \"1990-03-04\"}",
-                                  "application/json"));
+  Answer big = From(Client().Post(
+      "/api/patients", h,
+      "{\"name\": \"" + std::string(70 << 10, 'x') + "\", \"birth_date\": \"1990-03-04\"}",
+      "application/json"));
   EXPECT_EQ(big.status, 413);
   EXPECT_EQ(big.body, (json{{"error", "too_large"},
                             {"message", "the request body is over the server's limit of 64 KiB"}}));
@@ -373,6 +374,15 @@ TEST_F(ManageTest, ARequestGoesFromConsentToAnswerOverHttp) {
   EXPECT_EQ(rc, 0) << out;
   auto [bad_rc, bad_out] = testing::Shell("7zz t -pwrongpassword " + zip.string());
   EXPECT_NE(bad_rc, 0) << bad_out;
+  // Each download, the resumed one too, is on record as the manager's, under the request; a
+  // HEAD, which sends nothing, is not.
+  httplib::Headers head = {{"Cookie", manager_.cookie}};
+  EXPECT_EQ(From(Client().Head("/api/exports/" + exp + "/parts/1", head)).status, 200);
+  const auto downloads = Events("export.download");
+  ASSERT_EQ(downloads.size(), 2u);
+  EXPECT_EQ(downloads[1].objects, (std::vector<std::string>{exp, request}));
+  EXPECT_EQ(downloads[1].actor, users_["manager@clinic"]);
+  EXPECT_EQ(downloads[1].patient, pat_a_);
   // The clinic's reply, filed by a tus upload that names the request.
   const std::string reply = "Заключение клиники: операция не показана.\n";
   httplib::Headers h = {{"Cookie", manager_.cookie},

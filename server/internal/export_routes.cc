@@ -186,14 +186,20 @@ Status ExportPart(Call& c) {
   if (!slot) return Status::Ok();
   const auto total = static_cast<uint64_t>(st.st_size);
   if (!RangeIsServed(c, total)) return Status::Ok();
-  DOSSIER_RETURN_IF_ERROR(
-      c.vault.RecordAccessEvent("export.download", {c.id, request["request_id"].get<std::string>()},
-                                c.owner.patient_id, "ok"));
   c.res.set_header("Content-Disposition", "attachment; filename=\"" + names[n - 1] + "\"");
+  vault::Vault* v = &c.vault;
+  const vault::Actor actor{c.who->user.id, std::string(vault::RoleName(c.who->user.role))};
+  const std::vector<std::string> objects = {c.id, request["request_id"].get<std::string>()};
+  const std::string patient = c.owner.patient_id;
   c.res.set_content_provider(
       total, "application/zip",
-      [closer, slot, total](size_t offset, size_t length, httplib::DataSink& sink) {
+      // Called for the whole part, or once for a range: each is a download on record before
+      // its first byte (a HEAD, which sends none, is not).
+      [closer, slot, total, v, actor, objects, patient](size_t offset, size_t length,
+                                                        httplib::DataSink& sink) {
         if (offset >= total || length > total - offset) return false;
+        vault::ActingAs acting(*v, actor);
+        if (!v->RecordAccessEvent("export.download", objects, patient, "ok").ok()) return false;
         std::vector<char> buf(std::min<size_t>(length, 1 << 20));
         while (length > 0) {
           const ssize_t got = ::pread(*closer, buf.data(), std::min(buf.size(), length),
