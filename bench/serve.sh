@@ -100,6 +100,7 @@ PY
     "$base/api/session" | python3 -c 'import json,sys; print(json.load(sys.stdin)["csrf"])')
   cookie=$(awk '$6 == "dossier_session" { print $7 }' "$work/jar")
   url=$base/api/cases/$case_id/documents
+  browser="Accept-Encoding: gzip, deflate, br"  # what a browser sends with every request
   page="$url?limit=100&offset=$((docs / 2))"
   first=$(curl -sf -b "$work/jar" -o /dev/null -w '%{time_total}' "$url")  # builds the entries
   bytes=$(curl -sf -b "$work/jar" "$url" | wc -c)
@@ -111,7 +112,7 @@ PY
     disc_case=$(curl -sf -b "$work/jar" -H "X-CSRF-Token: $csrf" -H 'Content-Type: application/json' \
       -d "{\"patient\": \"$patient\", \"goal\": \"disc\"}" "$base/api/cases" |
       python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
-    wrk -t2 -c20 -d600s --latency -H "Cookie: dossier_session=$cookie" "$2" > "$3" &
+    wrk -t2 -c20 -d600s --latency -H "Cookie: dossier_session=$cookie" -H "$browser" "$2" > "$3" &
     local wrk_pid=$!
     sleep 0.5
     read -r up job total < <($client one "$port" bench@clinic "$work/password" "$disc_case" "$iso" 8388608)
@@ -120,8 +121,8 @@ PY
     echo "| $1 | $up | $job | $total |" >> "$work/uploads.md"
   }
   : > "$work/uploads.md"
-  wrk -t2 -c20 -d"${seconds}s" --latency -H "Cookie: dossier_session=$cookie" "$page" > "$work/wrk-page-idle.txt"
-  wrk -t2 -c20 -d"${seconds}s" --latency -H "Cookie: dossier_session=$cookie" "$url" > "$work/wrk-idle.txt"
+  wrk -t2 -c20 -d"${seconds}s" --latency -H "Cookie: dossier_session=$cookie" -H "$browser" "$page" > "$work/wrk-page-idle.txt"
+  wrk -t2 -c20 -d"${seconds}s" --latency -H "Cookie: dossier_session=$cookie" -H "$browser" "$url" > "$work/wrk-idle.txt"
   busy "a page (limit=100)" "$page" "$work/wrk-page-busy.txt"
   busy "the whole listing" "$url" "$work/wrk-busy.txt"
   stop
