@@ -129,8 +129,7 @@ Result<std::vector<PageRecord>> Vault::GetPages(const std::string& doc_id, bool 
 Result<std::map<std::string, std::vector<PageRecord>>> Vault::GetCasePages(
     const std::string& case_id) {
   DOSSIER_ASSIGN_OR_RETURN(auto reading, impl_->Read());
-  DOSSIER_ASSIGN_OR_RETURN(Impl::CaseRef c, impl_->FindCase(case_id));
-  (void)c;
+  DOSSIER_RETURN_IF_ERROR(impl_->FindCase(case_id).status());  // kNotFound
   DOSSIER_RETURN_IF_ERROR(
       impl_->CheckRows(internal::RowTable::kPages,
                        "doc_id IN (SELECT id FROM documents WHERE case_id = ?1)", {case_id}));
